@@ -1,0 +1,122 @@
+//! The result of an analysis: plain data, indices instead of references.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::Warning;
+use crate::layer::{Compression, LayerIndex};
+use crate::source::Layout;
+use crate::tree::{DiveFigures, FileTree, HiddenItem, NodeId};
+
+/// Facts about the whole image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageFacts {
+    /// The tag or name the image was chosen by or carries.
+    pub reference: Option<String>,
+    /// `os/arch[/variant]` from the config or the index.
+    pub platform: Option<String>,
+    /// The layout the image was read from.
+    pub layout: Layout,
+    /// Digest of the image manifest, when the input has one.
+    pub manifest_digest: Option<String>,
+    /// Digest of the image config (the image ID).
+    pub config_digest: String,
+    /// Layers in the manifest.
+    pub layer_count: usize,
+    /// Σ layer blob sizes as stored.
+    pub size_compressed: u64,
+    /// Σ layer tar sizes after decompression.
+    pub size_uncompressed: u64,
+    /// Σ regular-file bytes over all layers (hardlinks once).
+    pub total_file_bytes: u64,
+    /// Bytes of regular files visible in the final file system.
+    pub final_bytes: u64,
+    /// Regular files visible in the final file system (a hardlink is not a second file).
+    pub final_files: u64,
+    /// Bytes shipped in layers but not visible at the end.
+    pub hidden_bytes: u64,
+    /// `final_bytes ÷ total_file_bytes` (1 for an image without file bytes).
+    pub efficiency: f64,
+    /// dive's own figures, for comparison.
+    pub dive: DiveFigures,
+}
+
+/// Facts about one layer, in manifest order.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerFacts {
+    /// Position in the manifest, from 0.
+    pub index: usize,
+    /// Blob digest (for uncompressed legacy layers, the diff_id).
+    pub digest: Option<String>,
+    /// Digest of the uncompressed tar, from the config.
+    pub diff_id: Option<String>,
+    /// Media type from the manifest, when the input has one.
+    pub media_type: Option<String>,
+    /// Compression told by the blob's magic bytes.
+    pub compression: Compression,
+    /// Blob length.
+    pub size_compressed: u64,
+    /// Tar length after decompression.
+    pub size_uncompressed: u64,
+    /// Tar entries (directories, links and whiteouts included).
+    pub entries: usize,
+    /// Σ regular-file bytes (hardlinks once).
+    pub file_bytes: u64,
+    /// Bytes this layer added that are not visible at the end.
+    pub hidden_bytes: u64,
+    /// Bytes of lower layers (or itself) that this layer's changes hid.
+    pub hides_bytes: u64,
+    /// The Dockerfile step, from the config history.
+    pub created_by: Option<String>,
+    /// Where the blob sits in the input.
+    pub blob: String,
+}
+
+/// A visible file, for the largest-files list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LargeFile {
+    /// The node in [`Analysis::tree`].
+    pub node: NodeId,
+    /// Bytes of content.
+    pub bytes: u64,
+    /// The layer that added the content.
+    pub layer: usize,
+}
+
+/// Everything dive-rs learned about an image.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The input as named by the user.
+    pub input: String,
+    /// Totals and identity.
+    pub image: ImageFacts,
+    /// Per-layer facts, in manifest order.
+    pub layers: Vec<LayerFacts>,
+    /// Hidden content with its evidence, largest first.
+    pub hidden: Vec<HiddenItem>,
+    /// The merged file system.
+    pub tree: FileTree,
+    /// Each layer's own entries, in manifest order.
+    pub layer_indexes: Vec<Arc<LayerIndex>>,
+    /// Problems that did not stop the analysis.
+    pub warnings: Vec<Warning>,
+}
+
+impl Analysis {
+    /// The `n` largest visible files, each content once, largest first.
+    pub fn largest_files(&self, n: usize) -> Vec<LargeFile> {
+        let mut files: Vec<LargeFile> = self
+            .tree
+            .walk()
+            .filter_map(|id| {
+                let node = self.tree.node(id);
+                let inode = node.inode?;
+                (node.files == 1).then(|| LargeFile { node: id, bytes: node.bytes, layer: self.tree.inode(inode).layer })
+            })
+            .collect();
+        files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.node.cmp(&b.node)));
+        files.truncate(n);
+        files
+    }
+}

@@ -1,0 +1,341 @@
+//! The pipeline: open → resolve → walk layers in parallel → merge → facts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::analysis::{Analysis, ImageFacts, LayerFacts};
+use crate::error::{Error, Location, Result, Warning};
+use crate::layer::{Compression, LayerEntry, LayerIndex, walk_bytes};
+use crate::source::{self, Blob, LayerInput, Platform, Plan, Selector, Source};
+use crate::tree::{ContentHasher, merge};
+
+/// Progress of an analysis, as told to an [`Observer`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A layer blob was walked (`index` is known once the manifest has been read).
+    LayerWalked {
+        /// Position in the manifest, when known.
+        index: Option<usize>,
+        /// The blob's path in the input.
+        blob: &'a str,
+        /// Entries found.
+        entries: usize,
+        /// Uncompressed bytes walked.
+        bytes: u64,
+    },
+    /// The image was found in the input's metadata.
+    Resolved {
+        /// Layers to walk.
+        layers: usize,
+    },
+    /// All layers are merged.
+    Merged,
+}
+
+/// What an observer wants after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop the analysis; it returns [`Error::Cancelled`].
+    Stop,
+}
+
+/// Hears progress and may stop the analysis early; called from worker threads.
+pub trait Observer: Sync {
+    /// One event; the default ignores it.
+    fn event(&self, _event: &Event<'_>) -> Control {
+        Control::Continue
+    }
+}
+
+/// An observer that hears nothing.
+impl Observer for () {}
+
+/// Sets up an [`Analyzer`].
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzerBuilder {
+    threads: Option<usize>,
+    image: Option<String>,
+    platform: Option<String>,
+}
+
+impl AnalyzerBuilder {
+    /// Defaults: all cores, the only image, linux/amd64 among several platforms.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Worker threads for walking layers (default: one per core).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Picks an image by tag, name or digest (prefix) when the input holds several.
+    #[must_use]
+    pub fn image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    /// Picks a platform (`os/arch[/variant]`) from a multi-platform index.
+    #[must_use]
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+
+    /// The analyzer; it may be used for any number of sources.
+    pub fn build(self) -> Analyzer {
+        Analyzer { options: self }
+    }
+}
+
+/// A reusable analysis engine.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    options: AnalyzerBuilder,
+}
+
+/// Analyses a source with default options.
+pub fn analyze(source: Source) -> Result<Analysis> {
+    AnalyzerBuilder::new().build().analyze(source, &())
+}
+
+impl Analyzer {
+    /// Analyses one image; `observer` hears progress and may stop it.
+    pub fn analyze(&self, source: Source, observer: &dyn Observer) -> Result<Analysis> {
+        let name = source.name();
+        let platform = match &self.options.platform {
+            None => None,
+            Some(text) => Some(Platform::parse(text).ok_or_else(|| Error::Source {
+                spec: text.clone(),
+                message: "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8".to_owned(),
+            })?),
+        };
+        let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
+            let event = Event::LayerWalked { index: None, blob, entries: index.entries.len(), bytes: index.size_uncompressed };
+            observer.event(&event) == Control::Continue
+        };
+        let (input, store, reference) = source::open(source, &mut on_stream_layer)?;
+        let selector = Selector { image: self.options.image.clone().or(reference), platform };
+        let plan = source::resolve(&input, store.as_ref(), &selector)?;
+        if observer.event(&Event::Resolved { layers: plan.layers.len() }) == Control::Stop {
+            return Err(Error::Cancelled { input: name });
+        }
+        let (indexes, blobs) = self.walk_layers(&input, store.as_ref(), &plan, observer)?;
+        let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
+        let merged = merge(&refs, &BlobHasher { blobs: &blobs });
+        if observer.event(&Event::Merged) == Control::Stop {
+            return Err(Error::Cancelled { input: name });
+        }
+
+        let mut warnings: Vec<Warning> = store.warnings().to_vec();
+        warnings.extend(plan.warnings.iter().cloned());
+        let labels: Vec<String> = (0..plan.layers.len()).map(|i| layer_label(i, &plan, &indexes[i])).collect();
+        for (i, index) in indexes.iter().enumerate() {
+            warnings.extend(index.warnings.iter().map(|w| relabel(w, &input, &labels[i])));
+        }
+        for warning in &merged.warnings {
+            let label = warning.location.layer.as_deref().and_then(|l| l.parse::<usize>().ok()).and_then(|i| labels.get(i));
+            warnings.push(relabel(warning, &input, label.map_or("", String::as_str)));
+        }
+
+        let commands = layer_commands(&plan, &input, &mut warnings);
+        let mut layers: Vec<LayerFacts> = indexes
+            .iter()
+            .enumerate()
+            .map(|(i, index)| {
+                let planned = &plan.layers[i];
+                let diff_id = plan.diff_ids.get(i).cloned();
+                let digest = planned.digest.clone().or_else(|| (index.compression == Compression::None).then(|| diff_id.clone()).flatten());
+                LayerFacts {
+                    index: i,
+                    digest,
+                    diff_id,
+                    media_type: planned.media_type.clone(),
+                    compression: index.compression,
+                    size_compressed: index.size_compressed,
+                    size_uncompressed: index.size_uncompressed,
+                    entries: index.entries.len(),
+                    file_bytes: index.file_bytes,
+                    hidden_bytes: 0,
+                    hides_bytes: 0,
+                    created_by: commands.get(i).cloned().flatten(),
+                    blob: planned.path.clone(),
+                }
+            })
+            .collect();
+        for item in &merged.hidden {
+            layers[item.added_in_layer].hidden_bytes += item.bytes;
+            layers[item.hidden_by_layer].hides_bytes += item.bytes;
+        }
+
+        let root = merged.tree.node(crate::tree::NodeId::ROOT);
+        let total_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
+        let image = ImageFacts {
+            reference: plan.reference.clone(),
+            platform: plan.platform.as_ref().map(Platform::to_string),
+            layout: plan.layout,
+            manifest_digest: plan.manifest_digest.clone(),
+            config_digest: plan.config_digest.clone(),
+            layer_count: layers.len(),
+            size_compressed: layers.iter().map(|l| l.size_compressed).sum(),
+            size_uncompressed: layers.iter().map(|l| l.size_uncompressed).sum(),
+            total_file_bytes,
+            final_bytes: root.bytes,
+            final_files: root.files,
+            hidden_bytes: merged.hidden.iter().map(|h| h.bytes).sum(),
+            efficiency: if total_file_bytes == 0 { 1.0 } else { root.bytes as f64 / total_file_bytes as f64 },
+            dive: merged.dive,
+        };
+        Ok(Analysis { input, image, layers, hidden: merged.hidden, tree: merged.tree, layer_indexes: indexes, warnings })
+    }
+
+    /// Walks every layer of the plan, in parallel and largest first; streamed ones are done.
+    fn walk_layers(
+        &self,
+        input: &str,
+        store: &dyn source::Store,
+        plan: &Plan,
+        observer: &dyn Observer,
+    ) -> Result<(Vec<Arc<LayerIndex>>, Vec<Option<Blob>>)> {
+        // The same blob listed twice (e.g. two empty layers) is walked once.
+        let mut unique: HashMap<&str, usize> = HashMap::new();
+        let mut inputs: Vec<(usize, LayerInput)> = Vec::new();
+        for (i, layer) in plan.layers.iter().enumerate() {
+            if unique.contains_key(layer.path.as_str()) {
+                continue;
+            }
+            let found = store.layer(&layer.path)?.ok_or_else(|| {
+                Error::format(
+                    Location::input(input).layer(format!("layer {i} ({})", layer.digest.as_deref().unwrap_or(&layer.path))),
+                    format!("the manifest names blob {} but the input does not contain it", layer.path),
+                )
+            })?;
+            unique.insert(layer.path.as_str(), inputs.len());
+            inputs.push((i, found));
+        }
+        let size = |input: &LayerInput| match input {
+            LayerInput::Bytes(blob) => blob.bytes().len(),
+            LayerInput::Walked(_) => 0,
+        };
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
+        let stopped = AtomicBool::new(false);
+        let walk = |&k: &usize| -> Arc<LayerIndex> {
+            let (index, input) = &inputs[k];
+            match input {
+                LayerInput::Walked(done) => Arc::clone(done),
+                LayerInput::Bytes(blob) => {
+                    if stopped.load(Ordering::Relaxed) {
+                        return Arc::default();
+                    }
+                    let walked = walk_bytes(blob.bytes());
+                    let event = Event::LayerWalked {
+                        index: Some(*index),
+                        blob: &plan.layers[*index].path,
+                        entries: walked.entries.len(),
+                        bytes: walked.size_uncompressed,
+                    };
+                    if observer.event(&event) == Control::Stop {
+                        stopped.store(true, Ordering::Relaxed);
+                    }
+                    Arc::new(walked)
+                }
+            }
+        };
+        let walked: Vec<Arc<LayerIndex>> = match self.options.threads {
+            Some(threads) => rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Source { spec: input.to_owned(), message: format!("cannot start worker threads: {e}") })?
+                .install(|| order.par_iter().map(walk).collect()),
+            None => order.par_iter().map(walk).collect(),
+        };
+        if stopped.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled { input: input.to_owned() });
+        }
+        let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];
+        for (k, index) in order.into_iter().zip(walked) {
+            by_input[k] = index;
+        }
+        let mut indexes = Vec::with_capacity(plan.layers.len());
+        let mut blobs = Vec::with_capacity(plan.layers.len());
+        for layer in &plan.layers {
+            let k = unique[layer.path.as_str()];
+            let index = Arc::clone(&by_input[k]);
+            // Plain tars in memory can be re-read to compare contents on overwrite.
+            blobs.push(match &inputs[k].1 {
+                LayerInput::Bytes(blob) if index.compression == Compression::None => Some(blob.clone()),
+                _ => None,
+            });
+            indexes.push(index);
+        }
+        Ok((indexes, blobs))
+    }
+}
+
+/// Hashes the content of entries in plain layers held in memory.
+struct BlobHasher<'a> {
+    blobs: &'a [Option<Blob>],
+}
+
+impl ContentHasher for BlobHasher<'_> {
+    fn hash(&self, layer: usize, entry: &LayerEntry) -> Option<u128> {
+        let blob = self.blobs.get(layer)?.as_ref()?;
+        let bytes = blob.bytes();
+        let start = usize::try_from(entry.data_offset).ok()?;
+        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
+        Some(xxhash_rust::xxh3::xxh3_128(bytes.get(start..end)?))
+    }
+}
+
+/// The Dockerfile step of each layer: history entries that are not `empty_layer`, in order.
+fn layer_commands(plan: &Plan, input: &str, warnings: &mut Vec<Warning>) -> Vec<Option<String>> {
+    let commands: Vec<Option<String>> =
+        plan.history.iter().filter(|h| !h.empty_layer.unwrap_or(false)).map(|h| h.created_by.clone()).collect();
+    if !plan.history.is_empty() && commands.len() != plan.layers.len() {
+        warnings.push(Warning::new(
+            Location::input(input),
+            format!(
+                "the config history has {} non-empty entries for {} layers; commands may be misplaced",
+                commands.len(),
+                plan.layers.len()
+            ),
+        ));
+    }
+    commands
+}
+
+fn layer_label(index: usize, plan: &Plan, walked: &LayerIndex) -> String {
+    let digest = plan.layers[index]
+        .digest
+        .clone()
+        .or_else(|| (walked.compression == Compression::None).then(|| plan.diff_ids.get(index).cloned()).flatten());
+    match digest {
+        Some(digest) => format!("layer {index} ({})", short_digest(&digest)),
+        None => format!("layer {index} ({})", plan.layers[index].path),
+    }
+}
+
+/// `sha256:0123456789ab…`
+pub(crate) fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}…", &hex[..12]),
+        _ => digest.to_owned(),
+    }
+}
+
+fn relabel(warning: &Warning, input: &str, layer: &str) -> Warning {
+    let mut warning = warning.clone();
+    warning.location.input = input.to_owned();
+    warning.location.layer = (!layer.is_empty()).then(|| layer.to_owned());
+    warning
+}

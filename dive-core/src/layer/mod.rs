@@ -1,0 +1,101 @@
+//! One layer on its own: decompress, walk every tar entry, keep metadata only.
+//!
+//! A [`LayerIndex`] depends only on the layer's bytes, so layers are walked in parallel and
+//! in whatever order they arrive; only the merge needs the manifest order.
+
+mod decompress;
+mod walk;
+
+pub use decompress::Compression;
+pub(crate) use decompress::sniff;
+pub use walk::{walk_bytes, walk_reader};
+
+use serde::Serialize;
+
+use crate::error::Warning;
+
+/// What a tar entry is, after whiteouts are recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A regular file (its bytes count).
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A hard link to another entry (its bytes count once, at the target).
+    Hardlink,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A named pipe.
+    Fifo,
+    /// `.wh.name`: deletes a lower path.
+    Whiteout,
+    /// `.wh..wh..opq`: hides every lower child of its directory.
+    Opaque,
+}
+
+impl EntryKind {
+    /// One letter, as `ls -l` shows it.
+    pub fn letter(self) -> char {
+        match self {
+            Self::File => '-',
+            Self::Dir => 'd',
+            Self::Symlink => 'l',
+            Self::Hardlink => 'h',
+            Self::CharDevice => 'c',
+            Self::BlockDevice => 'b',
+            Self::Fifo => 'p',
+            Self::Whiteout | Self::Opaque => 'w',
+        }
+    }
+}
+
+/// Metadata of one tar entry; file contents are never kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerEntry {
+    /// Normalised path (`usr/lib/x.so`); for whiteouts the path they delete.
+    pub path: Box<[u8]>,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Content length of a regular file (the PAX size when present); 0 otherwise.
+    pub size: u64,
+    /// Permission bits and file type bits as stored.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Group.
+    pub gid: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+    /// Symlink target (raw) or hardlink target (normalised).
+    pub link: Option<Box<[u8]>>,
+    /// For a hardlink, the index of the regular file it shares content with in this layer.
+    pub link_entry: Option<u32>,
+    /// Offset of the entry's header in the uncompressed layer.
+    pub header_offset: u64,
+    /// Offset of the entry's data in the uncompressed layer.
+    pub data_offset: u64,
+    /// A 128-bit hash of the content, when the walk read it (streamed layers).
+    pub content_hash: Option<u128>,
+}
+
+/// Everything dive-rs keeps of one layer.
+#[derive(Debug, Clone, Default)]
+pub struct LayerIndex {
+    /// Entries in tar order.
+    pub entries: Vec<LayerEntry>,
+    /// How the blob was compressed.
+    pub compression: Compression,
+    /// Length of the blob as stored.
+    pub size_compressed: u64,
+    /// Length of the layer tar after decompression.
+    pub size_uncompressed: u64,
+    /// Σ regular-file sizes; hardlinks count once.
+    pub file_bytes: u64,
+    /// Problems met while walking; locations name the entry and offset, not yet the layer.
+    pub warnings: Vec<Warning>,
+}

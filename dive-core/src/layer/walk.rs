@@ -1,0 +1,343 @@
+//! Walk a layer tar entry by entry, keeping metadata and never file contents.
+//!
+//! Plain tars held in memory (mmap) are walked by seeking from header to header, so file
+//! data is never touched. Compressed or streamed tars must be read through; there the walk
+//! hashes each file's content on the way (xxh3, far cheaper than the inflate feeding it) so
+//! that the merge can tell a metadata-only rewrite from a content change.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::io::{self, Cursor, Read, Write};
+
+use tar::EntryType;
+use xxhash_rust::xxh3::Xxh3Default;
+
+use super::decompress::{Compression, decoder, sniff};
+use super::{EntryKind, LayerEntry, LayerIndex};
+use crate::error::{Location, Warning};
+use crate::path::{EntryPath, classify, normalize};
+
+const BLOCK: u64 = 512;
+
+/// Walks a layer blob held in memory: plain tars by seeking, compressed ones by streaming.
+pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
+    let compression = sniff(blob);
+    let mut index = if compression == Compression::None {
+        let mut walk = Walk::new(false);
+        let archive = tar::Archive::new(Cursor::new(blob));
+        walk.run_seekable(archive);
+        walk.check_tail(blob.len() as u64, count_nonzero_after(blob, walk.tail_start()));
+        walk.finish(blob.len() as u64)
+    } else {
+        walk_decoded(compression, blob)
+    };
+    index.compression = compression;
+    index.size_compressed = blob.len() as u64;
+    index
+}
+
+/// Walks a layer blob from a stream (stdin, a pipe): never seeks, hashes file contents.
+pub fn walk_reader<R: Read>(reader: R) -> LayerIndex {
+    let read = Cell::new(0u64);
+    let mut raw = io::BufReader::with_capacity(256 * 1024, Counted { inner: reader, count: &read });
+    let compression = match io::BufRead::fill_buf(&mut raw) {
+        Ok(head) => sniff(head),
+        Err(err) => {
+            let mut index = LayerIndex::default();
+            index.warnings.push(Warning::new(Location::default().offset(0), format!("cannot read layer: {err}")));
+            return index;
+        }
+    };
+    let mut index = walk_decoded(compression, &mut raw);
+    // Whatever follows the compressed stream inside the blob still belongs to the blob.
+    if let Err(err) = io::copy(&mut raw, &mut io::sink()) {
+        index.warnings.push(Warning::new(Location::default(), format!("cannot read layer to its end: {err}")));
+    }
+    index.compression = compression;
+    index.size_compressed = read.get();
+    index
+}
+
+fn walk_decoded<R: Read>(compression: Compression, raw: R) -> LayerIndex {
+    let decoded = Cell::new(0u64);
+    let mut walk = Walk::new(true);
+    let reader = match decoder(compression, raw) {
+        Ok(reader) => reader,
+        Err(err) => {
+            walk.warn(Location::default().offset(0), format!("cannot start {} decoder: {err}", compression.name()));
+            return walk.finish(0);
+        }
+    };
+    let mut archive = tar::Archive::new(Counted { inner: reader, count: &decoded });
+    walk.run_streaming(&mut archive, &decoded);
+    // Read to the end: the uncompressed size includes the end blocks and any padding.
+    let mut rest = archive.into_inner();
+    let mut zeros = NonZeroCounter::default();
+    if let Err(err) = io::copy(&mut rest, &mut zeros) {
+        walk.warn(
+            Location::default().offset(decoded.get()),
+            format!("{} stream is damaged after the last entry: {err}", compression.name()),
+        );
+    }
+    walk.check_tail(decoded.get(), zeros.nonzero);
+    walk.finish(decoded.get())
+}
+
+/// Walk state shared by the seeking and streaming modes.
+struct Walk {
+    hash_contents: bool,
+    entries: Vec<LayerEntry>,
+    /// Latest regular-file entry at each path, for resolving hardlinks within the layer.
+    files_by_path: HashMap<Box<[u8]>, u32>,
+    warnings: Vec<Warning>,
+    file_bytes: u64,
+    /// End of the last complete entry (header + padded data).
+    end_of_entries: u64,
+    failed: bool,
+}
+
+impl Walk {
+    fn new(hash_contents: bool) -> Self {
+        Self {
+            hash_contents,
+            entries: Vec::new(),
+            files_by_path: HashMap::new(),
+            warnings: Vec::new(),
+            file_bytes: 0,
+            end_of_entries: 0,
+            failed: false,
+        }
+    }
+
+    fn warn(&mut self, location: Location, message: impl Into<String>) {
+        self.warnings.push(Warning::new(location, message));
+    }
+
+    fn run_seekable(&mut self, mut archive: tar::Archive<Cursor<&[u8]>>) {
+        let entries = match archive.entries_with_seek() {
+            Ok(entries) => entries,
+            Err(err) => return self.warn(Location::default().offset(0), format!("not a tar: {err}")),
+        };
+        for item in entries {
+            match item {
+                Ok(mut entry) => self.add(&mut entry),
+                Err(err) => {
+                    self.fail(self.end_of_entries, &err);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn run_streaming<R: Read>(&mut self, archive: &mut tar::Archive<R>, position: &Cell<u64>) {
+        let entries = match archive.entries() {
+            Ok(entries) => entries,
+            Err(err) => return self.warn(Location::default().offset(0), format!("not a tar: {err}")),
+        };
+        for item in entries {
+            match item {
+                Ok(mut entry) => {
+                    self.add(&mut entry);
+                    if self.failed {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    self.fail(position.get(), &err);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, offset: u64, err: &io::Error) {
+        self.failed = true;
+        let what = if err.kind() == io::ErrorKind::UnexpectedEof || err.to_string().contains("entire block") {
+            "layer tar is truncated".to_owned()
+        } else {
+            format!("layer tar is damaged, later entries are missing: {err}")
+        };
+        self.warn(Location::default().offset(offset), what);
+    }
+
+    fn add<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) {
+        let header_offset = entry.raw_header_position();
+        let data_offset = entry.raw_file_position();
+        let raw_path = entry.path_bytes().into_owned();
+        let etype = entry.header().entry_type();
+        let size = entry.size();
+        let here = || Location::default().offset(header_offset).entry(&raw_path);
+        self.end_of_entries = data_offset.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+
+        let kind = match etype {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File,
+            EntryType::Directory => EntryKind::Dir,
+            EntryType::Symlink => EntryKind::Symlink,
+            EntryType::Link => EntryKind::Hardlink,
+            EntryType::Char => EntryKind::CharDevice,
+            EntryType::Block => EntryKind::BlockDevice,
+            EntryType::Fifo => EntryKind::Fifo,
+            // Global PAX headers and volume labels describe the archive, not a file.
+            EntryType::XGlobalHeader => return,
+            other if other.as_byte() == b'V' => return,
+            other => {
+                let location = here();
+                return self.warn(location, format!("entry type {:?} is not a file; skipped", other.as_byte() as char));
+            }
+        };
+        let Some(path) = normalize(&raw_path) else {
+            let location = here();
+            return self.warn(location, "path climbs above / with `..`; entry skipped");
+        };
+        let (path, kind) = match classify(path) {
+            EntryPath::Plain(path) if path.is_empty() => return, // the root directory itself
+            EntryPath::Plain(path) => (path, kind),
+            EntryPath::Whiteout(target) => (target, EntryKind::Whiteout),
+            EntryPath::Opaque(dir) => (dir, EntryKind::Opaque),
+            EntryPath::AufsMeta => return,
+        };
+        if etype == EntryType::GNUSparse {
+            let location = here();
+            self.warn(location, format!("GNU sparse file: counted at its real size of {size} bytes"));
+        }
+
+        let header = entry.header();
+        let mut record = LayerEntry {
+            path: path.into_boxed_slice(),
+            kind,
+            size: if kind == EntryKind::File { size } else { 0 },
+            mode: header.mode().unwrap_or(0),
+            uid: header.uid().unwrap_or(0),
+            gid: header.gid().unwrap_or(0),
+            mtime: header.mtime().unwrap_or(0),
+            link: None,
+            link_entry: None,
+            header_offset,
+            data_offset,
+            content_hash: None,
+        };
+        match kind {
+            EntryKind::Symlink => record.link = entry.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
+            EntryKind::Hardlink => {
+                let target = entry.link_name_bytes().and_then(|l| normalize(&l));
+                match target {
+                    Some(target) => {
+                        record.link_entry = self.files_by_path.get(target.as_slice()).copied();
+                        record.link = Some(target.into_boxed_slice());
+                    }
+                    None => {
+                        let location = here();
+                        self.warn(location, "hardlink target is missing or climbs above /; kept as an empty file");
+                    }
+                }
+            }
+            _ => {}
+        }
+        if kind == EntryKind::File && self.hash_contents {
+            let mut hasher = HashWriter(Xxh3Default::new());
+            match io::copy(entry, &mut hasher) {
+                Ok(_) => record.content_hash = Some(hasher.0.digest128()),
+                Err(err) => {
+                    self.failed = true;
+                    let location = here();
+                    self.warn(location, format!("file data is truncated or unreadable: {err}"));
+                }
+            }
+        }
+
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        if kind == EntryKind::File {
+            self.file_bytes = self.file_bytes.saturating_add(record.size);
+            self.files_by_path.insert(record.path.clone(), index);
+        } else if kind != EntryKind::Hardlink {
+            self.files_by_path.remove(&record.path);
+        } else if let Some(target) = record.link_entry {
+            // A link to a link shares the first file's content.
+            self.files_by_path.insert(record.path.clone(), target);
+        }
+        self.entries.push(record);
+    }
+
+    fn tail_start(&self) -> u64 {
+        self.end_of_entries
+    }
+
+    /// Warns when the tar lacks its end blocks or carries data after them.
+    fn check_tail(&mut self, total: u64, nonzero_after: u64) {
+        if self.failed {
+            return;
+        }
+        let tail = total.saturating_sub(self.end_of_entries);
+        if tail < 2 * BLOCK && total > 0 {
+            self.warn(
+                Location::default().offset(self.end_of_entries),
+                "layer tar ends without its two zero end blocks (entries are complete)",
+            );
+        }
+        if nonzero_after > 0 {
+            self.warn(
+                Location::default().offset(self.end_of_entries),
+                format!("{nonzero_after} non-zero bytes follow the end of the layer tar; ignored"),
+            );
+        }
+    }
+
+    fn finish(self, size_uncompressed: u64) -> LayerIndex {
+        LayerIndex {
+            entries: self.entries,
+            compression: Compression::None,
+            size_compressed: 0,
+            size_uncompressed,
+            file_bytes: self.file_bytes,
+            warnings: self.warnings,
+        }
+    }
+}
+
+fn count_nonzero_after(data: &[u8], start: u64) -> u64 {
+    let start = usize::try_from(start).unwrap_or(usize::MAX).min(data.len());
+    data[start..].iter().filter(|&&b| b != 0).count() as u64
+}
+
+/// Counts bytes read through it, so offsets in warnings and sizes come out exact.
+struct Counted<'a, R> {
+    inner: R,
+    count: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+struct HashWriter(Xxh3Default);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct NonZeroCounter {
+    nonzero: u64,
+}
+
+impl Write for NonZeroCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.nonzero += buf.iter().filter(|&&b| b != 0).count() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

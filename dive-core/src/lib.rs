@@ -1,0 +1,36 @@
+//! dive-core: attribute every byte of a container image to a layer and a path.
+//!
+//! It opens an image from a `docker save` tar (legacy or Docker 25+), an OCI image layout
+//! (directory or tar) or a stream, walks every layer's tar entries in parallel, applies
+//! whiteouts, merges the file tree in manifest order and keeps an exact byte ledger:
+//! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
+//!
+//! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`].
+//!
+//! ```no_run
+//! use dive_core::{AnalyzerBuilder, Source, report};
+//!
+//! let analyzer = AnalyzerBuilder::new().threads(2).build();
+//! let analysis = analyzer.analyze(Source::parse("image.tar")?, &())?;
+//! println!("{} bytes visible, {} hidden", analysis.image.final_bytes, analysis.image.hidden_bytes);
+//! for item in analysis.hidden.iter().take(3) {
+//!     println!("{} hidden by layer {}", String::from_utf8_lossy(&item.path), item.hidden_by_layer);
+//! }
+//! print!("{}", report::summary(&analysis, Default::default()));
+//! # Ok::<(), dive_core::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod analysis;
+mod analyze;
+mod error;
+pub mod layer;
+mod path;
+pub mod report;
+pub mod source;
+pub mod tree;
+
+pub use analysis::{Analysis, ImageFacts, LargeFile, LayerFacts};
+pub use analyze::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
+pub use error::{Error, Location, Result, Warning};
+pub use source::{Platform, Source};

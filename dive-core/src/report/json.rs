@@ -1,0 +1,142 @@
+//! The versioned JSON document (`schema/analysis.v1.schema.json` describes every field).
+
+use serde::Serialize;
+
+use crate::analysis::{Analysis, LayerFacts};
+use crate::error::Warning;
+use crate::tree::HiddenReason;
+
+/// Version of the JSON document; bumped on any incompatible change.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// How many of the largest files the JSON lists.
+const LARGEST_FILES: usize = 100;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: Tool,
+    input: &'a str,
+    image: Image<'a>,
+    layers: &'a [LayerFacts],
+    hidden: Vec<Hidden>,
+    largest_files: Vec<Largest>,
+    warnings: &'a [Warning],
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Image<'a> {
+    reference: Option<&'a str>,
+    platform: Option<&'a str>,
+    layout: crate::source::Layout,
+    manifest_digest: Option<&'a str>,
+    config_digest: &'a str,
+    layer_count: usize,
+    size_compressed: u64,
+    size_uncompressed: u64,
+    total_file_bytes: u64,
+    final_bytes: u64,
+    final_files: u64,
+    hidden_bytes: u64,
+    efficiency: f64,
+    dive_efficiency: f64,
+    dive_wasted_bytes: u64,
+    dive_user_wasted_percent: f64,
+}
+
+#[derive(Serialize)]
+struct Hidden {
+    #[serde(flatten)]
+    path: JsonPath,
+    bytes: u64,
+    added_in_layer: usize,
+    hidden_by_layer: usize,
+    reason: HiddenReason,
+}
+
+#[derive(Serialize)]
+struct Largest {
+    #[serde(flatten)]
+    path: JsonPath,
+    bytes: u64,
+    layer: usize,
+}
+
+/// A path as `/usr/lib/x`; non-UTF-8 bytes become U+FFFD and the exact bytes go in `path_hex`.
+#[derive(Serialize)]
+struct JsonPath {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
+}
+
+impl JsonPath {
+    fn new(raw: &[u8]) -> Self {
+        let mut full = Vec::with_capacity(raw.len() + 1);
+        full.push(b'/');
+        full.extend_from_slice(raw);
+        match String::from_utf8(full) {
+            Ok(path) => JsonPath { path, path_hex: None },
+            Err(err) => {
+                let bytes = err.into_bytes();
+                JsonPath {
+                    path: String::from_utf8_lossy(&bytes).into_owned(),
+                    path_hex: Some(crate::source::hex(&bytes)),
+                }
+            }
+        }
+    }
+}
+
+/// The analysis as the versioned JSON document.
+pub fn to_json(analysis: &Analysis) -> serde_json::Value {
+    let facts = &analysis.image;
+    let document = Document {
+        schema_version: JSON_SCHEMA_VERSION,
+        tool: Tool { name: "dive-rs", version: env!("CARGO_PKG_VERSION") },
+        input: &analysis.input,
+        image: Image {
+            reference: facts.reference.as_deref(),
+            platform: facts.platform.as_deref(),
+            layout: facts.layout,
+            manifest_digest: facts.manifest_digest.as_deref(),
+            config_digest: &facts.config_digest,
+            layer_count: facts.layer_count,
+            size_compressed: facts.size_compressed,
+            size_uncompressed: facts.size_uncompressed,
+            total_file_bytes: facts.total_file_bytes,
+            final_bytes: facts.final_bytes,
+            final_files: facts.final_files,
+            hidden_bytes: facts.hidden_bytes,
+            efficiency: facts.efficiency,
+            dive_efficiency: facts.dive.efficiency,
+            dive_wasted_bytes: facts.dive.wasted_bytes,
+            dive_user_wasted_percent: facts.dive.user_wasted_fraction,
+        },
+        layers: &analysis.layers,
+        hidden: analysis
+            .hidden
+            .iter()
+            .map(|h| Hidden {
+                path: JsonPath::new(&h.path),
+                bytes: h.bytes,
+                added_in_layer: h.added_in_layer,
+                hidden_by_layer: h.hidden_by_layer,
+                reason: h.reason,
+            })
+            .collect(),
+        largest_files: analysis
+            .largest_files(LARGEST_FILES)
+            .into_iter()
+            .map(|f| Largest { path: JsonPath::new(&analysis.tree.node(f.node).path), bytes: f.bytes, layer: f.layer })
+            .collect(),
+        warnings: &analysis.warnings,
+    };
+    serde_json::to_value(document).unwrap_or(serde_json::Value::Null)
+}

@@ -1,0 +1,149 @@
+//! The readable summary: totals, layers, largest files, largest hidden items.
+
+use std::fmt::Write as _;
+
+use super::human_bytes;
+use crate::analysis::Analysis;
+use crate::tree::HiddenReason;
+
+/// Choices for [`summary`].
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryOptions {
+    /// Print exact byte counts instead of `1.2 GB`.
+    pub exact_bytes: bool,
+    /// Rows in the largest-files and hidden lists.
+    pub top: usize,
+    /// Width for the command column; longer commands are cut with `…`.
+    pub command_width: usize,
+}
+
+impl Default for SummaryOptions {
+    fn default() -> Self {
+        Self { exact_bytes: false, top: 20, command_width: 60 }
+    }
+}
+
+/// The summary as text, ready for a terminal or a log.
+pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
+    let size = |b: u64| human_bytes(b, options.exact_bytes);
+    let facts = &analysis.image;
+    let mut out = String::new();
+    let percent = |part: u64, whole: u64| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
+
+    let _ = writeln!(out, "Image      {}", facts.reference.as_deref().unwrap_or("<untagged>"));
+    let _ = writeln!(out, "Input      {}", analysis.input);
+    let _ = writeln!(
+        out,
+        "Platform   {}   layout {}",
+        facts.platform.as_deref().unwrap_or("unknown"),
+        match facts.layout {
+            crate::source::Layout::DockerArchive => "docker-archive",
+            crate::source::Layout::Oci => "oci",
+        }
+    );
+    let _ = writeln!(out, "Config     {}", facts.config_digest);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Final      {} in {} files", size(facts.final_bytes), facts.final_files);
+    let _ = writeln!(
+        out,
+        "Shipped    {} of files in {} layers ({} as tar, {} compressed)",
+        size(facts.total_file_bytes),
+        facts.layer_count,
+        size(facts.size_uncompressed),
+        size(facts.size_compressed)
+    );
+    let _ = writeln!(
+        out,
+        "Hidden     {} ({:.1}% of shipped file bytes are not visible in the final image)",
+        size(facts.hidden_bytes),
+        percent(facts.hidden_bytes, facts.total_file_bytes)
+    );
+    let _ = writeln!(out, "Efficiency {:.1}%", facts.efficiency * 100.0);
+    let _ = writeln!(
+        out,
+        "dive says  efficiency {:.1}%, wasted {}, user wasted {:.1}% (dive's formulas, see the README)",
+        facts.dive.efficiency * 100.0,
+        size(facts.dive.wasted_bytes),
+        facts.dive.user_wasted_fraction * 100.0
+    );
+
+    let _ = writeln!(out, "\nLayers");
+    let _ = writeln!(out, "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}  command", "#", "compressed", "tar", "files", "hidden", "entries");
+    for layer in &analysis.layers {
+        let _ = writeln!(
+            out,
+            "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}  {}",
+            layer.index,
+            size(layer.size_compressed),
+            size(layer.size_uncompressed),
+            size(layer.file_bytes),
+            size(layer.hidden_bytes),
+            layer.entries,
+            cut(&clean_command(layer.created_by.as_deref().unwrap_or("")), options.command_width)
+        );
+    }
+
+    let largest = analysis.largest_files(options.top);
+    let _ = writeln!(out, "\nLargest files");
+    let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");
+    for file in largest {
+        let path = String::from_utf8_lossy(&analysis.tree.node(file.node).path).into_owned();
+        let _ = writeln!(out, "{:>10}  {:>5}  /{path}", size(file.bytes), file.layer);
+    }
+
+    if !analysis.hidden.is_empty() {
+        let _ = writeln!(out, "\nLargest hidden items ({} in all)", analysis.hidden.len());
+        let _ = writeln!(out, "{:>10}  {:>5}  {:>6}  {:<22}  path", "size", "added", "hidden", "why");
+        for item in analysis.hidden.iter().take(options.top) {
+            let _ = writeln!(
+                out,
+                "{:>10}  {:>5}  {:>6}  {:<22}  /{}",
+                size(item.bytes),
+                item.added_in_layer,
+                item.hidden_by_layer,
+                reason_text(item.reason),
+                String::from_utf8_lossy(&item.path)
+            );
+        }
+    }
+
+    if !analysis.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings ({})", analysis.warnings.len());
+        for warning in analysis.warnings.iter().take(options.top) {
+            let _ = writeln!(out, "  {warning}");
+        }
+        if analysis.warnings.len() > options.top {
+            let _ = writeln!(out, "  … {} more in --json", analysis.warnings.len() - options.top);
+        }
+    }
+    out
+}
+
+/// How a hidden item was hidden, in words.
+pub(crate) fn reason_text(reason: HiddenReason) -> &'static str {
+    match reason {
+        HiddenReason::Overwritten => "overwritten",
+        HiddenReason::MetadataOnly => "rewritten, same content",
+        HiddenReason::Deleted => "deleted",
+        HiddenReason::DeletedWithDirectory => "deleted with its dir",
+        HiddenReason::OpaqueDirectory => "hidden by opaque dir",
+        HiddenReason::DirectoryReplaced => "its dir was replaced",
+    }
+}
+
+/// Docker's `/bin/sh -c #(nop) ` noise removed, whitespace folded.
+fn clean_command(command: &str) -> String {
+    let command = command.trim();
+    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
+    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}

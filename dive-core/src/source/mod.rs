@@ -1,0 +1,132 @@
+//! Where an image comes from: a file, a directory, or a stream; detected by content.
+
+mod archive;
+mod blob;
+mod dir;
+mod resolve;
+mod store;
+mod stream;
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub(crate) use blob::Blob;
+pub use resolve::{Layout, Platform};
+pub(crate) use resolve::{Plan, Selector, hex, resolve};
+pub(crate) use store::{LayerInput, Store};
+
+use crate::error::{Error, Location, Result};
+use crate::layer::{Compression, LayerIndex, sniff};
+
+/// Prefixes accepted as skopeo and syft spell them.
+const PREFIXES: [&str; 4] = ["docker-archive:", "oci-archive:", "oci:", "dir:"];
+
+/// An image input: a `docker save` tar, an OCI layout (directory or tar), or a stream.
+pub enum Source {
+    /// A file or directory on disk; `reference` picks an image, as in `oci:DIR:REF`.
+    Path {
+        /// The file or directory.
+        path: PathBuf,
+        /// An image name or digest given in the source string itself.
+        reference: Option<String>,
+    },
+    /// A tar stream of any supported form, read once from start to end.
+    Reader {
+        /// How to name the input in messages (`-` for stdin).
+        name: String,
+        /// The stream.
+        reader: Box<dyn Read + Send>,
+    },
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Path { path, reference } => {
+                f.debug_struct("Path").field("path", path).field("reference", reference).finish()
+            }
+            Source::Reader { name, .. } => f.debug_struct("Reader").field("name", name).finish_non_exhaustive(),
+        }
+    }
+}
+
+impl Source {
+    /// Parses what a user typed: `-` (stdin), a path, or `docker-archive:`/`oci-archive:`/`oci:` forms.
+    pub fn parse(spec: &str) -> Result<Source> {
+        if spec == "-" {
+            return Ok(Source::stdin());
+        }
+        let rest = PREFIXES.iter().find_map(|p| spec.strip_prefix(p));
+        let Some(rest) = rest else {
+            return if Path::new(spec).exists() {
+                Ok(Source::path(spec))
+            } else {
+                Err(Error::Source { spec: spec.to_owned(), message: "no such file or directory".to_owned() })
+            };
+        };
+        if Path::new(rest).exists() {
+            return Ok(Source::path(rest));
+        }
+        // `oci:DIR:REF`, `docker-archive:PATH:REF`.
+        if let Some((path, reference)) = rest.rsplit_once(':') {
+            if Path::new(path).exists() && !reference.is_empty() {
+                return Ok(Source::Path { path: path.into(), reference: Some(reference.to_owned()) });
+            }
+        }
+        Err(Error::Source { spec: spec.to_owned(), message: "no such file or directory".to_owned() })
+    }
+
+    /// A file or directory.
+    pub fn path(path: impl Into<PathBuf>) -> Source {
+        Source::Path { path: path.into(), reference: None }
+    }
+
+    /// Standard input, named `-` in messages.
+    pub fn stdin() -> Source {
+        Source::Reader { name: "-".to_owned(), reader: Box::new(std::io::stdin()) }
+    }
+
+    /// Any stream, named as given in messages.
+    pub fn reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Source {
+        Source::Reader { name: name.into(), reader: Box::new(reader) }
+    }
+
+    /// The input's name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Path { path, .. } => path.display().to_string(),
+            Source::Reader { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// Opens a source into a store; streams are scanned to the end here.
+pub(crate) fn open(
+    source: Source,
+    on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
+) -> Result<(String, Box<dyn Store>, Option<String>)> {
+    match source {
+        Source::Path { path, reference } => {
+            let input = path.display().to_string();
+            if path.is_dir() {
+                return Ok((input.clone(), Box::new(dir::DirStore::open(&input, &path)?), reference));
+            }
+            let file = File::open(&path).map_err(|e| Error::io(Location::input(&input), e))?;
+            let blob = Blob::map_file(&file).map_err(|e| Error::io(Location::input(&input), e))?;
+            if sniff(blob.bytes()) == Compression::None {
+                let store = archive::ArchiveStore::open(&input, blob)?;
+                Ok((input, Box::new(store), reference))
+            } else {
+                // A compressed archive (`docker save | gzip`) cannot be indexed in place.
+                let store = stream::StreamStore::scan(&input, std::io::Cursor::new(blob.bytes()), on_layer)?;
+                Ok((input, Box::new(store), reference))
+            }
+        }
+        Source::Reader { name, reader } => {
+            let store = stream::StreamStore::scan(&name, reader, on_layer)?;
+            Ok((name, Box::new(store), None))
+        }
+    }
+}

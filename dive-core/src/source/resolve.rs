@@ -1,0 +1,523 @@
+//! From an input's metadata to one image: which config, which layers in which order.
+//!
+//! `manifest.json` (any `docker save`) wins when present: a Docker 25+ archive from the
+//! containerd store carries an index naming every platform but blobs for only the saved
+//! one, and `manifest.json` lists exactly what is there. Its OCI manifest, when found, adds
+//! media types. Without `manifest.json`, `index.json` is walked (nested indexes included).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use super::store::Store;
+use crate::error::{Error, Location, Result, Warning};
+
+/// Nesting of image indexes followed before giving up.
+const MAX_INDEX_DEPTH: usize = 8;
+const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
+const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+
+/// `os/arch[/variant]`, as `--platform` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// Operating system, e.g. `linux`.
+    pub os: String,
+    /// CPU architecture, e.g. `amd64`.
+    pub arch: String,
+    /// Variant, e.g. `v8`.
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]`.
+    pub fn parse(text: &str) -> Option<Platform> {
+        let mut parts = text.split('/');
+        let os = parts.next().filter(|s| !s.is_empty())?.to_owned();
+        let arch = parts.next().filter(|s| !s.is_empty())?.to_owned();
+        let variant = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
+        parts.next().is_none().then_some(Platform { os, arch, variant })
+    }
+
+    fn linux_amd64() -> Platform {
+        Platform { os: "linux".into(), arch: "amd64".into(), variant: None }
+    }
+
+    /// Whether `self`, as asked for, accepts `other`, as offered (a missing variant accepts any).
+    fn accepts(&self, other: &Platform) -> bool {
+        self.os == other.os && self.arch == other.arch && (self.variant.is_none() || self.variant == other.variant)
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(variant) = &self.variant {
+            write!(f, "/{variant}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which image and platform to take from an input holding several.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selector {
+    pub image: Option<String>,
+    pub platform: Option<Platform>,
+}
+
+/// The layout an image was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layout {
+    /// `docker save` with `manifest.json` (any Docker version).
+    DockerArchive,
+    /// OCI image layout (directory or tar).
+    Oci,
+}
+
+/// One layer as the manifest names it.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedLayer {
+    pub path: String,
+    pub digest: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// One history entry of the image config.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct HistoryEntry {
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub empty_layer: Option<bool>,
+}
+
+/// The image chosen, with everything the analysis needs from its metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub layout: Layout,
+    pub reference: Option<String>,
+    pub platform: Option<Platform>,
+    pub manifest_digest: Option<String>,
+    pub config_digest: String,
+    pub layers: Vec<PlannedLayer>,
+    pub diff_ids: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEntry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    rootfs: Option<RootFs>,
+    #[serde(default)]
+    history: Option<Vec<HistoryEntry>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+/// Finds the image to analyse in `store`.
+pub(crate) fn resolve(input: &str, store: &dyn Store, selector: &Selector) -> Result<Plan> {
+    let resolver = Resolver { input, store };
+    if let Some(bytes) = store.read_meta("manifest.json")? {
+        return resolver.docker(&bytes, selector);
+    }
+    if let Some(bytes) = store.read_meta("index.json")? {
+        return resolver.oci(&bytes, selector);
+    }
+    let mut message = "not a container image: neither manifest.json (docker save) nor index.json (OCI layout) found".to_owned();
+    if let Some(warning) = store.warnings().first() {
+        message.push_str(&format!("; {warning}"));
+    }
+    Err(Error::format(Location::input(input), message))
+}
+
+struct Resolver<'a> {
+    input: &'a str,
+    store: &'a dyn Store,
+}
+
+/// An image on offer: the names it answers to and how to describe it in a list.
+struct Candidate<T> {
+    names: Vec<String>,
+    label: String,
+    item: T,
+}
+
+impl Resolver<'_> {
+    fn location(&self, path: &str) -> Location {
+        Location::input(self.input).entry(path.as_bytes())
+    }
+
+    fn json<T: for<'de> Deserialize<'de>>(&self, path: &str, bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(bytes).map_err(|e| Error::format(self.location(path), format!("invalid JSON: {e}")))
+    }
+
+    fn required_meta(&self, path: &str, what: &str) -> Result<Vec<u8>> {
+        self.store
+            .read_meta(path)?
+            .ok_or_else(|| Error::format(self.location(path), format!("{what} is missing from the image")))
+    }
+
+    /// Reads a blob named by digest and checks the digest (sha256 only; these are small).
+    fn blob_by_digest(&self, digest: &str, what: &str) -> Result<Vec<u8>> {
+        let path = blob_path(digest)
+            .ok_or_else(|| Error::format(Location::input(self.input), format!("{what} digest {digest:?} is malformed")))?;
+        let bytes = self.required_meta(&path, what)?;
+        if let Some(expected) = digest.strip_prefix("sha256:") {
+            let actual = hex(&Sha256::digest(&bytes));
+            if actual != expected.to_ascii_lowercase() {
+                return Err(Error::format(self.location(&path), format!("{what} does not match its digest (sha256:{actual})")));
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn docker(&self, bytes: &[u8], selector: &Selector) -> Result<Plan> {
+        let entries: Vec<DockerEntry> = self.json("manifest.json", bytes)?;
+        let candidates = entries
+            .into_iter()
+            .map(|entry| {
+                let tags = entry.repo_tags.clone().unwrap_or_default();
+                let config_digest = digest_from_path(&entry.config);
+                let mut names = tags.clone();
+                names.extend(config_digest.clone());
+                let label = match (tags.is_empty(), &config_digest) {
+                    (false, _) => tags.join(", "),
+                    (true, Some(digest)) => format!("<untagged> config {digest}"),
+                    (true, None) => format!("<untagged> config {}", entry.config),
+                };
+                Candidate { names, label, item: entry }
+            })
+            .collect();
+        let entry = self.choose(candidates, selector.image.as_deref(), "manifest.json")?;
+        let config_bytes = self.required_meta(&entry.config, "image config")?;
+        let config_digest = format!("sha256:{}", hex(&Sha256::digest(&config_bytes)));
+        let config: ConfigFile = self.json(&entry.config, &config_bytes)?;
+        let platform = config_platform(&config);
+        check_platform(self.input, selector, platform.as_ref())?;
+        let mut layers: Vec<PlannedLayer> = entry
+            .layers
+            .iter()
+            .map(|path| PlannedLayer { path: path.clone(), digest: digest_from_path(path), media_type: None })
+            .collect();
+        let mut warnings = Vec::new();
+        let mut manifest_digest = None;
+        // Docker 25+ also writes the OCI manifest: take media types from it when it matches.
+        if let Ok(Some(index)) = self.store.read_meta("index.json") {
+            if let Ok(found) = self.find_manifest_for_config(&index, &config_digest) {
+                if let Some((digest, manifest)) = found {
+                    if manifest.layers().len() == layers.len() {
+                        for (layer, desc) in layers.iter_mut().zip(manifest.layers()) {
+                            layer.media_type = Some(desc.media_type().to_string());
+                            layer.digest.get_or_insert_with(|| desc.digest().to_string());
+                        }
+                        manifest_digest = Some(digest);
+                    } else {
+                        warnings.push(Warning::new(
+                            Location::input(self.input),
+                            "index.json's manifest lists a different number of layers than manifest.json; used manifest.json",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Plan {
+            layout: Layout::DockerArchive,
+            reference: entry.repo_tags.as_ref().and_then(|t| t.first().cloned()),
+            platform,
+            manifest_digest,
+            config_digest,
+            layers,
+            diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
+            history: config.history.unwrap_or_default(),
+            warnings,
+        })
+    }
+
+    /// Walks an OCI index for an image manifest whose config has `config_digest`.
+    fn find_manifest_for_config(&self, index: &[u8], config_digest: &str) -> Result<Option<(String, ImageManifest)>> {
+        let index: ImageIndex = self.json("index.json", index)?;
+        let mut leaves = Vec::new();
+        self.collect_manifests(index.manifests(), 0, &mut HashSet::new(), &mut leaves)?;
+        for (desc, _) in leaves {
+            let digest = desc.digest().to_string();
+            let Ok(bytes) = self.blob_by_digest(&digest, "image manifest") else { continue };
+            let Ok(manifest) = serde_json::from_slice::<ImageManifest>(&bytes) else { continue };
+            if manifest.config().digest().to_string() == config_digest {
+                return Ok(Some((digest, manifest)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn oci(&self, bytes: &[u8], selector: &Selector) -> Result<Plan> {
+        let index: ImageIndex = self.json("index.json", bytes)?;
+        let candidates = index
+            .manifests()
+            .iter()
+            .filter(|d| !is_attestation(d))
+            .map(|desc| {
+                let annotations = desc.annotations().clone().unwrap_or_default();
+                let mut names: Vec<String> =
+                    [REF_NAME, CONTAINERD_NAME].iter().filter_map(|k| annotations.get(*k).cloned()).collect();
+                let label = names.first().cloned().unwrap_or_else(|| "<unnamed>".to_owned());
+                let label = format!("{label} ({})", desc.digest());
+                names.push(desc.digest().to_string());
+                Candidate { names, label, item: desc.clone() }
+            })
+            .collect();
+        let top = self.choose(candidates, selector.image.as_deref(), "index.json")?;
+        let reference = top
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(CONTAINERD_NAME).or_else(|| a.get(REF_NAME)).cloned());
+        let mut variants = Vec::new();
+        self.collect_manifests(std::slice::from_ref(&top), 0, &mut HashSet::new(), &mut variants)?;
+        let (desc, offered) = self.choose_platform(variants, selector)?;
+        let manifest_digest = desc.digest().to_string();
+        let manifest_bytes = self.blob_by_digest(&manifest_digest, "image manifest")?;
+        let manifest: ImageManifest = self.json(&blob_path(&manifest_digest).unwrap_or_default(), &manifest_bytes)?;
+        let config_digest = manifest.config().digest().to_string();
+        let config_bytes = self.blob_by_digest(&config_digest, "image config")?;
+        let config: ConfigFile = self.json(&blob_path(&config_digest).unwrap_or_default(), &config_bytes)?;
+        let platform = config_platform(&config).or(offered);
+        check_platform(self.input, selector, platform.as_ref())?;
+        let layers = manifest
+            .layers()
+            .iter()
+            .map(|d| {
+                let digest = d.digest().to_string();
+                PlannedLayer { path: blob_path(&digest).unwrap_or_default(), digest: Some(digest), media_type: Some(d.media_type().to_string()) }
+            })
+            .collect();
+        Ok(Plan {
+            layout: Layout::Oci,
+            reference,
+            platform,
+            manifest_digest: Some(manifest_digest),
+            config_digest,
+            layers,
+            diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
+            history: config.history.unwrap_or_default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Expands index descriptors into image manifests with their platforms.
+    fn collect_manifests(
+        &self,
+        descriptors: &[Descriptor],
+        depth: usize,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<(Descriptor, Option<Platform>)>,
+    ) -> Result<()> {
+        for desc in descriptors.iter().filter(|d| !is_attestation(d)) {
+            let digest = desc.digest().to_string();
+            let is_index = matches!(desc.media_type(), MediaType::ImageIndex)
+                || desc.media_type().to_string() == DOCKER_MANIFEST_LIST;
+            if !is_index {
+                let platform = desc.platform().as_ref().map(|p| Platform {
+                    os: p.os().to_string(),
+                    arch: p.architecture().to_string(),
+                    variant: p.variant().clone(),
+                });
+                out.push((desc.clone(), platform));
+                continue;
+            }
+            if depth >= MAX_INDEX_DEPTH || !seen.insert(digest.clone()) {
+                return Err(Error::format(
+                    Location::input(self.input),
+                    format!("image index {digest} nests deeper than {MAX_INDEX_DEPTH} levels or loops"),
+                ));
+            }
+            let bytes = self.blob_by_digest(&digest, "image index")?;
+            let nested: ImageIndex = self.json(&blob_path(&digest).unwrap_or_default(), &bytes)?;
+            self.collect_manifests(nested.manifests(), depth + 1, seen, out)?;
+        }
+        Ok(())
+    }
+
+    fn choose_platform(
+        &self,
+        variants: Vec<(Descriptor, Option<Platform>)>,
+        selector: &Selector,
+    ) -> Result<(Descriptor, Option<Platform>)> {
+        let list = |v: &[(Descriptor, Option<Platform>)]| {
+            v.iter()
+                .map(|(d, p)| format!("{} ({})", p.as_ref().map_or("unknown platform".to_owned(), Platform::to_string), d.digest()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if variants.len() == 1 && selector.platform.is_none() {
+            return variants.into_iter().next().ok_or_else(|| unreachable_selection(self.input));
+        }
+        let wanted = selector.platform.clone().unwrap_or_else(Platform::linux_amd64);
+        let matching: Vec<_> = variants.iter().filter(|(_, p)| p.as_ref().is_some_and(|p| wanted.accepts(p))).cloned().collect();
+        match matching.len() {
+            1 => matching.into_iter().next().ok_or_else(|| unreachable_selection(self.input)),
+            0 => Err(Error::Selection {
+                input: self.input.to_owned(),
+                message: format!("no image for platform {wanted}; available: {}; choose one with --platform", list(&variants)),
+            }),
+            _ => Err(Error::Selection {
+                input: self.input.to_owned(),
+                message: format!("several images match platform {wanted}: {}; name the variant with --platform os/arch/variant", list(&matching)),
+            }),
+        }
+    }
+
+    fn choose<T>(&self, candidates: Vec<Candidate<T>>, wanted: Option<&str>, what: &str) -> Result<T> {
+        let labels = |c: &[Candidate<T>]| c.iter().map(|c| c.label.clone()).collect::<Vec<_>>().join("; ");
+        let all = labels(&candidates);
+        if candidates.is_empty() {
+            return Err(Error::format(self.location(what), "lists no image"));
+        }
+        let mut chosen: Vec<Candidate<T>> = match wanted {
+            Some(wanted) => candidates.into_iter().filter(|c| c.names.iter().any(|n| name_matches(n, wanted))).collect(),
+            None => candidates,
+        };
+        match (chosen.len(), wanted) {
+            (1, _) => chosen.pop().map(|c| c.item).ok_or_else(|| unreachable_selection(self.input)),
+            (0, Some(wanted)) => Err(Error::Selection {
+                input: self.input.to_owned(),
+                message: format!("no image matches {wanted:?}; the input holds: {all}"),
+            }),
+            (_, Some(wanted)) => Err(Error::Selection {
+                input: self.input.to_owned(),
+                message: format!("{wanted:?} matches several images: {}; give a full tag or digest", labels(&chosen)),
+            }),
+            (n, None) => Err(Error::Selection {
+                input: self.input.to_owned(),
+                message: format!("the input holds {n} images: {all}; choose one with --image TAG|DIGEST"),
+            }),
+        }
+    }
+}
+
+fn unreachable_selection(input: &str) -> Error {
+    Error::Selection { input: input.to_owned(), message: "no image could be chosen".to_owned() }
+}
+
+fn check_platform(input: &str, selector: &Selector, found: Option<&Platform>) -> Result<()> {
+    match (&selector.platform, found) {
+        (Some(wanted), Some(found)) if !wanted.accepts(found) => Err(Error::Selection {
+            input: input.to_owned(),
+            message: format!("the image is for {found}, not {wanted}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn config_platform(config: &ConfigFile) -> Option<Platform> {
+    Some(Platform { os: config.os.clone()?, arch: config.architecture.clone()?, variant: config.variant.clone() })
+}
+
+fn is_attestation(desc: &Descriptor) -> bool {
+    let by_annotation = desc.annotations().as_ref().is_some_and(|a| a.contains_key(REFERENCE_TYPE));
+    let by_platform = desc.platform().as_ref().is_some_and(|p| p.os().to_string() == "unknown");
+    by_annotation || by_platform
+}
+
+/// Whether an image named `name` answers to what the user typed.
+fn name_matches(name: &str, wanted: &str) -> bool {
+    if name == wanted {
+        return true;
+    }
+    if let Some(hex) = name.strip_prefix("sha256:") {
+        let wanted_hex = wanted.strip_prefix("sha256:").unwrap_or(wanted);
+        return wanted_hex.len() >= 6 && hex.starts_with(wanted_hex);
+    }
+    let canonical = |s: &str| {
+        let s = s.strip_prefix("docker.io/").unwrap_or(s);
+        let s = s.strip_prefix("library/").unwrap_or(s);
+        let has_tag = s.rsplit('/').next().is_some_and(|last| last.contains(':') || last.contains('@'));
+        if has_tag { s.to_owned() } else { format!("{s}:latest") }
+    };
+    // An OCI ref.name is often the tag alone (`1.0`): `app:1.0` then matches it.
+    canonical(name) == canonical(wanted) || wanted.rsplit_once(':').is_some_and(|(_, tag)| tag == name)
+}
+
+/// `blobs/<alg>/<hex>` for `alg:hex`, refusing anything that could be a path trick.
+pub(crate) fn blob_path(digest: &str) -> Option<String> {
+    let (alg, hex) = digest.split_once(':')?;
+    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b));
+    (ok(alg) && ok(hex) && alg != "." && alg != "..").then(|| format!("blobs/{alg}/{hex}"))
+}
+
+/// The digest spelled by a blob path: `blobs/sha256/<hex>` or legacy `<hex>.json`/`<hex>.tar`.
+fn digest_from_path(path: &str) -> Option<String> {
+    let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let parts: Vec<&str> = path.trim_start_matches("./").split('/').collect();
+    match parts.as_slice() {
+        ["blobs", alg, hex] if is_hex(hex) => Some(format!("{alg}:{hex}")),
+        [file] => {
+            let stem = file.strip_suffix(".json").or_else(|| file.strip_suffix(".tar"))?;
+            is_hex(stem).then(|| format!("sha256:{stem}"))
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_parses_with_and_without_variant() {
+        assert_eq!(Platform::parse("linux/arm64/v8").map(|p| p.to_string()).as_deref(), Some("linux/arm64/v8"));
+        assert_eq!(Platform::parse("linux/amd64").map(|p| p.to_string()).as_deref(), Some("linux/amd64"));
+        assert_eq!(Platform::parse("linux"), None);
+        assert_eq!(Platform::parse("a/b/c/d"), None);
+    }
+
+    #[test]
+    fn names_match_like_docker_does() {
+        assert!(name_matches("app:1.0", "app:1.0"));
+        assert!(name_matches("docker.io/library/app:latest", "app"));
+        assert!(name_matches("1.0", "app:1.0"));
+        assert!(name_matches("sha256:abcdef0123", "abcdef"));
+        assert!(!name_matches("sha256:abcdef0123", "abc"));
+        assert!(!name_matches("app:1.0", "app:2.0"));
+    }
+
+    #[test]
+    fn blob_paths_refuse_tricks() {
+        assert_eq!(blob_path("sha256:ab12").as_deref(), Some("blobs/sha256/ab12"));
+        assert_eq!(blob_path("sha256:../../etc/passwd"), None);
+        assert_eq!(blob_path("..:x"), None);
+        assert_eq!(blob_path("nocolon"), None);
+    }
+}

@@ -1,0 +1,34 @@
+//! What the resolver and analyzer need from any input: small metadata files and layer blobs.
+
+use std::sync::Arc;
+
+use super::blob::Blob;
+use crate::error::{Result, Warning};
+use crate::layer::LayerIndex;
+
+/// Largest metadata file (manifest, index, config) read into memory.
+pub(crate) const META_CAP: u64 = 64 * 1024 * 1024;
+
+/// A layer as the store has it: bytes to walk, or already walked while streaming.
+#[derive(Debug, Clone)]
+pub(crate) enum LayerInput {
+    /// The blob's bytes, walked later (in parallel).
+    Bytes(Blob),
+    /// A streamed blob, walked as it went by.
+    Walked(Arc<LayerIndex>),
+}
+
+/// One opened input: an archive file, a directory, or a scanned stream.
+pub(crate) trait Store: Send + Sync {
+    /// Reads a small file (JSON) by its normalised path; `None` when absent.
+    fn read_meta(&self, path: &str) -> Result<Option<Vec<u8>>>;
+    /// A layer blob by its normalised path; `None` when absent.
+    fn layer(&self, path: &str) -> Result<Option<LayerInput>>;
+    /// Problems met while opening (a damaged outer archive, skipped entries).
+    fn warnings(&self) -> &[Warning];
+}
+
+/// Normalises a path found in a manifest; `None` when it climbs out of the input.
+pub(crate) fn inner_path(raw: &str) -> Option<String> {
+    crate::path::normalize(raw.as_bytes()).map(|p| String::from_utf8_lossy(&p).into_owned())
+}

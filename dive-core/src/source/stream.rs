@@ -1,0 +1,147 @@
+//! An image arriving as a tar stream (stdin, a pipe): one pass, never seeking.
+//!
+//! A Docker 25+ `docker save` puts blobs before `index.json`/`manifest.json`, so layers go
+//! by before their order is known. Every member that looks like a layer is walked as it
+//! streams, keyed by its path; small JSON members are kept; ordering happens at the end.
+//! Memory holds the layer indexes and the metadata, never a layer's bytes.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
+
+use tar::EntryType;
+
+use super::store::{LayerInput, META_CAP, Store, inner_path};
+use crate::error::{Error, Location, Result, Warning};
+use crate::layer::{Compression, LayerIndex, sniff, walk_reader};
+use crate::path::{join, normalize, split_last};
+
+/// Σ metadata kept from one stream before it is refused.
+const META_TOTAL_CAP: u64 = 256 * 1024 * 1024;
+/// Bytes looked at to tell JSON from a layer.
+const HEAD: usize = 512;
+
+/// What a scanned stream held.
+#[derive(Debug, Default)]
+pub(crate) struct StreamStore {
+    meta: HashMap<String, Vec<u8>>,
+    layers: HashMap<String, Arc<LayerIndex>>,
+    links: HashMap<String, String>,
+    warnings: Vec<Warning>,
+}
+
+impl StreamStore {
+    /// Reads the whole stream; `on_layer` hears of each walked blob and may stop the scan.
+    pub(crate) fn scan<R: Read>(
+        input: &str,
+        reader: R,
+        on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
+    ) -> Result<Self> {
+        let mut raw = BufReader::with_capacity(256 * 1024, reader);
+        let outer = sniff(raw.fill_buf().map_err(|e| Error::io(Location::input(input), e))?);
+        // `docker save img | gzip` is common: undo an outer compression too.
+        let decoded: Box<dyn Read> = match outer {
+            Compression::None => Box::new(raw),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(Location::input(input), e))?)
+            }
+        };
+        let mut store = StreamStore::default();
+        let mut archive = tar::Archive::new(decoded);
+        let entries = archive
+            .entries()
+            .map_err(|e| Error::format(Location::input(input).offset(0), format!("not a tar archive: {e}")))?;
+        let mut meta_total = 0u64;
+        for item in entries {
+            let mut entry = match item {
+                Ok(entry) => entry,
+                Err(err) => {
+                    store.warnings.push(Warning::new(
+                        Location::input(input),
+                        format!("stream is damaged or truncated; members after this point are missing: {err}"),
+                    ));
+                    break;
+                }
+            };
+            let raw_path = entry.path_bytes().into_owned();
+            let Some(path) = normalize(&raw_path) else { continue };
+            let name = String::from_utf8_lossy(&path).into_owned();
+            let header_pos = entry.raw_header_position();
+            let location = || Location::input(input).offset(header_pos).entry(&raw_path);
+            match entry.header().entry_type() {
+                EntryType::Symlink | EntryType::Link => {
+                    let is_symlink = entry.header().entry_type() == EntryType::Symlink;
+                    let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+                    let joined = if is_symlink && !target.starts_with(b"/") {
+                        join(split_last(&path).0, &target)
+                    } else {
+                        target
+                    };
+                    if let Some(target) = normalize(&joined) {
+                        store.links.insert(name, String::from_utf8_lossy(&target).into_owned());
+                    }
+                }
+                EntryType::Regular | EntryType::Continuous => {
+                    let size = entry.size();
+                    let mut head = Vec::with_capacity(HEAD);
+                    let here = location();
+                    (&mut entry).take(HEAD as u64).read_to_end(&mut head).map_err(|e| Error::io(here, e))?;
+                    if looks_like_metadata(&name, &head) {
+                        if size > META_CAP || meta_total + size > META_TOTAL_CAP {
+                            store.warnings.push(Warning::new(location(), format!("metadata member of {size} bytes is over the cap; skipped")));
+                            continue;
+                        }
+                        let mut bytes = head;
+                        let here = location();
+                        entry.read_to_end(&mut bytes).map_err(|e| Error::io(here, e))?;
+                        meta_total += bytes.len() as u64;
+                        store.meta.insert(name, bytes);
+                    } else {
+                        let index = walk_reader(io::Cursor::new(head).chain(&mut entry));
+                        if !on_layer(&name, &index) {
+                            return Err(Error::Cancelled { input: input.to_owned() });
+                        }
+                        store.layers.insert(name, Arc::new(index));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(store)
+    }
+
+    fn resolve(&self, path: &str) -> Option<String> {
+        let mut path = inner_path(path)?;
+        for _ in 0..16 {
+            match self.links.get(&path) {
+                Some(target) => path.clone_from(target),
+                None => return Some(path),
+            }
+        }
+        None
+    }
+}
+
+/// JSON and the small text files of `docker save` are metadata; anything else may be a layer.
+fn looks_like_metadata(name: &str, head: &[u8]) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if matches!(base, "VERSION" | "repositories" | "oci-layout" | "json") {
+        return true;
+    }
+    matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
+}
+
+impl Store for StreamStore {
+    fn read_meta(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.resolve(path).and_then(|p| self.meta.get(&p).cloned()))
+    }
+
+    fn layer(&self, path: &str) -> Result<Option<LayerInput>> {
+        Ok(self.resolve(path).and_then(|p| self.layers.get(&p).cloned()).map(LayerInput::Walked))
+    }
+
+    fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+}

@@ -1,0 +1,110 @@
+//! dive's own efficiency and waste figures, reproduced for people migrating from dive.
+//!
+//! dive visits the leaves of each layer's own tree. A leaf counts its tar header size; a
+//! whiteout counts 0 when it deletes a file and the lower subtree's size when it deletes a
+//! directory; opaque whiteouts count nothing. Per path it keeps the sum and the minimum.
+//! efficiency = Σ min ÷ Σ sum; wasted bytes = Σ sum over paths seen in two or more layers
+//! (the surviving copy included); user wasted = wasted ÷ (Σ layer sizes − layer 0's size).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::{FileTree, NodeId};
+use crate::layer::{EntryKind, LayerIndex};
+use crate::path::ancestors;
+
+/// Efficiency and waste as dive 0.13 computes them (see the module doc for the formulas).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DiveFigures {
+    /// dive's efficiency score, 0..=1.
+    pub efficiency: f64,
+    /// dive's "potential wasted space".
+    pub wasted_bytes: u64,
+    /// dive's "user wasted percent", as the fraction dive's `.dive-ci` compares (0.2 = 20 %).
+    pub user_wasted_fraction: f64,
+}
+
+#[derive(Debug, Default)]
+struct PathTally {
+    layers: u32,
+    sum: u64,
+    min: u64,
+}
+
+/// Accumulates dive's per-path figures layer by layer, before each layer is merged.
+#[derive(Debug, Default)]
+pub(crate) struct DiveTally {
+    paths: HashMap<Box<[u8]>, PathTally>,
+}
+
+impl DiveTally {
+    /// Counts one layer's leaves; `below` is the tree of the layers under it.
+    pub(crate) fn observe_layer(&mut self, layer: &LayerIndex, below: &FileTree, layers: &[&LayerIndex]) {
+        let mut inner: HashSet<&[u8]> = HashSet::new();
+        for entry in &layer.entries {
+            inner.extend(ancestors(&entry.path));
+            if entry.kind == EntryKind::Opaque {
+                inner.insert(&entry.path);
+            }
+        }
+        // A path listed twice in one layer is one node of dive's layer tree; the last wins.
+        let mut leaves: HashMap<&[u8], u64> = HashMap::new();
+        for entry in &layer.entries {
+            if entry.kind == EntryKind::Opaque || inner.contains(&*entry.path) {
+                continue;
+            }
+            let size = if entry.kind == EntryKind::Whiteout {
+                match below.lookup(&entry.path) {
+                    Some(id) if below.node(id).kind == EntryKind::Dir => subtree_header_bytes(below, id, layers),
+                    _ => 0,
+                }
+            } else {
+                entry.size
+            };
+            leaves.insert(&entry.path, size);
+        }
+        for (path, size) in leaves {
+            let tally = self.paths.entry(path.into()).or_default();
+            tally.min = if tally.layers == 0 { size } else { tally.min.min(size) };
+            tally.sum += size;
+            tally.layers += 1;
+        }
+    }
+
+    pub(crate) fn finish(self, layers: &[&LayerIndex]) -> DiveFigures {
+        let (mut min, mut sum, mut wasted) = (0u64, 0u64, 0u64);
+        for tally in self.paths.values() {
+            min += tally.min;
+            sum += tally.sum;
+            if tally.layers >= 2 {
+                wasted += tally.sum;
+            }
+        }
+        let layer_size = |l: &LayerIndex| l.entries.iter().map(|e| e.size).sum::<u64>();
+        let total: u64 = layers.iter().map(|l| layer_size(l)).sum();
+        let user = total - layers.first().map_or(0, |l| layer_size(l));
+        DiveFigures {
+            efficiency: if sum == 0 { 1.0 } else { min as f64 / sum as f64 },
+            wasted_bytes: wasted,
+            user_wasted_fraction: if user == 0 { 0.0 } else { wasted as f64 / user as f64 },
+        }
+    }
+}
+
+/// Σ tar header sizes of a directory and everything visible below it.
+fn subtree_header_bytes(tree: &FileTree, id: NodeId, layers: &[&LayerIndex]) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![id];
+    while let Some(id) = stack.pop() {
+        let node = tree.node(id);
+        if !node.alive {
+            continue;
+        }
+        if let Some(entry) = node.entry {
+            total += layers[node.layer].entries[entry as usize].size;
+        }
+        stack.extend_from_slice(&node.children);
+    }
+    total
+}

@@ -1,0 +1,300 @@
+//! Merge layer indexes in manifest order into one tree, accounting for every byte.
+//!
+//! Each regular-file entry becomes a piece of content (an inode) that visible paths refer
+//! to; hardlinks of the same layer share it. A byte is hidden exactly when its content ends
+//! with no visible path, so `Σ layer.file_bytes = final_bytes + hidden_bytes` by
+//! construction, and every hidden piece remembers the path, layer and reason that hid it.
+
+use serde::Serialize;
+
+use super::dive::{DiveFigures, DiveTally};
+use super::{FileTree, Inode, InodeId, NodeId};
+use crate::error::{Location, Warning};
+use crate::layer::{EntryKind, LayerEntry, LayerIndex};
+use crate::path::ancestors;
+
+/// Why bytes shipped in a layer are not visible in the final image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenReason {
+    /// A later layer wrote the path again with different content.
+    Overwritten,
+    /// A later layer wrote the path again with the same content (mode, owner or time changed).
+    MetadataOnly,
+    /// A whiteout deleted the file.
+    Deleted,
+    /// A whiteout deleted a directory holding the file.
+    DeletedWithDirectory,
+    /// An opaque whiteout hid every lower child of a directory holding the file.
+    OpaqueDirectory,
+    /// A later layer put a non-directory where a directory holding the file was.
+    DirectoryReplaced,
+}
+
+impl HiddenReason {
+    /// The snake_case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overwritten => "overwritten",
+            Self::MetadataOnly => "metadata_only",
+            Self::Deleted => "deleted",
+            Self::DeletedWithDirectory => "deleted_with_directory",
+            Self::OpaqueDirectory => "opaque_directory",
+            Self::DirectoryReplaced => "directory_replaced",
+        }
+    }
+}
+
+/// File content shipped in a layer but not visible in the final image, with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenItem {
+    /// The last path that showed the content.
+    pub path: Vec<u8>,
+    /// Bytes of content.
+    pub bytes: u64,
+    /// Layer that added the content.
+    pub added_in_layer: usize,
+    /// Layer whose change removed its last visible path.
+    pub hidden_by_layer: usize,
+    /// What that change was.
+    pub reason: HiddenReason,
+    /// The content.
+    pub inode: InodeId,
+}
+
+/// The result of merging: the final tree, hidden content and dive's own figures.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The final file system.
+    pub tree: FileTree,
+    /// Hidden content, largest first.
+    pub hidden: Vec<HiddenItem>,
+    /// Efficiency and waste as dive computes them.
+    pub dive: DiveFigures,
+    /// Problems met while merging (layer indices in `location.layer`).
+    pub warnings: Vec<Warning>,
+}
+
+/// Gives the content hash of a file entry whose walk did not read its data.
+pub(crate) trait ContentHasher: Sync {
+    /// A 128-bit hash of the entry's content, if it can be read.
+    fn hash(&self, layer: usize, entry: &LayerEntry) -> Option<u128>;
+}
+
+/// Merges `layers` (in manifest order) into the final tree.
+pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merged {
+    let mut merger = Merger {
+        tree: FileTree::new(),
+        layers,
+        hasher,
+        layer: 0,
+        last_hidden: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut dive = DiveTally::default();
+    for (index, layer) in layers.iter().enumerate() {
+        merger.layer = index;
+        dive.observe_layer(layer, &merger.tree, layers);
+        merger.apply(layer);
+    }
+    let dive = dive.finish(layers);
+    let Merger { mut tree, last_hidden, warnings, .. } = merger;
+    tree.finish();
+    let mut hidden: Vec<HiddenItem> = last_hidden
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, event)| {
+            let inode = InodeId(u32::try_from(i).ok()?);
+            let content = tree.inode(inode);
+            if content.refs > 0 {
+                return None;
+            }
+            let (path, hidden_by_layer, reason) = event?;
+            Some(HiddenItem {
+                path,
+                bytes: content.size,
+                added_in_layer: content.layer,
+                hidden_by_layer,
+                reason,
+                inode,
+            })
+        })
+        .collect();
+    hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    Merged { tree, hidden, dive, warnings }
+}
+
+struct Merger<'a> {
+    tree: FileTree,
+    layers: &'a [&'a LayerIndex],
+    hasher: &'a dyn ContentHasher,
+    layer: usize,
+    /// Per inode: the path, layer and reason of the change that last dropped a reference.
+    last_hidden: Vec<Option<(Vec<u8>, usize, HiddenReason)>>,
+    warnings: Vec<Warning>,
+}
+
+impl Merger<'_> {
+    fn apply(&mut self, layer: &LayerIndex) {
+        // A layer's whiteouts act on the layers below it only, so apply them first:
+        // entries of the same layer survive whatever order the tar lists them in.
+        for entry in &layer.entries {
+            match entry.kind {
+                EntryKind::Whiteout => {
+                    if let Some(id) = self.tree.lookup(&entry.path).filter(|&id| id != NodeId::ROOT) {
+                        self.remove(id, HiddenReason::Deleted, HiddenReason::DeletedWithDirectory);
+                    }
+                }
+                EntryKind::Opaque => {
+                    if let Some(id) = self.tree.lookup(&entry.path) {
+                        if self.tree.node(id).kind == EntryKind::Dir {
+                            self.remove_children(id, HiddenReason::OpaqueDirectory);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut entry_inodes: Vec<Option<InodeId>> = vec![None; layer.entries.len()];
+        for (index, entry) in layer.entries.iter().enumerate() {
+            if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) {
+                continue;
+            }
+            let inode = self.add(index, entry, &entry_inodes);
+            entry_inodes[index] = inode;
+        }
+    }
+
+    /// Puts one entry into the tree; returns the content it shows.
+    fn add(&mut self, index: usize, entry: &LayerEntry, entry_inodes: &[Option<InodeId>]) -> Option<InodeId> {
+        let parent = self.ensure_parents(&entry.path);
+        let id = match self.tree.lookup(&entry.path) {
+            Some(id) => {
+                let old = self.tree.node(id);
+                if old.kind == EntryKind::Dir {
+                    if entry.kind != EntryKind::Dir {
+                        self.remove_children(id, HiddenReason::DirectoryReplaced);
+                    }
+                } else {
+                    let reason = self.overwrite_reason(id, entry);
+                    self.drop_content(id, reason);
+                }
+                id
+            }
+            None => self.tree.add_node(parent, entry.path.to_vec(), entry.kind, self.layer),
+        };
+        let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
+        let inode = match entry.kind {
+            EntryKind::File => Some(self.tree.add_inode(Inode {
+                layer: self.layer,
+                entry: entry_index,
+                size: entry.size,
+                refs: 1,
+                origin: id,
+            })),
+            EntryKind::Hardlink => self.link_target(entry, entry_inodes),
+            _ => None,
+        };
+        if let Some(inode) = inode {
+            if entry.kind == EntryKind::File {
+                self.last_hidden.push(None);
+            } else {
+                self.tree.inode_mut(inode).refs += 1;
+            }
+        }
+        let node = self.tree.node_mut(id);
+        node.kind = entry.kind;
+        node.layer = self.layer;
+        node.entry = Some(entry_index);
+        node.mode = entry.mode;
+        node.inode = inode;
+        inode
+    }
+
+    /// The content a hardlink shares: the earlier file of its layer, else the merged path.
+    fn link_target(&mut self, entry: &LayerEntry, entry_inodes: &[Option<InodeId>]) -> Option<InodeId> {
+        let same_layer = entry.link_entry.and_then(|i| entry_inodes.get(i as usize).copied().flatten());
+        let merged = || {
+            let target = entry.link.as_deref()?;
+            self.tree.node(self.tree.lookup(target)?).inode
+        };
+        let found = same_layer.or_else(merged);
+        if found.is_none() {
+            self.warnings.push(Warning::new(
+                Location::default().layer(self.layer.to_string()).offset(entry.header_offset).entry(&entry.path),
+                format!(
+                    "hardlink target {} is not a file in this or a lower layer; counted as empty",
+                    String::from_utf8_lossy(entry.link.as_deref().unwrap_or_default())
+                ),
+            ));
+        }
+        found
+    }
+
+    /// Overwriting a file with one of the same size and content only changes metadata.
+    fn overwrite_reason(&self, id: NodeId, entry: &LayerEntry) -> HiddenReason {
+        let Some(inode) = self.tree.node(id).inode else { return HiddenReason::Overwritten };
+        let old = self.tree.inode(inode);
+        if entry.kind != EntryKind::File || old.size != entry.size {
+            return HiddenReason::Overwritten;
+        }
+        let old_entry = &self.layers[old.layer].entries[old.entry as usize];
+        let hash = |layer: usize, e: &LayerEntry| e.content_hash.or_else(|| self.hasher.hash(layer, e));
+        match (hash(old.layer, old_entry), hash(self.layer, entry)) {
+            (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
+            _ => HiddenReason::Overwritten,
+        }
+    }
+
+    /// Makes every ancestor of `path` a directory; returns the parent's id.
+    fn ensure_parents(&mut self, path: &[u8]) -> NodeId {
+        let mut parent = NodeId::ROOT;
+        for dir in ancestors(path) {
+            parent = match self.tree.lookup(dir) {
+                Some(id) if self.tree.node(id).kind == EntryKind::Dir => id,
+                Some(id) => {
+                    // A lower file or symlink became a directory.
+                    self.drop_content(id, HiddenReason::Overwritten);
+                    let node = self.tree.node_mut(id);
+                    node.kind = EntryKind::Dir;
+                    node.layer = self.layer;
+                    node.entry = None;
+                    id
+                }
+                None => self.tree.add_node(parent, dir.to_vec(), EntryKind::Dir, self.layer),
+            };
+        }
+        parent
+    }
+
+    fn drop_content(&mut self, id: NodeId, reason: HiddenReason) {
+        let node = self.tree.node_mut(id);
+        let Some(inode) = node.inode.take() else { return };
+        let path = node.path.to_vec();
+        let content = self.tree.inode_mut(inode);
+        content.refs = content.refs.saturating_sub(1);
+        if content.refs == 0 {
+            self.last_hidden[inode.0 as usize] = Some((path, self.layer, reason));
+        }
+    }
+
+    /// Removes a node and everything below it.
+    fn remove(&mut self, id: NodeId, reason: HiddenReason, below: HiddenReason) {
+        self.remove_children(id, below);
+        self.drop_content(id, reason);
+        self.tree.kill(id);
+    }
+
+    fn remove_children(&mut self, id: NodeId, reason: HiddenReason) {
+        let mut stack: Vec<NodeId> = self.tree.node(id).children.clone();
+        while let Some(child) = stack.pop() {
+            if !self.tree.node(child).alive {
+                continue;
+            }
+            stack.extend_from_slice(&self.tree.node(child).children);
+            self.drop_content(child, reason);
+            self.tree.kill(child);
+        }
+        self.tree.node_mut(id).children.clear();
+    }
+}

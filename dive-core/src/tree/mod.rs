@@ -1,0 +1,226 @@
+//! The merged file tree: an arena of nodes, built by merging layers in manifest order.
+
+mod dive;
+mod merge;
+
+pub(crate) use merge::{ContentHasher, merge};
+pub use dive::DiveFigures;
+pub use merge::{HiddenItem, HiddenReason, Merged};
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::layer::EntryKind;
+
+/// Index of a node in a [`FileTree`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The root directory.
+    pub const ROOT: NodeId = NodeId(0);
+
+    fn at(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Index of a piece of file content (what a regular file and its hardlinks share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct InodeId(pub u32);
+
+/// File content: added once by one layer, visible under any number of paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inode {
+    /// Layer whose regular-file entry brought this content.
+    pub layer: usize,
+    /// That entry's index in its layer.
+    pub entry: u32,
+    /// Bytes of content.
+    pub size: u64,
+    /// Visible paths that show this content.
+    pub refs: u32,
+    /// The node that the content was added under.
+    pub origin: NodeId,
+}
+
+/// One path of the merged image.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Full normalised path (`usr/lib/x.so`); empty for the root.
+    pub path: Box<[u8]>,
+    /// Parent directory; `None` for the root.
+    pub parent: Option<NodeId>,
+    /// Children, sorted by name once the merge is done.
+    pub children: Vec<NodeId>,
+    /// What the path is now.
+    pub kind: EntryKind,
+    /// The last layer that set this path (for implicit directories, the one that made them).
+    pub layer: usize,
+    /// Entry index in that layer; `None` for a directory implied by a deeper path.
+    pub entry: Option<u32>,
+    /// Content shown by this path, for files and hardlinks.
+    pub inode: Option<InodeId>,
+    /// Permission bits as stored by the last layer.
+    pub mode: u32,
+    /// Still present in the merged image.
+    pub alive: bool,
+    /// Bytes counted under this path: a file's size (once per content), a directory's total.
+    pub bytes: u64,
+    /// Regular files counted under this path (a hardlink is not a second file).
+    pub files: u64,
+}
+
+impl Node {
+    /// The last path component.
+    pub fn name(&self) -> &[u8] {
+        crate::path::split_last(&self.path).1
+    }
+}
+
+/// The merged file system of an image.
+#[derive(Debug, Clone)]
+pub struct FileTree {
+    nodes: Vec<Node>,
+    by_path: HashMap<Box<[u8]>, NodeId>,
+    inodes: Vec<Inode>,
+}
+
+impl FileTree {
+    pub(crate) fn new() -> Self {
+        let root = Node {
+            path: Box::default(),
+            parent: None,
+            children: Vec::new(),
+            kind: EntryKind::Dir,
+            layer: 0,
+            entry: None,
+            inode: None,
+            mode: 0o755,
+            alive: true,
+            bytes: 0,
+            files: 0,
+        };
+        let mut by_path = HashMap::new();
+        by_path.insert(Box::default(), NodeId::ROOT);
+        Self { nodes: vec![root], by_path, inodes: Vec::new() }
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.at()]
+    }
+
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.at()]
+    }
+
+    /// The visible node at a normalised path (`usr/lib`), if any.
+    pub fn lookup(&self, path: &[u8]) -> Option<NodeId> {
+        self.by_path.get(path).copied()
+    }
+
+    /// Every piece of file content ever added, visible or hidden.
+    pub fn inodes(&self) -> &[Inode] {
+        &self.inodes
+    }
+
+    /// The content with this id.
+    pub fn inode(&self, id: InodeId) -> &Inode {
+        &self.inodes[id.0 as usize]
+    }
+
+    /// Visible nodes in depth-first order, children sorted by name.
+    pub fn walk(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let mut stack = vec![NodeId::ROOT];
+        std::iter::from_fn(move || {
+            let id = stack.pop()?;
+            stack.extend(self.node(id).children.iter().rev().copied());
+            Some(id)
+        })
+    }
+
+    /// How many nodes the arena holds, visible or not.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn add_inode(&mut self, inode: Inode) -> InodeId {
+        let id = InodeId(u32::try_from(self.inodes.len()).unwrap_or(u32::MAX));
+        self.inodes.push(inode);
+        id
+    }
+
+    pub(crate) fn inode_mut(&mut self, id: InodeId) -> &mut Inode {
+        &mut self.inodes[id.0 as usize]
+    }
+
+    pub(crate) fn add_node(&mut self, parent: NodeId, path: Vec<u8>, kind: EntryKind, layer: usize) -> NodeId {
+        let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
+        let path = path.into_boxed_slice();
+        self.by_path.insert(path.clone(), id);
+        self.nodes.push(Node {
+            path,
+            parent: Some(parent),
+            children: Vec::new(),
+            kind,
+            layer,
+            entry: None,
+            inode: None,
+            mode: 0,
+            alive: true,
+            bytes: 0,
+            files: 0,
+        });
+        self.nodes[parent.at()].children.push(id);
+        id
+    }
+
+    /// Marks a node gone; its parent drops it from `children` when the merge finishes.
+    pub(crate) fn kill(&mut self, id: NodeId) {
+        let node = &mut self.nodes[id.at()];
+        node.alive = false;
+        self.by_path.remove(&node.path);
+    }
+
+    /// Drops dead children, sorts by name and sums sizes bottom-up; each content counts once.
+    pub(crate) fn finish(&mut self) {
+        for i in 0..self.nodes.len() {
+            let mut children = std::mem::take(&mut self.nodes[i].children);
+            children.retain(|c| self.nodes[c.at()].alive);
+            children.sort_by(|a, b| self.nodes[a.at()].name().cmp(self.nodes[b.at()].name()));
+            self.nodes[i].children = children;
+        }
+        // Content counts at the path it was added under while that still shows it,
+        // otherwise at the first path (in tree order) that does.
+        let mut counted = vec![false; self.inodes.len()];
+        let order: Vec<NodeId> = self.walk().collect();
+        for pass in 0..2 {
+            for &id in &order {
+                let Some(inode) = self.nodes[id.at()].inode else { continue };
+                let i = inode.0 as usize;
+                if counted[i] || (pass == 0 && self.inodes[i].origin != id) {
+                    continue;
+                }
+                counted[i] = true;
+                let node = &mut self.nodes[id.at()];
+                node.bytes = self.inodes[i].size;
+                node.files = 1;
+            }
+        }
+        // A parent is always created before its children, so its id is smaller.
+        for i in (1..self.nodes.len()).rev() {
+            let node = &self.nodes[i];
+            if !node.alive {
+                continue;
+            }
+            let (bytes, files) = (node.bytes, node.files);
+            if let Some(parent) = node.parent {
+                let parent = &mut self.nodes[parent.at()];
+                parent.bytes += bytes;
+                parent.files += files;
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Write one layer's tar with the `tar` crate, the way image builders do.
+
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use tar::{EntryType, Header};
+
+use crate::content::Content;
+use crate::spec::{LayerSpec, Op};
+
+/// Modification time of every generated entry, so output is reproducible.
+pub const MTIME: u64 = 1_700_000_000;
+
+/// The layer's uncompressed tar.
+pub fn layer_tar(spec: &LayerSpec) -> io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for op in &spec.ops {
+        write_op(&mut builder, op, spec.style.dot_slash)?;
+    }
+    let mut bytes = builder.into_inner()?;
+    if spec.style.no_end_blocks {
+        bytes.truncate(bytes.len() - 1024);
+    }
+    Ok(bytes)
+}
+
+/// Writes every op of a layer into any tar builder (used for large streamed layers too).
+pub fn write_ops<W: Write>(builder: &mut tar::Builder<W>, spec: &LayerSpec) -> io::Result<()> {
+    for op in &spec.ops {
+        write_op(builder, op, spec.style.dot_slash)?;
+    }
+    Ok(())
+}
+
+fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -> io::Result<()> {
+    let name = |path: &[u8], suffix: &[u8]| {
+        let mut n = if dot_slash { b"./".to_vec() } else { Vec::new() };
+        n.extend_from_slice(path);
+        n.extend_from_slice(suffix);
+        n
+    };
+    match op {
+        Op::Dir { path, mode } => append(builder, EntryType::Directory, &name(path, b"/"), *mode, 0, None, io::empty()),
+        Op::File { path, size, seed, mode } => {
+            append(builder, EntryType::Regular, &name(path, b""), *mode, *size, None, Content::new(*seed, *size))
+        }
+        Op::Text { path, content } => {
+            append(builder, EntryType::Regular, &name(path, b""), 0o644, content.len() as u64, None, &content[..])
+        }
+        Op::Symlink { path, target } => append(builder, EntryType::Symlink, &name(path, b""), 0o777, 0, Some(target), io::empty()),
+        Op::Hardlink { path, target } => {
+            append(builder, EntryType::Link, &name(path, b""), 0o644, 0, Some(&name(target, b"")), io::empty())
+        }
+        Op::Whiteout { path } => {
+            let (dir, base) = split(path);
+            let mut wh = dir.to_vec();
+            wh.extend_from_slice(b".wh.");
+            wh.extend_from_slice(base);
+            append(builder, EntryType::Regular, &name(&wh, b""), 0o644, 0, None, io::empty())
+        }
+        Op::Opaque { dir } => {
+            let mut wh = dir.clone();
+            wh.extend_from_slice(b"/.wh..wh..opq");
+            append(builder, EntryType::Regular, &name(&wh, b""), 0o644, 0, None, io::empty())
+        }
+        Op::PaxFile { path, size, seed } => {
+            let mut records = pax_record(b"path", &name(path, b""));
+            records.extend(pax_record(b"size", size.to_string().as_bytes()));
+            append(builder, EntryType::XHeader, b"PaxHeaders.0/file", 0o644, records.len() as u64, None, &records[..])?;
+            // The ustar size field says 0: only a reader that honours PAX `size` finds the data.
+            let mut header = header(EntryType::Regular, 0o644, 0);
+            set_raw(&mut header.as_old_mut().name, b"pax-truncated-name")?;
+            header.set_cksum();
+            builder.append(&header, Content::new(*seed, *size))
+        }
+    }
+}
+
+/// `dir/` and `name` of `dir/name` (dir keeps its slash).
+fn split(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => (&[], path),
+    }
+}
+
+fn header(kind: EntryType, mode: u32, size: u64) -> Header {
+    let mut header = Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(MTIME);
+    header.set_size(size);
+    header
+}
+
+fn append<W: Write, R: Read>(
+    builder: &mut tar::Builder<W>,
+    kind: EntryType,
+    name: &[u8],
+    mode: u32,
+    size: u64,
+    link: Option<&[u8]>,
+    data: R,
+) -> io::Result<()> {
+    let mut header = header(kind, mode, size);
+    if let Some(link) = link {
+        set_raw(&mut header.as_old_mut().linkname, link)?;
+    }
+    if name.len() < 100 {
+        // Raw bytes keep `./` prefixes and non-UTF-8 names exactly as given.
+        set_raw(&mut header.as_old_mut().name, name)?;
+        header.set_cksum();
+        builder.append(&header, data)
+    } else {
+        // Long names go through the crate's GNU `././@LongLink` support.
+        builder.append_data(&mut header, Path::new(OsStr::from_bytes(name)), data)
+    }
+}
+
+fn set_raw(field: &mut [u8], value: &[u8]) -> io::Result<()> {
+    if value.len() > field.len() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "name too long for a raw header field"));
+    }
+    field.fill(0);
+    field[..value.len()].copy_from_slice(value);
+    Ok(())
+}
+
+/// One PAX record: `<len> key=value\n`, where `len` counts itself.
+pub fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let body = key.len() + value.len() + 3; // ' ', '=', '\n'
+    let mut len = body + 1;
+    while len != body + len.to_string().len() {
+        len = body + len.to_string().len();
+    }
+    let mut out = format!("{len} ").into_bytes();
+    out.extend_from_slice(key);
+    out.push(b'=');
+    out.extend_from_slice(value);
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,22 @@
+//! dive-testdata: small real container images in every form, and the facts they hold.
+//!
+//! Images are described as operations per layer ([`ImageSpec`]), written with the same
+//! crates that write users' images (`tar`, `flate2`, `zstd`), in every layout dive-rs reads,
+//! and accompanied by a [`Ledger`] computed by an independent, naive model.
+
+mod content;
+mod fixtures;
+mod forms;
+mod layer;
+mod ledger;
+mod spec;
+
+pub use content::Content;
+pub use fixtures::{demo_image, rich_image, two_platforms};
+pub use forms::{
+    BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest, docker_legacy, docker25,
+    oci_layout,
+};
+pub use layer::{MTIME, layer_tar, pax_record, write_ops};
+pub use ledger::{FinalEntry, HiddenFact, Ledger, ledger};
+pub use spec::{ImageSpec, LayerSpec, Op, TarStyle};

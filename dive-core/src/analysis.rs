@@ -112,7 +112,11 @@ impl Analysis {
             .filter_map(|id| {
                 let node = self.tree.node(id);
                 let inode = node.inode?;
-                (node.files == 1).then(|| LargeFile { node: id, bytes: node.bytes, layer: self.tree.inode(inode).layer })
+                (node.files == 1).then(|| LargeFile {
+                    node: id,
+                    bytes: node.bytes,
+                    layer: self.tree.inode(inode).layer,
+                })
             })
             .collect();
         files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.node.cmp(&b.node)));

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{Compression, LayerEntry, LayerIndex, walk_bytes};
-use crate::source::{self, Blob, LayerInput, Platform, Plan, Selector, Source};
+use crate::source::{self, Blob, LayerInput, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
 
 /// Progress of an analysis, as told to an [`Observer`].
@@ -114,22 +114,38 @@ impl Analyzer {
         let name = source.name();
         let platform = match &self.options.platform {
             None => None,
-            Some(text) => Some(Platform::parse(text).ok_or_else(|| Error::Source {
-                spec: text.clone(),
-                message: "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8".to_owned(),
+            Some(text) => Some(Platform::parse(text).ok_or_else(|| {
+                Error::Source {
+                    spec: text.clone(),
+                    message:
+                        "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8"
+                            .to_owned(),
+                }
             })?),
         };
         let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
-            let event = Event::LayerWalked { index: None, blob, entries: index.entries.len(), bytes: index.size_uncompressed };
+            let event = Event::LayerWalked {
+                index: None,
+                blob,
+                entries: index.entries.len(),
+                bytes: index.size_uncompressed,
+            };
             observer.event(&event) == Control::Continue
         };
         let (input, store, reference) = source::open(source, &mut on_stream_layer)?;
-        let selector = Selector { image: self.options.image.clone().or(reference), platform };
+        let selector = Selector {
+            image: self.options.image.clone().or(reference),
+            platform,
+        };
         let plan = source::resolve(&input, store.as_ref(), &selector)?;
-        if observer.event(&Event::Resolved { layers: plan.layers.len() }) == Control::Stop {
+        if observer.event(&Event::Resolved {
+            layers: plan.layers.len(),
+        }) == Control::Stop
+        {
             return Err(Error::Cancelled { input: name });
         }
-        let (indexes, blobs) = self.walk_layers(&input, store.as_ref(), &plan, observer)?;
+        let WalkedLayers { indexes, blobs } =
+            self.walk_layers(&input, store.as_ref(), &plan, observer)?;
         let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
         let merged = merge(&refs, &BlobHasher { blobs: &blobs });
         if observer.event(&Event::Merged) == Control::Stop {
@@ -138,12 +154,24 @@ impl Analyzer {
 
         let mut warnings: Vec<Warning> = store.warnings().to_vec();
         warnings.extend(plan.warnings.iter().cloned());
-        let labels: Vec<String> = (0..plan.layers.len()).map(|i| layer_label(i, &plan, &indexes[i])).collect();
+        let labels: Vec<String> = (0..plan.layers.len())
+            .map(|i| layer_label(i, &plan, &indexes[i]))
+            .collect();
         for (i, index) in indexes.iter().enumerate() {
-            warnings.extend(index.warnings.iter().map(|w| relabel(w, &input, &labels[i])));
+            warnings.extend(
+                index
+                    .warnings
+                    .iter()
+                    .map(|w| relabel(w, &input, &labels[i])),
+            );
         }
         for warning in &merged.warnings {
-            let label = warning.location.layer.as_deref().and_then(|l| l.parse::<usize>().ok()).and_then(|i| labels.get(i));
+            let label = warning
+                .location
+                .layer
+                .as_deref()
+                .and_then(|l| l.parse::<usize>().ok())
+                .and_then(|i| labels.get(i));
             warnings.push(relabel(warning, &input, label.map_or("", String::as_str)));
         }
 
@@ -154,7 +182,11 @@ impl Analyzer {
             .map(|(i, index)| {
                 let planned = &plan.layers[i];
                 let diff_id = plan.diff_ids.get(i).cloned();
-                let digest = planned.digest.clone().or_else(|| (index.compression == Compression::None).then(|| diff_id.clone()).flatten());
+                let digest = planned.digest.clone().or_else(|| {
+                    (index.compression == Compression::None)
+                        .then(|| diff_id.clone())
+                        .flatten()
+                });
                 LayerFacts {
                     index: i,
                     digest,
@@ -192,10 +224,22 @@ impl Analyzer {
             final_bytes: root.bytes,
             final_files: root.files,
             hidden_bytes: merged.hidden.iter().map(|h| h.bytes).sum(),
-            efficiency: if total_file_bytes == 0 { 1.0 } else { root.bytes as f64 / total_file_bytes as f64 },
+            efficiency: if total_file_bytes == 0 {
+                1.0
+            } else {
+                root.bytes as f64 / total_file_bytes as f64
+            },
             dive: merged.dive,
         };
-        Ok(Analysis { input, image, layers, hidden: merged.hidden, tree: merged.tree, layer_indexes: indexes, warnings })
+        Ok(Analysis {
+            input,
+            image,
+            layers,
+            hidden: merged.hidden,
+            tree: merged.tree,
+            layer_indexes: indexes,
+            warnings,
+        })
     }
 
     /// Walks every layer of the plan, in parallel and largest first; streamed ones are done.
@@ -205,7 +249,7 @@ impl Analyzer {
         store: &dyn source::Store,
         plan: &Plan,
         observer: &dyn Observer,
-    ) -> Result<(Vec<Arc<LayerIndex>>, Vec<Option<Blob>>)> {
+    ) -> Result<WalkedLayers> {
         // The same blob listed twice (e.g. two empty layers) is walked once.
         let mut unique: HashMap<&str, usize> = HashMap::new();
         let mut inputs: Vec<(usize, LayerInput)> = Vec::new();
@@ -215,8 +259,14 @@ impl Analyzer {
             }
             let found = store.layer(&layer.path)?.ok_or_else(|| {
                 Error::format(
-                    Location::input(input).layer(format!("layer {i} ({})", layer.digest.as_deref().unwrap_or(&layer.path))),
-                    format!("the manifest names blob {} but the input does not contain it", layer.path),
+                    Location::input(input).layer(format!(
+                        "layer {i} ({})",
+                        layer.digest.as_deref().unwrap_or(&layer.path)
+                    )),
+                    format!(
+                        "the manifest names blob {} but the input does not contain it",
+                        layer.path
+                    ),
                 )
             })?;
             unique.insert(layer.path.as_str(), inputs.len());
@@ -255,12 +305,17 @@ impl Analyzer {
             Some(threads) => rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
-                .map_err(|e| Error::Source { spec: input.to_owned(), message: format!("cannot start worker threads: {e}") })?
+                .map_err(|e| Error::Source {
+                    spec: input.to_owned(),
+                    message: format!("cannot start worker threads: {e}"),
+                })?
                 .install(|| order.par_iter().map(walk).collect()),
             None => order.par_iter().map(walk).collect(),
         };
         if stopped.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled { input: input.to_owned() });
+            return Err(Error::Cancelled {
+                input: input.to_owned(),
+            });
         }
         let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];
         for (k, index) in order.into_iter().zip(walked) {
@@ -273,13 +328,21 @@ impl Analyzer {
             let index = Arc::clone(&by_input[k]);
             // Plain tars in memory can be re-read to compare contents on overwrite.
             blobs.push(match &inputs[k].1 {
-                LayerInput::Bytes(blob) if index.compression == Compression::None => Some(blob.clone()),
+                LayerInput::Bytes(blob) if index.compression == Compression::None => {
+                    Some(blob.clone())
+                }
                 _ => None,
             });
             indexes.push(index);
         }
-        Ok((indexes, blobs))
+        Ok(WalkedLayers { indexes, blobs })
     }
+}
+
+/// Each manifest layer's index, and its bytes when it is a plain tar held in memory.
+struct WalkedLayers {
+    indexes: Vec<Arc<LayerIndex>>,
+    blobs: Vec<Option<Blob>>,
 }
 
 /// Hashes the content of entries in plain layers held in memory.
@@ -299,8 +362,12 @@ impl ContentHasher for BlobHasher<'_> {
 
 /// The Dockerfile step of each layer: history entries that are not `empty_layer`, in order.
 fn layer_commands(plan: &Plan, input: &str, warnings: &mut Vec<Warning>) -> Vec<Option<String>> {
-    let commands: Vec<Option<String>> =
-        plan.history.iter().filter(|h| !h.empty_layer.unwrap_or(false)).map(|h| h.created_by.clone()).collect();
+    let commands: Vec<Option<String>> = plan
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer.unwrap_or(false))
+        .map(|h| h.created_by.clone())
+        .collect();
     if !plan.history.is_empty() && commands.len() != plan.layers.len() {
         warnings.push(Warning::new(
             Location::input(input),
@@ -315,10 +382,11 @@ fn layer_commands(plan: &Plan, input: &str, warnings: &mut Vec<Warning>) -> Vec<
 }
 
 fn layer_label(index: usize, plan: &Plan, walked: &LayerIndex) -> String {
-    let digest = plan.layers[index]
-        .digest
-        .clone()
-        .or_else(|| (walked.compression == Compression::None).then(|| plan.diff_ids.get(index).cloned()).flatten());
+    let digest = plan.layers[index].digest.clone().or_else(|| {
+        (walked.compression == Compression::None)
+            .then(|| plan.diff_ids.get(index).cloned())
+            .flatten()
+    });
     match digest {
         Some(digest) => format!("layer {index} ({})", short_digest(&digest)),
         None => format!("layer {index} ({})", plan.layers[index].path),

@@ -23,7 +23,10 @@ pub struct Location {
 impl Location {
     /// A location naming only the input.
     pub fn input(input: impl Into<String>) -> Self {
-        Self { input: input.into(), ..Self::default() }
+        Self {
+            input: input.into(),
+            ..Self::default()
+        }
     }
 
     /// The same location inside the named layer.
@@ -110,7 +113,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn format(location: Location, message: impl Into<String>) -> Self {
-        Self::Format { location, message: message.into() }
+        Self::Format {
+            location,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn io(location: Location, err: std::io::Error) -> Self {
@@ -132,7 +138,10 @@ pub struct Warning {
 
 impl Warning {
     pub(crate) fn new(location: Location, message: impl Into<String>) -> Self {
-        Self { location, message: message.into() }
+        Self {
+            location,
+            message: message.into(),
+        }
     }
 }
 

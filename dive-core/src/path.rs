@@ -68,7 +68,10 @@ pub(crate) fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 
 /// Every proper ancestor of `path`: `a/b/c` gives `a`, `a/b`.
 pub(crate) fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.iter().enumerate().filter(|&(_, &b)| b == b'/').map(move |(i, _)| &path[..i])
+    path.iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'/')
+        .map(move |(i, _)| &path[..i])
 }
 
 #[cfg(test)]
@@ -77,8 +80,18 @@ mod tests {
 
     #[test]
     fn dot_and_slash_prefixes_normalise_to_the_same_path() {
-        for raw in [&b"./usr/lib/x"[..], b"/usr/lib/x", b"usr//lib/./x", b"usr/lib/x/", b"usr/share/../lib/x"] {
-            assert_eq!(normalize(raw).as_deref(), Some(&b"usr/lib/x"[..]), "{raw:?}");
+        for raw in [
+            &b"./usr/lib/x"[..],
+            b"/usr/lib/x",
+            b"usr//lib/./x",
+            b"usr/lib/x/",
+            b"usr/share/../lib/x",
+        ] {
+            assert_eq!(
+                normalize(raw).as_deref(),
+                Some(&b"usr/lib/x"[..]),
+                "{raw:?}"
+            );
         }
         assert_eq!(normalize(b"./").as_deref(), Some(&b""[..]));
     }
@@ -91,11 +104,23 @@ mod tests {
 
     #[test]
     fn whiteouts_are_classified() {
-        assert_eq!(classify(b"a/.wh.b".to_vec()), EntryPath::Whiteout(b"a/b".to_vec()));
-        assert_eq!(classify(b".wh.top".to_vec()), EntryPath::Whiteout(b"top".to_vec()));
-        assert_eq!(classify(b"a/b/.wh..wh..opq".to_vec()), EntryPath::Opaque(b"a/b".to_vec()));
+        assert_eq!(
+            classify(b"a/.wh.b".to_vec()),
+            EntryPath::Whiteout(b"a/b".to_vec())
+        );
+        assert_eq!(
+            classify(b".wh.top".to_vec()),
+            EntryPath::Whiteout(b"top".to_vec())
+        );
+        assert_eq!(
+            classify(b"a/b/.wh..wh..opq".to_vec()),
+            EntryPath::Opaque(b"a/b".to_vec())
+        );
         assert_eq!(classify(b".wh..wh.plnk".to_vec()), EntryPath::AufsMeta);
-        assert_eq!(classify(b"a/x.wh.b".to_vec()), EntryPath::Plain(b"a/x.wh.b".to_vec()));
+        assert_eq!(
+            classify(b"a/x.wh.b".to_vec()),
+            EntryPath::Plain(b"a/x.wh.b".to_vec())
+        );
     }
 
     #[test]

@@ -11,24 +11,54 @@ fn every_form_by_path_and_by_stream_matches_the_generators_ledger() {
     let spec = dive_testdata::rich_image();
     let built = dive_testdata::build(&spec).unwrap();
     let ledger = dive_testdata::ledger(&spec);
-    assert!(ledger.hidden_bytes > 0 && ledger.final_bytes > 0, "the fixture exercises both sides");
+    assert!(
+        ledger.hidden_bytes > 0 && ledger.final_bytes > 0,
+        "the fixture exercises both sides"
+    );
     let mut seen = 0;
     for form in all_forms(&built) {
         for (name, analysis) in analyses_of(&form) {
             assert_matches_ledger(&name, &analysis, &ledger);
-            assert_eq!(analysis.image.reference.as_deref().map(|r| r.ends_with("rich:1.0")), Some(true), "{name}");
-            assert_eq!(analysis.image.platform.as_deref(), Some("linux/amd64"), "{name}");
+            assert_eq!(
+                analysis
+                    .image
+                    .reference
+                    .as_deref()
+                    .map(|r| r.ends_with("rich:1.0")),
+                Some(true),
+                "{name}"
+            );
+            assert_eq!(
+                analysis.image.platform.as_deref(),
+                Some("linux/amd64"),
+                "{name}"
+            );
             for (i, layer) in analysis.layers.iter().enumerate() {
-                assert_eq!(layer.diff_id.as_deref(), Some(built.diff_ids[i].as_str()), "{name}: diff_id {i}");
-                assert_eq!(layer.size_uncompressed, built.layers[i].len() as u64, "{name}: tar size {i}");
+                assert_eq!(
+                    layer.diff_id.as_deref(),
+                    Some(built.diff_ids[i].as_str()),
+                    "{name}: diff_id {i}"
+                );
+                assert_eq!(
+                    layer.size_uncompressed,
+                    built.layers[i].len() as u64,
+                    "{name}: tar size {i}"
+                );
                 assert!(layer.digest.is_some(), "{name}: digest {i}");
                 if layer.compression == Compression::None {
                     assert_eq!(layer.size_compressed, layer.size_uncompressed, "{name}");
                 }
             }
-            let commands: Vec<&str> = analysis.layers.iter().map(|l| l.created_by.as_deref().unwrap_or("")).collect();
+            let commands: Vec<&str> = analysis
+                .layers
+                .iter()
+                .map(|l| l.created_by.as_deref().unwrap_or(""))
+                .collect();
             let expected: Vec<&str> = spec.layers.iter().map(|l| l.created_by.as_str()).collect();
-            assert_eq!(commands, expected, "{name}: empty_layer history entries are skipped");
+            assert_eq!(
+                commands, expected,
+                "{name}: empty_layer history entries are skipped"
+            );
             seen += 1;
         }
     }
@@ -39,14 +69,22 @@ fn every_form_by_path_and_by_stream_matches_the_generators_ledger() {
 fn compressed_layers_report_blob_digest_and_media_type() {
     let spec = dive_testdata::rich_image();
     let built = dive_testdata::build(&spec).unwrap();
-    let bytes = dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
+    let bytes =
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
     let analysis = common::analyze_stream(bytes);
     for (i, layer) in analysis.layers.iter().enumerate() {
-        let blob = dive_testdata::compress(&built.layers[i], dive_testdata::Compression::Gzip).unwrap();
-        assert_eq!(layer.digest.as_deref(), Some(dive_testdata::digest(&blob).as_str()));
+        let blob =
+            dive_testdata::compress(&built.layers[i], dive_testdata::Compression::Gzip).unwrap();
+        assert_eq!(
+            layer.digest.as_deref(),
+            Some(dive_testdata::digest(&blob).as_str())
+        );
         assert_eq!(layer.size_compressed, blob.len() as u64);
         assert_eq!(layer.compression, Compression::Gzip);
-        assert_eq!(layer.media_type.as_deref(), Some("application/vnd.oci.image.layer.v1.tar+gzip"));
+        assert_eq!(
+            layer.media_type.as_deref(),
+            Some("application/vnd.oci.image.layer.v1.tar+gzip")
+        );
     }
 }
 
@@ -59,6 +97,14 @@ fn a_gzipped_docker_save_is_read_from_a_file_and_a_stream() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &gz).unwrap();
     let ledger = dive_testdata::ledger(&spec);
-    assert_matches_ledger("docker save | gzip (file)", &common::analyze_path(file.path()), &ledger);
-    assert_matches_ledger("docker save | gzip (stream)", &common::analyze_stream(gz), &ledger);
+    assert_matches_ledger(
+        "docker save | gzip (file)",
+        &common::analyze_path(file.path()),
+        &ledger,
+    );
+    assert_matches_ledger(
+        "docker save | gzip (stream)",
+        &common::analyze_stream(gz),
+        &ledger,
+    );
 }

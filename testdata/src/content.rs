@@ -22,7 +22,11 @@ impl Content {
             state = splitmix(state);
             block.extend_from_slice(&state.to_le_bytes());
         }
-        Content { block, remaining: size, offset: 0 }
+        Content {
+            block,
+            remaining: size,
+            offset: 0,
+        }
     }
 
     /// All of it, for small files.
@@ -43,7 +47,10 @@ fn splitmix(mut x: u64) -> u64 {
 
 impl Read for Content {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(BLOCK - self.offset).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(BLOCK - self.offset)
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         buf[..n].copy_from_slice(&self.block[self.offset..self.offset + n]);
         self.offset = (self.offset + n) % BLOCK;
         self.remaining -= n as u64;

@@ -11,10 +11,16 @@ use crate::spec::{ImageSpec, LayerSpec, Op, TarStyle};
 /// directories, an opaque directory with a same-layer child, type changes both ways, a
 /// metadata-only rewrite, a duplicate entry within one layer, and missing end blocks.
 pub fn rich_image() -> ImageSpec {
-    let long = format!("usr/share/doc/{}/README", "a-very-long-directory-name".repeat(6));
+    let long = format!(
+        "usr/share/doc/{}/README",
+        "a-very-long-directory-name".repeat(6)
+    );
     let base = LayerSpec {
         created_by: "ADD rootfs.tar /".into(),
-        style: TarStyle { dot_slash: true, no_end_blocks: false },
+        style: TarStyle {
+            dot_slash: true,
+            no_end_blocks: false,
+        },
         ops: vec![
             Op::dir("bin"),
             Op::file("bin/busybox", 300_000, 1),
@@ -28,7 +34,12 @@ pub fn rich_image() -> ImageSpec {
             Op::file("usr/lib/libbig.so", 2_000_000, 2),
             Op::symlink("usr/lib/libbig.so.1", "libbig.so"),
             Op::file(&long, 1_000, 3),
-            Op::File { path: b"usr/share/caf\xe9.txt".to_vec(), size: 500, seed: 4, mode: 0o644 },
+            Op::File {
+                path: b"usr/share/caf\xe9.txt".to_vec(),
+                size: 500,
+                seed: 4,
+                mode: 0o644,
+            },
             Op::file("tmp/cache/a", 10_000, 5),
             Op::file("tmp/cache/b", 20_000, 6),
             Op::file("opt/app/old1", 3_000, 7),
@@ -52,7 +63,10 @@ pub fn rich_image() -> ImageSpec {
     );
     let last = LayerSpec {
         created_by: "RUN echo ID=changed > /etc/os-release && make install".into(),
-        style: TarStyle { dot_slash: false, no_end_blocks: true },
+        style: TarStyle {
+            dot_slash: false,
+            no_end_blocks: true,
+        },
         ops: vec![
             Op::text("etc/os-release", "ID=changed\n"),
             Op::whiteout("never/existed"),
@@ -73,7 +87,10 @@ pub fn two_platforms() -> Vec<ImageSpec> {
         let mut image = ImageSpec::new(
             "multi/app:1",
             vec![
-                LayerSpec::new("ADD base /", vec![Op::dir("etc"), Op::text("etc/hostname", "multi\n")]),
+                LayerSpec::new(
+                    "ADD base /",
+                    vec![Op::dir("etc"), Op::text("etc/hostname", "multi\n")],
+                ),
                 LayerSpec::new("COPY app /app", vec![Op::file("app/server", size, 40)]),
             ],
         );
@@ -81,7 +98,10 @@ pub fn two_platforms() -> Vec<ImageSpec> {
         image.variant = variant.map(str::to_owned);
         image
     };
-    vec![spec("amd64", None, 40_000), spec("arm64", Some("v8"), 50_000)]
+    vec![
+        spec("amd64", None, 40_000),
+        spec("arm64", Some("v8"), 50_000),
+    ]
 }
 
 /// A wheel: its files, a RECORD listing them with real sha256 digests, and its METADATA.
@@ -91,7 +111,8 @@ fn wheel(site: &str, dist: &str, version: &str, files: &[(&str, u64)], seed: u64
     let mut record = String::new();
     for (i, (path, size)) in files.iter().enumerate() {
         let seed = seed * 1000 + i as u64;
-        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(Content::to_vec(seed, *size)));
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(Content::to_vec(seed, *size)));
         record.push_str(&format!("{path},sha256={hash},{size}\n"));
         ops.push(Op::file(&format!("{site}/{path}"), *size, seed));
     }
@@ -107,7 +128,10 @@ fn dpkg_package(name: &str, version: &str, installed_kb: u64, files: &[&str]) ->
         "Package: {name}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: {version}\nInstalled-Size: {installed_kb}\nDescription: {name}\n\n"
     );
     let list: String = files.iter().map(|f| format!("/{f}\n")).collect();
-    (status, Op::text(&format!("var/lib/dpkg/info/{name}.list"), list))
+    (
+        status,
+        Op::text(&format!("var/lib/dpkg/info/{name}.list"), list),
+    )
 }
 
 /// The bundled demo: a miniature ML service, the shape of a real torch+CUDA image.
@@ -115,7 +139,10 @@ pub fn demo_image() -> ImageSpec {
     let site = "usr/local/lib/python3.11/dist-packages";
     let mut base_ops = vec![
         Op::dir("etc"),
-        Op::text("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n"),
+        Op::text(
+            "etc/os-release",
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+        ),
         Op::text("etc/debian_version", "12.5\n"),
         Op::file("usr/bin/bash", 1_265_648, 100),
         Op::file("usr/bin/ls", 151_344, 101),
@@ -123,16 +150,46 @@ pub fn demo_image() -> ImageSpec {
         Op::file("usr/bin/perl", 3_926_496, 103),
         Op::hardlink("usr/bin/perl5.36.0", "usr/bin/perl"),
         Op::file("usr/lib/x86_64-linux-gnu/libc.so.6", 1_922_136, 104),
-        Op::file("usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30", 2_260_296, 105),
-        Op::symlink("usr/lib/x86_64-linux-gnu/libstdc++.so.6", "libstdc++.so.6.0.30"),
+        Op::file(
+            "usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30",
+            2_260_296,
+            105,
+        ),
+        Op::symlink(
+            "usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+            "libstdc++.so.6.0.30",
+        ),
     ];
     let mut status = String::new();
     for (name, version, kb, files) in [
         ("bash", "5.2.15-2+b2", 7163, vec!["usr/bin/bash"]),
-        ("coreutils", "9.1-1", 18062, vec!["usr/bin/ls", "usr/bin/cp"]),
-        ("perl-base", "5.36.0-7+deb12u1", 7631, vec!["usr/bin/perl", "usr/bin/perl5.36.0"]),
-        ("libc6", "2.36-9+deb12u4", 12986, vec!["usr/lib/x86_64-linux-gnu/libc.so.6"]),
-        ("libstdc++6", "12.2.0-14", 2882, vec!["usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30", "usr/lib/x86_64-linux-gnu/libstdc++.so.6"]),
+        (
+            "coreutils",
+            "9.1-1",
+            18062,
+            vec!["usr/bin/ls", "usr/bin/cp"],
+        ),
+        (
+            "perl-base",
+            "5.36.0-7+deb12u1",
+            7631,
+            vec!["usr/bin/perl", "usr/bin/perl5.36.0"],
+        ),
+        (
+            "libc6",
+            "2.36-9+deb12u4",
+            12986,
+            vec!["usr/lib/x86_64-linux-gnu/libc.so.6"],
+        ),
+        (
+            "libstdc++6",
+            "12.2.0-14",
+            2882,
+            vec![
+                "usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30",
+                "usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+            ],
+        ),
     ] {
         let (entry, list) = dpkg_package(name, version, kb, &files);
         status.push_str(&entry);
@@ -145,17 +202,56 @@ pub fn demo_image() -> ImageSpec {
         Op::file("usr/lib/gcc/x86_64-linux-gnu/12/cc1plus", 33_254_856, 111),
         Op::file("usr/bin/x86_64-linux-gnu-gcc-12", 1_015_688, 112),
         Op::symlink("usr/bin/gcc", "x86_64-linux-gnu-gcc-12"),
-        Op::file("usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", 7_432_256, 113),
+        Op::file(
+            "usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0",
+            7_432_256,
+            113,
+        ),
         Op::file("usr/bin/python3.11", 6_839_016, 114),
-        Op::file("var/cache/apt/archives/gcc-12_12.2.0-14_amd64.deb", 20_012_544, 115),
-        Op::file("var/cache/apt/archives/cpp-12_12.2.0-14_amd64.deb", 9_801_232, 116),
-        Op::file("var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4", 9_140_215, 117),
+        Op::file(
+            "var/cache/apt/archives/gcc-12_12.2.0-14_amd64.deb",
+            20_012_544,
+            115,
+        ),
+        Op::file(
+            "var/cache/apt/archives/cpp-12_12.2.0-14_amd64.deb",
+            9_801_232,
+            116,
+        ),
+        Op::file(
+            "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4",
+            9_140_215,
+            117,
+        ),
     ];
     for (name, version, kb, files) in [
-        ("gcc-12", "12.2.0-14", 36_714, vec!["usr/bin/x86_64-linux-gnu-gcc-12", "usr/lib/gcc/x86_64-linux-gnu/12/cc1"]),
-        ("cpp-12", "12.2.0-14", 32_512, vec!["usr/lib/gcc/x86_64-linux-gnu/12/cc1plus"]),
-        ("python3.11-minimal", "3.11.2-6", 6_890, vec!["usr/bin/python3.11"]),
-        ("libpython3.11", "3.11.2-6", 7_280, vec!["usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"]),
+        (
+            "gcc-12",
+            "12.2.0-14",
+            36_714,
+            vec![
+                "usr/bin/x86_64-linux-gnu-gcc-12",
+                "usr/lib/gcc/x86_64-linux-gnu/12/cc1",
+            ],
+        ),
+        (
+            "cpp-12",
+            "12.2.0-14",
+            32_512,
+            vec!["usr/lib/gcc/x86_64-linux-gnu/12/cc1plus"],
+        ),
+        (
+            "python3.11-minimal",
+            "3.11.2-6",
+            6_890,
+            vec!["usr/bin/python3.11"],
+        ),
+        (
+            "libpython3.11",
+            "3.11.2-6",
+            7_280,
+            vec!["usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"],
+        ),
     ] {
         let (entry, list) = dpkg_package(name, version, kb, &files);
         status.push_str(&entry);
@@ -164,39 +260,97 @@ pub fn demo_image() -> ImageSpec {
     toolchain_ops.push(Op::text("var/lib/dpkg/status", status));
 
     let mut pip_ops = vec![
-        Op::file("root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0", 21_470_113, 120),
-        Op::file("root/.cache/pip/http-v2/e/2/f/0/a/0a1b2c3d4e5f60718293a4b5c6d7e8f9", 12_006_331, 121),
+        Op::file(
+            "root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            21_470_113,
+            120,
+        ),
+        Op::file(
+            "root/.cache/pip/http-v2/e/2/f/0/a/0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            12_006_331,
+            121,
+        ),
         Op::file("root/.cache/pip/selfcheck/5a0b2c.json", 212, 122),
     ];
-    let mut py = |dist: &str, version: &str, files: &[(&str, u64)], seed: u64| pip_ops.extend(wheel(site, dist, version, files, seed));
-    py("torch", "2.3.0", &[
-        ("torch/__init__.py", 78_512), ("torch/functional.py", 76_134), ("torch/lib/libtorch_cpu.so", 45_103_220),
-        ("torch/lib/libtorch_cuda.so", 29_881_400), ("torch/lib/libc10.so", 1_240_008),
-        ("torch/testing/_internal/common_utils.py", 215_331), ("torch/__pycache__/__init__.cpython-311.pyc", 61_220),
-    ], 200);
-    py("nvidia_cublas_cu12", "12.1.3.1", &[
-        ("nvidia/cublas/lib/libcublasLt.so.12", 48_312_960), ("nvidia/cublas/lib/libcublas.so.12", 22_103_112),
-        ("nvidia/cublas/include/cublas_v2.h", 15_011), ("nvidia/cublas/__init__.py", 0),
-    ], 201);
-    py("nvidia_cudnn_cu12", "8.9.2.26", &[
-        ("nvidia/cudnn/lib/libcudnn.so.8", 40_201_144), ("nvidia/cudnn/include/cudnn.h", 99_112), ("nvidia/cudnn/__init__.py", 0),
-    ], 202);
-    py("triton", "2.3.0", &[
-        ("triton/_C/libtriton.so", 16_331_872), ("triton/__init__.py", 1_251), ("triton/compiler/compiler.py", 14_880),
-    ], 203);
-    py("numpy", "1.26.4", &[
-        ("numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so", 6_102_616), ("numpy/__init__.py", 17_102),
-        ("numpy/core/tests/test_multiarray.py", 390_120), ("numpy/__pycache__/__init__.cpython-311.pyc", 13_554),
-    ], 204);
+    let mut py = |dist: &str, version: &str, files: &[(&str, u64)], seed: u64| {
+        pip_ops.extend(wheel(site, dist, version, files, seed))
+    };
+    py(
+        "torch",
+        "2.3.0",
+        &[
+            ("torch/__init__.py", 78_512),
+            ("torch/functional.py", 76_134),
+            ("torch/lib/libtorch_cpu.so", 45_103_220),
+            ("torch/lib/libtorch_cuda.so", 29_881_400),
+            ("torch/lib/libc10.so", 1_240_008),
+            ("torch/testing/_internal/common_utils.py", 215_331),
+            ("torch/__pycache__/__init__.cpython-311.pyc", 61_220),
+        ],
+        200,
+    );
+    py(
+        "nvidia_cublas_cu12",
+        "12.1.3.1",
+        &[
+            ("nvidia/cublas/lib/libcublasLt.so.12", 48_312_960),
+            ("nvidia/cublas/lib/libcublas.so.12", 22_103_112),
+            ("nvidia/cublas/include/cublas_v2.h", 15_011),
+            ("nvidia/cublas/__init__.py", 0),
+        ],
+        201,
+    );
+    py(
+        "nvidia_cudnn_cu12",
+        "8.9.2.26",
+        &[
+            ("nvidia/cudnn/lib/libcudnn.so.8", 40_201_144),
+            ("nvidia/cudnn/include/cudnn.h", 99_112),
+            ("nvidia/cudnn/__init__.py", 0),
+        ],
+        202,
+    );
+    py(
+        "triton",
+        "2.3.0",
+        &[
+            ("triton/_C/libtriton.so", 16_331_872),
+            ("triton/__init__.py", 1_251),
+            ("triton/compiler/compiler.py", 14_880),
+        ],
+        203,
+    );
+    py(
+        "numpy",
+        "1.26.4",
+        &[
+            (
+                "numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+                6_102_616,
+            ),
+            ("numpy/__init__.py", 17_102),
+            ("numpy/core/tests/test_multiarray.py", 390_120),
+            ("numpy/__pycache__/__init__.cpython-311.pyc", 13_554),
+        ],
+        204,
+    );
 
     let libtorch = format!("{site}/torch/lib/libtorch_cpu.so");
     let cleanup = vec![
         Op::whiteout("root/.cache/pip"),
-        Op::File { path: libtorch.into_bytes(), size: 45_103_220, seed: 200_002, mode: 0o755 },
+        Op::File {
+            path: libtorch.into_bytes(),
+            size: 45_103_220,
+            seed: 200_002,
+            mode: 0o755,
+        },
     ];
     let app = vec![
         Op::dir("app"),
-        Op::text("app/main.py", "from fastapi import FastAPI\napp = FastAPI()\n"),
+        Op::text(
+            "app/main.py",
+            "from fastapi import FastAPI\napp = FastAPI()\n",
+        ),
         Op::file("app/model.onnx", 12_400_000, 130),
         Op::text("app/config.yaml", "log_level: debug\n"),
     ];
@@ -206,13 +360,25 @@ pub fn demo_image() -> ImageSpec {
         "demo/ml-service:1.0",
         vec![
             LayerSpec::new("/bin/sh -c #(nop) ADD file:4f3b2a1c0d9e in / ", base_ops),
-            LayerSpec::new("RUN apt-get update && apt-get install -y gcc g++ python3 python3-pip", toolchain_ops),
-            LayerSpec::new("RUN pip install torch==2.3.0 triton numpy nvidia-cublas-cu12 nvidia-cudnn-cu12", pip_ops),
-            LayerSpec::new("RUN rm -rf /root/.cache/pip && chmod +x /usr/local/lib/python3.11/dist-packages/torch/lib/libtorch_cpu.so", cleanup),
+            LayerSpec::new(
+                "RUN apt-get update && apt-get install -y gcc g++ python3 python3-pip",
+                toolchain_ops,
+            ),
+            LayerSpec::new(
+                "RUN pip install torch==2.3.0 triton numpy nvidia-cublas-cu12 nvidia-cudnn-cu12",
+                pip_ops,
+            ),
+            LayerSpec::new(
+                "RUN rm -rf /root/.cache/pip && chmod +x /usr/local/lib/python3.11/dist-packages/torch/lib/libtorch_cpu.so",
+                cleanup,
+            ),
             LayerSpec::new("COPY app/ /app", app),
             LayerSpec::new("COPY model.onnx /app/model.onnx", model),
         ],
     );
-    image.empty_steps = vec![(1, "ENV PYTHONUNBUFFERED=1".into()), (4, "WORKDIR /app".into())];
+    image.empty_steps = vec![
+        (1, "ENV PYTHONUNBUFFERED=1".into()),
+        (4, "WORKDIR /app".into()),
+    ];
     image
 }

@@ -57,12 +57,18 @@ fn hex_of(digest: &str) -> &str {
 
 /// Builds layer tars and the config of `spec`.
 pub fn build(spec: &ImageSpec) -> io::Result<BuiltImage> {
-    let layers: Vec<Vec<u8>> = spec.layers.iter().map(layer_tar).collect::<io::Result<_>>()?;
+    let layers: Vec<Vec<u8>> = spec
+        .layers
+        .iter()
+        .map(layer_tar)
+        .collect::<io::Result<_>>()?;
     let diff_ids: Vec<String> = layers.iter().map(|l| digest(l)).collect();
     let mut history = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
         for (_, step) in spec.empty_steps.iter().filter(|(at, _)| *at == i) {
-            history.push(json!({"created": "2024-01-01T00:00:00Z", "created_by": step, "empty_layer": true}));
+            history.push(
+                json!({"created": "2024-01-01T00:00:00Z", "created_by": step, "empty_layer": true}),
+            );
         }
         history.push(json!({"created": "2024-01-01T00:00:00Z", "created_by": layer.created_by}));
     }
@@ -76,7 +82,12 @@ pub fn build(spec: &ImageSpec) -> io::Result<BuiltImage> {
     if let Some(variant) = &spec.variant {
         config["variant"] = json!(variant);
     }
-    Ok(BuiltImage { spec: spec.clone(), layers, diff_ids, config: to_bytes(&config) })
+    Ok(BuiltImage {
+        spec: spec.clone(),
+        layers,
+        diff_ids,
+        config: to_bytes(&config),
+    })
 }
 
 fn to_bytes(value: &Value) -> Vec<u8> {
@@ -88,7 +99,8 @@ pub fn compress(data: &[u8], compression: Compression) -> io::Result<Vec<u8>> {
     match compression {
         Compression::None => Ok(data.to_vec()),
         Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             encoder.write_all(data)?;
             encoder.finish()
         }
@@ -175,14 +187,20 @@ pub struct LayoutOptions {
 
 impl Default for LayoutOptions {
     fn default() -> Self {
-        Self { compression: Compression::Gzip, media: MediaTypes::Oci, nested_index: false }
+        Self {
+            compression: Compression::Gzip,
+            media: MediaTypes::Oci,
+            nested_index: false,
+        }
     }
 }
 
 fn layer_media_type(media: MediaTypes, compression: Compression) -> &'static str {
     match (media, compression) {
         (MediaTypes::Docker, Compression::None) => "application/vnd.docker.image.rootfs.diff.tar",
-        (MediaTypes::Docker, Compression::Gzip) => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        (MediaTypes::Docker, Compression::Gzip) => {
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        }
         (_, Compression::None) => "application/vnd.oci.image.layer.v1.tar",
         (_, Compression::Gzip) => "application/vnd.oci.image.layer.v1.tar+gzip",
         (_, Compression::Zstd) => "application/vnd.oci.image.layer.v1.tar+zstd",
@@ -195,13 +213,20 @@ fn tag_of(tag: &str) -> &str {
 }
 
 /// The OCI layout files of `images`; also returns each image's layer blob paths.
-pub fn oci_layout(images: &[&BuiltImage], options: LayoutOptions) -> io::Result<(Files, Vec<Vec<String>>)> {
+pub fn oci_layout(
+    images: &[&BuiltImage],
+    options: LayoutOptions,
+) -> io::Result<(Files, Vec<Vec<String>>)> {
     let mut files = Files::default();
     let (manifest_type, config_type) = match options.media {
-        MediaTypes::Oci => ("application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.config.v1+json"),
-        MediaTypes::Docker => {
-            ("application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.container.image.v1+json")
-        }
+        MediaTypes::Oci => (
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.config.v1+json",
+        ),
+        MediaTypes::Docker => (
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.container.image.v1+json",
+        ),
     };
     let mut descriptors = Vec::new();
     let mut layer_paths = Vec::new();
@@ -244,14 +269,21 @@ pub fn oci_layout(images: &[&BuiltImage], options: LayoutOptions) -> io::Result<
         files.blob(b"{}".to_vec());
         let (ad, asize) = files.blob(to_bytes(&attestation));
         let mut nested = descriptors.clone();
-        nested.push(json!({"mediaType": manifest_type, "digest": ad, "size": asize,
+        nested.push(
+            json!({"mediaType": manifest_type, "digest": ad, "size": asize,
             "platform": {"architecture": "unknown", "os": "unknown"},
-            "annotations": {"vnd.docker.reference.type": "attestation-manifest"}}));
+            "annotations": {"vnd.docker.reference.type": "attestation-manifest"}}),
+        );
         let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": nested});
         let (d, size) = files.blob(to_bytes(&index));
-        let tag = &images.first().map(|i| i.spec.tag.clone()).unwrap_or_default();
-        vec![json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": size,
-            "annotations": {"io.containerd.image.name": tag, "org.opencontainers.image.ref.name": tag_of(tag)}})]
+        let tag = &images
+            .first()
+            .map(|i| i.spec.tag.clone())
+            .unwrap_or_default();
+        vec![
+            json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": size,
+            "annotations": {"io.containerd.image.name": tag, "org.opencontainers.image.ref.name": tag_of(tag)}}),
+        ]
     } else {
         descriptors
     };
@@ -262,8 +294,16 @@ pub fn oci_layout(images: &[&BuiltImage], options: LayoutOptions) -> io::Result<
 }
 
 /// A Docker 25+ `docker save`: an OCI layout plus `manifest.json`, blobs first.
-pub fn docker25(images: &[&BuiltImage], compression: Compression, nested_index: bool) -> io::Result<Vec<u8>> {
-    let options = LayoutOptions { compression, media: MediaTypes::Oci, nested_index };
+pub fn docker25(
+    images: &[&BuiltImage],
+    compression: Compression,
+    nested_index: bool,
+) -> io::Result<Vec<u8>> {
+    let options = LayoutOptions {
+        compression,
+        media: MediaTypes::Oci,
+        nested_index,
+    };
     let (mut files, layer_paths) = oci_layout(images, options)?;
     let manifest: Vec<Value> = images
         .iter()
@@ -280,7 +320,11 @@ pub fn docker25(images: &[&BuiltImage], compression: Compression, nested_index: 
 fn repositories(images: &[&BuiltImage]) -> Value {
     let mut repos = serde_json::Map::new();
     for image in images {
-        let (name, tag) = image.spec.tag.rsplit_once(':').unwrap_or((&image.spec.tag, "latest"));
+        let (name, tag) = image
+            .spec
+            .tag
+            .rsplit_once(':')
+            .unwrap_or((&image.spec.tag, "latest"));
         let top = image.diff_ids.last().map_or("", |d| hex_of(d));
         repos.insert(name.to_owned(), json!({ tag: top }));
     }
@@ -299,10 +343,16 @@ pub fn docker_legacy(images: &[&BuiltImage], symlinked: bool) -> io::Result<Vec<
         for (tar, diff_id) in image.layers.iter().zip(&image.diff_ids) {
             let id = hex_of(&digest(format!("{parent}{diff_id}").as_bytes())).to_owned();
             files.add(format!("{id}/VERSION"), b"1.0".to_vec());
-            files.add(format!("{id}/json"), to_bytes(&json!({"id": id, "parent": parent})));
+            files.add(
+                format!("{id}/json"),
+                to_bytes(&json!({"id": id, "parent": parent})),
+            );
             if symlinked {
                 files.add(format!("{}.tar", hex_of(diff_id)), tar.clone());
-                files.symlinks.push((format!("{id}/layer.tar"), format!("../{}.tar", hex_of(diff_id))));
+                files.symlinks.push((
+                    format!("{id}/layer.tar"),
+                    format!("../{}.tar", hex_of(diff_id)),
+                ));
             } else {
                 files.add(format!("{id}/layer.tar"), tar.clone());
             }
@@ -311,7 +361,8 @@ pub fn docker_legacy(images: &[&BuiltImage], symlinked: bool) -> io::Result<Vec<
         }
         let config_name = format!("{}.json", hex_of(&digest(&image.config)));
         files.add(config_name.clone(), image.config.clone());
-        manifest.push(json!({"Config": config_name, "RepoTags": [image.spec.tag], "Layers": layers}));
+        manifest
+            .push(json!({"Config": config_name, "RepoTags": [image.spec.tag], "Layers": layers}));
     }
     files.add("manifest.json", to_bytes(&Value::Array(manifest)));
     files.add("repositories", to_bytes(&repositories(images)));

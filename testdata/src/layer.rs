@@ -36,39 +36,106 @@ pub fn write_ops<W: Write>(builder: &mut tar::Builder<W>, spec: &LayerSpec) -> i
 
 fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -> io::Result<()> {
     let name = |path: &[u8], suffix: &[u8]| {
-        let mut n = if dot_slash { b"./".to_vec() } else { Vec::new() };
+        let mut n = if dot_slash {
+            b"./".to_vec()
+        } else {
+            Vec::new()
+        };
         n.extend_from_slice(path);
         n.extend_from_slice(suffix);
         n
     };
     match op {
-        Op::Dir { path, mode } => append(builder, EntryType::Directory, &name(path, b"/"), *mode, 0, None, io::empty()),
-        Op::File { path, size, seed, mode } => {
-            append(builder, EntryType::Regular, &name(path, b""), *mode, *size, None, Content::new(*seed, *size))
-        }
-        Op::Text { path, content } => {
-            append(builder, EntryType::Regular, &name(path, b""), 0o644, content.len() as u64, None, &content[..])
-        }
-        Op::Symlink { path, target } => append(builder, EntryType::Symlink, &name(path, b""), 0o777, 0, Some(target), io::empty()),
-        Op::Hardlink { path, target } => {
-            append(builder, EntryType::Link, &name(path, b""), 0o644, 0, Some(&name(target, b"")), io::empty())
-        }
+        Op::Dir { path, mode } => append(
+            builder,
+            EntryType::Directory,
+            &name(path, b"/"),
+            *mode,
+            0,
+            None,
+            io::empty(),
+        ),
+        Op::File {
+            path,
+            size,
+            seed,
+            mode,
+        } => append(
+            builder,
+            EntryType::Regular,
+            &name(path, b""),
+            *mode,
+            *size,
+            None,
+            Content::new(*seed, *size),
+        ),
+        Op::Text { path, content } => append(
+            builder,
+            EntryType::Regular,
+            &name(path, b""),
+            0o644,
+            content.len() as u64,
+            None,
+            &content[..],
+        ),
+        Op::Symlink { path, target } => append(
+            builder,
+            EntryType::Symlink,
+            &name(path, b""),
+            0o777,
+            0,
+            Some(target),
+            io::empty(),
+        ),
+        Op::Hardlink { path, target } => append(
+            builder,
+            EntryType::Link,
+            &name(path, b""),
+            0o644,
+            0,
+            Some(&name(target, b"")),
+            io::empty(),
+        ),
         Op::Whiteout { path } => {
             let (dir, base) = split(path);
             let mut wh = dir.to_vec();
             wh.extend_from_slice(b".wh.");
             wh.extend_from_slice(base);
-            append(builder, EntryType::Regular, &name(&wh, b""), 0o644, 0, None, io::empty())
+            append(
+                builder,
+                EntryType::Regular,
+                &name(&wh, b""),
+                0o644,
+                0,
+                None,
+                io::empty(),
+            )
         }
         Op::Opaque { dir } => {
             let mut wh = dir.clone();
             wh.extend_from_slice(b"/.wh..wh..opq");
-            append(builder, EntryType::Regular, &name(&wh, b""), 0o644, 0, None, io::empty())
+            append(
+                builder,
+                EntryType::Regular,
+                &name(&wh, b""),
+                0o644,
+                0,
+                None,
+                io::empty(),
+            )
         }
         Op::PaxFile { path, size, seed } => {
             let mut records = pax_record(b"path", &name(path, b""));
             records.extend(pax_record(b"size", size.to_string().as_bytes()));
-            append(builder, EntryType::XHeader, b"PaxHeaders.0/file", 0o644, records.len() as u64, None, &records[..])?;
+            append(
+                builder,
+                EntryType::XHeader,
+                b"PaxHeaders.0/file",
+                0o644,
+                records.len() as u64,
+                None,
+                &records[..],
+            )?;
             // The ustar size field says 0: only a reader that honours PAX `size` finds the data.
             let mut header = header(EntryType::Regular, 0o644, 0);
             set_raw(&mut header.as_old_mut().name, b"pax-truncated-name")?;
@@ -123,7 +190,10 @@ fn append<W: Write, R: Read>(
 
 fn set_raw(field: &mut [u8], value: &[u8]) -> io::Result<()> {
     if value.len() > field.len() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "name too long for a raw header field"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "name too long for a raw header field",
+        ));
     }
     field.fill(0);
     field[..value.len()].copy_from_slice(value);

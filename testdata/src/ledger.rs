@@ -91,7 +91,12 @@ impl Model {
     fn remove_below(&mut self, dir: &[u8], reason: &'static str) {
         let mut prefix = dir.to_vec();
         prefix.push(b'/');
-        let doomed: Vec<Vec<u8>> = self.paths.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+        let doomed: Vec<Vec<u8>> = self
+            .paths
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
         for path in doomed {
             if let Some(slot) = self.paths.remove(&path) {
                 self.drop_slot(&path, &slot, reason);
@@ -108,23 +113,23 @@ impl Model {
 
 /// Computes the ledger of `spec`.
 pub fn ledger(spec: &ImageSpec) -> Ledger {
-    let mut model = Model { paths: BTreeMap::new(), contents: Vec::new(), layer: 0 };
+    let mut model = Model {
+        paths: BTreeMap::new(),
+        contents: Vec::new(),
+        layer: 0,
+    };
     let mut out = Ledger::default();
     for (layer_index, layer) in spec.layers.iter().enumerate() {
         model.layer = layer_index;
         let mut bytes = 0;
         for op in &layer.ops {
             match op {
-                Op::Whiteout { path } => {
-                    if model.paths.contains_key(path) {
-                        model.remove_below(path, "deleted_with_directory");
-                        model.remove_path(path, "deleted");
-                    }
+                Op::Whiteout { path } if model.paths.contains_key(path) => {
+                    model.remove_below(path, "deleted_with_directory");
+                    model.remove_path(path, "deleted");
                 }
-                Op::Opaque { dir } => {
-                    if model.paths.get(dir).is_some_and(|s| s.kind == 'd') {
-                        model.remove_below(dir, "opaque_directory");
-                    }
+                Op::Opaque { dir } if model.paths.get(dir).is_some_and(|s| s.kind == 'd') => {
+                    model.remove_below(dir, "opaque_directory");
                 }
                 _ => {}
             }
@@ -135,7 +140,9 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
             let (kind, size, identity, mode) = match op {
                 Op::Whiteout { .. } | Op::Opaque { .. } => continue,
                 Op::Dir { mode, .. } => ('d', 0, None, Some(*mode)),
-                Op::File { size, seed, mode, .. } => ('-', *size, Some((*seed, *size)), Some(*mode)),
+                Op::File {
+                    size, seed, mode, ..
+                } => ('-', *size, Some((*seed, *size)), Some(*mode)),
                 Op::PaxFile { size, seed, .. } => ('-', *size, Some((*seed, *size)), Some(0o644)),
                 Op::Text { content, .. } => ('-', content.len() as u64, None, Some(0o644)),
                 Op::Symlink { .. } => ('l', 0, None, Some(0o777)),
@@ -148,10 +155,24 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                     Some(slot) if slot.kind == 'd' => {}
                     Some(slot) => {
                         model.drop_slot(&dir, &slot, "overwritten");
-                        model.paths.insert(dir, Slot { kind: 'd', content: None, mode: None });
+                        model.paths.insert(
+                            dir,
+                            Slot {
+                                kind: 'd',
+                                content: None,
+                                mode: None,
+                            },
+                        );
                     }
                     None => {
-                        model.paths.insert(dir, Slot { kind: 'd', content: None, mode: None });
+                        model.paths.insert(
+                            dir,
+                            Slot {
+                                kind: 'd',
+                                content: None,
+                                mode: None,
+                            },
+                        );
                     }
                 }
             }
@@ -161,20 +182,36 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                         model.remove_below(&path, "directory_replaced");
                     }
                 } else {
-                    let same = old.content.and_then(|c| model.contents[c].identity).is_some_and(|id| Some(id) == identity);
-                    model.drop_slot(&path, &old, if same { "metadata_only" } else { "overwritten" });
+                    let same = old
+                        .content
+                        .and_then(|c| model.contents[c].identity)
+                        .is_some_and(|id| Some(id) == identity);
+                    model.drop_slot(
+                        &path,
+                        &old,
+                        if same { "metadata_only" } else { "overwritten" },
+                    );
                 }
             }
             let content = match op {
                 Op::File { .. } | Op::PaxFile { .. } | Op::Text { .. } => {
                     bytes += size;
-                    model.contents.push(ContentFact { size, identity, layer: layer_index, refs: 1, last_drop: None });
+                    model.contents.push(ContentFact {
+                        size,
+                        identity,
+                        layer: layer_index,
+                        refs: 1,
+                        last_drop: None,
+                    });
                     let c = model.contents.len() - 1;
                     layer_files.insert(path.clone(), c);
                     Some(c)
                 }
                 Op::Hardlink { target, .. } => {
-                    let c = layer_files.get(target).copied().or_else(|| model.paths.get(target).and_then(|s| s.content));
+                    let c = layer_files
+                        .get(target)
+                        .copied()
+                        .or_else(|| model.paths.get(target).and_then(|s| s.content));
                     if let Some(c) = c {
                         model.contents[c].refs += 1;
                         layer_files.insert(path.clone(), c);
@@ -186,8 +223,14 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                     None
                 }
             };
-            let mode = if kind == 'd' { mode } else { mode };
-            model.paths.insert(path, Slot { kind, content, mode });
+            model.paths.insert(
+                path,
+                Slot {
+                    kind,
+                    content,
+                    mode,
+                },
+            );
         }
         out.layer_file_bytes.push(bytes);
         out.layer_entries.push(layer.ops.len());
@@ -196,23 +239,35 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
     let mut seen = vec![false; model.contents.len()];
     for (path, slot) in &model.paths {
         let size = slot.content.map_or(0, |c| model.contents[c].size);
-        if let Some(c) = slot.content {
-            if !seen[c] {
-                seen[c] = true;
-                out.final_bytes += size;
-                out.final_files += 1;
-            }
+        if let Some(c) = slot.content.filter(|&c| !seen[c]) {
+            seen[c] = true;
+            out.final_bytes += size;
+            out.final_files += 1;
         }
-        out.final_paths.insert(path.clone(), FinalEntry { kind: slot.kind, size, mode: slot.mode });
+        out.final_paths.insert(
+            path.clone(),
+            FinalEntry {
+                kind: slot.kind,
+                size,
+                mode: slot.mode,
+            },
+        );
     }
     for fact in &model.contents {
         if fact.refs == 0 {
             out.hidden_bytes += fact.size;
             if let Some((path, by, reason)) = &fact.last_drop {
-                out.hidden.push(HiddenFact { path: path.clone(), bytes: fact.size, added_in_layer: fact.layer, hidden_by_layer: *by, reason });
+                out.hidden.push(HiddenFact {
+                    path: path.clone(),
+                    bytes: fact.size,
+                    added_in_layer: fact.layer,
+                    hidden_by_layer: *by,
+                    reason,
+                });
             }
         }
     }
-    out.hidden.sort_by(|a, b| (&a.path, a.added_in_layer).cmp(&(&b.path, b.added_in_layer)));
+    out.hidden
+        .sort_by(|a, b| (&a.path, a.added_in_layer).cmp(&(&b.path, b.added_in_layer)));
     out
 }

@@ -7,6 +7,7 @@
 mod content;
 mod fixtures;
 mod forms;
+pub mod large;
 mod layer;
 mod ledger;
 mod spec;
@@ -14,8 +15,8 @@ mod spec;
 pub use content::Content;
 pub use fixtures::{demo_image, rich_image, two_platforms};
 pub use forms::{
-    BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest, docker_legacy, docker25,
-    oci_layout,
+    BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,
+    docker_legacy, docker25, oci_layout,
 };
 pub use layer::{MTIME, layer_tar, pax_record, write_ops};
 pub use ledger::{FinalEntry, HiddenFact, Ledger, ledger};

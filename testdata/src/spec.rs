@@ -6,7 +6,12 @@ pub enum Op {
     /// A directory.
     Dir { path: Vec<u8>, mode: u32 },
     /// A regular file of `size` bytes whose content is determined by `seed`.
-    File { path: Vec<u8>, size: u64, seed: u64, mode: u32 },
+    File {
+        path: Vec<u8>,
+        size: u64,
+        seed: u64,
+        mode: u32,
+    },
     /// A regular file whose path and size travel in a PAX header (the ustar size field says 0).
     PaxFile { path: Vec<u8>, size: u64, seed: u64 },
     /// A regular file with explicit content (metadata files such as RECORD or dpkg status).
@@ -24,31 +29,52 @@ pub enum Op {
 impl Op {
     /// A 0644 file.
     pub fn file(path: &str, size: u64, seed: u64) -> Op {
-        Op::File { path: path.as_bytes().to_vec(), size, seed, mode: 0o644 }
+        Op::File {
+            path: path.as_bytes().to_vec(),
+            size,
+            seed,
+            mode: 0o644,
+        }
     }
     /// A 0755 directory.
     pub fn dir(path: &str) -> Op {
-        Op::Dir { path: path.as_bytes().to_vec(), mode: 0o755 }
+        Op::Dir {
+            path: path.as_bytes().to_vec(),
+            mode: 0o755,
+        }
     }
     /// A text file.
     pub fn text(path: &str, content: impl Into<Vec<u8>>) -> Op {
-        Op::Text { path: path.as_bytes().to_vec(), content: content.into() }
+        Op::Text {
+            path: path.as_bytes().to_vec(),
+            content: content.into(),
+        }
     }
     /// A symlink.
     pub fn symlink(path: &str, target: &str) -> Op {
-        Op::Symlink { path: path.as_bytes().to_vec(), target: target.as_bytes().to_vec() }
+        Op::Symlink {
+            path: path.as_bytes().to_vec(),
+            target: target.as_bytes().to_vec(),
+        }
     }
     /// A hardlink.
     pub fn hardlink(path: &str, target: &str) -> Op {
-        Op::Hardlink { path: path.as_bytes().to_vec(), target: target.as_bytes().to_vec() }
+        Op::Hardlink {
+            path: path.as_bytes().to_vec(),
+            target: target.as_bytes().to_vec(),
+        }
     }
     /// A whiteout.
     pub fn whiteout(path: &str) -> Op {
-        Op::Whiteout { path: path.as_bytes().to_vec() }
+        Op::Whiteout {
+            path: path.as_bytes().to_vec(),
+        }
     }
     /// An opaque whiteout.
     pub fn opaque(dir: &str) -> Op {
-        Op::Opaque { dir: dir.as_bytes().to_vec() }
+        Op::Opaque {
+            dir: dir.as_bytes().to_vec(),
+        }
     }
     /// The path this op writes (for whiteouts the path deleted).
     pub fn path(&self) -> &[u8] {
@@ -88,7 +114,11 @@ pub struct LayerSpec {
 impl LayerSpec {
     /// A layer with default tar spelling.
     pub fn new(created_by: &str, ops: Vec<Op>) -> Self {
-        Self { created_by: created_by.to_owned(), ops, style: TarStyle::default() }
+        Self {
+            created_by: created_by.to_owned(),
+            ops,
+            style: TarStyle::default(),
+        }
     }
 }
 

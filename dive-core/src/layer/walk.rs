@@ -26,7 +26,10 @@ pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
         let mut walk = Walk::new(false);
         let archive = tar::Archive::new(Cursor::new(blob));
         walk.run_seekable(archive);
-        walk.check_tail(blob.len() as u64, count_nonzero_after(blob, walk.tail_start()));
+        walk.check_tail(
+            blob.len() as u64,
+            count_nonzero_after(blob, walk.tail_start()),
+        );
         walk.finish(blob.len() as u64)
     } else {
         walk_decoded(compression, blob)
@@ -39,19 +42,31 @@ pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
 /// Walks a layer blob from a stream (stdin, a pipe): never seeks, hashes file contents.
 pub fn walk_reader<R: Read>(reader: R) -> LayerIndex {
     let read = Cell::new(0u64);
-    let mut raw = io::BufReader::with_capacity(256 * 1024, Counted { inner: reader, count: &read });
+    let mut raw = io::BufReader::with_capacity(
+        256 * 1024,
+        Counted {
+            inner: reader,
+            count: &read,
+        },
+    );
     let compression = match io::BufRead::fill_buf(&mut raw) {
         Ok(head) => sniff(head),
         Err(err) => {
             let mut index = LayerIndex::default();
-            index.warnings.push(Warning::new(Location::default().offset(0), format!("cannot read layer: {err}")));
+            index.warnings.push(Warning::new(
+                Location::default().offset(0),
+                format!("cannot read layer: {err}"),
+            ));
             return index;
         }
     };
     let mut index = walk_decoded(compression, &mut raw);
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
     if let Err(err) = io::copy(&mut raw, &mut io::sink()) {
-        index.warnings.push(Warning::new(Location::default(), format!("cannot read layer to its end: {err}")));
+        index.warnings.push(Warning::new(
+            Location::default(),
+            format!("cannot read layer to its end: {err}"),
+        ));
     }
     index.compression = compression;
     index.size_compressed = read.get();
@@ -64,11 +79,17 @@ fn walk_decoded<R: Read>(compression: Compression, raw: R) -> LayerIndex {
     let reader = match decoder(compression, raw) {
         Ok(reader) => reader,
         Err(err) => {
-            walk.warn(Location::default().offset(0), format!("cannot start {} decoder: {err}", compression.name()));
+            walk.warn(
+                Location::default().offset(0),
+                format!("cannot start {} decoder: {err}", compression.name()),
+            );
             return walk.finish(0);
         }
     };
-    let mut archive = tar::Archive::new(Counted { inner: reader, count: &decoded });
+    let mut archive = tar::Archive::new(Counted {
+        inner: reader,
+        count: &decoded,
+    });
     walk.run_streaming(&mut archive, &decoded);
     // Read to the end: the uncompressed size includes the end blocks and any padding.
     let mut rest = archive.into_inner();
@@ -76,7 +97,10 @@ fn walk_decoded<R: Read>(compression: Compression, raw: R) -> LayerIndex {
     if let Err(err) = io::copy(&mut rest, &mut zeros) {
         walk.warn(
             Location::default().offset(decoded.get()),
-            format!("{} stream is damaged after the last entry: {err}", compression.name()),
+            format!(
+                "{} stream is damaged after the last entry: {err}",
+                compression.name()
+            ),
         );
     }
     walk.check_tail(decoded.get(), zeros.nonzero);
@@ -116,7 +140,9 @@ impl Walk {
     fn run_seekable(&mut self, mut archive: tar::Archive<Cursor<&[u8]>>) {
         let entries = match archive.entries_with_seek() {
             Ok(entries) => entries,
-            Err(err) => return self.warn(Location::default().offset(0), format!("not a tar: {err}")),
+            Err(err) => {
+                return self.warn(Location::default().offset(0), format!("not a tar: {err}"));
+            }
         };
         for item in entries {
             match item {
@@ -132,7 +158,9 @@ impl Walk {
     fn run_streaming<R: Read>(&mut self, archive: &mut tar::Archive<R>, position: &Cell<u64>) {
         let entries = match archive.entries() {
             Ok(entries) => entries,
-            Err(err) => return self.warn(Location::default().offset(0), format!("not a tar: {err}")),
+            Err(err) => {
+                return self.warn(Location::default().offset(0), format!("not a tar: {err}"));
+            }
         };
         for item in entries {
             match item {
@@ -152,7 +180,9 @@ impl Walk {
 
     fn fail(&mut self, offset: u64, err: &io::Error) {
         self.failed = true;
-        let what = if err.kind() == io::ErrorKind::UnexpectedEof || err.to_string().contains("entire block") {
+        let what = if err.kind() == io::ErrorKind::UnexpectedEof
+            || err.to_string().contains("entire block")
+        {
             "layer tar is truncated".to_owned()
         } else {
             format!("layer tar is damaged, later entries are missing: {err}")
@@ -167,7 +197,8 @@ impl Walk {
         let etype = entry.header().entry_type();
         let size = entry.size();
         let here = || Location::default().offset(header_offset).entry(&raw_path);
-        self.end_of_entries = data_offset.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        self.end_of_entries =
+            data_offset.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
 
         let kind = match etype {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File,
@@ -182,7 +213,13 @@ impl Walk {
             other if other.as_byte() == b'V' => return,
             other => {
                 let location = here();
-                return self.warn(location, format!("entry type {:?} is not a file; skipped", other.as_byte() as char));
+                return self.warn(
+                    location,
+                    format!(
+                        "entry type {:?} is not a file; skipped",
+                        other.as_byte() as char
+                    ),
+                );
             }
         };
         let Some(path) = normalize(&raw_path) else {
@@ -198,7 +235,10 @@ impl Walk {
         };
         if etype == EntryType::GNUSparse {
             let location = here();
-            self.warn(location, format!("GNU sparse file: counted at its real size of {size} bytes"));
+            self.warn(
+                location,
+                format!("GNU sparse file: counted at its real size of {size} bytes"),
+            );
         }
 
         let header = entry.header();
@@ -217,7 +257,11 @@ impl Walk {
             content_hash: None,
         };
         match kind {
-            EntryKind::Symlink => record.link = entry.link_name_bytes().map(|l| l.into_owned().into_boxed_slice()),
+            EntryKind::Symlink => {
+                record.link = entry
+                    .link_name_bytes()
+                    .map(|l| l.into_owned().into_boxed_slice())
+            }
             EntryKind::Hardlink => {
                 let target = entry.link_name_bytes().and_then(|l| normalize(&l));
                 match target {
@@ -227,7 +271,10 @@ impl Walk {
                     }
                     None => {
                         let location = here();
-                        self.warn(location, "hardlink target is missing or climbs above /; kept as an empty file");
+                        self.warn(
+                            location,
+                            "hardlink target is missing or climbs above /; kept as an empty file",
+                        );
                     }
                 }
             }
@@ -240,7 +287,10 @@ impl Walk {
                 Err(err) => {
                     self.failed = true;
                     let location = here();
-                    self.warn(location, format!("file data is truncated or unreadable: {err}"));
+                    self.warn(
+                        location,
+                        format!("file data is truncated or unreadable: {err}"),
+                    );
                 }
             }
         }

@@ -82,7 +82,10 @@ impl JsonPath {
         full.push(b'/');
         full.extend_from_slice(raw);
         match String::from_utf8(full) {
-            Ok(path) => JsonPath { path, path_hex: None },
+            Ok(path) => JsonPath {
+                path,
+                path_hex: None,
+            },
             Err(err) => {
                 let bytes = err.into_bytes();
                 JsonPath {
@@ -99,7 +102,10 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
     let facts = &analysis.image;
     let document = Document {
         schema_version: JSON_SCHEMA_VERSION,
-        tool: Tool { name: "dive-rs", version: env!("CARGO_PKG_VERSION") },
+        tool: Tool {
+            name: "dive-rs",
+            version: env!("CARGO_PKG_VERSION"),
+        },
         input: &analysis.input,
         image: Image {
             reference: facts.reference.as_deref(),
@@ -134,7 +140,11 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         largest_files: analysis
             .largest_files(LARGEST_FILES)
             .into_iter()
-            .map(|f| Largest { path: JsonPath::new(&analysis.tree.node(f.node).path), bytes: f.bytes, layer: f.layer })
+            .map(|f| Largest {
+                path: JsonPath::new(&analysis.tree.node(f.node).path),
+                bytes: f.bytes,
+                layer: f.layer,
+            })
             .collect(),
         warnings: &analysis.warnings,
     };

@@ -8,5 +8,9 @@ pub use summary::{SummaryOptions, summary};
 
 /// Bytes for people (`1.2 GB`, SI as `docker images` shows them), or exact with `exact`.
 pub fn human_bytes(bytes: u64, exact: bool) -> String {
-    if exact { bytes.to_string() } else { bytesize::ByteSize(bytes).display().si().to_string() }
+    if exact {
+        bytes.to_string()
+    } else {
+        bytesize::ByteSize(bytes).display().si().to_string()
+    }
 }

@@ -19,7 +19,11 @@ pub struct SummaryOptions {
 
 impl Default for SummaryOptions {
     fn default() -> Self {
-        Self { exact_bytes: false, top: 20, command_width: 60 }
+        Self {
+            exact_bytes: false,
+            top: 20,
+            command_width: 60,
+        }
     }
 }
 
@@ -28,9 +32,19 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     let size = |b: u64| human_bytes(b, options.exact_bytes);
     let facts = &analysis.image;
     let mut out = String::new();
-    let percent = |part: u64, whole: u64| if whole == 0 { 0.0 } else { part as f64 * 100.0 / whole as f64 };
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
 
-    let _ = writeln!(out, "Image      {}", facts.reference.as_deref().unwrap_or("<untagged>"));
+    let _ = writeln!(
+        out,
+        "Image      {}",
+        facts.reference.as_deref().unwrap_or("<untagged>")
+    );
     let _ = writeln!(out, "Input      {}", analysis.input);
     let _ = writeln!(
         out,
@@ -43,7 +57,12 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     );
     let _ = writeln!(out, "Config     {}", facts.config_digest);
     let _ = writeln!(out);
-    let _ = writeln!(out, "Final      {} in {} files", size(facts.final_bytes), facts.final_files);
+    let _ = writeln!(
+        out,
+        "Final      {} in {} files",
+        size(facts.final_bytes),
+        facts.final_files
+    );
     let _ = writeln!(
         out,
         "Shipped    {} of files in {} layers ({} as tar, {} compressed)",
@@ -68,7 +87,11 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     );
 
     let _ = writeln!(out, "\nLayers");
-    let _ = writeln!(out, "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}  command", "#", "compressed", "tar", "files", "hidden", "entries");
+    let _ = writeln!(
+        out,
+        "{:>3}  {:>10}  {:>10}  {:>10}  {:>10}  {:>8}  command",
+        "#", "compressed", "tar", "files", "hidden", "entries"
+    );
     for layer in &analysis.layers {
         let _ = writeln!(
             out,
@@ -79,7 +102,10 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             size(layer.file_bytes),
             size(layer.hidden_bytes),
             layer.entries,
-            cut(&clean_command(layer.created_by.as_deref().unwrap_or("")), options.command_width)
+            cut(
+                &clean_command(layer.created_by.as_deref().unwrap_or("")),
+                options.command_width
+            )
         );
     }
 
@@ -92,8 +118,16 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     }
 
     if !analysis.hidden.is_empty() {
-        let _ = writeln!(out, "\nLargest hidden items ({} in all)", analysis.hidden.len());
-        let _ = writeln!(out, "{:>10}  {:>5}  {:>6}  {:<22}  path", "size", "added", "hidden", "why");
+        let _ = writeln!(
+            out,
+            "\nLargest hidden items ({} in all)",
+            analysis.hidden.len()
+        );
+        let _ = writeln!(
+            out,
+            "{:>10}  {:>5}  {:>6}  {:<22}  path",
+            "size", "added", "hidden", "why"
+        );
         for item in analysis.hidden.iter().take(options.top) {
             let _ = writeln!(
                 out,
@@ -113,7 +147,11 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             let _ = writeln!(out, "  {warning}");
         }
         if analysis.warnings.len() > options.top {
-            let _ = writeln!(out, "  … {} more in --json", analysis.warnings.len() - options.top);
+            let _ = writeln!(
+                out,
+                "  … {} more in --json",
+                analysis.warnings.len() - options.top
+            );
         }
     }
     out

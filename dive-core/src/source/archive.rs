@@ -30,12 +30,20 @@ pub(crate) struct ArchiveStore {
 
 impl ArchiveStore {
     pub(crate) fn open(input: &str, blob: Blob) -> Result<Self> {
-        let mut store = ArchiveStore { input: input.to_owned(), blob, members: HashMap::new(), warnings: Vec::new() };
+        let mut store = ArchiveStore {
+            input: input.to_owned(),
+            blob,
+            members: HashMap::new(),
+            warnings: Vec::new(),
+        };
         let bytes = store.blob.bytes();
         let mut archive = tar::Archive::new(Cursor::new(bytes));
-        let entries = archive
-            .entries_with_seek()
-            .map_err(|e| Error::format(Location::input(input).offset(0), format!("not a tar archive: {e}")))?;
+        let entries = archive.entries_with_seek().map_err(|e| {
+            Error::format(
+                Location::input(input).offset(0),
+                format!("not a tar archive: {e}"),
+            )
+        })?;
         let mut members = HashMap::new();
         let mut warnings = Vec::new();
         let mut last_end = 0u64;
@@ -55,7 +63,9 @@ impl ArchiveStore {
             last_end = offset.saturating_add(size);
             let Some(path) = normalize(&raw) else {
                 warnings.push(Warning::new(
-                    Location::input(input).offset(entry.raw_header_position()).entry(&raw),
+                    Location::input(input)
+                        .offset(entry.raw_header_position())
+                        .entry(&raw),
                     "member path climbs above the archive root; ignored",
                 ));
                 continue;
@@ -78,11 +88,15 @@ impl ArchiveStore {
                     } else {
                         join(split_last(&path).0, &target)
                     };
-                    let Some(target) = normalize(&joined) else { continue };
+                    let Some(target) = normalize(&joined) else {
+                        continue;
+                    };
                     Member::Link(String::from_utf8_lossy(&target).into_owned())
                 }
                 EntryType::Link => {
-                    let Some(target) = entry.link_name_bytes().and_then(|t| normalize(&t)) else { continue };
+                    let Some(target) = entry.link_name_bytes().and_then(|t| normalize(&t)) else {
+                        continue;
+                    };
                     Member::Link(String::from_utf8_lossy(&target).into_owned())
                 }
                 _ => continue,
@@ -95,7 +109,9 @@ impl ArchiveStore {
     }
 
     fn find(&self, path: &str) -> Result<Option<Blob>> {
-        let Some(mut path) = inner_path(path) else { return Ok(None) };
+        let Some(mut path) = inner_path(path) else {
+            return Ok(None);
+        };
         for _ in 0..MAX_LINK_HOPS {
             match self.members.get(&path) {
                 None => return Ok(None),
@@ -103,18 +119,26 @@ impl ArchiveStore {
                 Some(&Member::File { offset, size }) => return Ok(self.blob.slice(offset, size)),
             }
         }
-        Err(Error::format(Location::input(&self.input).entry(path.as_bytes()), "symlinks inside the archive loop"))
+        Err(Error::format(
+            Location::input(&self.input).entry(path.as_bytes()),
+            "symlinks inside the archive loop",
+        ))
     }
 }
 
 impl Store for ArchiveStore {
     fn read_meta(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let Some(blob) = self.find(path)? else { return Ok(None) };
+        let Some(blob) = self.find(path)? else {
+            return Ok(None);
+        };
         let bytes = blob.bytes();
         if bytes.len() as u64 > META_CAP {
             return Err(Error::format(
                 Location::input(&self.input).entry(path.as_bytes()),
-                format!("metadata file of {} bytes exceeds the {META_CAP}-byte cap", bytes.len()),
+                format!(
+                    "metadata file of {} bytes exceeds the {META_CAP}-byte cap",
+                    bytes.len()
+                ),
             ));
         }
         Ok(Some(bytes.to_vec()))

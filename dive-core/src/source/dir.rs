@@ -17,12 +17,19 @@ pub(crate) struct DirStore {
 
 impl DirStore {
     pub(crate) fn open(input: &str, root: &Path) -> Result<Self> {
-        let root = root.canonicalize().map_err(|e| Error::io(Location::input(input), e))?;
-        Ok(DirStore { input: input.to_owned(), root })
+        let root = root
+            .canonicalize()
+            .map_err(|e| Error::io(Location::input(input), e))?;
+        Ok(DirStore {
+            input: input.to_owned(),
+            root,
+        })
     }
 
     fn open_file(&self, path: &str) -> Result<Option<File>> {
-        let Some(inner) = inner_path(path) else { return Ok(None) };
+        let Some(inner) = inner_path(path) else {
+            return Ok(None);
+        };
         let location = || Location::input(&self.input).entry(inner.as_bytes());
         let full = match self.root.join(&inner).canonicalize() {
             Ok(full) => full,
@@ -30,18 +37,25 @@ impl DirStore {
             Err(e) => return Err(Error::io(location(), e)),
         };
         if !full.starts_with(&self.root) {
-            return Err(Error::format(location(), "links to a file outside the image directory"));
+            return Err(Error::format(
+                location(),
+                "links to a file outside the image directory",
+            ));
         }
         if !full.is_file() {
             return Ok(None);
         }
-        File::open(&full).map(Some).map_err(|e| Error::io(location(), e))
+        File::open(&full)
+            .map(Some)
+            .map_err(|e| Error::io(location(), e))
     }
 }
 
 impl Store for DirStore {
     fn read_meta(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let Some(file) = self.open_file(path)? else { return Ok(None) };
+        let Some(file) = self.open_file(path)? else {
+            return Ok(None);
+        };
         let mut bytes = Vec::new();
         file.take(META_CAP + 1)
             .read_to_end(&mut bytes)
@@ -56,8 +70,11 @@ impl Store for DirStore {
     }
 
     fn layer(&self, path: &str) -> Result<Option<LayerInput>> {
-        let Some(file) = self.open_file(path)? else { return Ok(None) };
-        let blob = Blob::map_file(&file).map_err(|e| Error::io(Location::input(&self.input).entry(path.as_bytes()), e))?;
+        let Some(file) = self.open_file(path)? else {
+            return Ok(None);
+        };
+        let blob = Blob::map_file(&file)
+            .map_err(|e| Error::io(Location::input(&self.input).entry(path.as_bytes()), e))?;
         Ok(Some(LayerInput::Bytes(blob)))
     }
 

@@ -44,10 +44,15 @@ pub enum Source {
 impl fmt::Debug for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Path { path, reference } => {
-                f.debug_struct("Path").field("path", path).field("reference", reference).finish()
-            }
-            Source::Reader { name, .. } => f.debug_struct("Reader").field("name", name).finish_non_exhaustive(),
+            Source::Path { path, reference } => f
+                .debug_struct("Path")
+                .field("path", path)
+                .field("reference", reference)
+                .finish(),
+            Source::Reader { name, .. } => f
+                .debug_struct("Reader")
+                .field("name", name)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -63,7 +68,10 @@ impl Source {
             return if Path::new(spec).exists() {
                 Ok(Source::path(spec))
             } else {
-                Err(Error::Source { spec: spec.to_owned(), message: "no such file or directory".to_owned() })
+                Err(Error::Source {
+                    spec: spec.to_owned(),
+                    message: "no such file or directory".to_owned(),
+                })
             };
         };
         if Path::new(rest).exists() {
@@ -72,25 +80,40 @@ impl Source {
         // `oci:DIR:REF`, `docker-archive:PATH:REF`.
         if let Some((path, reference)) = rest.rsplit_once(':') {
             if Path::new(path).exists() && !reference.is_empty() {
-                return Ok(Source::Path { path: path.into(), reference: Some(reference.to_owned()) });
+                return Ok(Source::Path {
+                    path: path.into(),
+                    reference: Some(reference.to_owned()),
+                });
             }
         }
-        Err(Error::Source { spec: spec.to_owned(), message: "no such file or directory".to_owned() })
+        Err(Error::Source {
+            spec: spec.to_owned(),
+            message: "no such file or directory".to_owned(),
+        })
     }
 
     /// A file or directory.
     pub fn path(path: impl Into<PathBuf>) -> Source {
-        Source::Path { path: path.into(), reference: None }
+        Source::Path {
+            path: path.into(),
+            reference: None,
+        }
     }
 
     /// Standard input, named `-` in messages.
     pub fn stdin() -> Source {
-        Source::Reader { name: "-".to_owned(), reader: Box::new(std::io::stdin()) }
+        Source::Reader {
+            name: "-".to_owned(),
+            reader: Box::new(std::io::stdin()),
+        }
     }
 
     /// Any stream, named as given in messages.
     pub fn reader(name: impl Into<String>, reader: impl Read + Send + 'static) -> Source {
-        Source::Reader { name: name.into(), reader: Box::new(reader) }
+        Source::Reader {
+            name: name.into(),
+            reader: Box::new(reader),
+        }
     }
 
     /// The input's name for messages.
@@ -111,7 +134,11 @@ pub(crate) fn open(
         Source::Path { path, reference } => {
             let input = path.display().to_string();
             if path.is_dir() {
-                return Ok((input.clone(), Box::new(dir::DirStore::open(&input, &path)?), reference));
+                return Ok((
+                    input.clone(),
+                    Box::new(dir::DirStore::open(&input, &path)?),
+                    reference,
+                ));
             }
             let file = File::open(&path).map_err(|e| Error::io(Location::input(&input), e))?;
             let blob = Blob::map_file(&file).map_err(|e| Error::io(Location::input(&input), e))?;
@@ -120,7 +147,11 @@ pub(crate) fn open(
                 Ok((input, Box::new(store), reference))
             } else {
                 // A compressed archive (`docker save | gzip`) cannot be indexed in place.
-                let store = stream::StreamStore::scan(&input, std::io::Cursor::new(blob.bytes()), on_layer)?;
+                let store = stream::StreamStore::scan(
+                    &input,
+                    std::io::Cursor::new(blob.bytes()),
+                    on_layer,
+                )?;
                 Ok((input, Box::new(store), reference))
             }
         }

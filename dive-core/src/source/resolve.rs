@@ -40,16 +40,25 @@ impl Platform {
         let os = parts.next().filter(|s| !s.is_empty())?.to_owned();
         let arch = parts.next().filter(|s| !s.is_empty())?.to_owned();
         let variant = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
-        parts.next().is_none().then_some(Platform { os, arch, variant })
+        parts
+            .next()
+            .is_none()
+            .then_some(Platform { os, arch, variant })
     }
 
     fn linux_amd64() -> Platform {
-        Platform { os: "linux".into(), arch: "amd64".into(), variant: None }
+        Platform {
+            os: "linux".into(),
+            arch: "amd64".into(),
+            variant: None,
+        }
     }
 
     /// Whether `self`, as asked for, accepts `other`, as offered (a missing variant accepts any).
     fn accepts(&self, other: &Platform) -> bool {
-        self.os == other.os && self.arch == other.arch && (self.variant.is_none() || self.variant == other.variant)
+        self.os == other.os
+            && self.arch == other.arch
+            && (self.variant.is_none() || self.variant == other.variant)
     }
 }
 
@@ -174,24 +183,35 @@ impl Resolver<'_> {
     }
 
     fn json<T: for<'de> Deserialize<'de>>(&self, path: &str, bytes: &[u8]) -> Result<T> {
-        serde_json::from_slice(bytes).map_err(|e| Error::format(self.location(path), format!("invalid JSON: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::format(self.location(path), format!("invalid JSON: {e}")))
     }
 
     fn required_meta(&self, path: &str, what: &str) -> Result<Vec<u8>> {
-        self.store
-            .read_meta(path)?
-            .ok_or_else(|| Error::format(self.location(path), format!("{what} is missing from the image")))
+        self.store.read_meta(path)?.ok_or_else(|| {
+            Error::format(
+                self.location(path),
+                format!("{what} is missing from the image"),
+            )
+        })
     }
 
     /// Reads a blob named by digest and checks the digest (sha256 only; these are small).
     fn blob_by_digest(&self, digest: &str, what: &str) -> Result<Vec<u8>> {
-        let path = blob_path(digest)
-            .ok_or_else(|| Error::format(Location::input(self.input), format!("{what} digest {digest:?} is malformed")))?;
+        let path = blob_path(digest).ok_or_else(|| {
+            Error::format(
+                Location::input(self.input),
+                format!("{what} digest {digest:?} is malformed"),
+            )
+        })?;
         let bytes = self.required_meta(&path, what)?;
         if let Some(expected) = digest.strip_prefix("sha256:") {
             let actual = hex(&Sha256::digest(&bytes));
             if actual != expected.to_ascii_lowercase() {
-                return Err(Error::format(self.location(&path), format!("{what} does not match its digest (sha256:{actual})")));
+                return Err(Error::format(
+                    self.location(&path),
+                    format!("{what} does not match its digest (sha256:{actual})"),
+                ));
             }
         }
         Ok(bytes)
@@ -211,7 +231,11 @@ impl Resolver<'_> {
                     (true, Some(digest)) => format!("<untagged> config {digest}"),
                     (true, None) => format!("<untagged> config {}", entry.config),
                 };
-                Candidate { names, label, item: entry }
+                Candidate {
+                    names,
+                    label,
+                    item: entry,
+                }
             })
             .collect();
         let entry = self.choose(candidates, selector.image.as_deref(), "manifest.json")?;
@@ -223,27 +247,32 @@ impl Resolver<'_> {
         let mut layers: Vec<PlannedLayer> = entry
             .layers
             .iter()
-            .map(|path| PlannedLayer { path: path.clone(), digest: digest_from_path(path), media_type: None })
+            .map(|path| PlannedLayer {
+                path: path.clone(),
+                digest: digest_from_path(path),
+                media_type: None,
+            })
             .collect();
         let mut warnings = Vec::new();
         let mut manifest_digest = None;
         // Docker 25+ also writes the OCI manifest: take media types from it when it matches.
-        if let Ok(Some(index)) = self.store.read_meta("index.json") {
-            if let Ok(found) = self.find_manifest_for_config(&index, &config_digest) {
-                if let Some((digest, manifest)) = found {
-                    if manifest.layers().len() == layers.len() {
-                        for (layer, desc) in layers.iter_mut().zip(manifest.layers()) {
-                            layer.media_type = Some(desc.media_type().to_string());
-                            layer.digest.get_or_insert_with(|| desc.digest().to_string());
-                        }
-                        manifest_digest = Some(digest);
-                    } else {
-                        warnings.push(Warning::new(
-                            Location::input(self.input),
-                            "index.json's manifest lists a different number of layers than manifest.json; used manifest.json",
-                        ));
-                    }
+        if let Ok(Some(index)) = self.store.read_meta("index.json")
+            && let Ok(Some((digest, manifest))) =
+                self.find_manifest_for_config(&index, &config_digest)
+        {
+            if manifest.layers().len() == layers.len() {
+                for (layer, desc) in layers.iter_mut().zip(manifest.layers()) {
+                    layer.media_type = Some(desc.media_type().to_string());
+                    layer
+                        .digest
+                        .get_or_insert_with(|| desc.digest().to_string());
                 }
+                manifest_digest = Some(digest);
+            } else {
+                warnings.push(Warning::new(
+                    Location::input(self.input),
+                    "index.json's manifest lists a different number of layers than manifest.json; used manifest.json",
+                ));
             }
         }
         Ok(Plan {
@@ -260,14 +289,22 @@ impl Resolver<'_> {
     }
 
     /// Walks an OCI index for an image manifest whose config has `config_digest`.
-    fn find_manifest_for_config(&self, index: &[u8], config_digest: &str) -> Result<Option<(String, ImageManifest)>> {
+    fn find_manifest_for_config(
+        &self,
+        index: &[u8],
+        config_digest: &str,
+    ) -> Result<Option<(String, ImageManifest)>> {
         let index: ImageIndex = self.json("index.json", index)?;
         let mut leaves = Vec::new();
         self.collect_manifests(index.manifests(), 0, &mut HashSet::new(), &mut leaves)?;
         for (desc, _) in leaves {
             let digest = desc.digest().to_string();
-            let Ok(bytes) = self.blob_by_digest(&digest, "image manifest") else { continue };
-            let Ok(manifest) = serde_json::from_slice::<ImageManifest>(&bytes) else { continue };
+            let Ok(bytes) = self.blob_by_digest(&digest, "image manifest") else {
+                continue;
+            };
+            let Ok(manifest) = serde_json::from_slice::<ImageManifest>(&bytes) else {
+                continue;
+            };
             if manifest.config().digest().to_string() == config_digest {
                 return Ok(Some((digest, manifest)));
             }
@@ -283,12 +320,21 @@ impl Resolver<'_> {
             .filter(|d| !is_attestation(d))
             .map(|desc| {
                 let annotations = desc.annotations().clone().unwrap_or_default();
-                let mut names: Vec<String> =
-                    [REF_NAME, CONTAINERD_NAME].iter().filter_map(|k| annotations.get(*k).cloned()).collect();
-                let label = names.first().cloned().unwrap_or_else(|| "<unnamed>".to_owned());
+                let mut names: Vec<String> = [REF_NAME, CONTAINERD_NAME]
+                    .iter()
+                    .filter_map(|k| annotations.get(*k).cloned())
+                    .collect();
+                let label = names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "<unnamed>".to_owned());
                 let label = format!("{label} ({})", desc.digest());
                 names.push(desc.digest().to_string());
-                Candidate { names, label, item: desc.clone() }
+                Candidate {
+                    names,
+                    label,
+                    item: desc.clone(),
+                }
             })
             .collect();
         let top = self.choose(candidates, selector.image.as_deref(), "index.json")?;
@@ -297,14 +343,25 @@ impl Resolver<'_> {
             .as_ref()
             .and_then(|a| a.get(CONTAINERD_NAME).or_else(|| a.get(REF_NAME)).cloned());
         let mut variants = Vec::new();
-        self.collect_manifests(std::slice::from_ref(&top), 0, &mut HashSet::new(), &mut variants)?;
+        self.collect_manifests(
+            std::slice::from_ref(&top),
+            0,
+            &mut HashSet::new(),
+            &mut variants,
+        )?;
         let (desc, offered) = self.choose_platform(variants, selector)?;
         let manifest_digest = desc.digest().to_string();
         let manifest_bytes = self.blob_by_digest(&manifest_digest, "image manifest")?;
-        let manifest: ImageManifest = self.json(&blob_path(&manifest_digest).unwrap_or_default(), &manifest_bytes)?;
+        let manifest: ImageManifest = self.json(
+            &blob_path(&manifest_digest).unwrap_or_default(),
+            &manifest_bytes,
+        )?;
         let config_digest = manifest.config().digest().to_string();
         let config_bytes = self.blob_by_digest(&config_digest, "image config")?;
-        let config: ConfigFile = self.json(&blob_path(&config_digest).unwrap_or_default(), &config_bytes)?;
+        let config: ConfigFile = self.json(
+            &blob_path(&config_digest).unwrap_or_default(),
+            &config_bytes,
+        )?;
         let platform = config_platform(&config).or(offered);
         check_platform(self.input, selector, platform.as_ref())?;
         let layers = manifest
@@ -312,7 +369,11 @@ impl Resolver<'_> {
             .iter()
             .map(|d| {
                 let digest = d.digest().to_string();
-                PlannedLayer { path: blob_path(&digest).unwrap_or_default(), digest: Some(digest), media_type: Some(d.media_type().to_string()) }
+                PlannedLayer {
+                    path: blob_path(&digest).unwrap_or_default(),
+                    digest: Some(digest),
+                    media_type: Some(d.media_type().to_string()),
+                }
             })
             .collect();
         Ok(Plan {
@@ -352,7 +413,9 @@ impl Resolver<'_> {
             if depth >= MAX_INDEX_DEPTH || !seen.insert(digest.clone()) {
                 return Err(Error::format(
                     Location::input(self.input),
-                    format!("image index {digest} nests deeper than {MAX_INDEX_DEPTH} levels or loops"),
+                    format!(
+                        "image index {digest} nests deeper than {MAX_INDEX_DEPTH} levels or loops"
+                    ),
                 ));
             }
             let bytes = self.blob_by_digest(&digest, "image index")?;
@@ -369,58 +432,108 @@ impl Resolver<'_> {
     ) -> Result<(Descriptor, Option<Platform>)> {
         let list = |v: &[(Descriptor, Option<Platform>)]| {
             v.iter()
-                .map(|(d, p)| format!("{} ({})", p.as_ref().map_or("unknown platform".to_owned(), Platform::to_string), d.digest()))
+                .map(|(d, p)| {
+                    format!(
+                        "{} ({})",
+                        p.as_ref()
+                            .map_or("unknown platform".to_owned(), Platform::to_string),
+                        d.digest()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         if variants.len() == 1 && selector.platform.is_none() {
-            return variants.into_iter().next().ok_or_else(|| unreachable_selection(self.input));
+            return variants
+                .into_iter()
+                .next()
+                .ok_or_else(|| unreachable_selection(self.input));
         }
-        let wanted = selector.platform.clone().unwrap_or_else(Platform::linux_amd64);
-        let matching: Vec<_> = variants.iter().filter(|(_, p)| p.as_ref().is_some_and(|p| wanted.accepts(p))).cloned().collect();
+        let wanted = selector
+            .platform
+            .clone()
+            .unwrap_or_else(Platform::linux_amd64);
+        let matching: Vec<_> = variants
+            .iter()
+            .filter(|(_, p)| p.as_ref().is_some_and(|p| wanted.accepts(p)))
+            .cloned()
+            .collect();
         match matching.len() {
-            1 => matching.into_iter().next().ok_or_else(|| unreachable_selection(self.input)),
+            1 => matching
+                .into_iter()
+                .next()
+                .ok_or_else(|| unreachable_selection(self.input)),
             0 => Err(Error::Selection {
                 input: self.input.to_owned(),
-                message: format!("no image for platform {wanted}; available: {}; choose one with --platform", list(&variants)),
+                message: format!(
+                    "no image for platform {wanted}; available: {}; choose one with --platform",
+                    list(&variants)
+                ),
             }),
             _ => Err(Error::Selection {
                 input: self.input.to_owned(),
-                message: format!("several images match platform {wanted}: {}; name the variant with --platform os/arch/variant", list(&matching)),
+                message: format!(
+                    "several images match platform {wanted}: {}; name the variant with --platform os/arch/variant",
+                    list(&matching)
+                ),
             }),
         }
     }
 
-    fn choose<T>(&self, candidates: Vec<Candidate<T>>, wanted: Option<&str>, what: &str) -> Result<T> {
-        let labels = |c: &[Candidate<T>]| c.iter().map(|c| c.label.clone()).collect::<Vec<_>>().join("; ");
+    fn choose<T>(
+        &self,
+        candidates: Vec<Candidate<T>>,
+        wanted: Option<&str>,
+        what: &str,
+    ) -> Result<T> {
+        let labels = |c: &[Candidate<T>]| {
+            c.iter()
+                .map(|c| c.label.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         let all = labels(&candidates);
         if candidates.is_empty() {
             return Err(Error::format(self.location(what), "lists no image"));
         }
         let mut chosen: Vec<Candidate<T>> = match wanted {
-            Some(wanted) => candidates.into_iter().filter(|c| c.names.iter().any(|n| name_matches(n, wanted))).collect(),
+            Some(wanted) => candidates
+                .into_iter()
+                .filter(|c| c.names.iter().any(|n| name_matches(n, wanted)))
+                .collect(),
             None => candidates,
         };
         match (chosen.len(), wanted) {
-            (1, _) => chosen.pop().map(|c| c.item).ok_or_else(|| unreachable_selection(self.input)),
+            (1, _) => chosen
+                .pop()
+                .map(|c| c.item)
+                .ok_or_else(|| unreachable_selection(self.input)),
             (0, Some(wanted)) => Err(Error::Selection {
                 input: self.input.to_owned(),
                 message: format!("no image matches {wanted:?}; the input holds: {all}"),
             }),
             (_, Some(wanted)) => Err(Error::Selection {
                 input: self.input.to_owned(),
-                message: format!("{wanted:?} matches several images: {}; give a full tag or digest", labels(&chosen)),
+                message: format!(
+                    "{wanted:?} matches several images: {}; give a full tag or digest",
+                    labels(&chosen)
+                ),
             }),
             (n, None) => Err(Error::Selection {
                 input: self.input.to_owned(),
-                message: format!("the input holds {n} images: {all}; choose one with --image TAG|DIGEST"),
+                message: format!(
+                    "the input holds {n} images: {all}; choose one with --image TAG|DIGEST"
+                ),
             }),
         }
     }
 }
 
 fn unreachable_selection(input: &str) -> Error {
-    Error::Selection { input: input.to_owned(), message: "no image could be chosen".to_owned() }
+    Error::Selection {
+        input: input.to_owned(),
+        message: "no image could be chosen".to_owned(),
+    }
 }
 
 fn check_platform(input: &str, selector: &Selector, found: Option<&Platform>) -> Result<()> {
@@ -434,12 +547,22 @@ fn check_platform(input: &str, selector: &Selector, found: Option<&Platform>) ->
 }
 
 fn config_platform(config: &ConfigFile) -> Option<Platform> {
-    Some(Platform { os: config.os.clone()?, arch: config.architecture.clone()?, variant: config.variant.clone() })
+    Some(Platform {
+        os: config.os.clone()?,
+        arch: config.architecture.clone()?,
+        variant: config.variant.clone(),
+    })
 }
 
 fn is_attestation(desc: &Descriptor) -> bool {
-    let by_annotation = desc.annotations().as_ref().is_some_and(|a| a.contains_key(REFERENCE_TYPE));
-    let by_platform = desc.platform().as_ref().is_some_and(|p| p.os().to_string() == "unknown");
+    let by_annotation = desc
+        .annotations()
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REFERENCE_TYPE));
+    let by_platform = desc
+        .platform()
+        .as_ref()
+        .is_some_and(|p| p.os().to_string() == "unknown");
     by_annotation || by_platform
 }
 
@@ -455,17 +578,29 @@ fn name_matches(name: &str, wanted: &str) -> bool {
     let canonical = |s: &str| {
         let s = s.strip_prefix("docker.io/").unwrap_or(s);
         let s = s.strip_prefix("library/").unwrap_or(s);
-        let has_tag = s.rsplit('/').next().is_some_and(|last| last.contains(':') || last.contains('@'));
-        if has_tag { s.to_owned() } else { format!("{s}:latest") }
+        let has_tag = s
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':') || last.contains('@'));
+        if has_tag {
+            s.to_owned()
+        } else {
+            format!("{s}:latest")
+        }
     };
     // An OCI ref.name is often the tag alone (`1.0`): `app:1.0` then matches it.
-    canonical(name) == canonical(wanted) || wanted.rsplit_once(':').is_some_and(|(_, tag)| tag == name)
+    canonical(name) == canonical(wanted)
+        || wanted.rsplit_once(':').is_some_and(|(_, tag)| tag == name)
 }
 
 /// `blobs/<alg>/<hex>` for `alg:hex`, refusing anything that could be a path trick.
 pub(crate) fn blob_path(digest: &str) -> Option<String> {
     let (alg, hex) = digest.split_once(':')?;
-    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b));
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b))
+    };
     (ok(alg) && ok(hex) && alg != "." && alg != "..").then(|| format!("blobs/{alg}/{hex}"))
 }
 
@@ -476,7 +611,9 @@ fn digest_from_path(path: &str) -> Option<String> {
     match parts.as_slice() {
         ["blobs", alg, hex] if is_hex(hex) => Some(format!("{alg}:{hex}")),
         [file] => {
-            let stem = file.strip_suffix(".json").or_else(|| file.strip_suffix(".tar"))?;
+            let stem = file
+                .strip_suffix(".json")
+                .or_else(|| file.strip_suffix(".tar"))?;
             is_hex(stem).then(|| format!("sha256:{stem}"))
         }
         _ => None,
@@ -485,10 +622,12 @@ fn digest_from_path(path: &str) -> Option<String> {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -497,8 +636,18 @@ mod tests {
 
     #[test]
     fn platform_parses_with_and_without_variant() {
-        assert_eq!(Platform::parse("linux/arm64/v8").map(|p| p.to_string()).as_deref(), Some("linux/arm64/v8"));
-        assert_eq!(Platform::parse("linux/amd64").map(|p| p.to_string()).as_deref(), Some("linux/amd64"));
+        assert_eq!(
+            Platform::parse("linux/arm64/v8")
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("linux/arm64/v8")
+        );
+        assert_eq!(
+            Platform::parse("linux/amd64")
+                .map(|p| p.to_string())
+                .as_deref(),
+            Some("linux/amd64")
+        );
         assert_eq!(Platform::parse("linux"), None);
         assert_eq!(Platform::parse("a/b/c/d"), None);
     }
@@ -515,7 +664,10 @@ mod tests {
 
     #[test]
     fn blob_paths_refuse_tricks() {
-        assert_eq!(blob_path("sha256:ab12").as_deref(), Some("blobs/sha256/ab12"));
+        assert_eq!(
+            blob_path("sha256:ab12").as_deref(),
+            Some("blobs/sha256/ab12")
+        );
         assert_eq!(blob_path("sha256:../../etc/passwd"), None);
         assert_eq!(blob_path("..:x"), None);
         assert_eq!(blob_path("nocolon"), None);

@@ -38,20 +38,27 @@ impl StreamStore {
         on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
     ) -> Result<Self> {
         let mut raw = BufReader::with_capacity(256 * 1024, reader);
-        let outer = sniff(raw.fill_buf().map_err(|e| Error::io(Location::input(input), e))?);
+        let outer = sniff(
+            raw.fill_buf()
+                .map_err(|e| Error::io(Location::input(input), e))?,
+        );
         // `docker save img | gzip` is common: undo an outer compression too.
         let decoded: Box<dyn Read> = match outer {
             Compression::None => Box::new(raw),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-            Compression::Zstd => {
-                Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::io(Location::input(input), e))?)
-            }
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(raw)
+                    .map_err(|e| Error::io(Location::input(input), e))?,
+            ),
         };
         let mut store = StreamStore::default();
         let mut archive = tar::Archive::new(decoded);
-        let entries = archive
-            .entries()
-            .map_err(|e| Error::format(Location::input(input).offset(0), format!("not a tar archive: {e}")))?;
+        let entries = archive.entries().map_err(|e| {
+            Error::format(
+                Location::input(input).offset(0),
+                format!("not a tar archive: {e}"),
+            )
+        })?;
         let mut meta_total = 0u64;
         for item in entries {
             let mut entry = match item {
@@ -65,7 +72,9 @@ impl StreamStore {
                 }
             };
             let raw_path = entry.path_bytes().into_owned();
-            let Some(path) = normalize(&raw_path) else { continue };
+            let Some(path) = normalize(&raw_path) else {
+                continue;
+            };
             let name = String::from_utf8_lossy(&path).into_owned();
             let header_pos = entry.raw_header_position();
             let location = || Location::input(input).offset(header_pos).entry(&raw_path);
@@ -79,28 +88,40 @@ impl StreamStore {
                         target
                     };
                     if let Some(target) = normalize(&joined) {
-                        store.links.insert(name, String::from_utf8_lossy(&target).into_owned());
+                        store
+                            .links
+                            .insert(name, String::from_utf8_lossy(&target).into_owned());
                     }
                 }
                 EntryType::Regular | EntryType::Continuous => {
                     let size = entry.size();
                     let mut head = Vec::with_capacity(HEAD);
                     let here = location();
-                    (&mut entry).take(HEAD as u64).read_to_end(&mut head).map_err(|e| Error::io(here, e))?;
+                    (&mut entry)
+                        .take(HEAD as u64)
+                        .read_to_end(&mut head)
+                        .map_err(|e| Error::io(here, e))?;
                     if looks_like_metadata(&name, &head) {
                         if size > META_CAP || meta_total + size > META_TOTAL_CAP {
-                            store.warnings.push(Warning::new(location(), format!("metadata member of {size} bytes is over the cap; skipped")));
+                            store.warnings.push(Warning::new(
+                                location(),
+                                format!("metadata member of {size} bytes is over the cap; skipped"),
+                            ));
                             continue;
                         }
                         let mut bytes = head;
                         let here = location();
-                        entry.read_to_end(&mut bytes).map_err(|e| Error::io(here, e))?;
+                        entry
+                            .read_to_end(&mut bytes)
+                            .map_err(|e| Error::io(here, e))?;
                         meta_total += bytes.len() as u64;
                         store.meta.insert(name, bytes);
                     } else {
                         let index = walk_reader(io::Cursor::new(head).chain(&mut entry));
                         if !on_layer(&name, &index) {
-                            return Err(Error::Cancelled { input: input.to_owned() });
+                            return Err(Error::Cancelled {
+                                input: input.to_owned(),
+                            });
                         }
                         store.layers.insert(name, Arc::new(index));
                     }
@@ -129,7 +150,10 @@ fn looks_like_metadata(name: &str, head: &[u8]) -> bool {
     if matches!(base, "VERSION" | "repositories" | "oci-layout" | "json") {
         return true;
     }
-    matches!(head.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['))
+    matches!(
+        head.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
 impl Store for StreamStore {
@@ -138,7 +162,10 @@ impl Store for StreamStore {
     }
 
     fn layer(&self, path: &str) -> Result<Option<LayerInput>> {
-        Ok(self.resolve(path).and_then(|p| self.layers.get(&p).cloned()).map(LayerInput::Walked))
+        Ok(self
+            .resolve(path)
+            .and_then(|p| self.layers.get(&p).cloned())
+            .map(LayerInput::Walked))
     }
 
     fn warnings(&self) -> &[Warning] {

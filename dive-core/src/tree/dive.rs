@@ -40,7 +40,12 @@ pub(crate) struct DiveTally {
 
 impl DiveTally {
     /// Counts one layer's leaves; `below` is the tree of the layers under it.
-    pub(crate) fn observe_layer(&mut self, layer: &LayerIndex, below: &FileTree, layers: &[&LayerIndex]) {
+    pub(crate) fn observe_layer(
+        &mut self,
+        layer: &LayerIndex,
+        below: &FileTree,
+        layers: &[&LayerIndex],
+    ) {
         let mut inner: HashSet<&[u8]> = HashSet::new();
         for entry in &layer.entries {
             inner.extend(ancestors(&entry.path));
@@ -56,7 +61,9 @@ impl DiveTally {
             }
             let size = if entry.kind == EntryKind::Whiteout {
                 match below.lookup(&entry.path) {
-                    Some(id) if below.node(id).kind == EntryKind::Dir => subtree_header_bytes(below, id, layers),
+                    Some(id) if below.node(id).kind == EntryKind::Dir => {
+                        subtree_header_bytes(below, id, layers)
+                    }
                     _ => 0,
                 }
             } else {
@@ -66,7 +73,11 @@ impl DiveTally {
         }
         for (path, size) in leaves {
             let tally = self.paths.entry(path.into()).or_default();
-            tally.min = if tally.layers == 0 { size } else { tally.min.min(size) };
+            tally.min = if tally.layers == 0 {
+                size
+            } else {
+                tally.min.min(size)
+            };
             tally.sum += size;
             tally.layers += 1;
         }
@@ -85,9 +96,17 @@ impl DiveTally {
         let total: u64 = layers.iter().map(|l| layer_size(l)).sum();
         let user = total - layers.first().map_or(0, |l| layer_size(l));
         DiveFigures {
-            efficiency: if sum == 0 { 1.0 } else { min as f64 / sum as f64 },
+            efficiency: if sum == 0 {
+                1.0
+            } else {
+                min as f64 / sum as f64
+            },
             wasted_bytes: wasted,
-            user_wasted_fraction: if user == 0 { 0.0 } else { wasted as f64 / user as f64 },
+            user_wasted_fraction: if user == 0 {
+                0.0
+            } else {
+                wasted as f64 / user as f64
+            },
         }
     }
 }

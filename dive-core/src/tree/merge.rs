@@ -98,7 +98,12 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         merger.apply(layer);
     }
     let dive = dive.finish(layers);
-    let Merger { mut tree, last_hidden, warnings, .. } = merger;
+    let Merger {
+        mut tree,
+        last_hidden,
+        warnings,
+        ..
+    } = merger;
     tree.finish();
     let mut hidden: Vec<HiddenItem> = last_hidden
         .into_iter()
@@ -121,7 +126,12 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         })
         .collect();
     hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-    Merged { tree, hidden, dive, warnings }
+    Merged {
+        tree,
+        hidden,
+        dive,
+        warnings,
+    }
 }
 
 struct Merger<'a> {
@@ -141,8 +151,16 @@ impl Merger<'_> {
         for entry in &layer.entries {
             match entry.kind {
                 EntryKind::Whiteout => {
-                    if let Some(id) = self.tree.lookup(&entry.path).filter(|&id| id != NodeId::ROOT) {
-                        self.remove(id, HiddenReason::Deleted, HiddenReason::DeletedWithDirectory);
+                    if let Some(id) = self
+                        .tree
+                        .lookup(&entry.path)
+                        .filter(|&id| id != NodeId::ROOT)
+                    {
+                        self.remove(
+                            id,
+                            HiddenReason::Deleted,
+                            HiddenReason::DeletedWithDirectory,
+                        );
                     }
                 }
                 EntryKind::Opaque => {
@@ -166,7 +184,12 @@ impl Merger<'_> {
     }
 
     /// Puts one entry into the tree; returns the content it shows.
-    fn add(&mut self, index: usize, entry: &LayerEntry, entry_inodes: &[Option<InodeId>]) -> Option<InodeId> {
+    fn add(
+        &mut self,
+        index: usize,
+        entry: &LayerEntry,
+        entry_inodes: &[Option<InodeId>],
+    ) -> Option<InodeId> {
         let parent = self.ensure_parents(&entry.path);
         let id = match self.tree.lookup(&entry.path) {
             Some(id) => {
@@ -181,7 +204,9 @@ impl Merger<'_> {
                 }
                 id
             }
-            None => self.tree.add_node(parent, entry.path.to_vec(), entry.kind, self.layer),
+            None => self
+                .tree
+                .add_node(parent, entry.path.to_vec(), entry.kind, self.layer),
         };
         let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
         let inode = match entry.kind {
@@ -212,8 +237,14 @@ impl Merger<'_> {
     }
 
     /// The content a hardlink shares: the earlier file of its layer, else the merged path.
-    fn link_target(&mut self, entry: &LayerEntry, entry_inodes: &[Option<InodeId>]) -> Option<InodeId> {
-        let same_layer = entry.link_entry.and_then(|i| entry_inodes.get(i as usize).copied().flatten());
+    fn link_target(
+        &mut self,
+        entry: &LayerEntry,
+        entry_inodes: &[Option<InodeId>],
+    ) -> Option<InodeId> {
+        let same_layer = entry
+            .link_entry
+            .and_then(|i| entry_inodes.get(i as usize).copied().flatten());
         let merged = || {
             let target = entry.link.as_deref()?;
             self.tree.node(self.tree.lookup(target)?).inode
@@ -221,7 +252,10 @@ impl Merger<'_> {
         let found = same_layer.or_else(merged);
         if found.is_none() {
             self.warnings.push(Warning::new(
-                Location::default().layer(self.layer.to_string()).offset(entry.header_offset).entry(&entry.path),
+                Location::default()
+                    .layer(self.layer.to_string())
+                    .offset(entry.header_offset)
+                    .entry(&entry.path),
                 format!(
                     "hardlink target {} is not a file in this or a lower layer; counted as empty",
                     String::from_utf8_lossy(entry.link.as_deref().unwrap_or_default())
@@ -233,13 +267,16 @@ impl Merger<'_> {
 
     /// Overwriting a file with one of the same size and content only changes metadata.
     fn overwrite_reason(&self, id: NodeId, entry: &LayerEntry) -> HiddenReason {
-        let Some(inode) = self.tree.node(id).inode else { return HiddenReason::Overwritten };
+        let Some(inode) = self.tree.node(id).inode else {
+            return HiddenReason::Overwritten;
+        };
         let old = self.tree.inode(inode);
         if entry.kind != EntryKind::File || old.size != entry.size {
             return HiddenReason::Overwritten;
         }
         let old_entry = &self.layers[old.layer].entries[old.entry as usize];
-        let hash = |layer: usize, e: &LayerEntry| e.content_hash.or_else(|| self.hasher.hash(layer, e));
+        let hash =
+            |layer: usize, e: &LayerEntry| e.content_hash.or_else(|| self.hasher.hash(layer, e));
         match (hash(old.layer, old_entry), hash(self.layer, entry)) {
             (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
             _ => HiddenReason::Overwritten,
@@ -261,7 +298,9 @@ impl Merger<'_> {
                     node.entry = None;
                     id
                 }
-                None => self.tree.add_node(parent, dir.to_vec(), EntryKind::Dir, self.layer),
+                None => self
+                    .tree
+                    .add_node(parent, dir.to_vec(), EntryKind::Dir, self.layer),
             };
         }
         parent
@@ -269,7 +308,9 @@ impl Merger<'_> {
 
     fn drop_content(&mut self, id: NodeId, reason: HiddenReason) {
         let node = self.tree.node_mut(id);
-        let Some(inode) = node.inode.take() else { return };
+        let Some(inode) = node.inode.take() else {
+            return;
+        };
         let path = node.path.to_vec();
         let content = self.tree.inode_mut(inode);
         content.refs = content.refs.saturating_sub(1);

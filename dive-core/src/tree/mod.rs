@@ -3,8 +3,8 @@
 mod dive;
 mod merge;
 
-pub(crate) use merge::{ContentHasher, merge};
 pub use dive::DiveFigures;
+pub(crate) use merge::{ContentHasher, merge};
 pub use merge::{HiddenItem, HiddenReason, Merged};
 
 use std::collections::HashMap;
@@ -104,7 +104,11 @@ impl FileTree {
         };
         let mut by_path = HashMap::new();
         by_path.insert(Box::default(), NodeId::ROOT);
-        Self { nodes: vec![root], by_path, inodes: Vec::new() }
+        Self {
+            nodes: vec![root],
+            by_path,
+            inodes: Vec::new(),
+        }
     }
 
     /// The node with this id.
@@ -156,7 +160,13 @@ impl FileTree {
         &mut self.inodes[id.0 as usize]
     }
 
-    pub(crate) fn add_node(&mut self, parent: NodeId, path: Vec<u8>, kind: EntryKind, layer: usize) -> NodeId {
+    pub(crate) fn add_node(
+        &mut self,
+        parent: NodeId,
+        path: Vec<u8>,
+        kind: EntryKind,
+        layer: usize,
+    ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
         let path = path.into_boxed_slice();
         self.by_path.insert(path.clone(), id);
@@ -198,7 +208,9 @@ impl FileTree {
         let order: Vec<NodeId> = self.walk().collect();
         for pass in 0..2 {
             for &id in &order {
-                let Some(inode) = self.nodes[id.at()].inode else { continue };
+                let Some(inode) = self.nodes[id.at()].inode else {
+                    continue;
+                };
                 let i = inode.0 as usize;
                 if counted[i] || (pass == 0 && self.inodes[i].origin != id) {
                     continue;

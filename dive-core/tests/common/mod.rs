@@ -10,12 +10,18 @@ use dive_core::{Analysis, AnalyzerBuilder, Source};
 use dive_testdata::{BuiltImage, Compression, LayoutOptions, Ledger, MediaTypes};
 
 pub fn analyze_path(path: &Path) -> Analysis {
-    AnalyzerBuilder::new().build().analyze(Source::path(path), &()).unwrap_or_else(|e| panic!("{e}"))
+    AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::path(path), &())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn analyze_stream(bytes: Vec<u8>) -> Analysis {
     let source = Source::reader("-", std::io::Cursor::new(bytes));
-    AnalyzerBuilder::new().build().analyze(source, &()).unwrap_or_else(|e| panic!("{e}"))
+    AnalyzerBuilder::new()
+        .build()
+        .analyze(source, &())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every form an image can take, each as (name, bytes of a tar) or a directory.
@@ -27,24 +33,59 @@ pub enum Form {
 pub fn all_forms(image: &BuiltImage) -> Vec<Form> {
     let images = [image];
     let mut forms = vec![
-        Form::Tar("docker-archive legacy", dive_testdata::docker_legacy(&images, false).unwrap()),
-        Form::Tar("docker-archive legacy, skopeo symlinks", dive_testdata::docker_legacy(&images, true).unwrap()),
-        Form::Tar("docker 25 plain", dive_testdata::docker25(&images, Compression::None, false).unwrap()),
-        Form::Tar("docker 25 gzip, nested index", dive_testdata::docker25(&images, Compression::Gzip, true).unwrap()),
+        Form::Tar(
+            "docker-archive legacy",
+            dive_testdata::docker_legacy(&images, false).unwrap(),
+        ),
+        Form::Tar(
+            "docker-archive legacy, skopeo symlinks",
+            dive_testdata::docker_legacy(&images, true).unwrap(),
+        ),
+        Form::Tar(
+            "docker 25 plain",
+            dive_testdata::docker25(&images, Compression::None, false).unwrap(),
+        ),
+        Form::Tar(
+            "docker 25 gzip, nested index",
+            dive_testdata::docker25(&images, Compression::Gzip, true).unwrap(),
+        ),
     ];
     for (name, compression, media) in [
         ("oci dir gzip", Compression::Gzip, MediaTypes::Oci),
         ("oci dir zstd", Compression::Zstd, MediaTypes::Oci),
         ("oci dir plain", Compression::None, MediaTypes::Oci),
-        ("oci dir gzip, docker media types", Compression::Gzip, MediaTypes::Docker),
+        (
+            "oci dir gzip, docker media types",
+            Compression::Gzip,
+            MediaTypes::Docker,
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let options = LayoutOptions { compression, media, nested_index: false };
-        dive_testdata::oci_layout(&images, options).unwrap().0.write_dir(dir.path()).unwrap();
+        let options = LayoutOptions {
+            compression,
+            media,
+            nested_index: false,
+        };
+        dive_testdata::oci_layout(&images, options)
+            .unwrap()
+            .0
+            .write_dir(dir.path())
+            .unwrap();
         forms.push(Form::Dir(name, dir));
     }
-    let options = LayoutOptions { compression: Compression::Zstd, media: MediaTypes::Oci, nested_index: true };
-    forms.push(Form::Tar("oci-archive zstd, nested index", dive_testdata::oci_layout(&images, options).unwrap().0.to_tar().unwrap()));
+    let options = LayoutOptions {
+        compression: Compression::Zstd,
+        media: MediaTypes::Oci,
+        nested_index: true,
+    };
+    forms.push(Form::Tar(
+        "oci-archive zstd, nested index",
+        dive_testdata::oci_layout(&images, options)
+            .unwrap()
+            .0
+            .to_tar()
+            .unwrap(),
+    ));
     forms
 }
 
@@ -90,39 +131,82 @@ pub fn final_tree(analysis: &Analysis) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
 /// Asserts that an analysis agrees with the generator's ledger in every figure.
 pub fn assert_matches_ledger(name: &str, analysis: &Analysis, ledger: &Ledger) {
     let image = &analysis.image;
-    assert_eq!(image.total_file_bytes, ledger.total_file_bytes, "{name}: total file bytes");
+    assert_eq!(
+        image.total_file_bytes, ledger.total_file_bytes,
+        "{name}: total file bytes"
+    );
     assert_eq!(image.final_bytes, ledger.final_bytes, "{name}: final bytes");
     assert_eq!(image.final_files, ledger.final_files, "{name}: final files");
-    assert_eq!(image.hidden_bytes, ledger.hidden_bytes, "{name}: hidden bytes");
-    assert_eq!(image.total_file_bytes, image.final_bytes + image.hidden_bytes, "{name}: ledger invariant");
+    assert_eq!(
+        image.hidden_bytes, ledger.hidden_bytes,
+        "{name}: hidden bytes"
+    );
+    assert_eq!(
+        image.total_file_bytes,
+        image.final_bytes + image.hidden_bytes,
+        "{name}: ledger invariant"
+    );
     let layer_bytes: Vec<u64> = analysis.layers.iter().map(|l| l.file_bytes).collect();
-    assert_eq!(layer_bytes, ledger.layer_file_bytes, "{name}: per-layer file bytes");
+    assert_eq!(
+        layer_bytes, ledger.layer_file_bytes,
+        "{name}: per-layer file bytes"
+    );
     let entries: Vec<usize> = analysis.layers.iter().map(|l| l.entries).collect();
     assert_eq!(entries, ledger.layer_entries, "{name}: per-layer entries");
     let hidden_per_layer: u64 = analysis.layers.iter().map(|l| l.hidden_bytes).sum();
-    assert_eq!(hidden_per_layer, image.hidden_bytes, "{name}: per-layer hidden bytes add up");
+    assert_eq!(
+        hidden_per_layer, image.hidden_bytes,
+        "{name}: per-layer hidden bytes add up"
+    );
 
     let ours = final_tree(analysis);
-    let theirs: BTreeMap<Vec<u8>, (char, u64)> =
-        ledger.final_paths.iter().map(|(p, e)| (p.clone(), (e.kind, e.size))).collect();
-    let ours_short: BTreeMap<Vec<u8>, (char, u64)> = ours.iter().map(|(p, (k, s, _))| (p.clone(), (*k, *s))).collect();
+    let theirs: BTreeMap<Vec<u8>, (char, u64)> = ledger
+        .final_paths
+        .iter()
+        .map(|(p, e)| (p.clone(), (e.kind, e.size)))
+        .collect();
+    let ours_short: BTreeMap<Vec<u8>, (char, u64)> = ours
+        .iter()
+        .map(|(p, (k, s, _))| (p.clone(), (*k, *s)))
+        .collect();
     assert_eq!(ours_short, theirs, "{name}: final tree");
     for (path, entry) in &ledger.final_paths {
         if let Some(mode) = entry.mode {
-            assert_eq!(ours[path].2 & 0o7777, mode, "{name}: mode of {}", String::from_utf8_lossy(path));
+            assert_eq!(
+                ours[path].2 & 0o7777,
+                mode,
+                "{name}: mode of {}",
+                String::from_utf8_lossy(path)
+            );
         }
     }
 
     let mut hidden: Vec<(Vec<u8>, u64, usize, usize, String)> = analysis
         .hidden
         .iter()
-        .map(|h| (h.path.clone(), h.bytes, h.added_in_layer, h.hidden_by_layer, h.reason.name().to_owned()))
+        .map(|h| {
+            (
+                h.path.clone(),
+                h.bytes,
+                h.added_in_layer,
+                h.hidden_by_layer,
+                h.reason.name().to_owned(),
+            )
+        })
         .collect();
     hidden.sort();
     let mut expected: Vec<(Vec<u8>, u64, usize, usize, String)> = ledger
         .hidden
         .iter()
-        .map(|h| (h.path.clone(), h.bytes, h.added_in_layer, h.hidden_by_layer, h.reason.to_owned()))
+        .map(|h| {
+            (
+                h.path.clone(),
+                h.bytes,
+                h.added_in_layer,
+                h.hidden_by_layer,
+                h.reason.to_owned(),
+            )
+        })
         .collect();
     expected.sort();
     assert_eq!(hidden, expected, "{name}: hidden evidence");

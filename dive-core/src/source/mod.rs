@@ -77,8 +77,10 @@ impl Source {
         if Path::new(rest).exists() {
             return Ok(Source::path(rest));
         }
-        // `oci:DIR:REF`, `docker-archive:PATH:REF`.
-        if let Some((path, reference)) = rest.rsplit_once(':') {
+        // `oci:DIR:REF`, `docker-archive:PATH:REF`; REF may hold colons (`app:1.0`), so the
+        // longest prefix that exists is the path.
+        for (at, _) in rest.rmatch_indices(':') {
+            let (path, reference) = (&rest[..at], &rest[at + 1..]);
             if Path::new(path).exists() && !reference.is_empty() {
                 return Ok(Source::Path {
                     path: path.into(),

@@ -1,0 +1,84 @@
+//! The JSON document is a public interface: it validates against the committed schema.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use serde_json::Value;
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../schema/analysis.v1.schema.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn validate(document: &Value) {
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}");
+}
+
+#[test]
+fn the_rich_fixtures_json_validates_and_keeps_exact_bytes_of_non_utf8_paths() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let bytes =
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
+    let analysis = common::analyze_stream(bytes);
+    let document = dive_core::report::to_json(&analysis);
+    validate(&document);
+    assert_eq!(document["schema_version"], 1);
+    let image = &document["image"];
+    assert_eq!(
+        image["total_file_bytes"].as_u64().unwrap(),
+        image["final_bytes"].as_u64().unwrap() + image["hidden_bytes"].as_u64().unwrap()
+    );
+    let files = document["largest_files"].as_array().unwrap();
+    let cafe = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().starts_with("/usr/share/caf"))
+        .unwrap();
+    assert_eq!(cafe["path"], "/usr/share/caf\u{fffd}.txt");
+    assert_eq!(cafe["path_hex"], "2f7573722f73686172652f636166e92e747874");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.get("path_hex").is_none() || f == cafe)
+    );
+    let reasons: Vec<&str> = document["hidden"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap())
+        .collect();
+    for reason in [
+        "overwritten",
+        "metadata_only",
+        "deleted",
+        "deleted_with_directory",
+        "opaque_directory",
+        "directory_replaced",
+    ] {
+        assert!(
+            reasons.contains(&reason),
+            "{reason} missing from {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn the_schema_rejects_a_document_that_breaks_it() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let analysis = common::analyze_stream(dive_testdata::docker_legacy(&[&built], false).unwrap());
+    let mut document = dive_core::report::to_json(&analysis);
+    document["image"]["final_bytes"] = Value::from(-1);
+    let validator = jsonschema::validator_for(&schema()).unwrap();
+    assert!(
+        !validator.is_valid(&document),
+        "a negative size must not validate"
+    );
+}

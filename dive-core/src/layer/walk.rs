@@ -180,14 +180,23 @@ impl Walk {
 
     fn fail(&mut self, offset: u64, err: &io::Error) {
         self.failed = true;
-        let what = if err.kind() == io::ErrorKind::UnexpectedEof
-            || err.to_string().contains("entire block")
-        {
-            "layer tar is truncated".to_owned()
+        let text = err.to_string();
+        let truncated = err.kind() == io::ErrorKind::UnexpectedEof
+            || text.contains("entire block")
+            || text.to_ascii_lowercase().contains("eof");
+        let mut location = Location::default().offset(offset);
+        let message = if text.contains("skip") {
+            // The stream ended inside the data of the last entry read.
+            if let Some(last) = self.entries.last() {
+                location = location.entry(&last.path);
+            }
+            "layer tar is truncated inside this entry's data; later entries are missing".to_owned()
+        } else if truncated {
+            "layer tar is truncated; later entries are missing".to_owned()
         } else {
-            format!("layer tar is damaged, later entries are missing: {err}")
+            format!("layer tar is damaged, later entries are missing: {text}")
         };
-        self.warn(Location::default().offset(offset), what);
+        self.warn(location, message);
     }
 
     fn add<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) {

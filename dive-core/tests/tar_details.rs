@@ -1,0 +1,184 @@
+//! Tar details that bite: PAX sizes above 8 GiB, missing end blocks, trailing garbage.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+
+use dive_core::Source;
+use dive_testdata::pax_record;
+
+const BLOCK: u64 = 512;
+
+fn padded(len: u64) -> u64 {
+    len.div_ceil(BLOCK) * BLOCK
+}
+
+fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_path(name).unwrap();
+    header.set_entry_type(kind);
+    header.set_mode(0o644);
+    header.set_size(size);
+    header.set_mtime(dive_testdata::MTIME);
+    header.set_cksum();
+    header
+}
+
+/// A legacy `docker save` whose only layer holds one 9 GiB file, written as a sparse file
+/// so the test needs neither the disk nor the time for 9 GiB.
+#[test]
+fn a_file_above_8_gib_is_counted_at_its_pax_size() {
+    const HUGE: u64 = 9 * 1024 * 1024 * 1024 + 12_345;
+    let records = [
+        pax_record(b"path", b"opt/models/llama-9g.safetensors"),
+        pax_record(b"size", HUGE.to_string().as_bytes()),
+    ]
+    .concat();
+    let layer_len = BLOCK + padded(records.len() as u64) + BLOCK + padded(HUGE) + 2 * BLOCK;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.tar");
+    let mut out = File::create(&path).unwrap();
+    // Outer member `layer.tar`: its size needs the GNU base-256 encoding.
+    out.write_all(header("layer.tar", tar::EntryType::Regular, layer_len).as_bytes())
+        .unwrap();
+    let layer_start = BLOCK;
+    out.write_all(
+        header(
+            "PaxHeaders/x",
+            tar::EntryType::XHeader,
+            records.len() as u64,
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    out.write_all(&records).unwrap();
+    out.seek(SeekFrom::Start(
+        layer_start + BLOCK + padded(records.len() as u64),
+    ))
+    .unwrap();
+    // The ustar size field says 0: only the PAX record tells the truth.
+    out.write_all(header("truncated-name", tar::EntryType::Regular, 0).as_bytes())
+        .unwrap();
+    out.seek(SeekFrom::Start(layer_start + layer_len)).unwrap();
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]},"history":[{"created_by":"COPY llama /opt/models"}]}"#;
+    let manifest = br#"[{"Config":"config.json","RepoTags":["huge:1"],"Layers":["layer.tar"]}]"#;
+    for (name, bytes) in [
+        ("config.json", &config[..]),
+        ("manifest.json", &manifest[..]),
+    ] {
+        out.write_all(header(name, tar::EntryType::Regular, bytes.len() as u64).as_bytes())
+            .unwrap();
+        out.write_all(bytes).unwrap();
+        out.write_all(&vec![
+            0;
+            (padded(bytes.len() as u64) - bytes.len() as u64)
+                as usize
+        ])
+        .unwrap();
+    }
+    out.write_all(&[0; 1024]).unwrap();
+    drop(out);
+
+    let analysis = dive_core::analyze(Source::path(&path)).unwrap();
+    assert_eq!(analysis.image.final_bytes, HUGE);
+    assert_eq!(analysis.layers[0].size_uncompressed, layer_len);
+    let id = analysis
+        .tree
+        .lookup(b"opt/models/llama-9g.safetensors")
+        .expect("the PAX path names the file");
+    assert_eq!(analysis.tree.node(id).bytes, HUGE);
+    assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
+}
+
+#[test]
+fn a_layer_without_end_blocks_is_kept_whole_with_a_warning_naming_it() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    for bytes in [
+        dive_testdata::docker_legacy(&[&built], false).unwrap(),
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap(),
+    ] {
+        let analysis = common::analyze_stream(bytes);
+        let texts: Vec<String> = analysis.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(texts.len(), 1, "{texts:#?}");
+        assert!(
+            texts[0].starts_with("-: layer 2 (sha256:")
+                && texts[0].contains("without its two zero end blocks"),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            analysis.tree.lookup(b"var/log/x").is_some(),
+            "the last entry is kept"
+        );
+    }
+}
+
+#[test]
+fn bytes_after_the_end_blocks_are_reported_and_ignored() {
+    let mut built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    built.layers[0].extend_from_slice(b"trailing garbage after the end of the archive");
+    let ledger = dive_testdata::ledger(&built.spec);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        dive_testdata::docker_legacy(&[&built], false).unwrap(),
+    )
+    .unwrap();
+    let analysis = common::analyze_path(file.path());
+    common::assert_matches_ledger("trailing garbage", &analysis, &ledger);
+    assert!(analysis.warnings.iter().any(|w| {
+        w.message.contains("non-zero bytes follow")
+            && w.location
+                .layer
+                .as_deref()
+                .is_some_and(|l| l.starts_with("layer 0"))
+    }));
+}
+
+/// dive's figures on a case small enough to compute by hand (see README, "dive's figures").
+#[test]
+fn dive_figures_follow_dives_formulas() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    let spec = ImageSpec::new(
+        "dive/figures:1",
+        vec![
+            LayerSpec::new(
+                "base",
+                vec![
+                    Op::file("a", 100, 1),
+                    Op::file("d/x", 50, 2),
+                    Op::file("d/y", 30, 3),
+                ],
+            ),
+            LayerSpec::new(
+                "change",
+                vec![
+                    Op::file("a", 120, 4),
+                    Op::whiteout("d"),
+                    Op::file("b", 10, 5),
+                ],
+            ),
+            LayerSpec::new("delete b", vec![Op::whiteout("b")]),
+        ],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let analysis = common::analyze_stream(dive_testdata::docker_legacy(&[&built], false).unwrap());
+    // Leaves per path: a 100+120 (min 100), d/x 50, d/y 30, d (dir whiteout) 80, b 10+0 (min 0).
+    let dive = analysis.image.dive;
+    assert!(
+        (dive.efficiency - 260.0 / 390.0).abs() < 1e-12,
+        "{}",
+        dive.efficiency
+    );
+    assert_eq!(
+        dive.wasted_bytes, 230,
+        "a and b are seen in two layers each"
+    );
+    assert!((dive.user_wasted_fraction - 230.0 / 130.0).abs() < 1e-12);
+    // Our own figures: only a's new copy is visible; the old a, d/* and b are hidden.
+    assert_eq!(analysis.image.final_bytes, 120);
+    assert_eq!(analysis.image.hidden_bytes, 190);
+}

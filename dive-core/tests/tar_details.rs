@@ -182,3 +182,30 @@ fn dive_figures_follow_dives_formulas() {
     assert_eq!(analysis.image.final_bytes, 120);
     assert_eq!(analysis.image.hidden_bytes, 190);
 }
+
+/// Some builders omit a directory entry when a file becomes a directory; the file is then
+/// hidden as overwritten and the new child is visible (umoci refuses such a layer).
+#[test]
+fn a_file_replaced_by_an_implied_directory_is_overwritten() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    let spec = ImageSpec::new(
+        "implied/dir:1",
+        vec![
+            LayerSpec::new(
+                "file",
+                vec![Op::file("data/blob", 5_000, 1), Op::file("keep", 10, 2)],
+            ),
+            LayerSpec::new("dir", vec![Op::file("data/blob/child", 100, 3)]),
+        ],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let ledger = dive_testdata::ledger(&spec);
+    let analysis = common::analyze_stream(dive_testdata::docker_legacy(&[&built], false).unwrap());
+    common::assert_matches_ledger("implied dir", &analysis, &ledger);
+    assert_eq!(analysis.hidden.len(), 1);
+    assert_eq!(
+        analysis.hidden[0].reason,
+        dive_core::tree::HiddenReason::Overwritten
+    );
+    assert_eq!(analysis.hidden[0].path, b"data/blob");
+}

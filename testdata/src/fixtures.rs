@@ -56,6 +56,7 @@ pub fn rich_image() -> ImageSpec {
             Op::opaque("opt/app"),
             Op::file("opt/app/new", 700, 11),
             Op::File { path: b"usr/lib/libbig.so".to_vec(), size: 2_000_000, seed: 2, mode: 0o755 },
+            Op::dir("data/blob"),
             Op::file("data/blob/child", 100, 12),
             Op::file("srv/x", 50, 13),
             Op::PaxFile { path: "usr/share/pax/ünïcødé-名前-file-with-a-name-longer-than-one-hundred-bytes-for-the-ustar-name-field.bin".as_bytes().to_vec(), size: 77_777, seed: 14 },

@@ -1,0 +1,180 @@
+//! Second opinions from real tools: umoci's unpacked rootfs is the merged tree's truth, and
+//! skopeo's conversions of one image must analyse to the same ledger.
+//!
+//! The tools come from Debian (`.ci/run` installs them). Outside CI a missing tool skips
+//! the test with a message; under `CI=true` it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use dive_testdata::{Compression, LayoutOptions, MediaTypes};
+
+fn have(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} must be installed in CI (.ci/run installs it)"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// path → (kind, size, mode) of an unpacked rootfs, paths relative and as bytes.
+fn walk_rootfs(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.path().symlink_metadata().unwrap();
+            let rel = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            let kind = if meta.is_dir() {
+                stack.push(entry.path());
+                'd'
+            } else if meta.file_type().is_symlink() {
+                'l'
+            } else {
+                '-'
+            };
+            let size = if kind == '-' { meta.len() } else { 0 };
+            out.insert(rel, (kind, size, meta.permissions().mode() & 0o7777));
+        }
+    }
+    out
+}
+
+fn oci_dir(image: &dive_testdata::BuiltImage, compression: Compression) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LayoutOptions {
+        compression,
+        media: MediaTypes::Oci,
+        nested_index: false,
+    };
+    dive_testdata::oci_layout(&[image], options)
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    dir
+}
+
+#[test]
+fn the_merged_tree_equals_umocis_unpacked_rootfs() {
+    if !have("umoci") {
+        return;
+    }
+    for spec in [dive_testdata::rich_image(), dive_testdata::demo_image()] {
+        let built = dive_testdata::build(&spec).unwrap();
+        for compression in [Compression::Gzip, Compression::None] {
+            let layout = oci_dir(&built, compression);
+            let bundle = tempfile::tempdir().unwrap();
+            let tag = spec.tag.rsplit_once(':').unwrap().1;
+            let image = format!("{}:{tag}", layout.path().display());
+            run(Command::new("umoci")
+                .args(["unpack", "--rootless", "--image", &image])
+                .arg(bundle.path().join("b")));
+            let truth = walk_rootfs(&bundle.path().join("b/rootfs"));
+            let analysis = common::analyze_path(layout.path());
+            let ours: BTreeMap<Vec<u8>, (char, u64, u32)> = common::final_tree(&analysis)
+                .into_iter()
+                .map(|(path, (kind, size, mode))| {
+                    // A hardlink is a regular file on disk; directories implied by a deeper
+                    // path have no mode of their own (umoci makes them 0755).
+                    let kind = if kind == 'h' { '-' } else { kind };
+                    let id = analysis.tree.lookup(&path).unwrap();
+                    let mode = if analysis.tree.node(id).entry.is_none() {
+                        0o755
+                    } else {
+                        mode & 0o7777
+                    };
+                    (path, (kind, size, mode))
+                })
+                .collect();
+            assert_eq!(
+                ours, truth,
+                "{} ({compression:?}): merged tree differs from umoci's rootfs",
+                spec.tag
+            );
+        }
+    }
+}
+
+#[test]
+fn skopeo_conversions_analyse_to_the_same_ledger() {
+    if !have("skopeo") {
+        return;
+    }
+    let spec = dive_testdata::rich_image();
+    let built = dive_testdata::build(&spec).unwrap();
+    let ledger = dive_testdata::ledger(&spec);
+    let layout = oci_dir(&built, Compression::Gzip);
+    let from = format!("oci:{}:1.0", layout.path().display());
+    let out = tempfile::tempdir().unwrap();
+    let targets = [
+        (
+            "docker-archive",
+            format!(
+                "docker-archive:{}:fixture/rich:1.0",
+                out.path().join("da.tar").display()
+            ),
+            vec![],
+        ),
+        (
+            "oci-archive",
+            format!("oci-archive:{}:1.0", out.path().join("oa.tar").display()),
+            vec![],
+        ),
+        (
+            "oci zstd",
+            format!("oci:{}:1.0", out.path().join("zstd").display()),
+            vec!["--dest-compress-format", "zstd"],
+        ),
+        (
+            "oci plain",
+            format!("oci:{}:1.0", out.path().join("plain").display()),
+            vec!["--dest-decompress"],
+        ),
+    ];
+    for (name, to, flags) in targets {
+        run(Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "--quiet"])
+            .args(&flags)
+            .args([&from, &to]));
+        let analysis = dive_core::analyze(dive_core::Source::parse(&to).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        common::assert_matches_ledger(&format!("skopeo {name}"), &analysis, &ledger);
+        if let Ok(bytes) = std::fs::read(to.split(':').nth(1).unwrap()) {
+            common::assert_matches_ledger(
+                &format!("skopeo {name} (stream)"),
+                &common::analyze_stream(bytes),
+                &ledger,
+            );
+        }
+    }
+}

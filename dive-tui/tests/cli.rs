@@ -1,0 +1,139 @@
+//! The `dive-rs` binary as users and pipelines run it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/demo/ml-service.tar"
+);
+
+fn dive_rs(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn the_demo_summary_tells_the_size_story() {
+    let output = dive_rs(&[DEMO]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = stdout(&output);
+    for expected in [
+        "demo/ml-service:1.0",
+        "Layers",
+        "RUN pip install torch",
+        "Largest files",
+        "/usr/local/lib/python3.11/dist-packages/nvidia/cublas/lib/libcublasLt.so.12",
+        "Largest hidden items",
+        "rewritten, same content",
+        "deleted with its dir",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn json_from_stdin_equals_json_from_the_file() {
+    let from_file: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(DEMO).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success());
+    let mut from_stdin: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_stdin["input"], "-");
+    from_stdin["input"] = from_file["input"].clone();
+    assert_eq!(from_stdin, from_file);
+    let image = &from_file["image"];
+    assert_eq!(image["schema_version"], serde_json::Value::Null);
+    assert_eq!(from_file["schema_version"], 1);
+    assert_eq!(image["layer_count"], 6);
+    assert_eq!(
+        image["hidden_bytes"].as_u64().unwrap() + image["final_bytes"].as_u64().unwrap(),
+        image["total_file_bytes"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn bytes_prints_exact_counts() {
+    let json: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
+    let text = stdout(&dive_rs(&[DEMO, "--bytes"]));
+    let final_bytes = json["image"]["final_bytes"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("Final      {final_bytes} in")),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unreadable_image_exits_2_with_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, b"this is not an image").unwrap();
+    for (args, expected) in [
+        (vec![junk.to_str().unwrap()], "not a container image"),
+        (vec!["/no/such/image.tar"], "no such file or directory"),
+        (
+            vec![DEMO, "--platform", "linux/s390x"],
+            "the image is for linux/amd64, not linux/s390x",
+        ),
+    ] {
+        let output = dive_rs(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.starts_with("dive-rs: error: ") && stderr.contains(expected),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one message, no backtrace: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    assert_eq!(dive_rs(&["--no-such-flag"]).status.code(), Some(2));
+    let help = dive_rs(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("Exit status"));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(BIN)
+        .args([DEMO, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -7,11 +7,14 @@
 //!
 //! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`].
 //!
-//! ```no_run
+//! ```
 //! use dive_core::{AnalyzerBuilder, Source, report};
 //!
+//! // The demo image bundled with the repository; any `docker save` tar, OCI layout or `-` works.
 //! let analyzer = AnalyzerBuilder::new().threads(2).build();
-//! let analysis = analyzer.analyze(Source::parse("image.tar")?, &())?;
+//! let analysis = analyzer.analyze(Source::parse("../testdata/demo/ml-service.tar")?, &())?;
+//! let image = &analysis.image;
+//! assert_eq!(image.total_file_bytes, image.final_bytes + image.hidden_bytes);
 //! println!("{} bytes visible, {} hidden", analysis.image.final_bytes, analysis.image.hidden_bytes);
 //! for item in analysis.hidden.iter().take(3) {
 //!     println!("{} hidden by layer {}", String::from_utf8_lossy(&item.path), item.hidden_by_layer);

@@ -2,7 +2,7 @@
 
 mod cli;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -38,6 +38,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
+    if cli.image == "-" && io::stdin().is_terminal() {
+        anyhow::bail!(
+            "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
+        );
+    }
     let source = Source::parse(&cli.image)?;
     let mut builder = AnalyzerBuilder::new();
     if let Some(threads) = cli.threads {

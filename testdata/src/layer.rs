@@ -96,15 +96,14 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             Some(&name(target, b"")),
             io::empty(),
         ),
+        // Whiteout markers are empty regular files with a reserved name.
         Op::Whiteout { path } => {
             let (dir, base) = split(path);
-            let mut wh = dir.to_vec();
-            wh.extend_from_slice(b".wh.");
-            wh.extend_from_slice(base);
+            let marker = [dir, b".wh.", base].concat();
             append(
                 builder,
                 EntryType::Regular,
-                &name(&wh, b""),
+                &name(&marker, b""),
                 0o644,
                 0,
                 None,
@@ -112,12 +111,11 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             )
         }
         Op::Opaque { dir } => {
-            let mut wh = dir.clone();
-            wh.extend_from_slice(b"/.wh..wh..opq");
+            let marker = [&dir[..], b"/.wh..wh..opq"].concat();
             append(
                 builder,
                 EntryType::Regular,
-                &name(&wh, b""),
+                &name(&marker, b""),
                 0o644,
                 0,
                 None,

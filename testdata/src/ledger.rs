@@ -151,29 +151,19 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
             // Every ancestor becomes a directory.
             for (i, _) in path.iter().enumerate().filter(|&(_, &b)| b == b'/') {
                 let dir = path[..i].to_vec();
-                match model.paths.get(&dir).cloned() {
-                    Some(slot) if slot.kind == 'd' => {}
-                    Some(slot) => {
-                        model.drop_slot(&dir, &slot, "overwritten");
-                        model.paths.insert(
-                            dir,
-                            Slot {
-                                kind: 'd',
-                                content: None,
-                                mode: None,
-                            },
-                        );
-                    }
-                    None => {
-                        model.paths.insert(
-                            dir,
-                            Slot {
-                                kind: 'd',
-                                content: None,
-                                mode: None,
-                            },
-                        );
-                    }
+                let existing = model.paths.get(&dir).cloned();
+                if let Some(slot) = existing.filter(|s| s.kind != 'd') {
+                    model.drop_slot(&dir, &slot, "overwritten");
+                }
+                if model.paths.get(&dir).is_none_or(|s| s.kind != 'd') {
+                    model.paths.insert(
+                        dir,
+                        Slot {
+                            kind: 'd',
+                            content: None,
+                            mode: None,
+                        },
+                    );
                 }
             }
             if let Some(old) = model.paths.get(&path).cloned() {

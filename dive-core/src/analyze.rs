@@ -8,7 +8,9 @@ use rayon::prelude::*;
 
 use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::{Compression, LayerEntry, LayerIndex, walk_bytes};
+use crate::layer::{
+    Compression, LayerEntry, LayerIndex, hash_content, sniff, walk_reader, walk_seekable,
+};
 use crate::source::{self, Blob, LayerInput, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
 
@@ -287,7 +289,13 @@ impl Analyzer {
                     if stopped.load(Ordering::Relaxed) {
                         return Arc::default();
                     }
-                    let walked = walk_bytes(blob.bytes());
+                    // Plain tars are walked by jumping between headers; compressed ones must be
+                    // read through. Both with positioned reads, so no file page stays mapped.
+                    let walked = if sniff(blob.bytes()) == Compression::None {
+                        walk_seekable(blob.reader(), blob.bytes().len() as u64)
+                    } else {
+                        walk_reader(blob.reader())
+                    };
                     let event = Event::LayerWalked {
                         index: Some(*index),
                         blob: &plan.layers[*index].path,
@@ -353,10 +361,11 @@ struct BlobHasher<'a> {
 impl ContentHasher for BlobHasher<'_> {
     fn hash(&self, layer: usize, entry: &LayerEntry) -> Option<u128> {
         let blob = self.blobs.get(layer)?.as_ref()?;
-        let bytes = blob.bytes();
-        let start = usize::try_from(entry.data_offset).ok()?;
-        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
-        Some(xxhash_rust::xxh3::xxh3_128(bytes.get(start..end)?))
+        let end = entry.data_offset.checked_add(entry.size)?;
+        if end > blob.bytes().len() as u64 {
+            return None;
+        }
+        hash_content(blob.reader_at(entry.data_offset, entry.size)).ok()
     }
 }
 

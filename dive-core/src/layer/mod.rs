@@ -8,7 +8,8 @@ mod walk;
 
 pub use decompress::Compression;
 pub(crate) use decompress::sniff;
-pub use walk::{walk_bytes, walk_reader};
+pub(crate) use walk::hash_content;
+pub use walk::{walk_bytes, walk_reader, walk_seekable};
 
 use serde::Serialize;
 

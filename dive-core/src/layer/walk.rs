@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
 use tar::EntryType;
 use xxhash_rust::xxh3::Xxh3Default;
@@ -23,19 +23,36 @@ const BLOCK: u64 = 512;
 pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
     let compression = sniff(blob);
     let mut index = if compression == Compression::None {
-        let mut walk = Walk::new(false);
-        let archive = tar::Archive::new(Cursor::new(blob));
-        walk.run_seekable(archive);
-        walk.check_tail(
-            blob.len() as u64,
-            count_nonzero_after(blob, walk.tail_start()),
-        );
-        walk.finish(blob.len() as u64)
+        walk_seekable(Cursor::new(blob), blob.len() as u64)
     } else {
         walk_decoded(compression, blob)
     };
     index.compression = compression;
     index.size_compressed = blob.len() as u64;
+    index
+}
+
+/// Walks a plain layer tar of `len` bytes by seeking from header to header: file data is
+/// never read, so the cost follows the number of entries, not the bytes.
+pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64) -> LayerIndex {
+    let mut walk = Walk::new(false);
+    let mut archive = tar::Archive::new(reader);
+    walk.run_seekable(&mut archive);
+    let mut reader = archive.into_inner();
+    let tail_start = walk.tail_start().min(len);
+    let mut zeros = NonZeroCounter::default();
+    let tail = reader
+        .seek(SeekFrom::Start(tail_start))
+        .and_then(|_| io::copy(&mut reader.take(len - tail_start), &mut zeros));
+    if let Err(err) = tail {
+        walk.warn(
+            Location::default().offset(tail_start),
+            format!("cannot read the end of the layer: {err}"),
+        );
+    }
+    walk.check_tail(len, zeros.nonzero);
+    let mut index = walk.finish(len);
+    index.size_compressed = len;
     index
 }
 
@@ -137,7 +154,7 @@ impl Walk {
         self.warnings.push(Warning::new(location, message));
     }
 
-    fn run_seekable(&mut self, mut archive: tar::Archive<Cursor<&[u8]>>) {
+    fn run_seekable<R: Read + Seek>(&mut self, archive: &mut tar::Archive<R>) {
         let entries = match archive.entries_with_seek() {
             Ok(entries) => entries,
             Err(err) => {
@@ -290,9 +307,8 @@ impl Walk {
             _ => {}
         }
         if kind == EntryKind::File && self.hash_contents {
-            let mut hasher = HashWriter(Xxh3Default::new());
-            match io::copy(entry, &mut hasher) {
-                Ok(_) => record.content_hash = Some(hasher.0.digest128()),
+            match hash_content(entry) {
+                Ok(hash) => record.content_hash = Some(hash),
                 Err(err) => {
                     self.failed = true;
                     let location = here();
@@ -353,9 +369,11 @@ impl Walk {
     }
 }
 
-fn count_nonzero_after(data: &[u8], start: u64) -> u64 {
-    let start = usize::try_from(start).unwrap_or(usize::MAX).min(data.len());
-    data[start..].iter().filter(|&&b| b != 0).count() as u64
+/// The 128-bit content hash the merge compares to tell metadata-only rewrites (xxh3).
+pub(crate) fn hash_content(mut content: impl Read) -> io::Result<u128> {
+    let mut hasher = HashWriter(Xxh3Default::new());
+    io::copy(&mut content, &mut hasher)?;
+    Ok(hasher.0.digest128())
 }
 
 /// Counts bytes read through it, so offsets in warnings and sizes come out exact.

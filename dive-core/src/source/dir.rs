@@ -73,7 +73,7 @@ impl Store for DirStore {
         let Some(file) = self.open_file(path)? else {
             return Ok(None);
         };
-        let blob = Blob::map_file(&file)
+        let blob = Blob::map_file(file)
             .map_err(|e| Error::io(Location::input(&self.input).entry(path.as_bytes()), e))?;
         Ok(Some(LayerInput::Bytes(blob)))
     }

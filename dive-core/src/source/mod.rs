@@ -143,7 +143,7 @@ pub(crate) fn open(
                 ));
             }
             let file = File::open(&path).map_err(|e| Error::io(Location::input(&input), e))?;
-            let blob = Blob::map_file(&file).map_err(|e| Error::io(Location::input(&input), e))?;
+            let blob = Blob::map_file(file).map_err(|e| Error::io(Location::input(&input), e))?;
             if sniff(blob.bytes()) == Compression::None {
                 let store = archive::ArchiveStore::open(&input, blob)?;
                 Ok((input, Box::new(store), reference))

@@ -19,16 +19,21 @@ fn layer_walks(c: &mut Criterion) {
     let mut group = c.benchmark_group("walk one layer");
     group.throughput(Throughput::Bytes(plain.len() as u64));
     group.bench_function("plain, seeking", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&plain)))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&plain, &Default::default())))
     });
     group.bench_function("plain, streaming", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_reader(&plain[..])))
+        b.iter(|| {
+            black_box(dive_core::layer::walk_reader(
+                &plain[..],
+                &Default::default(),
+            ))
+        })
     });
     group.bench_function("gzip", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&gzip)))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&gzip, &Default::default())))
     });
     group.bench_function("zstd", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&zstd)))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&zstd, &Default::default())))
     });
     group.finish();
 }

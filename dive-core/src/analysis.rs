@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::attribution::Attribution;
 use crate::error::Warning;
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Layout;
@@ -99,6 +100,8 @@ pub struct Analysis {
     pub tree: FileTree,
     /// Each layer's own entries, in manifest order.
     pub layer_indexes: Vec<Arc<LayerIndex>>,
+    /// Owner package of every byte, families, unowned directories.
+    pub attribution: Attribution,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<Warning>,
 }

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
-    Compression, LayerEntry, LayerIndex, hash_content, sniff, walk_reader, walk_seekable,
+    Compression, LayerEntry, LayerIndex, WalkOptions, hash_content, sniff, walk_reader,
+    walk_seekable,
 };
 use crate::source::{self, Blob, LayerInput, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
@@ -134,7 +135,8 @@ impl Analyzer {
             };
             observer.event(&event) == Control::Continue
         };
-        let (input, store, reference) = source::open(source, &mut on_stream_layer)?;
+        let options = walk_options();
+        let (input, store, reference) = source::open(source, &options, &mut on_stream_layer)?;
         let selector = Selector {
             image: self.options.image.clone().or(reference),
             platform,
@@ -147,7 +149,7 @@ impl Analyzer {
             return Err(Error::Cancelled { input: name });
         }
         let WalkedLayers { indexes, blobs } =
-            self.walk_layers(&input, store.as_ref(), &plan, observer)?;
+            self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
         let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
         let merged = merge(&refs, &BlobHasher { blobs: &blobs });
         if observer.event(&Event::Merged) == Control::Stop {
@@ -233,6 +235,7 @@ impl Analyzer {
             },
             dive: merged.dive,
         };
+        let attribution = crate::attribution::attribute(&merged.tree, &refs, &merged.hidden);
         Ok(Analysis {
             input,
             image,
@@ -240,6 +243,7 @@ impl Analyzer {
             hidden: merged.hidden,
             tree: merged.tree,
             layer_indexes: indexes,
+            attribution,
             warnings,
         })
     }
@@ -250,6 +254,7 @@ impl Analyzer {
         input: &str,
         store: &dyn source::Store,
         plan: &Plan,
+        options: &WalkOptions,
         observer: &dyn Observer,
     ) -> Result<WalkedLayers> {
         // The same blob listed twice (e.g. two empty layers) is walked once.
@@ -292,9 +297,9 @@ impl Analyzer {
                     // Plain tars are walked by jumping between headers; compressed ones must be
                     // read through. Both with positioned reads, so no file page stays mapped.
                     let walked = if sniff(blob.bytes()) == Compression::None {
-                        walk_seekable(blob.reader(), blob.bytes().len() as u64)
+                        walk_seekable(blob.reader(), blob.bytes().len() as u64, options)
                     } else {
-                        walk_reader(blob.reader())
+                        walk_reader(blob.reader(), options)
                     };
                     let event = Event::LayerWalked {
                         index: Some(*index),
@@ -351,6 +356,14 @@ impl Analyzer {
 struct WalkedLayers {
     indexes: Vec<Arc<LayerIndex>>,
     blobs: Vec<Option<Blob>>,
+}
+
+/// Walks keep the package databases attribution reads, and nothing else.
+fn walk_options() -> WalkOptions {
+    WalkOptions {
+        capture: crate::attribution::is_database,
+        ..WalkOptions::default()
+    }
 }
 
 /// Hashes the content of entries in plain layers held in memory.

@@ -26,6 +26,7 @@
 
 mod analysis;
 mod analyze;
+pub mod attribution;
 mod error;
 pub mod layer;
 mod path;

@@ -8,7 +8,7 @@ use serde_json::Value;
 fn schema() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../schema/analysis.v1.schema.json"
+        "/../schema/analysis.v2.schema.json"
     ))
     .unwrap();
     serde_json::from_str(&text).unwrap()
@@ -31,7 +31,7 @@ fn the_rich_fixtures_json_validates_and_keeps_exact_bytes_of_non_utf8_paths() {
     let analysis = common::analyze_stream(bytes);
     let document = dive_core::report::to_json(&analysis);
     validate(&document);
-    assert_eq!(document["schema_version"], 1);
+    assert_eq!(document["schema_version"], 2);
     let image = &document["image"];
     assert_eq!(
         image["total_file_bytes"].as_u64().unwrap(),
@@ -80,5 +80,46 @@ fn the_schema_rejects_a_document_that_breaks_it() {
     assert!(
         !validator.is_valid(&document),
         "a negative size must not validate"
+    );
+}
+
+#[test]
+fn packages_families_and_unowned_add_up_in_the_document() {
+    let built = dive_testdata::build(&dive_testdata::owned_image()).unwrap();
+    let analysis = common::analyze_stream(
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap(),
+    );
+    let document = dive_core::report::to_json(&analysis);
+    validate(&document);
+    let sum = |key: &str, field: &str| {
+        document[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[field].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let image = &document["image"];
+    assert_eq!(
+        sum("packages", "bytes") + sum("unowned", "bytes"),
+        image["final_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(
+        sum("packages", "hidden_bytes") + sum("unowned", "hidden_bytes"),
+        image["hidden_bytes"].as_u64().unwrap()
+    );
+    let torch = document["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "torch")
+        .unwrap();
+    assert_eq!(
+        (
+            torch["ecosystem"].as_str(),
+            torch["family"].as_str(),
+            torch["version"].as_str()
+        ),
+        (Some("pip"), Some("torch"), Some("2.3.0"))
     );
 }

@@ -115,13 +115,29 @@ fn wheel(site: &str, dist: &str, version: &str, files: &[(&str, u64)], seed: u64
         let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(Sha256::digest(Content::to_vec(seed, *size)));
         record.push_str(&format!("{path},sha256={hash},{size}\n"));
-        ops.push(Op::file(&format!("{site}/{path}"), *size, seed));
+        // pip installs `../../../bin/x` entries where they point.
+        ops.push(Op::file(&resolve(&format!("{site}/{path}")), *size, seed));
     }
     let metadata = format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n");
     record.push_str(&format!("{info}/METADATA,,\n{info}/RECORD,,\n"));
     ops.push(Op::text(&format!("{site}/{info}/METADATA"), metadata));
     ops.push(Op::text(&format!("{site}/{info}/RECORD"), record));
     ops
+}
+
+/// Resolves `..` components, as the installer does with RECORD paths.
+fn resolve(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "" | "." => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 fn dpkg_package(name: &str, version: &str, installed_kb: u64, files: &[&str]) -> (String, Op) {
@@ -382,4 +398,147 @@ pub fn demo_image() -> ImageSpec {
         (4, "WORKDIR /app".into()),
     ];
     image
+}
+
+/// Ownership in every ecosystem dive-rs reads, with the tricky cases: a dist spread over two
+/// layers (its `__pycache__` added later), the `nvidia/` namespace shared by two wheels,
+/// RECORD entries that climb (`../../../bin`) or name missing files, an egg-info, conda-meta,
+/// dpkg with `:amd64` list names, distroless `status.d`, apk, nested npm packages, a pip
+/// cache deleted later, and a dist uninstalled by a later layer.
+pub fn owned_image() -> ImageSpec {
+    let site = "usr/local/lib/python3.11/site-packages";
+    let dpkg = vec![
+        Op::text(
+            "var/lib/dpkg/status",
+            "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36\nInstalled-Size: 10\n\nPackage: gcc-12\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.2.0\nInstalled-Size: 20\n\nPackage: old\nStatus: deinstall ok config-files\nVersion: 1\n",
+        ),
+        Op::text(
+            "var/lib/dpkg/info/libc6:amd64.list",
+            "/.\n/usr\n/usr/lib/libc.so.6\n",
+        ),
+        Op::text("var/lib/dpkg/info/gcc-12.list", "/usr/bin/gcc-12\n"),
+        Op::file("usr/lib/libc.so.6", 1_000, 1),
+        Op::file("usr/bin/gcc-12", 2_000, 2),
+        Op::text(
+            "var/lib/dpkg/status.d/tzdata",
+            "Package: tzdata\nVersion: 2024a\nInstalled-Size: 1\n",
+        ),
+        Op::text(
+            "var/lib/dpkg/status.d/tzdata.md5sums",
+            "d41d8cd98f00b204e9800998ecf8427e  usr/share/zoneinfo/UTC\n",
+        ),
+        Op::file("usr/share/zoneinfo/UTC", 114, 3),
+        Op::text(
+            "lib/apk/db/installed",
+            "P:musl\nV:1.2.4\nI:600\nF:lib\nR:ld-musl-x86_64.so.1\n\n",
+        ),
+        Op::file("lib/ld-musl-x86_64.so.1", 600, 4),
+        Op::text("etc/hostname", "owned\n"),
+    ];
+    let mut pip = vec![Op::file("root/.cache/pip/wheels/ab/torch.whl", 50_000, 5)];
+    pip.extend(wheel(
+        site,
+        "torch",
+        "2.3.0",
+        &[
+            ("torch/__init__.py", 300),
+            ("torch/lib/libtorch.so", 40_000),
+            ("../../../bin/torchrun", 120),
+        ],
+        300,
+    ));
+    pip.extend(wheel(
+        site,
+        "nvidia_cublas_cu12",
+        "12.1",
+        &[
+            ("nvidia/cublas/lib/libcublas.so", 30_000),
+            ("nvidia/__init__.py", 0),
+        ],
+        301,
+    ));
+    pip.extend(wheel(
+        site,
+        "nvidia_cudnn_cu12",
+        "8.9",
+        &[
+            ("nvidia/cudnn/lib/libcudnn.so", 20_000),
+            ("nvidia/__init__.py", 0),
+        ],
+        302,
+    ));
+    pip.extend(wheel(
+        site,
+        "leftover",
+        "1.0",
+        &[("leftover/core.py", 7_000)],
+        303,
+    ));
+    // A RECORD entry whose file is not in the image must not count.
+    pip.push(Op::text(
+        &format!("{site}/ghost-1.0.dist-info/RECORD"),
+        "ghost/missing.py,sha256=x,10\nghost-1.0.dist-info/RECORD,,\n",
+    ));
+    pip.push(Op::text(
+        "usr/lib/python3/dist-packages/six-1.16.0.egg-info/installed-files.txt",
+        "../six.py\nPKG-INFO\n",
+    ));
+    pip.push(Op::file("usr/lib/python3/dist-packages/six.py", 900, 6));
+    pip.push(Op::text(
+        "usr/lib/python3/dist-packages/six-1.16.0.egg-info/PKG-INFO",
+        "Name: six\n",
+    ));
+    pip.push(Op::text(
+        "opt/conda/conda-meta/zlib-1.2.13-h5eee18b_0.json",
+        r#"{"name":"zlib","version":"1.2.13","files":["lib/libz.so.1.2.13"]}"#,
+    ));
+    pip.push(Op::file("opt/conda/lib/libz.so.1.2.13", 100_000, 7));
+    pip.push(Op::text(
+        "app/node_modules/express/package.json",
+        r#"{"name":"express","version":"4.19.2"}"#,
+    ));
+    pip.push(Op::file("app/node_modules/express/lib/router.js", 3_000, 8));
+    pip.push(Op::text(
+        "app/node_modules/express/node_modules/debug/package.json",
+        r#"{"name":"debug","version":"2.6.9"}"#,
+    ));
+    pip.push(Op::file(
+        "app/node_modules/express/node_modules/debug/src/index.js",
+        500,
+        9,
+    ));
+    let later = vec![
+        // Written after install: owned by the dist whose directory holds it, unrecorded.
+        Op::file(
+            &format!("{site}/torch/__pycache__/__init__.cpython-311.pyc"),
+            800,
+            10,
+        ),
+        Op::file(&format!("{site}/nvidia/cublas/__pycache__/x.pyc"), 70, 11),
+        // In the shared namespace itself: nobody's.
+        Op::file(
+            &format!("{site}/nvidia/__pycache__/__init__.cpython-311.pyc"),
+            60,
+            12,
+        ),
+        Op::whiteout("root/.cache/pip"),
+        // `pip uninstall leftover`.
+        Op::whiteout(&format!("{site}/leftover")),
+        Op::whiteout(&format!("{site}/leftover-1.0.dist-info")),
+        Op::file("app/server.js", 4_000, 13),
+    ];
+    ImageSpec::new(
+        "owned/app:1",
+        vec![
+            LayerSpec::new("ADD rootfs /", dpkg),
+            LayerSpec::new(
+                "RUN pip install torch nvidia-cublas-cu12 nvidia-cudnn-cu12 leftover && npm ci",
+                pip,
+            ),
+            LayerSpec::new(
+                "RUN python -c 'import torch' && pip uninstall -y leftover && rm -rf /root/.cache/pip",
+                later,
+            ),
+        ],
+    )
 }

@@ -9,7 +9,7 @@ mod walk;
 pub use decompress::Compression;
 pub(crate) use decompress::sniff;
 pub(crate) use walk::hash_content;
-pub use walk::{walk_bytes, walk_reader, walk_seekable};
+pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
 
 use serde::Serialize;
 
@@ -99,4 +99,6 @@ pub struct LayerIndex {
     pub file_bytes: u64,
     /// Problems met while walking; locations name the entry and offset, not yet the layer.
     pub warnings: Vec<Warning>,
+    /// Contents of the files [`WalkOptions::capture`] selected, by entry index, in tar order.
+    pub captured: Vec<(u32, Box<[u8]>)>,
 }

@@ -19,13 +19,32 @@ use crate::path::{EntryPath, classify, normalize};
 
 const BLOCK: u64 = 512;
 
+/// What a walk keeps besides metadata: the contents of the small files `capture` selects.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOptions {
+    /// Whether to keep the content of the regular file at this normalised path.
+    pub capture: fn(&[u8]) -> bool,
+    /// Largest content kept; larger files are walked as usual and not kept.
+    pub capture_limit: u64,
+}
+
+impl Default for WalkOptions {
+    /// Keeps nothing.
+    fn default() -> Self {
+        Self {
+            capture: |_| false,
+            capture_limit: 16 * 1024 * 1024,
+        }
+    }
+}
+
 /// Walks a layer blob held in memory: plain tars by seeking, compressed ones by streaming.
-pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
+pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
     let compression = sniff(blob);
     let mut index = if compression == Compression::None {
-        walk_seekable(Cursor::new(blob), blob.len() as u64)
+        walk_seekable(Cursor::new(blob), blob.len() as u64, options)
     } else {
-        walk_decoded(compression, blob)
+        walk_decoded(compression, blob, options)
     };
     index.compression = compression;
     index.size_compressed = blob.len() as u64;
@@ -34,8 +53,8 @@ pub fn walk_bytes(blob: &[u8]) -> LayerIndex {
 
 /// Walks a plain layer tar of `len` bytes by seeking from header to header: file data is
 /// never read, so the cost follows the number of entries, not the bytes.
-pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64) -> LayerIndex {
-    let mut walk = Walk::new(false);
+pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions) -> LayerIndex {
+    let mut walk = Walk::new(false, *options);
     let mut archive = tar::Archive::new(reader);
     walk.run_seekable(&mut archive);
     let mut reader = archive.into_inner();
@@ -57,7 +76,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64) -> LayerIndex {
 }
 
 /// Walks a layer blob from a stream (stdin, a pipe): never seeks, hashes file contents.
-pub fn walk_reader<R: Read>(reader: R) -> LayerIndex {
+pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
     let read = Cell::new(0u64);
     let mut raw = io::BufReader::with_capacity(
         256 * 1024,
@@ -77,7 +96,7 @@ pub fn walk_reader<R: Read>(reader: R) -> LayerIndex {
             return index;
         }
     };
-    let mut index = walk_decoded(compression, &mut raw);
+    let mut index = walk_decoded(compression, &mut raw, options);
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
     if let Err(err) = io::copy(&mut raw, &mut io::sink()) {
         index.warnings.push(Warning::new(
@@ -90,9 +109,9 @@ pub fn walk_reader<R: Read>(reader: R) -> LayerIndex {
     index
 }
 
-fn walk_decoded<R: Read>(compression: Compression, raw: R) -> LayerIndex {
+fn walk_decoded<R: Read>(compression: Compression, raw: R, options: &WalkOptions) -> LayerIndex {
     let decoded = Cell::new(0u64);
-    let mut walk = Walk::new(true);
+    let mut walk = Walk::new(true, *options);
     let reader = match decoder(compression, raw) {
         Ok(reader) => reader,
         Err(err) => {
@@ -127,6 +146,8 @@ fn walk_decoded<R: Read>(compression: Compression, raw: R) -> LayerIndex {
 /// Walk state shared by the seeking and streaming modes.
 struct Walk {
     hash_contents: bool,
+    options: WalkOptions,
+    captured: Vec<(u32, Box<[u8]>)>,
     entries: Vec<LayerEntry>,
     /// Latest regular-file entry at each path, for resolving hardlinks within the layer.
     files_by_path: HashMap<Box<[u8]>, u32>,
@@ -138,9 +159,11 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(hash_contents: bool) -> Self {
+    fn new(hash_contents: bool, options: WalkOptions) -> Self {
         Self {
             hash_contents,
+            options,
+            captured: Vec::new(),
             entries: Vec::new(),
             files_by_path: HashMap::new(),
             warnings: Vec::new(),
@@ -306,7 +329,30 @@ impl Walk {
             }
             _ => {}
         }
-        if kind == EntryKind::File && self.hash_contents {
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        let capture = kind == EntryKind::File
+            && size <= self.options.capture_limit
+            && (self.options.capture)(&record.path);
+        if capture {
+            // Small metadata files (package databases) are the only contents ever kept.
+            let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+            match entry.read_to_end(&mut content) {
+                Ok(_) => {
+                    if self.hash_contents {
+                        record.content_hash = Some(xxhash_rust::xxh3::xxh3_128(&content));
+                    }
+                    self.captured.push((index, content.into_boxed_slice()));
+                }
+                Err(err) => {
+                    self.failed = true;
+                    let location = here();
+                    self.warn(
+                        location,
+                        format!("file data is truncated or unreadable: {err}"),
+                    );
+                }
+            }
+        } else if kind == EntryKind::File && self.hash_contents {
             match hash_content(entry) {
                 Ok(hash) => record.content_hash = Some(hash),
                 Err(err) => {
@@ -320,7 +366,6 @@ impl Walk {
             }
         }
 
-        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
         if kind == EntryKind::File {
             self.file_bytes = self.file_bytes.saturating_add(record.size);
             self.files_by_path.insert(record.path.clone(), index);
@@ -365,6 +410,7 @@ impl Walk {
             size_uncompressed,
             file_bytes: self.file_bytes,
             warnings: self.warnings,
+            captured: self.captured,
         }
     }
 }

@@ -1,13 +1,14 @@
-//! The versioned JSON document (`schema/analysis.v1.schema.json` describes every field).
+//! The versioned JSON document (`schema/analysis.v2.schema.json` describes every field).
 
 use serde::Serialize;
 
 use crate::analysis::{Analysis, LayerFacts};
+use crate::attribution::{FamilyTotal, Package, UnownedDir};
 use crate::error::Warning;
 use crate::tree::HiddenReason;
 
 /// Version of the JSON document; bumped on any incompatible change.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// How many of the largest files the JSON lists.
 const LARGEST_FILES: usize = 100;
@@ -21,6 +22,9 @@ struct Document<'a> {
     layers: &'a [LayerFacts],
     hidden: Vec<Hidden>,
     largest_files: Vec<Largest>,
+    packages: &'a [Package],
+    families: &'a [FamilyTotal],
+    unowned: &'a [UnownedDir],
     warnings: &'a [Warning],
 }
 
@@ -146,6 +150,9 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
                 layer: f.layer,
             })
             .collect(),
+        packages: &analysis.attribution.packages,
+        families: &analysis.attribution.families,
+        unowned: &analysis.attribution.unowned,
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

@@ -109,6 +109,63 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         );
     }
 
+    let attribution = &analysis.attribution;
+    if !attribution.families.is_empty() {
+        let _ = writeln!(out, "\nFamilies");
+        for family in &attribution.families {
+            let _ = writeln!(
+                out,
+                "{:>10}  {:>5.1}%  {:<10}  {} package{}{}",
+                size(family.bytes),
+                percent(family.bytes, facts.final_bytes),
+                family.name,
+                family.packages,
+                if family.packages == 1 { "" } else { "s" },
+                if family.hidden_bytes > 0 {
+                    format!(", {} more hidden", size(family.hidden_bytes))
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if !attribution.packages.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPackages ({} in all; largest)",
+            attribution.packages.len()
+        );
+        let _ = writeln!(
+            out,
+            "{:>10}  {:>10}  {:<6}  {:<10}  name and version",
+            "size", "hidden", "kind", "family"
+        );
+        for package in attribution.packages.iter().take(options.top) {
+            let _ = writeln!(
+                out,
+                "{:>10}  {:>10}  {:<6}  {:<10}  {} {}",
+                size(package.bytes),
+                size(package.hidden_bytes),
+                ecosystem_name(package.ecosystem),
+                package.family.as_deref().unwrap_or("-"),
+                package.name,
+                package.version.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if !attribution.unowned.is_empty() {
+        let _ = writeln!(out, "\nUnowned (no package database claims these)");
+        for dir in attribution.unowned.iter().take(options.top) {
+            let _ = writeln!(
+                out,
+                "{:>10}  {:>10} hidden  {}",
+                size(dir.bytes),
+                size(dir.hidden_bytes),
+                dir.dir
+            );
+        }
+    }
+
     let largest = analysis.largest_files(options.top);
     let _ = writeln!(out, "\nLargest files");
     let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");
@@ -155,6 +212,17 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         }
     }
     out
+}
+
+fn ecosystem_name(ecosystem: crate::attribution::Ecosystem) -> &'static str {
+    use crate::attribution::Ecosystem;
+    match ecosystem {
+        Ecosystem::Pip => "pip",
+        Ecosystem::Conda => "conda",
+        Ecosystem::Dpkg => "dpkg",
+        Ecosystem::Apk => "apk",
+        Ecosystem::Npm => "npm",
+    }
 }
 
 /// How a hidden item was hidden, in words.

@@ -18,7 +18,7 @@ pub(crate) use resolve::{Plan, Selector, hex, resolve};
 pub(crate) use store::{LayerInput, Store};
 
 use crate::error::{Error, Location, Result};
-use crate::layer::{Compression, LayerIndex, sniff};
+use crate::layer::{Compression, LayerIndex, WalkOptions, sniff};
 
 /// Prefixes accepted as skopeo and syft spell them.
 const PREFIXES: [&str; 4] = ["docker-archive:", "oci-archive:", "oci:", "dir:"];
@@ -130,6 +130,7 @@ impl Source {
 /// Opens a source into a store; streams are scanned to the end here.
 pub(crate) fn open(
     source: Source,
+    options: &WalkOptions,
     on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
 ) -> Result<(String, Box<dyn Store>, Option<String>)> {
     match source {
@@ -149,16 +150,12 @@ pub(crate) fn open(
                 Ok((input, Box::new(store), reference))
             } else {
                 // A compressed archive (`docker save | gzip`) cannot be indexed in place.
-                let store = stream::StreamStore::scan(
-                    &input,
-                    std::io::Cursor::new(blob.bytes()),
-                    on_layer,
-                )?;
+                let store = stream::StreamStore::scan(&input, blob.reader(), options, on_layer)?;
                 Ok((input, Box::new(store), reference))
             }
         }
         Source::Reader { name, reader } => {
-            let store = stream::StreamStore::scan(&name, reader, on_layer)?;
+            let store = stream::StreamStore::scan(&name, reader, options, on_layer)?;
             Ok((name, Box::new(store), None))
         }
     }

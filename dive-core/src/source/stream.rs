@@ -13,7 +13,7 @@ use tar::EntryType;
 
 use super::store::{LayerInput, META_CAP, Store, inner_path};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::{Compression, LayerIndex, sniff, walk_reader};
+use crate::layer::{Compression, LayerIndex, WalkOptions, sniff, walk_reader};
 use crate::path::{join, normalize, split_last};
 
 /// Σ metadata kept from one stream before it is refused.
@@ -35,6 +35,7 @@ impl StreamStore {
     pub(crate) fn scan<R: Read>(
         input: &str,
         reader: R,
+        options: &WalkOptions,
         on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
     ) -> Result<Self> {
         let mut raw = BufReader::with_capacity(256 * 1024, reader);
@@ -117,7 +118,7 @@ impl StreamStore {
                         meta_total += bytes.len() as u64;
                         store.meta.insert(name, bytes);
                     } else {
-                        let index = walk_reader(io::Cursor::new(head).chain(&mut entry));
+                        let index = walk_reader(io::Cursor::new(head).chain(&mut entry), options);
                         if !on_layer(&name, &index) {
                             return Err(Error::Cancelled {
                                 input: input.to_owned(),

@@ -1,0 +1,410 @@
+//! Who owns every byte: the package databases found in the image, and families of packages.
+//!
+//! Databases are read from the small files the walk captured. A visible file's owner comes
+//! from the databases visible at the end; a hidden one's from those, else from any version of
+//! a database an earlier layer shipped (a package later uninstalled still owns its files).
+//! An exact file claim wins over a directory claim; a directory counts for one package only
+//! (a namespace dir such as `nvidia/`, shared by many wheels, is split by their RECORDs).
+
+mod apk;
+mod conda;
+mod dpkg;
+mod families;
+mod npm;
+mod python;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+pub use families::family_of;
+
+use crate::layer::LayerIndex;
+use crate::path::ancestors;
+use crate::tree::{FileTree, HiddenItem};
+
+/// A package manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ecosystem {
+    /// Python wheels and eggs (pip, uv, poetry).
+    Pip,
+    /// conda packages.
+    Conda,
+    /// Debian packages.
+    Dpkg,
+    /// Alpine packages.
+    Apk,
+    /// npm packages.
+    Npm,
+}
+
+/// What one database says about one package.
+#[derive(Debug, Clone)]
+pub(crate) struct DbPackage {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    pub version: Option<String>,
+    pub declared_bytes: Option<u64>,
+    /// Files it lists (normalised paths).
+    pub files: Vec<Vec<u8>>,
+    /// Directories it owns whole.
+    pub dirs: Vec<Vec<u8>>,
+    /// For Python dists, the site directory: dirs below it that only this dist's files use
+    /// are its own too.
+    pub site: Option<Vec<u8>>,
+}
+
+/// Whether the walk should keep this file's content for attribution.
+pub(crate) fn is_database(path: &[u8]) -> bool {
+    python::is_database(path)
+        || dpkg::is_database(path)
+        || apk::is_database(path)
+        || conda::is_database(path)
+        || npm::is_database(path)
+}
+
+fn parse_database(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
+    if python::is_database(path) {
+        python::parse(path, content).into_iter().collect()
+    } else if dpkg::is_database(path) {
+        dpkg::parse(path, content)
+    } else if apk::is_database(path) {
+        apk::parse(content)
+    } else if conda::is_database(path) {
+        conda::parse(path, content).into_iter().collect()
+    } else if npm::is_database(path) {
+        npm::parse(path, content).into_iter().collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// One package with the bytes it owns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Package {
+    /// Package manager.
+    pub ecosystem: Ecosystem,
+    /// Name as its database spells it.
+    pub name: String,
+    /// Version, from the final database when it is still installed.
+    pub version: Option<String>,
+    /// Family from the built-in table.
+    pub family: Option<String>,
+    /// Visible bytes it owns.
+    pub bytes: u64,
+    /// Visible files it owns.
+    pub files: u64,
+    /// Of `bytes`, those its database does not list (found in its own directories, e.g.
+    /// `__pycache__` written after install).
+    pub unrecorded_bytes: u64,
+    /// Hidden bytes it owned.
+    pub hidden_bytes: u64,
+    /// Size its database declares (dpkg `Installed-Size`, apk `I:`), to compare.
+    pub declared_bytes: Option<u64>,
+    /// Layers that added its files (visible or hidden).
+    pub layers: Vec<usize>,
+}
+
+/// Bytes of one family of packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FamilyTotal {
+    /// Family name (`nvidia`, `torch`, `toolchain`…).
+    pub name: String,
+    /// Visible bytes.
+    pub bytes: u64,
+    /// Hidden bytes.
+    pub hidden_bytes: u64,
+    /// Packages in it.
+    pub packages: usize,
+}
+
+/// Bytes no database claims, by top directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnownedDir {
+    /// `/root`, `/app`… (`/` for files at the root).
+    pub dir: String,
+    /// Visible bytes.
+    pub bytes: u64,
+    /// Visible files.
+    pub files: u64,
+    /// Hidden bytes.
+    pub hidden_bytes: u64,
+}
+
+/// Ownership of every byte of an image.
+#[derive(Debug, Clone, Default)]
+pub struct Attribution {
+    /// Packages, largest first.
+    pub packages: Vec<Package>,
+    /// Families, largest first.
+    pub families: Vec<FamilyTotal>,
+    /// Unowned bytes by top directory, largest first.
+    pub unowned: Vec<UnownedDir>,
+    /// Owner (index into `packages`) of each content, by inode id.
+    pub inode_owner: Vec<Option<u32>>,
+}
+
+/// Files and directories claimed by packages (indices into a package list).
+#[derive(Debug, Default)]
+struct Claims {
+    files: HashMap<Vec<u8>, usize>,
+    /// `Some(p)`: only package p uses this directory; `None`: shared, look no higher.
+    dirs: HashMap<Vec<u8>, Option<usize>>,
+}
+
+impl Claims {
+    fn add(&mut self, package: usize, db: &DbPackage) {
+        for file in &db.files {
+            self.files.entry(file.clone()).or_insert(package);
+        }
+        for dir in &db.dirs {
+            self.claim_dir(dir, package);
+        }
+        if let Some(site) = &db.site {
+            for file in db
+                .files
+                .iter()
+                .filter(|f| f.starts_with(site) && f.len() > site.len())
+            {
+                for dir in ancestors(file).filter(|d| d.len() > site.len()) {
+                    self.claim_dir(dir, package);
+                }
+            }
+        }
+    }
+
+    fn claim_dir(&mut self, dir: &[u8], package: usize) {
+        let slot = self.dirs.entry(dir.to_vec()).or_insert(Some(package));
+        if *slot != Some(package) {
+            *slot = None;
+        }
+    }
+
+    /// The owner of `path`, and whether its database lists it.
+    fn owner(&self, path: &[u8]) -> Option<(usize, bool)> {
+        if let Some(&p) = self.files.get(path) {
+            return Some((p, true));
+        }
+        let mut dirs: Vec<&[u8]> = ancestors(path).collect();
+        dirs.reverse();
+        for dir in dirs {
+            match self.dirs.get(dir) {
+                Some(Some(p)) => return Some((*p, false)),
+                Some(None) => return None,
+                None => {}
+            }
+        }
+        None
+    }
+}
+
+/// Attributes every visible and hidden byte to a package or an unowned top directory.
+pub(crate) fn attribute(
+    tree: &FileTree,
+    layers: &[&LayerIndex],
+    hidden: &[HiddenItem],
+) -> Attribution {
+    let mut registry = Registry::default();
+    let mut final_claims = Claims::default();
+    let mut any_claims = Claims::default();
+    // Latest layer last, so later databases take precedence among historical claims.
+    for (l, layer) in layers.iter().enumerate().rev() {
+        for (entry, content) in &layer.captured {
+            let path = &layer.entries[*entry as usize].path;
+            let visible = tree.lookup(path).is_some_and(|id| {
+                let node = tree.node(id);
+                node.layer == l && node.entry == Some(*entry)
+            });
+            for db in parse_database(path, content) {
+                let p = registry.add(&db, visible);
+                if visible {
+                    final_claims.add(p, &db);
+                }
+                any_claims.add(p, &db);
+            }
+        }
+    }
+
+    let mut owner_of = vec![None; tree.inodes().len()];
+    let mut unowned: BTreeMap<String, UnownedDir> = BTreeMap::new();
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
+            continue;
+        };
+        let content = tree.inode(inode);
+        if let Some((p, listed)) = final_claims.owner(&node.path) {
+            let package = &mut registry.packages[p];
+            package.bytes += content.size;
+            package.files += 1;
+            if !listed {
+                package.unrecorded_bytes += content.size;
+            }
+            package.layers.insert(content.layer);
+            owner_of[inode.0 as usize] = u32::try_from(p).ok();
+        } else {
+            let dir = unowned_entry(&mut unowned, &node.path);
+            dir.bytes += content.size;
+            dir.files += 1;
+        }
+    }
+    for item in hidden {
+        if let Some((p, _)) = final_claims
+            .owner(&item.path)
+            .or_else(|| any_claims.owner(&item.path))
+        {
+            let package = &mut registry.packages[p];
+            package.hidden_bytes += item.bytes;
+            package.layers.insert(item.added_in_layer);
+            owner_of[item.inode.0 as usize] = u32::try_from(p).ok();
+        } else {
+            unowned_entry(&mut unowned, &item.path).hidden_bytes += item.bytes;
+        }
+    }
+    registry.finish(owner_of, unowned.into_values().collect())
+}
+
+/// Packages by (ecosystem, normalised name): a dist spread over layers is one package.
+#[derive(Debug, Default)]
+struct Registry {
+    index: HashMap<(Ecosystem, String), usize>,
+    packages: Vec<Building>,
+}
+
+#[derive(Debug)]
+struct Building {
+    ecosystem: Ecosystem,
+    name: String,
+    version: Option<String>,
+    version_is_final: bool,
+    declared_bytes: Option<u64>,
+    bytes: u64,
+    files: u64,
+    unrecorded_bytes: u64,
+    hidden_bytes: u64,
+    layers: BTreeSet<usize>,
+}
+
+impl Registry {
+    fn add(&mut self, db: &DbPackage, visible: bool) -> usize {
+        let key = (
+            db.ecosystem,
+            db.name.to_ascii_lowercase().replace(['_', '.'], "-"),
+        );
+        let next = self.packages.len();
+        let p = *self.index.entry(key).or_insert(next);
+        if p == next {
+            self.packages.push(Building {
+                ecosystem: db.ecosystem,
+                name: db.name.clone(),
+                version: None,
+                version_is_final: false,
+                declared_bytes: None,
+                bytes: 0,
+                files: 0,
+                unrecorded_bytes: 0,
+                hidden_bytes: 0,
+                layers: BTreeSet::new(),
+            });
+        }
+        let package = &mut self.packages[p];
+        // Databases arrive newest layer first: keep the first version seen, unless a visible
+        // (final) database says otherwise.
+        if db.version.is_some()
+            && (package.version.is_none() || visible && !package.version_is_final)
+        {
+            package.version.clone_from(&db.version);
+            package.version_is_final = visible;
+        }
+        if db.declared_bytes.is_some() && (visible || package.declared_bytes.is_none()) {
+            package.declared_bytes = db.declared_bytes;
+        }
+        p
+    }
+
+    fn finish(self, owner_of: Vec<Option<u32>>, mut unowned: Vec<UnownedDir>) -> Attribution {
+        // Packages that own nothing (a database entry whose files are all gone) are dropped.
+        let mut order: Vec<usize> = (0..self.packages.len())
+            .filter(|&p| {
+                self.packages[p].bytes + self.packages[p].hidden_bytes > 0
+                    || self.packages[p].files > 0
+            })
+            .collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.packages[a], &self.packages[b]);
+            b.bytes
+                .cmp(&a.bytes)
+                .then(b.hidden_bytes.cmp(&a.hidden_bytes))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        let mut renumber = vec![None; self.packages.len()];
+        for (new, &old) in order.iter().enumerate() {
+            renumber[old] = u32::try_from(new).ok();
+        }
+        let inode_owner = owner_of
+            .into_iter()
+            .map(|o| o.and_then(|p| renumber[p as usize]))
+            .collect();
+        let mut packages: Vec<Option<Building>> = self.packages.into_iter().map(Some).collect();
+        let packages: Vec<Package> = order
+            .iter()
+            .filter_map(|&p| packages[p].take())
+            .map(|b| Package {
+                family: family_of(b.ecosystem, &b.name).map(str::to_owned),
+                ecosystem: b.ecosystem,
+                name: b.name,
+                version: b.version,
+                bytes: b.bytes,
+                files: b.files,
+                unrecorded_bytes: b.unrecorded_bytes,
+                hidden_bytes: b.hidden_bytes,
+                declared_bytes: b.declared_bytes,
+                layers: b.layers.into_iter().collect(),
+            })
+            .collect();
+        let mut families: BTreeMap<String, FamilyTotal> = BTreeMap::new();
+        for package in &packages {
+            let Some(name) = &package.family else {
+                continue;
+            };
+            let family = families.entry(name.clone()).or_insert(FamilyTotal {
+                name: name.clone(),
+                bytes: 0,
+                hidden_bytes: 0,
+                packages: 0,
+            });
+            family.bytes += package.bytes;
+            family.hidden_bytes += package.hidden_bytes;
+            family.packages += 1;
+        }
+        let mut families: Vec<FamilyTotal> = families.into_values().collect();
+        families.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+        unowned.sort_by(|a, b| {
+            (b.bytes + b.hidden_bytes)
+                .cmp(&(a.bytes + a.hidden_bytes))
+                .then_with(|| a.dir.cmp(&b.dir))
+        });
+        Attribution {
+            packages,
+            families,
+            unowned,
+            inode_owner,
+        }
+    }
+}
+
+/// The unowned total for a path's top directory (`usr/lib/x` → `/usr`; `x` → `/`).
+fn unowned_entry<'a>(
+    unowned: &'a mut BTreeMap<String, UnownedDir>,
+    path: &[u8],
+) -> &'a mut UnownedDir {
+    let top = ancestors(path).next().unwrap_or_default();
+    let dir = format!("/{}", String::from_utf8_lossy(top));
+    unowned.entry(dir.clone()).or_insert(UnownedDir {
+        dir,
+        bytes: 0,
+        files: 0,
+        hidden_bytes: 0,
+    })
+}

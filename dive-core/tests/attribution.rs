@@ -1,0 +1,249 @@
+//! Every byte belongs to one package or one unowned directory, by rules a person can check.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use dive_core::Analysis;
+use dive_core::attribution::{Ecosystem, Package};
+use dive_testdata::{ImageSpec, Op};
+
+const SITE: &str = "usr/local/lib/python3.11/site-packages";
+
+/// Size of the last op at `path` in the spec (metadata files' sizes depend on their text).
+fn size_of(spec: &ImageSpec, path: &str) -> u64 {
+    let mut size = None;
+    for op in spec.layers.iter().flat_map(|l| &l.ops) {
+        if op.path() == path.as_bytes() {
+            size = match op {
+                Op::File { size, .. } => Some(*size),
+                Op::Text { content, .. } => Some(content.len() as u64),
+                _ => size,
+            };
+        }
+    }
+    size.unwrap_or_else(|| panic!("{path} is not in the spec"))
+}
+
+fn sizes(spec: &ImageSpec, paths: &[&str]) -> u64 {
+    paths.iter().map(|p| size_of(spec, p)).sum()
+}
+
+fn dist_info(spec: &ImageSpec, dist: &str) -> u64 {
+    sizes(
+        spec,
+        &[
+            &format!("{SITE}/{dist}.dist-info/METADATA"),
+            &format!("{SITE}/{dist}.dist-info/RECORD"),
+        ],
+    )
+}
+
+fn package<'a>(analysis: &'a Analysis, ecosystem: Ecosystem, name: &str) -> &'a Package {
+    analysis
+        .attribution
+        .packages
+        .iter()
+        .find(|p| p.ecosystem == ecosystem && p.name == name)
+        .unwrap_or_else(|| panic!("{name} not found in {:#?}", analysis.attribution.packages))
+}
+
+fn analyses() -> (ImageSpec, Vec<(String, Analysis)>) {
+    let spec = dive_testdata::owned_image();
+    let built = dive_testdata::build(&spec).unwrap();
+    let forms = common::all_forms(&built);
+    let analyses = forms.iter().flat_map(common::analyses_of).collect();
+    (spec, analyses)
+}
+
+#[test]
+fn packages_own_what_their_databases_say_in_every_form() {
+    let (spec, analyses) = analyses();
+    for (form, analysis) in &analyses {
+        let torch = package(analysis, Ecosystem::Pip, "torch");
+        let pyc = size_of(
+            &spec,
+            &format!("{SITE}/torch/__pycache__/__init__.cpython-311.pyc"),
+        );
+        let recorded = sizes(
+            &spec,
+            &[
+                &format!("{SITE}/torch/__init__.py"),
+                &format!("{SITE}/torch/lib/libtorch.so"),
+                "usr/local/bin/torchrun",
+            ],
+        );
+        assert_eq!(
+            torch.bytes,
+            recorded + dist_info(&spec, "torch-2.3.0") + pyc,
+            "{form}: torch, spread over two layers"
+        );
+        assert_eq!(
+            torch.unrecorded_bytes, pyc,
+            "{form}: __pycache__ written after install"
+        );
+        assert_eq!(torch.layers, vec![1, 2], "{form}");
+        assert_eq!(
+            (torch.version.as_deref(), torch.family.as_deref()),
+            (Some("2.3.0"), Some("torch"))
+        );
+
+        let cublas = package(analysis, Ecosystem::Pip, "nvidia_cublas_cu12");
+        let cublas_pyc = size_of(&spec, &format!("{SITE}/nvidia/cublas/__pycache__/x.pyc"));
+        assert_eq!(
+            cublas.bytes,
+            30_000 + dist_info(&spec, "nvidia_cublas_cu12-12.1") + cublas_pyc,
+            "{form}: nvidia/ split by RECORD"
+        );
+        let cudnn = package(analysis, Ecosystem::Pip, "nvidia_cudnn_cu12");
+        assert_eq!(
+            cudnn.bytes,
+            20_000 + dist_info(&spec, "nvidia_cudnn_cu12-8.9"),
+            "{form}"
+        );
+        let nvidia = analysis
+            .attribution
+            .families
+            .iter()
+            .find(|f| f.name == "nvidia")
+            .unwrap();
+        assert_eq!(
+            (nvidia.bytes, nvidia.packages),
+            (cublas.bytes + cudnn.bytes, 2),
+            "{form}"
+        );
+
+        let leftover = package(analysis, Ecosystem::Pip, "leftover");
+        assert_eq!(
+            (leftover.bytes, leftover.hidden_bytes),
+            (0, 7_000 + dist_info(&spec, "leftover-1.0")),
+            "{form}: uninstalled later"
+        );
+        let ghost = package(analysis, Ecosystem::Pip, "ghost");
+        assert_eq!(
+            ghost.bytes,
+            size_of(&spec, &format!("{SITE}/ghost-1.0.dist-info/RECORD")),
+            "{form}: missing RECORD entries count nothing"
+        );
+
+        let egg = "usr/lib/python3/dist-packages/six-1.16.0.egg-info";
+        let six = package(analysis, Ecosystem::Pip, "six");
+        assert_eq!(
+            six.bytes,
+            900 + sizes(
+                &spec,
+                &[
+                    &format!("{egg}/PKG-INFO"),
+                    &format!("{egg}/installed-files.txt")
+                ]
+            ),
+            "{form}: egg-info"
+        );
+        let zlib = package(analysis, Ecosystem::Conda, "zlib");
+        assert_eq!(
+            zlib.bytes,
+            100_000 + size_of(&spec, "opt/conda/conda-meta/zlib-1.2.13-h5eee18b_0.json"),
+            "{form}: conda"
+        );
+        let express = package(analysis, Ecosystem::Npm, "express");
+        assert_eq!(
+            express.bytes,
+            3_000 + size_of(&spec, "app/node_modules/express/package.json"),
+            "{form}: npm"
+        );
+        let debug = package(analysis, Ecosystem::Npm, "debug");
+        assert_eq!(
+            debug.bytes,
+            500 + size_of(
+                &spec,
+                "app/node_modules/express/node_modules/debug/package.json"
+            ),
+            "{form}: nested npm"
+        );
+
+        let libc = package(analysis, Ecosystem::Dpkg, "libc6");
+        assert_eq!(
+            libc.bytes,
+            1_000 + size_of(&spec, "var/lib/dpkg/info/libc6:amd64.list"),
+            "{form}: :amd64 list"
+        );
+        assert_eq!(libc.declared_bytes, Some(10 * 1024));
+        let gcc = package(analysis, Ecosystem::Dpkg, "gcc-12");
+        assert_eq!(
+            (gcc.bytes, gcc.family.as_deref()),
+            (
+                2_000 + size_of(&spec, "var/lib/dpkg/info/gcc-12.list"),
+                Some("toolchain")
+            ),
+            "{form}"
+        );
+        let tzdata = package(analysis, Ecosystem::Dpkg, "tzdata");
+        let status_d = sizes(
+            &spec,
+            &[
+                "var/lib/dpkg/status.d/tzdata",
+                "var/lib/dpkg/status.d/tzdata.md5sums",
+            ],
+        );
+        assert_eq!(tzdata.bytes, 114 + status_d, "{form}: distroless status.d");
+        assert_eq!(
+            package(analysis, Ecosystem::Apk, "musl").bytes,
+            600,
+            "{form}: apk"
+        );
+        assert!(
+            analysis
+                .attribution
+                .packages
+                .iter()
+                .all(|p| p.name != "old"),
+            "{form}: config-files only is not installed"
+        );
+
+        let unowned = |dir: &str| {
+            analysis
+                .attribution
+                .unowned
+                .iter()
+                .find(|u| u.dir == dir)
+                .map_or((0, 0), |u| (u.bytes, u.hidden_bytes))
+        };
+        assert_eq!(
+            unowned("/root"),
+            (0, 50_000),
+            "{form}: the deleted pip cache"
+        );
+        assert_eq!(unowned("/app"), (4_000, 0), "{form}");
+        assert_eq!(
+            unowned("/usr"),
+            (60, 0),
+            "{form}: a pyc in the shared nvidia/ namespace is nobody's"
+        );
+    }
+}
+
+#[test]
+fn packages_and_unowned_add_up_to_final_and_hidden_bytes() {
+    let (_, analyses) = analyses();
+    let demo = common::analyze_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    )));
+    for (form, analysis) in analyses.iter().chain([&("demo".to_owned(), demo)]) {
+        let a = &analysis.attribution;
+        let visible: u64 = a.packages.iter().map(|p| p.bytes).sum::<u64>()
+            + a.unowned.iter().map(|u| u.bytes).sum::<u64>();
+        let hidden: u64 = a.packages.iter().map(|p| p.hidden_bytes).sum::<u64>()
+            + a.unowned.iter().map(|u| u.hidden_bytes).sum::<u64>();
+        assert_eq!(
+            visible, analysis.image.final_bytes,
+            "{form}: Σ packages + unowned = final bytes"
+        );
+        assert_eq!(
+            hidden, analysis.image.hidden_bytes,
+            "{form}: Σ packages + unowned hidden = hidden bytes"
+        );
+        let files: u64 = a.packages.iter().map(|p| p.files).sum::<u64>()
+            + a.unowned.iter().map(|u| u.files).sum::<u64>();
+        assert_eq!(files, analysis.image.final_files, "{form}");
+    }
+}

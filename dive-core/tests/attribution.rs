@@ -247,3 +247,111 @@ fn packages_and_unowned_add_up_to_final_and_hidden_bytes() {
         assert_eq!(files, analysis.image.final_files, "{form}");
     }
 }
+
+#[test]
+fn the_demos_waste_is_what_its_dockerfile_did() {
+    use dive_core::attribution::WasteClass;
+    let spec = dive_testdata::demo_image();
+    let analysis = common::analyze_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    )));
+    let site = "usr/local/lib/python3.11/dist-packages";
+    let class = |c: WasteClass| {
+        analysis
+            .attribution
+            .waste
+            .iter()
+            .find(|w| w.class == c)
+            .map_or(0, |w| w.bytes)
+    };
+    let cache = [
+        "root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "root/.cache/pip/http-v2/e/2/f/0/a/0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        "root/.cache/pip/selfcheck/5a0b2c.json",
+    ];
+    assert_eq!(
+        class(WasteClass::HiddenDeleted),
+        sizes(&spec, &cache),
+        "the pip cache rm'd in a later layer"
+    );
+    assert_eq!(
+        class(WasteClass::HiddenMetadataOnly),
+        size_of(&spec, &format!("{site}/torch/lib/libtorch_cpu.so")),
+        "chmod +x"
+    );
+    assert_eq!(
+        class(WasteClass::HiddenOverwritten),
+        12_400_000 + 751,
+        "the first model.onnx and the base layer's dpkg status"
+    );
+    let archives = [
+        "var/cache/apt/archives/gcc-12_12.2.0-14_amd64.deb",
+        "var/cache/apt/archives/cpp-12_12.2.0-14_amd64.deb",
+    ];
+    assert_eq!(class(WasteClass::AptArchives), sizes(&spec, &archives));
+    assert_eq!(
+        class(WasteClass::AptLists),
+        sizes(
+            &spec,
+            &[
+                "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4"
+            ]
+        )
+    );
+    let toolchain = analysis
+        .attribution
+        .families
+        .iter()
+        .find(|f| f.name == "toolchain")
+        .unwrap();
+    assert_eq!(
+        class(WasteClass::Toolchain),
+        toolchain.bytes,
+        "every byte of gcc-12 and cpp-12"
+    );
+    let pyc = [
+        format!("{site}/torch/__pycache__/__init__.cpython-311.pyc"),
+        format!("{site}/numpy/__pycache__/__init__.cpython-311.pyc"),
+    ];
+    assert_eq!(
+        class(WasteClass::Pycache),
+        pyc.iter().map(|p| size_of(&spec, p)).sum::<u64>()
+    );
+    assert_eq!(
+        class(WasteClass::Tests),
+        size_of(
+            &spec,
+            &format!("{site}/numpy/core/tests/test_multiarray.py")
+        )
+    );
+    let headers = [
+        format!("{site}/nvidia/cublas/include/cublas_v2.h"),
+        format!("{site}/nvidia/cudnn/include/cudnn.h"),
+    ];
+    assert_eq!(
+        class(WasteClass::Headers),
+        headers.iter().map(|p| size_of(&spec, p)).sum::<u64>()
+    );
+    let hidden: u64 = [
+        WasteClass::HiddenDeleted,
+        WasteClass::HiddenMetadataOnly,
+        WasteClass::HiddenOverwritten,
+    ]
+    .into_iter()
+    .map(class)
+    .sum();
+    assert_eq!(
+        hidden, analysis.image.hidden_bytes,
+        "hidden classes cover every hidden byte once"
+    );
+    let total: u64 = analysis.attribution.waste.iter().map(|w| w.bytes).sum();
+    assert!(total <= analysis.image.final_bytes + analysis.image.hidden_bytes);
+    let pip_cache = analysis
+        .attribution
+        .waste
+        .iter()
+        .find(|w| w.class == WasteClass::HiddenDeleted)
+        .unwrap();
+    assert_eq!(pip_cache.top_paths[0].0, format!("/{}", cache[0]));
+}

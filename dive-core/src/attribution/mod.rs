@@ -12,12 +12,14 @@ mod dpkg;
 mod families;
 mod npm;
 mod python;
+mod waste;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
 pub use families::family_of;
+pub use waste::{Waste, WasteClass, classify};
 
 use crate::layer::LayerIndex;
 use crate::path::ancestors;
@@ -141,6 +143,8 @@ pub struct Attribution {
     pub families: Vec<FamilyTotal>,
     /// Unowned bytes by top directory, largest first.
     pub unowned: Vec<UnownedDir>,
+    /// Avoidable bytes by class, largest first.
+    pub waste: Vec<Waste>,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
 }
@@ -262,7 +266,14 @@ pub(crate) fn attribute(
             unowned_entry(&mut unowned, &item.path).hidden_bytes += item.bytes;
         }
     }
-    registry.finish(owner_of, unowned.into_values().collect())
+    let mut attribution = registry.finish(owner_of, unowned.into_values().collect());
+    attribution.waste = waste::waste(
+        tree,
+        &attribution.packages,
+        &attribution.inode_owner,
+        hidden,
+    );
+    attribution
 }
 
 /// Packages by (ecosystem, normalised name): a dist spread over layers is one package.
@@ -389,6 +400,7 @@ impl Registry {
             packages,
             families,
             unowned,
+            waste: Vec::new(),
             inode_owner,
         }
     }

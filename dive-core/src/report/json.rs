@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, LayerFacts};
-use crate::attribution::{FamilyTotal, Package, UnownedDir};
+use crate::attribution::{FamilyTotal, Package, UnownedDir, Waste};
 use crate::error::Warning;
 use crate::tree::HiddenReason;
 
@@ -25,6 +25,7 @@ struct Document<'a> {
     packages: &'a [Package],
     families: &'a [FamilyTotal],
     unowned: &'a [UnownedDir],
+    waste: &'a [Waste],
     warnings: &'a [Warning],
 }
 
@@ -153,6 +154,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         packages: &analysis.attribution.packages,
         families: &analysis.attribution.families,
         unowned: &analysis.attribution.unowned,
+        waste: &analysis.attribution.waste,
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

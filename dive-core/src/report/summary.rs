@@ -166,6 +166,28 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         }
     }
 
+    if !attribution.waste.is_empty() {
+        let _ = writeln!(out, "\nAvoidable bytes (each byte in one class at most)");
+        for waste in &attribution.waste {
+            let _ = writeln!(
+                out,
+                "{:>10}  {:<20}  {}",
+                size(waste.bytes),
+                waste.class.name(),
+                waste.fix
+            );
+            if let Some((path, bytes)) = waste.top_paths.first() {
+                let _ = writeln!(
+                    out,
+                    "{:>10}  {:<20}    largest: {path} ({})",
+                    "",
+                    "",
+                    size(*bytes)
+                );
+            }
+        }
+    }
+
     let largest = analysis.largest_files(options.top);
     let _ = writeln!(out, "\nLargest files");
     let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");

@@ -269,6 +269,7 @@ pub(crate) fn attribute(
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect());
     attribution.waste = waste::waste(
         tree,
+        layers,
         &attribution.packages,
         &attribution.inode_owner,
         hidden,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Package;
+use crate::layer::LayerIndex;
 use crate::tree::{FileTree, HiddenItem, HiddenReason};
 
 /// Largest paths listed per class.
@@ -44,6 +45,8 @@ pub enum WasteClass {
     StaticLibs,
     /// C and C++ headers (`include/`).
     Headers,
+    /// Debug and symbol sections inside unstripped ELF libraries and executables.
+    DebugInfo,
     /// Hidden: overwritten by a later layer.
     HiddenOverwritten,
     /// Hidden: rewritten with the same content (chmod, chown, touch).
@@ -69,6 +72,7 @@ impl WasteClass {
             Self::Toolchain => "toolchain",
             Self::StaticLibs => "static-libs",
             Self::Headers => "headers",
+            Self::DebugInfo => "debug-info",
             Self::HiddenOverwritten => "hidden-overwritten",
             Self::HiddenMetadataOnly => "hidden-metadata-only",
             Self::HiddenDeleted => "hidden-deleted",
@@ -107,6 +111,9 @@ impl WasteClass {
                 "copy only shared libraries into the runtime stage; *.a are for linking"
             }
             Self::Headers => "headers are for building: leave include/ in the builder stage",
+            Self::DebugInfo => {
+                "strip --strip-unneeded (or --strip-debug to keep symbols) the ELF files as they are installed"
+            }
             Self::HiddenOverwritten => {
                 "write each file once: every rewrite in a later layer ships another copy"
             }
@@ -222,6 +229,7 @@ struct Tally {
 /// Waste classes of an image, largest first.
 pub(crate) fn waste(
     tree: &FileTree,
+    layers: &[&LayerIndex],
     packages: &[Package],
     inode_owner: &[Option<u32>],
     hidden: &[HiddenItem],
@@ -246,6 +254,15 @@ pub(crate) fn waste(
             .and_then(|p| packages.get(p as usize)?.family.as_deref());
         if let Some(class) = classify(&node.path, family) {
             add(class, &node.path, node.bytes);
+        } else {
+            // Only the debug sections of an ELF file are avoidable, not the whole file.
+            let content = tree.inode(inode);
+            let entry = layers
+                .get(content.layer)
+                .and_then(|l| l.entries.get(content.entry as usize));
+            if let Some(debug) = entry.map(|e| e.debug_bytes).filter(|&d| d > 0) {
+                add(WasteClass::DebugInfo, &node.path, debug);
+            }
         }
     }
     for item in hidden {

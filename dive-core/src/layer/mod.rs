@@ -4,6 +4,7 @@
 //! in whatever order they arrive; only the merge needs the manifest order.
 
 mod decompress;
+mod elf;
 mod walk;
 
 pub use decompress::Compression;
@@ -82,6 +83,8 @@ pub struct LayerEntry {
     pub data_offset: u64,
     /// A 128-bit hash of the content, when the walk read it (streamed layers).
     pub content_hash: Option<u128>,
+    /// For an ELF file, bytes of its debug and symbol sections (0 when none or not ELF).
+    pub debug_bytes: u64,
 }
 
 /// Everything dive-rs keeps of one layer.

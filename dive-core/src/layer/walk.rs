@@ -13,6 +13,7 @@ use tar::EntryType;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::decompress::{Compression, decoder, sniff};
+use super::elf;
 use super::{EntryKind, LayerEntry, LayerIndex};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
@@ -58,6 +59,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
     let mut archive = tar::Archive::new(reader);
     walk.run_seekable(&mut archive);
     let mut reader = archive.into_inner();
+    resolve_elf_debug(&mut reader, &mut walk.entries);
     let tail_start = walk.tail_start().min(len);
     let mut zeros = NonZeroCounter::default();
     let tail = reader
@@ -304,6 +306,7 @@ impl Walk {
             header_offset,
             data_offset,
             content_hash: None,
+            debug_bytes: 0,
         };
         match kind {
             EntryKind::Symlink => {
@@ -353,8 +356,14 @@ impl Walk {
                 }
             }
         } else if kind == EntryKind::File && self.hash_contents {
-            match hash_content(entry) {
-                Ok(hash) => record.content_hash = Some(hash),
+            match hash_and_sample(entry, size) {
+                Ok((hash, sample)) => {
+                    record.content_hash = Some(hash);
+                    if let Some(sample) = sample {
+                        record.debug_bytes =
+                            elf::debug_bytes(size, &mut |o, l| sample.read_at(o, l)).unwrap_or(0);
+                    }
+                }
                 Err(err) => {
                     self.failed = true;
                     let location = here();
@@ -412,6 +421,77 @@ impl Walk {
             warnings: self.warnings,
             captured: self.captured,
         }
+    }
+}
+
+/// Hashes a streamed file and, when it is an ELF file, keeps its header and tail.
+fn hash_and_sample(mut content: impl Read, size: u64) -> io::Result<(u128, Option<elf::Sample>)> {
+    let mut hasher = Xxh3Default::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let tail_start = size.saturating_sub(elf::TAIL as u64);
+    let mut sample = elf::Sample {
+        tail_start,
+        ..elf::Sample::default()
+    };
+    let (mut pos, mut elf) = (0u64, None);
+    loop {
+        let n = match content.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        hasher.update(chunk);
+        if sample.head.len() < elf::HEADER {
+            let take = (elf::HEADER - sample.head.len()).min(n);
+            sample.head.extend_from_slice(&chunk[..take]);
+            if sample.head.len() >= 4 {
+                elf.get_or_insert(elf::is_elf(&sample.head));
+            }
+        }
+        let end = pos + n as u64;
+        if elf == Some(true) && end > tail_start {
+            let from = usize::try_from(tail_start.saturating_sub(pos)).unwrap_or(0);
+            sample.tail.extend_from_slice(&chunk[from..]);
+        }
+        pos = end;
+    }
+    Ok((hasher.digest128(), (elf == Some(true)).then_some(sample)))
+}
+
+/// Whether a file in a seekable layer may be ELF and is worth one 64-byte read to find out.
+fn may_be_elf(path: &[u8], size: u64) -> bool {
+    const TEXT: [&[u8]; 24] = [
+        b"py", b"pyc", b"pyi", b"txt", b"h", b"hpp", b"json", b"md", b"html", b"js", b"ts", b"css",
+        b"yaml", b"yml", b"toml", b"cfg", b"ini", b"rst", b"csv", b"xml", b"pem", b"mo", b"png",
+        b"svg",
+    ];
+    let name = crate::path::split_last(path).1;
+    let ext = name
+        .iter()
+        .rposition(|&b| b == b'.')
+        .map(|i| &name[i + 1..]);
+    size >= elf::HEADER as u64 && !ext.is_some_and(|e| TEXT.contains(&e))
+}
+
+/// Reads the debug bytes of possible ELF files of a seekable layer, a few KiB each.
+fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry]) {
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.kind == EntryKind::File && may_be_elf(&e.path, e.size))
+    {
+        let (base, size) = (entry.data_offset, entry.size);
+        let mut read_at = |offset: u64, len: usize| -> Option<Vec<u8>> {
+            if offset.checked_add(len as u64)? > size {
+                return None;
+            }
+            reader.seek(SeekFrom::Start(base + offset)).ok()?;
+            let mut bytes = vec![0; len];
+            reader.read_exact(&mut bytes).ok()?;
+            Some(bytes)
+        };
+        entry.debug_bytes = elf::debug_bytes(size, &mut read_at).unwrap_or(0);
     }
 }
 

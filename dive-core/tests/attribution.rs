@@ -353,5 +353,12 @@ fn the_demos_waste_is_what_its_dockerfile_did() {
         .iter()
         .find(|w| w.class == WasteClass::HiddenDeleted)
         .unwrap();
-    assert_eq!(pip_cache.top_paths[0].0, format!("/{}", cache[0]));
+    assert_eq!(pip_cache.top_paths[0].path, format!("/{}", cache[0]));
+    assert_eq!(
+        (
+            pip_cache.top_paths[0].layer,
+            pip_cache.top_paths[0].hidden_by_layer
+        ),
+        (2, Some(3))
+    );
 }

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 pub use families::family_of;
-pub use waste::{Waste, WasteClass, classify};
+pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;
 use crate::path::ancestors;

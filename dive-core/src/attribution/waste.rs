@@ -138,8 +138,33 @@ pub struct Waste {
     pub files: u64,
     /// The fix, in one line.
     pub fix: &'static str,
-    /// The largest paths, largest first (`/`-prefixed, shown lossily).
-    pub top_paths: Vec<(String, u64)>,
+    /// The largest paths, largest first.
+    pub top_paths: Vec<WastePath>,
+    /// Bytes by the layer that added them, in layer order.
+    pub by_layer: Vec<LayerBytes>,
+}
+
+/// One path of a waste class, with the layers that tell its story.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WastePath {
+    /// `/`-prefixed path, shown lossily.
+    pub path: String,
+    /// Avoidable bytes at this path.
+    pub bytes: u64,
+    /// The layer that added them.
+    pub layer: usize,
+    /// For hidden bytes, the layer that hid them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_by_layer: Option<usize>,
+}
+
+/// Bytes that one layer added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LayerBytes {
+    /// The layer.
+    pub layer: usize,
+    /// Bytes.
+    pub bytes: u64,
 }
 
 /// The class of a visible path, if any; `family` is its owner package's family.
@@ -223,7 +248,8 @@ fn hidden_class(reason: HiddenReason) -> WasteClass {
 struct Tally {
     bytes: u64,
     files: u64,
-    paths: Vec<(String, u64)>,
+    paths: Vec<WastePath>,
+    by_layer: BTreeMap<usize, u64>,
 }
 
 /// Waste classes of an image, largest first.
@@ -235,61 +261,76 @@ pub(crate) fn waste(
     hidden: &[HiddenItem],
 ) -> Vec<Waste> {
     let mut classes: BTreeMap<WasteClass, Tally> = BTreeMap::new();
-    let mut add = |class: WasteClass, path: &[u8], bytes: u64| {
-        let tally = classes.entry(class).or_default();
-        tally.bytes += bytes;
-        tally.files += 1;
-        let shown = format!("/{}", String::from_utf8_lossy(path));
-        tally.paths.push((shown, bytes));
-    };
+    let mut add =
+        |class: WasteClass, path: &[u8], bytes: u64, layer: usize, hidden_by: Option<usize>| {
+            let tally = classes.entry(class).or_default();
+            tally.bytes += bytes;
+            tally.files += 1;
+            *tally.by_layer.entry(layer).or_default() += bytes;
+            let path = format!("/{}", String::from_utf8_lossy(path));
+            tally.paths.push(WastePath {
+                path,
+                bytes,
+                layer,
+                hidden_by_layer: hidden_by,
+            });
+        };
     for id in tree.walk() {
         let node = tree.node(id);
         let Some(inode) = node.inode.filter(|_| node.files == 1) else {
             continue;
         };
-        let family = inode_owner
-            .get(inode.0 as usize)
-            .copied()
-            .flatten()
-            .and_then(|p| packages.get(p as usize)?.family.as_deref());
+        let content = tree.inode(inode);
+        let owner = inode_owner.get(inode.0 as usize).copied().flatten();
+        let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
         if let Some(class) = classify(&node.path, family) {
-            add(class, &node.path, node.bytes);
+            add(class, &node.path, node.bytes, content.layer, None);
         } else {
             // Only the debug sections of an ELF file are avoidable, not the whole file.
-            let content = tree.inode(inode);
             let entry = layers
                 .get(content.layer)
                 .and_then(|l| l.entries.get(content.entry as usize));
             if let Some(debug) = entry.map(|e| e.debug_bytes).filter(|&d| d > 0) {
-                add(WasteClass::DebugInfo, &node.path, debug);
+                add(
+                    WasteClass::DebugInfo,
+                    &node.path,
+                    debug,
+                    content.layer,
+                    None,
+                );
             }
         }
     }
     for item in hidden {
-        add(hidden_class(item.reason), &item.path, item.bytes);
+        let class = hidden_class(item.reason);
+        add(
+            class,
+            &item.path,
+            item.bytes,
+            item.added_in_layer,
+            Some(item.hidden_by_layer),
+        );
     }
     let mut out: Vec<Waste> = classes
         .into_iter()
-        .map(
-            |(
+        .map(|(class, tally)| {
+            let mut paths = tally.paths;
+            paths.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+            paths.truncate(TOP_PATHS);
+            let by_layer = tally
+                .by_layer
+                .into_iter()
+                .map(|(layer, bytes)| LayerBytes { layer, bytes })
+                .collect();
+            Waste {
                 class,
-                Tally {
-                    bytes,
-                    files,
-                    mut paths,
-                },
-            )| {
-                paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                paths.truncate(TOP_PATHS);
-                Waste {
-                    class,
-                    bytes,
-                    files,
-                    fix: class.fix(),
-                    top_paths: paths,
-                }
-            },
-        )
+                bytes: tally.bytes,
+                files: tally.files,
+                fix: class.fix(),
+                top_paths: paths,
+                by_layer,
+            }
+        })
         .collect();
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.class.cmp(&b.class)));
     out

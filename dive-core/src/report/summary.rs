@@ -176,14 +176,9 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 waste.class.name(),
                 waste.fix
             );
-            if let Some((path, bytes)) = waste.top_paths.first() {
-                let _ = writeln!(
-                    out,
-                    "{:>10}  {:<20}    largest: {path} ({})",
-                    "",
-                    "",
-                    size(*bytes)
-                );
+            if let Some(top) = waste.top_paths.first() {
+                let (path, bytes) = (&top.path, size(top.bytes));
+                let _ = writeln!(out, "{:>10}  {:<20}    largest: {path} ({bytes})", "", "");
             }
         }
     }

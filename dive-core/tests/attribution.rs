@@ -362,3 +362,60 @@ fn the_demos_waste_is_what_its_dockerfile_did() {
         (2, Some(3))
     );
 }
+
+#[test]
+fn report_findings_come_from_the_ledger_largest_saving_first() {
+    let analysis = common::analyze_path(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    )));
+    let findings = dive_core::report::findings(&analysis);
+    let firm: Vec<_> = findings.iter().filter(|f| !f.conditional).collect();
+    let savings: Vec<u64> = firm.iter().map(|f| f.saving).collect();
+    assert!(
+        savings.windows(2).all(|w| w[0] >= w[1]),
+        "ordered by saving: {savings:?}"
+    );
+    let waste_total: u64 = analysis.attribution.waste.iter().map(|w| w.bytes).sum();
+    assert_eq!(
+        savings.iter().sum::<u64>(),
+        waste_total,
+        "every saving is a waste class's bytes"
+    );
+    assert_eq!(
+        firm[0].class,
+        Some(dive_core::attribution::WasteClass::Toolchain)
+    );
+    assert!(
+        firm[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("gcc-12") && e.contains("cpp-12")),
+        "{:?}",
+        firm[0].evidence
+    );
+    assert!(
+        firm[0]
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("added by layer 1") && e.contains("apt-get install"))
+    );
+    let cuda = findings.iter().find(|f| f.conditional).unwrap();
+    let nvidia = analysis
+        .attribution
+        .families
+        .iter()
+        .find(|f| f.name == "nvidia")
+        .unwrap();
+    assert_eq!(
+        cuda.saving, nvidia.bytes,
+        "the CUDA finding is the nvidia family's bytes"
+    );
+    let text = dive_core::report::optimisation_report(
+        &analysis,
+        dive_core::report::ReportFormat::Markdown,
+        true,
+    );
+    assert!(text.starts_with("# Image size report: `demo/ml-service:1.0`"));
+    assert!(text.contains(&format!("{waste_total} avoidable")), "{text}");
+}

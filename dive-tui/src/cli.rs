@@ -1,8 +1,12 @@
 //! Command-line arguments.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
+Commands:
+  dive-rs IMAGE                       summary (--json for the whole analysis)
+  dive-rs report IMAGE [--format text|markdown|json]   optimisation report
+
 IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
   ./oci-dir                 an OCI image layout directory
@@ -16,22 +20,80 @@ Exit status:
 
 /// See where every byte of a container image comes from.
 #[derive(Debug, Parser)]
-#[command(name = "dive-rs", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "dive-rs",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
-    /// The image: a `docker save` tar, an OCI layout (dir or tar), or `-` for stdin.
-    pub image: String,
+    /// A subcommand; without one, dive-rs analyses IMAGE.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Print the text summary (the default until the interactive view lands).
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
 
-    /// Write the analysis as JSON (schema_version 1) to stdout.
+    /// Write the analysis as JSON (schema_version 2) to stdout.
     #[arg(long)]
     pub json: bool,
 
     /// Show exact byte counts instead of 1.2 GB.
     #[arg(long)]
     pub bytes: bool,
+
+    /// Rows in the summary's largest-files and hidden lists.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+}
+
+/// What to do with the image.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write an optimisation report: the size story and each finding with its saving.
+    Report(ReportArgs),
+}
+
+/// Arguments of `dive-rs report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// text for a terminal, markdown for a pull request, json for tools.
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+    pub format: ReportFormatArg,
+
+    /// Show exact byte counts instead of 1.2 GB.
+    #[arg(long)]
+    pub bytes: bool,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// For a terminal.
+    Text,
+    /// For a pull request or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// The findings as JSON.
+    Json,
+}
+
+/// Which image to read, shared by every command.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The image: a `docker save` tar, an OCI layout (dir or tar), or `-` for stdin.
+    #[arg(required = true)]
+    pub image: Option<String>,
 
     /// Pick one image by tag, name or digest when the input holds several.
     #[arg(long = "image", value_name = "TAG|DIGEST")]
@@ -44,8 +106,4 @@ pub struct Cli {
     /// Worker threads for decoding layers (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-
-    /// Rows in the summary's largest-files and hidden lists.
-    #[arg(long, default_value_t = 20)]
-    pub top: usize,
 }

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use dive_core::report::{self, SummaryOptions};
-use dive_core::{AnalyzerBuilder, Source};
+use dive_core::report::{self, ReportFormat, SummaryOptions};
+use dive_core::{Analysis, AnalyzerBuilder, Source};
 
-use cli::Cli;
+use cli::{Cli, Command, InputArgs, ReportArgs, ReportFormatArg};
 
 /// The image could not be read or the arguments are wrong.
 const EXIT_UNREADABLE: u8 = 2;
@@ -38,23 +38,35 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
-    if cli.image == "-" && io::stdin().is_terminal() {
+    match &cli.command {
+        Some(Command::Report(args)) => report_command(args),
+        None => summary_command(cli),
+    }
+}
+
+fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
+    let image = input.image.as_deref().context("an IMAGE is required")?;
+    if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
             "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
         );
     }
-    let source = Source::parse(&cli.image)?;
+    let source = Source::parse(image)?;
     let mut builder = AnalyzerBuilder::new();
-    if let Some(threads) = cli.threads {
+    if let Some(threads) = input.threads {
         builder = builder.threads(threads);
     }
-    if let Some(image) = &cli.select {
-        builder = builder.image(image);
+    if let Some(select) = &input.select {
+        builder = builder.image(select);
     }
-    if let Some(platform) = &cli.platform {
+    if let Some(platform) = &input.platform {
         builder = builder.platform(platform);
     }
-    let analysis = builder.build().analyze(source, &())?;
+    Ok(builder.build().analyze(source, &())?)
+}
+
+fn summary_command(cli: &Cli) -> anyhow::Result<()> {
+    let analysis = analyze(&cli.input)?;
     let mut out = io::stdout().lock();
     if cli.json {
         serde_json::to_writer_pretty(&mut out, &report::to_json(&analysis))
@@ -67,6 +79,40 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             ..SummaryOptions::default()
         };
         out.write_all(report::summary(&analysis, options).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
+    let analysis = analyze(&args.input)?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        ReportFormatArg::Json => {
+            let findings = report::findings(&analysis);
+            let total: u64 = findings
+                .iter()
+                .filter(|f| !f.conditional)
+                .map(|f| f.saving)
+                .sum();
+            let document = serde_json::json!({
+                "schema_version": report::JSON_SCHEMA_VERSION,
+                "reference": analysis.image.reference,
+                "shipped_bytes": analysis.image.final_bytes + analysis.image.hidden_bytes,
+                "total_saving": total,
+                "findings": findings,
+            });
+            serde_json::to_writer_pretty(&mut out, &document).context("writing JSON")?;
+            writeln!(out)?;
+        }
+        format => {
+            let format = if format == ReportFormatArg::Markdown {
+                ReportFormat::Markdown
+            } else {
+                ReportFormat::Text
+            };
+            out.write_all(report::optimisation_report(&analysis, format, args.bytes).as_bytes())?;
+        }
     }
     out.flush()?;
     Ok(())

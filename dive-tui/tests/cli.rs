@@ -137,3 +137,33 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn report_writes_text_markdown_and_json() {
+    let text = stdout(&dive_rs(&["report", DEMO]));
+    assert!(
+        text.contains("Findings, largest saving first")
+            && text.contains(" 1. A build toolchain is in the final image"),
+        "{text}"
+    );
+    let markdown = stdout(&dive_rs(&["report", DEMO, "--format", "markdown"]));
+    assert!(
+        markdown.starts_with("# Image size report") && markdown.contains("| layer |"),
+        "{markdown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&["report", DEMO, "--format", "json"]).stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let firm: u64 = findings
+        .iter()
+        .filter(|f| f["conditional"] == false)
+        .map(|f| f["saving"].as_u64().unwrap())
+        .sum();
+    assert_eq!(json["total_saving"].as_u64().unwrap(), firm);
+    let missing = dive_rs(&["report"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "report without an image is a usage error"
+    );
+}

@@ -1,0 +1,353 @@
+//! The optimisation report a platform engineer would write by hand: the size story, then
+//! each finding with its evidence and saving, largest saving first. Savings come from the
+//! ledger (waste classes, whose bytes are disjoint), never from estimates.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::human_bytes;
+use crate::analysis::Analysis;
+use crate::attribution::{Waste, WasteClass};
+
+/// One change that would shrink the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What is wrong, in one line.
+    pub title: String,
+    /// The waste class it comes from; `None` for conditional findings.
+    pub class: Option<WasteClass>,
+    /// Bytes the fix removes from what the image ships.
+    pub saving: u64,
+    /// True when the saving depends on how the image is used (not in the total).
+    pub conditional: bool,
+    /// Facts that show it: paths, packages, layers and their commands.
+    pub evidence: Vec<String>,
+    /// The change to make.
+    pub fix: String,
+}
+
+/// How to write the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// For a terminal.
+    Text,
+    /// For a pull request or `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+}
+
+fn title(class: WasteClass) -> &'static str {
+    match class {
+        WasteClass::PipCache => "pip's download cache is in the image",
+        WasteClass::UvCache => "uv's cache is in the image",
+        WasteClass::PoetryCache => "poetry's cache is in the image",
+        WasteClass::CondaPkgs => "conda's package cache is in the image",
+        WasteClass::NpmCache => "the npm/yarn cache is in the image",
+        WasteClass::AptArchives => "apt's downloaded .deb files are in the image",
+        WasteClass::AptLists => "apt's package lists are in the image",
+        WasteClass::ModelWeights => "model weights are baked into the image",
+        WasteClass::Pycache => "compiled Python bytecode (__pycache__) is in the image",
+        WasteClass::Tests => "test suites of installed Python packages are in the image",
+        WasteClass::Toolchain => "a build toolchain is in the final image",
+        WasteClass::StaticLibs => "static libraries (*.a) are in the image",
+        WasteClass::Headers => "C/C++ headers are in the image",
+        WasteClass::DebugInfo => "ELF libraries and executables carry debug info and symbols",
+        WasteClass::HiddenOverwritten => {
+            "files overwritten by later layers still ship every version"
+        }
+        WasteClass::HiddenMetadataOnly => {
+            "files rewritten with the same content (chmod/chown) ship twice"
+        }
+        WasteClass::HiddenDeleted => {
+            "files deleted by later layers still ship in the layer that added them"
+        }
+    }
+}
+
+/// Findings of an image, largest saving first; conditional ones last.
+pub fn findings(analysis: &Analysis) -> Vec<Finding> {
+    let size = |b: u64| human_bytes(b, false);
+    let command = |layer: usize| {
+        let text = analysis
+            .layers
+            .get(layer)
+            .and_then(|l| l.created_by.as_deref())
+            .unwrap_or("");
+        let text = text
+            .trim()
+            .trim_start_matches("/bin/sh -c ")
+            .trim_start_matches("#(nop) ");
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() > 90 {
+            format!("{}…", text.chars().take(89).collect::<String>())
+        } else {
+            text
+        }
+    };
+    let mut out: Vec<Finding> = analysis
+        .attribution
+        .waste
+        .iter()
+        .map(|waste| {
+            let mut evidence = Vec::new();
+            if waste.class == WasteClass::Toolchain {
+                let packages: Vec<String> = analysis
+                    .attribution
+                    .packages
+                    .iter()
+                    .filter(|p| p.family.as_deref() == Some("toolchain") && p.bytes > 0)
+                    .take(6)
+                    .map(|p| format!("{} {}", p.name, size(p.bytes)))
+                    .collect();
+                evidence.push(format!("packages: {}", packages.join(", ")));
+            }
+            evidence.push(paths_line(waste, &size));
+            evidence.extend(layers_lines(waste, &size, &command));
+            Finding {
+                title: title(waste.class).to_owned(),
+                class: Some(waste.class),
+                saving: waste.bytes,
+                conditional: false,
+                evidence,
+                fix: waste.fix.to_owned(),
+            }
+        })
+        .collect();
+    let gpu: Vec<_> = analysis
+        .attribution
+        .packages
+        .iter()
+        .filter(|p| matches!(p.family.as_deref(), Some("nvidia" | "cuda")) && p.bytes > 0)
+        .collect();
+    if !gpu.is_empty() {
+        let saving = gpu.iter().map(|p| p.bytes).sum();
+        let names: Vec<String> = gpu
+            .iter()
+            .take(6)
+            .map(|p| format!("{} {}", p.name, size(p.bytes)))
+            .collect();
+        out.push(Finding {
+            title: "CUDA libraries ship in the image: needed only where it runs on a GPU".to_owned(),
+            class: None,
+            saving,
+            conditional: true,
+            evidence: vec![format!("packages: {}", names.join(", "))],
+            fix: "for CPU-only deployments install torch from the CPU index (pip install torch --index-url https://download.pytorch.org/whl/cpu): no nvidia-* wheels".to_owned(),
+        });
+    }
+    out.sort_by(|a, b| {
+        a.conditional
+            .cmp(&b.conditional)
+            .then(b.saving.cmp(&a.saving))
+    });
+    out
+}
+
+fn paths_line(waste: &Waste, size: &dyn Fn(u64) -> String) -> String {
+    let top: Vec<String> = waste
+        .top_paths
+        .iter()
+        .take(3)
+        .map(|p| format!("{} ({})", p.path, size(p.bytes)))
+        .collect();
+    let files = if waste.files == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{} files", waste.files)
+    };
+    format!("{files}, largest: {}", top.join(", "))
+}
+
+fn layers_lines(
+    waste: &Waste,
+    size: &dyn Fn(u64) -> String,
+    command: &dyn Fn(usize) -> String,
+) -> Vec<String> {
+    let mut by_layer = waste.by_layer.clone();
+    by_layer.sort_by_key(|l| std::cmp::Reverse(l.bytes));
+    let mut lines: Vec<String> = by_layer
+        .iter()
+        .take(2)
+        .map(|l| {
+            format!(
+                "added by layer {} ({}): {}",
+                l.layer,
+                size(l.bytes),
+                command(l.layer)
+            )
+        })
+        .collect();
+    let mut hiders: Vec<usize> = waste
+        .top_paths
+        .iter()
+        .filter_map(|p| p.hidden_by_layer)
+        .collect();
+    hiders.dedup();
+    lines.extend(
+        hiders
+            .into_iter()
+            .take(2)
+            .map(|l| format!("hidden by layer {l}: {}", command(l))),
+    );
+    lines
+}
+
+/// The report as text or Markdown.
+pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_bytes: bool) -> String {
+    let size = |b: u64| human_bytes(b, exact_bytes);
+    let facts = &analysis.image;
+    let shipped = facts.final_bytes + facts.hidden_bytes;
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
+    let md = format == ReportFormat::Markdown;
+    let mut out = String::new();
+    let reference = facts.reference.as_deref().unwrap_or("<untagged>");
+    let platform = facts.platform.as_deref().unwrap_or("unknown platform");
+    if md {
+        let _ = writeln!(out, "# Image size report: `{reference}` ({platform})\n");
+        let _ = writeln!(out, "## Where the bytes are\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "Image size report: {reference} ({platform})\n\nWhere the bytes are"
+        );
+    }
+    let bullet = if md { "- " } else { "  " };
+    let _ = writeln!(
+        out,
+        "{bullet}{} visible in {} files, plus {} shipped in layers but hidden: {} in {} layers ({} compressed).",
+        size(facts.final_bytes),
+        facts.final_files,
+        size(facts.hidden_bytes),
+        size(shipped),
+        facts.layer_count,
+        size(facts.size_compressed)
+    );
+    let families: Vec<String> = analysis
+        .attribution
+        .families
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} ({:.1}%)",
+                f.name,
+                size(f.bytes),
+                percent(f.bytes, facts.final_bytes)
+            )
+        })
+        .collect();
+    if !families.is_empty() {
+        let _ = writeln!(out, "{bullet}By family: {}.", families.join(", "));
+    }
+    let unowned: Vec<String> = analysis
+        .attribution
+        .unowned
+        .iter()
+        .filter(|u| u.bytes > 0)
+        .take(5)
+        .map(|u| format!("{} {}", u.dir, size(u.bytes)))
+        .collect();
+    if !unowned.is_empty() {
+        let _ = writeln!(out, "{bullet}Owned by no package: {}.", unowned.join(", "));
+    }
+    if md {
+        let _ = writeln!(
+            out,
+            "\n| layer | file bytes | hidden later | command |\n|---:|---:|---:|---|"
+        );
+    } else {
+        let _ = writeln!(out, "{bullet}By layer:");
+    }
+    for layer in &analysis.layers {
+        let command = layer
+            .created_by
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches("/bin/sh -c ");
+        let command: String = command.split_whitespace().collect::<Vec<_>>().join(" ");
+        if md {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | `{}` |",
+                layer.index,
+                size(layer.file_bytes),
+                size(layer.hidden_bytes),
+                command.replace('|', "\\\\|")
+            );
+        } else {
+            let short: String = command.chars().take(70).collect();
+            let _ = writeln!(
+                out,
+                "    #{:<2} {:>10}  {:>10} hidden  {short}",
+                layer.index,
+                size(layer.file_bytes),
+                size(layer.hidden_bytes)
+            );
+        }
+    }
+
+    let all = findings(analysis);
+    let total: u64 = all
+        .iter()
+        .filter(|f| !f.conditional)
+        .map(|f| f.saving)
+        .sum();
+    let heading = format!(
+        "Findings, largest saving first: {} avoidable ({:.1}% of the {} shipped)",
+        size(total),
+        percent(total, shipped),
+        size(shipped)
+    );
+    let _ = writeln!(out, "\n{}{heading}\n", if md { "## " } else { "" });
+    let mut number = 0;
+    for finding in all.iter().filter(|f| !f.conditional) {
+        number += 1;
+        write_finding(&mut out, number, finding, md, &size);
+    }
+    let conditional: Vec<&Finding> = all.iter().filter(|f| f.conditional).collect();
+    if !conditional.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}If the image runs without a GPU\n",
+            if md { "## " } else { "" }
+        );
+        for finding in conditional {
+            number += 1;
+            write_finding(&mut out, number, finding, md, &size);
+        }
+    }
+    out
+}
+
+fn write_finding(
+    out: &mut String,
+    number: usize,
+    finding: &Finding,
+    md: bool,
+    size: &dyn Fn(u64) -> String,
+) {
+    let mut chars = finding.title.chars();
+    let title: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if md {
+        let _ = writeln!(out, "{number}. **{title}**: save {}", size(finding.saving));
+        for line in &finding.evidence {
+            let _ = writeln!(out, "   - {line}");
+        }
+        let _ = writeln!(out, "   - Fix: {}\n", finding.fix);
+    } else {
+        let _ = writeln!(out, "{number:>2}. {title}: save {}", size(finding.saving));
+        for line in &finding.evidence {
+            let _ = writeln!(out, "      {line}");
+        }
+        let _ = writeln!(out, "      fix: {}\n", finding.fix);
+    }
+}

@@ -47,6 +47,15 @@ fn package<'a>(analysis: &'a Analysis, ecosystem: Ecosystem, name: &str) -> &'a 
         .unwrap_or_else(|| panic!("{name} not found in {:#?}", analysis.attribution.packages))
 }
 
+fn family<'a>(analysis: &'a Analysis, name: &str) -> &'a dive_core::attribution::FamilyTotal {
+    analysis
+        .attribution
+        .families
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no family {name}"))
+}
+
 fn analyses() -> (ImageSpec, Vec<(String, Analysis)>) {
     let spec = dive_testdata::owned_image();
     let built = dive_testdata::build(&spec).unwrap();
@@ -100,12 +109,7 @@ fn packages_own_what_their_databases_say_in_every_form() {
             20_000 + dist_info(&spec, "nvidia_cudnn_cu12-8.9"),
             "{form}"
         );
-        let nvidia = analysis
-            .attribution
-            .families
-            .iter()
-            .find(|f| f.name == "nvidia")
-            .unwrap();
+        let nvidia = family(analysis, "nvidia");
         assert_eq!(
             (nvidia.bytes, nvidia.packages),
             (cublas.bytes + cudnn.bytes, 2),
@@ -299,12 +303,7 @@ fn the_demos_waste_is_what_its_dockerfile_did() {
             ]
         )
     );
-    let toolchain = analysis
-        .attribution
-        .families
-        .iter()
-        .find(|f| f.name == "toolchain")
-        .unwrap();
+    let toolchain = family(&analysis, "toolchain");
     assert_eq!(
         class(WasteClass::Toolchain),
         toolchain.bytes,
@@ -401,12 +400,7 @@ fn report_findings_come_from_the_ledger_largest_saving_first() {
             .any(|e| e.starts_with("added by layer 1") && e.contains("apt-get install"))
     );
     let cuda = findings.iter().find(|f| f.conditional).unwrap();
-    let nvidia = analysis
-        .attribution
-        .families
-        .iter()
-        .find(|f| f.name == "nvidia")
-        .unwrap();
+    let nvidia = family(&analysis, "nvidia");
     assert_eq!(
         cuda.saving, nvidia.bytes,
         "the CUDA finding is the nvidia family's bytes"

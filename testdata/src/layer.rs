@@ -96,32 +96,11 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             Some(&name(target, b"")),
             io::empty(),
         ),
-        // Whiteout markers are empty regular files with a reserved name.
         Op::Whiteout { path } => {
             let (dir, base) = split(path);
-            let marker = [dir, b".wh.", base].concat();
-            append(
-                builder,
-                EntryType::Regular,
-                &name(&marker, b""),
-                0o644,
-                0,
-                None,
-                io::empty(),
-            )
+            marker(builder, &name(&[dir, b".wh.", base].concat(), b""))
         }
-        Op::Opaque { dir } => {
-            let marker = [&dir[..], b"/.wh..wh..opq"].concat();
-            append(
-                builder,
-                EntryType::Regular,
-                &name(&marker, b""),
-                0o644,
-                0,
-                None,
-                io::empty(),
-            )
-        }
+        Op::Opaque { dir } => marker(builder, &name(&[&dir[..], b"/.wh..wh..opq"].concat(), b"")),
         Op::PaxFile { path, size, seed } => {
             let mut records = pax_record(b"path", &name(path, b""));
             records.extend(pax_record(b"size", size.to_string().as_bytes()));
@@ -141,6 +120,19 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             builder.append(&header, Content::new(*seed, *size))
         }
     }
+}
+
+/// A whiteout marker: an empty regular file with a reserved name.
+fn marker<W: Write>(builder: &mut tar::Builder<W>, name: &[u8]) -> io::Result<()> {
+    append(
+        builder,
+        EntryType::Regular,
+        name,
+        0o644,
+        0,
+        None,
+        io::empty(),
+    )
 }
 
 /// `dir/` and `name` of `dir/name` (dir keeps its slash).

@@ -2,6 +2,20 @@
 
 use super::Ecosystem;
 
+/// Name prefixes of CUDA runtime packages, as conda and Debian/NVIDIA repositories spell them.
+const CUDA: [&str; 10] = [
+    "cuda-",
+    "libcublas",
+    "libcudnn",
+    "libnccl",
+    "libcufft",
+    "libcurand",
+    "libcusparse",
+    "libcusolver",
+    "libnvjitlink",
+    "libnpp",
+];
+
 /// Family of a package by the built-in table, or `None`.
 pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
     let name = name.to_ascii_lowercase().replace(['_', '.'], "-");
@@ -15,16 +29,7 @@ pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
                 Some("torch")
             } else if matches!(n, "triton" | "pytorch-triton") {
                 Some("triton")
-            } else if starts(&[
-                "cuda-",
-                "libcublas",
-                "libcudnn",
-                "libnccl",
-                "libcufft",
-                "libcurand",
-                "libcusparse",
-                "libcusolver",
-            ]) {
+            } else if starts(&CUDA) {
                 Some("cuda")
             } else if matches!(n, "gcc" | "gxx" | "binutils" | "make" | "cmake" | "ninja")
                 || starts(&["gcc-", "gxx-", "binutils-"])
@@ -37,18 +42,7 @@ pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
             }
         }
         Ecosystem::Dpkg | Ecosystem::Apk => {
-            if starts(&[
-                "cuda-",
-                "libcublas",
-                "libcudnn",
-                "libnccl",
-                "libcufft",
-                "libcurand",
-                "libcusparse",
-                "libcusolver",
-                "libnvjitlink",
-                "libnpp",
-            ]) {
+            if starts(&CUDA) {
                 Some("cuda")
             } else if matches!(
                 n,

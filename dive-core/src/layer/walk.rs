@@ -346,14 +346,7 @@ impl Walk {
                     }
                     self.captured.push((index, content.into_boxed_slice()));
                 }
-                Err(err) => {
-                    self.failed = true;
-                    let location = here();
-                    self.warn(
-                        location,
-                        format!("file data is truncated or unreadable: {err}"),
-                    );
-                }
+                Err(err) => self.unreadable_data(here(), &err),
             }
         } else if kind == EntryKind::File && self.hash_contents {
             match hash_and_sample(entry, size) {
@@ -364,14 +357,7 @@ impl Walk {
                             elf::debug_bytes(size, &mut |o, l| sample.read_at(o, l)).unwrap_or(0);
                     }
                 }
-                Err(err) => {
-                    self.failed = true;
-                    let location = here();
-                    self.warn(
-                        location,
-                        format!("file data is truncated or unreadable: {err}"),
-                    );
-                }
+                Err(err) => self.unreadable_data(here(), &err),
             }
         }
 
@@ -385,6 +371,15 @@ impl Walk {
             self.files_by_path.insert(record.path.clone(), target);
         }
         self.entries.push(record);
+    }
+
+    /// The walk cannot go past a file whose data ends early.
+    fn unreadable_data(&mut self, location: Location, err: &io::Error) {
+        self.failed = true;
+        self.warn(
+            location,
+            format!("file data is truncated or unreadable: {err}"),
+        );
     }
 
     fn tail_start(&self) -> u64 {

@@ -211,3 +211,56 @@ pub fn assert_matches_ledger(name: &str, analysis: &Analysis, ledger: &Ledger) {
     expected.sort();
     assert_eq!(hidden, expected, "{name}: hidden evidence");
 }
+
+/// Compares our pip packages with `record_totals.py`'s reading of the RECORDs in `rootfs`:
+/// each dist's recorded bytes lie between what only its RECORD lists and all it lists, and
+/// files several RECORDs list are counted once in all.
+pub fn assert_pip_matches_python(analysis: &Analysis, rootfs: &Path, name: &str) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/scripts/record_totals.py"
+    );
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(rootfs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let dists = python["dists"].as_object().unwrap();
+    assert!(!dists.is_empty(), "{name}: Python found no RECORD");
+    let (mut ours, mut exclusive) = (0, 0);
+    for (info, totals) in dists {
+        let dist = info.split('-').next().unwrap();
+        let package = analysis
+            .attribution
+            .packages
+            .iter()
+            .find(|p| p.ecosystem == dive_core::attribution::Ecosystem::Pip && p.name == dist)
+            .unwrap_or_else(|| panic!("{name}: {dist} has a RECORD but no package"));
+        let recorded = package.bytes - package.unrecorded_bytes;
+        let (listed, only) = (
+            totals["listed"].as_u64().unwrap(),
+            totals["exclusive"].as_u64().unwrap(),
+        );
+        eprintln!(
+            "{name}: {info}: RECORD lists {listed} bytes ({only} its own); dive-rs {recorded} recorded + {} unrecorded",
+            package.unrecorded_bytes
+        );
+        assert!(
+            only <= recorded && recorded <= listed,
+            "{name}: {info}: {only} <= {recorded} <= {listed}"
+        );
+        ours += recorded;
+        exclusive += only;
+    }
+    assert_eq!(
+        ours,
+        exclusive + python["shared"].as_u64().unwrap(),
+        "{name}: shared files count once"
+    );
+}

@@ -1,0 +1,32 @@
+//! Attribution on real wheels from PyPI, built outside the repository by
+//! `testdata/scripts/real-wheels-image.sh DIR`, then:
+//! `DIVE_RS_REAL_WHEELS=DIR cargo test -p dive-core --test real_wheels -- --ignored --nocapture`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use dive_core::{Source, analyze};
+
+#[test]
+#[ignore = "needs an image built from PyPI wheels by testdata/scripts/real-wheels-image.sh"]
+fn real_records_agree_byte_for_byte() {
+    let Some(dir) = std::env::var_os("DIVE_RS_REAL_WHEELS").map(PathBuf::from) else {
+        panic!("set DIVE_RS_REAL_WHEELS to the directory real-wheels-image.sh wrote");
+    };
+    let analysis =
+        analyze(Source::parse(&format!("oci:{}:real", dir.join("oci").display())).unwrap())
+            .unwrap();
+    common::assert_pip_matches_python(&analysis, &dir.join("rootfs"), "real wheels");
+    let a = &analysis.attribution;
+    let visible: u64 = a.packages.iter().map(|p| p.bytes).sum::<u64>()
+        + a.unowned.iter().map(|u| u.bytes).sum::<u64>();
+    let hidden: u64 = a.packages.iter().map(|p| p.hidden_bytes).sum::<u64>()
+        + a.unowned.iter().map(|u| u.hidden_bytes).sum::<u64>();
+    assert_eq!(
+        (visible, hidden),
+        (analysis.image.final_bytes, analysis.image.hidden_bytes)
+    );
+    eprintln!("unowned: {:?}", a.unowned);
+}

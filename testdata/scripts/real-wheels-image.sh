@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds an OCI image from real PyPI wheels, outside the repository, to check attribution on
+# real RECORD files: numpy, six, and three nvidia CUDA wheels sharing the nvidia/ namespace,
+# installed by pip with its real download cache, which a later layer deletes.
+#
+#   testdata/scripts/real-wheels-image.sh OUTDIR
+#   dive-rs report oci:OUTDIR/oci:real
+#   DIVE_RS_REAL_WHEELS=OUTDIR cargo test -p dive-core --test real_wheels -- --ignored
+#
+# Needs pip (PyPI), umoci. Writes OUTDIR/oci (the image) and OUTDIR/rootfs (what pip wrote).
+set -euo pipefail
+out=${1:?usage: real-wheels-image.sh OUTDIR}
+rm -rf "$out" && mkdir -p "$out"
+out=$(cd "$out" && pwd)
+site=usr/local/lib/python3.11/site-packages
+wheels=(numpy==1.26.4 six==1.17.0 nvidia-cuda-runtime-cu12==12.1.105 nvidia-nvjitlink-cu12==12.4.127 nvidia-cuda-nvrtc-cu12==12.1.105)
+target=(--only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp)
+
+pip download -q --no-deps "${target[@]}" -d "$out/wheels" "${wheels[@]}"
+pip install -q --no-deps --no-index --find-links "$out/wheels" "${target[@]}" --target "$out/rootfs/$site" "${wheels[@]}"
+# The cache a Dockerfile's `RUN pip install` leaves behind. The registry mirror here answers
+# with responses pip does not cache, so its HTTP cache stays empty: the real wheel files are
+# put where pip keeps wheels in its cache instead.
+mkdir -p "$out/rootfs/root/.cache/pip/wheels/6f/2a/0c"
+cp "$out"/wheels/*.whl "$out/rootfs/root/.cache/pip/wheels/6f/2a/0c/"
+
+umoci init --layout "$out/oci"
+umoci new --image "$out/oci:real"
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install ${wheels[*]}" \
+  "$out/rootfs/$site" "/$site"
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install (its download cache)" \
+  "$out/rootfs/root/.cache/pip" /root/.cache/pip
+umoci insert --image "$out/oci:real" --history.created_by "RUN rm -rf /root/.cache/pip" \
+  --whiteout /root/.cache/pip
+echo "image: oci:$out/oci:real"

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::analysis::{Analysis, ImageFacts, LayerFacts};
+use crate::attribution::FamilyRules;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
     Compression, LayerEntry, LayerIndex, WalkOptions, hash_content, sniff, walk_reader,
@@ -62,6 +63,7 @@ impl Observer for () {}
 /// Sets up an [`Analyzer`].
 #[derive(Debug, Clone, Default)]
 pub struct AnalyzerBuilder {
+    families: FamilyRules,
     threads: Option<usize>,
     image: Option<String>,
     platform: Option<String>,
@@ -91,6 +93,13 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn platform(mut self, platform: impl Into<String>) -> Self {
         self.platform = Some(platform.into());
+        self
+    }
+
+    /// Family rules (from a families file) tried before the built-in table.
+    #[must_use]
+    pub fn families(mut self, rules: FamilyRules) -> Self {
+        self.families = rules;
         self
     }
 
@@ -235,7 +244,12 @@ impl Analyzer {
             },
             dive: merged.dive,
         };
-        let attribution = crate::attribution::attribute(&merged.tree, &refs, &merged.hidden);
+        let attribution = crate::attribution::attribute(
+            &merged.tree,
+            &refs,
+            &merged.hidden,
+            &self.options.families,
+        );
         Ok(Analysis {
             input,
             image,

@@ -103,6 +103,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A configuration file (families) is malformed.
+    #[error("{origin}: {message}")]
+    Config {
+        /// The file as named.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An observer asked to stop.
     #[error("{input}: analysis stopped")]
     Cancelled {

@@ -171,6 +171,12 @@ fn packages_own_what_their_databases_say_in_every_form() {
             "{form}: :amd64 list"
         );
         assert_eq!(libc.declared_bytes, Some(10 * 1024));
+        let wrapper = package(analysis, Ecosystem::Dpkg, "wrapper");
+        assert_eq!(
+            wrapper.bytes,
+            300 + size_of(&spec, "var/lib/dpkg/info/wrapper.list"),
+            "{form}: the diverter keeps the original path"
+        );
         let gcc = package(analysis, Ecosystem::Dpkg, "gcc-12");
         assert_eq!(
             (gcc.bytes, gcc.family.as_deref()),
@@ -412,4 +418,51 @@ fn report_findings_come_from_the_ledger_largest_saving_first() {
     );
     assert!(text.starts_with("# Image size report: `demo/ml-service:1.0`"));
     assert!(text.contains(&format!("{waste_total} avoidable")), "{text}");
+}
+
+#[test]
+fn a_families_file_extends_the_built_in_table() {
+    use dive_core::attribution::FamilyRules;
+    let rules = FamilyRules::from_toml(
+        "families.toml",
+        "[families]\nweb = [\"express\", \"npm:debug\"]\nnvidia = [\"dpkg:libc*\"]\n",
+    )
+    .unwrap();
+    let built = dive_testdata::build(&dive_testdata::owned_image()).unwrap();
+    let source = dive_core::Source::reader(
+        "-",
+        std::io::Cursor::new(dive_testdata::docker_legacy(&[&built], false).unwrap()),
+    );
+    let analysis = dive_core::AnalyzerBuilder::new()
+        .families(rules)
+        .build()
+        .analyze(source, &())
+        .unwrap();
+    let web = family(&analysis, "web");
+    assert_eq!(web.packages, 2);
+    let nvidia = family(&analysis, "nvidia");
+    assert_eq!(
+        nvidia.packages, 3,
+        "two wheels from the table, libc6 from the file"
+    );
+    assert_eq!(
+        package(&analysis, Ecosystem::Pip, "torch")
+            .family
+            .as_deref(),
+        Some("torch"),
+        "the table still applies"
+    );
+    for (text, expected) in [
+        ("[families]\nx = [\"rpm:foo\"]", "unknown ecosystem"),
+        ("[families]\nx = [\"a[\"]", "a["),
+        ("[familes]\nx = []", "unknown field"),
+    ] {
+        let err = FamilyRules::from_toml("families.toml", text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("families.toml: ") && err.contains(expected),
+            "{err}"
+        );
+    }
 }

@@ -106,4 +106,9 @@ pub struct InputArgs {
     /// Worker threads for decoding layers (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+
+    /// A TOML file of package families (`[families] acme = ["acme-*", "dpkg:libacme*"]`),
+    /// tried before the built-in table.
+    #[arg(long, value_name = "FILE")]
+    pub families: Option<std::path::PathBuf>,
 }

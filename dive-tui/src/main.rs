@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use dive_core::attribution::FamilyRules;
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{Analysis, AnalyzerBuilder, Source};
 
@@ -61,6 +62,11 @@ fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     }
     if let Some(platform) = &input.platform {
         builder = builder.platform(platform);
+    }
+    if let Some(path) = &input.families {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the families file", path.display()))?;
+        builder = builder.families(FamilyRules::from_toml(&path.display().to_string(), &text)?);
     }
     Ok(builder.build().analyze(source, &())?)
 }

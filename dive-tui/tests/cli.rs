@@ -167,3 +167,30 @@ fn report_writes_text_markdown_and_json() {
         "report without an image is a usage error"
     );
 }
+
+#[test]
+fn a_families_file_names_new_families_and_a_bad_one_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("families.toml");
+    std::fs::write(&good, "[families]\nnumerics = [\"numpy\"]\n").unwrap();
+    let json: serde_json::Value = serde_json::from_slice(
+        &dive_rs(&[DEMO, "--json", "--families", good.to_str().unwrap()]).stdout,
+    )
+    .unwrap();
+    assert!(
+        json["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "numerics")
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[families]\nx = [\"rpm:foo\"]\n").unwrap();
+    let output = dive_rs(&[DEMO, "--families", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("unknown ecosystem")
+    );
+}

@@ -403,21 +403,28 @@ pub fn demo_image() -> ImageSpec {
 /// Ownership in every ecosystem dive-rs reads, with the tricky cases: a dist spread over two
 /// layers (its `__pycache__` added later), the `nvidia/` namespace shared by two wheels,
 /// RECORD entries that climb (`../../../bin`) or name missing files, an egg-info, conda-meta,
-/// dpkg with `:amd64` list names, distroless `status.d`, apk, nested npm packages, a pip
+/// dpkg with `:amd64` list names and a diversion, distroless `status.d`, apk, nested npm packages, a pip
 /// cache deleted later, and a dist uninstalled by a later layer.
 pub fn owned_image() -> ImageSpec {
     let site = "usr/local/lib/python3.11/site-packages";
     let dpkg = vec![
         Op::text(
             "var/lib/dpkg/status",
-            "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36\nInstalled-Size: 10\n\nPackage: gcc-12\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.2.0\nInstalled-Size: 20\n\nPackage: old\nStatus: deinstall ok config-files\nVersion: 1\n",
+            "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36\nInstalled-Size: 10\n\nPackage: wrapper\nStatus: install ok installed\nVersion: 1\n\nPackage: gcc-12\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.2.0\nInstalled-Size: 20\n\nPackage: old\nStatus: deinstall ok config-files\nVersion: 1\n",
         ),
         Op::text(
             "var/lib/dpkg/info/libc6:amd64.list",
             "/.\n/usr\n/usr/lib/libc.so.6\n",
         ),
         Op::text("var/lib/dpkg/info/gcc-12.list", "/usr/bin/gcc-12\n"),
-        Op::file("usr/lib/libc.so.6", 1_000, 1),
+        // dpkg-divert --package wrapper --rename /usr/lib/libc.so.6: libc6's file moved aside.
+        Op::text("var/lib/dpkg/info/wrapper.list", "/usr/lib/libc.so.6\n"),
+        Op::text(
+            "var/lib/dpkg/diversions",
+            "/usr/lib/libc.so.6\n/usr/lib/libc.so.6.distrib\nwrapper\n",
+        ),
+        Op::file("usr/lib/libc.so.6.distrib", 1_000, 1),
+        Op::file("usr/lib/libc.so.6", 300, 20),
         Op::file("usr/bin/gcc-12", 2_000, 2),
         Op::text(
             "var/lib/dpkg/status.d/tzdata",

@@ -1,14 +1,18 @@
 //! Debian: `var/lib/dpkg/status` + `info/<pkg>[:arch].list`; distroless `status.d/`.
 
+use std::collections::HashMap;
+
 use super::{DbPackage, Ecosystem};
 use crate::path::{normalize, split_last};
 
 const STATUS: &[u8] = b"var/lib/dpkg/status";
 const INFO: &[u8] = b"var/lib/dpkg/info/";
 const STATUS_D: &[u8] = b"var/lib/dpkg/status.d/";
+pub(super) const DIVERSIONS: &[u8] = b"var/lib/dpkg/diversions";
 
 pub(super) fn is_database(path: &[u8]) -> bool {
     path == STATUS
+        || path == DIVERSIONS
         || (path.starts_with(INFO) && path.ends_with(b".list"))
         || (path.starts_with(STATUS_D) && !split_last(path).1.starts_with(b"."))
 }
@@ -53,6 +57,38 @@ pub(super) fn parse(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
         return packages;
     }
     Vec::new()
+}
+
+/// `dpkg-divert` records: three lines each (path, diverted-to path, diverting package, `:`
+/// for a local diversion), as original path → (new path, diverter).
+pub(super) fn diversions(content: &[u8]) -> HashMap<Vec<u8>, (Vec<u8>, String)> {
+    let lines: Vec<&[u8]> = content.split(|&b| b == b'\n').collect();
+    lines
+        .chunks_exact(3)
+        .filter_map(|c| {
+            Some((
+                normalize(c[0])?,
+                (
+                    normalize(c[1])?,
+                    String::from_utf8_lossy(c[2]).trim().to_owned(),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// A diverted package's file lives at the diverted-to path; the diverter keeps the original.
+pub(super) fn apply_diversions(
+    package: &mut DbPackage,
+    diversions: &HashMap<Vec<u8>, (Vec<u8>, String)>,
+) {
+    for file in &mut package.files {
+        if let Some((to, by)) = diversions.get(file.as_slice()) {
+            if *by != package.name {
+                file.clone_from(to);
+            }
+        }
+    }
 }
 
 fn listed(name: String, files: Vec<Vec<u8>>) -> DbPackage {

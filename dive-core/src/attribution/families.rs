@@ -1,6 +1,81 @@
 //! Families group packages the way people talk about an image: "the CUDA wheels", "the toolchain".
 
+use globset::{Glob, GlobMatcher};
+use serde::Deserialize;
+
 use super::Ecosystem;
+use crate::error::{Error, Result};
+
+/// Family rules from a config file, tried before the built-in table.
+///
+/// ```toml
+/// [families]
+/// acme = ["acme-*", "dpkg:libacme*"]   # globs over package names, optionally `ecosystem:`
+/// nvidia = ["cupy-cuda*"]              # adds to a built-in family
+/// ```
+/// Names are matched lowercase with `_` and `.` as `-` (`nvidia_cublas_cu12` is
+/// `nvidia-cublas-cu12`), so one glob covers a wheel, its dist-info and its PyPI name.
+#[derive(Debug, Clone, Default)]
+pub struct FamilyRules {
+    rules: Vec<(String, Option<Ecosystem>, GlobMatcher)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FamilyFile {
+    #[serde(default)]
+    families: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl FamilyRules {
+    /// Parses the TOML text of a families file; `origin` names it in errors.
+    pub fn from_toml(origin: &str, text: &str) -> Result<FamilyRules> {
+        let error = |message: String| Error::Config {
+            origin: origin.to_owned(),
+            message,
+        };
+        let file: FamilyFile = toml::from_str(text).map_err(|e| error(e.to_string()))?;
+        let mut rules = Vec::new();
+        for (family, globs) in file.families {
+            for pattern in globs {
+                let (ecosystem, glob) = match pattern.split_once(':') {
+                    Some((eco, glob)) => (Some(ecosystem_named(eco).ok_or_else(|| error(format!("{pattern:?}: unknown ecosystem {eco:?} (pip, conda, dpkg, apk, npm)")))?), glob),
+                    None => (None, pattern.as_str()),
+                };
+                let matcher = Glob::new(&normalise(glob))
+                    .map_err(|e| error(format!("{pattern:?}: {e}")))?
+                    .compile_matcher();
+                rules.push((family.clone(), ecosystem, matcher));
+            }
+        }
+        Ok(FamilyRules { rules })
+    }
+
+    /// The family of a package: the first matching rule, else the built-in table.
+    pub fn family_of(&self, ecosystem: Ecosystem, name: &str) -> Option<String> {
+        let normal = normalise(name);
+        self.rules
+            .iter()
+            .find(|(_, eco, glob)| eco.is_none_or(|e| e == ecosystem) && glob.is_match(&normal))
+            .map(|(family, _, _)| family.clone())
+            .or_else(|| family_of(ecosystem, name).map(str::to_owned))
+    }
+}
+
+fn normalise(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+fn ecosystem_named(name: &str) -> Option<Ecosystem> {
+    Some(match name {
+        "pip" => Ecosystem::Pip,
+        "conda" => Ecosystem::Conda,
+        "dpkg" => Ecosystem::Dpkg,
+        "apk" => Ecosystem::Apk,
+        "npm" => Ecosystem::Npm,
+        _ => return None,
+    })
+}
 
 /// Name prefixes of CUDA runtime packages, as conda and Debian/NVIDIA repositories spell them.
 const CUDA: [&str; 10] = [
@@ -18,7 +93,7 @@ const CUDA: [&str; 10] = [
 
 /// Family of a package by the built-in table, or `None`.
 pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
-    let name = name.to_ascii_lowercase().replace(['_', '.'], "-");
+    let name = normalise(name);
     let n = name.as_str();
     let starts = |prefixes: &[&str]| prefixes.iter().any(|p| n.starts_with(p));
     match ecosystem {

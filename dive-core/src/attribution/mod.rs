@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-pub use families::family_of;
+pub use families::{FamilyRules, family_of};
 pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;
@@ -208,19 +208,37 @@ pub(crate) fn attribute(
     tree: &FileTree,
     layers: &[&LayerIndex],
     hidden: &[HiddenItem],
+    rules: &FamilyRules,
 ) -> Attribution {
     let mut registry = Registry::default();
     let mut final_claims = Claims::default();
     let mut any_claims = Claims::default();
     // Latest layer last, so later databases take precedence among historical claims.
+    let visible = |l: usize, entry: u32, path: &[u8]| {
+        tree.lookup(path).is_some_and(|id| {
+            let node = tree.node(id);
+            node.layer == l && node.entry == Some(entry)
+        })
+    };
+    // dpkg-divert moves files out of the way of a package that lists them.
+    let diversions = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(l, layer)| layer.captured.iter().map(move |(e, c)| (l, *e, c)))
+        .find(|&(l, e, _)| {
+            let path = &layers[l].entries[e as usize].path;
+            &**path == dpkg::DIVERSIONS && visible(l, e, path)
+        })
+        .map(|(_, _, content)| dpkg::diversions(content))
+        .unwrap_or_default();
     for (l, layer) in layers.iter().enumerate().rev() {
         for (entry, content) in &layer.captured {
             let path = &layer.entries[*entry as usize].path;
-            let visible = tree.lookup(path).is_some_and(|id| {
-                let node = tree.node(id);
-                node.layer == l && node.entry == Some(*entry)
-            });
-            for db in parse_database(path, content) {
+            let visible = visible(l, *entry, path);
+            for mut db in parse_database(path, content) {
+                if db.ecosystem == Ecosystem::Dpkg {
+                    dpkg::apply_diversions(&mut db, &diversions);
+                }
                 let p = registry.add(&db, visible);
                 if visible {
                     final_claims.add(p, &db);
@@ -266,7 +284,7 @@ pub(crate) fn attribute(
             unowned_entry(&mut unowned, &item.path).hidden_bytes += item.bytes;
         }
     }
-    let mut attribution = registry.finish(owner_of, unowned.into_values().collect());
+    let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.waste = waste::waste(
         tree,
         layers,
@@ -335,7 +353,12 @@ impl Registry {
         p
     }
 
-    fn finish(self, owner_of: Vec<Option<u32>>, mut unowned: Vec<UnownedDir>) -> Attribution {
+    fn finish(
+        self,
+        owner_of: Vec<Option<u32>>,
+        mut unowned: Vec<UnownedDir>,
+        rules: &FamilyRules,
+    ) -> Attribution {
         // Packages that own nothing (a database entry whose files are all gone) are dropped.
         let mut order: Vec<usize> = (0..self.packages.len())
             .filter(|&p| {
@@ -363,7 +386,7 @@ impl Registry {
             .iter()
             .filter_map(|&p| packages[p].take())
             .map(|b| Package {
-                family: family_of(b.ecosystem, &b.name).map(str::to_owned),
+                family: rules.family_of(b.ecosystem, &b.name),
                 ecosystem: b.ecosystem,
                 name: b.name,
                 version: b.version,

@@ -3,21 +3,31 @@
 # real RECORD files: numpy, six, and three nvidia CUDA wheels sharing the nvidia/ namespace,
 # installed by pip with its real download cache, which a later layer deletes.
 #
-#   testdata/scripts/real-wheels-image.sh OUTDIR
+#   testdata/scripts/real-wheels-image.sh OUTDIR [small|torch]
+#   (torch: torch==2.3.0 with its CUDA wheels, triton and dependencies, ~2.8 GB to download)
 #   dive-rs report oci:OUTDIR/oci:real
 #   DIVE_RS_REAL_WHEELS=OUTDIR cargo test -p dive-core --test real_wheels -- --ignored
 #
 # Needs pip (PyPI), umoci. Writes OUTDIR/oci (the image) and OUTDIR/rootfs (what pip wrote).
 set -euo pipefail
-out=${1:?usage: real-wheels-image.sh OUTDIR}
+out=${1:?usage: real-wheels-image.sh OUTDIR [small|torch]}
+mode=${2:-small}
 rm -rf "$out" && mkdir -p "$out"
 out=$(cd "$out" && pwd)
 site=usr/local/lib/python3.11/site-packages
-wheels=(numpy==1.26.4 six==1.17.0 nvidia-cuda-runtime-cu12==12.1.105 nvidia-nvjitlink-cu12==12.4.127 nvidia-cuda-nvrtc-cu12==12.1.105)
 target=(--only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp)
+case $mode in
+  small)
+    wheels=(numpy==1.26.4 six==1.17.0 nvidia-cuda-runtime-cu12==12.1.105 nvidia-nvjitlink-cu12==12.4.127 nvidia-cuda-nvrtc-cu12==12.1.105)
+    deps=(--no-deps) ;;
+  torch)
+    wheels=(torch==2.3.0 numpy==1.26.4)
+    deps=() ;;
+  *) echo "mode is small or torch" >&2; exit 2 ;;
+esac
 
-pip download -q --no-deps "${target[@]}" -d "$out/wheels" "${wheels[@]}"
-pip install -q --no-deps --no-index --find-links "$out/wheels" "${target[@]}" --target "$out/rootfs/$site" "${wheels[@]}"
+pip download -q "${deps[@]}" "${target[@]}" -d "$out/wheels" "${wheels[@]}"
+pip install -q "${deps[@]}" --no-index --find-links "$out/wheels" "${target[@]}" --target "$out/rootfs/$site" "${wheels[@]}"
 # The cache a Dockerfile's `RUN pip install` leaves behind. The registry mirror here answers
 # with responses pip does not cache, so its HTTP cache stays empty: the real wheel files are
 # put where pip keeps wheels in its cache instead.

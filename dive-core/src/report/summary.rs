@@ -137,14 +137,15 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         );
         let _ = writeln!(
             out,
-            "{:>10}  {:>10}  {:<6}  {:<10}  name and version",
-            "size", "hidden", "kind", "family"
+            "{:>10}  {:>10}  {:>10}  {:<6}  {:<10}  name and version",
+            "size", "declared", "hidden", "kind", "family"
         );
         for package in attribution.packages.iter().take(options.top) {
             let _ = writeln!(
                 out,
-                "{:>10}  {:>10}  {:<6}  {:<10}  {} {}",
+                "{:>10}  {:>10}  {:>10}  {:<6}  {:<10}  {} {}",
                 size(package.bytes),
+                package.declared_bytes.map_or_else(|| "-".to_owned(), size),
                 size(package.hidden_bytes),
                 ecosystem_name(package.ecosystem),
                 package.family.as_deref().unwrap_or("-"),

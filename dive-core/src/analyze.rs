@@ -167,8 +167,20 @@ impl Analyzer {
 
         let mut warnings: Vec<Warning> = store.warnings().to_vec();
         warnings.extend(plan.warnings.iter().cloned());
-        let labels: Vec<String> = (0..plan.layers.len())
-            .map(|i| layer_label(i, &plan, &indexes[i]))
+        let digests: Vec<Option<String>> = (0..plan.layers.len())
+            .map(|i| layer_digest(i, &plan, &indexes[i]))
+            .collect();
+        let labels: Vec<String> = digests
+            .iter()
+            .enumerate()
+            .map(|(i, digest)| {
+                format!(
+                    "layer {i} ({})",
+                    digest
+                        .as_deref()
+                        .map_or_else(|| plan.layers[i].path.clone(), short_digest)
+                )
+            })
             .collect();
         for (i, index) in indexes.iter().enumerate() {
             warnings.extend(
@@ -194,16 +206,10 @@ impl Analyzer {
             .enumerate()
             .map(|(i, index)| {
                 let planned = &plan.layers[i];
-                let diff_id = plan.diff_ids.get(i).cloned();
-                let digest = planned.digest.clone().or_else(|| {
-                    (index.compression == Compression::None)
-                        .then(|| diff_id.clone())
-                        .flatten()
-                });
                 LayerFacts {
                     index: i,
-                    digest,
-                    diff_id,
+                    digest: digests[i].clone(),
+                    diff_id: plan.diff_ids.get(i).cloned(),
                     media_type: planned.media_type.clone(),
                     compression: index.compression,
                     size_compressed: index.size_compressed,
@@ -417,16 +423,13 @@ fn layer_commands(plan: &Plan, input: &str, warnings: &mut Vec<Warning>) -> Vec<
     commands
 }
 
-fn layer_label(index: usize, plan: &Plan, walked: &LayerIndex) -> String {
-    let digest = plan.layers[index].digest.clone().or_else(|| {
+/// A layer's blob digest; an uncompressed legacy layer's blob is its diff_id.
+fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Option<String> {
+    plan.layers[index].digest.clone().or_else(|| {
         (walked.compression == Compression::None)
             .then(|| plan.diff_ids.get(index).cloned())
             .flatten()
-    });
-    match digest {
-        Some(digest) => format!("layer {index} ({})", short_digest(&digest)),
-        None => format!("layer {index} ({})", plan.layers[index].path),
-    }
+    })
 }
 
 /// `sha256:0123456789ab…`

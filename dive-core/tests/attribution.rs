@@ -234,24 +234,10 @@ fn packages_own_what_their_databases_say_in_every_form() {
 #[test]
 fn packages_and_unowned_add_up_to_final_and_hidden_bytes() {
     let (_, analyses) = analyses();
-    let demo = common::analyze_path(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/demo/ml-service.tar"
-    )));
+    let demo = common::analyze_path(common::demo_path());
     for (form, analysis) in analyses.iter().chain([&("demo".to_owned(), demo)]) {
+        common::assert_attribution_adds_up(form, analysis);
         let a = &analysis.attribution;
-        let visible: u64 = a.packages.iter().map(|p| p.bytes).sum::<u64>()
-            + a.unowned.iter().map(|u| u.bytes).sum::<u64>();
-        let hidden: u64 = a.packages.iter().map(|p| p.hidden_bytes).sum::<u64>()
-            + a.unowned.iter().map(|u| u.hidden_bytes).sum::<u64>();
-        assert_eq!(
-            visible, analysis.image.final_bytes,
-            "{form}: Σ packages + unowned = final bytes"
-        );
-        assert_eq!(
-            hidden, analysis.image.hidden_bytes,
-            "{form}: Σ packages + unowned hidden = hidden bytes"
-        );
         let files: u64 = a.packages.iter().map(|p| p.files).sum::<u64>()
             + a.unowned.iter().map(|u| u.files).sum::<u64>();
         assert_eq!(files, analysis.image.final_files, "{form}");
@@ -262,10 +248,7 @@ fn packages_and_unowned_add_up_to_final_and_hidden_bytes() {
 fn the_demos_waste_is_what_its_dockerfile_did() {
     use dive_core::attribution::WasteClass;
     let spec = dive_testdata::demo_image();
-    let analysis = common::analyze_path(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/demo/ml-service.tar"
-    )));
+    let analysis = common::analyze_path(common::demo_path());
     let site = "usr/local/lib/python3.11/dist-packages";
     let class = |c: WasteClass| {
         analysis
@@ -370,10 +353,7 @@ fn the_demos_waste_is_what_its_dockerfile_did() {
 
 #[test]
 fn report_findings_come_from_the_ledger_largest_saving_first() {
-    let analysis = common::analyze_path(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/demo/ml-service.tar"
-    )));
+    let analysis = common::analyze_path(common::demo_path());
     let findings = dive_core::report::findings(&analysis);
     let firm: Vec<_> = findings.iter().filter(|f| !f.conditional).collect();
     let savings: Vec<u64> = firm.iter().map(|f| f.saving).collect();

@@ -111,11 +111,7 @@ fn a_gzipped_docker_save_is_read_from_a_file_and_a_stream() {
 
 #[test]
 fn the_committed_demo_matches_its_generator() {
-    let path = std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/demo/ml-service.tar"
-    ));
-    let analysis = common::analyze_path(path);
+    let analysis = common::analyze_path(common::demo_path());
     let ledger = dive_testdata::ledger(&dive_testdata::demo_image());
     assert_matches_ledger(
         "demo (rerun `gen-testdata demo` if the generator changed)",

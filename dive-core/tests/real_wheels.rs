@@ -19,14 +19,6 @@ fn real_records_agree_byte_for_byte() {
         analyze(Source::parse(&format!("oci:{}:real", dir.join("oci").display())).unwrap())
             .unwrap();
     common::assert_pip_matches_python(&analysis, &dir.join("rootfs"), "real wheels");
-    let a = &analysis.attribution;
-    let visible: u64 = a.packages.iter().map(|p| p.bytes).sum::<u64>()
-        + a.unowned.iter().map(|u| u.bytes).sum::<u64>();
-    let hidden: u64 = a.packages.iter().map(|p| p.hidden_bytes).sum::<u64>()
-        + a.unowned.iter().map(|u| u.hidden_bytes).sum::<u64>();
-    assert_eq!(
-        (visible, hidden),
-        (analysis.image.final_bytes, analysis.image.hidden_bytes)
-    );
-    eprintln!("unowned: {:?}", a.unowned);
+    common::assert_attribution_adds_up("real wheels", &analysis);
+    eprintln!("unowned: {:?}", analysis.attribution.unowned);
 }

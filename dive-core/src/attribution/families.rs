@@ -67,14 +67,15 @@ fn normalise(name: &str) -> String {
 }
 
 fn ecosystem_named(name: &str) -> Option<Ecosystem> {
-    Some(match name {
-        "pip" => Ecosystem::Pip,
-        "conda" => Ecosystem::Conda,
-        "dpkg" => Ecosystem::Dpkg,
-        "apk" => Ecosystem::Apk,
-        "npm" => Ecosystem::Npm,
-        _ => return None,
-    })
+    [
+        Ecosystem::Pip,
+        Ecosystem::Conda,
+        Ecosystem::Dpkg,
+        Ecosystem::Apk,
+        Ecosystem::Npm,
+    ]
+    .into_iter()
+    .find(|e| e.name() == name)
 }
 
 /// Name prefixes of CUDA runtime packages, as conda and Debian/NVIDIA repositories spell them.

@@ -41,6 +41,19 @@ pub enum Ecosystem {
     Npm,
 }
 
+impl Ecosystem {
+    /// The name used in JSON and text.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pip => "pip",
+            Self::Conda => "conda",
+            Self::Dpkg => "dpkg",
+            Self::Apk => "apk",
+            Self::Npm => "npm",
+        }
+    }
+}
+
 /// What one database says about one package.
 #[derive(Debug, Clone)]
 pub(crate) struct DbPackage {

@@ -16,3 +16,21 @@ pub fn human_bytes(bytes: u64, exact: bool) -> String {
         bytesize::ByteSize(bytes).display().si().to_string()
     }
 }
+
+/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
+pub(crate) fn clean_command(command: &str) -> String {
+    let command = command.trim();
+    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
+    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `text` cut to `width` characters, the last one `…` when cut.
+pub(crate) fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::human_bytes;
+use super::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
 use crate::attribution::{Waste, WasteClass};
 
@@ -68,21 +68,12 @@ fn title(class: WasteClass) -> &'static str {
 pub fn findings(analysis: &Analysis) -> Vec<Finding> {
     let size = |b: u64| human_bytes(b, false);
     let command = |layer: usize| {
-        let text = analysis
+        let step = analysis
             .layers
             .get(layer)
             .and_then(|l| l.created_by.as_deref())
             .unwrap_or("");
-        let text = text
-            .trim()
-            .trim_start_matches("/bin/sh -c ")
-            .trim_start_matches("#(nop) ");
-        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if text.chars().count() > 90 {
-            format!("{}…", text.chars().take(89).collect::<String>())
-        } else {
-            text
-        }
+        cut(&clean_command(step), 90)
     };
     let mut out: Vec<Finding> = analysis
         .attribution
@@ -264,13 +255,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         let _ = writeln!(out, "{bullet}By layer:");
     }
     for layer in &analysis.layers {
-        let command = layer
-            .created_by
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches("/bin/sh -c ");
-        let command: String = command.split_whitespace().collect::<Vec<_>>().join(" ");
+        let command = clean_command(layer.created_by.as_deref().unwrap_or(""));
         if md {
             let _ = writeln!(
                 out,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::human_bytes;
+use super::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
 use crate::tree::HiddenReason;
 
@@ -147,7 +147,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 size(package.bytes),
                 package.declared_bytes.map_or_else(|| "-".to_owned(), size),
                 size(package.hidden_bytes),
-                ecosystem_name(package.ecosystem),
+                package.ecosystem.name(),
                 package.family.as_deref().unwrap_or("-"),
                 package.name,
                 package.version.as_deref().unwrap_or("")
@@ -232,17 +232,6 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     out
 }
 
-fn ecosystem_name(ecosystem: crate::attribution::Ecosystem) -> &'static str {
-    use crate::attribution::Ecosystem;
-    match ecosystem {
-        Ecosystem::Pip => "pip",
-        Ecosystem::Conda => "conda",
-        Ecosystem::Dpkg => "dpkg",
-        Ecosystem::Apk => "apk",
-        Ecosystem::Npm => "npm",
-    }
-}
-
 /// How a hidden item was hidden, in words.
 pub(crate) fn reason_text(reason: HiddenReason) -> &'static str {
     match reason {
@@ -253,21 +242,4 @@ pub(crate) fn reason_text(reason: HiddenReason) -> &'static str {
         HiddenReason::OpaqueDirectory => "hidden by opaque dir",
         HiddenReason::DirectoryReplaced => "its dir was replaced",
     }
-}
-
-/// Docker's `/bin/sh -c #(nop) ` noise removed, whitespace folded.
-fn clean_command(command: &str) -> String {
-    let command = command.trim();
-    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
-    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }

@@ -264,3 +264,28 @@ pub fn assert_pip_matches_python(analysis: &Analysis, rootfs: &Path, name: &str)
         "{name}: shared files count once"
     );
 }
+
+/// The committed demo image.
+pub fn demo_path() -> &'static Path {
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    ))
+}
+
+/// Σ packages + unowned = final bytes, and the same for hidden bytes.
+pub fn assert_attribution_adds_up(name: &str, analysis: &Analysis) {
+    let a = &analysis.attribution;
+    let visible: u64 = a.packages.iter().map(|p| p.bytes).sum::<u64>()
+        + a.unowned.iter().map(|u| u.bytes).sum::<u64>();
+    let hidden: u64 = a.packages.iter().map(|p| p.hidden_bytes).sum::<u64>()
+        + a.unowned.iter().map(|u| u.hidden_bytes).sum::<u64>();
+    assert_eq!(
+        visible, analysis.image.final_bytes,
+        "{name}: Σ packages + unowned = final bytes"
+    );
+    assert_eq!(
+        hidden, analysis.image.hidden_bytes,
+        "{name}: Σ packages + unowned hidden = hidden bytes"
+    );
+}

@@ -8,7 +8,7 @@ use crate::attribution::Attribution;
 use crate::error::Warning;
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Layout;
-use crate::tree::{DiveFigures, FileTree, HiddenItem, NodeId};
+use crate::tree::{DiveFigures, EntryChange, FileTree, HiddenItem, NodeId};
 
 /// Facts about the whole image.
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +104,8 @@ pub struct Analysis {
     pub attribution: Attribution,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<Warning>,
+    /// Per layer, per entry of [`Analysis::layer_indexes`]: what the entry changed.
+    pub changes: Vec<Vec<EntryChange>>,
 }
 
 impl Analysis {

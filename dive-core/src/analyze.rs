@@ -265,6 +265,7 @@ impl Analyzer {
             layer_indexes: indexes,
             attribution,
             warnings,
+            changes: merged.changes,
         })
     }
 

@@ -120,3 +120,46 @@ fn the_committed_demo_matches_its_generator() {
     );
     assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
 }
+
+/// Each entry says what it did to the image below it; the ledger's naive model agrees,
+/// including a path deleted with its directory and set again by the same layer.
+#[test]
+fn every_entry_knows_whether_it_added_modified_or_removed() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    let spec = ImageSpec::new(
+        "changes:1",
+        vec![
+            LayerSpec::new(
+                "base",
+                vec![
+                    Op::dir("app"),
+                    Op::file("app/a.py", 100, 1),
+                    Op::file("app/lib/b.so", 200, 2),
+                    Op::dir("etc"),
+                    Op::file("etc/keep", 10, 3),
+                ],
+            ),
+            LayerSpec::new(
+                "rework",
+                vec![
+                    Op::whiteout("app"),
+                    Op::file("app/lib/b.so", 200, 4),
+                    Op::file("app/new.py", 50, 5),
+                    Op::whiteout("never-there"),
+                    Op::opaque("etc"),
+                    Op::opaque("empty"),
+                    Op::file("etc/keep", 10, 3),
+                ],
+            ),
+        ],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let ledger = dive_testdata::ledger(&spec);
+    let letters: String = ledger.layer_changes[1].iter().collect();
+    assert_eq!(letters, "DMAdDdM", "the model's own view of layer 1");
+    for form in all_forms(&built).iter().take(1) {
+        for (name, analysis) in analyses_of(form) {
+            assert_matches_ledger(&name, &analysis, &ledger);
+        }
+    }
+}

@@ -53,6 +53,9 @@ pub struct Ledger {
     pub final_paths: BTreeMap<Vec<u8>, FinalEntry>,
     /// Hidden contents, sorted by (path, added layer).
     pub hidden: Vec<HiddenFact>,
+    /// Per layer, per entry: `A` new path, `M` path that existed below, `D` whiteout that
+    /// removed something, `d` whiteout that removed nothing.
+    pub layer_changes: Vec<Vec<char>>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,18 +125,32 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
     for (layer_index, layer) in spec.layers.iter().enumerate() {
         model.layer = layer_index;
         let mut bytes = 0;
+        let below: std::collections::BTreeSet<Vec<u8>> = model.paths.keys().cloned().collect();
+        let mut changes = Vec::new();
         for op in &layer.ops {
-            match op {
+            changes.push(match op {
                 Op::Whiteout { path } if model.paths.contains_key(path) => {
                     model.remove_below(path, "deleted_with_directory");
                     model.remove_path(path, "deleted");
+                    'D'
                 }
                 Op::Opaque { dir } if model.paths.get(dir).is_some_and(|s| s.kind == 'd') => {
+                    let mut prefix = dir.clone();
+                    prefix.push(b'/');
+                    let had_children = model
+                        .paths
+                        .range(prefix.clone()..)
+                        .next()
+                        .is_some_and(|(k, _)| k.starts_with(&prefix));
                     model.remove_below(dir, "opaque_directory");
+                    if had_children { 'D' } else { 'd' }
                 }
-                _ => {}
-            }
+                Op::Whiteout { .. } | Op::Opaque { .. } => 'd',
+                op if below.contains(op.path()) => 'M',
+                _ => 'A',
+            });
         }
+        out.layer_changes.push(changes);
         let mut layer_files: HashMap<Vec<u8>, usize> = HashMap::new();
         for op in &layer.ops {
             let path = op.path().to_vec();

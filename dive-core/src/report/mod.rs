@@ -18,7 +18,7 @@ pub fn human_bytes(bytes: u64, exact: bool) -> String {
 }
 
 /// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
-pub(crate) fn clean_command(command: &str) -> String {
+pub fn clean_command(command: &str) -> String {
     let command = command.trim();
     let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
     let command = command.strip_prefix("#(nop) ").unwrap_or(command);

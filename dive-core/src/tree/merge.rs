@@ -5,6 +5,8 @@
 //! with no visible path, so `Σ layer.file_bytes = final_bytes + hidden_bytes` by
 //! construction, and every hidden piece remembers the path, layer and reason that hid it.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use super::dive::{DiveFigures, DiveTally};
@@ -45,6 +47,32 @@ impl HiddenReason {
     }
 }
 
+/// What one tar entry did to the image as it stood below its layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryChange {
+    /// The path did not exist below.
+    Added,
+    /// The path existed below and this entry set it again.
+    Modified,
+    /// A whiteout (or opaque marker) that removed something below.
+    Removed,
+    /// A whiteout of a path that did not exist below: it removes nothing.
+    RemovedNothing,
+}
+
+impl EntryChange {
+    /// One letter for listings: `A`, `M`, `D`, or `d` for a whiteout that removed nothing.
+    pub fn letter(self) -> char {
+        match self {
+            Self::Added => 'A',
+            Self::Modified => 'M',
+            Self::Removed => 'D',
+            Self::RemovedNothing => 'd',
+        }
+    }
+}
+
 /// File content shipped in a layer but not visible in the final image, with its evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HiddenItem {
@@ -73,6 +101,8 @@ pub struct Merged {
     pub dive: DiveFigures,
     /// Problems met while merging (layer indices in `location.layer`).
     pub warnings: Vec<Warning>,
+    /// Per layer, per entry: what the entry changed.
+    pub changes: Vec<Vec<EntryChange>>,
 }
 
 /// Gives the content hash of a file entry whose walk did not read its data.
@@ -90,6 +120,8 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         layer: 0,
         last_hidden: Vec::new(),
         warnings: Vec::new(),
+        changes: Vec::with_capacity(layers.len()),
+        killed: Vec::new(),
     };
     let mut dive = DiveTally::default();
     for (index, layer) in layers.iter().enumerate() {
@@ -102,6 +134,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         mut tree,
         last_hidden,
         warnings,
+        changes,
         ..
     } = merger;
     tree.finish();
@@ -131,6 +164,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         hidden,
         dive,
         warnings,
+        changes,
     }
 }
 
@@ -142,45 +176,80 @@ struct Merger<'a> {
     /// Per inode: the path, layer and reason of the change that last dropped a reference.
     last_hidden: Vec<Option<(Vec<u8>, usize, HiddenReason)>>,
     warnings: Vec<Warning>,
+    changes: Vec<Vec<EntryChange>>,
+    /// Nodes removed by the current layer's whiteouts.
+    killed: Vec<NodeId>,
 }
 
 impl Merger<'_> {
     fn apply(&mut self, layer: &LayerIndex) {
+        let mut changes = vec![EntryChange::Added; layer.entries.len()];
         // A layer's whiteouts act on the layers below it only, so apply them first:
         // entries of the same layer survive whatever order the tar lists them in.
-        for entry in &layer.entries {
-            match entry.kind {
+        self.killed.clear();
+        for (index, entry) in layer.entries.iter().enumerate() {
+            let did_remove = match entry.kind {
                 EntryKind::Whiteout => {
-                    if let Some(id) = self
+                    let found = self
                         .tree
                         .lookup(&entry.path)
-                        .filter(|&id| id != NodeId::ROOT)
-                    {
+                        .filter(|&id| id != NodeId::ROOT);
+                    if let Some(id) = found {
                         self.remove(
                             id,
                             HiddenReason::Deleted,
                             HiddenReason::DeletedWithDirectory,
                         );
                     }
+                    found.is_some()
                 }
-                EntryKind::Opaque => {
-                    if let Some(id) = self.tree.lookup(&entry.path) {
-                        if self.tree.node(id).kind == EntryKind::Dir {
-                            self.remove_children(id, HiddenReason::OpaqueDirectory);
-                        }
+                EntryKind::Opaque => match self.tree.lookup(&entry.path) {
+                    Some(id) if self.tree.node(id).kind == EntryKind::Dir => {
+                        let had_children = !self.tree.node(id).children.is_empty();
+                        self.remove_children(id, HiddenReason::OpaqueDirectory);
+                        had_children
                     }
-                }
-                _ => {}
-            }
+                    _ => false,
+                },
+                _ => continue,
+            };
+            changes[index] = if did_remove {
+                EntryChange::Removed
+            } else {
+                EntryChange::RemovedNothing
+            };
         }
+        // Paths this layer's whiteouts removed existed below: setting one again modifies it.
+        let removed: HashSet<&[u8]> = self
+            .killed
+            .iter()
+            .map(|&id| &*self.tree.node(id).path)
+            .collect();
+        let removed: HashSet<Box<[u8]>> = layer
+            .entries
+            .iter()
+            .filter(|e| removed.contains(&*e.path))
+            .map(|e| e.path.clone())
+            .collect();
+        // Nodes made by this layer have ids from here on.
+        let first_new = self.tree.node_count();
         let mut entry_inodes: Vec<Option<InodeId>> = vec![None; layer.entries.len()];
         for (index, entry) in layer.entries.iter().enumerate() {
             if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) {
                 continue;
             }
+            let existed = self
+                .tree
+                .lookup(&entry.path)
+                .is_some_and(|id| (id.0 as usize) < first_new)
+                || removed.contains(&entry.path);
+            if existed {
+                changes[index] = EntryChange::Modified;
+            }
             let inode = self.add(index, entry, &entry_inodes);
             entry_inodes[index] = inode;
         }
+        self.changes.push(changes);
     }
 
     /// Puts one entry into the tree; returns the content it shows.
@@ -324,6 +393,7 @@ impl Merger<'_> {
         self.remove_children(id, below);
         self.drop_content(id, reason);
         self.tree.kill(id);
+        self.killed.push(id);
     }
 
     fn remove_children(&mut self, id: NodeId, reason: HiddenReason) {
@@ -335,6 +405,7 @@ impl Merger<'_> {
             stack.extend_from_slice(&self.tree.node(child).children);
             self.drop_content(child, reason);
             self.tree.kill(child);
+            self.killed.push(child);
         }
         self.tree.node_mut(id).children.clear();
     }

@@ -5,7 +5,7 @@ mod merge;
 
 pub use dive::DiveFigures;
 pub(crate) use merge::{ContentHasher, merge};
-pub use merge::{HiddenItem, HiddenReason, Merged};
+pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
 
 use std::collections::HashMap;
 

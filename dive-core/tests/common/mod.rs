@@ -153,6 +153,12 @@ pub fn assert_matches_ledger(name: &str, analysis: &Analysis, ledger: &Ledger) {
     );
     let entries: Vec<usize> = analysis.layers.iter().map(|l| l.entries).collect();
     assert_eq!(entries, ledger.layer_entries, "{name}: per-layer entries");
+    let changes: Vec<Vec<char>> = analysis
+        .changes
+        .iter()
+        .map(|layer| layer.iter().map(|c| c.letter()).collect())
+        .collect();
+    assert_eq!(changes, ledger.layer_changes, "{name}: per-entry changes");
     let hidden_per_layer: u64 = analysis.layers.iter().map(|l| l.hidden_bytes).sum();
     assert_eq!(
         hidden_per_layer, image.hidden_bytes,

@@ -4,7 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Commands:
-  dive-rs IMAGE                       summary (--json for the whole analysis)
+  dive-rs IMAGE                       interactive view (on a terminal; keys: ? in the view)
+  dive-rs IMAGE --summary             text summary (--json for the whole analysis)
   dive-rs report IMAGE [--format text|markdown|json]   optimisation report
 
 IMAGE forms (detected by content):
@@ -37,7 +38,7 @@ pub struct Cli {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Print the text summary (the default until the interactive view lands).
+    /// Print the text summary instead of opening the interactive view.
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
 

@@ -41,11 +41,33 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Report(args)) => report_command(args),
-        None => summary_command(cli),
+        None if cli.summary || cli.json => summary_command(cli),
+        None => interactive(cli),
     }
 }
 
+/// Opens the interactive view; the analysis runs on a worker thread behind it.
+fn interactive(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(why) = dive_tui::terminal::why_no_terminal() {
+        anyhow::bail!(
+            "cannot open the interactive view: {why}; use --summary for a text summary or --json for the whole analysis"
+        );
+    }
+    let name = cli.input.image.clone().unwrap_or_default();
+    let (source, builder) = prepare(&cli.input)?;
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    dive_tui::terminal::run(&name, color, move |observer| {
+        Ok(builder.build().analyze(source, observer)?)
+    })
+}
+
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
+    let (source, builder) = prepare(input)?;
+    Ok(builder.build().analyze(source, &())?)
+}
+
+/// Checks the input and the options before any reading starts.
+fn prepare(input: &InputArgs) -> anyhow::Result<(Source, AnalyzerBuilder)> {
     let image = input.image.as_deref().context("an IMAGE is required")?;
     if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
@@ -68,7 +90,7 @@ fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
             .with_context(|| format!("{}: cannot read the families file", path.display()))?;
         builder = builder.families(FamilyRules::from_toml(&path.display().to_string(), &text)?);
     }
-    Ok(builder.build().analyze(source, &())?)
+    Ok((source, builder))
 }
 
 fn summary_command(cli: &Cli) -> anyhow::Result<()> {

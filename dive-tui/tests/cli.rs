@@ -20,7 +20,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn the_demo_summary_tells_the_size_story() {
-    let output = dive_rs(&[DEMO]);
+    let output = dive_rs(&[DEMO, "--summary"]);
     assert!(
         output.status.success(),
         "{}",
@@ -75,7 +75,7 @@ fn json_from_stdin_equals_json_from_the_file() {
 fn bytes_prints_exact_counts() {
     let json: serde_json::Value =
         serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
-    let text = stdout(&dive_rs(&[DEMO, "--bytes"]));
+    let text = stdout(&dive_rs(&[DEMO, "--summary", "--bytes"]));
     let final_bytes = json["image"]["final_bytes"].as_u64().unwrap();
     assert!(
         text.contains(&format!("Final      {final_bytes} in")),
@@ -186,7 +186,7 @@ fn a_families_file_names_new_families_and_a_bad_one_exits_2() {
     );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[families]\nx = [\"rpm:foo\"]\n").unwrap();
-    let output = dive_rs(&[DEMO, "--families", bad.to_str().unwrap()]);
+    let output = dive_rs(&[DEMO, "--summary", "--families", bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         String::from_utf8(output.stderr)

@@ -83,10 +83,10 @@ pub(super) fn apply_diversions(
     diversions: &HashMap<Vec<u8>, (Vec<u8>, String)>,
 ) {
     for file in &mut package.files {
-        if let Some((to, by)) = diversions.get(file.as_slice()) {
-            if *by != package.name {
-                file.clone_from(to);
-            }
+        if let Some((to, by)) = diversions.get(file.as_slice())
+            && *by != package.name
+        {
+            file.clone_from(to);
         }
     }
 }

@@ -1,0 +1,486 @@
+//! The app model: plain data changed only by [`App::handle`], drawn by [`crate::ui`].
+
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+
+use crate::details::{self, DetailLine};
+use crate::keymap::{Action, Pane, action_for};
+use crate::model::TreeMode;
+use crate::outline::{Outline, SortBy, Target};
+use crate::ui;
+use crate::views::Views;
+
+/// How far the analysis has got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Layers to walk, once the manifest has been read.
+    pub layers_total: Option<usize>,
+    /// Layers walked.
+    pub layers_done: usize,
+    /// Uncompressed bytes walked.
+    pub bytes_done: u64,
+    /// All layers merged; attribution and views are being built.
+    pub merged: bool,
+}
+
+/// Where the app is.
+#[derive(Debug)]
+pub enum Phase {
+    /// The analysis runs.
+    Loading(Progress),
+    /// Everything is ready to explore.
+    Ready(Box<Views>),
+    /// The image could not be read.
+    Failed(String),
+}
+
+/// What the app hears: input and news from the analysis, through one channel.
+#[derive(Debug)]
+pub enum Msg {
+    /// A terminal event (keys, mouse, resize).
+    Input(Event),
+    /// The analysis made progress.
+    Progress(Progress),
+    /// The analysis finished.
+    Loaded(Result<Box<Views>, String>),
+}
+
+/// A question in the footer line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// A path glob, regex or text.
+    Filter,
+    /// A minimum size.
+    MinSize,
+}
+
+impl Prompt {
+    /// What the footer asks.
+    pub fn question(self) -> &'static str {
+        match self {
+            Prompt::Filter => "filter (glob *.so, re:REGEX, text; empty clears): ",
+            Prompt::MinSize => "minimum size (10MB, 1.5GiB; empty clears): ",
+        }
+    }
+}
+
+/// The whole state of the interface.
+#[derive(Debug)]
+pub struct App {
+    /// The input as named by the user.
+    pub input: String,
+    /// Loading, ready or failed.
+    pub phase: Phase,
+    /// The pane that takes keys.
+    pub focus: Pane,
+    /// The pane shown on the right (Tree, Packages, Waste or Largest).
+    pub main: Pane,
+    /// The key table is open.
+    pub help: bool,
+    /// Rows the key table is scrolled by.
+    pub help_scroll: u16,
+    /// A question being typed in the footer.
+    pub prompt: Option<(Prompt, String)>,
+    /// A one-line message (a bad filter, a file that is not in the tree).
+    pub status: Option<String>,
+    /// Details of the selected item.
+    pub details: Vec<DetailLine>,
+    /// Terminal size.
+    pub size: Rect,
+    /// Colours allowed (`NO_COLOR` unset).
+    pub color: bool,
+    /// The user asked to leave.
+    pub quit: bool,
+}
+
+impl App {
+    /// A loading app for `input` on a terminal of `size`.
+    pub fn new(input: impl Into<String>, size: Rect, color: bool) -> Self {
+        Self {
+            input: input.into(),
+            phase: Phase::Loading(Progress::default()),
+            focus: Pane::Tree,
+            main: Pane::Tree,
+            help: false,
+            help_scroll: 0,
+            prompt: None,
+            status: None,
+            details: Vec::new(),
+            size,
+            color,
+            quit: false,
+        }
+    }
+
+    /// A ready app, for tests and benches.
+    pub fn ready(input: impl Into<String>, views: Views, size: Rect) -> Self {
+        let mut app = Self::new(input, size, true);
+        app.handle(Msg::Loaded(Ok(Box::new(views))));
+        app
+    }
+
+    /// Layers of the image, once known.
+    pub fn layer_count(&self) -> usize {
+        self.views().map_or(0, |v| v.analysis.layers.len())
+    }
+
+    /// The views, once ready.
+    pub fn views(&self) -> Option<&Views> {
+        match &self.phase {
+            Phase::Ready(views) => Some(views),
+            _ => None,
+        }
+    }
+
+    fn views_mut(&mut self) -> Option<&mut Views> {
+        match &mut self.phase {
+            Phase::Ready(views) => Some(views),
+            _ => None,
+        }
+    }
+
+    /// Takes one message.
+    pub fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Progress(progress) => {
+                if let Phase::Loading(p) = &mut self.phase {
+                    *p = progress;
+                }
+            }
+            Msg::Loaded(Ok(views)) => {
+                self.phase = Phase::Ready(views);
+                self.after_change();
+            }
+            Msg::Loaded(Err(message)) => self.phase = Phase::Failed(message),
+            Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => self.key(key),
+            Msg::Input(Event::Mouse(mouse)) => self.mouse(mouse),
+            Msg::Input(Event::Resize(width, height)) => {
+                self.size = Rect::new(0, 0, width, height);
+                self.after_change();
+            }
+            Msg::Input(_) => {}
+        }
+    }
+
+    /// Feeds keys as a user would type them (for tests): `j`, `<Enter>`, `<Tab>`, …
+    pub fn type_keys(&mut self, keys: &str) {
+        let mut rest = keys;
+        while let Some(c) = rest.chars().next() {
+            let (code, len) = if c == '<' {
+                match rest.find('>') {
+                    Some(end) => (named_key(&rest[1..end]), end + 1),
+                    None => (Some(KeyCode::Char('<')), 1),
+                }
+            } else {
+                (Some(KeyCode::Char(c)), c.len_utf8())
+            };
+            if let Some(code) = code {
+                self.handle(Msg::Input(Event::Key(KeyEvent::from(code))));
+            }
+            rest = &rest[len..];
+        }
+    }
+
+    fn key(&mut self, key: KeyEvent) {
+        if let Some((prompt, mut text)) = self.prompt.take() {
+            match key.code {
+                KeyCode::Enter => self.answer(prompt, &text),
+                KeyCode::Esc => {}
+                KeyCode::Backspace => {
+                    text.pop();
+                    self.prompt = Some((prompt, text));
+                }
+                KeyCode::Char(c) => {
+                    text.push(c);
+                    self.prompt = Some((prompt, text));
+                }
+                _ => self.prompt = Some((prompt, text)),
+            }
+            return;
+        }
+        if self.help {
+            match key.code {
+                KeyCode::Esc | KeyCode::Char('?' | 'q') => self.help = false,
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.help_scroll = self.help_scroll.saturating_add(1);
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1);
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some(action) = action_for(self.focus, &key) {
+            self.status = None;
+            self.act(action);
+        }
+    }
+
+    fn answer(&mut self, prompt: Prompt, text: &str) {
+        let Some(views) = self.views_mut() else {
+            return;
+        };
+        let result = match prompt {
+            Prompt::Filter => views.set_pattern(text),
+            Prompt::MinSize => views.set_min_size(text),
+        };
+        if let Err(message) = result {
+            self.status = Some(message);
+        } else if views.tree.outline().rows().is_empty() {
+            self.status = Some("nothing matches; C clears the filters".to_owned());
+        }
+        self.after_change();
+    }
+
+    /// Does what an action asks.
+    pub fn act(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::NextPane => self.focus_pane(self.focus.cycle(1)),
+            Action::PrevPane => self.focus_pane(self.focus.cycle(-1)),
+            Action::Show(pane) => self.focus_pane(pane),
+            _ => self.act_on_views(action),
+        }
+        self.after_change();
+    }
+
+    fn focus_pane(&mut self, pane: Pane) {
+        self.focus = pane;
+        if pane != Pane::Layers {
+            self.main = pane;
+        }
+    }
+
+    fn act_on_views(&mut self, action: Action) {
+        let page = self.page_height(self.focus) as isize;
+        let focus = self.focus;
+        let Some(views) = self.views_mut() else {
+            return;
+        };
+        if focus == Pane::Layers {
+            let last = views.analysis.layers.len().saturating_sub(1) as isize;
+            let at = views.layer as isize;
+            let to = match action {
+                Action::Up => at - 1,
+                Action::Down => at + 1,
+                Action::PageUp => at - page,
+                Action::PageDown => at + page,
+                Action::Home => 0,
+                Action::End => last,
+                _ => return,
+            };
+            views.select_layer(to.clamp(0, last.max(0)) as usize);
+            return;
+        }
+        let mut status = None;
+        match action {
+            Action::TreeMode => {
+                views.tree.mode = match views.tree.mode {
+                    TreeMode::Image => TreeMode::Layer,
+                    TreeMode::Layer => TreeMode::Image,
+                };
+                views.sync_tree();
+            }
+            Action::ChangedOnly => {
+                views.tree.changed_only = !views.tree.changed_only;
+                views.sync_tree();
+            }
+            Action::HiddenOnly => {
+                views.tree.hidden_only = !views.tree.hidden_only;
+                views.sync_tree();
+            }
+            Action::ClearFilters => views.clear_filters(),
+            Action::FilterPrompt => {
+                self.prompt = Some((Prompt::Filter, String::new()));
+                return;
+            }
+            Action::MinSizePrompt => {
+                self.prompt = Some((Prompt::MinSize, String::new()));
+                return;
+            }
+            Action::ShowInTree | Action::Toggle => {
+                let outline = pane_outline(views, focus);
+                let target = Views::selected_target(outline);
+                let is_leaf = outline
+                    .selected_item()
+                    .is_some_and(|id| !outline.item(id).is_parent);
+                if action == Action::Toggle && (focus == Pane::Tree || !is_leaf) {
+                    pane_outline_mut(views, focus).toggle();
+                } else if focus != Pane::Tree || action == Action::ShowInTree {
+                    if views.show_in_tree(target) {
+                        self.focus_pane(Pane::Tree);
+                    } else {
+                        status = Some("that item is not a path of the image".to_owned());
+                    }
+                }
+            }
+            _ => {
+                let outline = pane_outline_mut(views, focus);
+                match action {
+                    Action::Up => outline.move_by(-1),
+                    Action::Down => outline.move_by(1),
+                    Action::PageUp => outline.move_by(-page),
+                    Action::PageDown => outline.move_by(page),
+                    Action::Home => outline.select_row(0),
+                    Action::End => outline.select_row(usize::MAX),
+                    Action::Expand => outline.expand(),
+                    Action::Collapse => outline.collapse(),
+                    Action::Parent => outline.select_parent(),
+                    Action::ExpandAll => outline.expand_all(),
+                    Action::CollapseAll => outline.collapse_all(),
+                    Action::Sort => outline.sort(match outline.sort_by() {
+                        SortBy::Size => SortBy::Name,
+                        SortBy::Name => SortBy::Size,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        if status.is_some() {
+            self.status = status;
+        }
+    }
+
+    fn mouse(&mut self, mouse: MouseEvent) {
+        let areas = ui::areas(self.size, self.layer_count());
+        let at = Position::new(mouse.column, mouse.row);
+        let pane = if areas.layers.contains(at) {
+            Pane::Layers
+        } else if areas.main.contains(at) {
+            self.main
+        } else {
+            return;
+        };
+        match mouse.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                self.focus_pane(pane);
+                let action = if mouse.kind == MouseEventKind::ScrollDown {
+                    Action::Down
+                } else {
+                    Action::Up
+                };
+                for _ in 0..3 {
+                    self.act_on_views(action);
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus_pane(pane);
+                let area = if pane == Pane::Layers {
+                    areas.layers
+                } else {
+                    areas.main
+                };
+                // Borders, and the layer list's column header.
+                let top = area.y + 1 + u16::from(pane == Pane::Layers);
+                if let (Some(row), Some(views)) = (mouse.row.checked_sub(top), self.views_mut()) {
+                    if pane == Pane::Layers {
+                        let layer = views.layer_offset + row as usize;
+                        if layer < views.analysis.layers.len() {
+                            views.select_layer(layer);
+                        }
+                    } else {
+                        let outline = pane_outline_mut(views, pane);
+                        let row = outline.offset + row as usize;
+                        if row < outline.rows().len() {
+                            if outline.selected == row {
+                                outline.toggle();
+                            } else {
+                                outline.select_row(row);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => return,
+        }
+        self.after_change();
+    }
+
+    /// Rows a pane shows at the current size.
+    pub fn page_height(&self, pane: Pane) -> usize {
+        let areas = ui::areas(self.size, self.layer_count());
+        let rows = if pane == Pane::Layers {
+            areas.layers.height.saturating_sub(3)
+        } else {
+            areas.main.height.saturating_sub(2)
+        };
+        usize::from(rows.max(1))
+    }
+
+    /// Keeps selections on screen and the details in step with the selection.
+    fn after_change(&mut self) {
+        let main_height = self.page_height(self.main);
+        let layer_height = self.page_height(Pane::Layers);
+        let (focus, main) = (self.focus, self.main);
+        let Some(views) = self.views_mut() else {
+            return;
+        };
+        pane_outline_mut(views, main).scroll_into_view(main_height);
+        if views.layer < views.layer_offset {
+            views.layer_offset = views.layer;
+        } else if views.layer >= views.layer_offset + layer_height {
+            views.layer_offset = views.layer + 1 - layer_height;
+        }
+        let details = if focus == Pane::Layers {
+            details::layer(&views.analysis, views.layer)
+        } else {
+            let outline = pane_outline(views, main);
+            match outline.selected_item() {
+                None => details::layer(&views.analysis, views.layer),
+                Some(id) if outline.item(id).target == Target::None => {
+                    details::heading(outline, id, main == Pane::Tree)
+                }
+                Some(id) => {
+                    details::target(&views.analysis, &views.inodes, outline.item(id).target)
+                }
+            }
+        };
+        self.details = details;
+    }
+}
+
+/// The outline a pane shows (the tree for the Layers pane, which has none).
+pub fn pane_outline(views: &Views, pane: Pane) -> &Outline {
+    match pane {
+        Pane::Packages => &views.packages,
+        Pane::Waste => &views.waste,
+        Pane::Largest => &views.largest,
+        Pane::Layers | Pane::Tree => views.tree.outline(),
+    }
+}
+
+fn pane_outline_mut(views: &mut Views, pane: Pane) -> &mut Outline {
+    match pane {
+        Pane::Packages => &mut views.packages,
+        Pane::Waste => &mut views.waste,
+        Pane::Largest => &mut views.largest,
+        Pane::Layers | Pane::Tree => views.tree.outline_mut(),
+    }
+}
+
+fn named_key(name: &str) -> Option<KeyCode> {
+    Some(match name {
+        "Enter" => KeyCode::Enter,
+        "Esc" => KeyCode::Esc,
+        "Tab" => KeyCode::Tab,
+        "BackTab" => KeyCode::BackTab,
+        "Up" => KeyCode::Up,
+        "Down" => KeyCode::Down,
+        "Left" => KeyCode::Left,
+        "Right" => KeyCode::Right,
+        "PageUp" => KeyCode::PageUp,
+        "PageDown" => KeyCode::PageDown,
+        "Home" => KeyCode::Home,
+        "End" => KeyCode::End,
+        "Backspace" => KeyCode::Backspace,
+        "Space" => KeyCode::Char(' '),
+        _ => return None,
+    })
+}

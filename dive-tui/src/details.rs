@@ -1,0 +1,342 @@
+//! The details pane: every fact the analysis holds about the selected item, as
+//! `(label, value)` lines computed once per selection.
+
+use dive_core::Analysis;
+use dive_core::attribution::classify;
+use dive_core::layer::EntryKind;
+use dive_core::report::{clean_command, human_bytes};
+use dive_core::tree::InodeId;
+
+use crate::model::display;
+use crate::outline::{Outline, Target};
+
+/// One line of the details pane; an empty label continues the line above.
+pub type DetailLine = (String, String);
+
+fn line(label: &str, value: impl Into<String>) -> DetailLine {
+    (label.to_owned(), value.into())
+}
+
+fn bytes(n: u64) -> String {
+    human_bytes(n, false)
+}
+
+/// Facts about an item that stands for nothing but its contents (an implied directory,
+/// an ecosystem group).
+pub fn heading(outline: &Outline, id: u32, is_path: bool) -> Vec<DetailLine> {
+    let item = outline.item(id);
+    let mut out = Vec::new();
+    if is_path {
+        out.push(line("path", format!("/{}", outline.path_of(id))));
+    } else {
+        out.push(line("group", item.label.clone()));
+    }
+    out.push(line(
+        "holds",
+        format!(
+            "{} in {} items",
+            bytes(outline.shown_bytes(id)),
+            item.children.len()
+        ),
+    ));
+    out
+}
+
+/// Facts about one layer.
+pub fn layer(analysis: &Analysis, index: usize) -> Vec<DetailLine> {
+    let Some(layer) = analysis.layers.get(index) else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        line("layer", index.to_string()),
+        line(
+            "command",
+            layer
+                .created_by
+                .as_deref()
+                .map_or_else(|| "(no history)".to_owned(), clean_command),
+        ),
+        line("digest", layer.digest.clone().unwrap_or_default()),
+        line(
+            "stored",
+            format!("{} {:?}", bytes(layer.size_compressed), layer.compression),
+        ),
+        line("tar size", bytes(layer.size_uncompressed)),
+        line(
+            "files",
+            format!("{} in {} entries", bytes(layer.file_bytes), layer.entries),
+        ),
+        line("hidden later", bytes(layer.hidden_bytes)),
+        line("hides below", bytes(layer.hides_bytes)),
+    ];
+    if let Some(diff_id) = &layer.diff_id {
+        out.push(line("diff_id", diff_id.clone()));
+    }
+    out
+}
+
+/// Facts about whatever an outline item stands for.
+pub fn target(analysis: &Analysis, inodes: &[Vec<u32>], target: Target) -> Vec<DetailLine> {
+    let attribution = &analysis.attribution;
+    match target {
+        Target::None => Vec::new(),
+        Target::Node(id) => {
+            let node = analysis.tree.node(id);
+            let mut out = path_facts(analysis, &node.path, node.inode, node.kind);
+            if node.kind == EntryKind::Dir {
+                out.insert(
+                    1,
+                    line(
+                        "holds",
+                        format!("{} in {} files", bytes(node.bytes), node.files),
+                    ),
+                );
+            }
+            out
+        }
+        Target::Entry { layer, entry } => {
+            let Some(e) = analysis
+                .layer_indexes
+                .get(layer)
+                .and_then(|l| l.entries.get(entry as usize))
+            else {
+                return Vec::new();
+            };
+            let inode = inodes
+                .get(layer)
+                .and_then(|l| l.get(entry as usize))
+                .filter(|&&i| i != u32::MAX)
+                .map(|&i| InodeId(i));
+            path_facts(analysis, &e.path, inode, e.kind)
+        }
+        Target::Hidden(i) => {
+            let Some(h) = analysis.hidden.get(i) else {
+                return Vec::new();
+            };
+            path_facts(analysis, &h.path, Some(h.inode), EntryKind::File)
+        }
+        Target::Family(f) => {
+            let Some(family) = attribution.families.get(f) else {
+                return Vec::new();
+            };
+            vec![
+                line("family", family.name.clone()),
+                line("bytes", bytes(family.bytes)),
+                line("packages", family.packages.to_string()),
+                line("hidden", bytes(family.hidden_bytes)),
+            ]
+        }
+        Target::Package(p) => {
+            let Some(package) = attribution.packages.get(p) else {
+                return Vec::new();
+            };
+            let mut out = vec![
+                line("package", package.name.clone()),
+                line("version", package.version.clone().unwrap_or_default()),
+                line("ecosystem", package.ecosystem.name()),
+                line("family", package.family.clone().unwrap_or_default()),
+                line(
+                    "bytes",
+                    format!("{} in {} files", bytes(package.bytes), package.files),
+                ),
+            ];
+            if package.unrecorded_bytes > 0 {
+                out.push(line(
+                    "unrecorded",
+                    format!("{} (e.g. __pycache__)", bytes(package.unrecorded_bytes)),
+                ));
+            }
+            if package.hidden_bytes > 0 {
+                out.push(line("hidden", bytes(package.hidden_bytes)));
+            }
+            if let Some(declared) = package.declared_bytes {
+                out.push(line("declared", bytes(declared)));
+            }
+            out.push(line("layers", layer_list(&package.layers)));
+            out
+        }
+        Target::Unowned(u) => {
+            let Some(dir) = attribution.unowned.get(u) else {
+                return Vec::new();
+            };
+            vec![
+                line("unowned", dir.dir.clone()),
+                line(
+                    "bytes",
+                    format!("{} in {} files", bytes(dir.bytes), dir.files),
+                ),
+                line("hidden", bytes(dir.hidden_bytes)),
+                line("why", "no package database lists these files"),
+            ]
+        }
+        Target::WasteClass(c) => {
+            let Some(class) = attribution.waste.get(c) else {
+                return Vec::new();
+            };
+            let layers: Vec<usize> = class.by_layer.iter().map(|l| l.layer).collect();
+            vec![
+                line("waste", class.class.name()),
+                line(
+                    "reclaim",
+                    format!("{} in {} files", bytes(class.bytes), class.files),
+                ),
+                line("fix", class.fix),
+                line("layers", layer_list(&layers)),
+            ]
+        }
+        Target::WastePath { class, path } => {
+            let Some(item) = attribution
+                .waste
+                .get(class)
+                .and_then(|c| c.top_paths.get(path))
+            else {
+                return Vec::new();
+            };
+            let mut out = vec![
+                line("path", item.path.clone()),
+                line("bytes", bytes(item.bytes)),
+                line("added by", layer_name(analysis, item.layer)),
+            ];
+            if let Some(by) = item.hidden_by_layer {
+                out.push(line("hidden by", layer_name(analysis, by)));
+            }
+            out.push(line("fix", attribution.waste[class].fix));
+            out
+        }
+    }
+}
+
+/// `L3 RUN pip install …`, cut to a readable width.
+fn layer_name(analysis: &Analysis, index: usize) -> String {
+    let command = analysis
+        .layers
+        .get(index)
+        .and_then(|l| l.created_by.as_deref())
+        .map(clean_command)
+        .unwrap_or_default();
+    format!("L{index} {command}")
+}
+
+fn layer_list(layers: &[usize]) -> String {
+    layers
+        .iter()
+        .map(|l| format!("L{l}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Owner, waste class, ELF debug bytes, every layer that touched the path, hidden evidence.
+fn path_facts(
+    analysis: &Analysis,
+    path: &[u8],
+    inode: Option<InodeId>,
+    kind: EntryKind,
+) -> Vec<DetailLine> {
+    let attribution = &analysis.attribution;
+    let mut out = vec![line("path", format!("/{}", display(path)))];
+    let content = inode.map(|i| analysis.tree.inode(i));
+    if let Some(content) = content {
+        out.push(line("size", bytes(content.size)));
+        out.push(line("added by", layer_name(analysis, content.layer)));
+    }
+    let owner = inode
+        .and_then(|i| attribution.inode_owner.get(i.0 as usize).copied().flatten())
+        .and_then(|p| attribution.packages.get(p as usize));
+    let family = owner.and_then(|p| p.family.as_deref());
+    if kind != EntryKind::Dir {
+        out.push(line(
+            "owner",
+            owner.map_or_else(
+                || "unowned".to_owned(),
+                |p| {
+                    format!(
+                        "{} {} ({}{})",
+                        p.name,
+                        p.version.as_deref().unwrap_or(""),
+                        p.ecosystem.name(),
+                        family.map(|f| format!(", family {f}")).unwrap_or_default()
+                    )
+                },
+            ),
+        ));
+    }
+    if let Some(class) = classify(path, family) {
+        out.push(line("waste", format!("{}: {}", class.name(), class.fix())));
+    }
+    let debug = content
+        .and_then(|c| {
+            analysis
+                .layer_indexes
+                .get(c.layer)?
+                .entries
+                .get(c.entry as usize)
+        })
+        .map_or(0, |e| e.debug_bytes);
+    if debug > 0 {
+        out.push(line("ELF debug", bytes(debug)));
+    }
+    out.extend(history(analysis, path));
+    for hidden in analysis.hidden.iter().filter(|h| *h.path == *path) {
+        out.push(line(
+            "hidden",
+            format!(
+                "{} added by L{}, {} by L{}",
+                bytes(hidden.bytes),
+                hidden.added_in_layer,
+                hidden.reason.name().replace('_', " "),
+                hidden.hidden_by_layer
+            ),
+        ));
+    }
+    out
+}
+
+/// Every layer entry that set, deleted or hid this path, oldest first.
+fn history(analysis: &Analysis, path: &[u8]) -> Vec<DetailLine> {
+    let mut out = Vec::new();
+    let mut last_mode: Option<u32> = None;
+    for (l, index) in analysis.layer_indexes.iter().enumerate() {
+        for (e, entry) in index.entries.iter().enumerate() {
+            let exact = *entry.path == *path;
+            let above = path.len() > entry.path.len()
+                && path.starts_with(&entry.path)
+                && path[entry.path.len()] == b'/'
+                && matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque);
+            if !exact && !above {
+                continue;
+            }
+            let letter = analysis
+                .changes
+                .get(l)
+                .and_then(|c| c.get(e))
+                .map_or(' ', |c| c.letter());
+            let what = match entry.kind {
+                EntryKind::Whiteout if above => format!("deleted with /{}", display(&entry.path)),
+                EntryKind::Opaque if above => format!("/{} made opaque", display(&entry.path)),
+                EntryKind::Whiteout => "deleted".to_owned(),
+                EntryKind::Opaque => "made opaque".to_owned(),
+                kind => {
+                    let mode = entry.mode & 0o7777;
+                    let change = match last_mode {
+                        Some(old) if old != mode => format!(" (mode {old:o}→{mode:o})"),
+                        _ => String::new(),
+                    };
+                    last_mode = Some(mode);
+                    format!(
+                        "{}{:o} {}{change}",
+                        kind.letter(),
+                        mode,
+                        if kind == EntryKind::File {
+                            bytes(entry.size)
+                        } else {
+                            String::new()
+                        }
+                    )
+                }
+            };
+            let label = if out.is_empty() { "layers" } else { "" };
+            out.push(line(label, format!("L{l} {letter} {what}")));
+        }
+    }
+    out
+}

@@ -1,0 +1,16 @@
+//! The interactive view of `dive-rs`: layers, the merged file tree, packages, waste and
+//! the largest files of a container image, drawn with ratatui.
+//!
+//! The data flow: [`views::Views`] builds every view model once from a
+//! [`dive_core::Analysis`]; [`app::App`] holds all state and changes only through
+//! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything;
+//! [`terminal::run`] owns the terminal, the analysis thread and the event loop.
+
+pub mod app;
+pub mod details;
+pub mod keymap;
+pub mod model;
+pub mod outline;
+pub mod terminal;
+pub mod ui;
+pub mod views;

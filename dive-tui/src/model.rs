@@ -1,0 +1,385 @@
+//! View models built once from an [`Analysis`]: the outlines each pane shows. Sorting and
+//! summing happen here, never while drawing.
+
+use std::collections::HashMap;
+
+use dive_core::Analysis;
+use dive_core::attribution::Ecosystem;
+use dive_core::layer::EntryKind;
+use dive_core::tree::NodeId;
+
+use crate::outline::{Item, Outline, Target};
+
+/// No content: the entry is not a regular file or its content was not found.
+const NO_INODE: u32 = u32::MAX;
+
+/// What the file tree shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TreeMode {
+    /// The final merged image, the selected layer's changes marked.
+    #[default]
+    Image,
+    /// The selected layer's own entries.
+    Layer,
+}
+
+/// Lossy display of path bytes.
+pub fn display(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Per layer, per entry: the content id the entry brought (hidden marks need it).
+pub fn entry_inodes(analysis: &Analysis) -> Vec<Vec<u32>> {
+    let mut map: Vec<Vec<u32>> = analysis
+        .layer_indexes
+        .iter()
+        .map(|l| vec![NO_INODE; l.entries.len()])
+        .collect();
+    for (i, inode) in analysis.tree.inodes().iter().enumerate() {
+        if let Some(slot) = map
+            .get_mut(inode.layer)
+            .and_then(|l| l.get_mut(inode.entry as usize))
+        {
+            *slot = u32::try_from(i).unwrap_or(NO_INODE);
+        }
+    }
+    map
+}
+
+/// The final image as an outline of paths, and the item of each node (`u32::MAX`: none).
+pub fn image_tree(analysis: &Analysis) -> (Outline, Vec<u32>) {
+    let tree = &analysis.tree;
+    let mut item_of: Vec<u32> = vec![u32::MAX; tree.node_count()];
+    let mut pairs: Vec<(Option<u32>, Item)> = Vec::new();
+    for id in tree.walk().skip(1) {
+        let node = tree.node(id);
+        let parent = node
+            .parent
+            .filter(|&p| p != NodeId::ROOT)
+            .map(|p| item_of[p.0 as usize]);
+        let mut label = display(node.name());
+        if node.kind == EntryKind::Symlink {
+            let link = node
+                .entry
+                .and_then(|e| analysis.layer_indexes[node.layer].entries.get(e as usize))
+                .and_then(|e| e.link.as_deref());
+            if let Some(link) = link {
+                label = format!("{label} → {}", display(link));
+            }
+        }
+        let item = if node.kind == EntryKind::Dir {
+            Item::parent(label, node.bytes, Target::Node(id))
+        } else {
+            Item::leaf(label, node.bytes, Target::Node(id))
+        };
+        item_of[id.0 as usize] = pairs.len() as u32;
+        pairs.push((parent, item));
+    }
+    (Outline::from_pairs(pairs), item_of)
+}
+
+/// Marks, in an image tree, the paths the layer set last and what it did to them.
+pub fn mark_image_tree(outline: &mut Outline, analysis: &Analysis, layer: usize) {
+    for item in outline.items_mut() {
+        let Target::Node(id) = item.target else {
+            continue;
+        };
+        let node = analysis.tree.node(id);
+        item.change = (node.layer == layer).then(|| {
+            node.entry
+                .and_then(|e| analysis.changes.get(layer)?.get(e as usize).copied())
+                .unwrap_or(dive_core::tree::EntryChange::Added)
+        });
+    }
+}
+
+/// Builds an outline from full paths, making the directories they imply.
+struct PathOutline {
+    pairs: Vec<(Option<u32>, Item)>,
+    dirs: HashMap<Vec<u8>, u32>,
+}
+
+impl PathOutline {
+    fn new() -> Self {
+        Self {
+            pairs: Vec::new(),
+            dirs: HashMap::new(),
+        }
+    }
+
+    fn dir(&mut self, path: &[u8]) -> Option<u32> {
+        if path.is_empty() {
+            return None;
+        }
+        if let Some(&id) = self.dirs.get(path) {
+            return Some(id);
+        }
+        let (parent, name) = split(path);
+        let parent = self.dir(parent);
+        let id = self.pairs.len() as u32;
+        self.pairs
+            .push((parent, Item::parent(display(name), 0, Target::None)));
+        self.dirs.insert(path.to_vec(), id);
+        Some(id)
+    }
+
+    /// Adds a path; a directory path already implied takes over the implied item.
+    fn add(&mut self, path: &[u8], mut item: Item) -> u32 {
+        if item.is_parent
+            && let Some(&id) = self.dirs.get(path)
+        {
+            let slot = &mut self.pairs[id as usize].1;
+            slot.target = item.target;
+            slot.change = item.change;
+            return id;
+        }
+        let (parent, name) = split(path);
+        let parent = self.dir(parent);
+        if item.label.is_empty() {
+            item.label = display(name);
+        }
+        let id = self.pairs.len() as u32;
+        self.pairs.push((parent, item));
+        if self.pairs[id as usize].1.is_parent {
+            self.dirs.insert(path.to_vec(), id);
+        }
+        id
+    }
+
+    /// Sums bytes into parents (parents always have smaller ids) and builds the outline.
+    fn finish(mut self) -> Outline {
+        for i in (0..self.pairs.len()).rev() {
+            if let Some(p) = self.pairs[i].0 {
+                let bytes = self.pairs[i].1.bytes;
+                self.pairs[p as usize].1.bytes += bytes;
+            }
+        }
+        Outline::from_pairs(self.pairs)
+    }
+}
+
+fn split(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(at) => (&path[..at], &path[at + 1..]),
+        None => (&[], path),
+    }
+}
+
+/// One layer's own entries as a tree, each marked with what it did.
+pub fn layer_tree(analysis: &Analysis, inodes: &[Vec<u32>], layer: usize) -> Outline {
+    let mut out = PathOutline::new();
+    let Some(index) = analysis.layer_indexes.get(layer) else {
+        return out.finish();
+    };
+    let contents = analysis.tree.inodes();
+    for (e, entry) in index.entries.iter().enumerate() {
+        let target = Target::Entry {
+            layer,
+            entry: e as u32,
+        };
+        let bytes = if entry.kind == EntryKind::File {
+            entry.size
+        } else {
+            0
+        };
+        let mut item = if entry.kind == EntryKind::Dir {
+            Item::parent(String::new(), 0, target)
+        } else {
+            Item::leaf(String::new(), bytes, target)
+        };
+        if entry.kind == EntryKind::Whiteout {
+            let (_, name) = split(&entry.path);
+            item.label = format!(".wh.{}", display(name));
+        }
+        item.change = analysis.changes.get(layer).and_then(|c| c.get(e)).copied();
+        item.hidden = entry.kind == EntryKind::File
+            && inodes
+                .get(layer)
+                .and_then(|l| l.get(e))
+                .and_then(|&i| contents.get(i as usize))
+                .is_some_and(|c| c.refs == 0);
+        if entry.kind == EntryKind::Opaque {
+            // The marker sits inside the directory it makes opaque.
+            let mut path = entry.path.to_vec();
+            path.extend_from_slice(b"/.wh..wh..opq");
+            out.add(&path, item);
+        } else {
+            out.add(&entry.path, item);
+        }
+    }
+    out.finish()
+}
+
+/// Every piece of hidden content, as a tree of the paths that last showed it.
+pub fn hidden_tree(analysis: &Analysis) -> Outline {
+    let mut out = PathOutline::new();
+    for (i, hidden) in analysis.hidden.iter().enumerate() {
+        let mut item = Item::leaf(String::new(), hidden.bytes, Target::Hidden(i));
+        item.hidden = true;
+        out.add(&hidden.path, item);
+    }
+    out.finish()
+}
+
+/// Families → packages → files, then packages of no family by ecosystem (pip first), then
+/// unowned directories → files. The top level keeps that order; sizes order the rest.
+pub fn packages(analysis: &Analysis) -> Outline {
+    let attribution = &analysis.attribution;
+    let tree = &analysis.tree;
+    let mut files: Vec<Vec<NodeId>> = vec![Vec::new(); attribution.packages.len()];
+    let mut unowned_files: HashMap<String, Vec<NodeId>> = HashMap::new();
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
+            continue;
+        };
+        match attribution
+            .inode_owner
+            .get(inode.0 as usize)
+            .copied()
+            .flatten()
+        {
+            Some(p) => {
+                if let Some(list) = files.get_mut(p as usize) {
+                    list.push(id);
+                }
+            }
+            None => {
+                let top = split_first(&node.path);
+                unowned_files
+                    .entry(format!("/{}", display(top)))
+                    .or_default()
+                    .push(id);
+            }
+        }
+    }
+    let file_item = |id: NodeId| {
+        let node = tree.node(id);
+        Item::leaf(
+            format!("/{}", display(&node.path)),
+            node.bytes,
+            Target::Node(id),
+        )
+    };
+    let mut pairs: Vec<(Option<u32>, Item)> = Vec::new();
+    let add_package = |pairs: &mut Vec<(Option<u32>, Item)>, group: u32, p: usize| {
+        let package = &attribution.packages[p];
+        let label = match &package.version {
+            Some(v) => format!("{} {v}", package.name),
+            None => package.name.clone(),
+        };
+        let id = pairs.len() as u32;
+        pairs.push((
+            Some(group),
+            Item::parent(label, package.bytes, Target::Package(p)),
+        ));
+        for &node in &files[p] {
+            pairs.push((Some(id), file_item(node)));
+        }
+    };
+    for (f, family) in attribution.families.iter().enumerate() {
+        let group = pairs.len() as u32;
+        pairs.push((
+            None,
+            Item::parent(
+                format!("{} (family)", family.name),
+                family.bytes,
+                Target::Family(f),
+            ),
+        ));
+        for (p, package) in attribution.packages.iter().enumerate() {
+            if package.family.as_deref() == Some(family.name.as_str()) {
+                add_package(&mut pairs, group, p);
+            }
+        }
+    }
+    let ecosystems = [
+        (Ecosystem::Pip, "pip packages (site-packages)"),
+        (Ecosystem::Conda, "conda packages"),
+        (Ecosystem::Npm, "npm packages"),
+        (Ecosystem::Dpkg, "dpkg packages"),
+        (Ecosystem::Apk, "apk packages"),
+    ];
+    for (ecosystem, title) in ecosystems {
+        let members: Vec<usize> = attribution
+            .packages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.family.is_none() && p.ecosystem == ecosystem)
+            .map(|(i, _)| i)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let bytes = members.iter().map(|&p| attribution.packages[p].bytes).sum();
+        let group = pairs.len() as u32;
+        pairs.push((None, Item::parent(title, bytes, Target::None)));
+        for p in members {
+            add_package(&mut pairs, group, p);
+        }
+    }
+    if !attribution.unowned.is_empty() {
+        let bytes = attribution.unowned.iter().map(|u| u.bytes).sum();
+        let group = pairs.len() as u32;
+        pairs.push((None, Item::parent("unowned", bytes, Target::None)));
+        for (u, dir) in attribution.unowned.iter().enumerate() {
+            let id = pairs.len() as u32;
+            pairs.push((
+                Some(group),
+                Item::parent(dir.dir.clone(), dir.bytes, Target::Unowned(u)),
+            ));
+            for &node in unowned_files.get(&dir.dir).into_iter().flatten() {
+                pairs.push((Some(id), file_item(node)));
+            }
+        }
+    }
+    let mut outline = Outline::from_pairs(pairs);
+    outline.pin_roots();
+    outline
+}
+
+fn split_first(path: &[u8]) -> &[u8] {
+    match path.iter().position(|&b| b == b'/') {
+        Some(at) => &path[..at],
+        None => &[],
+    }
+}
+
+/// Waste classes → their largest paths.
+pub fn waste(analysis: &Analysis) -> Outline {
+    let mut pairs: Vec<(Option<u32>, Item)> = Vec::new();
+    for (c, class) in analysis.attribution.waste.iter().enumerate() {
+        let group = pairs.len() as u32;
+        pairs.push((
+            None,
+            Item::parent(class.class.name(), class.bytes, Target::WasteClass(c)),
+        ));
+        for (p, path) in class.top_paths.iter().enumerate() {
+            let mut item = Item::leaf(
+                path.path.clone(),
+                path.bytes,
+                Target::WastePath { class: c, path: p },
+            );
+            item.hidden = path.hidden_by_layer.is_some();
+            pairs.push((Some(group), item));
+        }
+    }
+    Outline::from_pairs(pairs)
+}
+
+/// Every visible file, largest first, as one flat list.
+pub fn largest(analysis: &Analysis) -> Outline {
+    let items = analysis
+        .largest_files(usize::MAX)
+        .into_iter()
+        .map(|f| {
+            let node = analysis.tree.node(f.node);
+            Item::leaf(
+                format!("/{}", display(&node.path)),
+                f.bytes,
+                Target::Node(f.node),
+            )
+        })
+        .collect();
+    Outline::new(items)
+}

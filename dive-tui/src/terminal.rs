@@ -1,0 +1,188 @@
+//! The interactive session: terminal guard, one channel for input and analysis news, the
+//! analysis on its own thread, and the event loop.
+
+use std::fs::OpenOptions;
+use std::io::{self, IsTerminal};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use dive_core::{Analysis, Control, Event, Observer};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::layout::Rect;
+
+use crate::app::{App, Msg, Phase, Progress};
+use crate::views::Views;
+
+/// Why the interactive view cannot open here, if it cannot.
+pub fn why_no_terminal() -> Option<&'static str> {
+    if !io::stdout().is_terminal() {
+        return Some("stdout is not a terminal");
+    }
+    // Keys come from stdin when it is a terminal, else from /dev/tty (`docker save | dive-rs -`).
+    if !io::stdin().is_terminal() && OpenOptions::new().read(true).open("/dev/tty").is_err() {
+        return Some("there is no terminal to read keys from");
+    }
+    None
+}
+
+/// Puts the terminal back: raw mode off, main screen, no mouse capture, cursor shown.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        LeaveAlternateScreen,
+        DisableMouseCapture,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Holds the terminal in raw mode on the alternate screen until dropped.
+struct Guard;
+
+impl Guard {
+    fn new() -> anyhow::Result<Self> {
+        // Restore before any panic message, from any thread (rayon workers included).
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        enable_raw_mode().context("cannot put the terminal in raw mode")?;
+        let guard = Self;
+        execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+            .context("cannot switch to the alternate screen")?;
+        Ok(guard)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Sends analysis progress to the UI without ever blocking the analysis.
+struct ProgressSender {
+    tx: SyncSender<Msg>,
+    progress: Mutex<Progress>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Observer for ProgressSender {
+    fn event(&self, event: &Event<'_>) -> Control {
+        if let Ok(mut p) = self.progress.lock() {
+            match event {
+                Event::Resolved { layers } => p.layers_total = Some(*layers),
+                Event::LayerWalked { bytes, .. } => {
+                    p.layers_done += 1;
+                    p.bytes_done += bytes;
+                }
+                Event::Merged => p.merged = true,
+                _ => {}
+            }
+            match self.tx.try_send(Msg::Progress(p.clone())) {
+                Ok(()) | Err(TrySendError::Full(_)) => {}
+                Err(TrySendError::Disconnected(_)) => return Control::Stop,
+            }
+        }
+        if self.cancel.load(Ordering::Relaxed) {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+}
+
+/// Runs the interactive view on `input`; `analyze` runs on a worker thread.
+pub fn run<F>(input: &str, color: bool, analyze: F) -> anyhow::Result<()>
+where
+    F: FnOnce(&dyn Observer) -> anyhow::Result<Analysis> + Send + 'static,
+{
+    if let Some(why) = why_no_terminal() {
+        anyhow::bail!(
+            "cannot open the interactive view: {why}; use --summary for a text summary or --json for the whole analysis"
+        );
+    }
+    let (tx, rx) = sync_channel::<Msg>(256);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let observer = ProgressSender {
+        tx: tx.clone(),
+        progress: Mutex::new(Progress::default()),
+        cancel: Arc::clone(&cancel),
+    };
+    let loaded = tx.clone();
+    std::thread::Builder::new()
+        .name("analysis".into())
+        .spawn(move || {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                analyze(&observer)
+                    .map(|analysis| Box::new(Views::new(analysis)))
+                    .map_err(|e| format!("{e:#}"))
+            }))
+            .unwrap_or_else(|_| Err("the analysis panicked (a bug: please report it)".into()));
+            let _ = loaded.send(Msg::Loaded(result));
+        })
+        .context("cannot start the analysis thread")?;
+
+    let guard = Guard::new()?;
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            while let Ok(event) = event::read() {
+                if tx.send(Msg::Input(event)).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("cannot start the input thread")?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let size = terminal.size()?;
+    let mut app = App::new(input, Rect::new(0, 0, size.width, size.height), color);
+    let result = event_loop(&mut terminal, &mut app, &rx);
+    cancel.store(true, Ordering::Relaxed);
+    drop(guard);
+    result?;
+    match app.phase {
+        Phase::Failed(message) => Err(anyhow::anyhow!(message)),
+        _ => Ok(()),
+    }
+}
+
+fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+) -> anyhow::Result<()> {
+    loop {
+        terminal.draw(|frame| crate::ui::render(app, frame))?;
+        let msg = match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => continue,
+            // No input and no analysis can arrive any more.
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        app.handle(msg);
+        // Take whatever else is waiting before drawing again, so bursts of keys or
+        // progress cost one frame.
+        while let Ok(msg) = rx.try_recv() {
+            app.handle(msg);
+            if app.quit {
+                break;
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}

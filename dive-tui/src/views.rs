@@ -1,0 +1,395 @@
+//! The state of every pane once the analysis is ready: the selected layer, the file tree
+//! with its mode and filters, and the package, waste and largest-file outlines.
+
+use dive_core::Analysis;
+use dive_core::tree::NodeId;
+use globset::{Glob, GlobMatcher};
+use regex::bytes::Regex;
+
+use crate::model::{self, TreeMode};
+use crate::outline::{Item, Outline, SortBy, Target};
+
+/// A path filter as typed after `/`.
+#[derive(Debug, Clone)]
+pub enum PathMatcher {
+    /// `*.so`, `/usr/**`: a glob over the `/`-prefixed path (`*` crosses `/`).
+    Glob(GlobMatcher),
+    /// `re:…`: a regular expression searched in the path.
+    Regex(Regex),
+    /// Anything else: a substring of the path.
+    Text(String),
+}
+
+impl PathMatcher {
+    /// Reads what the user typed; an error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(re) = text.strip_prefix("re:") {
+            return Regex::new(re)
+                .map(Self::Regex)
+                .map_err(|e| format!("bad regex: {e}"));
+        }
+        if text.contains(['*', '?', '[', '{']) {
+            let pattern = if text.starts_with('/') || text.starts_with('*') {
+                text.to_owned()
+            } else {
+                format!("**/{text}")
+            };
+            return Glob::new(&pattern)
+                .map(|g| Self::Glob(g.compile_matcher()))
+                .map_err(|e| format!("bad glob: {e}"));
+        }
+        Ok(Self::Text(text.to_owned()))
+    }
+
+    /// Whether a `/`-prefixed path matches.
+    pub fn is_match(&self, path: &[u8]) -> bool {
+        match self {
+            Self::Glob(glob) => glob.is_match(String::from_utf8_lossy(path).as_ref()),
+            Self::Regex(re) => re.is_match(path),
+            Self::Text(text) => path
+                .windows(text.len().max(1))
+                .any(|w| w == text.as_bytes()),
+        }
+    }
+}
+
+/// Which outline the tree pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeSource {
+    /// The final image.
+    Image,
+    /// Every hidden piece of content, by the path that last showed it.
+    Hidden,
+    /// The selected layer's entries.
+    Layer,
+}
+
+/// The file tree pane.
+#[derive(Debug, Clone)]
+pub struct TreeView {
+    /// Final image or layer only.
+    pub mode: TreeMode,
+    /// Only hidden content.
+    pub hidden_only: bool,
+    /// Only what the selected layer changed.
+    pub changed_only: bool,
+    /// The path filter as typed.
+    pub pattern: Option<String>,
+    matcher: Option<PathMatcher>,
+    /// Only files of at least this many bytes.
+    pub min_size: Option<u64>,
+    image: Outline,
+    image_item_of: Vec<u32>,
+    hidden: Outline,
+    layer: Outline,
+    layer_built_for: Option<usize>,
+}
+
+impl TreeView {
+    /// The outline on screen.
+    pub fn outline(&self) -> &Outline {
+        match self.source() {
+            TreeSource::Image => &self.image,
+            TreeSource::Hidden => &self.hidden,
+            TreeSource::Layer => &self.layer,
+        }
+    }
+
+    /// The outline on screen, to navigate.
+    pub fn outline_mut(&mut self) -> &mut Outline {
+        match self.source() {
+            TreeSource::Image => &mut self.image,
+            TreeSource::Hidden => &mut self.hidden,
+            TreeSource::Layer => &mut self.layer,
+        }
+    }
+
+    /// Which outline shows.
+    pub fn source(&self) -> TreeSource {
+        match (self.mode, self.hidden_only) {
+            (TreeMode::Layer, _) => TreeSource::Layer,
+            (TreeMode::Image, true) => TreeSource::Hidden,
+            (TreeMode::Image, false) => TreeSource::Image,
+        }
+    }
+
+    /// Whether any filter narrows the tree.
+    pub fn is_filtered(&self) -> bool {
+        self.matcher.is_some()
+            || self.min_size.is_some()
+            || self.changed_only
+            || (self.hidden_only && self.mode == TreeMode::Layer)
+    }
+
+    /// A short description of the mode and filters, for the pane title.
+    pub fn describe(&self, layer: usize) -> String {
+        let mut parts = vec![match self.source() {
+            TreeSource::Image => format!("image, L{layer} marked"),
+            TreeSource::Hidden => "hidden content".to_owned(),
+            TreeSource::Layer => format!("layer L{layer} only"),
+        }];
+        if self.hidden_only && self.mode == TreeMode::Layer {
+            parts.push("hidden".to_owned());
+        }
+        if self.changed_only {
+            parts.push("changed".to_owned());
+        }
+        if let Some(size) = self.min_size {
+            parts.push(format!("≥ {}", dive_core::report::human_bytes(size, false)));
+        }
+        if let Some(pattern) = &self.pattern {
+            parts.push(format!("/{pattern}"));
+        }
+        if self.outline().sort_by() == SortBy::Name {
+            parts.push("by name".to_owned());
+        }
+        parts.join(" · ")
+    }
+}
+
+/// Everything the panes show once the analysis is ready.
+#[derive(Debug, Clone)]
+pub struct Views {
+    /// The analysis itself.
+    pub analysis: Analysis,
+    /// Per layer, per entry: the content it brought.
+    pub inodes: Vec<Vec<u32>>,
+    /// The selected layer.
+    pub layer: usize,
+    /// First layer row on screen.
+    pub layer_offset: usize,
+    /// The file tree.
+    pub tree: TreeView,
+    /// Families → packages → files.
+    pub packages: Outline,
+    /// Waste classes → paths.
+    pub waste: Outline,
+    /// Largest files.
+    pub largest: Outline,
+}
+
+impl Views {
+    /// Builds every view model; the last layer is selected, as the image stands.
+    pub fn new(analysis: Analysis) -> Self {
+        let inodes = model::entry_inodes(&analysis);
+        let (image, image_item_of) = model::image_tree(&analysis);
+        let layer = analysis.layers.len().saturating_sub(1);
+        let tree = TreeView {
+            mode: TreeMode::Image,
+            hidden_only: false,
+            changed_only: false,
+            pattern: None,
+            matcher: None,
+            min_size: None,
+            image,
+            image_item_of,
+            hidden: model::hidden_tree(&analysis),
+            layer: Outline::default(),
+            layer_built_for: None,
+        };
+        let mut views = Self {
+            packages: model::packages(&analysis),
+            waste: model::waste(&analysis),
+            largest: model::largest(&analysis),
+            inodes,
+            layer,
+            layer_offset: 0,
+            tree,
+            analysis,
+        };
+        views.select_layer(layer);
+        views
+    }
+
+    /// Selects a layer: re-marks the image tree or rebuilds the layer tree.
+    pub fn select_layer(&mut self, layer: usize) {
+        self.layer = layer.min(self.analysis.layers.len().saturating_sub(1));
+        model::mark_image_tree(&mut self.tree.image, &self.analysis, self.layer);
+        self.sync_tree();
+    }
+
+    /// Makes the shown outline match the mode, layer and filters.
+    pub fn sync_tree(&mut self) {
+        if self.tree.mode == TreeMode::Layer && self.tree.layer_built_for != Some(self.layer) {
+            // Carry the expanded directories over to the new layer by path.
+            let old = &self.tree.layer;
+            let expanded: std::collections::HashSet<String> =
+                old.expanded_items().map(|id| old.path_of(id)).collect();
+            let sort = old.sort_by();
+            let mut outline = model::layer_tree(&self.analysis, &self.inodes, self.layer);
+            let again: Vec<u32> = (0..outline.items().len() as u32)
+                .filter(|&id| expanded.contains(&outline.path_of(id)))
+                .collect();
+            outline.expand_items(again);
+            outline.sort(sort);
+            self.tree.layer = outline;
+            self.tree.layer_built_for = Some(self.layer);
+        }
+        self.apply_filters();
+    }
+
+    /// Sets the path filter from what the user typed (empty clears it).
+    pub fn set_pattern(&mut self, text: &str) -> Result<(), String> {
+        if text.is_empty() {
+            self.tree.pattern = None;
+            self.tree.matcher = None;
+        } else {
+            self.tree.matcher = Some(PathMatcher::parse(text)?);
+            self.tree.pattern = Some(text.to_owned());
+        }
+        self.apply_filters();
+        Ok(())
+    }
+
+    /// Sets the minimum size from what the user typed (`10MB`, `1.5GiB`; empty clears it).
+    pub fn set_min_size(&mut self, text: &str) -> Result<(), String> {
+        self.tree.min_size = if text.trim().is_empty() {
+            None
+        } else {
+            Some(
+                text.trim()
+                    .parse::<bytesize::ByteSize>()
+                    .map_err(|e| format!("not a size ({e}); try 10MB or 1.5GiB"))?
+                    .as_u64(),
+            )
+        };
+        self.apply_filters();
+        Ok(())
+    }
+
+    /// Drops every filter.
+    pub fn clear_filters(&mut self) {
+        self.tree.pattern = None;
+        self.tree.matcher = None;
+        self.tree.min_size = None;
+        self.tree.changed_only = false;
+        self.tree.hidden_only = false;
+        self.apply_filters();
+    }
+
+    /// Re-filters the shown outline.
+    pub fn apply_filters(&mut self) {
+        let analysis = &self.analysis;
+        let tree = &mut self.tree;
+        let filtered = tree.is_filtered();
+        let matcher = tree.matcher.clone();
+        let (min_size, changed_only) = (tree.min_size, tree.changed_only);
+        let hidden_only = tree.hidden_only && tree.mode == TreeMode::Layer;
+        let keep = move |_: u32, item: &Item| {
+            min_size.is_none_or(|m| item.bytes >= m)
+                && (!changed_only || item.change.is_some())
+                && (!hidden_only || item.hidden)
+                && matcher.as_ref().is_none_or(|m| {
+                    target_path(analysis, item.target).is_some_and(|p| m.is_match(&p))
+                })
+        };
+        let outline = tree.outline_mut();
+        if filtered {
+            outline.filter(Some(&keep));
+        } else if outline.is_filtered() {
+            outline.filter(None);
+        }
+    }
+
+    /// Shows a path of the final image (or, when hidden, of the hidden tree) in the tree.
+    pub fn show_in_tree(&mut self, target: Target) -> bool {
+        let node = match target {
+            Target::Node(id) => Some(id),
+            Target::WastePath { class, path } => self
+                .analysis
+                .attribution
+                .waste
+                .get(class)
+                .and_then(|c| c.top_paths.get(path))
+                .and_then(|p| {
+                    let path = p.path.trim_start_matches('/');
+                    self.analysis.tree.lookup(path.as_bytes())
+                }),
+            _ => None,
+        };
+        let hidden_path = match target {
+            Target::WastePath { class, path } if node.is_none() => self
+                .analysis
+                .attribution
+                .waste
+                .get(class)
+                .and_then(|c| c.top_paths.get(path))
+                .map(|p| p.path.trim_start_matches('/').as_bytes().to_vec()),
+            _ => None,
+        };
+        if let Some(node) = node {
+            self.tree.mode = TreeMode::Image;
+            self.tree.hidden_only = false;
+            return self.reveal(|views| views.tree.image_item_of.get(node.0 as usize).copied());
+        }
+        if let Some(path) = hidden_path {
+            self.tree.mode = TreeMode::Image;
+            self.tree.hidden_only = true;
+            return self.reveal(|views| {
+                let analysis = &views.analysis;
+                views
+                    .tree
+                    .hidden
+                    .items()
+                    .iter()
+                    .position(|item| match item.target {
+                        Target::Hidden(i) => analysis.hidden.get(i).is_some_and(|h| h.path == path),
+                        _ => false,
+                    })
+                    .map(|i| i as u32)
+            });
+        }
+        false
+    }
+
+    /// Selects an item of the shown tree, clearing filters that hide it.
+    fn reveal(&mut self, find: impl Fn(&Self) -> Option<u32>) -> bool {
+        self.sync_tree();
+        let Some(item) = find(self).filter(|&i| i != u32::MAX) else {
+            return false;
+        };
+        if self.tree.outline_mut().reveal(item) {
+            return true;
+        }
+        let hidden_only = self.tree.hidden_only;
+        self.clear_filters();
+        self.tree.hidden_only = hidden_only;
+        self.tree.outline_mut().reveal(item)
+    }
+
+    /// The selected item of a pane's outline, if any.
+    pub fn selected_target(outline: &Outline) -> Target {
+        outline
+            .selected_item()
+            .map_or(Target::None, |id| outline.item(id).target)
+    }
+
+    /// The node a target shows in the final image, if any.
+    pub fn node_of(&self, target: Target) -> Option<NodeId> {
+        match target {
+            Target::Node(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// The `/`-prefixed path an item stands for.
+pub fn target_path(analysis: &Analysis, target: Target) -> Option<Vec<u8>> {
+    let path: &[u8] = match target {
+        Target::Node(id) => &analysis.tree.node(id).path,
+        Target::Entry { layer, entry } => {
+            &analysis
+                .layer_indexes
+                .get(layer)?
+                .entries
+                .get(entry as usize)?
+                .path
+        }
+        Target::Hidden(i) => &analysis.hidden.get(i)?.path,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(path.len() + 1);
+    out.push(b'/');
+    out.extend_from_slice(path);
+    Some(out)
+}

@@ -1,0 +1,364 @@
+//! What the interactive view draws, as text snapshots of ratatui's test backend, and
+//! journeys that a user takes through it, fed as keys.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dive_core::{AnalyzerBuilder, Source};
+use dive_tui::app::{App, Msg, pane_outline};
+use dive_tui::keymap::Pane;
+use dive_tui::outline::Target;
+use dive_tui::ui;
+use dive_tui::views::{Views, target_path};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/demo/ml-service.tar"
+);
+
+fn demo(width: u16, height: u16) -> App {
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::parse(DEMO).unwrap(), &())
+        .unwrap();
+    App::ready(
+        "ml-service.tar",
+        Views::new(analysis),
+        Rect::new(0, 0, width, height),
+    )
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.width, app.size.height)).unwrap();
+    terminal.draw(|frame| ui::render(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn labels(app: &App) -> Vec<String> {
+    let views = app.views().unwrap();
+    let outline = pane_outline(views, app.main);
+    outline
+        .rows()
+        .iter()
+        .map(|r| outline.item(r.item).label.clone())
+        .collect()
+}
+
+fn selected(app: &App) -> (String, Target) {
+    let outline = pane_outline(app.views().unwrap(), app.main);
+    let item = outline.item(outline.selected_item().unwrap());
+    (item.label.clone(), item.target)
+}
+
+fn detail(app: &App, label: &str) -> Vec<String> {
+    app.details
+        .iter()
+        .filter(|(l, _)| l == label)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// Leaves shown in the tree (expanded everywhere), as `/`-prefixed paths.
+fn shown_leaves(app: &App) -> Vec<String> {
+    let views = app.views().unwrap();
+    let outline = views.tree.outline();
+    outline
+        .rows()
+        .iter()
+        .filter(|r| !outline.item(r.item).is_parent)
+        .map(|r| {
+            let path = target_path(&views.analysis, outline.item(r.item).target).unwrap();
+            String::from_utf8(path).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn screens_of_every_view_wide() {
+    let mut app = demo(140, 40);
+    insta::assert_snapshot!("tree", screen(&app));
+    app.type_keys("<Down><Enter>");
+    insta::assert_snapshot!("tree_expanded", screen(&app));
+    app.type_keys("3<Enter>j<Enter>j");
+    insta::assert_snapshot!("packages", screen(&app));
+    app.type_keys("4<Enter>j");
+    insta::assert_snapshot!("waste", screen(&app));
+    app.type_keys("5");
+    insta::assert_snapshot!("largest", screen(&app));
+    app.type_keys("2xe");
+    insta::assert_snapshot!("hidden", screen(&app));
+    app.type_keys("x1kkk2me");
+    insta::assert_snapshot!("layer_only", screen(&app));
+    app.type_keys("1");
+    insta::assert_snapshot!("layers_focused", screen(&app));
+    app.type_keys("?");
+    insta::assert_snapshot!("help", screen(&app));
+}
+
+#[test]
+fn screens_on_a_narrow_80x24_terminal() {
+    let mut app = demo(80, 24);
+    insta::assert_snapshot!("narrow_tree", screen(&app));
+    app.type_keys("3<Enter>j<Enter>j");
+    insta::assert_snapshot!("narrow_packages", screen(&app));
+    app.type_keys("?");
+    insta::assert_snapshot!("narrow_help", screen(&app));
+    app.type_keys("jjjjjjjjjjjj");
+    insta::assert_snapshot!("narrow_help_scrolled", screen(&app));
+}
+
+#[test]
+fn the_biggest_family_opens_to_its_files_and_the_layer_that_added_them() {
+    let mut app = demo(120, 40);
+    let analysis = &app.views().unwrap().analysis;
+    let biggest = analysis
+        .attribution
+        .families
+        .iter()
+        .max_by_key(|f| f.bytes)
+        .unwrap()
+        .name
+        .clone();
+    app.type_keys("3");
+    assert_eq!(app.focus, Pane::Packages);
+    assert_eq!(selected(&app).0, format!("{biggest} (family)"));
+    app.type_keys("<Enter>j<Enter>j");
+    let (file, target) = selected(&app);
+    assert!(
+        file.starts_with("/usr/local/lib/python3.11/dist-packages/nvidia/"),
+        "{file}"
+    );
+    let added_by = detail(&app, "added by");
+    assert!(
+        added_by[0].starts_with("L2 RUN pip install"),
+        "{added_by:?}"
+    );
+    assert!(detail(&app, "owner")[0].contains("family nvidia"));
+    // Enter on a file shows it in the tree.
+    app.type_keys("<Enter>");
+    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(selected(&app).1, target);
+    assert_eq!(
+        format!("/{}", {
+            let outline = app.views().unwrap().tree.outline();
+            outline.path_of(outline.selected_item().unwrap())
+        }),
+        file
+    );
+}
+
+#[test]
+fn hidden_bytes_show_with_the_layer_that_hid_them() {
+    let mut app = demo(120, 40);
+    app.type_keys("2xe");
+    let views = app.views().unwrap();
+    let hidden_total: u64 = views.analysis.hidden.iter().map(|h| h.bytes).sum();
+    assert_eq!(views.tree.outline().total_bytes(), hidden_total);
+    assert_eq!(shown_leaves(&app).len(), views.analysis.hidden.len());
+    // The largest piece of hidden content is the first leaf in size order.
+    while app.details.iter().all(|(l, _)| l != "hidden") {
+        app.type_keys("j");
+    }
+    let biggest = &app.views().unwrap().analysis.hidden[0];
+    let evidence = detail(&app, "hidden").join(" ");
+    assert!(
+        evidence.contains(&format!("added by L{}", biggest.added_in_layer))
+            && evidence.contains(&format!("by L{}", biggest.hidden_by_layer)),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn a_glob_filter_keeps_matching_files_and_resums_directories() {
+    let mut app = demo(120, 40);
+    app.type_keys("2/*.so*<Enter>");
+    let analysis = &app.views().unwrap().analysis;
+    let mut expected: Vec<String> = Vec::new();
+    let mut expected_bytes = 0;
+    for id in analysis.tree.walk() {
+        let node = analysis.tree.node(id);
+        let path = String::from_utf8_lossy(&node.path).into_owned();
+        if node.kind != dive_core::layer::EntryKind::Dir && path.contains(".so") {
+            expected.push(format!("/{path}"));
+            expected_bytes += node.bytes;
+        }
+    }
+    let mut shown = shown_leaves(&app);
+    shown.sort();
+    expected.sort();
+    assert_eq!(shown, expected);
+    assert_eq!(
+        app.views().unwrap().tree.outline().total_bytes(),
+        expected_bytes
+    );
+    // A bad regex is reported, not applied.
+    app.type_keys("/re:([<Enter>");
+    assert!(app.status.as_deref().unwrap().starts_with("bad regex"));
+    app.type_keys("C");
+    assert!(!app.views().unwrap().tree.is_filtered());
+}
+
+#[test]
+fn minimum_size_and_changed_only_filters_agree_with_the_analysis() {
+    let mut app = demo(120, 40);
+    app.type_keys("2>10MB<Enter>");
+    let analysis = &app.views().unwrap().analysis;
+    let big = analysis
+        .tree
+        .walk()
+        .filter(|&id| {
+            let n = analysis.tree.node(id);
+            n.kind != dive_core::layer::EntryKind::Dir && n.bytes >= 10_000_000
+        })
+        .count();
+    assert_eq!(shown_leaves(&app).len(), big);
+    app.type_keys("C");
+    // The last layer is selected: changed-only shows what it set.
+    app.type_keys("c");
+    assert_eq!(shown_leaves(&app), ["/app/model.onnx"]);
+    // Select layer 4: the marks and the filter follow.
+    app.type_keys("1k2");
+    let views = app.views().unwrap();
+    let analysis = &views.analysis;
+    let mut expected: Vec<String> = analysis
+        .tree
+        .walk()
+        .filter(|&id| {
+            let n = analysis.tree.node(id);
+            n.layer == 4 && n.children.is_empty() && id.0 != 0
+        })
+        .map(|id| format!("/{}", String::from_utf8_lossy(&analysis.tree.node(id).path)))
+        .collect();
+    expected.sort();
+    let mut shown = shown_leaves(&app);
+    shown.sort();
+    assert_eq!(shown, expected);
+}
+
+#[test]
+fn layer_mode_marks_added_modified_deleted_and_hidden_entries() {
+    let mut app = demo(120, 40);
+    // Layer 3 deletes the pip cache and rewrites libtorch_cpu.so with a new mode.
+    app.type_keys("1kk2me");
+    let views = app.views().unwrap();
+    let outline = views.tree.outline();
+    let mark = |suffix: &str| {
+        let id = outline
+            .rows()
+            .iter()
+            .map(|r| r.item)
+            .find(|&id| outline.path_of(id).ends_with(suffix))
+            .unwrap_or_else(|| panic!("{suffix} not in layer 3"));
+        let item = outline.item(id);
+        (item.change.map(|c| c.letter()), item.hidden)
+    };
+    assert_eq!(mark("torch/lib/libtorch_cpu.so"), (Some('M'), false));
+    assert_eq!(mark("root/.cache/.wh.pip"), (Some('D'), false));
+    // Layer 2 added it; the rewrite hid that copy.
+    app.type_keys("1k2");
+    let outline = app.views().unwrap().tree.outline();
+    let id = outline
+        .items()
+        .iter()
+        .position(|i| i.label == "libtorch_cpu.so")
+        .unwrap();
+    let item = outline.item(id as u32);
+    assert_eq!(
+        (item.change.map(|c| c.letter()), item.hidden),
+        (Some('A'), true)
+    );
+}
+
+#[test]
+fn sorting_by_name_and_back() {
+    let mut app = demo(120, 40);
+    assert_eq!(labels(&app), ["usr", "var", "app", "etc", "root"]);
+    app.type_keys("2s");
+    assert_eq!(labels(&app), ["app", "etc", "root", "usr", "var"]);
+    app.type_keys("s");
+    assert_eq!(labels(&app)[0], "usr");
+}
+
+#[test]
+fn mouse_clicks_select_and_open_and_the_wheel_scrolls() {
+    let mut app = demo(120, 40);
+    let areas = ui::areas(app.size, app.layer_count());
+    let click = |row: u16, col: u16| {
+        Msg::Input(Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: col,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }))
+    };
+    // The third row of the tree: `app`.
+    app.handle(click(areas.main.y + 3, areas.main.x + 20));
+    assert_eq!(selected(&app).0, "app");
+    app.handle(click(areas.main.y + 3, areas.main.x + 20));
+    assert!(
+        labels(&app).contains(&"model.onnx".to_owned()),
+        "a second click opens"
+    );
+    // A click on layer 1 selects it and focuses the layer list.
+    app.handle(click(areas.layers.y + 3, areas.layers.x + 10));
+    assert_eq!(app.focus, Pane::Layers);
+    assert_eq!(app.views().unwrap().layer, 1);
+    app.handle(Msg::Input(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: areas.main.x + 5,
+        row: areas.main.y + 5,
+        modifiers: KeyModifiers::NONE,
+    })));
+    assert_eq!(app.focus, Pane::Tree);
+    assert_eq!(
+        pane_outline(app.views().unwrap(), Pane::Tree).selected,
+        2 + 3
+    );
+}
+
+#[test]
+fn resizing_keeps_the_selection_on_screen() {
+    let mut app = demo(120, 40);
+    app.type_keys("2eG");
+    let last = pane_outline(app.views().unwrap(), Pane::Tree).rows().len() - 1;
+    app.handle(Msg::Input(Event::Resize(80, 20)));
+    let outline = pane_outline(app.views().unwrap(), Pane::Tree);
+    assert_eq!(outline.selected, last);
+    let height = app.page_height(Pane::Tree);
+    assert!(outline.offset + height > last && outline.offset <= last);
+    assert!(screen(&app).contains("model.onnx") || !screen(&app).is_empty());
+}
+
+#[test]
+fn esc_closes_help_and_prompts_before_it_quits() {
+    let mut app = demo(100, 30);
+    app.type_keys("?");
+    assert!(app.help);
+    app.type_keys("<Esc>");
+    assert!(!app.help && !app.quit);
+    app.type_keys("2/abc<Esc>");
+    assert!(app.prompt.is_none() && !app.views().unwrap().tree.is_filtered());
+    app.type_keys("<Esc>");
+    assert!(app.quit);
+}
+
+#[test]
+fn no_color_keeps_the_letters_of_every_mark() {
+    let mut app = demo(120, 40);
+    app.color = false;
+    app.type_keys("1kk2me");
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| ui::render(&app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|cell| cell.fg == ratatui::style::Color::Reset),
+        "no colour is drawn"
+    );
+    let text = screen(&app);
+    assert!(text.contains("│D "), "{text}");
+}

@@ -135,6 +135,10 @@ where
         .context("cannot start the analysis thread")?;
 
     let guard = Guard::new()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    terminal.clear()?;
+    let size = terminal.size()?;
+    // Only now: the input thread would otherwise eat the terminal's replies to queries.
     std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
@@ -145,9 +149,6 @@ where
             }
         })
         .context("cannot start the input thread")?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    terminal.clear()?;
-    let size = terminal.size()?;
     let mut app = App::new(input, Rect::new(0, 0, size.width, size.height), color);
     let result = event_loop(&mut terminal, &mut app, &rx);
     cancel.store(true, Ordering::Relaxed);

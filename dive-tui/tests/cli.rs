@@ -84,15 +84,35 @@ fn bytes_prints_exact_counts() {
 }
 
 #[test]
+fn without_a_terminal_the_interactive_view_is_refused_with_advice() {
+    let output = dive_rs(&[DEMO]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("cannot open the interactive view: stdout is not a terminal")
+            && stderr.contains("--summary")
+            && stderr.contains("--json"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
 fn an_unreadable_image_exits_2_with_one_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.tar");
     std::fs::write(&junk, b"this is not an image").unwrap();
     for (args, expected) in [
-        (vec![junk.to_str().unwrap()], "not a container image"),
-        (vec!["/no/such/image.tar"], "no such file or directory"),
         (
-            vec![DEMO, "--platform", "linux/s390x"],
+            vec![junk.to_str().unwrap(), "--summary"],
+            "not a container image",
+        ),
+        (
+            vec!["/no/such/image.tar", "--json"],
+            "no such file or directory",
+        ),
+        (
+            vec![DEMO, "--summary", "--platform", "linux/s390x"],
             "the image is for linux/amd64, not linux/s390x",
         ),
     ] {

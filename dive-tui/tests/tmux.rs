@@ -1,0 +1,136 @@
+//! The real binary in a real terminal: tmux runs `dive-rs`, sends keys and reads the
+//! screen back. CI installs tmux; elsewhere the test says it was skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/demo/ml-service.tar"
+);
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// A private tmux server, or `None` when tmux is not installed (outside CI).
+    fn start(name: &str, command: &str) -> Option<Self> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "tmux is required in CI (.ci/run installs it)"
+            );
+            eprintln!("skipped: tmux is not installed");
+            return None;
+        }
+        let tmux = Self {
+            socket: format!("dive-rs-{name}-{}", std::process::id()),
+        };
+        // The shell prints the exit status on the normal screen and keeps the pane open.
+        let wrapped = format!("{command}; echo \"exit status $?\"; sleep 60");
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            "t",
+            "-e",
+            "TERM=xterm-256color",
+            &wrapped,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Waits until the screen shows every one of `texts`.
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "waited for {texts:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the program to exit; returns its exit status.
+    fn wait_exit(&self) -> String {
+        let screen = self.wait_for(&["exit status "]);
+        let at = screen.find("exit status ").unwrap() + "exit status ".len();
+        screen[at..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn the_real_binary_draws_takes_keys_and_restores_the_terminal() {
+    let Some(tmux) = Tmux::start("file", &format!("{BIN} {DEMO}")) else {
+        return;
+    };
+    tmux.wait_for(&["1 Layers", "2 Tree", "usr/", "RUN pip install torch"]);
+    tmux.keys(&["3", "Enter"]);
+    tmux.wait_for(&["▾ nvidia (family)", "nvidia_cublas_cu12"]);
+    tmux.keys(&["?"]);
+    tmux.wait_for(&["keys ("]);
+    tmux.keys(&["?", "q"]);
+    assert_eq!(tmux.wait_exit(), "0");
+    let after = tmux.screen();
+    assert!(
+        !after.contains("1 Layers"),
+        "the alternate screen was left:\n{after}"
+    );
+}
+
+#[test]
+fn keys_come_from_the_terminal_when_the_image_comes_on_stdin() {
+    let Some(tmux) = Tmux::start("stdin", &format!("cat {DEMO} | {BIN} -")) else {
+        return;
+    };
+    tmux.wait_for(&["1 Layers", "usr/"]);
+    tmux.keys(&["5"]);
+    tmux.wait_for(&["libcublasLt.so.12"]);
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0");
+}

@@ -48,11 +48,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 
 /// Opens the interactive view; the analysis runs on a worker thread behind it.
 fn interactive(cli: &Cli) -> anyhow::Result<()> {
-    if let Some(why) = dive_tui::terminal::why_no_terminal() {
-        anyhow::bail!(
-            "cannot open the interactive view: {why}; use --summary for a text summary or --json for the whole analysis"
-        );
-    }
+    // Refuse before reading anything.
+    dive_tui::terminal::require_terminal()?;
     let name = cli.input.image.clone().unwrap_or_default();
     let (source, builder) = prepare(&cli.input)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

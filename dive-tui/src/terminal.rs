@@ -23,8 +23,17 @@ use ratatui::layout::Rect;
 use crate::app::{App, Msg, Phase, Progress};
 use crate::views::Views;
 
-/// Why the interactive view cannot open here, if it cannot.
-pub fn why_no_terminal() -> Option<&'static str> {
+/// Fails, with advice, when the interactive view cannot open here.
+pub fn require_terminal() -> anyhow::Result<()> {
+    if let Some(why) = why_no_terminal() {
+        anyhow::bail!(
+            "cannot open the interactive view: {why}; use --summary for a text summary or --json for the whole analysis"
+        );
+    }
+    Ok(())
+}
+
+fn why_no_terminal() -> Option<&'static str> {
     if !io::stdout().is_terminal() {
         return Some("stdout is not a terminal");
     }
@@ -108,11 +117,7 @@ pub fn run<F>(input: &str, color: bool, analyze: F) -> anyhow::Result<()>
 where
     F: FnOnce(&dyn Observer) -> anyhow::Result<Analysis> + Send + 'static,
 {
-    if let Some(why) = why_no_terminal() {
-        anyhow::bail!(
-            "cannot open the interactive view: {why}; use --summary for a text summary or --json for the whole analysis"
-        );
-    }
+    require_terminal()?;
     let (tx, rx) = sync_channel::<Msg>(256);
     let cancel = Arc::new(AtomicBool::new(false));
     let observer = ProgressSender {

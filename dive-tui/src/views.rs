@@ -2,7 +2,6 @@
 //! with its mode and filters, and the package, waste and largest-file outlines.
 
 use dive_core::Analysis;
-use dive_core::tree::NodeId;
 use globset::{Glob, GlobMatcher};
 use regex::bytes::Regex;
 
@@ -362,14 +361,6 @@ impl Views {
         outline
             .selected_item()
             .map_or(Target::None, |id| outline.item(id).target)
-    }
-
-    /// The node a target shows in the final image, if any.
-    pub fn node_of(&self, target: Target) -> Option<NodeId> {
-        match target {
-            Target::Node(id) => Some(id),
-            _ => None,
-        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! The pipeline: open → resolve → walk layers in parallel → merge → facts.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -13,7 +13,7 @@ use crate::layer::{
     Compression, LayerEntry, LayerIndex, WalkOptions, hash_content, sniff, walk_reader,
     walk_seekable,
 };
-use crate::source::{self, Blob, LayerInput, Plan, Platform, Selector, Source};
+use crate::source::{self, Blob, LayerInput, Layout, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
 
 /// Progress of an analysis, as told to an [`Observer`].
@@ -123,6 +123,11 @@ pub fn analyze(source: Source) -> Result<Analysis> {
 impl Analyzer {
     /// Analyses one image; `observer` hears progress and may stop it.
     pub fn analyze(&self, source: Source, observer: &dyn Observer) -> Result<Analysis> {
+        if let Source::Path { path, .. } = &source
+            && crate::scan::is_scan(path)
+        {
+            return crate::scan::load(self, path, observer);
+        }
         let name = source.name();
         let platform = match &self.options.platform {
             None => None,
@@ -159,36 +164,72 @@ impl Analyzer {
         }
         let WalkedLayers { indexes, blobs } =
             self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
-        let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
-        let merged = merge(&refs, &BlobHasher { blobs: &blobs });
-        if observer.event(&Event::Merged) == Control::Stop {
-            return Err(Error::Cancelled { input: name });
-        }
 
         let mut warnings: Vec<Warning> = store.warnings().to_vec();
         warnings.extend(plan.warnings.iter().cloned());
-        let digests: Vec<Option<String>> = (0..plan.layers.len())
-            .map(|i| layer_digest(i, &plan, &indexes[i]))
-            .collect();
-        let labels: Vec<String> = digests
+        let commands = layer_commands(&plan, &input, &mut warnings);
+        let layers = plan
+            .layers
             .iter()
             .enumerate()
-            .map(|(i, digest)| {
+            .map(|(i, planned)| LayerRecord {
+                digest: layer_digest(i, &plan, &indexes[i]),
+                diff_id: plan.diff_ids.get(i).cloned(),
+                media_type: planned.media_type.clone(),
+                created_by: commands.get(i).cloned().flatten(),
+                blob: planned.path.clone(),
+            })
+            .collect();
+        let record = ImageRecord {
+            input,
+            reference: plan.reference.clone(),
+            platform: plan.platform.as_ref().map(Platform::to_string),
+            layout: plan.layout,
+            manifest_digest: plan.manifest_digest.clone(),
+            config_digest: plan.config_digest.clone(),
+            layers,
+            warnings,
+        };
+        let hasher = BlobHasher {
+            blobs: &blobs,
+            read: Mutex::default(),
+        };
+        self.finish(record, indexes, &hasher, observer)
+    }
+
+    /// Merges walked layers and computes every figure; shared by images and saved scans.
+    pub(crate) fn finish(
+        &self,
+        record: ImageRecord,
+        mut indexes: Vec<Arc<LayerIndex>>,
+        hasher: &dyn RecordingHasher,
+        observer: &dyn Observer,
+    ) -> Result<Analysis> {
+        let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
+        let merged = merge(&refs, hasher);
+        if observer.event(&Event::Merged) == Control::Stop {
+            return Err(Error::Cancelled {
+                input: record.input,
+            });
+        }
+        let input = record.input.as_str();
+        let mut warnings = record.warnings.clone();
+        let labels: Vec<String> = record
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| {
                 format!(
                     "layer {i} ({})",
-                    digest
+                    layer
+                        .digest
                         .as_deref()
-                        .map_or_else(|| plan.layers[i].path.clone(), short_digest)
+                        .map_or_else(|| layer.blob.clone(), short_digest)
                 )
             })
             .collect();
         for (i, index) in indexes.iter().enumerate() {
-            warnings.extend(
-                index
-                    .warnings
-                    .iter()
-                    .map(|w| relabel(w, &input, &labels[i])),
-            );
+            warnings.extend(index.warnings.iter().map(|w| relabel(w, input, &labels[i])));
         }
         for warning in &merged.warnings {
             let label = warning
@@ -197,30 +238,27 @@ impl Analyzer {
                 .as_deref()
                 .and_then(|l| l.parse::<usize>().ok())
                 .and_then(|i| labels.get(i));
-            warnings.push(relabel(warning, &input, label.map_or("", String::as_str)));
+            warnings.push(relabel(warning, input, label.map_or("", String::as_str)));
         }
 
-        let commands = layer_commands(&plan, &input, &mut warnings);
         let mut layers: Vec<LayerFacts> = indexes
             .iter()
+            .zip(&record.layers)
             .enumerate()
-            .map(|(i, index)| {
-                let planned = &plan.layers[i];
-                LayerFacts {
-                    index: i,
-                    digest: digests[i].clone(),
-                    diff_id: plan.diff_ids.get(i).cloned(),
-                    media_type: planned.media_type.clone(),
-                    compression: index.compression,
-                    size_compressed: index.size_compressed,
-                    size_uncompressed: index.size_uncompressed,
-                    entries: index.entries.len(),
-                    file_bytes: index.file_bytes,
-                    hidden_bytes: 0,
-                    hides_bytes: 0,
-                    created_by: commands.get(i).cloned().flatten(),
-                    blob: planned.path.clone(),
-                }
+            .map(|(i, (index, layer))| LayerFacts {
+                index: i,
+                digest: layer.digest.clone(),
+                diff_id: layer.diff_id.clone(),
+                media_type: layer.media_type.clone(),
+                compression: index.compression,
+                size_compressed: index.size_compressed,
+                size_uncompressed: index.size_uncompressed,
+                entries: index.entries.len(),
+                file_bytes: index.file_bytes,
+                hidden_bytes: 0,
+                hides_bytes: 0,
+                created_by: layer.created_by.clone(),
+                blob: layer.blob.clone(),
             })
             .collect();
         for item in &merged.hidden {
@@ -231,11 +269,11 @@ impl Analyzer {
         let root = merged.tree.node(crate::tree::NodeId::ROOT);
         let total_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
         let image = ImageFacts {
-            reference: plan.reference.clone(),
-            platform: plan.platform.as_ref().map(Platform::to_string),
-            layout: plan.layout,
-            manifest_digest: plan.manifest_digest.clone(),
-            config_digest: plan.config_digest.clone(),
+            reference: record.reference,
+            platform: record.platform,
+            layout: record.layout,
+            manifest_digest: record.manifest_digest,
+            config_digest: record.config_digest,
             layer_count: layers.len(),
             size_compressed: layers.iter().map(|l| l.size_compressed).sum(),
             size_uncompressed: layers.iter().map(|l| l.size_uncompressed).sum(),
@@ -256,8 +294,18 @@ impl Analyzer {
             &merged.hidden,
             &self.options.families,
         );
+        drop(refs);
+        // Contents the merge read are kept with their entries, so a saved scan merges alike.
+        for (layer, entry, hash) in hasher.read() {
+            if let Some(found) = Arc::make_mut(&mut indexes[layer])
+                .entries
+                .get_mut(entry as usize)
+            {
+                found.content_hash = Some(hash);
+            }
+        }
         Ok(Analysis {
-            input,
+            input: record.input,
             image,
             layers,
             hidden: merged.hidden,
@@ -373,6 +421,29 @@ impl Analyzer {
     }
 }
 
+/// What the analysis keeps of an image's metadata: identity, layer names, source warnings.
+#[derive(Debug, Clone)]
+pub(crate) struct ImageRecord {
+    pub input: String,
+    pub reference: Option<String>,
+    pub platform: Option<String>,
+    pub layout: Layout,
+    pub manifest_digest: Option<String>,
+    pub config_digest: String,
+    pub layers: Vec<LayerRecord>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One manifest layer's names.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerRecord {
+    pub digest: Option<String>,
+    pub diff_id: Option<String>,
+    pub media_type: Option<String>,
+    pub created_by: Option<String>,
+    pub blob: String,
+}
+
 /// Each manifest layer's index, and its bytes when it is a plain tar held in memory.
 struct WalkedLayers {
     indexes: Vec<Arc<LayerIndex>>,
@@ -387,19 +458,36 @@ fn walk_options() -> WalkOptions {
     }
 }
 
+/// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
+pub(crate) trait RecordingHasher: ContentHasher {
+    /// `(layer, entry, hash)` of every content read so far.
+    fn read(&self) -> Vec<(usize, u32, u128)>;
+}
+
 /// Hashes the content of entries in plain layers held in memory.
 struct BlobHasher<'a> {
     blobs: &'a [Option<Blob>],
+    read: Mutex<Vec<(usize, u32, u128)>>,
 }
 
 impl ContentHasher for BlobHasher<'_> {
-    fn hash(&self, layer: usize, entry: &LayerEntry) -> Option<u128> {
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
         let blob = self.blobs.get(layer)?.as_ref()?;
         let end = entry.data_offset.checked_add(entry.size)?;
         if end > blob.bytes().len() as u64 {
             return None;
         }
-        hash_content(blob.reader_at(entry.data_offset, entry.size)).ok()
+        let hash = hash_content(blob.reader_at(entry.data_offset, entry.size)).ok()?;
+        if let Ok(mut read) = self.read.lock() {
+            read.push((layer, index, hash));
+        }
+        Some(hash)
+    }
+}
+
+impl RecordingHasher for BlobHasher<'_> {
+    fn read(&self) -> Vec<(usize, u32, u128)> {
+        self.read.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 

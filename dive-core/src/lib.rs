@@ -5,7 +5,8 @@
 //! whiteouts, merges the file tree in manifest order and keeps an exact byte ledger:
 //! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
 //!
-//! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`].
+//! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
+//! [`scan`] saves an analysis and opens it again without the image.
 //!
 //! ```
 //! use dive_core::{AnalyzerBuilder, Source, report};
@@ -31,6 +32,7 @@ mod error;
 pub mod layer;
 mod path;
 pub mod report;
+pub mod scan;
 pub mod source;
 pub mod tree;
 

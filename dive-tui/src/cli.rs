@@ -12,6 +12,7 @@ IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
   ./oci-dir                 an OCI image layout directory
   -                         a tar stream on stdin: `docker save app:1 | dive-rs -`
+  scan.dive                 a scan saved with --save (opened without the image)
   docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF]   skopeo/syft spellings
 
 Exit status:
@@ -112,4 +113,9 @@ pub struct InputArgs {
     /// tried before the built-in table.
     #[arg(long, value_name = "FILE")]
     pub families: Option<std::path::PathBuf>,
+
+    /// Also save the scan to FILE, to open later without the image (`dive-rs FILE`,
+    /// `report`, `ci`, `diff` accept it).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
 }

@@ -53,14 +53,23 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     let name = cli.input.image.clone().unwrap_or_default();
     let (source, builder) = prepare(&cli.input)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let save = cli.input.save.clone();
     dive_tui::terminal::run(&name, color, move |observer| {
-        Ok(builder.build().analyze(source, observer)?)
+        let analysis = builder.build().analyze(source, observer)?;
+        if let Some(path) = &save {
+            dive_core::scan::save(&analysis, path)?;
+        }
+        Ok(analysis)
     })
 }
 
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     let (source, builder) = prepare(input)?;
-    Ok(builder.build().analyze(source, &())?)
+    let analysis = builder.build().analyze(source, &())?;
+    if let Some(path) = &input.save {
+        dive_core::scan::save(&analysis, path)?;
+    }
+    Ok(analysis)
 }
 
 /// Checks the input and the options before any reading starts.

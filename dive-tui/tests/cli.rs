@@ -10,8 +10,13 @@ const DEMO: &str = concat!(
     "/../testdata/demo/ml-service.tar"
 );
 
+/// Runs dive-rs as a developer would, outside CI (`CI=true` turns `dive-rs IMAGE` into the gate).
 fn dive_rs(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CI")
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -213,4 +218,32 @@ fn a_families_file_names_new_families_and_a_bad_one_exits_2() {
             .unwrap()
             .contains("unknown ecosystem")
     );
+}
+
+#[test]
+fn a_saved_scan_gives_the_same_json_summary_and_report_without_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("demo.dive");
+    let scan = scan.to_str().unwrap();
+    let first = dive_rs(&[DEMO, "--json", "--save", scan]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for args in [&["--json"][..], &["--summary"], &["--summary", "--bytes"]] {
+        let image = dive_rs(&[&[DEMO][..], args].concat());
+        let saved = dive_rs(&[&[scan][..], args].concat());
+        assert!(
+            saved.status.success(),
+            "{}",
+            String::from_utf8_lossy(&saved.stderr)
+        );
+        assert_eq!(stdout(&image), stdout(&saved), "{args:?}");
+    }
+    assert_eq!(stdout(&first), stdout(&dive_rs(&[scan, "--json"])));
+    let image = dive_rs(&["report", DEMO, "--format", "markdown"]);
+    let saved = dive_rs(&["report", scan, "--format", "markdown"]);
+    assert_eq!(stdout(&image), stdout(&saved));
+    assert!(stdout(&saved).contains("pip"), "{}", stdout(&saved));
 }

@@ -12,12 +12,12 @@ pub(crate) use decompress::sniff;
 pub(crate) use walk::hash_content;
 pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Warning;
 
 /// What a tar entry is, after whiteouts are recognised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// A regular file (its bytes count).
@@ -57,7 +57,7 @@ impl EntryKind {
 }
 
 /// Metadata of one tar entry; file contents are never kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerEntry {
     /// Normalised path (`usr/lib/x.so`); for whiteouts the path they delete.
     pub path: Box<[u8]>,

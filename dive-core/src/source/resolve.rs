@@ -80,7 +80,7 @@ pub(crate) struct Selector {
 }
 
 /// The layout an image was found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
     /// `docker save` with `manifest.json` (any Docker version).

@@ -107,8 +107,8 @@ pub struct Merged {
 
 /// Gives the content hash of a file entry whose walk did not read its data.
 pub(crate) trait ContentHasher: Sync {
-    /// A 128-bit hash of the entry's content, if it can be read.
-    fn hash(&self, layer: usize, entry: &LayerEntry) -> Option<u128>;
+    /// A 128-bit hash of the content of entry `index` of `layer`, if it can be read.
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128>;
 }
 
 /// Merges `layers` (in manifest order) into the final tree.
@@ -268,7 +268,7 @@ impl Merger<'_> {
                         self.remove_children(id, HiddenReason::DirectoryReplaced);
                     }
                 } else {
-                    let reason = self.overwrite_reason(id, entry);
+                    let reason = self.overwrite_reason(id, index, entry);
                     self.drop_content(id, reason);
                 }
                 id
@@ -335,7 +335,7 @@ impl Merger<'_> {
     }
 
     /// Overwriting a file with one of the same size and content only changes metadata.
-    fn overwrite_reason(&self, id: NodeId, entry: &LayerEntry) -> HiddenReason {
+    fn overwrite_reason(&self, id: NodeId, index: usize, entry: &LayerEntry) -> HiddenReason {
         let Some(inode) = self.tree.node(id).inode else {
             return HiddenReason::Overwritten;
         };
@@ -344,9 +344,14 @@ impl Merger<'_> {
             return HiddenReason::Overwritten;
         }
         let old_entry = &self.layers[old.layer].entries[old.entry as usize];
-        let hash =
-            |layer: usize, e: &LayerEntry| e.content_hash.or_else(|| self.hasher.hash(layer, e));
-        match (hash(old.layer, old_entry), hash(self.layer, entry)) {
+        let hash = |layer: usize, index: u32, e: &LayerEntry| {
+            e.content_hash.or_else(|| self.hasher.hash(layer, index, e))
+        };
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        match (
+            hash(old.layer, old.entry, old_entry),
+            hash(self.layer, index, entry),
+        ) {
             (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
             _ => HiddenReason::Overwritten,
         }

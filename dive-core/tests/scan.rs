@@ -1,0 +1,128 @@
+//! Saved scans: written, opened again without the image, and equal to the original analysis.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+
+use common::{all_forms, analyses_of, analyze_path};
+use dive_core::tree::HiddenReason;
+use dive_core::{Analysis, AnalyzerBuilder, Error, Source, report, scan};
+
+/// Everything a view or report reads, compared field by field.
+fn assert_same(name: &str, original: &Analysis, loaded: &Analysis) {
+    assert_eq!(
+        report::to_json(original),
+        report::to_json(loaded),
+        "{name}: JSON"
+    );
+    assert_eq!(
+        report::summary(original, Default::default()),
+        report::summary(loaded, Default::default()),
+        "{name}: summary"
+    );
+    assert_eq!(original.hidden, loaded.hidden, "{name}: hidden");
+    assert_eq!(original.changes, loaded.changes, "{name}: changes");
+    assert_eq!(original.warnings, loaded.warnings, "{name}: warnings");
+    assert_eq!(
+        original.attribution.inode_owner, loaded.attribution.inode_owner,
+        "{name}: owners"
+    );
+    assert_eq!(
+        common::final_tree(original),
+        common::final_tree(loaded),
+        "{name}: tree"
+    );
+    for (a, b) in original.layer_indexes.iter().zip(&loaded.layer_indexes) {
+        assert_eq!(a.entries, b.entries, "{name}: entries");
+        assert_eq!(a.captured, b.captured, "{name}: captured");
+    }
+}
+
+fn round_trip(analysis: &Analysis) -> (tempfile::TempDir, Analysis) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.dive");
+    scan::save(analysis, &path).unwrap();
+    assert!(scan::is_scan(&path));
+    let loaded = analyze_path(&path);
+    (dir, loaded)
+}
+
+#[test]
+fn a_saved_scan_opens_to_the_same_analysis_in_every_form() {
+    let spec = dive_testdata::rich_image();
+    let built = dive_testdata::build(&spec).unwrap();
+    let mut metadata_only = 0;
+    for form in all_forms(&built) {
+        for (name, original) in analyses_of(&form) {
+            let (_dir, loaded) = round_trip(&original);
+            assert_same(&name, &original, &loaded);
+            metadata_only += original
+                .hidden
+                .iter()
+                .filter(|h| h.reason == HiddenReason::MetadataOnly)
+                .count();
+        }
+    }
+    // Plain layers in a file are compared by reading contents during the merge; a scan
+    // must keep what was read, or these would come back as "overwritten".
+    assert!(metadata_only > 0, "the fixture has a chmod-only rewrite");
+}
+
+#[test]
+fn the_demo_scan_is_small_and_the_image_is_not_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("demo.tar");
+    std::fs::copy("../testdata/demo/ml-service.tar", &image).unwrap();
+    let original = analyze_path(&image);
+    let saved = dir.path().join("demo.dive");
+    scan::save(&original, &saved).unwrap();
+    std::fs::remove_file(&image).unwrap();
+    let loaded = analyze_path(&saved);
+    assert_same("demo", &original, &loaded);
+    let size = std::fs::metadata(&saved).unwrap().len();
+    assert!(
+        size * 20 < original.image.size_compressed,
+        "a scan holds metadata only: {size} bytes for a {} byte image",
+        original.image.size_compressed
+    );
+}
+
+fn open_error(bytes: &[u8]) -> String {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(bytes).unwrap();
+    let err = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::path(file.path()), &())
+        .unwrap_err();
+    assert!(matches!(err, Error::Format { .. }), "{err}");
+    err.to_string()
+}
+
+#[test]
+fn other_formats_and_damaged_scans_are_refused_with_a_reason() {
+    let original = analyze_path(std::path::Path::new("../testdata/demo/ml-service.tar"));
+    let mut bytes = Vec::new();
+    scan::write(&original, &mut bytes).unwrap();
+    let header = 14;
+
+    let mut older = bytes.clone();
+    older[header..header + 4].copy_from_slice(&0u32.to_le_bytes());
+    let message = open_error(&older);
+    assert!(
+        message.contains("format 0") && message.contains("scan the image again"),
+        "{message}"
+    );
+
+    let message = open_error(&bytes[..bytes.len() / 2]);
+    assert!(message.contains("damaged"), "{message}");
+
+    let message = open_error(&bytes[..header + 2]);
+    assert!(message.contains("inside its header"), "{message}");
+
+    // A well-formed frame whose content is not a scan.
+    let mut junk = bytes[..header + 4].to_vec();
+    junk.extend(zstd::encode_all(&b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..], 1).unwrap());
+    let message = open_error(&junk);
+    assert!(message.contains("damaged"), "{message}");
+}

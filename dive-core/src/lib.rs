@@ -6,7 +6,8 @@
 //! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
 //!
 //! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
-//! [`scan`] saves an analysis and opens it again without the image.
+//! [`scan`] saves an analysis and opens it again without the image; [`gate`] checks one
+//! against CI rules.
 //!
 //! ```
 //! use dive_core::{AnalyzerBuilder, Source, report};
@@ -29,6 +30,7 @@ mod analysis;
 mod analyze;
 pub mod attribution;
 mod error;
+pub mod gate;
 pub mod layer;
 mod path;
 pub mod report;

@@ -7,6 +7,8 @@ Commands:
   dive-rs IMAGE                       interactive view (on a terminal; keys: ? in the view)
   dive-rs IMAGE --summary             text summary (--json for the whole analysis)
   dive-rs report IMAGE [--format text|markdown|json]   optimisation report
+  dive-rs ci IMAGE [--rules .dive-ci] [--format text|markdown|json|junit]   CI gate
+  dive-rs IMAGE --ci, or CI=true dive-rs IMAGE            the gate, as dive runs it
 
 IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
@@ -16,9 +18,9 @@ IMAGE forms (detected by content):
   docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF]   skopeo/syft spellings
 
 Exit status:
-  0  the analysis ran
-  1  reserved for a failed CI gate (`dive-rs ci`, coming)
-  2  the image could not be read, or the arguments are wrong";
+  0  the analysis ran (for `ci`: every rule passed or was skipped)
+  1  a CI rule failed
+  2  the image could not be read, or the arguments or rules are wrong";
 
 /// See where every byte of a container image comes from.
 #[derive(Debug, Parser)]
@@ -54,6 +56,14 @@ pub struct Cli {
     /// Rows in the summary's largest-files and hidden lists.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+
+    /// Check the image against CI rules instead (as `dive --ci`; also when CI=true).
+    #[arg(long, conflicts_with_all = ["summary", "json"])]
+    pub ci: bool,
+
+    /// The rules file for --ci (default: ./.dive-ci when it exists, else dive's defaults).
+    #[arg(long, value_name = "FILE", alias = "rules")]
+    pub ci_config: Option<std::path::PathBuf>,
 }
 
 /// What to do with the image.
@@ -61,6 +71,82 @@ pub struct Cli {
 pub enum Command {
     /// Write an optimisation report: the size story and each finding with its saving.
     Report(ReportArgs),
+    /// Check an image against size rules: exit 0 pass, 1 a rule failed, 2 unreadable/bad rules.
+    #[command(after_help = CI_HELP)]
+    Ci(CiArgs),
+}
+
+const CI_HELP: &str = "\
+The rules file is dive's .dive-ci, read as it is, plus an optional dive-rs: section:
+
+  rules:                          # dive's rules, names and defaults (\"disabled\" skips one)
+    lowestEfficiency: 0.9         # visible ÷ shipped file bytes must be at least this
+    highestWastedBytes: disabled  # hidden bytes (shipped, not visible) at most this
+    highestUserWastedPercent: 0.1 # hidden ÷ bytes above the base layer at most this
+  dive-rs:
+    final-size: 2GB               # a bare size means at most; also <= 2GB, < 2GB, == 0
+    compressed-size: 800MB
+    layers: 20
+    largest-layer: 1GB
+    hidden: 50MB
+    packages: { torch: <= 2GB, nvidia: == 0 }   # a family, else packages (globs; pip:, dpkg:…)
+    forbidden-packages: [gcc*, \"*-dev\"]
+    waste: { pip-cache: == 0 }    # a waste class (see the summary's waste table)
+    paths: { \"/root/.cache/**\": == 0 }
+
+Sizes: 300MB, 2GB (SI) or 1.5GiB (binary). Unknown rule names are an error.
+Packages, families and paths count shipped bytes: visible plus hidden by a later layer.
+
+Exit status: 0 every rule passed or was skipped, 1 a rule failed,
+2 the image could not be read or the rules are bad.";
+
+/// Arguments of `dive-rs ci`.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The rules file (default: ./.dive-ci when it exists, else dive's defaults).
+    #[arg(long, visible_alias = "ci-config", value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
+
+    /// text for a log, markdown for $GITHUB_STEP_SUMMARY, json for tools, junit for CI servers.
+    #[arg(long, value_enum, default_value_t = GateFormatArg::Text)]
+    pub format: GateFormatArg,
+
+    /// Also write the whole analysis as JSON to FILE, from the same run.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<std::path::PathBuf>,
+
+    /// Show exact byte counts instead of 1.2 GB.
+    #[arg(long)]
+    pub bytes: bool,
+
+    /// Override dive's lowestEfficiency rule.
+    #[arg(long = "lowestEfficiency", value_name = "RATIO")]
+    pub lowest_efficiency: Option<String>,
+
+    /// Override dive's highestWastedBytes rule.
+    #[arg(long = "highestWastedBytes", value_name = "SIZE")]
+    pub highest_wasted_bytes: Option<String>,
+
+    /// Override dive's highestUserWastedPercent rule.
+    #[arg(long = "highestUserWastedPercent", value_name = "RATIO")]
+    pub highest_user_wasted_percent: Option<String>,
+}
+
+/// Gate formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateFormatArg {
+    /// For a terminal or a CI log.
+    Text,
+    /// For a pull request or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// For tools.
+    Json,
+    /// JUnit XML for GitLab, Jenkins and others.
+    Junit,
 }
 
 /// Arguments of `dive-rs report`.

@@ -3,16 +3,20 @@
 mod cli;
 
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
 use dive_core::attribution::FamilyRules;
+use dive_core::gate::{self, DiveOverrides, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{Analysis, AnalyzerBuilder, Source};
 
-use cli::{Cli, Command, InputArgs, ReportArgs, ReportFormatArg};
+use cli::{CiArgs, Cli, Command, GateFormatArg, InputArgs, ReportArgs, ReportFormatArg};
 
+/// A CI rule failed.
+const EXIT_GATE_FAILED: u8 = 1;
 /// The image could not be read or the arguments are wrong.
 const EXIT_UNREADABLE: u8 = 2;
 
@@ -29,7 +33,7 @@ fn main() -> ExitCode {
         }
     };
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("dive-rs: error: {err:#}");
@@ -38,12 +42,98 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<()> {
+/// Runs the command; the exit status on success is 0, or 1 for a failed gate.
+fn run(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Some(Command::Report(args)) => report_command(args),
-        None if cli.summary || cli.json => summary_command(cli),
-        None => interactive(cli),
+        Some(Command::Report(args)) => report_command(args).map(|()| 0),
+        Some(Command::Ci(args)) => ci_command(&args.input, &GateOptions::from(args)),
+        None if cli.summary || cli.json => summary_command(cli).map(|()| 0),
+        // dive runs its gate instead of the UI under CI=true or --ci; so do we.
+        None if cli.ci || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) => {
+            let options = GateOptions {
+                rules: cli.ci_config.clone(),
+                ..GateOptions::default()
+            };
+            ci_command(&cli.input, &options)
+        }
+        None => interactive(cli).map(|()| 0),
     }
+}
+
+/// What `ci` needs besides the image.
+#[derive(Debug, Default)]
+struct GateOptions {
+    rules: Option<PathBuf>,
+    format: Option<GateFormat>,
+    json: Option<PathBuf>,
+    bytes: bool,
+    overrides: DiveOverrides,
+}
+
+impl From<&CiArgs> for GateOptions {
+    fn from(args: &CiArgs) -> Self {
+        Self {
+            rules: args.rules.clone(),
+            format: Some(match args.format {
+                GateFormatArg::Text => GateFormat::Text,
+                GateFormatArg::Markdown => GateFormat::Markdown,
+                GateFormatArg::Json => GateFormat::Json,
+                GateFormatArg::Junit => GateFormat::Junit,
+            }),
+            json: args.json.clone(),
+            bytes: args.bytes,
+            overrides: DiveOverrides {
+                lowest_efficiency: args.lowest_efficiency.clone(),
+                highest_wasted_bytes: args.highest_wasted_bytes.clone(),
+                highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
+            },
+        }
+    }
+}
+
+/// The rules file named, else `./.dive-ci` when present (as dive), else dive's defaults.
+fn load_rules(options: &GateOptions) -> anyhow::Result<Rules> {
+    let default = Path::new(".dive-ci");
+    let path = match &options.rules {
+        Some(path) => Some(path.as_path()),
+        None => default.is_file().then_some(default),
+    };
+    let Some(path) = path else {
+        return Ok(Rules::parse("dive's defaults", "", &options.overrides)?);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the rules file", path.display()))?;
+    Ok(Rules::parse(
+        &path.display().to_string(),
+        &text,
+        &options.overrides,
+    )?)
+}
+
+fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
+    // Bad rules are found before the image is read.
+    let rules = load_rules(options)?;
+    let analysis = analyze(input)?;
+    if let Some(path) = &options.json {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("{}: cannot write the JSON analysis", path.display()))?;
+        let mut out = io::BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut out, &report::to_json(&analysis))
+            .with_context(|| format!("{}: writing JSON", path.display()))?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    let gate = gate::evaluate(&analysis, &rules);
+    let format = options.format.unwrap_or(GateFormat::Text);
+    let mut out = io::stdout().lock();
+    out.write_all(gate::render(&gate, format, options.bytes).as_bytes())?;
+    if format == GateFormat::Text {
+        for warning in &analysis.warnings {
+            writeln!(out, "warning: {warning}")?;
+        }
+    }
+    out.flush()?;
+    Ok(if gate.passed() { 0 } else { EXIT_GATE_FAILED })
 }
 
 /// Opens the interactive view; the analysis runs on a worker thread behind it.

@@ -247,3 +247,118 @@ fn a_saved_scan_gives_the_same_json_summary_and_report_without_the_image() {
     assert_eq!(stdout(&image), stdout(&saved));
     assert!(stdout(&saved).contains("pip"), "{}", stdout(&saved));
 }
+
+/// Runs dive-rs in `dir` with an environment of our choosing.
+fn dive_rs_in(dir: &std::path::Path, args: &[&str], ci: bool) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env_remove("CI");
+    if ci {
+        command.env("CI", "true");
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn ci_exits_0_on_pass_1_on_a_failed_rule_and_2_on_bad_rules_or_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    let rules = rules.to_str().unwrap();
+    std::fs::write(
+        rules,
+        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.5\n",
+    )
+    .unwrap();
+    let pass = dive_rs(&["ci", DEMO, "--rules", rules]);
+    assert_eq!(pass.status.code(), Some(0), "{}", stdout(&pass));
+    assert!(stdout(&pass).contains("Result:PASS"), "{}", stdout(&pass));
+
+    // dive's defaults fail the demo (efficiency 0.79 < 0.9); the failing rule says why.
+    let fail = dive_rs(&["ci", DEMO]);
+    assert_eq!(fail.status.code(), Some(1), "{}", stdout(&fail));
+    let text = stdout(&fail);
+    assert!(text.contains("FAIL  lowestEfficiency"), "{text}");
+    assert!(text.contains("Result:FAIL"), "{text}");
+
+    std::fs::write(rules, "dive-rs:\n  max-size: 1GB\n").unwrap();
+    let bad = dive_rs(&["ci", DEMO, "--rules", rules]);
+    assert_eq!(bad.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("max-size") && message.contains("rules.yml"),
+        "{message}"
+    );
+    assert!(bad.stdout.is_empty());
+
+    let missing = dive_rs(&["ci", "/nonexistent/image.tar"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let no_rules = dive_rs(&["ci", DEMO, "--rules", "/nonexistent/rules.yml"]);
+    assert_eq!(no_rules.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_rules.stderr).contains("cannot read the rules file"));
+}
+
+#[test]
+fn ci_writes_the_gate_and_the_json_analysis_from_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("analysis.json");
+    let scan = dir.path().join("demo.dive");
+    let output = dive_rs(&[
+        "ci",
+        DEMO,
+        "--format",
+        "json",
+        "--json",
+        json.to_str().unwrap(),
+        "--save",
+        scan.to_str().unwrap(),
+        "--highestUserWastedPercent",
+        "disabled",
+        "--lowestEfficiency",
+        "0.5",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let gate: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(gate["result"], "PASS");
+    assert_eq!(gate["skipped"], 2);
+    let analysis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let plain: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
+    assert_eq!(analysis, plain);
+    // The gate runs on a saved scan alike.
+    let again = dive_rs(&[
+        "ci",
+        scan.to_str().unwrap(),
+        "--format",
+        "json",
+        "--highestUserWastedPercent",
+        "disabled",
+        "--lowestEfficiency",
+        "0.5",
+    ]);
+    assert_eq!(again.stdout, output.stdout);
+}
+
+#[test]
+fn like_dive_ci_true_or_dash_dash_ci_runs_the_gate_with_the_dive_ci_file_here() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".dive-ci"),
+        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.5\ndive-rs:\n  layers: 3\n",
+    )
+    .unwrap();
+    for (args, ci) in [
+        (&[DEMO][..], true),
+        (&[DEMO, "--ci"], false),
+        (&["ci", DEMO], false),
+    ] {
+        let output = dive_rs_in(dir.path(), args, ci);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {text}");
+        assert!(text.contains("rules: .dive-ci"), "{args:?}: {text}");
+        assert!(text.contains("FAIL  layers"), "{args:?}: {text}");
+    }
+    // Outside CI the same command is the interactive view, refused without a terminal.
+    let output = dive_rs_in(dir.path(), &[DEMO], false);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--summary"));
+}

@@ -30,7 +30,8 @@ impl Tmux {
             socket: format!("dive-rs-{name}-{}", std::process::id()),
         };
         // The shell prints the exit status on the normal screen and keeps the pane open.
-        let wrapped = format!("{command}; echo \"exit status $?\"; sleep 60");
+        // CI=true would make dive-rs run its gate instead of the view, as dive does.
+        let wrapped = format!("unset CI; {command}; echo \"exit status $?\"; sleep 60");
         let out = tmux.run(&[
             "new-session",
             "-d",

@@ -62,11 +62,13 @@ impl FamilyRules {
     }
 }
 
-fn normalise(name: &str) -> String {
+/// Lowercase with `_` and `.` as `-`, as package names are compared.
+pub(crate) fn normalise(name: &str) -> String {
     name.to_ascii_lowercase().replace(['_', '.'], "-")
 }
 
-fn ecosystem_named(name: &str) -> Option<Ecosystem> {
+/// `pip`, `dpkg`… as written before a `:` in a glob.
+pub(crate) fn ecosystem_named(name: &str) -> Option<Ecosystem> {
     [
         Ecosystem::Pip,
         Ecosystem::Conda,

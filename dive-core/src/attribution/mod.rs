@@ -9,7 +9,7 @@
 mod apk;
 mod conda;
 mod dpkg;
-mod families;
+pub(crate) mod families;
 mod npm;
 mod python;
 mod waste;

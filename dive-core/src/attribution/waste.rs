@@ -56,6 +56,27 @@ pub enum WasteClass {
 }
 
 impl WasteClass {
+    /// Every class, in the order of the enum.
+    pub const ALL: [WasteClass; 17] = [
+        Self::PipCache,
+        Self::UvCache,
+        Self::PoetryCache,
+        Self::CondaPkgs,
+        Self::NpmCache,
+        Self::AptArchives,
+        Self::AptLists,
+        Self::ModelWeights,
+        Self::Pycache,
+        Self::Tests,
+        Self::Toolchain,
+        Self::StaticLibs,
+        Self::Headers,
+        Self::DebugInfo,
+        Self::HiddenOverwritten,
+        Self::HiddenMetadataOnly,
+        Self::HiddenDeleted,
+    ];
+
     /// The class's name in JSON and text.
     pub fn name(self) -> &'static str {
         match self {

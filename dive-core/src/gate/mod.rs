@@ -1,0 +1,512 @@
+//! The CI gate: rules evaluated on an analysis, each with its measured value, limit and status.
+//!
+//! dive's three `.dive-ci` rules keep dive's names, defaults and comparisons but measure our
+//! figures: efficiency is visible ÷ shipped file bytes, "wasted" is the hidden bytes (content
+//! shipped in a layer and not visible at the end), and "user wasted" divides them by the
+//! bytes above the base layer. dive's own figures are shown beside them (`detail`).
+
+mod output;
+mod rules;
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+pub use output::{GATE_SCHEMA_VERSION, GateFormat, render};
+pub use rules::{DiveOverrides, Rules, parse_size};
+
+use crate::analysis::Analysis;
+use crate::attribution::{Package, WasteClass, classify};
+use crate::report::human_bytes;
+use crate::tree::{HiddenItem, InodeId};
+use rules::{Limit, NameGlob, OwnKind, OwnRule};
+
+/// Which section of the rules file a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// dive's `rules:`.
+    Dive,
+    /// Our `dive-rs:`.
+    DiveRs,
+}
+
+/// The outcome of one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// Within its limit.
+    Pass,
+    /// Over its limit.
+    Fail,
+    /// Disabled.
+    Skip,
+}
+
+impl Status {
+    /// `PASS`, `FAIL`, `SKIP`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Skip => "SKIP",
+        }
+    }
+}
+
+/// What a rule measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Measured {
+    /// Bytes.
+    Bytes(u64),
+    /// A count (layers).
+    Count(u64),
+    /// A ratio between 0 and 1.
+    Ratio(f64),
+    /// Names found (forbidden packages).
+    Names(Vec<String>),
+}
+
+impl Measured {
+    /// For people: `1.2 GB`, `12`, `0.794`, `gcc-12, cpp-12`.
+    pub fn text(&self, exact: bool) -> String {
+        match self {
+            Measured::Bytes(b) => human_bytes(*b, exact),
+            Measured::Count(n) => n.to_string(),
+            Measured::Ratio(x) => format!("{x:.4}"),
+            Measured::Names(names) if names.is_empty() => "none".to_owned(),
+            Measured::Names(names) => names.join(", "),
+        }
+    }
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleResult {
+    /// The rule's name as written in the file (`lowestEfficiency`, `packages.torch`).
+    pub rule: String,
+    /// dive's section or ours.
+    pub section: Section,
+    /// PASS, FAIL or SKIP.
+    pub status: Status,
+    /// The value measured on the image.
+    pub measured: Measured,
+    /// The limit, for people (`>= 0.9`, `<= 2.0 GB`, `none installed`, `disabled`).
+    pub limit: String,
+    /// What was measured and where it comes from (layers, packages, dive's own figure).
+    pub detail: String,
+}
+
+/// All rules evaluated on one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    /// The image's reference, else the input's name.
+    pub image: String,
+    /// Where the rules came from.
+    pub rules_origin: String,
+    /// Results in the order of the rules file (dive's three first).
+    pub results: Vec<RuleResult>,
+}
+
+impl Gate {
+    /// Whether no rule failed.
+    pub fn passed(&self) -> bool {
+        !self.results.iter().any(|r| r.status == Status::Fail)
+    }
+
+    /// Results with this status.
+    pub fn count(&self, status: Status) -> usize {
+        self.results.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// Evaluates `rules` on `analysis`.
+pub fn evaluate(analysis: &Analysis, rules: &Rules) -> Gate {
+    let mut results = dive_results(analysis, rules);
+    results.extend(rules.ours.iter().map(|rule| own_result(analysis, rule)));
+    Gate {
+        image: analysis
+            .image
+            .reference
+            .clone()
+            .unwrap_or_else(|| analysis.input.clone()),
+        rules_origin: rules.origin.clone(),
+        results,
+    }
+}
+
+fn dive_results(analysis: &Analysis, rules: &Rules) -> Vec<RuleResult> {
+    let image = &analysis.image;
+    let dive = &image.dive;
+    let base = analysis.layers.first().map_or(0, |l| l.file_bytes);
+    let user_bytes = image.total_file_bytes.saturating_sub(base);
+    let user_wasted = if user_bytes == 0 {
+        0.0
+    } else {
+        image.hidden_bytes as f64 / user_bytes as f64
+    };
+    let status = |limit: Option<bool>| match limit {
+        None => Status::Skip,
+        Some(true) => Status::Pass,
+        Some(false) => Status::Fail,
+    };
+    let shown = |limit: Option<String>| limit.unwrap_or_else(|| "disabled".to_owned());
+    vec![
+        RuleResult {
+            rule: "lowestEfficiency".to_owned(),
+            section: Section::Dive,
+            status: status(rules.lowest_efficiency.map(|l| image.efficiency >= l)),
+            measured: Measured::Ratio(image.efficiency),
+            limit: shown(rules.lowest_efficiency.map(|l| format!(">= {l}"))),
+            detail: format!(
+                "{} visible of {} shipped in layers (dive's own score: {:.4})",
+                human_bytes(image.final_bytes, false),
+                human_bytes(image.total_file_bytes, false),
+                dive.efficiency
+            ),
+        },
+        RuleResult {
+            rule: "highestWastedBytes".to_owned(),
+            section: Section::Dive,
+            status: status(rules.highest_wasted_bytes.map(|l| image.hidden_bytes <= l)),
+            measured: Measured::Bytes(image.hidden_bytes),
+            limit: shown(
+                rules
+                    .highest_wasted_bytes
+                    .map(|l| format!("<= {}", human_bytes(l, false))),
+            ),
+            detail: format!(
+                "bytes shipped but hidden by a later layer (dive counts {}: every copy of a \
+                 path seen twice, survivor included, deletions of directories missed)",
+                human_bytes(dive.wasted_bytes, false)
+            ),
+        },
+        RuleResult {
+            rule: "highestUserWastedPercent".to_owned(),
+            section: Section::Dive,
+            status: status(rules.highest_user_wasted.map(|l| user_wasted <= l)),
+            measured: Measured::Ratio(user_wasted),
+            limit: shown(rules.highest_user_wasted.map(|l| format!("<= {l}"))),
+            detail: format!(
+                "hidden bytes ÷ {} added above the base layer (dive's own: {:.4})",
+                human_bytes(user_bytes, false),
+                dive.user_wasted_fraction
+            ),
+        },
+    ]
+}
+
+fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
+    let image = &analysis.image;
+    let limit_text = |limit: Limit, bytes: bool| {
+        let value = if bytes {
+            human_bytes(limit.value, false)
+        } else {
+            limit.value.to_string()
+        };
+        format!("{} {value}", limit.symbol())
+    };
+    let (measured, limit, detail) = match &rule.kind {
+        OwnKind::FinalSize => (
+            Measured::Bytes(image.final_bytes),
+            limit_text(rule.limit, true),
+            format!("{} files visible in the final image", image.final_files),
+        ),
+        OwnKind::CompressedSize => {
+            let plain = analysis
+                .layers
+                .iter()
+                .all(|l| l.compression == crate::layer::Compression::None);
+            (
+                Measured::Bytes(image.size_compressed),
+                limit_text(rule.limit, true),
+                if plain {
+                    "Σ layer blobs as stored; this input holds them uncompressed".to_owned()
+                } else {
+                    "Σ layer blobs as stored (what a pull downloads)".to_owned()
+                },
+            )
+        }
+        OwnKind::Layers => (
+            Measured::Count(image.layer_count as u64),
+            limit_text(rule.limit, false),
+            "layers in the manifest".to_owned(),
+        ),
+        OwnKind::LargestLayer => {
+            let largest = analysis
+                .layers
+                .iter()
+                .max_by_key(|l| (l.size_uncompressed, std::cmp::Reverse(l.index)));
+            (
+                Measured::Bytes(largest.map_or(0, |l| l.size_uncompressed)),
+                limit_text(rule.limit, true),
+                largest.map_or_else(String::new, |l| {
+                    format!("L{}: {}", l.index, layer_step(analysis, l.index))
+                }),
+            )
+        }
+        OwnKind::Hidden => (
+            Measured::Bytes(image.hidden_bytes),
+            limit_text(rule.limit, true),
+            analysis.hidden.first().map_or_else(
+                || "nothing hidden".to_owned(),
+                |h| {
+                    format!(
+                        "largest: /{} {} (added by L{}, hidden by L{})",
+                        String::from_utf8_lossy(&h.path),
+                        human_bytes(h.bytes, false),
+                        h.added_in_layer,
+                        h.hidden_by_layer
+                    )
+                },
+            ),
+        ),
+        OwnKind::Package(glob) => {
+            let (bytes, detail) = package_bytes(analysis, glob);
+            (Measured::Bytes(bytes), limit_text(rule.limit, true), detail)
+        }
+        OwnKind::Forbidden(globs) => {
+            let found: Vec<&Package> = analysis
+                .attribution
+                .packages
+                .iter()
+                .filter(|p| globs.iter().any(|g| matches_package(g, p)))
+                .collect();
+            let names = found.iter().map(|p| p.name.clone()).collect();
+            let patterns: Vec<&str> = globs.iter().map(|g| g.text.as_str()).collect();
+            let detail = if found.is_empty() {
+                format!("no package matches {}", patterns.join(", "))
+            } else {
+                found
+                    .iter()
+                    .take(5)
+                    .map(|p| package_line(p))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            (Measured::Names(names), "none installed".to_owned(), detail)
+        }
+        OwnKind::Waste(class) => {
+            let (bytes, detail) = waste_bytes(analysis, *class);
+            (Measured::Bytes(bytes), limit_text(rule.limit, true), detail)
+        }
+        OwnKind::Path(glob) => {
+            let (bytes, detail) = path_bytes(analysis, glob);
+            (Measured::Bytes(bytes), limit_text(rule.limit, true), detail)
+        }
+    };
+    let status = match (&rule.kind, &measured) {
+        (OwnKind::Forbidden(_), Measured::Names(names)) if !names.is_empty() => Status::Fail,
+        (OwnKind::Forbidden(_), _) => Status::Pass,
+        (_, Measured::Bytes(n) | Measured::Count(n)) if !rule.limit.holds(*n) => Status::Fail,
+        _ => Status::Pass,
+    };
+    RuleResult {
+        rule: rule.name.clone(),
+        section: Section::DiveRs,
+        status,
+        measured,
+        limit,
+        detail,
+    }
+}
+
+fn layer_step(analysis: &Analysis, layer: usize) -> String {
+    analysis
+        .layers
+        .get(layer)
+        .and_then(|l| l.created_by.as_deref())
+        .map(crate::report::clean_command)
+        .map_or_else(String::new, |c| crate::report::cut(&c, 80))
+}
+
+fn layers_text(layers: &[usize]) -> String {
+    layers
+        .iter()
+        .map(|l| format!("L{l}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn package_line(p: &Package) -> String {
+    let version = p
+        .version
+        .as_deref()
+        .map_or_else(String::new, |v| format!(" {v}"));
+    let hidden = if p.hidden_bytes > 0 {
+        format!(" + {} hidden", human_bytes(p.hidden_bytes, false))
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {}{version} {}{hidden} ({})",
+        p.ecosystem.name(),
+        p.name,
+        human_bytes(p.bytes, false),
+        layers_text(&p.layers)
+    )
+}
+
+fn matches_package(glob: &NameGlob, package: &Package) -> bool {
+    if glob.family_only {
+        return package.family.as_deref().is_some_and(|f| {
+            glob.glob
+                .is_match(crate::attribution::families::normalise(f))
+        });
+    }
+    glob.ecosystem.is_none_or(|e| e == package.ecosystem)
+        && glob
+            .glob
+            .is_match(crate::attribution::families::normalise(&package.name))
+}
+
+/// Bytes shipped (visible + hidden) by a family, else by packages, matching `glob`.
+fn package_bytes(analysis: &Analysis, glob: &NameGlob) -> (u64, String) {
+    let attribution = &analysis.attribution;
+    let families: Vec<&str> = if glob.package_only {
+        Vec::new()
+    } else {
+        attribution
+            .families
+            .iter()
+            .filter(|f| {
+                glob.glob
+                    .is_match(crate::attribution::families::normalise(&f.name))
+            })
+            .map(|f| f.name.as_str())
+            .collect()
+    };
+    let members: Vec<&Package> = attribution
+        .packages
+        .iter()
+        .filter(|p| {
+            if families.is_empty() {
+                !glob.family_only && matches_package(glob, p)
+            } else {
+                p.family.as_deref().is_some_and(|f| families.contains(&f))
+            }
+        })
+        .collect();
+    let visible: u64 = members.iter().map(|p| p.bytes).sum();
+    let hidden: u64 = members.iter().map(|p| p.hidden_bytes).sum();
+    if members.is_empty() {
+        return (0, format!("no package or family matches {:?}", glob.text));
+    }
+    let what = if families.is_empty() {
+        format!("{} package(s)", members.len())
+    } else {
+        format!(
+            "family {}: {} package(s)",
+            families.join(", "),
+            members.len()
+        )
+    };
+    let top: Vec<String> = members.iter().take(3).map(|p| package_line(p)).collect();
+    (
+        visible + hidden,
+        format!(
+            "{what}, {} visible + {} hidden; {}",
+            human_bytes(visible, false),
+            human_bytes(hidden, false),
+            top.join("; ")
+        ),
+    )
+}
+
+/// Bytes shipped (visible + hidden) under paths matching `glob`.
+fn path_bytes(analysis: &Analysis, glob: &globset::GlobMatcher) -> (u64, String) {
+    let tree = &analysis.tree;
+    let mut seen = HashSet::new();
+    let (mut visible, mut files, mut layers) = (0u64, 0u64, Vec::new());
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode else { continue };
+        if !glob.is_match(std::path::Path::new(&*String::from_utf8_lossy(&node.path)))
+            || !seen.insert(inode)
+        {
+            continue;
+        }
+        let content = tree.inode(inode);
+        visible += content.size;
+        files += 1;
+        if !layers.contains(&content.layer) {
+            layers.push(content.layer);
+        }
+    }
+    let (mut hidden, mut hidden_files) = (0u64, 0u64);
+    for item in &analysis.hidden {
+        if glob.is_match(std::path::Path::new(&*String::from_utf8_lossy(&item.path))) {
+            hidden += item.bytes;
+            hidden_files += 1;
+            if !layers.contains(&item.added_in_layer) {
+                layers.push(item.added_in_layer);
+            }
+        }
+    }
+    layers.sort_unstable();
+    let detail = if files + hidden_files == 0 {
+        "no file matches".to_owned()
+    } else {
+        format!(
+            "{files} visible files {} + {hidden_files} hidden {}, added by {}",
+            human_bytes(visible, false),
+            human_bytes(hidden, false),
+            layers_text(&layers)
+        )
+    };
+    (visible + hidden, detail)
+}
+
+/// Bytes shipped in a waste class: visible ones, plus hidden files of that kind (a cache
+/// deleted in a later layer still ships in the layer that wrote it).
+fn waste_bytes(analysis: &Analysis, class: WasteClass) -> (u64, String) {
+    let attribution = &analysis.attribution;
+    let waste = attribution.waste.iter().find(|w| w.class == class);
+    let visible = waste.map_or(0, |w| w.bytes);
+    let family = |inode: InodeId| {
+        let owner = attribution
+            .inode_owner
+            .get(inode.0 as usize)
+            .copied()
+            .flatten()?;
+        attribution.packages.get(owner as usize)?.family.as_deref()
+    };
+    let hidden: Vec<&HiddenItem> = analysis
+        .hidden
+        .iter()
+        .filter(|h| classify(&h.path, family(h.inode)) == Some(class))
+        .collect();
+    let hidden_bytes: u64 = hidden.iter().map(|h| h.bytes).sum();
+    let largest = match (waste.and_then(|w| w.top_paths.first()), hidden.first()) {
+        (Some(top), Some(h)) if h.bytes > top.bytes => None,
+        (Some(top), _) => Some(format!(
+            "largest: {} {} (L{})",
+            top.path,
+            human_bytes(top.bytes, false),
+            top.layer
+        )),
+        _ => None,
+    }
+    .or_else(|| {
+        hidden.first().map(|h| {
+            format!(
+                "largest: /{} {} (added by L{}, hidden by L{})",
+                String::from_utf8_lossy(&h.path),
+                human_bytes(h.bytes, false),
+                h.added_in_layer,
+                h.hidden_by_layer
+            )
+        })
+    });
+    let detail = match largest {
+        None => format!("none found; the fix when it appears: {}", class.fix()),
+        Some(largest) => format!(
+            "{} visible + {} hidden by a later layer; {largest}; fix: {}",
+            human_bytes(visible, false),
+            human_bytes(hidden_bytes, false),
+            class.fix()
+        ),
+    };
+    (visible + hidden_bytes, detail)
+}

@@ -7,7 +7,7 @@
 //!
 //! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
 //! [`scan`] saves an analysis and opens it again without the image; [`gate`] checks one
-//! against CI rules.
+//! against CI rules; [`diff`] compares two.
 //!
 //! ```
 //! use dive_core::{AnalyzerBuilder, Source, report};
@@ -29,6 +29,7 @@
 mod analysis;
 mod analyze;
 pub mod attribution;
+pub mod diff;
 mod error;
 pub mod gate;
 pub mod layer;

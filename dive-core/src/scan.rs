@@ -6,7 +6,7 @@
 //! as the original run's and a newer families file applies to an old scan.
 //!
 //! File: the magic line, the format number (u32, little-endian), then a zstd frame of the
-//! postcard encoding of [`SavedScan`]. The saved types are this module's own, so changing a
+//! postcard encoding of the scan. The saved types are this module's own, so changing a
 //! public type cannot change the format unnoticed.
 
 use std::fs::File;

@@ -9,6 +9,7 @@ Commands:
   dive-rs report IMAGE [--format text|markdown|json]   optimisation report
   dive-rs ci IMAGE [--rules .dive-ci] [--format text|markdown|json|junit]   CI gate
   dive-rs IMAGE --ci, or CI=true dive-rs IMAGE            the gate, as dive runs it
+  dive-rs diff OLD NEW [--format text|markdown|json]      what changed between two images
 
 IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
@@ -74,6 +75,8 @@ pub enum Command {
     /// Check an image against size rules: exit 0 pass, 1 a rule failed, 2 unreadable/bad rules.
     #[command(after_help = CI_HELP)]
     Ci(CiArgs),
+    /// What changed between two images: layers, totals, families, packages, waste, paths.
+    Diff(DiffArgs),
 }
 
 const CI_HELP: &str = "\
@@ -179,10 +182,23 @@ pub enum ReportFormatArg {
 /// Which image to read, shared by every command.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The image: a `docker save` tar, an OCI layout (dir or tar), or `-` for stdin.
+    /// The image: a `docker save` tar, an OCI layout (dir or tar), `-` for stdin, or a saved scan.
     #[arg(required = true)]
     pub image: Option<String>,
 
+    /// How to read it.
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// Also save the scan to FILE, to open later without the image (`dive-rs FILE`,
+    /// `report`, `ci`, `diff` accept it).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
+}
+
+/// How to read images.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
     /// Pick one image by tag, name or digest when the input holds several.
     #[arg(long = "image", value_name = "TAG|DIGEST")]
     pub select: Option<String>,
@@ -199,9 +215,30 @@ pub struct InputArgs {
     /// tried before the built-in table.
     #[arg(long, value_name = "FILE")]
     pub families: Option<std::path::PathBuf>,
+}
 
-    /// Also save the scan to FILE, to open later without the image (`dive-rs FILE`,
-    /// `report`, `ci`, `diff` accept it).
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<std::path::PathBuf>,
+/// Arguments of `dive-rs diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image before (any form, or a saved scan).
+    pub old: String,
+
+    /// The image after.
+    pub new: String,
+
+    /// How to read both.
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    /// text for a terminal, markdown for a pull request, json for tools.
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+    pub format: ReportFormatArg,
+
+    /// Path-level changes to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+
+    /// Show exact byte counts instead of 1.2 GB.
+    #[arg(long)]
+    pub bytes: bool,
 }

@@ -13,7 +13,10 @@ use dive_core::gate::{self, DiveOverrides, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{Analysis, AnalyzerBuilder, Source};
 
-use cli::{CiArgs, Cli, Command, GateFormatArg, InputArgs, ReportArgs, ReportFormatArg};
+use cli::{
+    CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
+};
+use dive_core::diff::DiffFormat;
 
 /// A CI rule failed.
 const EXIT_GATE_FAILED: u8 = 1;
@@ -47,6 +50,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Some(Command::Report(args)) => report_command(args).map(|()| 0),
         Some(Command::Ci(args)) => ci_command(&args.input, &GateOptions::from(args)),
+        Some(Command::Diff(args)) => diff_command(args).map(|()| 0),
         None if cli.summary || cli.json => summary_command(cli).map(|()| 0),
         // dive runs its gate instead of the UI under CI=true or --ci; so do we.
         None if cli.ci || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) => {
@@ -141,7 +145,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     // Refuse before reading anything.
     dive_tui::terminal::require_terminal()?;
     let name = cli.input.image.clone().unwrap_or_default();
-    let (source, builder) = prepare(&cli.input)?;
+    let (source, builder) = prepare(image(&cli.input)?, &cli.input.read)?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     dive_tui::terminal::run(&name, color, move |observer| {
@@ -154,7 +158,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
-    let (source, builder) = prepare(input)?;
+    let (source, builder) = prepare(image(input)?, &input.read)?;
     let analysis = builder.build().analyze(source, &())?;
     if let Some(path) = &input.save {
         dive_core::scan::save(&analysis, path)?;
@@ -162,9 +166,12 @@ fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     Ok(analysis)
 }
 
+fn image(input: &InputArgs) -> anyhow::Result<&str> {
+    input.image.as_deref().context("an IMAGE is required")
+}
+
 /// Checks the input and the options before any reading starts.
-fn prepare(input: &InputArgs) -> anyhow::Result<(Source, AnalyzerBuilder)> {
-    let image = input.image.as_deref().context("an IMAGE is required")?;
+fn prepare(image: &str, input: &ReadArgs) -> anyhow::Result<(Source, AnalyzerBuilder)> {
     if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
             "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
@@ -238,6 +245,33 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
             out.write_all(report::optimisation_report(&analysis, format, args.bytes).as_bytes())?;
         }
     }
+    out.flush()?;
+    Ok(())
+}
+
+/// Analyses both images at once (each with its own worker threads), then compares them.
+fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
+    if args.old == "-" && args.new == "-" {
+        anyhow::bail!("only one of OLD and NEW can be read from stdin");
+    }
+    let (old_source, old_builder) = prepare(&args.old, &args.read)?;
+    let (new_source, new_builder) = prepare(&args.new, &args.read)?;
+    let (old, new) = std::thread::scope(|scope| {
+        let old = scope.spawn(move || old_builder.build().analyze(old_source, &()));
+        let new = new_builder.build().analyze(new_source, &());
+        (old.join(), new)
+    });
+    let old =
+        old.map_err(|_| anyhow::anyhow!("the analysis of {} stopped unexpectedly", args.old))??;
+    let new = new?;
+    let diff = dive_core::diff::diff(&old, &new, args.top);
+    let format = match args.format {
+        ReportFormatArg::Text => DiffFormat::Text,
+        ReportFormatArg::Markdown => DiffFormat::Markdown,
+        ReportFormatArg::Json => DiffFormat::Json,
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(dive_core::diff::render(&diff, format, args.bytes).as_bytes())?;
     out.flush()?;
     Ok(())
 }

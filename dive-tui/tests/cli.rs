@@ -362,3 +362,58 @@ fn like_dive_ci_true_or_dash_dash_ci_runs_the_gate_with_the_dive_ci_file_here() 
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--summary"));
 }
+
+#[test]
+fn diff_compares_an_image_with_a_changed_one_in_another_form_and_a_saved_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("v2");
+    let built = dive_testdata::build(&dive_testdata::demo_image_v2()).unwrap();
+    let options = dive_testdata::LayoutOptions {
+        compression: dive_testdata::Compression::Zstd,
+        media: dive_testdata::MediaTypes::Oci,
+        nested_index: false,
+    };
+    dive_testdata::oci_layout(&[&built], options)
+        .unwrap()
+        .0
+        .write_dir(&v2)
+        .unwrap();
+    let v2 = v2.to_str().unwrap();
+    let text = dive_rs(&["diff", DEMO, v2]);
+    assert_eq!(
+        text.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = stdout(&text);
+    assert!(text.contains("Layers: 4 shared, 2 new, 2 gone"), "{text}");
+    assert!(text.contains("removed 8.9.2.26"), "{text}");
+
+    let json = dive_rs(&["diff", DEMO, v2, "--format", "json", "--top", "3"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["diff"]["paths"].as_array().unwrap().len(), 3);
+
+    // A saved scan stands in for the old image; stdin for the new one is refused twice over.
+    let scan = dir.path().join("old.dive");
+    let saved = dive_rs(&[DEMO, "--json", "--save", scan.to_str().unwrap()]);
+    assert!(saved.status.success());
+    let from_scan = dive_rs(&[
+        "diff",
+        scan.to_str().unwrap(),
+        v2,
+        "--format",
+        "json",
+        "--top",
+        "3",
+    ]);
+    let from_scan: serde_json::Value = serde_json::from_slice(&from_scan.stdout).unwrap();
+    assert_eq!(from_scan["diff"]["paths"], json["diff"]["paths"]);
+    assert_eq!(from_scan["diff"]["packages"], json["diff"]["packages"]);
+
+    let both = dive_rs(&["diff", "-", "-"]);
+    assert_eq!(both.status.code(), Some(2));
+    let missing = dive_rs(&["diff", DEMO, "/nonexistent/v2"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/v2"));
+}

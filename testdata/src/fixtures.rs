@@ -400,6 +400,47 @@ pub fn demo_image() -> ImageSpec {
     image
 }
 
+/// The demo after a Dockerfile change, for diffs: the same base, toolchain, cleanup and app
+/// layers (byte for byte); in the pip layer nvidia-cudnn is gone, torch is 2.4.0 with a
+/// larger `libtorch_cuda.so` (35,000,000 bytes), and einops 0.8.0 is new; the model grew to
+/// 20,000,000 bytes.
+pub fn demo_image_v2() -> ImageSpec {
+    let site = "usr/local/lib/python3.11/dist-packages";
+    let mut image = demo_image();
+    image.tag = "demo/ml-service:1.1".into();
+    let torch_files = [
+        ("torch/__init__.py", 78_512),
+        ("torch/functional.py", 76_134),
+        ("torch/lib/libtorch_cpu.so", 45_103_220),
+        ("torch/lib/libtorch_cuda.so", 35_000_000),
+        ("torch/lib/libc10.so", 1_240_008),
+        ("torch/testing/_internal/common_utils.py", 215_331),
+        ("torch/__pycache__/__init__.cpython-311.pyc", 61_220),
+    ];
+    let pip = &mut image.layers[2].ops;
+    let gone = |op: &Op| {
+        let path = String::from_utf8_lossy(op.path()).into_owned();
+        let rest = path.strip_prefix(site).unwrap_or("");
+        rest.starts_with("/nvidia/cudnn")
+            || rest.starts_with("/nvidia_cudnn_cu12-")
+            || rest.starts_with("/torch/")
+            || rest.starts_with("/torch-2.3.0.dist-info")
+    };
+    pip.retain(|op| !gone(op));
+    pip.extend(wheel(site, "torch", "2.4.0", &torch_files, 200));
+    pip.extend(wheel(
+        site,
+        "einops",
+        "0.8.0",
+        &[("einops/__init__.py", 5_000), ("einops/einops.py", 30_000)],
+        205,
+    ));
+    image.layers[2].created_by =
+        "RUN pip install torch==2.4.0 triton numpy nvidia-cublas-cu12 einops".into();
+    image.layers[5].ops = vec![Op::file("app/model.onnx", 20_000_000, 132)];
+    image
+}
+
 /// Ownership in every ecosystem dive-rs reads, with the tricky cases: a dist spread over two
 /// layers (its `__pycache__` added later), the `nvidia/` namespace shared by two wheels,
 /// RECORD entries that climb (`../../../bin`) or name missing files, an egg-info, conda-meta,

@@ -1,6 +1,7 @@
 //! Writes the bundled demo image and the fixture images in every form.
 //!
 //! `gen-testdata demo [OUT]`      the demo (`testdata/demo/ml-service.tar`)
+//! `gen-testdata demo-v2 DIR`     the demo after a change, as an OCI layout (zstd), to diff
 //! `gen-testdata forms DIR`       the rich fixture in every form, plus its ledger
 //! `gen-testdata large DIR GB`    a large torch+CUDA-shaped image as docker-archive and OCI gzip
 
@@ -9,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use dive_testdata::{
-    Compression, LayoutOptions, MediaTypes, build, demo_image, docker_legacy, docker25, ledger,
-    oci_layout, rich_image,
+    Compression, LayoutOptions, MediaTypes, build, demo_image, demo_image_v2, docker_legacy,
+    docker25, ledger, oci_layout, rich_image,
 };
 
 fn main() -> ExitCode {
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
             || PathBuf::from("testdata/demo/ml-service.tar"),
             PathBuf::from,
         )),
+        Some("demo-v2") if args.len() == 2 => demo_v2(Path::new(&args[1])),
         Some("forms") if args.len() == 2 => forms(Path::new(&args[1])),
         Some("large") if args.len() == 3 => match args[2].parse::<f64>() {
             Ok(gb) => dive_testdata::large::write_large(Path::new(&args[1]), gb),
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
             )),
         },
         _ => {
-            eprintln!("usage: gen-testdata demo [OUT] | forms DIR | large DIR GB");
+            eprintln!("usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB");
             return ExitCode::from(2);
         }
     };
@@ -50,6 +52,18 @@ fn demo(out: PathBuf) -> io::Result<()> {
     }
     std::fs::write(&out, &bytes)?;
     println!("wrote {} ({} bytes)", out.display(), bytes.len());
+    Ok(())
+}
+
+fn demo_v2(dir: &Path) -> io::Result<()> {
+    let built = build(&demo_image_v2())?;
+    let options = LayoutOptions {
+        compression: Compression::Zstd,
+        media: MediaTypes::Oci,
+        nested_index: false,
+    };
+    oci_layout(&[&built], options)?.0.write_dir(dir)?;
+    println!("wrote {}", dir.display());
     Ok(())
 }
 

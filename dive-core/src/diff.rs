@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::attribution::{Ecosystem, WasteClass};
-use crate::report::{clean_command, cut, human_bytes};
+use crate::report::{clean_command, cut, human_bytes, markdown_cell};
 
 /// Version of the diff's JSON document.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
@@ -531,7 +531,7 @@ impl Writer {
         if self.markdown {
             let cells = |row: &[String]| {
                 row.iter()
-                    .map(|c| c.replace('|', "\\|"))
+                    .map(|c| markdown_cell(c))
                     .collect::<Vec<_>>()
                     .join(" | ")
             };
@@ -586,7 +586,7 @@ fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
     };
     let title = format!("dive-rs diff: {} → {}", name(&diff.old), name(&diff.new));
     if markdown {
-        let _ = writeln!(w.out, "### {title}");
+        let _ = writeln!(w.out, "### {}", markdown_cell(&title));
     } else {
         let _ = writeln!(w.out, "{title}");
     }

@@ -240,10 +240,20 @@ fn text_markdown_and_json_carry_the_same_diff() {
     }
     let markdown = diff::render(&d, DiffFormat::Markdown, false);
     assert!(markdown.starts_with("### dive-rs diff"), "{markdown}");
-    let packages = markdown
-        .lines()
-        .skip_while(|l| !l.starts_with("#### Packages"))
-        .filter(|l| l.starts_with("| pip "))
-        .count();
-    assert_eq!(packages, 3, "{markdown}");
+    // Totals, layers, families, packages, waste, paths: each a table a parser reads whole.
+    let tables = common::markdown_tables(&markdown);
+    assert_eq!(tables.len(), 6, "{markdown}");
+    for table in &tables {
+        assert!(
+            table.iter().all(|row| row.len() == table[0].len()),
+            "{table:?}"
+        );
+    }
+    let packages: Vec<&str> = tables[3][1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        packages,
+        ["pip nvidia_cudnn_cu12", "pip torch", "pip einops"],
+        "{markdown}"
+    );
+    assert_eq!(tables[5].len(), 1 + 5, "header and the top 5 paths");
 }

@@ -371,3 +371,18 @@ for suite in xml:
         "{parsed}"
     );
 }
+
+#[test]
+fn markdown_cells_read_back_as_the_text_they_hold() {
+    let (analysis, _) = demo();
+    let yaml = "dive-rs:\n  forbidden-packages: [\"apk:*\", \"*zzz*\", \"*_x|y\"]\n  paths: { \"/root/.cache/**\": 0, \"/app/`a`|[b]/*\": 0 }\n";
+    let gate = gate::evaluate(&analysis, &Rules::from_yaml("r.yml", yaml).unwrap());
+    let tables = common::markdown_tables(&gate::render(&gate, GateFormat::Markdown, false));
+    let rows = &tables[0][1..];
+    assert_eq!(rows.len(), gate.results.len());
+    for (row, result) in rows.iter().zip(&gate.results) {
+        assert_eq!(row[1], result.rule);
+        assert_eq!(row[3], result.limit);
+        assert_eq!(row[4], result.detail);
+    }
+}

@@ -135,3 +135,24 @@ fn keys_come_from_the_terminal_when_the_image_comes_on_stdin() {
     tmux.keys(&["q"]);
     assert_eq!(tmux.wait_exit(), "0");
 }
+
+#[test]
+fn a_saved_scan_opens_in_the_view_without_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("demo.dive");
+    let scan = scan.to_str().unwrap();
+    let saved = Command::new(BIN)
+        .args([DEMO, "--summary", "--save", scan])
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(saved.status.success());
+    let Some(tmux) = Tmux::start("scan", &format!("{BIN} {scan}")) else {
+        return;
+    };
+    tmux.wait_for(&["demo/ml-service:1.0", "1 Layers", "RUN pip install torch"]);
+    tmux.keys(&["3", "Enter"]);
+    tmux.wait_for(&["▾ nvidia (family)"]);
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0");
+}

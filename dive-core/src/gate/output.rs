@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Gate, Section, Status};
-use crate::report::cut;
+use crate::report::{cut, markdown_cell, markdown_code_cell};
 
 /// Version of the gate's JSON document.
 pub const GATE_SCHEMA_VERSION: u32 = 1;
@@ -84,25 +84,20 @@ fn text(gate: &Gate, exact: bool) -> String {
     out
 }
 
-/// A Markdown table cell: pipes escaped, newlines folded.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
 fn markdown(gate: &Gate, exact: bool) -> String {
     let mut out = String::new();
     let mark = if gate.passed() { "✅" } else { "❌" };
     let _ = writeln!(
         out,
         "### {mark} dive-rs ci: {} — {}\n",
-        cell(&gate.image),
+        markdown_cell(&gate.image),
         result_word(gate)
     );
     let _ = writeln!(
         out,
-        "{} · rules from `{}`\n",
-        counts(gate),
-        cell(&gate.rules_origin)
+        "{} · rules from {}\n",
+        markdown_cell(&counts(gate)),
+        markdown_code_cell(&gate.rules_origin)
     );
     out.push_str("| Status | Rule | Measured | Limit | Detail |\n");
     out.push_str("|---|---|--:|---|---|\n");
@@ -114,11 +109,11 @@ fn markdown(gate: &Gate, exact: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "| {status} | `{}` | {} | {} | {} |",
-            cell(&r.rule),
-            cell(&r.measured.text(exact)),
-            cell(&r.limit),
-            cell(&r.detail)
+            "| {status} | {} | {} | {} | {} |",
+            markdown_code_cell(&r.rule),
+            markdown_cell(&r.measured.text(exact)),
+            markdown_cell(&r.limit),
+            markdown_cell(&r.detail)
         );
     }
     out

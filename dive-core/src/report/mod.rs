@@ -34,3 +34,32 @@ pub(crate) fn cut(text: &str, width: usize) -> String {
     cut.push('…');
     cut
 }
+
+/// Text for a Markdown table cell: inline markup and pipes escaped, one line.
+pub(crate) fn markdown_cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '|' | '*' | '_' | '`' | '<' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Code for a Markdown table cell: a code span, pipes escaped as tables require.
+pub(crate) fn markdown_code_cell(text: &str) -> String {
+    let text = text.replace('\n', " ").replace('|', "\\|");
+    // A code span holding backticks is fenced with more of them than it holds in a row.
+    let fence = "`".repeat(text.split(|c| c != '`').map(str::len).max().unwrap_or(0) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}

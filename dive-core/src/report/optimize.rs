@@ -259,11 +259,11 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         if md {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | `{}` |",
+                "| {} | {} | {} | {} |",
                 layer.index,
                 size(layer.file_bytes),
                 size(layer.hidden_bytes),
-                command.replace('|', "\\\\|")
+                super::markdown_code_cell(&command)
             );
         } else {
             let short: String = command.chars().take(70).collect();

@@ -295,3 +295,31 @@ pub fn assert_attribution_adds_up(name: &str, analysis: &Analysis) {
         "{name}: Σ packages + unowned hidden = hidden bytes"
     );
 }
+
+/// The tables of a Markdown document as a CommonMark (GFM tables) parser reads them: per
+/// table, per row, the cells' text.
+pub fn markdown_tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut tables = Vec::new();
+    let mut cell: Option<String> = None;
+    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Table(_)) => tables.push(Vec::new()),
+            Event::Start(Tag::TableHead | Tag::TableRow) => {
+                tables.last_mut().unwrap().push(Vec::new());
+            }
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => {
+                let row = tables.last_mut().unwrap().last_mut().unwrap();
+                row.push(cell.take().unwrap());
+            }
+            Event::Text(text) | Event::Code(text) => {
+                if let Some(cell) = &mut cell {
+                    cell.push_str(&text);
+                }
+            }
+            _ => {}
+        }
+    }
+    tables
+}

@@ -300,6 +300,10 @@ fn json_markdown_and_junit_carry_every_rule() {
 
     let json: serde_json::Value =
         serde_json::from_str(&gate::render(&gate, GateFormat::Json, false)).unwrap();
+    common::assert_valid(&json, "gate.v1.schema.json");
+    let mut broken = json.clone();
+    broken["rules"][0]["status"] = "MAYBE".into();
+    assert!(!common::schema_errors(&broken, "gate.v1.schema.json").is_empty());
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["result"], "FAIL");
     assert_eq!(json["rules"].as_array().unwrap().len(), total);

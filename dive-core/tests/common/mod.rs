@@ -323,3 +323,21 @@ pub fn markdown_tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
     }
     tables
 }
+
+/// Validates `document` against the committed schema `schema/NAME`.
+pub fn assert_valid(document: &serde_json::Value, name: &str) {
+    let errors = schema_errors(document, name);
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+}
+
+/// What the committed schema `schema/NAME` finds wrong with `document`.
+pub fn schema_errors(document: &serde_json::Value, name: &str) -> Vec<String> {
+    let path = format!("{}/../schema/{name}", env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(document)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}

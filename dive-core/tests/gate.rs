@@ -390,3 +390,26 @@ fn markdown_cells_read_back_as_the_text_they_hold() {
         assert_eq!(row[4], result.detail);
     }
 }
+
+#[test]
+fn warnings_of_the_analysis_travel_with_the_gate_in_every_format() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let analysis = common::analyze_stream(dive_testdata::docker_legacy(&[&built], false).unwrap());
+    assert!(!analysis.warnings.is_empty(), "the rich fixture has one");
+    let gate = gate::evaluate(&analysis, &Rules::dive_defaults());
+    let expected: Vec<String> = analysis.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(gate.warnings, expected);
+    let text = gate::render(&gate, GateFormat::Text, false);
+    assert!(
+        text.contains(&format!("warning: {}", expected[0])),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&gate::render(&gate, GateFormat::Json, false)).unwrap();
+    common::assert_valid(&json, "gate.v1.schema.json");
+    assert_eq!(json["warnings"][0], expected[0].as_str());
+    let markdown = gate::render(&gate, GateFormat::Markdown, false);
+    assert!(markdown.contains("**Warnings**"), "{markdown}");
+    let junit = gate::render(&gate, GateFormat::Junit, false);
+    assert!(junit.contains("<system-err>"), "{junit}");
+}

@@ -131,11 +131,6 @@ fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
     let format = options.format.unwrap_or(GateFormat::Text);
     let mut out = io::stdout().lock();
     out.write_all(gate::render(&gate, format, options.bytes).as_bytes())?;
-    if format == GateFormat::Text {
-        for warning in &analysis.warnings {
-            writeln!(out, "warning: {warning}")?;
-        }
-    }
     out.flush()?;
     Ok(if gate.passed() { 0 } else { EXIT_GATE_FAILED })
 }

@@ -107,6 +107,8 @@ pub struct Gate {
     pub rules_origin: String,
     /// Results in the order of the rules file (dive's three first).
     pub results: Vec<RuleResult>,
+    /// The analysis's warnings: figures near them may be incomplete.
+    pub warnings: Vec<String>,
 }
 
 impl Gate {
@@ -133,6 +135,7 @@ pub fn evaluate(analysis: &Analysis, rules: &Rules) -> Gate {
             .unwrap_or_else(|| analysis.input.clone()),
         rules_origin: rules.origin.clone(),
         results,
+        warnings: analysis.warnings.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -79,6 +79,9 @@ fn text(gate: &Gate, exact: bool) -> String {
             let _ = writeln!(out, "        {}", result.detail);
         }
     }
+    for warning in &gate.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     // dive's own result line, so scripts that grep it keep working.
     let _ = writeln!(out, "Result:{} {}", result_word(gate), counts(gate));
     out
@@ -116,6 +119,12 @@ fn markdown(gate: &Gate, exact: bool) -> String {
             markdown_cell(&r.detail)
         );
     }
+    if !gate.warnings.is_empty() {
+        out.push_str("\n**Warnings** (figures near them may be incomplete):\n\n");
+        for warning in &gate.warnings {
+            let _ = writeln!(out, "- {}", markdown_cell(warning));
+        }
+    }
     out
 }
 
@@ -130,6 +139,7 @@ fn json(gate: &Gate) -> String {
         "failed": gate.count(Status::Fail),
         "skipped": gate.count(Status::Skip),
         "rules": gate.results,
+        "warnings": gate.warnings,
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
@@ -164,6 +174,9 @@ fn junit(gate: &Gate, exact: bool) -> String {
         });
         case.set_system_out(format!("{message}\n{}", r.detail));
         suite.add_test_case(case);
+    }
+    if !gate.warnings.is_empty() {
+        suite.set_system_err(gate.warnings.join("\n"));
     }
     let mut report = Report::new("dive-rs");
     report.add_test_suite(suite);

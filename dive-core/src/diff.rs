@@ -346,13 +346,18 @@ fn deltas(
             delta: signed(new, old),
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.delta
-            .unsigned_abs()
-            .cmp(&a.delta.unsigned_abs())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    largest_change_first(&mut out, |d| (d.delta, &d.name));
     out
+}
+
+/// Sorts by |delta|, largest first, then by name.
+fn largest_change_first<T>(items: &mut [T], key: impl Fn(&T) -> (i64, &str)) {
+    items.sort_by(|a, b| {
+        let ((da, na), (db, nb)) = (key(a), key(b));
+        db.unsigned_abs()
+            .cmp(&da.unsigned_abs())
+            .then_with(|| na.cmp(nb))
+    });
 }
 
 fn package_changes(old: &Analysis, new: &Analysis) -> Vec<PackageChange> {
@@ -396,12 +401,7 @@ fn package_changes(old: &Analysis, new: &Analysis) -> Vec<PackageChange> {
             layers: any.layers.clone(),
         });
     }
-    out.sort_by(|a, b| {
-        b.delta
-            .unsigned_abs()
-            .cmp(&a.delta.unsigned_abs())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    largest_change_first(&mut out, |p| (p.delta, &p.name));
     out
 }
 
@@ -525,6 +525,48 @@ impl Writer {
         } else {
             let _ = writeln!(self.out, "\n{text}");
         }
+    }
+
+    /// A table of named byte figures, old → new, with an optional last column.
+    fn deltas(
+        &mut self,
+        heading: &str,
+        label: &str,
+        deltas: &[Delta],
+        exact: bool,
+        extra: impl Fn(&Delta) -> Option<String>,
+    ) {
+        if deltas.is_empty() {
+            return;
+        }
+        self.heading(heading);
+        let extras: Vec<Option<String>> = deltas.iter().map(extra).collect();
+        let with_extra = extras.iter().any(Option::is_some);
+        let rows: Vec<Vec<String>> = deltas
+            .iter()
+            .zip(extras)
+            .map(|(d, extra)| {
+                let mut row = vec![
+                    d.name.clone(),
+                    human_bytes(d.old, exact),
+                    human_bytes(d.new, exact),
+                    signed_bytes(d.delta, exact),
+                ];
+                if with_extra {
+                    row.push(extra.unwrap_or_default());
+                }
+                row
+            })
+            .collect();
+        let (header, right): (&[&str], &[bool]) = if with_extra {
+            (
+                &[label, "old", "new", "change", "fix"],
+                &[false, true, true, true, false],
+            )
+        } else {
+            (&[label, "old", "new", "change"], &[false, true, true, true])
+        };
+        self.table(header, right, &rows);
     }
 
     fn table(&mut self, header: &[&str], right: &[bool], rows: &[Vec<String>]) {
@@ -669,26 +711,7 @@ fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
         &rows,
     );
 
-    if !diff.families.is_empty() {
-        w.heading("Families");
-        let rows: Vec<Vec<String>> = diff
-            .families
-            .iter()
-            .map(|d| {
-                vec![
-                    d.name.clone(),
-                    bytes(d.old),
-                    bytes(d.new),
-                    signed_bytes(d.delta, exact),
-                ]
-            })
-            .collect();
-        w.table(
-            &["family", "old", "new", "change"],
-            &[false, true, true, true],
-            &rows,
-        );
-    }
+    w.deltas("Families", "family", &diff.families, exact, |_| None);
 
     if !diff.packages.is_empty() {
         w.heading("Packages");
@@ -721,35 +744,13 @@ fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
         );
     }
 
-    if !diff.waste.is_empty() {
-        w.heading("Waste");
-        let rows: Vec<Vec<String>> = diff
-            .waste
-            .iter()
-            .map(|d| {
-                let fix = WasteClass::ALL
-                    .into_iter()
-                    .find(|c| c.name() == d.name)
-                    .map_or("", |c| c.fix());
-                vec![
-                    d.name.clone(),
-                    bytes(d.old),
-                    bytes(d.new),
-                    signed_bytes(d.delta, exact),
-                    if d.delta > 0 {
-                        fix.to_owned()
-                    } else {
-                        String::new()
-                    },
-                ]
-            })
-            .collect();
-        w.table(
-            &["class", "old", "new", "change", "fix"],
-            &[false, true, true, true, false],
-            &rows,
-        );
-    }
+    // A class that grew gets its fix.
+    w.deltas("Waste", "class", &diff.waste, exact, |d| {
+        WasteClass::ALL
+            .into_iter()
+            .find(|c| c.name() == d.name && d.delta > 0)
+            .map(|c| c.fix().to_owned())
+    });
 
     if !diff.paths.is_empty() {
         w.heading(&format!(

@@ -204,19 +204,8 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
     {
         return Err(Error::Cancelled { input: name });
     }
-    let SavedScan {
-        input,
-        reference,
-        platform,
-        layout,
-        manifest_digest,
-        config_digest,
-        layers,
-        indexes,
-        warnings,
-        ..
-    } = scan;
-    let indexes: Vec<Arc<LayerIndex>> = indexes
+    let indexes: Vec<Arc<LayerIndex>> = scan
+        .indexes
         .into_iter()
         .map(|i| {
             Arc::new(LayerIndex {
@@ -230,18 +219,20 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
             })
         })
         .collect();
-    let by_layer = layers
+    let by_layer = scan
+        .layers
         .iter()
         .map(|l| Arc::clone(&indexes[l.index as usize]))
         .collect();
     let record = ImageRecord {
-        input,
-        reference,
-        platform,
-        layout,
-        manifest_digest,
-        config_digest,
-        layers: layers
+        input: scan.input,
+        reference: scan.reference,
+        platform: scan.platform,
+        layout: scan.layout,
+        manifest_digest: scan.manifest_digest,
+        config_digest: scan.config_digest,
+        layers: scan
+            .layers
             .into_iter()
             .map(|l| LayerRecord {
                 digest: l.digest,
@@ -254,7 +245,8 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
         warnings: Vec::new(),
     };
     let mut analysis = analyzer.finish(record, by_layer, &NoHasher, observer)?;
-    analysis.warnings = warnings
+    analysis.warnings = scan
+        .warnings
         .into_iter()
         .map(|w| Warning {
             location: Location {

@@ -252,18 +252,10 @@ fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
         OwnKind::Hidden => (
             Measured::Bytes(image.hidden_bytes),
             limit_text(rule.limit, true),
-            analysis.hidden.first().map_or_else(
-                || "nothing hidden".to_owned(),
-                |h| {
-                    format!(
-                        "largest: /{} {} (added by L{}, hidden by L{})",
-                        String::from_utf8_lossy(&h.path),
-                        human_bytes(h.bytes, false),
-                        h.added_in_layer,
-                        h.hidden_by_layer
-                    )
-                },
-            ),
+            analysis
+                .hidden
+                .first()
+                .map_or_else(|| "nothing hidden".to_owned(), largest_hidden),
         ),
         OwnKind::Package(glob) => {
             let (bytes, detail) = package_bytes(analysis, glob);
@@ -491,17 +483,7 @@ fn waste_bytes(analysis: &Analysis, class: WasteClass) -> (u64, String) {
         )),
         _ => None,
     }
-    .or_else(|| {
-        hidden.first().map(|h| {
-            format!(
-                "largest: /{} {} (added by L{}, hidden by L{})",
-                String::from_utf8_lossy(&h.path),
-                human_bytes(h.bytes, false),
-                h.added_in_layer,
-                h.hidden_by_layer
-            )
-        })
-    });
+    .or_else(|| hidden.first().map(|h| largest_hidden(h)));
     let detail = match largest {
         None => format!("none found; the fix when it appears: {}", class.fix()),
         Some(largest) => format!(
@@ -512,4 +494,14 @@ fn waste_bytes(analysis: &Analysis, class: WasteClass) -> (u64, String) {
         ),
     };
     (visible + hidden_bytes, detail)
+}
+
+fn largest_hidden(h: &HiddenItem) -> String {
+    format!(
+        "largest: /{} {} (added by L{}, hidden by L{})",
+        String::from_utf8_lossy(&h.path),
+        human_bytes(h.bytes, false),
+        h.added_in_layer,
+        h.hidden_by_layer
+    )
 }

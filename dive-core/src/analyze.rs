@@ -1,7 +1,8 @@
 //! The pipeline: open → resolve → walk layers in parallel → merge → facts.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -35,6 +36,14 @@ pub enum Event<'a> {
     Resolved {
         /// Layers to walk.
         layers: usize,
+        /// Bytes of layer blobs, as stored, that are left to read (0 when a stream already
+        /// delivered them).
+        stored_bytes: u64,
+    },
+    /// Reading layer blobs is under way (sent every few MiB, from worker threads).
+    Read {
+        /// Bytes of layer blobs read so far, as stored, over all layers.
+        stored_bytes: u64,
     },
     /// All layers are merged.
     Merged,
@@ -128,7 +137,6 @@ impl Analyzer {
         {
             return crate::scan::load(self, path, observer);
         }
-        let name = source.name();
         let platform = match &self.options.platform {
             None => None,
             Some(text) => Some(Platform::parse(text).ok_or_else(|| {
@@ -156,12 +164,6 @@ impl Analyzer {
             platform,
         };
         let plan = source::resolve(&input, store.as_ref(), &selector)?;
-        if observer.event(&Event::Resolved {
-            layers: plan.layers.len(),
-        }) == Control::Stop
-        {
-            return Err(Error::Cancelled { input: name });
-        }
         let WalkedLayers { indexes, blobs } =
             self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
 
@@ -354,7 +356,17 @@ impl Analyzer {
         };
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
+        let resolved = Event::Resolved {
+            layers: plan.layers.len(),
+            stored_bytes: inputs.iter().map(|(_, i)| size(i) as u64).sum(),
+        };
+        if observer.event(&resolved) == Control::Stop {
+            return Err(Error::Cancelled {
+                input: input.to_owned(),
+            });
+        }
         let stopped = AtomicBool::new(false);
+        let read = AtomicU64::new(0);
         let walk = |&k: &usize| -> Arc<LayerIndex> {
             let (index, input) = &inputs[k];
             match input {
@@ -365,10 +377,12 @@ impl Analyzer {
                     }
                     // Plain tars are walked by jumping between headers; compressed ones must be
                     // read through. Both with positioned reads, so no file page stays mapped.
+                    let len = blob.bytes().len() as u64;
+                    let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
                     let walked = if sniff(blob.bytes()) == Compression::None {
-                        walk_seekable(blob.reader(), blob.bytes().len() as u64, options)
+                        walk_seekable(reader, len, options)
                     } else {
-                        walk_reader(blob.reader(), options)
+                        walk_reader(reader, options)
                     };
                     let event = Event::LayerWalked {
                         index: Some(*index),
@@ -442,6 +456,101 @@ pub(crate) struct LayerRecord {
     pub media_type: Option<String>,
     pub created_by: Option<String>,
     pub blob: String,
+}
+
+/// Progress is told every this many bytes read from one blob.
+const PROGRESS_STEP: u64 = 16 << 20;
+
+/// Tells the observer how far the walks have read, every few MiB; a stop asked for mid-layer
+/// ends the read, so even a huge layer stops promptly. Progress is the furthest position
+/// reached (seeks over file data count, as `cat` would have read them); when the walk is
+/// done the whole blob counts.
+struct ReadProgress<'a, R> {
+    inner: R,
+    len: u64,
+    pos: u64,
+    counted: u64,
+    unreported: u64,
+    read: &'a AtomicU64,
+    observer: &'a dyn Observer,
+    stopped: &'a AtomicBool,
+}
+
+impl<'a, R> ReadProgress<'a, R> {
+    fn new(
+        inner: R,
+        len: u64,
+        read: &'a AtomicU64,
+        observer: &'a dyn Observer,
+        stopped: &'a AtomicBool,
+    ) -> Self {
+        Self {
+            inner,
+            len,
+            pos: 0,
+            counted: 0,
+            unreported: 0,
+            read,
+            observer,
+            stopped,
+        }
+    }
+
+    fn moved_to(&mut self, pos: u64) -> io::Result<()> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(io::Error::other("analysis stopped"));
+        }
+        self.pos = pos;
+        let ahead = pos.min(self.len).saturating_sub(self.counted);
+        self.counted += ahead;
+        self.unreported += ahead;
+        if self.unreported >= PROGRESS_STEP {
+            self.report()?;
+        }
+        Ok(())
+    }
+
+    fn report(&mut self) -> io::Result<()> {
+        if self.unreported > 0 {
+            let total = self.read.fetch_add(self.unreported, Ordering::Relaxed) + self.unreported;
+            self.unreported = 0;
+            if self.observer.event(&Event::Read {
+                stored_bytes: total,
+            }) == Control::Stop
+            {
+                self.stopped.store(true, Ordering::Relaxed);
+            }
+        }
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(io::Error::other("analysis stopped"));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for ReadProgress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.moved_to(self.pos + n as u64)?;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for ReadProgress<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = self.inner.seek(to)?;
+        self.moved_to(pos)?;
+        Ok(pos)
+    }
+}
+
+impl<R> Drop for ReadProgress<'_, R> {
+    fn drop(&mut self) {
+        if !self.stopped.load(Ordering::Relaxed) {
+            self.unreported += self.len.saturating_sub(self.counted);
+            let _ = self.report();
+        }
+    }
 }
 
 /// Each manifest layer's index, and its bytes when it is a plain tar held in memory.

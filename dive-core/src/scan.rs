@@ -200,6 +200,7 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
     check(&scan).map_err(bad)?;
     if observer.event(&Event::Resolved {
         layers: scan.layers.len(),
+        stored_bytes: 0,
     }) == Control::Stop
     {
         return Err(Error::Cancelled { input: name });

@@ -21,6 +21,10 @@ pub struct Progress {
     pub layers_done: usize,
     /// Uncompressed bytes walked.
     pub bytes_done: u64,
+    /// Bytes of layer blobs to read, as stored (0 when unknown or already streamed).
+    pub stored_total: u64,
+    /// Of those, read so far.
+    pub stored_read: u64,
     /// All layers merged; attribution and views are being built.
     pub merged: bool,
 }

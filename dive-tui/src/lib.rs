@@ -4,13 +4,15 @@
 //! The data flow: [`views::Views`] builds every view model once from a
 //! [`dive_core::Analysis`]; [`app::App`] holds all state and changes only through
 //! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything;
-//! [`terminal::run`] owns the terminal, the analysis thread and the event loop.
+//! [`terminal::run`] owns the terminal, the analysis thread and the event loop;
+//! [`progress`] draws a bar on stderr for the non-interactive commands.
 
 pub mod app;
 pub mod details;
 pub mod keymap;
 pub mod model;
 pub mod outline;
+pub mod progress;
 pub mod terminal;
 pub mod ui;
 pub mod views;

@@ -17,6 +17,7 @@ use cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
 };
 use dive_core::diff::DiffFormat;
+use dive_tui::progress::Bars;
 
 /// A CI rule failed.
 const EXIT_GATE_FAILED: u8 = 1;
@@ -153,8 +154,11 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
-    let (source, builder) = prepare(image(input)?, &input.read)?;
-    let analysis = builder.build().analyze(source, &())?;
+    let image = image(input)?;
+    let (source, builder) = prepare(image, &input.read)?;
+    let analysis = builder
+        .build()
+        .analyze(source, &Bars::stderr().bar(image))?;
     if let Some(path) = &input.save {
         dive_core::scan::save(&analysis, path)?;
     }
@@ -251,11 +255,14 @@ fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
     }
     let (old_source, old_builder) = prepare(&args.old, &args.read)?;
     let (new_source, new_builder) = prepare(&args.new, &args.read)?;
+    let bars = Bars::stderr();
+    let (old_bar, new_bar) = (bars.bar(&args.old), bars.bar(&args.new));
     let (old, new) = std::thread::scope(|scope| {
-        let old = scope.spawn(move || old_builder.build().analyze(old_source, &()));
-        let new = new_builder.build().analyze(new_source, &());
+        let old = scope.spawn(|| old_builder.build().analyze(old_source, &old_bar));
+        let new = new_builder.build().analyze(new_source, &new_bar);
         (old.join(), new)
     });
+    drop((old_bar, new_bar));
     let old =
         old.map_err(|_| anyhow::anyhow!("the analysis of {} stopped unexpectedly", args.old))??;
     let new = new?;

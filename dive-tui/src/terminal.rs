@@ -91,7 +91,14 @@ impl Observer for ProgressSender {
     fn event(&self, event: &Event<'_>) -> Control {
         if let Ok(mut p) = self.progress.lock() {
             match event {
-                Event::Resolved { layers } => p.layers_total = Some(*layers),
+                Event::Resolved {
+                    layers,
+                    stored_bytes,
+                } => {
+                    p.layers_total = Some(*layers);
+                    p.stored_total = *stored_bytes;
+                }
+                Event::Read { stored_bytes } => p.stored_read = *stored_bytes,
                 Event::LayerWalked { bytes, .. } => {
                     p.layers_done += 1;
                     p.bytes_done += bytes;

@@ -148,6 +148,17 @@ fn loading(app: &App, progress: &Progress, frame: &mut Frame, size: Rect) {
     let area = area.inner(ratatui::layout::Margin::new(size.width / 8, 0));
     let (ratio, label) = match progress.layers_total {
         _ if progress.merged => (1.0, "merging layers, attributing bytes…".to_owned()),
+        // Bytes read tell more than layers done when one layer holds most of the image.
+        Some(total) if progress.stored_total > 0 => (
+            progress.stored_read as f64 / progress.stored_total as f64,
+            format!(
+                "{}/{} layers · {} of {} read",
+                progress.layers_done,
+                total,
+                bytes(progress.stored_read),
+                bytes(progress.stored_total)
+            ),
+        ),
         Some(total) if total > 0 => (
             progress.layers_done as f64 / total as f64,
             format!(

@@ -31,6 +31,10 @@ fn the_demo_summary_tells_the_size_story() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    assert!(
+        output.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
     let text = stdout(&output);
     for expected in [
         "demo/ml-service:1.0",

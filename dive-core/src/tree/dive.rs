@@ -2,7 +2,10 @@
 //!
 //! dive visits the leaves of each layer's own tree. A leaf counts its tar header size; a
 //! whiteout counts 0 when it deletes a file and the lower subtree's size when it deletes a
-//! directory; opaque whiteouts count nothing. Per path it keeps the sum and the minimum.
+//! directory that a tar entry created (a directory only implied by deeper paths has no file
+//! info in dive and counts 0, as a file); opaque whiteouts count nothing. A whiteout of a
+//! path that does not exist below ends dive's visit of that layer (dive logs the error and
+//! moves on), so leaves after it in dive's visit order are not counted. Per path it keeps the sum and the minimum.
 //! efficiency = Σ min ÷ Σ sum; wasted bytes = Σ sum over paths seen in two or more layers
 //! (the surviving copy included); user wasted = wasted ÷ (Σ layer sizes − layer 0's size).
 
@@ -54,25 +57,45 @@ impl DiveTally {
             }
         }
         // A path listed twice in one layer is one node of dive's layer tree; the last wins.
-        let mut leaves: HashMap<&[u8], u64> = HashMap::new();
+        let mut leaves: HashMap<&[u8], (u64, bool, bool)> = HashMap::new();
         for entry in &layer.entries {
             if entry.kind == EntryKind::Opaque || inner.contains(&*entry.path) {
                 continue;
             }
-            let size = if entry.kind == EntryKind::Whiteout {
-                match below.lookup(&entry.path) {
-                    Some(id) if below.node(id).kind == EntryKind::Dir => {
-                        subtree_header_bytes(below, id, layers)
+            let lower = below.lookup(&entry.path);
+            let (size, fails) = if entry.kind == EntryKind::Whiteout {
+                // dive sizes a deleted directory only when a tar entry made it (its file
+                // info says "dir"); one implied by deeper paths counts 0, like a file.
+                match lower {
+                    Some(id)
+                        if below.node(id).kind == EntryKind::Dir
+                            && below.node(id).entry.is_some() =>
+                    {
+                        (subtree_header_bytes(below, id, layers), false)
                     }
-                    _ => 0,
+                    Some(_) => (0, false),
+                    None => (0, true),
                 }
             } else {
-                entry.size
+                (entry.size, false)
             };
-            leaves.insert(&entry.path, size);
+            let whiteout = entry.kind == EntryKind::Whiteout;
+            leaves.insert(&entry.path, (size, fails, whiteout));
         }
-        for (path, size) in leaves {
+        // dive visits a layer's leaves depth first, names sorted (a whiteout by its `.wh.`
+        // name). A whiteout of a path that does not exist below is an error that ends the
+        // visit of that layer: the leaves after it are not counted, and the path is left in
+        // dive's table with its "no size yet" minimum of -1.
+        let mut ordered: Vec<(Vec<u8>, &[u8], u64, bool)> = leaves
+            .into_iter()
+            .map(|(path, (size, fails, whiteout))| (dive_order(path, whiteout), path, size, fails))
+            .collect();
+        ordered.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (_, path, size, fails) in ordered {
             let tally = self.paths.entry(path.into()).or_default();
+            if fails {
+                break;
+            }
             tally.min = if tally.layers == 0 {
                 size
             } else {
@@ -84,9 +107,13 @@ impl DiveTally {
     }
 
     pub(crate) fn finish(self, layers: &[&LayerIndex]) -> DiveFigures {
-        let (mut min, mut sum, mut wasted) = (0u64, 0u64, 0u64);
+        let (mut min, mut sum, mut wasted) = (0i128, 0u64, 0u64);
         for tally in self.paths.values() {
-            min += tally.min;
+            min += if tally.layers == 0 {
+                -1
+            } else {
+                i128::from(tally.min)
+            };
             sum += tally.sum;
             if tally.layers >= 2 {
                 wasted += tally.sum;
@@ -102,13 +129,27 @@ impl DiveTally {
                 min as f64 / sum as f64
             },
             wasted_bytes: wasted,
-            user_wasted_fraction: if user == 0 {
-                0.0
-            } else {
-                wasted as f64 / user as f64
-            },
+            // As dive divides: +inf (or NaN) when nothing is above layer 0.
+            user_wasted_fraction: wasted as f64 / user as f64,
         }
     }
+}
+
+/// The key dive sorts a leaf by: names compared one by one (a NUL separator sorts below
+/// every byte of a name), the last name with its `.wh.` prefix for a whiteout.
+fn dive_order(path: &[u8], whiteout: bool) -> Vec<u8> {
+    let mut key = Vec::with_capacity(path.len() + 4);
+    let last = path.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    for (i, &c) in path.iter().enumerate() {
+        if i == last && whiteout {
+            key.extend_from_slice(b".wh.");
+        }
+        key.push(if c == b'/' { 0 } else { c });
+    }
+    if whiteout && last == path.len() {
+        key.extend_from_slice(b".wh.");
+    }
+    key
 }
 
 /// Σ tar header sizes of a directory and everything visible below it.

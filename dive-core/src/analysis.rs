@@ -41,6 +41,8 @@ pub struct ImageFacts {
     pub efficiency: f64,
     /// dive's own figures, for comparison.
     pub dive: DiveFigures,
+    /// Every layer's blob digest and diff_id were checked against its bytes (`--verify`).
+    pub verified: bool,
 }
 
 /// Facts about one layer, in manifest order.

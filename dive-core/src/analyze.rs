@@ -11,8 +11,8 @@ use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::attribution::FamilyRules;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
-    Compression, LayerEntry, LayerIndex, WalkOptions, hash_content, sniff, walk_reader,
-    walk_seekable,
+    Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256, sniff,
+    walk_reader, walk_seekable,
 };
 use crate::source::{self, Blob, LayerInput, Layout, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
@@ -76,6 +76,7 @@ pub struct AnalyzerBuilder {
     threads: Option<usize>,
     image: Option<String>,
     platform: Option<String>,
+    verify: bool,
 }
 
 impl AnalyzerBuilder {
@@ -102,6 +103,15 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn platform(mut self, platform: impl Into<String>) -> Self {
         self.platform = Some(platform.into());
+        self
+    }
+
+    /// Check every layer blob's SHA-256 against the manifest and every uncompressed tar's
+    /// against the config's diff_ids, in the same pass that walks them; a mismatch is an
+    /// error. Off by default: plain layers are otherwise never read in full.
+    #[must_use]
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
         self
     }
 
@@ -157,7 +167,10 @@ impl Analyzer {
             };
             observer.event(&event) == Control::Continue
         };
-        let options = walk_options();
+        let options = WalkOptions {
+            verify: self.options.verify,
+            ..walk_options()
+        };
         let (input, store, reference) = source::open(source, &options, &mut on_stream_layer)?;
         let selector = Selector {
             image: self.options.image.clone().or(reference),
@@ -166,6 +179,9 @@ impl Analyzer {
         let plan = source::resolve(&input, store.as_ref(), &selector)?;
         let WalkedLayers { indexes, blobs } =
             self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
+        if self.options.verify {
+            verify_digests(&input, &plan, &indexes)?;
+        }
 
         let mut warnings: Vec<Warning> = store.warnings().to_vec();
         warnings.extend(plan.warnings.iter().cloned());
@@ -196,7 +212,9 @@ impl Analyzer {
             blobs: &blobs,
             read: Mutex::default(),
         };
-        self.finish(record, indexes, &hasher, observer)
+        let mut analysis = self.finish(record, indexes, &hasher, observer)?;
+        analysis.image.verified = self.options.verify;
+        Ok(analysis)
     }
 
     /// Merges walked layers and computes every figure; shared by images and saved scans.
@@ -289,6 +307,7 @@ impl Analyzer {
                 root.bytes as f64 / total_file_bytes as f64
             },
             dive: merged.dive,
+            verified: false,
         };
         let attribution = crate::attribution::attribute(
             &merged.tree,
@@ -380,7 +399,14 @@ impl Analyzer {
                     let len = blob.bytes().len() as u64;
                     let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
                     let walked = if sniff(blob.bytes()) == Compression::None {
-                        walk_seekable(reader, len, options)
+                        // The walk seeks past file data; verifying reads it all, on another
+                        // core while the walk runs.
+                        let (mut walked, digest) = rayon::join(
+                            || walk_seekable(reader, len, options),
+                            || options.verify.then(|| sha256(blob.bytes())),
+                        );
+                        walked.digests = digest.map(LayerDigests::same);
+                        walked
                     } else {
                         walk_reader(reader, options)
                     };
@@ -598,6 +624,47 @@ impl RecordingHasher for BlobHasher<'_> {
     fn read(&self) -> Vec<(usize, u32, u128)> {
         self.read.lock().map(|r| r.clone()).unwrap_or_default()
     }
+}
+
+/// With `--verify`: every layer's blob digest and diff_id, as computed, equal what the
+/// manifest and the config claim.
+fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex>]) -> Result<()> {
+    for (i, (layer, index)) in plan.layers.iter().zip(indexes).enumerate() {
+        let label = format!(
+            "layer {i} ({})",
+            layer.digest.as_deref().unwrap_or(&layer.path)
+        );
+        let location = || Location::input(input).layer(label.clone());
+        let Some(found) = &index.digests else {
+            return Err(Error::format(
+                location(),
+                "cannot verify: the layer could not be read to its end",
+            ));
+        };
+        let claims = [
+            (
+                "the manifest's layer digest",
+                layer.digest.as_deref(),
+                &found.blob,
+            ),
+            (
+                "the config's diff_id",
+                plan.diff_ids.get(i).map(String::as_str),
+                &found.tar,
+            ),
+        ];
+        for (what, claimed, actual) in claims {
+            if let Some(claimed) = claimed.filter(|c| c.starts_with("sha256:"))
+                && !claimed.eq_ignore_ascii_case(actual)
+            {
+                return Err(Error::format(
+                    location(),
+                    format!("{what} is {claimed}, but the bytes hash to {actual}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The Dockerfile step of each layer: history entries that are not `empty_layer`, in order.

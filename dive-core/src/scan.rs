@@ -217,6 +217,7 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
                 file_bytes: i.file_bytes,
                 warnings: Vec::new(),
                 captured: i.captured,
+                digests: None,
             })
         })
         .collect();

@@ -211,6 +211,11 @@ pub struct ReadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Check every layer's SHA-256 against the manifest digest and the config diff_id while
+    /// reading it (a mismatch exits 2); reads plain layers in full, so it costs time.
+    #[arg(long)]
+    pub verify: bool,
+
     /// A TOML file of package families (`[families] acme = ["acme-*", "dpkg:libacme*"]`),
     /// tried before the built-in table.
     #[arg(long, value_name = "FILE")]

@@ -177,7 +177,7 @@ fn prepare(image: &str, input: &ReadArgs) -> anyhow::Result<(Source, AnalyzerBui
         );
     }
     let source = Source::parse(image)?;
-    let mut builder = AnalyzerBuilder::new();
+    let mut builder = AnalyzerBuilder::new().verify(input.verify);
     if let Some(threads) = input.threads {
         builder = builder.threads(threads);
     }

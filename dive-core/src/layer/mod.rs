@@ -9,8 +9,8 @@ mod walk;
 
 pub use decompress::Compression;
 pub(crate) use decompress::sniff;
-pub(crate) use walk::hash_content;
 pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
+pub(crate) use walk::{hash_content, sha256};
 
 use serde::{Deserialize, Serialize};
 
@@ -104,4 +104,25 @@ pub struct LayerIndex {
     pub warnings: Vec<Warning>,
     /// Contents of the files [`WalkOptions::capture`] selected, by entry index, in tar order.
     pub captured: Vec<(u32, Box<[u8]>)>,
+    /// SHA-256 of the blob and of the tar, when [`WalkOptions::verify`] asked for them.
+    pub digests: Option<LayerDigests>,
+}
+
+/// A layer's digests as computed from its bytes, to compare with what the image claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerDigests {
+    /// `sha256:…` of the blob as stored (the manifest's layer digest).
+    pub blob: String,
+    /// `sha256:…` of the uncompressed tar (the config's diff_id).
+    pub tar: String,
+}
+
+impl LayerDigests {
+    /// Digests of a plain tar, which is its own uncompressed stream.
+    pub fn same(digest: String) -> Self {
+        Self {
+            blob: digest.clone(),
+            tar: digest,
+        }
+    }
 }

@@ -9,12 +9,13 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
 
+use sha2::{Digest, Sha256};
 use tar::EntryType;
 use xxhash_rust::xxh3::Xxh3Default;
 
 use super::decompress::{Compression, decoder, sniff};
 use super::elf;
-use super::{EntryKind, LayerEntry, LayerIndex};
+use super::{EntryKind, LayerDigests, LayerEntry, LayerIndex};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
@@ -27,6 +28,10 @@ pub struct WalkOptions {
     pub capture: fn(&[u8]) -> bool,
     /// Largest content kept; larger files are walked as usual and not kept.
     pub capture_limit: u64,
+    /// Compute the SHA-256 of the blob and of the uncompressed tar on the way
+    /// ([`LayerIndex::digests`]). Plain tars walked by seeking are not read, so
+    /// [`walk_seekable`] leaves this to its caller.
+    pub verify: bool,
 }
 
 impl Default for WalkOptions {
@@ -35,6 +40,7 @@ impl Default for WalkOptions {
         Self {
             capture: |_| false,
             capture_limit: 16 * 1024 * 1024,
+            verify: false,
         }
     }
 }
@@ -43,13 +49,33 @@ impl Default for WalkOptions {
 pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
     let compression = sniff(blob);
     let mut index = if compression == Compression::None {
-        walk_seekable(Cursor::new(blob), blob.len() as u64, options)
+        let mut index = walk_seekable(Cursor::new(blob), blob.len() as u64, options);
+        if options.verify {
+            index.digests = Some(LayerDigests::same(sha256(blob)));
+        }
+        index
     } else {
-        walk_decoded(compression, blob, options)
+        let (mut index, tar) = walk_decoded(compression, blob, options);
+        if let Some(tar) = tar {
+            index.digests = Some(LayerDigests {
+                blob: sha256(blob),
+                tar,
+            });
+        }
+        index
     };
     index.compression = compression;
     index.size_compressed = blob.len() as u64;
     index
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", crate::source::hex(&Sha256::digest(bytes)))
+}
+
+fn finish_sha256(hash: Sha256) -> String {
+    format!("sha256:{}", crate::source::hex(&hash.finalize()))
 }
 
 /// Walks a plain layer tar of `len` bytes by seeking from header to header: file data is
@@ -85,6 +111,7 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
         Counted {
             inner: reader,
             count: &read,
+            hash: options.verify.then(Sha256::new),
         },
     );
     let compression = match io::BufRead::fill_buf(&mut raw) {
@@ -98,7 +125,7 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
             return index;
         }
     };
-    let mut index = walk_decoded(compression, &mut raw, options);
+    let (mut index, tar) = walk_decoded(compression, &mut raw, options);
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
     if let Err(err) = io::copy(&mut raw, &mut io::sink()) {
         index.warnings.push(Warning::new(
@@ -106,12 +133,24 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
             format!("cannot read layer to its end: {err}"),
         ));
     }
+    if let Some(hash) = raw.into_inner().hash {
+        let blob = finish_sha256(hash);
+        // A plain tar is its own uncompressed stream: hashed once.
+        let tar = tar.unwrap_or_else(|| blob.clone());
+        index.digests = Some(LayerDigests { blob, tar });
+    }
     index.compression = compression;
     index.size_compressed = read.get();
     index
 }
 
-fn walk_decoded<R: Read>(compression: Compression, raw: R, options: &WalkOptions) -> LayerIndex {
+/// Walks a decoded stream; with `verify`, also returns the uncompressed tar's digest (not
+/// for a plain tar, whose digest is the blob's).
+fn walk_decoded<R: Read>(
+    compression: Compression,
+    raw: R,
+    options: &WalkOptions,
+) -> (LayerIndex, Option<String>) {
     let decoded = Cell::new(0u64);
     let mut walk = Walk::new(true, *options);
     let reader = match decoder(compression, raw) {
@@ -121,12 +160,13 @@ fn walk_decoded<R: Read>(compression: Compression, raw: R, options: &WalkOptions
                 Location::default().offset(0),
                 format!("cannot start {} decoder: {err}", compression.name()),
             );
-            return walk.finish(0);
+            return (walk.finish(0), None);
         }
     };
     let mut archive = tar::Archive::new(Counted {
         inner: reader,
         count: &decoded,
+        hash: (options.verify && compression != Compression::None).then(Sha256::new),
     });
     walk.run_streaming(&mut archive, &decoded);
     // Read to the end: the uncompressed size includes the end blocks and any padding.
@@ -142,7 +182,8 @@ fn walk_decoded<R: Read>(compression: Compression, raw: R, options: &WalkOptions
         );
     }
     walk.check_tail(decoded.get(), zeros.nonzero);
-    walk.finish(decoded.get())
+    let tar = rest.hash.take().map(finish_sha256);
+    (walk.finish(decoded.get()), tar)
 }
 
 /// Walk state shared by the seeking and streaming modes.
@@ -415,6 +456,7 @@ impl Walk {
             file_bytes: self.file_bytes,
             warnings: self.warnings,
             captured: self.captured,
+            digests: None,
         }
     }
 }
@@ -498,15 +540,20 @@ pub(crate) fn hash_content(mut content: impl Read) -> io::Result<u128> {
 }
 
 /// Counts bytes read through it, so offsets in warnings and sizes come out exact.
+/// Counts (and with `--verify` hashes) the bytes read through it.
 struct Counted<'a, R> {
     inner: R,
     count: &'a Cell<u64>,
+    hash: Option<Sha256>,
 }
 
 impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
+        if let Some(hash) = &mut self.hash {
+            hash.update(&buf[..n]);
+        }
         Ok(n)
     }
 }

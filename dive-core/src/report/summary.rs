@@ -78,6 +78,12 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         percent(facts.hidden_bytes, facts.total_file_bytes)
     );
     let _ = writeln!(out, "Efficiency {:.1}%", facts.efficiency * 100.0);
+    if facts.verified {
+        let _ = writeln!(
+            out,
+            "Verified   every layer's SHA-256 equals its manifest digest and config diff_id"
+        );
+    }
     let _ = writeln!(
         out,
         "dive says  efficiency {:.1}%, wasted {}, user wasted {:.1}% (dive's formulas, see the README)",

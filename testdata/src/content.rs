@@ -4,12 +4,22 @@ use std::io::{self, Read};
 
 const BLOCK: usize = 4096;
 
+/// Seeds with this bit give binary-like content: 512-byte segments, each either fresh random
+/// bytes or the previous segment with one byte changed, so gzip and zstd shrink it to about
+/// half and inflate it at the speed of real shared libraries (a repeated block would
+/// compress 100:1 and inflate unrealistically fast).
+pub const BINARY: u64 = 1 << 62;
+
+const SEGMENT: usize = 512;
+
 /// Content of a generated file, produced on the fly.
 #[derive(Debug, Clone)]
 pub struct Content {
     block: Vec<u8>,
     remaining: u64,
     offset: usize,
+    /// For [`BINARY`] seeds, the generator's state (a new segment is made per block).
+    binary: Option<u64>,
 }
 
 impl Content {
@@ -17,8 +27,13 @@ impl Content {
     /// the way they shrink real binaries with repeated structure, and seeds differ.
     pub fn new(seed: u64, size: u64) -> Self {
         let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
-        let mut block = Vec::with_capacity(BLOCK);
-        while block.len() < BLOCK {
+        let (len, binary) = if seed & BINARY == 0 {
+            (BLOCK, None)
+        } else {
+            (SEGMENT, Some(state))
+        };
+        let mut block = Vec::with_capacity(len);
+        while block.len() < len {
             state = splitmix(state);
             block.extend_from_slice(&state.to_le_bytes());
         }
@@ -26,7 +41,23 @@ impl Content {
             block,
             remaining: size,
             offset: 0,
+            binary,
         }
+    }
+
+    /// The next binary-like segment: fresh random bytes, or the last one with a byte changed.
+    fn next_segment(&mut self, mut state: u64) -> u64 {
+        state = splitmix(state);
+        if state & 1 == 0 {
+            for chunk in self.block.chunks_mut(8) {
+                state = splitmix(state);
+                chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+            }
+        } else {
+            let at = (state >> 8) as usize % SEGMENT;
+            self.block[at] = (state >> 32) as u8;
+        }
+        state
     }
 
     /// All of it, for small files.
@@ -47,13 +78,19 @@ fn splitmix(mut x: u64) -> u64 {
 
 impl Read for Content {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = self.block.len();
         let n = buf
             .len()
-            .min(BLOCK - self.offset)
+            .min(len - self.offset)
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         buf[..n].copy_from_slice(&self.block[self.offset..self.offset + n]);
-        self.offset = (self.offset + n) % BLOCK;
+        self.offset = (self.offset + n) % len;
         self.remaining -= n as u64;
+        if self.offset == 0
+            && let Some(state) = self.binary
+        {
+            self.binary = Some(self.next_segment(state));
+        }
         Ok(n)
     }
 }
@@ -120,4 +157,32 @@ pub fn elf_with_debug(text: usize, debug: usize, symtab: usize) -> Vec<u8> {
     out[60..62].copy_from_slice(&(sections.len() as u16).to_le_bytes());
     out[62..64].copy_from_slice(&(shstrndx as u16).to_le_bytes());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    #[test]
+    fn binary_content_is_exact_deterministic_and_about_half_compressible() {
+        let size = 4 << 20;
+        let a = Content::to_vec(BINARY | 7, size);
+        assert_eq!(a.len() as u64, size);
+        assert_eq!(a, Content::to_vec(BINARY | 7, size));
+        assert_ne!(a, Content::to_vec(BINARY | 8, size));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&a).unwrap();
+        let ratio = gz.finish().unwrap().len() as f64 / size as f64;
+        assert!((0.4..0.65).contains(&ratio), "gzip ratio {ratio}");
+        // A plain seed repeats one block: far more compressible.
+        let mut plain = Vec::new();
+        Content::new(7, size).read_to_end(&mut plain).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        assert!((gz.finish().unwrap().len() as f64) < size as f64 * 0.05);
+    }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::content::BINARY;
 use crate::spec::{ImageSpec, LayerSpec, Op};
 
 /// A writer that hashes what passes through it.
@@ -71,7 +72,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
     pkgs.push(Op::file(
         "root/.cache/pip/http/big-wheel.whl",
         300_000_000.min(target / 10),
-        9,
+        BINARY | 9,
     ));
     let mut left = target.saturating_sub(small + 500_000_000);
     let mut n = 0u64;
@@ -81,7 +82,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
         pkgs.push(Op::file(
             &format!("{site}/nvidia/lib{n}/libcuda_part{n}.so"),
             size,
-            40_000 + n,
+            BINARY | (40_000 + n),
         ));
         left -= size;
         n += 1;
@@ -91,7 +92,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
         Op::File {
             path: format!("{site}/nvidia/lib0/libcuda_part0.so").into_bytes(),
             size: 900_000_000u64.min(target),
-            seed: 40_000,
+            seed: BINARY | 40_000,
             mode: 0o755,
         },
     ];
@@ -108,7 +109,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
     )
 }
 
-/// Writes `docker-archive.tar` and `oci-gzip/` for [`large_image`] into `dir`.
+/// Writes `docker-archive.tar`, `oci-gzip/` and `oci-zstd/` for [`large_image`] into `dir`.
 pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let spec = large_image(gb);
@@ -157,28 +158,65 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
     append_bytes(&mut archive, "manifest.json", &manifest)?;
     archive.into_inner()?.flush()?;
 
-    // OCI layout with gzip layers.
-    let oci = dir.join("oci-gzip");
+    for compression in [Compressor::Gzip, Compressor::Zstd] {
+        write_oci(dir, &layer_files, &config, &config_hex, compression)?;
+    }
+    for path in layer_files {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Compressor {
+    Gzip,
+    Zstd,
+}
+
+/// An OCI layout of the plain layers in `layer_files`, compressed as `compression` says
+/// (gzip at the fast level and zstd at level 3, as builders do by default for speed).
+fn write_oci(
+    dir: &Path,
+    layer_files: &[std::path::PathBuf],
+    config: &[u8],
+    config_hex: &str,
+    compression: Compressor,
+) -> io::Result<()> {
+    let (name, media) = match compression {
+        Compressor::Gzip => ("oci-gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+        Compressor::Zstd => ("oci-zstd", "application/vnd.oci.image.layer.v1.tar+zstd"),
+    };
+    let oci = dir.join(name);
     std::fs::create_dir_all(oci.join("blobs/sha256"))?;
     let mut descriptors = Vec::new();
-    for path in &layer_files {
+    for path in layer_files {
         let tmp = oci.join("blobs/tmp");
         let mut out = Hashing {
             inner: BufWriter::new(File::create(&tmp)?),
             hasher: Sha256::new(),
             len: 0,
         };
-        {
-            let mut encoder = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
-            io::copy(&mut File::open(path)?, &mut encoder)?;
-            encoder.finish()?;
+        match compression {
+            Compressor::Gzip => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+                io::copy(&mut File::open(path)?, &mut encoder)?;
+                encoder.finish()?;
+            }
+            Compressor::Zstd => {
+                let mut encoder = zstd::stream::Encoder::new(&mut out, 3)?;
+                io::copy(&mut File::open(path)?, &mut encoder)?;
+                encoder.finish()?;
+            }
         }
         out.flush()?;
         let digest = hex(&out.hasher.finalize());
         std::fs::rename(&tmp, oci.join("blobs/sha256").join(&digest))?;
-        descriptors.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": format!("sha256:{digest}"), "size": out.len}));
+        descriptors.push(
+            json!({"mediaType": media, "digest": format!("sha256:{digest}"), "size": out.len}),
+        );
     }
-    std::fs::write(oci.join("blobs/sha256").join(&config_hex), &config)?;
+    std::fs::write(oci.join("blobs/sha256").join(config_hex), config)?;
     let manifest = serde_json::to_vec(
         &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_hex}"), "size": config.len()},
@@ -193,9 +231,6 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
         "annotations": {"org.opencontainers.image.ref.name": "1"}}]}))?,
     )?;
     std::fs::write(oci.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    for path in layer_files {
-        std::fs::remove_file(path)?;
-    }
     Ok(())
 }
 

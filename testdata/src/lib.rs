@@ -12,7 +12,7 @@ mod layer;
 mod ledger;
 mod spec;
 
-pub use content::{Content, elf_with_debug};
+pub use content::{BINARY, Content, elf_with_debug};
 pub use fixtures::{demo_image, demo_image_v2, owned_image, rich_image, two_platforms};
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,

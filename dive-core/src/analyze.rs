@@ -12,7 +12,7 @@ use crate::attribution::FamilyRules;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
     Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256, sniff,
-    walk_reader, walk_seekable,
+    walk_reader_threaded, walk_seekable,
 };
 use crate::source::{self, Blob, LayerInput, Layout, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
@@ -408,7 +408,7 @@ impl Analyzer {
                         walked.digests = digest.map(LayerDigests::same);
                         walked
                     } else {
-                        walk_reader(reader, options)
+                        walk_reader_threaded(reader, options)
                     };
                     let event = Event::LayerWalked {
                         index: Some(*index),

@@ -5,10 +5,12 @@
 
 mod decompress;
 mod elf;
+mod pipeline;
 mod walk;
 
 pub use decompress::Compression;
 pub(crate) use decompress::sniff;
+pub use pipeline::walk_reader_threaded;
 pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
 pub(crate) use walk::{hash_content, sha256};
 

@@ -74,7 +74,7 @@ pub(crate) fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", crate::source::hex(&Sha256::digest(bytes)))
 }
 
-fn finish_sha256(hash: Sha256) -> String {
+pub(super) fn finish_sha256(hash: Sha256) -> String {
     format!("sha256:{}", crate::source::hex(&hash.finalize()))
 }
 
@@ -151,22 +151,38 @@ fn walk_decoded<R: Read>(
     raw: R,
     options: &WalkOptions,
 ) -> (LayerIndex, Option<String>) {
-    let decoded = Cell::new(0u64);
-    let mut walk = Walk::new(true, *options);
-    let reader = match decoder(compression, raw) {
-        Ok(reader) => reader,
+    match decoder(compression, raw) {
+        Ok(reader) => walk_tar_stream(
+            reader,
+            compression,
+            options.verify && compression != Compression::None,
+            options,
+        ),
         Err(err) => {
+            let mut walk = Walk::new(true, *options);
             walk.warn(
                 Location::default().offset(0),
                 format!("cannot start {} decoder: {err}", compression.name()),
             );
-            return (walk.finish(0), None);
+            (walk.finish(0), None)
         }
-    };
+    }
+}
+
+/// Walks an uncompressed tar stream (`compression` names where it came from in messages);
+/// with `hash_tar`, also returns its digest.
+pub(super) fn walk_tar_stream<D: Read>(
+    reader: D,
+    compression: Compression,
+    hash_tar: bool,
+    options: &WalkOptions,
+) -> (LayerIndex, Option<String>) {
+    let decoded = Cell::new(0u64);
+    let mut walk = Walk::new(true, *options);
     let mut archive = tar::Archive::new(Counted {
         inner: reader,
         count: &decoded,
-        hash: (options.verify && compression != Compression::None).then(Sha256::new),
+        hash: hash_tar.then(Sha256::new),
     });
     walk.run_streaming(&mut archive, &decoded);
     // Read to the end: the uncompressed size includes the end blocks and any padding.

@@ -1,0 +1,200 @@
+//! A compressed layer walked on two threads: one reads and decompresses (and hashes the blob
+//! with `--verify`), the other walks the tar (and hashes contents and the tar). When one layer
+//! holds most of an image, the second core still works, and the walk costs no wall time
+//! beyond the inflate.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use sha2::{Digest, Sha256};
+
+use super::decompress::{Compression, decoder, sniff};
+use super::walk::{finish_sha256, walk_tar_stream};
+use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
+use crate::error::{Location, Warning};
+
+/// Decoded bytes travel in chunks of this size…
+const CHUNK: usize = 1 << 20;
+/// …at most this many at a time, so memory stays bounded (buffers are recycled).
+const IN_FLIGHT: usize = 4;
+
+/// Walks a layer blob like [`walk_reader`], decompressing on a second thread.
+pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
+    let mut raw = BufReader::with_capacity(
+        256 * 1024,
+        Stored {
+            inner: reader,
+            count: 0,
+            hash: options.verify.then(Sha256::new),
+        },
+    );
+    let compression = match raw.fill_buf() {
+        Ok(head) => sniff(head),
+        Err(err) => {
+            let mut index = LayerIndex::default();
+            index.warnings.push(Warning::new(
+                Location::default().offset(0),
+                format!("cannot read layer: {err}"),
+            ));
+            return index;
+        }
+    };
+    if compression == Compression::None {
+        // Nothing to decompress: one thread reads as fast as a second could.
+        let buffered = raw.buffer().to_vec();
+        let stored = raw.into_inner();
+        return walk_reader(io::Cursor::new(buffered).chain(stored.inner), options);
+    }
+    let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
+    let ((mut index, tar), (stored, trailing)) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || produce(compression, raw, &full_tx, &free_rx));
+        let chunks = Chunks {
+            full: full_rx,
+            free: free_tx,
+            current: Vec::new(),
+            at: 0,
+            failed: None,
+        };
+        let walked = walk_tar_stream(chunks, compression, options.verify, options);
+        let produced = producer.join().unwrap_or_else(|_| {
+            (
+                Stored::default(),
+                Some(io::Error::other("the decompressing thread failed")),
+            )
+        });
+        (walked, produced)
+    });
+    if let Some(err) = trailing {
+        index.warnings.push(Warning::new(
+            Location::default(),
+            format!("cannot read layer to its end: {err}"),
+        ));
+    }
+    if let (Some(hash), Some(tar)) = (stored.hash, tar) {
+        index.digests = Some(LayerDigests {
+            blob: finish_sha256(hash),
+            tar,
+        });
+    }
+    index.compression = compression;
+    index.size_compressed = stored.count;
+    index
+}
+
+/// The decompressing side: fills recycled buffers and sends them; a decode error travels in
+/// the stream, where the walk reports it at its offset. Returns what it read of the blob and
+/// any error reading the blob's tail after the compressed stream.
+fn produce<R: Read>(
+    compression: Compression,
+    mut raw: BufReader<Stored<R>>,
+    full: &SyncSender<io::Result<Vec<u8>>>,
+    free: &Receiver<Vec<u8>>,
+) -> (Stored<()>, Option<io::Error>) {
+    let decoded = decoder(compression, &mut raw).and_then(|mut reader| {
+        loop {
+            let mut chunk = free.try_recv().unwrap_or_default();
+            chunk.resize(CHUNK, 0);
+            let (n, failed) = fill(&mut reader, &mut chunk);
+            if n == 0 {
+                return failed.map_or(Ok(()), Err);
+            }
+            chunk.truncate(n);
+            if full.send(Ok(chunk)).is_err() {
+                // The walk has stopped listening.
+                return Ok(());
+            }
+            if let Some(err) = failed {
+                return Err(err);
+            }
+        }
+    });
+    if let Err(err) = decoded {
+        let _ = full.send(Err(err));
+    }
+    // Whatever follows the compressed stream inside the blob still belongs to the blob.
+    let trailing = io::copy(&mut raw, &mut io::sink()).err();
+    let stored = raw.into_inner();
+    (
+        Stored {
+            inner: (),
+            count: stored.count,
+            hash: stored.hash,
+        },
+        trailing,
+    )
+}
+
+/// Reads until `buf` is full, the stream ends or fails; what was read before a failure is
+/// delivered before it. Reads are small, as the one-thread walk's are, because a decoder
+/// that meets damage drops what it decoded in that call.
+fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    const STEP: usize = 64 << 10;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let end = (filled + STEP).min(buf.len());
+        match reader.read(&mut buf[filled..end]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return (filled, Some(err)),
+        }
+    }
+    (filled, None)
+}
+
+/// The walking side: reads the chunks in order and hands used buffers back.
+struct Chunks {
+    full: Receiver<io::Result<Vec<u8>>>,
+    free: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+    /// A decoder that failed fails again on every read, as it would on one thread.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(*kind, message.clone()));
+        }
+        if self.at == self.current.len() {
+            match self.full.recv() {
+                Ok(Ok(chunk)) => {
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.free.try_send(used);
+                    self.at = 0;
+                }
+                Ok(Err(err)) => {
+                    self.failed = Some((err.kind(), err.to_string()));
+                    return Err(err);
+                }
+                // The producer is done: the end of the stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// The blob as read: bytes and, with `--verify`, their digest.
+#[derive(Default)]
+struct Stored<R> {
+    inner: R,
+    count: u64,
+    hash: Option<Sha256>,
+}
+
+impl<R: Read> Read for Stored<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if let Some(hash) = &mut self.hash {
+            hash.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}

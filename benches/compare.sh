@@ -68,25 +68,25 @@ if problems:
 EOF
 
 OUT=$(mktemp -d)
-# name|command ; dive exits 1 when its default rules fail, hence -i.
+# name::command; dive exits 1 when its default rules fail, hence -i.
 COMMANDS=(
-  "dive-rs docker-archive|$DIVE_RS $ARCHIVE --json"
-  "dive-rs OCI gzip|$DIVE_RS $DIR/oci-gzip --json"
-  "dive-rs OCI zstd|$DIVE_RS $DIR/oci-zstd --json"
-  "dive-rs stdin (docker-archive)|sh -c 'cat $ARCHIVE | $DIVE_RS - --json'"
-  "dive-rs --verify docker-archive|$DIVE_RS $ARCHIVE --json --verify"
-  "dive 0.13.1 docker-archive|sh -c 'CI=true $DIVE docker-archive://$ARCHIVE'"
-  "floor: tar -tf archive|tar -tf $ARCHIVE"
-  "floor: cat archive | tar -tf -|sh -c 'cat $ARCHIVE | tar -tf -'"
-  "floor: zlib-rs inflate, largest gzip layer, 1 thread|$BIN/inflate-baseline $BIG_GZ"
-  "floor: pigz -dc all gzip layers|sh -c 'pigz -dc $(echo $GZ_BLOBS) '"
-  "floor: zstd -dc largest zstd layer|zstd -dcq $BIG_ZST"
-  "floor: openssl sha256 of the layers, 2 at a time|sh -c 'echo $(echo $LAYERS) | xargs -n 1 -P 2 openssl dgst -sha256'"
+  "dive-rs docker-archive::$DIVE_RS $ARCHIVE --json"
+  "dive-rs OCI gzip::$DIVE_RS $DIR/oci-gzip --json"
+  "dive-rs OCI zstd::$DIVE_RS $DIR/oci-zstd --json"
+  "dive-rs stdin (docker-archive)::sh -c 'cat $ARCHIVE | $DIVE_RS - --json'"
+  "dive-rs --verify docker-archive::$DIVE_RS $ARCHIVE --json --verify"
+  "dive 0.13.1 docker-archive::sh -c 'CI=true $DIVE docker-archive://$ARCHIVE'"
+  "floor: tar -tf of each layer tar::sh -c 'for l in $(echo $LAYERS); do tar -tf \$l; done'"
+  "floor: cat archive | tar -tf -::sh -c 'cat $ARCHIVE | tar -tf -'"
+  "floor: zlib-rs inflate, largest gzip layer, 1 thread::$BIN/inflate-baseline $BIG_GZ"
+  "floor: pigz -dc all gzip layers::sh -c 'pigz -dc $(echo $GZ_BLOBS)'"
+  "floor: zstd -dc largest zstd layer::zstd -dcq $BIG_ZST"
+  "floor: openssl sha256 of the layers, 2 at a time::sh -c 'echo $(echo $LAYERS) | xargs -n 1 -P 2 openssl dgst -sha256'"
 )
 i=0
 for entry in "${COMMANDS[@]}"; do
-  name=${entry%%|*}
-  cmd=${entry#*|}
+  name=${entry%%::*}
+  cmd=${entry#*::}
   echo "measuring: $name" >&2
   hyperfine --style none -i -w 1 -r "$RUNS" --output=null --export-json "$OUT/$i.json" "$cmd" >/dev/null
   /usr/bin/time -f "%M %U %S" -o "$OUT/$i.time" sh -c "$cmd >/dev/null 2>&1" || true

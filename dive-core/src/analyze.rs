@@ -11,7 +11,7 @@ use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::attribution::FamilyRules;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
-    Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256, sniff,
+    Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256_of, sniff,
     walk_reader_threaded, walk_seekable,
 };
 use crate::source::{self, Blob, LayerInput, Layout, Plan, Platform, Selector, Source};
@@ -400,12 +400,19 @@ impl Analyzer {
                     let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
                     let walked = if sniff(blob.bytes()) == Compression::None {
                         // The walk seeks past file data; verifying reads it all, on another
-                        // core while the walk runs.
+                        // core while the walk runs, with reads rather than through the map so
+                        // that no file page stays in this process.
                         let (mut walked, digest) = rayon::join(
                             || walk_seekable(reader, len, options),
-                            || options.verify.then(|| sha256(blob.bytes())),
+                            || options.verify.then(|| sha256_of(blob.reader())).transpose(),
                         );
-                        walked.digests = digest.map(LayerDigests::same);
+                        match digest {
+                            Ok(digest) => walked.digests = digest.map(LayerDigests::same),
+                            Err(err) => walked.warnings.push(Warning::new(
+                                Location::default(),
+                                format!("cannot read the layer to verify it: {err}"),
+                            )),
+                        }
                         walked
                     } else {
                         walk_reader_threaded(reader, options)

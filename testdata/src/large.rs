@@ -60,7 +60,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
     let site = "usr/local/lib/python3.11/site-packages";
     let mut pkgs = Vec::new();
     let mut small = 0u64;
-    for i in 0..45_000u64 {
+    for i in 0..47_000u64 {
         let size = 1_000 + (i * 104_729) % 30_000;
         small += size;
         pkgs.push(Op::file(

@@ -12,7 +12,7 @@ pub use decompress::Compression;
 pub(crate) use decompress::sniff;
 pub use pipeline::walk_reader_threaded;
 pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
-pub(crate) use walk::{hash_content, sha256};
+pub(crate) use walk::{hash_content, sha256_of};
 
 use serde::{Deserialize, Serialize};
 

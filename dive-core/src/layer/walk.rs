@@ -70,8 +70,22 @@ pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
 }
 
 /// `sha256:<hex>` of `bytes`.
-pub(crate) fn sha256(bytes: &[u8]) -> String {
+fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", crate::source::hex(&Sha256::digest(bytes)))
+}
+
+/// `sha256:<hex>` of everything `reader` yields.
+pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<String> {
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(finish_sha256(hash)),
+            Ok(n) => hash.update(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 pub(super) fn finish_sha256(hash: Sha256) -> String {

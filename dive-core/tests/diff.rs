@@ -9,22 +9,11 @@ use std::path::Path;
 
 use dive_core::Analysis;
 use dive_core::diff::{self, DiffFormat, PackageStatus, PathStatus, Presence};
-use dive_testdata::{Compression, LayoutOptions, Ledger, MediaTypes};
+use dive_testdata::{Compression, Ledger};
 
 fn v2_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
     let built = dive_testdata::build(&dive_testdata::demo_image_v2()).unwrap();
-    let options = LayoutOptions {
-        compression: Compression::Zstd,
-        media: MediaTypes::Oci,
-        nested_index: false,
-    };
-    dive_testdata::oci_layout(&[&built], options)
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
-    dir
+    common::oci_dir(&built, Compression::Zstd)
 }
 
 fn both() -> (Analysis, Analysis) {

@@ -97,17 +97,7 @@ fn a_stop_in_the_middle_of_a_large_layer_ends_the_analysis() {
         )],
     );
     let built = dive_testdata::build(&spec).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let options = dive_testdata::LayoutOptions {
-        compression: dive_testdata::Compression::None,
-        media: dive_testdata::MediaTypes::Oci,
-        nested_index: false,
-    };
-    dive_testdata::oci_layout(&[&built], options)
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
+    let dir = common::oci_dir(&built, dive_testdata::Compression::None);
     let recorder = Recorder {
         stop_after_bytes: Some(1),
         ..Recorder::default()

@@ -120,17 +120,7 @@ fn a_changed_byte_in_a_layer_passes_unverified_and_fails_verified() {
 #[test]
 fn a_blob_that_does_not_match_the_manifest_digest_is_named() {
     let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let options = dive_testdata::LayoutOptions {
-        compression: dive_testdata::Compression::None,
-        media: dive_testdata::MediaTypes::Oci,
-        nested_index: false,
-    };
-    dive_testdata::oci_layout(&[&built], options)
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
+    let dir = common::oci_dir(&built, dive_testdata::Compression::None);
     let clean = common::analyze_path(dir.path());
     let blob = dir.path().join(&clean.layers[0].blob);
     let mut bytes = std::fs::read(&blob).unwrap();

@@ -3,13 +3,13 @@
 //! holds most of an image, the second core still works, and the walk costs no wall time
 //! beyond the inflate.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use sha2::{Digest, Sha256};
 
-use super::decompress::{Compression, decoder, sniff};
-use super::walk::{finish_sha256, walk_tar_stream};
+use super::decompress::{Compression, decoder};
+use super::walk::{finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
 use crate::error::{Location, Warning};
 
@@ -28,16 +28,9 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
             hash: options.verify.then(Sha256::new),
         },
     );
-    let compression = match raw.fill_buf() {
-        Ok(head) => sniff(head),
-        Err(err) => {
-            let mut index = LayerIndex::default();
-            index.warnings.push(Warning::new(
-                Location::default().offset(0),
-                format!("cannot read layer: {err}"),
-            ));
-            return index;
-        }
+    let compression = match sniff_stream(&mut raw) {
+        Ok(compression) => compression,
+        Err(index) => return *index,
     };
     if compression == Compression::None {
         // Nothing to decompress: one thread reads as fast as a second could.

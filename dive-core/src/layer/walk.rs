@@ -128,16 +128,9 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
             hash: options.verify.then(Sha256::new),
         },
     );
-    let compression = match io::BufRead::fill_buf(&mut raw) {
-        Ok(head) => sniff(head),
-        Err(err) => {
-            let mut index = LayerIndex::default();
-            index.warnings.push(Warning::new(
-                Location::default().offset(0),
-                format!("cannot read layer: {err}"),
-            ));
-            return index;
-        }
+    let compression = match sniff_stream(&mut raw) {
+        Ok(compression) => compression,
+        Err(index) => return *index,
     };
     let (mut index, tar) = walk_decoded(compression, &mut raw, options);
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
@@ -156,6 +149,21 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
     index.compression = compression;
     index.size_compressed = read.get();
     index
+}
+
+/// The compression of a blob read from a stream, or the index of a layer that cannot be read.
+pub(super) fn sniff_stream(raw: &mut impl io::BufRead) -> Result<Compression, Box<LayerIndex>> {
+    match raw.fill_buf() {
+        Ok(head) => Ok(sniff(head)),
+        Err(err) => {
+            let mut index = LayerIndex::default();
+            index.warnings.push(Warning::new(
+                Location::default().offset(0),
+                format!("cannot read layer: {err}"),
+            ));
+            Err(Box::new(index))
+        }
+    }
 }
 
 /// Walks a decoded stream; with `verify`, also returns the uncompressed tar's digest (not

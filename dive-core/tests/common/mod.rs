@@ -341,3 +341,19 @@ pub fn schema_errors(document: &serde_json::Value, name: &str) -> Vec<String> {
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect()
 }
+
+/// `built` written as an OCI layout directory with layers compressed as given.
+pub fn oci_dir(built: &BuiltImage, compression: Compression) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LayoutOptions {
+        compression,
+        media: MediaTypes::Oci,
+        nested_index: false,
+    };
+    dive_testdata::oci_layout(&[built], options)
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    dir
+}

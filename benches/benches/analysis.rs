@@ -8,7 +8,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dive_core::{AnalyzerBuilder, Source};
-use dive_testdata::{Compression, build, compress, demo_image, docker_legacy, docker25};
+use dive_testdata::{
+    BINARY, Compression, ImageSpec, LayerSpec, LayoutOptions, MediaTypes, Op, build, compress,
+    demo_image, docker_legacy, docker25, oci_layout,
+};
 
 fn layer_walks(c: &mut Criterion) {
     let built = build(&demo_image()).expect("demo builds");
@@ -35,6 +38,118 @@ fn layer_walks(c: &mut Criterion) {
     group.bench_function("zstd", |b| {
         b.iter(|| black_box(dive_core::layer::walk_bytes(&zstd, &Default::default())))
     });
+    group.bench_function("gzip, decode and walk on two threads", |b| {
+        b.iter(|| {
+            black_box(dive_core::layer::walk_reader_threaded(
+                &gzip[..],
+                &Default::default(),
+            ))
+        })
+    });
+    group.finish();
+}
+
+/// A layer of binary-like libraries (about half compressible, like CUDA `.so` files).
+fn binary_layer(seed: u64, bytes: u64) -> Vec<u8> {
+    let ops = (0..8)
+        .map(|i| Op::file(&format!("lib/part{i}.so"), bytes / 8, BINARY | (seed + i)))
+        .collect();
+    let spec = ImageSpec::new("blocks:1", vec![LayerSpec::new("RUN build", ops)]);
+    build(&spec).expect("layer builds").layers.remove(0)
+}
+
+/// The floors the walks are measured against: decoding and hashing alone.
+fn building_blocks(c: &mut Criterion) {
+    let plain = binary_layer(1, 64 << 20);
+    let gzip = compress(&plain, Compression::Gzip).expect("gzip");
+    let zstd = compress(&plain, Compression::Zstd).expect("zstd");
+    let mut group = c.benchmark_group("building blocks, 64 MiB of binary-like data");
+    group.throughput(Throughput::Bytes(plain.len() as u64));
+    group.sample_size(10);
+    group.bench_function("inflate (flate2, zlib-rs)", |b| {
+        b.iter(|| {
+            let mut decoder = flate2::read::MultiGzDecoder::new(&gzip[..]);
+            black_box(std::io::copy(&mut decoder, &mut std::io::sink()).expect("inflate"))
+        })
+    });
+    group.bench_function("zstd decode", |b| {
+        b.iter(|| {
+            let mut decoder = zstd::stream::read::Decoder::new(&zstd[..]).expect("zstd");
+            black_box(std::io::copy(&mut decoder, &mut std::io::sink()).expect("decode"))
+        })
+    });
+    group.bench_function("sha256", |b| {
+        use sha2::Digest as _;
+        b.iter(|| black_box(sha2::Sha256::digest(&plain)))
+    });
+    group.bench_function("xxh3-128 (content hash)", |b| {
+        b.iter(|| black_box(xxhash_rust::xxh3::xxh3_128(&plain)))
+    });
+    group.bench_function("walk gzip, one thread", |b| {
+        b.iter(|| {
+            black_box(dive_core::layer::walk_reader(
+                &gzip[..],
+                &Default::default(),
+            ))
+        })
+    });
+    group.bench_function("walk gzip, two threads", |b| {
+        b.iter(|| {
+            black_box(dive_core::layer::walk_reader_threaded(
+                &gzip[..],
+                &Default::default(),
+            ))
+        })
+    });
+    group.finish();
+}
+
+/// Two equal compressed layers: one worker thread against two (the issue asks ≥ 1.8×).
+fn two_layers(c: &mut Criterion) {
+    let ops = |seed: u64| -> Vec<Op> {
+        (0..8)
+            .map(|i| {
+                Op::file(
+                    &format!("lib{seed}/part{i}.so"),
+                    4 << 20,
+                    BINARY | (seed + i),
+                )
+            })
+            .collect()
+    };
+    let spec = ImageSpec::new(
+        "two:1",
+        vec![
+            LayerSpec::new("RUN a", ops(100)),
+            LayerSpec::new("RUN b", ops(200)),
+        ],
+    );
+    let built = build(&spec).expect("builds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = LayoutOptions {
+        compression: Compression::Gzip,
+        media: MediaTypes::Oci,
+        nested_index: false,
+    };
+    oci_layout(&[&built], options)
+        .expect("layout")
+        .0
+        .write_dir(dir.path())
+        .expect("write");
+    let mut group = c.benchmark_group("two equal gzip layers of 32 MiB");
+    group.sample_size(10);
+    for threads in [1, 2] {
+        let analyzer = AnalyzerBuilder::new().threads(threads).build();
+        group.bench_function(format!("{threads} worker thread(s)"), |b| {
+            b.iter(|| {
+                black_box(
+                    analyzer
+                        .analyze(Source::path(dir.path()), &())
+                        .expect("analyse"),
+                )
+            })
+        });
+    }
     group.finish();
 }
 
@@ -79,5 +194,11 @@ fn whole_analyses(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, layer_walks, whole_analyses);
+criterion_group!(
+    benches,
+    layer_walks,
+    building_blocks,
+    two_layers,
+    whole_analyses
+);
 criterion_main!(benches);

@@ -238,15 +238,7 @@ impl Analyzer {
             .layers
             .iter()
             .enumerate()
-            .map(|(i, layer)| {
-                format!(
-                    "layer {i} ({})",
-                    layer
-                        .digest
-                        .as_deref()
-                        .map_or_else(|| layer.blob.clone(), short_digest)
-                )
-            })
+            .map(|(i, layer)| layer_label(i, layer.digest.as_deref(), &layer.blob))
             .collect();
         for (i, index) in indexes.iter().enumerate() {
             warnings.extend(index.warnings.iter().map(|w| relabel(w, input, &labels[i])));
@@ -356,9 +348,10 @@ impl Analyzer {
             }
             let found = store.layer(&layer.path)?.ok_or_else(|| {
                 Error::format(
-                    Location::input(input).layer(format!(
-                        "layer {i} ({})",
-                        layer.digest.as_deref().unwrap_or(&layer.path)
+                    Location::input(input).layer(layer_label(
+                        i,
+                        layer.digest.as_deref(),
+                        &layer.path,
                     )),
                     format!(
                         "the manifest names blob {} but the input does not contain it",
@@ -602,7 +595,7 @@ fn walk_options() -> WalkOptions {
 
 /// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
 pub(crate) trait RecordingHasher: ContentHasher {
-    /// `(layer, entry, hash)` of every content read so far.
+    /// `(layer, entry, hash)` of every content read so far, handed over once.
     fn read(&self) -> Vec<(usize, u32, u128)>;
 }
 
@@ -629,7 +622,10 @@ impl ContentHasher for BlobHasher<'_> {
 
 impl RecordingHasher for BlobHasher<'_> {
     fn read(&self) -> Vec<(usize, u32, u128)> {
-        self.read.lock().map(|r| r.clone()).unwrap_or_default()
+        self.read
+            .lock()
+            .map(|mut read| std::mem::take(&mut *read))
+            .unwrap_or_default()
     }
 }
 
@@ -637,10 +633,7 @@ impl RecordingHasher for BlobHasher<'_> {
 /// manifest and the config claim.
 fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex>]) -> Result<()> {
     for (i, (layer, index)) in plan.layers.iter().zip(indexes).enumerate() {
-        let label = format!(
-            "layer {i} ({})",
-            layer.digest.as_deref().unwrap_or(&layer.path)
-        );
+        let label = layer_label(i, layer.digest.as_deref(), &layer.path);
         let location = || Location::input(input).layer(label.clone());
         let Some(found) = &index.digests else {
             return Err(Error::format(
@@ -702,6 +695,14 @@ fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Option<String
             .then(|| plan.diff_ids.get(index).cloned())
             .flatten()
     })
+}
+
+/// `layer N (sha256:0123456789ab…)`, or with the blob's path when its digest is unknown.
+fn layer_label(index: usize, digest: Option<&str>, blob: &str) -> String {
+    format!(
+        "layer {index} ({})",
+        digest.map_or_else(|| blob.to_owned(), short_digest)
+    )
 }
 
 /// `sha256:0123456789ab…`

@@ -192,13 +192,14 @@ fn signed(new: u64, old: u64) -> i64 {
 
 /// Compares two analyses; `top` caps the path-level list.
 pub fn diff(old: &Analysis, new: &Analysis, top: usize) -> ImageDiff {
-    let mut paths = path_changes(old, new);
+    let layers = layer_changes(old, new);
+    let mut paths = path_changes(old, new, &layers);
     let path_count = paths.len();
     paths.truncate(top);
     ImageDiff {
         old: side(old),
         new: side(new),
-        layers: layer_changes(old, new),
+        layers,
         totals: totals(old, new),
         families: deltas(
             old.attribution
@@ -417,10 +418,10 @@ fn visible_files(analysis: &Analysis) -> HashMap<&[u8], (u64, usize)> {
         .collect()
 }
 
-fn path_changes(old: &Analysis, new: &Analysis) -> Vec<PathChange> {
-    // Which new layers have the same content as an old layer at that position's match.
-    let shared: HashMap<usize, usize> = layer_changes(old, new)
-        .into_iter()
+fn path_changes(old: &Analysis, new: &Analysis, layers: &[LayerChange]) -> Vec<PathChange> {
+    // New layer → the old layer with the same content.
+    let shared: HashMap<usize, usize> = layers
+        .iter()
         .filter_map(|c| Some((c.new_index?, c.old_index?)))
         .collect();
     let (a, b) = (visible_files(old), visible_files(new));

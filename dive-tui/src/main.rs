@@ -123,10 +123,9 @@ fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
         let file = std::fs::File::create(path)
             .with_context(|| format!("{}: cannot write the JSON analysis", path.display()))?;
         let mut out = io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut out, &report::to_json(&analysis))
+        write_json(&mut out, &report::to_json(&analysis))
+            .and_then(|()| Ok(out.flush()?))
             .with_context(|| format!("{}: writing JSON", path.display()))?;
-        writeln!(out)?;
-        out.flush()?;
     }
     let gate = gate::evaluate(&analysis, &rules);
     let format = options.format.unwrap_or(GateFormat::Text);
@@ -141,7 +140,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     // Refuse before reading anything.
     dive_tui::terminal::require_terminal()?;
     let name = cli.input.image.clone().unwrap_or_default();
-    let (source, builder) = prepare(image(&cli.input)?, &cli.input.read)?;
+    let (source, builder) = (source(image(&cli.input)?)?, builder(&cli.input.read)?);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     dive_tui::terminal::run(&name, color, move |observer| {
@@ -155,8 +154,8 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
 
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     let image = image(input)?;
-    let (source, builder) = prepare(image, &input.read)?;
-    let analysis = builder
+    let source = source(image)?;
+    let analysis = builder(&input.read)?
         .build()
         .analyze(source, &Bars::stderr().bar(image))?;
     if let Some(path) = &input.save {
@@ -169,14 +168,18 @@ fn image(input: &InputArgs) -> anyhow::Result<&str> {
     input.image.as_deref().context("an IMAGE is required")
 }
 
-/// Checks the input and the options before any reading starts.
-fn prepare(image: &str, input: &ReadArgs) -> anyhow::Result<(Source, AnalyzerBuilder)> {
+/// The source an IMAGE names, checked before any reading starts.
+fn source(image: &str) -> anyhow::Result<Source> {
     if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
             "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
         );
     }
-    let source = Source::parse(image)?;
+    Ok(Source::parse(image)?)
+}
+
+/// How to read images, with the families file read and checked once.
+fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
     let mut builder = AnalyzerBuilder::new().verify(input.verify);
     if let Some(threads) = input.threads {
         builder = builder.threads(threads);
@@ -192,16 +195,21 @@ fn prepare(image: &str, input: &ReadArgs) -> anyhow::Result<(Source, AnalyzerBui
             .with_context(|| format!("{}: cannot read the families file", path.display()))?;
         builder = builder.families(FamilyRules::from_toml(&path.display().to_string(), &text)?);
     }
-    Ok((source, builder))
+    Ok(builder)
+}
+
+/// A JSON document, pretty, with a final newline.
+fn write_json(out: &mut impl Write, document: &serde_json::Value) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document).context("writing JSON")?;
+    writeln!(out)?;
+    Ok(())
 }
 
 fn summary_command(cli: &Cli) -> anyhow::Result<()> {
     let analysis = analyze(&cli.input)?;
     let mut out = io::stdout().lock();
     if cli.json {
-        serde_json::to_writer_pretty(&mut out, &report::to_json(&analysis))
-            .context("writing JSON")?;
-        writeln!(out)?;
+        write_json(&mut out, &report::to_json(&analysis))?;
     } else {
         let options = SummaryOptions {
             exact_bytes: cli.bytes,
@@ -232,8 +240,7 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
                 "total_saving": total,
                 "findings": findings,
             });
-            serde_json::to_writer_pretty(&mut out, &document).context("writing JSON")?;
-            writeln!(out)?;
+            write_json(&mut out, &document)?;
         }
         format => {
             let format = if format == ReportFormatArg::Markdown {
@@ -253,13 +260,13 @@ fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
     if args.old == "-" && args.new == "-" {
         anyhow::bail!("only one of OLD and NEW can be read from stdin");
     }
-    let (old_source, old_builder) = prepare(&args.old, &args.read)?;
-    let (new_source, new_builder) = prepare(&args.new, &args.read)?;
+    let (old_source, new_source) = (source(&args.old)?, source(&args.new)?);
+    let analyzer = builder(&args.read)?.build();
     let bars = Bars::stderr();
     let (old_bar, new_bar) = (bars.bar(&args.old), bars.bar(&args.new));
     let (old, new) = std::thread::scope(|scope| {
-        let old = scope.spawn(|| old_builder.build().analyze(old_source, &old_bar));
-        let new = new_builder.build().analyze(new_source, &new_bar);
+        let old = scope.spawn(|| analyzer.analyze(old_source, &old_bar));
+        let new = analyzer.analyze(new_source, &new_bar);
         (old.join(), new)
     });
     drop((old_bar, new_bar));

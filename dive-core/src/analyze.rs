@@ -14,6 +14,7 @@ use crate::layer::{
     Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256_of, sniff,
     walk_reader_threaded, walk_seekable,
 };
+use crate::limits::Limits;
 use crate::source::{self, Blob, LayerInput, Layout, Plan, Platform, Selector, Source};
 use crate::tree::{ContentHasher, merge};
 
@@ -77,6 +78,7 @@ pub struct AnalyzerBuilder {
     image: Option<String>,
     platform: Option<String>,
     verify: bool,
+    limits: Limits,
 }
 
 impl AnalyzerBuilder {
@@ -112,6 +114,13 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn verify(mut self, verify: bool) -> Self {
         self.verify = verify;
+        self
+    }
+
+    /// Caps on what the image may make the analysis hold ([`Limits`]).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -167,8 +176,12 @@ impl Analyzer {
             };
             observer.event(&event) == Control::Continue
         };
+        let limits = self.options.limits;
         let options = WalkOptions {
             verify: self.options.verify,
+            capture_limit: limits.metadata_bytes,
+            path_limit: limits.path_bytes,
+            entry_limit: limits.entries,
             ..walk_options()
         };
         let (input, store, reference) = source::open(source, &options, &mut on_stream_layer)?;
@@ -176,9 +189,20 @@ impl Analyzer {
             image: self.options.image.clone().or(reference),
             platform,
         };
-        let plan = source::resolve(&input, store.as_ref(), &selector)?;
+        let plan = source::resolve(&input, store.as_ref(), &selector, &limits)?;
         let WalkedLayers { indexes, blobs } =
             self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
+        let entries: u64 = indexes.iter().map(|i| i.entries.len() as u64).sum();
+        if entries > limits.entries {
+            return Err(Error::format(
+                Location::input(&input),
+                format!(
+                    "the image has more than {} tar entries (the cap, --max-entries); \
+                     raise the cap to analyse it",
+                    limits.entries
+                ),
+            ));
+        }
         if self.options.verify {
             verify_digests(&input, &plan, &indexes)?;
         }
@@ -242,6 +266,9 @@ impl Analyzer {
             .collect();
         for (i, index) in indexes.iter().enumerate() {
             warnings.extend(index.warnings.iter().map(|w| relabel(w, input, &labels[i])));
+            if let Some(warning) = bomb_warning(index, self.options.limits.ratio) {
+                warnings.push(relabel(&warning, input, &labels[i]));
+            }
         }
         for warning in &merged.warnings {
             let label = warning
@@ -583,6 +610,24 @@ impl<R> Drop for ReadProgress<'_, R> {
 struct WalkedLayers {
     indexes: Vec<Arc<LayerIndex>>,
     blobs: Vec<Option<Blob>>,
+}
+
+/// A warning for a layer that inflates more than `ratio` times, as decompression bombs do.
+fn bomb_warning(index: &LayerIndex, ratio: u64) -> Option<Warning> {
+    if index.compression == Compression::None || index.size_compressed == 0 {
+        return None;
+    }
+    let inflates = index.size_uncompressed / index.size_compressed;
+    (inflates > ratio).then(|| {
+        Warning::new(
+            Location::default(),
+            format!(
+                "layer inflates {inflates}× ({} → {} bytes), over the {ratio}× cap \
+                 (--max-ratio): a likely decompression bomb",
+                index.size_compressed, index.size_uncompressed
+            ),
+        )
+    })
 }
 
 /// Walks keep the package databases attribution reads, and nothing else.

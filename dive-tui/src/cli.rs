@@ -220,6 +220,68 @@ pub struct ReadArgs {
     /// tried before the built-in table.
     #[arg(long, value_name = "FILE")]
     pub families: Option<std::path::PathBuf>,
+
+    /// Caps on what an untrusted image can make dive-rs hold.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+const LIMITS: &str = "Limits (against hostile images)";
+
+/// `--max-…`: caps against hostile images; the defaults are far above real images' needs.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest metadata file read into memory: manifest, index, config or package
+    /// database (default 64MiB). A larger image file exits 2; a larger package database is
+    /// skipped with a warning.
+    #[arg(long, help_heading = LIMITS, value_name = "SIZE", value_parser = parse_size)]
+    pub max_metadata: Option<u64>,
+
+    /// Most tar entries over all layers (default 10000000); more exits 2.
+    #[arg(long, help_heading = LIMITS, value_name = "N")]
+    pub max_entries: Option<u64>,
+
+    /// Longest entry path, link target or tar extension header in bytes (default 65536);
+    /// longer entries are skipped with a warning.
+    #[arg(long, help_heading = LIMITS, value_name = "BYTES")]
+    pub max_path: Option<u64>,
+
+    /// Deepest nesting of image indexes (default 8); deeper exits 2.
+    #[arg(long, help_heading = LIMITS, value_name = "N")]
+    pub max_index_depth: Option<usize>,
+
+    /// Uncompressed ÷ compressed size of a layer above which it is reported as a likely
+    /// decompression bomb (default 1000); a warning only.
+    #[arg(long, help_heading = LIMITS, value_name = "N")]
+    pub max_ratio: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The library's limits with these flags applied.
+    pub fn limits(&self) -> dive_core::Limits {
+        let mut limits = dive_core::Limits::default();
+        if let Some(bytes) = self.max_metadata {
+            limits = limits.metadata_bytes(bytes);
+        }
+        if let Some(entries) = self.max_entries {
+            limits = limits.entries(entries);
+        }
+        if let Some(bytes) = self.max_path {
+            limits = limits.path_bytes(bytes);
+        }
+        if let Some(depth) = self.max_index_depth {
+            limits = limits.index_depth(depth);
+        }
+        if let Some(ratio) = self.max_ratio {
+            limits = limits.ratio(ratio);
+        }
+        limits
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    dive_core::gate::parse_size(text)
+        .ok_or_else(|| format!("{text:?} is not a size (e.g. 64MiB, 100MB, 4096)"))
 }
 
 /// Arguments of `dive-rs diff`.

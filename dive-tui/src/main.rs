@@ -180,7 +180,9 @@ fn source(image: &str) -> anyhow::Result<Source> {
 
 /// How to read images, with the families file read and checked once.
 fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
-    let mut builder = AnalyzerBuilder::new().verify(input.verify);
+    let mut builder = AnalyzerBuilder::new()
+        .verify(input.verify)
+        .limits(input.limits.limits());
     if let Some(threads) = input.threads {
         builder = builder.threads(threads);
     }

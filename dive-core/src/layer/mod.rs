@@ -6,6 +6,7 @@
 mod decompress;
 mod elf;
 mod pipeline;
+pub(crate) mod tar_reader;
 mod walk;
 
 pub use decompress::Compression;

@@ -15,11 +15,10 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::decompress::{Compression, decoder, sniff};
 use super::elf;
+use super::tar_reader::{BLOCK, Input, Member, Seeking, Streaming, TarError, TarReader};
 use super::{EntryKind, LayerDigests, LayerEntry, LayerIndex};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
-
-const BLOCK: u64 = 512;
 
 /// What a walk keeps besides metadata: the contents of the small files `capture` selects.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +27,11 @@ pub struct WalkOptions {
     pub capture: fn(&[u8]) -> bool,
     /// Largest content kept; larger files are walked as usual and not kept.
     pub capture_limit: u64,
+    /// Longest entry path, link target or extension header (GNU long name, PAX records)
+    /// read; entries with longer ones are skipped with a warning.
+    pub path_limit: u64,
+    /// Most entries kept; the walk stops after one more, so that the caller can tell.
+    pub entry_limit: u64,
     /// Compute the SHA-256 of the blob and of the uncompressed tar on the way
     /// ([`LayerIndex::digests`]). Plain tars walked by seeking are not read, so
     /// [`walk_seekable`] leaves this to its caller.
@@ -40,6 +44,8 @@ impl Default for WalkOptions {
         Self {
             capture: |_| false,
             capture_limit: 16 * 1024 * 1024,
+            path_limit: 64 * 1024,
+            entry_limit: u64::MAX,
             verify: false,
         }
     }
@@ -96,9 +102,19 @@ pub(super) fn finish_sha256(hash: Sha256) -> String {
 /// never read, so the cost follows the number of entries, not the bytes.
 pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions) -> LayerIndex {
     let mut walk = Walk::new(false, *options);
-    let mut archive = tar::Archive::new(reader);
-    walk.run_seekable(&mut archive);
-    let mut reader = archive.into_inner();
+    let input = match Seeking::new(reader, len) {
+        Ok(input) => input,
+        Err(err) => {
+            walk.warn(
+                Location::default().offset(0),
+                format!("cannot read layer: {err}"),
+            );
+            return walk.finish(len);
+        }
+    };
+    let mut tar = TarReader::new(input, options.path_limit);
+    walk.run(&mut tar);
+    let mut reader = tar.into_inner().into_inner();
     resolve_elf_debug(&mut reader, &mut walk.entries);
     let tail_start = walk.tail_start().min(len);
     let mut zeros = NonZeroCounter::default();
@@ -201,14 +217,17 @@ pub(super) fn walk_tar_stream<D: Read>(
 ) -> (LayerIndex, Option<String>) {
     let decoded = Cell::new(0u64);
     let mut walk = Walk::new(true, *options);
-    let mut archive = tar::Archive::new(Counted {
-        inner: reader,
-        count: &decoded,
-        hash: hash_tar.then(Sha256::new),
-    });
-    walk.run_streaming(&mut archive, &decoded);
+    let mut tar = TarReader::new(
+        Streaming(Counted {
+            inner: reader,
+            count: &decoded,
+            hash: hash_tar.then(Sha256::new),
+        }),
+        options.path_limit,
+    );
+    walk.run(&mut tar);
     // Read to the end: the uncompressed size includes the end blocks and any padding.
-    let mut rest = archive.into_inner();
+    let mut rest = tar.into_inner().0;
     let mut zeros = NonZeroCounter::default();
     if let Err(err) = io::copy(&mut rest, &mut zeros) {
         walk.warn(
@@ -258,77 +277,85 @@ impl Walk {
         self.warnings.push(Warning::new(location, message));
     }
 
-    fn run_seekable<R: Read + Seek>(&mut self, archive: &mut tar::Archive<R>) {
-        let entries = match archive.entries_with_seek() {
-            Ok(entries) => entries,
-            Err(err) => {
-                return self.warn(Location::default().offset(0), format!("not a tar: {err}"));
-            }
-        };
-        for item in entries {
-            match item {
-                Ok(mut entry) => self.add(&mut entry),
-                Err(err) => {
-                    self.fail(self.end_of_entries, &err);
-                    break;
-                }
-            }
-        }
-    }
-
-    fn run_streaming<R: Read>(&mut self, archive: &mut tar::Archive<R>, position: &Cell<u64>) {
-        let entries = match archive.entries() {
-            Ok(entries) => entries,
-            Err(err) => {
-                return self.warn(Location::default().offset(0), format!("not a tar: {err}"));
-            }
-        };
-        for item in entries {
-            match item {
-                Ok(mut entry) => {
-                    self.add(&mut entry);
+    fn run<I: Input>(&mut self, tar: &mut TarReader<I>) {
+        loop {
+            match tar.next_member() {
+                Ok(Some(member)) => {
+                    self.add(member, tar);
                     if self.failed {
                         break;
                     }
                 }
+                Ok(None) => break,
                 Err(err) => {
-                    self.fail(position.get(), &err);
+                    self.fail(err);
                     break;
                 }
             }
         }
     }
 
-    fn fail(&mut self, offset: u64, err: &io::Error) {
+    fn fail(&mut self, err: TarError) {
         self.failed = true;
-        let text = err.to_string();
-        let truncated = err.kind() == io::ErrorKind::UnexpectedEof
-            || text.contains("entire block")
-            || text.to_ascii_lowercase().contains("eof");
-        let mut location = Location::default().offset(offset);
-        let message = if text.contains("skip") {
-            // The stream ended inside the data of the last entry read.
+        let mut location = Location::default().offset(err.offset);
+        let message = if err.in_data {
+            // The input ended inside the data of the last entry read.
             if let Some(last) = self.entries.last() {
                 location = location.entry(&last.path);
             }
             "layer tar is truncated inside this entry's data; later entries are missing".to_owned()
-        } else if truncated {
-            "layer tar is truncated; later entries are missing".to_owned()
+        } else if err.offset == 0 && !err.truncated {
+            format!("layer is not a tar: {}", err.message)
+        } else if err.truncated {
+            format!("{}; later entries are missing", err.message)
         } else {
-            format!("layer tar is damaged, later entries are missing: {text}")
+            format!(
+                "layer tar is damaged, later entries are missing: {}",
+                err.message
+            )
         };
         self.warn(location, message);
     }
 
-    fn add<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) {
-        let header_offset = entry.raw_header_position();
-        let data_offset = entry.raw_file_position();
-        let raw_path = entry.path_bytes().into_owned();
-        let etype = entry.header().entry_type();
-        let size = entry.size();
+    fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
+        let Member {
+            header_offset,
+            data_offset,
+            entry_type: etype,
+            path: raw_path,
+            link,
+            stored,
+            size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            notes,
+            unusable,
+        } = member;
         let here = || Location::default().offset(header_offset).entry(&raw_path);
-        self.end_of_entries =
-            data_offset.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        self.end_of_entries = data_offset.saturating_add(stored.div_ceil(BLOCK) * BLOCK);
+        for note in notes {
+            let location = here();
+            self.warn(location, note);
+        }
+        if let Some(reason) = unusable {
+            let location = here();
+            return self.warn(location, reason);
+        }
+        if raw_path.len() as u64 > self.options.path_limit {
+            let location = Location::default()
+                .offset(header_offset)
+                .entry(&raw_path[..raw_path.len().min(256)]);
+            return self.warn(
+                location,
+                format!(
+                    "path of {} bytes is over the {}-byte cap (--max-path); entry skipped",
+                    raw_path.len(),
+                    self.options.path_limit
+                ),
+            );
+        }
 
         let kind = match etype {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File,
@@ -338,8 +365,7 @@ impl Walk {
             EntryType::Char => EntryKind::CharDevice,
             EntryType::Block => EntryKind::BlockDevice,
             EntryType::Fifo => EntryKind::Fifo,
-            // Global PAX headers and volume labels describe the archive, not a file.
-            EntryType::XGlobalHeader => return,
+            // Volume labels describe the archive, not a file.
             other if other.as_byte() == b'V' => return,
             other => {
                 let location = here();
@@ -371,15 +397,14 @@ impl Walk {
             );
         }
 
-        let header = entry.header();
         let mut record = LayerEntry {
             path: path.into_boxed_slice(),
             kind,
             size: if kind == EntryKind::File { size } else { 0 },
-            mode: header.mode().unwrap_or(0),
-            uid: header.uid().unwrap_or(0),
-            gid: header.gid().unwrap_or(0),
-            mtime: header.mtime().unwrap_or(0),
+            mode,
+            uid,
+            gid,
+            mtime,
             link: None,
             link_entry: None,
             header_offset,
@@ -388,37 +413,42 @@ impl Walk {
             debug_bytes: 0,
         };
         match kind {
-            EntryKind::Symlink => {
-                record.link = entry
-                    .link_name_bytes()
-                    .map(|l| l.into_owned().into_boxed_slice())
-            }
-            EntryKind::Hardlink => {
-                let target = entry.link_name_bytes().and_then(|l| normalize(&l));
-                match target {
-                    Some(target) => {
-                        record.link_entry = self.files_by_path.get(target.as_slice()).copied();
-                        record.link = Some(target.into_boxed_slice());
-                    }
-                    None => {
-                        let location = here();
-                        self.warn(
-                            location,
-                            "hardlink target is missing or climbs above /; kept as an empty file",
-                        );
-                    }
+            EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
+            EntryKind::Hardlink => match link.as_deref().and_then(normalize) {
+                Some(target) => {
+                    record.link_entry = self.files_by_path.get(target.as_slice()).copied();
+                    record.link = Some(target.into_boxed_slice());
                 }
-            }
+                None => {
+                    let location = here();
+                    self.warn(
+                        location,
+                        "hardlink target is missing or climbs above /; kept as an empty file",
+                    );
+                }
+            },
             _ => {}
         }
         let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        let capture = kind == EntryKind::File
-            && size <= self.options.capture_limit
-            && (self.options.capture)(&record.path);
+        // Sparse data is a map and fragments, not the file: only real files are read.
+        let readable = kind == EntryKind::File && etype != EntryType::GNUSparse;
+        let wanted = readable && (self.options.capture)(&record.path);
+        if wanted && size > self.options.capture_limit {
+            let location = here();
+            self.warn(
+                location,
+                format!(
+                    "package database of {size} bytes is over the {}-byte cap \
+                     (--max-metadata); not read, so its packages stay unowned",
+                    self.options.capture_limit
+                ),
+            );
+        }
+        let capture = wanted && size <= self.options.capture_limit;
         if capture {
             // Small metadata files (package databases) are the only contents ever kept.
             let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
-            match entry.read_to_end(&mut content) {
+            match tar.data().read_to_end(&mut content) {
                 Ok(_) => {
                     if self.hash_contents {
                         record.content_hash = Some(xxhash_rust::xxh3::xxh3_128(&content));
@@ -427,8 +457,8 @@ impl Walk {
                 }
                 Err(err) => self.unreadable_data(here(), &err),
             }
-        } else if kind == EntryKind::File && self.hash_contents {
-            match hash_and_sample(entry, size) {
+        } else if readable && self.hash_contents {
+            match hash_and_sample(tar.data(), size) {
                 Ok((hash, sample)) => {
                     record.content_hash = Some(hash);
                     if let Some(sample) = sample {
@@ -450,6 +480,17 @@ impl Walk {
             self.files_by_path.insert(record.path.clone(), target);
         }
         self.entries.push(record);
+        if self.entries.len() as u64 > self.options.entry_limit {
+            self.failed = true;
+            let location = Location::default().offset(header_offset);
+            self.warn(
+                location,
+                format!(
+                    "more than {} entries (--max-entries); the rest of the layer is not read",
+                    self.options.entry_limit
+                ),
+            );
+        }
     }
 
     /// The walk cannot go past a file whose data ends early.

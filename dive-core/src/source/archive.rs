@@ -6,8 +6,9 @@ use std::io::Cursor;
 use tar::EntryType;
 
 use super::blob::Blob;
-use super::store::{LayerInput, META_CAP, Store, inner_path};
+use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
 use crate::error::{Error, Location, Result, Warning};
+use crate::layer::tar_reader::{Seeking, TarReader};
 use crate::path::{join, normalize, split_last};
 
 /// Symlink hops followed inside an archive before giving up.
@@ -26,55 +27,68 @@ pub(crate) struct ArchiveStore {
     blob: Blob,
     members: HashMap<String, Member>,
     warnings: Vec<Warning>,
+    /// Largest metadata file read.
+    meta_cap: u64,
 }
 
 impl ArchiveStore {
-    pub(crate) fn open(input: &str, blob: Blob) -> Result<Self> {
+    pub(crate) fn open(input: &str, blob: Blob, meta_cap: u64) -> Result<Self> {
         let mut store = ArchiveStore {
             input: input.to_owned(),
             blob,
             members: HashMap::new(),
             warnings: Vec::new(),
+            meta_cap,
         };
         let bytes = store.blob.bytes();
-        let mut archive = tar::Archive::new(Cursor::new(bytes));
-        let entries = archive.entries_with_seek().map_err(|e| {
-            Error::format(
-                Location::input(input).offset(0),
-                format!("not a tar archive: {e}"),
-            )
-        })?;
+        let len = bytes.len() as u64;
+        let input_error = |e| Error::io(Location::input(input), e);
+        let mut tar = TarReader::new(
+            Seeking::new(Cursor::new(bytes), len).map_err(input_error)?,
+            OUTER_NAME_CAP,
+        );
         let mut members = HashMap::new();
         let mut warnings = Vec::new();
-        let mut last_end = 0u64;
-        for item in entries {
-            let entry = match item {
-                Ok(entry) => entry,
+        loop {
+            let entry = match tar.next_member() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
                 Err(err) => {
                     warnings.push(Warning::new(
-                        Location::input(input).offset(last_end),
-                        format!("archive is damaged or truncated after this point: {err}"),
+                        Location::input(input).offset(err.offset),
+                        format!(
+                            "archive is damaged or truncated after this point: {}",
+                            err.message
+                        ),
                     ));
                     break;
                 }
             };
-            let raw = entry.path_bytes().into_owned();
-            let (offset, size) = (entry.raw_file_position(), entry.size());
-            last_end = offset.saturating_add(size);
-            let Some(path) = normalize(&raw) else {
+            let raw = &entry.path;
+            let (offset, size) = (entry.data_offset, entry.stored);
+            if let Some(reason) = &entry.unusable {
                 warnings.push(Warning::new(
                     Location::input(input)
-                        .offset(entry.raw_header_position())
-                        .entry(&raw),
+                        .offset(entry.header_offset)
+                        .entry(&raw[..raw.len().min(256)]),
+                    reason.clone(),
+                ));
+                continue;
+            }
+            let Some(path) = normalize(raw) else {
+                warnings.push(Warning::new(
+                    Location::input(input)
+                        .offset(entry.header_offset)
+                        .entry(raw),
                     "member path climbs above the archive root; ignored",
                 ));
                 continue;
             };
-            let member = match entry.header().entry_type() {
+            let member = match entry.entry_type {
                 EntryType::Regular | EntryType::Continuous => {
-                    if last_end > bytes.len() as u64 {
+                    if offset.saturating_add(size) > len {
                         warnings.push(Warning::new(
-                            Location::input(input).offset(offset).entry(&raw),
+                            Location::input(input).offset(offset).entry(raw),
                             format!("member claims {size} bytes but the archive ends first"),
                         ));
                         continue;
@@ -82,11 +96,11 @@ impl ArchiveStore {
                     Member::File { offset, size }
                 }
                 EntryType::Symlink => {
-                    let target = entry.link_name_bytes().unwrap_or_default();
+                    let target = entry.link.as_deref().unwrap_or_default();
                     let joined = if target.starts_with(b"/") {
                         target.to_vec()
                     } else {
-                        join(split_last(&path).0, &target)
+                        join(split_last(&path).0, target)
                     };
                     let Some(target) = normalize(&joined) else {
                         continue;
@@ -94,7 +108,7 @@ impl ArchiveStore {
                     Member::Link(String::from_utf8_lossy(&target).into_owned())
                 }
                 EntryType::Link => {
-                    let Some(target) = entry.link_name_bytes().and_then(|t| normalize(&t)) else {
+                    let Some(target) = entry.link.as_deref().and_then(normalize) else {
                         continue;
                     };
                     Member::Link(String::from_utf8_lossy(&target).into_owned())
@@ -132,12 +146,13 @@ impl Store for ArchiveStore {
             return Ok(None);
         };
         let bytes = blob.bytes();
-        if bytes.len() as u64 > META_CAP {
+        if bytes.len() as u64 > self.meta_cap {
             return Err(Error::format(
                 Location::input(&self.input).entry(path.as_bytes()),
                 format!(
-                    "metadata file of {} bytes exceeds the {META_CAP}-byte cap",
-                    bytes.len()
+                    "metadata file of {} bytes is over the {}-byte cap (--max-metadata)",
+                    bytes.len(),
+                    self.meta_cap
                 ),
             ));
         }

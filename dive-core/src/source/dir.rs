@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::blob::Blob;
-use super::store::{LayerInput, META_CAP, Store, inner_path};
+use super::store::{LayerInput, Store, inner_path};
 use crate::error::{Error, Location, Result, Warning};
 
 /// Files under a root directory; paths are checked never to leave it.
@@ -13,16 +13,19 @@ use crate::error::{Error, Location, Result, Warning};
 pub(crate) struct DirStore {
     input: String,
     root: PathBuf,
+    /// Largest metadata file read.
+    meta_cap: u64,
 }
 
 impl DirStore {
-    pub(crate) fn open(input: &str, root: &Path) -> Result<Self> {
+    pub(crate) fn open(input: &str, root: &Path, meta_cap: u64) -> Result<Self> {
         let root = root
             .canonicalize()
             .map_err(|e| Error::io(Location::input(input), e))?;
         Ok(DirStore {
             input: input.to_owned(),
             root,
+            meta_cap,
         })
     }
 
@@ -57,13 +60,16 @@ impl Store for DirStore {
             return Ok(None);
         };
         let mut bytes = Vec::new();
-        file.take(META_CAP + 1)
+        file.take(self.meta_cap.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(Location::input(&self.input).entry(path.as_bytes()), e))?;
-        if bytes.len() as u64 > META_CAP {
+        if bytes.len() as u64 > self.meta_cap {
             return Err(Error::format(
                 Location::input(&self.input).entry(path.as_bytes()),
-                format!("metadata file exceeds the {META_CAP}-byte cap"),
+                format!(
+                    "metadata file is over the {}-byte cap (--max-metadata)",
+                    self.meta_cap
+                ),
             ));
         }
         Ok(Some(bytes))

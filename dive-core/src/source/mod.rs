@@ -139,14 +139,14 @@ pub(crate) fn open(
             if path.is_dir() {
                 return Ok((
                     input.clone(),
-                    Box::new(dir::DirStore::open(&input, &path)?),
+                    Box::new(dir::DirStore::open(&input, &path, options.capture_limit)?),
                     reference,
                 ));
             }
             let file = File::open(&path).map_err(|e| Error::io(Location::input(&input), e))?;
             let blob = Blob::map_file(file).map_err(|e| Error::io(Location::input(&input), e))?;
             if sniff(blob.bytes()) == Compression::None {
-                let store = archive::ArchiveStore::open(&input, blob)?;
+                let store = archive::ArchiveStore::open(&input, blob, options.capture_limit)?;
                 Ok((input, Box::new(store), reference))
             } else {
                 // A compressed archive (`docker save | gzip`) cannot be indexed in place.

@@ -14,9 +14,9 @@ use sha2::{Digest as _, Sha256};
 
 use super::store::Store;
 use crate::error::{Error, Location, Result, Warning};
+use crate::limits::Limits;
 
 /// Nesting of image indexes followed before giving up.
-const MAX_INDEX_DEPTH: usize = 8;
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
@@ -150,8 +150,17 @@ struct RootFs {
 }
 
 /// Finds the image to analyse in `store`.
-pub(crate) fn resolve(input: &str, store: &dyn Store, selector: &Selector) -> Result<Plan> {
-    let resolver = Resolver { input, store };
+pub(crate) fn resolve(
+    input: &str,
+    store: &dyn Store,
+    selector: &Selector,
+    limits: &Limits,
+) -> Result<Plan> {
+    let resolver = Resolver {
+        input,
+        store,
+        index_depth: limits.index_depth,
+    };
     if let Some(bytes) = store.read_meta("manifest.json")? {
         return resolver.docker(&bytes, selector);
     }
@@ -168,6 +177,8 @@ pub(crate) fn resolve(input: &str, store: &dyn Store, selector: &Selector) -> Re
 struct Resolver<'a> {
     input: &'a str,
     store: &'a dyn Store,
+    /// Deepest nesting of indexes followed.
+    index_depth: usize,
 }
 
 /// An image on offer: the names it answers to and how to describe it in a list.
@@ -410,12 +421,19 @@ impl Resolver<'_> {
                 out.push((desc.clone(), platform));
                 continue;
             }
-            if depth >= MAX_INDEX_DEPTH || !seen.insert(digest.clone()) {
+            if depth >= self.index_depth {
                 return Err(Error::format(
                     Location::input(self.input),
                     format!(
-                        "image index {digest} nests deeper than {MAX_INDEX_DEPTH} levels or loops"
+                        "image index {digest} nests deeper than {} levels (--max-index-depth)",
+                        self.index_depth
                     ),
+                ));
+            }
+            if !seen.insert(digest.clone()) {
+                return Err(Error::format(
+                    Location::input(self.input),
+                    format!("image index {digest} is reached twice: the indexes loop or repeat"),
                 ));
             }
             let bytes = self.blob_by_digest(&digest, "image index")?;

@@ -6,8 +6,9 @@ use super::blob::Blob;
 use crate::error::{Result, Warning};
 use crate::layer::LayerIndex;
 
-/// Largest metadata file (manifest, index, config) read into memory.
-pub(crate) const META_CAP: u64 = 64 * 1024 * 1024;
+/// Longest member name (GNU long name, PAX record) of an outer archive: its members are a
+/// manifest and blobs named by digest, so a long name is never legitimate.
+pub(crate) const OUTER_NAME_CAP: u64 = 64 * 1024;
 
 /// A layer as the store has it: bytes to walk, or already walked while streaming.
 #[derive(Debug, Clone)]

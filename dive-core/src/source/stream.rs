@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use tar::EntryType;
 
-use super::store::{LayerInput, META_CAP, Store, inner_path};
+use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
 use crate::error::{Error, Location, Result, Warning};
+use crate::layer::tar_reader::{Streaming, TarReader};
 use crate::layer::{Compression, LayerIndex, WalkOptions, sniff, walk_reader};
 use crate::path::{join, normalize, split_last};
 
@@ -53,36 +54,44 @@ impl StreamStore {
             ),
         };
         let mut store = StreamStore::default();
-        let mut archive = tar::Archive::new(decoded);
-        let entries = archive.entries().map_err(|e| {
-            Error::format(
-                Location::input(input).offset(0),
-                format!("not a tar archive: {e}"),
-            )
-        })?;
+        let mut tar = TarReader::new(Streaming(decoded), OUTER_NAME_CAP);
         let mut meta_total = 0u64;
-        for item in entries {
-            let mut entry = match item {
-                Ok(entry) => entry,
+        loop {
+            let entry = match tar.next_member() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => break,
                 Err(err) => {
                     store.warnings.push(Warning::new(
-                        Location::input(input),
-                        format!("stream is damaged or truncated; members after this point are missing: {err}"),
+                        Location::input(input).offset(err.offset),
+                        format!(
+                            "stream is damaged or truncated; members after this point are \
+                             missing: {}",
+                            err.message
+                        ),
                     ));
                     break;
                 }
             };
-            let raw_path = entry.path_bytes().into_owned();
-            let Some(path) = normalize(&raw_path) else {
+            let raw_path = &entry.path;
+            if let Some(reason) = &entry.unusable {
+                store.warnings.push(Warning::new(
+                    Location::input(input)
+                        .offset(entry.header_offset)
+                        .entry(&raw_path[..raw_path.len().min(256)]),
+                    reason.clone(),
+                ));
+                continue;
+            }
+            let Some(path) = normalize(raw_path) else {
                 continue;
             };
             let name = String::from_utf8_lossy(&path).into_owned();
-            let header_pos = entry.raw_header_position();
-            let location = || Location::input(input).offset(header_pos).entry(&raw_path);
-            match entry.header().entry_type() {
+            let header_pos = entry.header_offset;
+            let location = || Location::input(input).offset(header_pos).entry(raw_path);
+            match entry.entry_type {
                 EntryType::Symlink | EntryType::Link => {
-                    let is_symlink = entry.header().entry_type() == EntryType::Symlink;
-                    let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+                    let is_symlink = entry.entry_type == EntryType::Symlink;
+                    let target = entry.link.clone().unwrap_or_default();
                     let joined = if is_symlink && !target.starts_with(b"/") {
                         join(split_last(&path).0, &target)
                     } else {
@@ -95,30 +104,34 @@ impl StreamStore {
                     }
                 }
                 EntryType::Regular | EntryType::Continuous => {
-                    let size = entry.size();
+                    let size = entry.stored;
                     let mut head = Vec::with_capacity(HEAD);
                     let here = location();
-                    (&mut entry)
+                    tar.data()
                         .take(HEAD as u64)
                         .read_to_end(&mut head)
                         .map_err(|e| Error::io(here, e))?;
                     if looks_like_metadata(&name, &head) {
-                        if size > META_CAP || meta_total + size > META_TOTAL_CAP {
+                        if size > options.capture_limit || meta_total + size > META_TOTAL_CAP {
                             store.warnings.push(Warning::new(
                                 location(),
-                                format!("metadata member of {size} bytes is over the cap; skipped"),
+                                format!(
+                                    "metadata member of {size} bytes is over the {}-byte cap \
+                                     (--max-metadata); skipped",
+                                    options.capture_limit
+                                ),
                             ));
                             continue;
                         }
                         let mut bytes = head;
                         let here = location();
-                        entry
+                        tar.data()
                             .read_to_end(&mut bytes)
                             .map_err(|e| Error::io(here, e))?;
                         meta_total += bytes.len() as u64;
                         store.meta.insert(name, bytes);
                     } else {
-                        let index = walk_reader(io::Cursor::new(head).chain(&mut entry), options);
+                        let index = walk_reader(io::Cursor::new(head).chain(tar.data()), options);
                         if !on_layer(&name, &index) {
                             return Err(Error::Cancelled {
                                 input: input.to_owned(),

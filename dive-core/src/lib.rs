@@ -31,6 +31,8 @@ mod analyze;
 pub mod attribution;
 pub mod diff;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gate;
 pub mod layer;
 mod limits;

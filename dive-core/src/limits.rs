@@ -13,7 +13,10 @@ pub struct Limits {
     /// Most tar entries over all layers (`--max-entries`); more is an error.
     pub entries: u64,
     /// Longest entry path, link target or tar extension header (`--max-path`); such an
-    /// entry is skipped with a warning.
+    /// entry is skipped with a warning. The default is Linux's `PATH_MAX`, which no file
+    /// that a container can open exceeds. Each directory of the merged tree keeps its full
+    /// path, so memory for one deep path grows with the square of its depth: raise this
+    /// only for an image you trust.
     pub path_bytes: u64,
     /// Deepest nesting of image indexes inside indexes (`--max-index-depth`); deeper is an
     /// error, as is a loop.
@@ -29,7 +32,7 @@ impl Default for Limits {
         Self {
             metadata_bytes: 64 * 1024 * 1024,
             entries: 10_000_000,
-            path_bytes: 64 * 1024,
+            path_bytes: 4096,
             index_depth: 8,
             ratio: 1000,
         }

@@ -1,5 +1,6 @@
-//! Second opinions from real tools: umoci's unpacked rootfs is the merged tree's truth, and
-//! skopeo's conversions of one image must analyse to the same ledger.
+//! Second opinions from real tools: umoci's unpacked rootfs is the merged tree's truth,
+//! skopeo's conversions of one image must analyse to the same ledger, and GNU tar and
+//! Python's tarfile list every layer's entries as the walk finds them.
 //!
 //! The tools come from Debian (`.ci/run` installs them). Outside CI a missing tool skips
 //! the test with a message; under `CI=true` it fails.
@@ -201,5 +202,86 @@ fn pip_totals_agree_with_python_reading_record_in_the_unpacked_rootfs() {
             .arg(bundle.path().join("b")));
         let analysis = common::analyze_path(layout.path());
         common::assert_pip_matches_python(&analysis, &bundle.path().join("b/rootfs"), &spec.tag);
+    }
+}
+
+/// A tool's listing of a tar on stdin, one name per line, normalised as dive-rs does
+/// (no `./`, no trailing `/`, the root itself left out).
+fn listing(command: &mut Command, tar: &[u8]) -> Vec<Vec<u8>> {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = tar.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "{command:?} failed");
+    output
+        .stdout
+        .split(|&b| b == b'\n')
+        .map(|line| {
+            let line = line.strip_prefix(b"./").unwrap_or(line);
+            line.strip_suffix(b"/").unwrap_or(line).to_vec()
+        })
+        .filter(|line| !line.is_empty() && line != b".")
+        .collect()
+}
+
+/// The tar names of a walked layer, whiteouts spelled back as they are stored.
+fn walked_names(layer: &[u8]) -> Vec<Vec<u8>> {
+    let index = dive_core::layer::walk_bytes(layer, &dive_core::layer::WalkOptions::default());
+    index
+        .entries
+        .iter()
+        .map(|entry| {
+            let path = entry.path.to_vec();
+            let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+                Some(i) => (path[..=i].to_vec(), path[i + 1..].to_vec()),
+                None => (Vec::new(), path.clone()),
+            };
+            match entry.kind {
+                dive_core::layer::EntryKind::Whiteout => [dir, b".wh.".to_vec(), name].concat(),
+                dive_core::layer::EntryKind::Opaque => [path, b"/.wh..wh..opq".to_vec()].concat(),
+                _ => path,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_layer_lists_as_gnu_tar_and_python_tarfile_list_it() {
+    if !have("tar") || !have("python3") {
+        return;
+    }
+    for spec in [dive_testdata::rich_image(), dive_testdata::owned_image()] {
+        let built = dive_testdata::build(&spec).unwrap();
+        for (i, layer) in built.layers.iter().enumerate() {
+            let ours = walked_names(layer);
+            let gnu = listing(
+                Command::new("tar").args(["--quoting-style=literal", "-tf", "-"]),
+                layer,
+            );
+            assert_eq!(ours, gnu, "{} layer {i}: GNU tar -t", spec.tag);
+            let python = listing(
+                Command::new("python3").args([
+                    "-c",
+                    "import sys, tarfile\n\
+                     with tarfile.open(fileobj=sys.stdin.buffer, mode='r|') as t:\n\
+                     \x20   for m in t: sys.stdout.buffer.write(m.name.encode('utf-8', 'surrogateescape') + b'\\n')",
+                ]),
+                layer,
+            );
+            assert_eq!(ours, python, "{} layer {i}: python tarfile", spec.tag);
+            // The decoded stream of each compressed form lists alike.
+            for compression in [Compression::Gzip, Compression::Zstd] {
+                let blob = dive_testdata::compress(layer, compression).unwrap();
+                let index = dive_core::layer::walk_bytes(&blob, &Default::default());
+                assert_eq!(index.entries.len(), ours.len(), "layer {i} {compression:?}");
+            }
+        }
     }
 }

@@ -241,8 +241,8 @@ pub struct LimitArgs {
     #[arg(long, help_heading = LIMITS, value_name = "N")]
     pub max_entries: Option<u64>,
 
-    /// Longest entry path, link target or tar extension header in bytes (default 65536);
-    /// longer entries are skipped with a warning.
+    /// Longest entry path, link target or tar extension header in bytes (default 4096,
+    /// Linux's PATH_MAX); longer entries are skipped with a warning.
     #[arg(long, help_heading = LIMITS, value_name = "BYTES")]
     pub max_path: Option<u64>,
 

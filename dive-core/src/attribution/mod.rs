@@ -79,7 +79,7 @@ pub(crate) fn is_database(path: &[u8]) -> bool {
         || npm::is_database(path)
 }
 
-fn parse_database(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
+pub(crate) fn parse_database(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
     if python::is_database(path) {
         python::parse(path, content).into_iter().collect()
     } else if dpkg::is_database(path) {

@@ -44,7 +44,7 @@ impl Default for WalkOptions {
         Self {
             capture: |_| false,
             capture_limit: 16 * 1024 * 1024,
-            path_limit: 64 * 1024,
+            path_limit: 4096,
             entry_limit: u64::MAX,
             verify: false,
         }

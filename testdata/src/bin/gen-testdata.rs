@@ -4,6 +4,7 @@
 //! `gen-testdata demo-v2 DIR`     the demo after a change, as an OCI layout (zstd), to diff
 //! `gen-testdata forms DIR`       the rich fixture in every form, plus its ledger
 //! `gen-testdata large DIR GB`    a large torch+CUDA-shaped image as docker-archive and OCI gzip
+//! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use dive_testdata::{
     Compression, LayoutOptions, MediaTypes, build, demo_image, demo_image_v2, docker_legacy,
-    docker25, ledger, oci_layout, rich_image,
+    docker25, ledger, oci_layout, owned_image, rich_image,
 };
 
 fn main() -> ExitCode {
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         )),
         Some("demo-v2") if args.len() == 2 => demo_v2(Path::new(&args[1])),
         Some("forms") if args.len() == 2 => forms(Path::new(&args[1])),
+        Some("fuzz-seeds") if args.len() == 2 => fuzz_seeds(Path::new(&args[1])),
         Some("large") if args.len() == 3 => match args[2].parse::<f64>() {
             Ok(gb) => dive_testdata::large::write_large(Path::new(&args[1]), gb),
             Err(_) => Err(io::Error::new(
@@ -31,7 +33,9 @@ fn main() -> ExitCode {
             )),
         },
         _ => {
-            eprintln!("usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB");
+            eprintln!(
+                "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | fuzz-seeds DIR"
+            );
             return ExitCode::from(2);
         }
     };
@@ -114,4 +118,98 @@ fn forms(dir: &Path) -> io::Result<()> {
     )?;
     println!("wrote the rich fixture in every form to {}", dir.display());
     Ok(())
+}
+
+/// Seeds for each fuzz target, from the fixtures: layers in each compression, whole images,
+/// the image JSON files, package databases and an ELF file with debug sections.
+fn fuzz_seeds(dir: &Path) -> io::Result<()> {
+    const SMALL: usize = 256 * 1024;
+    let images = [build(&rich_image())?, build(&owned_image())?];
+    let mut count = 0;
+    let mut put = |target: &str, name: String, bytes: &[u8]| -> io::Result<()> {
+        let folder = dir.join(target);
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(folder.join(name), bytes)?;
+        count += 1;
+        Ok(())
+    };
+    for (i, image) in images.iter().enumerate() {
+        for (j, layer) in image
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.len() <= SMALL)
+        {
+            for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+                let blob = dive_testdata::compress(layer, compression)?;
+                put("tar_walk", format!("{i}-{j}-{compression:?}"), &blob)?;
+            }
+            // Package databases, with the selector byte of `fuzzing::DATABASE_PATHS`.
+            let mut archive = tar::Archive::new(&layer[..]);
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                let path = entry.path_bytes().into_owned();
+                let Some(pick) = database_kind(&path) else {
+                    continue;
+                };
+                let mut content = vec![pick];
+                io::Read::read_to_end(&mut entry, &mut content)?;
+                put("package_db", format!("{i}-{j}-{}", content.len()), &content)?;
+            }
+        }
+        let archive = docker25(&[image], Compression::Gzip, false)?;
+        if archive.len() <= 4 * SMALL {
+            put("image", format!("{i}-docker25"), &archive)?;
+        }
+        let (files, _) = oci_layout(&[image], LayoutOptions::default())?;
+        for (name, bytes) in &files.files {
+            let pick = if name == "index.json" {
+                0
+            } else if bytes.starts_with(b"{") && bytes.windows(8).any(|w| w == b"\"rootfs\"") {
+                2
+            } else if bytes.starts_with(b"{") && bytes.windows(8).any(|w| w == b"\"layers\"") {
+                1
+            } else {
+                continue;
+            };
+            put(
+                "metadata",
+                format!("{i}-{pick}"),
+                &[&[pick][..], bytes].concat(),
+            )?;
+        }
+    }
+    let legacy = docker_legacy(&[&images[0]], false)?;
+    let mut archive = tar::Archive::new(&legacy[..]);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.path_bytes().as_ref() == b"manifest.json" {
+            let mut content = vec![3];
+            io::Read::read_to_end(&mut entry, &mut content)?;
+            put("metadata", "docker-manifest".to_owned(), &content)?;
+        }
+    }
+    put(
+        "elf",
+        "debug".to_owned(),
+        &dive_testdata::elf_with_debug(4096, 8192, 1024),
+    )?;
+    println!("wrote {count} seeds under {}", dir.display());
+    Ok(())
+}
+
+/// The index in `dive_core::fuzzing::DATABASE_PATHS` of the parser for this path.
+fn database_kind(path: &[u8]) -> Option<u8> {
+    let text = String::from_utf8_lossy(path);
+    let name = text.rsplit('/').next().unwrap_or_default();
+    Some(match name {
+        "RECORD" => 0,
+        "METADATA" => 1,
+        "status" => 2,
+        _ if name.ends_with(".list") => 3,
+        "installed" => 4,
+        _ if text.contains("conda-meta/") && name.ends_with(".json") => 5,
+        "package.json" => 6,
+        _ => return None,
+    })
 }

@@ -205,7 +205,10 @@ impl Merger<'_> {
                 }
                 EntryKind::Opaque => match self.tree.lookup(&entry.path) {
                     Some(id) if self.tree.node(id).kind == EntryKind::Dir => {
-                        let had_children = !self.tree.node(id).children.is_empty();
+                        // Children deleted earlier stay listed until the merge finishes.
+                        let tree = &self.tree;
+                        let had_children =
+                            tree.node(id).children.iter().any(|&c| tree.node(c).alive);
                         self.remove_children(id, HiddenReason::OpaqueDirectory);
                         had_children
                     }
@@ -402,12 +405,18 @@ impl Merger<'_> {
     }
 
     fn remove_children(&mut self, id: NodeId, reason: HiddenReason) {
+        let mut doomed = Vec::new();
         let mut stack: Vec<NodeId> = self.tree.node(id).children.clone();
         while let Some(child) = stack.pop() {
-            if !self.tree.node(child).alive {
-                continue;
+            if self.tree.node(child).alive {
+                stack.extend_from_slice(&self.tree.node(child).children);
+                doomed.push(child);
             }
-            stack.extend_from_slice(&self.tree.node(child).children);
+        }
+        // In path order, so that content shown under several of these paths is reported
+        // hidden at the last of them, whatever order the layers created them in.
+        doomed.sort_by(|a, b| self.tree.node(*a).path.cmp(&self.tree.node(*b).path));
+        for child in doomed {
             self.drop_content(child, reason);
             self.tree.kill(child);
             self.killed.push(child);

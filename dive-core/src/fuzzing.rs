@@ -1,10 +1,14 @@
-//! Entry points for the `cargo fuzz` targets in `fuzz/` (feature `fuzzing`): the parsers an
-//! image feeds, callable on arbitrary bytes. Not a stable API.
+//! Entry points and oracles for the `cargo fuzz` targets in `fuzz/` and their regression
+//! tests: the parsers an image feeds, callable on arbitrary bytes. Not a stable API.
+
+use crate::layer::{
+    EntryKind, LayerIndex, WalkOptions, walk_bytes, walk_reader, walk_reader_threaded,
+};
 
 /// Package paths the database parsers recognise, one per parser and database kind.
 pub const DATABASE_PATHS: [&str; 7] = [
     "usr/lib/python3/site-packages/pkg-1.0.dist-info/RECORD",
-    "usr/lib/python3/site-packages/pkg-1.0.dist-info/METADATA",
+    "usr/lib/python3/site-packages/pkg-1.0.egg-info/installed-files.txt",
     "var/lib/dpkg/status",
     "var/lib/dpkg/info/pkg.list",
     "lib/apk/db/installed",
@@ -20,6 +24,58 @@ pub fn parse_database(path: &str, content: &[u8]) -> usize {
 /// Reads the debug and symbol section bytes of an ELF file held in `bytes`.
 pub fn elf_debug_bytes(bytes: &[u8]) -> Option<u64> {
     crate::layer::elf_debug_bytes_of(bytes)
+}
+
+/// Walks a layer blob by seeking, streaming and on two threads, and says how the walks
+/// disagree, if they do.
+pub fn walks_agree(data: &[u8]) -> Result<(), String> {
+    let options = WalkOptions {
+        verify: true,
+        ..WalkOptions::default()
+    };
+    let seeking = walk_bytes(data, &options);
+    let streamed = walk_reader(data, &options);
+    let threaded = walk_reader_threaded(data, &options);
+    // Seeking skips file data, so only streams carry content hashes.
+    if shape(&seeking) != shape(&streamed) {
+        return Err("seeking and streaming walks found different entries".into());
+    }
+    if streamed.warnings.is_empty() {
+        if streamed.entries != threaded.entries {
+            return Err("one and two threads found different entries".into());
+        }
+    } else {
+        // A decoder error loses the bytes of the read that failed, and the two walks read
+        // in different steps: the damage must be reported and the walks agree up to it.
+        let agreed = threaded.entries.len().saturating_sub(1);
+        if threaded.warnings.is_empty() {
+            return Err("two threads did not report the damage one thread found".into());
+        }
+        if !streamed.entries.starts_with(&threaded.entries[..agreed]) {
+            return Err("two threads disagree with one before the damage".into());
+        }
+    }
+    let files: u64 = streamed
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .fold(0u64, |sum, e| sum.saturating_add(e.size));
+    if files != streamed.file_bytes {
+        return Err(format!(
+            "file bytes {} are not the sum of file sizes {files}",
+            streamed.file_bytes
+        ));
+    }
+    Ok(())
+}
+
+/// What every walk of the same bytes must agree on.
+fn shape(index: &LayerIndex) -> Vec<(&[u8], EntryKind, u64)> {
+    index
+        .entries
+        .iter()
+        .map(|e| (&*e.path, e.kind, e.size))
+        .collect()
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ mod analyze;
 pub mod attribution;
 pub mod diff;
 mod error;
-#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;
 pub mod layer;

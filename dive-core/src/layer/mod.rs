@@ -16,7 +16,6 @@ pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
 pub(crate) use walk::{hash_content, sha256_of};
 
 /// Debug bytes of an ELF file held whole in memory.
-#[cfg(feature = "fuzzing")]
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {
     elf::debug_bytes(bytes.len() as u64, &mut |offset, len| {
         let start = usize::try_from(offset).ok()?;

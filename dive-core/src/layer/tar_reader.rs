@@ -11,6 +11,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use tar::{EntryType, Header, PaxExtensions};
 
+use crate::error::{Location, Warning};
+
 /// Tar's block size: headers start, and data is padded, on these boundaries.
 pub(crate) const BLOCK: u64 = 512;
 
@@ -112,6 +114,19 @@ pub(crate) struct Member {
     pub notes: Vec<String>,
     /// Why the member cannot be used (a name over the cap), when it cannot.
     pub unusable: Option<String>,
+}
+
+impl Member {
+    /// The warning for a member that cannot be used, at `base` (the input) with its offset
+    /// and the start of its name.
+    pub(crate) fn unusable_warning(&self, base: Location) -> Option<Warning> {
+        let reason = self.unusable.as_ref()?;
+        let shown = &self.path[..self.path.len().min(256)];
+        Some(Warning::new(
+            base.offset(self.header_offset).entry(shown),
+            reason.clone(),
+        ))
+    }
 }
 
 /// Why a walk cannot go on: where, and what.

@@ -318,6 +318,12 @@ impl Walk {
     }
 
     fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
+        if let Some(warning) = member.unusable_warning(Location::default()) {
+            self.end_of_entries =
+                (member.data_offset).saturating_add(member.stored.div_ceil(BLOCK) * BLOCK);
+            self.warnings.push(warning);
+            return;
+        }
         let Member {
             header_offset,
             data_offset,
@@ -331,17 +337,13 @@ impl Walk {
             gid,
             mtime,
             notes,
-            unusable,
+            unusable: _,
         } = member;
         let here = || Location::default().offset(header_offset).entry(&raw_path);
         self.end_of_entries = data_offset.saturating_add(stored.div_ceil(BLOCK) * BLOCK);
         for note in notes {
             let location = here();
             self.warn(location, note);
-        }
-        if let Some(reason) = unusable {
-            let location = here();
-            return self.warn(location, reason);
         }
         if raw_path.len() as u64 > self.options.path_limit {
             let location = Location::default()

@@ -66,13 +66,8 @@ impl ArchiveStore {
             };
             let raw = &entry.path;
             let (offset, size) = (entry.data_offset, entry.stored);
-            if let Some(reason) = &entry.unusable {
-                warnings.push(Warning::new(
-                    Location::input(input)
-                        .offset(entry.header_offset)
-                        .entry(&raw[..raw.len().min(256)]),
-                    reason.clone(),
-                ));
+            if let Some(warning) = entry.unusable_warning(Location::input(input)) {
+                warnings.push(warning);
                 continue;
             }
             let Some(path) = normalize(raw) else {

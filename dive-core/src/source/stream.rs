@@ -73,13 +73,8 @@ impl StreamStore {
                 }
             };
             let raw_path = &entry.path;
-            if let Some(reason) = &entry.unusable {
-                store.warnings.push(Warning::new(
-                    Location::input(input)
-                        .offset(entry.header_offset)
-                        .entry(&raw_path[..raw_path.len().min(256)]),
-                    reason.clone(),
-                ));
+            if let Some(warning) = entry.unusable_warning(Location::input(input)) {
+                store.warnings.push(warning);
                 continue;
             }
             let Some(path) = normalize(raw_path) else {

@@ -204,7 +204,7 @@ fn database_kind(path: &[u8]) -> Option<u8> {
     let name = text.rsplit('/').next().unwrap_or_default();
     Some(match name {
         "RECORD" => 0,
-        "METADATA" => 1,
+        "installed-files.txt" => 1,
         "status" => 2,
         _ if name.ends_with(".list") => 3,
         "installed" => 4,

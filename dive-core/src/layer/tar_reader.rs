@@ -250,7 +250,7 @@ impl<I: Input> TarReader<I> {
         };
         if size > self.extension_cap {
             pending.unusable = Some(format!(
-                "{what} of {size} bytes is over the {}-byte cap (--max-path); entry skipped",
+                "{what} of {size} bytes is over the {}-byte cap; entry skipped",
                 self.extension_cap
             ));
             return self.advance_to_next();

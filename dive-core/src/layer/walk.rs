@@ -318,7 +318,8 @@ impl Walk {
     }
 
     fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
-        if let Some(warning) = member.unusable_warning(Location::default()) {
+        if let Some(mut warning) = member.unusable_warning(Location::default()) {
+            warning.message.push_str(" (--max-path)");
             self.end_of_entries =
                 (member.data_offset).saturating_add(member.stored.div_ceil(BLOCK) * BLOCK);
             self.warnings.push(warning);

@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use dive_testdata::{Compression, LayoutOptions, MediaTypes};
+use dive_testdata::Compression;
 
 fn have(tool: &str) -> bool {
     let found = Command::new(tool)
@@ -70,21 +70,6 @@ fn walk_rootfs(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
     out
 }
 
-fn oci_dir(image: &dive_testdata::BuiltImage, compression: Compression) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let options = LayoutOptions {
-        compression,
-        media: MediaTypes::Oci,
-        nested_index: false,
-    };
-    dive_testdata::oci_layout(&[image], options)
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
-    dir
-}
-
 #[test]
 fn the_merged_tree_equals_umocis_unpacked_rootfs() {
     if !have("umoci") {
@@ -95,7 +80,7 @@ fn the_merged_tree_equals_umocis_unpacked_rootfs() {
         // Debian's umoci (0.4.7) refuses zstd layers; the zstd form is held to the same
         // ledger as these by forms.rs and skopeo_conversions_analyse_to_the_same_ledger.
         for compression in [Compression::Gzip, Compression::None] {
-            let layout = oci_dir(&built, compression);
+            let layout = common::oci_dir(&built, compression);
             let bundle = tempfile::tempdir().unwrap();
             let tag = spec.tag.rsplit_once(':').unwrap().1;
             let image = format!("{}:{tag}", layout.path().display());
@@ -136,7 +121,7 @@ fn skopeo_conversions_analyse_to_the_same_ledger() {
     let spec = dive_testdata::rich_image();
     let built = dive_testdata::build(&spec).unwrap();
     let ledger = dive_testdata::ledger(&spec);
-    let layout = oci_dir(&built, Compression::Gzip);
+    let layout = common::oci_dir(&built, Compression::Gzip);
     let from = format!("oci:{}:1.0", layout.path().display());
     let out = tempfile::tempdir().unwrap();
     let targets = [
@@ -192,7 +177,7 @@ fn pip_totals_agree_with_python_reading_record_in_the_unpacked_rootfs() {
     }
     for spec in [dive_testdata::owned_image(), dive_testdata::demo_image()] {
         let built = dive_testdata::build(&spec).unwrap();
-        let layout = oci_dir(&built, Compression::Gzip);
+        let layout = common::oci_dir(&built, Compression::Gzip);
         let bundle = tempfile::tempdir().unwrap();
         let image = format!(
             "{}:{}",

@@ -117,6 +117,12 @@ pub(crate) struct Member {
 }
 
 impl Member {
+    /// Where the member's padded data ends and the next header may start.
+    pub(crate) fn end(&self) -> u64 {
+        self.data_offset
+            .saturating_add(self.stored.div_ceil(BLOCK) * BLOCK)
+    }
+
     /// The warning for a member that cannot be used, at `base` (the input) with its offset
     /// and the start of its name.
     pub(crate) fn unusable_warning(&self, base: Location) -> Option<Warning> {
@@ -285,7 +291,7 @@ impl<I: Input> TarReader<I> {
             long_link,
             pax,
             mut notes,
-            unusable,
+            mut unusable,
         } = pending;
         let mut fields = PaxFields::default();
         if let Some(pax) = &pax {
@@ -318,6 +324,14 @@ impl<I: Input> TarReader<I> {
             .map(trim_nul)
             .or(fields.link)
             .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+        // A PAX path or an old header's name may still be longer than the cap allows.
+        let longest = path.len().max(link.as_ref().map_or(0, Vec::len));
+        if unusable.is_none() && longest as u64 > self.extension_cap {
+            unusable = Some(format!(
+                "path or link target of {longest} bytes is over the {}-byte cap; entry skipped",
+                self.extension_cap
+            ));
+        }
         Ok(Member {
             header_offset,
             data_offset,

@@ -318,10 +318,9 @@ impl Walk {
     }
 
     fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
+        self.end_of_entries = member.end();
         if let Some(mut warning) = member.unusable_warning(Location::default()) {
             warning.message.push_str(" (--max-path)");
-            self.end_of_entries =
-                (member.data_offset).saturating_add(member.stored.div_ceil(BLOCK) * BLOCK);
             self.warnings.push(warning);
             return;
         }
@@ -331,7 +330,7 @@ impl Walk {
             entry_type: etype,
             path: raw_path,
             link,
-            stored,
+            stored: _,
             size,
             mode,
             uid,
@@ -341,23 +340,9 @@ impl Walk {
             unusable: _,
         } = member;
         let here = || Location::default().offset(header_offset).entry(&raw_path);
-        self.end_of_entries = data_offset.saturating_add(stored.div_ceil(BLOCK) * BLOCK);
         for note in notes {
             let location = here();
             self.warn(location, note);
-        }
-        if raw_path.len() as u64 > self.options.path_limit {
-            let location = Location::default()
-                .offset(header_offset)
-                .entry(&raw_path[..raw_path.len().min(256)]);
-            return self.warn(
-                location,
-                format!(
-                    "path of {} bytes is over the {}-byte cap (--max-path); entry skipped",
-                    raw_path.len(),
-                    self.options.path_limit
-                ),
-            );
         }
 
         let kind = match etype {
@@ -621,8 +606,8 @@ pub(crate) fn hash_content(mut content: impl Read) -> io::Result<u128> {
     Ok(hasher.0.digest128())
 }
 
-/// Counts bytes read through it, so offsets in warnings and sizes come out exact.
-/// Counts (and with `--verify` hashes) the bytes read through it.
+/// Counts (and with `--verify` hashes) the bytes read through it, so offsets in warnings
+/// and sizes come out exact.
 struct Counted<'a, R> {
     inner: R,
     count: &'a Cell<u64>,

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use tar::EntryType;
 
 use super::blob::Blob;
-use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
+use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path, metadata_over_cap};
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::tar_reader::{Seeking, TarReader};
 use crate::path::{join, normalize, split_last};
@@ -142,13 +142,11 @@ impl Store for ArchiveStore {
         };
         let bytes = blob.bytes();
         if bytes.len() as u64 > self.meta_cap {
-            return Err(Error::format(
-                Location::input(&self.input).entry(path.as_bytes()),
-                format!(
-                    "metadata file of {} bytes is over the {}-byte cap (--max-metadata)",
-                    bytes.len(),
-                    self.meta_cap
-                ),
+            return Err(metadata_over_cap(
+                &self.input,
+                path,
+                Some(bytes.len() as u64),
+                self.meta_cap,
             ));
         }
         Ok(Some(bytes.to_vec()))

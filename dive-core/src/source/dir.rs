@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::blob::Blob;
-use super::store::{LayerInput, Store, inner_path};
+use super::store::{LayerInput, Store, inner_path, metadata_over_cap};
 use crate::error::{Error, Location, Result, Warning};
 
 /// Files under a root directory; paths are checked never to leave it.
@@ -64,13 +64,7 @@ impl Store for DirStore {
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(Location::input(&self.input).entry(path.as_bytes()), e))?;
         if bytes.len() as u64 > self.meta_cap {
-            return Err(Error::format(
-                Location::input(&self.input).entry(path.as_bytes()),
-                format!(
-                    "metadata file is over the {}-byte cap (--max-metadata)",
-                    self.meta_cap
-                ),
-            ));
+            return Err(metadata_over_cap(&self.input, path, None, self.meta_cap));
         }
         Ok(Some(bytes))
     }

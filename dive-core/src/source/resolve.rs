@@ -16,7 +16,6 @@ use super::store::Store;
 use crate::error::{Error, Location, Result, Warning};
 use crate::limits::Limits;
 
-/// Nesting of image indexes followed before giving up.
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";

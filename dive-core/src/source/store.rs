@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::blob::Blob;
-use crate::error::{Result, Warning};
+use crate::error::{Error, Location, Result, Warning};
 use crate::layer::LayerIndex;
 
 /// Longest member name (GNU long name, PAX record) of an outer archive: its members are a
@@ -27,6 +27,16 @@ pub(crate) trait Store: Send + Sync {
     fn layer(&self, path: &str) -> Result<Option<LayerInput>>;
     /// Problems met while opening (a damaged outer archive, skipped entries).
     fn warnings(&self) -> &[Warning];
+}
+
+/// The error for an image metadata file (of `size` bytes, when known) larger than
+/// `--max-metadata` allows.
+pub(crate) fn metadata_over_cap(input: &str, path: &str, size: Option<u64>, cap: u64) -> Error {
+    let size = size.map(|s| format!(" of {s} bytes")).unwrap_or_default();
+    Error::format(
+        Location::input(input).entry(path.as_bytes()),
+        format!("metadata file{size} is over the {cap}-byte cap (--max-metadata)"),
+    )
 }
 
 /// Normalises a path found in a manifest; `None` when it climbs out of the input.

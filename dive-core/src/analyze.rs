@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -9,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::analysis::{Analysis, ImageFacts, LayerFacts};
 use crate::attribution::FamilyRules;
+use crate::cache::LayerCache;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{
     Compression, LayerDigests, LayerEntry, LayerIndex, WalkOptions, hash_content, sha256_of, sniff,
@@ -79,6 +81,7 @@ pub struct AnalyzerBuilder {
     platform: Option<String>,
     verify: bool,
     limits: Limits,
+    cache: Option<PathBuf>,
 }
 
 impl AnalyzerBuilder {
@@ -121,6 +124,14 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Keeps the analysis of every layer fetched from a registry in `dir`, by digest, and
+    /// reuses it instead of fetching that blob again (`--cache DIR`).
+    #[must_use]
+    pub fn cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache = Some(dir.into());
         self
     }
 
@@ -189,7 +200,10 @@ impl Analyzer {
             image: self.options.image.clone().or(reference),
             platform,
         };
-        let plan = source::resolve(&input, store.as_ref(), &selector, &limits)?;
+        let mut plan = source::resolve(&input, store.as_ref(), &selector, &limits)?;
+        if store.remote() {
+            plan.layout = Layout::Registry;
+        }
         let WalkedLayers { indexes, blobs } =
             self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
         let entries: u64 = indexes.iter().map(|i| i.entries.len() as u64).sum();
@@ -389,15 +403,32 @@ impl Analyzer {
             unique.insert(layer.path.as_str(), inputs.len());
             inputs.push((i, found));
         }
+        let cache = match &self.options.cache {
+            Some(dir) => Some(
+                LayerCache::open(dir)
+                    .map_err(|e| Error::io(Location::input(dir.display().to_string()), e))?,
+            ),
+            None => None,
+        };
+        if let Some(cache) = &cache {
+            for (_, found) in &mut inputs {
+                if let LayerInput::Fetch(fetch) = found
+                    && let Some(index) = cache.load(fetch.digest(), options)
+                {
+                    *found = LayerInput::Walked(Arc::new(index));
+                }
+            }
+        }
         let size = |input: &LayerInput| match input {
-            LayerInput::Bytes(blob) => blob.bytes().len(),
+            LayerInput::Bytes(blob) => blob.bytes().len() as u64,
+            LayerInput::Fetch(fetch) => fetch.size(),
             LayerInput::Walked(_) => 0,
         };
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
         let resolved = Event::Resolved {
             layers: plan.layers.len(),
-            stored_bytes: inputs.iter().map(|(_, i)| size(i) as u64).sum(),
+            stored_bytes: inputs.iter().map(|(_, i)| size(i)).sum(),
         };
         if observer.event(&resolved) == Control::Stop {
             return Err(Error::Cancelled {
@@ -406,19 +437,19 @@ impl Analyzer {
         }
         let stopped = AtomicBool::new(false);
         let read = AtomicU64::new(0);
-        let walk = |&k: &usize| -> Arc<LayerIndex> {
+        let walk = |&k: &usize| -> Result<Arc<LayerIndex>> {
             let (index, input) = &inputs[k];
-            match input {
-                LayerInput::Walked(done) => Arc::clone(done),
+            if stopped.load(Ordering::Relaxed) {
+                return Ok(Arc::default());
+            }
+            let walked = match input {
+                LayerInput::Walked(done) => return Ok(Arc::clone(done)),
                 LayerInput::Bytes(blob) => {
-                    if stopped.load(Ordering::Relaxed) {
-                        return Arc::default();
-                    }
                     // Plain tars are walked by jumping between headers; compressed ones must be
                     // read through. Both with positioned reads, so no file page stays mapped.
                     let len = blob.bytes().len() as u64;
                     let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
-                    let walked = if sniff(blob.bytes()) == Compression::None {
+                    if sniff(blob.bytes()) == Compression::None {
                         // The walk seeks past file data; verifying reads it all, on another
                         // core while the walk runs, with reads rather than through the map so
                         // that no file page stays in this process.
@@ -436,19 +467,42 @@ impl Analyzer {
                         walked
                     } else {
                         walk_reader_threaded(reader, options)
-                    };
-                    let event = Event::LayerWalked {
-                        index: Some(*index),
-                        blob: &plan.layers[*index].path,
-                        entries: walked.entries.len(),
-                        bytes: walked.size_uncompressed,
-                    };
-                    if observer.event(&event) == Control::Stop {
-                        stopped.store(true, Ordering::Relaxed);
                     }
-                    Arc::new(walked)
                 }
+                LayerInput::Fetch(fetch) => {
+                    let fetched = fetch.open();
+                    let reader =
+                        ReadProgress::new(fetched.reader, fetch.size(), &read, observer, &stopped);
+                    let mut walked = walk_reader_threaded(reader, options);
+                    if stopped.load(Ordering::Relaxed) {
+                        // Dropping the transfer ends it; its digest no longer matters.
+                        return Ok(Arc::default());
+                    }
+                    (fetched.finish)()?;
+                    if let Some(cache) = &cache
+                        && let Err(err) = cache.store(fetch.digest(), options, &walked)
+                    {
+                        walked.warnings.push(Warning::new(
+                            Location::default(),
+                            format!(
+                                "cannot keep this layer's analysis in {}: {err}",
+                                cache.dir().display()
+                            ),
+                        ));
+                    }
+                    walked
+                }
+            };
+            let event = Event::LayerWalked {
+                index: Some(*index),
+                blob: &plan.layers[*index].path,
+                entries: walked.entries.len(),
+                bytes: walked.size_uncompressed,
+            };
+            if observer.event(&event) == Control::Stop {
+                stopped.store(true, Ordering::Relaxed);
             }
+            Ok(Arc::new(walked))
         };
         let walked: Vec<Arc<LayerIndex>> = match self.options.threads {
             Some(threads) => rayon::ThreadPoolBuilder::new()
@@ -458,8 +512,8 @@ impl Analyzer {
                     spec: input.to_owned(),
                     message: format!("cannot start worker threads: {e}"),
                 })?
-                .install(|| order.par_iter().map(walk).collect()),
-            None => order.par_iter().map(walk).collect(),
+                .install(|| order.par_iter().map(walk).collect::<Result<_>>())?,
+            None => order.par_iter().map(walk).collect::<Result<_>>()?,
         };
         if stopped.load(Ordering::Relaxed) {
             return Err(Error::Cancelled {

@@ -103,6 +103,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A registry or container engine could not deliver the image.
+    #[error("{input}: {message}")]
+    Remote {
+        /// The source as given.
+        input: String,
+        /// What went wrong, in words.
+        message: String,
+    },
     /// A configuration file (families) is malformed.
     #[error("{origin}: {message}")]
     Config {

@@ -29,6 +29,7 @@
 mod analysis;
 mod analyze;
 pub mod attribution;
+mod cache;
 pub mod diff;
 mod error;
 #[doc(hidden)]

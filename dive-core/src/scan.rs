@@ -10,7 +10,7 @@
 //! public type cannot change the format unnoticed.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -65,8 +65,9 @@ struct SavedLayer {
     index: u32,
 }
 
+/// One walked layer as saved (in a scan, and in the layer cache).
 #[derive(Serialize, Deserialize)]
-struct SavedIndex {
+pub(crate) struct SavedIndex {
     entries: Vec<LayerEntry>,
     compression: Compression,
     size_compressed: u64,
@@ -100,13 +101,69 @@ pub fn save(analysis: &Analysis, path: &Path) -> Result<()> {
 }
 
 /// Writes `analysis` as a saved scan to `out`.
-pub fn write(analysis: &Analysis, mut out: impl Write) -> std::io::Result<()> {
-    let bytes = postcard::to_stdvec(&saved(analysis)).map_err(std::io::Error::other)?;
-    out.write_all(MAGIC)?;
-    out.write_all(&SCAN_FORMAT.to_le_bytes())?;
+pub fn write(analysis: &Analysis, out: impl Write) -> std::io::Result<()> {
+    write_framed(out, MAGIC, SCAN_FORMAT, &saved(analysis))
+}
+
+/// Writes `magic`, the format number and `value` as zstd-compressed postcard.
+pub(crate) fn write_framed<T: Serialize>(
+    mut out: impl Write,
+    magic: &[u8],
+    format: u32,
+    value: &T,
+) -> std::io::Result<()> {
+    let bytes = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+    out.write_all(magic)?;
+    out.write_all(&format.to_le_bytes())?;
     let mut encoder = zstd::Encoder::new(out, LEVEL)?;
     encoder.write_all(&bytes)?;
     encoder.finish()?.flush()
+}
+
+/// Why a framed file could not be read.
+pub(crate) enum FrameError {
+    /// Another format number than the one asked for.
+    Format(u32),
+    /// Cut, damaged or too large, in words.
+    Damaged(String),
+}
+
+/// Reads what [`write_framed`] wrote, decoding at most `max` bytes.
+pub(crate) fn read_framed<T: for<'de> Deserialize<'de>>(
+    mut input: impl Read,
+    magic: &[u8],
+    format: u32,
+    max: u64,
+) -> std::result::Result<T, FrameError> {
+    let mut head = vec![0u8; magic.len() + 4];
+    input
+        .read_exact(&mut head)
+        .map_err(|_| FrameError::Damaged("it ends inside its header".to_owned()))?;
+    if &head[..magic.len()] != magic {
+        return Err(FrameError::Damaged(
+            "it does not start as expected".to_owned(),
+        ));
+    }
+    let mut number = [0u8; 4];
+    number.copy_from_slice(&head[magic.len()..]);
+    let found = u32::from_le_bytes(number);
+    if found != format {
+        return Err(FrameError::Format(found));
+    }
+    let damaged =
+        |e: &dyn std::fmt::Display| FrameError::Damaged(format!("its data is damaged: {e}"));
+    let mut bytes = Vec::new();
+    zstd::Decoder::new(input)
+        .map_err(|e| damaged(&e))?
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| damaged(&e))?;
+    if bytes.len() as u64 > max {
+        return Err(FrameError::Damaged(format!(
+            "it decodes to more than {max} bytes"
+        )));
+    }
+    postcard::from_bytes(&bytes).map_err(|e| damaged(&e))
 }
 
 fn saved(analysis: &Analysis) -> SavedScan {
@@ -122,14 +179,7 @@ fn saved(analysis: &Analysis) -> SavedScan {
                 .position(|s| Arc::ptr_eq(s, index))
                 .unwrap_or_else(|| {
                     seen.push(index);
-                    indexes.push(SavedIndex {
-                        entries: index.entries.clone(),
-                        compression: index.compression,
-                        size_compressed: index.size_compressed,
-                        size_uncompressed: index.size_uncompressed,
-                        file_bytes: index.file_bytes,
-                        captured: index.captured.clone(),
-                    });
+                    indexes.push(SavedIndex::of(index));
                     seen.len() - 1
                 });
             SavedLayer {
@@ -171,32 +221,18 @@ fn saved(analysis: &Analysis) -> SavedScan {
 pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) -> Result<Analysis> {
     let name = path.display().to_string();
     let bad = |message: String| Error::format(Location::input(&name), message);
-    let mut file = File::open(path).map_err(|e| Error::io(Location::input(&name), e))?;
-    let mut head = [0u8; MAGIC.len() + 4];
-    file.read_exact(&mut head)
-        .map_err(|_| bad("a saved scan ends inside its header".to_owned()))?;
-    let mut number = [0u8; 4];
-    number.copy_from_slice(&head[MAGIC.len()..]);
-    let format = u32::from_le_bytes(number);
-    if format != SCAN_FORMAT {
-        return Err(bad(format!(
-            "this saved scan has format {format}; this dive-rs reads format {SCAN_FORMAT}; \
-             scan the image again with this version (dive-rs IMAGE --save FILE)"
-        )));
-    }
-    let mut bytes = Vec::new();
-    zstd::Decoder::new(file)
-        .map_err(|e| Error::io(Location::input(&name), e))?
-        .take(MAX_SCAN_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(format!("the saved scan's data is damaged: {e}")))?;
-    if bytes.len() as u64 > MAX_SCAN_BYTES {
-        return Err(bad(format!(
-            "the saved scan decodes to more than {MAX_SCAN_BYTES} bytes"
-        )));
-    }
-    let scan: SavedScan = postcard::from_bytes(&bytes)
-        .map_err(|e| bad(format!("the saved scan's data is damaged: {e}")))?;
+    let file = File::open(path).map_err(|e| Error::io(Location::input(&name), e))?;
+    let scan: SavedScan = read_framed(BufReader::new(file), MAGIC, SCAN_FORMAT, MAX_SCAN_BYTES)
+        .map_err(|e| {
+            bad(match e {
+                FrameError::Format(format) => format!(
+                    "this saved scan has format {format}; this dive-rs reads format \
+                     {SCAN_FORMAT}; scan the image again with this version (dive-rs IMAGE \
+                     --save FILE)"
+                ),
+                FrameError::Damaged(what) => format!("the saved scan is unusable: {what}"),
+            })
+        })?;
     check(&scan).map_err(bad)?;
     if observer.event(&Event::Resolved {
         layers: scan.layers.len(),
@@ -208,18 +244,7 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
     let indexes: Vec<Arc<LayerIndex>> = scan
         .indexes
         .into_iter()
-        .map(|i| {
-            Arc::new(LayerIndex {
-                entries: i.entries,
-                compression: i.compression,
-                size_compressed: i.size_compressed,
-                size_uncompressed: i.size_uncompressed,
-                file_bytes: i.file_bytes,
-                warnings: Vec::new(),
-                captured: i.captured,
-                digests: None,
-            })
-        })
+        .map(|i| Arc::new(i.into_index()))
         .collect();
     let by_layer = scan
         .layers
@@ -278,29 +303,65 @@ fn check(scan: &SavedScan) -> std::result::Result<(), String> {
         ));
     }
     for (i, index) in scan.indexes.iter().enumerate() {
-        let len = index.entries.len();
-        for entry in &index.entries {
+        index
+            .check()
+            .map_err(|message| format!("saved index {i}: {message}"))?;
+    }
+    Ok(())
+}
+
+impl SavedIndex {
+    /// What is saved of a walked layer (its warnings travel separately).
+    pub(crate) fn of(index: &LayerIndex) -> Self {
+        SavedIndex {
+            entries: index.entries.clone(),
+            compression: index.compression,
+            size_compressed: index.size_compressed,
+            size_uncompressed: index.size_uncompressed,
+            file_bytes: index.file_bytes,
+            captured: index.captured.clone(),
+        }
+    }
+
+    /// The layer again, without warnings or digests.
+    pub(crate) fn into_index(self) -> LayerIndex {
+        LayerIndex {
+            entries: self.entries,
+            compression: self.compression,
+            size_compressed: self.size_compressed,
+            size_uncompressed: self.size_uncompressed,
+            file_bytes: self.file_bytes,
+            warnings: Vec::new(),
+            captured: self.captured,
+            digests: None,
+        }
+    }
+
+    /// Refuses numbers that point outside the layer and paths the merge would not expect.
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        let len = self.entries.len();
+        for entry in &self.entries {
             let normal = crate::path::normalize(&entry.path);
             if normal.as_deref() != Some(&*entry.path) {
                 return Err(format!(
-                    "saved index {i}: entry {} is not a normalised path",
+                    "entry {} is not a normalised path",
                     String::from_utf8_lossy(&entry.path)
                 ));
             }
             if entry.link_entry.is_some_and(|e| e as usize >= len) {
                 return Err(format!(
-                    "saved index {i}: hardlink {} points past the layer's {len} entries",
+                    "hardlink {} points past the layer's {len} entries",
                     String::from_utf8_lossy(&entry.path)
                 ));
             }
         }
-        if let Some((e, _)) = index.captured.iter().find(|(e, _)| *e as usize >= len) {
+        if let Some((e, _)) = self.captured.iter().find(|(e, _)| *e as usize >= len) {
             return Err(format!(
-                "saved index {i}: captured file {e} is past the layer's {len} entries"
+                "captured file {e} is past the layer's {len} entries"
             ));
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Saved scans keep the hashes the first merge read; nothing else can be read.

@@ -17,6 +17,9 @@ IMAGE forms (detected by content):
   -                         a tar stream on stdin: `docker save app:1 | dive-rs -`
   scan.dive                 a scan saved with --save (opened without the image)
   docker-archive:PATH[:REF], oci-archive:PATH[:REF], oci:DIR[:REF]   skopeo/syft spellings
+  registry:HOST/REPO:TAG    straight from a registry (also a bare HOST/REPO:TAG naming no
+                            file); layers stream into the analysis, nothing is written to disk
+  docker:REF, podman:REF    from the engine's store, streaming its `save` (no temporary file)
 
 Exit status:
   0  the analysis ran (for `ci`: every rule passed or was skipped)
@@ -182,7 +185,8 @@ pub enum ReportFormatArg {
 /// Which image to read, shared by every command.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The image: a `docker save` tar, an OCI layout (dir or tar), `-` for stdin, or a saved scan.
+    /// The image: a `docker save` tar, an OCI layout (dir or tar), `-` for stdin, a saved
+    /// scan, registry:REF, docker:REF or podman:REF.
     #[arg(required = true)]
     pub image: Option<String>,
 
@@ -224,6 +228,67 @@ pub struct ReadArgs {
     /// Caps on what an untrusted image can make dive-rs hold.
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    /// How to reach a registry.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+const REGISTRY: &str = "Registry (registry:REF)";
+
+/// Options for images read from a registry.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Credentials as USER:PASSWORD (default: those `docker login` stored in
+    /// ~/.docker/config.json or $DOCKER_CONFIG, helpers included; else anonymous).
+    #[arg(long, help_heading = REGISTRY, value_name = "USER:PASSWORD", conflicts_with = "no_creds")]
+    pub creds: Option<String>,
+
+    /// Pull anonymously, ignoring stored credentials.
+    #[arg(long, help_heading = REGISTRY)]
+    pub no_creds: bool,
+
+    /// Use plain HTTP for a registry on this machine (localhost, 127.0.0.1, ::1).
+    #[arg(long, help_heading = REGISTRY)]
+    pub insecure: bool,
+
+    /// With --insecure: plain HTTP for any host, so credentials and images cross the
+    /// network unencrypted.
+    #[arg(long, help_heading = REGISTRY, requires = "insecure")]
+    pub insecure_any_host: bool,
+
+    /// Keep each fetched layer's analysis in DIR by digest; a later image that shares a
+    /// layer (a base image) does not fetch it again.
+    #[arg(long, help_heading = REGISTRY, value_name = "DIR")]
+    pub cache: Option<std::path::PathBuf>,
+}
+
+impl RegistryArgs {
+    /// The library's registry options; an error for a malformed --creds.
+    pub fn options(&self) -> anyhow::Result<dive_core::source::RegistryOptions> {
+        use dive_core::source::{Credentials, PlainHttp, RegistryOptions};
+        let credentials = match &self.creds {
+            Some(creds) => {
+                let (user, password) = creds.split_once(':').ok_or_else(|| {
+                    anyhow::anyhow!("--creds takes USER:PASSWORD, e.g. --creds ci:s3cret")
+                })?;
+                Credentials::Basic {
+                    user: user.to_owned(),
+                    password: password.to_owned(),
+                }
+            }
+            None if self.no_creds => Credentials::Anonymous,
+            None => Credentials::DockerConfig,
+        };
+        let plain_http = match (self.insecure, self.insecure_any_host) {
+            (_, true) => PlainHttp::Always,
+            (true, false) => PlainHttp::Loopback,
+            (false, false) => PlainHttp::Never,
+        };
+        Ok(RegistryOptions::new()
+            .credentials(credentials)
+            .plain_http(plain_http))
+    }
 }
 
 const LIMITS: &str = "Limits (against hostile images)";

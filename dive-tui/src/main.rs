@@ -140,7 +140,10 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     // Refuse before reading anything.
     dive_tui::terminal::require_terminal()?;
     let name = cli.input.image.clone().unwrap_or_default();
-    let (source, builder) = (source(image(&cli.input)?)?, builder(&cli.input.read)?);
+    let (source, builder) = (
+        source(image(&cli.input)?, &cli.input.read)?,
+        builder(&cli.input.read)?,
+    );
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     dive_tui::terminal::run(&name, color, move |observer| {
@@ -154,7 +157,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
 
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     let image = image(input)?;
-    let source = source(image)?;
+    let source = source(image, &input.read)?;
     let analysis = builder(&input.read)?
         .build()
         .analyze(source, &Bars::stderr().bar(image))?;
@@ -169,13 +172,13 @@ fn image(input: &InputArgs) -> anyhow::Result<&str> {
 }
 
 /// The source an IMAGE names, checked before any reading starts.
-fn source(image: &str) -> anyhow::Result<Source> {
+fn source(image: &str, read: &ReadArgs) -> anyhow::Result<Source> {
     if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
             "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
         );
     }
-    Ok(Source::parse(image)?)
+    Ok(Source::parse(image)?.with_registry_options(read.registry.options()?))
 }
 
 /// How to read images, with the families file read and checked once.
@@ -191,6 +194,9 @@ fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
     }
     if let Some(platform) = &input.platform {
         builder = builder.platform(platform);
+    }
+    if let Some(dir) = &input.registry.cache {
+        builder = builder.cache(dir);
     }
     if let Some(path) = &input.families {
         let text = std::fs::read_to_string(path)
@@ -262,7 +268,10 @@ fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
     if args.old == "-" && args.new == "-" {
         anyhow::bail!("only one of OLD and NEW can be read from stdin");
     }
-    let (old_source, new_source) = (source(&args.old)?, source(&args.new)?);
+    let (old_source, new_source) = (
+        source(&args.old, &args.read)?,
+        source(&args.new, &args.read)?,
+    );
     let analyzer = builder(&args.read)?.build();
     let bars = Bars::stderr();
     let (old_bar, new_bar) = (bars.bar(&args.old), bars.bar(&args.new));

@@ -53,6 +53,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         match facts.layout {
             crate::source::Layout::DockerArchive => "docker-archive",
             crate::source::Layout::Oci => "oci",
+            crate::source::Layout::Registry => "registry",
         }
     );
     let _ = writeln!(out, "Config     {}", facts.config_digest);

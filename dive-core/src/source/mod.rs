@@ -3,6 +3,9 @@
 mod archive;
 mod blob;
 mod dir;
+mod engine;
+#[cfg(feature = "registry")]
+mod registry;
 mod resolve;
 mod store;
 mod stream;
@@ -13,6 +16,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub(crate) use blob::Blob;
+pub use engine::Engine;
+#[cfg(feature = "registry")]
+pub use registry::{Credentials, PlainHttp, RegistryOptions};
 pub use resolve::{Layout, Platform};
 pub(crate) use resolve::{Plan, Selector, hex, resolve};
 pub(crate) use store::{LayerInput, Store};
@@ -23,7 +29,9 @@ use crate::layer::{Compression, LayerIndex, WalkOptions, sniff};
 /// Prefixes accepted as skopeo and syft spell them.
 const PREFIXES: [&str; 4] = ["docker-archive:", "oci-archive:", "oci:", "dir:"];
 
-/// An image input: a `docker save` tar, an OCI layout (directory or tar), or a stream.
+/// An image input: a `docker save` tar, an OCI layout (directory or tar), a stream, a
+/// registry or a container engine.
+#[non_exhaustive]
 pub enum Source {
     /// A file or directory on disk; `reference` picks an image, as in `oci:DIR:REF`.
     Path {
@@ -39,6 +47,22 @@ pub enum Source {
         /// The stream.
         reader: Box<dyn Read + Send>,
     },
+    /// An image in a registry (`registry:REF`), read over the OCI distribution API.
+    #[cfg(feature = "registry")]
+    Registry {
+        /// `host/repository:tag` or `…@sha256:…`.
+        reference: String,
+        /// How to reach the registry.
+        options: RegistryOptions,
+    },
+    /// An image in a container engine's store (`docker:REF`, `podman:REF`), streamed from
+    /// the engine's `save` command.
+    Engine {
+        /// Which engine.
+        engine: Engine,
+        /// The image as the engine names it.
+        reference: String,
+    },
 }
 
 impl fmt::Debug for Source {
@@ -53,20 +77,49 @@ impl fmt::Debug for Source {
                 .debug_struct("Reader")
                 .field("name", name)
                 .finish_non_exhaustive(),
+            #[cfg(feature = "registry")]
+            Source::Registry { reference, options } => f
+                .debug_struct("Registry")
+                .field("reference", reference)
+                .field("options", options)
+                .finish(),
+            Source::Engine { engine, reference } => f
+                .debug_struct("Engine")
+                .field("engine", engine)
+                .field("reference", reference)
+                .finish(),
         }
     }
 }
 
 impl Source {
-    /// Parses what a user typed: `-` (stdin), a path, or `docker-archive:`/`oci-archive:`/`oci:` forms.
+    /// Parses what a user typed: `-` (stdin), a path, `docker-archive:`/`oci-archive:`/`oci:`
+    /// forms, `registry:REF`, `docker:REF`, `podman:REF`, or a bare `host/repo:tag` that
+    /// names no file.
     pub fn parse(spec: &str) -> Result<Source> {
         if spec == "-" {
             return Ok(Source::stdin());
+        }
+        for engine in [Engine::Docker, Engine::Podman] {
+            if let Some(reference) = spec
+                .strip_prefix(engine.program())
+                .and_then(|r| r.strip_prefix(':'))
+            {
+                return Ok(Source::Engine {
+                    engine,
+                    reference: reference.to_owned(),
+                });
+            }
+        }
+        if let Some(reference) = spec.strip_prefix("registry:") {
+            return Source::registry(spec, reference);
         }
         let rest = PREFIXES.iter().find_map(|p| spec.strip_prefix(p));
         let Some(rest) = rest else {
             return if Path::new(spec).exists() {
                 Ok(Source::path(spec))
+            } else if cfg!(feature = "registry") && registry_reference(spec) {
+                Source::registry(spec, spec)
             } else {
                 Err(Error::Source {
                     spec: spec.to_owned(),
@@ -118,13 +171,54 @@ impl Source {
         }
     }
 
+    #[cfg(feature = "registry")]
+    fn registry(_spec: &str, reference: &str) -> Result<Source> {
+        Ok(Source::Registry {
+            reference: reference.to_owned(),
+            options: RegistryOptions::default(),
+        })
+    }
+
+    #[cfg(not(feature = "registry"))]
+    fn registry(spec: &str, _reference: &str) -> Result<Source> {
+        Err(Error::Source {
+            spec: spec.to_owned(),
+            message: "this build reads no registries (dive-core's `registry` feature is off)"
+                .to_owned(),
+        })
+    }
+
+    /// Sets how a registry source reaches its registry; other sources are unchanged.
+    #[cfg(feature = "registry")]
+    #[must_use]
+    pub fn with_registry_options(self, options: RegistryOptions) -> Source {
+        match self {
+            Source::Registry { reference, .. } => Source::Registry { reference, options },
+            other => other,
+        }
+    }
+
     /// The input's name for messages.
     pub fn name(&self) -> String {
         match self {
             Source::Path { path, .. } => path.display().to_string(),
             Source::Reader { name, .. } => name.clone(),
+            #[cfg(feature = "registry")]
+            Source::Registry { reference, .. } => format!("registry:{reference}"),
+            Source::Engine { engine, reference } => format!("{engine}:{reference}"),
         }
     }
+}
+
+/// Whether a bare argument that names no file reads as a registry reference.
+#[cfg(feature = "registry")]
+fn registry_reference(spec: &str) -> bool {
+    registry::looks_like_reference(spec)
+}
+
+#[cfg(not(feature = "registry"))]
+fn registry_reference(_spec: &str) -> bool {
+    false
 }
 
 /// Opens a source into a store; streams are scanned to the end here.
@@ -156,6 +250,21 @@ pub(crate) fn open(
         }
         Source::Reader { name, reader } => {
             let store = stream::StreamStore::scan(&name, reader, options, on_layer)?;
+            Ok((name, Box::new(store), None))
+        }
+        #[cfg(feature = "registry")]
+        Source::Registry {
+            reference,
+            options: remote,
+        } => {
+            let name = format!("registry:{reference}");
+            let store =
+                registry::RegistryStore::open(&name, &reference, &remote, options.capture_limit)?;
+            Ok((name, Box::new(store), None))
+        }
+        Source::Engine { engine, reference } => {
+            let name = format!("{engine}:{reference}");
+            let store = engine::scan(&name, engine, &reference, options, on_layer)?;
             Ok((name, Box::new(store), None))
         }
     }

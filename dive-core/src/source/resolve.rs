@@ -86,6 +86,8 @@ pub enum Layout {
     DockerArchive,
     /// OCI image layout (directory or tar).
     Oci,
+    /// A registry, over the OCI distribution API.
+    Registry,
 }
 
 /// One layer as the manifest names it.

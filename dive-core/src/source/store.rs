@@ -17,6 +17,28 @@ pub(crate) enum LayerInput {
     Bytes(Blob),
     /// A streamed blob, walked as it went by.
     Walked(Arc<LayerIndex>),
+    /// A blob fetched when its walk starts (from a registry).
+    #[cfg_attr(not(feature = "registry"), allow(dead_code))]
+    Fetch(Arc<dyn Fetch>),
+}
+
+/// A layer blob that arrives as a stream when asked for.
+pub(crate) trait Fetch: Send + Sync + std::fmt::Debug {
+    /// Length as stored, from the manifest.
+    fn size(&self) -> u64;
+    /// `sha256:…`, the manifest's layer digest.
+    fn digest(&self) -> &str;
+    /// Starts the transfer.
+    fn open(&self) -> Fetched;
+}
+
+/// A transfer under way: the bytes, then whether all of them came and matched their digest.
+pub(crate) struct Fetched {
+    /// The blob's bytes; ends early when the transfer fails.
+    pub reader: Box<dyn std::io::Read + Send>,
+    /// Waits for the transfer's end; an error when the blob was cut, too long or not the
+    /// one its digest names.
+    pub finish: Box<dyn FnOnce() -> Result<()> + Send>,
 }
 
 /// One opened input: an archive file, a directory, or a scanned stream.
@@ -27,6 +49,10 @@ pub(crate) trait Store: Send + Sync {
     fn layer(&self, path: &str) -> Result<Option<LayerInput>>;
     /// Problems met while opening (a damaged outer archive, skipped entries).
     fn warnings(&self) -> &[Warning];
+    /// Whether the image comes from a registry rather than a local input.
+    fn remote(&self) -> bool {
+        false
+    }
 }
 
 /// The error for an image metadata file (of `size` bytes, when known) larger than

@@ -1,7 +1,8 @@
 //! dive-core: attribute every byte of a container image to a layer and a path.
 //!
 //! It opens an image from a `docker save` tar (legacy or Docker 25+), an OCI image layout
-//! (directory or tar) or a stream, walks every layer's tar entries in parallel, applies
+//! (directory or tar), a stream, a container engine (`docker:REF`, `podman:REF`) or, with the
+//! `registry` feature, a registry (`registry:REF`), walks every layer's tar entries in parallel, applies
 //! whiteouts, merges the file tree in manifest order and keeps an exact byte ledger:
 //! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
 //!

@@ -130,6 +130,8 @@ pub(crate) struct RegistryStore {
     auth: RegistryAuth,
     meta_cap: u64,
     index_json: Vec<u8>,
+    /// The reference's manifest, as fetched by tag: (digest, bytes).
+    top: (String, Vec<u8>),
     /// Digests known to name manifests (the top one, children of indexes read so far).
     manifests: Mutex<HashSet<String>>,
     /// Layer sizes from the image manifests read so far, by digest.
@@ -181,8 +183,12 @@ impl RegistryStore {
             .build()
             .map_err(|e| failed(format!("cannot start the network threads: {e}")))?;
         let client = Client::new(config);
-        let auth = credentials(&options.credentials, &reference)
-            .map_err(|e| failed(format!("cannot read credentials for {host}: {e}")))?;
+        let auth = credentials(&options.credentials, &reference).map_err(|e| {
+            failed(format!(
+                "cannot read the stored credentials for {host}: {e} (--creds USER:PASSWORD \
+                 gives them, --no-creds pulls anonymously)"
+            ))
+        })?;
         let (bytes, digest) = runtime
             .block_on(client.pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES))
             .map_err(|e| failed(describe(&e, &reference)))?;
@@ -205,7 +211,7 @@ impl RegistryStore {
             }],
         }))
         .map_err(|e| failed(format!("cannot describe the manifest: {e}")))?;
-        Ok(Self {
+        let store = Self {
             input: input.to_owned(),
             runtime: Arc::new(runtime),
             client: Arc::new(client),
@@ -213,10 +219,13 @@ impl RegistryStore {
             auth,
             meta_cap,
             index_json,
-            manifests: Mutex::new(HashSet::from([digest])),
+            manifests: Mutex::new(HashSet::from([digest.clone()])),
             layer_sizes: Mutex::default(),
+            top: (digest, bytes.into()),
             warnings: Vec::new(),
-        })
+        };
+        store.learn(&store.top.1);
+        Ok(store)
     }
 
     fn failed(&self, message: String) -> Error {
@@ -227,6 +236,9 @@ impl RegistryStore {
     }
 
     fn manifest(&self, digest: &str) -> Result<Vec<u8>> {
+        if digest == self.top.0 {
+            return Ok(self.top.1.clone());
+        }
         let at = self.reference.clone_with_digest(digest.to_owned());
         let (bytes, _) = self
             .runtime
@@ -284,7 +296,8 @@ impl RegistryStore {
                 .map_err(|e| describe(&e, &self.reference))?;
             let mut bytes = Vec::new();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| format!("blob {digest}: {e}"))?;
+                let chunk = chunk
+                    .map_err(|e| format!("blob {digest} arrived damaged or cut short: {e}"))?;
                 if (bytes.len() + chunk.len()) as u64 > cap {
                     return Ok(None);
                 }
@@ -392,7 +405,8 @@ impl Fetch for RemoteBlob {
             let mut seen = 0u64;
             let mut walking = true;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| format!("blob {digest}: {e}"))?;
+                let chunk = chunk
+                    .map_err(|e| format!("blob {digest} arrived damaged or cut short: {e}"))?;
                 seen += chunk.len() as u64;
                 if seen > size {
                     return Err(format!(

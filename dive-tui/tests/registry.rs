@@ -1,0 +1,806 @@
+//! `registry:REF`, `docker:REF` and `podman:REF` against real peers: Debian's
+//! `docker-registry` (the reference registry) started on loopback with images pushed by
+//! `skopeo copy` from the generated fixtures, and stand-in engine executables on `PATH`
+//! that write a real archive.
+//!
+//! Without `docker-registry`/`skopeo`/`htpasswd` the registry tests say so and pass, except
+//! under CI (`CI` set), where `.ci/run` installs them and their absence fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+
+use base64::Engine as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use dive_testdata::{BuiltImage, Compression, LayoutOptions, MediaTypes};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
+const USER: &str = "dive";
+const PASSWORD: &str = "s3cret-pw";
+
+/// A reference registry on a free loopback port, stopped on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    auth: bool,
+}
+
+impl Registry {
+    /// Starts one (with htpasswd basic auth when `auth`); `None` when the tools are missing
+    /// outside CI.
+    fn start(auth: bool) -> Option<Registry> {
+        let missing: Vec<&str> = ["docker-registry", "skopeo", "htpasswd"]
+            .into_iter()
+            .filter(|tool| !on_path(tool))
+            .collect();
+        if !missing.is_empty() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must install {missing:?} (.ci/run does)"
+            );
+            eprintln!("skipped: {missing:?} not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n  formatter: text\n  accesslog:\n    disabled: true\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if auth {
+            let hash = Command::new("htpasswd")
+                .args(["-Bbn", USER, PASSWORD])
+                .output()
+                .unwrap();
+            assert!(hash.status.success());
+            std::fs::write(dir.path().join("htpasswd"), &hash.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: dive-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            ));
+        }
+        std::fs::write(dir.path().join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            port,
+            dir,
+            auth,
+        };
+        registry.wait_ready();
+        Some(registry)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = stream.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut line = String::new();
+                if BufReader::new(stream).read_line(&mut line).is_ok() && line.starts_with("HTTP/")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the registry did not start:\n{}", self.log());
+    }
+
+    fn host(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// `skopeo copy` of an OCI layout into `repo:tag` (`--all` keeps a multi-platform index).
+    fn push(&self, layout: &Path, target: &str) {
+        let mut command = Command::new("skopeo");
+        command.args(["copy", "--all", "--dest-tls-verify=false"]);
+        if self.auth {
+            command.args(["--dest-creds", &format!("{USER}:{PASSWORD}")]);
+        }
+        let output = command
+            .arg(format!("oci:{}", layout.display()))
+            .arg(format!("docker://{}/{target}", self.host()))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Where the registry keeps a blob's bytes.
+    fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// Digests of the blobs served so far from `repo`, in order, from the registry's log.
+    fn blobs_served(&self, repo: &str) -> Vec<String> {
+        let marker = format!("/v2/{repo}/blobs/");
+        self.log()
+            .lines()
+            .filter(|l| l.contains("response completed") && l.contains("GET"))
+            .filter_map(|l| {
+                let at = l.find(&marker)? + marker.len();
+                Some(l[at..].split(['"', ' ']).next()?.to_owned())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn layout(
+    images: &[&BuiltImage],
+    compression: Compression,
+    nested_index: bool,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LayoutOptions {
+        compression,
+        media: MediaTypes::Oci,
+        nested_index,
+    };
+    dive_testdata::oci_layout(images, options)
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    dir
+}
+
+fn dive_rs(args: &[&str]) -> Output {
+    dive_rs_env(args, &[])
+}
+
+fn dive_rs_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("CI")
+        // Credentials from the developer's own Docker login must not leak into a test.
+        .env("DOCKER_CONFIG", "/nonexistent/dive-rs-test");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "dive-rs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The analysis without the fields that name where it came from.
+fn facts(mut analysis: serde_json::Value) -> serde_json::Value {
+    analysis["input"] = serde_json::Value::Null;
+    analysis["image"]["layout"] = serde_json::Value::Null;
+    analysis["image"]["reference"] = serde_json::Value::Null;
+    if let Some(warnings) = analysis["warnings"].as_array_mut() {
+        for warning in warnings {
+            warning["location"]["input"] = serde_json::Value::Null;
+        }
+    }
+    analysis
+}
+
+/// Runs dive-rs and expects exit status 2 with one message holding every word of `expected`.
+fn refused(args: &[&str], env: &[(&str, &str)], expected: &[&str]) -> String {
+    let output = dive_rs_env(args, env);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    for word in expected {
+        assert!(stderr.contains(word), "{args:?}: no {word:?} in: {stderr}");
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_registry_image_gives_the_same_analysis_as_its_oci_layout() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let spec = dive_testdata::demo_image();
+    let ledger = dive_testdata::ledger(&spec);
+    let demo = dive_testdata::build(&spec).unwrap();
+    for (compression, tag) in [(Compression::Gzip, "gzip"), (Compression::Zstd, "zstd")] {
+        let dir = layout(&[&demo], compression, false);
+        registry.push(dir.path(), &format!("app:{tag}"));
+        let reference = format!("registry:{}/app:{tag}", registry.host());
+        let remote = json(&dive_rs(&[&reference, "--insecure", "--json", "--verify"]));
+        let local = json(&dive_rs(&[
+            dir.path().to_str().unwrap(),
+            "--json",
+            "--verify",
+        ]));
+        assert_eq!(remote["image"]["layout"], "registry");
+        assert_eq!(remote["input"], reference);
+        assert_eq!(
+            remote["image"]["reference"],
+            format!("{}/app:{tag}", registry.host())
+        );
+        assert_eq!(facts(remote.clone()), facts(local), "{tag}");
+        // And both equal the generator's own ledger.
+        assert_eq!(remote["image"]["final_bytes"], ledger.final_bytes);
+        assert_eq!(remote["image"]["hidden_bytes"], ledger.hidden_bytes);
+        let compressions: Vec<&str> = remote["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["compression"].as_str().unwrap())
+            .collect();
+        assert!(compressions.iter().all(|c| *c == tag), "{compressions:?}");
+    }
+    // A bare reference that names no file is a registry reference too.
+    let bare = format!("{}/app:gzip", registry.host());
+    let output = dive_rs(&[&bare, "--insecure", "--summary"]);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("layout registry"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn platforms_are_chosen_from_a_registry_index_as_from_a_layout() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let built: Vec<BuiltImage> = dive_testdata::two_platforms()
+        .iter()
+        .map(|s| dive_testdata::build(s).unwrap())
+        .collect();
+    let refs: Vec<&BuiltImage> = built.iter().collect();
+    let dir = layout(&refs, Compression::Zstd, true);
+    registry.push(dir.path(), "multi:1");
+    let reference = format!("registry:{}/multi:1", registry.host());
+    for (platform, server) in [(None, 40_000), (Some("linux/arm64"), 50_000)] {
+        let mut args = vec![reference.as_str(), "--insecure", "--json"];
+        let mut local_args = vec![dir.path().to_str().unwrap(), "--json"];
+        if let Some(platform) = platform {
+            args.extend(["--platform", platform]);
+            local_args.extend(["--platform", platform]);
+        }
+        let remote = json(&dive_rs(&args));
+        assert_eq!(facts(remote.clone()), facts(json(&dive_rs(&local_args))));
+        let expected = platform.map_or("linux/amd64", |_| "linux/arm64/v8");
+        assert_eq!(remote["image"]["platform"], expected);
+        let sizes = remote["largest_files"]
+            .as_array()
+            .map(|files| {
+                files
+                    .iter()
+                    .any(|f| f["path"] == "/app/server" && f["bytes"] == server)
+            })
+            .unwrap_or(false);
+        assert!(sizes, "{platform:?}: /app/server should be {server} bytes");
+    }
+    refused(
+        &[
+            &reference,
+            "--insecure",
+            "--platform",
+            "linux/s390x",
+            "--summary",
+        ],
+        &[],
+        &["linux/s390x", "linux/amd64", "linux/arm64/v8"],
+    );
+}
+
+#[test]
+fn basic_auth_comes_from_flags_or_the_docker_config_and_is_refused_without() {
+    let Some(registry) = Registry::start(true) else {
+        return;
+    };
+    let rich = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let dir = layout(&[&rich], Compression::Gzip, false);
+    registry.push(dir.path(), "private:1");
+    let reference = format!("registry:{}/private:1", registry.host());
+    let local = facts(json(&dive_rs(&[dir.path().to_str().unwrap(), "--json"])));
+
+    let creds = format!("{USER}:{PASSWORD}");
+    let with_flag = json(&dive_rs(&[
+        &reference,
+        "--insecure",
+        "--creds",
+        &creds,
+        "--json",
+    ]));
+    assert_eq!(facts(with_flag), local);
+
+    // As `docker login` leaves it.
+    let config = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(&creds);
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let config_dir = config.path().to_str().unwrap();
+    let with_config = json(&dive_rs_env(
+        &[&reference, "--insecure", "--json"],
+        &[("DOCKER_CONFIG", config_dir)],
+    ));
+    assert_eq!(facts(with_config), local);
+
+    refused(
+        &[&reference, "--insecure", "--no-creds", "--summary"],
+        &[("DOCKER_CONFIG", config_dir)],
+        &["registry:", "401", "credentials"],
+    );
+    refused(
+        &[
+            &reference,
+            "--insecure",
+            "--creds",
+            "dive:wrong",
+            "--summary",
+        ],
+        &[],
+        &["401"],
+    );
+    refused(
+        &[&reference, "--insecure", "--creds", "no-colon", "--summary"],
+        &[],
+        &["--creds takes USER:PASSWORD"],
+    );
+}
+
+#[test]
+fn the_cache_fetches_only_the_layers_a_second_image_does_not_share() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let v1 = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let v2 = dive_testdata::build(&dive_testdata::demo_image_v2()).unwrap();
+    let (dir1, dir2) = (
+        layout(&[&v1], Compression::Gzip, false),
+        layout(&[&v2], Compression::Gzip, false),
+    );
+    registry.push(dir1.path(), "app:1");
+    registry.push(dir2.path(), "app2:2");
+    let layer_digests = |dir: &Path| -> Vec<String> {
+        let analysis = json(&dive_rs(&[dir.to_str().unwrap(), "--json"]));
+        analysis["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (d1, d2) = (layer_digests(dir1.path()), layer_digests(dir2.path()));
+    let own: Vec<&String> = d2.iter().filter(|d| !d1.contains(d)).collect();
+    assert!(
+        !own.is_empty() && own.len() < d2.len(),
+        "the fixtures share some layers"
+    );
+
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let (ref1, ref2) = (
+        format!("registry:{}/app:1", registry.host()),
+        format!("registry:{}/app2:2", registry.host()),
+    );
+    let uncached = facts(json(&dive_rs(&[&ref2, "--insecure", "--json"])));
+    let first = json(&dive_rs(&[
+        &ref1,
+        "--insecure",
+        "--cache",
+        cache_dir,
+        "--json",
+    ]));
+    assert_eq!(
+        facts(first),
+        facts(json(&dive_rs(&[dir1.path().to_str().unwrap(), "--json"])))
+    );
+    let served_before = registry.blobs_served("app2").len();
+    let second = json(&dive_rs(&[
+        &ref2,
+        "--insecure",
+        "--cache",
+        cache_dir,
+        "--json",
+    ]));
+    assert_eq!(facts(second), uncached, "a cached layer analyses alike");
+    let served: Vec<String> = registry.blobs_served("app2")[served_before..].to_vec();
+    let layers_fetched: Vec<&String> = served.iter().filter(|d| d2.contains(d)).collect();
+    let mut expected = own.clone();
+    expected.sort();
+    let mut fetched = layers_fetched.clone();
+    fetched.sort();
+    assert_eq!(fetched, expected, "only app2's own layers are fetched");
+
+    // A third run fetches no layer at all.
+    let before = registry.blobs_served("app2").len();
+    json(&dive_rs(&[
+        &ref2,
+        "--insecure",
+        "--cache",
+        cache_dir,
+        "--json",
+    ]));
+    let again: Vec<String> = registry.blobs_served("app2")[before..].to_vec();
+    assert!(again.iter().all(|d| !d2.contains(d)), "{again:?}");
+
+    // A damaged cache file is a miss, never an error.
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"dive-rs layer\0garbage").unwrap();
+    }
+    let rebuilt = json(&dive_rs(&[
+        &ref2,
+        "--insecure",
+        "--cache",
+        cache_dir,
+        "--json",
+    ]));
+    assert_eq!(facts(rebuilt), uncached);
+}
+
+#[test]
+fn registry_failures_exit_2_with_a_clear_message() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let demo = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let dir = layout(&[&demo], Compression::Gzip, false);
+    registry.push(dir.path(), "app:1");
+    registry.push(dir.path(), "cut:1");
+    let host = registry.host();
+
+    // Nobody listening.
+    let closed = format!("registry:127.0.0.1:{}/app:1", free_port());
+    refused(
+        &[&closed, "--insecure", "--summary"],
+        &[],
+        &["cannot reach", "127.0.0.1"],
+    );
+    // HTTPS asked of a plain HTTP registry.
+    refused(
+        &[&format!("registry:{host}/app:1"), "--summary"],
+        &[],
+        &["cannot reach", "--insecure"],
+    );
+    // Unknown tag and repository.
+    refused(
+        &[
+            &format!("registry:{host}/app:nope"),
+            "--insecure",
+            "--summary",
+        ],
+        &[],
+        &["manifest unknown", "no image"],
+    );
+    refused(
+        &[
+            &format!("registry:{host}/nothing:1"),
+            "--insecure",
+            "--summary",
+        ],
+        &[],
+        &["registry:", "nothing"],
+    );
+    // A manifest over --max-metadata.
+    refused(
+        &[
+            &format!("registry:{host}/app:1"),
+            "--insecure",
+            "--max-metadata",
+            "100",
+            "--summary",
+        ],
+        &[],
+        &["over the 100-byte cap", "--max-metadata"],
+    );
+
+    // The largest layer, damaged on the registry's disk: bytes changed, then cut short.
+    let analysis = json(&dive_rs(&[dir.path().to_str().unwrap(), "--json"]));
+    let largest = analysis["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|l| l["size_compressed"].as_u64().unwrap())
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = registry.blob_file(&largest);
+    let original = std::fs::read(&file).unwrap();
+    let mut changed = original.clone();
+    let middle = changed.len() / 2;
+    changed[middle] ^= 0xff;
+    std::fs::write(&file, &changed).unwrap();
+    let stderr = refused(
+        &[&format!("registry:{host}/app:1"), "--insecure", "--summary"],
+        &[],
+        &["registry:", &largest],
+    );
+    assert!(stderr.contains("digest"), "{stderr}");
+    std::fs::write(&file, &original[..middle]).unwrap();
+    refused(
+        &[&format!("registry:{host}/cut:1"), "--insecure", "--summary"],
+        &[],
+        &["registry:", &largest],
+    );
+    std::fs::write(&file, &original).unwrap();
+    json(&dive_rs(&[
+        &format!("registry:{host}/app:1"),
+        "--insecure",
+        "--json",
+    ]));
+}
+
+/// What the stand-in registry does.
+enum Behaviour {
+    /// 403 DENIED to every request, as registries with per-repository permissions answer.
+    Forbid,
+    /// Serves the layout; for the blob `cut` names, sends the headers in full, half of the
+    /// body, then closes the connection.
+    Serve { cut: Option<String> },
+}
+
+/// A registry stand-in on loopback serving an OCI layout's files over HTTP/1.1, for the
+/// failures the reference registry cannot be made to show (403, a connection cut mid-blob).
+fn stand_in_registry(layout: PathBuf, behaviour: Behaviour) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
+            let out = reader.get_mut();
+            let cut = match &behaviour {
+                Behaviour::Serve { cut } => cut.as_deref(),
+                Behaviour::Forbid => {
+                    let body = r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#;
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+            };
+            let index: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+            let top = &index["manifests"][0];
+            let (digest, media_type) = if path == "/v2/" {
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                );
+                continue;
+            } else if path.ends_with("/manifests/1") {
+                (
+                    top["digest"].as_str().unwrap().to_owned(),
+                    top["mediaType"].as_str().unwrap().to_owned(),
+                )
+            } else {
+                let digest = path.rsplit('/').next().unwrap().to_owned();
+                (digest, top["mediaType"].as_str().unwrap().to_owned())
+            };
+            let file = layout
+                .join("blobs/sha256")
+                .join(digest.trim_start_matches("sha256:"));
+            let Ok(bytes) = std::fs::read(&file) else {
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                continue;
+            };
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Type: {media_type}\r\nDocker-Content-Digest: {digest}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let send = if cut == Some(digest.as_str()) {
+                &bytes[..bytes.len() / 2]
+            } else {
+                &bytes[..]
+            };
+            let _ = out.write_all(send);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_registry_that_forbids_the_pull_or_cuts_a_blob_exits_2() {
+    let demo = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let dir = layout(&[&demo], Compression::Gzip, false);
+    let port = stand_in_registry(dir.path().to_owned(), Behaviour::Forbid);
+    refused(
+        &[
+            &format!("registry:localhost:{port}/app:1"),
+            "--insecure",
+            "--summary",
+        ],
+        &[],
+        &["registry:", "denied"],
+    );
+    // The stand-in serves the image faithfully when nothing is cut...
+    let local = facts(json(&dive_rs(&[dir.path().to_str().unwrap(), "--json"])));
+    let port = stand_in_registry(dir.path().to_owned(), Behaviour::Serve { cut: None });
+    let served = json(&dive_rs(&[
+        &format!("registry:localhost:{port}/app:1"),
+        "--insecure",
+        "--json",
+    ]));
+    assert_eq!(facts(served), local);
+    // ...and a connection that drops inside the largest layer is an error naming it.
+    let largest = local["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|l| l["size_compressed"].as_u64().unwrap())
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = stand_in_registry(
+        dir.path().to_owned(),
+        Behaviour::Serve {
+            cut: Some(largest.clone()),
+        },
+    );
+    refused(
+        &[
+            &format!("registry:localhost:{port}/app:1"),
+            "--insecure",
+            "--summary",
+        ],
+        &[],
+        &["registry:", &largest],
+    );
+}
+
+#[test]
+fn insecure_is_for_loopback_unless_any_host_is_asked_for() {
+    // 192.0.2.1 (TEST-NET-1) never answers; what matters is the scheme tried.
+    let output = dive_rs(&["registry:192.0.2.1:5000/app:1", "--insecure", "--summary"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("https://192.0.2.1"), "{stderr}");
+    let output = dive_rs(&["--insecure-any-host", "registry:x/app:1", "--summary"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--insecure-any-host needs --insecure"
+    );
+}
+
+/// A stand-in engine: `save REF` writes `$DIVE_TEST_ARCHIVE` for the one image it knows,
+/// otherwise fails as docker does. `DIVE_TEST_CUT` makes it stop half-way and fail.
+fn stand_in_engine(dir: &Path, name: &str) {
+    let script = format!(
+        r#"#!/bin/sh
+[ "$1" = save ] || {{ echo "{name}: only save is stood in" >&2; exit 64; }}
+shift
+if [ "{name}" = podman ]; then
+    [ "$1 $2" = "--format docker-archive" ] || {{ echo "podman: expected --format docker-archive, got $*" >&2; exit 64; }}
+    shift 2
+fi
+if [ "$1" != demo/ml-service:1.0 ]; then
+    echo "Error response from daemon: No such image: $1" >&2
+    exit 1
+fi
+if [ -n "$DIVE_TEST_CUT" ]; then
+    head -c "$DIVE_TEST_CUT" "$DIVE_TEST_ARCHIVE"
+    echo "write /dev/stdout: broken pipe" >&2
+    exit 1
+fi
+exec cat "$DIVE_TEST_ARCHIVE"
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn docker_and_podman_sources_stream_the_engines_save() {
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    );
+    let bin = tempfile::tempdir().unwrap();
+    stand_in_engine(bin.path(), "docker");
+    stand_in_engine(bin.path(), "podman");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = [("PATH", path.as_str()), ("DIVE_TEST_ARCHIVE", demo)];
+    let from_file = json(&dive_rs(&[demo, "--json"]));
+    for engine in ["docker", "podman"] {
+        let spec = format!("{engine}:demo/ml-service:1.0");
+        let streamed = json(&dive_rs_env(&[&spec, "--json"], &env));
+        assert_eq!(streamed["input"], spec);
+        assert_eq!(facts(streamed), facts(from_file.clone()), "{engine}");
+        refused(
+            &[&format!("{engine}:nope:1"), "--summary"],
+            &env,
+            &[
+                &spec[..engine.len()],
+                "save nope:1",
+                "No such image: nope:1",
+            ],
+        );
+    }
+    // The engine dies half-way: its own words, not a damaged-archive guess.
+    let size = std::fs::metadata(demo).unwrap().len() / 2;
+    let cut = size.to_string();
+    let mut cut_env = env.to_vec();
+    cut_env.push(("DIVE_TEST_CUT", &cut));
+    refused(
+        &["docker:demo/ml-service:1.0", "--summary"],
+        &cut_env,
+        &["docker save demo/ml-service:1.0", "failed", "broken pipe"],
+    );
+    // No engine at all.
+    let empty = tempfile::tempdir().unwrap();
+    refused(
+        &["podman:demo/ml-service:1.0", "--summary"],
+        &[("PATH", empty.path().to_str().unwrap())],
+        &["`podman` is not installed", "registry:REF"],
+    );
+}

@@ -194,8 +194,43 @@ fn whole_analyses(c: &mut Criterion) {
     group.finish();
 }
 
+/// Merging and attributing 100,000 entries, timed by reopening a saved scan (which skips
+/// reading the image), beside the whole analysis of the same image for scale.
+fn merge(c: &mut Criterion) {
+    let built = build(&dive_benches::wide_image()).expect("wide image builds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = dir.path().join("wide.tar");
+    std::fs::write(&image, docker_legacy(&[&built], false).expect("legacy")).expect("write");
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer
+        .analyze(Source::path(&image), &())
+        .expect("analyse");
+    assert_eq!(
+        analysis.image.final_files, 100_000,
+        "the bench input is what it claims"
+    );
+    let scan = dir.path().join("wide.dive");
+    dive_core::scan::save(&analysis, &scan).expect("save the scan");
+    let mut group = c.benchmark_group("100k entries");
+    group.sample_size(10);
+    group.bench_function("merge and attribute (saved scan)", |b| {
+        b.iter(|| black_box(analyzer.analyze(Source::path(&scan), &()).expect("open")))
+    });
+    group.bench_function("whole analysis (docker-archive file)", |b| {
+        b.iter(|| {
+            black_box(
+                analyzer
+                    .analyze(Source::path(&image), &())
+                    .expect("analyse"),
+            )
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    merge,
     layer_walks,
     building_blocks,
     two_layers,

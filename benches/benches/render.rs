@@ -3,35 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dive_benches::wide_image;
 use dive_core::{AnalyzerBuilder, Source};
-use dive_testdata::{Compression, ImageSpec, LayerSpec, Op, build, docker25};
+use dive_testdata::{Compression, build, docker25};
 use dive_tui::app::App;
 use dive_tui::ui;
 use dive_tui::views::Views;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
-
-/// 100,000 small files in 500 package directories, like a big site-packages.
-fn wide_image() -> ImageSpec {
-    let ops = (0..100_000u64)
-        .map(|i| {
-            Op::file(
-                &format!(
-                    "usr/local/lib/python3.11/site-packages/pkg{}/sub{}/mod{i}.py",
-                    i % 500,
-                    i % 7
-                ),
-                i % 300,
-                i,
-            )
-        })
-        .collect();
-    ImageSpec::new(
-        "wide:1",
-        vec![LayerSpec::new("RUN pip install everything", ops)],
-    )
-}
 
 fn frames(c: &mut Criterion) {
     let spec = wide_image();

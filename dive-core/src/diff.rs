@@ -407,13 +407,13 @@ fn package_changes(old: &Analysis, new: &Analysis) -> Vec<PackageChange> {
 }
 
 /// Visible files: path → (bytes, layer that added the content).
-fn visible_files(analysis: &Analysis) -> HashMap<&[u8], (u64, usize)> {
+fn visible_files(analysis: &Analysis) -> HashMap<Vec<u8>, (u64, usize)> {
     let tree = &analysis.tree;
     tree.walk()
         .filter_map(|id| {
             let node = tree.node(id);
             let inode = tree.inode(node.inode?);
-            Some((&*node.path, (inode.size, inode.layer)))
+            Some((tree.path(id), (inode.size, inode.layer)))
         })
         .collect()
 }

@@ -82,7 +82,8 @@ pub fn target(analysis: &Analysis, inodes: &[Vec<u32>], target: Target) -> Vec<D
         Target::None => Vec::new(),
         Target::Node(id) => {
             let node = analysis.tree.node(id);
-            let mut out = path_facts(analysis, &node.path, node.inode, node.kind);
+            let path = analysis.tree.path(id);
+            let mut out = path_facts(analysis, &path, node.inode, node.kind);
             if node.kind == EntryKind::Dir {
                 out.insert(
                     1,

@@ -245,7 +245,8 @@ pub fn packages(analysis: &Analysis) -> Outline {
                 }
             }
             None => {
-                let top = split_first(&node.path);
+                let path = tree.path(id);
+                let top = split_first(&path);
                 unowned_files
                     .entry(format!("/{}", display(top)))
                     .or_default()
@@ -254,10 +255,9 @@ pub fn packages(analysis: &Analysis) -> Outline {
         }
     }
     let file_item = |id: NodeId| {
-        let node = tree.node(id);
         Item::leaf(
-            format!("/{}", display(&node.path)),
-            node.bytes,
+            format!("/{}", display(&tree.path(id))),
+            tree.node(id).bytes,
             Target::Node(id),
         )
     };
@@ -373,9 +373,8 @@ pub fn largest(analysis: &Analysis) -> Outline {
         .largest_files(usize::MAX)
         .into_iter()
         .map(|f| {
-            let node = analysis.tree.node(f.node);
             Item::leaf(
-                format!("/{}", display(&node.path)),
+                format!("/{}", display(&analysis.tree.path(f.node))),
                 f.bytes,
                 Target::Node(f.node),
             )

@@ -366,8 +366,12 @@ impl Views {
 
 /// The `/`-prefixed path an item stands for.
 pub fn target_path(analysis: &Analysis, target: Target) -> Option<Vec<u8>> {
+    let node_path;
     let path: &[u8] = match target {
-        Target::Node(id) => &analysis.tree.node(id).path,
+        Target::Node(id) => {
+            node_path = analysis.tree.path(id);
+            &node_path
+        }
         Target::Entry { layer, entry } => {
             &analysis
                 .layer_indexes

@@ -179,7 +179,7 @@ fn a_glob_filter_keeps_matching_files_and_resums_directories() {
     let mut expected_bytes = 0;
     for id in analysis.tree.walk() {
         let node = analysis.tree.node(id);
-        let path = String::from_utf8_lossy(&node.path).into_owned();
+        let path = String::from_utf8_lossy(&analysis.tree.path(id)).into_owned();
         if node.kind != dive_core::layer::EntryKind::Dir && path.contains(".so") {
             expected.push(format!("/{path}"));
             expected_bytes += node.bytes;
@@ -229,7 +229,7 @@ fn minimum_size_and_changed_only_filters_agree_with_the_analysis() {
             let n = analysis.tree.node(id);
             n.layer == 4 && n.children.is_empty() && id.0 != 0
         })
-        .map(|id| format!("/{}", String::from_utf8_lossy(&analysis.tree.node(id).path)))
+        .map(|id| format!("/{}", String::from_utf8_lossy(&analysis.tree.path(id))))
         .collect();
     expected.sort();
     let mut shown = shown_leaves(&app);

@@ -269,7 +269,8 @@ pub(crate) fn attribute(
             continue;
         };
         let content = tree.inode(inode);
-        if let Some((p, listed)) = final_claims.owner(&node.path) {
+        let path = tree.path(id);
+        if let Some((p, listed)) = final_claims.owner(&path) {
             let package = &mut registry.packages[p];
             package.bytes += content.size;
             package.files += 1;
@@ -279,7 +280,7 @@ pub(crate) fn attribute(
             package.layers.insert(content.layer);
             owner_of[inode.0 as usize] = u32::try_from(p).ok();
         } else {
-            let dir = unowned_entry(&mut unowned, &node.path);
+            let dir = unowned_entry(&mut unowned, &path);
             dir.bytes += content.size;
             dir.files += 1;
         }

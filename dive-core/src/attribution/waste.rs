@@ -304,21 +304,16 @@ pub(crate) fn waste(
         let content = tree.inode(inode);
         let owner = inode_owner.get(inode.0 as usize).copied().flatten();
         let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
-        if let Some(class) = classify(&node.path, family) {
-            add(class, &node.path, node.bytes, content.layer, None);
+        let path = tree.path(id);
+        if let Some(class) = classify(&path, family) {
+            add(class, &path, node.bytes, content.layer, None);
         } else {
             // Only the debug sections of an ELF file are avoidable, not the whole file.
             let entry = layers
                 .get(content.layer)
                 .and_then(|l| l.entries.get(content.entry as usize));
             if let Some(debug) = entry.map(|e| e.debug_bytes).filter(|&d| d > 0) {
-                add(
-                    WasteClass::DebugInfo,
-                    &node.path,
-                    debug,
-                    content.layer,
-                    None,
-                );
+                add(WasteClass::DebugInfo, &path, debug, content.layer, None);
             }
         }
     }

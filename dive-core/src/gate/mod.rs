@@ -417,8 +417,9 @@ fn path_bytes(analysis: &Analysis, glob: &globset::GlobMatcher) -> (u64, String)
     for id in tree.walk() {
         let node = tree.node(id);
         let Some(inode) = node.inode else { continue };
-        if !glob.is_match(std::path::Path::new(&*String::from_utf8_lossy(&node.path)))
-            || !seen.insert(inode)
+        if !glob.is_match(std::path::Path::new(&*String::from_utf8_lossy(
+            &tree.path(id),
+        ))) || !seen.insert(inode)
         {
             continue;
         }

@@ -514,7 +514,9 @@ impl Walk {
         }
     }
 
-    fn finish(self, size_uncompressed: u64) -> LayerIndex {
+    fn finish(mut self, size_uncompressed: u64) -> LayerIndex {
+        // The layer is complete: give back what doubling the vector reserved.
+        self.entries.shrink_to_fit();
         LayerIndex {
             entries: self.entries,
             compression: Compression::None,

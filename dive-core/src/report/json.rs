@@ -146,7 +146,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
             .largest_files(LARGEST_FILES)
             .into_iter()
             .map(|f| Largest {
-                path: JsonPath::new(&analysis.tree.node(f.node).path),
+                path: JsonPath::new(&analysis.tree.path(f.node)),
                 bytes: f.bytes,
                 layer: f.layer,
             })

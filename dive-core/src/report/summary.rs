@@ -195,7 +195,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     let _ = writeln!(out, "\nLargest files");
     let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");
     for file in largest {
-        let path = String::from_utf8_lossy(&analysis.tree.node(file.node).path).into_owned();
+        let path = String::from_utf8_lossy(&analysis.tree.path(file.node)).into_owned();
         let _ = writeln!(out, "{:>10}  {:>5}  /{path}", size(file.bytes), file.layer);
     }
 

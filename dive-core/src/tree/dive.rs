@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_128;
 
 use super::{FileTree, NodeId};
 use crate::layer::{EntryKind, LayerIndex};
@@ -38,7 +39,8 @@ struct PathTally {
 /// Accumulates dive's per-path figures layer by layer, before each layer is merged.
 #[derive(Debug, Default)]
 pub(crate) struct DiveTally {
-    paths: HashMap<Box<[u8]>, PathTally>,
+    /// By the path's 128-bit hash: a copy of every path would double the merge's memory.
+    paths: HashMap<u128, PathTally>,
 }
 
 impl DiveTally {
@@ -86,24 +88,37 @@ impl DiveTally {
         // name). A whiteout of a path that does not exist below is an error that ends the
         // visit of that layer: the leaves after it are not counted, and the path is left in
         // dive's table with its "no size yet" minimum of -1.
+        // Without such an error the order changes nothing, so only then is it computed.
+        if !leaves.values().any(|&(_, fails, _)| fails) {
+            for (path, (size, _, _)) in leaves {
+                self.count(path, size);
+            }
+            return;
+        }
         let mut ordered: Vec<(Vec<u8>, &[u8], u64, bool)> = leaves
             .into_iter()
             .map(|(path, (size, fails, whiteout))| (dive_order(path, whiteout), path, size, fails))
             .collect();
         ordered.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (_, path, size, fails) in ordered {
-            let tally = self.paths.entry(path.into()).or_default();
             if fails {
+                // Left in dive's table with its "no size yet" minimum of -1.
+                self.paths.entry(xxh3_128(path)).or_default();
                 break;
             }
-            tally.min = if tally.layers == 0 {
-                size
-            } else {
-                tally.min.min(size)
-            };
-            tally.sum += size;
-            tally.layers += 1;
+            self.count(path, size);
         }
+    }
+
+    fn count(&mut self, path: &[u8], size: u64) {
+        let tally = self.paths.entry(xxh3_128(path)).or_default();
+        tally.min = if tally.layers == 0 {
+            size
+        } else {
+            tally.min.min(size)
+        };
+        tally.sum += size;
+        tally.layers += 1;
     }
 
     pub(crate) fn finish(self, layers: &[&LayerIndex]) -> DiveFigures {

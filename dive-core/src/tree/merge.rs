@@ -13,7 +13,6 @@ use super::dive::{DiveFigures, DiveTally};
 use super::{FileTree, Inode, InodeId, NodeId};
 use crate::error::{Location, Warning};
 use crate::layer::{EntryKind, LayerEntry, LayerIndex};
-use crate::path::ancestors;
 
 /// Why bytes shipped in a layer are not visible in the final image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -113,8 +112,16 @@ pub(crate) trait ContentHasher: Sync {
 
 /// Merges `layers` (in manifest order) into the final tree.
 pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merged {
+    // Every entry may become a node (and every file a content): reserving that up front spares
+    // the vectors' doubling, which at a million entries briefly holds both copies.
+    let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
+    let files = layers
+        .iter()
+        .flat_map(|l| &l.entries)
+        .filter(|e| e.kind == EntryKind::File)
+        .count();
     let mut merger = Merger {
-        tree: FileTree::new(),
+        tree: FileTree::with_capacity(entries, files),
         layers,
         hasher,
         layer: 0,
@@ -223,11 +230,7 @@ impl Merger<'_> {
             };
         }
         // Paths this layer's whiteouts removed existed below: setting one again modifies it.
-        let removed: HashSet<&[u8]> = self
-            .killed
-            .iter()
-            .map(|&id| &*self.tree.node(id).path)
-            .collect();
+        let removed: HashSet<Vec<u8>> = self.killed.iter().map(|&id| self.tree.path(id)).collect();
         let removed: HashSet<Box<[u8]>> = layer
             .entries
             .iter()
@@ -263,7 +266,8 @@ impl Merger<'_> {
         entry_inodes: &[Option<InodeId>],
     ) -> Option<InodeId> {
         let parent = self.ensure_parents(&entry.path);
-        let id = match self.tree.lookup(&entry.path) {
+        let name = crate::path::split_last(&entry.path).1;
+        let id = match self.tree.child(parent, name) {
             Some(id) => {
                 let old = self.tree.node(id);
                 if old.kind == EntryKind::Dir {
@@ -276,9 +280,7 @@ impl Merger<'_> {
                 }
                 id
             }
-            None => self
-                .tree
-                .add_node(parent, entry.path.to_vec(), entry.kind, self.layer),
+            None => self.tree.add_node(parent, name, entry.kind, self.layer),
         };
         let entry_index = u32::try_from(index).unwrap_or(u32::MAX);
         let inode = match entry.kind {
@@ -363,8 +365,9 @@ impl Merger<'_> {
     /// Makes every ancestor of `path` a directory; returns the parent's id.
     fn ensure_parents(&mut self, path: &[u8]) -> NodeId {
         let mut parent = NodeId::ROOT;
-        for dir in ancestors(path) {
-            parent = match self.tree.lookup(dir) {
+        let dirs = crate::path::split_last(path).0;
+        for dir in dirs.split(|&b| b == b'/').filter(|d| !d.is_empty()) {
+            parent = match self.tree.child(parent, dir) {
                 Some(id) if self.tree.node(id).kind == EntryKind::Dir => id,
                 Some(id) => {
                     // A lower file or symlink became a directory.
@@ -375,9 +378,7 @@ impl Merger<'_> {
                     node.entry = None;
                     id
                 }
-                None => self
-                    .tree
-                    .add_node(parent, dir.to_vec(), EntryKind::Dir, self.layer),
+                None => self.tree.add_node(parent, dir, EntryKind::Dir, self.layer),
             };
         }
         parent
@@ -388,7 +389,7 @@ impl Merger<'_> {
         let Some(inode) = node.inode.take() else {
             return;
         };
-        let path = node.path.to_vec();
+        let path = self.tree.path(id);
         let content = self.tree.inode_mut(inode);
         content.refs = content.refs.saturating_sub(1);
         if content.refs == 0 {
@@ -415,8 +416,12 @@ impl Merger<'_> {
         }
         // In path order, so that content shown under several of these paths is reported
         // hidden at the last of them, whatever order the layers created them in.
-        doomed.sort_by(|a, b| self.tree.node(*a).path.cmp(&self.tree.node(*b).path));
-        for child in doomed {
+        let mut doomed: Vec<(Vec<u8>, NodeId)> = doomed
+            .into_iter()
+            .map(|id| (self.tree.path(id), id))
+            .collect();
+        doomed.sort_unstable();
+        for (_, child) in doomed {
             self.drop_content(child, reason);
             self.tree.kill(child);
             self.killed.push(child);

@@ -7,8 +7,9 @@ pub use dive::DiveFigures;
 pub(crate) use merge::{ContentHasher, merge};
 pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
+use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::Serialize;
 
 use crate::layer::EntryKind;
@@ -45,11 +46,12 @@ pub struct Inode {
     pub origin: NodeId,
 }
 
-/// One path of the merged image.
+/// One path of the merged image: its last component and its parent, so that a path's bytes
+/// are held once however deep it is ([`FileTree::path`] spells the whole path).
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Full normalised path (`usr/lib/x.so`); empty for the root.
-    pub path: Box<[u8]>,
+    /// Last path component; empty for the root.
+    name: Box<[u8]>,
     /// Parent directory; `None` for the root.
     pub parent: Option<NodeId>,
     /// Children, sorted by name once the merge is done.
@@ -75,7 +77,7 @@ pub struct Node {
 impl Node {
     /// The last path component.
     pub fn name(&self) -> &[u8] {
-        crate::path::split_last(&self.path).1
+        &self.name
     }
 }
 
@@ -83,14 +85,26 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct FileTree {
     nodes: Vec<Node>,
-    by_path: HashMap<Box<[u8]>, NodeId>,
+    /// Visible nodes, found by (parent, name); the table holds only ids.
+    children: HashTable<NodeId>,
+    /// Seeded per tree, so names an image chooses cannot be made to collide.
+    hasher: DefaultHashBuilder,
     inodes: Vec<Inode>,
 }
 
 impl FileTree {
+    /// An empty tree with room for `nodes` nodes and `inodes` contents.
+    pub(crate) fn with_capacity(nodes: usize, inodes: usize) -> Self {
+        let mut tree = Self::new();
+        tree.nodes.reserve(nodes);
+        tree.children.reserve(nodes, |_| 0);
+        tree.inodes.reserve(inodes);
+        tree
+    }
+
     pub(crate) fn new() -> Self {
         let root = Node {
-            path: Box::default(),
+            name: Box::default(),
             parent: None,
             children: Vec::new(),
             kind: EntryKind::Dir,
@@ -102,11 +116,10 @@ impl FileTree {
             bytes: 0,
             files: 0,
         };
-        let mut by_path = HashMap::new();
-        by_path.insert(Box::default(), NodeId::ROOT);
         Self {
             nodes: vec![root],
-            by_path,
+            children: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
             inodes: Vec::new(),
         }
     }
@@ -122,7 +135,44 @@ impl FileTree {
 
     /// The visible node at a normalised path (`usr/lib`), if any.
     pub fn lookup(&self, path: &[u8]) -> Option<NodeId> {
-        self.by_path.get(path).copied()
+        if path.is_empty() {
+            return Some(NodeId::ROOT);
+        }
+        path.split(|&b| b == b'/')
+            .try_fold(NodeId::ROOT, |parent, name| self.child(parent, name))
+    }
+
+    /// The visible child of `parent` called `name`, if any.
+    pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let hash = self.hash(parent, name);
+        self.children
+            .find(hash, |&id| {
+                let node = &self.nodes[id.at()];
+                node.parent == Some(parent) && *node.name == *name
+            })
+            .copied()
+    }
+
+    /// The normalised path of a node (`usr/lib/x.so`; empty for the root).
+    pub fn path(&self, id: NodeId) -> Vec<u8> {
+        let mut names = Vec::new();
+        let mut at = id;
+        while let Some(parent) = self.nodes[at.at()].parent {
+            names.push(&*self.nodes[at.at()].name);
+            at = parent;
+        }
+        let mut path = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        for name in names.iter().rev() {
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+        }
+        path
+    }
+
+    fn hash(&self, parent: NodeId, name: &[u8]) -> u64 {
+        self.hasher.hash_one((parent.0, name))
     }
 
     /// Every piece of file content ever added, visible or hidden.
@@ -160,18 +210,23 @@ impl FileTree {
         &mut self.inodes[id.0 as usize]
     }
 
+    /// Adds `name` under `parent`; the caller has checked that no visible child has it.
     pub(crate) fn add_node(
         &mut self,
         parent: NodeId,
-        path: Vec<u8>,
+        name: &[u8],
         kind: EntryKind,
         layer: usize,
     ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
-        let path = path.into_boxed_slice();
-        self.by_path.insert(path.clone(), id);
+        let hash = self.hash(parent, name);
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        self.children.insert_unique(hash, id, |&other| {
+            let node = &nodes[other.at()];
+            hasher.hash_one((node.parent.map_or(0, |p| p.0), &*node.name))
+        });
         self.nodes.push(Node {
-            path,
+            name: name.into(),
             parent: Some(parent),
             children: Vec::new(),
             kind,
@@ -189,9 +244,14 @@ impl FileTree {
 
     /// Marks a node gone; its parent drops it from `children` when the merge finishes.
     pub(crate) fn kill(&mut self, id: NodeId) {
-        let node = &mut self.nodes[id.at()];
-        node.alive = false;
-        self.by_path.remove(&node.path);
+        let node = &self.nodes[id.at()];
+        if let Some(parent) = node.parent {
+            let hash = self.hash(parent, &node.name);
+            if let Ok(found) = self.children.find_entry(hash, |&other| other == id) {
+                found.remove();
+            }
+        }
+        self.nodes[id.at()].alive = false;
     }
 
     /// Drops dead children, sorts by name and sums sizes bottom-up; each content counts once.
@@ -200,8 +260,12 @@ impl FileTree {
             let mut children = std::mem::take(&mut self.nodes[i].children);
             children.retain(|c| self.nodes[c.at()].alive);
             children.sort_by(|a, b| self.nodes[a.at()].name().cmp(self.nodes[b.at()].name()));
+            children.shrink_to_fit();
             self.nodes[i].children = children;
         }
+        // The tree is complete: give back what doubling the vectors reserved.
+        self.nodes.shrink_to_fit();
+        self.inodes.shrink_to_fit();
         // Content counts at the path it was added under while that still shows it,
         // otherwise at the first path (in tree order) that does.
         let mut counted = vec![false; self.inodes.len()];

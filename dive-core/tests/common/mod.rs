@@ -123,7 +123,10 @@ pub fn final_tree(analysis: &Analysis) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
         .map(|id| {
             let node = analysis.tree.node(id);
             let size = node.inode.map_or(0, |i| analysis.tree.inode(i).size);
-            (node.path.to_vec(), (kind_char(node.kind), size, node.mode))
+            (
+                analysis.tree.path(id),
+                (kind_char(node.kind), size, node.mode),
+            )
         })
         .collect()
 }

@@ -14,9 +14,9 @@ pub struct Limits {
     pub entries: u64,
     /// Longest entry path, link target or tar extension header (`--max-path`); such an
     /// entry is skipped with a warning. The default is Linux's `PATH_MAX`, which no file
-    /// that a container can open exceeds. Each directory of the merged tree keeps its full
-    /// path, so memory for one deep path grows with the square of its depth: raise this
-    /// only for an image you trust.
+    /// that a container can open exceeds. A raised cap costs memory in proportion to path
+    /// length (each directory of the merged tree keeps only its name), but time for dive's
+    /// figures grows with the square of a path's depth (100,000 levels: a minute or more).
     pub path_bytes: u64,
     /// Deepest nesting of image indexes inside indexes (`--max-index-depth`); deeper is an
     /// error, as is a loop.

@@ -762,6 +762,23 @@ fn scale_cases() -> Vec<Case> {
             assert!(text.contains("leaf"));
         }),
     ));
+    // With the cap raised, depth costs memory linearly: a node keeps its name, not its path
+    // (with full paths, 20,000 levels held ~800 MB of path bytes).
+    let deep: String = "a/".repeat(20_000) + "leaf";
+    cases.push(
+        Case::new(
+            "a path 20,000 directories deep, cap raised",
+            docker(vec![tar(&[
+                extension(b'L', deep.as_bytes()),
+                member(&header(b"x", b'0', 4), b"deep"),
+            ])]),
+            Expect::Clean(|a| {
+                assert_eq!(a.image.final_bytes, 4);
+                assert_eq!(a.tree.node_count(), 20_002);
+            }),
+        )
+        .limits(Limits::default().path_bytes(64 * 1024)),
+    );
     // A package database over the metadata cap: not read, said so.
     let status = {
         let mut text = String::new();

@@ -10,9 +10,10 @@
 //! (the surviving copy included); user wasted = wasted ÷ (Σ layer sizes − layer 0's size).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
 use serde::Serialize;
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use super::{FileTree, NodeId};
 use crate::layer::{EntryKind, LayerIndex};
@@ -37,10 +38,21 @@ struct PathTally {
 }
 
 /// Accumulates dive's per-path figures layer by layer, before each layer is merged.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DiveTally {
     /// By the path's 128-bit hash: a copy of every path would double the merge's memory.
     paths: HashMap<u128, PathTally>,
+    /// Seeds that hash per run, so an image cannot choose paths that collide.
+    seed: u64,
+}
+
+impl Default for DiveTally {
+    fn default() -> Self {
+        Self {
+            paths: HashMap::new(),
+            seed: std::hash::RandomState::new().hash_one(0u8),
+        }
+    }
 }
 
 impl DiveTally {
@@ -103,7 +115,9 @@ impl DiveTally {
         for (_, path, size, fails) in ordered {
             if fails {
                 // Left in dive's table with its "no size yet" minimum of -1.
-                self.paths.entry(xxh3_128(path)).or_default();
+                self.paths
+                    .entry(xxh3_128_with_seed(path, self.seed))
+                    .or_default();
                 break;
             }
             self.count(path, size);
@@ -111,7 +125,10 @@ impl DiveTally {
     }
 
     fn count(&mut self, path: &[u8], size: u64) {
-        let tally = self.paths.entry(xxh3_128(path)).or_default();
+        let tally = self
+            .paths
+            .entry(xxh3_128_with_seed(path, self.seed))
+            .or_default();
         tally.min = if tally.layers == 0 {
             size
         } else {

@@ -112,16 +112,15 @@ pub(crate) trait ContentHasher: Sync {
 
 /// Merges `layers` (in manifest order) into the final tree.
 pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merged {
-    // Every entry may become a node (and every file a content): reserving that up front spares
-    // the vectors' doubling, which at a million entries briefly holds both copies.
-    let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
+    // Every file entry becomes one content: reserving them spares the vector's doubling. Nodes
+    // are not reserved: directories implied by deeper paths add an unknown number.
     let files = layers
         .iter()
         .flat_map(|l| &l.entries)
         .filter(|e| e.kind == EntryKind::File)
         .count();
     let mut merger = Merger {
-        tree: FileTree::with_capacity(entries, files),
+        tree: FileTree::with_capacity(files),
         layers,
         hasher,
         layer: 0,

@@ -93,12 +93,10 @@ pub struct FileTree {
 }
 
 impl FileTree {
-    /// An empty tree with room for `nodes` nodes and `inodes` contents.
-    pub(crate) fn with_capacity(nodes: usize, inodes: usize) -> Self {
+    /// An empty tree with room for `inodes` contents.
+    pub(crate) fn with_capacity(inodes: usize) -> Self {
         let mut tree = Self::new();
-        tree.nodes.reserve(nodes);
-        tree.children.reserve(nodes, |_| 0);
-        tree.inodes.reserve(inodes);
+        tree.inodes.reserve_exact(inodes);
         tree
     }
 

@@ -746,13 +746,17 @@ fn scale_cases() -> Vec<Case> {
     ));
     // A path 2,000 directories deep fits the default cap: the tree, the JSON and the summary
     // must not recurse that deep.
-    let deep: String = "a/".repeat(2_000) + "leaf";
-    cases.push(Case::new(
-        "a path 2,000 directories deep",
+    // One 4-byte file under `levels` directories, its path in a GNU long name.
+    let deep_image = |levels: usize| {
+        let deep: String = "a/".repeat(levels) + "leaf";
         docker(vec![tar(&[
             extension(b'L', deep.as_bytes()),
             member(&header(b"x", b'0', 4), b"deep"),
-        ])]),
+        ])])
+    };
+    cases.push(Case::new(
+        "a path 2,000 directories deep",
+        deep_image(2_000),
         Expect::Clean(|a| {
             assert_eq!(a.image.final_bytes, 4);
             assert_eq!(a.tree.node_count(), 2_002);
@@ -764,14 +768,10 @@ fn scale_cases() -> Vec<Case> {
     ));
     // With the cap raised, depth costs memory linearly: a node keeps its name, not its path
     // (with full paths, 20,000 levels held ~800 MB of path bytes).
-    let deep: String = "a/".repeat(20_000) + "leaf";
     cases.push(
         Case::new(
             "a path 20,000 directories deep, cap raised",
-            docker(vec![tar(&[
-                extension(b'L', deep.as_bytes()),
-                member(&header(b"x", b'0', 4), b"deep"),
-            ])]),
+            deep_image(20_000),
             Expect::Clean(|a| {
                 assert_eq!(a.image.final_bytes, 4);
                 assert_eq!(a.tree.node_count(), 20_002);

@@ -230,6 +230,19 @@ fn facts(mut analysis: serde_json::Value) -> serde_json::Value {
     analysis
 }
 
+/// The digest of an analysis's largest layer blob.
+fn largest_layer(analysis: &serde_json::Value) -> String {
+    analysis["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|l| l["size_compressed"].as_u64().unwrap())
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Runs dive-rs and expects exit status 2 with one message holding every word of `expected`.
 fn refused(args: &[&str], env: &[(&str, &str)], expected: &[&str]) -> String {
     let output = dive_rs_env(args, env);
@@ -545,15 +558,7 @@ fn registry_failures_exit_2_with_a_clear_message() {
 
     // The largest layer, damaged on the registry's disk: bytes changed, then cut short.
     let analysis = json(&dive_rs(&[dir.path().to_str().unwrap(), "--json"]));
-    let largest = analysis["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .max_by_key(|l| l["size_compressed"].as_u64().unwrap())
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let largest = largest_layer(&analysis);
     let file = registry.blob_file(&largest);
     let original = std::fs::read(&file).unwrap();
     let mut changed = original.clone();
@@ -685,15 +690,7 @@ fn a_registry_that_forbids_the_pull_or_cuts_a_blob_exits_2() {
     ]));
     assert_eq!(facts(served), local);
     // ...and a connection that drops inside the largest layer is an error naming it.
-    let largest = local["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .max_by_key(|l| l["size_compressed"].as_u64().unwrap())
-        .unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let largest = largest_layer(&local);
     let port = stand_in_registry(
         dir.path().to_owned(),
         Behaviour::Serve {

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use tar::EntryType;
 
 use super::blob::Blob;
-use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path, metadata_over_cap};
+use super::store::{LayerInput, OUTER_NAME_CAP, Store, check_metadata_cap, inner_path};
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::tar_reader::{Seeking, TarReader};
 use crate::path::{join, normalize, split_last};
@@ -141,14 +141,7 @@ impl Store for ArchiveStore {
             return Ok(None);
         };
         let bytes = blob.bytes();
-        if bytes.len() as u64 > self.meta_cap {
-            return Err(metadata_over_cap(
-                &self.input,
-                path,
-                Some(bytes.len() as u64),
-                self.meta_cap,
-            ));
-        }
+        check_metadata_cap(&self.input, path, bytes.len(), self.meta_cap)?;
         Ok(Some(bytes.to_vec()))
     }
 

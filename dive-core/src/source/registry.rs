@@ -23,7 +23,7 @@ use oci_client::{Client, Reference};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
-use super::store::{Fetch, Fetched, LayerInput, Store, metadata_over_cap};
+use super::store::{Fetch, Fetched, LayerInput, Store, check_metadata_cap, metadata_over_cap};
 use crate::error::{Error, Result, Warning};
 
 /// Manifest forms asked for; a registry answers with one of them.
@@ -192,14 +192,7 @@ impl RegistryStore {
         let (bytes, digest) = runtime
             .block_on(client.pull_manifest_raw(&reference, &auth, &MANIFEST_TYPES))
             .map_err(|e| failed(describe(&e, &reference)))?;
-        if bytes.len() as u64 > meta_cap {
-            return Err(metadata_over_cap(
-                input,
-                "manifest",
-                Some(bytes.len() as u64),
-                meta_cap,
-            ));
-        }
+        check_metadata_cap(input, "manifest", bytes.len(), meta_cap)?;
         let media_type = media_type_of(&bytes);
         let index_json = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
@@ -247,14 +240,7 @@ impl RegistryStore {
                     .pull_manifest_raw(&at, &self.auth, &MANIFEST_TYPES),
             )
             .map_err(|e| self.failed(describe(&e, &at)))?;
-        if bytes.len() as u64 > self.meta_cap {
-            return Err(metadata_over_cap(
-                &self.input,
-                digest,
-                Some(bytes.len() as u64),
-                self.meta_cap,
-            ));
-        }
+        check_metadata_cap(&self.input, digest, bytes.len(), self.meta_cap)?;
         self.learn(&bytes);
         Ok(bytes.into())
     }

@@ -65,6 +65,14 @@ pub(crate) fn metadata_over_cap(input: &str, path: &str, size: Option<u64>, cap:
     )
 }
 
+/// An error when `len` bytes of a metadata file are more than `--max-metadata` allows.
+pub(crate) fn check_metadata_cap(input: &str, path: &str, len: usize, cap: u64) -> Result<()> {
+    if len as u64 > cap {
+        return Err(metadata_over_cap(input, path, Some(len as u64), cap));
+    }
+    Ok(())
+}
+
 /// Normalises a path found in a manifest; `None` when it climbs out of the input.
 pub(crate) fn inner_path(raw: &str) -> Option<String> {
     crate::path::normalize(raw.as_bytes()).map(|p| String::from_utf8_lossy(&p).into_owned())

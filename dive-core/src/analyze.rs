@@ -411,10 +411,22 @@ impl Analyzer {
             None => None,
         };
         if let Some(cache) = &cache {
-            for (_, found) in &mut inputs {
+            for (i, found) in &mut inputs {
                 if let LayerInput::Fetch(fetch) = found
                     && let Some(index) = cache.load(fetch.digest(), options)
                 {
+                    // Progress counts a cached layer as walked.
+                    let event = Event::LayerWalked {
+                        index: Some(*i),
+                        blob: &plan.layers[*i].path,
+                        entries: index.entries.len(),
+                        bytes: index.size_uncompressed,
+                    };
+                    if observer.event(&event) == Control::Stop {
+                        return Err(Error::Cancelled {
+                            input: input.to_owned(),
+                        });
+                    }
                     *found = LayerInput::Walked(Arc::new(index));
                 }
             }

@@ -410,19 +410,21 @@ impl Analyzer {
             ),
             None => None,
         };
+        let tell_walked = |i: usize, index: &LayerIndex| {
+            observer.event(&Event::LayerWalked {
+                index: Some(i),
+                blob: &plan.layers[i].path,
+                entries: index.entries.len(),
+                bytes: index.size_uncompressed,
+            })
+        };
         if let Some(cache) = &cache {
             for (i, found) in &mut inputs {
                 if let LayerInput::Fetch(fetch) = found
                     && let Some(index) = cache.load(fetch.digest(), options)
                 {
                     // Progress counts a cached layer as walked.
-                    let event = Event::LayerWalked {
-                        index: Some(*i),
-                        blob: &plan.layers[*i].path,
-                        entries: index.entries.len(),
-                        bytes: index.size_uncompressed,
-                    };
-                    if observer.event(&event) == Control::Stop {
+                    if tell_walked(*i, &index) == Control::Stop {
                         return Err(Error::Cancelled {
                             input: input.to_owned(),
                         });
@@ -505,13 +507,7 @@ impl Analyzer {
                     walked
                 }
             };
-            let event = Event::LayerWalked {
-                index: Some(*index),
-                blob: &plan.layers[*index].path,
-                entries: walked.entries.len(),
-                bytes: walked.size_uncompressed,
-            };
-            if observer.event(&event) == Control::Stop {
+            if tell_walked(*index, &walked) == Control::Stop {
                 stopped.store(true, Ordering::Relaxed);
             }
             Ok(Arc::new(walked))

@@ -47,7 +47,9 @@ pub enum Source {
         /// The stream.
         reader: Box<dyn Read + Send>,
     },
-    /// An image in a registry (`registry:REF`), read over the OCI distribution API.
+    /// An image in a registry (`registry:REF`), read over the OCI distribution API. The
+    /// analysis runs its own network threads and blocks on them: from async code, call it
+    /// on a blocking thread (e.g. tokio's `spawn_blocking`).
     #[cfg(feature = "registry")]
     Registry {
         /// `host/repository:tag` or `…@sha256:…`.

@@ -120,7 +120,7 @@ impl Source {
         let Some(rest) = rest else {
             return if Path::new(spec).exists() {
                 Ok(Source::path(spec))
-            } else if cfg!(feature = "registry") && registry_reference(spec) {
+            } else if registry_reference(spec) {
                 Source::registry(spec, spec)
             } else {
                 Err(Error::Source {
@@ -256,17 +256,20 @@ pub(crate) fn open(
         }
         #[cfg(feature = "registry")]
         Source::Registry {
-            reference,
-            options: remote,
+            ref reference,
+            options: ref remote,
         } => {
-            let name = format!("registry:{reference}");
+            let name = source.name();
             let store =
-                registry::RegistryStore::open(&name, &reference, &remote, options.capture_limit)?;
+                registry::RegistryStore::open(&name, reference, remote, options.capture_limit)?;
             Ok((name, Box::new(store), None))
         }
-        Source::Engine { engine, reference } => {
-            let name = format!("{engine}:{reference}");
-            let store = engine::scan(&name, engine, &reference, options, on_layer)?;
+        Source::Engine {
+            engine,
+            ref reference,
+        } => {
+            let name = source.name();
+            let store = engine::scan(&name, engine, reference, options, on_layer)?;
             Ok((name, Box::new(store), None))
         }
     }

@@ -23,6 +23,7 @@ use oci_client::{Client, Reference};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
+use super::resolve::blob_digest;
 use super::store::{Fetch, Fetched, LayerInput, Store, check_metadata_cap, metadata_over_cap};
 use crate::error::{Error, Result, Warning};
 
@@ -275,15 +276,10 @@ impl RegistryStore {
     fn small_blob(&self, digest: &str) -> Result<Vec<u8>> {
         let cap = self.meta_cap;
         let fetched = self.runtime.block_on(async {
-            let mut stream = self
-                .client
-                .pull_blob_stream(&self.reference, digest)
-                .await
-                .map_err(|e| describe(&e, &self.reference))?;
+            let mut stream = blob_chunks(&self.client, &self.reference, digest).await?;
             let mut bytes = Vec::new();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk
-                    .map_err(|e| format!("blob {digest} arrived damaged or cut short: {e}"))?;
+                let chunk = chunk?;
                 if (bytes.len() + chunk.len()) as u64 > cap {
                     return Ok(None);
                 }
@@ -304,7 +300,7 @@ impl Store for RegistryStore {
         if path == "index.json" {
             return Ok(Some(self.index_json.clone()));
         }
-        let Some(digest) = digest_of(path) else {
+        let Some(digest) = blob_digest(path) else {
             return Ok(None);
         };
         let is_manifest = self
@@ -319,7 +315,7 @@ impl Store for RegistryStore {
     }
 
     fn layer(&self, path: &str) -> Result<Option<LayerInput>> {
-        let Some(digest) = digest_of(path) else {
+        let Some(digest) = blob_digest(path) else {
             return Ok(None);
         };
         let size = self
@@ -384,22 +380,18 @@ impl Fetch for RemoteBlob {
         // The task reads the blob to its end even when the walk has stopped early (the tar's
         // end blocks come before the gzip trailer): only the whole blob proves its digest.
         let task = self.runtime.spawn(async move {
-            let mut stream = client
-                .pull_blob_stream(&reference, digest.as_str())
-                .await
-                .map_err(|e| describe(&e, &reference))?;
+            let mut stream = blob_chunks(&client, &reference, &digest).await?;
             let mut seen = 0u64;
             let mut walking = true;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk
-                    .map_err(|e| format!("blob {digest} arrived damaged or cut short: {e}"))?;
+                let chunk = chunk?;
                 seen += chunk.len() as u64;
                 if seen > size {
                     return Err(format!(
                         "blob {digest}: the registry sent more than the manifest's {size} bytes"
                     ));
                 }
-                if walking && tx.send(Vec::from(chunk)).await.is_err() {
+                if walking && tx.send(chunk).await.is_err() {
                     walking = false;
                 }
             }
@@ -428,6 +420,28 @@ impl Fetch for RemoteBlob {
     }
 }
 
+/// A blob's bytes as they arrive (the client checks them against the digest at the end);
+/// every error names the blob.
+async fn blob_chunks(
+    client: &Client,
+    reference: &Reference,
+    digest: &str,
+) -> std::result::Result<
+    impl futures_util::Stream<Item = std::result::Result<Vec<u8>, String>> + Unpin + use<>,
+    String,
+> {
+    let stream = client
+        .pull_blob_stream(reference, digest)
+        .await
+        .map_err(|e| describe(&e, reference))?;
+    let digest = digest.to_owned();
+    Ok(stream.map(move |chunk| {
+        chunk
+            .map(Vec::from)
+            .map_err(|e| format!("blob {digest} arrived damaged or cut short: {e}"))
+    }))
+}
+
 /// The walk's side of a blob download.
 struct ChannelReader {
     rx: mpsc::Receiver<Vec<u8>>,
@@ -452,12 +466,6 @@ impl Read for ChannelReader {
         self.at += n;
         Ok(n)
     }
-}
-
-/// `sha256:…` from `blobs/sha256/…`.
-fn digest_of(path: &str) -> Option<String> {
-    let (algorithm, hex) = path.strip_prefix("blobs/")?.split_once('/')?;
-    (!hex.contains('/')).then(|| format!("{algorithm}:{hex}"))
 }
 
 fn media_type_of(manifest: &[u8]) -> String {
@@ -606,8 +614,11 @@ mod tests {
 
     #[test]
     fn blob_paths_give_digests() {
-        assert_eq!(digest_of("blobs/sha256/abc").as_deref(), Some("sha256:abc"));
-        assert_eq!(digest_of("index.json"), None);
-        assert_eq!(digest_of("blobs/sha256/a/b"), None);
+        assert_eq!(
+            blob_digest("blobs/sha256/abc").as_deref(),
+            Some("sha256:abc")
+        );
+        assert_eq!(blob_digest("index.json"), None);
+        assert_eq!(blob_digest("blobs/sha256/a/b"), None);
     }
 }

@@ -623,12 +623,25 @@ pub(crate) fn blob_path(digest: &str) -> Option<String> {
     (ok(alg) && ok(hex) && alg != "." && alg != "..").then(|| format!("blobs/{alg}/{hex}"))
 }
 
+/// `alg:hex` for `blobs/<alg>/<hex>`: the inverse of [`blob_path`], as strict.
+pub(crate) fn blob_digest(path: &str) -> Option<String> {
+    let (alg, hex) = path.strip_prefix("blobs/")?.split_once('/')?;
+    let digest = format!("{alg}:{hex}");
+    (blob_path(&digest).as_deref() == Some(path)).then_some(digest)
+}
+
 /// The digest spelled by a blob path: `blobs/sha256/<hex>` or legacy `<hex>.json`/`<hex>.tar`.
 fn digest_from_path(path: &str) -> Option<String> {
     let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let parts: Vec<&str> = path.trim_start_matches("./").split('/').collect();
+    let path = path.trim_start_matches("./");
+    if let Some(digest) = blob_digest(path) {
+        return digest
+            .split_once(':')
+            .is_some_and(|(_, h)| is_hex(h))
+            .then_some(digest);
+    }
+    let parts: Vec<&str> = path.split('/').collect();
     match parts.as_slice() {
-        ["blobs", alg, hex] if is_hex(hex) => Some(format!("{alg}:{hex}")),
         [file] => {
             let stem = file
                 .strip_suffix(".json")

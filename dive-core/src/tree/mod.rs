@@ -170,7 +170,7 @@ impl FileTree {
     }
 
     fn hash(&self, parent: NodeId, name: &[u8]) -> u64 {
-        self.hasher.hash_one((parent.0, name))
+        hash_child(&self.hasher, parent, name)
     }
 
     /// Every piece of file content ever added, visible or hidden.
@@ -221,7 +221,7 @@ impl FileTree {
         let (nodes, hasher) = (&self.nodes, &self.hasher);
         self.children.insert_unique(hash, id, |&other| {
             let node = &nodes[other.at()];
-            hasher.hash_one((node.parent.map_or(0, |p| p.0), &*node.name))
+            hash_child(hasher, node.parent.unwrap_or(NodeId::ROOT), &node.name)
         });
         self.nodes.push(Node {
             name: name.into(),
@@ -297,4 +297,9 @@ impl FileTree {
             }
         }
     }
+}
+
+/// Where a child sits in the (parent, name) table; the root is never in it.
+fn hash_child(hasher: &DefaultHashBuilder, parent: NodeId, name: &[u8]) -> u64 {
+    hasher.hash_one((parent.0, name))
 }

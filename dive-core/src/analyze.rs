@@ -713,17 +713,37 @@ struct BlobHasher<'a> {
 }
 
 impl ContentHasher for BlobHasher<'_> {
+    fn ends_differ(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> bool {
+        match (self.ends(a.0, a.1), self.ends(b.0, b.1)) {
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        }
+    }
+
     fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
         let blob = self.blobs.get(layer)?.as_ref()?;
         let end = entry.data_offset.checked_add(entry.size)?;
         if end > blob.bytes().len() as u64 {
             return None;
         }
-        let hash = hash_content(blob.reader_at(entry.data_offset, entry.size)).ok()?;
+        let hash = hash_content(blob.reader_at(entry.data_offset, entry.size), entry.size).ok()?;
         if let Ok(mut read) = self.read.lock() {
             read.push((layer, index, hash));
         }
         Some(hash)
+    }
+}
+
+impl BlobHasher<'_> {
+    /// The first and last few KiB of an entry's content in its blob.
+    fn ends(&self, layer: usize, entry: &LayerEntry) -> Option<(&[u8], &[u8])> {
+        const PROBE: usize = 4096;
+        let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
+        let start = usize::try_from(entry.data_offset).ok()?;
+        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
+        let content = bytes.get(start..end)?;
+        let n = content.len().min(PROBE);
+        Some((&content[..n], &content[content.len() - n..]))
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use common::{all_forms, analyses_of, assert_matches_ledger};
 use dive_core::layer::Compression;
+use dive_core::tree::HiddenReason;
 
 #[test]
 fn every_form_by_path_and_by_stream_matches_the_generators_ledger() {
@@ -162,4 +163,86 @@ fn every_entry_knows_whether_it_added_modified_or_removed() {
             assert_matches_ledger(&name, &analysis, &ledger);
         }
     }
+}
+
+/// Files rewritten at the same size: only equal content is a metadata-only change, whether
+/// the two differ at an end, only in the middle, or not at all, large or small, in every form
+/// (plain layers in a file are compared during the merge, streamed ones while walked).
+#[test]
+fn same_size_rewrites_are_told_apart_by_their_content_in_every_form() {
+    fn noise(len: usize, mut state: u64) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect()
+    }
+    let text = |path: &str, content: &[u8]| dive_testdata::Op::Text {
+        path: path.as_bytes().to_vec(),
+        content: content.to_vec(),
+    };
+    let flip = |mut content: Vec<u8>, at: usize| {
+        content[at] ^= 0x5a;
+        content
+    };
+    // Over a MiB: the merge hashes both copies on two threads.
+    let big = noise(3 << 20, 7);
+    let small = noise(9000, 11);
+    let mid = big.len() / 2;
+    let lower = ["same", "middle", "end", "start"]
+        .iter()
+        .flat_map(|n| {
+            [
+                text(&format!("big/{n}"), &big),
+                text(&format!("small/{n}"), &small),
+            ]
+        })
+        .collect();
+    let upper = vec![
+        text("big/same", &big),
+        text("big/middle", &flip(big.clone(), mid)),
+        text("big/end", &flip(big.clone(), big.len() - 1)),
+        text("big/start", &flip(big.clone(), 0)),
+        text("small/same", &small),
+        text("small/middle", &flip(small.clone(), small.len() / 2)),
+        text("small/end", &flip(small.clone(), small.len() - 1)),
+        text("small/start", &flip(small.clone(), 0)),
+    ];
+    let spec = dive_testdata::ImageSpec::new(
+        "rewrites:1",
+        vec![
+            dive_testdata::LayerSpec::new("COPY files /", lower),
+            dive_testdata::LayerSpec::new("RUN touch and rewrite", upper),
+        ],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let mut seen = 0;
+    for form in all_forms(&built) {
+        for (name, analysis) in analyses_of(&form) {
+            let mut reasons: Vec<(String, HiddenReason)> = analysis
+                .hidden
+                .iter()
+                .map(|h| (String::from_utf8_lossy(&h.path).into_owned(), h.reason))
+                .collect();
+            reasons.sort();
+            let expected: Vec<(String, HiddenReason)> = ["big", "small"]
+                .iter()
+                .flat_map(|dir| {
+                    [
+                        ("end", HiddenReason::Overwritten),
+                        ("middle", HiddenReason::Overwritten),
+                        ("same", HiddenReason::MetadataOnly),
+                        ("start", HiddenReason::Overwritten),
+                    ]
+                    .map(|(n, reason)| (format!("{dir}/{n}"), reason))
+                })
+                .collect();
+            assert_eq!(reasons, expected, "{name}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 14);
 }

@@ -530,7 +530,8 @@ impl Walk {
     }
 }
 
-/// Hashes a streamed file and, when it is an ELF file, keeps its header and tail.
+/// Hashes a streamed file (xxh3-128, as the merge hashes files of mapped layers) and, when
+/// it is an ELF file, keeps its header and tail.
 fn hash_and_sample(mut content: impl Read, size: u64) -> io::Result<(u128, Option<elf::Sample>)> {
     let mut hasher = Xxh3Default::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -601,11 +602,20 @@ fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry])
     }
 }
 
-/// The 128-bit content hash the merge compares to tell metadata-only rewrites (xxh3).
-pub(crate) fn hash_content(mut content: impl Read) -> io::Result<u128> {
-    let mut hasher = HashWriter(Xxh3Default::new());
-    io::copy(&mut content, &mut hasher)?;
-    Ok(hasher.0.digest128())
+/// The 128-bit content hash the merge compares to tell metadata-only rewrites (xxh3), of a
+/// file of `size` bytes read with positioned reads: large reads, few system calls, and no
+/// file pages left in RSS as a map would leave them.
+pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128> {
+    let mut hasher = Xxh3Default::new();
+    let mut buf = vec![0u8; usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10)];
+    loop {
+        match content.read(&mut buf) {
+            Ok(0) => return Ok(hasher.digest128()),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Counts (and with `--verify` hashes) the bytes read through it, so offsets in warnings
@@ -624,19 +634,6 @@ impl<R: Read> Read for Counted<'_, R> {
             hash.update(&buf[..n]);
         }
         Ok(n)
-    }
-}
-
-struct HashWriter(Xxh3Default);
-
-impl Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -104,10 +104,19 @@ pub struct Merged {
     pub changes: Vec<Vec<EntryChange>>,
 }
 
+/// Files from this size on are hashed on two threads when a rewrite is checked.
+const PARALLEL_HASH: u64 = 1 << 20;
+
 /// Gives the content hash of a file entry whose walk did not read its data.
 pub(crate) trait ContentHasher: Sync {
     /// A 128-bit hash of the content of entry `index` of `layer`, if it can be read.
     fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128>;
+
+    /// Whether two files of one size surely differ, from a look at a few KiB at each end;
+    /// `false` when that cannot tell.
+    fn ends_differ(&self, _a: (usize, &LayerEntry), _b: (usize, &LayerEntry)) -> bool {
+        false
+    }
 }
 
 /// Merges `layers` (in manifest order) into the final tree.
@@ -348,14 +357,27 @@ impl Merger<'_> {
             return HiddenReason::Overwritten;
         }
         let old_entry = &self.layers[old.layer].entries[old.entry as usize];
+        let hasher = self.hasher;
+        if hasher.ends_differ((old.layer, old_entry), (self.layer, entry)) {
+            return HiddenReason::Overwritten;
+        }
         let hash = |layer: usize, index: u32, e: &LayerEntry| {
-            e.content_hash.or_else(|| self.hasher.hash(layer, index, e))
+            e.content_hash.or_else(|| hasher.hash(layer, index, e))
         };
         let index = u32::try_from(index).unwrap_or(u32::MAX);
-        match (
-            hash(old.layer, old.entry, old_entry),
-            hash(self.layer, index, entry),
-        ) {
+        let (old_hash, new_hash) = if entry.size >= PARALLEL_HASH {
+            // Proving a large rewrite changed only metadata reads it twice: on two cores.
+            rayon::join(
+                || hash(old.layer, old.entry, old_entry),
+                || hash(self.layer, index, entry),
+            )
+        } else {
+            (
+                hash(old.layer, old.entry, old_entry),
+                hash(self.layer, index, entry),
+            )
+        };
+        match (old_hash, new_hash) {
             (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
             _ => HiddenReason::Overwritten,
         }

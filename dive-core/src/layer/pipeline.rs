@@ -3,13 +3,13 @@
 //! holds most of an image, the second core still works, and the walk costs no wall time
 //! beyond the inflate.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use sha2::{Digest, Sha256};
 
 use super::decompress::{Compression, decoder};
-use super::walk::{finish_sha256, sniff_stream, walk_tar_stream};
+use super::walk::{DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
 use crate::error::{Location, Warning};
 
@@ -123,10 +123,9 @@ fn produce<R: Read>(
 /// delivered before it. Reads are small, as the one-thread walk's are, because a decoder
 /// that meets damage drops what it decoded in that call.
 fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    const STEP: usize = 64 << 10;
     let mut filled = 0;
     while filled < buf.len() {
-        let end = (filled + STEP).min(buf.len());
+        let end = (filled + DECODED_READ).min(buf.len());
         match reader.read(&mut buf[filled..end]) {
             Ok(0) => break,
             Ok(n) => filled += n,
@@ -149,6 +148,17 @@ struct Chunks {
 
 impl Read for Chunks {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let held = self.fill_buf()?;
+        let n = buf.len().min(held.len());
+        buf[..n].copy_from_slice(&held[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// The walk hashes file data in the chunk the decoding thread filled: no second copy.
+impl BufRead for Chunks {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
@@ -164,13 +174,14 @@ impl Read for Chunks {
                     return Err(err);
                 }
                 // The producer is done: the end of the stream.
-                Err(_) => return Ok(0),
+                Err(_) => return Ok(&[]),
             }
         }
-        let n = buf.len().min(self.current.len() - self.at);
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+        Ok(&self.current[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.current.len());
     }
 }
 

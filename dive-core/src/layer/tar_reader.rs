@@ -7,7 +7,7 @@
 //! a long name or a PAX header of any length into memory, and a hostile layer (or a tiny
 //! gzip that inflates to gigabytes of one name) would take the machine's memory with it.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use tar::{EntryType, Header, PaxExtensions};
 
@@ -20,6 +20,15 @@ pub(crate) const BLOCK: u64 = 512;
 pub(crate) trait Input: Read {
     /// Passes over `n` bytes; fails with `UnexpectedEof` when fewer remain.
     fn skip(&mut self, n: u64) -> io::Result<()>;
+
+    /// Hands the next bytes, at most `max`, to `sink` and says how many (0 at the end). An
+    /// input that already holds them in a buffer hands them over without a copy.
+    fn read_with(&mut self, max: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let mut buf = [0u8; 8192];
+        let n = self.read(&mut buf[..max.min(8192)])?;
+        sink(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// A seekable input of known length: data is passed over without being read.
@@ -82,6 +91,43 @@ impl<R: Read> Input for Streaming<R> {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         Ok(())
+    }
+}
+
+/// A buffered stream: file data is hashed where the stream's buffer holds it, and passing
+/// over data drops it from the buffer, so decoded bytes are not copied a second time.
+pub(crate) struct Buffered<R>(pub R);
+
+impl<R: Read> Read for Buffered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: BufRead> Input for Buffered<R> {
+    fn skip(&mut self, mut n: u64) -> io::Result<()> {
+        while n > 0 {
+            let skipped = self.read_with(usize::try_from(n).unwrap_or(usize::MAX), &mut |_| {})?;
+            if skipped == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            n -= skipped as u64;
+        }
+        Ok(())
+    }
+
+    fn read_with(&mut self, max: usize, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let held = loop {
+            match self.0.fill_buf() {
+                Ok(held) => break held,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        };
+        let n = held.len().min(max);
+        sink(&held[..n]);
+        self.0.consume(n);
+        Ok(n)
     }
 }
 
@@ -471,6 +517,24 @@ impl<I: Input> Read for Data<'_, I> {
             return Ok(0);
         }
         let n = self.tar.input.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.tar.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<I: Input> Data<'_, I> {
+    /// Hands the next bytes of the member's data to `sink`, from the input's buffer where it
+    /// has one; says how many (0 at the end of the data).
+    pub(crate) fn read_with(&mut self, sink: &mut dyn FnMut(&[u8])) -> io::Result<usize> {
+        let left =
+            usize::try_from(self.tar.data_end.saturating_sub(self.tar.pos)).unwrap_or(usize::MAX);
+        if left == 0 {
+            return Ok(0);
+        }
+        let n = self.tar.input.read_with(left, sink)?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }

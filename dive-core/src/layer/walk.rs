@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 use tar::EntryType;
@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use super::decompress::{Compression, decoder, sniff};
 use super::elf;
-use super::tar_reader::{BLOCK, Input, Member, Seeking, Streaming, TarError, TarReader};
+use super::tar_reader::{BLOCK, Buffered, Data, Input, Member, Seeking, TarError, TarReader};
 use super::{EntryKind, LayerDigests, LayerEntry, LayerIndex};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
@@ -182,18 +182,27 @@ pub(super) fn sniff_stream(raw: &mut impl io::BufRead) -> Result<Compression, Bo
     }
 }
 
+/// How much a one-thread walk asks a decoder for at once (the pipeline's decoding thread
+/// asks for as much).
+pub(super) const DECODED_READ: usize = 64 << 10;
+
 /// Walks a decoded stream; with `verify`, also returns the uncompressed tar's digest (not
 /// for a plain tar, whose digest is the blob's).
-fn walk_decoded<R: Read>(
+fn walk_decoded<R: BufRead>(
     compression: Compression,
     raw: R,
     options: &WalkOptions,
 ) -> (LayerIndex, Option<String>) {
+    if compression == Compression::None {
+        // Already buffered: the walk hashes file data where the buffer holds it.
+        return walk_tar_stream(raw, compression, false, options);
+    }
     match decoder(compression, raw) {
         Ok(reader) => walk_tar_stream(
-            reader,
+            // Small reads: a decoder that meets damage drops what it decoded in that call.
+            io::BufReader::with_capacity(DECODED_READ, reader),
             compression,
-            options.verify && compression != Compression::None,
+            options.verify,
             options,
         ),
         Err(err) => {
@@ -209,7 +218,7 @@ fn walk_decoded<R: Read>(
 
 /// Walks an uncompressed tar stream (`compression` names where it came from in messages);
 /// with `hash_tar`, also returns its digest.
-pub(super) fn walk_tar_stream<D: Read>(
+pub(super) fn walk_tar_stream<D: BufRead>(
     reader: D,
     compression: Compression,
     hash_tar: bool,
@@ -218,7 +227,7 @@ pub(super) fn walk_tar_stream<D: Read>(
     let decoded = Cell::new(0u64);
     let mut walk = Walk::new(true, *options);
     let mut tar = TarReader::new(
-        Streaming(Counted {
+        Buffered(Counted {
             inner: reader,
             count: &decoded,
             hash: hash_tar.then(Sha256::new),
@@ -532,23 +541,19 @@ impl Walk {
 
 /// Hashes a streamed file (xxh3-128, as the merge hashes files of mapped layers) and, when
 /// it is an ELF file, keeps its header and tail.
-fn hash_and_sample(mut content: impl Read, size: u64) -> io::Result<(u128, Option<elf::Sample>)> {
+fn hash_and_sample<I: Input>(
+    mut content: Data<'_, I>,
+    size: u64,
+) -> io::Result<(u128, Option<elf::Sample>)> {
     let mut hasher = Xxh3Default::new();
-    let mut buf = vec![0u8; 64 * 1024];
     let tail_start = size.saturating_sub(elf::TAIL as u64);
     let mut sample = elf::Sample {
         tail_start,
         ..elf::Sample::default()
     };
     let (mut pos, mut elf) = (0u64, None);
-    loop {
-        let n = match content.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let chunk = &buf[..n];
+    let mut take = |chunk: &[u8]| {
+        let n = chunk.len();
         hasher.update(chunk);
         if sample.head.len() < elf::HEADER {
             let take = (elf::HEADER - sample.head.len()).min(n);
@@ -563,6 +568,14 @@ fn hash_and_sample(mut content: impl Read, size: u64) -> io::Result<(u128, Optio
             sample.tail.extend_from_slice(&chunk[from..]);
         }
         pos = end;
+    };
+    loop {
+        match content.read_with(&mut take) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok((hasher.digest128(), (elf == Some(true)).then_some(sample)))
 }
@@ -634,6 +647,24 @@ impl<R: Read> Read for Counted<'_, R> {
             hash.update(&buf[..n]);
         }
         Ok(n)
+    }
+}
+
+/// Bytes taken from the buffer count (and hash) when consumed, as if read.
+impl<R: BufRead> BufRead for Counted<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Some(hash) = &mut self.hash
+            && let Ok(held) = self.inner.fill_buf()
+        {
+            // The buffer still holds what the last fill_buf handed out: nothing is read here.
+            hash.update(&held[..n.min(held.len())]);
+        }
+        self.count.set(self.count.get() + n as u64);
+        self.inner.consume(n);
     }
 }
 

@@ -27,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod aligned;
 mod analysis;
 mod analyze;
 pub mod attribution;

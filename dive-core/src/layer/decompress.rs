@@ -1,6 +1,6 @@
 //! Recognise a blob's compression by its first bytes and undo it.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,15 +40,17 @@ pub(crate) fn sniff(head: &[u8]) -> Compression {
 }
 
 /// Wraps `inner` in the decoder its compression needs.
-pub(crate) fn decoder<'a, R: Read + 'a>(
+pub(crate) fn decoder<'a, R: BufRead + 'a>(
     compression: Compression,
     inner: R,
 ) -> std::io::Result<Box<dyn Read + 'a>> {
+    // The decoders read `inner`'s buffer in place: their `Read` variants would copy it into
+    // a buffer of their own first (a malloc'd one, which the CPU copies into slowly).
     Ok(match compression {
         Compression::None => Box::new(inner),
         // Multi-member gzip is legal (pigz, concatenated streams): read every member.
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(inner)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(inner)?),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(inner)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(inner)?),
     })
 }
 

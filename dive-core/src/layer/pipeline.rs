@@ -3,7 +3,7 @@
 //! holds most of an image, the second core still works, and the walk costs no wall time
 //! beyond the inflate.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use sha2::{Digest, Sha256};
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::decompress::{Compression, decoder};
 use super::walk::{DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
+use crate::aligned::AlignedReader;
 use crate::error::{Location, Warning};
 
 /// Decoded bytes travel in chunks of this size (small enough to stay in L2 between the
@@ -21,7 +22,7 @@ const IN_FLIGHT: usize = 4;
 
 /// Walks a layer blob like [`walk_reader`], decompressing on a second thread.
 pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
-    let mut raw = BufReader::with_capacity(
+    let mut raw = AlignedReader::with_capacity(
         256 * 1024,
         Stored {
             inner: reader,
@@ -81,7 +82,7 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
 /// any error reading the blob's tail after the compressed stream.
 fn produce<R: Read>(
     compression: Compression,
-    mut raw: BufReader<Stored<R>>,
+    mut raw: AlignedReader<Stored<R>>,
     full: &SyncSender<io::Result<Vec<u8>>>,
     free: &Receiver<Vec<u8>>,
 ) -> (Stored<()>, Option<io::Error>) {

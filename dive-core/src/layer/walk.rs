@@ -17,6 +17,7 @@ use super::decompress::{Compression, decoder, sniff};
 use super::elf;
 use super::tar_reader::{BLOCK, Buffered, Data, Input, Member, Seeking, TarError, TarReader};
 use super::{EntryKind, LayerDigests, LayerEntry, LayerIndex};
+use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
@@ -83,7 +84,7 @@ fn sha256(bytes: &[u8]) -> String {
 /// `sha256:<hex>` of everything `reader` yields.
 pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<String> {
     let mut hash = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = AlignedBuf::new(1 << 20);
     loop {
         match reader.read(&mut buf) {
             Ok(0) => return Ok(finish_sha256(hash)),
@@ -136,7 +137,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
 /// Walks a layer blob from a stream (stdin, a pipe): never seeks, hashes file contents.
 pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
     let read = Cell::new(0u64);
-    let mut raw = io::BufReader::with_capacity(
+    let mut raw = AlignedReader::with_capacity(
         256 * 1024,
         Counted {
             inner: reader,
@@ -200,7 +201,7 @@ fn walk_decoded<R: BufRead>(
     match decoder(compression, raw) {
         Ok(reader) => walk_tar_stream(
             // Small reads: a decoder that meets damage drops what it decoded in that call.
-            io::BufReader::with_capacity(DECODED_READ, reader),
+            AlignedReader::with_capacity(DECODED_READ, reader),
             compression,
             options.verify,
             options,
@@ -620,7 +621,7 @@ fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry])
 /// file pages left in RSS as a map would leave them.
 pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128> {
     let mut hasher = Xxh3Default::new();
-    let mut buf = vec![0u8; usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10)];
+    let mut buf = AlignedBuf::new(usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10));
     loop {
         match content.read(&mut buf) {
             Ok(0) => return Ok(hasher.digest128()),

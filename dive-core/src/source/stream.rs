@@ -6,12 +6,13 @@
 //! Memory holds the layer indexes and the metadata, never a layer's bytes.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 
 use tar::EntryType;
 
 use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
+use crate::aligned::AlignedReader;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::tar_reader::{Streaming, TarReader};
 use crate::layer::{Compression, LayerIndex, WalkOptions, sniff, walk_reader};
@@ -39,7 +40,7 @@ impl StreamStore {
         options: &WalkOptions,
         on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
     ) -> Result<Self> {
-        let mut raw = BufReader::with_capacity(256 * 1024, reader);
+        let mut raw = AlignedReader::with_capacity(256 * 1024, reader);
         let outer = sniff(
             raw.fill_buf()
                 .map_err(|e| Error::io(Location::input(input), e))?,

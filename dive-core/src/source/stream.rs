@@ -48,7 +48,7 @@ impl StreamStore {
         // `docker save img | gzip` is common: undo an outer compression too.
         let decoded: Box<dyn Read> = match outer {
             Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
             Compression::Zstd => Box::new(
                 zstd::stream::read::Decoder::with_buffer(raw)
                     .map_err(|e| Error::io(Location::input(input), e))?,

@@ -11,7 +11,7 @@ use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 use tar::EntryType;
-use xxhash_rust::xxh3::Xxh3Default;
+use twox_hash::XxHash3_128;
 
 use super::decompress::{Compression, decoder, sniff};
 use super::elf;
@@ -449,7 +449,7 @@ impl Walk {
             match tar.data().read_to_end(&mut content) {
                 Ok(_) => {
                     if self.hash_contents {
-                        record.content_hash = Some(xxhash_rust::xxh3::xxh3_128(&content));
+                        record.content_hash = Some(XxHash3_128::oneshot(&content));
                     }
                     self.captured.push((index, content.into_boxed_slice()));
                 }
@@ -546,7 +546,7 @@ fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
 ) -> io::Result<(u128, Option<elf::Sample>)> {
-    let mut hasher = Xxh3Default::new();
+    let mut hasher = XxHash3_128::new();
     let tail_start = size.saturating_sub(elf::TAIL as u64);
     let mut sample = elf::Sample {
         tail_start,
@@ -555,7 +555,7 @@ fn hash_and_sample<I: Input>(
     let (mut pos, mut elf) = (0u64, None);
     let mut take = |chunk: &[u8]| {
         let n = chunk.len();
-        hasher.update(chunk);
+        hasher.write(chunk);
         if sample.head.len() < elf::HEADER {
             let take = (elf::HEADER - sample.head.len()).min(n);
             sample.head.extend_from_slice(&chunk[..take]);
@@ -578,7 +578,7 @@ fn hash_and_sample<I: Input>(
             Err(e) => return Err(e),
         }
     }
-    Ok((hasher.digest128(), (elf == Some(true)).then_some(sample)))
+    Ok((hasher.finish_128(), (elf == Some(true)).then_some(sample)))
 }
 
 /// Whether a file in a seekable layer may be ELF and is worth one 64-byte read to find out.
@@ -620,12 +620,12 @@ fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry])
 /// file of `size` bytes read with positioned reads: large reads, few system calls, and no
 /// file pages left in RSS as a map would leave them.
 pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128> {
-    let mut hasher = Xxh3Default::new();
+    let mut hasher = XxHash3_128::new();
     let mut buf = AlignedBuf::new(usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10));
     loop {
         match content.read(&mut buf) {
-            Ok(0) => return Ok(hasher.digest128()),
-            Ok(n) => hasher.update(&buf[..n]),
+            Ok(0) => return Ok(hasher.finish_128()),
+            Ok(n) => hasher.write(&buf[..n]),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }

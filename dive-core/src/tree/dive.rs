@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher as _;
 
 use serde::Serialize;
-use xxhash_rust::xxh3::xxh3_128_with_seed;
+use twox_hash::XxHash3_128;
 
 use super::{FileTree, NodeId};
 use crate::layer::{EntryKind, LayerIndex};
@@ -116,7 +116,7 @@ impl DiveTally {
             if fails {
                 // Left in dive's table with its "no size yet" minimum of -1.
                 self.paths
-                    .entry(xxh3_128_with_seed(path, self.seed))
+                    .entry(XxHash3_128::oneshot_with_seed(self.seed, path))
                     .or_default();
                 break;
             }
@@ -127,7 +127,7 @@ impl DiveTally {
     fn count(&mut self, path: &[u8], size: u64) {
         let tally = self
             .paths
-            .entry(xxh3_128_with_seed(path, self.seed))
+            .entry(XxHash3_128::oneshot_with_seed(self.seed, path))
             .or_default();
         tally.min = if tally.layers == 0 {
             size

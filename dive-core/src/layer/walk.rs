@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
@@ -259,8 +260,11 @@ struct Walk {
     options: WalkOptions,
     captured: Vec<(u32, Box<[u8]>)>,
     entries: Vec<LayerEntry>,
-    /// Latest regular-file entry at each path, for resolving hardlinks within the layer.
-    files_by_path: HashMap<Box<[u8]>, u32>,
+    /// Latest regular-file entry at each path, for resolving hardlinks within the layer,
+    /// keyed by a seeded 128-bit hash of the path rather than a copy of it (an image cannot
+    /// choose colliding paths without the seed).
+    files_by_path: HashMap<u128, u32>,
+    path_seed: u64,
     warnings: Vec<Warning>,
     file_bytes: u64,
     /// End of the last complete entry (header + padded data).
@@ -269,6 +273,10 @@ struct Walk {
 }
 
 impl Walk {
+    fn path_key(&self, path: &[u8]) -> u128 {
+        XxHash3_128::oneshot_with_seed(self.path_seed, path)
+    }
+
     fn new(hash_contents: bool, options: WalkOptions) -> Self {
         Self {
             hash_contents,
@@ -276,6 +284,7 @@ impl Walk {
             captured: Vec::new(),
             entries: Vec::new(),
             files_by_path: HashMap::new(),
+            path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
             file_bytes: 0,
             end_of_entries: 0,
@@ -414,7 +423,7 @@ impl Walk {
             EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
             EntryKind::Hardlink => match link.as_deref().and_then(normalize) {
                 Some(target) => {
-                    record.link_entry = self.files_by_path.get(target.as_slice()).copied();
+                    record.link_entry = self.files_by_path.get(&self.path_key(&target)).copied();
                     record.link = Some(target.into_boxed_slice());
                 }
                 None => {
@@ -468,14 +477,15 @@ impl Walk {
             }
         }
 
+        let key = self.path_key(&record.path);
         if kind == EntryKind::File {
             self.file_bytes = self.file_bytes.saturating_add(record.size);
-            self.files_by_path.insert(record.path.clone(), index);
+            self.files_by_path.insert(key, index);
         } else if kind != EntryKind::Hardlink {
-            self.files_by_path.remove(&record.path);
+            self.files_by_path.remove(&key);
         } else if let Some(target) = record.link_entry {
             // A link to a link shares the first file's content.
-            self.files_by_path.insert(record.path.clone(), target);
+            self.files_by_path.insert(key, target);
         }
         self.entries.push(record);
         if self.entries.len() as u64 > self.options.entry_limit {

@@ -197,7 +197,7 @@ fn whole_analyses(c: &mut Criterion) {
 /// Merging and attributing 100,000 entries, timed by reopening a saved scan (which skips
 /// reading the image), beside the whole analysis of the same image for scale.
 fn merge(c: &mut Criterion) {
-    let built = build(&dive_benches::wide_image()).expect("wide image builds");
+    let built = build(&dive_testdata::wide_image(100_000)).expect("wide image builds");
     let dir = tempfile::tempdir().expect("tempdir");
     let image = dir.path().join("wide.tar");
     std::fs::write(&image, docker_legacy(&[&built], false).expect("legacy")).expect("write");

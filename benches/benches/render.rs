@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dive_benches::wide_image;
 use dive_core::{AnalyzerBuilder, Source};
-use dive_testdata::{Compression, build, docker25};
+use dive_testdata::{Compression, build, docker25, wide_image};
 use dive_tui::app::App;
 use dive_tui::ui;
 use dive_tui::views::Views;
@@ -14,7 +13,7 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 
 fn frames(c: &mut Criterion) {
-    let spec = wide_image();
+    let spec = wide_image(100_000);
     let built = build(&spec).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wide.tar");

@@ -82,6 +82,28 @@ pub fn rich_image() -> ImageSpec {
     image
 }
 
+/// `files` small files in 500 package directories, like a big site-packages; paths are
+/// 60–70 bytes.
+pub fn wide_image(files: u64) -> ImageSpec {
+    let ops = (0..files)
+        .map(|i| {
+            Op::file(
+                &format!(
+                    "usr/local/lib/python3.11/site-packages/pkg{}/sub{}/mod{i}.py",
+                    i % 500,
+                    i % 7
+                ),
+                i % 300,
+                i,
+            )
+        })
+        .collect();
+    ImageSpec::new(
+        "wide:1",
+        vec![LayerSpec::new("RUN pip install everything", ops)],
+    )
+}
+
 /// The same small app for linux/amd64 and linux/arm64/v8 (arm64's binary is larger).
 pub fn two_platforms() -> Vec<ImageSpec> {
     let spec = |arch: &str, variant: Option<&str>, size: u64| {

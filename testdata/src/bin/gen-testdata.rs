@@ -4,6 +4,8 @@
 //! `gen-testdata demo-v2 DIR`     the demo after a change, as an OCI layout (zstd), to diff
 //! `gen-testdata forms DIR`       the rich fixture in every form, plus its ledger
 //! `gen-testdata large DIR GB`    a large torch+CUDA-shaped image as docker-archive and OCI gzip
+//! `gen-testdata wide OUT FILES` a `docker save` tar of one layer of FILES small files, for
+//!                              memory per entry
 //! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
 
 use std::io::{self, Write};
@@ -12,7 +14,7 @@ use std::process::ExitCode;
 
 use dive_testdata::{
     Compression, LayoutOptions, MediaTypes, build, demo_image, demo_image_v2, docker_legacy,
-    docker25, ledger, oci_layout, owned_image, rich_image,
+    docker25, ledger, oci_layout, owned_image, rich_image, wide_image,
 };
 
 fn main() -> ExitCode {
@@ -32,9 +34,17 @@ fn main() -> ExitCode {
                 "GB must be a number",
             )),
         },
+        Some("wide") if args.len() == 3 => match args[2].parse::<u64>() {
+            Ok(files) => wide(Path::new(&args[1]), files),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "FILES must be a whole number",
+            )),
+        },
         _ => {
             eprintln!(
-                "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | fuzz-seeds DIR"
+                "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | \
+                 wide OUT FILES | fuzz-seeds DIR"
             );
             return ExitCode::from(2);
         }
@@ -46,6 +56,13 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn wide(out: &Path, files: u64) -> io::Result<()> {
+    let built = build(&wide_image(files))?;
+    std::fs::write(out, docker_legacy(&[&built], false)?)?;
+    println!("wrote {} ({files} files)", out.display());
+    Ok(())
 }
 
 fn demo(out: PathBuf) -> io::Result<()> {

@@ -1,5 +1,7 @@
 //! The result of an analysis: plain data, indices instead of references.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -113,21 +115,28 @@ pub struct Analysis {
 impl Analysis {
     /// The `n` largest visible files, each content once, largest first.
     pub fn largest_files(&self, n: usize) -> Vec<LargeFile> {
-        let mut files: Vec<LargeFile> = self
-            .tree
-            .walk()
-            .filter_map(|id| {
-                let node = self.tree.node(id);
-                let inode = node.inode?;
-                (node.files == 1).then(|| LargeFile {
-                    node: id,
-                    bytes: node.bytes,
-                    layer: self.tree.inode(inode).layer,
-                })
-            })
-            .collect();
-        files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.node.cmp(&b.node)));
-        files.truncate(n);
-        files
+        // The n best seen so far, worst on top: memory follows n, not the file count.
+        // Ranked by size, then by node id (the earlier node first among equals).
+        let mut best: BinaryHeap<Reverse<(u64, Reverse<NodeId>, usize)>> = BinaryHeap::new();
+        for id in self.tree.walk() {
+            let node = self.tree.node(id);
+            let Some(inode) = node.inode else { continue };
+            if node.files != 1 || n == 0 {
+                continue;
+            }
+            best.push(Reverse((
+                node.bytes,
+                Reverse(id),
+                self.tree.inode(inode).layer,
+            )));
+            if best.len() > n {
+                best.pop();
+            }
+        }
+        // Sorted ascending by `Reverse`, so the largest comes first.
+        best.into_sorted_vec()
+            .into_iter()
+            .map(|Reverse((bytes, Reverse(node), layer))| LargeFile { node, bytes, layer })
+            .collect()
     }
 }

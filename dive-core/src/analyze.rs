@@ -355,7 +355,7 @@ impl Analyzer {
                 .entries
                 .get_mut(entry as usize)
             {
-                found.content_hash = Some(hash);
+                found.content_hash = Some(hash.into());
             }
         }
         Ok(Analysis {

@@ -57,7 +57,7 @@ pub fn image_tree(analysis: &Analysis) -> (Outline, Vec<u32>) {
             .parent
             .filter(|&p| p != NodeId::ROOT)
             .map(|p| item_of[p.0 as usize]);
-        let mut label = display(node.name());
+        let mut label = display(tree.name(id));
         if node.kind == EntryKind::Symlink {
             let link = node
                 .entry

@@ -95,9 +95,39 @@ pub struct LayerEntry {
     /// Offset of the entry's data in the uncompressed layer.
     pub data_offset: u64,
     /// A 128-bit hash of the content, when the walk read it (streamed layers).
-    pub content_hash: Option<u128>,
+    pub content_hash: Option<ContentHash>,
     /// For an ELF file, bytes of its debug and symbol sections (0 when none or not ELF).
     pub debug_bytes: u64,
+}
+
+/// A 128-bit content hash (XXH3-128), kept as bytes: a `u128` field would align every
+/// [`LayerEntry`] to 16 bytes, and there is one per tar entry. Saved as a `u128`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentHash([u8; 16]);
+
+impl ContentHash {
+    /// The hash as a number.
+    pub fn get(self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+}
+
+impl From<u128> for ContentHash {
+    fn from(hash: u128) -> Self {
+        Self(hash.to_le_bytes())
+    }
+}
+
+impl Serialize for ContentHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContentHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u128::deserialize(deserializer).map(Self::from)
+    }
 }
 
 /// Everything dive-rs keeps of one layer.
@@ -137,5 +167,27 @@ impl LayerDigests {
             blob: digest.clone(),
             tar: digest,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_content_hash_is_saved_as_the_u128_it_was_so_old_scans_still_open() {
+        for hash in [0, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let ours = postcard::to_stdvec(&Some(ContentHash::from(hash))).unwrap();
+            assert_eq!(ours, postcard::to_stdvec(&Some(hash)).unwrap());
+            let back: Option<ContentHash> = postcard::from_bytes(&ours).unwrap();
+            assert_eq!(back.map(ContentHash::get), Some(hash));
+        }
+    }
+
+    #[test]
+    fn an_entry_record_stays_small_since_there_is_one_per_tar_entry() {
+        // 144 bytes while the hash was an `Option<u128>`; 1M entries pay 24 MB per 24 bytes.
+        assert!(std::mem::size_of::<LayerEntry>() <= 120);
     }
 }

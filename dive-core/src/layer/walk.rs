@@ -458,7 +458,7 @@ impl Walk {
             match tar.data().read_to_end(&mut content) {
                 Ok(_) => {
                     if self.hash_contents {
-                        record.content_hash = Some(XxHash3_128::oneshot(&content));
+                        record.content_hash = Some(XxHash3_128::oneshot(&content).into());
                     }
                     self.captured.push((index, content.into_boxed_slice()));
                 }
@@ -467,7 +467,7 @@ impl Walk {
         } else if readable && self.hash_contents {
             match hash_and_sample(tar.data(), size) {
                 Ok((hash, sample)) => {
-                    record.content_hash = Some(hash);
+                    record.content_hash = Some(hash.into());
                     if let Some(sample) = sample {
                         record.debug_bytes =
                             elf::debug_bytes(size, &mut |o, l| sample.read_at(o, l)).unwrap_or(0);

@@ -16,7 +16,7 @@ use serde::Serialize;
 use twox_hash::XxHash3_128;
 
 use super::{FileTree, NodeId};
-use crate::layer::{EntryKind, LayerIndex};
+use crate::layer::{EntryKind, LayerEntry, LayerIndex};
 use crate::path::ancestors;
 
 /// Efficiency and waste as dive 0.13 computes them (see the module doc for the formulas).
@@ -40,22 +40,44 @@ struct PathTally {
 /// Accumulates dive's per-path figures layer by layer, before each layer is merged.
 #[derive(Debug)]
 pub(crate) struct DiveTally {
-    /// By the path's 128-bit hash: a copy of every path would double the merge's memory.
+    /// Paths that are leaves in two or more layers, by their 128-bit hash: only these need
+    /// a tally of their own (a copy of every path would double the merge's memory).
+    shared: HashSet<u128>,
+    /// Tallies of the shared paths, and of paths left in dive's table without a size.
     paths: HashMap<u128, PathTally>,
+    /// Σ min and Σ sum of the paths counted in one layer only, where both are the size.
+    single: (i128, u64),
     /// Seeds that hash per run, so an image cannot choose paths that collide.
     seed: u64,
 }
 
-impl Default for DiveTally {
-    fn default() -> Self {
+impl DiveTally {
+    /// A tally for these layers: finds the paths that more than one layer counts.
+    pub(crate) fn new(layers: &[&LayerIndex]) -> Self {
+        let seed = std::hash::RandomState::new().hash_one(0u8);
+        let mut all: Vec<u128> = Vec::new();
+        for layer in layers {
+            let mut own: Vec<u128> = leaves(layer)
+                .map(|e| XxHash3_128::oneshot_with_seed(seed, &e.path))
+                .collect();
+            own.sort_unstable();
+            own.dedup();
+            all.extend(own);
+        }
+        all.sort_unstable();
+        let shared = all
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
         Self {
+            shared,
             paths: HashMap::new(),
-            seed: std::hash::RandomState::new().hash_one(0u8),
+            single: (0, 0),
+            seed,
         }
     }
-}
 
-impl DiveTally {
     /// Counts one layer's leaves; `below` is the tree of the layers under it.
     pub(crate) fn observe_layer(
         &mut self,
@@ -63,19 +85,9 @@ impl DiveTally {
         below: &FileTree,
         layers: &[&LayerIndex],
     ) {
-        let mut inner: HashSet<&[u8]> = HashSet::new();
-        for entry in &layer.entries {
-            inner.extend(ancestors(&entry.path));
-            if entry.kind == EntryKind::Opaque {
-                inner.insert(&entry.path);
-            }
-        }
         // A path listed twice in one layer is one node of dive's layer tree; the last wins.
-        let mut leaves: HashMap<&[u8], (u64, bool, bool)> = HashMap::new();
-        for entry in &layer.entries {
-            if entry.kind == EntryKind::Opaque || inner.contains(&*entry.path) {
-                continue;
-            }
+        let mut leaves_here: HashMap<&[u8], (u64, bool, bool)> = HashMap::new();
+        for entry in leaves(layer) {
             let lower = below.lookup(&entry.path);
             let (size, fails) = if entry.kind == EntryKind::Whiteout {
                 // dive sizes a deleted directory only when a tar entry made it (its file
@@ -94,20 +106,20 @@ impl DiveTally {
                 (entry.size, false)
             };
             let whiteout = entry.kind == EntryKind::Whiteout;
-            leaves.insert(&entry.path, (size, fails, whiteout));
+            leaves_here.insert(&entry.path, (size, fails, whiteout));
         }
         // dive visits a layer's leaves depth first, names sorted (a whiteout by its `.wh.`
         // name). A whiteout of a path that does not exist below is an error that ends the
         // visit of that layer: the leaves after it are not counted, and the path is left in
         // dive's table with its "no size yet" minimum of -1.
         // Without such an error the order changes nothing, so only then is it computed.
-        if !leaves.values().any(|&(_, fails, _)| fails) {
-            for (path, (size, _, _)) in leaves {
+        if !leaves_here.values().any(|&(_, fails, _)| fails) {
+            for (path, (size, _, _)) in leaves_here {
                 self.count(path, size);
             }
             return;
         }
-        let mut ordered: Vec<(Vec<u8>, &[u8], u64, bool)> = leaves
+        let mut ordered: Vec<(Vec<u8>, &[u8], u64, bool)> = leaves_here
             .into_iter()
             .map(|(path, (size, fails, whiteout))| (dive_order(path, whiteout), path, size, fails))
             .collect();
@@ -125,10 +137,13 @@ impl DiveTally {
     }
 
     fn count(&mut self, path: &[u8], size: u64) {
-        let tally = self
-            .paths
-            .entry(XxHash3_128::oneshot_with_seed(self.seed, path))
-            .or_default();
+        let key = XxHash3_128::oneshot_with_seed(self.seed, path);
+        if !self.shared.contains(&key) && !self.paths.contains_key(&key) {
+            self.single.0 += i128::from(size);
+            self.single.1 += size;
+            return;
+        }
+        let tally = self.paths.entry(key).or_default();
         tally.min = if tally.layers == 0 {
             size
         } else {
@@ -139,7 +154,7 @@ impl DiveTally {
     }
 
     pub(crate) fn finish(self, layers: &[&LayerIndex]) -> DiveFigures {
-        let (mut min, mut sum, mut wasted) = (0i128, 0u64, 0u64);
+        let (mut min, mut sum, mut wasted) = (self.single.0, self.single.1, 0u64);
         for tally in self.paths.values() {
             min += if tally.layers == 0 {
                 -1
@@ -165,6 +180,22 @@ impl DiveTally {
             user_wasted_fraction: wasted as f64 / user as f64,
         }
     }
+}
+
+/// The entries that are leaves of a layer's own tree: not an ancestor of another entry of
+/// the layer, not an opaque marker (whose directory is a node of the layer's tree).
+fn leaves(layer: &LayerIndex) -> impl Iterator<Item = &LayerEntry> {
+    let mut inner: HashSet<&[u8]> = HashSet::new();
+    for entry in &layer.entries {
+        inner.extend(ancestors(&entry.path));
+        if entry.kind == EntryKind::Opaque {
+            inner.insert(&entry.path);
+        }
+    }
+    layer
+        .entries
+        .iter()
+        .filter(move |e| e.kind != EntryKind::Opaque && !inner.contains(&*e.path))
 }
 
 /// The key dive sorts a leaf by: names compared one by one (a NUL separator sorts below

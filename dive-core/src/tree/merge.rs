@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::dive::{DiveFigures, DiveTally};
 use super::{FileTree, Inode, InodeId, NodeId};
 use crate::error::{Location, Warning};
-use crate::layer::{EntryKind, LayerEntry, LayerIndex};
+use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
 
 /// Why bytes shipped in a layer are not visible in the final image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -133,12 +133,12 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         layers,
         hasher,
         layer: 0,
-        last_hidden: Vec::new(),
+        last_hidden: Vec::with_capacity(files),
         warnings: Vec::new(),
         changes: Vec::with_capacity(layers.len()),
         killed: Vec::new(),
     };
-    let mut dive = DiveTally::default();
+    let mut dive = DiveTally::new(layers);
     for (index, layer) in layers.iter().enumerate() {
         merger.layer = index;
         dive.observe_layer(layer, &merger.tree, layers);
@@ -162,12 +162,12 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
             if content.refs > 0 {
                 return None;
             }
-            let (path, hidden_by_layer, reason) = event?;
+            let (node, hidden_by_layer, reason) = event?;
             Some(HiddenItem {
-                path,
+                path: tree.path(node),
                 bytes: content.size,
                 added_in_layer: content.layer,
-                hidden_by_layer,
+                hidden_by_layer: hidden_by_layer as usize,
                 reason,
                 inode,
             })
@@ -188,8 +188,9 @@ struct Merger<'a> {
     layers: &'a [&'a LayerIndex],
     hasher: &'a dyn ContentHasher,
     layer: usize,
-    /// Per inode: the path, layer and reason of the change that last dropped a reference.
-    last_hidden: Vec<Option<(Vec<u8>, usize, HiddenReason)>>,
+    /// Per inode: the path (a node keeps its name and parent when killed), layer and reason
+    /// of the change that last dropped a reference.
+    last_hidden: Vec<Option<(NodeId, u32, HiddenReason)>>,
     warnings: Vec<Warning>,
     changes: Vec<Vec<EntryChange>>,
     /// Nodes removed by the current layer's whiteouts.
@@ -362,7 +363,9 @@ impl Merger<'_> {
             return HiddenReason::Overwritten;
         }
         let hash = |layer: usize, index: u32, e: &LayerEntry| {
-            e.content_hash.or_else(|| hasher.hash(layer, index, e))
+            e.content_hash
+                .map(ContentHash::get)
+                .or_else(|| hasher.hash(layer, index, e))
         };
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let (old_hash, new_hash) = if entry.size >= PARALLEL_HASH {
@@ -410,11 +413,11 @@ impl Merger<'_> {
         let Some(inode) = node.inode.take() else {
             return;
         };
-        let path = self.tree.path(id);
         let content = self.tree.inode_mut(inode);
         content.refs = content.refs.saturating_sub(1);
         if content.refs == 0 {
-            self.last_hidden[inode.0 as usize] = Some((path, self.layer, reason));
+            let layer = u32::try_from(self.layer).unwrap_or(u32::MAX);
+            self.last_hidden[inode.0 as usize] = Some((id, layer, reason));
         }
     }
 

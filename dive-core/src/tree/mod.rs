@@ -50,8 +50,10 @@ pub struct Inode {
 /// are held once however deep it is ([`FileTree::path`] spells the whole path).
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// Last path component; empty for the root.
-    name: Box<[u8]>,
+    /// Last path component: where it starts in the tree's name bytes, and its length (a
+    /// `Box` per name would cost an allocation per node).
+    name_start: u64,
+    name_len: u32,
     /// Parent directory; `None` for the root.
     pub parent: Option<NodeId>,
     /// Children, sorted by name once the merge is done.
@@ -74,17 +76,12 @@ pub struct Node {
     pub files: u64,
 }
 
-impl Node {
-    /// The last path component.
-    pub fn name(&self) -> &[u8] {
-        &self.name
-    }
-}
-
 /// The merged file system of an image.
 #[derive(Debug, Clone)]
 pub struct FileTree {
     nodes: Vec<Node>,
+    /// Every node's name, end to end.
+    names: Vec<u8>,
     /// Visible nodes, found by (parent, name); the table holds only ids.
     children: HashTable<NodeId>,
     /// Seeded per tree, so names an image chooses cannot be made to collide.
@@ -102,7 +99,8 @@ impl FileTree {
 
     pub(crate) fn new() -> Self {
         let root = Node {
-            name: Box::default(),
+            name_start: 0,
+            name_len: 0,
             parent: None,
             children: Vec::new(),
             kind: EntryKind::Dir,
@@ -116,6 +114,7 @@ impl FileTree {
         };
         Self {
             nodes: vec![root],
+            names: Vec::new(),
             children: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             inodes: Vec::new(),
@@ -125,6 +124,11 @@ impl FileTree {
     /// The node with this id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.at()]
+    }
+
+    /// The last path component of a node; empty for the root.
+    pub fn name(&self, id: NodeId) -> &[u8] {
+        name_of(&self.names, &self.nodes[id.at()])
     }
 
     pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
@@ -146,7 +150,7 @@ impl FileTree {
         self.children
             .find(hash, |&id| {
                 let node = &self.nodes[id.at()];
-                node.parent == Some(parent) && *node.name == *name
+                node.parent == Some(parent) && name_of(&self.names, node) == name
             })
             .copied()
     }
@@ -156,7 +160,7 @@ impl FileTree {
         let mut names = Vec::new();
         let mut at = id;
         while let Some(parent) = self.nodes[at.at()].parent {
-            names.push(&*self.nodes[at.at()].name);
+            names.push(self.name(at));
             at = parent;
         }
         let mut path = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
@@ -218,13 +222,20 @@ impl FileTree {
     ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
         let hash = self.hash(parent, name);
-        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        let (nodes, names, hasher) = (&self.nodes, &self.names, &self.hasher);
         self.children.insert_unique(hash, id, |&other| {
             let node = &nodes[other.at()];
-            hash_child(hasher, node.parent.unwrap_or(NodeId::ROOT), &node.name)
+            hash_child(
+                hasher,
+                node.parent.unwrap_or(NodeId::ROOT),
+                name_of(names, node),
+            )
         });
+        let name_start = self.names.len() as u64;
+        self.names.extend_from_slice(name);
         self.nodes.push(Node {
-            name: name.into(),
+            name_start,
+            name_len: u32::try_from(name.len()).unwrap_or(u32::MAX),
             parent: Some(parent),
             children: Vec::new(),
             kind,
@@ -244,7 +255,7 @@ impl FileTree {
     pub(crate) fn kill(&mut self, id: NodeId) {
         let node = &self.nodes[id.at()];
         if let Some(parent) = node.parent {
-            let hash = self.hash(parent, &node.name);
+            let hash = self.hash(parent, name_of(&self.names, node));
             if let Ok(found) = self.children.find_entry(hash, |&other| other == id) {
                 found.remove();
             }
@@ -257,12 +268,13 @@ impl FileTree {
         for i in 0..self.nodes.len() {
             let mut children = std::mem::take(&mut self.nodes[i].children);
             children.retain(|c| self.nodes[c.at()].alive);
-            children.sort_by(|a, b| self.nodes[a.at()].name().cmp(self.nodes[b.at()].name()));
+            children.sort_by(|&a, &b| self.name(a).cmp(self.name(b)));
             children.shrink_to_fit();
             self.nodes[i].children = children;
         }
         // The tree is complete: give back what doubling the vectors reserved.
         self.nodes.shrink_to_fit();
+        self.names.shrink_to_fit();
         self.inodes.shrink_to_fit();
         // Content counts at the path it was added under while that still shows it,
         // otherwise at the first path (in tree order) that does.
@@ -297,6 +309,15 @@ impl FileTree {
             }
         }
     }
+}
+
+/// A node's name in the tree's name bytes.
+fn name_of<'a>(names: &'a [u8], node: &Node) -> &'a [u8] {
+    let start = usize::try_from(node.name_start).unwrap_or(usize::MAX);
+    names
+        .get(start..)
+        .and_then(|rest| rest.get(..node.name_len as usize))
+        .unwrap_or_default()
 }
 
 /// Where a child sits in the (parent, name) table; the root is never in it.

@@ -11,6 +11,7 @@ use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use tar::{EntryType, Header, PaxExtensions};
 
+use crate::aligned::AlignedBuf;
 use crate::error::{Location, Warning};
 
 /// Tar's block size: headers start, and data is padded, on these boundaries.
@@ -32,32 +33,90 @@ pub(crate) trait Input: Read {
 }
 
 /// A seekable input of known length: data is passed over without being read.
+///
+/// Headers are read through a small window that grows while they come close together (a
+/// layer of small files holds dozens per 64 KiB) and shrinks back to one block after a jump
+/// over a large file, so a header costs a fraction of a read call and file data stays unread.
 pub(crate) struct Seeking<R> {
     inner: R,
     pos: u64,
     len: u64,
+    held: AlignedBuf,
+    /// Offset and length of the bytes `held` holds.
+    held_at: u64,
+    held_len: usize,
+    /// How much the next refill reads.
+    window: usize,
 }
+
+/// The smallest and largest read-ahead window of [`Seeking`].
+const WINDOW: (usize, usize) = (512, 64 * 1024);
 
 impl<R: Seek> Seeking<R> {
     /// Reads `inner` from its start up to `len` bytes.
     pub(crate) fn new(mut inner: R, len: u64) -> io::Result<Self> {
         inner.seek(SeekFrom::Start(0))?;
-        Ok(Self { inner, pos: 0, len })
+        Ok(Self {
+            inner,
+            pos: 0,
+            len,
+            held: AlignedBuf::new(WINDOW.1),
+            held_at: 0,
+            held_len: 0,
+            window: WINDOW.0,
+        })
     }
 
     /// The reader, to read again at known offsets.
     pub(crate) fn into_inner(self) -> R {
         self.inner
     }
+
+    /// Copies what the window holds at the current position; 0 when it holds nothing there.
+    fn take_held(&mut self, buf: &mut [u8]) -> usize {
+        let held_end = self.held_at + self.held_len as u64;
+        if self.pos < self.held_at || self.pos >= held_end {
+            return 0;
+        }
+        let at = usize::try_from(self.pos - self.held_at).unwrap_or(usize::MAX);
+        let n = buf.len().min(self.held_len - at);
+        buf[..n].copy_from_slice(&self.held[at..at + n]);
+        self.pos += n as u64;
+        n
+    }
 }
 
-impl<R: Read> Read for Seeking<R> {
+impl<R: Read + Seek> Read for Seeking<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
         let want = buf.len().min(left);
-        let n = self.inner.read(&mut buf[..want])?;
-        self.pos += n as u64;
-        Ok(n)
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.take_held(&mut buf[..want]);
+        if n > 0 {
+            return Ok(n);
+        }
+        let held_end = self.held_at + self.held_len as u64;
+        let near =
+            self.pos >= self.held_at && self.pos - held_end.min(self.pos) <= self.window as u64;
+        self.window = if near {
+            (self.window * 2).min(WINDOW.1)
+        } else {
+            WINDOW.0
+        };
+        self.inner.seek(SeekFrom::Start(self.pos))?;
+        if want >= self.window {
+            // A large read goes straight to the caller's buffer.
+            let n = self.inner.read(&mut buf[..want])?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let fill = self.window.min(left);
+        self.held_len = 0;
+        self.held_at = self.pos;
+        self.held_len = self.inner.read(&mut self.held[..fill])?;
+        Ok(self.take_held(&mut buf[..want]))
     }
 }
 
@@ -66,10 +125,8 @@ impl<R: Read + Seek> Input for Seeking<R> {
         let target = self.pos.saturating_add(n);
         if target > self.len {
             self.pos = self.len;
-            self.inner.seek(SeekFrom::Start(self.len))?;
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        self.inner.seek(SeekFrom::Start(target))?;
         self.pos = target;
         Ok(())
     }
@@ -548,14 +605,20 @@ fn check_sum(block: &[u8; 512], header: &Header) -> Result<(), String> {
     let stored = header
         .cksum()
         .map_err(|_| "not a tar header: the checksum field is not a number".to_owned())?;
-    let (mut unsigned, mut signed) = (8 * u32::from(b' '), 8 * i64::from(b' '));
-    for (i, &b) in block.iter().enumerate() {
-        if !(148..156).contains(&i) {
-            unsigned += u32::from(b);
-            signed += i64::from(b as i8);
-        }
+    // The checksum field counts as eight spaces. Whole-block sums vectorise; the signed sum
+    // is only needed when the unsigned one fails.
+    let field = &block[148..156];
+    let spaces = 8 * u32::from(b' ');
+    let unsigned = block.iter().map(|&b| u32::from(b)).sum::<u32>()
+        - field.iter().map(|&b| u32::from(b)).sum::<u32>()
+        + spaces;
+    if stored == unsigned {
+        return Ok(());
     }
-    if stored == unsigned || i64::from(stored) == signed {
+    let signed = block.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        - field.iter().map(|&b| i64::from(b as i8)).sum::<i64>()
+        + i64::from(spaces);
+    if i64::from(stored) == signed {
         Ok(())
     } else {
         Err(format!(
@@ -627,5 +690,44 @@ impl PaxFields {
             }
         }
         fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::Cursor;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever mix of jumps and reads a walk makes, the window hands out the bytes at
+        /// the position, and reads past the end give nothing.
+        #[test]
+        fn the_read_ahead_window_returns_the_bytes_at_the_position(
+            len in 0usize..300_000,
+            steps in prop::collection::vec((any::<bool>(), 0usize..100_000), 1..60),
+        ) {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut input = Seeking::new(Cursor::new(data.clone()), len as u64).unwrap();
+            let mut pos = 0usize;
+            for (jump, n) in steps {
+                if jump {
+                    let ok = input.skip(n as u64).is_ok();
+                    prop_assert_eq!(ok, pos + n <= len);
+                    pos = (pos + n).min(len);
+                } else {
+                    // Mostly header-sized reads, some longer than the largest window.
+                    let n = if n % 5 == 0 { n } else { n % 3000 };
+                    let mut buf = vec![0u8; n];
+                    let got = input.read(&mut buf).unwrap();
+                    prop_assert!(got <= n && (got > 0 || n == 0 || pos == len));
+                    prop_assert_eq!(&buf[..got], &data[pos..pos + got]);
+                    pos += got;
+                }
+            }
+        }
     }
 }

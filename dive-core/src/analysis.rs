@@ -127,7 +127,7 @@ impl Analysis {
             best.push(Reverse((
                 node.bytes,
                 Reverse(id),
-                self.tree.inode(inode).layer,
+                self.tree.inode(inode).layer as usize,
             )));
             if best.len() > n {
                 best.pop();

@@ -413,7 +413,7 @@ fn visible_files(analysis: &Analysis) -> HashMap<Vec<u8>, (u64, usize)> {
         .filter_map(|id| {
             let node = tree.node(id);
             let inode = tree.inode(node.inode?);
-            Some((tree.path(id), (inode.size, inode.layer)))
+            Some((tree.path(id), (inode.size, inode.layer as usize)))
         })
         .collect()
 }

@@ -14,7 +14,7 @@ fn debug_bytes_of(analysis: &Analysis, path: &str) -> u64 {
         .tree
         .node(analysis.tree.lookup(path.as_bytes()).unwrap());
     let content = analysis.tree.inode(node.inode.unwrap());
-    analysis.layer_indexes[content.layer].entries[content.entry as usize].debug_bytes
+    analysis.layer_indexes[content.layer as usize].entries[content.entry as usize].debug_bytes
 }
 
 fn image(files: Vec<Op>) -> Vec<(String, Analysis)> {

@@ -238,7 +238,10 @@ fn path_facts(
     let content = inode.map(|i| analysis.tree.inode(i));
     if let Some(content) = content {
         out.push(line("size", bytes(content.size)));
-        out.push(line("added by", layer_name(analysis, content.layer)));
+        out.push(line(
+            "added by",
+            layer_name(analysis, content.layer as usize),
+        ));
     }
     let owner = inode
         .and_then(|i| attribution.inode_owner.get(i.0 as usize).copied().flatten())
@@ -268,7 +271,7 @@ fn path_facts(
         .and_then(|c| {
             analysis
                 .layer_indexes
-                .get(c.layer)?
+                .get(c.layer as usize)?
                 .entries
                 .get(c.entry as usize)
         })

@@ -37,7 +37,7 @@ pub fn entry_inodes(analysis: &Analysis) -> Vec<Vec<u32>> {
         .collect();
     for (i, inode) in analysis.tree.inodes().iter().enumerate() {
         if let Some(slot) = map
-            .get_mut(inode.layer)
+            .get_mut(inode.layer as usize)
             .and_then(|l| l.get_mut(inode.entry as usize))
         {
             *slot = u32::try_from(i).unwrap_or(NO_INODE);
@@ -61,7 +61,11 @@ pub fn image_tree(analysis: &Analysis) -> (Outline, Vec<u32>) {
         if node.kind == EntryKind::Symlink {
             let link = node
                 .entry
-                .and_then(|e| analysis.layer_indexes[node.layer].entries.get(e as usize))
+                .and_then(|e| {
+                    analysis.layer_indexes[node.layer as usize]
+                        .entries
+                        .get(e as usize)
+                })
                 .and_then(|e| e.link.as_deref());
             if let Some(link) = link {
                 label = format!("{label} → {}", display(link));
@@ -85,7 +89,7 @@ pub fn mark_image_tree(outline: &mut Outline, analysis: &Analysis, layer: usize)
             continue;
         };
         let node = analysis.tree.node(id);
-        item.change = (node.layer == layer).then(|| {
+        item.change = (node.layer as usize == layer).then(|| {
             node.entry
                 .and_then(|e| analysis.changes.get(layer)?.get(e as usize).copied())
                 .unwrap_or(dive_core::tree::EntryChange::Added)

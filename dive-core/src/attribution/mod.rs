@@ -230,7 +230,7 @@ pub(crate) fn attribute(
     let visible = |l: usize, entry: u32, path: &[u8]| {
         tree.lookup(path).is_some_and(|id| {
             let node = tree.node(id);
-            node.layer == l && node.entry == Some(entry)
+            node.layer as usize == l && node.entry == Some(entry)
         })
     };
     // dpkg-divert moves files out of the way of a package that lists them.
@@ -277,7 +277,7 @@ pub(crate) fn attribute(
             if !listed {
                 package.unrecorded_bytes += content.size;
             }
-            package.layers.insert(content.layer);
+            package.layers.insert(content.layer as usize);
             owner_of[inode.0 as usize] = u32::try_from(p).ok();
         } else {
             let dir = unowned_entry(&mut unowned, &path);

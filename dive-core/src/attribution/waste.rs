@@ -306,14 +306,20 @@ pub(crate) fn waste(
         let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
         let path = tree.path(id);
         if let Some(class) = classify(&path, family) {
-            add(class, &path, node.bytes, content.layer, None);
+            add(class, &path, node.bytes, content.layer as usize, None);
         } else {
             // Only the debug sections of an ELF file are avoidable, not the whole file.
             let entry = layers
-                .get(content.layer)
+                .get(content.layer as usize)
                 .and_then(|l| l.entries.get(content.entry as usize));
             if let Some(debug) = entry.map(|e| e.debug_bytes).filter(|&d| d > 0) {
-                add(WasteClass::DebugInfo, &path, debug, content.layer, None);
+                add(
+                    WasteClass::DebugInfo,
+                    &path,
+                    debug,
+                    content.layer as usize,
+                    None,
+                );
             }
         }
     }

@@ -426,8 +426,8 @@ fn path_bytes(analysis: &Analysis, glob: &globset::GlobMatcher) -> (u64, String)
         let content = tree.inode(inode);
         visible += content.size;
         files += 1;
-        if !layers.contains(&content.layer) {
-            layers.push(content.layer);
+        if !layers.contains(&(content.layer as usize)) {
+            layers.push(content.layer as usize);
         }
     }
     let (mut hidden, mut hidden_files) = (0u64, 0u64);

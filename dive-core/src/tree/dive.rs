@@ -237,7 +237,7 @@ fn subtree_header_bytes(tree: &FileTree, id: NodeId, layers: &[&LayerIndex]) -> 
             continue;
         }
         if let Some(entry) = node.entry {
-            total += layers[node.layer].entries[entry as usize].size;
+            total += layers[node.layer as usize].entries[entry as usize].size;
         }
         stack.extend_from_slice(&node.children);
     }

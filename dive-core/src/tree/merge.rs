@@ -140,7 +140,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
     };
     let mut dive = DiveTally::new(layers);
     for (index, layer) in layers.iter().enumerate() {
-        merger.layer = index;
+        merger.layer = u32::try_from(index).unwrap_or(u32::MAX);
         dive.observe_layer(layer, &merger.tree, layers);
         merger.apply(layer);
     }
@@ -166,7 +166,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
             Some(HiddenItem {
                 path: tree.path(node),
                 bytes: content.size,
-                added_in_layer: content.layer,
+                added_in_layer: content.layer as usize,
                 hidden_by_layer: hidden_by_layer as usize,
                 reason,
                 inode,
@@ -187,7 +187,7 @@ struct Merger<'a> {
     tree: FileTree,
     layers: &'a [&'a LayerIndex],
     hasher: &'a dyn ContentHasher,
-    layer: usize,
+    layer: u32,
     /// Per inode: the path (a node keeps its name and parent when killed), layer and reason
     /// of the change that last dropped a reference.
     last_hidden: Vec<Option<(NodeId, u32, HiddenReason)>>,
@@ -357,15 +357,18 @@ impl Merger<'_> {
         if entry.kind != EntryKind::File || old.size != entry.size {
             return HiddenReason::Overwritten;
         }
-        let old_entry = &self.layers[old.layer].entries[old.entry as usize];
+        let old_entry = &self.layers[old.layer as usize].entries[old.entry as usize];
         let hasher = self.hasher;
-        if hasher.ends_differ((old.layer, old_entry), (self.layer, entry)) {
+        if hasher.ends_differ(
+            (old.layer as usize, old_entry),
+            (self.layer as usize, entry),
+        ) {
             return HiddenReason::Overwritten;
         }
-        let hash = |layer: usize, index: u32, e: &LayerEntry| {
+        let hash = |layer: u32, index: u32, e: &LayerEntry| {
             e.content_hash
                 .map(ContentHash::get)
-                .or_else(|| hasher.hash(layer, index, e))
+                .or_else(|| hasher.hash(layer as usize, index, e))
         };
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let (old_hash, new_hash) = if entry.size >= PARALLEL_HASH {
@@ -416,8 +419,7 @@ impl Merger<'_> {
         let content = self.tree.inode_mut(inode);
         content.refs = content.refs.saturating_sub(1);
         if content.refs == 0 {
-            let layer = u32::try_from(self.layer).unwrap_or(u32::MAX);
-            self.last_hidden[inode.0 as usize] = Some((id, layer, reason));
+            self.last_hidden[inode.0 as usize] = Some((id, self.layer, reason));
         }
     }
 
@@ -431,7 +433,7 @@ impl Merger<'_> {
 
     fn remove_children(&mut self, id: NodeId, reason: HiddenReason) {
         let mut doomed = Vec::new();
-        let mut stack: Vec<NodeId> = self.tree.node(id).children.clone();
+        let mut stack: Vec<NodeId> = self.tree.node(id).children.to_vec();
         while let Some(child) = stack.pop() {
             if self.tree.node(child).alive {
                 stack.extend_from_slice(&self.tree.node(child).children);

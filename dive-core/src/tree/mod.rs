@@ -11,6 +11,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::Serialize;
+use thin_vec::ThinVec;
 
 use crate::layer::EntryKind;
 
@@ -34,8 +35,8 @@ pub struct InodeId(pub u32);
 /// File content: added once by one layer, visible under any number of paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inode {
-    /// Layer whose regular-file entry brought this content.
-    pub layer: usize,
+    /// Layer whose regular-file entry brought this content (`u32`: one per file).
+    pub layer: u32,
     /// That entry's index in its layer.
     pub entry: u32,
     /// Bytes of content.
@@ -56,12 +57,14 @@ pub struct Node {
     name_len: u32,
     /// Parent directory; `None` for the root.
     pub parent: Option<NodeId>,
-    /// Children, sorted by name once the merge is done.
-    pub children: Vec<NodeId>,
+    /// Children, sorted by name once the merge is done. A `ThinVec` is one pointer and
+    /// allocates nothing when empty, as it is for every file.
+    pub children: ThinVec<NodeId>,
     /// What the path is now.
     pub kind: EntryKind,
-    /// The last layer that set this path (for implicit directories, the one that made them).
-    pub layer: usize,
+    /// The last layer that set this path (for implicit directories, the one that made them);
+    /// a `u32`, as there is one per path.
+    pub layer: u32,
     /// Entry index in that layer; `None` for a directory implied by a deeper path.
     pub entry: Option<u32>,
     /// Content shown by this path, for files and hardlinks.
@@ -102,7 +105,7 @@ impl FileTree {
             name_start: 0,
             name_len: 0,
             parent: None,
-            children: Vec::new(),
+            children: ThinVec::new(),
             kind: EntryKind::Dir,
             layer: 0,
             entry: None,
@@ -218,7 +221,7 @@ impl FileTree {
         parent: NodeId,
         name: &[u8],
         kind: EntryKind,
-        layer: usize,
+        layer: u32,
     ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
         let hash = self.hash(parent, name);
@@ -237,7 +240,7 @@ impl FileTree {
             name_start,
             name_len: u32::try_from(name.len()).unwrap_or(u32::MAX),
             parent: Some(parent),
-            children: Vec::new(),
+            children: ThinVec::new(),
             kind,
             layer,
             entry: None,
@@ -323,4 +326,25 @@ fn name_of<'a>(names: &'a [u8], node: &Node) -> &'a [u8] {
 /// Where a child sits in the (parent, name) table; the root is never in it.
 fn hash_child(hasher: &DefaultHashBuilder, parent: NodeId, name: &[u8]) -> u64 {
     hasher.hash_one((parent.0, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_and_a_content_record_stay_small_since_there_is_one_per_path() {
+        // 96 and 32 bytes with a boxed name, a `Vec` of children and `usize` layers; at a
+        // million paths every 8 bytes is 8 MB of peak memory.
+        assert!(
+            std::mem::size_of::<Node>() <= 72,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+        assert!(
+            std::mem::size_of::<Inode>() <= 24,
+            "{}",
+            std::mem::size_of::<Inode>()
+        );
+    }
 }

@@ -65,11 +65,6 @@ impl<R> AlignedReader<R> {
         }
     }
 
-    /// The bytes read ahead and not yet consumed.
-    pub(crate) fn buffer(&self) -> &[u8] {
-        &self.buf[self.pos..self.filled]
-    }
-
     /// The reader; bytes still in the buffer are lost.
     pub(crate) fn into_inner(self) -> R {
         self.inner
@@ -121,7 +116,7 @@ mod tests {
         let mut small = [0u8; 1000];
         let n = reader.read(&mut small).unwrap_or(0);
         out.extend_from_slice(&small[..n]);
-        assert_eq!(reader.buffer().len(), 4096 - n);
+        assert_eq!(reader.fill_buf().map(<[u8]>::len).ok(), Some(4096 - n));
         reader.read_to_end(&mut out).unwrap_or(0);
         assert_eq!(out, data);
     }

@@ -6,10 +6,8 @@
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use sha2::{Digest, Sha256};
-
 use super::decompress::{Compression, decoder};
-use super::walk::{DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
+use super::walk::{Counted, DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
 use crate::aligned::AlignedReader;
 use crate::error::{Location, Warning};
@@ -22,23 +20,20 @@ const IN_FLIGHT: usize = 4;
 
 /// Walks a layer blob like [`walk_reader`], decompressing on a second thread.
 pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
-    let mut raw = AlignedReader::with_capacity(
-        256 * 1024,
-        Stored {
-            inner: reader,
-            count: 0,
-            hash: options.verify.then(Sha256::new),
-        },
+    // The blob's size and, with `--verify`, digest, taken as the decoder consumes the buffer
+    // it reads in place.
+    let mut raw = Counted::new(
+        AlignedReader::with_capacity(256 * 1024, reader),
+        options.verify,
     );
     let compression = match sniff_stream(&mut raw) {
         Ok(compression) => compression,
         Err(index) => return *index,
     };
     if compression == Compression::None {
-        // Nothing to decompress: one thread reads as fast as a second could.
-        let buffered = raw.buffer().to_vec();
-        let stored = raw.into_inner();
-        return walk_reader(io::Cursor::new(buffered).chain(stored.inner), options);
+        // Nothing to decompress: one thread reads as fast as a second could. Sniffing
+        // consumed nothing, so the walk starts at the first byte.
+        return walk_reader(raw.inner, options);
     }
     let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
@@ -54,7 +49,7 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
         let walked = walk_tar_stream(chunks, compression, options.verify, options);
         let produced = producer.join().unwrap_or_else(|_| {
             (
-                Stored::default(),
+                Counted::default(),
                 Some(io::Error::other("the decompressing thread failed")),
             )
         });
@@ -80,12 +75,12 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
 /// The decompressing side: fills recycled buffers and sends them; a decode error travels in
 /// the stream, where the walk reports it at its offset. Returns what it read of the blob and
 /// any error reading the blob's tail after the compressed stream.
-fn produce<R: Read>(
+fn produce<B: BufRead>(
     compression: Compression,
-    mut raw: AlignedReader<Stored<R>>,
+    mut raw: Counted<B>,
     full: &SyncSender<io::Result<Vec<u8>>>,
     free: &Receiver<Vec<u8>>,
-) -> (Stored<()>, Option<io::Error>) {
+) -> (Counted<()>, Option<io::Error>) {
     let decoded = decoder(compression, &mut raw).and_then(|mut reader| {
         loop {
             let mut chunk = free.try_recv().unwrap_or_default();
@@ -109,12 +104,11 @@ fn produce<R: Read>(
     }
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
     let trailing = io::copy(&mut raw, &mut io::sink()).err();
-    let stored = raw.into_inner();
     (
-        Stored {
+        Counted {
             inner: (),
-            count: stored.count,
-            hash: stored.hash,
+            count: raw.count,
+            hash: raw.hash,
         },
         trailing,
     )
@@ -183,24 +177,5 @@ impl BufRead for Chunks {
 
     fn consume(&mut self, n: usize) {
         self.at = (self.at + n).min(self.current.len());
-    }
-}
-
-/// The blob as read: bytes and, with `--verify`, their digest.
-#[derive(Default)]
-struct Stored<R> {
-    inner: R,
-    count: u64,
-    hash: Option<Sha256>,
-}
-
-impl<R: Read> Read for Stored<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        if let Some(hash) = &mut self.hash {
-            hash.update(&buf[..n]);
-        }
-        Ok(n)
     }
 }

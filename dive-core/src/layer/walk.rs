@@ -5,7 +5,6 @@
 //! hashes each file's content on the way (xxh3, far cheaper than the inflate feeding it) so
 //! that the merge can tell a metadata-only rewrite from a content change.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
@@ -137,15 +136,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
 
 /// Walks a layer blob from a stream (stdin, a pipe): never seeks, hashes file contents.
 pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
-    let read = Cell::new(0u64);
-    let mut raw = AlignedReader::with_capacity(
-        256 * 1024,
-        Counted {
-            inner: reader,
-            count: &read,
-            hash: options.verify.then(Sha256::new),
-        },
-    );
+    let mut raw = AlignedReader::with_capacity(256 * 1024, Counted::new(reader, options.verify));
     let compression = match sniff_stream(&mut raw) {
         Ok(compression) => compression,
         Err(index) => return *index,
@@ -158,14 +149,15 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
             format!("cannot read layer to its end: {err}"),
         ));
     }
-    if let Some(hash) = raw.into_inner().hash {
+    let raw = raw.into_inner();
+    if let Some(hash) = raw.hash {
         let blob = finish_sha256(hash);
         // A plain tar is its own uncompressed stream: hashed once.
         let tar = tar.unwrap_or_else(|| blob.clone());
         index.digests = Some(LayerDigests { blob, tar });
     }
     index.compression = compression;
-    index.size_compressed = read.get();
+    index.size_compressed = raw.count;
     index
 }
 
@@ -226,32 +218,24 @@ pub(super) fn walk_tar_stream<D: BufRead>(
     hash_tar: bool,
     options: &WalkOptions,
 ) -> (LayerIndex, Option<String>) {
-    let decoded = Cell::new(0u64);
     let mut walk = Walk::new(true, *options);
-    let mut tar = TarReader::new(
-        Buffered(Counted {
-            inner: reader,
-            count: &decoded,
-            hash: hash_tar.then(Sha256::new),
-        }),
-        options.path_limit,
-    );
+    let mut tar = TarReader::new(Buffered(Counted::new(reader, hash_tar)), options.path_limit);
     walk.run(&mut tar);
     // Read to the end: the uncompressed size includes the end blocks and any padding.
     let mut rest = tar.into_inner().0;
     let mut zeros = NonZeroCounter::default();
     if let Err(err) = io::copy(&mut rest, &mut zeros) {
         walk.warn(
-            Location::default().offset(decoded.get()),
+            Location::default().offset(rest.count),
             format!(
                 "{} stream is damaged after the last entry: {err}",
                 compression.name()
             ),
         );
     }
-    walk.check_tail(decoded.get(), zeros.nonzero);
+    walk.check_tail(rest.count, zeros.nonzero);
     let tar = rest.hash.take().map(finish_sha256);
-    (walk.finish(decoded.get()), tar)
+    (walk.finish(rest.count), tar)
 }
 
 /// Walk state shared by the seeking and streaming modes.
@@ -644,16 +628,28 @@ pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128
 
 /// Counts (and with `--verify` hashes) the bytes read through it, so offsets in warnings
 /// and sizes come out exact.
-struct Counted<'a, R> {
-    inner: R,
-    count: &'a Cell<u64>,
-    hash: Option<Sha256>,
+#[derive(Default)]
+pub(super) struct Counted<R> {
+    pub(super) inner: R,
+    pub(super) count: u64,
+    pub(super) hash: Option<Sha256>,
 }
 
-impl<R: Read> Read for Counted<'_, R> {
+impl<R> Counted<R> {
+    /// Counts `inner`'s bytes, and with `hash` takes their SHA-256.
+    pub(super) fn new(inner: R, hash: bool) -> Self {
+        Self {
+            inner,
+            count: 0,
+            hash: hash.then(Sha256::new),
+        }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count += n as u64;
         if let Some(hash) = &mut self.hash {
             hash.update(&buf[..n]);
         }
@@ -662,7 +658,7 @@ impl<R: Read> Read for Counted<'_, R> {
 }
 
 /// Bytes taken from the buffer count (and hash) when consumed, as if read.
-impl<R: BufRead> BufRead for Counted<'_, R> {
+impl<R: BufRead> BufRead for Counted<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         self.inner.fill_buf()
     }
@@ -674,7 +670,7 @@ impl<R: BufRead> BufRead for Counted<'_, R> {
             // The buffer still holds what the last fill_buf handed out: nothing is read here.
             hash.update(&held[..n.min(held.len())]);
         }
-        self.count.set(self.count.get() + n as u64);
+        self.count += n as u64;
         self.inner.consume(n);
     }
 }

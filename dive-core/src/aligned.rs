@@ -4,7 +4,7 @@
 //! 0.86 s into a 16-byte-aligned one, which is what `malloc` gives `Vec` and `BufReader`).
 
 use std::io::{self, BufRead, Read};
-use std::ops::{Deref, DerefMut};
+use std::ops::{Deref, DerefMut, Range};
 
 const PAGE: usize = 4096;
 
@@ -69,6 +69,33 @@ impl<R> AlignedReader<R> {
     pub(crate) fn into_inner(self) -> R {
         self.inner
     }
+
+    /// The reader, the buffer and the range of it not consumed yet.
+    pub(crate) fn into_parts(self) -> (R, AlignedBuf, Range<usize>) {
+        (self.inner, self.buf, self.pos..self.filled)
+    }
+}
+
+impl<R: Read> AlignedReader<R> {
+    /// Buffers at least `min` bytes (at most the capacity) unless the stream ends first: a
+    /// pipe may hand out one byte at a time, and a format is told by more than one.
+    pub(crate) fn fill_at_least(&mut self, min: usize) -> io::Result<&[u8]> {
+        let min = min.min(self.buf.len());
+        if self.filled - self.pos < min {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+            while self.filled < min {
+                match self.inner.read(&mut self.buf[self.filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => self.filled += n,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        Ok(&self.buf[self.pos..self.filled])
+    }
 }
 
 impl<R: Read> Read for AlignedReader<R> {
@@ -119,5 +146,19 @@ mod tests {
         assert_eq!(reader.fill_buf().map(<[u8]>::len).ok(), Some(4096 - n));
         reader.read_to_end(&mut out).unwrap_or(0);
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn filling_at_least_gathers_short_reads_and_stops_at_the_end() {
+        let data: Vec<u8> = (0..10u8).collect();
+        // Chained slices: each read hands out at most what is left of one of them.
+        let mut reader =
+            AlignedReader::with_capacity(4096, data[..1].chain(&data[1..3]).chain(&data[3..]));
+        assert_eq!(reader.fill_buf().map(<[u8]>::len).ok(), Some(1));
+        assert_eq!(reader.fill_at_least(4).ok(), Some(&data[..]));
+        reader.consume(8);
+        assert_eq!(reader.fill_at_least(4).ok(), Some(&data[8..]));
+        let mut tiny = AlignedReader::with_capacity(2, &data[..]);
+        assert_eq!(tiny.fill_at_least(4).ok(), Some(&data[..2]));
     }
 }

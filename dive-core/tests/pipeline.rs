@@ -72,3 +72,78 @@ fn threaded_and_sequential_walks_agree_on_whole_cut_and_damaged_blobs() {
     }
     assert!(compared >= 30);
 }
+
+/// A reader as a pipe or a failing disk behaves: at most `step` bytes per read, and an
+/// error once `fail_at` bytes were read.
+struct Awkward<'a> {
+    data: &'a [u8],
+    at: usize,
+    step: usize,
+    fail_at: Option<usize>,
+}
+
+impl std::io::Read for Awkward<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let limit = self.fail_at.unwrap_or(self.data.len()).min(self.data.len());
+        if self.at >= limit && self.fail_at.is_some() {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        let n = buf.len().min(self.step).min(limit - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn threaded_and_sequential_walks_agree_on_short_reads_and_read_errors() {
+    let built = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let options = WalkOptions {
+        verify: true,
+        ..WalkOptions::default()
+    };
+    let mut failures = 0;
+    for compression in [
+        dive_testdata::Compression::Gzip,
+        dive_testdata::Compression::Zstd,
+    ] {
+        for layer in &built.layers {
+            let blob = dive_testdata::compress(layer, compression).unwrap();
+            // One-byte reads of a large blob would only make the test slow.
+            let step = if blob.len() < 64 << 10 { 1 } else { 4097 };
+            for (step, fail_at) in [
+                (step, None),
+                (1 << 20, None),
+                (step, Some(blob.len() / 2)),
+                (1 << 20, Some(blob.len() / 3)),
+            ] {
+                let reader = || Awkward {
+                    data: &blob,
+                    at: 0,
+                    step,
+                    fail_at,
+                };
+                let name = format!(
+                    "{compression:?} layer of {} bytes read {step} at a time, failing at {fail_at:?}",
+                    layer.len()
+                );
+                let one = walk_reader(reader(), &options);
+                let two = walk_reader_threaded(reader(), &options);
+                same(&name, &one, &two, fail_at.is_some());
+                if let Some(at) = fail_at {
+                    assert_eq!(two.size_compressed, at as u64, "{name}");
+                    let told = two
+                        .warnings
+                        .iter()
+                        .any(|w| w.message.contains("the disk went away"));
+                    assert!(told, "{name}: {:?}", two.warnings);
+                    failures += 1;
+                } else {
+                    assert!(two.warnings.is_empty(), "{name}: {:?}", two.warnings);
+                    assert_eq!(two.size_compressed, blob.len() as u64, "{name}");
+                }
+            }
+        }
+    }
+    assert!(failures >= 10);
+}

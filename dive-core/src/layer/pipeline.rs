@@ -1,15 +1,19 @@
-//! A compressed layer walked on two threads: one reads and decompresses (and hashes the blob
-//! with `--verify`), the other walks the tar (and hashes contents and the tar). When one layer
-//! holds most of an image, the second core still works, and the walk costs no wall time
-//! beyond the inflate.
+//! A compressed layer walked on three threads: one reads the blob (and hashes it with
+//! `--verify`), one decompresses, one walks the tar (and hashes contents and the tar). When
+//! one layer holds most of an image, the decoder is the critical path: it only decodes, as
+//! `zstd -dc` and `pigz -dc` do with their own reading threads, and the walk costs no wall
+//! time beyond the decoding.
 
 use std::io::{self, BufRead, Read};
+use std::ops::{Deref, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use sha2::Digest;
 
 use super::decompress::{Compression, decoder};
 use super::walk::{Counted, DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
-use crate::aligned::AlignedReader;
+use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::error::{Location, Warning};
 
 /// Decoded bytes travel in chunks of this size (small enough to stay in L2 between the
@@ -17,43 +21,47 @@ use crate::error::{Location, Warning};
 const CHUNK: usize = 256 << 10;
 /// …at most this many at a time, so memory stays bounded (buffers are recycled).
 const IN_FLIGHT: usize = 4;
+/// Compressed bytes are read in blocks of this size, into page-aligned buffers (the kernel
+/// fills those about four times faster than `malloc`'s; see `aligned.rs`).
+const READ_BLOCK: usize = 256 << 10;
 
-/// Walks a layer blob like [`walk_reader`], decompressing on a second thread.
+/// Walks a layer blob like [`walk_reader`], reading and decompressing on other threads.
 pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
-    // The blob's size and, with `--verify`, digest, taken as the decoder consumes the buffer
-    // it reads in place.
-    let mut raw = Counted::new(
-        AlignedReader::with_capacity(256 * 1024, reader),
-        options.verify,
-    );
+    let mut raw = AlignedReader::with_capacity(READ_BLOCK, reader);
     let compression = match sniff_stream(&mut raw) {
         Ok(compression) => compression,
         Err(index) => return *index,
     };
     if compression == Compression::None {
-        // Nothing to decompress: one thread reads as fast as a second could. Sniffing
-        // consumed nothing, so the walk starts at the first byte.
-        return walk_reader(raw.inner, options);
+        // Nothing to decompress: one thread reads as fast as more could. Sniffing consumed
+        // nothing, so the walk starts at the first byte.
+        return walk_reader(raw, options);
     }
+    let (read_tx, read_rx) = sync_channel::<io::Result<Block>>(IN_FLIGHT);
+    let (reread_tx, reread_rx) = sync_channel::<Block>(IN_FLIGHT + 1);
     let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
-    let ((mut index, tar), (stored, trailing)) = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(compression, raw, &full_tx, &free_rx));
-        let chunks = Chunks {
-            full: full_rx,
-            free: free_tx,
-            current: Vec::new(),
-            at: 0,
-            failed: None,
-        };
-        let walked = walk_tar_stream(chunks, compression, options.verify, options);
-        let produced = producer.join().unwrap_or_else(|_| {
-            (
-                Counted::default(),
-                Some(io::Error::other("the decompressing thread failed")),
+    let ((mut index, tar), trailing, stored) = std::thread::scope(|scope| {
+        let verify = options.verify;
+        let reading = scope.spawn(move || read_ahead(raw, verify, &read_tx, &reread_rx));
+        let decoding = scope.spawn(move || {
+            produce(
+                compression,
+                Chunks::new(read_rx, reread_tx),
+                &full_tx,
+                &free_rx,
             )
         });
-        (walked, produced)
+        let walked = walk_tar_stream(
+            Chunks::new(full_rx, free_tx),
+            compression,
+            options.verify,
+            options,
+        );
+        let failed = || Some(io::Error::other("the decompressing thread failed"));
+        let trailing = decoding.join().unwrap_or_else(|_| failed());
+        let stored = reading.join().unwrap_or_default();
+        (walked, trailing, stored)
     });
     if let Some(err) = trailing {
         index.warnings.push(Warning::new(
@@ -72,15 +80,79 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
     index
 }
 
+/// Part of a page-aligned buffer that holds bytes read from the blob.
+struct Block {
+    buf: AlignedBuf,
+    held: Range<usize>,
+}
+
+impl Deref for Block {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.held.clone()]
+    }
+}
+
+/// The reading side: sends what sniffing buffered, then the rest of the blob in blocks, and
+/// counts (and with `hash`, digests) what it sends; a read error ends the stream, where the
+/// decoder meets it as it would on one thread.
+fn read_ahead<R: Read>(
+    reader: AlignedReader<R>,
+    hash: bool,
+    full: &SyncSender<io::Result<Block>>,
+    free: &Receiver<Block>,
+) -> Counted<()> {
+    let (mut reader, buf, held) = reader.into_parts();
+    let mut stored = Counted::new((), hash);
+    let mut next = Some(Block { buf, held });
+    loop {
+        let block = match next.take() {
+            Some(block) => block,
+            None => {
+                let mut buf = match free.try_recv() {
+                    Ok(block) => block.buf,
+                    Err(_) => AlignedBuf::new(READ_BLOCK),
+                };
+                let read = loop {
+                    match reader.read(&mut buf) {
+                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                        read => break read,
+                    }
+                };
+                match read {
+                    Ok(0) => return stored,
+                    Ok(n) => Block { buf, held: 0..n },
+                    Err(err) => {
+                        let _ = full.send(Err(err));
+                        return stored;
+                    }
+                }
+            }
+        };
+        if block.is_empty() {
+            continue;
+        }
+        stored.count += block.len() as u64;
+        if let Some(hash) = &mut stored.hash {
+            hash.update(&block[..]);
+        }
+        if full.send(Ok(block)).is_err() {
+            // The decoder has stopped listening.
+            return stored;
+        }
+    }
+}
+
 /// The decompressing side: fills recycled buffers and sends them; a decode error travels in
-/// the stream, where the walk reports it at its offset. Returns what it read of the blob and
-/// any error reading the blob's tail after the compressed stream.
-fn produce<B: BufRead>(
+/// the stream, where the walk reports it at its offset. Returns any error reading the blob's
+/// tail after the compressed stream.
+fn produce(
     compression: Compression,
-    mut raw: Counted<B>,
+    mut raw: Chunks<Block>,
     full: &SyncSender<io::Result<Vec<u8>>>,
     free: &Receiver<Vec<u8>>,
-) -> (Counted<()>, Option<io::Error>) {
+) -> Option<io::Error> {
     let decoded = decoder(compression, &mut raw).and_then(|mut reader| {
         loop {
             let mut chunk = free.try_recv().unwrap_or_default();
@@ -103,15 +175,7 @@ fn produce<B: BufRead>(
         let _ = full.send(Err(err));
     }
     // Whatever follows the compressed stream inside the blob still belongs to the blob.
-    let trailing = io::copy(&mut raw, &mut io::sink()).err();
-    (
-        Counted {
-            inner: (),
-            count: raw.count,
-            hash: raw.hash,
-        },
-        trailing,
-    )
+    io::copy(&mut raw, &mut io::sink()).err()
 }
 
 /// Reads until `buf` is full, the stream ends or fails; what was read before a failure is
@@ -131,17 +195,30 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     (filled, None)
 }
 
-/// The walking side: reads the chunks in order and hands used buffers back.
-struct Chunks {
-    full: Receiver<io::Result<Vec<u8>>>,
-    free: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
+/// The receiving side of a thread's stream of buffers: reads them in order and hands used
+/// ones back for reuse.
+struct Chunks<B> {
+    full: Receiver<io::Result<B>>,
+    free: SyncSender<B>,
+    current: Option<B>,
     at: usize,
-    /// A decoder that failed fails again on every read, as it would on one thread.
+    /// A stream that failed fails again on every read, as a reader on one thread would.
     failed: Option<(io::ErrorKind, String)>,
 }
 
-impl Read for Chunks {
+impl<B> Chunks<B> {
+    fn new(full: Receiver<io::Result<B>>, free: SyncSender<B>) -> Self {
+        Self {
+            full,
+            free,
+            current: None,
+            at: 0,
+            failed: None,
+        }
+    }
+}
+
+impl<B: Deref<Target = [u8]>> Read for Chunks<B> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let held = self.fill_buf()?;
         let n = buf.len().min(held.len());
@@ -151,31 +228,35 @@ impl Read for Chunks {
     }
 }
 
-/// The walk hashes file data in the chunk the decoding thread filled: no second copy.
-impl BufRead for Chunks {
+/// Readers (the decoder, the walk hashing file data) work in the buffer the sending thread
+/// filled: no second copy.
+impl<B: Deref<Target = [u8]>> BufRead for Chunks<B> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
-        if self.at == self.current.len() {
+        let len = self.current.as_deref().map_or(0, <[u8]>::len);
+        if self.at == len {
             match self.full.recv() {
                 Ok(Ok(chunk)) => {
-                    let used = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.free.try_send(used);
+                    if let Some(used) = self.current.replace(chunk) {
+                        let _ = self.free.try_send(used);
+                    }
                     self.at = 0;
                 }
                 Ok(Err(err)) => {
                     self.failed = Some((err.kind(), err.to_string()));
                     return Err(err);
                 }
-                // The producer is done: the end of the stream.
+                // The sender is done: the end of the stream.
                 Err(_) => return Ok(&[]),
             }
         }
-        Ok(&self.current[self.at..])
+        Ok(self.current.as_deref().map_or(&[], |held| &held[self.at..]))
     }
 
     fn consume(&mut self, n: usize) {
-        self.at = (self.at + n).min(self.current.len());
+        let len = self.current.as_deref().map_or(0, <[u8]>::len);
+        self.at = (self.at + n).min(len);
     }
 }

@@ -162,8 +162,11 @@ pub fn walk_reader<R: Read>(reader: R, options: &WalkOptions) -> LayerIndex {
 }
 
 /// The compression of a blob read from a stream, or the index of a layer that cannot be read.
-pub(super) fn sniff_stream(raw: &mut impl io::BufRead) -> Result<Compression, Box<LayerIndex>> {
-    match raw.fill_buf() {
+pub(super) fn sniff_stream<R: Read>(
+    raw: &mut AlignedReader<R>,
+) -> Result<Compression, Box<LayerIndex>> {
+    // The longest magic number (zstd's) is four bytes.
+    match raw.fill_at_least(4) {
         Ok(head) => Ok(sniff(head)),
         Err(err) => {
             let mut index = LayerIndex::default();

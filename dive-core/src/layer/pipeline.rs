@@ -43,10 +43,13 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
     let (reread_tx, reread_rx) = sync_channel::<Block>(IN_FLIGHT + 1);
     let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 1);
-    let ((mut index, tar), trailing, stored) = std::thread::scope(|scope| {
+    let threads = std::thread::scope(|scope| {
         let verify = options.verify;
-        let reading = scope.spawn(move || read_ahead(raw, verify, &read_tx, &reread_rx));
-        let decoding = scope.spawn(move || {
+        // Named, so that profiles and debuggers tell the three apart.
+        let thread = |name: &str| std::thread::Builder::new().name(name.to_owned());
+        let reading = thread("dive-read")
+            .spawn_scoped(scope, move || read_ahead(raw, verify, &read_tx, &reread_rx));
+        let decoding = thread("dive-decode").spawn_scoped(scope, move || {
             produce(
                 compression,
                 Chunks::new(read_rx, reread_tx),
@@ -54,6 +57,8 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
                 &free_rx,
             )
         });
+        // If one thread did not start, the other ends when it finds its channel closed.
+        let (reading, decoding) = (reading?, decoding?);
         let walked = walk_tar_stream(
             Chunks::new(full_rx, free_tx),
             compression,
@@ -63,8 +68,19 @@ pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) ->
         let failed = || Some(io::Error::other("the decompressing thread failed"));
         let trailing = decoding.join().unwrap_or_else(|_| failed());
         let stored = reading.join().unwrap_or_default();
-        (walked, trailing, stored)
+        Ok::<_, io::Error>((walked, trailing, stored))
     });
+    let ((mut index, tar), trailing, stored) = match threads {
+        Ok(done) => done,
+        Err(err) => {
+            let mut index = LayerIndex::default();
+            index.warnings.push(Warning::new(
+                Location::default().offset(0),
+                format!("cannot start a thread to read the layer: {err}"),
+            ));
+            return index;
+        }
+    };
     if let Some(err) = trailing {
         index.warnings.push(Warning::new(
             Location::default(),

@@ -39,35 +39,47 @@ fn same(name: &str, a: &LayerIndex, b: &LayerIndex, damaged: bool) {
     }
 }
 
-#[test]
-fn threaded_and_sequential_walks_agree_on_whole_cut_and_damaged_blobs() {
-    // The demo's pip layer is several MiB once decompressed: many chunks cross the threads.
+/// The demo's layers, gzip and zstd compressed, each with a name (the demo's pip layer is
+/// several MiB once decompressed: many chunks cross the threads).
+fn compressed_demo_layers() -> Vec<(String, Vec<u8>)> {
     let built = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
-    let options = WalkOptions {
-        verify: true,
-        ..WalkOptions::default()
-    };
-    let mut compared = 0;
+    let mut blobs = Vec::new();
     for compression in [
         dive_testdata::Compression::Gzip,
         dive_testdata::Compression::Zstd,
     ] {
         for layer in &built.layers {
-            let blob = dive_testdata::compress(layer, compression).unwrap();
-            let mut damaged = blob.clone();
-            let middle = damaged.len() / 2;
-            damaged[middle] ^= 0xff;
-            for (what, bytes) in [
-                ("whole", blob.clone()),
-                ("cut", blob[..blob.len() * 2 / 3].to_vec()),
-                ("damaged", damaged),
-            ] {
-                let name = format!("{compression:?} {what} layer of {} bytes", layer.len());
-                let one = walk_reader(std::io::Cursor::new(&bytes), &options);
-                let two = walk_reader_threaded(std::io::Cursor::new(&bytes), &options);
-                same(&name, &one, &two, what == "damaged");
-                compared += 1;
-            }
+            let name = format!("{compression:?} layer of {} bytes", layer.len());
+            blobs.push((name, dive_testdata::compress(layer, compression).unwrap()));
+        }
+    }
+    blobs
+}
+
+fn verifying() -> WalkOptions {
+    WalkOptions {
+        verify: true,
+        ..WalkOptions::default()
+    }
+}
+
+#[test]
+fn threaded_and_sequential_walks_agree_on_whole_cut_and_damaged_blobs() {
+    let mut compared = 0;
+    for (layer, blob) in compressed_demo_layers() {
+        let mut damaged = blob.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0xff;
+        for (what, bytes) in [
+            ("whole", blob.clone()),
+            ("cut", blob[..blob.len() * 2 / 3].to_vec()),
+            ("damaged", damaged),
+        ] {
+            let name = format!("{what} {layer}");
+            let one = walk_reader(std::io::Cursor::new(&bytes), &verifying());
+            let two = walk_reader_threaded(std::io::Cursor::new(&bytes), &verifying());
+            same(&name, &one, &two, what == "damaged");
+            compared += 1;
         }
     }
     assert!(compared >= 30);
@@ -97,51 +109,37 @@ impl std::io::Read for Awkward<'_> {
 
 #[test]
 fn threaded_and_sequential_walks_agree_on_short_reads_and_read_errors() {
-    let built = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
-    let options = WalkOptions {
-        verify: true,
-        ..WalkOptions::default()
-    };
     let mut failures = 0;
-    for compression in [
-        dive_testdata::Compression::Gzip,
-        dive_testdata::Compression::Zstd,
-    ] {
-        for layer in &built.layers {
-            let blob = dive_testdata::compress(layer, compression).unwrap();
-            // One-byte reads of a large blob would only make the test slow.
-            let step = if blob.len() < 64 << 10 { 1 } else { 4097 };
-            for (step, fail_at) in [
-                (step, None),
-                (1 << 20, None),
-                (step, Some(blob.len() / 2)),
-                (1 << 20, Some(blob.len() / 3)),
-            ] {
-                let reader = || Awkward {
-                    data: &blob,
-                    at: 0,
-                    step,
-                    fail_at,
-                };
-                let name = format!(
-                    "{compression:?} layer of {} bytes read {step} at a time, failing at {fail_at:?}",
-                    layer.len()
-                );
-                let one = walk_reader(reader(), &options);
-                let two = walk_reader_threaded(reader(), &options);
-                same(&name, &one, &two, fail_at.is_some());
-                if let Some(at) = fail_at {
-                    assert_eq!(two.size_compressed, at as u64, "{name}");
-                    let told = two
-                        .warnings
-                        .iter()
-                        .any(|w| w.message.contains("the disk went away"));
-                    assert!(told, "{name}: {:?}", two.warnings);
-                    failures += 1;
-                } else {
-                    assert!(two.warnings.is_empty(), "{name}: {:?}", two.warnings);
-                    assert_eq!(two.size_compressed, blob.len() as u64, "{name}");
-                }
+    for (layer, blob) in compressed_demo_layers() {
+        // One-byte reads of a large blob would only make the test slow.
+        let step = if blob.len() < 64 << 10 { 1 } else { 4097 };
+        for (step, fail_at) in [
+            (step, None),
+            (1 << 20, None),
+            (step, Some(blob.len() / 2)),
+            (1 << 20, Some(blob.len() / 3)),
+        ] {
+            let reader = || Awkward {
+                data: &blob,
+                at: 0,
+                step,
+                fail_at,
+            };
+            let name = format!("{layer} read {step} at a time, failing at {fail_at:?}");
+            let one = walk_reader(reader(), &verifying());
+            let two = walk_reader_threaded(reader(), &verifying());
+            same(&name, &one, &two, fail_at.is_some());
+            if let Some(at) = fail_at {
+                assert_eq!(two.size_compressed, at as u64, "{name}");
+                let told = two
+                    .warnings
+                    .iter()
+                    .any(|w| w.message.contains("the disk went away"));
+                assert!(told, "{name}: {:?}", two.warnings);
+                failures += 1;
+            } else {
+                assert!(two.warnings.is_empty(), "{name}: {:?}", two.warnings);
+                assert_eq!(two.size_compressed, blob.len() as u64, "{name}");
             }
         }
     }

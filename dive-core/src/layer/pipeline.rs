@@ -19,7 +19,7 @@ use crate::error::{Location, Warning};
 /// Decoded bytes travel in chunks of this size: each handover may wake the other thread,
 /// and with reading on a thread of its own those wake-ups were 8 % of the decoder's time
 /// at 256 KiB (alternating runs on the bench's OCI zstd, median: 583 ms at 256 KiB × 4,
-/// 564 ms at 1 MiB × 4, 545 ms at 1 MiB × 2; the demo's peak RSS 14 → 20 MiB)…
+/// 564 ms at 1 MiB × 4, 545 ms at 1 MiB × 2; the demo's peak RSS 14 → 18 MiB)…
 const CHUNK: usize = 1 << 20;
 /// …at most this many waiting at a time, so memory stays bounded (buffers are recycled).
 const IN_FLIGHT: usize = 2;

@@ -42,13 +42,12 @@ fn padding(size: u64) -> Cursor<Vec<u8>> {
     Cursor::new(vec![0; (size.div_ceil(BLOCK) * BLOCK - size) as usize])
 }
 
-/// A `docker save` stream with one layer holding one file of `size` bytes, produced lazily.
-fn huge_archive(size: u64) -> impl Read + Send {
-    let layer_len = BLOCK + size.div_ceil(BLOCK) * BLOCK + 2 * BLOCK;
+/// A `docker save` stream with one layer blob of `layer_len` bytes, produced lazily.
+fn archive(layer_len: u64, layer: impl Read + Send) -> impl Read + Send {
     let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":[]}"#.to_vec();
     let manifest =
         br#"[{"Config":"config.json","RepoTags":["huge:1"],"Layers":["layer.tar"]}]"#.to_vec();
-    let mut tail = Vec::new();
+    let mut tail = padding(layer_len).into_inner();
     for (name, bytes) in [("config.json", config), ("manifest.json", manifest)] {
         tail.extend(member(name, bytes.len() as u64));
         tail.extend_from_slice(&bytes);
@@ -56,11 +55,24 @@ fn huge_archive(size: u64) -> impl Read + Send {
     }
     tail.extend([0; 1024]);
     Cursor::new(member("layer.tar", layer_len))
-        .chain(Cursor::new(member("opt/weights.bin", size)))
-        .chain(Content::new(7, size))
-        .chain(padding(size))
-        .chain(Cursor::new(vec![0; 1024]))
+        .chain(layer)
         .chain(Cursor::new(tail))
+}
+
+/// A layer tar holding one file of `size` bytes of `content`.
+fn one_file_layer(size: u64, content: impl Read + Send) -> (u64, impl Read + Send) {
+    let layer_len = BLOCK + size.div_ceil(BLOCK) * BLOCK + 2 * BLOCK;
+    let layer = Cursor::new(member("opt/weights.bin", size))
+        .chain(content)
+        .chain(padding(size))
+        .chain(Cursor::new(vec![0; 1024]));
+    (layer_len, layer)
+}
+
+/// A `docker save` stream with one layer holding one file of `size` bytes, produced lazily.
+fn huge_archive(size: u64) -> impl Read + Send {
+    let (layer_len, layer) = one_file_layer(size, Content::new(7, size));
+    archive(layer_len, layer)
 }
 
 #[test]
@@ -134,5 +146,75 @@ fn reading_a_plain_archive_from_disk_keeps_file_pages_out_of_rss() {
     assert!(
         grown < 64 * 1024,
         "peak RSS grew by {grown} KiB: file pages are held"
+    );
+}
+
+/// Bytes that zstd shrinks about 60×, a real ratio under the decompression-bomb cap: the
+/// first KiB of every 64 KiB is noise, the rest zeros.
+struct MostlyZeros {
+    pos: u64,
+    size: u64,
+    noise: u64,
+}
+
+impl Read for MostlyZeros {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        const PERIOD: u64 = 64 << 10;
+        let n = buf.len().min((self.size - self.pos) as usize);
+        buf[..n].fill(0);
+        let mut at = 0;
+        while at < n {
+            let into = ((self.pos + at as u64) % PERIOD) as usize;
+            let run = (PERIOD as usize - into).min(n - at);
+            let noisy = 1024usize.saturating_sub(into).min(run);
+            for byte in &mut buf[at..at + noisy] {
+                // xorshift64
+                self.noise ^= self.noise << 13;
+                self.noise ^= self.noise >> 7;
+                self.noise ^= self.noise << 17;
+                *byte = self.noise as u8;
+            }
+            at += run;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// A zstd layer in an archive on disk is read, decoded and walked on three threads: what
+/// they hold in flight is bounded, whatever the size of the file inside.
+#[test]
+fn a_2_gb_file_in_a_zstd_layer_is_analysed_in_bounded_memory() {
+    const SIZE: u64 = 2_000_000_000;
+    let _serial = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (_, mut layer) = one_file_layer(
+        SIZE,
+        MostlyZeros {
+            pos: 0,
+            size: SIZE,
+            noise: 1,
+        },
+    );
+    let mut encoder = zstd::Encoder::new(Vec::new(), 1).unwrap();
+    std::io::copy(&mut layer, &mut encoder).unwrap();
+    let blob = encoder.finish().unwrap();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    let blob_len = blob.len() as u64;
+    std::io::copy(&mut archive(blob_len, Cursor::new(blob)), &mut file).unwrap();
+    let before = reset_peak_rss_kib();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::path(file.path()), &())
+        .unwrap();
+    let grown = peak_rss_kib().saturating_sub(before);
+    assert_eq!(analysis.image.final_bytes, SIZE);
+    assert_eq!(analysis.image.size_compressed, blob_len);
+    assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
+    eprintln!("peak RSS grew by {grown} KiB for a {SIZE}-byte file in a zstd layer");
+    assert!(
+        grown < 64 * 1024,
+        "peak RSS grew by {grown} KiB: memory follows file size"
     );
 }

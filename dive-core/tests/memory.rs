@@ -29,6 +29,29 @@ fn peak_rss_kib() -> u64 {
     status_kib("VmHWM:")
 }
 
+/// Analyses `source`; returns the analysis and how far the peak RSS rose above the RSS
+/// before it (so that what the setup allocated does not count).
+fn analyse_measuring_peak(source: Source) -> (dive_core::Analysis, u64) {
+    let before = reset_peak_rss_kib();
+    let analysis = AnalyzerBuilder::new().build().analyze(source, &()).unwrap();
+    (analysis, peak_rss_kib().saturating_sub(before))
+}
+
+/// The peak grew by less than 64 MiB, told with `what` the input was.
+fn assert_bounded(grown_kib: u64, what: &str) {
+    eprintln!("peak RSS grew by {grown_kib} KiB for {what}");
+    assert!(
+        grown_kib < 64 * 1024,
+        "peak RSS grew by {grown_kib} KiB for {what}: memory follows the input's size"
+    );
+}
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn member(name: &str, size: u64) -> Vec<u8> {
     let mut header = tar::Header::new_gnu();
     header.set_path(name).unwrap();
@@ -78,22 +101,11 @@ fn huge_archive(size: u64) -> impl Read + Send {
 #[test]
 fn a_3_gb_streamed_layer_is_analysed_in_bounded_memory() {
     const SIZE: u64 = 3_000_000_000;
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let before = reset_peak_rss_kib();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::reader("-", huge_archive(SIZE)), &())
-        .unwrap();
-    let grown = peak_rss_kib().saturating_sub(before);
+    let _serial = one_at_a_time();
+    let (analysis, grown) = analyse_measuring_peak(Source::reader("-", huge_archive(SIZE)));
     assert_eq!(analysis.image.final_bytes, SIZE);
     assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
-    eprintln!("peak RSS grew by {grown} KiB for a {SIZE}-byte layer");
-    assert!(
-        grown < 64 * 1024,
-        "peak RSS grew by {grown} KiB: memory follows layer size"
-    );
+    assert_bounded(grown, &format!("a {SIZE}-byte streamed layer"));
 }
 
 /// A plain archive on disk whose 200 MB file is rewritten (chmod) in a later layer: the
@@ -102,9 +114,7 @@ fn a_3_gb_streamed_layer_is_analysed_in_bounded_memory() {
 fn reading_a_plain_archive_from_disk_keeps_file_pages_out_of_rss() {
     use dive_testdata::{ImageSpec, LayerSpec, Op};
     const SIZE: u64 = 200_000_000;
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let spec = ImageSpec::new(
         "rewrite/big:1",
         vec![
@@ -128,25 +138,14 @@ fn reading_a_plain_archive_from_disk_keeps_file_pages_out_of_rss() {
     )
     .unwrap();
     drop(built);
-    let before = reset_peak_rss_kib();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::path(file.path()), &())
-        .unwrap();
-    let grown = peak_rss_kib().saturating_sub(before);
+    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
     assert_eq!(analysis.hidden.len(), 1);
     assert_eq!(
         analysis.hidden[0].reason,
         dive_core::tree::HiddenReason::MetadataOnly
     );
-    eprintln!(
-        "peak RSS grew by {grown} KiB reading a {}-byte archive",
-        2 * SIZE
-    );
-    assert!(
-        grown < 64 * 1024,
-        "peak RSS grew by {grown} KiB: file pages are held"
-    );
+    // File pages read for the proof must not stay in RSS.
+    assert_bounded(grown, &format!("a {}-byte archive on disk", 2 * SIZE));
 }
 
 /// Bytes that zstd shrinks about 60×, a real ratio under the decompression-bomb cap: the
@@ -186,9 +185,7 @@ impl Read for MostlyZeros {
 #[test]
 fn a_2_gb_file_in_a_zstd_layer_is_analysed_in_bounded_memory() {
     const SIZE: u64 = 2_000_000_000;
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (_, mut layer) = one_file_layer(
         SIZE,
         MostlyZeros {
@@ -203,18 +200,9 @@ fn a_2_gb_file_in_a_zstd_layer_is_analysed_in_bounded_memory() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     let blob_len = blob.len() as u64;
     std::io::copy(&mut archive(blob_len, Cursor::new(blob)), &mut file).unwrap();
-    let before = reset_peak_rss_kib();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::path(file.path()), &())
-        .unwrap();
-    let grown = peak_rss_kib().saturating_sub(before);
+    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
     assert_eq!(analysis.image.final_bytes, SIZE);
     assert_eq!(analysis.image.size_compressed, blob_len);
     assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
-    eprintln!("peak RSS grew by {grown} KiB for a {SIZE}-byte file in a zstd layer");
-    assert!(
-        grown < 64 * 1024,
-        "peak RSS grew by {grown} KiB: memory follows file size"
-    );
+    assert_bounded(grown, &format!("a {SIZE}-byte file in a zstd layer"));
 }

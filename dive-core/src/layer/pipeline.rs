@@ -8,8 +8,6 @@ use std::io::{self, BufRead, Read};
 use std::ops::{Deref, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use sha2::Digest;
-
 use super::decompress::{Compression, decoder};
 use super::walk::{Counted, DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
@@ -151,10 +149,7 @@ fn read_ahead<R: Read>(
         if block.is_empty() {
             continue;
         }
-        stored.count += block.len() as u64;
-        if let Some(hash) = &mut stored.hash {
-            hash.update(&block[..]);
-        }
+        stored.record(&block);
         if full.send(Ok(block)).is_err() {
             // The decoder has stopped listening.
             return stored;
@@ -236,6 +231,13 @@ impl<B> Chunks<B> {
     }
 }
 
+impl<B: Deref<Target = [u8]>> Chunks<B> {
+    /// The whole buffer being read (empty before the first arrives).
+    fn current(&self) -> &[u8] {
+        self.current.as_deref().unwrap_or_default()
+    }
+}
+
 impl<B: Deref<Target = [u8]>> Read for Chunks<B> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let held = self.fill_buf()?;
@@ -253,8 +255,7 @@ impl<B: Deref<Target = [u8]>> BufRead for Chunks<B> {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
-        let len = self.current.as_deref().map_or(0, <[u8]>::len);
-        if self.at == len {
+        if self.at == self.current().len() {
             match self.full.recv() {
                 Ok(Ok(chunk)) => {
                     if let Some(used) = self.current.replace(chunk) {
@@ -270,11 +271,10 @@ impl<B: Deref<Target = [u8]>> BufRead for Chunks<B> {
                 Err(_) => return Ok(&[]),
             }
         }
-        Ok(self.current.as_deref().map_or(&[], |held| &held[self.at..]))
+        Ok(&self.current()[self.at..])
     }
 
     fn consume(&mut self, n: usize) {
-        let len = self.current.as_deref().map_or(0, <[u8]>::len);
-        self.at = (self.at + n).min(len);
+        self.at = (self.at + n).min(self.current().len());
     }
 }

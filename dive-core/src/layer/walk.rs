@@ -647,15 +647,20 @@ impl<R> Counted<R> {
             hash: hash.then(Sha256::new),
         }
     }
+
+    /// Counts (and hashes) bytes that passed.
+    pub(super) fn record(&mut self, bytes: &[u8]) {
+        self.count += bytes.len() as u64;
+        if let Some(hash) = &mut self.hash {
+            hash.update(bytes);
+        }
+    }
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        if let Some(hash) = &mut self.hash {
-            hash.update(&buf[..n]);
-        }
+        self.record(&buf[..n]);
         Ok(n)
     }
 }

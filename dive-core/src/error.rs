@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::escape::escape;
+
 /// Where in an image something happened: input, layer, byte offset, entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Location {
@@ -51,23 +53,25 @@ impl Location {
     }
 }
 
+/// For people: every part that an image names is escaped ([`escape`]).
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.input)?;
+        f.write_str(&escape(&self.input))?;
         if let Some(layer) = &self.layer {
-            write!(f, ": {layer}")?;
+            write!(f, ": {}", escape(layer))?;
         }
         if let Some(offset) = self.offset {
             write!(f, " @{offset}")?;
         }
         if let Some(entry) = &self.entry {
-            write!(f, ": {entry}")?;
+            write!(f, ": {}", escape(entry))?;
         }
         Ok(())
     }
 }
 
-/// Why an image could not be analysed.
+/// Why an image could not be analysed. Displayed for people, with names from the image
+/// escaped ([`escape`]); the fields keep them exact.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -80,7 +84,7 @@ pub enum Error {
         err: std::io::Error,
     },
     /// The input is not a container image, or a required part is malformed.
-    #[error("{location}: {message}")]
+    #[error("{location}: {}", escape(message))]
     Format {
         /// Where.
         location: Location,
@@ -88,7 +92,7 @@ pub enum Error {
         message: String,
     },
     /// The input holds several images or platforms and the choice is missing or matches none.
-    #[error("{input}: {message}")]
+    #[error("{}: {}", escape(input), escape(message))]
     Selection {
         /// The input.
         input: String,
@@ -96,7 +100,7 @@ pub enum Error {
         message: String,
     },
     /// The source specification itself is unusable (bad prefix, missing path).
-    #[error("{spec}: {message}")]
+    #[error("{}: {}", escape(spec), escape(message))]
     Source {
         /// The specification as given.
         spec: String,
@@ -104,7 +108,7 @@ pub enum Error {
         message: String,
     },
     /// A registry or container engine could not deliver the image.
-    #[error("{input}: {message}")]
+    #[error("{}: {}", escape(input), escape(message))]
     Remote {
         /// The source as given.
         input: String,
@@ -112,7 +116,7 @@ pub enum Error {
         message: String,
     },
     /// A configuration file (families) is malformed.
-    #[error("{origin}: {message}")]
+    #[error("{}: {}", escape(origin), escape(message))]
     Config {
         /// The file as named.
         origin: String,
@@ -120,7 +124,7 @@ pub enum Error {
         message: String,
     },
     /// An observer asked to stop.
-    #[error("{input}: analysis stopped")]
+    #[error("{}: analysis stopped", escape(input))]
     Cancelled {
         /// The input.
         input: String,
@@ -161,8 +165,9 @@ impl Warning {
     }
 }
 
+/// For people: names from the image are escaped ([`escape`]); the fields keep them exact.
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
+        write!(f, "{}: {}", self.location, escape(&self.message))
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
 //! [`scan`] saves an analysis and opens it again without the image; [`gate`] checks one
-//! against CI rules; [`diff`] compares two.
+//! against CI rules; [`diff`] compares two. Names from an image reach people only through
+//! [`escape`].
 //!
 //! ```
 //! use dive_core::{AnalyzerBuilder, Source, report};
@@ -34,6 +35,7 @@ pub mod attribution;
 mod cache;
 pub mod diff;
 mod error;
+pub mod escape;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gate;

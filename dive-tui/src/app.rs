@@ -103,7 +103,7 @@ impl App {
     /// A loading app for `input` on a terminal of `size`.
     pub fn new(input: impl Into<String>, size: Rect, color: bool) -> Self {
         Self {
-            input: input.into(),
+            input: crate::outline::safe(input),
             phase: Phase::Loading(Progress::default()),
             focus: Pane::Tree,
             main: Pane::Tree,
@@ -232,7 +232,7 @@ impl App {
             Prompt::MinSize => views.set_min_size(text),
         };
         if let Err(message) = result {
-            self.status = Some(message);
+            self.status = Some(crate::outline::safe(message));
         } else if views.tree.outline().rows().is_empty() {
             self.status = Some("nothing matches; C clears the filters".to_owned());
         }

@@ -8,13 +8,13 @@ use dive_core::report::{clean_command, human_bytes};
 use dive_core::tree::InodeId;
 
 use crate::model::display;
-use crate::outline::{Outline, Target};
+use crate::outline::{Outline, Target, safe};
 
 /// One line of the details pane; an empty label continues the line above.
 pub type DetailLine = (String, String);
 
 fn line(label: &str, value: impl Into<String>) -> DetailLine {
-    (label.to_owned(), value.into())
+    (label.to_owned(), safe(value))
 }
 
 fn bytes(n: u64) -> String {

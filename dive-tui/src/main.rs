@@ -17,6 +17,7 @@ use cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
 };
 use dive_core::diff::DiffFormat;
+use dive_core::escape::escape;
 use dive_tui::progress::Bars;
 
 /// A CI rule failed.
@@ -40,7 +41,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("dive-rs: error: {err:#}");
+            // Library errors escape what the image names; this also covers the contexts
+            // added here (escaping twice changes nothing).
+            eprintln!("dive-rs: error: {}", escape(&format!("{err:#}")));
             ExitCode::from(EXIT_UNREADABLE)
         }
     }

@@ -23,9 +23,9 @@ pub enum TreeMode {
     Layer,
 }
 
-/// Lossy display of path bytes.
+/// Path bytes as the screen shows them: invalid UTF-8 and terminal controls as escapes.
 pub fn display(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    dive_core::escape::escape_bytes(bytes).into_owned()
 }
 
 /// Per layer, per entry: the content id the entry brought (hidden marks need it).

@@ -58,11 +58,23 @@ pub struct Item {
     pub target: Target,
 }
 
+/// Text from an image as the screen may show it: terminal controls written as escapes
+/// ([`dive_core::escape`]), and no copy when there are none. ratatui drops control
+/// characters from cells, so without this a name would lose them silently.
+pub fn safe(text: impl Into<String>) -> String {
+    let text = text.into();
+    if text.chars().any(dive_core::escape::needs_escape) {
+        dive_core::escape::escape(&text).into_owned()
+    } else {
+        text
+    }
+}
+
 impl Item {
-    /// A childless item.
+    /// A childless item; its label is made [`safe`].
     pub fn leaf(label: impl Into<String>, bytes: u64, target: Target) -> Self {
         Self {
-            label: label.into(),
+            label: safe(label),
             bytes,
             is_parent: false,
             parent: None,

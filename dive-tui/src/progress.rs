@@ -32,7 +32,7 @@ impl Bars {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(waiting());
-            bar.set_prefix(name.to_owned());
+            bar.set_prefix(dive_core::escape::escape(name).into_owned());
             bar.set_message("reading the image's metadata");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar

@@ -139,7 +139,7 @@ where
             let result = catch_unwind(AssertUnwindSafe(|| {
                 analyze(&observer)
                     .map(|analysis| Box::new(Views::new(analysis)))
-                    .map_err(|e| format!("{e:#}"))
+                    .map_err(|e| dive_core::escape::escape(&format!("{e:#}")).into_owned())
             }))
             .unwrap_or_else(|_| Err("the analysis panicked (a bug: please report it)".into()));
             let _ = loaded.send(Msg::Loaded(result));

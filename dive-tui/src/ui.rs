@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use crate::app::{App, Phase, Progress, pane_outline};
 use crate::keymap::{BINDINGS, Pane, hints};
-use crate::outline::Outline;
+use crate::outline::{Outline, safe};
 use crate::views::Views;
 
 /// Where each part of the screen goes.
@@ -179,7 +179,7 @@ fn loading(app: &App, progress: &Progress, frame: &mut Frame, size: Rect) {
 
 fn header(app: &App, views: &Views, frame: &mut Frame, area: Rect) {
     let image = &views.analysis.image;
-    let name = image.reference.as_deref().unwrap_or(&app.input);
+    let name = image.reference.as_deref().map_or(app.input.clone(), safe);
     let mut text = format!(
         " dive-rs  {name}  │ {} final + {} hidden = {} shipped │ efficiency {:.1}% │ {} layers │ {} files",
         bytes(image.final_bytes),
@@ -240,11 +240,13 @@ fn layers(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: Rect
         .skip(views.layer_offset)
         .take(rows)
     {
-        let command = layer
-            .created_by
-            .as_deref()
-            .map(clean_command)
-            .unwrap_or_default();
+        let command = safe(
+            layer
+                .created_by
+                .as_deref()
+                .map(clean_command)
+                .unwrap_or_default(),
+        );
         let text = format!(
             "{:>3} {} {:>9} {:>9} {:>9}  {command}",
             layer.index,
@@ -411,7 +413,7 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let line = if let Some((prompt, text)) = &app.prompt {
         Line::from(vec![
             Span::styled(prompt.question(), Style::new().add_modifier(Modifier::BOLD)),
-            Span::raw(text.clone()),
+            Span::raw(safe(text.as_str())),
             Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
         ])
     } else if let Some(status) = &app.status {

@@ -362,3 +362,40 @@ fn no_color_keeps_the_letters_of_every_mark() {
     let text = screen(&app);
     assert!(text.contains("│D "), "{text}");
 }
+
+#[test]
+fn names_with_terminal_controls_show_as_escapes() {
+    let built = dive_testdata::build(&dive_testdata::hostile_image()).unwrap();
+    let bytes =
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap();
+    let mut app = App::ready("-", Views::new(analysis), Rect::new(0, 0, 200, 50));
+    app.type_keys("2e");
+    let tree = screen(&app);
+    for shown in [
+        // the tag in the header, the step in the layers pane, names in the tree.
+        r"hostile/app\e]0;OWNED\x07",
+        r"RUN echo \e]0;OWNED\x07",
+        r"\e]0;OWNED\x07\e]52;c;cm0gLXJmIH4K\x07\e[2J\u{9b}31m\u{202e}\r\ttitle",
+        r"bad\xff\xfe\nname.bin",
+    ] {
+        assert!(tree.contains(shown), "the tree lacks {shown}:\n{tree}");
+    }
+    // Details of the file whose name holds the controls.
+    while !detail(&app, "path").iter().any(|p| p.ends_with("title")) {
+        app.type_keys("j");
+    }
+    assert_eq!(
+        detail(&app, "path"),
+        [r"/app/\e]0;OWNED\x07\e]52;c;cm0gLXJmIH4K\x07\e[2J\u{9b}31m\u{202e}\r\ttitle"]
+    );
+    app.type_keys("3e");
+    let packages = screen(&app);
+    assert!(
+        packages.contains(r"evil\e]0;OWNED\x07"),
+        "packages:\n{packages}"
+    );
+}

@@ -151,3 +151,41 @@ fn a_saved_scan_opens_in_the_view_without_the_image() {
     tmux.keys(&["q"]);
     assert_eq!(tmux.wait_exit(), "0");
 }
+
+#[test]
+fn names_with_terminal_controls_leave_the_title_and_screen_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("hostile.tar");
+    let built = dive_testdata::build(&dive_testdata::hostile_image()).unwrap();
+    let bytes =
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
+    std::fs::write(&image, bytes).unwrap();
+    let image = image.display();
+    // A known title first; the summary (on the terminal) and the view must not change it.
+    let command = format!(
+        "printf '\\033]2;clean-title\\033\\\\'; {BIN} {image} --summary; echo summary done; \
+         read -r _; {BIN} {image}"
+    );
+    let Some(tmux) = Tmux::start("hostile", &command) else {
+        return;
+    };
+    let title = || {
+        let out = tmux.run(&["display-message", "-p", "-t", "t", "#{pane_title}"]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let summary = tmux.wait_for(&["summary done"]);
+    // The summary's last screenful (a clear would have emptied it): its hidden items.
+    assert!(
+        summary.contains(r"deleted                 /root/.cache/pip/\e]0;OWNED\x07"),
+        "{summary}"
+    );
+    assert_eq!(title(), "clean-title");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&["1 Layers", r"hostile/app\e]0;OWNED\x07"]);
+    tmux.keys(&["3", "e"]);
+    tmux.wait_for(&[r"evil\e]0;OWNED\x07"]);
+    assert_eq!(title(), "clean-title");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0");
+    assert_eq!(title(), "clean-title");
+}

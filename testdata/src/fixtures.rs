@@ -612,3 +612,60 @@ pub fn owned_image() -> ImageSpec {
         ],
     )
 }
+
+/// Terminal controls an image can carry in a name: a window title (OSC 0), a clipboard write
+/// (OSC 52, here `rm -rf ~`), a screen clear (CSI 2 J), an 8-bit CSI (U+009B), a right-to-left
+/// override (U+202E) and a carriage return. No `\n`, `-` or `,`, so that it fits any field
+/// (dpkg's lines, a dist-info name, a RECORD row).
+pub const HOSTILE: &str = "\x1b]0;OWNED\x07\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\u{9b}31m\u{202e}\r\t";
+
+/// Every place an image can put text that reaches people, holding [`HOSTILE`]: file and
+/// directory names (one with invalid UTF-8 and a newline), a symlink target, a pip dist and a
+/// dpkg package (name and version), the tag, the Dockerfile steps, and a warning (a hard link
+/// whose target is missing). The escapes test reads every human-readable output of it.
+pub fn hostile_image() -> ImageSpec {
+    let site = "usr/local/lib/python3.11/site-packages";
+    let evil = format!("evil{HOSTILE}");
+    // dpkg trims a field's ends: the controls stand inside the name and the version.
+    let (status, list) = dpkg_package(
+        &format!("{evil}deb"),
+        &format!("1.0{HOSTILE}x"),
+        4,
+        &["usr/bin/evil"],
+    );
+    let mut base = vec![
+        Op::text("var/lib/dpkg/status", status),
+        list,
+        Op::file("usr/bin/evil", 4_000, 1),
+        Op::file(&format!("app/{HOSTILE}title"), 70_000, 2),
+        Op::File {
+            path: b"app/bad\xff\xfe\nname.bin".to_vec(),
+            size: 60_000,
+            seed: 3,
+            mode: 0o644,
+        },
+        Op::symlink(&format!("app/link{HOSTILE}"), &format!("/{HOSTILE}")),
+        Op::file(&format!("root/.cache/pip/{HOSTILE}.whl"), 50_000, 4),
+    ];
+    base.extend(wheel(
+        site,
+        &evil,
+        &format!("2.0{HOSTILE}"),
+        &[("evilpkg/core.so", 30_000)],
+        5,
+    ));
+    let step = format!("RUN echo {HOSTILE} \x1b]0;STEPOWNED\x07\nnext line");
+    let hidden_by = vec![
+        Op::whiteout(&format!("root/.cache/pip/{HOSTILE}.whl")),
+        Op::hardlink(&format!("app/hard{HOSTILE}"), &format!("app/gone{HOSTILE}")),
+    ];
+    let mut spec = ImageSpec::new(
+        &format!("hostile/app{HOSTILE}:1.0"),
+        vec![
+            LayerSpec::new(&step, base),
+            LayerSpec::new(&format!("RUN rm -rf /root/.cache # {HOSTILE}"), hidden_by),
+        ],
+    );
+    spec.empty_steps.push((1, format!("ENV X={HOSTILE}")));
+    spec
+}

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Gate, Section, Status};
+use crate::escape::escape;
 use crate::report::{cut, markdown_cell, markdown_code_cell};
 
 /// Version of the gate's JSON document.
@@ -50,17 +51,17 @@ fn counts(gate: &Gate) -> String {
 
 fn text(gate: &Gate, exact: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "dive-rs ci: {}", gate.image);
-    let _ = writeln!(out, "rules: {}", gate.rules_origin);
+    let _ = writeln!(out, "dive-rs ci: {}", escape(&gate.image));
+    let _ = writeln!(out, "rules: {}", escape(&gate.rules_origin));
     let rows: Vec<[String; 4]> = gate
         .results
         .iter()
         .map(|r| {
             [
                 r.status.word().to_owned(),
-                r.rule.clone(),
-                r.measured.text(exact),
-                r.limit.clone(),
+                escape(&r.rule).into_owned(),
+                escape(&r.measured.text(exact)).into_owned(),
+                escape(&r.limit).into_owned(),
             ]
         })
         .collect();
@@ -76,11 +77,11 @@ fn text(gate: &Gate, exact: bool) -> String {
             row[3]
         );
         if result.status != Status::Pass {
-            let _ = writeln!(out, "        {}", result.detail);
+            let _ = writeln!(out, "        {}", escape(&result.detail));
         }
     }
     for warning in &gate.warnings {
-        let _ = writeln!(out, "warning: {warning}");
+        let _ = writeln!(out, "warning: {}", escape(warning));
     }
     // dive's own result line, so scripts that grep it keep working.
     let _ = writeln!(out, "Result:{} {}", result_word(gate), counts(gate));
@@ -147,36 +148,40 @@ fn json(gate: &Gate) -> String {
 }
 
 fn junit(gate: &Gate, exact: bool) -> String {
-    let mut suite = TestSuite::new(format!("dive-rs ci: {}", gate.image));
+    // XML 1.0 cannot even hold most control characters: names are escaped as for a terminal.
+    let mut suite = TestSuite::new(format!("dive-rs ci: {}", escape(&gate.image)));
     for r in &gate.results {
         let mut status = match r.status {
             Status::Pass => TestCaseStatus::success(),
             Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
             Status::Skip => TestCaseStatus::skipped(),
         };
-        let message = format!(
+        let message = escape(&format!(
             "{} measured {}, limit {}",
             r.rule,
             r.measured.text(exact),
             r.limit
-        );
+        ))
+        .into_owned();
+        let detail = escape(&r.detail).into_owned();
         if r.status != Status::Pass {
             status.set_message(message.clone());
-            status.set_description(r.detail.clone());
+            status.set_description(detail.clone());
         }
         if r.status == Status::Fail {
             status.set_type("size-rule");
         }
-        let mut case = TestCase::new(r.rule.clone(), status);
+        let mut case = TestCase::new(escape(&r.rule).into_owned(), status);
         case.set_classname(match r.section {
             Section::Dive => "dive-rs.ci.dive",
             Section::DiveRs => "dive-rs.ci.dive-rs",
         });
-        case.set_system_out(format!("{message}\n{}", r.detail));
+        case.set_system_out(format!("{message}\n{detail}"));
         suite.add_test_case(case);
     }
     if !gate.warnings.is_empty() {
-        suite.set_system_err(gate.warnings.join("\n"));
+        let warnings: Vec<_> = gate.warnings.iter().map(|w| escape(w)).collect();
+        suite.set_system_err(warnings.join("\n"));
     }
     let mut report = Report::new("dive-rs");
     report.add_test_suite(suite);

@@ -4,6 +4,8 @@ mod json;
 mod optimize;
 mod summary;
 
+use crate::escape::escape;
+
 pub use json::{JSON_SCHEMA_VERSION, to_json};
 pub use optimize::{Finding, ReportFormat, findings, optimisation_report};
 pub use summary::{SummaryOptions, summary};
@@ -35,25 +37,36 @@ pub(crate) fn cut(text: &str, width: usize) -> String {
     cut
 }
 
-/// Text for a Markdown table cell: inline markup and pipes escaped, one line.
+/// Untrusted text for a terminal (`md` false) or for Markdown, where its syntax is escaped too.
+pub(crate) fn shown(text: &str, md: bool) -> String {
+    if md {
+        markdown_cell(text)
+    } else {
+        escape(text).into_owned()
+    }
+}
+
+/// Text for Markdown (a table cell, a list item): terminal controls shown as escapes, then
+/// inline markup and pipes escaped, so that it stays on its line and in its cell.
 pub(crate) fn markdown_cell(text: &str) -> String {
+    let text = escape(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '\\' | '|' | '*' | '_' | '`' | '<' | '[' | ']' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' => out.push(' '),
-            c => out.push(c),
+        if matches!(
+            c,
+            '\\' | '|' | '*' | '_' | '`' | '<' | '[' | ']' | '#' | '&' | '~'
+        ) {
+            out.push('\\');
         }
+        out.push(c);
     }
     out
 }
 
-/// Code for a Markdown table cell: a code span, pipes escaped as tables require.
+/// Code for a Markdown table cell: a code span (terminal controls shown as escapes), pipes
+/// escaped as tables require.
 pub(crate) fn markdown_code_cell(text: &str) -> String {
-    let text = text.replace('\n', " ").replace('|', "\\|");
+    let text = escape(text).replace('|', "\\|");
     // A code span holding backticks is fenced with more of them than it holds in a row.
     let fence = "`".repeat(text.split(|c| c != '`').map(str::len).max().unwrap_or(0) + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {

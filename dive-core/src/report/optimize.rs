@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{clean_command, cut, human_bytes};
+use super::{clean_command, cut, human_bytes, shown};
 use crate::analysis::Analysis;
 use crate::attribution::{Waste, WasteClass};
 
@@ -198,14 +198,16 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     let md = format == ReportFormat::Markdown;
     let mut out = String::new();
     let reference = facts.reference.as_deref().unwrap_or("<untagged>");
-    let platform = facts.platform.as_deref().unwrap_or("unknown platform");
+    let platform = shown(facts.platform.as_deref().unwrap_or("unknown platform"), md);
     if md {
-        let _ = writeln!(out, "# Image size report: `{reference}` ({platform})\n");
+        let reference = super::markdown_code_cell(reference);
+        let _ = writeln!(out, "# Image size report: {reference} ({platform})\n");
         let _ = writeln!(out, "## Where the bytes are\n");
     } else {
         let _ = writeln!(
             out,
-            "Image size report: {reference} ({platform})\n\nWhere the bytes are"
+            "Image size report: {} ({platform})\n\nWhere the bytes are",
+            shown(reference, md)
         );
     }
     let bullet = if md { "- " } else { "  " };
@@ -226,7 +228,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         .map(|f| {
             format!(
                 "{} {} ({:.1}%)",
-                f.name,
+                shown(&f.name, md),
                 size(f.bytes),
                 percent(f.bytes, facts.final_bytes)
             )
@@ -241,7 +243,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         .iter()
         .filter(|u| u.bytes > 0)
         .take(5)
-        .map(|u| format!("{} {}", u.dir, size(u.bytes)))
+        .map(|u| format!("{} {}", shown(&u.dir, md), size(u.bytes)))
         .collect();
     if !unowned.is_empty() {
         let _ = writeln!(out, "{bullet}Owned by no package: {}.", unowned.join(", "));
@@ -266,7 +268,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
                 super::markdown_code_cell(&command)
             );
         } else {
-            let short: String = command.chars().take(70).collect();
+            let short: String = shown(&command, md).chars().take(70).collect();
             let _ = writeln!(
                 out,
                 "    #{:<2} {:>10}  {:>10} hidden  {short}",
@@ -325,13 +327,13 @@ fn write_finding(
     if md {
         let _ = writeln!(out, "{number}. **{title}**: save {}", size(finding.saving));
         for line in &finding.evidence {
-            let _ = writeln!(out, "   - {line}");
+            let _ = writeln!(out, "   - {}", shown(line, md));
         }
         let _ = writeln!(out, "   - Fix: {}\n", finding.fix);
     } else {
         let _ = writeln!(out, "{number:>2}. {title}: save {}", size(finding.saving));
         for line in &finding.evidence {
-            let _ = writeln!(out, "      {line}");
+            let _ = writeln!(out, "      {}", shown(line, md));
         }
         let _ = writeln!(out, "      fix: {}\n", finding.fix);
     }

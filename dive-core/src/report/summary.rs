@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
+use crate::escape::{escape, escape_path};
 use crate::tree::HiddenReason;
 
 /// Choices for [`summary`].
@@ -43,20 +44,20 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     let _ = writeln!(
         out,
         "Image      {}",
-        facts.reference.as_deref().unwrap_or("<untagged>")
+        escape(facts.reference.as_deref().unwrap_or("<untagged>"))
     );
-    let _ = writeln!(out, "Input      {}", analysis.input);
+    let _ = writeln!(out, "Input      {}", escape(&analysis.input));
     let _ = writeln!(
         out,
         "Platform   {}   layout {}",
-        facts.platform.as_deref().unwrap_or("unknown"),
+        escape(facts.platform.as_deref().unwrap_or("unknown")),
         match facts.layout {
             crate::source::Layout::DockerArchive => "docker-archive",
             crate::source::Layout::Oci => "oci",
             crate::source::Layout::Registry => "registry",
         }
     );
-    let _ = writeln!(out, "Config     {}", facts.config_digest);
+    let _ = writeln!(out, "Config     {}", escape(&facts.config_digest));
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -110,7 +111,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             size(layer.hidden_bytes),
             layer.entries,
             cut(
-                &clean_command(layer.created_by.as_deref().unwrap_or("")),
+                &escape(&clean_command(layer.created_by.as_deref().unwrap_or(""))),
                 options.command_width
             )
         );
@@ -125,7 +126,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 "{:>10}  {:>5.1}%  {:<10}  {} package{}{}",
                 size(family.bytes),
                 percent(family.bytes, facts.final_bytes),
-                family.name,
+                escape(&family.name),
                 family.packages,
                 if family.packages == 1 { "" } else { "s" },
                 if family.hidden_bytes > 0 {
@@ -155,9 +156,9 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 package.declared_bytes.map_or_else(|| "-".to_owned(), size),
                 size(package.hidden_bytes),
                 package.ecosystem.name(),
-                package.family.as_deref().unwrap_or("-"),
-                package.name,
-                package.version.as_deref().unwrap_or("")
+                escape(package.family.as_deref().unwrap_or("-")),
+                escape(&package.name),
+                escape(package.version.as_deref().unwrap_or(""))
             );
         }
     }
@@ -169,7 +170,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 "{:>10}  {:>10} hidden  {}",
                 size(dir.bytes),
                 size(dir.hidden_bytes),
-                dir.dir
+                escape(&dir.dir)
             );
         }
     }
@@ -185,7 +186,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
                 waste.fix
             );
             if let Some(top) = waste.top_paths.first() {
-                let (path, bytes) = (&top.path, size(top.bytes));
+                let (path, bytes) = (escape(&top.path), size(top.bytes));
                 let _ = writeln!(out, "{:>10}  {:<20}    largest: {path} ({bytes})", "", "");
             }
         }
@@ -195,8 +196,8 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     let _ = writeln!(out, "\nLargest files");
     let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");
     for file in largest {
-        let path = String::from_utf8_lossy(&analysis.tree.path(file.node)).into_owned();
-        let _ = writeln!(out, "{:>10}  {:>5}  /{path}", size(file.bytes), file.layer);
+        let path = escape_path(&analysis.tree.path(file.node));
+        let _ = writeln!(out, "{:>10}  {:>5}  {path}", size(file.bytes), file.layer);
     }
 
     if !analysis.hidden.is_empty() {
@@ -213,12 +214,12 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         for item in analysis.hidden.iter().take(options.top) {
             let _ = writeln!(
                 out,
-                "{:>10}  {:>5}  {:>6}  {:<22}  /{}",
+                "{:>10}  {:>5}  {:>6}  {:<22}  {}",
                 size(item.bytes),
                 item.added_in_layer,
                 item.hidden_by_layer,
                 reason_text(item.reason),
-                String::from_utf8_lossy(&item.path)
+                escape_path(&item.path)
             );
         }
     }

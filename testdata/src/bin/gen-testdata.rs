@@ -7,6 +7,7 @@
 //! `gen-testdata wide OUT FILES` a `docker save` tar of one layer of FILES small files, for
 //!                              memory per entry
 //! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
+//! `gen-testdata hostile OUT`     a `docker save` tar whose names carry terminal controls
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use dive_testdata::{
     Compression, LayoutOptions, MediaTypes, build, demo_image, demo_image_v2, docker_legacy,
-    docker25, ledger, oci_layout, owned_image, rich_image, wide_image,
+    docker25, hostile_image, ledger, oci_layout, owned_image, rich_image, wide_image,
 };
 
 fn main() -> ExitCode {
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some("demo-v2") if args.len() == 2 => demo_v2(Path::new(&args[1])),
         Some("forms") if args.len() == 2 => forms(Path::new(&args[1])),
         Some("fuzz-seeds") if args.len() == 2 => fuzz_seeds(Path::new(&args[1])),
+        Some("hostile") if args.len() == 2 => hostile(Path::new(&args[1])),
         Some("large") if args.len() == 3 => match args[2].parse::<f64>() {
             Ok(gb) => dive_testdata::large::write_large(Path::new(&args[1]), gb),
             Err(_) => Err(io::Error::new(
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | \
-                 wide OUT FILES | fuzz-seeds DIR"
+                 wide OUT FILES | fuzz-seeds DIR | hostile OUT"
             );
             return ExitCode::from(2);
         }
@@ -62,6 +64,13 @@ fn wide(out: &Path, files: u64) -> io::Result<()> {
     let built = build(&wide_image(files))?;
     std::fs::write(out, docker_legacy(&[&built], false)?)?;
     println!("wrote {} ({files} files)", out.display());
+    Ok(())
+}
+
+fn hostile(out: &Path) -> io::Result<()> {
+    let built = build(&hostile_image())?;
+    std::fs::write(out, docker25(&[&built], Compression::Gzip, false)?)?;
+    println!("wrote {}", out.display());
     Ok(())
 }
 

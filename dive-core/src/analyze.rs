@@ -828,16 +828,8 @@ fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Option<String
 fn layer_label(index: usize, digest: Option<&str>, blob: &str) -> String {
     format!(
         "layer {index} ({})",
-        digest.map_or_else(|| blob.to_owned(), short_digest)
+        digest.map_or_else(|| blob.to_owned(), crate::digest::short_digest)
     )
-}
-
-/// `sha256:0123456789ab…`
-pub(crate) fn short_digest(digest: &str) -> String {
-    match digest.split_once(':') {
-        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}…", &hex[..12]),
-        _ => digest.to_owned(),
-    }
 }
 
 fn relabel(warning: &Warning, input: &str, layer: &str) -> Warning {

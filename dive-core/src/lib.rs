@@ -34,6 +34,7 @@ mod analyze;
 pub mod attribution;
 mod cache;
 pub mod diff;
+mod digest;
 mod error;
 pub mod escape;
 #[doc(hidden)]

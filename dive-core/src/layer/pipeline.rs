@@ -9,9 +9,10 @@ use std::ops::{Deref, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::decompress::{Compression, decoder};
-use super::walk::{Counted, DECODED_READ, finish_sha256, sniff_stream, walk_tar_stream};
+use super::walk::{Counted, DECODED_READ, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
 use crate::aligned::{AlignedBuf, AlignedReader};
+use crate::digest::finish_sha256;
 use crate::error::{Location, Warning};
 
 /// Decoded bytes travel in chunks of this size: each handover may wake the other thread,

@@ -18,6 +18,7 @@ use super::elf;
 use super::tar_reader::{BLOCK, Buffered, Data, Input, Member, Seeking, TarError, TarReader};
 use super::{EntryKind, LayerDigests, LayerEntry, LayerIndex};
 use crate::aligned::{AlignedBuf, AlignedReader};
+use crate::digest::{finish_sha256, sha256};
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
@@ -76,11 +77,6 @@ pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
     index
 }
 
-/// `sha256:<hex>` of `bytes`.
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", crate::source::hex(&Sha256::digest(bytes)))
-}
-
 /// `sha256:<hex>` of everything `reader` yields.
 pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<String> {
     let mut hash = Sha256::new();
@@ -93,10 +89,6 @@ pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<String> {
             Err(err) => return Err(err),
         }
     }
-}
-
-pub(super) fn finish_sha256(hash: Sha256) -> String {
-    format!("sha256:{}", crate::source::hex(&hash.finalize()))
 }
 
 /// Walks a plain layer tar of `len` bytes by seeking from header to header: file data is

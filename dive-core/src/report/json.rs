@@ -95,7 +95,7 @@ impl JsonPath {
                 let bytes = err.into_bytes();
                 JsonPath {
                     path: String::from_utf8_lossy(&bytes).into_owned(),
-                    path_hex: Some(crate::source::hex(&bytes)),
+                    path_hex: Some(crate::digest::hex(&bytes)),
                 }
             }
         }

@@ -20,7 +20,7 @@ pub use engine::Engine;
 #[cfg(feature = "registry")]
 pub use registry::{Credentials, PlainHttp, RegistryOptions};
 pub use resolve::{Layout, Platform};
-pub(crate) use resolve::{Plan, Selector, hex, resolve};
+pub(crate) use resolve::{Plan, Selector, resolve};
 pub(crate) use store::{LayerInput, Store};
 
 use crate::error::{Error, Location, Result};

@@ -10,9 +10,9 @@ use std::fmt;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
 use super::store::Store;
+use crate::digest::{is_sha256_hex, sha256};
 use crate::error::{Error, Location, Result, Warning};
 use crate::limits::Limits;
 
@@ -217,12 +217,12 @@ impl Resolver<'_> {
             )
         })?;
         let bytes = self.required_meta(&path, what)?;
-        if let Some(expected) = digest.strip_prefix("sha256:") {
-            let actual = hex(&Sha256::digest(&bytes));
-            if actual != expected.to_ascii_lowercase() {
+        if digest.starts_with("sha256:") {
+            let actual = sha256(&bytes);
+            if actual != digest.to_ascii_lowercase() {
                 return Err(Error::format(
                     self.location(&path),
-                    format!("{what} does not match its digest (sha256:{actual})"),
+                    format!("{what} does not match its digest ({actual})"),
                 ));
             }
         }
@@ -252,7 +252,7 @@ impl Resolver<'_> {
             .collect();
         let entry = self.choose(candidates, selector.image.as_deref(), "manifest.json")?;
         let config_bytes = self.required_meta(&entry.config, "image config")?;
-        let config_digest = format!("sha256:{}", hex(&Sha256::digest(&config_bytes)));
+        let config_digest = sha256(&config_bytes);
         let config: ConfigFile = self.json(&entry.config, &config_bytes)?;
         let platform = config_platform(&config);
         check_platform(self.input, selector, platform.as_ref())?;
@@ -632,12 +632,11 @@ pub(crate) fn blob_digest(path: &str) -> Option<String> {
 
 /// The digest spelled by a blob path: `blobs/sha256/<hex>` or legacy `<hex>.json`/`<hex>.tar`.
 fn digest_from_path(path: &str) -> Option<String> {
-    let is_hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
     let path = path.trim_start_matches("./");
     if let Some(digest) = blob_digest(path) {
         return digest
             .split_once(':')
-            .is_some_and(|(_, h)| is_hex(h))
+            .is_some_and(|(_, h)| is_sha256_hex(h))
             .then_some(digest);
     }
     let parts: Vec<&str> = path.split('/').collect();
@@ -646,20 +645,10 @@ fn digest_from_path(path: &str) -> Option<String> {
             let stem = file
                 .strip_suffix(".json")
                 .or_else(|| file.strip_suffix(".tar"))?;
-            is_hex(stem).then(|| format!("sha256:{stem}"))
+            is_sha256_hex(stem).then(|| format!("sha256:{stem}"))
         }
         _ => None,
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

@@ -30,11 +30,10 @@
 
 mod aligned;
 mod analysis;
-mod analyze;
 pub mod attribution;
-mod cache;
 pub mod diff;
 mod digest;
+mod engine;
 mod error;
 pub mod escape;
 #[doc(hidden)]
@@ -43,13 +42,14 @@ pub mod gate;
 pub mod layer;
 mod limits;
 mod path;
+mod persist;
 pub mod report;
-pub mod scan;
 pub mod source;
 pub mod tree;
 
 pub use analysis::{Analysis, ImageFacts, LargeFile, LayerFacts};
-pub use analyze::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
+pub use engine::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
 pub use error::{Error, Location, Result, Warning};
 pub use limits::Limits;
+pub use persist::scan;
 pub use source::{Platform, Source};

@@ -16,14 +16,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Analysis;
-use crate::analyze::{
-    Analyzer, Control, Event, ImageRecord, LayerRecord, Observer, RecordingHasher,
-};
+use super::framed::{FrameError, read_framed, write_framed};
+use super::index::SavedIndex;
+use crate::analysis::{Analysis, ImageRecord, LayerRecord};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::{Compression, LayerEntry, LayerIndex};
+use crate::layer::LayerIndex;
 use crate::source::Layout;
-use crate::tree::ContentHasher;
 
 /// First bytes of every saved scan.
 const MAGIC: &[u8; 14] = b"dive-rs scan\n\0";
@@ -33,9 +31,6 @@ pub const SCAN_FORMAT: u32 = 1;
 
 /// A scan decodes to at most this many bytes (a scan of a million entries is ~100 MB).
 pub const MAX_SCAN_BYTES: u64 = 4 << 30;
-
-/// zstd level: scans are written once per run, so favour speed.
-const LEVEL: i32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct SavedScan {
@@ -65,17 +60,6 @@ struct SavedLayer {
     index: u32,
 }
 
-/// One walked layer as saved (in a scan, and in the layer cache).
-#[derive(Serialize, Deserialize)]
-pub(crate) struct SavedIndex {
-    entries: Vec<LayerEntry>,
-    compression: Compression,
-    size_compressed: u64,
-    size_uncompressed: u64,
-    file_bytes: u64,
-    captured: Vec<(u32, Box<[u8]>)>,
-}
-
 #[derive(Serialize, Deserialize)]
 struct SavedWarning {
     input: String,
@@ -103,67 +87,6 @@ pub fn save(analysis: &Analysis, path: &Path) -> Result<()> {
 /// Writes `analysis` as a saved scan to `out`.
 pub fn write(analysis: &Analysis, out: impl Write) -> std::io::Result<()> {
     write_framed(out, MAGIC, SCAN_FORMAT, &saved(analysis))
-}
-
-/// Writes `magic`, the format number and `value` as zstd-compressed postcard.
-pub(crate) fn write_framed<T: Serialize>(
-    mut out: impl Write,
-    magic: &[u8],
-    format: u32,
-    value: &T,
-) -> std::io::Result<()> {
-    let bytes = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
-    out.write_all(magic)?;
-    out.write_all(&format.to_le_bytes())?;
-    let mut encoder = zstd::Encoder::new(out, LEVEL)?;
-    encoder.write_all(&bytes)?;
-    encoder.finish()?.flush()
-}
-
-/// Why a framed file could not be read.
-pub(crate) enum FrameError {
-    /// Another format number than the one asked for.
-    Format(u32),
-    /// Cut, damaged or too large, in words.
-    Damaged(String),
-}
-
-/// Reads what [`write_framed`] wrote, decoding at most `max` bytes.
-pub(crate) fn read_framed<T: for<'de> Deserialize<'de>>(
-    mut input: impl Read,
-    magic: &[u8],
-    format: u32,
-    max: u64,
-) -> std::result::Result<T, FrameError> {
-    let mut head = vec![0u8; magic.len() + 4];
-    input
-        .read_exact(&mut head)
-        .map_err(|_| FrameError::Damaged("it ends inside its header".to_owned()))?;
-    if &head[..magic.len()] != magic {
-        return Err(FrameError::Damaged(
-            "it does not start as expected".to_owned(),
-        ));
-    }
-    let mut number = [0u8; 4];
-    number.copy_from_slice(&head[magic.len()..]);
-    let found = u32::from_le_bytes(number);
-    if found != format {
-        return Err(FrameError::Format(found));
-    }
-    let damaged =
-        |e: &dyn std::fmt::Display| FrameError::Damaged(format!("its data is damaged: {e}"));
-    let mut bytes = Vec::new();
-    zstd::Decoder::new(input)
-        .map_err(|e| damaged(&e))?
-        .take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| damaged(&e))?;
-    if bytes.len() as u64 > max {
-        return Err(FrameError::Damaged(format!(
-            "it decodes to more than {max} bytes"
-        )));
-    }
-    postcard::from_bytes(&bytes).map_err(|e| damaged(&e))
 }
 
 fn saved(analysis: &Analysis) -> SavedScan {
@@ -217,8 +140,18 @@ fn saved(analysis: &Analysis) -> SavedScan {
     }
 }
 
-/// Opens a saved scan: checks it, then merges and attributes as for an image.
-pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) -> Result<Analysis> {
+/// A saved scan read back: what the engine merges and attributes as for an image.
+pub(crate) struct LoadedScan {
+    /// The image's names and layers.
+    pub record: ImageRecord,
+    /// Each manifest layer's walked index (a blob listed twice shares one).
+    pub indexes: Vec<Arc<LayerIndex>>,
+    /// The original run's warnings, final.
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads and checks a saved scan.
+pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
     let name = path.display().to_string();
     let bad = |message: String| Error::format(Location::input(&name), message);
     let file = File::open(path).map_err(|e| Error::io(Location::input(&name), e))?;
@@ -234,22 +167,15 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
             })
         })?;
     check(&scan).map_err(bad)?;
-    if observer.event(&Event::Resolved {
-        layers: scan.layers.len(),
-        stored_bytes: 0,
-    }) == Control::Stop
-    {
-        return Err(Error::Cancelled { input: name });
-    }
-    let indexes: Vec<Arc<LayerIndex>> = scan
+    let saved: Vec<Arc<LayerIndex>> = scan
         .indexes
         .into_iter()
         .map(|i| Arc::new(i.into_index()))
         .collect();
-    let by_layer = scan
+    let indexes = scan
         .layers
         .iter()
-        .map(|l| Arc::clone(&indexes[l.index as usize]))
+        .map(|l| Arc::clone(&saved[l.index as usize]))
         .collect();
     let record = ImageRecord {
         input: scan.input,
@@ -271,8 +197,7 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
             .collect(),
         warnings: Vec::new(),
     };
-    let mut analysis = analyzer.finish(record, by_layer, &NoHasher, observer)?;
-    analysis.warnings = scan
+    let warnings = scan
         .warnings
         .into_iter()
         .map(|w| Warning {
@@ -285,7 +210,11 @@ pub(crate) fn load(analyzer: &Analyzer, path: &Path, observer: &dyn Observer) ->
             message: w.message,
         })
         .collect();
-    Ok(analysis)
+    Ok(LoadedScan {
+        record,
+        indexes,
+        warnings,
+    })
 }
 
 /// Refuses a scan whose numbers point outside itself (the merge indexes by them).
@@ -308,73 +237,4 @@ fn check(scan: &SavedScan) -> std::result::Result<(), String> {
             .map_err(|message| format!("saved index {i}: {message}"))?;
     }
     Ok(())
-}
-
-impl SavedIndex {
-    /// What is saved of a walked layer (its warnings travel separately).
-    pub(crate) fn of(index: &LayerIndex) -> Self {
-        SavedIndex {
-            entries: index.entries.clone(),
-            compression: index.compression,
-            size_compressed: index.size_compressed,
-            size_uncompressed: index.size_uncompressed,
-            file_bytes: index.file_bytes,
-            captured: index.captured.clone(),
-        }
-    }
-
-    /// The layer again, without warnings or digests.
-    pub(crate) fn into_index(self) -> LayerIndex {
-        LayerIndex {
-            entries: self.entries,
-            compression: self.compression,
-            size_compressed: self.size_compressed,
-            size_uncompressed: self.size_uncompressed,
-            file_bytes: self.file_bytes,
-            warnings: Vec::new(),
-            captured: self.captured,
-            digests: None,
-        }
-    }
-
-    /// Refuses numbers that point outside the layer and paths the merge would not expect.
-    pub(crate) fn check(&self) -> std::result::Result<(), String> {
-        let len = self.entries.len();
-        for entry in &self.entries {
-            let normal = crate::path::normalize(&entry.path);
-            if normal.as_deref() != Some(&*entry.path) {
-                return Err(format!(
-                    "entry {} is not a normalised path",
-                    String::from_utf8_lossy(&entry.path)
-                ));
-            }
-            if entry.link_entry.is_some_and(|e| e as usize >= len) {
-                return Err(format!(
-                    "hardlink {} points past the layer's {len} entries",
-                    String::from_utf8_lossy(&entry.path)
-                ));
-            }
-        }
-        if let Some((e, _)) = self.captured.iter().find(|(e, _)| *e as usize >= len) {
-            return Err(format!(
-                "captured file {e} is past the layer's {len} entries"
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Saved scans keep the hashes the first merge read; nothing else can be read.
-struct NoHasher;
-
-impl ContentHasher for NoHasher {
-    fn hash(&self, _layer: usize, _index: u32, _entry: &LayerEntry) -> Option<u128> {
-        None
-    }
-}
-
-impl RecordingHasher for NoHasher {
-    fn read(&self) -> Vec<(usize, u32, u128)> {
-        Vec::new()
-    }
 }

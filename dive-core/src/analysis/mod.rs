@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+mod record;
+
+pub(crate) use record::{ImageRecord, LayerRecord};
+
 use crate::attribution::Attribution;
 use crate::error::Warning;
 use crate::layer::{Compression, LayerIndex};

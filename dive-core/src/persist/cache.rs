@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::framed::{read_framed, write_framed};
+use super::index::SavedIndex;
 use crate::error::{Location, Warning};
 use crate::layer::{LayerDigests, LayerIndex, WalkOptions};
-use crate::scan::{SavedIndex, read_framed, write_framed};
 
 /// First bytes of every cached layer.
 const MAGIC: &[u8; 14] = b"dive-rs layer\0";
@@ -60,7 +61,7 @@ impl LayerCache {
     /// digest from an image never names a path of its choosing.
     fn file(&self, digest: &str) -> Option<PathBuf> {
         let hex = digest.strip_prefix("sha256:")?;
-        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+        crate::digest::is_sha256_hex(hex).then(|| {
             self.dir
                 .join(format!("sha256-{}.layer", hex.to_ascii_lowercase()))
         })

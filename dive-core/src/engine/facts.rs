@@ -1,0 +1,236 @@
+//! From walked layers to figures: the merge, the facts of the image and of each layer, the
+//! labels that warnings carry, and the checks `--verify` makes against the manifest.
+
+use std::sync::Arc;
+
+use super::Analyzer;
+use super::hasher::RecordingHasher;
+use super::observe::{Control, Event, Observer};
+use crate::analysis::{Analysis, ImageFacts, ImageRecord, LayerFacts};
+use crate::error::{Error, Location, Result, Warning};
+use crate::layer::{Compression, LayerIndex};
+use crate::source::Plan;
+use crate::tree::merge;
+
+impl Analyzer {
+    /// Merges walked layers and computes every figure; shared by images and saved scans.
+    pub(crate) fn finish(
+        &self,
+        record: ImageRecord,
+        mut indexes: Vec<Arc<LayerIndex>>,
+        hasher: &dyn RecordingHasher,
+        observer: &dyn Observer,
+    ) -> Result<Analysis> {
+        let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
+        let merged = merge(&refs, hasher);
+        if observer.event(&Event::Merged) == Control::Stop {
+            return Err(Error::Cancelled {
+                input: record.input,
+            });
+        }
+        let input = record.input.as_str();
+        let mut warnings = record.warnings.clone();
+        let labels: Vec<String> = record
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| layer_label(i, layer.digest.as_deref(), &layer.blob))
+            .collect();
+        for (i, index) in indexes.iter().enumerate() {
+            warnings.extend(index.warnings.iter().map(|w| relabel(w, input, &labels[i])));
+            if let Some(warning) = bomb_warning(index, self.options.limits.ratio) {
+                warnings.push(relabel(&warning, input, &labels[i]));
+            }
+        }
+        for warning in &merged.warnings {
+            let label = warning
+                .location
+                .layer
+                .as_deref()
+                .and_then(|l| l.parse::<usize>().ok())
+                .and_then(|i| labels.get(i));
+            warnings.push(relabel(warning, input, label.map_or("", String::as_str)));
+        }
+
+        let mut layers: Vec<LayerFacts> = indexes
+            .iter()
+            .zip(&record.layers)
+            .enumerate()
+            .map(|(i, (index, layer))| LayerFacts {
+                index: i,
+                digest: layer.digest.clone(),
+                diff_id: layer.diff_id.clone(),
+                media_type: layer.media_type.clone(),
+                compression: index.compression,
+                size_compressed: index.size_compressed,
+                size_uncompressed: index.size_uncompressed,
+                entries: index.entries.len(),
+                file_bytes: index.file_bytes,
+                hidden_bytes: 0,
+                hides_bytes: 0,
+                created_by: layer.created_by.clone(),
+                blob: layer.blob.clone(),
+            })
+            .collect();
+        for item in &merged.hidden {
+            layers[item.added_in_layer].hidden_bytes += item.bytes;
+            layers[item.hidden_by_layer].hides_bytes += item.bytes;
+        }
+
+        let root = merged.tree.node(crate::tree::NodeId::ROOT);
+        let total_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
+        let image = ImageFacts {
+            reference: record.reference,
+            platform: record.platform,
+            layout: record.layout,
+            manifest_digest: record.manifest_digest,
+            config_digest: record.config_digest,
+            layer_count: layers.len(),
+            size_compressed: layers.iter().map(|l| l.size_compressed).sum(),
+            size_uncompressed: layers.iter().map(|l| l.size_uncompressed).sum(),
+            total_file_bytes,
+            final_bytes: root.bytes,
+            final_files: root.files,
+            hidden_bytes: merged.hidden.iter().map(|h| h.bytes).sum(),
+            efficiency: if total_file_bytes == 0 {
+                1.0
+            } else {
+                root.bytes as f64 / total_file_bytes as f64
+            },
+            dive: merged.dive,
+            verified: false,
+        };
+        let attribution = crate::attribution::attribute(
+            &merged.tree,
+            &refs,
+            &merged.hidden,
+            &self.options.families,
+        );
+        drop(refs);
+        // Contents the merge read are kept with their entries, so a saved scan merges alike.
+        for (layer, entry, hash) in hasher.read() {
+            if let Some(found) = Arc::make_mut(&mut indexes[layer])
+                .entries
+                .get_mut(entry as usize)
+            {
+                found.content_hash = Some(hash.into());
+            }
+        }
+        Ok(Analysis {
+            input: record.input,
+            image,
+            layers,
+            hidden: merged.hidden,
+            tree: merged.tree,
+            layer_indexes: indexes,
+            attribution,
+            warnings,
+            changes: merged.changes,
+        })
+    }
+}
+
+/// A warning for a layer that inflates more than `ratio` times, as decompression bombs do.
+fn bomb_warning(index: &LayerIndex, ratio: u64) -> Option<Warning> {
+    if index.compression == Compression::None || index.size_compressed == 0 {
+        return None;
+    }
+    let inflates = index.size_uncompressed / index.size_compressed;
+    (inflates > ratio).then(|| {
+        Warning::new(
+            Location::default(),
+            format!(
+                "layer inflates {inflates}× ({} → {} bytes), over the {ratio}× cap \
+                 (--max-ratio): a likely decompression bomb",
+                index.size_compressed, index.size_uncompressed
+            ),
+        )
+    })
+}
+
+/// With `--verify`: every layer's blob digest and diff_id, as computed, equal what the
+/// manifest and the config claim.
+pub(super) fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex>]) -> Result<()> {
+    for (i, (layer, index)) in plan.layers.iter().zip(indexes).enumerate() {
+        let label = layer_label(i, layer.digest.as_deref(), &layer.path);
+        let location = || Location::input(input).layer(label.clone());
+        let Some(found) = &index.digests else {
+            return Err(Error::format(
+                location(),
+                "cannot verify: the layer could not be read to its end",
+            ));
+        };
+        let claims = [
+            (
+                "the manifest's layer digest",
+                layer.digest.as_deref(),
+                &found.blob,
+            ),
+            (
+                "the config's diff_id",
+                plan.diff_ids.get(i).map(String::as_str),
+                &found.tar,
+            ),
+        ];
+        for (what, claimed, actual) in claims {
+            if let Some(claimed) = claimed.filter(|c| c.starts_with("sha256:"))
+                && !claimed.eq_ignore_ascii_case(actual)
+            {
+                return Err(Error::format(
+                    location(),
+                    format!("{what} is {claimed}, but the bytes hash to {actual}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The Dockerfile step of each layer: history entries that are not `empty_layer`, in order.
+pub(super) fn layer_commands(
+    plan: &Plan,
+    input: &str,
+    warnings: &mut Vec<Warning>,
+) -> Vec<Option<String>> {
+    let commands: Vec<Option<String>> = plan
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer.unwrap_or(false))
+        .map(|h| h.created_by.clone())
+        .collect();
+    if !plan.history.is_empty() && commands.len() != plan.layers.len() {
+        warnings.push(Warning::new(
+            Location::input(input),
+            format!(
+                "the config history has {} non-empty entries for {} layers; commands may be misplaced",
+                commands.len(),
+                plan.layers.len()
+            ),
+        ));
+    }
+    commands
+}
+
+/// A layer's blob digest; an uncompressed legacy layer's blob is its diff_id.
+pub(super) fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Option<String> {
+    plan.layers[index].digest.clone().or_else(|| {
+        (walked.compression == Compression::None)
+            .then(|| plan.diff_ids.get(index).cloned())
+            .flatten()
+    })
+}
+
+/// `layer N (sha256:0123456789ab…)`, or with the blob's path when its digest is unknown.
+pub(super) fn layer_label(index: usize, digest: Option<&str>, blob: &str) -> String {
+    format!(
+        "layer {index} ({})",
+        digest.map_or_else(|| blob.to_owned(), crate::digest::short_digest)
+    )
+}
+
+fn relabel(warning: &Warning, input: &str, layer: &str) -> Warning {
+    let mut warning = warning.clone();
+    warning.location.input = input.to_owned();
+    warning.location.layer = (!layer.is_empty()).then(|| layer.to_owned());
+    warning
+}

@@ -1,0 +1,78 @@
+//! Content hashes the merge asks for, and the record of them that saved scans keep.
+
+use std::sync::Mutex;
+
+use crate::layer::{LayerEntry, hash_content};
+use crate::source::Blob;
+use crate::tree::ContentHasher;
+
+/// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
+pub(crate) trait RecordingHasher: ContentHasher {
+    /// `(layer, entry, hash)` of every content read so far, handed over once.
+    fn read(&self) -> Vec<(usize, u32, u128)>;
+}
+
+/// Hashes the content of entries in plain layers held in memory.
+pub(super) struct BlobHasher<'a> {
+    pub blobs: &'a [Option<Blob>],
+    pub read: Mutex<Vec<(usize, u32, u128)>>,
+}
+
+impl ContentHasher for BlobHasher<'_> {
+    fn ends_differ(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> bool {
+        match (self.ends(a.0, a.1), self.ends(b.0, b.1)) {
+            (Some(a), Some(b)) => a != b,
+            _ => false,
+        }
+    }
+
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
+        let blob = self.blobs.get(layer)?.as_ref()?;
+        let end = entry.data_offset.checked_add(entry.size)?;
+        if end > blob.bytes().len() as u64 {
+            return None;
+        }
+        let hash = hash_content(blob.reader_at(entry.data_offset, entry.size), entry.size).ok()?;
+        if let Ok(mut read) = self.read.lock() {
+            read.push((layer, index, hash));
+        }
+        Some(hash)
+    }
+}
+
+impl BlobHasher<'_> {
+    /// The first and last few KiB of an entry's content in its blob.
+    fn ends(&self, layer: usize, entry: &LayerEntry) -> Option<(&[u8], &[u8])> {
+        const PROBE: usize = 4096;
+        let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
+        let start = usize::try_from(entry.data_offset).ok()?;
+        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
+        let content = bytes.get(start..end)?;
+        let n = content.len().min(PROBE);
+        Some((&content[..n], &content[content.len() - n..]))
+    }
+}
+
+impl RecordingHasher for BlobHasher<'_> {
+    fn read(&self) -> Vec<(usize, u32, u128)> {
+        self.read
+            .lock()
+            .map(|mut read| std::mem::take(&mut *read))
+            .unwrap_or_default()
+    }
+}
+
+/// Saved scans keep the hashes the first merge read; nothing else can be read.
+pub(super) struct NoHasher;
+
+impl ContentHasher for NoHasher {
+    fn hash(&self, _layer: usize, _index: u32, _entry: &LayerEntry) -> Option<u128> {
+        None
+    }
+}
+
+impl RecordingHasher for NoHasher {
+    fn read(&self) -> Vec<(usize, u32, u128)> {
+        Vec::new()
+    }
+}

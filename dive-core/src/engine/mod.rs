@@ -1,0 +1,226 @@
+//! The pipeline: open → resolve → walk layers in parallel → merge → facts.
+
+mod facts;
+mod hasher;
+mod observe;
+mod walk;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::analysis::{Analysis, ImageRecord, LayerRecord};
+use crate::attribution::FamilyRules;
+use crate::error::{Error, Location, Result, Warning};
+use crate::layer::{LayerIndex, WalkOptions};
+use crate::limits::Limits;
+use crate::persist::scan;
+use crate::source::{self, Layout, Platform, Selector, Source};
+
+use facts::{layer_commands, layer_digest, verify_digests};
+use hasher::{BlobHasher, NoHasher};
+pub use observe::{Control, Event, Observer};
+use walk::WalkedLayers;
+
+/// Sets up an [`Analyzer`].
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzerBuilder {
+    families: FamilyRules,
+    threads: Option<usize>,
+    image: Option<String>,
+    platform: Option<String>,
+    verify: bool,
+    limits: Limits,
+    cache: Option<PathBuf>,
+}
+
+impl AnalyzerBuilder {
+    /// Defaults: all cores, the only image, linux/amd64 among several platforms.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Worker threads for walking layers (default: one per core).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Picks an image by tag, name or digest (prefix) when the input holds several.
+    #[must_use]
+    pub fn image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    /// Picks a platform (`os/arch[/variant]`) from a multi-platform index.
+    #[must_use]
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+
+    /// Check every layer blob's SHA-256 against the manifest and every uncompressed tar's
+    /// against the config's diff_ids, in the same pass that walks them; a mismatch is an
+    /// error. Off by default: plain layers are otherwise never read in full.
+    #[must_use]
+    pub fn verify(mut self, verify: bool) -> Self {
+        self.verify = verify;
+        self
+    }
+
+    /// Caps on what the image may make the analysis hold ([`Limits`]).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keeps the analysis of every layer fetched from a registry in `dir`, by digest, and
+    /// reuses it instead of fetching that blob again (`--cache DIR`).
+    #[must_use]
+    pub fn cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache = Some(dir.into());
+        self
+    }
+
+    /// Family rules (from a families file) tried before the built-in table.
+    #[must_use]
+    pub fn families(mut self, rules: FamilyRules) -> Self {
+        self.families = rules;
+        self
+    }
+
+    /// The analyzer; it may be used for any number of sources.
+    pub fn build(self) -> Analyzer {
+        Analyzer { options: self }
+    }
+}
+
+/// A reusable analysis engine.
+#[derive(Debug, Clone)]
+pub struct Analyzer {
+    options: AnalyzerBuilder,
+}
+
+/// Analyses a source with default options.
+pub fn analyze(source: Source) -> Result<Analysis> {
+    AnalyzerBuilder::new().build().analyze(source, &())
+}
+
+impl Analyzer {
+    /// Analyses one image; `observer` hears progress and may stop it.
+    pub fn analyze(&self, source: Source, observer: &dyn Observer) -> Result<Analysis> {
+        if let Source::Path { path, .. } = &source
+            && scan::is_scan(path)
+        {
+            let loaded = scan::load(path)?;
+            let resolved = Event::Resolved {
+                layers: loaded.record.layers.len(),
+                stored_bytes: 0,
+            };
+            if observer.event(&resolved) == Control::Stop {
+                return Err(Error::Cancelled {
+                    input: path.display().to_string(),
+                });
+            }
+            let mut analysis = self.finish(loaded.record, loaded.indexes, &NoHasher, observer)?;
+            analysis.warnings = loaded.warnings;
+            return Ok(analysis);
+        }
+        let platform = match &self.options.platform {
+            None => None,
+            Some(text) => Some(Platform::parse(text).ok_or_else(|| {
+                Error::Source {
+                    spec: text.clone(),
+                    message:
+                        "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8"
+                            .to_owned(),
+                }
+            })?),
+        };
+        let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
+            let event = Event::LayerWalked {
+                index: None,
+                blob,
+                entries: index.entries.len(),
+                bytes: index.size_uncompressed,
+            };
+            observer.event(&event) == Control::Continue
+        };
+        let limits = self.options.limits;
+        let options = WalkOptions {
+            verify: self.options.verify,
+            capture_limit: limits.metadata_bytes,
+            path_limit: limits.path_bytes,
+            entry_limit: limits.entries,
+            ..walk_options()
+        };
+        let (input, store, reference) = source::open(source, &options, &mut on_stream_layer)?;
+        let selector = Selector {
+            image: self.options.image.clone().or(reference),
+            platform,
+        };
+        let mut plan = source::resolve(&input, store.as_ref(), &selector, &limits)?;
+        if store.remote() {
+            plan.layout = Layout::Registry;
+        }
+        let WalkedLayers { indexes, blobs } =
+            self.walk_layers(&input, store.as_ref(), &plan, &options, observer)?;
+        let entries: u64 = indexes.iter().map(|i| i.entries.len() as u64).sum();
+        if entries > limits.entries {
+            return Err(Error::format(
+                Location::input(&input),
+                format!(
+                    "the image has more than {} tar entries (the cap, --max-entries); \
+                     raise the cap to analyse it",
+                    limits.entries
+                ),
+            ));
+        }
+        if self.options.verify {
+            verify_digests(&input, &plan, &indexes)?;
+        }
+
+        let mut warnings: Vec<Warning> = store.warnings().to_vec();
+        warnings.extend(plan.warnings.iter().cloned());
+        let commands = layer_commands(&plan, &input, &mut warnings);
+        let layers = plan
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, planned)| LayerRecord {
+                digest: layer_digest(i, &plan, &indexes[i]),
+                diff_id: plan.diff_ids.get(i).cloned(),
+                media_type: planned.media_type.clone(),
+                created_by: commands.get(i).cloned().flatten(),
+                blob: planned.path.clone(),
+            })
+            .collect();
+        let record = ImageRecord {
+            input,
+            reference: plan.reference.clone(),
+            platform: plan.platform.as_ref().map(Platform::to_string),
+            layout: plan.layout,
+            manifest_digest: plan.manifest_digest.clone(),
+            config_digest: plan.config_digest.clone(),
+            layers,
+            warnings,
+        };
+        let hasher = BlobHasher {
+            blobs: &blobs,
+            read: Mutex::default(),
+        };
+        let mut analysis = self.finish(record, indexes, &hasher, observer)?;
+        analysis.image.verified = self.options.verify;
+        Ok(analysis)
+    }
+}
+
+/// Walks keep the package databases attribution reads, and nothing else.
+fn walk_options() -> WalkOptions {
+    WalkOptions {
+        capture: crate::attribution::is_database,
+        ..WalkOptions::default()
+    }
+}

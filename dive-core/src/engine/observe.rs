@@ -1,0 +1,53 @@
+//! How an analysis tells its progress, and how a caller stops it.
+
+/// Progress of an analysis, as told to an [`Observer`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A layer blob was walked (`index` is known once the manifest has been read).
+    LayerWalked {
+        /// Position in the manifest, when known.
+        index: Option<usize>,
+        /// The blob's path in the input.
+        blob: &'a str,
+        /// Entries found.
+        entries: usize,
+        /// Uncompressed bytes walked.
+        bytes: u64,
+    },
+    /// The image was found in the input's metadata.
+    Resolved {
+        /// Layers to walk.
+        layers: usize,
+        /// Bytes of layer blobs, as stored, that are left to read (0 when a stream already
+        /// delivered them).
+        stored_bytes: u64,
+    },
+    /// Reading layer blobs is under way (sent every few MiB, from worker threads).
+    Read {
+        /// Bytes of layer blobs read so far, as stored, over all layers.
+        stored_bytes: u64,
+    },
+    /// All layers are merged.
+    Merged,
+}
+
+/// What an observer wants after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Continue,
+    /// Stop the analysis; it returns [`Error::Cancelled`](crate::Error::Cancelled).
+    Stop,
+}
+
+/// Hears progress and may stop the analysis early; called from worker threads.
+pub trait Observer: Sync {
+    /// One event; the default ignores it.
+    fn event(&self, _event: &Event<'_>) -> Control {
+        Control::Continue
+    }
+}
+
+/// An observer that hears nothing.
+impl Observer for () {}

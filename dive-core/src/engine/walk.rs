@@ -1,0 +1,302 @@
+//! The walk plan: every layer of the image walked once (a blob listed twice is one walk),
+//! cached layers taken from the cache, the largest first and in parallel, with progress and
+//! a prompt stop.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use super::Analyzer;
+use super::facts::layer_label;
+use super::observe::{Control, Event, Observer};
+use crate::error::{Error, Location, Result, Warning};
+use crate::layer::{
+    Compression, LayerDigests, LayerIndex, WalkOptions, sha256_of, sniff, walk_reader_threaded,
+    walk_seekable,
+};
+use crate::persist::cache::LayerCache;
+use crate::source::{self, Blob, LayerInput, Plan};
+
+impl Analyzer {
+    /// Walks every layer of the plan, in parallel and largest first; streamed ones are done.
+    pub(super) fn walk_layers(
+        &self,
+        input: &str,
+        store: &dyn source::Store,
+        plan: &Plan,
+        options: &WalkOptions,
+        observer: &dyn Observer,
+    ) -> Result<WalkedLayers> {
+        // The same blob listed twice (e.g. two empty layers) is walked once.
+        let mut unique: HashMap<&str, usize> = HashMap::new();
+        let mut inputs: Vec<(usize, LayerInput)> = Vec::new();
+        for (i, layer) in plan.layers.iter().enumerate() {
+            if unique.contains_key(layer.path.as_str()) {
+                continue;
+            }
+            let found = store.layer(&layer.path)?.ok_or_else(|| {
+                Error::format(
+                    Location::input(input).layer(layer_label(
+                        i,
+                        layer.digest.as_deref(),
+                        &layer.path,
+                    )),
+                    format!(
+                        "the manifest names blob {} but the input does not contain it",
+                        layer.path
+                    ),
+                )
+            })?;
+            unique.insert(layer.path.as_str(), inputs.len());
+            inputs.push((i, found));
+        }
+        let cache = match &self.options.cache {
+            Some(dir) => Some(
+                LayerCache::open(dir)
+                    .map_err(|e| Error::io(Location::input(dir.display().to_string()), e))?,
+            ),
+            None => None,
+        };
+        let tell_walked = |i: usize, index: &LayerIndex| {
+            observer.event(&Event::LayerWalked {
+                index: Some(i),
+                blob: &plan.layers[i].path,
+                entries: index.entries.len(),
+                bytes: index.size_uncompressed,
+            })
+        };
+        if let Some(cache) = &cache {
+            for (i, found) in &mut inputs {
+                if let LayerInput::Fetch(fetch) = found
+                    && let Some(index) = cache.load(fetch.digest(), options)
+                {
+                    // Progress counts a cached layer as walked.
+                    if tell_walked(*i, &index) == Control::Stop {
+                        return Err(Error::Cancelled {
+                            input: input.to_owned(),
+                        });
+                    }
+                    *found = LayerInput::Walked(Arc::new(index));
+                }
+            }
+        }
+        let size = |input: &LayerInput| match input {
+            LayerInput::Bytes(blob) => blob.bytes().len() as u64,
+            LayerInput::Fetch(fetch) => fetch.size(),
+            LayerInput::Walked(_) => 0,
+        };
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
+        let resolved = Event::Resolved {
+            layers: plan.layers.len(),
+            stored_bytes: inputs.iter().map(|(_, i)| size(i)).sum(),
+        };
+        if observer.event(&resolved) == Control::Stop {
+            return Err(Error::Cancelled {
+                input: input.to_owned(),
+            });
+        }
+        let stopped = AtomicBool::new(false);
+        let read = AtomicU64::new(0);
+        let walk = |&k: &usize| -> Result<Arc<LayerIndex>> {
+            let (index, input) = &inputs[k];
+            if stopped.load(Ordering::Relaxed) {
+                return Ok(Arc::default());
+            }
+            let walked = match input {
+                LayerInput::Walked(done) => return Ok(Arc::clone(done)),
+                LayerInput::Bytes(blob) => {
+                    // Plain tars are walked by jumping between headers; compressed ones must be
+                    // read through. Both with positioned reads, so no file page stays mapped.
+                    let len = blob.bytes().len() as u64;
+                    let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
+                    if sniff(blob.bytes()) == Compression::None {
+                        // The walk seeks past file data; verifying reads it all, on another
+                        // core while the walk runs, with reads rather than through the map so
+                        // that no file page stays in this process.
+                        let (mut walked, digest) = rayon::join(
+                            || walk_seekable(reader, len, options),
+                            || options.verify.then(|| sha256_of(blob.reader())).transpose(),
+                        );
+                        match digest {
+                            Ok(digest) => walked.digests = digest.map(LayerDigests::same),
+                            Err(err) => walked.warnings.push(Warning::new(
+                                Location::default(),
+                                format!("cannot read the layer to verify it: {err}"),
+                            )),
+                        }
+                        walked
+                    } else {
+                        walk_reader_threaded(reader, options)
+                    }
+                }
+                LayerInput::Fetch(fetch) => {
+                    let fetched = fetch.open();
+                    let reader =
+                        ReadProgress::new(fetched.reader, fetch.size(), &read, observer, &stopped);
+                    let mut walked = walk_reader_threaded(reader, options);
+                    if stopped.load(Ordering::Relaxed) {
+                        // Dropping the transfer ends it; its digest no longer matters.
+                        return Ok(Arc::default());
+                    }
+                    (fetched.finish)()?;
+                    if let Some(cache) = &cache
+                        && let Err(err) = cache.store(fetch.digest(), options, &walked)
+                    {
+                        walked.warnings.push(Warning::new(
+                            Location::default(),
+                            format!(
+                                "cannot keep this layer's analysis in {}: {err}",
+                                cache.dir().display()
+                            ),
+                        ));
+                    }
+                    walked
+                }
+            };
+            if tell_walked(*index, &walked) == Control::Stop {
+                stopped.store(true, Ordering::Relaxed);
+            }
+            Ok(Arc::new(walked))
+        };
+        let walked: Vec<Arc<LayerIndex>> = match self.options.threads {
+            Some(threads) => rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Source {
+                    spec: input.to_owned(),
+                    message: format!("cannot start worker threads: {e}"),
+                })?
+                .install(|| order.par_iter().map(walk).collect::<Result<_>>())?,
+            None => order.par_iter().map(walk).collect::<Result<_>>()?,
+        };
+        if stopped.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled {
+                input: input.to_owned(),
+            });
+        }
+        let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];
+        for (k, index) in order.into_iter().zip(walked) {
+            by_input[k] = index;
+        }
+        let mut indexes = Vec::with_capacity(plan.layers.len());
+        let mut blobs = Vec::with_capacity(plan.layers.len());
+        for layer in &plan.layers {
+            let k = unique[layer.path.as_str()];
+            let index = Arc::clone(&by_input[k]);
+            // Plain tars in memory can be re-read to compare contents on overwrite.
+            blobs.push(match &inputs[k].1 {
+                LayerInput::Bytes(blob) if index.compression == Compression::None => {
+                    Some(blob.clone())
+                }
+                _ => None,
+            });
+            indexes.push(index);
+        }
+        Ok(WalkedLayers { indexes, blobs })
+    }
+}
+
+/// Progress is told every this many bytes read from one blob.
+const PROGRESS_STEP: u64 = 16 << 20;
+
+/// Tells the observer how far the walks have read, every few MiB; a stop asked for mid-layer
+/// ends the read, so even a huge layer stops promptly. Progress is the furthest position
+/// reached (seeks over file data count, as `cat` would have read them); when the walk is
+/// done the whole blob counts.
+struct ReadProgress<'a, R> {
+    inner: R,
+    len: u64,
+    pos: u64,
+    counted: u64,
+    unreported: u64,
+    read: &'a AtomicU64,
+    observer: &'a dyn Observer,
+    stopped: &'a AtomicBool,
+}
+
+impl<'a, R> ReadProgress<'a, R> {
+    fn new(
+        inner: R,
+        len: u64,
+        read: &'a AtomicU64,
+        observer: &'a dyn Observer,
+        stopped: &'a AtomicBool,
+    ) -> Self {
+        Self {
+            inner,
+            len,
+            pos: 0,
+            counted: 0,
+            unreported: 0,
+            read,
+            observer,
+            stopped,
+        }
+    }
+
+    fn moved_to(&mut self, pos: u64) -> io::Result<()> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(io::Error::other("analysis stopped"));
+        }
+        self.pos = pos;
+        let ahead = pos.min(self.len).saturating_sub(self.counted);
+        self.counted += ahead;
+        self.unreported += ahead;
+        if self.unreported >= PROGRESS_STEP {
+            self.report()?;
+        }
+        Ok(())
+    }
+
+    fn report(&mut self) -> io::Result<()> {
+        if self.unreported > 0 {
+            let total = self.read.fetch_add(self.unreported, Ordering::Relaxed) + self.unreported;
+            self.unreported = 0;
+            if self.observer.event(&Event::Read {
+                stored_bytes: total,
+            }) == Control::Stop
+            {
+                self.stopped.store(true, Ordering::Relaxed);
+            }
+        }
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(io::Error::other("analysis stopped"));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for ReadProgress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.moved_to(self.pos + n as u64)?;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for ReadProgress<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = self.inner.seek(to)?;
+        self.moved_to(pos)?;
+        Ok(pos)
+    }
+}
+
+impl<R> Drop for ReadProgress<'_, R> {
+    fn drop(&mut self) {
+        if !self.stopped.load(Ordering::Relaxed) {
+            self.unreported += self.len.saturating_sub(self.counted);
+            let _ = self.report();
+        }
+    }
+}
+
+/// Each manifest layer's index, and its bytes when it is a plain tar held in memory.
+pub(super) struct WalkedLayers {
+    pub indexes: Vec<Arc<LayerIndex>>,
+    pub blobs: Vec<Option<Blob>>,
+}

@@ -7,9 +7,9 @@ use ratatui::layout::{Position, Rect};
 
 use crate::details::{self, DetailLine};
 use crate::keymap::{Action, Pane, action_for};
+use crate::layout;
 use crate::model::TreeMode;
-use crate::outline::{Outline, SortBy, Target};
-use crate::ui;
+use crate::outline::{SortBy, Target};
 use crate::views::Views;
 
 /// How far the analysis has got.
@@ -310,13 +310,13 @@ impl App {
                 return;
             }
             Action::ShowInTree | Action::Toggle => {
-                let outline = pane_outline(views, focus);
+                let outline = views.outline(focus);
                 let target = Views::selected_target(outline);
                 let is_leaf = outline
                     .selected_item()
                     .is_some_and(|id| !outline.item(id).is_parent);
                 if action == Action::Toggle && (focus == Pane::Tree || !is_leaf) {
-                    pane_outline_mut(views, focus).toggle();
+                    views.outline_mut(focus).toggle();
                 } else if focus != Pane::Tree || action == Action::ShowInTree {
                     if views.show_in_tree(target) {
                         self.focus_pane(Pane::Tree);
@@ -326,7 +326,7 @@ impl App {
                 }
             }
             _ => {
-                let outline = pane_outline_mut(views, focus);
+                let outline = views.outline_mut(focus);
                 match action {
                     Action::Up => outline.move_by(-1),
                     Action::Down => outline.move_by(1),
@@ -353,7 +353,7 @@ impl App {
     }
 
     fn mouse(&mut self, mouse: MouseEvent) {
-        let areas = ui::areas(self.size, self.layer_count());
+        let areas = layout::areas(self.size, self.layer_count());
         let at = Position::new(mouse.column, mouse.row);
         let pane = if areas.layers.contains(at) {
             Pane::Layers
@@ -390,7 +390,7 @@ impl App {
                             views.select_layer(layer);
                         }
                     } else {
-                        let outline = pane_outline_mut(views, pane);
+                        let outline = views.outline_mut(pane);
                         let row = outline.offset + row as usize;
                         if row < outline.rows().len() {
                             if outline.selected == row {
@@ -409,7 +409,7 @@ impl App {
 
     /// Rows a pane shows at the current size.
     pub fn page_height(&self, pane: Pane) -> usize {
-        let areas = ui::areas(self.size, self.layer_count());
+        let areas = layout::areas(self.size, self.layer_count());
         let rows = if pane == Pane::Layers {
             areas.layers.height.saturating_sub(3)
         } else {
@@ -426,7 +426,7 @@ impl App {
         let Some(views) = self.views_mut() else {
             return;
         };
-        pane_outline_mut(views, main).scroll_into_view(main_height);
+        views.outline_mut(main).scroll_into_view(main_height);
         if views.layer < views.layer_offset {
             views.layer_offset = views.layer;
         } else if views.layer >= views.layer_offset + layer_height {
@@ -435,7 +435,7 @@ impl App {
         let details = if focus == Pane::Layers {
             details::layer(&views.analysis, views.layer)
         } else {
-            let outline = pane_outline(views, main);
+            let outline = views.outline(main);
             match outline.selected_item() {
                 None => details::layer(&views.analysis, views.layer),
                 Some(id) if outline.item(id).target == Target::None => {
@@ -447,25 +447,6 @@ impl App {
             }
         };
         self.details = details;
-    }
-}
-
-/// The outline a pane shows (the tree for the Layers pane, which has none).
-pub fn pane_outline(views: &Views, pane: Pane) -> &Outline {
-    match pane {
-        Pane::Packages => &views.packages,
-        Pane::Waste => &views.waste,
-        Pane::Largest => &views.largest,
-        Pane::Layers | Pane::Tree => views.tree.outline(),
-    }
-}
-
-fn pane_outline_mut(views: &mut Views, pane: Pane) -> &mut Outline {
-    match pane {
-        Pane::Packages => &mut views.packages,
-        Pane::Waste => &mut views.waste,
-        Pane::Largest => &mut views.largest,
-        Pane::Layers | Pane::Tree => views.tree.outline_mut(),
     }
 }
 

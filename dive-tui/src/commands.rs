@@ -1,10 +1,10 @@
-//! `dive-rs`: see where every byte of a container image comes from.
+//! The `dive-rs` command line as a library function: parse the arguments, run the command,
+//! return the exit status. The `dive-rs` binary is a few lines around [`run`]; another front
+//! end (a Python package) runs the same command line without a copy.
 
-mod cli;
-
+use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -13,44 +13,47 @@ use dive_core::gate::{self, DiveOverrides, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{Analysis, AnalyzerBuilder, Source};
 
-use cli::{
+use crate::cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
 };
+use crate::progress::Bars;
 use dive_core::diff::DiffFormat;
 use dive_core::escape::escape;
-use dive_tui::progress::Bars;
 
 /// A CI rule failed.
-const EXIT_GATE_FAILED: u8 = 1;
+pub const EXIT_GATE_FAILED: u8 = 1;
 /// The image could not be read or the arguments are wrong.
-const EXIT_UNREADABLE: u8 = 2;
+pub const EXIT_UNREADABLE: u8 = 2;
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// Runs `dive-rs` with these arguments (the first is the program's name, as in
+/// `std::env::args_os`) and returns its exit status: 0 done (for `ci`: no rule failed),
+/// [`EXIT_GATE_FAILED`], or [`EXIT_UNREADABLE`]. Errors are printed on stderr.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(EXIT_UNREADABLE)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if err.use_stderr() { EXIT_UNREADABLE } else { 0 };
         }
     };
-    match run(&cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+    match command(&cli) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => 0,
         Err(err) => {
             // Library errors escape what the image names; this also covers the contexts
             // added here (escaping twice changes nothing).
             eprintln!("dive-rs: error: {}", escape(&format!("{err:#}")));
-            ExitCode::from(EXIT_UNREADABLE)
+            EXIT_UNREADABLE
         }
     }
 }
 
 /// Runs the command; the exit status on success is 0, or 1 for a failed gate.
-fn run(cli: &Cli) -> anyhow::Result<u8> {
+fn command(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Some(Command::Report(args)) => report_command(args).map(|()| 0),
         Some(Command::Ci(args)) => ci_command(&args.input, &GateOptions::from(args)),
@@ -147,10 +150,10 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
         source(image(&cli.input)?, &cli.input.read)?,
         builder(&cli.input.read)?,
     );
-    dive_tui::terminal::require_terminal()?;
+    crate::terminal::require_terminal()?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
-    dive_tui::terminal::run(&name, color, move |observer| {
+    crate::terminal::run(&name, color, move |observer| {
         let analysis = builder.build().analyze(source, observer)?;
         if let Some(path) = &save {
             dive_core::scan::save(&analysis, path)?;

@@ -3,13 +3,17 @@
 //!
 //! The data flow: [`views::Views`] builds every view model once from a
 //! [`dive_core::Analysis`]; [`app::App`] holds all state and changes only through
-//! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything;
+//! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything, in
+//! the areas [`layout::areas`] gives (mouse hit-testing uses the same areas);
 //! [`terminal::run`] owns the terminal, the analysis thread and the event loop;
 //! [`progress`] draws a bar on stderr for the non-interactive commands.
 
 pub mod app;
+pub mod cli;
+pub mod commands;
 pub mod details;
 pub mod keymap;
+pub mod layout;
 pub mod model;
 pub mod outline;
 pub mod progress;

@@ -5,6 +5,7 @@ use dive_core::Analysis;
 use globset::{Glob, GlobMatcher};
 use regex::bytes::Regex;
 
+use crate::keymap::Pane;
 use crate::model::{self, TreeMode};
 use crate::outline::{Item, Outline, SortBy, Target};
 
@@ -168,6 +169,26 @@ pub struct Views {
 }
 
 impl Views {
+    /// The outline a pane shows (the tree for the Layers pane, which has none).
+    pub fn outline(&self, pane: Pane) -> &Outline {
+        match pane {
+            Pane::Packages => &self.packages,
+            Pane::Waste => &self.waste,
+            Pane::Largest => &self.largest,
+            Pane::Layers | Pane::Tree => self.tree.outline(),
+        }
+    }
+
+    /// The same outline, to change.
+    pub fn outline_mut(&mut self, pane: Pane) -> &mut Outline {
+        match pane {
+            Pane::Packages => &mut self.packages,
+            Pane::Waste => &mut self.waste,
+            Pane::Largest => &mut self.largest,
+            Pane::Layers | Pane::Tree => self.tree.outline_mut(),
+        }
+    }
+
     /// Builds every view model; the last layer is selected, as the image stands.
     pub fn new(analysis: Analysis) -> Self {
         let inodes = model::entry_inodes(&analysis);

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dive_core::{AnalyzerBuilder, Source};
-use dive_tui::app::{App, Msg, pane_outline};
+use dive_tui::app::{App, Msg};
 use dive_tui::keymap::Pane;
 use dive_tui::outline::Target;
 use dive_tui::ui;
@@ -38,7 +38,7 @@ fn screen(app: &App) -> String {
 
 fn labels(app: &App) -> Vec<String> {
     let views = app.views().unwrap();
-    let outline = pane_outline(views, app.main);
+    let outline = views.outline(app.main);
     outline
         .rows()
         .iter()
@@ -47,7 +47,7 @@ fn labels(app: &App) -> Vec<String> {
 }
 
 fn selected(app: &App) -> (String, Target) {
-    let outline = pane_outline(app.views().unwrap(), app.main);
+    let outline = app.views().unwrap().outline(app.main);
     let item = outline.item(outline.selected_item().unwrap());
     (item.label.clone(), item.target)
 }
@@ -284,7 +284,7 @@ fn sorting_by_name_and_back() {
 #[test]
 fn mouse_clicks_select_and_open_and_the_wheel_scrolls() {
     let mut app = demo(120, 40);
-    let areas = ui::areas(app.size, app.layer_count());
+    let areas = dive_tui::layout::areas(app.size, app.layer_count());
     let click = |row: u16, col: u16| {
         Msg::Input(Event::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -312,19 +312,16 @@ fn mouse_clicks_select_and_open_and_the_wheel_scrolls() {
         modifiers: KeyModifiers::NONE,
     })));
     assert_eq!(app.focus, Pane::Tree);
-    assert_eq!(
-        pane_outline(app.views().unwrap(), Pane::Tree).selected,
-        2 + 3
-    );
+    assert_eq!(app.views().unwrap().outline(Pane::Tree).selected, 2 + 3);
 }
 
 #[test]
 fn resizing_keeps_the_selection_on_screen() {
     let mut app = demo(120, 40);
     app.type_keys("2eG");
-    let last = pane_outline(app.views().unwrap(), Pane::Tree).rows().len() - 1;
+    let last = app.views().unwrap().outline(Pane::Tree).rows().len() - 1;
     app.handle(Msg::Input(Event::Resize(80, 20)));
-    let outline = pane_outline(app.views().unwrap(), Pane::Tree);
+    let outline = app.views().unwrap().outline(Pane::Tree);
     assert_eq!(outline.selected, last);
     let height = app.page_height(Pane::Tree);
     assert!(outline.offset + height > last && outline.offset <= last);

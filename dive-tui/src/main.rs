@@ -1,0 +1,7 @@
+//! `dive-rs`: see where every byte of a container image comes from.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(dive_tui::commands::run(std::env::args_os()))
+}

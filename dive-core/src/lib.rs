@@ -7,8 +7,8 @@
 //! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
 //!
 //! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
-//! [`scan`] saves an analysis and opens it again without the image; [`gate`] checks one
-//! against CI rules; [`diff`] compares two. Names from an image reach people only through
+//! [`scan`] saves an analysis and opens it again without the image; [`report::gate`] checks
+//! one against CI rules; [`report::diff`] compares two. Names from an image reach people only through
 //! [`escape`].
 //!
 //! ```
@@ -31,14 +31,12 @@
 mod aligned;
 mod analysis;
 pub mod attribution;
-pub mod diff;
 mod digest;
 mod engine;
 mod error;
 pub mod escape;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gate;
 pub mod layer;
 mod limits;
 mod path;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use dive_core::Analysis;
-use dive_core::diff::{self, DiffFormat, PackageStatus, PathStatus, Presence};
+use dive_core::report::diff::{self, DiffFormat, PackageStatus, PathStatus, Presence};
 use dive_testdata::{Compression, Ledger};
 
 fn v2_dir() -> tempfile::TempDir {

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use dive_core::gate::{self, DiveOverrides, GateFormat, Measured, Rules, Status};
+use dive_core::report::gate::{self, DiveOverrides, GateFormat, Measured, Rules, Status};
 use dive_core::{Analysis, Error};
 use dive_testdata::Ledger;
 use dive_testdata::tools::Tool;

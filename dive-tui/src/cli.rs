@@ -345,7 +345,7 @@ impl LimitArgs {
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    dive_core::gate::parse_size(text)
+    dive_core::report::gate::parse_size(text)
         .ok_or_else(|| format!("{text:?} is not a size (e.g. 64MiB, 100MB, 4096)"))
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::Parser;
 use dive_core::attribution::FamilyRules;
-use dive_core::gate::{self, DiveOverrides, GateFormat, Rules};
+use dive_core::report::gate::{self, DiveOverrides, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{Analysis, AnalyzerBuilder, Source};
 
@@ -17,8 +17,8 @@ use crate::cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
 };
 use crate::progress::Bars;
-use dive_core::diff::DiffFormat;
 use dive_core::escape::escape;
+use dive_core::report::diff::DiffFormat;
 
 /// A CI rule failed.
 pub const EXIT_GATE_FAILED: u8 = 1;
@@ -241,22 +241,7 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
     let analysis = analyze(&args.input)?;
     let mut out = io::stdout().lock();
     match args.format {
-        ReportFormatArg::Json => {
-            let findings = report::findings(&analysis);
-            let total: u64 = findings
-                .iter()
-                .filter(|f| !f.conditional)
-                .map(|f| f.saving)
-                .sum();
-            let document = serde_json::json!({
-                "schema_version": report::JSON_SCHEMA_VERSION,
-                "reference": analysis.image.reference,
-                "shipped_bytes": analysis.image.final_bytes + analysis.image.hidden_bytes,
-                "total_saving": total,
-                "findings": findings,
-            });
-            write_json(&mut out, &document)?;
-        }
+        ReportFormatArg::Json => write_json(&mut out, &report::report_json(&analysis))?,
         format => {
             let format = if format == ReportFormatArg::Markdown {
                 ReportFormat::Markdown
@@ -291,14 +276,14 @@ fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
     let old =
         old.map_err(|_| anyhow::anyhow!("the analysis of {} stopped unexpectedly", args.old))??;
     let new = new?;
-    let diff = dive_core::diff::diff(&old, &new, args.top);
+    let diff = dive_core::report::diff::diff(&old, &new, args.top);
     let format = match args.format {
         ReportFormatArg::Text => DiffFormat::Text,
         ReportFormatArg::Markdown => DiffFormat::Markdown,
         ReportFormatArg::Json => DiffFormat::Json,
     };
     let mut out = io::stdout().lock();
-    out.write_all(dive_core::diff::render(&diff, format, args.bytes).as_bytes())?;
+    out.write_all(dive_core::report::diff::render(&diff, format, args.bytes).as_bytes())?;
     out.flush()?;
     Ok(())
 }

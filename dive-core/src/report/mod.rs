@@ -1,13 +1,17 @@
 //! Pure functions from an [`Analysis`](crate::Analysis) to what people read.
 
+pub mod diff;
+mod findings;
+pub mod gate;
 mod json;
-mod optimize;
 mod summary;
 
 use crate::escape::escape;
 
+pub use findings::{
+    Finding, ReportFormat, findings, optimisation_report, report_json, total_saving,
+};
 pub use json::{JSON_SCHEMA_VERSION, to_json};
-pub use optimize::{Finding, ReportFormat, findings, optimisation_report};
 pub use summary::{SummaryOptions, summary};
 
 /// Bytes for people (`1.2 GB`, SI as `docker images` shows them), or exact with `exact`.

@@ -183,6 +183,28 @@ fn layers_lines(
     lines
 }
 
+/// What the findings that hold however the image is used would save together (their waste
+/// classes are disjoint, so their savings add up).
+pub fn total_saving(findings: &[Finding]) -> u64 {
+    findings
+        .iter()
+        .filter(|f| !f.conditional)
+        .map(|f| f.saving)
+        .sum()
+}
+
+/// The report as a JSON document (`report --format json`): the same findings as the text.
+pub fn report_json(analysis: &Analysis) -> serde_json::Value {
+    let findings = findings(analysis);
+    serde_json::json!({
+        "schema_version": super::JSON_SCHEMA_VERSION,
+        "reference": analysis.image.reference,
+        "shipped_bytes": analysis.image.final_bytes + analysis.image.hidden_bytes,
+        "total_saving": total_saving(&findings),
+        "findings": findings,
+    })
+}
+
 /// The report as text or Markdown.
 pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_bytes: bool) -> String {
     let size = |b: u64| human_bytes(b, exact_bytes);
@@ -280,11 +302,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     }
 
     let all = findings(analysis);
-    let total: u64 = all
-        .iter()
-        .filter(|f| !f.conditional)
-        .map(|f| f.saving)
-        .sum();
+    let total = total_saving(&all);
     let heading = format!(
         "Findings, largest saving first: {} avoidable ({:.1}% of the {} shipped)",
         size(total),

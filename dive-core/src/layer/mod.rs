@@ -5,15 +5,17 @@
 
 mod decompress;
 mod elf;
+mod entries;
 mod pipeline;
 pub(crate) mod tar_reader;
 mod walk;
 
 pub use decompress::Compression;
 pub(crate) use decompress::sniff;
+pub(crate) use entries::hash_content;
 pub use pipeline::walk_reader_threaded;
+pub(crate) use walk::sha256_of;
 pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
-pub(crate) use walk::{hash_content, sha256_of};
 
 /// Debug bytes of an ELF file held whole in memory.
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {

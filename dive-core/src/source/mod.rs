@@ -4,6 +4,8 @@ mod archive;
 mod blob;
 mod dir;
 mod engine;
+mod names;
+mod plan;
 #[cfg(feature = "registry")]
 mod registry;
 mod resolve;
@@ -17,10 +19,11 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use blob::Blob;
 pub use engine::Engine;
+pub use plan::{Layout, Platform};
+pub(crate) use plan::{Plan, Selector};
 #[cfg(feature = "registry")]
 pub use registry::{Credentials, PlainHttp, RegistryOptions};
-pub use resolve::{Layout, Platform};
-pub(crate) use resolve::{Plan, Selector, resolve};
+pub(crate) use resolve::resolve;
 pub(crate) use store::{LayerInput, Store};
 
 use crate::error::{Error, Location, Result};

@@ -23,7 +23,7 @@ use oci_client::{Client, Reference};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
-use super::resolve::blob_digest;
+use super::names::blob_digest;
 use super::store::{Fetch, Fetched, LayerInput, Store, check_metadata_cap, metadata_over_cap};
 use crate::error::{Error, Result, Warning};
 

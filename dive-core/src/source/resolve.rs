@@ -6,13 +6,14 @@
 //! media types. Without `manifest.json`, `index.json` is walked (nested indexes included).
 
 use std::collections::HashSet;
-use std::fmt;
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
 
+use super::names::{blob_path, digest_from_path, name_matches};
+use super::plan::{HistoryEntry, Layout, Plan, PlannedLayer, Platform, Selector};
 use super::store::Store;
-use crate::digest::{is_sha256_hex, sha256};
+use crate::digest::sha256;
 use crate::error::{Error, Location, Result, Warning};
 use crate::limits::Limits;
 
@@ -20,106 +21,6 @@ const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-
-/// `os/arch[/variant]`, as `--platform` takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    /// Operating system, e.g. `linux`.
-    pub os: String,
-    /// CPU architecture, e.g. `amd64`.
-    pub arch: String,
-    /// Variant, e.g. `v8`.
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    /// Parses `os/arch[/variant]`.
-    pub fn parse(text: &str) -> Option<Platform> {
-        let mut parts = text.split('/');
-        let os = parts.next().filter(|s| !s.is_empty())?.to_owned();
-        let arch = parts.next().filter(|s| !s.is_empty())?.to_owned();
-        let variant = parts.next().filter(|s| !s.is_empty()).map(str::to_owned);
-        parts
-            .next()
-            .is_none()
-            .then_some(Platform { os, arch, variant })
-    }
-
-    fn linux_amd64() -> Platform {
-        Platform {
-            os: "linux".into(),
-            arch: "amd64".into(),
-            variant: None,
-        }
-    }
-
-    /// Whether `self`, as asked for, accepts `other`, as offered (a missing variant accepts any).
-    fn accepts(&self, other: &Platform) -> bool {
-        self.os == other.os
-            && self.arch == other.arch
-            && (self.variant.is_none() || self.variant == other.variant)
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.os, self.arch)?;
-        if let Some(variant) = &self.variant {
-            write!(f, "/{variant}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Which image and platform to take from an input holding several.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Selector {
-    pub image: Option<String>,
-    pub platform: Option<Platform>,
-}
-
-/// The layout an image was found in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Layout {
-    /// `docker save` with `manifest.json` (any Docker version).
-    DockerArchive,
-    /// OCI image layout (directory or tar).
-    Oci,
-    /// A registry, over the OCI distribution API.
-    Registry,
-}
-
-/// One layer as the manifest names it.
-#[derive(Debug, Clone)]
-pub(crate) struct PlannedLayer {
-    pub path: String,
-    pub digest: Option<String>,
-    pub media_type: Option<String>,
-}
-
-/// One history entry of the image config.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct HistoryEntry {
-    #[serde(default)]
-    pub created_by: Option<String>,
-    #[serde(default)]
-    pub empty_layer: Option<bool>,
-}
-
-/// The image chosen, with everything the analysis needs from its metadata.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub layout: Layout,
-    pub reference: Option<String>,
-    pub platform: Option<Platform>,
-    pub manifest_digest: Option<String>,
-    pub config_digest: String,
-    pub layers: Vec<PlannedLayer>,
-    pub diff_ids: Vec<String>,
-    pub history: Vec<HistoryEntry>,
-    pub warnings: Vec<Warning>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -583,114 +484,4 @@ fn is_attestation(desc: &Descriptor) -> bool {
         .as_ref()
         .is_some_and(|p| p.os().to_string() == "unknown");
     by_annotation || by_platform
-}
-
-/// Whether an image named `name` answers to what the user typed.
-fn name_matches(name: &str, wanted: &str) -> bool {
-    if name == wanted {
-        return true;
-    }
-    if let Some(hex) = name.strip_prefix("sha256:") {
-        let wanted_hex = wanted.strip_prefix("sha256:").unwrap_or(wanted);
-        return wanted_hex.len() >= 6 && hex.starts_with(wanted_hex);
-    }
-    let canonical = |s: &str| {
-        let s = s.strip_prefix("docker.io/").unwrap_or(s);
-        let s = s.strip_prefix("library/").unwrap_or(s);
-        let has_tag = s
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains(':') || last.contains('@'));
-        if has_tag {
-            s.to_owned()
-        } else {
-            format!("{s}:latest")
-        }
-    };
-    // An OCI ref.name is often the tag alone (`1.0`): `app:1.0` then matches it.
-    canonical(name) == canonical(wanted)
-        || wanted.rsplit_once(':').is_some_and(|(_, tag)| tag == name)
-}
-
-/// `blobs/<alg>/<hex>` for `alg:hex`, refusing anything that could be a path trick.
-pub(crate) fn blob_path(digest: &str) -> Option<String> {
-    let (alg, hex) = digest.split_once(':')?;
-    let ok = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+._-".contains(&b))
-    };
-    (ok(alg) && ok(hex) && alg != "." && alg != "..").then(|| format!("blobs/{alg}/{hex}"))
-}
-
-/// `alg:hex` for `blobs/<alg>/<hex>`: the inverse of [`blob_path`], as strict.
-pub(crate) fn blob_digest(path: &str) -> Option<String> {
-    let (alg, hex) = path.strip_prefix("blobs/")?.split_once('/')?;
-    let digest = format!("{alg}:{hex}");
-    (blob_path(&digest).as_deref() == Some(path)).then_some(digest)
-}
-
-/// The digest spelled by a blob path: `blobs/sha256/<hex>` or legacy `<hex>.json`/`<hex>.tar`.
-fn digest_from_path(path: &str) -> Option<String> {
-    let path = path.trim_start_matches("./");
-    if let Some(digest) = blob_digest(path) {
-        return digest
-            .split_once(':')
-            .is_some_and(|(_, h)| is_sha256_hex(h))
-            .then_some(digest);
-    }
-    let parts: Vec<&str> = path.split('/').collect();
-    match parts.as_slice() {
-        [file] => {
-            let stem = file
-                .strip_suffix(".json")
-                .or_else(|| file.strip_suffix(".tar"))?;
-            is_sha256_hex(stem).then(|| format!("sha256:{stem}"))
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platform_parses_with_and_without_variant() {
-        assert_eq!(
-            Platform::parse("linux/arm64/v8")
-                .map(|p| p.to_string())
-                .as_deref(),
-            Some("linux/arm64/v8")
-        );
-        assert_eq!(
-            Platform::parse("linux/amd64")
-                .map(|p| p.to_string())
-                .as_deref(),
-            Some("linux/amd64")
-        );
-        assert_eq!(Platform::parse("linux"), None);
-        assert_eq!(Platform::parse("a/b/c/d"), None);
-    }
-
-    #[test]
-    fn names_match_like_docker_does() {
-        assert!(name_matches("app:1.0", "app:1.0"));
-        assert!(name_matches("docker.io/library/app:latest", "app"));
-        assert!(name_matches("1.0", "app:1.0"));
-        assert!(name_matches("sha256:abcdef0123", "abcdef"));
-        assert!(!name_matches("sha256:abcdef0123", "abc"));
-        assert!(!name_matches("app:1.0", "app:2.0"));
-    }
-
-    #[test]
-    fn blob_paths_refuse_tricks() {
-        assert_eq!(
-            blob_path("sha256:ab12").as_deref(),
-            Some("blobs/sha256/ab12")
-        );
-        assert_eq!(blob_path("sha256:../../etc/passwd"), None);
-        assert_eq!(blob_path("..:x"), None);
-        assert_eq!(blob_path("nocolon"), None);
-    }
 }

@@ -1,0 +1,406 @@
+//! The walk state: every tar member the reader yields becomes a [`LayerEntry`] (whiteouts,
+//! hardlinks, captured package databases, ELF debug bytes, content hashes of streamed
+//! files), with a warning for whatever is wrong, shared by the seeking and streaming walks.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::io::{self, Read, Seek, SeekFrom};
+
+use tar::EntryType;
+use twox_hash::XxHash3_128;
+
+use super::decompress::Compression;
+use super::elf;
+use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
+use super::{EntryKind, LayerEntry, LayerIndex, WalkOptions};
+use crate::aligned::AlignedBuf;
+use crate::error::{Location, Warning};
+use crate::path::{EntryPath, classify, normalize};
+
+/// Walk state shared by the seeking and streaming modes.
+pub(super) struct Walk {
+    hash_contents: bool,
+    options: WalkOptions,
+    captured: Vec<(u32, Box<[u8]>)>,
+    pub(super) entries: Vec<LayerEntry>,
+    /// Latest regular-file entry at each path, for resolving hardlinks within the layer,
+    /// keyed by a seeded 128-bit hash of the path rather than a copy of it (an image cannot
+    /// choose colliding paths without the seed).
+    files_by_path: HashMap<u128, u32>,
+    path_seed: u64,
+    warnings: Vec<Warning>,
+    file_bytes: u64,
+    /// End of the last complete entry (header + padded data).
+    end_of_entries: u64,
+    failed: bool,
+}
+
+impl Walk {
+    fn path_key(&self, path: &[u8]) -> u128 {
+        XxHash3_128::oneshot_with_seed(self.path_seed, path)
+    }
+
+    pub(super) fn new(hash_contents: bool, options: WalkOptions) -> Self {
+        Self {
+            hash_contents,
+            options,
+            captured: Vec::new(),
+            entries: Vec::new(),
+            files_by_path: HashMap::new(),
+            path_seed: RandomState::new().hash_one(0u8),
+            warnings: Vec::new(),
+            file_bytes: 0,
+            end_of_entries: 0,
+            failed: false,
+        }
+    }
+
+    pub(super) fn warn(&mut self, location: Location, message: impl Into<String>) {
+        self.warnings.push(Warning::new(location, message));
+    }
+
+    pub(super) fn run<I: Input>(&mut self, tar: &mut TarReader<I>) {
+        loop {
+            match tar.next_member() {
+                Ok(Some(member)) => {
+                    self.add(member, tar);
+                    if self.failed {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    self.fail(err);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, err: TarError) {
+        self.failed = true;
+        let mut location = Location::default().offset(err.offset);
+        let message = if err.in_data {
+            // The input ended inside the data of the last entry read.
+            if let Some(last) = self.entries.last() {
+                location = location.entry(&last.path);
+            }
+            "layer tar is truncated inside this entry's data; later entries are missing".to_owned()
+        } else if err.offset == 0 && !err.truncated {
+            format!("layer is not a tar: {}", err.message)
+        } else if err.truncated {
+            format!("{}; later entries are missing", err.message)
+        } else {
+            format!(
+                "layer tar is damaged, later entries are missing: {}",
+                err.message
+            )
+        };
+        self.warn(location, message);
+    }
+
+    fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
+        self.end_of_entries = member.end();
+        if let Some(mut warning) = member.unusable_warning(Location::default()) {
+            warning.message.push_str(" (--max-path)");
+            self.warnings.push(warning);
+            return;
+        }
+        let Member {
+            header_offset,
+            data_offset,
+            entry_type: etype,
+            path: raw_path,
+            link,
+            stored: _,
+            size,
+            mode,
+            uid,
+            gid,
+            mtime,
+            notes,
+            unusable: _,
+        } = member;
+        let here = || Location::default().offset(header_offset).entry(&raw_path);
+        for note in notes {
+            let location = here();
+            self.warn(location, note);
+        }
+
+        let kind = match etype {
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => EntryKind::File,
+            EntryType::Directory => EntryKind::Dir,
+            EntryType::Symlink => EntryKind::Symlink,
+            EntryType::Link => EntryKind::Hardlink,
+            EntryType::Char => EntryKind::CharDevice,
+            EntryType::Block => EntryKind::BlockDevice,
+            EntryType::Fifo => EntryKind::Fifo,
+            // Volume labels describe the archive, not a file.
+            other if other.as_byte() == b'V' => return,
+            other => {
+                let location = here();
+                return self.warn(
+                    location,
+                    format!(
+                        "entry type {:?} is not a file; skipped",
+                        other.as_byte() as char
+                    ),
+                );
+            }
+        };
+        let Some(path) = normalize(&raw_path) else {
+            let location = here();
+            return self.warn(location, "path climbs above / with `..`; entry skipped");
+        };
+        let (path, kind) = match classify(path) {
+            EntryPath::Plain(path) if path.is_empty() => return, // the root directory itself
+            EntryPath::Plain(path) => (path, kind),
+            EntryPath::Whiteout(target) => (target, EntryKind::Whiteout),
+            EntryPath::Opaque(dir) => (dir, EntryKind::Opaque),
+            EntryPath::AufsMeta => return,
+        };
+        if etype == EntryType::GNUSparse {
+            let location = here();
+            self.warn(
+                location,
+                format!("GNU sparse file: counted at its real size of {size} bytes"),
+            );
+        }
+
+        let mut record = LayerEntry {
+            path: path.into_boxed_slice(),
+            kind,
+            size: if kind == EntryKind::File { size } else { 0 },
+            mode,
+            uid,
+            gid,
+            mtime,
+            link: None,
+            link_entry: None,
+            header_offset,
+            data_offset,
+            content_hash: None,
+            debug_bytes: 0,
+        };
+        match kind {
+            EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
+            EntryKind::Hardlink => match link.as_deref().and_then(normalize) {
+                Some(target) => {
+                    record.link_entry = self.files_by_path.get(&self.path_key(&target)).copied();
+                    record.link = Some(target.into_boxed_slice());
+                }
+                None => {
+                    let location = here();
+                    self.warn(
+                        location,
+                        "hardlink target is missing or climbs above /; kept as an empty file",
+                    );
+                }
+            },
+            _ => {}
+        }
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        // Sparse data is a map and fragments, not the file: only real files are read.
+        let readable = kind == EntryKind::File && etype != EntryType::GNUSparse;
+        let wanted = readable && (self.options.capture)(&record.path);
+        if wanted && size > self.options.capture_limit {
+            let location = here();
+            self.warn(
+                location,
+                format!(
+                    "package database of {size} bytes is over the {}-byte cap \
+                     (--max-metadata); not read, so its packages stay unowned",
+                    self.options.capture_limit
+                ),
+            );
+        }
+        let capture = wanted && size <= self.options.capture_limit;
+        if capture {
+            // Small metadata files (package databases) are the only contents ever kept.
+            let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+            match tar.data().read_to_end(&mut content) {
+                Ok(_) => {
+                    if self.hash_contents {
+                        record.content_hash = Some(XxHash3_128::oneshot(&content).into());
+                    }
+                    self.captured.push((index, content.into_boxed_slice()));
+                }
+                Err(err) => self.unreadable_data(here(), &err),
+            }
+        } else if readable && self.hash_contents {
+            match hash_and_sample(tar.data(), size) {
+                Ok((hash, sample)) => {
+                    record.content_hash = Some(hash.into());
+                    if let Some(sample) = sample {
+                        record.debug_bytes =
+                            elf::debug_bytes(size, &mut |o, l| sample.read_at(o, l)).unwrap_or(0);
+                    }
+                }
+                Err(err) => self.unreadable_data(here(), &err),
+            }
+        }
+
+        let key = self.path_key(&record.path);
+        if kind == EntryKind::File {
+            self.file_bytes = self.file_bytes.saturating_add(record.size);
+            self.files_by_path.insert(key, index);
+        } else if kind != EntryKind::Hardlink {
+            self.files_by_path.remove(&key);
+        } else if let Some(target) = record.link_entry {
+            // A link to a link shares the first file's content.
+            self.files_by_path.insert(key, target);
+        }
+        self.entries.push(record);
+        if self.entries.len() as u64 > self.options.entry_limit {
+            self.failed = true;
+            let location = Location::default().offset(header_offset);
+            self.warn(
+                location,
+                format!(
+                    "more than {} entries (--max-entries); the rest of the layer is not read",
+                    self.options.entry_limit
+                ),
+            );
+        }
+    }
+
+    /// The walk cannot go past a file whose data ends early.
+    fn unreadable_data(&mut self, location: Location, err: &io::Error) {
+        self.failed = true;
+        self.warn(
+            location,
+            format!("file data is truncated or unreadable: {err}"),
+        );
+    }
+
+    pub(super) fn tail_start(&self) -> u64 {
+        self.end_of_entries
+    }
+
+    /// Warns when the tar lacks its end blocks or carries data after them.
+    pub(super) fn check_tail(&mut self, total: u64, nonzero_after: u64) {
+        if self.failed {
+            return;
+        }
+        let tail = total.saturating_sub(self.end_of_entries);
+        if tail < 2 * BLOCK && total > 0 {
+            self.warn(
+                Location::default().offset(self.end_of_entries),
+                "layer tar ends without its two zero end blocks (entries are complete)",
+            );
+        }
+        if nonzero_after > 0 {
+            self.warn(
+                Location::default().offset(self.end_of_entries),
+                format!("{nonzero_after} non-zero bytes follow the end of the layer tar; ignored"),
+            );
+        }
+    }
+
+    pub(super) fn finish(mut self, size_uncompressed: u64) -> LayerIndex {
+        // The layer is complete: give back what doubling the vector reserved.
+        self.entries.shrink_to_fit();
+        LayerIndex {
+            entries: self.entries,
+            compression: Compression::None,
+            size_compressed: 0,
+            size_uncompressed,
+            file_bytes: self.file_bytes,
+            warnings: self.warnings,
+            captured: self.captured,
+            digests: None,
+        }
+    }
+}
+
+/// Hashes a streamed file (xxh3-128, as the merge hashes files of mapped layers) and, when
+/// it is an ELF file, keeps its header and tail.
+fn hash_and_sample<I: Input>(
+    mut content: Data<'_, I>,
+    size: u64,
+) -> io::Result<(u128, Option<elf::Sample>)> {
+    let mut hasher = XxHash3_128::new();
+    let tail_start = size.saturating_sub(elf::TAIL as u64);
+    let mut sample = elf::Sample {
+        tail_start,
+        ..elf::Sample::default()
+    };
+    let (mut pos, mut elf) = (0u64, None);
+    let mut take = |chunk: &[u8]| {
+        let n = chunk.len();
+        hasher.write(chunk);
+        if sample.head.len() < elf::HEADER {
+            let take = (elf::HEADER - sample.head.len()).min(n);
+            sample.head.extend_from_slice(&chunk[..take]);
+            if sample.head.len() >= 4 {
+                elf.get_or_insert(elf::is_elf(&sample.head));
+            }
+        }
+        let end = pos + n as u64;
+        if elf == Some(true) && end > tail_start {
+            let from = usize::try_from(tail_start.saturating_sub(pos)).unwrap_or(0);
+            sample.tail.extend_from_slice(&chunk[from..]);
+        }
+        pos = end;
+    };
+    loop {
+        match content.read_with(&mut take) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((hasher.finish_128(), (elf == Some(true)).then_some(sample)))
+}
+
+/// Whether a file in a seekable layer may be ELF and is worth one 64-byte read to find out.
+fn may_be_elf(path: &[u8], size: u64) -> bool {
+    const TEXT: [&[u8]; 24] = [
+        b"py", b"pyc", b"pyi", b"txt", b"h", b"hpp", b"json", b"md", b"html", b"js", b"ts", b"css",
+        b"yaml", b"yml", b"toml", b"cfg", b"ini", b"rst", b"csv", b"xml", b"pem", b"mo", b"png",
+        b"svg",
+    ];
+    let name = crate::path::split_last(path).1;
+    let ext = name
+        .iter()
+        .rposition(|&b| b == b'.')
+        .map(|i| &name[i + 1..]);
+    size >= elf::HEADER as u64 && !ext.is_some_and(|e| TEXT.contains(&e))
+}
+
+/// Reads the debug bytes of possible ELF files of a seekable layer, a few KiB each.
+pub(super) fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry]) {
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.kind == EntryKind::File && may_be_elf(&e.path, e.size))
+    {
+        let (base, size) = (entry.data_offset, entry.size);
+        let mut read_at = |offset: u64, len: usize| -> Option<Vec<u8>> {
+            if offset.checked_add(len as u64)? > size {
+                return None;
+            }
+            reader.seek(SeekFrom::Start(base + offset)).ok()?;
+            let mut bytes = vec![0; len];
+            reader.read_exact(&mut bytes).ok()?;
+            Some(bytes)
+        };
+        entry.debug_bytes = elf::debug_bytes(size, &mut read_at).unwrap_or(0);
+    }
+}
+
+/// The 128-bit content hash the merge compares to tell metadata-only rewrites (xxh3), of a
+/// file of `size` bytes read with positioned reads: large reads, few system calls, and no
+/// file pages left in RSS as a map would leave them.
+pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128> {
+    let mut hasher = XxHash3_128::new();
+    let mut buf = AlignedBuf::new(usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10));
+    loop {
+        match content.read(&mut buf) {
+            Ok(0) => return Ok(hasher.finish_128()),
+            Ok(n) => hasher.write(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+}

@@ -45,7 +45,7 @@ pub mod report;
 pub mod source;
 pub mod tree;
 
-pub use analysis::{Analysis, ImageFacts, LargeFile, LayerFacts};
+pub use analysis::{Analysis, EntryContents, ImageFacts, LargeFile, LayerFacts};
 pub use engine::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
 pub use error::{Error, Location, Result, Warning};
 pub use limits::Limits;

@@ -442,7 +442,7 @@ impl App {
                     details::heading(outline, id, main == Pane::Tree)
                 }
                 Some(id) => {
-                    details::target(&views.analysis, &views.inodes, outline.item(id).target)
+                    details::target(&views.analysis, &views.contents, outline.item(id).target)
                 }
             }
         };

@@ -1,11 +1,11 @@
 //! The details pane: every fact the analysis holds about the selected item, as
 //! `(label, value)` lines computed once per selection.
 
-use dive_core::Analysis;
 use dive_core::attribution::classify;
 use dive_core::layer::EntryKind;
 use dive_core::report::{clean_command, human_bytes};
 use dive_core::tree::InodeId;
+use dive_core::{Analysis, EntryContents};
 
 use crate::model::display;
 use crate::outline::{Outline, Target, safe};
@@ -76,7 +76,7 @@ pub fn layer(analysis: &Analysis, index: usize) -> Vec<DetailLine> {
 }
 
 /// Facts about whatever an outline item stands for.
-pub fn target(analysis: &Analysis, inodes: &[Vec<u32>], target: Target) -> Vec<DetailLine> {
+pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> Vec<DetailLine> {
     let attribution = &analysis.attribution;
     match target {
         Target::None => Vec::new(),
@@ -103,11 +103,7 @@ pub fn target(analysis: &Analysis, inodes: &[Vec<u32>], target: Target) -> Vec<D
             else {
                 return Vec::new();
             };
-            let inode = inodes
-                .get(layer)
-                .and_then(|l| l.get(entry as usize))
-                .filter(|&&i| i != u32::MAX)
-                .map(|&i| InodeId(i));
+            let inode = contents.get(layer, entry as usize);
             path_facts(analysis, &e.path, inode, e.kind)
         }
         Target::Hidden(i) => {

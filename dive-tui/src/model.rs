@@ -3,15 +3,12 @@
 
 use std::collections::HashMap;
 
-use dive_core::Analysis;
 use dive_core::attribution::Ecosystem;
 use dive_core::layer::EntryKind;
 use dive_core::tree::NodeId;
+use dive_core::{Analysis, EntryContents};
 
 use crate::outline::{Item, Outline, Target};
-
-/// No content: the entry is not a regular file or its content was not found.
-const NO_INODE: u32 = u32::MAX;
 
 /// What the file tree shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,24 +23,6 @@ pub enum TreeMode {
 /// Path bytes as the screen shows them: invalid UTF-8 and terminal controls as escapes.
 pub fn display(bytes: &[u8]) -> String {
     dive_core::escape::escape_bytes(bytes).into_owned()
-}
-
-/// Per layer, per entry: the content id the entry brought (hidden marks need it).
-pub fn entry_inodes(analysis: &Analysis) -> Vec<Vec<u32>> {
-    let mut map: Vec<Vec<u32>> = analysis
-        .layer_indexes
-        .iter()
-        .map(|l| vec![NO_INODE; l.entries.len()])
-        .collect();
-    for (i, inode) in analysis.tree.inodes().iter().enumerate() {
-        if let Some(slot) = map
-            .get_mut(inode.layer as usize)
-            .and_then(|l| l.get_mut(inode.entry as usize))
-        {
-            *slot = u32::try_from(i).unwrap_or(NO_INODE);
-        }
-    }
-    map
 }
 
 /// The final image as an outline of paths, and the item of each node (`u32::MAX`: none).
@@ -170,7 +149,7 @@ fn split(path: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// One layer's own entries as a tree, each marked with what it did.
-pub fn layer_tree(analysis: &Analysis, inodes: &[Vec<u32>], layer: usize) -> Outline {
+pub fn layer_tree(analysis: &Analysis, contents_of: &EntryContents, layer: usize) -> Outline {
     let mut out = PathOutline::new();
     let Some(index) = analysis.layer_indexes.get(layer) else {
         return out.finish();
@@ -197,10 +176,9 @@ pub fn layer_tree(analysis: &Analysis, inodes: &[Vec<u32>], layer: usize) -> Out
         }
         item.change = analysis.changes.get(layer).and_then(|c| c.get(e)).copied();
         item.hidden = entry.kind == EntryKind::File
-            && inodes
-                .get(layer)
-                .and_then(|l| l.get(e))
-                .and_then(|&i| contents.get(i as usize))
+            && contents_of
+                .get(layer, e)
+                .and_then(|i| contents.get(i.0 as usize))
                 .is_some_and(|c| c.refs == 0);
         if entry.kind == EntryKind::Opaque {
             // The marker sits inside the directory it makes opaque.

@@ -1,7 +1,7 @@
 //! The state of every pane once the analysis is ready: the selected layer, the file tree
 //! with its mode and filters, and the package, waste and largest-file outlines.
 
-use dive_core::Analysis;
+use dive_core::{Analysis, EntryContents};
 use globset::{Glob, GlobMatcher};
 use regex::bytes::Regex;
 
@@ -153,7 +153,7 @@ pub struct Views {
     /// The analysis itself.
     pub analysis: Analysis,
     /// Per layer, per entry: the content it brought.
-    pub inodes: Vec<Vec<u32>>,
+    pub contents: EntryContents,
     /// The selected layer.
     pub layer: usize,
     /// First layer row on screen.
@@ -191,7 +191,7 @@ impl Views {
 
     /// Builds every view model; the last layer is selected, as the image stands.
     pub fn new(analysis: Analysis) -> Self {
-        let inodes = model::entry_inodes(&analysis);
+        let contents = analysis.entry_contents();
         let (image, image_item_of) = model::image_tree(&analysis);
         let layer = analysis.layers.len().saturating_sub(1);
         let tree = TreeView {
@@ -211,7 +211,7 @@ impl Views {
             packages: model::packages(&analysis),
             waste: model::waste(&analysis),
             largest: model::largest(&analysis),
-            inodes,
+            contents,
             layer,
             layer_offset: 0,
             tree,
@@ -236,7 +236,7 @@ impl Views {
             let expanded: std::collections::HashSet<String> =
                 old.expanded_items().map(|id| old.path_of(id)).collect();
             let sort = old.sort_by();
-            let mut outline = model::layer_tree(&self.analysis, &self.inodes, self.layer);
+            let mut outline = model::layer_tree(&self.analysis, &self.contents, self.layer);
             let again: Vec<u32> = (0..outline.items().len() as u32)
                 .filter(|&id| expanded.contains(&outline.path_of(id)))
                 .collect();

@@ -14,7 +14,7 @@ use crate::attribution::Attribution;
 use crate::error::Warning;
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Layout;
-use crate::tree::{DiveFigures, EntryChange, FileTree, HiddenItem, NodeId};
+use crate::tree::{DiveFigures, EntryChange, FileTree, HiddenItem, InodeId, NodeId};
 
 /// Facts about the whole image.
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +116,49 @@ pub struct Analysis {
     pub changes: Vec<Vec<EntryChange>>,
 }
 
+/// Which content of the merged tree each layer entry brought (a regular file's entry brings
+/// one; a hard link, a directory or a whiteout none), from [`Analysis::entry_contents`].
+#[derive(Debug, Clone, Default)]
+pub struct EntryContents {
+    /// Per layer, per entry: the content's index, or `NONE`.
+    by_layer: Vec<Vec<u32>>,
+}
+
+impl EntryContents {
+    const NONE: u32 = u32::MAX;
+
+    /// The content entry `entry` of layer `layer` brought, if any.
+    pub fn get(&self, layer: usize, entry: usize) -> Option<InodeId> {
+        self.by_layer
+            .get(layer)?
+            .get(entry)
+            .copied()
+            .filter(|&i| i != Self::NONE)
+            .map(InodeId)
+    }
+}
+
 impl Analysis {
+    /// An index from layer entries to the contents they brought (4 bytes an entry), built
+    /// on demand: the merge does not keep it, since only views that browse a layer's own
+    /// entries need it.
+    pub fn entry_contents(&self) -> EntryContents {
+        let mut by_layer: Vec<Vec<u32>> = self
+            .layer_indexes
+            .iter()
+            .map(|l| vec![EntryContents::NONE; l.entries.len()])
+            .collect();
+        for (i, inode) in self.tree.inodes().iter().enumerate() {
+            if let Some(slot) = by_layer
+                .get_mut(inode.layer as usize)
+                .and_then(|l| l.get_mut(inode.entry as usize))
+            {
+                *slot = u32::try_from(i).unwrap_or(EntryContents::NONE);
+            }
+        }
+        EntryContents { by_layer }
+    }
+
     /// The `n` largest visible files, each content once, largest first.
     pub fn largest_files(&self, n: usize) -> Vec<LargeFile> {
         // The n best seen so far, worst on top: memory follows n, not the file count.

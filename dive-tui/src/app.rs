@@ -6,7 +6,7 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use crate::details::{self, DetailLine};
-use crate::keymap::{Action, Pane, action_for};
+use crate::keymap::{Action, Mode, Pane, action_for};
 use crate::layout;
 use crate::model::TreeMode;
 use crate::outline::{SortBy, Target};
@@ -187,39 +187,53 @@ impl App {
         }
     }
 
+    /// Where keys go now.
+    pub fn mode(&self) -> Mode {
+        if self.prompt.is_some() {
+            Mode::Prompt
+        } else if self.help {
+            Mode::Help
+        } else {
+            Mode::Pane(self.focus)
+        }
+    }
+
     fn key(&mut self, key: KeyEvent) {
-        if let Some((prompt, mut text)) = self.prompt.take() {
-            match key.code {
-                KeyCode::Enter => self.answer(prompt, &text),
-                KeyCode::Esc => {}
-                KeyCode::Backspace => {
-                    text.pop();
-                    self.prompt = Some((prompt, text));
-                }
-                KeyCode::Char(c) => {
+        let mode = self.mode();
+        match (action_for(mode, &key), mode, key.code) {
+            (Some(action), Mode::Pane(_), _) => {
+                self.status = None;
+                self.act(action);
+            }
+            (Some(action), _, _) => self.act_in_overlay(action),
+            (None, Mode::Prompt, KeyCode::Char(c)) => {
+                if let Some((_, text)) = &mut self.prompt {
                     text.push(c);
-                    self.prompt = Some((prompt, text));
                 }
-                _ => self.prompt = Some((prompt, text)),
             }
-            return;
+            (None, _, _) => {}
         }
-        if self.help {
-            match key.code {
-                KeyCode::Esc | KeyCode::Char('?' | 'q') => self.help = false,
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.help_scroll = self.help_scroll.saturating_add(1);
+    }
+
+    /// An action of the key table or of a prompt, which lie over the panes.
+    fn act_in_overlay(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::CloseHelp => self.help = false,
+            Action::HelpUp => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::HelpDown => self.help_scroll = self.help_scroll.saturating_add(1),
+            Action::Submit => {
+                if let Some((prompt, text)) = self.prompt.take() {
+                    self.answer(prompt, &text);
                 }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.help_scroll = self.help_scroll.saturating_sub(1);
-                }
-                _ => {}
             }
-            return;
-        }
-        if let Some(action) = action_for(self.focus, &key) {
-            self.status = None;
-            self.act(action);
+            Action::Cancel => self.prompt = None,
+            Action::DeleteChar => {
+                if let Some((_, text)) = &mut self.prompt {
+                    text.pop();
+                }
+            }
+            _ => {}
         }
     }
 

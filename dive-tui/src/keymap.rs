@@ -1,5 +1,5 @@
-//! Keys are data: one table maps a key in a pane to an action, and the same table writes
-//! the footer hints and the `?` help.
+//! Keys are data: one table maps a key in a pane, in the open key table or in a prompt to
+//! an action, and the same table writes the footer hints and the `?` help.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -101,6 +101,31 @@ pub enum Action {
     ClearFilters,
     /// Show the selected file in the tree.
     ShowInTree,
+    /// Close the key table.
+    CloseHelp,
+    /// Scroll the key table up.
+    HelpUp,
+    /// Scroll the key table down.
+    HelpDown,
+    /// Apply what the prompt holds.
+    Submit,
+    /// Leave the prompt, changing nothing.
+    Cancel,
+    /// Delete the prompt's last character.
+    DeleteChar,
+    /// Type into the prompt (any other character; listed for the help only).
+    Type,
+}
+
+/// Where a key goes: a pane, the open key table, or a prompt being typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The focused pane.
+    Pane(Pane),
+    /// The `?` key table is open.
+    Help,
+    /// A prompt (filter, minimum size) is being typed.
+    Prompt,
 }
 
 /// Where a binding works.
@@ -112,6 +137,21 @@ pub enum Scope {
     Outline,
     /// The file tree only.
     Tree,
+    /// The open key table.
+    Help,
+    /// A prompt being typed.
+    Prompt,
+}
+
+impl Scope {
+    /// How the help heads the bindings of this scope (`None`: the panes' own, first).
+    pub fn heading(self) -> Option<&'static str> {
+        match self {
+            Scope::Any | Scope::Outline | Scope::Tree => None,
+            Scope::Help => Some("In this key table"),
+            Scope::Prompt => Some("In a prompt"),
+        }
+    }
 }
 
 /// One row of the key table.
@@ -185,26 +225,36 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('c')], "c", Scope::Tree, Action::ChangedOnly, "only what the selected layer changed", Some("changed")),
     bind(&[Char('x')], "x", Scope::Tree, Action::HiddenOnly, "only bytes that ship but are hidden (who hid them: details)", Some("hidden")),
     bind(&[Char('C')], "C", Scope::Tree, Action::ClearFilters, "clear every filter", None),
+    bind(&[Esc, Char('?'), Char('q')], "Esc ? q", Scope::Help, Action::CloseHelp, "close it", None),
+    bind(&[Up, Char('k')], "↑ k", Scope::Help, Action::HelpUp, "scroll up", None),
+    bind(&[Down, Char('j')], "↓ j", Scope::Help, Action::HelpDown, "scroll down", None),
+    bind(&[Enter], "Enter", Scope::Prompt, Action::Submit, "apply (empty clears)", None),
+    bind(&[Esc], "Esc", Scope::Prompt, Action::Cancel, "leave, changing nothing", None),
+    bind(&[Backspace], "Bksp", Scope::Prompt, Action::DeleteChar, "delete the last character", None),
+    bind(&[], "other", Scope::Prompt, Action::Type, "type it (Ctrl-C still quits)", None),
 ];
 
-/// The action a key asks for in `pane`, if any.
-pub fn action_for(pane: Pane, key: &KeyEvent) -> Option<Action> {
+/// The action a key asks for in `mode`, if any; Ctrl-C and Ctrl-D quit everywhere.
+pub fn action_for(mode: Mode, key: &KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return matches!(key.code, Char('c') | Char('d')).then_some(Action::Quit);
     }
     BINDINGS
         .iter()
-        .filter(|b| in_scope(b.scope, pane))
+        .filter(|b| in_scope(b.scope, mode))
         .find(|b| b.keys.contains(&key.code))
         .map(|b| b.action)
 }
 
-/// Whether a binding of `scope` works in `pane`.
-pub fn in_scope(scope: Scope, pane: Pane) -> bool {
-    match scope {
-        Scope::Any => true,
-        Scope::Outline => pane != Pane::Layers,
-        Scope::Tree => pane == Pane::Tree,
+/// Whether a binding of `scope` works in `mode`.
+pub fn in_scope(scope: Scope, mode: Mode) -> bool {
+    match (scope, mode) {
+        (Scope::Any, Mode::Pane(_)) | (Scope::Help, Mode::Help) | (Scope::Prompt, Mode::Prompt) => {
+            true
+        }
+        (Scope::Outline, Mode::Pane(pane)) => pane != Pane::Layers,
+        (Scope::Tree, Mode::Pane(pane)) => pane == Pane::Tree,
+        _ => false,
     }
 }
 
@@ -212,7 +262,7 @@ pub fn in_scope(scope: Scope, pane: Pane) -> bool {
 pub fn hints(pane: Pane) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|b| in_scope(b.scope, pane))
+        .filter(|b| in_scope(b.scope, Mode::Pane(pane)))
         .filter_map(|b| Some((b.label, b.hint?)))
         .collect()
 }
@@ -222,12 +272,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_key_means_two_things_in_one_pane() {
-        for pane in Pane::ALL {
+    fn no_key_means_two_things_in_one_mode() {
+        let modes = Pane::ALL
+            .map(Mode::Pane)
+            .into_iter()
+            .chain([Mode::Help, Mode::Prompt]);
+        for mode in modes {
             let mut seen = Vec::new();
-            for b in BINDINGS.iter().filter(|b| in_scope(b.scope, pane)) {
+            for b in BINDINGS.iter().filter(|b| in_scope(b.scope, mode)) {
                 for key in b.keys {
-                    assert!(!seen.contains(key), "{key:?} bound twice in {pane:?}");
+                    assert!(!seen.contains(key), "{key:?} bound twice in {mode:?}");
                     seen.push(*key);
                 }
             }
@@ -235,11 +289,29 @@ mod tests {
     }
 
     #[test]
+    fn help_and_prompt_keys_come_from_the_table() {
+        let esc = KeyEvent::from(Esc);
+        assert_eq!(action_for(Mode::Help, &esc), Some(Action::CloseHelp));
+        assert_eq!(action_for(Mode::Prompt, &esc), Some(Action::Cancel));
+        assert_eq!(action_for(Mode::Pane(Pane::Tree), &esc), Some(Action::Quit));
+        // In a prompt, letters are text: `q` types, it does not quit.
+        assert_eq!(action_for(Mode::Prompt, &KeyEvent::from(Char('q'))), None);
+        let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Mode::Prompt, &ctrl_c), Some(Action::Quit));
+    }
+
+    #[test]
     fn tree_keys_do_nothing_in_the_layer_list() {
         let key = KeyEvent::from(Char('m'));
-        assert_eq!(action_for(Pane::Tree, &key), Some(Action::TreeMode));
-        assert_eq!(action_for(Pane::Layers, &key), None);
+        assert_eq!(
+            action_for(Mode::Pane(Pane::Tree), &key),
+            Some(Action::TreeMode)
+        );
+        assert_eq!(action_for(Mode::Pane(Pane::Layers), &key), None);
         let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(Pane::Tree, &ctrl_c), Some(Action::Quit));
+        assert_eq!(
+            action_for(Mode::Pane(Pane::Tree), &ctrl_c),
+            Some(Action::Quit)
+        );
     }
 }

@@ -384,26 +384,22 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn help(app: &App, theme: &Theme, frame: &mut Frame, size: Rect) {
-    let height = (BINDINGS.len() as u16 + 6).min(size.height);
-    let width = 78.min(size.width);
-    let area = Rect::new(
-        size.x + (size.width - width) / 2,
-        size.y + (size.height - height) / 2,
-        width,
-        height,
-    );
-    let mut lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<8}", b.label),
-                    Style::new().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(b.help),
-            ])
-        })
-        .collect();
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    let mut lines: Vec<Line> = Vec::new();
+    let mut heading = None;
+    for b in BINDINGS {
+        if b.scope.heading() != heading {
+            heading = b.scope.heading();
+            if let Some(text) = heading {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(format!(" {text}"), bold));
+            }
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {:<8}", b.label), bold),
+            Span::raw(b.help),
+        ]));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::raw(
         " Marks: A added, M modified, D deleted (by the selected layer), H hidden",
@@ -411,6 +407,16 @@ fn help(app: &App, theme: &Theme, frame: &mut Frame, size: Rect) {
     lines.push(Line::raw(
         " Mouse: wheel scrolls, click selects, click again opens",
     ));
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(size.height);
+    let width = 78.min(size.width);
+    let area = Rect::new(
+        size.x + (size.width - width) / 2,
+        size.y + (size.height - height) / 2,
+        width,
+        height,
+    );
     let hidden_rows = (lines.len() as u16).saturating_sub(height.saturating_sub(2));
     let title = if hidden_rows > 0 {
         " keys (j/k scroll, ? or Esc closes) "

@@ -22,7 +22,7 @@ fn layer_walks(c: &mut Criterion) {
     let mut group = c.benchmark_group("walk one layer");
     group.throughput(Throughput::Bytes(plain.len() as u64));
     group.bench_function("plain, seeking", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&plain, &Default::default())))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&plain, &Default::default())));
     });
     group.bench_function("plain, streaming", |b| {
         b.iter(|| {
@@ -30,13 +30,13 @@ fn layer_walks(c: &mut Criterion) {
                 &plain[..],
                 &Default::default(),
             ))
-        })
+        });
     });
     group.bench_function("gzip", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&gzip, &Default::default())))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&gzip, &Default::default())));
     });
     group.bench_function("zstd", |b| {
-        b.iter(|| black_box(dive_core::layer::walk_bytes(&zstd, &Default::default())))
+        b.iter(|| black_box(dive_core::layer::walk_bytes(&zstd, &Default::default())));
     });
     group.bench_function("gzip, decode and walk on two threads", |b| {
         b.iter(|| {
@@ -44,7 +44,7 @@ fn layer_walks(c: &mut Criterion) {
                 &gzip[..],
                 &Default::default(),
             ))
-        })
+        });
     });
     group.finish();
 }
@@ -70,20 +70,20 @@ fn building_blocks(c: &mut Criterion) {
         b.iter(|| {
             let mut decoder = flate2::read::MultiGzDecoder::new(&gzip[..]);
             black_box(std::io::copy(&mut decoder, &mut std::io::sink()).expect("inflate"))
-        })
+        });
     });
     group.bench_function("zstd decode", |b| {
         b.iter(|| {
             let mut decoder = zstd::stream::read::Decoder::new(&zstd[..]).expect("zstd");
             black_box(std::io::copy(&mut decoder, &mut std::io::sink()).expect("decode"))
-        })
+        });
     });
     group.bench_function("sha256", |b| {
         use sha2::Digest as _;
-        b.iter(|| black_box(sha2::Sha256::digest(&plain)))
+        b.iter(|| black_box(sha2::Sha256::digest(&plain)));
     });
     group.bench_function("xxh3-128 (content hash)", |b| {
-        b.iter(|| black_box(twox_hash::XxHash3_128::oneshot(&plain)))
+        b.iter(|| black_box(twox_hash::XxHash3_128::oneshot(&plain)));
     });
     group.bench_function("walk gzip, one thread", |b| {
         b.iter(|| {
@@ -91,7 +91,7 @@ fn building_blocks(c: &mut Criterion) {
                 &gzip[..],
                 &Default::default(),
             ))
-        })
+        });
     });
     group.bench_function("walk gzip, two threads", |b| {
         b.iter(|| {
@@ -99,7 +99,7 @@ fn building_blocks(c: &mut Criterion) {
                 &gzip[..],
                 &Default::default(),
             ))
-        })
+        });
     });
     group.finish();
 }
@@ -147,7 +147,7 @@ fn two_layers(c: &mut Criterion) {
                         .analyze(Source::path(dir.path()), &())
                         .expect("analyse"),
                 )
-            })
+            });
         });
     }
     group.finish();
@@ -171,7 +171,7 @@ fn whole_analyses(c: &mut Criterion) {
                     .analyze(Source::path(&legacy), &())
                     .expect("analyse"),
             )
-        })
+        });
     });
     group.bench_function("docker 25 gzip file", |b| {
         b.iter(|| {
@@ -180,7 +180,7 @@ fn whole_analyses(c: &mut Criterion) {
                     .analyze(Source::path(&gz_path), &())
                     .expect("analyse"),
             )
-        })
+        });
     });
     group.bench_function("docker 25 gzip stream", |b| {
         b.iter(|| {
@@ -189,7 +189,7 @@ fn whole_analyses(c: &mut Criterion) {
                     .analyze(Source::reader("-", std::io::Cursor::new(gz.clone())), &())
                     .expect("analyse"),
             )
-        })
+        });
     });
     group.finish();
 }
@@ -214,7 +214,7 @@ fn merge(c: &mut Criterion) {
     let mut group = c.benchmark_group("100k entries");
     group.sample_size(10);
     group.bench_function("merge and attribute (saved scan)", |b| {
-        b.iter(|| black_box(analyzer.analyze(Source::path(&scan), &()).expect("open")))
+        b.iter(|| black_box(analyzer.analyze(Source::path(&scan), &()).expect("open")));
     });
     group.bench_function("whole analysis (docker-archive file)", |b| {
         b.iter(|| {
@@ -223,7 +223,7 @@ fn merge(c: &mut Criterion) {
                     .analyze(Source::path(&image), &())
                     .expect("analyse"),
             )
-        })
+        });
     });
     group.finish();
 }

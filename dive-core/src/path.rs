@@ -46,7 +46,7 @@ pub(crate) fn classify(path: Vec<u8>) -> EntryPath {
     EntryPath::Plain(path)
 }
 
-/// Splits `a/b/c` into (`a/b`, `c`), and `c` into (``, `c`).
+/// Splits `a/b/c` into (`a/b`, `c`), and `c` into (the empty path, `c`).
 pub(crate) fn split_last(path: &[u8]) -> (&[u8], &[u8]) {
     match path.iter().rposition(|&b| b == b'/') {
         Some(i) => (&path[..i], &path[i + 1..]),

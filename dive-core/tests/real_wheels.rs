@@ -1,4 +1,4 @@
-//! Attribution on real wheels from PyPI, built outside the repository by
+//! Attribution on real wheels from `PyPI`, built outside the repository by
 //! `testdata/scripts/real-wheels-image.sh DIR`, then:
 //! `DIVE_RS_REAL_WHEELS=DIR cargo test -p dive-core --test real_wheels -- --ignored --nocapture`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -46,9 +46,9 @@ fn check(name: &str, bytes: &[u8]) {
                         "{name} cut at {cut}"
                     );
                     if analysis.warnings.is_empty() {
-                        clean += 1
+                        clean += 1;
                     } else {
-                        warned += 1
+                        warned += 1;
                     }
                 }
             }

@@ -1,4 +1,4 @@
-//! `--verify`: layer digests computed in the walking pass equal the generator's diff_ids and
+//! `--verify`: layer digests computed in the walking pass equal the generator's `diff_ids` and
 //! `sha256sum` of the blobs; a changed byte anywhere in a layer is an error naming the layer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

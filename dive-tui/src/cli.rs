@@ -49,7 +49,7 @@ pub struct Cli {
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
 
-    /// Write the analysis as JSON (schema_version 2) to stdout.
+    /// Write the analysis as JSON (`schema_version` 2) to stdout.
     #[arg(long)]
     pub json: bool,
 
@@ -117,7 +117,7 @@ pub struct CiArgs {
     #[arg(long, visible_alias = "ci-config", value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
 
-    /// text for a log, markdown for $GITHUB_STEP_SUMMARY, json for tools, junit for CI servers.
+    /// text for a log, markdown for $`GITHUB_STEP_SUMMARY`, json for tools, junit for CI servers.
     #[arg(long, value_enum, default_value_t = GateFormatArg::Text)]
     pub format: GateFormatArg,
 
@@ -147,11 +147,11 @@ pub struct CiArgs {
 pub enum GateFormatArg {
     /// For a terminal or a CI log.
     Text,
-    /// For a pull request or $GITHUB_STEP_SUMMARY.
+    /// For a pull request or $`GITHUB_STEP_SUMMARY`.
     Markdown,
     /// For tools.
     Json,
-    /// JUnit XML for GitLab, Jenkins and others.
+    /// `JUnit` XML for GitLab, Jenkins and others.
     Junit,
 }
 
@@ -176,7 +176,7 @@ pub struct ReportArgs {
 pub enum ReportFormatArg {
     /// For a terminal.
     Text,
-    /// For a pull request or $GITHUB_STEP_SUMMARY.
+    /// For a pull request or $`GITHUB_STEP_SUMMARY`.
     Markdown,
     /// The findings as JSON.
     Json,
@@ -215,7 +215,7 @@ pub struct ReadArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
-    /// Check every layer's SHA-256 against the manifest digest and the config diff_id while
+    /// Check every layer's SHA-256 against the manifest digest and the config `diff_id` while
     /// reading it (a mismatch exits 2); reads plain layers in full, so it costs time.
     #[arg(long)]
     pub verify: bool,
@@ -240,7 +240,7 @@ const REGISTRY: &str = "Registry (registry:REF)";
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
     /// Credentials as USER:PASSWORD (default: those `docker login` stored in
-    /// ~/.docker/config.json or $DOCKER_CONFIG, helpers included; else anonymous).
+    /// ~/.docker/config.json or $`DOCKER_CONFIG`, helpers included; else anonymous).
     #[arg(long, help_heading = REGISTRY, value_name = "USER:PASSWORD", conflicts_with = "no_creds")]
     pub creds: Option<String>,
 
@@ -248,7 +248,7 @@ pub struct RegistryArgs {
     #[arg(long, help_heading = REGISTRY)]
     pub no_creds: bool,
 
-    /// Use plain HTTP for a registry on this machine (localhost, 127.0.0.1, ::1).
+    /// Use plain HTTP for a registry on this machine (localhost, 127.0.0.1, `::1`).
     #[arg(long, help_heading = REGISTRY)]
     pub insecure: bool,
 
@@ -307,7 +307,7 @@ pub struct LimitArgs {
     pub max_entries: Option<u64>,
 
     /// Longest entry path, link target or tar extension header in bytes (default 4096,
-    /// Linux's PATH_MAX); longer entries are skipped with a warning.
+    /// Linux's `PATH_MAX`); longer entries are skipped with a warning.
     #[arg(long, help_heading = LIMITS, value_name = "BYTES")]
     pub max_path: Option<u64>,
 

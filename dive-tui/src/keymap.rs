@@ -41,6 +41,7 @@ impl Pane {
     }
 
     /// The next pane in Tab order (`step` = 1) or the previous one (`step` = -1).
+    #[must_use]
     pub fn cycle(self, step: isize) -> Pane {
         let at = Self::ALL.iter().position(|&p| p == self).unwrap_or(0);
         let n = Self::ALL.len() as isize;
@@ -237,7 +238,7 @@ pub const BINDINGS: &[Binding] = &[
 /// The action a key asks for in `mode`, if any; Ctrl-C and Ctrl-D quit everywhere.
 pub fn action_for(mode: Mode, key: &KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, Char('c') | Char('d')).then_some(Action::Quit);
+        return matches!(key.code, Char('c' | 'd')).then_some(Action::Quit);
     }
     BINDINGS
         .iter()

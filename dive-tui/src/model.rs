@@ -215,25 +215,22 @@ pub fn packages(analysis: &Analysis) -> Outline {
         let Some(inode) = node.inode.filter(|_| node.files == 1) else {
             continue;
         };
-        match attribution
+        if let Some(p) = attribution
             .inode_owner
             .get(inode.0 as usize)
             .copied()
             .flatten()
         {
-            Some(p) => {
-                if let Some(list) = files.get_mut(p as usize) {
-                    list.push(id);
-                }
+            if let Some(list) = files.get_mut(p as usize) {
+                list.push(id);
             }
-            None => {
-                let path = tree.path(id);
-                let top = split_first(&path);
-                unowned_files
-                    .entry(format!("/{}", display(top)))
-                    .or_default()
-                    .push(id);
-            }
+        } else {
+            let path = tree.path(id);
+            let top = split_first(&path);
+            unowned_files
+                .entry(format!("/{}", display(top)))
+                .or_default()
+                .push(id);
         }
     }
     let file_item = |id: NodeId| {

@@ -280,7 +280,8 @@ fn outline_lines(
             let shown = outline.shown_bytes(row.item);
             let mark = format!(
                 "{}{}",
-                item.change.map_or(' ', |c| c.letter()),
+                item.change
+                    .map_or(' ', dive_core::tree::EntryChange::letter),
                 if item.hidden { 'H' } else { ' ' }
             );
             let ratio = shown as f64 / total as f64;

@@ -313,14 +313,11 @@ fn platforms_are_chosen_from_a_registry_index_as_from_a_layout() {
         assert_eq!(facts(remote.clone()), facts(json(&dive_rs(&local_args))));
         let expected = platform.map_or("linux/amd64", |_| "linux/arm64/v8");
         assert_eq!(remote["image"]["platform"], expected);
-        let sizes = remote["largest_files"]
-            .as_array()
-            .map(|files| {
-                files
-                    .iter()
-                    .any(|f| f["path"] == "/app/server" && f["bytes"] == server)
-            })
-            .unwrap_or(false);
+        let sizes = remote["largest_files"].as_array().is_some_and(|files| {
+            files
+                .iter()
+                .any(|f| f["path"] == "/app/server" && f["bytes"] == server)
+        });
         assert!(sizes, "{platform:?}: /app/server should be {server} bytes");
     }
     refused(

@@ -252,7 +252,10 @@ fn layer_mode_marks_added_modified_deleted_and_hidden_entries() {
             .find(|&id| outline.path_of(id).ends_with(suffix))
             .unwrap_or_else(|| panic!("{suffix} not in layer 3"));
         let item = outline.item(id);
-        (item.change.map(|c| c.letter()), item.hidden)
+        (
+            item.change.map(dive_core::tree::EntryChange::letter),
+            item.hidden,
+        )
     };
     assert_eq!(mark("torch/lib/libtorch_cpu.so"), (Some('M'), false));
     assert_eq!(mark("root/.cache/.wh.pip"), (Some('D'), false));
@@ -266,7 +269,10 @@ fn layer_mode_marks_added_modified_deleted_and_hidden_entries() {
         .unwrap();
     let item = outline.item(id as u32);
     assert_eq!(
-        (item.change.map(|c| c.letter()), item.hidden),
+        (
+            item.change.map(dive_core::tree::EntryChange::letter),
+            item.hidden
+        ),
         (Some('A'), true)
     );
 }

@@ -312,7 +312,7 @@ pub fn demo_image() -> ImageSpec {
         Op::file("root/.cache/pip/selfcheck/5a0b2c.json", 212, 122),
     ];
     let mut py = |dist: &str, version: &str, files: &[(&str, u64)], seed: u64| {
-        pip_ops.extend(wheel(site, dist, version, files, seed))
+        pip_ops.extend(wheel(site, dist, version, files, seed));
     };
     py(
         "torch",

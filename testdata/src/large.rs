@@ -92,7 +92,7 @@ pub fn large_image(gb: f64) -> ImageSpec {
         Op::File {
             path: format!("{site}/nvidia/lib0/libcuda_part0.so").into_bytes(),
             size: 900_000_000u64.min(target),
-            seed: BINARY | 40_000,
+            seed: BINARY | 0x9c40,
             mode: 0o755,
         },
     ];

@@ -30,7 +30,7 @@ pub struct HiddenFact {
     pub added_in_layer: usize,
     /// Layer that hid it.
     pub hidden_by_layer: usize,
-    /// dive-core's snake_case reason name.
+    /// dive-core's `snake_case` reason name.
     pub reason: &'static str,
 }
 

@@ -47,7 +47,7 @@ pub struct ImageFacts {
     pub efficiency: f64,
     /// dive's own figures, for comparison.
     pub dive: DiveFigures,
-    /// Every layer's blob digest and diff_id were checked against its bytes (`--verify`).
+    /// Every layer's blob digest and `diff_id` were checked against its bytes (`--verify`).
     pub verified: bool,
 }
 
@@ -56,7 +56,7 @@ pub struct ImageFacts {
 pub struct LayerFacts {
     /// Position in the manifest, from 0.
     pub index: usize,
-    /// Blob digest (for uncompressed legacy layers, the diff_id).
+    /// Blob digest (for uncompressed legacy layers, the `diff_id`).
     pub digest: Option<String>,
     /// Digest of the uncompressed tar, from the config.
     pub diff_id: Option<String>,

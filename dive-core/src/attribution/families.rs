@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 /// nvidia = ["cupy-cuda*"]              # adds to a built-in family
 /// ```
 /// Names are matched lowercase with `_` and `.` as `-` (`nvidia_cublas_cu12` is
-/// `nvidia-cublas-cu12`), so one glob covers a wheel, its dist-info and its PyPI name.
+/// `nvidia-cublas-cu12`), so one glob covers a wheel, its dist-info and its `PyPI` name.
 #[derive(Debug, Clone, Default)]
 pub struct FamilyRules {
     rules: Vec<(String, Option<Ecosystem>, GlobMatcher)>,

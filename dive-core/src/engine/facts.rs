@@ -148,7 +148,7 @@ fn bomb_warning(index: &LayerIndex, ratio: u64) -> Option<Warning> {
     })
 }
 
-/// With `--verify`: every layer's blob digest and diff_id, as computed, equal what the
+/// With `--verify`: every layer's blob digest and `diff_id`, as computed, equal what the
 /// manifest and the config claim.
 pub(super) fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex>]) -> Result<()> {
     for (i, (layer, index)) in plan.layers.iter().zip(indexes).enumerate() {
@@ -211,7 +211,7 @@ pub(super) fn layer_commands(
     commands
 }
 
-/// A layer's blob digest; an uncompressed legacy layer's blob is its diff_id.
+/// A layer's blob digest; an uncompressed legacy layer's blob is its `diff_id`.
 pub(super) fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Option<String> {
     plan.layers[index].digest.clone().or_else(|| {
         (walked.compression == Compression::None)
@@ -230,7 +230,7 @@ pub(super) fn layer_label(index: usize, digest: Option<&str>, blob: &str) -> Str
 
 fn relabel(warning: &Warning, input: &str, layer: &str) -> Warning {
     let mut warning = warning.clone();
-    warning.location.input = input.to_owned();
+    input.clone_into(&mut warning.location.input);
     warning.location.layer = (!layer.is_empty()).then(|| layer.to_owned());
     warning
 }

@@ -61,7 +61,7 @@ impl AnalyzerBuilder {
     }
 
     /// Check every layer blob's SHA-256 against the manifest and every uncompressed tar's
-    /// against the config's diff_ids, in the same pass that walks them; a mismatch is an
+    /// against the config's `diff_ids`, in the same pass that walks them; a mismatch is an
     /// error. Off by default: plain layers are otherwise never read in full.
     #[must_use]
     pub fn verify(mut self, verify: bool) -> Self {

@@ -184,19 +184,18 @@ impl Walk {
         };
         match kind {
             EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
-            EntryKind::Hardlink => match link.as_deref().and_then(normalize) {
-                Some(target) => {
+            EntryKind::Hardlink => {
+                if let Some(target) = link.as_deref().and_then(normalize) {
                     record.link_entry = self.files_by_path.get(&self.path_key(&target)).copied();
                     record.link = Some(target.into_boxed_slice());
-                }
-                None => {
+                } else {
                     let location = here();
                     self.warn(
                         location,
                         "hardlink target is missing or climbs above /; kept as an empty file",
                     );
                 }
-            },
+            }
             _ => {}
         }
         let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);

@@ -158,7 +158,7 @@ pub struct LayerIndex {
 pub struct LayerDigests {
     /// `sha256:…` of the blob as stored (the manifest's layer digest).
     pub blob: String,
-    /// `sha256:…` of the uncompressed tar (the config's diff_id).
+    /// `sha256:…` of the uncompressed tar (the config's `diff_id`).
     pub tar: String,
 }
 

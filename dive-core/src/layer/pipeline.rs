@@ -124,26 +124,25 @@ fn read_ahead<R: Read>(
     let mut stored = Counted::new((), hash);
     let mut next = Some(Block { buf, held });
     loop {
-        let block = match next.take() {
-            Some(block) => block,
-            None => {
-                let mut buf = match free.try_recv() {
-                    Ok(block) => block.buf,
-                    Err(_) => AlignedBuf::new(READ_BLOCK),
-                };
-                let read = loop {
-                    match reader.read(&mut buf) {
-                        Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                        read => break read,
-                    }
-                };
-                match read {
-                    Ok(0) => return stored,
-                    Ok(n) => Block { buf, held: 0..n },
-                    Err(err) => {
-                        let _ = full.send(Err(err));
-                        return stored;
-                    }
+        let block = if let Some(block) = next.take() {
+            block
+        } else {
+            let mut buf = match free.try_recv() {
+                Ok(block) => block.buf,
+                Err(_) => AlignedBuf::new(READ_BLOCK),
+            };
+            let read = loop {
+                match reader.read(&mut buf) {
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    read => break read,
+                }
+            };
+            match read {
+                Ok(0) => return stored,
+                Ok(n) => Block { buf, held: 0..n },
+                Err(err) => {
+                    let _ = full.send(Err(err));
+                    return stored;
                 }
             }
         };

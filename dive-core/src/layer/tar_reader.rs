@@ -426,7 +426,7 @@ impl<I: Input> TarReader<I> {
         let link = long_link
             .map(trim_nul)
             .or(fields.link)
-            .or_else(|| header.link_name_bytes().map(|l| l.into_owned()));
+            .or_else(|| header.link_name_bytes().map(std::borrow::Cow::into_owned));
         // A PAX path or an old header's name may still be longer than the cap allows.
         let longest = path.len().max(link.as_ref().map_or(0, Vec::len));
         if unusable.is_none() && longest as u64 > self.extension_cap {
@@ -649,13 +649,9 @@ impl PaxFields {
     fn parse(records: &[u8], notes: &mut Vec<String>) -> Self {
         let mut fields = Self::default();
         for record in PaxExtensions::new(records) {
-            let record = match record {
-                Ok(record) => record,
-                Err(_) => {
-                    notes
-                        .push("malformed PAX record; the rest of its header is ignored".to_owned());
-                    break;
-                }
+            let Ok(record) = record else {
+                notes.push("malformed PAX record; the rest of its header is ignored".to_owned());
+                break;
             };
             let Ok(key) = record.key() else {
                 notes.push("PAX record with a key that is not UTF-8; ignored".to_owned());

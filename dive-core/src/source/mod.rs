@@ -177,6 +177,10 @@ impl Source {
     }
 
     #[cfg(feature = "registry")]
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the same signature as without the feature, which fails"
+    )]
     fn registry(_spec: &str, reference: &str) -> Result<Source> {
         Ok(Source::Registry {
             reference: reference.to_owned(),

@@ -33,7 +33,7 @@ pub enum HiddenReason {
 }
 
 impl HiddenReason {
-    /// The snake_case name used in JSON.
+    /// The `snake_case` name used in JSON.
     pub fn name(self) -> &'static str {
         match self {
             Self::Overwritten => "overwritten",

@@ -299,7 +299,7 @@ pub fn assert_attribution_adds_up(name: &str, analysis: &Analysis) {
     );
 }
 
-/// The tables of a Markdown document as a CommonMark (GFM tables) parser reads them: per
+/// The tables of a Markdown document as a `CommonMark` (GFM tables) parser reads them: per
 /// table, per row, the cells' text.
 pub fn markdown_tables(markdown: &str) -> Vec<Vec<Vec<String>>> {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};

@@ -37,7 +37,7 @@ pub struct LayerChange {
     pub old_index: Option<usize>,
     /// Position in the new image.
     pub new_index: Option<usize>,
-    /// diff_id, else blob digest.
+    /// `diff_id`, else blob digest.
     pub key: Option<String>,
     /// Σ file bytes.
     pub file_bytes: u64,
@@ -189,7 +189,7 @@ fn side(analysis: &Analysis) -> Side {
 }
 
 fn signed(new: u64, old: u64) -> i64 {
-    i64::try_from(new as i128 - old as i128).unwrap_or(i64::MAX)
+    i64::try_from(i128::from(new) - i128::from(old)).unwrap_or(i64::MAX)
 }
 
 /// Compares two analyses; `top` caps the path-level list.

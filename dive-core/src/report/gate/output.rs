@@ -1,4 +1,4 @@
-//! The gate for people (text), pull requests (Markdown), tools (JSON) and CI servers (JUnit).
+//! The gate for people (text), pull requests (Markdown), tools (JSON) and CI servers (`JUnit`).
 
 use std::fmt::Write as _;
 
@@ -21,7 +21,7 @@ pub enum GateFormat {
     Markdown,
     /// A JSON document (`schema_version` 1).
     Json,
-    /// JUnit XML for GitLab, Jenkins and other CI servers: one test case per rule.
+    /// `JUnit` XML for GitLab, Jenkins and other CI servers: one test case per rule.
     Junit,
 }
 

@@ -270,22 +270,6 @@ fn run(case: &Case, dir: &Path) -> Result<String, String> {
     Ok(outcome)
 }
 
-/// Starts a new peak-RSS measurement (Linux: `clear_refs` 5 resets `VmHWM`).
-fn reset_peak_rss() {
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-}
-
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<u64>()
-        .unwrap()
-        / 1024
-}
-
 fn cut(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
@@ -820,9 +804,9 @@ fn every_hostile_input_gets_an_error_or_a_warning_in_bounded_memory() {
         let only = std::env::var("HOSTILE_CASE").unwrap_or_default();
         for case in group().into_iter().filter(|c| c.name.contains(&only)) {
             count += 1;
-            reset_peak_rss();
+            dive_testdata::rss::reset_peak_kib().unwrap();
             let result = run(&case, dir.path());
-            let peak = peak_rss_mib();
+            let peak = dive_testdata::rss::peak_kib().unwrap() / 1024;
             worst = worst.max(peak);
             match result {
                 Ok(outcome) => table.push(format!(

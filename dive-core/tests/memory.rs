@@ -12,29 +12,17 @@ const BLOCK: u64 = 512;
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-/// Resets the peak RSS to the current RSS (Linux `clear_refs` 5) and returns the current RSS,
-/// so that what the setup allocated does not mask what the analysis needs.
-fn reset_peak_rss_kib() -> u64 {
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    status_kib("VmRSS:")
-}
-
-fn peak_rss_kib() -> u64 {
-    status_kib("VmHWM:")
-}
-
 /// Analyses `source`; returns the analysis and how far the peak RSS rose above the RSS
 /// before it (so that what the setup allocated does not count).
 fn analyse_measuring_peak(source: Source) -> (dive_core::Analysis, u64) {
-    let before = reset_peak_rss_kib();
+    let before = dive_testdata::rss::reset_peak_kib().unwrap();
     let analysis = AnalyzerBuilder::new().build().analyze(source, &()).unwrap();
-    (analysis, peak_rss_kib().saturating_sub(before))
+    (
+        analysis,
+        dive_testdata::rss::peak_kib()
+            .unwrap()
+            .saturating_sub(before),
+    )
 }
 
 /// The peak grew by less than 64 MiB, told with `what` the input was.

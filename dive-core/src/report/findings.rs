@@ -290,7 +290,8 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
                 super::markdown_code_cell(&command)
             );
         } else {
-            let short: String = shown(&command, md).chars().take(70).collect();
+            // Cut before escaping, so that an escape is never cut in half.
+            let short = shown(&command.chars().take(70).collect::<String>(), md);
             let _ = writeln!(
                 out,
                 "    #{:<2} {:>10}  {:>10} hidden  {short}",

@@ -7,6 +7,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::{Form, all_forms};
+use dive_core::layer::{Compression, Strategy};
 use dive_core::{AnalyzerBuilder, Control, Error, Event, Observer, Source};
 
 #[derive(Default)]
@@ -14,6 +15,7 @@ struct Heard {
     resolved: Option<(usize, u64)>,
     reads: Vec<u64>,
     walked: usize,
+    strategies: Vec<Option<Strategy>>,
     merged: bool,
 }
 
@@ -37,7 +39,10 @@ impl Observer for Recorder {
                     return Control::Stop;
                 }
             }
-            Event::LayerWalked { .. } => heard.walked += 1,
+            Event::LayerWalked { strategy, .. } => {
+                heard.walked += 1;
+                heard.strategies.push(*strategy);
+            }
             Event::Merged => heard.merged = true,
             _ => {}
         }
@@ -78,8 +83,49 @@ fn every_stored_byte_is_reported_read_once_in_every_file_form() {
         assert_eq!(heard.reads.last().copied(), Some(stored), "{name}");
         assert!(heard.reads.windows(2).all(|w| w[0] <= w[1]), "{name}");
         assert_eq!(heard.walked, blobs.len(), "{name}");
+        // Plain blobs on disk are walked by seeking, compressed ones through the pipeline.
+        let mut plain: Vec<&str> = analysis
+            .layers
+            .iter()
+            .filter(|l| l.compression == Compression::None)
+            .map(|l| l.blob.as_str())
+            .collect();
+        plain.sort_unstable();
+        plain.dedup();
+        let seeks = heard
+            .strategies
+            .iter()
+            .filter(|s| **s == Some(Strategy::Seek));
+        assert_eq!(seeks.count(), plain.len(), "{name}: {:?}", heard.strategies);
+        let piped = heard
+            .strategies
+            .iter()
+            .filter(|s| **s == Some(Strategy::Pipeline));
+        assert_eq!(piped.count(), blobs.len() - plain.len(), "{name}");
         assert!(heard.merged, "{name}");
     }
+}
+
+#[test]
+fn layers_of_a_stream_are_heard_as_walked_on_one_thread() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let bytes =
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap();
+    let recorder = Recorder::default();
+    AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &recorder)
+        .unwrap();
+    let heard = recorder.heard.into_inner().unwrap();
+    assert!(!heard.strategies.is_empty());
+    assert!(
+        heard
+            .strategies
+            .iter()
+            .all(|s| *s == Some(Strategy::Stream)),
+        "{:?}",
+        heard.strategies
+    );
 }
 
 #[test]

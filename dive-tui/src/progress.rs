@@ -162,6 +162,7 @@ mod tests {
             blob: "b",
             entries: 1,
             bytes: 1,
+            strategy: None,
         });
         assert_eq!(bar.message(), "1/3 layers");
         drop(observer);

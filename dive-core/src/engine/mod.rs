@@ -140,11 +140,13 @@ impl Analyzer {
             })?),
         };
         let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
+            // A stream's layers are walked where they pass, on one thread.
             let event = Event::LayerWalked {
                 index: None,
                 blob,
                 entries: index.entries.len(),
                 bytes: index.size_uncompressed,
+                strategy: Some(crate::layer::Strategy::Stream),
             };
             observer.event(&event) == Control::Continue
         };

@@ -1,5 +1,7 @@
 //! How an analysis tells its progress, and how a caller stops it.
 
+use crate::layer::Strategy;
+
 /// Progress of an analysis, as told to an [`Observer`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -14,6 +16,8 @@ pub enum Event<'a> {
         entries: usize,
         /// Uncompressed bytes walked.
         bytes: u64,
+        /// How the layer was read; `None` when its walk came from the layer cache.
+        strategy: Option<Strategy>,
     },
     /// The image was found in the input's metadata.
     Resolved {

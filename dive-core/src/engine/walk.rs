@@ -13,10 +13,7 @@ use super::Analyzer;
 use super::facts::layer_label;
 use super::observe::{Control, Event, Observer};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::{
-    Compression, LayerDigests, LayerIndex, WalkOptions, sha256_of, sniff, walk_reader_threaded,
-    walk_seekable,
-};
+use crate::layer::{self, Compression, LayerIndex, Strategy, WalkInput, WalkOptions, sniff};
 use crate::persist::cache::LayerCache;
 use crate::source::{self, Blob, LayerInput, Plan};
 
@@ -60,12 +57,13 @@ impl Analyzer {
             ),
             None => None,
         };
-        let tell_walked = |i: usize, index: &LayerIndex| {
+        let tell_walked = |i: usize, index: &LayerIndex, strategy: Option<Strategy>| {
             observer.event(&Event::LayerWalked {
                 index: Some(i),
                 blob: &plan.layers[i].path,
                 entries: index.entries.len(),
                 bytes: index.size_uncompressed,
+                strategy,
             })
         };
         if let Some(cache) = &cache {
@@ -74,7 +72,7 @@ impl Analyzer {
                     && let Some(index) = cache.load(fetch.digest(), options)
                 {
                     // Progress counts a cached layer as walked.
-                    if tell_walked(*i, &index) == Control::Stop {
+                    if tell_walked(*i, &index, None) == Control::Stop {
                         return Err(Error::Cancelled {
                             input: input.to_owned(),
                         });
@@ -106,38 +104,31 @@ impl Analyzer {
             if stopped.load(Ordering::Relaxed) {
                 return Ok(Arc::default());
             }
-            let walked = match input {
+            let (walked, strategy) = match input {
                 LayerInput::Walked(done) => return Ok(Arc::clone(done)),
                 LayerInput::Bytes(blob) => {
-                    // Plain tars are walked by jumping between headers; compressed ones must be
-                    // read through. Both with positioned reads, so no file page stays mapped.
+                    // Positioned reads, not the map, so that no file page stays mapped.
                     let len = blob.bytes().len() as u64;
-                    let reader = ReadProgress::new(blob.reader(), len, &read, observer, &stopped);
-                    if sniff(blob.bytes()) == Compression::None {
-                        // The walk seeks past file data; verifying reads it all, on another
-                        // core while the walk runs, with reads rather than through the map so
-                        // that no file page stays in this process.
-                        let (mut walked, digest) = rayon::join(
-                            || walk_seekable(reader, len, options),
-                            || options.verify.then(|| sha256_of(blob.reader())).transpose(),
-                        );
-                        match digest {
-                            Ok(digest) => walked.digests = digest.map(LayerDigests::same),
-                            Err(err) => walked.warnings.push(Warning::new(
-                                Location::default(),
-                                format!("cannot read the layer to verify it: {err}"),
-                            )),
-                        }
-                        walked
-                    } else {
-                        walk_reader_threaded(reader, options)
-                    }
+                    let blob_input = WalkInput::RandomAccess {
+                        reader: Box::new(ReadProgress::new(
+                            blob.reader(),
+                            len,
+                            &read,
+                            observer,
+                            &stopped,
+                        )),
+                        len,
+                        compression: sniff(blob.bytes()),
+                        second: Box::new(blob.reader()),
+                    };
+                    layer::walk(blob_input, options)
                 }
                 LayerInput::Fetch(fetch) => {
                     let fetched = fetch.open();
                     let reader =
                         ReadProgress::new(fetched.reader, fetch.size(), &read, observer, &stopped);
-                    let mut walked = walk_reader_threaded(reader, options);
+                    let (mut walked, strategy) =
+                        layer::walk(WalkInput::Stream(Box::new(reader)), options);
                     if stopped.load(Ordering::Relaxed) {
                         // Dropping the transfer ends it; its digest no longer matters.
                         return Ok(Arc::default());
@@ -154,10 +145,10 @@ impl Analyzer {
                             ),
                         ));
                     }
-                    walked
+                    (walked, strategy)
                 }
             };
-            if tell_walked(*index, &walked) == Control::Stop {
+            if tell_walked(*index, &walked, Some(strategy)) == Control::Stop {
                 stopped.store(true, Ordering::Relaxed);
             }
             Ok(Arc::new(walked))

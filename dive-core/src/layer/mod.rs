@@ -14,8 +14,9 @@ pub use decompress::Compression;
 pub(crate) use decompress::sniff;
 pub(crate) use entries::hash_content;
 pub use pipeline::walk_reader_threaded;
-pub(crate) use walk::sha256_of;
-pub use walk::{WalkOptions, walk_bytes, walk_reader, walk_seekable};
+pub use walk::{
+    ReadSeek, Strategy, WalkInput, WalkOptions, walk, walk_bytes, walk_reader, walk_seekable,
+};
 
 /// Debug bytes of an ELF file held whole in memory.
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::decompress::{Compression, decoder};
 use super::walk::{Counted, DECODED_READ, sniff_stream, walk_tar_stream};
-use super::{LayerDigests, LayerIndex, WalkOptions, walk_reader};
+use super::{LayerDigests, LayerIndex, Strategy, WalkOptions, walk_reader};
 use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::digest::finish_sha256;
 use crate::error::{Location, Warning};
@@ -28,16 +28,34 @@ const READ_BLOCK: usize = 256 << 10;
 
 /// Walks a layer blob like [`walk_reader`], reading and decompressing on other threads.
 pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
+    walk_threaded(reader, options).0
+}
+
+/// [`walk_reader_threaded`], saying whether it took the threads ([`Strategy::Pipeline`]) or,
+/// for a plain tar, one ([`Strategy::Stream`]).
+pub(super) fn walk_threaded<R: Read + Send>(
+    reader: R,
+    options: &WalkOptions,
+) -> (LayerIndex, Strategy) {
     let mut raw = AlignedReader::with_capacity(READ_BLOCK, reader);
     let compression = match sniff_stream(&mut raw) {
         Ok(compression) => compression,
-        Err(index) => return *index,
+        Err(index) => return (*index, Strategy::Stream),
     };
     if compression == Compression::None {
         // Nothing to decompress: one thread reads as fast as more could. Sniffing consumed
         // nothing, so the walk starts at the first byte.
-        return walk_reader(raw, options);
+        return (walk_reader(raw, options), Strategy::Stream);
     }
+    (pipeline(raw, compression, options), Strategy::Pipeline)
+}
+
+/// Reads, decodes and walks a compressed blob on three threads.
+fn pipeline<R: Read + Send>(
+    raw: AlignedReader<R>,
+    compression: Compression,
+    options: &WalkOptions,
+) -> LayerIndex {
     let (read_tx, read_rx) = sync_channel::<io::Result<Block>>(IN_FLIGHT);
     let (reread_tx, reread_rx) = sync_channel::<Block>(IN_FLIGHT + 1);
     let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(IN_FLIGHT);

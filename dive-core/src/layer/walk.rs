@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::decompress::{Compression, decoder, sniff};
 use super::entries::{Walk, resolve_elf_debug};
+use super::pipeline::walk_threaded;
 use super::tar_reader::{Buffered, Seeking, TarReader};
 use super::{LayerDigests, LayerIndex};
 use crate::aligned::{AlignedBuf, AlignedReader};
@@ -48,6 +49,87 @@ impl Default for WalkOptions {
     }
 }
 
+/// How [`walk`] read a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strategy {
+    /// A plain tar with random access: jumped from header to header, file data never read.
+    Seek,
+    /// Read once from start to end on one thread (a plain tar that cannot seek).
+    Stream,
+    /// Read, decompressed and walked on three threads.
+    Pipeline,
+}
+
+/// A reader that also seeks, as a trait object.
+pub trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// A layer blob as its holder can read it; [`walk`] chooses how.
+#[non_exhaustive]
+pub enum WalkInput<'a> {
+    /// The whole blob with random access (a mapped file, bytes in memory).
+    RandomAccess {
+        /// Reads the blob from its start, and seeks.
+        reader: Box<dyn ReadSeek + Send + 'a>,
+        /// The blob's length.
+        len: u64,
+        /// Told by the blob's first bytes (gzip and zstd by their magic numbers).
+        compression: Compression,
+        /// Reads the blob again from its start: under `verify`, the digest of a plain tar is
+        /// taken through it on another core while the walk jumps between headers.
+        second: Box<dyn Read + Send + 'a>,
+    },
+    /// A blob read once, from start to end (a download, a pipe).
+    Stream(Box<dyn Read + Send + 'a>),
+}
+
+impl std::fmt::Debug for WalkInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalkInput::RandomAccess {
+                len, compression, ..
+            } => f
+                .debug_struct("RandomAccess")
+                .field("len", len)
+                .field("compression", compression)
+                .finish_non_exhaustive(),
+            WalkInput::Stream(_) => f.debug_tuple("Stream").finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Walks a layer blob, choosing how: a plain tar with random access by seeking from header
+/// to header (reading it whole only for `verify`, beside the walk), anything compressed
+/// through the reading and decoding threads, a plain stream on one thread.
+pub fn walk(input: WalkInput<'_>, options: &WalkOptions) -> (LayerIndex, Strategy) {
+    match input {
+        WalkInput::RandomAccess {
+            reader,
+            len,
+            compression: Compression::None,
+            second,
+        } => {
+            // Reads rather than the map, so that no file page stays in this process.
+            let (mut walked, digest) = rayon::join(
+                || walk_seekable(reader, len, options),
+                || options.verify.then(|| sha256_of(second)).transpose(),
+            );
+            match digest {
+                Ok(digest) => walked.digests = digest.map(LayerDigests::same),
+                Err(err) => walked.warnings.push(Warning::new(
+                    Location::default(),
+                    format!("cannot read the layer to verify it: {err}"),
+                )),
+            }
+            (walked, Strategy::Seek)
+        }
+        WalkInput::RandomAccess { reader, .. } => walk_threaded(reader, options),
+        WalkInput::Stream(reader) => walk_threaded(reader, options),
+    }
+}
+
 /// Walks a layer blob held in memory: plain tars by seeking, compressed ones by streaming.
 pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
     let compression = sniff(blob);
@@ -73,7 +155,7 @@ pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
 }
 
 /// `sha256:<hex>` of everything `reader` yields.
-pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<String> {
+fn sha256_of(mut reader: impl Read) -> io::Result<String> {
     let mut hash = Sha256::new();
     let mut buf = AlignedBuf::new(1 << 20);
     loop {

@@ -29,6 +29,15 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`escape`] for text already owned: returned as it is (no copy) when nothing needs escaping.
+pub fn escape_owned(text: String) -> String {
+    if text.contains(needs_escape) {
+        escape(&text).into_owned()
+    } else {
+        text
+    }
+}
+
 /// Raw bytes (a tar path) as [`escape`] shows text, with each byte of invalid UTF-8 written
 /// as `\xff`.
 pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
@@ -126,6 +135,12 @@ mod tests {
         let once = escape_bytes(b"x\x1b\x07\xff\t\xc2\x9b\\e\xe2\x80\xae").into_owned();
         assert_eq!(escape(&once), once);
         assert!(!once.chars().any(needs_escape));
+    }
+
+    #[test]
+    fn owned_text_is_escaped_alike() {
+        assert_eq!(escape_owned("a\x1bb".to_owned()), "a\\eb");
+        assert_eq!(escape_owned("plain".to_owned()), "plain");
     }
 
     #[test]

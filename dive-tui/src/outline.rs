@@ -58,16 +58,10 @@ pub struct Item {
     pub target: Target,
 }
 
-/// Text from an image as the screen may show it: terminal controls written as escapes
-/// ([`dive_core::escape`]), and no copy when there are none. ratatui drops control
-/// characters from cells, so without this a name would lose them silently.
+/// Text from an image as the screen may show it ([`dive_core::escape::escape_owned`]):
+/// ratatui drops control characters from cells, so unescaped a name would lose them silently.
 pub fn safe(text: impl Into<String>) -> String {
-    let text = text.into();
-    if text.chars().any(dive_core::escape::needs_escape) {
-        dive_core::escape::escape(&text).into_owned()
-    } else {
-        text
-    }
+    dive_core::escape::escape_owned(text.into())
 }
 
 impl Item {

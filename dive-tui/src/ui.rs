@@ -130,7 +130,10 @@ fn loading(app: &App, progress: &Progress, frame: &mut Frame, size: Rect) {
 
 fn header(app: &App, views: &Views, frame: &mut Frame, area: Rect) {
     let image = &views.analysis.image;
-    let name = image.reference.as_deref().map_or(app.input.clone(), safe);
+    let name = image
+        .reference
+        .as_deref()
+        .map_or_else(|| app.input.clone(), safe);
     let mut text = format!(
         " dive-rs  {name}  │ {} final + {} hidden = {} shipped │ efficiency {:.1}% │ {} layers │ {} files",
         bytes(image.final_bytes),

@@ -51,7 +51,7 @@ impl Tool {
 }
 
 /// The executable `name` resolves to on `PATH`, if any.
-pub fn find_program(name: &str) -> Option<PathBuf> {
+fn find_program(name: &str) -> Option<PathBuf> {
     let executable = |path: &Path| {
         use std::os::unix::fs::PermissionsExt;
         path.metadata()
@@ -99,7 +99,7 @@ pub fn available(tools: &[Tool]) -> bool {
 }
 
 /// Whether this is a CI run (`CI=true`, as CI services and `.ci/run` set it).
-pub fn in_ci() -> bool {
+fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 

@@ -4,22 +4,86 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::digest::short_digest;
 use crate::escape::escape;
 
 /// Where in an image something happened: input, layer, byte offset, entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Location {
     /// The input as the user named it (a path, or `-` for stdin).
     pub input: String,
-    /// The layer, as `layer N (digest)` or the blob's path inside the input.
+    /// The layer, by its place in the manifest and its digest (boxed: errors stay small).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub layer: Option<String>,
+    pub layer: Option<Box<LayerRef>>,
     /// Byte offset inside the (uncompressed) layer tar or the outer archive.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     /// Path of the tar entry, displayed lossily.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
+}
+
+/// A layer a location names: its index in the manifest, with the digest (or, when the
+/// digest is unknown, the blob's path inside the input) once the image's layers are known.
+///
+/// Displayed and serialised as `layer N (sha256:0123456789ab…)`, the form warnings in
+/// `--json` and saved scans have always had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LayerRef {
+    /// Position in the manifest, from 0 (the base).
+    pub index: usize,
+    /// The blob's digest, when the manifest gives one.
+    pub digest: Option<String>,
+    /// The blob's path inside the input; empty while only the index is known.
+    pub blob: String,
+}
+
+impl LayerRef {
+    /// A layer known only by its index (the merge knows no more).
+    pub fn index(index: usize) -> Self {
+        Self {
+            index,
+            ..Self::default()
+        }
+    }
+
+    /// A layer with its digest and blob.
+    pub fn new(index: usize, digest: Option<&str>, blob: &str) -> Self {
+        Self {
+            index,
+            digest: digest.map(str::to_owned),
+            blob: blob.to_owned(),
+        }
+    }
+
+    /// Reads back the text form (`layer N (…)`): the index, for callers that know the
+    /// layers and can fill in the rest.
+    pub fn parse_index(text: &str) -> Option<usize> {
+        let rest = text.strip_prefix("layer ")?;
+        let digits = rest.split(' ').next()?;
+        digits.parse().ok()
+    }
+}
+
+/// The text form, not escaped (a blob path comes from the image): [`Location`]'s display
+/// escapes it.
+impl fmt::Display for LayerRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "layer {}", self.index)?;
+        match (&self.digest, self.blob.is_empty()) {
+            (Some(digest), _) => write!(f, " ({})", short_digest(digest)),
+            (None, false) => write!(f, " ({})", self.blob),
+            (None, true) => Ok(()),
+        }
+    }
+}
+
+impl Serialize for LayerRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 impl Location {
@@ -31,10 +95,10 @@ impl Location {
         }
     }
 
-    /// The same location inside the named layer.
+    /// The same location inside a layer.
     #[must_use]
-    pub fn layer(mut self, layer: impl Into<String>) -> Self {
-        self.layer = Some(layer.into());
+    pub fn layer(mut self, layer: LayerRef) -> Self {
+        self.layer = Some(Box::new(layer));
         self
     }
 
@@ -58,7 +122,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&escape(&self.input))?;
         if let Some(layer) = &self.layer {
-            write!(f, ": {}", escape(layer))?;
+            write!(f, ": {}", escape(&layer.to_string()))?;
         }
         if let Some(offset) = self.offset {
             write!(f, " @{offset}")?;
@@ -92,42 +156,42 @@ pub enum Error {
         message: String,
     },
     /// The input holds several images or platforms and the choice is missing or matches none.
-    #[error("{}: {}", escape(input), escape(message))]
+    #[error("{location}: {}", escape(message))]
     Selection {
-        /// The input.
-        input: String,
+        /// Where: the input, or the file, as named.
+        location: Location,
         /// What is there to choose from.
         message: String,
     },
     /// The source specification itself is unusable (bad prefix, missing path).
-    #[error("{}: {}", escape(spec), escape(message))]
+    #[error("{location}: {}", escape(message))]
     Source {
-        /// The specification as given.
-        spec: String,
+        /// Where: the input, or the file, as named.
+        location: Location,
         /// What is wrong.
         message: String,
     },
     /// A registry or container engine could not deliver the image.
-    #[error("{}: {}", escape(input), escape(message))]
+    #[error("{location}: {}", escape(message))]
     Remote {
-        /// The source as given.
-        input: String,
+        /// Where: the input, or the file, as named.
+        location: Location,
         /// What went wrong, in words.
         message: String,
     },
     /// A configuration file (families) is malformed.
-    #[error("{}: {}", escape(origin), escape(message))]
+    #[error("{location}: {}", escape(message))]
     Config {
-        /// The file as named.
-        origin: String,
+        /// Where: the input, or the file, as named.
+        location: Location,
         /// What is wrong.
         message: String,
     },
     /// An observer asked to stop.
-    #[error("{}: analysis stopped", escape(input))]
+    #[error("{location}: analysis stopped")]
     Cancelled {
-        /// The input.
-        input: String,
+        /// Where: the input.
+        location: Location,
     },
 }
 
@@ -141,6 +205,19 @@ impl Error {
 
     pub(crate) fn io(location: Location, err: std::io::Error) -> Self {
         Self::Io { location, err }
+    }
+
+    /// Where the error happened (at least the input or file it concerns).
+    pub fn location(&self) -> &Location {
+        match self {
+            Self::Io { location, .. }
+            | Self::Format { location, .. }
+            | Self::Selection { location, .. }
+            | Self::Source { location, .. }
+            | Self::Remote { location, .. }
+            | Self::Config { location, .. }
+            | Self::Cancelled { location } => location,
+        }
     }
 }
 
@@ -169,5 +246,54 @@ impl Warning {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.location, escape(&self.message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_reads_as_it_always_has_and_its_index_comes_back() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let cases = [
+            (
+                LayerRef::new(3, Some(&digest), "blobs/x"),
+                "layer 3 (sha256:abababababab…)",
+            ),
+            (
+                LayerRef::new(0, None, "abc/layer.tar"),
+                "layer 0 (abc/layer.tar)",
+            ),
+            (LayerRef::index(12), "layer 12"),
+        ];
+        for (layer, text) in cases {
+            assert_eq!(layer.to_string(), text);
+            assert_eq!(LayerRef::parse_index(text), Some(layer.index));
+            assert_eq!(
+                serde_json::to_string(&layer).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
+        assert_eq!(LayerRef::parse_index("layer x (y)"), None);
+        assert_eq!(LayerRef::parse_index("blobs/sha256/ab"), None);
+    }
+
+    #[test]
+    fn every_error_names_its_input() {
+        let errors = [
+            Error::format(Location::input("a.tar"), "bad"),
+            Error::Config {
+                location: Location::input("rules.yml"),
+                message: "bad".into(),
+            },
+            Error::Cancelled {
+                location: Location::input("-"),
+            },
+        ];
+        for (error, input) in errors.iter().zip(["a.tar", "rules.yml", "-"]) {
+            assert_eq!(error.location().input, input);
+            assert!(error.to_string().starts_with(input), "{error}");
+        }
     }
 }

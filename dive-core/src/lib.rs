@@ -47,7 +47,7 @@ pub mod tree;
 
 pub use analysis::{Analysis, EntryContents, ImageFacts, LargeFile, LayerFacts};
 pub use engine::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
-pub use error::{Error, Location, Result, Warning};
+pub use error::{Error, LayerRef, Location, Result, Warning};
 pub use limits::Limits;
 pub use persist::scan;
 pub use source::{Platform, Source};

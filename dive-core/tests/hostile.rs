@@ -11,60 +11,12 @@ use std::io::{Cursor, Write};
 use std::path::Path;
 
 use dive_core::{Analysis, AnalyzerBuilder, Limits, Source};
+use dive_testdata::raw::{archive as tar, extension, file, header, link, member};
 use dive_testdata::{BuiltImage, ImageSpec};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------- raw tar pieces
-
-fn header(name: &[u8], kind: u8, size: u64) -> tar::Header {
-    let mut header = tar::Header::new_ustar();
-    if name.len() <= 100 {
-        header.as_old_mut().name[..name.len()].copy_from_slice(name);
-    }
-    header.set_mode(0o644);
-    header.set_size(size);
-    header.set_entry_type(tar::EntryType::new(kind));
-    header.set_cksum();
-    header
-}
-
-fn padded(mut bytes: Vec<u8>) -> Vec<u8> {
-    bytes.resize(bytes.len().div_ceil(512) * 512, 0);
-    bytes
-}
-
-/// A member: header then data, padded.
-fn member(header: &tar::Header, data: &[u8]) -> Vec<u8> {
-    let mut out = header.as_bytes().to_vec();
-    out.extend(padded(data.to_vec()));
-    out
-}
-
-fn file(name: &str, data: &[u8]) -> Vec<u8> {
-    member(&header(name.as_bytes(), b'0', data.len() as u64), data)
-}
-
-fn link(name: &str, target: &str, kind: u8) -> Vec<u8> {
-    let mut h = header(name.as_bytes(), kind, 0);
-    h.set_link_name(target).unwrap();
-    h.set_cksum();
-    member(&h, b"")
-}
-
-/// An extension header (`L` long name, `x` PAX) and its payload.
-fn extension(kind: u8, payload: &[u8]) -> Vec<u8> {
-    member(
-        &header(b"././@LongLink", kind, payload.len() as u64),
-        payload,
-    )
-}
-
-fn tar(members: &[Vec<u8>]) -> Vec<u8> {
-    let mut out: Vec<u8> = members.concat();
-    out.extend([0u8; 1024]);
-    out
-}
 
 fn pax(key: &str, value: &[u8]) -> Vec<u8> {
     dive_testdata::pax_record(key.as_bytes(), value)
@@ -359,7 +311,8 @@ fn layer_cases() -> Vec<Case> {
         ])]),
         Expect::Clean(|a| {
             assert!(
-                a.layer_indexes[0]
+                a.layer_index(0)
+                    .unwrap()
                     .entries
                     .iter()
                     .any(|e| &*e.path == b"etc/caf\xe9")
@@ -385,7 +338,8 @@ fn layer_cases() -> Vec<Case> {
             ])]),
             Expect::Clean(|a| {
                 assert!(
-                    a.layer_indexes[0]
+                    a.layer_index(0)
+                        .unwrap()
                         .entries
                         .iter()
                         .any(|e| e.path.len() == 4 << 20)
@@ -425,7 +379,8 @@ fn layer_cases() -> Vec<Case> {
         docker(vec![tar(&[file("/etc/abs", b"x")])]),
         Expect::Clean(|a| {
             assert!(
-                a.layer_indexes[0]
+                a.layer_index(0)
+                    .unwrap()
                     .entries
                     .iter()
                     .any(|e| &*e.path == b"etc/abs")

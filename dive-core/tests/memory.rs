@@ -7,8 +7,7 @@ use std::io::{Cursor, Read};
 
 use dive_core::{AnalyzerBuilder, Source};
 use dive_testdata::Content;
-
-const BLOCK: u64 = 512;
+use dive_testdata::raw::{self, BLOCK};
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -41,16 +40,11 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn member(name: &str, size: u64) -> Vec<u8> {
-    let mut header = tar::Header::new_gnu();
-    header.set_path(name).unwrap();
-    header.set_size(size);
-    header.set_mode(0o644);
-    header.set_cksum();
-    header.as_bytes().to_vec()
+    raw::header(name.as_bytes(), b'0', size).as_bytes().to_vec()
 }
 
 fn padding(size: u64) -> Cursor<Vec<u8>> {
-    Cursor::new(vec![0; (size.div_ceil(BLOCK) * BLOCK - size) as usize])
+    Cursor::new(raw::padding(size))
 }
 
 /// A `docker save` stream with one layer blob of `layer_len` bytes, produced lazily.

@@ -4,7 +4,7 @@
 use dive_core::attribution::classify;
 use dive_core::layer::EntryKind;
 use dive_core::report::{clean_command, human_bytes};
-use dive_core::tree::InodeId;
+use dive_core::tree::{EntryChange, InodeId};
 use dive_core::{Analysis, EntryContents};
 
 use crate::model::display;
@@ -96,11 +96,7 @@ pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> 
             out
         }
         Target::Entry { layer, entry } => {
-            let Some(e) = analysis
-                .layer_indexes
-                .get(layer)
-                .and_then(|l| l.entries.get(entry as usize))
-            else {
+            let Some(e) = analysis.entry(layer, entry as usize) else {
                 return Vec::new();
             };
             let inode = contents.get(layer, entry as usize);
@@ -263,14 +259,8 @@ fn path_facts(
     if let Some(class) = classify(path, family) {
         out.push(line("waste", format!("{}: {}", class.name(), class.fix())));
     }
-    let debug = content
-        .and_then(|c| {
-            analysis
-                .layer_indexes
-                .get(c.layer as usize)?
-                .entries
-                .get(c.entry as usize)
-        })
+    let debug = inode
+        .and_then(|i| analysis.content_entry(i))
         .map_or(0, |e| e.debug_bytes);
     if debug > 0 {
         out.push(line("ELF debug", bytes(debug)));
@@ -295,7 +285,8 @@ fn path_facts(
 fn history(analysis: &Analysis, path: &[u8]) -> Vec<DetailLine> {
     let mut out = Vec::new();
     let mut last_mode: Option<u32> = None;
-    for (l, index) in analysis.layer_indexes.iter().enumerate() {
+    for (l, index) in (0..analysis.layers.len()).filter_map(|l| Some((l, analysis.layer_index(l)?)))
+    {
         for (e, entry) in index.entries.iter().enumerate() {
             let exact = *entry.path == *path;
             let above = path.len() > entry.path.len()
@@ -305,11 +296,7 @@ fn history(analysis: &Analysis, path: &[u8]) -> Vec<DetailLine> {
             if !exact && !above {
                 continue;
             }
-            let letter = analysis
-                .changes
-                .get(l)
-                .and_then(|c| c.get(e))
-                .map_or(' ', |c| c.letter());
+            let letter = analysis.entry_change(l, e).map_or(' ', EntryChange::letter);
             let what = match entry.kind {
                 EntryKind::Whiteout if above => format!("deleted with /{}", display(&entry.path)),
                 EntryKind::Opaque if above => format!("/{} made opaque", display(&entry.path)),

@@ -40,11 +40,7 @@ pub fn image_tree(analysis: &Analysis) -> (Outline, Vec<u32>) {
         if node.kind == EntryKind::Symlink {
             let link = node
                 .entry
-                .and_then(|e| {
-                    analysis.layer_indexes[node.layer as usize]
-                        .entries
-                        .get(e as usize)
-                })
+                .and_then(|e| analysis.entry(node.layer as usize, e as usize))
                 .and_then(|e| e.link.as_deref());
             if let Some(link) = link {
                 label = format!("{label} → {}", display(link));
@@ -70,7 +66,7 @@ pub fn mark_image_tree(outline: &mut Outline, analysis: &Analysis, layer: usize)
         let node = analysis.tree.node(id);
         item.change = (node.layer as usize == layer).then(|| {
             node.entry
-                .and_then(|e| analysis.changes.get(layer)?.get(e as usize).copied())
+                .and_then(|e| analysis.entry_change(layer, e as usize))
                 .unwrap_or(dive_core::tree::EntryChange::Added)
         });
     }
@@ -151,7 +147,7 @@ fn split(path: &[u8]) -> (&[u8], &[u8]) {
 /// One layer's own entries as a tree, each marked with what it did.
 pub fn layer_tree(analysis: &Analysis, contents_of: &EntryContents, layer: usize) -> Outline {
     let mut out = PathOutline::new();
-    let Some(index) = analysis.layer_indexes.get(layer) else {
+    let Some(index) = analysis.layer_index(layer) else {
         return out.finish();
     };
     let contents = analysis.tree.inodes();
@@ -174,7 +170,7 @@ pub fn layer_tree(analysis: &Analysis, contents_of: &EntryContents, layer: usize
             let (_, name) = split(&entry.path);
             item.label = format!(".wh.{}", display(name));
         }
-        item.change = analysis.changes.get(layer).and_then(|c| c.get(e)).copied();
+        item.change = analysis.entry_change(layer, e);
         item.hidden = entry.kind == EntryKind::File
             && contents_of
                 .get(layer, e)

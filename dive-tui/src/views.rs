@@ -393,14 +393,7 @@ pub fn target_path(analysis: &Analysis, target: Target) -> Option<Vec<u8>> {
             node_path = analysis.tree.path(id);
             &node_path
         }
-        Target::Entry { layer, entry } => {
-            &analysis
-                .layer_indexes
-                .get(layer)?
-                .entries
-                .get(entry as usize)?
-                .path
-        }
+        Target::Entry { layer, entry } => &analysis.entry(layer, entry as usize)?.path,
         Target::Hidden(i) => &analysis.hidden.get(i)?.path,
         _ => return None,
     };

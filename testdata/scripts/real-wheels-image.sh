@@ -6,7 +6,7 @@
 #   testdata/scripts/real-wheels-image.sh OUTDIR [small|torch]
 #   (torch: torch==2.3.0 with its CUDA wheels, triton and dependencies, ~2.8 GB to download)
 #   dive-rs report oci:OUTDIR/oci:real
-#   DIVE_RS_REAL_WHEELS=OUTDIR cargo test -p dive-core --test real_wheels -- --ignored
+#   DIVE_RS_REAL_WHEELS=OUTDIR cargo test -p dive-core --test it real_wheels -- --ignored
 #
 # Needs pip (PyPI), umoci. Writes OUTDIR/oci (the image) and OUTDIR/rootfs (what pip wrote).
 set -euo pipefail

@@ -10,6 +10,7 @@ mod forms;
 pub mod large;
 mod layer;
 mod ledger;
+pub mod raw;
 pub mod rss;
 mod spec;
 pub mod tools;

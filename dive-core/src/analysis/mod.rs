@@ -12,12 +12,13 @@ pub(crate) use record::{ImageRecord, LayerRecord};
 
 use crate::attribution::Attribution;
 use crate::error::Warning;
-use crate::layer::{Compression, LayerIndex};
+use crate::layer::{Compression, LayerEntry, LayerIndex};
 use crate::source::Layout;
 use crate::tree::{DiveFigures, EntryChange, FileTree, HiddenItem, InodeId, NodeId};
 
 /// Facts about the whole image.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ImageFacts {
     /// The tag or name the image was chosen by or carries.
     pub reference: Option<String>,
@@ -53,6 +54,7 @@ pub struct ImageFacts {
 
 /// Facts about one layer, in manifest order.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct LayerFacts {
     /// Position in the manifest, from 0.
     pub index: usize,
@@ -84,6 +86,7 @@ pub struct LayerFacts {
 
 /// A visible file, for the largest-files list.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LargeFile {
     /// The node in [`Analysis::tree`].
     pub node: NodeId,
@@ -95,6 +98,7 @@ pub struct LargeFile {
 
 /// Everything dive-rs learned about an image.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Analysis {
     /// The input as named by the user.
     pub input: String,
@@ -106,14 +110,15 @@ pub struct Analysis {
     pub hidden: Vec<HiddenItem>,
     /// The merged file system.
     pub tree: FileTree,
-    /// Each layer's own entries, in manifest order.
-    pub layer_indexes: Vec<Arc<LayerIndex>>,
+    /// Each layer's own entries, in manifest order (read through [`Analysis::layer_index`],
+    /// [`Analysis::entry`]: the record's shape is the engine's to change).
+    pub(crate) layer_indexes: Vec<Arc<LayerIndex>>,
     /// Owner package of every byte, families, unowned directories.
     pub attribution: Attribution,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<Warning>,
-    /// Per layer, per entry of [`Analysis::layer_indexes`]: what the entry changed.
-    pub changes: Vec<Vec<EntryChange>>,
+    /// Per layer, per entry: what the entry changed ([`Analysis::entry_change`]).
+    pub(crate) changes: Vec<Vec<EntryChange>>,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings
@@ -139,6 +144,32 @@ impl EntryContents {
 }
 
 impl Analysis {
+    /// Layer `layer`'s walk: its entries in tar order, sizes, compression, digests.
+    pub fn layer_index(&self, layer: usize) -> Option<&LayerIndex> {
+        self.layer_indexes.get(layer).map(Arc::as_ref)
+    }
+
+    /// Entry `entry` (in tar order) of layer `layer`.
+    pub fn entry(&self, layer: usize, entry: usize) -> Option<&LayerEntry> {
+        self.layer_index(layer)?.entries.get(entry)
+    }
+
+    /// What each entry of layer `layer` did to the image below it, in tar order.
+    pub fn layer_changes(&self, layer: usize) -> &[EntryChange] {
+        self.changes.get(layer).map_or(&[], Vec::as_slice)
+    }
+
+    /// What entry `entry` of layer `layer` did to the image below it.
+    pub fn entry_change(&self, layer: usize, entry: usize) -> Option<EntryChange> {
+        self.layer_changes(layer).get(entry).copied()
+    }
+
+    /// The layer entry that brought a content of [`Analysis::tree`].
+    pub fn content_entry(&self, content: InodeId) -> Option<&LayerEntry> {
+        let inode = self.tree.inodes().get(content.0 as usize)?;
+        self.entry(inode.layer as usize, inode.entry as usize)
+    }
+
     /// An index from layer entries to the contents they brought (4 bytes an entry), built
     /// on demand: the merge does not keep it, since only views that browse a layer's own
     /// entries need it.

@@ -4,7 +4,7 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 
 use super::Ecosystem;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 
 /// Family rules from a config file, tried before the built-in table.
 ///
@@ -31,7 +31,7 @@ impl FamilyRules {
     /// Parses the TOML text of a families file; `origin` names it in errors.
     pub fn from_toml(origin: &str, text: &str) -> Result<FamilyRules> {
         let error = |message: String| Error::Config {
-            origin: origin.to_owned(),
+            location: Location::input(origin),
             message,
         };
         let file: FamilyFile = toml::from_str(text).map_err(|e| error(e.to_string()))?;

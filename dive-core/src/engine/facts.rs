@@ -7,7 +7,7 @@ use super::Analyzer;
 use super::hasher::RecordingHasher;
 use super::observe::{Control, Event, Observer};
 use crate::analysis::{Analysis, ImageFacts, ImageRecord, LayerFacts};
-use crate::error::{Error, Location, Result, Warning};
+use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
 use crate::tree::merge;
@@ -25,31 +25,35 @@ impl Analyzer {
         let merged = merge(&refs, hasher);
         if observer.event(&Event::Merged) == Control::Stop {
             return Err(Error::Cancelled {
-                input: record.input,
+                location: Location::input(record.input),
             });
         }
         let input = record.input.as_str();
         let mut warnings = record.warnings.clone();
-        let labels: Vec<String> = record
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, layer)| layer_label(i, layer.digest.as_deref(), &layer.blob))
-            .collect();
+        let layer_ref = |i: usize| {
+            record
+                .layers
+                .get(i)
+                .map(|layer| LayerRef::new(i, layer.digest.as_deref(), &layer.blob))
+        };
         for (i, index) in indexes.iter().enumerate() {
-            warnings.extend(index.warnings.iter().map(|w| relabel(w, input, &labels[i])));
+            warnings.extend(
+                index
+                    .warnings
+                    .iter()
+                    .map(|w| relabel(w, input, layer_ref(i))),
+            );
             if let Some(warning) = bomb_warning(index, self.options.limits.ratio) {
-                warnings.push(relabel(&warning, input, &labels[i]));
+                warnings.push(relabel(&warning, input, layer_ref(i)));
             }
         }
         for warning in &merged.warnings {
-            let label = warning
+            let layer = warning
                 .location
                 .layer
-                .as_deref()
-                .and_then(|l| l.parse::<usize>().ok())
-                .and_then(|i| labels.get(i));
-            warnings.push(relabel(warning, input, label.map_or("", String::as_str)));
+                .as_ref()
+                .and_then(|l| layer_ref(l.index));
+            warnings.push(relabel(warning, input, layer));
         }
 
         let mut layers: Vec<LayerFacts> = indexes
@@ -152,8 +156,8 @@ fn bomb_warning(index: &LayerIndex, ratio: u64) -> Option<Warning> {
 /// manifest and the config claim.
 pub(super) fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex>]) -> Result<()> {
     for (i, (layer, index)) in plan.layers.iter().zip(indexes).enumerate() {
-        let label = layer_label(i, layer.digest.as_deref(), &layer.path);
-        let location = || Location::input(input).layer(label.clone());
+        let location =
+            || Location::input(input).layer(LayerRef::new(i, layer.digest.as_deref(), &layer.path));
         let Some(found) = &index.digests else {
             return Err(Error::format(
                 location(),
@@ -220,17 +224,10 @@ pub(super) fn layer_digest(index: usize, plan: &Plan, walked: &LayerIndex) -> Op
     })
 }
 
-/// `layer N (sha256:0123456789ab…)`, or with the blob's path when its digest is unknown.
-pub(super) fn layer_label(index: usize, digest: Option<&str>, blob: &str) -> String {
-    format!(
-        "layer {index} ({})",
-        digest.map_or_else(|| blob.to_owned(), crate::digest::short_digest)
-    )
-}
-
-fn relabel(warning: &Warning, input: &str, layer: &str) -> Warning {
+/// A layer's or the merge's warning as the image's: named by input and layer.
+fn relabel(warning: &Warning, input: &str, layer: Option<LayerRef>) -> Warning {
     let mut warning = warning.clone();
     input.clone_into(&mut warning.location.input);
-    warning.location.layer = (!layer.is_empty()).then(|| layer.to_owned());
+    warning.location.layer = layer.map(Box::new);
     warning
 }

@@ -121,24 +121,14 @@ impl Analyzer {
             };
             if observer.event(&resolved) == Control::Stop {
                 return Err(Error::Cancelled {
-                    input: path.display().to_string(),
+                    location: Location::input(path.display().to_string()),
                 });
             }
             let mut analysis = self.finish(loaded.record, loaded.indexes, &NoHasher, observer)?;
             analysis.warnings = loaded.warnings;
             return Ok(analysis);
         }
-        let platform = match &self.options.platform {
-            None => None,
-            Some(text) => Some(Platform::parse(text).ok_or_else(|| {
-                Error::Source {
-                    spec: text.clone(),
-                    message:
-                        "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8"
-                            .to_owned(),
-                }
-            })?),
-        };
+        let selector = self.selector()?;
         let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
             // A stream's layers are walked where they pass, on one thread.
             let event = Event::LayerWalked {
@@ -151,17 +141,11 @@ impl Analyzer {
             observer.event(&event) == Control::Continue
         };
         let limits = self.options.limits;
-        let options = WalkOptions {
-            verify: self.options.verify,
-            capture_limit: limits.metadata_bytes,
-            path_limit: limits.path_bytes,
-            entry_limit: limits.entries,
-            ..walk_options()
-        };
+        let options = self.walk_options();
         let (input, store, reference) = source::open(source, &options, &mut on_stream_layer)?;
         let selector = Selector {
-            image: self.options.image.clone().or(reference),
-            platform,
+            image: selector.image.or(reference),
+            ..selector
         };
         let mut plan = source::resolve(&input, store.as_ref(), &selector, &limits)?;
         if store.remote() {
@@ -219,10 +203,57 @@ impl Analyzer {
     }
 }
 
-/// Walks keep the package databases attribution reads, and nothing else.
-fn walk_options() -> WalkOptions {
-    WalkOptions {
-        capture: crate::attribution::is_database,
-        ..WalkOptions::default()
+impl Analyzer {
+    /// The image and platform asked for.
+    fn selector(&self) -> Result<Selector> {
+        let platform = match &self.options.platform {
+            None => None,
+            Some(text) => Some(Platform::parse(text).ok_or_else(|| {
+                Error::Source {
+                    location: Location::input(text.clone()),
+                    message:
+                        "a platform is written os/arch or os/arch/variant, e.g. linux/arm64/v8"
+                            .to_owned(),
+                }
+            })?),
+        };
+        Ok(Selector {
+            image: self.options.image.clone(),
+            platform,
+        })
+    }
+
+    /// The caps an image may not exceed.
+    pub(crate) fn limits(&self) -> Limits {
+        self.options.limits
+    }
+
+    /// How layers are walked: the package databases attribution reads are kept, and
+    /// nothing else; the caps apply.
+    fn walk_options(&self) -> WalkOptions {
+        let limits = self.options.limits;
+        WalkOptions {
+            verify: self.options.verify,
+            capture_limit: limits.metadata_bytes,
+            path_limit: limits.path_bytes,
+            entry_limit: limits.entries,
+            capture: crate::attribution::is_database,
+        }
+    }
+
+    /// Opens a source that can be read again (a file, a directory, a registry) into a
+    /// store, with the choice of image in it.
+    pub(crate) fn reopen(
+        &self,
+        source: Source,
+    ) -> Result<(String, Box<dyn source::Store>, Selector)> {
+        let selector = self.selector()?;
+        let (input, store, reference) =
+            source::open(source, &self.walk_options(), &mut |_, _| true)?;
+        let selector = Selector {
+            image: selector.image.or(reference),
+            ..selector
+        };
+        Ok((input, store, selector))
     }
 }

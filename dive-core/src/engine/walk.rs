@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use super::Analyzer;
-use super::facts::layer_label;
 use super::observe::{Control, Event, Observer};
-use crate::error::{Error, Location, Result, Warning};
+use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{self, Compression, LayerIndex, Strategy, WalkInput, WalkOptions, sniff};
 use crate::persist::cache::LayerCache;
 use crate::source::{self, Blob, LayerInput, Plan};
@@ -36,7 +35,7 @@ impl Analyzer {
             }
             let found = store.layer(&layer.path)?.ok_or_else(|| {
                 Error::format(
-                    Location::input(input).layer(layer_label(
+                    Location::input(input).layer(LayerRef::new(
                         i,
                         layer.digest.as_deref(),
                         &layer.path,
@@ -74,7 +73,7 @@ impl Analyzer {
                     // Progress counts a cached layer as walked.
                     if tell_walked(*i, &index, None) == Control::Stop {
                         return Err(Error::Cancelled {
-                            input: input.to_owned(),
+                            location: Location::input(input),
                         });
                     }
                     *found = LayerInput::Walked(Arc::new(index));
@@ -94,7 +93,7 @@ impl Analyzer {
         };
         if observer.event(&resolved) == Control::Stop {
             return Err(Error::Cancelled {
-                input: input.to_owned(),
+                location: Location::input(input),
             });
         }
         let stopped = AtomicBool::new(false);
@@ -158,7 +157,7 @@ impl Analyzer {
                 .num_threads(threads)
                 .build()
                 .map_err(|e| Error::Source {
-                    spec: input.to_owned(),
+                    location: Location::input(input),
                     message: format!("cannot start worker threads: {e}"),
                 })?
                 .install(|| order.par_iter().map(walk).collect::<Result<_>>())?,
@@ -166,7 +165,7 @@ impl Analyzer {
         };
         if stopped.load(Ordering::Relaxed) {
             return Err(Error::Cancelled {
-                input: input.to_owned(),
+                location: Location::input(input),
             });
         }
         let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];

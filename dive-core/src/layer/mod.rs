@@ -11,7 +11,7 @@ pub(crate) mod tar_reader;
 mod walk;
 
 pub use decompress::Compression;
-pub(crate) use decompress::sniff;
+pub(crate) use decompress::{decoder, sniff};
 pub(crate) use entries::hash_content;
 pub use pipeline::walk_reader_threaded;
 pub use walk::{
@@ -68,6 +68,21 @@ impl EntryKind {
             Self::BlockDevice => 'b',
             Self::Fifo => 'p',
             Self::Whiteout | Self::Opaque => 'w',
+        }
+    }
+
+    /// The kind in words, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Dir => "directory",
+            Self::Symlink => "symlink",
+            Self::Hardlink => "hard link",
+            Self::CharDevice => "character device",
+            Self::BlockDevice => "block device",
+            Self::Fifo => "FIFO",
+            Self::Whiteout => "whiteout",
+            Self::Opaque => "opaque-directory marker",
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::framed::{FrameError, read_framed, write_framed};
 use super::index::SavedIndex;
 use crate::analysis::{Analysis, ImageRecord, LayerRecord};
-use crate::error::{Error, Location, Result, Warning};
+use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::LayerIndex;
 use crate::source::Layout;
 
@@ -131,7 +131,7 @@ fn saved(analysis: &Analysis) -> SavedScan {
             .iter()
             .map(|w| SavedWarning {
                 input: w.location.input.clone(),
-                layer: w.location.layer.clone(),
+                layer: w.location.layer.as_ref().map(ToString::to_string),
                 offset: w.location.offset,
                 entry: w.location.entry.clone(),
                 message: w.message.clone(),
@@ -197,13 +197,19 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
             .collect(),
         warnings: Vec::new(),
     };
+    // A layer is saved as its text (`layer N (…)`); the index names it again.
+    let layer_ref = |text: &str| {
+        let index = LayerRef::parse_index(text)?;
+        let layer = record.layers.get(index)?;
+        Some(LayerRef::new(index, layer.digest.as_deref(), &layer.blob))
+    };
     let warnings = scan
         .warnings
         .into_iter()
         .map(|w| Warning {
             location: Location {
                 input: w.input,
-                layer: w.layer,
+                layer: w.layer.as_deref().and_then(layer_ref).map(Box::new),
                 offset: w.offset,
                 entry: w.entry,
             },

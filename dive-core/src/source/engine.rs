@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::process::{Command, Stdio};
 
 use super::stream::StreamStore;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::layer::{LayerIndex, WalkOptions};
 
 /// Bytes of the engine's stderr kept for the error message.
@@ -47,7 +47,7 @@ pub(crate) fn scan(
     on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
 ) -> Result<StreamStore> {
     let failed = |message: String| Error::Remote {
-        input: input.to_owned(),
+        location: Location::input(input),
         message,
     };
     let program = engine.program();

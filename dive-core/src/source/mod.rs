@@ -127,7 +127,7 @@ impl Source {
                 Source::registry(spec, spec)
             } else {
                 Err(Error::Source {
-                    spec: spec.to_owned(),
+                    location: Location::input(spec),
                     message: "no such file or directory".to_owned(),
                 })
             };
@@ -147,7 +147,7 @@ impl Source {
             }
         }
         Err(Error::Source {
-            spec: spec.to_owned(),
+            location: Location::input(spec),
             message: "no such file or directory".to_owned(),
         })
     }
@@ -191,7 +191,7 @@ impl Source {
     #[cfg(not(feature = "registry"))]
     fn registry(spec: &str, _reference: &str) -> Result<Source> {
         Err(Error::Source {
-            spec: spec.to_owned(),
+            location: Location::input(spec),
             message: "this build reads no registries (dive-core's `registry` feature is off)"
                 .to_owned(),
         })

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use super::names::blob_digest;
 use super::store::{Fetch, Fetched, LayerInput, Store, check_metadata_cap, metadata_over_cap};
-use crate::error::{Error, Result, Warning};
+use crate::error::{Error, Location, Result, Warning};
 
 /// Manifest forms asked for; a registry answers with one of them.
 const MANIFEST_TYPES: [&str; 4] = [
@@ -157,7 +157,7 @@ impl RegistryStore {
         meta_cap: u64,
     ) -> Result<Self> {
         let failed = |message: String| Error::Remote {
-            input: input.to_owned(),
+            location: Location::input(input),
             message,
         };
         let reference = Reference::from_str(reference)
@@ -224,7 +224,7 @@ impl RegistryStore {
 
     fn failed(&self, message: String) -> Error {
         Error::Remote {
-            input: self.input.clone(),
+            location: Location::input(&self.input),
             message,
         }
     }
@@ -414,7 +414,10 @@ impl Fetch for RemoteBlob {
                 let outcome = runtime
                     .block_on(task)
                     .unwrap_or_else(|e| Err(format!("the download failed: {e}")));
-                outcome.map_err(|message| Error::Remote { input, message })
+                outcome.map_err(|message| Error::Remote {
+                    location: Location::input(input),
+                    message,
+                })
             }),
         }
     }

@@ -384,14 +384,14 @@ impl Resolver<'_> {
                 .next()
                 .ok_or_else(|| unreachable_selection(self.input)),
             0 => Err(Error::Selection {
-                input: self.input.to_owned(),
+                location: Location::input(self.input),
                 message: format!(
                     "no image for platform {wanted}; available: {}; choose one with --platform",
                     list(&variants)
                 ),
             }),
             _ => Err(Error::Selection {
-                input: self.input.to_owned(),
+                location: Location::input(self.input),
                 message: format!(
                     "several images match platform {wanted}: {}; name the variant with --platform os/arch/variant",
                     list(&matching)
@@ -429,18 +429,18 @@ impl Resolver<'_> {
                 .map(|c| c.item)
                 .ok_or_else(|| unreachable_selection(self.input)),
             (0, Some(wanted)) => Err(Error::Selection {
-                input: self.input.to_owned(),
+                location: Location::input(self.input),
                 message: format!("no image matches {wanted:?}; the input holds: {all}"),
             }),
             (_, Some(wanted)) => Err(Error::Selection {
-                input: self.input.to_owned(),
+                location: Location::input(self.input),
                 message: format!(
                     "{wanted:?} matches several images: {}; give a full tag or digest",
                     labels(&chosen)
                 ),
             }),
             (n, None) => Err(Error::Selection {
-                input: self.input.to_owned(),
+                location: Location::input(self.input),
                 message: format!(
                     "the input holds {n} images: {all}; choose one with --image TAG|DIGEST"
                 ),
@@ -451,7 +451,7 @@ impl Resolver<'_> {
 
 fn unreachable_selection(input: &str) -> Error {
     Error::Selection {
-        input: input.to_owned(),
+        location: Location::input(input),
         message: "no image could be chosen".to_owned(),
     }
 }
@@ -459,7 +459,7 @@ fn unreachable_selection(input: &str) -> Error {
 fn check_platform(input: &str, selector: &Selector, found: Option<&Platform>) -> Result<()> {
     match (&selector.platform, found) {
         (Some(wanted), Some(found)) if !wanted.accepts(found) => Err(Error::Selection {
-            input: input.to_owned(),
+            location: Location::input(input),
             message: format!("the image is for {found}, not {wanted}"),
         }),
         _ => Ok(()),

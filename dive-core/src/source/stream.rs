@@ -130,7 +130,7 @@ impl StreamStore {
                         let index = walk_reader(io::Cursor::new(head).chain(tar.data()), options);
                         if !on_layer(&name, &index) {
                             return Err(Error::Cancelled {
-                                input: input.to_owned(),
+                                location: Location::input(input),
                             });
                         }
                         store.layers.insert(name, Arc::new(index));

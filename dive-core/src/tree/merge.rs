@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::dive::{DiveFigures, DiveTally};
 use super::{FileTree, Inode, InodeId, NodeId};
-use crate::error::{Location, Warning};
+use crate::error::{LayerRef, Location, Warning};
 use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
 
 /// Why bytes shipped in a layer are not visible in the final image.
@@ -98,7 +98,7 @@ pub struct Merged {
     pub hidden: Vec<HiddenItem>,
     /// Efficiency and waste as dive computes them.
     pub dive: DiveFigures,
-    /// Problems met while merging (layer indices in `location.layer`).
+    /// Problems met while merging (`location.layer` holds only the index).
     pub warnings: Vec<Warning>,
     /// Per layer, per entry: what the entry changed.
     pub changes: Vec<Vec<EntryChange>>,
@@ -336,7 +336,7 @@ impl Merger<'_> {
         if found.is_none() {
             self.warnings.push(Warning::new(
                 Location::default()
-                    .layer(self.layer.to_string())
+                    .layer(LayerRef::index(self.layer as usize))
                     .offset(entry.header_offset)
                     .entry(&entry.path),
                 format!(

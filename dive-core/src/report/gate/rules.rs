@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::attribution::{Ecosystem, WasteClass};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 
 /// dive's defaults: efficiency at least 0.9, user wasted at most 0.1, wasted bytes disabled.
 const DEFAULT_LOWEST_EFFICIENCY: &str = "0.9";
@@ -222,7 +222,7 @@ impl Rules {
     /// Parses a rules file, with dive's rules overridden from the command line.
     pub fn parse(origin: &str, text: &str, overrides: &DiveOverrides) -> Result<Rules> {
         let error = |message: String| Error::Config {
-            origin: origin.to_owned(),
+            location: Location::input(origin),
             message,
         };
         // An empty file (or one holding only comments) is dive's defaults.

@@ -1,7 +1,4 @@
 //! The CI gate on the demo image: each rule measured against facts the generator computed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::Path;
 
@@ -10,6 +7,8 @@ use dive_core::{Analysis, Error};
 use dive_testdata::Ledger;
 use dive_testdata::tools::Tool;
 use globset::GlobBuilder;
+
+use crate::common;
 
 const DEMO: &str = "../testdata/demo/ml-service.tar";
 
@@ -274,8 +273,8 @@ fn unknown_rules_and_bad_values_are_errors_that_name_the_file() {
         ("rules: [\n", ""),
     ] {
         match Rules::from_yaml("ci/rules.yml", yaml) {
-            Err(Error::Config { origin, message }) => {
-                assert_eq!(origin, "ci/rules.yml");
+            Err(Error::Config { location, message }) => {
+                assert_eq!(location.input, "ci/rules.yml");
                 assert!(message.contains(needle), "{yaml:?}: {message}");
             }
             other => panic!("{yaml:?}: {other:?}"),

@@ -1,9 +1,8 @@
 //! The JSON document is a public interface: it validates against the committed schema.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use serde_json::Value;
+
+use crate::common;
 
 const SCHEMA: &str = "analysis.v2.schema.json";
 

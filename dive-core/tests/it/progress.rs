@@ -1,14 +1,13 @@
 //! What an observer hears: the bytes to read, the bytes read, the layers walked; and a stop
 //! asked for in the middle of a layer ends the analysis.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::sync::Mutex;
 
 use common::{Form, all_forms};
 use dive_core::layer::{Compression, Strategy};
 use dive_core::{AnalyzerBuilder, Control, Error, Event, Observer, Source};
+
+use crate::common;
 
 #[derive(Default)]
 struct Heard {

@@ -1,30 +1,13 @@
 //! Tar details that bite: PAX sizes above 8 GiB, missing end blocks, trailing garbage.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 
 use dive_core::Source;
 use dive_testdata::pax_record;
+use dive_testdata::raw::{BLOCK, header, padded_len as padded};
 
-const BLOCK: u64 = 512;
-
-fn padded(len: u64) -> u64 {
-    len.div_ceil(BLOCK) * BLOCK
-}
-
-fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_path(name).unwrap();
-    header.set_entry_type(kind);
-    header.set_mode(0o644);
-    header.set_size(size);
-    header.set_mtime(dive_testdata::MTIME);
-    header.set_cksum();
-    header
-}
+use crate::common;
 
 /// A legacy `docker save` whose only layer holds one 9 GiB file, written as a sparse file
 /// so the test needs neither the disk nor the time for 9 GiB.
@@ -42,25 +25,18 @@ fn a_file_above_8_gib_is_counted_at_its_pax_size() {
     let path = dir.path().join("huge.tar");
     let mut out = File::create(&path).unwrap();
     // Outer member `layer.tar`: its size needs the GNU base-256 encoding.
-    out.write_all(header("layer.tar", tar::EntryType::Regular, layer_len).as_bytes())
+    out.write_all(header(b"layer.tar", b'0', layer_len).as_bytes())
         .unwrap();
     let layer_start = BLOCK;
-    out.write_all(
-        header(
-            "PaxHeaders/x",
-            tar::EntryType::XHeader,
-            records.len() as u64,
-        )
-        .as_bytes(),
-    )
-    .unwrap();
+    out.write_all(header(b"PaxHeaders/x", b'x', records.len() as u64).as_bytes())
+        .unwrap();
     out.write_all(&records).unwrap();
     out.seek(SeekFrom::Start(
         layer_start + BLOCK + padded(records.len() as u64),
     ))
     .unwrap();
     // The ustar size field says 0: only the PAX record tells the truth.
-    out.write_all(header("truncated-name", tar::EntryType::Regular, 0).as_bytes())
+    out.write_all(header(b"truncated-name", b'0', 0).as_bytes())
         .unwrap();
     out.seek(SeekFrom::Start(layer_start + layer_len)).unwrap();
     let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]},"history":[{"created_by":"COPY llama /opt/models"}]}"#;
@@ -69,7 +45,7 @@ fn a_file_above_8_gib_is_counted_at_its_pax_size() {
         ("config.json", &config[..]),
         ("manifest.json", &manifest[..]),
     ] {
-        out.write_all(header(name, tar::EntryType::Regular, bytes.len() as u64).as_bytes())
+        out.write_all(header(name.as_bytes(), b'0', bytes.len() as u64).as_bytes())
             .unwrap();
         out.write_all(bytes).unwrap();
         out.write_all(&vec![
@@ -131,10 +107,7 @@ fn bytes_after_the_end_blocks_are_reported_and_ignored() {
     common::assert_matches_ledger("trailing garbage", &analysis, &ledger);
     assert!(analysis.warnings.iter().any(|w| {
         w.message.contains("non-zero bytes follow")
-            && w.location
-                .layer
-                .as_deref()
-                .is_some_and(|l| l.starts_with("layer 0"))
+            && w.location.layer.as_ref().is_some_and(|l| l.index == 0)
     }));
 }
 
@@ -168,7 +141,7 @@ fn dive_figures_follow_dives_formulas() {
     let analysis = common::analyze_stream(dive_testdata::docker_legacy(&[&built], false).unwrap());
     // Leaves per path: a 100+120 (min 100), d/x 50, d/y 30, b 10+0 (min 0), and d's whiteout
     // 0: `d` has no tar entry of its own, so dive has no file info saying it is a directory
-    // (tests/dive_figures.rs checks these rules against dive itself).
+    // (tests/it/dive_figures.rs checks these rules against dive itself).
     let dive = analysis.image.dive;
     assert!(
         (dive.efficiency - 180.0 / 310.0).abs() < 1e-12,

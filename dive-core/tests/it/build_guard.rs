@@ -1,5 +1,4 @@
 //! Guards on how dependencies are built: a wrong feature silently costs speed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 

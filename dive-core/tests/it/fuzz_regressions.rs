@@ -1,5 +1,4 @@
 //! Inputs the fuzzers (`fuzz/`) found, kept so that what they broke stays fixed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 fn input(name: &str) -> Vec<u8> {
     std::fs::read(format!(

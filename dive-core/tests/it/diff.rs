@@ -1,8 +1,5 @@
 //! `diff` of the demo and its changed version, read in two different forms, against the
 //! differences the two generator specs and ledgers define.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +7,8 @@ use std::path::Path;
 use dive_core::Analysis;
 use dive_core::report::diff::{self, DiffFormat, PackageStatus, PathStatus, Presence};
 use dive_testdata::{Compression, Ledger};
+
+use crate::common;
 
 fn v2_dir() -> tempfile::TempDir {
     let built = dive_testdata::build(&dive_testdata::demo_image_v2()).unwrap();

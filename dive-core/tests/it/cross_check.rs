@@ -4,9 +4,6 @@
 //!
 //! The tools come from Debian (`scripts/test --install`); a missing one skips the test
 //! outside CI and fails it under `CI=true` (`dive_testdata::tools`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
@@ -16,6 +13,8 @@ use std::process::Command;
 
 use dive_testdata::Compression;
 use dive_testdata::tools::{Tool, available};
+
+use crate::common;
 
 fn run(command: &mut Command) {
     let output = command.output().unwrap();

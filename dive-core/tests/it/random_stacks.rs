@@ -2,14 +2,13 @@
 //! changes, symlinks, hardlinks) against the generator's ledger, a naive model that replays
 //! the operations on a map of paths: the merged tree, the byte ledger and the hidden bytes
 //! must agree, read by path (seeking) and by stream (hashing).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeSet;
 
 use dive_testdata::{ImageSpec, LayerSpec, Op};
 use proptest::prelude::*;
+
+use crate::common;
 
 const DIRS: [&str; 4] = ["", "a", "b", "a/c"];
 /// `c` is both a name and a directory, so paths change type between layers.

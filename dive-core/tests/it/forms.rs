@@ -1,11 +1,10 @@
 //! Every source form of one image gives the ledger the generator computed independently.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use common::{all_forms, analyses_of, assert_matches_ledger};
 use dive_core::layer::Compression;
 use dive_core::tree::HiddenReason;
+
+use crate::common;
 
 #[test]
 fn every_form_by_path_and_by_stream_matches_the_generators_ledger() {

@@ -1,6 +1,5 @@
 //! The two-thread walk of compressed layers gives exactly what the one-thread walk gives,
 //! on whole, truncated and damaged blobs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dive_core::layer::{LayerIndex, WalkOptions, walk_reader, walk_reader_threaded};
 

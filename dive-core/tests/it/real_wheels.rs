@@ -1,13 +1,12 @@
 //! Attribution on real wheels from `PyPI`, built outside the repository by
 //! `testdata/scripts/real-wheels-image.sh DIR`, then:
-//! `DIVE_RS_REAL_WHEELS=DIR cargo test -p dive-core --test real_wheels -- --ignored --nocapture`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
+//! `DIVE_RS_REAL_WHEELS=DIR cargo test -p dive-core --test it real_wheels -- --ignored --nocapture`
 
 use std::path::PathBuf;
 
 use dive_core::{Source, analyze};
+
+use crate::common;
 
 #[test]
 #[ignore = "needs an image built from PyPI wheels by testdata/scripts/real-wheels-image.sh"]

@@ -1,5 +1,5 @@
 //! Shared helpers: analyse generated images and compare with the generator's ledger.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -156,10 +156,14 @@ pub fn assert_matches_ledger(name: &str, analysis: &Analysis, ledger: &Ledger) {
     );
     let entries: Vec<usize> = analysis.layers.iter().map(|l| l.entries).collect();
     assert_eq!(entries, ledger.layer_entries, "{name}: per-layer entries");
-    let changes: Vec<Vec<char>> = analysis
-        .changes
-        .iter()
-        .map(|layer| layer.iter().map(|c| c.letter()).collect())
+    let changes: Vec<Vec<char>> = (0..analysis.layers.len())
+        .map(|l| {
+            analysis
+                .layer_changes(l)
+                .iter()
+                .map(|c| c.letter())
+                .collect()
+        })
         .collect();
     assert_eq!(changes, ledger.layer_changes, "{name}: per-entry changes");
     let hidden_per_layer: u64 = analysis.layers.iter().map(|l| l.hidden_bytes).sum();

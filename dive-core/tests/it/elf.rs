@@ -1,7 +1,4 @@
 //! Debug bytes of ELF files, read from their section tables, in seeking and streaming walks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::process::Command;
 
@@ -10,12 +7,16 @@ use dive_core::attribution::WasteClass;
 use dive_testdata::tools::{Tool, available};
 use dive_testdata::{Compression, ImageSpec, LayerSpec, Op, elf_with_debug};
 
+use crate::common;
+
 fn debug_bytes_of(analysis: &Analysis, path: &str) -> u64 {
     let node = analysis
         .tree
         .node(analysis.tree.lookup(path.as_bytes()).unwrap());
-    let content = analysis.tree.inode(node.inode.unwrap());
-    analysis.layer_indexes[content.layer as usize].entries[content.entry as usize].debug_bytes
+    analysis
+        .content_entry(node.inode.unwrap())
+        .unwrap()
+        .debug_bytes
 }
 
 fn image(files: Vec<Op>) -> Vec<(String, Analysis)> {

@@ -1,6 +1,5 @@
 //! Truncated inputs never panic or hang: each gives an error that names the input, or an
 //! analysis whose warnings say what is missing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Cursor;
 
@@ -102,12 +101,7 @@ fn a_layer_cut_in_the_middle_keeps_what_came_before() {
         .find(|w| w.message.contains("truncated"))
         .unwrap_or_else(|| panic!("a truncation warning in {:#?}", analysis.warnings));
     assert!(
-        warning
-            .location
-            .layer
-            .as_deref()
-            .unwrap()
-            .starts_with("layer 0"),
+        warning.location.layer.as_ref().unwrap().index == 0,
         "{warning}"
     );
     assert!(warning.location.offset.is_some(), "{warning}");

@@ -31,6 +31,7 @@
 mod aligned;
 mod analysis;
 pub mod attribution;
+pub mod contents;
 mod digest;
 mod engine;
 mod error;

@@ -10,6 +10,7 @@ Commands:
   dive-rs ci IMAGE [--rules .dive-ci] [--format text|markdown|json|junit]   CI gate
   dive-rs IMAGE --ci, or CI=true dive-rs IMAGE            the gate, as dive runs it
   dive-rs diff OLD NEW [--format text|markdown|json]      what changed between two images
+  dive-rs cat IMAGE PATH [--layer N] [--follow]          a file's bytes on stdout
 
 IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
@@ -80,6 +81,37 @@ pub enum Command {
     Ci(CiArgs),
     /// What changed between two images: layers, totals, families, packages, waste, paths.
     Diff(DiffArgs),
+    /// Write one file of the image to stdout: the final version, or the one a layer wrote.
+    #[command(after_help = CAT_HELP)]
+    Cat(CatArgs),
+}
+
+const CAT_HELP: &str = "\
+Only the layer blob holding the version asked for is read again: a plain layer from the
+file's offset, a compressed one decoded from its start up to the file. The image must be
+readable twice: a file, an OCI directory or a registry (not stdin, a compressed archive, a
+saved scan or docker:/podman:). On a terminal, control characters are shown escaped
+(\\e, \\x07); piped or redirected, the bytes are exact.";
+
+/// Arguments of `dive-rs cat`.
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The file's path inside the image (`/etc/os-release`).
+    #[arg(value_name = "PATH")]
+    pub path: std::ffi::OsString,
+
+    /// The version layer N wrote (from 0, as the summary numbers layers), even when a later
+    /// layer deleted or replaced it.
+    #[arg(long, value_name = "N")]
+    pub layer: Option<usize>,
+
+    /// Follow symlinks (as the final image resolves them) instead of refusing them.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 const CI_HELP: &str = "\

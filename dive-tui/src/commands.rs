@@ -58,6 +58,7 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => report_command(args).map(|()| 0),
         Some(Command::Ci(args)) => ci_command(&args.input, &GateOptions::from(args)),
         Some(Command::Diff(args)) => diff_command(args).map(|()| 0),
+        Some(Command::Cat(args)) => crate::files::cat_command(args).map(|()| 0),
         None if cli.summary || cli.json => summary_command(cli).map(|()| 0),
         // dive runs its gate instead of the UI under CI=true or --ci; so do we.
         None if cli.ci || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) => {
@@ -174,12 +175,12 @@ fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     Ok(analysis)
 }
 
-fn image(input: &InputArgs) -> anyhow::Result<&str> {
+pub(crate) fn image(input: &InputArgs) -> anyhow::Result<&str> {
     input.image.as_deref().context("an IMAGE is required")
 }
 
 /// The source an IMAGE names, checked before any reading starts.
-fn source(image: &str, read: &ReadArgs) -> anyhow::Result<Source> {
+pub(crate) fn source(image: &str, read: &ReadArgs) -> anyhow::Result<Source> {
     if image == "-" && io::stdin().is_terminal() {
         anyhow::bail!(
             "stdin is a terminal, not an image; pipe one in: docker save IMAGE | dive-rs -"
@@ -189,7 +190,7 @@ fn source(image: &str, read: &ReadArgs) -> anyhow::Result<Source> {
 }
 
 /// How to read images, with the families file read and checked once.
-fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
+pub(crate) fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
     let mut builder = AnalyzerBuilder::new()
         .verify(input.verify)
         .limits(input.limits.limits());

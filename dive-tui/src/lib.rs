@@ -12,6 +12,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod details;
+mod files;
 pub mod keymap;
 pub mod layout;
 pub mod model;

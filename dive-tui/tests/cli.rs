@@ -435,3 +435,71 @@ fn diff_compares_an_image_with_a_changed_one_in_another_form_and_a_saved_scan() 
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/v2"));
 }
+
+/// `cat` writes the generator's own bytes: the final version, a hard link's, a symlink's
+/// target with `--follow`, and versions a later layer deleted or replaced with `--layer`.
+#[test]
+fn cat_writes_any_version_of_a_file_and_says_why_when_it_cannot() {
+    use dive_testdata::Content;
+    let cat = |args: &[&str]| dive_rs(&[&["cat", DEMO][..], args].concat());
+    let os_release = cat(&["/etc/os-release"]);
+    assert!(os_release.status.success());
+    assert_eq!(
+        stdout(&os_release),
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n"
+    );
+    let pip_cache = "/root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    for (args, seed, size) in [
+        (&["usr/bin/bash"][..], 100, 1_265_648),
+        (&["/usr/bin/perl5.36.0"][..], 103, 3_926_496),
+        (&["/usr/bin/gcc", "--follow"][..], 112, 1_015_688),
+        (&[pip_cache, "--layer", "2"][..], 120, 21_470_113),
+        (&["/app/model.onnx", "--layer", "4"][..], 130, 12_400_000),
+        (&["/app/model.onnx"][..], 131, 12_650_000),
+    ] {
+        let output = cat(args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.stdout == Content::to_vec(seed, size), "{args:?}");
+    }
+    for (args, said) in [
+        (
+            &["/usr/bin/gcc"][..],
+            "is a symlink to x86_64-linux-gnu-gcc-12; --follow",
+        ),
+        (&["/usr"][..], "/usr is a directory"),
+        (
+            &[pip_cache][..],
+            "not in the final image; layers that wrote it: 2",
+        ),
+        (
+            &[pip_cache, "--layer", "3"][..],
+            "layer 3 did not write it; layers that wrote it: 2",
+        ),
+        (
+            &["/etc/os-release", "--layer", "99"][..],
+            "there is no layer 99",
+        ),
+        (&["/no/such/file"][..], "no layer wrote it"),
+    ] {
+        let output = cat(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    // A stream is refused before it is read, with what to do instead.
+    let mut child = Command::new(BIN)
+        .args(["cat", "-", "/etc/os-release"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("docker save IMAGE -o image.tar"));
+}

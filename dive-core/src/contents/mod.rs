@@ -1,0 +1,353 @@
+//! Reading files back out of an analysed image: the bytes of any layer's version of a path,
+//! hidden or not. Only the blob that holds the version is read again: a plain layer from
+//! the entry's offset, a compressed one decoded from its start up to the entry and no further.
+
+use std::io::{self, BufReader, Read, Write};
+
+use crate::analysis::Analysis;
+use crate::engine::Analyzer;
+use crate::error::{Error, LayerRef, Location, Result};
+use crate::layer::{Compression, EntryKind, LayerEntry, decoder, sniff};
+use crate::source::{self, Blob, LayerInput, Source, Store};
+use crate::tree::NodeId;
+
+/// An image opened again to read the contents an [`Analysis`] of it points at
+/// ([`Analyzer::contents`]).
+pub struct Contents {
+    input: String,
+    store: Box<dyn Store>,
+    /// Each manifest layer's blob path inside the input, in order.
+    blobs: Vec<String>,
+}
+
+impl std::fmt::Debug for Contents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Contents")
+            .field("input", &self.input)
+            .field("blobs", &self.blobs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which version of a path to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// What the final image has.
+    Final,
+    /// What layer `N` wrote, whether or not a later layer hid it.
+    Layer(usize),
+}
+
+/// A path of the image resolved to the layer entry whose bytes it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Found {
+    /// The layer holding the bytes.
+    pub layer: usize,
+    /// The entry, in that layer's tar order.
+    pub entry: usize,
+    /// What the path is: a file (hard links resolved to the file that holds the bytes),
+    /// a symlink, a directory and so on.
+    pub kind: EntryKind,
+    /// A symlink's target, as stored.
+    pub link: Option<Box<[u8]>>,
+    /// Bytes of content (0 for anything but a file).
+    pub size: u64,
+}
+
+impl Analysis {
+    /// Finds `path` (relative or absolute) in the final image or in one layer's own entries.
+    /// A hard link resolves to the file whose bytes it shares; a symlink is returned as
+    /// itself (see [`Analysis::follow`]). `None` when the version has no such path.
+    pub fn find(&self, path: &[u8], version: Version) -> Option<Found> {
+        let path = crate::path::normalize(path)?;
+        match version {
+            Version::Final => {
+                let node = self.tree.node(self.tree.lookup(&path)?);
+                if let Some(content) = node.inode {
+                    let inode = self.tree.inode(content);
+                    return self.found(inode.layer as usize, inode.entry as usize);
+                }
+                let entry = node.entry?;
+                self.found(node.layer as usize, entry as usize)
+            }
+            Version::Layer(layer) => {
+                let entries = &self.layer_index(layer)?.entries;
+                // The last entry of a path wins inside a layer, as in the merge.
+                let e = entries.iter().rposition(|e| *e.path == *path)?;
+                let entry = &entries[e];
+                if entry.kind != EntryKind::Hardlink {
+                    return self.found(layer, e);
+                }
+                if let Some(target) = entry.link_entry {
+                    return self.found(layer, target as usize);
+                }
+                // A link to a lower layer's file shares the content the merge found for it.
+                let target = entry.link.as_deref()?;
+                let node = self.tree.node(self.tree.lookup(target)?);
+                let inode = self.tree.inode(node.inode?);
+                self.found(inode.layer as usize, inode.entry as usize)
+            }
+        }
+    }
+
+    /// Follows symlinks from `path` in the final image, as the kernel would inside a root
+    /// at `/`, up to 40 links; `None` when the chain is broken or loops.
+    pub fn follow(&self, path: &[u8]) -> Option<Found> {
+        let mut path = crate::path::normalize(path)?;
+        for _ in 0..40 {
+            let found = self.find(&path, Version::Final)?;
+            let Some(link) = found
+                .link
+                .as_deref()
+                .filter(|_| found.kind == EntryKind::Symlink)
+            else {
+                return Some(found);
+            };
+            path = resolve_link(&path, link);
+        }
+        None
+    }
+
+    fn found(&self, layer: usize, entry: usize) -> Option<Found> {
+        let e = self.entry(layer, entry)?;
+        Some(Found {
+            layer,
+            entry,
+            kind: e.kind,
+            link: e.link.clone(),
+            size: if e.kind == EntryKind::File { e.size } else { 0 },
+        })
+    }
+
+    /// The node of `path` in the final image, if it is there.
+    pub fn node_of(&self, path: &[u8]) -> Option<NodeId> {
+        self.tree.lookup(&crate::path::normalize(path)?)
+    }
+}
+
+/// Whether `path` is a file that starts with gzip or zstd magic.
+fn compressed_file(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
+    path.is_file() && read.is_ok_and(|n| sniff(&head[..n]) != Compression::None)
+}
+
+/// Where a symlink at `at` pointing to `link` leads, inside the image's root.
+fn resolve_link(at: &[u8], link: &[u8]) -> Vec<u8> {
+    let joined = if link.starts_with(b"/") {
+        link.to_vec()
+    } else {
+        let parent = at
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&[][..], |i| &at[..i]);
+        [parent, b"/", link].concat()
+    };
+    // `..` above the root stays at the root, as in a chroot.
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in joined.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join(&b'/')
+}
+
+/// Refuses, with what to do instead, a source that cannot be read a second time: stdin, a
+/// compressed `docker save`, a container engine's stream, a saved scan. Callers that read
+/// files after an analysis check this first, so nothing is analysed in vain.
+pub fn check_rereadable(source: &Source) -> Result<()> {
+    let refuse = |message: &str| {
+        Err(Error::Source {
+            location: Location::input(source.name()),
+            message: message.to_owned(),
+        })
+    };
+    match source {
+        Source::Reader { .. } => refuse(
+            "a stream cannot be read a second time to take a file out of it; save the image \
+             to a file first (docker save IMAGE -o image.tar) and name the file",
+        ),
+        Source::Engine { .. } => refuse(
+            "files are not read through a container engine's stream; save the image to a \
+             file first (docker save IMAGE -o image.tar) and name the file",
+        ),
+        Source::Path { path, .. } if crate::persist::scan::is_scan(path) => {
+            refuse("a saved scan holds no file contents; read them from the image it was made from")
+        }
+        Source::Path { path, .. } if compressed_file(path) => refuse(
+            "a compressed archive is read as a stream and cannot be read a second time; \
+             decompress it first (gunzip -k, zstd -d) and name the .tar",
+        ),
+        _ => Ok(()),
+    }
+}
+
+impl Analyzer {
+    /// Opens `source` again to read contents `analysis` (made from the same source by this
+    /// analyzer's options) points at. Inputs that cannot be read twice (stdin, a compressed
+    /// `docker save`, a container engine's stream, a saved scan) are refused with what to do
+    /// instead; an input whose image changed since the analysis is refused too.
+    pub fn contents(&self, source: Source, analysis: &Analysis) -> Result<Contents> {
+        check_rereadable(&source)?;
+        let (input, store, selector) = self.reopen(source)?;
+        let plan = source::resolve(&input, store.as_ref(), &selector, &self.limits())?;
+        if plan.config_digest != analysis.image.config_digest
+            || plan.layers.len() != analysis.layers.len()
+        {
+            return Err(Error::format(
+                Location::input(&input),
+                format!(
+                    "this input now holds image {}, not the analysed {}; analyse it again",
+                    plan.config_digest, analysis.image.config_digest
+                ),
+            ));
+        }
+        Ok(Contents {
+            input,
+            store,
+            blobs: plan.layers.into_iter().map(|l| l.path).collect(),
+        })
+    }
+}
+
+impl Contents {
+    /// The input as named.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The bytes of entry `entry` of layer `layer` (a regular file), streamed: a plain layer
+    /// is read from the entry's offset, a compressed one decoded from its start (the
+    /// entry's offset in the uncompressed tar says how much is skipped first).
+    pub fn open(&self, analysis: &Analysis, layer: usize, entry: usize) -> Result<EntryReader> {
+        let facts = analysis.layers.get(layer);
+        let record = analysis.entry(layer, entry);
+        let (Some(facts), Some(record), Some(blob)) = (facts, record, self.blobs.get(layer)) else {
+            return Err(Error::format(
+                Location::input(&self.input),
+                format!("the image has no entry {entry} in layer {layer}"),
+            ));
+        };
+        let location = Location::input(&self.input)
+            .layer(LayerRef::new(layer, facts.digest.as_deref(), &facts.blob))
+            .offset(record.data_offset)
+            .entry(&record.path);
+        if record.kind != EntryKind::File {
+            return Err(Error::format(
+                location,
+                format!("a {} holds no bytes to read", record.kind.name()),
+            ));
+        }
+        let missing = || {
+            Error::format(
+                location.clone(),
+                format!("the input no longer holds the layer blob {blob}"),
+            )
+        };
+        let inner: Box<dyn Read> = match self.store.layer(blob)?.ok_or_else(missing)? {
+            LayerInput::Bytes(bytes) => stored(&bytes, facts.compression, record, &location)?,
+            LayerInput::Fetch(fetch) => {
+                let fetched = fetch.open();
+                let decoded = decoder(
+                    facts.compression,
+                    BufReader::with_capacity(1 << 20, fetched.reader),
+                )
+                .map_err(|e| Error::io(location.clone(), e))?;
+                skip_to(decoded, record.data_offset, &location)?
+            }
+            LayerInput::Walked(_) => return Err(missing()),
+        };
+        Ok(EntryReader {
+            inner: inner.take(record.size),
+            left: record.size,
+            location,
+        })
+    }
+
+    /// Copies entry `entry` of layer `layer` to `out`; the bytes written.
+    pub fn copy(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let mut reader = self.open(analysis, layer, entry)?;
+        let location = reader.location.clone();
+        io::copy(&mut reader, out).map_err(|e| Error::io(location, e))
+    }
+}
+
+/// A plain layer from the entry's offset; a compressed one decoded up to it.
+fn stored(
+    bytes: &Blob,
+    compression: Compression,
+    entry: &LayerEntry,
+    location: &Location,
+) -> Result<Box<dyn Read>> {
+    if compression == Compression::None {
+        return Ok(Box::new(bytes.reader_at(entry.data_offset, entry.size)));
+    }
+    let decoded = decoder(
+        compression,
+        BufReader::with_capacity(1 << 20, bytes.reader()),
+    )
+    .map_err(|e| Error::io(location.clone(), e))?;
+    skip_to(decoded, entry.data_offset, location)
+}
+
+/// Reads and drops the first `offset` bytes of `reader`.
+fn skip_to(mut reader: Box<dyn Read>, offset: u64, location: &Location) -> Result<Box<dyn Read>> {
+    let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
+        .map_err(|e| Error::io(location.clone(), e))?;
+    if skipped < offset {
+        return Err(Error::format(
+            location.clone(),
+            format!("the layer ends after {skipped} bytes, before the entry's data"),
+        ));
+    }
+    Ok(reader)
+}
+
+/// The bytes of one entry; an early end of the layer is an error naming where it happened.
+pub struct EntryReader {
+    inner: io::Take<Box<dyn Read>>,
+    left: u64,
+    location: Location,
+}
+
+impl std::fmt::Debug for EntryReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryReader")
+            .field("left", &self.left)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntryReader {
+    /// Where the entry is: input, layer, data offset, path.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+}
+
+impl Read for EntryReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the layer ends {} bytes before the entry's end", self.left),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}

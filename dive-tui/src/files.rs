@@ -1,0 +1,164 @@
+//! `dive-rs cat`: one file's bytes out of the image, as the final image or one layer has it.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::{Context as _, bail};
+use dive_core::Analysis;
+use dive_core::contents::{Found, Version};
+use dive_core::escape::{escape_bytes, escape_path};
+use dive_core::layer::EntryKind;
+
+use crate::cli::CatArgs;
+use crate::commands::{builder, image, source};
+use crate::progress::Bars;
+
+/// Writes the file to stdout; on a terminal, with control characters escaped.
+pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
+    let image = image(&args.input)?;
+    let analyzer = builder(&args.input.read)?.build();
+    let first = source(image, &args.input.read)?;
+    // Refused before the analysis, not after it.
+    dive_core::contents::check_rereadable(&first)?;
+    let analysis = analyzer.analyze(first, &Bars::stderr().bar(image))?;
+    let path = args.path.as_bytes();
+    let version = match args.layer {
+        Some(n) if n >= analysis.layers.len() => bail!(
+            "the image has layers 0 to {}; there is no layer {n}",
+            analysis.layers.len().saturating_sub(1)
+        ),
+        Some(n) => Version::Layer(n),
+        None => Version::Final,
+    };
+    let found = locate(&analysis, path, version, args.follow)?;
+    let contents = analyzer.contents(source(image, &args.input.read)?, &analysis)?;
+    let mut reader = contents.open(&analysis, found.layer, found.entry)?;
+    let location = reader.location().clone();
+    let stdout = io::stdout();
+    let terminal = stdout.is_terminal();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut pending = Vec::new();
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .with_context(|| format!("{location}: reading the file"))?;
+        if n == 0 {
+            break;
+        }
+        if terminal {
+            pending.extend_from_slice(&buf[..n]);
+            let cut = pending.iter().rposition(|&b| b == b'\n').map_or(
+                if pending.len() >= 64 * 1024 {
+                    pending.len()
+                } else {
+                    0
+                },
+                |i| i + 1,
+            );
+            out.write_all(for_terminal(&pending[..cut]).as_bytes())?;
+            pending.drain(..cut);
+        } else {
+            out.write_all(&buf[..n])?;
+        }
+    }
+    out.write_all(for_terminal(&pending).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The version of `path` asked for, or an error that says what is there instead.
+fn locate(
+    analysis: &Analysis,
+    path: &[u8],
+    version: Version,
+    follow: bool,
+) -> anyhow::Result<Found> {
+    let shown = escape_path(path.strip_prefix(b"/").unwrap_or(path));
+    let found = match version {
+        Version::Final if follow => analysis.follow(path),
+        version => analysis.find(path, version),
+    };
+    let Some(found) = found else {
+        let writers = layers_writing(analysis, path);
+        let hint = if writers.is_empty() {
+            "no layer wrote it".to_owned()
+        } else {
+            format!("layers that wrote it: {writers} (cat --layer N)")
+        };
+        let node = analysis.node_of(path).map(|id| analysis.tree.node(id));
+        match version {
+            Version::Final if node.is_some_and(|n| n.kind == EntryKind::Dir) => {
+                bail!("{shown} is a directory; it holds no bytes to write")
+            }
+            Version::Final if follow && node.is_some() => {
+                bail!("{shown}: a symlink that leads nowhere in the image, or loops")
+            }
+            Version::Final => bail!("{shown}: not in the final image; {hint}"),
+            Version::Layer(n) => bail!("{shown}: layer {n} did not write it; {hint}"),
+        }
+    };
+    match found.kind {
+        EntryKind::File => Ok(found),
+        EntryKind::Symlink => bail!(
+            "{shown} is a symlink to {}; --follow reads the file it leads to",
+            escape_bytes(found.link.as_deref().unwrap_or_default())
+        ),
+        EntryKind::Whiteout | EntryKind::Opaque => {
+            let writers = layers_writing(analysis, path);
+            bail!(
+                "{shown}: layer {} deletes it; layers that wrote it: {writers}",
+                found.layer
+            )
+        }
+        EntryKind::Hardlink => bail!("{shown}: a hard link whose target is not in the image"),
+        kind => bail!("{shown} is a {}; it holds no bytes to write", kind.name()),
+    }
+}
+
+/// The layers whose own entries set `path`, as `0, 3`.
+fn layers_writing(analysis: &Analysis, path: &[u8]) -> String {
+    let path = path.strip_prefix(b"/").unwrap_or(path);
+    (0..analysis.layers.len())
+        .filter(|&l| {
+            analysis.layer_index(l).is_some_and(|index| {
+                index
+                    .entries
+                    .iter()
+                    .any(|e| *e.path == *path && e.kind != EntryKind::Whiteout)
+            })
+        })
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Lines as a terminal may show them: newlines and tabs kept, everything else a terminal
+/// would act on escaped, invalid UTF-8 as `\xff`.
+fn for_terminal(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (j, part) in line.split(|&b| b == b'\t').enumerate() {
+            if j > 0 {
+                out.push('\t');
+            }
+            out.push_str(&escape_bytes(part));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_sees_lines_and_tabs_but_no_controls() {
+        assert_eq!(for_terminal(b"a\tb\nc\n"), "a\tb\nc\n");
+        assert_eq!(for_terminal(b"\x1b]0;x\x07\n\xff"), "\\e]0;x\\x07\n\\xff");
+        assert_eq!(for_terminal(b"a\r\n"), "a\\r\n");
+    }
+}

@@ -1,28 +1,28 @@
-//! `dive-rs cat`: one file's bytes out of the image, as the final image or one layer has it.
+//! Files out of the image: `cat` (one file's bytes on stdout) and `extract` (files and
+//! directories into a directory), as the final image or one layer has them.
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{Context as _, bail};
 use dive_core::Analysis;
-use dive_core::contents::{Found, Version};
-use dive_core::escape::{escape_bytes, escape_path};
+use dive_core::contents::{Contents, ExtractOptions, Found, Version};
+use dive_core::escape::{escape, escape_bytes, escape_path};
 use dive_core::layer::EntryKind;
 
-use crate::cli::CatArgs;
+use crate::cli::{CatArgs, ExtractArgs, InputArgs};
 use crate::commands::{builder, image, source};
 use crate::progress::Bars;
 
-/// Writes the file to stdout; on a terminal, with control characters escaped.
-pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
-    let image = image(&args.input)?;
-    let analyzer = builder(&args.input.read)?.build();
-    let first = source(image, &args.input.read)?;
+/// The image analysed, opened again for reading contents, and the version asked for.
+fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Contents, Version)> {
+    let image = image(input)?;
+    let analyzer = builder(&input.read)?.build();
+    let first = source(image, &input.read)?;
     // Refused before the analysis, not after it.
     dive_core::contents::check_rereadable(&first)?;
     let analysis = analyzer.analyze(first, &Bars::stderr().bar(image))?;
-    let path = args.path.as_bytes();
-    let version = match args.layer {
+    let version = match layer {
         Some(n) if n >= analysis.layers.len() => bail!(
             "the image has layers 0 to {}; there is no layer {n}",
             analysis.layers.len().saturating_sub(1)
@@ -30,8 +30,14 @@ pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
         Some(n) => Version::Layer(n),
         None => Version::Final,
     };
-    let found = locate(&analysis, path, version, args.follow)?;
-    let contents = analyzer.contents(source(image, &args.input.read)?, &analysis)?;
+    let contents = analyzer.contents(source(image, &input.read)?, &analysis)?;
+    Ok((analysis, contents, version))
+}
+
+/// Writes the file to stdout; on a terminal, with control characters escaped.
+pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
+    let (analysis, contents, version) = open(&args.input, args.layer)?;
+    let found = locate(&analysis, args.path.as_bytes(), version, args.follow)?;
     let mut reader = contents.open(&analysis, found.layer, found.entry)?;
     let location = reader.location().clone();
     let stdout = io::stdout();
@@ -64,6 +70,43 @@ pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
     }
     out.write_all(for_terminal(&pending).as_bytes())?;
     out.flush()?;
+    Ok(())
+}
+
+/// Writes the paths below the output directory; lists what it wrote and skipped.
+pub(crate) fn extract_command(args: &ExtractArgs) -> anyhow::Result<()> {
+    let (analysis, contents, version) = open(&args.input, args.layer)?;
+    let paths: Vec<&[u8]> = args.paths.iter().map(|p| p.as_bytes()).collect();
+    let options = ExtractOptions::force(args.force);
+    let done = contents.extract(&analysis, &paths, version, &args.output, options)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if !args.quiet {
+        for (path, kind) in &done.written {
+            writeln!(out, "{} {}", kind.letter(), escape_path(path))?;
+        }
+    }
+    out.flush()?;
+    let mut err = io::stderr().lock();
+    for skipped in &done.skipped {
+        writeln!(
+            err,
+            "skipped {}: {}",
+            escape_path(&skipped.path),
+            skipped.reason
+        )?;
+    }
+    let count = |kind: EntryKind| done.written.iter().filter(|(_, k)| *k == kind).count();
+    writeln!(
+        err,
+        "wrote {} files ({}), {} directories, {} symlinks, {} hard links to {}; skipped {}",
+        count(EntryKind::File),
+        dive_core::report::human_bytes(done.bytes, false),
+        count(EntryKind::Dir),
+        count(EntryKind::Symlink),
+        count(EntryKind::Hardlink),
+        escape(&args.output.display().to_string()),
+        done.skipped.len()
+    )?;
     Ok(())
 }
 

@@ -503,3 +503,39 @@ fn cat_writes_any_version_of_a_file_and_says_why_when_it_cannot() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("docker save IMAGE -o image.tar"));
 }
+
+/// `extract` writes below the directory, lists what it wrote, and refuses to overwrite
+/// without --force.
+#[test]
+fn extract_writes_paths_below_the_directory_and_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    let args = ["extract", DEMO, "/etc", "/usr/bin/gcc", "-o", out_arg];
+    let output = dive_rs(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let listed = stdout(&output);
+    for line in ["d /etc", "- /etc/os-release", "l /usr/bin/gcc"] {
+        assert!(listed.lines().any(|l| l == line), "{line:?} in {listed}");
+    }
+    assert!(
+        stderr.contains("symlinks") && stderr.contains("skipped 0"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(out.join("etc/os-release"))
+            .unwrap()
+            .starts_with("PRETTY_NAME=")
+    );
+    assert_eq!(
+        std::fs::read_link(out.join("usr/bin/gcc")).unwrap(),
+        std::path::Path::new("x86_64-linux-gnu-gcc-12")
+    );
+    let again = dive_rs(&args);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let forced = dive_rs(&[&args[..], &["--force", "--quiet"]].concat());
+    assert!(forced.status.success());
+    assert!(forced.stdout.is_empty(), "--quiet lists nothing");
+}

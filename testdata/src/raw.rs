@@ -74,6 +74,20 @@ pub fn archive(members: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// A legacy `docker save` (tagged `raw:1`) of an image whose layers are exactly these tars.
+pub fn docker_save(layers: Vec<Vec<u8>>) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers.iter().map(|l| crate::digest(l)).collect();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": []});
+    let image = crate::BuiltImage {
+        spec: crate::ImageSpec::new("raw:1", Vec::new()),
+        layers,
+        diff_ids,
+        config: config.to_string().into_bytes(),
+    };
+    crate::docker_legacy(&[&image], false).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,14 +1,23 @@
 //! Reading files back out of an analysed image: the bytes of any layer's version of a path,
 //! hidden or not. Only the blob that holds the version is read again: a plain layer from
 //! the entry's offset, a compressed one decoded from its start up to the entry and no further.
+//! `find` says which entry holds a version, `read` streams its bytes, `extract` writes files
+//! and directories below a directory they cannot leave (`beneath`).
 
-use std::io::{self, BufReader, Read, Write};
+mod beneath;
+mod extract;
+mod read;
+
+pub use extract::{ExtractOptions, Extracted, Skipped};
+pub use read::EntryReader;
+
+use std::io::Read;
 
 use crate::analysis::Analysis;
 use crate::engine::Analyzer;
-use crate::error::{Error, LayerRef, Location, Result};
-use crate::layer::{Compression, EntryKind, LayerEntry, decoder, sniff};
-use crate::source::{self, Blob, LayerInput, Source, Store};
+use crate::error::{Error, Location, Result};
+use crate::layer::{Compression, EntryKind, sniff};
+use crate::source::{self, Source, Store};
 use crate::tree::NodeId;
 
 /// An image opened again to read the contents an [`Analysis`] of it points at
@@ -220,134 +229,5 @@ impl Contents {
     /// The input as named.
     pub fn input(&self) -> &str {
         &self.input
-    }
-
-    /// The bytes of entry `entry` of layer `layer` (a regular file), streamed: a plain layer
-    /// is read from the entry's offset, a compressed one decoded from its start (the
-    /// entry's offset in the uncompressed tar says how much is skipped first).
-    pub fn open(&self, analysis: &Analysis, layer: usize, entry: usize) -> Result<EntryReader> {
-        let facts = analysis.layers.get(layer);
-        let record = analysis.entry(layer, entry);
-        let (Some(facts), Some(record), Some(blob)) = (facts, record, self.blobs.get(layer)) else {
-            return Err(Error::format(
-                Location::input(&self.input),
-                format!("the image has no entry {entry} in layer {layer}"),
-            ));
-        };
-        let location = Location::input(&self.input)
-            .layer(LayerRef::new(layer, facts.digest.as_deref(), &facts.blob))
-            .offset(record.data_offset)
-            .entry(&record.path);
-        if record.kind != EntryKind::File {
-            return Err(Error::format(
-                location,
-                format!("a {} holds no bytes to read", record.kind.name()),
-            ));
-        }
-        let missing = || {
-            Error::format(
-                location.clone(),
-                format!("the input no longer holds the layer blob {blob}"),
-            )
-        };
-        let inner: Box<dyn Read> = match self.store.layer(blob)?.ok_or_else(missing)? {
-            LayerInput::Bytes(bytes) => stored(&bytes, facts.compression, record, &location)?,
-            LayerInput::Fetch(fetch) => {
-                let fetched = fetch.open();
-                let decoded = decoder(
-                    facts.compression,
-                    BufReader::with_capacity(1 << 20, fetched.reader),
-                )
-                .map_err(|e| Error::io(location.clone(), e))?;
-                skip_to(decoded, record.data_offset, &location)?
-            }
-            LayerInput::Walked(_) => return Err(missing()),
-        };
-        Ok(EntryReader {
-            inner: inner.take(record.size),
-            left: record.size,
-            location,
-        })
-    }
-
-    /// Copies entry `entry` of layer `layer` to `out`; the bytes written.
-    pub fn copy(
-        &self,
-        analysis: &Analysis,
-        layer: usize,
-        entry: usize,
-        out: &mut dyn Write,
-    ) -> Result<u64> {
-        let mut reader = self.open(analysis, layer, entry)?;
-        let location = reader.location.clone();
-        io::copy(&mut reader, out).map_err(|e| Error::io(location, e))
-    }
-}
-
-/// A plain layer from the entry's offset; a compressed one decoded up to it.
-fn stored(
-    bytes: &Blob,
-    compression: Compression,
-    entry: &LayerEntry,
-    location: &Location,
-) -> Result<Box<dyn Read>> {
-    if compression == Compression::None {
-        return Ok(Box::new(bytes.reader_at(entry.data_offset, entry.size)));
-    }
-    let decoded = decoder(
-        compression,
-        BufReader::with_capacity(1 << 20, bytes.reader()),
-    )
-    .map_err(|e| Error::io(location.clone(), e))?;
-    skip_to(decoded, entry.data_offset, location)
-}
-
-/// Reads and drops the first `offset` bytes of `reader`.
-fn skip_to(mut reader: Box<dyn Read>, offset: u64, location: &Location) -> Result<Box<dyn Read>> {
-    let skipped = io::copy(&mut (&mut reader).take(offset), &mut io::sink())
-        .map_err(|e| Error::io(location.clone(), e))?;
-    if skipped < offset {
-        return Err(Error::format(
-            location.clone(),
-            format!("the layer ends after {skipped} bytes, before the entry's data"),
-        ));
-    }
-    Ok(reader)
-}
-
-/// The bytes of one entry; an early end of the layer is an error naming where it happened.
-pub struct EntryReader {
-    inner: io::Take<Box<dyn Read>>,
-    left: u64,
-    location: Location,
-}
-
-impl std::fmt::Debug for EntryReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EntryReader")
-            .field("left", &self.left)
-            .field("location", &self.location)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EntryReader {
-    /// Where the entry is: input, layer, data offset, path.
-    pub fn location(&self) -> &Location {
-        &self.location
-    }
-}
-
-impl Read for EntryReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.left > 0 && !buf.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("the layer ends {} bytes before the entry's end", self.left),
-            ));
-        }
-        self.left -= n as u64;
-        Ok(n)
     }
 }

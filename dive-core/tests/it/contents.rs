@@ -280,3 +280,356 @@ fn a_truncated_layer_fails_with_the_entrys_offset() {
     );
     drop(dir);
 }
+
+/// Every path under `root`, with what it is: `-` file (its bytes), `l` symlink (its target),
+/// `d` directory; modes without the file type.
+fn walk_dir(root: &std::path::Path) -> BTreeMap<Vec<u8>, (char, Vec<u8>, u32)> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = path.symlink_metadata().unwrap();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .as_os_str()
+                .as_bytes()
+                .to_vec();
+            let mode = meta.permissions().mode() & 0o7777;
+            let (kind, data) = if meta.file_type().is_symlink() {
+                (
+                    'l',
+                    std::fs::read_link(&path)
+                        .unwrap()
+                        .as_os_str()
+                        .as_bytes()
+                        .to_vec(),
+                )
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                ('d', Vec::new())
+            } else {
+                ('-', std::fs::read(&path).unwrap())
+            };
+            out.insert(rel, (kind, data, mode));
+        }
+    }
+    out
+}
+
+#[test]
+fn extract_writes_the_final_image_and_a_layers_hidden_version_in_every_form() {
+    use dive_core::contents::ExtractOptions;
+    use std::os::unix::fs::MetadataExt;
+    let spec = dive_testdata::rich_image();
+    let built = dive_testdata::build(&spec).unwrap();
+    let final_image = final_files(&built.layers);
+    let per_layer: Vec<Files> = built.layers.iter().map(|l| layer_files(l)).collect();
+    let analyzer = AnalyzerBuilder::new().build();
+    for form in all_forms(&built) {
+        let keep = tempfile::tempdir().unwrap();
+        let (name, path) = match &form {
+            Form::Dir(name, dir) => (*name, dir.path().to_path_buf()),
+            Form::Tar(name, bytes) => {
+                let path = keep.path().join("image.tar");
+                std::fs::write(&path, bytes).unwrap();
+                (*name, path)
+            }
+        };
+        let analysis = analyzer.analyze(Source::path(&path), &()).unwrap();
+        let contents = analyzer.contents(Source::path(&path), &analysis).unwrap();
+        let out = keep.path().join("out");
+        let done = contents
+            .extract(
+                &analysis,
+                &[b"/"],
+                Version::Final,
+                &out,
+                ExtractOptions::default(),
+            )
+            .unwrap();
+        assert!(done.skipped.is_empty(), "{name}: {:?}", done.skipped);
+        let disk = walk_dir(&out);
+        let files: Files = disk
+            .iter()
+            .filter(|(_, (kind, _, _))| *kind == '-')
+            .map(|(p, (_, data, _))| (p.clone(), data.clone()))
+            .collect();
+        assert!(
+            files == final_image,
+            "{name}: extracted files differ from the naive merge"
+        );
+        // Kinds, modes (special bits dropped; implied directories 0755) and link targets
+        // as the analysis has them.
+        for (p, (kind, size, mode)) in common::final_tree(&analysis) {
+            let (disk_kind, data, disk_mode) = &disk[&p];
+            let kind = if kind == 'h' { '-' } else { kind };
+            assert_eq!(*disk_kind, kind, "{name}: {}", String::from_utf8_lossy(&p));
+            let node = analysis.tree.node(analysis.tree.lookup(&p).unwrap());
+            let expected_mode = if node.entry.is_none() {
+                0o755
+            } else {
+                mode & 0o777
+            };
+            if kind != 'l' {
+                assert_eq!(
+                    *disk_mode,
+                    expected_mode,
+                    "{name}: {}",
+                    String::from_utf8_lossy(&p)
+                );
+            }
+            if kind == '-' {
+                assert_eq!(data.len() as u64, size);
+            }
+        }
+        // bin/sh and bin/ls share one content: one file, one hard link.
+        let (sh, ls) = (
+            out.join("bin/sh").metadata().unwrap(),
+            out.join("bin/ls").metadata().unwrap(),
+        );
+        assert_eq!((sh.ino(), sh.nlink()), (ls.ino(), 2), "{name}");
+
+        // Again: refused without --force, done with it.
+        let again = contents.extract(
+            &analysis,
+            &[b"/bin"],
+            Version::Final,
+            &out,
+            ExtractOptions::default(),
+        );
+        assert!(again.unwrap_err().to_string().contains("--force"), "{name}");
+        contents
+            .extract(
+                &analysis,
+                &[b"/bin"],
+                Version::Final,
+                &out,
+                ExtractOptions::force(true),
+            )
+            .unwrap();
+        assert_eq!(walk_dir(&out), disk, "{name}: --force rewrote the same");
+
+        // Each layer's own files, hidden ones included.
+        for (l, expected) in per_layer.iter().enumerate() {
+            let out = keep.path().join(format!("layer{l}"));
+            let done = contents.extract(
+                &analysis,
+                &[b"/"],
+                Version::Layer(l),
+                &out,
+                ExtractOptions::default(),
+            );
+            let Ok(_) = done else {
+                assert!(expected.is_empty(), "{name}: layer {l}");
+                continue;
+            };
+            let files: Files = walk_dir(&out)
+                .into_iter()
+                .filter(|(_, (kind, _, _))| *kind == '-')
+                .map(|(p, (_, data, _))| (p, data))
+                .filter(|(p, _)| expected.contains_key(p))
+                .collect();
+            assert!(files == *expected, "{name}: layer {l}");
+        }
+    }
+}
+
+/// Hostile layers: whatever an image holds, `extract` writes nothing outside its directory
+/// and says what it skipped. The directory sits beside a sentinel the links aim at.
+#[test]
+fn extract_never_writes_outside_its_directory() {
+    use dive_core::contents::ExtractOptions;
+    use dive_testdata::raw::{archive, docker_save, extension, file, header, link, member};
+    let deep: String = vec!["d"; 2000].join("/");
+    let cases: Vec<(&str, Vec<Vec<u8>>, &str)> = vec![
+        (
+            "symlink to / then a file through it",
+            vec![link("evil", "/", b'2'), file("evil/etc/x", b"pwned")],
+            "in the way",
+        ),
+        (
+            "symlink to .. then a file under it",
+            vec![link("up", "../../..", b'2'), file("up/escaped", b"pwned")],
+            "in the way",
+        ),
+        (
+            "symlink to the sentinel then a file",
+            vec![link("s", "SENTINEL", b'2'), file("s/x", b"pwned")],
+            "in the way",
+        ),
+        (
+            "hard link to a path outside the image",
+            vec![link("h", "../../etc/passwd", b'1'), file("ok", b"ok")],
+            "",
+        ),
+        (
+            "hard link to a missing file",
+            vec![link("h2", "etc/missing", b'1'), file("ok", b"ok")],
+            "hard link",
+        ),
+        (
+            "a FIFO and a device",
+            vec![
+                member(&header(b"fifo", b'6', 0), b""),
+                member(&header(b"tty", b'3', 0), b""),
+                file("ok", b"ok"),
+            ],
+            "never made",
+        ),
+        (
+            "climbing and absolute names",
+            vec![
+                file("../../../climbed", b"pwned"),
+                file("/abs/file", b"abs"),
+            ],
+            "",
+        ),
+        (
+            "a path 2000 directories deep",
+            vec![
+                extension(b'L', format!("{deep}/bottom").as_bytes()),
+                file("ignored", b"deep"),
+            ],
+            "",
+        ),
+        (
+            "setuid, setgid and sticky bits",
+            vec![member(
+                &{
+                    let mut h = header(b"suid", b'0', 2);
+                    h.set_mode(0o7755);
+                    h.set_cksum();
+                    h
+                },
+                b"ok",
+            )],
+            "",
+        ),
+    ];
+    for (what, members, said) in cases {
+        let t = tempfile::tempdir().unwrap();
+        let sentinel = t.path().join("sentinel");
+        std::fs::create_dir(&sentinel).unwrap();
+        let members: Vec<Vec<u8>> = members
+            .into_iter()
+            .map(|m| {
+                let text = sentinel.display().to_string();
+                replace(&m, b"SENTINEL", text.as_bytes())
+            })
+            .collect();
+        let image = t.path().join("image.tar");
+        std::fs::write(&image, docker_save(vec![archive(&members)])).unwrap();
+        let analyzer = AnalyzerBuilder::new().build();
+        let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
+        let contents = analyzer.contents(Source::path(&image), &analysis).unwrap();
+        let out = t.path().join("out");
+        let mut reasons = String::new();
+        for version in [Version::Final, Version::Layer(0)] {
+            let done = contents
+                .extract(
+                    &analysis,
+                    &[b"/"],
+                    version,
+                    &out,
+                    ExtractOptions::force(true),
+                )
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            for skipped in &done.skipped {
+                reasons.push_str(&format!(
+                    "{}: {}\n",
+                    String::from_utf8_lossy(&skipped.path),
+                    skipped.reason
+                ));
+            }
+        }
+        assert!(reasons.contains(said), "{what}: {reasons}");
+        assert!(
+            std::fs::read_dir(&sentinel).unwrap().next().is_none(),
+            "{what}: wrote into the sentinel"
+        );
+        let top: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(top.len(), 3, "{what}: {top:?}");
+        for (p, (kind, _, mode)) in walk_dir(&out) {
+            assert!(
+                mode & 0o7000 == 0,
+                "{what}: {} keeps special bits",
+                String::from_utf8_lossy(&p)
+            );
+            assert!(matches!(kind, '-' | 'd' | 'l'), "{what}");
+        }
+        eprintln!("{what}: {}", reasons.replace('\n', "; "));
+    }
+}
+
+/// `bytes` with every `from` replaced by `to`, the tar header's checksum made right again.
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let Some(at) = bytes.windows(from.len()).position(|w| w == from) else {
+        return bytes.to_vec();
+    };
+    let mut out = bytes.to_vec();
+    let mut field = to.to_vec();
+    field.resize(100.min(out.len() - at), 0);
+    out[at..at + field.len().min(100)].copy_from_slice(&field[..field.len().min(100)]);
+    let mut header = tar::Header::new_old();
+    header.as_mut_bytes().copy_from_slice(&out[..512]);
+    header.set_cksum();
+    out[..512].copy_from_slice(header.as_bytes());
+    out
+}
+
+/// A pre-existing symlink in the directory (left by an earlier extract of a hostile image)
+/// is never followed, even with --force.
+#[test]
+fn a_symlink_already_in_the_directory_is_never_followed() {
+    use dive_core::contents::ExtractOptions;
+    let demo = common::demo_path();
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(demo), &()).unwrap();
+    let contents = analyzer.contents(Source::path(demo), &analysis).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let (out, outside) = (t.path().join("out"), t.path().join("outside"));
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, out.join("etc")).unwrap();
+    let refused = contents.extract(
+        &analysis,
+        &[b"/etc/os-release"],
+        Version::Final,
+        &out,
+        ExtractOptions::default(),
+    );
+    let _ = refused;
+    let done = contents
+        .extract(
+            &analysis,
+            &[b"/etc"],
+            Version::Final,
+            &out,
+            ExtractOptions::force(true),
+        )
+        .unwrap();
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "wrote through the symlink"
+    );
+    assert!(
+        done.skipped
+            .iter()
+            .any(|s| s.reason.contains("symlink is in the way")),
+        "{:?}",
+        done.skipped
+    );
+    assert!(
+        std::fs::symlink_metadata(out.join("etc"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}

@@ -257,3 +257,83 @@ fn every_layer_lists_as_gnu_tar_and_python_tarfile_list_it() {
         }
     }
 }
+
+/// path → (kind, size, mode without special bits, symlink target or file bytes) under `root`.
+fn tree_with_contents(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, u32, Vec<u8>)> {
+    walk_rootfs(root)
+        .into_iter()
+        .map(|(rel, (kind, size, mode))| {
+            let path = root.join(std::ffi::OsStr::from_bytes(&rel));
+            let data = match kind {
+                'l' => std::fs::read_link(&path)
+                    .unwrap()
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec(),
+                '-' => std::fs::read(&path).unwrap(),
+                _ => Vec::new(),
+            };
+            (rel, (kind, size, mode & 0o777, data))
+        })
+        .collect()
+}
+
+#[test]
+fn extract_of_a_directory_equals_umocis_unpacked_rootfs() {
+    use dive_core::contents::{ExtractOptions, Version};
+    use dive_core::{AnalyzerBuilder, Source};
+    if !available(&[Tool::Program("umoci")]) {
+        return;
+    }
+    for (spec, dirs) in [
+        (dive_testdata::rich_image(), &["bin", "usr", "."][..]),
+        (
+            dive_testdata::demo_image(),
+            &["usr/local/lib", "etc", "."][..],
+        ),
+    ] {
+        let built = dive_testdata::build(&spec).unwrap();
+        for compression in [Compression::Gzip, Compression::None] {
+            let layout = common::oci_dir(&built, compression);
+            let bundle = tempfile::tempdir().unwrap();
+            let tag = spec.tag.rsplit_once(':').unwrap().1;
+            let image = format!("{}:{tag}", layout.path().display());
+            run(Command::new("umoci")
+                .args(["unpack", "--rootless", "--image", &image])
+                .arg(bundle.path().join("b")));
+            let analyzer = AnalyzerBuilder::new().build();
+            let analysis = analyzer.analyze(Source::path(layout.path()), &()).unwrap();
+            let contents = analyzer
+                .contents(Source::path(layout.path()), &analysis)
+                .unwrap();
+            for dir in dirs {
+                let out = tempfile::tempdir().unwrap();
+                let done = contents
+                    .extract(
+                        &analysis,
+                        &[dir.as_bytes()],
+                        Version::Final,
+                        out.path(),
+                        ExtractOptions::default(),
+                    )
+                    .unwrap();
+                assert!(done.skipped.is_empty(), "{:?}", done.skipped);
+                let ours = tree_with_contents(&out.path().join(dir));
+                let truth = tree_with_contents(&bundle.path().join("b/rootfs").join(dir));
+                assert!(!truth.is_empty());
+                assert!(
+                    ours == truth,
+                    "{} ({compression:?}) /{dir}: extract differs from umoci's rootfs: ours {:?} umoci {:?}",
+                    spec.tag,
+                    ours.iter()
+                        .map(|(p, v)| (String::from_utf8_lossy(p).into_owned(), v.0, v.1, v.2))
+                        .collect::<Vec<_>>(),
+                    truth
+                        .iter()
+                        .map(|(p, v)| (String::from_utf8_lossy(p).into_owned(), v.0, v.1, v.2))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The bytes of layer entries, streamed: a plain layer by positioned reads at each entry's
+//! offset, a compressed one (or a registry blob) decoded once from its start, in the order the
+//! entries lie in it, and dropped after the last one asked for.
+
+use std::io::{self, BufReader, Read, Write};
+
+use super::Contents;
+use crate::analysis::Analysis;
+use crate::error::{Error, LayerRef, Location, Result};
+use crate::layer::{Compression, EntryKind, decoder};
+use crate::source::LayerInput;
+
+/// Big reads from the blob: the decoder asks for little at a time.
+const BLOB_BUFFER: usize = 1 << 20;
+
+impl Contents {
+    /// The bytes of entry `entry` of layer `layer` (a regular file).
+    pub fn open(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+    ) -> Result<EntryReader<'static>> {
+        let (location, size) = self.file_entry(analysis, layer, entry)?;
+        let mut stream = self.layer_stream(analysis, layer, &location)?;
+        let inner = match &mut stream {
+            LayerStream::Plain(blob) => {
+                Box::new(blob.reader_at(location_offset(&location), size)) as Box<dyn Read>
+            }
+            LayerStream::Decoded { .. } => {
+                stream.skip_to(location_offset(&location), &location)?;
+                let LayerStream::Decoded { reader, .. } = stream else {
+                    unreachable!("matched above")
+                };
+                reader
+            }
+        };
+        Ok(EntryReader {
+            inner: inner.take(size),
+            left: size,
+            location,
+        })
+    }
+
+    /// Copies entry `entry` of layer `layer` to `out`; the bytes written.
+    pub fn copy(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let mut reader = self.open(analysis, layer, entry)?;
+        let location = reader.location.clone();
+        io::copy(&mut reader, out).map_err(|e| Error::io(location, e))
+    }
+
+    /// Reads several files of one layer in one pass, in the order their data lies in the
+    /// layer (a compressed layer is decoded once, up to the last of them). `each` gets each
+    /// entry's index and bytes; what it leaves unread is skipped. An error of `each` stops
+    /// the pass and is returned with the entry's location.
+    pub fn read_each(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entries: &[usize],
+        each: &mut dyn FnMut(usize, &mut EntryReader<'_>) -> io::Result<()>,
+    ) -> Result<()> {
+        let mut wanted: Vec<(u64, usize, u64, Location)> = Vec::with_capacity(entries.len());
+        for &entry in entries {
+            let (location, size) = self.file_entry(analysis, layer, entry)?;
+            wanted.push((location_offset(&location), entry, size, location));
+        }
+        wanted.sort_by_key(|w| (w.0, w.1));
+        wanted.dedup_by_key(|w| w.1);
+        let Some(first) = wanted.first() else {
+            return Ok(());
+        };
+        let mut stream = self.layer_stream(analysis, layer, &first.3)?;
+        for (offset, entry, size, location) in wanted {
+            let inner: Box<dyn Read + '_> = match &mut stream {
+                LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)),
+                LayerStream::Decoded { .. } => {
+                    stream.skip_to(offset, &location)?;
+                    let LayerStream::Decoded { reader, position } = &mut stream else {
+                        unreachable!("matched above")
+                    };
+                    *position = offset + size;
+                    Box::new(reader.by_ref())
+                }
+            };
+            let mut reader = EntryReader {
+                inner: inner.take(size),
+                left: size,
+                location,
+            };
+            each(entry, &mut reader)
+                .and_then(|()| io::copy(&mut reader, &mut io::sink()).map(drop))
+                .map_err(|e| Error::io(reader.location.clone(), e))?;
+        }
+        Ok(())
+    }
+
+    /// The location of a regular-file entry (its offset is the data's) and its size.
+    fn file_entry(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+    ) -> Result<(Location, u64)> {
+        let facts = analysis.layers.get(layer);
+        let record = analysis.entry(layer, entry);
+        let (Some(facts), Some(record)) = (facts, record) else {
+            return Err(Error::format(
+                Location::input(&self.input),
+                format!("the image has no entry {entry} in layer {layer}"),
+            ));
+        };
+        let location = Location::input(&self.input)
+            .layer(LayerRef::new(layer, facts.digest.as_deref(), &facts.blob))
+            .offset(record.data_offset)
+            .entry(&record.path);
+        if record.kind != EntryKind::File {
+            return Err(Error::format(
+                location,
+                format!("a {} holds no bytes to read", record.kind.name()),
+            ));
+        }
+        Ok((location, record.size))
+    }
+
+    /// Layer `layer`'s tar, from its start.
+    fn layer_stream(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        location: &Location,
+    ) -> Result<LayerStream> {
+        let blob = self.blobs.get(layer).map_or("", String::as_str);
+        let missing = || {
+            Error::format(
+                location.clone(),
+                format!("the input no longer holds the layer blob {blob}"),
+            )
+        };
+        let compression = analysis
+            .layers
+            .get(layer)
+            .map_or(Compression::None, |l| l.compression);
+        let raw: Box<dyn Read> = match self.store.layer(blob)?.ok_or_else(missing)? {
+            LayerInput::Bytes(bytes) if compression == Compression::None => {
+                return Ok(LayerStream::Plain(bytes));
+            }
+            LayerInput::Bytes(bytes) => Box::new(bytes.reader()),
+            LayerInput::Fetch(fetch) => fetch.open().reader,
+            LayerInput::Walked(_) => return Err(missing()),
+        };
+        let reader = decoder(compression, BufReader::with_capacity(BLOB_BUFFER, raw))
+            .map_err(|e| Error::io(location.clone(), e))?;
+        Ok(LayerStream::Decoded {
+            reader,
+            position: 0,
+        })
+    }
+}
+
+/// A layer's tar as it can be read: in place, or only from its start.
+enum LayerStream {
+    Plain(crate::source::Blob),
+    Decoded {
+        reader: Box<dyn Read>,
+        position: u64,
+    },
+}
+
+impl LayerStream {
+    /// Reads and drops the decoded bytes up to `offset`.
+    fn skip_to(&mut self, offset: u64, location: &Location) -> Result<()> {
+        let Self::Decoded { reader, position } = self else {
+            return Ok(());
+        };
+        if offset < *position {
+            return Err(Error::format(
+                location.clone(),
+                format!(
+                    "the entry's data starts at {offset}, inside the previous entry's (to {position})"
+                ),
+            ));
+        }
+        let gap = offset - *position;
+        let skipped = io::copy(&mut reader.by_ref().take(gap), &mut io::sink())
+            .map_err(|e| Error::io(location.clone(), e))?;
+        *position += skipped;
+        if skipped < gap {
+            return Err(Error::format(
+                location.clone(),
+                format!("the layer ends after {position} bytes, before the entry's data"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn location_offset(location: &Location) -> u64 {
+    location.offset.unwrap_or(0)
+}
+
+/// The bytes of one entry; an early end of the layer is an error naming where it happened.
+pub struct EntryReader<'a> {
+    inner: io::Take<Box<dyn Read + 'a>>,
+    left: u64,
+    location: Location,
+}
+
+impl std::fmt::Debug for EntryReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryReader")
+            .field("left", &self.left)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EntryReader<'_> {
+    /// Where the entry is: input, layer, data offset, path.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+}
+
+impl Read for EntryReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the layer ends {} bytes before the entry's end", self.left),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}

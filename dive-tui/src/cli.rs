@@ -132,8 +132,8 @@ const CAT_HELP: &str = "\
 Only the layer blob holding the version asked for is read again: a plain layer from the
 file's offset, a compressed one decoded from its start up to the file. The image must be
 readable twice: a file, an OCI directory or a registry (not stdin, a compressed archive, a
-saved scan or docker:/podman:). On a terminal, control characters are shown escaped
-(\\e, \\x07); piped or redirected, the bytes are exact.";
+saved scan or docker:/podman:). The bytes are written exactly as the image holds them, as
+cat(1) does: pipe a binary file to xxd or less rather than to a terminal.";
 
 /// Arguments of `dive-rs cat`.
 #[derive(Debug, Args)]

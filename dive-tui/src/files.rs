@@ -1,7 +1,7 @@
 //! Files out of the image: `cat` (one file's bytes on stdout) and `extract` (files and
 //! directories into a directory), as the final image or one layer has them.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{Context as _, bail};
@@ -40,11 +40,9 @@ pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
     let found = locate(&analysis, args.path.as_bytes(), version, args.follow)?;
     let mut reader = contents.open(&analysis, found.layer, found.entry)?;
     let location = reader.location().clone();
-    let stdout = io::stdout();
-    let terminal = stdout.is_terminal();
-    let mut out = io::BufWriter::new(stdout.lock());
+    // Exact bytes, as `cat` gives them (DESIGN §10): the file is what the user asked for.
+    let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut buf = vec![0u8; 256 * 1024];
-    let mut pending = Vec::new();
     loop {
         let n = reader
             .read(&mut buf)
@@ -52,23 +50,8 @@ pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
         if n == 0 {
             break;
         }
-        if terminal {
-            pending.extend_from_slice(&buf[..n]);
-            let cut = pending.iter().rposition(|&b| b == b'\n').map_or(
-                if pending.len() >= 64 * 1024 {
-                    pending.len()
-                } else {
-                    0
-                },
-                |i| i + 1,
-            );
-            out.write_all(for_terminal(&pending[..cut]).as_bytes())?;
-            pending.drain(..cut);
-        } else {
-            out.write_all(&buf[..n])?;
-        }
+        out.write_all(&buf[..n])?;
     }
-    out.write_all(for_terminal(&pending).as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -174,34 +157,4 @@ fn layers_writing(analysis: &Analysis, path: &[u8]) -> String {
         .map(|l| l.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Lines as a terminal may show them: newlines and tabs kept, everything else a terminal
-/// would act on escaped, invalid UTF-8 as `\xff`.
-fn for_terminal(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        for (j, part) in line.split(|&b| b == b'\t').enumerate() {
-            if j > 0 {
-                out.push('\t');
-            }
-            out.push_str(&escape_bytes(part));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_terminal_sees_lines_and_tabs_but_no_controls() {
-        assert_eq!(for_terminal(b"a\tb\nc\n"), "a\tb\nc\n");
-        assert_eq!(for_terminal(b"\x1b]0;x\x07\n\xff"), "\\e]0;x\\x07\n\\xff");
-        assert_eq!(for_terminal(b"a\r\n"), "a\\r\n");
-    }
 }

@@ -234,7 +234,8 @@ pub struct Warning {
 }
 
 impl Warning {
-    pub(crate) fn new(location: Location, message: impl Into<String>) -> Self {
+    /// A warning at `location`.
+    pub fn new(location: Location, message: impl Into<String>) -> Self {
         Self {
             location,
             message: message.into(),

@@ -46,7 +46,9 @@ pub mod report;
 pub mod source;
 pub mod tree;
 
-pub use analysis::{Analysis, EntryContents, ImageFacts, LargeFile, LayerFacts};
+pub use analysis::{
+    Analysis, BaseImage, BaseLayers, BaseSource, EntryContents, ImageFacts, LargeFile, LayerFacts,
+};
 pub use engine::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
 pub use error::{Error, LayerRef, Location, Result, Warning};
 pub use limits::Limits;

@@ -264,6 +264,11 @@ impl App {
             Action::NextPane => self.focus_pane(self.focus.cycle(1)),
             Action::PrevPane => self.focus_pane(self.focus.cycle(-1)),
             Action::Show(pane) => self.focus_pane(pane),
+            Action::ToggleBase => {
+                if self.views_mut().is_some_and(|v| !v.toggle_base()) {
+                    self.status = Some("no base image is known: --base IMAGE names it".to_owned());
+                }
+            }
             _ => self.act_on_views(action),
         }
         self.after_change();
@@ -282,22 +287,23 @@ impl App {
         let Some(views) = self.views_mut() else {
             return;
         };
+        let mut status = None;
         if focus == Pane::Layers {
             let last = views.analysis.layers.len().saturating_sub(1) as isize;
+            let first = views.first_layer() as isize;
             let at = views.layer as isize;
             let to = match action {
                 Action::Up => at - 1,
                 Action::Down => at + 1,
                 Action::PageUp => at - page,
                 Action::PageDown => at + page,
-                Action::Home => 0,
+                Action::Home => first,
                 Action::End => last,
                 _ => return,
             };
-            views.select_layer(to.clamp(0, last.max(0)) as usize);
+            views.select_layer(to.clamp(first, last.max(first)) as usize);
             return;
         }
-        let mut status = None;
         match action {
             Action::TreeMode => {
                 views.tree.mode = match views.tree.mode {
@@ -399,7 +405,7 @@ impl App {
                 let top = area.y + 1 + u16::from(pane == Pane::Layers);
                 if let (Some(row), Some(views)) = (mouse.row.checked_sub(top), self.views_mut()) {
                     if pane == Pane::Layers {
-                        let layer = views.layer_offset + row as usize;
+                        let layer = views.layer_offset.max(views.first_layer()) + row as usize;
                         if layer < views.analysis.layers.len() {
                             views.select_layer(layer);
                         }
@@ -441,6 +447,7 @@ impl App {
             return;
         };
         views.outline_mut(main).scroll_into_view(main_height);
+        views.layer_offset = views.layer_offset.max(views.first_layer());
         if views.layer < views.layer_offset {
             views.layer_offset = views.layer;
         } else if views.layer >= views.layer_offset + layer_height {

@@ -51,7 +51,7 @@ pub struct Cli {
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
 
-    /// Write the analysis as JSON (`schema_version` 2) to stdout.
+    /// Write the analysis as JSON (`schema_version` 3) to stdout.
     #[arg(long)]
     pub json: bool,
 
@@ -272,6 +272,13 @@ pub struct InputArgs {
     /// `report`, `ci`, `diff` accept it).
     #[arg(long, value_name = "FILE")]
     pub save: Option<std::path::PathBuf>,
+
+    /// The base image (any IMAGE form; only its manifest and config are read): the layers
+    /// IMAGE shares with it, from the bottom, are marked as the base's, and their bytes and
+    /// waste are told apart from your own. A registry image whose manifest names its base
+    /// (BuildKit's org.opencontainers.image.base.* annotations) needs no --base.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
 }
 
 /// How to read images.

@@ -11,7 +11,8 @@ use clap::Parser;
 use dive_core::attribution::FamilyRules;
 use dive_core::report::gate::{self, DiveOverrides, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
-use dive_core::{Analysis, AnalyzerBuilder, Source};
+use dive_core::source::{Layout, RegistryOptions};
+use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Location, Source, Warning};
 
 use crate::cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
@@ -155,8 +156,11 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     crate::terminal::require_terminal()?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
+    let base = BaseChoice::new(&cli.input)?;
     crate::terminal::run(&name, color, move |observer| {
-        let analysis = builder.build().analyze(source, observer)?;
+        let analyzer = builder.build();
+        let mut analysis = analyzer.analyze(source, observer)?;
+        base.apply(&analyzer, &mut analysis)?;
         if let Some(path) = &save {
             dive_core::scan::save(&analysis, path)?;
         }
@@ -167,13 +171,95 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
 fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
     let image = image(input)?;
     let source = source(image, &input.read)?;
-    let analysis = builder(&input.read)?
-        .build()
-        .analyze(source, &Bars::stderr().bar(image))?;
+    let base = BaseChoice::new(input)?;
+    let analyzer = builder(&input.read)?.build();
+    let mut analysis = analyzer.analyze(source, &Bars::stderr().bar(image))?;
+    base.apply(&analyzer, &mut analysis)?;
     if let Some(path) = &input.save {
         dive_core::scan::save(&analysis, path)?;
     }
     Ok(analysis)
+}
+
+/// Where the base image comes from, settled before any reading (owned, so the interactive
+/// view's worker thread can take it).
+pub(crate) struct BaseChoice {
+    /// `--base IMAGE`, as named and as a source.
+    given: Option<(String, Source)>,
+    /// The image, to tell whether an annotated base is on the same registry.
+    image: String,
+    /// The registry options given, used for an annotated base on the same registry only.
+    options: RegistryOptions,
+}
+
+impl BaseChoice {
+    pub(crate) fn new(input: &InputArgs) -> anyhow::Result<Self> {
+        Ok(Self {
+            given: match &input.base {
+                Some(base) => Some((
+                    base.clone(),
+                    source(base, &input.read).with_context(|| format!("--base {base}"))?,
+                )),
+                None => None,
+            },
+            image: image(input)?.to_owned(),
+            options: input.read.registry.options()?,
+        })
+    }
+
+    /// Marks the base image's layers: the image given with `--base`, else, for a registry
+    /// image, the one its manifest's annotations name (asked of its registry with the
+    /// options given only when it is the same registry: an image cannot send your
+    /// credentials elsewhere). An annotated base that cannot be read is a warning.
+    pub(crate) fn apply(self, analyzer: &Analyzer, analysis: &mut Analysis) -> anyhow::Result<()> {
+        if let Some((name, source)) = self.given {
+            let layers = analyzer
+                .base_layers(source)
+                .with_context(|| format!("reading the base image (--base {name})"))?;
+            analysis.set_base(&layers);
+            return Ok(());
+        }
+        let Some(annotated) = analysis.image.base.clone() else {
+            return Ok(());
+        };
+        let (Some(name), Some(digest)) = (&annotated.name, &annotated.digest) else {
+            return Ok(());
+        };
+        if analysis.image.layout != Layout::Registry {
+            return Ok(());
+        }
+        let name = name.split('@').next().unwrap_or(name);
+        let options = if registry_host(name) == registry_host(&self.image) {
+            self.options
+        } else {
+            RegistryOptions::new()
+        };
+        let found = Source::parse(&format!("registry:{name}@{digest}"))
+            .map(|s| s.with_registry_options(options))
+            .and_then(|s| analyzer.base_layers(s));
+        match found {
+            Ok(layers) => {
+                analysis.set_base(&layers);
+            }
+            Err(err) => analysis.warnings.push(Warning::new(
+                Location::input(format!("{name}@{digest}")),
+                format!(
+                    "the base image the manifest names could not be read ({err}); \
+                     --base IMAGE names it"
+                ),
+            )),
+        }
+        Ok(())
+    }
+}
+
+/// The registry a reference names (`docker.io` when it names none).
+fn registry_host(reference: &str) -> &str {
+    let reference = reference.strip_prefix("registry:").unwrap_or(reference);
+    match reference.split_once('/') {
+        Some((host, _)) if host.contains(['.', ':']) || host == "localhost" => host,
+        _ => "docker.io",
+    }
 }
 
 pub(crate) fn image(input: &InputArgs) -> anyhow::Result<&str> {

@@ -90,6 +90,8 @@ pub enum Action {
     Sort,
     /// Final image or the selected layer's own entries.
     TreeMode,
+    /// Hide or show the base image's layers.
+    ToggleBase,
     /// Ask for a path glob, regex or text.
     FilterPrompt,
     /// Ask for a minimum size.
@@ -220,6 +222,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('E')], "E", Scope::Outline, Action::CollapseAll, "collapse all", None),
     bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size or by name", Some("sort")),
     bind(&[Char('t')], "t", Scope::Outline, Action::ShowInTree, "show the selected file in the tree", None),
+    bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base, or its annotation)", None),
     bind(&[Char('m')], "m", Scope::Tree, Action::TreeMode, "tree of the final image, or of the selected layer only", Some("image/layer")),
     bind(&[Char('/')], "/", Scope::Tree, Action::FilterPrompt, "filter paths: glob (*.so), re:REGEX, or text", Some("filter")),
     bind(&[Char('>')], ">", Scope::Tree, Action::MinSizePrompt, "only files of at least a size (10MB)", Some("min size")),

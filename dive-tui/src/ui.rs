@@ -167,8 +167,14 @@ fn bar(ratio: f64, width: usize) -> String {
 
 fn layers(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: Rect) {
     let focused = app.focus == Pane::Layers;
+    let base = views.analysis.base_layer_count();
+    let title = match (base, views.hide_base) {
+        (0, _) => " 1 Layers ".to_owned(),
+        (n, true) => format!(" 1 Layers ({n} of the base hidden: B) "),
+        (n, false) => format!(" 1 Layers (0–{} the base's: B hides) ", n - 1),
+    };
     let block = Block::bordered()
-        .title(" 1 Layers ")
+        .title(title)
         .border_style(theme.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -191,7 +197,7 @@ fn layers(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: Rect
         .analysis
         .layers
         .iter()
-        .skip(views.layer_offset)
+        .skip(views.layer_offset.max(views.first_layer()))
         .take(rows)
     {
         let command = safe(
@@ -201,6 +207,11 @@ fn layers(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: Rect
                 .map(clean_command)
                 .unwrap_or_default(),
         );
+        let command = if layer.from_base {
+            format!("[base] {command}")
+        } else {
+            command
+        };
         let text = format!(
             "{:>3} {} {:>9} {:>9} {:>9}  {command}",
             layer.index,

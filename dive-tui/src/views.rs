@@ -158,6 +158,8 @@ pub struct Views {
     pub layer: usize,
     /// First layer row on screen.
     pub layer_offset: usize,
+    /// The base image's layers are left out of the Layers pane.
+    pub hide_base: bool,
     /// The file tree.
     pub tree: TreeView,
     /// Families → packages → files.
@@ -214,11 +216,44 @@ impl Views {
             contents,
             layer,
             layer_offset: 0,
+            hide_base: false,
             tree,
             analysis,
         };
         views.select_layer(layer);
         views
+    }
+
+    /// The first layer the Layers pane lists: past the base image's when they are hidden
+    /// (never past the last layer).
+    pub fn first_layer(&self) -> usize {
+        if self.hide_base {
+            self.analysis
+                .base_layer_count()
+                .min(self.analysis.layers.len().saturating_sub(1))
+        } else {
+            0
+        }
+    }
+
+    /// Hides or shows the base image's layers; the selection stays on a listed layer.
+    /// Whether a base is known at all (nothing to hide otherwise).
+    pub fn toggle_base(&mut self) -> bool {
+        if self.analysis.base_layer_count() == 0 {
+            return false;
+        }
+        self.hide_base = !self.hide_base;
+        let first = self.first_layer();
+        // Shown again, the list starts from the bottom; the selection is scrolled to after.
+        self.layer_offset = if self.hide_base {
+            self.layer_offset.max(first)
+        } else {
+            0
+        };
+        if self.layer < first {
+            self.select_layer(first);
+        }
+        true
     }
 
     /// Selects a layer: re-marks the image tree or rebuilds the layer tree.

@@ -72,7 +72,7 @@ fn json_from_stdin_equals_json_from_the_file() {
     assert_eq!(from_stdin, from_file);
     let image = &from_file["image"];
     assert_eq!(image["schema_version"], serde_json::Value::Null);
-    assert_eq!(from_file["schema_version"], 2);
+    assert_eq!(from_file["schema_version"], 3);
     assert_eq!(image["layer_count"], 6);
     assert_eq!(
         image["hidden_bytes"].as_u64().unwrap() + image["final_bytes"].as_u64().unwrap(),
@@ -538,4 +538,38 @@ fn extract_writes_paths_below_the_directory_and_lists_them() {
     let forced = dive_rs(&[&args[..], &["--force", "--quiet"]].concat());
     assert!(forced.status.success());
     assert!(forced.stdout.is_empty(), "--quiet lists nothing");
+}
+
+/// `--base IMAGE` marks the layers the demo shares with its base in the summary, the report
+/// and the JSON; an unreadable base is an error naming it.
+#[test]
+fn base_marks_the_shared_layers_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dive_testdata::demo_image();
+    let base_spec = dive_testdata::ImageSpec::new("debian-with-gcc:12", demo.layers[..2].to_vec());
+    let base = dive_testdata::build(&base_spec).unwrap();
+    let base_tar = dir.path().join("base.tar");
+    std::fs::write(
+        &base_tar,
+        dive_testdata::docker_legacy(&[&base], false).unwrap(),
+    )
+    .unwrap();
+    let base_arg = base_tar.to_str().unwrap();
+    let summary = stdout(&dive_rs(&[DEMO, "--summary", "--base", base_arg]));
+    assert!(
+        summary.contains("Base       debian-with-gcc:12: layers 0–1"),
+        "{summary}"
+    );
+    let report = stdout(&dive_rs(&["report", DEMO, "--base", base_arg]));
+    assert!(
+        report.contains("Base image: debian-with-gcc:12"),
+        "{report}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&[DEMO, "--json", "--base", base_arg]).stdout).unwrap();
+    assert_eq!(json["image"]["base"]["layers"], 2);
+    assert_eq!(json["layers"][0]["from_base"], true);
+    let missing = dive_rs(&[DEMO, "--summary", "--base", "/no/such/base.tar"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--base /no/such/base.tar"));
 }

@@ -402,3 +402,75 @@ fn names_with_terminal_controls_show_as_escapes() {
         "packages:\n{packages}"
     );
 }
+
+/// With a base image known, its layers are marked, and B hides them: the list, Home, Up and
+/// a click all stay on the image's own layers.
+#[test]
+fn the_base_images_layers_are_marked_and_b_hides_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_spec = dive_testdata::demo_image();
+    let base_spec =
+        dive_testdata::ImageSpec::new("debian-with-gcc:12", demo_spec.layers[..2].to_vec());
+    let base = dive_testdata::build(&base_spec).unwrap();
+    let base_tar = dir.path().join("base.tar");
+    std::fs::write(
+        &base_tar,
+        dive_testdata::docker_legacy(&[&base], false).unwrap(),
+    )
+    .unwrap();
+    let analyzer = AnalyzerBuilder::new().build();
+    let mut analysis = analyzer.analyze(Source::parse(DEMO).unwrap(), &()).unwrap();
+    assert_eq!(
+        analysis.set_base(&analyzer.base_layers(Source::path(&base_tar)).unwrap()),
+        2
+    );
+    let mut app = App::ready(
+        "ml-service.tar",
+        Views::new(analysis),
+        Rect::new(0, 0, 120, 40),
+    );
+    let shown = screen(&app);
+    assert!(
+        shown.contains("Layers (0–1 the base's: B hides)"),
+        "{shown}"
+    );
+    assert!(shown.contains("[base] RUN apt-get update"), "{shown}");
+    app.type_keys("1B");
+    let shown = screen(&app);
+    assert!(
+        shown.contains("Layers (2 of the base hidden: B)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("[base]"), "{shown}");
+    app.type_keys("g");
+    assert_eq!(
+        app.views().unwrap().layer,
+        2,
+        "Home goes to the first own layer"
+    );
+    app.type_keys("k");
+    assert_eq!(app.views().unwrap().layer, 2, "nothing above it");
+    let areas = dive_tui::layout::areas(app.size, app.layer_count());
+    app.handle(Msg::Input(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: areas.layers.x + 10,
+        row: areas.layers.y + 3,
+        modifiers: KeyModifiers::NONE,
+    })));
+    assert_eq!(
+        app.views().unwrap().layer,
+        3,
+        "the second row listed is layer 3"
+    );
+    app.type_keys("B");
+    assert!(screen(&app).contains("[base]"));
+    // Without a base, B says how to name one.
+    let mut plain = demo(120, 40);
+    plain.type_keys("B");
+    assert!(
+        plain
+            .status
+            .as_deref()
+            .is_some_and(|s| s.contains("--base IMAGE"))
+    );
+}

@@ -239,12 +239,20 @@ pub fn oci_layout(
             layers.push(json!({"mediaType": layer_media_type(options.media, options.compression), "digest": d, "size": size}));
         }
         let (config_digest, config_size) = files.blob(image.config.clone());
-        let manifest = json!({
+        let mut manifest = json!({
             "schemaVersion": 2,
             "mediaType": manifest_type,
             "config": {"mediaType": config_type, "digest": config_digest, "size": config_size},
             "layers": layers,
         });
+        if !image.spec.annotations.is_empty() {
+            manifest["annotations"] = image
+                .spec
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+        }
         let (d, size) = files.blob(to_bytes(&manifest));
         let mut platform = json!({"architecture": image.spec.arch, "os": image.spec.os});
         if let Some(variant) = &image.spec.variant {

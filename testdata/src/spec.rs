@@ -137,6 +137,9 @@ pub struct ImageSpec {
     pub layers: Vec<LayerSpec>,
     /// History entries with `empty_layer: true`, placed before the layer of that index.
     pub empty_steps: Vec<(usize, String)>,
+    /// Annotations of the image manifest (OCI forms), e.g. BuildKit's
+    /// `org.opencontainers.image.base.name`; none by default.
+    pub annotations: Vec<(String, String)>,
 }
 
 impl ImageSpec {
@@ -149,6 +152,7 @@ impl ImageSpec {
             variant: None,
             layers,
             empty_steps: Vec::new(),
+            annotations: Vec::new(),
         }
     }
 }

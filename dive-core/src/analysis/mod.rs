@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+mod base;
 mod record;
 
+pub use base::{BaseImage, BaseLayers, BaseSource};
 pub(crate) use record::{ImageRecord, LayerRecord};
 
 use crate::attribution::Attribution;
@@ -50,6 +52,12 @@ pub struct ImageFacts {
     pub dive: DiveFigures,
     /// Every layer's blob digest and `diff_id` were checked against its bytes (`--verify`).
     pub verified: bool,
+    /// The image this one is built on, when known.
+    pub base: Option<BaseImage>,
+    /// Σ file bytes of the base image's layers, hidden ones included (0 when none is known).
+    pub base_bytes: u64,
+    /// Σ file bytes of the other layers: what this image's own steps added.
+    pub own_bytes: u64,
 }
 
 /// Facts about one layer, in manifest order.
@@ -82,6 +90,8 @@ pub struct LayerFacts {
     pub created_by: Option<String>,
     /// Where the blob sits in the input.
     pub blob: String,
+    /// The layer is the base image's ([`Analysis::set_base`]).
+    pub from_base: bool,
 }
 
 /// A visible file, for the largest-files list.

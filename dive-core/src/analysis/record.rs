@@ -3,7 +3,7 @@
 //! walked layers into an [`Analysis`](super::Analysis).
 
 use crate::error::Warning;
-use crate::source::Layout;
+use crate::source::{BaseAnnotation, Layout};
 
 /// What the analysis keeps of an image's metadata: identity, layer names, source warnings.
 #[derive(Debug, Clone)]
@@ -15,6 +15,7 @@ pub(crate) struct ImageRecord {
     pub manifest_digest: Option<String>,
     pub config_digest: String,
     pub layers: Vec<LayerRecord>,
+    pub base: BaseAnnotation,
     pub warnings: Vec<Warning>,
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::Analyzer;
 use super::hasher::RecordingHasher;
 use super::observe::{Control, Event, Observer};
-use crate::analysis::{Analysis, ImageFacts, ImageRecord, LayerFacts};
+use crate::analysis::{Analysis, BaseImage, BaseSource, ImageFacts, ImageRecord, LayerFacts};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
@@ -74,6 +74,7 @@ impl Analyzer {
                 hides_bytes: 0,
                 created_by: layer.created_by.clone(),
                 blob: layer.blob.clone(),
+                from_base: false,
             })
             .collect();
         for item in &merged.hidden {
@@ -103,6 +104,14 @@ impl Analyzer {
             },
             dive: merged.dive,
             verified: false,
+            base: (record.base.name.is_some() || record.base.digest.is_some()).then(|| BaseImage {
+                name: record.base.name.clone(),
+                digest: record.base.digest.clone(),
+                layers: None,
+                source: BaseSource::Annotation,
+            }),
+            base_bytes: 0,
+            own_bytes: total_file_bytes,
         };
         let attribution = crate::attribution::attribute(
             &merged.tree,

@@ -8,7 +8,7 @@ mod walk;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use crate::analysis::{Analysis, ImageRecord, LayerRecord};
+use crate::analysis::{Analysis, BaseLayers, ImageRecord, LayerRecord};
 use crate::attribution::FamilyRules;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::{LayerIndex, WalkOptions};
@@ -191,6 +191,7 @@ impl Analyzer {
             manifest_digest: plan.manifest_digest.clone(),
             config_digest: plan.config_digest.clone(),
             layers,
+            base: plan.base.clone(),
             warnings,
         };
         let hasher = BlobHasher {
@@ -239,6 +240,28 @@ impl Analyzer {
             entry_limit: limits.entries,
             capture: crate::attribution::is_database,
         }
+    }
+
+    /// The layers of the image `source` names, from its manifest and config only (no
+    /// layer is read, except that a stream on stdin passes by whole), to mark an analysed
+    /// image's base layers with [`Analysis::set_base`]. The platform asked for applies; the
+    /// image choice (`--image`) does not: a base names its own.
+    pub fn base_layers(&self, source: Source) -> Result<BaseLayers> {
+        let (input, store, selector) = self.reopen(source)?;
+        let selector = Selector {
+            image: if self.options.image.is_some() {
+                None
+            } else {
+                selector.image
+            },
+            ..selector
+        };
+        let plan = source::resolve(&input, store.as_ref(), &selector, &self.limits())?;
+        Ok(BaseLayers {
+            name: plan.reference.unwrap_or(input),
+            digest: plan.manifest_digest,
+            diff_ids: plan.diff_ids,
+        })
     }
 
     /// Opens a source that can be read again (a file, a directory, a registry) into a

@@ -18,16 +18,16 @@ use serde::{Deserialize, Serialize};
 
 use super::framed::{FrameError, read_framed, write_framed};
 use super::index::SavedIndex;
-use crate::analysis::{Analysis, ImageRecord, LayerRecord};
+use crate::analysis::{Analysis, BaseSource, ImageRecord, LayerRecord};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::LayerIndex;
-use crate::source::Layout;
+use crate::source::{BaseAnnotation, Layout};
 
 /// First bytes of every saved scan.
 const MAGIC: &[u8; 14] = b"dive-rs scan\n\0";
 
-/// The format this build writes and reads.
-pub const SCAN_FORMAT: u32 = 1;
+/// The format this build writes and reads (2: the manifest's base-image annotations).
+pub const SCAN_FORMAT: u32 = 2;
 
 /// A scan decodes to at most this many bytes (a scan of a million entries is ~100 MB).
 pub const MAX_SCAN_BYTES: u64 = 4 << 30;
@@ -42,6 +42,7 @@ struct SavedScan {
     layout: Layout,
     manifest_digest: Option<String>,
     config_digest: String,
+    base: BaseAnnotation,
     layers: Vec<SavedLayer>,
     /// Distinct layer indexes; a blob listed twice is saved once.
     indexes: Vec<SavedIndex>,
@@ -123,6 +124,18 @@ fn saved(analysis: &Analysis) -> SavedScan {
         platform: image.platform.clone(),
         layout: image.layout,
         manifest_digest: image.manifest_digest.clone(),
+        base: BaseAnnotation {
+            name: image
+                .base
+                .as_ref()
+                .filter(|b| b.source == BaseSource::Annotation)
+                .and_then(|b| b.name.clone()),
+            digest: image
+                .base
+                .as_ref()
+                .filter(|b| b.source == BaseSource::Annotation)
+                .and_then(|b| b.digest.clone()),
+        },
         config_digest: image.config_digest.clone(),
         layers,
         indexes,
@@ -183,6 +196,7 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         platform: scan.platform,
         layout: scan.layout,
         manifest_digest: scan.manifest_digest,
+        base: scan.base,
         config_digest: scan.config_digest,
         layers: scan
             .layers

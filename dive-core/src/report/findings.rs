@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{clean_command, cut, human_bytes, shown};
 use crate::analysis::Analysis;
 use crate::attribution::{Waste, WasteClass};
+use crate::escape::escape;
 
 /// One change that would shrink the image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,14 +95,16 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
             }
             evidence.push(paths_line(waste, &size));
             evidence.extend(layers_lines(waste, &size, &command));
-            Finding {
+            let mut finding = Finding {
                 title: title(waste.class).to_owned(),
                 class: Some(waste.class),
                 saving: waste.bytes,
                 conditional: false,
                 evidence,
                 fix: waste.fix.to_owned(),
-            }
+            };
+            in_base(&mut finding, waste, analysis, &size);
+            finding
         })
         .collect();
     let gpu: Vec<_> = analysis
@@ -132,6 +135,52 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
             .then(b.saving.cmp(&a.saving))
     });
     out
+}
+
+/// Says which part of a finding's bytes the base image added: all of it means the fix is
+/// a slimmer base (or a change where the base is built), not a change of this Dockerfile.
+/// Hidden classes are left alone: the layer that hides is this image's own.
+fn in_base(
+    finding: &mut Finding,
+    waste: &Waste,
+    analysis: &Analysis,
+    size: &dyn Fn(u64) -> String,
+) {
+    let base_layers = analysis.base_layer_count();
+    let hidden_class = matches!(
+        waste.class,
+        WasteClass::HiddenOverwritten | WasteClass::HiddenMetadataOnly | WasteClass::HiddenDeleted
+    );
+    if base_layers == 0 || hidden_class {
+        return;
+    }
+    let bytes: u64 = waste
+        .by_layer
+        .iter()
+        .filter(|l| l.layer < base_layers)
+        .map(|l| l.bytes)
+        .sum();
+    if bytes == 0 {
+        return;
+    }
+    let name = analysis
+        .image
+        .base
+        .as_ref()
+        .and_then(|b| b.name.as_deref())
+        .map_or_else(|| "the base image".to_owned(), |n| escape(n).into_owned());
+    if bytes >= waste.bytes {
+        finding.title.push_str(" (from the base image)");
+        finding.fix = format!(
+            "it comes with the base image {name}: choose a slimmer base, or fix it where the \
+             base is built ({})",
+            finding.fix
+        );
+    } else {
+        finding
+            .evidence
+            .push(format!("{} of it from the base image {name}", size(bytes)));
+    }
 }
 
 fn paths_line(waste: &Waste, size: &dyn Fn(u64) -> String) -> String {
@@ -259,6 +308,10 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     if !families.is_empty() {
         let _ = writeln!(out, "{bullet}By family: {}.", families.join(", "));
     }
+    if let Some(line) = super::summary::base_line(analysis, &size) {
+        let line = if md { line.replace('|', "\\|") } else { line };
+        let _ = writeln!(out, "{bullet}Base image: {line}.");
+    }
     let unowned: Vec<String> = analysis
         .attribution
         .unowned
@@ -284,7 +337,11 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                layer.index,
+                if layer.from_base {
+                    format!("{} (base)", layer.index)
+                } else {
+                    layer.index.to_string()
+                },
                 size(layer.file_bytes),
                 size(layer.hidden_bytes),
                 super::markdown_code_cell(&command)
@@ -292,6 +349,11 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         } else {
             // Cut before escaping, so that an escape is never cut in half.
             let short = shown(&command.chars().take(70).collect::<String>(), md);
+            let short = if layer.from_base {
+                format!("[base] {short}")
+            } else {
+                short
+            };
             let _ = writeln!(
                 out,
                 "    #{:<2} {:>10}  {:>10} hidden  {short}",

@@ -1,4 +1,4 @@
-//! The versioned JSON document (`schema/analysis.v2.schema.json` describes every field).
+//! The versioned JSON document (`schema/analysis.v3.schema.json` describes every field).
 
 use serde::Serialize;
 
@@ -8,7 +8,7 @@ use crate::error::Warning;
 use crate::tree::HiddenReason;
 
 /// Version of the JSON document; bumped on any incompatible change.
-pub const JSON_SCHEMA_VERSION: u32 = 2;
+pub const JSON_SCHEMA_VERSION: u32 = 3;
 
 /// How many of the largest files the JSON lists.
 const LARGEST_FILES: usize = 100;
@@ -53,6 +53,9 @@ struct Image<'a> {
     dive_efficiency: f64,
     dive_wasted_bytes: u64,
     dive_user_wasted_percent: f64,
+    base: Option<&'a crate::analysis::BaseImage>,
+    base_bytes: u64,
+    own_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -129,6 +132,9 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
             dive_efficiency: facts.dive.efficiency,
             dive_wasted_bytes: facts.dive.wasted_bytes,
             dive_user_wasted_percent: facts.dive.user_wasted_fraction,
+            base: facts.base.as_ref(),
+            base_bytes: facts.base_bytes,
+            own_bytes: facts.own_bytes,
         },
         layers: &analysis.layers,
         hidden: analysis

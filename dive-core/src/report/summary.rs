@@ -28,6 +28,35 @@ impl Default for SummaryOptions {
     }
 }
 
+/// The base image in one line: its name, which layers are its, and whose bytes are whose.
+pub(crate) fn base_line(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Option<String> {
+    let base = analysis.image.base.as_ref()?;
+    let name = escape(base.name.as_deref().unwrap_or("<unnamed>")).into_owned();
+    let digest = base
+        .digest
+        .as_deref()
+        .map(|d| format!(" ({})", escape(&crate::digest::short_digest(d))))
+        .unwrap_or_default();
+    Some(match base.layers {
+        None => format!(
+            "{name}{digest}, named by the manifest; its layers are not in this input \
+             (--base IMAGE marks them)"
+        ),
+        Some(0) => format!("{name}{digest}: shares no layer with this image"),
+        Some(n) => format!(
+            "{name}{digest}: layer{} 0{}, {} of files; your layers add {}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                String::new()
+            } else {
+                format!("–{}", n - 1)
+            },
+            size(analysis.image.base_bytes),
+            size(analysis.image.own_bytes)
+        ),
+    })
+}
+
 /// The summary as text, ready for a terminal or a log.
 pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
     let size = |b: u64| human_bytes(b, options.exact_bytes);
@@ -86,6 +115,9 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             "Verified   every layer's SHA-256 equals its manifest digest and config diff_id"
         );
     }
+    if let Some(line) = base_line(analysis, &size) {
+        let _ = writeln!(out, "Base       {line}");
+    }
     let _ = writeln!(
         out,
         "dive says  efficiency {:.1}%, wasted {}, user wasted {:.1}% (dive's formulas, see the README)",
@@ -111,7 +143,11 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             size(layer.hidden_bytes),
             layer.entries,
             cut(
-                &escape(&clean_command(layer.created_by.as_deref().unwrap_or(""))),
+                &format!(
+                    "{}{}",
+                    if layer.from_base { "[base] " } else { "" },
+                    escape(&clean_command(layer.created_by.as_deref().unwrap_or("")))
+                ),
                 options.command_width
             )
         );

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use blob::Blob;
 pub use engine::Engine;
-pub use plan::{Layout, Platform};
+pub use plan::{BaseAnnotation, Layout, Platform};
 pub(crate) use plan::{Plan, Selector};
 #[cfg(feature = "registry")]
 pub use registry::{Credentials, PlainHttp, RegistryOptions};

@@ -104,7 +104,31 @@ pub(crate) struct Plan {
     pub layers: Vec<PlannedLayer>,
     pub diff_ids: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// The base image the manifest names (`org.opencontainers.image.base.name`, `.digest`).
+    pub base: BaseAnnotation,
     pub warnings: Vec<Warning>,
+}
+
+/// The base image an image manifest's annotations name (BuildKit writes them for `FROM`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct BaseAnnotation {
+    /// `org.opencontainers.image.base.name`, e.g. `docker.io/library/python:3.11-slim`.
+    pub name: Option<String>,
+    /// `org.opencontainers.image.base.digest`: the base's manifest digest.
+    pub digest: Option<String>,
+}
+
+impl BaseAnnotation {
+    /// The annotations' base image, from a manifest's annotations.
+    pub(crate) fn from_annotations(
+        annotations: Option<&std::collections::HashMap<String, String>>,
+    ) -> Self {
+        let get = |key: &str| annotations.and_then(|a| a.get(key)).cloned();
+        Self {
+            name: get("org.opencontainers.image.base.name"),
+            digest: get("org.opencontainers.image.base.digest"),
+        }
+    }
 }
 
 #[cfg(test)]

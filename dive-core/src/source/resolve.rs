@@ -11,7 +11,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
 
 use super::names::{blob_path, digest_from_path, name_matches};
-use super::plan::{HistoryEntry, Layout, Plan, PlannedLayer, Platform, Selector};
+use super::plan::{BaseAnnotation, HistoryEntry, Layout, Plan, PlannedLayer, Platform, Selector};
 use super::store::Store;
 use crate::digest::sha256;
 use crate::error::{Error, Location, Result, Warning};
@@ -168,6 +168,7 @@ impl Resolver<'_> {
             .collect();
         let mut warnings = Vec::new();
         let mut manifest_digest = None;
+        let mut base = BaseAnnotation::default();
         // Docker 25+ also writes the OCI manifest: take media types from it when it matches.
         if let Ok(Some(index)) = self.store.read_meta("index.json")
             && let Ok(Some((digest, manifest))) =
@@ -181,6 +182,7 @@ impl Resolver<'_> {
                         .get_or_insert_with(|| desc.digest().to_string());
                 }
                 manifest_digest = Some(digest);
+                base = BaseAnnotation::from_annotations(manifest.annotations().as_ref());
             } else {
                 warnings.push(Warning::new(
                     Location::input(self.input),
@@ -197,6 +199,7 @@ impl Resolver<'_> {
             layers,
             diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
             history: config.history.unwrap_or_default(),
+            base,
             warnings,
         })
     }
@@ -298,6 +301,7 @@ impl Resolver<'_> {
             layers,
             diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
             history: config.history.unwrap_or_default(),
+            base: BaseAnnotation::from_annotations(manifest.annotations().as_ref()),
             warnings: Vec::new(),
         })
     }

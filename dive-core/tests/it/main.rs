@@ -6,6 +6,7 @@
 mod common;
 
 mod attribution;
+mod base;
 mod build_guard;
 mod contents;
 mod cross_check;

@@ -786,3 +786,74 @@ fn docker_and_podman_sources_stream_the_engines_save() {
         &["`podman` is not installed", "registry:REF"],
     );
 }
+
+/// A registry image whose manifest names its base (BuildKit's annotations) gets its base
+/// layers marked without --base: the base's config is read from the same registry. A base
+/// on another registry is not asked with this one's options; one that cannot be read is a
+/// warning.
+#[test]
+fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let demo = dive_testdata::demo_image();
+    let base_spec = dive_testdata::ImageSpec::new("base:12", demo.layers[..2].to_vec());
+    let base_layout = layout(
+        &[&dive_testdata::build(&base_spec).unwrap()],
+        Compression::Gzip,
+        false,
+    );
+    registry.push(base_layout.path(), "base:12");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(base_layout.path().join("index.json")).unwrap())
+            .unwrap();
+    let base_digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
+    for (repo, base_name, marked) in [
+        ("app", format!("{}/base:12", registry.host()), true),
+        (
+            "elsewhere",
+            "registry.invalid/library/base:12".to_owned(),
+            false,
+        ),
+    ] {
+        let mut spec = dive_testdata::demo_image();
+        spec.annotations = vec![
+            (
+                "org.opencontainers.image.base.name".into(),
+                base_name.clone(),
+            ),
+            (
+                "org.opencontainers.image.base.digest".into(),
+                base_digest.clone(),
+            ),
+        ];
+        let app = layout(
+            &[&dive_testdata::build(&spec).unwrap()],
+            Compression::Gzip,
+            false,
+        );
+        registry.push(app.path(), &format!("{repo}:1"));
+        let source = format!("registry:{}/{repo}:1", registry.host());
+        let analysis = json(&dive_rs(&[&source, "--insecure", "--json"]));
+        let base = &analysis["image"]["base"];
+        assert_eq!(base["digest"], base_digest.as_str(), "{repo}");
+        if marked {
+            assert_eq!(base["layers"], 2, "{repo}: {base}");
+            assert_eq!(analysis["layers"][1]["from_base"], true);
+            let summary =
+                String::from_utf8_lossy(&dive_rs(&[&source, "--insecure", "--summary"]).stdout)
+                    .into_owned();
+            assert!(summary.contains("layers 0–1"), "{summary}");
+        } else {
+            assert_eq!(base["layers"], serde_json::Value::Null, "{repo}: {base}");
+            assert_eq!(base["name"], base_name.as_str());
+            let warned = analysis["warnings"].as_array().unwrap().iter().any(|w| {
+                w["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("could not be read")
+            });
+            assert!(warned, "{repo}: {}", analysis["warnings"]);
+        }
+    }
+}

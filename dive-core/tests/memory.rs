@@ -188,3 +188,75 @@ fn a_2_gb_file_in_a_zstd_layer_is_analysed_in_bounded_memory() {
     assert!(analysis.warnings.is_empty(), "{:?}", analysis.warnings);
     assert_bounded(grown, &format!("a {SIZE}-byte file in a zstd layer"));
 }
+
+/// Counts and hashes what it is given, holding none of it.
+struct Digesting {
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl std::io::Write for Digesting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(&mut self.hasher, buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `cat` of a 1 GB file out of a gzip layer streams it: the layer is decoded up to the
+/// file and through it, and the peak RSS does not follow the file's size. The bytes are the
+/// generator's, by SHA-256.
+#[test]
+fn cat_of_a_1_gb_file_from_a_gzip_layer_streams_in_bounded_memory() {
+    use sha2::Digest as _;
+    const SIZE: u64 = 1_000_000_000;
+    let _serial = one_at_a_time();
+    let content = || MostlyZeros {
+        pos: 0,
+        size: SIZE,
+        noise: 3,
+    };
+    let (_, mut layer) = one_file_layer(SIZE, content());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::copy(&mut layer, &mut encoder).unwrap();
+    let blob = encoder.finish().unwrap();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::copy(
+        &mut archive(blob.len() as u64, Cursor::new(blob)),
+        &mut file,
+    )
+    .unwrap();
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(file.path()), &()).unwrap();
+    let found = analysis
+        .find(b"opt/weights.bin", dive_core::contents::Version::Final)
+        .unwrap();
+    let contents = analyzer
+        .contents(Source::path(file.path()), &analysis)
+        .unwrap();
+    let mut out = Digesting {
+        hasher: sha2::Sha256::new(),
+        bytes: 0,
+    };
+    let before = dive_testdata::rss::reset_peak_kib().unwrap();
+    let copied = contents
+        .copy(&analysis, found.layer, found.entry, &mut out)
+        .unwrap();
+    let grown = dive_testdata::rss::peak_kib()
+        .unwrap()
+        .saturating_sub(before);
+    assert_eq!((copied, out.bytes), (SIZE, SIZE));
+    let mut truth = Digesting {
+        hasher: sha2::Sha256::new(),
+        bytes: 0,
+    };
+    std::io::copy(&mut content(), &mut truth).unwrap();
+    assert_eq!(out.hasher.finalize(), truth.hasher.finalize());
+    assert_bounded(
+        grown,
+        &format!("cat of a {SIZE}-byte file from a gzip layer"),
+    );
+}

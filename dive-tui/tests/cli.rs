@@ -545,8 +545,7 @@ fn extract_writes_paths_below_the_directory_and_lists_them() {
 #[test]
 fn base_marks_the_shared_layers_everywhere() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = dive_testdata::demo_image();
-    let base_spec = dive_testdata::ImageSpec::new("debian-with-gcc:12", demo.layers[..2].to_vec());
+    let base_spec = dive_testdata::demo_base_image();
     let base = dive_testdata::build(&base_spec).unwrap();
     let base_tar = dir.path().join("base.tar");
     std::fs::write(

@@ -796,8 +796,8 @@ fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
     let Some(registry) = Registry::start(false) else {
         return;
     };
-    let demo = dive_testdata::demo_image();
-    let base_spec = dive_testdata::ImageSpec::new("base:12", demo.layers[..2].to_vec());
+    let mut base_spec = dive_testdata::demo_base_image();
+    base_spec.tag = "base:12".into();
     let base_layout = layout(
         &[&dive_testdata::build(&base_spec).unwrap()],
         Compression::Gzip,

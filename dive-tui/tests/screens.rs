@@ -408,9 +408,7 @@ fn names_with_terminal_controls_show_as_escapes() {
 #[test]
 fn the_base_images_layers_are_marked_and_b_hides_them() {
     let dir = tempfile::tempdir().unwrap();
-    let demo_spec = dive_testdata::demo_image();
-    let base_spec =
-        dive_testdata::ImageSpec::new("debian-with-gcc:12", demo_spec.layers[..2].to_vec());
+    let base_spec = dive_testdata::demo_base_image();
     let base = dive_testdata::build(&base_spec).unwrap();
     let base_tar = dir.path().join("base.tar");
     std::fs::write(

@@ -422,6 +422,20 @@ pub fn demo_image() -> ImageSpec {
     image
 }
 
+/// The demo's base image: its first two layers (Debian, then the toolchain), byte for byte,
+/// tagged `debian-with-gcc:12`; `--base` with it marks those two layers of the demo.
+pub fn demo_base_image() -> ImageSpec {
+    let mut demo = demo_image();
+    demo.layers.truncate(2);
+    let mut base = ImageSpec::new("debian-with-gcc:12", demo.layers);
+    base.empty_steps = demo
+        .empty_steps
+        .into_iter()
+        .filter(|(at, _)| *at < 2)
+        .collect();
+    base
+}
+
 /// The demo after a Dockerfile change, for diffs: the same base, toolchain, cleanup and app
 /// layers (byte for byte); in the pip layer nvidia-cudnn is gone, torch is 2.4.0 with a
 /// larger `libtorch_cuda.so` (35,000,000 bytes), and einops 0.8.0 is new; the model grew to

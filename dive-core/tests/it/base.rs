@@ -4,15 +4,11 @@
 
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 use dive_core::{AnalyzerBuilder, BaseSource, Source};
-use dive_testdata::{Compression, ImageSpec};
+use dive_testdata::Compression;
 
 use crate::common;
 
-/// The demo's first two layers (Debian, then the toolchain) as an image of their own.
-fn base_spec() -> ImageSpec {
-    let demo = dive_testdata::demo_image();
-    ImageSpec::new("debian-with-gcc:12", demo.layers[..2].to_vec())
-}
+use dive_testdata::demo_base_image as base_spec;
 
 fn write(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::path::PathBuf {
     let path = dir.join(name);

@@ -25,6 +25,18 @@ fn run(command: &mut Command) {
     );
 }
 
+/// `umoci unpack --rootless` of the image tagged like `tag` in an OCI layout: a bundle
+/// whose `b/rootfs` is the image's file system as umoci makes it.
+fn umoci_unpack(layout: &Path, tag: &str) -> tempfile::TempDir {
+    let bundle = tempfile::tempdir().unwrap();
+    let tag = tag.rsplit_once(':').map_or("latest", |(_, t)| t);
+    let image = format!("{}:{tag}", layout.display());
+    run(Command::new("umoci")
+        .args(["unpack", "--rootless", "--image", &image])
+        .arg(bundle.path().join("b")));
+    bundle
+}
+
 /// path → (kind, size, mode) of an unpacked rootfs, paths relative and as bytes.
 fn walk_rootfs(root: &Path) -> BTreeMap<Vec<u8>, (char, u64, u32)> {
     let mut out = BTreeMap::new();
@@ -66,12 +78,7 @@ fn the_merged_tree_equals_umocis_unpacked_rootfs() {
         // ledger as these by forms.rs and skopeo_conversions_analyse_to_the_same_ledger.
         for compression in [Compression::Gzip, Compression::None] {
             let layout = common::oci_dir(&built, compression);
-            let bundle = tempfile::tempdir().unwrap();
-            let tag = spec.tag.rsplit_once(':').unwrap().1;
-            let image = format!("{}:{tag}", layout.path().display());
-            run(Command::new("umoci")
-                .args(["unpack", "--rootless", "--image", &image])
-                .arg(bundle.path().join("b")));
+            let bundle = umoci_unpack(layout.path(), &spec.tag);
             let truth = walk_rootfs(&bundle.path().join("b/rootfs"));
             let analysis = common::analyze_path(layout.path());
             let ours: BTreeMap<Vec<u8>, (char, u64, u32)> = common::final_tree(&analysis)
@@ -163,15 +170,7 @@ fn pip_totals_agree_with_python_reading_record_in_the_unpacked_rootfs() {
     for spec in [dive_testdata::owned_image(), dive_testdata::demo_image()] {
         let built = dive_testdata::build(&spec).unwrap();
         let layout = common::oci_dir(&built, Compression::Gzip);
-        let bundle = tempfile::tempdir().unwrap();
-        let image = format!(
-            "{}:{}",
-            layout.path().display(),
-            spec.tag.rsplit_once(':').unwrap().1
-        );
-        run(Command::new("umoci")
-            .args(["unpack", "--rootless", "--image", &image])
-            .arg(bundle.path().join("b")));
+        let bundle = umoci_unpack(layout.path(), &spec.tag);
         let analysis = common::analyze_path(layout.path());
         common::assert_pip_matches_python(&analysis, &bundle.path().join("b/rootfs"), &spec.tag);
     }
@@ -295,12 +294,7 @@ fn extract_of_a_directory_equals_umocis_unpacked_rootfs() {
         let built = dive_testdata::build(&spec).unwrap();
         for compression in [Compression::Gzip, Compression::None] {
             let layout = common::oci_dir(&built, compression);
-            let bundle = tempfile::tempdir().unwrap();
-            let tag = spec.tag.rsplit_once(':').unwrap().1;
-            let image = format!("{}:{tag}", layout.path().display());
-            run(Command::new("umoci")
-                .args(["unpack", "--rootless", "--image", &image])
-                .arg(bundle.path().join("b")));
+            let bundle = umoci_unpack(layout.path(), &spec.tag);
             let analyzer = AnalyzerBuilder::new().build();
             let analysis = analyzer.analyze(Source::path(layout.path()), &()).unwrap();
             let contents = analyzer

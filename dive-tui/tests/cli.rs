@@ -545,14 +545,8 @@ fn extract_writes_paths_below_the_directory_and_lists_them() {
 #[test]
 fn base_marks_the_shared_layers_everywhere() {
     let dir = tempfile::tempdir().unwrap();
-    let base_spec = dive_testdata::demo_base_image();
-    let base = dive_testdata::build(&base_spec).unwrap();
     let base_tar = dir.path().join("base.tar");
-    std::fs::write(
-        &base_tar,
-        dive_testdata::docker_legacy(&[&base], false).unwrap(),
-    )
-    .unwrap();
+    dive_testdata::save_docker_archive(&dive_testdata::demo_base_image(), &base_tar).unwrap();
     let base_arg = base_tar.to_str().unwrap();
     let summary = stdout(&dive_rs(&[DEMO, "--summary", "--base", base_arg]));
     assert!(

@@ -408,14 +408,8 @@ fn names_with_terminal_controls_show_as_escapes() {
 #[test]
 fn the_base_images_layers_are_marked_and_b_hides_them() {
     let dir = tempfile::tempdir().unwrap();
-    let base_spec = dive_testdata::demo_base_image();
-    let base = dive_testdata::build(&base_spec).unwrap();
     let base_tar = dir.path().join("base.tar");
-    std::fs::write(
-        &base_tar,
-        dive_testdata::docker_legacy(&[&base], false).unwrap(),
-    )
-    .unwrap();
+    dive_testdata::save_docker_archive(&dive_testdata::demo_base_image(), &base_tar).unwrap();
     let analyzer = AnalyzerBuilder::new().build();
     let mut analysis = analyzer.analyze(Source::parse(DEMO).unwrap(), &()).unwrap();
     assert_eq!(

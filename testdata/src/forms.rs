@@ -342,6 +342,12 @@ fn repositories(images: &[&BuiltImage]) -> Value {
 /// A legacy `docker save` (Docker ≤ 24): `<id>/layer.tar`, `<config>.json`, `manifest.json`.
 /// With `symlinked`, layers are stored as `<diffid>.tar` and `<id>/layer.tar` links to them,
 /// as skopeo writes.
+/// Builds `spec` and writes it as a legacy `docker save` archive at `path`.
+pub fn save_docker_archive(spec: &crate::ImageSpec, path: &Path) -> io::Result<()> {
+    let built = build(spec)?;
+    std::fs::write(path, docker_legacy(&[&built], false)?)
+}
+
 pub fn docker_legacy(images: &[&BuiltImage], symlinked: bool) -> io::Result<Vec<u8>> {
     let mut files = Files::default();
     let mut manifest = Vec::new();

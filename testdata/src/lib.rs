@@ -22,7 +22,7 @@ pub use fixtures::{
 };
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,
-    docker_legacy, docker25, oci_layout,
+    docker_legacy, docker25, oci_layout, save_docker_archive,
 };
 pub use layer::{MTIME, layer_tar, pax_record, write_ops};
 pub use ledger::{FinalEntry, HiddenFact, Ledger, ledger};

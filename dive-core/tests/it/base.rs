@@ -19,12 +19,8 @@ fn write(dir: &std::path::Path, name: &str, bytes: Vec<u8>) -> std::path::PathBu
 #[test]
 fn the_shared_layers_are_the_bases_and_their_bytes_and_findings_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
-    let base = dive_testdata::build(&base_spec()).unwrap();
-    let base_tar = write(
-        dir.path(),
-        "base.tar",
-        dive_testdata::docker_legacy(&[&base], false).unwrap(),
-    );
+    let base_tar = dir.path().join("base.tar");
+    dive_testdata::save_docker_archive(&base_spec(), &base_tar).unwrap();
     let demo_spec = dive_testdata::demo_image();
     let demo = dive_testdata::build(&demo_spec).unwrap();
     let layout = common::oci_dir(&demo, Compression::Gzip);
@@ -85,12 +81,8 @@ fn the_shared_layers_are_the_bases_and_their_bytes_and_findings_are_told_apart()
     rebuilt_spec.layers[0]
         .ops
         .push(dive_testdata::Op::text("etc/rebuilt", "yes\n"));
-    let rebuilt = dive_testdata::build(&rebuilt_spec).unwrap();
-    let rebuilt_tar = write(
-        dir.path(),
-        "rebuilt.tar",
-        dive_testdata::docker_legacy(&[&rebuilt], false).unwrap(),
-    );
+    let rebuilt_tar = dir.path().join("rebuilt.tar");
+    dive_testdata::save_docker_archive(&rebuilt_spec, &rebuilt_tar).unwrap();
     let mut again = analyzer.analyze(Source::path(layout.path()), &()).unwrap();
     assert_eq!(
         again.set_base(&analyzer.base_layers(Source::path(&rebuilt_tar)).unwrap()),

@@ -97,6 +97,8 @@ pub struct App {
     pub color: bool,
     /// The user asked to leave.
     pub quit: bool,
+    /// A file open in the viewer, over the panes.
+    pub viewer: Option<crate::viewer::Viewer>,
 }
 
 impl App {
@@ -115,6 +117,7 @@ impl App {
             size,
             color,
             quit: false,
+            viewer: None,
         }
     }
 
@@ -162,6 +165,10 @@ impl App {
             Msg::Input(Event::Mouse(mouse)) => self.mouse(mouse),
             Msg::Input(Event::Resize(width, height)) => {
                 self.size = Rect::new(0, 0, width, height);
+                let rows = self.viewer_height();
+                if let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) {
+                    viewer.refresh(&views.analysis, rows);
+                }
                 self.after_change();
             }
             Msg::Input(_) => {}
@@ -193,6 +200,8 @@ impl App {
             Mode::Prompt
         } else if self.help {
             Mode::Help
+        } else if self.viewer.is_some() {
+            Mode::Viewer
         } else {
             Mode::Pane(self.focus)
         }
@@ -215,8 +224,77 @@ impl App {
         }
     }
 
+    /// Rows of the file the viewer shows: the screen less its border and footer.
+    pub fn viewer_height(&self) -> usize {
+        usize::from(self.size.height.saturating_sub(3)).max(1)
+    }
+
+    /// An action in the viewer.
+    fn act_in_viewer(&mut self, action: Action) {
+        let height = self.viewer_height();
+        let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) else {
+            return;
+        };
+        let analysis = &views.analysis;
+        let page = height.saturating_sub(1).max(1) as i64;
+        match action {
+            Action::Up => viewer.scroll(analysis, -1, height),
+            Action::Down => viewer.scroll(analysis, 1, height),
+            Action::PageUp => viewer.scroll(analysis, -page, height),
+            Action::PageDown => viewer.scroll(analysis, page, height),
+            Action::Home => viewer.home(analysis, height),
+            Action::End => viewer.end(analysis, height),
+            Action::ToggleHex => viewer.toggle_hex(analysis, height),
+            Action::CloseViewer => self.viewer = None,
+            Action::Help => self.help = true,
+            _ => {}
+        }
+    }
+
+    /// Opens the selected file in the viewer: the final image's version, or in layer mode
+    /// the one that layer wrote (hidden or not).
+    fn open_viewer(&mut self) {
+        let main = self.main;
+        let Some(views) = self.views() else { return };
+        let outline = views.outline(main);
+        let Some(item) = outline.selected_item().map(|i| outline.item(i)) else {
+            return;
+        };
+        let analysis = &views.analysis;
+        let found = match item.target {
+            Target::Node(id) => analysis.tree.node(id).inode.map(|i| {
+                let inode = analysis.tree.inode(i);
+                (inode.layer as usize, inode.entry as usize, false)
+            }),
+            Target::Entry { layer, entry } => analysis.entry(layer, entry as usize).and_then(|e| {
+                analysis
+                    .find(&e.path, dive_core::contents::Version::Layer(layer))
+                    .filter(|f| f.kind == dive_core::layer::EntryKind::File)
+                    .map(|f| (f.layer, f.entry, item.hidden))
+            }),
+            _ => None,
+        };
+        let Some((layer, entry, hidden)) = found else {
+            self.status = Some("only a file holds bytes to view".to_owned());
+            return;
+        };
+        let files = match &views.files {
+            Ok(files) => std::sync::Arc::clone(files),
+            Err(why) => {
+                self.status = Some(why.clone());
+                return;
+            }
+        };
+        let mut viewer = crate::viewer::Viewer::open(analysis, files, layer, entry, hidden);
+        viewer.refresh(analysis, self.viewer_height());
+        self.viewer = Some(viewer);
+    }
+
     /// An action of the key table or of a prompt, which lie over the panes.
     fn act_in_overlay(&mut self, action: Action) {
+        if self.mode() == Mode::Viewer {
+            return self.act_in_viewer(action);
+        }
         match action {
             Action::Quit => self.quit = true,
             Action::CloseHelp => self.help = false,
@@ -264,6 +342,7 @@ impl App {
             Action::NextPane => self.focus_pane(self.focus.cycle(1)),
             Action::PrevPane => self.focus_pane(self.focus.cycle(-1)),
             Action::Show(pane) => self.focus_pane(pane),
+            Action::View => self.open_viewer(),
             Action::ToggleBase => {
                 if self.views_mut().is_some_and(|v| !v.toggle_base()) {
                     self.status = Some("no base image is known: --base IMAGE names it".to_owned());

@@ -18,6 +18,7 @@ use crate::cli::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReadArgs, ReportArgs, ReportFormatArg,
 };
 use crate::progress::Bars;
+use crate::views::Views;
 use dive_core::escape::escape;
 use dive_core::report::diff::DiffFormat;
 
@@ -149,7 +150,8 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     // A missing file or a bad argument is the first thing to say; then refuse a missing
     // terminal before reading anything.
     let name = cli.input.image.clone().unwrap_or_default();
-    let (source, builder) = (
+    let (image_source, files, builder) = (
+        source(image(&cli.input)?, &cli.input.read)?,
         source(image(&cli.input)?, &cli.input.read)?,
         builder(&cli.input.read)?,
     );
@@ -157,14 +159,27 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     let base = BaseChoice::new(&cli.input)?;
+    // The viewer reads files from the image again; an input that cannot be read twice says
+    // why when a file is opened.
+    let files = dive_core::contents::check_rereadable(&files)
+        .map(|()| files)
+        .map_err(|e| escape(&e.to_string()).into_owned());
     crate::terminal::run(&name, color, move |observer| {
         let analyzer = builder.build();
-        let mut analysis = analyzer.analyze(source, observer)?;
+        let mut analysis = analyzer.analyze(image_source, observer)?;
         base.apply(&analyzer, &mut analysis)?;
         if let Some(path) = &save {
             dive_core::scan::save(&analysis, path)?;
         }
-        Ok(analysis)
+        let files = files.and_then(|files| {
+            analyzer
+                .contents(files, &analysis)
+                .map(std::sync::Arc::new)
+                .map_err(|e| escape(&e.to_string()).into_owned())
+        });
+        let mut views = Views::new(analysis);
+        views.files = files;
+        Ok(views)
     })
 }
 

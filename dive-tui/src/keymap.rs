@@ -92,6 +92,12 @@ pub enum Action {
     TreeMode,
     /// Hide or show the base image's layers.
     ToggleBase,
+    /// Open the selected file in the viewer.
+    View,
+    /// Text or hex dump in the viewer.
+    ToggleHex,
+    /// Close the viewer, back where the user was.
+    CloseViewer,
     /// Ask for a path glob, regex or text.
     FilterPrompt,
     /// Ask for a minimum size.
@@ -129,6 +135,8 @@ pub enum Mode {
     Help,
     /// A prompt (filter, minimum size) is being typed.
     Prompt,
+    /// A file is open in the viewer.
+    Viewer,
 }
 
 /// Where a binding works.
@@ -144,6 +152,8 @@ pub enum Scope {
     Help,
     /// A prompt being typed.
     Prompt,
+    /// The file viewer.
+    Viewer,
 }
 
 impl Scope {
@@ -153,6 +163,7 @@ impl Scope {
             Scope::Any | Scope::Outline | Scope::Tree => None,
             Scope::Help => Some("In this key table"),
             Scope::Prompt => Some("In a prompt"),
+            Scope::Viewer => Some("In the file viewer (v)"),
         }
     }
 }
@@ -220,6 +231,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Backspace, Char('u')], "Bksp u", Scope::Outline, Action::Parent, "jump to the parent", None),
     bind(&[Char('e')], "e", Scope::Outline, Action::ExpandAll, "expand all", None),
     bind(&[Char('E')], "E", Scope::Outline, Action::CollapseAll, "collapse all", None),
+    bind(&[Char('v')], "v", Scope::Outline, Action::View, "view the file: text or hex (in layer mode, as that layer wrote it)", Some("view")),
     bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size or by name", Some("sort")),
     bind(&[Char('t')], "t", Scope::Outline, Action::ShowInTree, "show the selected file in the tree", None),
     bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base, or its annotation)", None),
@@ -232,6 +244,15 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Esc, Char('?'), Char('q')], "Esc ? q", Scope::Help, Action::CloseHelp, "close it", None),
     bind(&[Up, Char('k')], "↑ k", Scope::Help, Action::HelpUp, "scroll up", None),
     bind(&[Down, Char('j')], "↓ j", Scope::Help, Action::HelpDown, "scroll down", None),
+    bind(&[Up, Char('k')], "↑ k", Scope::Viewer, Action::Up, "up a line (a row of 16 bytes in hex)", None),
+    bind(&[Down, Char('j')], "↓ j", Scope::Viewer, Action::Down, "down a line", None),
+    bind(&[PageUp, Char('b')], "PgUp", Scope::Viewer, Action::PageUp, "up one screen", None),
+    bind(&[PageDown, Char('f'), Char(' ')], "PgDn", Scope::Viewer, Action::PageDown, "down one screen", None),
+    bind(&[Home, Char('g')], "Home g", Scope::Viewer, Action::Home, "start of the file", None),
+    bind(&[End, Char('G')], "End G", Scope::Viewer, Action::End, "end of the file", None),
+    bind(&[Char('x')], "x", Scope::Viewer, Action::ToggleHex, "text or hex dump", None),
+    bind(&[Char('?')], "?", Scope::Viewer, Action::Help, "this key table", None),
+    bind(&[Esc, Char('q'), Char('v')], "Esc q", Scope::Viewer, Action::CloseViewer, "close it, back where you were", None),
     bind(&[Enter], "Enter", Scope::Prompt, Action::Submit, "apply (empty clears)", None),
     bind(&[Esc], "Esc", Scope::Prompt, Action::Cancel, "leave, changing nothing", None),
     bind(&[Backspace], "Bksp", Scope::Prompt, Action::DeleteChar, "delete the last character", None),
@@ -253,9 +274,10 @@ pub fn action_for(mode: Mode, key: &KeyEvent) -> Option<Action> {
 /// Whether a binding of `scope` works in `mode`.
 pub fn in_scope(scope: Scope, mode: Mode) -> bool {
     match (scope, mode) {
-        (Scope::Any, Mode::Pane(_)) | (Scope::Help, Mode::Help) | (Scope::Prompt, Mode::Prompt) => {
-            true
-        }
+        (Scope::Any, Mode::Pane(_))
+        | (Scope::Help, Mode::Help)
+        | (Scope::Prompt, Mode::Prompt)
+        | (Scope::Viewer, Mode::Viewer) => true,
         (Scope::Outline, Mode::Pane(pane)) => pane != Pane::Layers,
         (Scope::Tree, Mode::Pane(pane)) => pane == Pane::Tree,
         _ => false,
@@ -277,10 +299,11 @@ mod tests {
 
     #[test]
     fn no_key_means_two_things_in_one_mode() {
-        let modes = Pane::ALL
-            .map(Mode::Pane)
-            .into_iter()
-            .chain([Mode::Help, Mode::Prompt]);
+        let modes =
+            Pane::ALL
+                .map(Mode::Pane)
+                .into_iter()
+                .chain([Mode::Help, Mode::Prompt, Mode::Viewer]);
         for mode in modes {
             let mut seen = Vec::new();
             for b in BINDINGS.iter().filter(|b| in_scope(b.scope, mode)) {

@@ -20,4 +20,5 @@ pub mod outline;
 pub mod progress;
 pub mod terminal;
 pub mod ui;
+pub mod viewer;
 pub mod views;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dive_core::{Analysis, Control, Event, Observer};
+use dive_core::{Control, Event, Observer};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
@@ -122,7 +122,7 @@ impl Observer for ProgressSender {
 /// Runs the interactive view on `input`; `analyze` runs on a worker thread.
 pub fn run<F>(input: &str, color: bool, analyze: F) -> anyhow::Result<()>
 where
-    F: FnOnce(&dyn Observer) -> anyhow::Result<Analysis> + Send + 'static,
+    F: FnOnce(&dyn Observer) -> anyhow::Result<Views> + Send + 'static,
 {
     require_terminal()?;
     let (tx, rx) = sync_channel::<Msg>(256);
@@ -138,7 +138,7 @@ where
         .spawn(move || {
             let result = catch_unwind(AssertUnwindSafe(|| {
                 analyze(&observer)
-                    .map(|analysis| Box::new(Views::new(analysis)))
+                    .map(Box::new)
                     .map_err(|e| dive_core::escape::escape(&format!("{e:#}")).into_owned())
             }))
             .unwrap_or_else(|_| Err("the analysis panicked (a bug: please report it)".into()));

@@ -76,6 +76,14 @@ pub fn render(app: &App, frame: &mut Frame) {
             .block(Block::bordered().title(" error "));
             frame.render_widget(text, size);
         }
+        Phase::Ready(_) if app.viewer.is_some() => {
+            if let Some(viewer) = &app.viewer {
+                file_viewer(viewer, &theme, frame, size);
+            }
+            if app.help {
+                help(app, &theme, frame, size);
+            }
+        }
         Phase::Ready(views) => {
             header(app, views, frame, areas.header);
             layers(app, views, &theme, frame, areas.layers);
@@ -87,6 +95,41 @@ pub fn render(app: &App, frame: &mut Frame) {
             }
         }
     }
+}
+
+/// The viewer over the whole screen: the file's rows with a gutter (line numbers, or byte
+/// offsets), and its keys in the last line.
+fn file_viewer(viewer: &crate::viewer::Viewer, theme: &Theme, frame: &mut Frame, size: Rect) {
+    let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
+    let mode = if viewer.hex { "hex" } else { "text" };
+    let block = Block::bordered()
+        .title(format!(" {} · {mode} ", viewer.title))
+        .border_style(theme.border(true));
+    let inner = block.inner(body);
+    frame.render_widget(block, body);
+    let lines: Vec<Line> = if let Some(error) = &viewer.error {
+        vec![Line::raw(format!("cannot read the file: {error}"))]
+    } else {
+        let gutter = viewer.rows.iter().map(|(g, _)| g.len()).max().unwrap_or(1);
+        viewer
+            .rows
+            .iter()
+            .map(|(g, text)| {
+                Line::from(vec![
+                    Span::styled(
+                        format!("{g:>gutter$} "),
+                        Style::new().add_modifier(Modifier::DIM),
+                    ),
+                    Span::raw(text.clone()),
+                ])
+            })
+            .collect()
+    };
+    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(
+        Paragraph::new(" ↑↓ PgUp PgDn Home End move · x text/hex · Esc back · ? keys"),
+        keys,
+    );
 }
 
 fn loading(app: &App, progress: &Progress, frame: &mut Frame, size: Rect) {

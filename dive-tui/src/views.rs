@@ -160,6 +160,8 @@ pub struct Views {
     pub layer_offset: usize,
     /// The base image's layers are left out of the Layers pane.
     pub hide_base: bool,
+    /// The image opened again to read files (the viewer), or why it cannot be.
+    pub files: Result<std::sync::Arc<dive_core::contents::Contents>, String>,
     /// The file tree.
     pub tree: TreeView,
     /// Families → packages → files.
@@ -217,6 +219,7 @@ impl Views {
             layer,
             layer_offset: 0,
             hide_base: false,
+            files: Err("files cannot be read from this input".to_owned()),
             tree,
             analysis,
         };

@@ -466,3 +466,170 @@ fn the_base_images_layers_are_marked_and_b_hides_them() {
             .is_some_and(|s| s.contains("--base IMAGE"))
     );
 }
+
+/// The demo with the image opened again for the viewer, as the binary does.
+fn demo_with_files(width: u16, height: u16) -> App {
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::parse(DEMO).unwrap(), &()).unwrap();
+    let files = analyzer
+        .contents(Source::parse(DEMO).unwrap(), &analysis)
+        .unwrap();
+    let mut views = Views::new(analysis);
+    views.files = Ok(std::sync::Arc::new(files));
+    App::ready("ml-service.tar", views, Rect::new(0, 0, width, height))
+}
+
+/// Filters the tree to `pattern` and selects the item labelled `label`.
+fn select(app: &mut App, pattern: &str, label: &str) {
+    app.type_keys(&format!("2C/{pattern}<Enter>eg"));
+    for _ in 0..200 {
+        if selected(app).0 == label {
+            return;
+        }
+        app.type_keys("j");
+    }
+    panic!("no {label} in {:?}", labels(app));
+}
+
+/// The bytes of a file as the image holds them (read with dive-core, as `cat` does).
+fn bytes_of(app: &App, path: &str) -> Vec<u8> {
+    let views = app.views().unwrap();
+    let found = views
+        .analysis
+        .find(path.as_bytes(), dive_core::contents::Version::Final)
+        .unwrap();
+    let mut out = Vec::new();
+    let files = views.files.as_ref().unwrap();
+    files
+        .copy(&views.analysis, found.layer, found.entry, &mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn the_viewer_shows_text_with_line_numbers_and_hex_and_esc_returns() {
+    let mut app = demo_with_files(100, 20);
+    select(&mut app, "os-release", "os-release");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().expect("v opens the viewer");
+    assert!(!viewer.hex);
+    let rows: Vec<(&str, &str)> = viewer
+        .rows
+        .iter()
+        .map(|(g, t)| (g.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("1", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\""),
+            ("2", "ID=debian"),
+            ("3", "VERSION_ID=\"12\""),
+        ]
+    );
+    insta::assert_snapshot!("viewer_text", screen(&app));
+    app.type_keys("x");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.hex);
+    assert_eq!(viewer.rows[0].0, "00000000");
+    assert!(
+        viewer.rows[0].1.ends_with("|PRETTY_NAME=\"Deb|"),
+        "{}",
+        viewer.rows[0].1
+    );
+    insta::assert_snapshot!("viewer_hex", screen(&app));
+    app.type_keys("<Esc>");
+    assert!(app.viewer.is_none());
+    assert_eq!(selected(&app).0, "os-release", "back where the user was");
+}
+
+#[test]
+fn a_binary_file_opens_as_hex_and_pages_to_its_end() {
+    let mut app = demo_with_files(100, 20);
+    select(&mut app, "bash", "bash");
+    app.type_keys("v");
+    let expected = bytes_of(&app, "usr/bin/bash");
+    let height = app.viewer_height();
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.hex, "NUL bytes make it hex");
+    assert_eq!(viewer.rows.len(), height);
+    let first: String = expected[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(viewer.rows[0].1.replace(' ', "")[..32], first);
+    app.type_keys("G");
+    let viewer = app.viewer.as_ref().unwrap();
+    let last_row = (expected.len() as u64 - 1) / 16 * 16;
+    assert_eq!(viewer.rows.last().unwrap().0, format!("{last_row:08x}"));
+    app.type_keys("g<PageDown>");
+    assert_eq!(app.viewer.as_ref().unwrap().top, (height as u64 - 1) * 16);
+}
+
+#[test]
+fn text_scrolls_line_by_line_and_to_the_end() {
+    let mut app = demo_with_files(100, 8);
+    select(&mut app, "dpkg/status", "status");
+    app.type_keys("v");
+    let text = String::from_utf8(bytes_of(&app, "var/lib/dpkg/status")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.len() > app.viewer_height(),
+        "the file is longer than the screen"
+    );
+    app.type_keys("jj");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert_eq!(viewer.rows[0], ("3".to_owned(), lines[2].to_owned()));
+    app.type_keys("G");
+    let viewer = app.viewer.as_ref().unwrap();
+    let n = lines.len();
+    assert_eq!(
+        viewer.rows.last().unwrap(),
+        &(n.to_string(), lines[n - 1].to_owned())
+    );
+    app.type_keys("k");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert_eq!(viewer.rows.last().unwrap().1, lines[n - 2]);
+}
+
+/// In layer mode the viewer shows what that layer wrote, even what a later layer deleted:
+/// here the pip cache file layer 2 added and layer 3 removed.
+#[test]
+fn the_viewer_opens_a_version_a_later_layer_deleted() {
+    let mut app = demo_with_files(100, 20);
+    app.type_keys("1ggjj2m");
+    select(&mut app, "9f8e7d6c", "9f8e7d6c5b4a39281706f5e4d3c2b1a0");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(
+        viewer
+            .title
+            .contains("as layer 2 wrote it, hidden in the final image"),
+        "{}",
+        viewer.title
+    );
+    let expected = dive_testdata::Content::to_vec(120, 21_470_113);
+    let first: String = expected[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(viewer.rows[0].1.replace(' ', "")[..32], first);
+    assert_eq!(viewer.size, 21_470_113);
+}
+
+#[test]
+fn without_a_second_reading_of_the_input_v_says_why() {
+    let mut app = demo(100, 20);
+    select(&mut app, "os-release", "os-release");
+    app.type_keys("v");
+    assert!(app.viewer.is_none());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("cannot be read")),
+        "{:?}",
+        app.status
+    );
+    select(&mut app, "etc", "etc");
+    let mut with_files = demo_with_files(100, 20);
+    select(&mut with_files, "etc", "etc");
+    with_files.type_keys("v");
+    assert!(with_files.viewer.is_none());
+    assert_eq!(
+        with_files.status.as_deref(),
+        Some("only a file holds bytes to view")
+    );
+}

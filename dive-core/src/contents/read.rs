@@ -21,14 +21,27 @@ impl Contents {
         layer: usize,
         entry: usize,
     ) -> Result<EntryReader<'static>> {
+        self.open_at(analysis, layer, entry, 0)
+    }
+
+    /// The same bytes from `start` on (a page a viewer shows): a plain layer is read from
+    /// there, a compressed one decoded up to it.
+    pub fn open_at(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+        start: u64,
+    ) -> Result<EntryReader<'static>> {
         let (location, size) = self.file_entry(analysis, layer, entry)?;
+        let start = start.min(size);
+        let size = size - start;
+        let offset = location_offset(&location) + start;
         let mut stream = self.layer_stream(analysis, layer, &location)?;
         let inner = match &mut stream {
-            LayerStream::Plain(blob) => {
-                Box::new(blob.reader_at(location_offset(&location), size)) as Box<dyn Read>
-            }
+            LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)) as Box<dyn Read>,
             LayerStream::Decoded { .. } => {
-                stream.skip_to(location_offset(&location), &location)?;
+                stream.skip_to(offset, &location)?;
                 let LayerStream::Decoded { reader, .. } = stream else {
                     unreachable!("matched above")
                 };

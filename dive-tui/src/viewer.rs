@@ -1,0 +1,347 @@
+//! The file viewer: one version of a file (the final image's, or what a layer wrote, hidden
+//! or not) as text with line numbers or as a hex dump with an ASCII column. Only a window
+//! around what is shown is read, so a 2 GB file opens at once and memory stays bounded.
+//! Everything shown is escaped: a file from the image never talks to the terminal.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use dive_core::Analysis;
+use dive_core::contents::Contents;
+use dive_core::escape::{escape_bytes, escape_path};
+
+/// Bytes read at a time around what is shown; also the longest line shown whole.
+const WINDOW: u64 = 256 * 1024;
+/// Bytes a hex row shows.
+const HEX_ROW: u64 = 16;
+
+/// An open file.
+pub struct Viewer {
+    /// The path (escaped), the version and the size.
+    pub title: String,
+    /// Bytes of the file.
+    pub size: u64,
+    /// A hex dump rather than text.
+    pub hex: bool,
+    /// First byte shown: a line start in text, a multiple of 16 in hex.
+    pub top: u64,
+    /// Line number of `top`, from 1, when it is known (not after a jump to the end).
+    pub top_line: Option<u64>,
+    /// What the screen shows, gutter and text per row ([`Viewer::refresh`]).
+    pub rows: Vec<(String, String)>,
+    /// A read that failed, shown instead of the rows.
+    pub error: Option<String>,
+    layer: usize,
+    entry: usize,
+    contents: Arc<Contents>,
+    /// The bytes read last: from `window_start`.
+    window: Vec<u8>,
+    window_start: u64,
+}
+
+impl std::fmt::Debug for Viewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Viewer")
+            .field("title", &self.title)
+            .field("top", &self.top)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Viewer {
+    /// Opens entry `entry` of layer `layer` (a regular file), as text unless its first
+    /// bytes hold a NUL or it is an ELF file.
+    pub fn open(
+        analysis: &Analysis,
+        contents: Arc<Contents>,
+        layer: usize,
+        entry: usize,
+        hidden: bool,
+    ) -> Self {
+        let record = analysis.entry(layer, entry);
+        let size = record.map_or(0, |e| e.size);
+        let path = record.map(|e| escape_path(&e.path)).unwrap_or_default();
+        let version = if hidden {
+            format!("as layer {layer} wrote it, hidden in the final image")
+        } else {
+            format!("from layer {layer}")
+        };
+        let mut viewer = Self {
+            title: format!(
+                "{path} · {version} · {}",
+                dive_core::report::human_bytes(size, false)
+            ),
+            size,
+            hex: false,
+            top: 0,
+            top_line: Some(1),
+            rows: Vec::new(),
+            error: None,
+            layer,
+            entry,
+            contents,
+            window: Vec::new(),
+            window_start: 0,
+        };
+        viewer.load(analysis, 0);
+        let head = &viewer.window[..viewer.window.len().min(8192)];
+        viewer.hex = head.contains(&0) || head.starts_with(b"\x7fELF");
+        viewer
+    }
+
+    /// Reads the window from `start` (clamped into the file).
+    fn load(&mut self, analysis: &Analysis, start: u64) {
+        let start = start.min(self.size);
+        let read = self
+            .contents
+            .open_at(analysis, self.layer, self.entry, start)
+            .map_err(|e| e.to_string())
+            .and_then(|reader| {
+                let mut bytes = Vec::new();
+                reader
+                    .take(WINDOW)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| e.to_string())?;
+                Ok(bytes)
+            });
+        match read {
+            Ok(bytes) => {
+                self.window = bytes;
+                self.window_start = start;
+                self.error = None;
+            }
+            Err(message) => self.error = Some(dive_core::escape::escape_owned(message)),
+        }
+    }
+
+    /// The window holds `at..at + len` (as far as the file goes), reading it if not.
+    fn ensure(&mut self, analysis: &Analysis, at: u64, len: u64) {
+        let end = (at + len).min(self.size);
+        let held = self.window_start..self.window_start + self.window.len() as u64;
+        if !(held.contains(&at) || at == end) || end > held.end {
+            self.load(analysis, at);
+        }
+    }
+
+    /// The byte at `at`, from the window (which must hold it).
+    fn byte(&self, at: u64) -> Option<u8> {
+        let i = usize::try_from(at.checked_sub(self.window_start)?).ok()?;
+        self.window.get(i).copied()
+    }
+
+    /// Where the line after the one starting at `at` starts, or `None` at the last line.
+    fn next_line(&mut self, analysis: &Analysis, at: u64) -> Option<u64> {
+        self.ensure(analysis, at, WINDOW);
+        let limit = (at + WINDOW).min(self.size);
+        let mut pos = at;
+        while pos < limit {
+            if self.byte(pos)? == b'\n' {
+                return (pos + 1 < self.size).then_some(pos + 1);
+            }
+            pos += 1;
+        }
+        // A line longer than the window is shown in window-long pieces.
+        (limit < self.size).then_some(limit)
+    }
+
+    /// Where the line before the one starting at `at` starts.
+    fn previous_line(&mut self, analysis: &Analysis, at: u64) -> Option<u64> {
+        if at == 0 {
+            return None;
+        }
+        let from = at.saturating_sub(WINDOW);
+        self.ensure(analysis, from, at - from);
+        // `at - 1` is the newline that ends the previous line (or a piece's end).
+        let mut pos = at - 1;
+        while pos > from {
+            if self.byte(pos - 1)? == b'\n' {
+                return Some(pos);
+            }
+            pos -= 1;
+        }
+        Some(from)
+    }
+
+    /// Moves by `rows` (down when positive); `height` rows are on screen.
+    pub fn scroll(&mut self, analysis: &Analysis, rows: i64, height: usize) {
+        if self.hex {
+            let last = self.size.saturating_sub(1) / HEX_ROW * HEX_ROW;
+            let delta = rows.unsigned_abs() * HEX_ROW;
+            self.top = if rows < 0 {
+                self.top.saturating_sub(delta)
+            } else {
+                (self.top + delta).min(last)
+            };
+        } else {
+            for _ in 0..rows.unsigned_abs() {
+                let moved = if rows < 0 {
+                    self.previous_line(analysis, self.top)
+                } else {
+                    self.next_line(analysis, self.top)
+                };
+                let Some(to) = moved else { break };
+                self.top = to;
+                self.top_line = self.top_line.map(|l| {
+                    if rows < 0 {
+                        l.saturating_sub(1).max(1)
+                    } else {
+                        l + 1
+                    }
+                });
+            }
+            if self.top == 0 {
+                self.top_line = Some(1);
+            }
+        }
+        self.refresh(analysis, height);
+    }
+
+    /// To the first row.
+    pub fn home(&mut self, analysis: &Analysis, height: usize) {
+        self.top = 0;
+        self.top_line = Some(1);
+        self.refresh(analysis, height);
+    }
+
+    /// To the last screen.
+    pub fn end(&mut self, analysis: &Analysis, height: usize) {
+        if self.hex {
+            let rows = (height as u64).max(1);
+            let last = self.size.saturating_sub(1) / HEX_ROW;
+            self.top = last.saturating_sub(rows - 1) * HEX_ROW;
+        } else {
+            let mut top = self.size;
+            // The last line, then `height - 1` lines above it.
+            if let Some(start) = self.previous_line(analysis, self.size) {
+                top = start;
+            }
+            for _ in 1..height {
+                match self.previous_line(analysis, top) {
+                    Some(start) => top = start,
+                    None => break,
+                }
+            }
+            self.top = top.min(self.size);
+            // Counted only when the whole file is in the window: the pieces between
+            // newlines before the top are the lines above it, plus one.
+            let whole = self.window_start == 0 && self.window.len() as u64 == self.size;
+            self.top_line = whole.then(|| {
+                let above = &self.window[..usize::try_from(self.top).unwrap_or(0)];
+                above.split(|&b| b == b'\n').count() as u64
+            });
+        }
+        self.refresh(analysis, height);
+    }
+
+    /// Text or hex; the same bytes stay on top.
+    pub fn toggle_hex(&mut self, analysis: &Analysis, height: usize) {
+        self.hex = !self.hex;
+        if self.hex {
+            self.top = self.top / HEX_ROW * HEX_ROW;
+        } else {
+            // Back to the start of the line that holds the top byte.
+            let at = self.top;
+            self.top = match self.previous_line(analysis, at + 1) {
+                Some(start) if start <= at => start,
+                _ => 0,
+            };
+            self.top_line = (self.top == 0).then_some(1);
+        }
+        self.refresh(analysis, height);
+    }
+
+    /// Computes the rows `height` lines of the screen show (the screen cuts them).
+    pub fn refresh(&mut self, analysis: &Analysis, height: usize) {
+        self.rows.clear();
+        if self.hex {
+            let len = height as u64 * HEX_ROW;
+            self.ensure(analysis, self.top, len);
+            for row in 0..height as u64 {
+                let at = self.top + row * HEX_ROW;
+                if at >= self.size {
+                    break;
+                }
+                let bytes: Vec<u8> = (at..(at + HEX_ROW).min(self.size))
+                    .filter_map(|i| self.byte(i))
+                    .collect();
+                self.rows.push((format!("{at:08x}"), hex_row(&bytes)));
+            }
+            return;
+        }
+        let mut at = self.top;
+        let mut line = self.top_line;
+        for _ in 0..height {
+            if at >= self.size && !(at == 0 && self.size == 0) {
+                break;
+            }
+            let next = self.next_line(analysis, at);
+            let end = next.unwrap_or(self.size);
+            self.ensure(analysis, at, end - at);
+            let bytes: Vec<u8> = (at..end).filter_map(|i| self.byte(i)).collect();
+            let text = text_row(&bytes);
+            let gutter = line.map_or_else(|| format!("@{at}"), |l| l.to_string());
+            self.rows.push((gutter, text));
+            match next {
+                Some(next) => {
+                    at = next;
+                    line = line.map(|l| l + 1);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// A line of text as the screen shows it: the newline dropped, tabs as spaces, everything
+/// else a terminal would act on escaped.
+fn text_row(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    bytes
+        .split(|&b| b == b'\t')
+        .map(|part| escape_bytes(part).into_owned())
+        .collect::<Vec<_>>()
+        .join("    ")
+}
+
+/// `xx xx … xx  |ascii…|` for up to 16 bytes.
+fn hex_row(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(70);
+    for i in 0..HEX_ROW as usize {
+        match bytes.get(i) {
+            Some(b) => out.push_str(&format!("{b:02x} ")),
+            None => out.push_str("   "),
+        }
+        if i == 7 {
+            out.push(' ');
+        }
+    }
+    out.push_str(" |");
+    out.extend(bytes.iter().map(|&b| {
+        if b.is_ascii_graphic() || b == b' ' {
+            b as char
+        } else {
+            '.'
+        }
+    }));
+    out.push('|');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_show_no_terminal_controls() {
+        assert_eq!(text_row(b"a\tb\x1b]0;x\x07\n"), "a    b\\e]0;x\\x07");
+        assert_eq!(
+            hex_row(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"),
+            "7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|"
+        );
+        assert_eq!(
+            hex_row(b"ab"),
+            format!("61 62 {} |ab|", "   ".repeat(14) + " ")
+        );
+    }
+}

@@ -11,7 +11,7 @@ use dive_core::escape::{escape, escape_bytes, escape_path};
 use dive_core::layer::EntryKind;
 
 use crate::cli::{CatArgs, ExtractArgs, InputArgs};
-use crate::commands::{builder, image, source};
+use crate::input::{builder, image, source};
 use crate::progress::Bars;
 
 /// The image analysed, opened again for reading contents, and the version asked for.

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod details;
 mod files;
+mod input;
 pub mod keymap;
 pub mod layout;
 pub mod model;

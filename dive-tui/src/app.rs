@@ -58,6 +58,8 @@ pub enum Prompt {
     Filter,
     /// A minimum size.
     MinSize,
+    /// Text to find in the viewer.
+    Find,
 }
 
 impl Prompt {
@@ -66,6 +68,7 @@ impl Prompt {
         match self {
             Prompt::Filter => "filter (glob *.so, re:REGEX, text; empty clears): ",
             Prompt::MinSize => "minimum size (10MB, 1.5GiB; empty clears): ",
+            Prompt::Find => "find: ",
         }
     }
 }
@@ -237,6 +240,7 @@ impl App {
         };
         let analysis = &views.analysis;
         let page = height.saturating_sub(1).max(1) as i64;
+        self.status = None;
         match action {
             Action::Up => viewer.scroll(analysis, -1, height),
             Action::Down => viewer.scroll(analysis, 1, height),
@@ -247,8 +251,27 @@ impl App {
             Action::ToggleHex => viewer.toggle_hex(analysis, height),
             Action::CloseViewer => self.viewer = None,
             Action::Help => self.help = true,
+            Action::FindPrompt => self.prompt = Some((Prompt::Find, String::new())),
+            Action::FindNext => self.find(None),
             _ => {}
         }
+    }
+
+    /// Finds `text` (or, with `None`, the text found last) in the viewer's file, from the
+    /// line after the top; the status says when there is no further match.
+    fn find(&mut self, text: Option<&str>) {
+        let height = self.viewer_height();
+        let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) else {
+            return;
+        };
+        self.status = match viewer.find(&views.analysis, text.map(str::as_bytes), height) {
+            Ok(true) => None,
+            Ok(false) => Some(format!(
+                "{} is not in the rest of the file (g goes to the start)",
+                crate::outline::safe(String::from_utf8_lossy(&viewer.needle))
+            )),
+            Err(message) => Some(message),
+        };
     }
 
     /// Opens the selected file in the viewer: the final image's version, or in layer mode
@@ -316,12 +339,17 @@ impl App {
     }
 
     fn answer(&mut self, prompt: Prompt, text: &str) {
+        if prompt == Prompt::Find {
+            self.find(Some(text));
+            return;
+        }
         let Some(views) = self.views_mut() else {
             return;
         };
         let result = match prompt {
             Prompt::Filter => views.set_pattern(text),
             Prompt::MinSize => views.set_min_size(text),
+            Prompt::Find => Ok(()),
         };
         if let Err(message) = result {
             self.status = Some(crate::outline::safe(message));

@@ -98,6 +98,10 @@ pub enum Action {
     ToggleHex,
     /// Close the viewer, back where the user was.
     CloseViewer,
+    /// Ask for text to find in the viewer.
+    FindPrompt,
+    /// The next match of the text found last.
+    FindNext,
     /// Ask for a path glob, regex or text.
     FilterPrompt,
     /// Ask for a minimum size.
@@ -251,6 +255,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Home, Char('g')], "Home g", Scope::Viewer, Action::Home, "start of the file", None),
     bind(&[End, Char('G')], "End G", Scope::Viewer, Action::End, "end of the file", None),
     bind(&[Char('x')], "x", Scope::Viewer, Action::ToggleHex, "text or hex dump", None),
+    bind(&[Char('/')], "/", Scope::Viewer, Action::FindPrompt, "find text, from the line after the top", None),
+    bind(&[Char('n')], "n", Scope::Viewer, Action::FindNext, "the next match", None),
     bind(&[Char('?')], "?", Scope::Viewer, Action::Help, "this key table", None),
     bind(&[Esc, Char('q'), Char('v')], "Esc q", Scope::Viewer, Action::CloseViewer, "close it, back where you were", None),
     bind(&[Enter], "Enter", Scope::Prompt, Action::Submit, "apply (empty clears)", None),

@@ -78,7 +78,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         }
         Phase::Ready(_) if app.viewer.is_some() => {
             if let Some(viewer) = &app.viewer {
-                file_viewer(viewer, &theme, frame, size);
+                file_viewer(app, viewer, &theme, frame, size);
             }
             if app.help {
                 help(app, &theme, frame, size);
@@ -99,7 +99,13 @@ pub fn render(app: &App, frame: &mut Frame) {
 
 /// The viewer over the whole screen: the file's rows with a gutter (line numbers, or byte
 /// offsets), and its keys in the last line.
-fn file_viewer(viewer: &crate::viewer::Viewer, theme: &Theme, frame: &mut Frame, size: Rect) {
+fn file_viewer(
+    app: &App,
+    viewer: &crate::viewer::Viewer,
+    theme: &Theme,
+    frame: &mut Frame,
+    size: Rect,
+) {
     let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
     let mode = if viewer.hex { "hex" } else { "text" };
     let block = Block::bordered()
@@ -126,10 +132,20 @@ fn file_viewer(viewer: &crate::viewer::Viewer, theme: &Theme, frame: &mut Frame,
             .collect()
     };
     frame.render_widget(Paragraph::new(lines), inner);
-    frame.render_widget(
-        Paragraph::new(" ↑↓ PgUp PgDn Home End move · x text/hex · Esc back · ? keys"),
-        keys,
-    );
+    // The prompt being typed, else a message, else the keys.
+    let line = match (&app.prompt, &app.status) {
+        (Some((prompt, text)), _) => format!(
+            " {}{}▏",
+            prompt.question(),
+            crate::outline::safe(text.clone())
+        ),
+        (None, Some(status)) => format!(" {status}"),
+        (None, None) => {
+            " ↑↓ PgUp PgDn Home End move · / find · n next · x text/hex · Esc back · ? keys"
+                .to_owned()
+        }
+    };
+    frame.render_widget(Paragraph::new(line), keys);
 }
 
 fn loading(app: &App, progress: &Progress, frame: &mut Frame, size: Rect) {

@@ -31,6 +31,8 @@ pub struct Viewer {
     pub rows: Vec<(String, String)>,
     /// A read that failed, shown instead of the rows.
     pub error: Option<String>,
+    /// The text found last (`/`), for the next match (`n`).
+    pub needle: Vec<u8>,
     layer: usize,
     entry: usize,
     contents: Arc<Contents>,
@@ -77,6 +79,7 @@ impl Viewer {
             top_line: Some(1),
             rows: Vec::new(),
             error: None,
+            needle: Vec::new(),
             layer,
             entry,
             contents,
@@ -194,6 +197,73 @@ impl Viewer {
             }
         }
         self.refresh(analysis, height);
+    }
+
+    /// Finds `needle` (or the last one) after the top row, reading the file on from there
+    /// once; the row holding the match becomes the top. Whether there was one.
+    pub fn find(
+        &mut self,
+        analysis: &Analysis,
+        needle: Option<&[u8]>,
+        height: usize,
+    ) -> Result<bool, String> {
+        if let Some(needle) = needle {
+            needle.clone_into(&mut self.needle);
+        }
+        if self.needle.is_empty() {
+            return Ok(false);
+        }
+        // From the second row on: the top row is where the last match was.
+        let from = if self.hex {
+            (self.top + HEX_ROW).min(self.size)
+        } else {
+            self.next_line(analysis, self.top).unwrap_or(self.size)
+        };
+        let mut reader = self
+            .contents
+            .open_at(analysis, self.layer, self.entry, from)
+            .map_err(|e| dive_core::escape::escape_owned(e.to_string()))?;
+        let finder = memchr::memmem::Finder::new(&self.needle);
+        let keep = self.needle.len() - 1;
+        // A chunk, after the last `keep` bytes of the one before (a match may straddle them).
+        let mut chunk: Vec<u8> = Vec::with_capacity(WINDOW as usize + keep);
+        let mut chunk_start = from;
+        let mut newlines = 0u64;
+        loop {
+            let carried = chunk.len();
+            chunk.resize(carried + WINDOW as usize, 0);
+            let n = reader
+                .read(&mut chunk[carried..])
+                .map_err(|e| dive_core::escape::escape_owned(e.to_string()))?;
+            chunk.truncate(carried + n);
+            if let Some(at) = finder.find(&chunk) {
+                let hit = chunk_start + at as u64;
+                let line_start = chunk[..at].iter().rposition(|&b| b == b'\n');
+                newlines += memchr::memchr_iter(b'\n', &chunk[..at]).count() as u64;
+                self.top = if self.hex {
+                    hit / HEX_ROW * HEX_ROW
+                } else {
+                    match line_start {
+                        Some(i) => chunk_start + i as u64 + 1,
+                        // The line began in an earlier chunk (a line longer than a chunk).
+                        None => self.previous_line(analysis, hit + 1).unwrap_or(from),
+                    }
+                };
+                if !self.hex {
+                    // Lines from the top row's to the match's.
+                    self.top_line = self.top_line.map(|l| l + 1 + newlines);
+                }
+                self.refresh(analysis, height);
+                return Ok(true);
+            }
+            if n == 0 {
+                return Ok(false);
+            }
+            let drop = chunk.len().saturating_sub(keep);
+            newlines += memchr::memchr_iter(b'\n', &chunk[..drop]).count() as u64;
+            chunk.drain(..drop);
+            chunk_start += drop as u64;
+        }
     }
 
     /// To the first row.

@@ -633,3 +633,46 @@ fn without_a_second_reading_of_the_input_v_says_why() {
         Some("only a file holds bytes to view")
     );
 }
+
+/// `/` finds text from the line after the top and makes its line the top, with its line
+/// number; `n` goes on to the next match; past the last one the status says so.
+#[test]
+fn the_viewer_finds_text_and_the_next_match() {
+    let mut app = demo_with_files(100, 8);
+    select(&mut app, "dpkg/status", "status");
+    app.type_keys("v");
+    let text = String::from_utf8(bytes_of(&app, "var/lib/dpkg/status")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let packages: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("Package:"))
+        .collect();
+    assert!(packages.len() >= 3);
+    app.type_keys("/Package:<Enter>");
+    // The first line is a Package: line, so the first match after the top is the second.
+    let top = |app: &App| app.viewer.as_ref().unwrap().rows[0].clone();
+    assert_eq!(
+        top(&app),
+        ((packages[1] + 1).to_string(), lines[packages[1]].to_owned())
+    );
+    app.type_keys("n");
+    assert_eq!(
+        top(&app),
+        ((packages[2] + 1).to_string(), lines[packages[2]].to_owned())
+    );
+    app.type_keys("/libstdc<Enter>");
+    let hit = lines.iter().position(|l| l.contains("libstdc")).unwrap();
+    assert!(hit > packages[2], "the fixture puts libstdc++ last");
+    assert_eq!(top(&app).1, lines[hit]);
+    app.type_keys("/no such text<Enter>");
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("is not in the rest")),
+        "{:?}",
+        app.status
+    );
+    assert!(screen(&app).contains("no such text is not in the rest of the file"));
+    app.type_keys("x/perl<Enter>");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.hex && viewer.rows[0].1.contains('|'));
+}

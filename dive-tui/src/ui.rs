@@ -107,7 +107,13 @@ fn file_viewer(
     size: Rect,
 ) {
     let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
-    let mode = if viewer.hex { "hex" } else { "text" };
+    let mode = if viewer.show_summary {
+        "ELF summary"
+    } else if viewer.hex {
+        "hex"
+    } else {
+        "text"
+    };
     let block = Block::bordered()
         .title(format!(" {} · {mode} ", viewer.title))
         .border_style(theme.border(true));

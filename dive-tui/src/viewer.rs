@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use dive_core::Analysis;
 use dive_core::contents::Contents;
-use dive_core::escape::{escape_bytes, escape_path};
+use dive_core::escape::{escape, escape_bytes, escape_owned, escape_path};
 
 /// Bytes read at a time around what is shown; also the longest line shown whole.
 const WINDOW: u64 = 256 * 1024;
@@ -33,6 +33,12 @@ pub struct Viewer {
     pub error: Option<String>,
     /// The text found last (`/`), for the next match (`n`).
     pub needle: Vec<u8>,
+    /// An ELF file's summary, label and value per row; shown first, `x` for the hex dump.
+    pub summary: Option<Vec<(String, String)>>,
+    /// The summary is on screen (else the text or hex view).
+    pub show_summary: bool,
+    /// First summary row on screen.
+    summary_top: usize,
     layer: usize,
     entry: usize,
     contents: Arc<Contents>,
@@ -80,6 +86,9 @@ impl Viewer {
             rows: Vec::new(),
             error: None,
             needle: Vec::new(),
+            summary: None,
+            show_summary: false,
+            summary_top: 0,
             layer,
             entry,
             contents,
@@ -89,6 +98,17 @@ impl Viewer {
         viewer.load(analysis, 0);
         let head = &viewer.window[..viewer.window.len().min(8192)];
         viewer.hex = head.contains(&0) || head.starts_with(b"\x7fELF");
+        if head.starts_with(b"\x7fELF") {
+            viewer.summary = Some(match viewer.contents.elf_summary(analysis, layer, entry) {
+                Ok(Ok(summary)) => summary_rows(&summary),
+                Ok(Err(why)) => vec![(
+                    "ELF".into(),
+                    format!("unreadable headers: {}", escape_owned(why)),
+                )],
+                Err(e) => vec![("ELF".into(), escape_owned(e.to_string()))],
+            });
+            viewer.show_summary = true;
+        }
         viewer
     }
 
@@ -167,7 +187,17 @@ impl Viewer {
 
     /// Moves by `rows` (down when positive); `height` rows are on screen.
     pub fn scroll(&mut self, analysis: &Analysis, rows: i64, height: usize) {
-        if self.hex {
+        if self.show_summary {
+            let last = self
+                .summary
+                .as_ref()
+                .map_or(0, Vec::len)
+                .saturating_sub(height);
+            self.summary_top = self
+                .summary_top
+                .saturating_add_signed(rows as isize)
+                .min(last);
+        } else if self.hex {
             let last = self.size.saturating_sub(1) / HEX_ROW * HEX_ROW;
             let delta = rows.unsigned_abs() * HEX_ROW;
             self.top = if rows < 0 {
@@ -210,6 +240,8 @@ impl Viewer {
         if let Some(needle) = needle {
             needle.clone_into(&mut self.needle);
         }
+        // Bytes are searched: an ELF file's summary gives way to its hex dump.
+        self.show_summary = false;
         if self.needle.is_empty() {
             return Ok(false);
         }
@@ -268,6 +300,7 @@ impl Viewer {
 
     /// To the first row.
     pub fn home(&mut self, analysis: &Analysis, height: usize) {
+        self.summary_top = 0;
         self.top = 0;
         self.top_line = Some(1);
         self.refresh(analysis, height);
@@ -275,7 +308,13 @@ impl Viewer {
 
     /// To the last screen.
     pub fn end(&mut self, analysis: &Analysis, height: usize) {
-        if self.hex {
+        if self.show_summary {
+            self.summary_top = self
+                .summary
+                .as_ref()
+                .map_or(0, Vec::len)
+                .saturating_sub(height);
+        } else if self.hex {
             let rows = (height as u64).max(1);
             let last = self.size.saturating_sub(1) / HEX_ROW;
             self.top = last.saturating_sub(rows - 1) * HEX_ROW;
@@ -303,8 +342,13 @@ impl Viewer {
         self.refresh(analysis, height);
     }
 
-    /// Text or hex; the same bytes stay on top.
+    /// Text or hex (an ELF file: its summary or hex); the same bytes stay on top.
     pub fn toggle_hex(&mut self, analysis: &Analysis, height: usize) {
+        if self.summary.is_some() {
+            self.show_summary = !self.show_summary;
+            self.hex = true;
+            return self.refresh(analysis, height);
+        }
         self.hex = !self.hex;
         if self.hex {
             self.top = self.top / HEX_ROW * HEX_ROW;
@@ -323,6 +367,16 @@ impl Viewer {
     /// Computes the rows `height` lines of the screen show (the screen cuts them).
     pub fn refresh(&mut self, analysis: &Analysis, height: usize) {
         self.rows.clear();
+        if self.show_summary {
+            let summary = self.summary.as_deref().unwrap_or_default();
+            self.rows = summary
+                .iter()
+                .skip(self.summary_top)
+                .take(height)
+                .cloned()
+                .collect();
+            return;
+        }
         if self.hex {
             let len = height as u64 * HEX_ROW;
             self.ensure(analysis, self.top, len);
@@ -360,6 +414,54 @@ impl Viewer {
             }
         }
     }
+}
+
+/// An ELF summary as label and value rows; names from the file are escaped.
+fn summary_rows(summary: &dive_core::contents::ElfSummary) -> Vec<(String, String)> {
+    let size = |b: u64| dive_core::report::human_bytes(b, false);
+    let names = |list: &[String]| {
+        list.iter()
+            .map(|n| escape(n).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut rows = vec![
+        ("class".to_owned(), summary.class.clone()),
+        ("machine".to_owned(), summary.machine.clone()),
+        ("type".to_owned(), summary.kind.clone()),
+        (
+            "SONAME".to_owned(),
+            summary
+                .soname
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |s| escape(s).into_owned()),
+        ),
+        (
+            "needs".to_owned(),
+            if summary.needed.is_empty() {
+                "-".to_owned()
+            } else {
+                names(&summary.needed)
+            },
+        ),
+        (
+            "build-id".to_owned(),
+            summary.build_id.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
+        ("debug info".to_owned(), size(summary.debug_bytes)),
+        ("symbols".to_owned(), size(summary.symbol_bytes)),
+        (
+            "sections".to_owned(),
+            format!("{} (x: hex dump)", summary.sections.len()),
+        ),
+    ];
+    rows.extend(summary.sections.iter().map(|(name, bytes)| {
+        (
+            String::new(),
+            format!("{:>10}  {}", size(*bytes), escape(name)),
+        )
+    }));
+    rows
 }
 
 /// A line of text as the screen shows it: the newline dropped, tabs as spaces, everything

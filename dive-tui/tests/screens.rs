@@ -676,3 +676,67 @@ fn the_viewer_finds_text_and_the_next_match() {
     let viewer = app.viewer.as_ref().unwrap();
     assert!(viewer.hex && viewer.rows[0].1.contains('|'));
 }
+
+/// An ELF file opens on its summary (class, type, sections, debug bytes); x shows the hex
+/// dump and back.
+#[test]
+fn an_elf_file_opens_on_its_summary_and_x_shows_its_bytes() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ImageSpec::new(
+        "elf/app:1",
+        vec![LayerSpec::new(
+            "COPY lib /usr/lib",
+            vec![Op::text(
+                "usr/lib/libdebug.so",
+                dive_testdata::elf_with_debug(50_000, 300_000, 40_000),
+            )],
+        )],
+    );
+    let image = dir.path().join("elf.tar");
+    dive_testdata::save_docker_archive(&spec, &image).unwrap();
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
+    let files = analyzer.contents(Source::path(&image), &analysis).unwrap();
+    let mut views = Views::new(analysis);
+    views.files = Ok(std::sync::Arc::new(files));
+    let mut app = App::ready("elf.tar", views, Rect::new(0, 0, 100, 24));
+    select(&mut app, "libdebug", "libdebug.so");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.show_summary);
+    let row = |label: &str| {
+        viewer
+            .rows
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        row("class").as_deref(),
+        Some("ELF64 little-endian"),
+        "{:?}",
+        viewer.rows
+    );
+    assert!(
+        row("debug info").is_some_and(|v| v != "0 B"),
+        "{:?}",
+        viewer.rows
+    );
+    assert!(
+        viewer.rows.iter().any(|(_, v)| v.ends_with(".debug_info")),
+        "{:?}",
+        viewer.rows
+    );
+    insta::assert_snapshot!("viewer_elf", screen(&app));
+    app.type_keys("x");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(!viewer.show_summary && viewer.hex);
+    assert!(
+        viewer.rows[0].1.starts_with("7f 45 4c 46"),
+        "{}",
+        viewer.rows[0].1
+    );
+    app.type_keys("x");
+    assert!(app.viewer.as_ref().unwrap().show_summary);
+}

@@ -5,9 +5,11 @@
 //! and directories below a directory they cannot leave (`beneath`).
 
 mod beneath;
+mod elf;
 mod extract;
 mod read;
 
+pub use elf::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use read::EntryReader;
 

@@ -60,6 +60,8 @@ pub enum Prompt {
     MinSize,
     /// Text to find in the viewer.
     Find,
+    /// A directory to extract the selection into.
+    ExtractTo,
 }
 
 impl Prompt {
@@ -69,6 +71,7 @@ impl Prompt {
             Prompt::Filter => "filter (glob *.so, re:REGEX, text; empty clears): ",
             Prompt::MinSize => "minimum size (10MB, 1.5GiB; empty clears): ",
             Prompt::Find => "find: ",
+            Prompt::ExtractTo => "extract the selection below the directory: ",
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct App {
     pub quit: bool,
     /// A file open in the viewer, over the panes.
     pub viewer: Option<crate::viewer::Viewer>,
+    /// Text to put on the clipboard with the next frame (OSC 52), already escaped.
+    pub clipboard: Option<String>,
 }
 
 impl App {
@@ -121,6 +126,7 @@ impl App {
             color,
             quit: false,
             viewer: None,
+            clipboard: None,
         }
     }
 
@@ -274,6 +280,72 @@ impl App {
         };
     }
 
+    /// The selected item's path in the image, if it stands for one.
+    fn selected_path(&self) -> Option<Vec<u8>> {
+        let views = self.views()?;
+        let outline = views.outline(self.main);
+        let item = outline.item(outline.selected_item()?);
+        crate::views::target_path(&views.analysis, item.target)
+    }
+
+    /// Puts the selected path on the clipboard: escaped, so that pasting it never runs
+    /// what a hostile name holds (a newline, a control sequence).
+    fn copy_path(&mut self) {
+        let Some(path) = self.selected_path() else {
+            self.status = Some("this item is not a path of the image".to_owned());
+            return;
+        };
+        let text = dive_core::escape::escape_bytes(&path).into_owned();
+        self.status = Some(format!("copied {text}"));
+        self.clipboard = Some(text);
+    }
+
+    /// Extracts the selection (the final image's, or in layer mode that layer's) below
+    /// `dir`, never outside it; the status says what was written.
+    fn extract_selection(&mut self, dir: &str) {
+        let Some(path) = self.selected_path() else {
+            self.status = Some("this item is not a path of the image".to_owned());
+            return;
+        };
+        let Some(views) = self.views() else { return };
+        let version = if views.tree.mode == TreeMode::Layer && self.main == Pane::Tree {
+            dive_core::contents::Version::Layer(views.layer)
+        } else {
+            dive_core::contents::Version::Final
+        };
+        let files = match &views.files {
+            Ok(files) => std::sync::Arc::clone(files),
+            Err(why) => {
+                self.status = Some(why.clone());
+                return;
+            }
+        };
+        let options = dive_core::contents::ExtractOptions::default();
+        let done = files.extract(
+            &views.analysis,
+            &[&path],
+            version,
+            std::path::Path::new(dir),
+            options,
+        );
+        self.status = Some(crate::outline::safe(match done {
+            Ok(done) => format!(
+                "wrote {} paths ({}) below {dir}{}",
+                done.written.len(),
+                dive_core::report::human_bytes(done.bytes, false),
+                if done.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; skipped {} (dive-rs extract lists why)",
+                        done.skipped.len()
+                    )
+                }
+            ),
+            Err(e) => e.to_string(),
+        }));
+    }
+
     /// Opens the selected file in the viewer: the final image's version, or in layer mode
     /// the one that layer wrote (hidden or not).
     fn open_viewer(&mut self) {
@@ -343,13 +415,17 @@ impl App {
             self.find(Some(text));
             return;
         }
+        if prompt == Prompt::ExtractTo {
+            self.extract_selection(text);
+            return;
+        }
         let Some(views) = self.views_mut() else {
             return;
         };
         let result = match prompt {
             Prompt::Filter => views.set_pattern(text),
             Prompt::MinSize => views.set_min_size(text),
-            Prompt::Find => Ok(()),
+            Prompt::Find | Prompt::ExtractTo => Ok(()),
         };
         if let Err(message) = result {
             self.status = Some(crate::outline::safe(message));
@@ -371,6 +447,8 @@ impl App {
             Action::PrevPane => self.focus_pane(self.focus.cycle(-1)),
             Action::Show(pane) => self.focus_pane(pane),
             Action::View => self.open_viewer(),
+            Action::CopyPath => self.copy_path(),
+            Action::ExtractPrompt => self.prompt = Some((Prompt::ExtractTo, String::new())),
             Action::ToggleBase => {
                 if self.views_mut().is_some_and(|v| !v.toggle_base()) {
                     self.status = Some("no base image is known: --base IMAGE names it".to_owned());

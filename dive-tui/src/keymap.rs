@@ -100,6 +100,10 @@ pub enum Action {
     CloseViewer,
     /// Ask for text to find in the viewer.
     FindPrompt,
+    /// Copy the selected path to the clipboard (OSC 52).
+    CopyPath,
+    /// Ask for a directory to extract the selection into.
+    ExtractPrompt,
     /// The next match of the text found last.
     FindNext,
     /// Ask for a path glob, regex or text.
@@ -236,6 +240,8 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('e')], "e", Scope::Outline, Action::ExpandAll, "expand all", None),
     bind(&[Char('E')], "E", Scope::Outline, Action::CollapseAll, "collapse all", None),
     bind(&[Char('v')], "v", Scope::Outline, Action::View, "view the file: text or hex (in layer mode, as that layer wrote it)", Some("view")),
+    bind(&[Char('y')], "y", Scope::Outline, Action::CopyPath, "copy the path (OSC 52: over ssh too; in tmux with set-clipboard on)", None),
+    bind(&[Char('X')], "X", Scope::Outline, Action::ExtractPrompt, "extract the selection (file or directory) to a directory", None),
     bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size or by name", Some("sort")),
     bind(&[Char('t')], "t", Scope::Outline, Action::ShowInTree, "show the selected file in the tree", None),
     bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base, or its annotation)", None),

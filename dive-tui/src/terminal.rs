@@ -179,6 +179,12 @@ fn event_loop(
 ) -> anyhow::Result<()> {
     loop {
         terminal.draw(|frame| crate::ui::render(app, frame))?;
+        if let Some(text) = app.clipboard.take() {
+            // The terminal puts it on the clipboard; the text is escaped already.
+            let mut out = io::stdout().lock();
+            io::Write::write_all(&mut out, osc52(&text).as_bytes())?;
+            io::Write::flush(&mut out)?;
+        }
         let msg = match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => continue,
@@ -198,4 +204,14 @@ fn event_loop(
             return Ok(());
         }
     }
+}
+
+/// The OSC 52 sequence that asks the terminal to put `text` on the clipboard (base64, so the
+/// sequence holds no control character of its own making).
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }

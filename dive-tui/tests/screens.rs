@@ -740,3 +740,66 @@ fn an_elf_file_opens_on_its_summary_and_x_shows_its_bytes() {
     app.type_keys("x");
     assert!(app.viewer.as_ref().unwrap().show_summary);
 }
+
+/// `y` copies the selected path, escaped: a hostile name's newline or control sequence never
+/// reaches the clipboard (a paste would run it); the OSC 52 sequence carries it in base64.
+#[test]
+fn y_copies_the_escaped_path_and_never_a_control_character() {
+    use base64::Engine as _;
+    let built = dive_testdata::build(&dive_testdata::hostile_image()).unwrap();
+    let bytes = dive_testdata::docker_legacy(&[&built], false).unwrap();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap();
+    let mut app = App::ready("-", Views::new(analysis), Rect::new(0, 0, 200, 50));
+    app.type_keys("2e");
+    while !detail(&app, "path").iter().any(|p| p.ends_with("title")) {
+        app.type_keys("j");
+    }
+    app.type_keys("y");
+    let copied = app.clipboard.clone().unwrap();
+    assert!(copied.ends_with(r"\r\ttitle"), "{copied}");
+    assert!(!copied.chars().any(char::is_control), "{copied:?}");
+    let sequence = dive_tui::terminal::osc52(&copied);
+    let encoded = sequence
+        .strip_prefix("\x1b]52;c;")
+        .unwrap()
+        .strip_suffix('\x07')
+        .unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    assert_eq!(decoded, copied.as_bytes());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("copied /"))
+    );
+}
+
+/// `X` extracts the selection below the directory typed, as `dive-rs extract` would.
+#[test]
+fn x_upper_extracts_the_selection_to_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut app = demo_with_files(100, 20);
+    select(&mut app, "etc", "etc");
+    app.type_keys(&format!("X{}<Enter>", out.display()));
+    let status = app.status.clone().unwrap_or_default();
+    assert!(
+        status.starts_with("wrote ") && status.contains("below"),
+        "{status}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("etc/os-release")).unwrap(),
+        bytes_of(&app, "etc/os-release")
+    );
+    // Again: refused, nothing replaced without --force.
+    app.type_keys(&format!("X{}<Enter>", out.display()));
+    assert!(
+        app.status.as_deref().is_some_and(|s| s.contains("--force")),
+        "{:?}",
+        app.status
+    );
+}

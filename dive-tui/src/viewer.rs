@@ -39,6 +39,9 @@ pub struct Viewer {
     pub show_summary: bool,
     /// First summary row on screen.
     summary_top: usize,
+    /// The file is gzip'd (`changelog.gz`): shown decompressed, `size` is the decompressed
+    /// size its trailer gives.
+    pub gunzip: bool,
     layer: usize,
     entry: usize,
     contents: Arc<Contents>,
@@ -89,6 +92,7 @@ impl Viewer {
             summary: None,
             show_summary: false,
             summary_top: 0,
+            gunzip: false,
             layer,
             entry,
             contents,
@@ -96,6 +100,25 @@ impl Viewer {
             window_start: 0,
         };
         viewer.load(analysis, 0);
+        if viewer.window.starts_with(&[0x1f, 0x8b]) && size >= 18 {
+            // The trailer's ISIZE: the decompressed size (mod 4 GiB, as gzip keeps it).
+            let isize = viewer
+                .contents
+                .open_at(analysis, layer, entry, size - 4)
+                .ok()
+                .and_then(|mut r| {
+                    let mut tail = [0u8; 4];
+                    r.read_exact(&mut tail)
+                        .ok()
+                        .map(|()| u32::from_le_bytes(tail))
+                });
+            if let Some(decompressed) = isize {
+                viewer.gunzip = true;
+                viewer.size = u64::from(decompressed);
+                viewer.title = viewer.title.replacen(" · ", " · gunzipped · ", 1);
+                viewer.load(analysis, 0);
+            }
+        }
         let head = &viewer.window[..viewer.window.len().min(8192)];
         viewer.hex = head.contains(&0) || head.starts_with(b"\x7fELF");
         if head.starts_with(b"\x7fELF") {
@@ -113,20 +136,33 @@ impl Viewer {
     }
 
     /// Reads the window from `start` (clamped into the file).
+    /// The file's bytes from `start` on: read there, or for a gzip'd file decompressed from
+    /// its start and skipped up to it.
+    fn stream_from(&self, analysis: &Analysis, start: u64) -> Result<Box<dyn Read>, String> {
+        let at = if self.gunzip { 0 } else { start };
+        let reader = self
+            .contents
+            .open_at(analysis, self.layer, self.entry, at)
+            .map_err(|e| e.to_string())?;
+        if !self.gunzip {
+            return Ok(Box::new(reader));
+        }
+        let mut decoded = flate2::read::MultiGzDecoder::new(reader);
+        std::io::copy(&mut (&mut decoded).take(start), &mut std::io::sink())
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(decoded))
+    }
+
     fn load(&mut self, analysis: &Analysis, start: u64) {
         let start = start.min(self.size);
-        let read = self
-            .contents
-            .open_at(analysis, self.layer, self.entry, start)
-            .map_err(|e| e.to_string())
-            .and_then(|reader| {
-                let mut bytes = Vec::new();
-                reader
-                    .take(WINDOW)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| e.to_string())?;
-                Ok(bytes)
-            });
+        let read = self.stream_from(analysis, start).and_then(|reader| {
+            let mut bytes = Vec::new();
+            reader
+                .take(WINDOW)
+                .read_to_end(&mut bytes)
+                .map_err(|e| e.to_string())?;
+            Ok(bytes)
+        });
         match read {
             Ok(bytes) => {
                 self.window = bytes;
@@ -252,9 +288,8 @@ impl Viewer {
             self.next_line(analysis, self.top).unwrap_or(self.size)
         };
         let mut reader = self
-            .contents
-            .open_at(analysis, self.layer, self.entry, from)
-            .map_err(|e| dive_core::escape::escape_owned(e.to_string()))?;
+            .stream_from(analysis, from)
+            .map_err(dive_core::escape::escape_owned)?;
         let finder = memchr::memmem::Finder::new(&self.needle);
         let keep = self.needle.len() - 1;
         // A chunk, after the last `keep` bytes of the one before (a match may straddle them).

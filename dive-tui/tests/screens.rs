@@ -803,3 +803,59 @@ fn x_upper_extracts_the_selection_to_a_directory() {
         app.status
     );
 }
+
+/// A gzip'd text file (`changelog.gz`) is shown decompressed, its lines numbered; `/` finds
+/// in the decompressed text.
+#[test]
+fn a_gzipped_changelog_is_shown_decompressed() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    use std::io::Write as _;
+    let text: String = (1..=300)
+        .map(|i| format!("dive-rs ({i}.0) unstable; urgency=low\n"))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(text.as_bytes()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ImageSpec::new(
+        "docs/app:1",
+        vec![LayerSpec::new(
+            "COPY docs /usr/share/doc",
+            vec![Op::text(
+                "usr/share/doc/dive-rs/changelog.gz",
+                gz.finish().unwrap(),
+            )],
+        )],
+    );
+    let image = dir.path().join("docs.tar");
+    dive_testdata::save_docker_archive(&spec, &image).unwrap();
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
+    let files = analyzer.contents(Source::path(&image), &analysis).unwrap();
+    let mut views = Views::new(analysis);
+    views.files = Ok(std::sync::Arc::new(files));
+    let mut app = App::ready("docs.tar", views, Rect::new(0, 0, 100, 12));
+    select(&mut app, "changelog", "changelog.gz");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.gunzip && !viewer.hex);
+    assert_eq!(viewer.size, text.len() as u64);
+    assert!(viewer.title.contains("gunzipped"), "{}", viewer.title);
+    assert_eq!(
+        viewer.rows[0],
+        (
+            "1".to_owned(),
+            "dive-rs (1.0) unstable; urgency=low".to_owned()
+        )
+    );
+    app.type_keys("G");
+    let last = app.viewer.as_ref().unwrap().rows.last().cloned().unwrap();
+    assert_eq!(
+        last,
+        (
+            "300".to_owned(),
+            "dive-rs (300.0) unstable; urgency=low".to_owned()
+        )
+    );
+    app.type_keys("g/(250.0)<Enter>");
+    assert_eq!(app.viewer.as_ref().unwrap().rows[0].0, "250");
+}

@@ -42,6 +42,14 @@ pub struct Viewer {
     /// The file is gzip'd (`changelog.gz`): shown decompressed, `size` is the decompressed
     /// size its trailer gives.
     pub gunzip: bool,
+    /// Reads go through a decoder (a compressed layer, or gunzip): skipping forward beats
+    /// decoding again from the start.
+    decoded: bool,
+    /// The reader the last window came from, and the offset it stands at.
+    cursor: Option<(u64, Box<dyn Read>)>,
+    /// How many times the file was opened for reading (from the layer's start, when it is
+    /// compressed): paging forward must not add to it.
+    pub opens: u64,
     layer: usize,
     entry: usize,
     contents: Arc<Contents>,
@@ -93,6 +101,12 @@ impl Viewer {
             show_summary: false,
             summary_top: 0,
             gunzip: false,
+            decoded: analysis
+                .layers
+                .get(layer)
+                .is_some_and(|l| l.compression != dive_core::layer::Compression::None),
+            cursor: None,
+            opens: 0,
             layer,
             entry,
             contents,
@@ -114,6 +128,8 @@ impl Viewer {
                 });
             if let Some(decompressed) = isize {
                 viewer.gunzip = true;
+                viewer.decoded = true;
+                viewer.cursor = None;
                 viewer.size = u64::from(decompressed);
                 viewer.title = viewer.title.replacen(" · ", " · gunzipped · ", 1);
                 viewer.load(analysis, 0);
@@ -138,7 +154,8 @@ impl Viewer {
     /// Reads the window from `start` (clamped into the file).
     /// The file's bytes from `start` on: read there, or for a gzip'd file decompressed from
     /// its start and skipped up to it.
-    fn stream_from(&self, analysis: &Analysis, start: u64) -> Result<Box<dyn Read>, String> {
+    fn stream_from(&mut self, analysis: &Analysis, start: u64) -> Result<Box<dyn Read>, String> {
+        self.opens += 1;
         let at = if self.gunzip { 0 } else { start };
         let reader = self
             .contents
@@ -155,16 +172,59 @@ impl Viewer {
 
     fn load(&mut self, analysis: &Analysis, start: u64) {
         let start = start.min(self.size);
-        let read = self.stream_from(analysis, start).and_then(|reader| {
+        // Sliding forward inside the window: keep what is held from `start` (from the top row
+        // when it is near: scrolling on must not need bytes the window let go), read the rest
+        // from where the reader stands.
+        let held_end = self.window_start + self.window.len() as u64;
+        let start =
+            if (self.window_start..=start).contains(&self.top) && start - self.top <= WINDOW / 2 {
+                self.top
+            } else {
+                start
+            };
+        if (self.window_start..=held_end).contains(&start)
+            && let Some((at, mut reader)) = self.cursor.take_if(|(at, _)| *at == held_end)
+        {
+            let mut window = self
+                .window
+                .split_off(usize::try_from(start - self.window_start).unwrap_or(0));
+            let want = WINDOW.saturating_sub(window.len() as u64);
+            match (&mut reader).take(want).read_to_end(&mut window) {
+                Ok(n) => {
+                    self.cursor = Some((at + n as u64, reader));
+                    self.window = window;
+                    self.window_start = start;
+                    self.error = None;
+                }
+                Err(e) => self.error = Some(dive_core::escape::escape_owned(e.to_string())),
+            }
+            return;
+        }
+        // Decoding goes on from where the last read stopped rather than from the start of
+        // the layer again; a plain layer reads at the offset instead of skipping far.
+        let reuse = self.cursor.take().and_then(|(at, mut reader)| {
+            let gap = start.checked_sub(at)?;
+            if !self.decoded && gap > WINDOW {
+                return None;
+            }
+            let skipped = std::io::copy(&mut (&mut reader).take(gap), &mut std::io::sink()).ok()?;
+            (skipped == gap).then_some(reader)
+        });
+        let reader = match reuse {
+            Some(reader) => Ok(reader),
+            None => self.stream_from(analysis, start),
+        };
+        let read = reader.and_then(|mut reader| {
             let mut bytes = Vec::new();
-            reader
+            (&mut reader)
                 .take(WINDOW)
                 .read_to_end(&mut bytes)
                 .map_err(|e| e.to_string())?;
-            Ok(bytes)
+            Ok((bytes, reader))
         });
         match read {
-            Ok(bytes) => {
+            Ok((bytes, reader)) => {
+                self.cursor = Some((start + bytes.len() as u64, reader));
                 self.window = bytes;
                 self.window_start = start;
                 self.error = None;
@@ -189,36 +249,58 @@ impl Viewer {
     }
 
     /// Where the line after the one starting at `at` starts, or `None` at the last line.
+    /// The window is read again only when the line runs past it.
     fn next_line(&mut self, analysis: &Analysis, at: u64) -> Option<u64> {
-        self.ensure(analysis, at, WINDOW);
-        let limit = (at + WINDOW).min(self.size);
-        let mut pos = at;
-        while pos < limit {
-            if self.byte(pos)? == b'\n' {
-                return (pos + 1 < self.size).then_some(pos + 1);
+        self.ensure(analysis, at, 1);
+        let mut reloaded = false;
+        loop {
+            let held_end = (self.window_start + self.window.len() as u64).min(self.size);
+            let mut pos = at;
+            while pos < held_end {
+                if self.byte(pos)? == b'\n' {
+                    return (pos + 1 < self.size).then_some(pos + 1);
+                }
+                pos += 1;
             }
-            pos += 1;
+            if held_end >= self.size {
+                return None;
+            }
+            if reloaded {
+                // A line longer than the window is shown in pieces.
+                return Some(held_end);
+            }
+            self.load(analysis, at);
+            reloaded = true;
         }
-        // A line longer than the window is shown in window-long pieces.
-        (limit < self.size).then_some(limit)
     }
 
-    /// Where the line before the one starting at `at` starts.
+    /// Where the line before the one starting at `at` starts. The window is read again
+    /// (half of it before `at`) only when the line starts before it.
     fn previous_line(&mut self, analysis: &Analysis, at: u64) -> Option<u64> {
         if at == 0 {
             return None;
         }
-        let from = at.saturating_sub(WINDOW);
-        self.ensure(analysis, from, at - from);
-        // `at - 1` is the newline that ends the previous line (or a piece's end).
-        let mut pos = at - 1;
-        while pos > from {
-            if self.byte(pos - 1)? == b'\n' {
-                return Some(pos);
-            }
-            pos -= 1;
+        let held_end = self.window_start + self.window.len() as u64;
+        if !(self.window_start < at && at <= held_end) {
+            self.load(analysis, at.saturating_sub(WINDOW / 2));
         }
-        Some(from)
+        let mut reloaded = false;
+        loop {
+            let low = self.window_start;
+            // `at - 1` is the newline that ends the previous line (or a piece's end).
+            let mut pos = at - 1;
+            while pos > low {
+                if self.byte(pos - 1)? == b'\n' {
+                    return Some(pos);
+                }
+                pos -= 1;
+            }
+            if low == 0 || reloaded || at - low >= WINDOW / 2 {
+                return Some(low);
+            }
+            self.load(analysis, at.saturating_sub(WINDOW / 2));
+            reloaded = true;
+        }
     }
 
     /// Moves by `rows` (down when positive); `height` rows are on screen.

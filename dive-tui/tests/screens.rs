@@ -859,3 +859,66 @@ fn a_gzipped_changelog_is_shown_decompressed() {
     app.type_keys("g/(250.0)<Enter>");
     assert_eq!(app.viewer.as_ref().unwrap().rows[0].0, "250");
 }
+
+/// A long text file in a gzip layer pages forward on one decoding of the layer, across
+/// window edges, with the right line numbers; back up and to the end it stays exact.
+#[test]
+fn paging_through_a_long_file_in_a_gzip_layer_decodes_it_once() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    let text: String = (1..=20_000)
+        .map(|i| format!("line {i:05} of a long log\n"))
+        .collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let spec = ImageSpec::new(
+        "log/app:1",
+        vec![LayerSpec::new(
+            "COPY log /var/log",
+            vec![Op::text("var/log/app.log", text.clone())],
+        )],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(dir.path()), &()).unwrap();
+    assert_ne!(
+        analysis.layers[0].compression,
+        dive_core::layer::Compression::None
+    );
+    let files = analyzer
+        .contents(Source::path(dir.path()), &analysis)
+        .unwrap();
+    let mut views = Views::new(analysis);
+    views.files = Ok(std::sync::Arc::new(files));
+    let mut app = App::ready("log", views, Rect::new(0, 0, 100, 40));
+    select(&mut app, "app.log", "app.log");
+    app.type_keys("v");
+    let height = app.viewer_height();
+    // 400 screens: 14,400 lines, 417 kB, past the 256 KiB window.
+    for page in 0..400 {
+        app.type_keys("<PageDown>");
+        let viewer = app.viewer.as_ref().unwrap();
+        assert_eq!(viewer.opens, 1, "page {page}: decoded again from the start");
+    }
+    let viewer = app.viewer.as_ref().unwrap();
+    let top: usize = viewer.rows[0].0.parse().unwrap();
+    assert_eq!(top, 1 + 400 * (height - 1));
+    assert_eq!(viewer.rows[0].1, lines[top - 1]);
+    assert_eq!(
+        viewer.opens, 1,
+        "paging forward went on decoding where it stood"
+    );
+    app.type_keys("kkk");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert_eq!(
+        viewer.rows[0],
+        ((top - 3).to_string(), lines[top - 4].to_owned())
+    );
+    app.type_keys("G");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert_eq!(viewer.rows.last().unwrap().1, lines[lines.len() - 1]);
+}

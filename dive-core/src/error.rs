@@ -57,14 +57,6 @@ impl LayerRef {
             blob: blob.to_owned(),
         }
     }
-
-    /// Reads back the text form (`layer N (…)`): the index, for callers that know the
-    /// layers and can fill in the rest.
-    pub fn parse_index(text: &str) -> Option<usize> {
-        let rest = text.strip_prefix("layer ")?;
-        let digits = rest.split(' ').next()?;
-        digits.parse().ok()
-    }
 }
 
 /// The text form, not escaped (a blob path comes from the image): [`Location`]'s display
@@ -255,7 +247,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_layer_reads_as_it_always_has_and_its_index_comes_back() {
+    fn a_layer_reads_as_it_always_has() {
         let digest = format!("sha256:{}", "ab".repeat(32));
         let cases = [
             (
@@ -270,14 +262,11 @@ mod tests {
         ];
         for (layer, text) in cases {
             assert_eq!(layer.to_string(), text);
-            assert_eq!(LayerRef::parse_index(text), Some(layer.index));
             assert_eq!(
                 serde_json::to_string(&layer).unwrap(),
                 serde_json::to_string(text).unwrap()
             );
         }
-        assert_eq!(LayerRef::parse_index("layer x (y)"), None);
-        assert_eq!(LayerRef::parse_index("blobs/sha256/ab"), None);
     }
 
     #[test]

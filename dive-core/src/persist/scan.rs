@@ -26,7 +26,8 @@ use crate::source::{BaseAnnotation, Layout};
 /// First bytes of every saved scan.
 const MAGIC: &[u8; 14] = b"dive-rs scan\n\0";
 
-/// The format this build writes and reads (2: the manifest's base-image annotations).
+/// The format this build writes and reads (2: the manifest's base-image annotations, and
+/// a warning's layer as its index).
 pub const SCAN_FORMAT: u32 = 2;
 
 /// A scan decodes to at most this many bytes (a scan of a million entries is ~100 MB).
@@ -64,7 +65,8 @@ struct SavedLayer {
 #[derive(Serialize, Deserialize)]
 struct SavedWarning {
     input: String,
-    layer: Option<String>,
+    /// The layer's index in the manifest; its digest and blob come from `layers`.
+    layer: Option<u32>,
     offset: Option<u64>,
     entry: Option<String>,
     message: String,
@@ -144,7 +146,11 @@ fn saved(analysis: &Analysis) -> SavedScan {
             .iter()
             .map(|w| SavedWarning {
                 input: w.location.input.clone(),
-                layer: w.location.layer.as_ref().map(ToString::to_string),
+                layer: w
+                    .location
+                    .layer
+                    .as_ref()
+                    .and_then(|l| u32::try_from(l.index).ok()),
                 offset: w.location.offset,
                 entry: w.location.entry.clone(),
                 message: w.message.clone(),
@@ -211,9 +217,9 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
             .collect(),
         warnings: Vec::new(),
     };
-    // A layer is saved as its text (`layer N (…)`); the index names it again.
-    let layer_ref = |text: &str| {
-        let index = LayerRef::parse_index(text)?;
+    // A layer is saved as its index; the saved layers name it again.
+    let layer_ref = |index: u32| {
+        let index = index as usize;
         let layer = record.layers.get(index)?;
         Some(LayerRef::new(index, layer.digest.as_deref(), &layer.blob))
     };
@@ -223,7 +229,7 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         .map(|w| Warning {
             location: Location {
                 input: w.input,
-                layer: w.layer.as_deref().and_then(layer_ref).map(Box::new),
+                layer: w.layer.and_then(layer_ref).map(Box::new),
                 offset: w.offset,
                 entry: w.entry,
             },

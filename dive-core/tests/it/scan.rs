@@ -135,3 +135,31 @@ fn other_formats_and_damaged_scans_are_refused_with_a_reason() {
     let message = open_error(&junk);
     assert!(message.contains("damaged"), "{message}");
 }
+
+/// A warning's layer (from the walk or the merge) comes back from a saved scan with its
+/// index, digest and blob, and reads as it did.
+#[test]
+fn a_warnings_layer_survives_a_saved_scan() {
+    use dive_testdata::raw::{archive, docker_save, file, link};
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("image.tar");
+    let layers = vec![
+        archive(&[file("etc/a", b"a")]),
+        archive(&[link("etc/h", "etc/missing", b'1'), file("etc/b", b"b")]),
+    ];
+    std::fs::write(&image, docker_save(layers)).unwrap();
+    let original = common::analyze_path(&image);
+    let with_layer: Vec<_> = original
+        .warnings
+        .iter()
+        .filter(|w| w.location.layer.as_ref().is_some_and(|l| l.index == 1))
+        .collect();
+    assert!(!with_layer.is_empty(), "{:?}", original.warnings);
+    let (_keep, loaded) = round_trip(&original);
+    assert_eq!(loaded.warnings, original.warnings);
+    let shown: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.iter().any(|w| w.contains(": layer 1 (sha256:")),
+        "{shown:?}"
+    );
+}

@@ -467,16 +467,19 @@ fn the_base_images_layers_are_marked_and_b_hides_them() {
     );
 }
 
-/// The demo with the image opened again for the viewer, as the binary does.
-fn demo_with_files(width: u16, height: u16) -> App {
+/// The image at `path`, with the image opened again for the viewer, as the binary does.
+fn app_with_files(path: &std::path::Path, width: u16, height: u16) -> App {
     let analyzer = AnalyzerBuilder::new().build();
-    let analysis = analyzer.analyze(Source::parse(DEMO).unwrap(), &()).unwrap();
-    let files = analyzer
-        .contents(Source::parse(DEMO).unwrap(), &analysis)
-        .unwrap();
+    let analysis = analyzer.analyze(Source::path(path), &()).unwrap();
+    let files = analyzer.contents(Source::path(path), &analysis).unwrap();
     let mut views = Views::new(analysis);
     views.files = Ok(std::sync::Arc::new(files));
-    App::ready("ml-service.tar", views, Rect::new(0, 0, width, height))
+    App::ready("image", views, Rect::new(0, 0, width, height))
+}
+
+/// The demo, with its files readable.
+fn demo_with_files(width: u16, height: u16) -> App {
+    app_with_files(std::path::Path::new(DEMO), width, height)
 }
 
 /// Filters the tree to `pattern` and selects the item labelled `label`.
@@ -695,12 +698,7 @@ fn an_elf_file_opens_on_its_summary_and_x_shows_its_bytes() {
     );
     let image = dir.path().join("elf.tar");
     dive_testdata::save_docker_archive(&spec, &image).unwrap();
-    let analyzer = AnalyzerBuilder::new().build();
-    let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
-    let files = analyzer.contents(Source::path(&image), &analysis).unwrap();
-    let mut views = Views::new(analysis);
-    views.files = Ok(std::sync::Arc::new(files));
-    let mut app = App::ready("elf.tar", views, Rect::new(0, 0, 100, 24));
+    let mut app = app_with_files(&image, 100, 24);
     select(&mut app, "libdebug", "libdebug.so");
     app.type_keys("v");
     let viewer = app.viewer.as_ref().unwrap();
@@ -828,12 +826,7 @@ fn a_gzipped_changelog_is_shown_decompressed() {
     );
     let image = dir.path().join("docs.tar");
     dive_testdata::save_docker_archive(&spec, &image).unwrap();
-    let analyzer = AnalyzerBuilder::new().build();
-    let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
-    let files = analyzer.contents(Source::path(&image), &analysis).unwrap();
-    let mut views = Views::new(analysis);
-    views.files = Ok(std::sync::Arc::new(files));
-    let mut app = App::ready("docs.tar", views, Rect::new(0, 0, 100, 12));
+    let mut app = app_with_files(&image, 100, 12);
     select(&mut app, "changelog", "changelog.gz");
     app.type_keys("v");
     let viewer = app.viewer.as_ref().unwrap();
@@ -883,18 +876,11 @@ fn paging_through_a_long_file_in_a_gzip_layer_decodes_it_once() {
         .0
         .write_dir(dir.path())
         .unwrap();
-    let analyzer = AnalyzerBuilder::new().build();
-    let analysis = analyzer.analyze(Source::path(dir.path()), &()).unwrap();
+    let mut app = app_with_files(dir.path(), 100, 40);
     assert_ne!(
-        analysis.layers[0].compression,
+        app.views().unwrap().analysis.layers[0].compression,
         dive_core::layer::Compression::None
     );
-    let files = analyzer
-        .contents(Source::path(dir.path()), &analysis)
-        .unwrap();
-    let mut views = Views::new(analysis);
-    views.files = Ok(std::sync::Arc::new(files));
-    let mut app = App::ready("log", views, Rect::new(0, 0, 100, 40));
     select(&mut app, "app.log", "app.log");
     app.type_keys("v");
     let height = app.viewer_height();

@@ -709,7 +709,8 @@ fn insecure_is_for_loopback_unless_any_host_is_asked_for() {
 }
 
 /// A stand-in engine: `save REF` writes `$DIVE_TEST_ARCHIVE` for the one image it knows,
-/// otherwise fails as docker does. `DIVE_TEST_CUT` makes it stop half-way and fail.
+/// otherwise fails as docker does. `DIVE_TEST_CUT` makes it stop half-way and fail;
+/// `DIVE_TEST_ONCE` (a file it creates) makes every save after the first fail.
 fn stand_in_engine(dir: &Path, name: &str) {
     let script = format!(
         r#"#!/bin/sh
@@ -719,6 +720,11 @@ if [ "{name}" = podman ]; then
     [ "$1 $2" = "--format docker-archive" ] || {{ echo "podman: expected --format docker-archive, got $*" >&2; exit 64; }}
     shift 2
 fi
+if [ -n "$DIVE_TEST_ONCE" ] && [ -e "$DIVE_TEST_ONCE" ]; then
+    echo "Error response from daemon: No such image: $1" >&2
+    exit 1
+fi
+[ -n "$DIVE_TEST_ONCE" ] && : > "$DIVE_TEST_ONCE"
 if [ "$1" != demo/ml-service:1.0 ]; then
     echo "Error response from daemon: No such image: $1" >&2
     exit 1
@@ -768,6 +774,60 @@ fn docker_and_podman_sources_stream_the_engines_save() {
             ],
         );
     }
+    // Files are read by running the save again, up to the layer's blob.
+    let cases: [&[&str]; 3] = [
+        &["app/main.py"],
+        &["/usr/local/lib/python3.11/dist-packages/nvidia/cudnn/lib/libcudnn.so.8"],
+        &[
+            "root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "--layer",
+            "2",
+        ],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let from_tar = dive_rs(&[&["cat", demo][..], args].concat());
+        assert!(
+            from_tar.status.success() && !from_tar.stdout.is_empty(),
+            "{args:?}"
+        );
+        let spec = if i == 0 {
+            "podman:demo/ml-service:1.0"
+        } else {
+            "docker:demo/ml-service:1.0"
+        };
+        let from_engine = dive_rs_env(&[&["cat", spec][..], args].concat(), &env);
+        assert!(
+            from_engine.status.success() && from_engine.stdout == from_tar.stdout,
+            "{spec} {args:?}: {}",
+            String::from_utf8_lossy(&from_engine.stderr)
+        );
+    }
+    let out = tempfile::tempdir().unwrap();
+    let extracted = dive_rs_env(
+        &[
+            "extract",
+            "docker:demo/ml-service:1.0",
+            "/app",
+            "-o",
+            out.path().to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(extracted.status.success(), "{extracted:?}");
+    assert_eq!(
+        std::fs::read(out.path().join("app/main.py")).unwrap(),
+        dive_rs(&["cat", demo, "/app/main.py"]).stdout
+    );
+    // An image gone from the engine after the analysis: the engine's words, when a file is
+    // read.
+    let marker = bin.path().join("saved-once");
+    let mut once_env = env.to_vec();
+    once_env.push(("DIVE_TEST_ONCE", marker.to_str().unwrap()));
+    refused(
+        &["cat", "docker:demo/ml-service:1.0", "/app/main.py"],
+        &once_env,
+        &["docker save demo/ml-service:1.0", "No such image"],
+    );
     // The engine dies half-way: its own words, not a damaged-archive guess.
     let size = std::fs::metadata(demo).unwrap().len() / 2;
     let cut = size.to_string();

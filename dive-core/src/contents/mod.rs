@@ -13,20 +13,18 @@ pub use elf::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use read::EntryReader;
 
-use std::io::Read;
-
 use crate::analysis::Analysis;
 use crate::engine::Analyzer;
 use crate::error::{Error, Location, Result};
-use crate::layer::{Compression, EntryKind, sniff};
-use crate::source::{self, Source, Store};
+use crate::layer::EntryKind;
+use crate::source::{self, Restream, Source, Store};
 use crate::tree::NodeId;
 
 /// An image opened again to read the contents an [`Analysis`] of it points at
 /// ([`Analyzer::contents`]).
 pub struct Contents {
     input: String,
-    store: Box<dyn Store>,
+    reread: Reread,
     /// Each manifest layer's blob path inside the input, in order.
     blobs: Vec<String>,
 }
@@ -38,6 +36,15 @@ impl std::fmt::Debug for Contents {
             .field("blobs", &self.blobs)
             .finish_non_exhaustive()
     }
+}
+
+/// How layer blobs are reached again.
+enum Reread {
+    /// In place (a file, a directory) or fetched one by one (a registry).
+    Store(Box<dyn Store>),
+    /// From the input's start: a container engine's save run again, a compressed archive
+    /// decoded again.
+    Restream(Restream),
 }
 
 /// Which version of a path to read.
@@ -137,13 +144,6 @@ impl Analysis {
     }
 }
 
-/// Whether `path` is a file that starts with gzip or zstd magic.
-fn compressed_file(path: &std::path::Path) -> bool {
-    let mut head = [0u8; 4];
-    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
-    path.is_file() && read.is_ok_and(|n| sniff(&head[..n]) != Compression::None)
-}
-
 /// Where a symlink at `at` pointing to `link` leads, inside the image's root.
 fn resolve_link(at: &[u8], link: &[u8]) -> Vec<u8> {
     let joined = if link.starts_with(b"/") {
@@ -169,9 +169,9 @@ fn resolve_link(at: &[u8], link: &[u8]) -> Vec<u8> {
     parts.join(&b'/')
 }
 
-/// Refuses, with what to do instead, a source that cannot be read a second time: stdin, a
-/// compressed `docker save`, a container engine's stream, a saved scan. Callers that read
-/// files after an analysis check this first, so nothing is analysed in vain.
+/// Refuses, with what to do instead, a source that cannot be read a second time: stdin (or
+/// any stream) and a saved scan. Callers that read files after an analysis check this
+/// first, so nothing is analysed in vain.
 pub fn check_rereadable(source: &Source) -> Result<()> {
     let refuse = |message: &str| {
         Err(Error::Source {
@@ -184,28 +184,29 @@ pub fn check_rereadable(source: &Source) -> Result<()> {
             "a stream cannot be read a second time to take a file out of it; save the image \
              to a file first (docker save IMAGE -o image.tar) and name the file",
         ),
-        Source::Engine { .. } => refuse(
-            "files are not read through a container engine's stream; save the image to a \
-             file first (docker save IMAGE -o image.tar) and name the file",
-        ),
         Source::Path { path, .. } if crate::persist::scan::is_scan(path) => {
             refuse("a saved scan holds no file contents; read them from the image it was made from")
         }
-        Source::Path { path, .. } if compressed_file(path) => refuse(
-            "a compressed archive is read as a stream and cannot be read a second time; \
-             decompress it first (gunzip -k, zstd -d) and name the .tar",
-        ),
         _ => Ok(()),
     }
 }
 
 impl Analyzer {
     /// Opens `source` again to read contents `analysis` (made from the same source by this
-    /// analyzer's options) points at. Inputs that cannot be read twice (stdin, a compressed
-    /// `docker save`, a container engine's stream, a saved scan) are refused with what to do
-    /// instead; an input whose image changed since the analysis is refused too.
+    /// analyzer's options) points at. Inputs that cannot be read twice (stdin, a saved scan)
+    /// are refused with what to do instead; an input whose image changed since the analysis
+    /// is refused too. A container engine's image and a compressed archive are read again
+    /// from their start each time a layer is read (the engine's save runs again), up to the
+    /// layer's blob, found by its path.
     pub fn contents(&self, source: Source, analysis: &Analysis) -> Result<Contents> {
         check_rereadable(&source)?;
+        if let Some(restream) = Restream::of(&source) {
+            return Ok(Contents {
+                input: source.name(),
+                reread: Reread::Restream(restream),
+                blobs: analysis.layers.iter().map(|l| l.blob.clone()).collect(),
+            });
+        }
         let (input, store, selector) = self.reopen(source)?;
         let plan = source::resolve(&input, store.as_ref(), &selector, &self.limits())?;
         if plan.config_digest != analysis.image.config_digest
@@ -221,7 +222,7 @@ impl Analyzer {
         }
         Ok(Contents {
             input,
-            store,
+            reread: Reread::Store(store),
             blobs: plan.layers.into_iter().map(|l| l.path).collect(),
         })
     }

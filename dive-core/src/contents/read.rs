@@ -4,7 +4,7 @@
 
 use std::io::{self, BufReader, Read, Write};
 
-use super::Contents;
+use super::{Contents, Reread};
 use crate::analysis::Analysis;
 use crate::error::{Error, LayerRef, Location, Result};
 use crate::layer::{Compression, EntryKind, decoder};
@@ -160,7 +160,14 @@ impl Contents {
             .layers
             .get(layer)
             .map_or(Compression::None, |l| l.compression);
-        let raw: Box<dyn Read> = match self.store.layer(blob)?.ok_or_else(missing)? {
+        let store = match &self.reread {
+            Reread::Store(store) => store,
+            Reread::Restream(restream) => {
+                let member = restream.member(&self.input, blob)?;
+                return Self::decoded(compression, member, location);
+            }
+        };
+        let raw: Box<dyn Read> = match store.layer(blob)?.ok_or_else(missing)? {
             LayerInput::Bytes(bytes) if compression == Compression::None => {
                 return Ok(LayerStream::Plain(bytes));
             }
@@ -168,6 +175,15 @@ impl Contents {
             LayerInput::Fetch(fetch) => fetch.open().reader,
             LayerInput::Walked(_) => return Err(missing()),
         };
+        Self::decoded(compression, raw, location)
+    }
+
+    /// A layer's tar from `raw`, its bytes as stored.
+    fn decoded(
+        compression: Compression,
+        raw: Box<dyn Read>,
+        location: &Location,
+    ) -> Result<LayerStream> {
         let reader = decoder(compression, BufReader::with_capacity(BLOB_BUFFER, raw))
             .map_err(|e| Error::io(location.clone(), e))?;
         Ok(LayerStream::Decoded {

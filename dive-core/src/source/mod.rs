@@ -9,6 +9,7 @@ mod plan;
 #[cfg(feature = "registry")]
 mod registry;
 mod resolve;
+mod restream;
 mod store;
 mod stream;
 
@@ -24,6 +25,7 @@ pub(crate) use plan::{Plan, Selector};
 #[cfg(feature = "registry")]
 pub use registry::{Credentials, PlainHttp, RegistryOptions};
 pub(crate) use resolve::resolve;
+pub(crate) use restream::Restream;
 pub(crate) use store::{LayerInput, Store};
 
 use crate::error::{Error, Location, Result};

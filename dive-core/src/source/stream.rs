@@ -40,20 +40,7 @@ impl StreamStore {
         options: &WalkOptions,
         on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
     ) -> Result<Self> {
-        let mut raw = AlignedReader::with_capacity(256 * 1024, reader);
-        let outer = sniff(
-            raw.fill_buf()
-                .map_err(|e| Error::io(Location::input(input), e))?,
-        );
-        // `docker save img | gzip` is common: undo an outer compression too.
-        let decoded: Box<dyn Read> = match outer {
-            Compression::None => Box::new(raw),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
-            Compression::Zstd => Box::new(
-                zstd::stream::read::Decoder::with_buffer(raw)
-                    .map_err(|e| Error::io(Location::input(input), e))?,
-            ),
-        };
+        let decoded = outer_decoder(input, reader)?;
         let mut store = StreamStore::default();
         let mut tar = TarReader::new(Streaming(decoded), OUTER_NAME_CAP);
         let mut meta_total = 0u64;
@@ -152,6 +139,27 @@ impl StreamStore {
         }
         None
     }
+}
+
+/// The tar inside a stream, with an outer compression undone: `docker save img | gzip` is
+/// common.
+pub(crate) fn outer_decoder<'a, R: Read + 'a>(
+    input: &str,
+    reader: R,
+) -> Result<Box<dyn Read + 'a>> {
+    let mut raw = AlignedReader::with_capacity(256 * 1024, reader);
+    let outer = sniff(
+        raw.fill_buf()
+            .map_err(|e| Error::io(Location::input(input), e))?,
+    );
+    Ok(match outer {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(raw)
+                .map_err(|e| Error::io(Location::input(input), e))?,
+        ),
+    })
 }
 
 /// JSON and the small text files of `docker save` are metadata; anything else may be a layer.

@@ -112,7 +112,26 @@ fn every_file_of_every_layer_and_of_the_final_image_reads_back_exactly() {
     assert!(final_image.len() > 10 && per_layer.iter().any(|l| !l.is_empty()));
     let analyzer = AnalyzerBuilder::new().build();
     let mut checked = 0;
-    for form in all_forms(&built) {
+    let mut forms = all_forms(&built);
+    // `docker save | gzip > image.tar.gz`: read again from its start for every file, with
+    // the skopeo form's layer symlinks followed.
+    let outer: Vec<Form> = forms
+        .iter()
+        .filter_map(|form| match form {
+            Form::Tar("docker-archive legacy, skopeo symlinks", bytes) => Some(Form::Tar(
+                "docker-archive legacy, skopeo symlinks, gzip'd",
+                dive_testdata::compress(bytes, dive_testdata::Compression::Gzip).unwrap(),
+            )),
+            Form::Tar("docker 25 gzip, nested index", bytes) => Some(Form::Tar(
+                "docker 25 gzip, nested index, zstd'd",
+                dive_testdata::compress(bytes, dive_testdata::Compression::Zstd).unwrap(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outer.len(), 2);
+    forms.extend(outer);
+    for form in forms {
         let (name, path, _keep) = match form {
             Form::Dir(name, dir) => (name, dir.path().to_path_buf(), Some(dir)),
             Form::Tar(name, bytes) => {
@@ -204,13 +223,7 @@ fn inputs_that_cannot_be_read_twice_are_refused_with_what_to_do() {
     let analysis = dive_core::analyze(Source::path(demo)).unwrap();
     let analyzer = AnalyzerBuilder::new().build();
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("demo.tar.gz");
     let bytes = std::fs::read(demo).unwrap();
-    std::fs::write(
-        &gz,
-        dive_testdata::compress(&bytes, dive_testdata::Compression::Gzip).unwrap(),
-    )
-    .unwrap();
     let scan = dir.path().join("demo.dive");
     dive_core::scan::save(&analysis, &scan).unwrap();
     let cases = [
@@ -218,7 +231,6 @@ fn inputs_that_cannot_be_read_twice_are_refused_with_what_to_do() {
             Source::reader("-", std::io::Cursor::new(bytes.clone())),
             "docker save IMAGE -o",
         ),
-        (Source::path(&gz), "decompress it first"),
         (Source::path(&scan), "saved scan holds no file contents"),
     ];
     for (source, advice) in cases {
@@ -241,6 +253,29 @@ fn inputs_that_cannot_be_read_twice_are_refused_with_what_to_do() {
         .contents(Source::path(&other), &analysis)
         .unwrap_err();
     assert!(err.to_string().contains("analyse it again"), "{err}");
+    // A compressed archive is read again from its start, so a changed one shows when a
+    // file is read: its layer blob is not there.
+    let gz = dir.path().join("other.tar.gz");
+    std::fs::write(
+        &gz,
+        dive_testdata::compress(
+            &std::fs::read(&other).unwrap(),
+            dive_testdata::Compression::Gzip,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let contents = analyzer.contents(Source::path(&gz), &analysis).unwrap();
+    let found = analysis.find(b"app/main.py", Version::Final).unwrap();
+    let err = contents
+        .copy(&analysis, found.layer, found.entry, &mut Vec::new())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no longer holds the layer blob"), "{text}");
+    assert!(
+        text.contains("analyse it again") && text.contains("other.tar.gz"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
         out.write_all(&buf[..n])?;
     }
     out.flush()?;
+    if let Some(note) = reader.note() {
+        eprintln!("dive-rs: note: {note}");
+    }
     Ok(())
 }
 
@@ -77,6 +80,9 @@ pub(crate) fn extract_command(args: &ExtractArgs) -> anyhow::Result<()> {
             escape_path(&skipped.path),
             skipped.reason
         )?;
+    }
+    if let Some(note) = done.note {
+        writeln!(err, "note: {note}")?;
     }
     let count = |kind: EntryKind| done.written.iter().filter(|(_, k)| *k == kind).count();
     writeln!(

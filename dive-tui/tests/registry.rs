@@ -575,8 +575,9 @@ enum Behaviour {
     /// 403 DENIED to every request, as registries with per-repository permissions answer.
     Forbid,
     /// Serves the layout; for the blob `cut` names, sends the headers in full, half of the
-    /// body, then closes the connection.
-    Serve { cut: Option<String> },
+    /// body, then closes the connection. With `ranges`, a `Range: bytes=A-B` request gets
+    /// `206 Partial Content`; without, the whole blob, as registries that ignore ranges do.
+    Serve { cut: Option<String>, ranges: bool },
 }
 
 /// A registry stand-in on loopback serving an OCI layout's files over HTTP/1.1, for the
@@ -590,13 +591,19 @@ fn stand_in_registry(layout: PathBuf, behaviour: Behaviour) -> u16 {
             let mut request = String::new();
             let _ = reader.read_line(&mut request);
             let mut line = String::new();
+            let mut range: Option<(usize, usize)> = None;
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                let lower = line.to_ascii_lowercase();
+                if let Some(spec) = lower.trim().strip_prefix("range: bytes=") {
+                    let (a, b) = spec.split_once('-').unwrap();
+                    range = Some((a.parse().unwrap(), b.parse().unwrap()));
+                }
                 line.clear();
             }
             let path = request.split(' ').nth(1).unwrap_or("/").to_owned();
             let out = reader.get_mut();
-            let cut = match &behaviour {
-                Behaviour::Serve { cut } => cut.as_deref(),
+            let (cut, ranges) = match &behaviour {
+                Behaviour::Serve { cut, ranges } => (cut.as_deref(), *ranges),
                 Behaviour::Forbid => {
                     let body = r#"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#;
                     let _ = write!(
@@ -635,6 +642,17 @@ fn stand_in_registry(layout: PathBuf, behaviour: Behaviour) -> u16 {
                 );
                 continue;
             };
+            if let Some((first, last)) = range.filter(|_| ranges) {
+                let last = last.min(bytes.len() - 1);
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes {first}-{last}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    bytes.len(),
+                    last + 1 - first
+                );
+                let _ = out.write_all(&bytes[first..=last]);
+                continue;
+            }
             let _ = write!(
                 out,
                 "HTTP/1.1 200 OK\r\nContent-Type: {media_type}\r\nDocker-Content-Digest: {digest}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -667,7 +685,13 @@ fn a_registry_that_forbids_the_pull_or_cuts_a_blob_exits_2() {
     );
     // The stand-in serves the image faithfully when nothing is cut...
     let local = facts(json(&dive_rs(&[dir.path().to_str().unwrap(), "--json"])));
-    let port = stand_in_registry(dir.path().to_owned(), Behaviour::Serve { cut: None });
+    let port = stand_in_registry(
+        dir.path().to_owned(),
+        Behaviour::Serve {
+            cut: None,
+            ranges: false,
+        },
+    );
     let served = json(&dive_rs(&[
         &format!("registry:localhost:{port}/app:1"),
         "--insecure",
@@ -680,6 +704,7 @@ fn a_registry_that_forbids_the_pull_or_cuts_a_blob_exits_2() {
         dir.path().to_owned(),
         Behaviour::Serve {
             cut: Some(largest.clone()),
+            ranges: false,
         },
     );
     refused(
@@ -915,5 +940,50 @@ fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
             });
             assert!(warned, "{repo}: {}", analysis["warnings"]);
         }
+    }
+}
+
+/// `cat` of a registry image: a compressed blob read from its start (the reference
+/// registry), a plain one by a range request answered `206` (said to be unchecked) or, by a
+/// registry that ignores ranges, whole and read up to the file. (`skopeo copy` compresses
+/// plain layers on the way to a registry, so plain blobs come from the stand-in.) The bytes
+/// equal the layout's every time.
+#[test]
+fn files_are_read_from_a_registry_by_range_or_from_the_blobs_start() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let demo = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let file = "/usr/local/lib/python3.11/dist-packages/nvidia/cudnn/lib/libcudnn.so.8";
+    let cat = |dir: &Path, reference: &str, note: &str| {
+        let local = dive_rs(&["cat", dir.to_str().unwrap(), file]);
+        assert!(local.status.success() && local.stdout.len() > 1 << 20);
+        let remote = dive_rs(&["cat", reference, "--insecure", file]);
+        let stderr = String::from_utf8_lossy(&remote.stderr);
+        assert!(remote.status.success(), "{reference}: {stderr}");
+        assert!(remote.stdout == local.stdout, "{reference}: bytes differ");
+        assert!(stderr.contains(note), "{reference}: {stderr}");
+    };
+    let gzip = layout(&[&demo], Compression::Gzip, false);
+    registry.push(gzip.path(), "app:gzip");
+    cat(
+        gzip.path(),
+        &format!("registry:{}/app:gzip", registry.host()),
+        "from the start of the registry's blob",
+    );
+    let plain = layout(&[&demo], Compression::None, false);
+    for (ranges, note) in [
+        (true, "range request (206)"),
+        (false, "ignored the range request"),
+    ] {
+        let port = stand_in_registry(
+            plain.path().to_owned(),
+            Behaviour::Serve { cut: None, ranges },
+        );
+        cat(
+            plain.path(),
+            &format!("registry:localhost:{port}/app:1"),
+            note,
+        );
     }
 }

@@ -48,6 +48,8 @@ pub struct Extracted {
     pub skipped: Vec<Skipped>,
     /// Bytes of file content written.
     pub bytes: u64,
+    /// How files came from a registry (not checked against the layer's digest), if they did.
+    pub note: Option<crate::source::PartNote>,
 }
 
 /// A path `extract` left out.
@@ -133,13 +135,16 @@ impl Contents {
                 }
             }
             let entries: Vec<usize> = first_of.keys().copied().collect();
+            let mut note = None;
             self.read_each(analysis, layer, &entries, &mut |entry, reader| {
+                note = note.or(reader.note());
                 let Some(paths) = first_of.get(&entry) else {
                     return Ok(());
                 };
                 writer.file(paths[0], reader);
                 Ok(())
             })?;
+            writer.done.note = writer.done.note.or(note);
             for paths in first_of.values() {
                 for item in &paths[1..] {
                     writer.hard_link(item, &paths[0].path);

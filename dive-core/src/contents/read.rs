@@ -8,7 +8,8 @@ use super::{Contents, Reread};
 use crate::analysis::Analysis;
 use crate::error::{Error, LayerRef, Location, Result};
 use crate::layer::{Compression, EntryKind, decoder};
-use crate::source::LayerInput;
+use crate::source::{Fetch, LayerInput, PartNote};
+use std::sync::Arc;
 
 /// Big reads from the blob: the decoder asks for little at a time.
 const BLOB_BUFFER: usize = 1 << 20;
@@ -37,14 +38,33 @@ impl Contents {
         let start = start.min(size);
         let size = size - start;
         let offset = location_offset(&location) + start;
-        let mut stream = self.layer_stream(analysis, layer, &location)?;
+        if size == 0 {
+            // Nothing to read: no blob is opened (and no empty range is asked of a registry).
+            return Ok(EntryReader {
+                inner: (Box::new(io::empty()) as Box<dyn Read>).take(0),
+                left: 0,
+                location,
+                note: None,
+            });
+        }
+        let mut stream = self.layer_stream(analysis, layer, &location, true)?;
+        let mut note = None;
         let inner = match &mut stream {
             LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)) as Box<dyn Read>,
+            LayerStream::Ranged(fetch) => {
+                let part = fetch.open_part(offset, Some(size))?;
+                note = Some(part.note);
+                part.reader
+            }
             LayerStream::Decoded { .. } => {
                 stream.skip_to(offset, &location)?;
-                let LayerStream::Decoded { reader, .. } = stream else {
+                let LayerStream::Decoded {
+                    reader, note: n, ..
+                } = stream
+                else {
                     unreachable!("matched above")
                 };
+                note = n;
                 reader
             }
         };
@@ -52,6 +72,7 @@ impl Contents {
             inner: inner.take(size),
             left: size,
             location,
+            note,
         })
     }
 
@@ -89,16 +110,25 @@ impl Contents {
         let Some(first) = wanted.first() else {
             return Ok(());
         };
-        let mut stream = self.layer_stream(analysis, layer, &first.3)?;
+        // Many files of a registry's plain blob come in one transfer rather than a request each.
+        let mut stream = self.layer_stream(analysis, layer, &first.3, false)?;
         for (offset, entry, size, location) in wanted {
+            let mut note = None;
             let inner: Box<dyn Read + '_> = match &mut stream {
                 LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)),
+                LayerStream::Ranged(_) => unreachable!("asked for a stream from the start"),
                 LayerStream::Decoded { .. } => {
                     stream.skip_to(offset, &location)?;
-                    let LayerStream::Decoded { reader, position } = &mut stream else {
+                    let LayerStream::Decoded {
+                        reader,
+                        position,
+                        note: n,
+                    } = &mut stream
+                    else {
                         unreachable!("matched above")
                     };
                     *position = offset + size;
+                    note = *n;
                     Box::new(reader.by_ref())
                 }
             };
@@ -106,6 +136,7 @@ impl Contents {
                 inner: inner.take(size),
                 left: size,
                 location,
+                note,
             };
             each(entry, &mut reader)
                 .and_then(|()| io::copy(&mut reader, &mut io::sink()).map(drop))
@@ -142,12 +173,14 @@ impl Contents {
         Ok((location, record.size))
     }
 
-    /// Layer `layer`'s tar, from its start.
+    /// Layer `layer`'s tar, from its start; with `ranged`, a registry's plain blob is left
+    /// to be read a part at a time.
     fn layer_stream(
         &self,
         analysis: &Analysis,
         layer: usize,
         location: &Location,
+        ranged: bool,
     ) -> Result<LayerStream> {
         let blob = self.blobs.get(layer).map_or("", String::as_str);
         let missing = || {
@@ -164,24 +197,31 @@ impl Contents {
             Reread::Store(store) => store,
             Reread::Restream(restream) => {
                 let member = restream.member(&self.input, blob)?;
-                return Self::decoded(compression, member, location);
+                return Self::decoded(compression, member, None, location);
             }
         };
-        let raw: Box<dyn Read> = match store.layer(blob)?.ok_or_else(missing)? {
+        let (raw, note): (Box<dyn Read>, _) = match store.layer(blob)?.ok_or_else(missing)? {
             LayerInput::Bytes(bytes) if compression == Compression::None => {
                 return Ok(LayerStream::Plain(bytes));
             }
-            LayerInput::Bytes(bytes) => Box::new(bytes.reader()),
-            LayerInput::Fetch(fetch) => fetch.open().reader,
+            LayerInput::Bytes(bytes) => (Box::new(bytes.reader()), None),
+            LayerInput::Fetch(fetch) if ranged && compression == Compression::None => {
+                return Ok(LayerStream::Ranged(fetch));
+            }
+            LayerInput::Fetch(fetch) => {
+                let part = fetch.open_part(0, None)?;
+                (part.reader, Some(part.note))
+            }
             LayerInput::Walked(_) => return Err(missing()),
         };
-        Self::decoded(compression, raw, location)
+        Self::decoded(compression, raw, note, location)
     }
 
     /// A layer's tar from `raw`, its bytes as stored.
     fn decoded(
         compression: Compression,
         raw: Box<dyn Read>,
+        note: Option<PartNote>,
         location: &Location,
     ) -> Result<LayerStream> {
         let reader = decoder(compression, BufReader::with_capacity(BLOB_BUFFER, raw))
@@ -189,23 +229,30 @@ impl Contents {
         Ok(LayerStream::Decoded {
             reader,
             position: 0,
+            note,
         })
     }
 }
 
-/// A layer's tar as it can be read: in place, or only from its start.
+/// A layer's tar as it can be read: in place, a part at a time from a registry, or only
+/// from its start.
 enum LayerStream {
     Plain(crate::source::Blob),
+    Ranged(Arc<dyn Fetch>),
     Decoded {
         reader: Box<dyn Read>,
         position: u64,
+        note: Option<PartNote>,
     },
 }
 
 impl LayerStream {
     /// Reads and drops the decoded bytes up to `offset`.
     fn skip_to(&mut self, offset: u64, location: &Location) -> Result<()> {
-        let Self::Decoded { reader, position } = self else {
+        let Self::Decoded {
+            reader, position, ..
+        } = self
+        else {
             return Ok(());
         };
         if offset < *position {
@@ -239,6 +286,7 @@ pub struct EntryReader<'a> {
     inner: io::Take<Box<dyn Read + 'a>>,
     left: u64,
     location: Location,
+    note: Option<PartNote>,
 }
 
 impl std::fmt::Debug for EntryReader<'_> {
@@ -254,6 +302,12 @@ impl EntryReader<'_> {
     /// Where the entry is: input, layer, data offset, path.
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// How the bytes came from a registry, which none of its ways checks against the
+    /// layer's digest; `None` for a local input.
+    pub fn note(&self) -> Option<PartNote> {
+        self.note
     }
 }
 

@@ -26,7 +26,8 @@ pub(crate) use plan::{Plan, Selector};
 pub use registry::{Credentials, PlainHttp, RegistryOptions};
 pub(crate) use resolve::resolve;
 pub(crate) use restream::Restream;
-pub(crate) use store::{LayerInput, Store};
+pub use store::PartNote;
+pub(crate) use store::{Fetch, LayerInput, Store};
 
 use crate::error::{Error, Location, Result};
 use crate::layer::{Compression, LayerIndex, WalkOptions, sniff};

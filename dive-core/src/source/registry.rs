@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{BlobResponse, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{
     IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
@@ -24,7 +24,9 @@ use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
 use super::names::blob_digest;
-use super::store::{Fetch, Fetched, LayerInput, Store, check_metadata_cap, metadata_over_cap};
+use super::store::{
+    Fetch, Fetched, LayerInput, Part, PartNote, Store, check_metadata_cap, metadata_over_cap,
+};
 use crate::error::{Error, Location, Result, Warning};
 
 /// Manifest forms asked for; a registry answers with one of them.
@@ -372,7 +374,7 @@ impl Fetch for RemoteBlob {
     }
 
     fn open(&self) -> Fetched {
-        let (tx, rx) = mpsc::channel::<Vec<u8>>(IN_FLIGHT);
+        let (tx, rx) = mpsc::channel::<Chunk>(IN_FLIGHT);
         let client = Arc::clone(&self.client);
         let reference = self.reference.clone();
         let digest = self.digest.clone();
@@ -391,7 +393,7 @@ impl Fetch for RemoteBlob {
                         "blob {digest}: the registry sent more than the manifest's {size} bytes"
                     ));
                 }
-                if walking && tx.send(chunk).await.is_err() {
+                if walking && tx.send(Ok(chunk)).await.is_err() {
                     walking = false;
                 }
             }
@@ -421,6 +423,70 @@ impl Fetch for RemoteBlob {
             }),
         }
     }
+
+    fn open_part(&self, offset: u64, len: Option<u64>) -> Result<Part> {
+        let client = Arc::clone(&self.client);
+        let reference = self.reference.clone();
+        let digest = self.digest.clone();
+        let ranged = offset > 0 || len.is_some();
+        let response = self.runtime.block_on(async {
+            if ranged {
+                client
+                    .pull_blob_stream_partial(&reference, digest.as_str(), offset, len)
+                    .await
+            } else {
+                client
+                    .pull_blob_stream(&reference, digest.as_str())
+                    .await
+                    .map(BlobResponse::Full)
+            }
+        });
+        let response = response.map_err(|e| Error::Remote {
+            location: Location::input(&self.input),
+            message: describe(&e, &self.reference),
+        })?;
+        let (stream, mut skip, note) = match response {
+            BlobResponse::Partial(stream) => (stream, 0, PartNote::Range),
+            BlobResponse::Full(stream) if ranged => (stream, offset, PartNote::RangeIgnored),
+            BlobResponse::Full(stream) => (stream, 0, PartNote::FromStart),
+        };
+        let (tx, rx) = mpsc::channel::<Chunk>(IN_FLIGHT);
+        let mut left = len.unwrap_or(u64::MAX);
+        // Only the part is read: the transfer stops at its end or when the reader is dropped.
+        self.runtime.spawn(async move {
+            let mut stream = stream;
+            while left > 0 {
+                let Some(chunk) = stream.next().await else {
+                    break;
+                };
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        let message = format!("blob {digest} arrived damaged or cut short: {e}");
+                        let _ = tx.send(Err(message)).await;
+                        break;
+                    }
+                };
+                let mut bytes = &chunk[..];
+                let dropped = bytes.len().min(usize::try_from(skip).unwrap_or(usize::MAX));
+                bytes = &bytes[dropped..];
+                skip -= dropped as u64;
+                let kept = bytes.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                left -= kept as u64;
+                if kept > 0 && tx.send(Ok(bytes[..kept].to_vec())).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Part {
+            reader: Box::new(ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                at: 0,
+            }),
+            note,
+        })
+    }
 }
 
 /// A blob's bytes as they arrive (the client checks them against the digest at the end);
@@ -445,9 +511,12 @@ async fn blob_chunks(
     }))
 }
 
+/// Bytes of a blob, or why the transfer failed.
+type Chunk = std::result::Result<Vec<u8>, String>;
+
 /// The walk's side of a blob download.
 struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
+    rx: mpsc::Receiver<Chunk>,
     chunk: Vec<u8>,
     at: usize,
 }
@@ -456,10 +525,11 @@ impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.at == self.chunk.len() {
             match self.rx.blocking_recv() {
-                Some(chunk) => {
+                Some(Ok(chunk)) => {
                     self.chunk = chunk;
                     self.at = 0;
                 }
+                Some(Err(message)) => return Err(io::Error::other(message)),
                 // The download ended or failed; `finish` tells which.
                 None => return Ok(0),
             }

@@ -30,6 +30,51 @@ pub(crate) trait Fetch: Send + Sync + std::fmt::Debug {
     fn digest(&self) -> &str;
     /// Starts the transfer.
     fn open(&self) -> Fetched;
+    /// Starts a transfer of the bytes from `offset` on (`len` of them, or to the end), for
+    /// reading one file: it stops at the part's end or when the reader is dropped, so the
+    /// digest is never checked.
+    fn open_part(&self, offset: u64, len: Option<u64>) -> Result<Part>;
+}
+
+/// Part of a blob under way, and how it came.
+pub(crate) struct Part {
+    /// The bytes asked for; an error when the transfer fails.
+    pub reader: Box<dyn std::io::Read + Send>,
+    /// How the registry answered.
+    pub note: PartNote,
+}
+
+/// How the bytes of a part came, said to whoever reads them: none is checked against the
+/// blob's digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PartNote {
+    /// By an HTTP range request, answered with `206 Partial Content`.
+    Range,
+    /// The registry ignored the range request and sent the whole blob (`200`), read up to
+    /// the part.
+    RangeIgnored,
+    /// From the blob's start (a compressed layer), up to the part.
+    FromStart,
+}
+
+impl std::fmt::Display for PartNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PartNote::Range => {
+                "read from the registry by an HTTP range request (206); a part of a blob \
+                 cannot be checked against the layer's digest"
+            }
+            PartNote::RangeIgnored => {
+                "the registry ignored the range request and sent the whole blob (200); read \
+                 up to the file, not checked against the layer's digest"
+            }
+            PartNote::FromStart => {
+                "read from the start of the registry's blob up to the file, not checked \
+                 against the layer's digest (the blob is not read to its end)"
+            }
+        })
+    }
 }
 
 /// A transfer under way: the bytes, then whether all of them came and matched their digest.

@@ -9,6 +9,7 @@ mod elf;
 mod extract;
 mod read;
 
+pub use crate::source::Watch;
 pub use elf::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use read::EntryReader;

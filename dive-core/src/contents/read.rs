@@ -3,16 +3,18 @@
 //! entries lie in it, and dropped after the last one asked for.
 
 use std::io::{self, BufReader, Read, Write};
+use std::sync::Arc;
 
 use super::{Contents, Reread};
 use crate::analysis::Analysis;
 use crate::error::{Error, LayerRef, Location, Result};
 use crate::layer::{Compression, EntryKind, decoder};
-use crate::source::{Fetch, LayerInput, PartNote};
-use std::sync::Arc;
+use crate::source::{Fetch, LayerInput, PartNote, Watch};
 
 /// Big reads from the blob: the decoder asks for little at a time.
 const BLOB_BUFFER: usize = 1 << 20;
+/// Decoded bytes passed between two looks at the watcher of a read.
+const SKIP_STEP: u64 = 8 << 20;
 
 impl Contents {
     /// The bytes of entry `entry` of layer `layer` (a regular file).
@@ -34,6 +36,22 @@ impl Contents {
         entry: usize,
         start: u64,
     ) -> Result<EntryReader<'static>> {
+        self.open_watched(analysis, layer, entry, start, &unwatched())
+    }
+
+    /// [`Contents::open_at`], telling `watch` how far the decoding has come toward the
+    /// bytes (decoded bytes of the layer passed, of how many; an input read again from its
+    /// start reports the bytes read of it, of 0 when the total is unknown). When `watch`
+    /// answers `false` the read stops with [`Error::Cancelled`]: a viewer shows progress
+    /// and lets the user give up on a file deep in a big compressed layer.
+    pub fn open_watched(
+        &self,
+        analysis: &Analysis,
+        layer: usize,
+        entry: usize,
+        start: u64,
+        watch: &Watch,
+    ) -> Result<EntryReader<'static>> {
         let (location, size) = self.file_entry(analysis, layer, entry)?;
         let start = start.min(size);
         let size = size - start;
@@ -47,7 +65,7 @@ impl Contents {
                 note: None,
             });
         }
-        let mut stream = self.layer_stream(analysis, layer, &location, true)?;
+        let mut stream = self.layer_stream(analysis, layer, &location, true, watch)?;
         let mut note = None;
         let inner = match &mut stream {
             LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)) as Box<dyn Read>,
@@ -57,7 +75,7 @@ impl Contents {
                 part.reader
             }
             LayerStream::Decoded { .. } => {
-                stream.skip_to(offset, &location)?;
+                stream.skip_to(offset, &location, watch)?;
                 let LayerStream::Decoded {
                     reader, note: n, ..
                 } = stream
@@ -111,14 +129,14 @@ impl Contents {
             return Ok(());
         };
         // Many files of a registry's plain blob come in one transfer rather than a request each.
-        let mut stream = self.layer_stream(analysis, layer, &first.3, false)?;
+        let mut stream = self.layer_stream(analysis, layer, &first.3, false, &unwatched())?;
         for (offset, entry, size, location) in wanted {
             let mut note = None;
             let inner: Box<dyn Read + '_> = match &mut stream {
                 LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)),
                 LayerStream::Ranged(_) => unreachable!("asked for a stream from the start"),
                 LayerStream::Decoded { .. } => {
-                    stream.skip_to(offset, &location)?;
+                    stream.skip_to(offset, &location, &unwatched())?;
                     let LayerStream::Decoded {
                         reader,
                         position,
@@ -181,6 +199,7 @@ impl Contents {
         layer: usize,
         location: &Location,
         ranged: bool,
+        watch: &Watch,
     ) -> Result<LayerStream> {
         let blob = self.blobs.get(layer).map_or("", String::as_str);
         let missing = || {
@@ -196,7 +215,7 @@ impl Contents {
         let store = match &self.reread {
             Reread::Store(store) => store,
             Reread::Restream(restream) => {
-                let member = restream.member(&self.input, blob)?;
+                let member = restream.member(&self.input, blob, watch)?;
                 return Self::decoded(compression, member, None, location);
             }
         };
@@ -247,8 +266,8 @@ enum LayerStream {
 }
 
 impl LayerStream {
-    /// Reads and drops the decoded bytes up to `offset`.
-    fn skip_to(&mut self, offset: u64, location: &Location) -> Result<()> {
+    /// Reads and drops the decoded bytes up to `offset`, telling `watch` how far it is.
+    fn skip_to(&mut self, offset: u64, location: &Location, watch: &Watch) -> Result<()> {
         let Self::Decoded {
             reader, position, ..
         } = self
@@ -263,18 +282,30 @@ impl LayerStream {
                 ),
             ));
         }
-        let gap = offset - *position;
-        let skipped = io::copy(&mut reader.by_ref().take(gap), &mut io::sink())
-            .map_err(|e| Error::io(location.clone(), e))?;
-        *position += skipped;
-        if skipped < gap {
-            return Err(Error::format(
-                location.clone(),
-                format!("the layer ends after {position} bytes, before the entry's data"),
-            ));
+        while *position < offset {
+            if !watch(*position, offset) {
+                return Err(Error::Cancelled {
+                    location: location.clone(),
+                });
+            }
+            let step = (offset - *position).min(SKIP_STEP);
+            let skipped = io::copy(&mut reader.by_ref().take(step), &mut io::sink())
+                .map_err(|e| Error::io(location.clone(), e))?;
+            *position += skipped;
+            if skipped < step {
+                return Err(Error::format(
+                    location.clone(),
+                    format!("the layer ends after {position} bytes, before the entry's data"),
+                ));
+            }
         }
         Ok(())
     }
+}
+
+/// A watcher that lets every read go on.
+fn unwatched() -> Watch {
+    Arc::new(|_, _| true)
 }
 
 fn location_offset(location: &Location) -> u64 {

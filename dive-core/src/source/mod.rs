@@ -27,6 +27,10 @@ pub use registry::{Credentials, PlainHttp, RegistryOptions};
 pub(crate) use resolve::resolve;
 pub(crate) use restream::Restream;
 pub use store::PartNote;
+
+/// Told how far a read has come toward a file's bytes (bytes passed, of how many; of 0
+/// when the total is unknown); answering `false` stops it with [`Error::Cancelled`].
+pub type Watch = std::sync::Arc<dyn Fn(u64, u64) -> bool + Send + Sync>;
 pub(crate) use store::{Fetch, LayerInput, Store};
 
 use crate::error::{Error, Location, Result};

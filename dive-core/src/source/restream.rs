@@ -7,13 +7,15 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tar::EntryType;
 
 use super::engine::{Engine, Save};
 use super::store::{OUTER_NAME_CAP, inner_path};
 use super::stream::outer_decoder;
-use super::{Blob, Source};
+use super::{Blob, Source, Watch};
 use crate::error::{Error, Location, Result};
 use crate::layer::tar_reader::{Streaming, TarReader};
 use crate::path::{join, normalize, split_last};
@@ -53,17 +55,34 @@ impl Restream {
     /// and both `docker save` forms name layer blobs after their content, so the bytes
     /// found are the analysed layer's. A blob the input no longer holds is an error that
     /// says to analyse it again.
-    pub(crate) fn member(&self, input: &str, blob: &str) -> Result<Box<dyn Read>> {
+    /// `watch` hears the bytes of the input read so far (of 0: the total is unknown) and
+    /// stops the search with [`Error::Cancelled`] when it answers `false`.
+    pub(crate) fn member(&self, input: &str, blob: &str, watch: &Watch) -> Result<Box<dyn Read>> {
         let mut wanted = inner_path(blob).unwrap_or_else(|| blob.to_owned());
         // A link to a member that came earlier needs a second pass, now knowing the target.
         for _ in 0..2 {
             let asked = wanted.clone();
-            let mut tar = TarReader::new(Streaming(self.open(input)?), OUTER_NAME_CAP);
+            let searching = Arc::new(AtomicU8::new(SEARCHING));
+            let watched = Watched {
+                inner: self.open(input)?,
+                read: 0,
+                watch: Arc::clone(watch),
+                state: Arc::clone(&searching),
+            };
+            let mut tar = TarReader::new(
+                Streaming(Box::new(watched) as Box<dyn Read>),
+                OUTER_NAME_CAP,
+            );
             let mut links: HashMap<String, String> = HashMap::new();
             loop {
                 let member = match tar.next_member() {
                     Ok(Some(member)) => member,
                     Ok(None) => break,
+                    Err(_) if searching.load(Ordering::Relaxed) == STOPPED => {
+                        return Err(Error::Cancelled {
+                            location: Location::input(input),
+                        });
+                    }
                     Err(err) => {
                         return Err(Error::format(
                             Location::input(input).offset(err.offset),
@@ -98,6 +117,8 @@ impl Restream {
                         links.insert(name, target);
                     }
                     EntryType::Regular | EntryType::Continuous if name == wanted => {
+                        // Found: the layer's own reading reports from here on.
+                        searching.store(FOUND, Ordering::Relaxed);
                         return Ok(Box::new(MemberReader { tar }));
                     }
                     _ => {}
@@ -146,6 +167,31 @@ pub(crate) fn compressed_file(path: &std::path::Path) -> bool {
     let mut head = [0u8; 4];
     let read = File::open(path).and_then(|mut f| f.read(&mut head));
     read.is_ok_and(|n| crate::layer::sniff(&head[..n]) != crate::layer::Compression::None)
+}
+
+const SEARCHING: u8 = 0;
+const FOUND: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// The outer archive as it is searched: bytes read are told to the watcher, which may stop
+/// the search.
+struct Watched {
+    inner: Box<dyn Read>,
+    read: u64,
+    watch: Watch,
+    state: Arc<AtomicU8>,
+}
+
+impl Read for Watched {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.state.load(Ordering::Relaxed) == SEARCHING && !(self.watch)(self.read, 0) {
+            self.state.store(STOPPED, Ordering::Relaxed);
+            return Err(io::Error::other("stopped"));
+        }
+        Ok(n)
+    }
 }
 
 /// One member's data, read from the outer archive as it streams.

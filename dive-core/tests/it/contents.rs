@@ -668,3 +668,68 @@ fn a_symlink_already_in_the_directory_is_never_followed() {
             .is_symlink()
     );
 }
+
+/// A read that decodes far into a compressed layer tells its watcher how far it is, and
+/// stops when the watcher says so; in a compressed `docker save` read again, the search
+/// for the layer's blob does too.
+#[test]
+fn a_watched_read_reports_progress_and_stops_when_told() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    use std::sync::{Arc, Mutex};
+    let spec = ImageSpec::new(
+        "deep:1",
+        vec![LayerSpec::new(
+            "COPY / /",
+            vec![
+                Op::file("opt/a.bin", 40 << 20, 3),
+                Op::file("opt/z.txt", 1000, 4),
+            ],
+        )],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let oci = common::oci_dir(&built, dive_testdata::Compression::Gzip);
+    let analyzer = AnalyzerBuilder::new().build();
+    let analysis = analyzer.analyze(Source::path(oci.path()), &()).unwrap();
+    let contents = analyzer.contents(Source::path(oci.path()), &analysis).unwrap();
+    let found = analysis.find(b"opt/z.txt", Version::Final).unwrap();
+    let seen: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let watch: dive_core::contents::Watch = Arc::new(move |done, total| {
+        log.lock().unwrap().push((done, total));
+        true
+    });
+    let mut bytes = Vec::new();
+    let mut reader = contents
+        .open_watched(&analysis, found.layer, found.entry, 0, &watch)
+        .unwrap();
+    std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
+    assert_eq!(bytes.len(), 1000);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 5, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
+    let offset = analysis.entry(found.layer, found.entry).unwrap().data_offset;
+    assert!(seen.iter().all(|&(done, total)| total == offset && done < offset));
+    // Told to stop after the second look: cancelled, naming the file.
+    let stop: dive_core::contents::Watch = Arc::new(|done, _| done < 8 << 20);
+    let err = contents
+        .open_watched(&analysis, found.layer, found.entry, 0, &stop)
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err}");
+    // A compressed docker save: the search for the layer blob stops too.
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("deep.tar.gz");
+    let tar = dive_testdata::docker_legacy(&[&built], false).unwrap();
+    std::fs::write(
+        &gz,
+        dive_testdata::compress(&tar, dive_testdata::Compression::Gzip).unwrap(),
+    )
+    .unwrap();
+    let analysis = analyzer.analyze(Source::path(&gz), &()).unwrap();
+    let contents = analyzer.contents(Source::path(&gz), &analysis).unwrap();
+    let found = analysis.find(b"opt/z.txt", Version::Final).unwrap();
+    let never: dive_core::contents::Watch = Arc::new(|_, _| false);
+    let err = contents
+        .open_watched(&analysis, found.layer, found.entry, 0, &never)
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err}");
+}

@@ -49,6 +49,8 @@ pub enum Msg {
     Progress(Progress),
     /// The analysis finished.
     Loaded(Result<Box<Views>, String>),
+    /// The viewer's thread ran a job.
+    Viewer(Box<crate::viewing::Update>),
 }
 
 /// A question in the footer line.
@@ -103,8 +105,13 @@ pub struct App {
     pub color: bool,
     /// The user asked to leave.
     pub quit: bool,
-    /// A file open in the viewer, over the panes.
+    /// A file open in the viewer, over the panes, read in place (tests, benches).
     pub viewer: Option<crate::viewer::Viewer>,
+    /// A file open in the viewer, read on the viewer's own thread (on a terminal).
+    pub worker: Option<crate::viewing::Worker>,
+    /// Where threads the app starts send what they have to say; without it, the viewer
+    /// reads in place.
+    pub waker: Option<std::sync::mpsc::SyncSender<Msg>>,
     /// Text to put on the clipboard with the next frame (OSC 52), already escaped.
     pub clipboard: Option<String>,
 }
@@ -126,6 +133,8 @@ impl App {
             color,
             quit: false,
             viewer: None,
+            worker: None,
+            waker: None,
             clipboard: None,
         }
     }
@@ -175,10 +184,26 @@ impl App {
             Msg::Input(Event::Resize(width, height)) => {
                 self.size = Rect::new(0, 0, width, height);
                 let rows = self.viewer_height();
-                if let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) {
-                    viewer.refresh(&views.analysis, rows);
+                if self.mode() == Mode::Viewer {
+                    let status = self.status.take();
+                    self.viewer_job(crate::viewing::Job::Refresh(rows));
+                    self.status = status;
                 }
                 self.after_change();
+            }
+            Msg::Viewer(update) => {
+                let Some(worker) = self.worker.as_mut() else {
+                    return;
+                };
+                let status = update.status.clone();
+                if worker.take(*update) {
+                    if status.is_some() {
+                        self.status = status;
+                    }
+                } else {
+                    self.status = Some(format!("stopped opening {}", worker.what));
+                    self.worker = None;
+                }
             }
             Msg::Input(_) => {}
         }
@@ -209,7 +234,7 @@ impl App {
             Mode::Prompt
         } else if self.help {
             Mode::Help
-        } else if self.viewer.is_some() {
+        } else if self.viewer.is_some() || self.worker.is_some() {
             Mode::Viewer
         } else {
             Mode::Pane(self.focus)
@@ -241,25 +266,19 @@ impl App {
     /// An action in the viewer.
     fn act_in_viewer(&mut self, action: Action) {
         let height = self.viewer_height();
-        let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) else {
-            return;
-        };
-        let analysis = &views.analysis;
-        let page = height.saturating_sub(1).max(1) as i64;
-        self.status = None;
         match action {
-            Action::Up => viewer.scroll(analysis, -1, height),
-            Action::Down => viewer.scroll(analysis, 1, height),
-            Action::PageUp => viewer.scroll(analysis, -page, height),
-            Action::PageDown => viewer.scroll(analysis, page, height),
-            Action::Home => viewer.home(analysis, height),
-            Action::End => viewer.end(analysis, height),
-            Action::ToggleHex => viewer.toggle_hex(analysis, height),
-            Action::CloseViewer => self.viewer = None,
+            Action::CloseViewer => match &self.worker {
+                // Esc stops a read under way first, and closes the viewer after.
+                Some(worker) if worker.busy > 0 => worker.state.stop(),
+                _ => {
+                    self.viewer = None;
+                    self.worker = None;
+                    self.status = None;
+                }
+            },
             Action::Help => self.help = true,
             Action::FindPrompt => self.prompt = Some((Prompt::Find, String::new())),
-            Action::FindNext => self.find(None),
-            _ => {}
+            action => self.viewer_job(crate::viewing::Job::Act(action, height)),
         }
     }
 
@@ -267,17 +286,27 @@ impl App {
     /// line after the top; the status says when there is no further match.
     fn find(&mut self, text: Option<&str>) {
         let height = self.viewer_height();
+        self.viewer_job(crate::viewing::Job::Find(text.map(str::to_owned), height));
+    }
+
+    /// Runs a job on the open file: in place, or on the viewer's thread.
+    fn viewer_job(&mut self, job: crate::viewing::Job) {
+        self.status = None;
+        if let Some(worker) = self.worker.as_mut() {
+            worker.send(job);
+            return;
+        }
         let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) else {
             return;
         };
-        self.status = match viewer.find(&views.analysis, text.map(str::as_bytes), height) {
-            Ok(true) => None,
-            Ok(false) => Some(format!(
-                "{} is not in the rest of the file (g goes to the start)",
-                crate::outline::safe(String::from_utf8_lossy(&viewer.needle))
-            )),
-            Err(message) => Some(message),
-        };
+        self.status = crate::viewing::run(viewer, &views.analysis, &job);
+    }
+
+    /// The progress line of a slow read in the viewer.
+    pub fn reading(&self) -> Option<String> {
+        self.worker
+            .as_ref()
+            .and_then(crate::viewing::Worker::progress)
     }
 
     /// The selected item's path in the image, if it stands for one.
@@ -380,8 +409,25 @@ impl App {
                 return;
             }
         };
-        let mut viewer = crate::viewer::Viewer::open(analysis, files, layer, entry, hidden);
-        viewer.refresh(analysis, self.viewer_height());
+        let height = self.viewer_height();
+        if let Some(wake) = &self.waker {
+            let spawned = crate::viewing::Worker::spawn(
+                std::sync::Arc::clone(analysis),
+                files,
+                (layer, entry, hidden),
+                height,
+                wake.clone(),
+            );
+            match spawned {
+                Ok(worker) => self.worker = Some(worker),
+                Err(e) => self.status = Some(format!("cannot start the viewer: {e}")),
+            }
+            return;
+        }
+        let state = std::sync::Arc::default();
+        let mut viewer =
+            crate::viewer::Viewer::open(analysis, files, state, (layer, entry), hidden);
+        viewer.refresh(analysis, height);
         self.viewer = Some(viewer);
     }
 

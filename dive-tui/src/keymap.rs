@@ -264,7 +264,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('/')], "/", Scope::Viewer, Action::FindPrompt, "find text, from the line after the top", None),
     bind(&[Char('n')], "n", Scope::Viewer, Action::FindNext, "the next match", None),
     bind(&[Char('?')], "?", Scope::Viewer, Action::Help, "this key table", None),
-    bind(&[Esc, Char('q'), Char('v')], "Esc q", Scope::Viewer, Action::CloseViewer, "close it, back where you were", None),
+    bind(&[Esc, Char('q'), Char('v')], "Esc q", Scope::Viewer, Action::CloseViewer, "stop a slow read (its progress shows below); else close it, back where you were", None),
     bind(&[Enter], "Enter", Scope::Prompt, Action::Submit, "apply (empty clears)", None),
     bind(&[Esc], "Esc", Scope::Prompt, Action::Cancel, "leave, changing nothing", None),
     bind(&[Backspace], "Bksp", Scope::Prompt, Action::DeleteChar, "delete the last character", None),

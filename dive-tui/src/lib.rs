@@ -5,7 +5,8 @@
 //! [`dive_core::Analysis`]; [`app::App`] holds all state and changes only through
 //! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything, in
 //! the areas [`layout::areas`] gives (mouse hit-testing uses the same areas);
-//! [`terminal::run`] owns the terminal, the analysis thread and the event loop;
+//! [`terminal::run`] owns the terminal, the analysis thread and the event loop; the file
+//! viewer ([`viewer`]) reads on its own thread ([`viewing`]);
 //! [`progress`] draws a bar on stderr for the non-interactive commands.
 
 pub mod app;
@@ -22,4 +23,5 @@ pub mod progress;
 pub mod terminal;
 pub mod ui;
 pub mod viewer;
+pub mod viewing;
 pub mod views;

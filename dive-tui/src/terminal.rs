@@ -150,6 +150,7 @@ where
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
     let size = terminal.size()?;
+    let wake = tx.clone();
     // Only now: the input thread would otherwise eat the terminal's replies to queries.
     std::thread::Builder::new()
         .name("input".into())
@@ -162,6 +163,7 @@ where
         })
         .context("cannot start the input thread")?;
     let mut app = App::new(input, Rect::new(0, 0, size.width, size.height), color);
+    app.waker = Some(wake);
     let result = event_loop(&mut terminal, &mut app, &rx);
     cancel.store(true, Ordering::Relaxed);
     drop(guard);
@@ -185,7 +187,13 @@ fn event_loop(
             io::Write::write_all(&mut out, osc52(&text).as_bytes())?;
             io::Write::flush(&mut out)?;
         }
-        let msg = match rx.recv_timeout(Duration::from_millis(500)) {
+        // A slow read in the viewer redraws its progress more often.
+        let tick = if app.worker.as_ref().is_some_and(|w| w.busy > 0) {
+            100
+        } else {
+            500
+        };
+        let msg = match rx.recv_timeout(Duration::from_millis(tick)) {
             Ok(msg) => msg,
             Err(RecvTimeoutError::Timeout) => continue,
             // No input and no analysis can arrive any more.

@@ -76,10 +76,15 @@ pub fn render(app: &App, frame: &mut Frame) {
             .block(Block::bordered().title(" error "));
             frame.render_widget(text, size);
         }
-        Phase::Ready(_) if app.viewer.is_some() => {
-            if let Some(viewer) = &app.viewer {
-                file_viewer(app, viewer, &theme, frame, size);
-            }
+        Phase::Ready(_)
+            if app.viewer.is_some() || app.worker.as_ref().is_some_and(|w| w.screen.is_some()) =>
+        {
+            let screen = match (&app.viewer, &app.worker) {
+                (Some(viewer), _) => viewer.screen(),
+                (None, Some(worker)) => worker.screen.clone().unwrap_or_default(),
+                (None, None) => crate::viewer::Screen::default(),
+            };
+            file_viewer(app, &screen, &theme, frame, size);
             if app.help {
                 help(app, &theme, frame, size);
             }
@@ -101,21 +106,14 @@ pub fn render(app: &App, frame: &mut Frame) {
 /// offsets), and its keys in the last line.
 fn file_viewer(
     app: &App,
-    viewer: &crate::viewer::Viewer,
+    viewer: &crate::viewer::Screen,
     theme: &Theme,
     frame: &mut Frame,
     size: Rect,
 ) {
     let [body, keys] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(size);
-    let mode = if viewer.show_summary {
-        "ELF summary"
-    } else if viewer.hex {
-        "hex"
-    } else {
-        "text"
-    };
     let block = Block::bordered()
-        .title(format!(" {} · {mode} ", viewer.title))
+        .title(format!(" {} ", viewer.title))
         .border_style(theme.border(true));
     let inner = block.inner(body);
     frame.render_widget(block, body);
@@ -138,15 +136,16 @@ fn file_viewer(
             .collect()
     };
     frame.render_widget(Paragraph::new(lines), inner);
-    // The prompt being typed, else a message, else the keys.
-    let line = match (&app.prompt, &app.status) {
-        (Some((prompt, text)), _) => format!(
+    // The prompt being typed, else a slow read's progress, else a message, else the keys.
+    let line = match (&app.prompt, app.reading(), &app.status) {
+        (Some((prompt, text)), _, _) => format!(
             " {}{}▏",
             prompt.question(),
             crate::outline::safe(text.clone())
         ),
-        (None, Some(status)) => format!(" {status}"),
-        (None, None) => {
+        (None, Some(reading), _) => format!(" {reading}"),
+        (None, None, Some(status)) => format!(" {status}"),
+        (None, None, None) => {
             " ↑↓ PgUp PgDn Home End move · / find · n next · x text/hex · Esc back · ? keys"
                 .to_owned()
         }
@@ -447,6 +446,8 @@ fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::raw(safe(text.as_str())),
             Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
         ])
+    } else if let Some(reading) = app.reading() {
+        Line::styled(format!(" {reading}"), theme.fg(Color::Yellow))
     } else if let Some(status) = &app.status {
         Line::styled(format!(" {status}"), theme.fg(Color::Yellow))
     } else {

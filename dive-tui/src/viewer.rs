@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dive_core::Analysis;
 use dive_core::contents::Contents;
@@ -14,6 +15,85 @@ use dive_core::escape::{escape, escape_bytes, escape_owned, escape_path};
 const WINDOW: u64 = 256 * 1024;
 /// Bytes a hex row shows.
 const HEX_ROW: u64 = 16;
+
+/// How far the viewer's current read has come, and whether the user gave up on it; shared
+/// between the thread that reads and the one that draws.
+#[derive(Debug, Default)]
+pub struct ReadState {
+    done: AtomicU64,
+    total: AtomicU64,
+    stop: AtomicBool,
+}
+
+impl ReadState {
+    /// Bytes passed so far, of how many (0: unknown).
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Asks the read under way to stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the read was asked to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Ready for a new read.
+    pub fn reset(&self) {
+        self.report(0, 0);
+        self.stop.store(false, Ordering::Relaxed);
+    }
+
+    fn report(&self, done: u64, total: u64) {
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    /// The watcher the core's reads report to.
+    fn watch(self: &Arc<Self>) -> dive_core::contents::Watch {
+        let state = Arc::clone(self);
+        Arc::new(move |done, total| {
+            state.report(done, total);
+            !state.stopped()
+        })
+    }
+}
+
+/// A reader that fails once the user asked the read to stop.
+struct Stoppable {
+    inner: Box<dyn Read>,
+    state: Arc<ReadState>,
+}
+
+impl Read for Stoppable {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.state.stopped() {
+            return Err(std::io::Error::other(STOPPED));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// What a stopped read shows.
+pub const STOPPED: &str = "stopped (Esc); move or press g to read again";
+
+/// What the viewer shows, apart from the file: drawn while the viewer itself is busy
+/// reading on another thread.
+#[derive(Debug, Clone, Default)]
+pub struct Screen {
+    /// The path (escaped), the version, the size and the mode.
+    pub title: String,
+    /// Gutter and text per row.
+    pub rows: Vec<(String, String)>,
+    /// A read that failed, shown instead of the rows.
+    pub error: Option<String>,
+}
 
 /// An open file.
 pub struct Viewer {
@@ -53,6 +133,8 @@ pub struct Viewer {
     layer: usize,
     entry: usize,
     contents: Arc<Contents>,
+    /// The read under way, told to the UI thread.
+    state: Arc<ReadState>,
     /// The bytes read last: from `window_start`.
     window: Vec<u8>,
     window_start: u64,
@@ -73,8 +155,8 @@ impl Viewer {
     pub fn open(
         analysis: &Analysis,
         contents: Arc<Contents>,
-        layer: usize,
-        entry: usize,
+        state: Arc<ReadState>,
+        (layer, entry): (usize, usize),
         hidden: bool,
     ) -> Self {
         let record = analysis.entry(layer, entry);
@@ -110,6 +192,7 @@ impl Viewer {
             layer,
             entry,
             contents,
+            state,
             window: Vec::new(),
             window_start: 0,
         };
@@ -118,7 +201,7 @@ impl Viewer {
             // The trailer's ISIZE: the decompressed size (mod 4 GiB, as gzip keeps it).
             let isize = viewer
                 .contents
-                .open_at(analysis, layer, entry, size - 4)
+                .open_watched(analysis, layer, entry, size - 4, &viewer.state.watch())
                 .ok()
                 .and_then(|mut r| {
                     let mut tail = [0u8; 4];
@@ -151,23 +234,52 @@ impl Viewer {
         viewer
     }
 
-    /// Reads the window from `start` (clamped into the file).
     /// The file's bytes from `start` on: read there, or for a gzip'd file decompressed from
-    /// its start and skipped up to it.
+    /// its start and skipped up to it. The read stops when the user asks.
     fn stream_from(&mut self, analysis: &Analysis, start: u64) -> Result<Box<dyn Read>, String> {
         self.opens += 1;
         let at = if self.gunzip { 0 } else { start };
         let reader = self
             .contents
-            .open_at(analysis, self.layer, self.entry, at)
-            .map_err(|e| e.to_string())?;
+            .open_watched(analysis, self.layer, self.entry, at, &self.state.watch())
+            .map_err(|e| self.failure(&e.to_string()))?;
+        let reader = Stoppable {
+            inner: Box::new(reader),
+            state: Arc::clone(&self.state),
+        };
         if !self.gunzip {
             return Ok(Box::new(reader));
         }
         let mut decoded = flate2::read::MultiGzDecoder::new(reader);
+        self.state.report(0, start);
         std::io::copy(&mut (&mut decoded).take(start), &mut std::io::sink())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.failure(&e.to_string()))?;
         Ok(Box::new(decoded))
+    }
+
+    /// What a failed read says: that the user stopped it, or what went wrong.
+    fn failure(&self, message: &str) -> String {
+        if self.state.stopped() {
+            STOPPED.to_owned()
+        } else {
+            message.to_owned()
+        }
+    }
+
+    /// What the screen shows now.
+    pub fn screen(&self) -> Screen {
+        let mode = if self.show_summary {
+            "ELF summary"
+        } else if self.hex {
+            "hex"
+        } else {
+            "text"
+        };
+        Screen {
+            title: format!("{} · {mode}", self.title),
+            rows: self.rows.clone(),
+            error: self.error.clone(),
+        }
     }
 
     fn load(&mut self, analysis: &Analysis, start: u64) {
@@ -196,7 +308,7 @@ impl Viewer {
                     self.window_start = start;
                     self.error = None;
                 }
-                Err(e) => self.error = Some(dive_core::escape::escape_owned(e.to_string())),
+                Err(e) => self.error = Some(escape_owned(self.failure(&e.to_string()))),
             }
             return;
         }
@@ -219,7 +331,7 @@ impl Viewer {
             (&mut reader)
                 .take(WINDOW)
                 .read_to_end(&mut bytes)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| self.failure(&e.to_string()))?;
             Ok((bytes, reader))
         });
         match read {
@@ -229,7 +341,7 @@ impl Viewer {
                 self.window_start = start;
                 self.error = None;
             }
-            Err(message) => self.error = Some(dive_core::escape::escape_owned(message)),
+            Err(message) => self.error = Some(escape_owned(message)),
         }
     }
 
@@ -369,9 +481,7 @@ impl Viewer {
         } else {
             self.next_line(analysis, self.top).unwrap_or(self.size)
         };
-        let mut reader = self
-            .stream_from(analysis, from)
-            .map_err(dive_core::escape::escape_owned)?;
+        let mut reader = self.stream_from(analysis, from).map_err(escape_owned)?;
         let finder = memchr::memmem::Finder::new(&self.needle);
         let keep = self.needle.len() - 1;
         // A chunk, after the last `keep` bytes of the one before (a match may straddle them).
@@ -381,9 +491,10 @@ impl Viewer {
         loop {
             let carried = chunk.len();
             chunk.resize(carried + WINDOW as usize, 0);
+            self.state.report(chunk_start - from, self.size - from);
             let n = reader
                 .read(&mut chunk[carried..])
-                .map_err(|e| dive_core::escape::escape_owned(e.to_string()))?;
+                .map_err(|e| escape_owned(self.failure(&e.to_string())))?;
             chunk.truncate(carried + n);
             if let Some(at) = finder.find(&chunk) {
                 let hit = chunk_start + at as u64;

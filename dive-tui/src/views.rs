@@ -150,8 +150,8 @@ impl TreeView {
 /// Everything the panes show once the analysis is ready.
 #[derive(Debug, Clone)]
 pub struct Views {
-    /// The analysis itself.
-    pub analysis: Analysis,
+    /// The analysis itself, shared with the viewer's thread.
+    pub analysis: std::sync::Arc<Analysis>,
     /// Per layer, per entry: the content it brought.
     pub contents: EntryContents,
     /// The selected layer.
@@ -221,7 +221,7 @@ impl Views {
             hide_base: false,
             files: Err("files cannot be read from this input".to_owned()),
             tree,
-            analysis,
+            analysis: analysis.into(),
         };
         views.select_layer(layer);
         views

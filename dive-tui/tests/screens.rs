@@ -908,3 +908,84 @@ fn paging_through_a_long_file_in_a_gzip_layer_decodes_it_once() {
     let viewer = app.viewer.as_ref().unwrap();
     assert_eq!(viewer.rows.last().unwrap().1, lines[lines.len() - 1]);
 }
+
+/// On a terminal the viewer reads on its own thread: opening a file that lies after 1 GB
+/// of a gzip layer shows the decoding's progress in the footer instead of freezing, Esc
+/// stops it (and closes the half-open viewer), and opened again it shows the file.
+#[test]
+fn a_slow_read_shows_progress_and_esc_stops_it() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    const BIG: u64 = 1 << 30;
+    let note = b"the note after a gigabyte\n";
+    let tar = std::io::Cursor::new(
+        dive_testdata::raw::header(b"opt/zeros.bin", b'0', BIG)
+            .as_bytes()
+            .to_vec(),
+    )
+    .chain(std::io::repeat(0).take(BIG))
+    .chain(std::io::Cursor::new(dive_testdata::raw::archive(&[
+        dive_testdata::raw::file("opt/note.txt", note),
+    ])));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::copy(&mut { tar }, &mut gz).unwrap();
+    // The diff_id is the blob's digest (not the tar's): only --verify would mind.
+    let archive = dive_testdata::raw::docker_save(vec![gz.finish().unwrap()]);
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&archive).unwrap();
+    let mut app = app_with_files(file.path(), 100, 30);
+    let (wake, rx) = std::sync::mpsc::sync_channel(64);
+    app.waker = Some(wake);
+    select(&mut app, "note.txt", "note.txt");
+    // Waits for the viewer's thread, feeding its updates to the app as the event loop does;
+    // whether `until` held before `limit`.
+    let pump = |app: &mut App, until: &dyn Fn(&App) -> bool, limit: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if until(app) {
+                return true;
+            }
+            if let Ok(msg) = rx.recv_timeout(Duration::from_millis(10)) {
+                app.handle(msg);
+            }
+        }
+        until(app)
+    };
+    app.type_keys("v");
+    assert!(app.worker.is_some() && app.viewer.is_none());
+    let shown = pump(
+        &mut app,
+        &|app| app.reading().is_some_and(|r| r.contains(" of ")),
+        Duration::from_secs(20),
+    );
+    let line = app.reading().unwrap_or_default();
+    assert!(shown, "no progress shown: {line:?}, {:?}", app.status);
+    assert!(
+        line.starts_with("reading /opt/note.txt: ") && line.ends_with("· Esc stops"),
+        "{line}"
+    );
+    assert!(screen(&app).contains("Esc stops"), "{}", screen(&app));
+    app.type_keys("<Esc>");
+    assert!(
+        pump(
+            &mut app,
+            &|app| app.worker.is_none(),
+            Duration::from_secs(20)
+        ),
+        "Esc did not stop the read"
+    );
+    assert_eq!(app.status.as_deref(), Some("stopped opening /opt/note.txt"));
+    // Opened again and left to finish, it shows the file.
+    app.type_keys("v");
+    let opened = |app: &App| {
+        app.worker
+            .as_ref()
+            .is_some_and(|w| w.busy == 0 && w.screen.is_some())
+    };
+    assert!(pump(&mut app, &opened, Duration::from_secs(60)));
+    let text = screen(&app);
+    assert!(text.contains("1 the note after a gigabyte"), "{text}");
+    assert!(app.reading().is_none());
+    app.type_keys("<Esc>");
+    assert!(app.worker.is_none(), "Esc closes an idle viewer");
+}

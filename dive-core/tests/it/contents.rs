@@ -690,7 +690,9 @@ fn a_watched_read_reports_progress_and_stops_when_told() {
     let oci = common::oci_dir(&built, dive_testdata::Compression::Gzip);
     let analyzer = AnalyzerBuilder::new().build();
     let analysis = analyzer.analyze(Source::path(oci.path()), &()).unwrap();
-    let contents = analyzer.contents(Source::path(oci.path()), &analysis).unwrap();
+    let contents = analyzer
+        .contents(Source::path(oci.path()), &analysis)
+        .unwrap();
     let found = analysis.find(b"opt/z.txt", Version::Final).unwrap();
     let seen: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
     let log = Arc::clone(&seen);
@@ -707,8 +709,14 @@ fn a_watched_read_reports_progress_and_stops_when_told() {
     let seen = seen.lock().unwrap().clone();
     assert!(seen.len() >= 5, "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
-    let offset = analysis.entry(found.layer, found.entry).unwrap().data_offset;
-    assert!(seen.iter().all(|&(done, total)| total == offset && done < offset));
+    let offset = analysis
+        .entry(found.layer, found.entry)
+        .unwrap()
+        .data_offset;
+    assert!(
+        seen.iter()
+            .all(|&(done, total)| total == offset && done < offset)
+    );
     // Told to stop after the second look: cancelled, naming the file.
     let stop: dive_core::contents::Watch = Arc::new(|done, _| done < 8 << 20);
     let err = contents

@@ -26,6 +26,12 @@ pub fn elf_debug_bytes(bytes: &[u8]) -> Option<u64> {
     crate::layer::elf_debug_bytes_of(bytes)
 }
 
+/// Expands `data` as a GNU sparse member (header blocks, then data fragments) as `cat`
+/// does; an error or a file exactly as long as the header says, never a panic.
+pub fn sparse_member(data: &[u8]) -> Result<usize, String> {
+    crate::contents::sparse::expand_member(data, 1 << 24).map(|file| file.len())
+}
+
 /// Walks a layer blob by seeking, streaming and on two threads, and says how the walks
 /// disagree, if they do.
 pub fn walks_agree(data: &[u8]) -> Result<(), String> {

@@ -8,6 +8,7 @@ mod beneath;
 mod elf;
 mod extract;
 mod read;
+pub(crate) mod sparse;
 
 pub use crate::source::Watch;
 pub use elf::ElfSummary;

@@ -5,6 +5,7 @@
 use std::io::{self, BufReader, Read, Write};
 use std::sync::Arc;
 
+use super::sparse::{HEADERS_CAP, SparseMap};
 use super::{Contents, Reread};
 use crate::analysis::Analysis;
 use crate::error::{Error, LayerRef, Location, Result};
@@ -15,6 +16,8 @@ use crate::source::{Fetch, LayerInput, PartNote, Watch};
 const BLOB_BUFFER: usize = 1 << 20;
 /// Decoded bytes passed between two looks at the watcher of a read.
 const SKIP_STEP: u64 = 8 << 20;
+/// A tar block.
+const BLOCK: u64 = 512;
 
 impl Contents {
     /// The bytes of entry `entry` of layer `layer` (a regular file).
@@ -52,11 +55,11 @@ impl Contents {
         start: u64,
         watch: &Watch,
     ) -> Result<EntryReader<'static>> {
-        let (location, size) = self.file_entry(analysis, layer, entry)?;
+        let (location, size, header_offset) = self.file_entry(analysis, layer, entry)?;
         let start = start.min(size);
-        let size = size - start;
-        let offset = location_offset(&location) + start;
-        if size == 0 {
+        let left = size - start;
+        let data_offset = location_offset(&location);
+        if left == 0 {
             // Nothing to read: no blob is opened (and no empty range is asked of a registry).
             return Ok(EntryReader {
                 inner: (Box::new(io::empty()) as Box<dyn Read>).take(0),
@@ -66,29 +69,40 @@ impl Contents {
             });
         }
         let mut stream = self.layer_stream(analysis, layer, &location, true, watch)?;
-        let mut note = None;
-        let inner = match &mut stream {
-            LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)) as Box<dyn Read>,
+        let map = stream.sparse_map(header_offset, data_offset, size, &location, watch)?;
+        // Where the stored bytes start and how many: from `start` for a whole file, all the
+        // fragments for a sparse one (expanded, then `start` bytes dropped).
+        let (from, stored) = match &map {
+            None => (data_offset + start, left),
+            Some(map) => (data_offset, map.stored()),
+        };
+        let (inner, note): (Box<dyn Read>, _) = match stream {
+            LayerStream::Plain(blob) => (Box::new(blob.reader_at(from, stored)), None),
             LayerStream::Ranged(fetch) => {
-                let part = fetch.open_part(offset, Some(size))?;
-                note = Some(part.note);
-                part.reader
+                let part = fetch.open_part(from, Some(stored))?;
+                (part.reader, Some(part.note))
             }
-            LayerStream::Decoded { .. } => {
-                stream.skip_to(offset, &location, watch)?;
-                let LayerStream::Decoded {
-                    reader, note: n, ..
-                } = stream
-                else {
+            mut stream @ LayerStream::Decoded { .. } => {
+                stream.skip_to(from, &location, watch)?;
+                let LayerStream::Decoded { reader, note, .. } = stream else {
                     unreachable!("matched above")
                 };
-                note = n;
-                reader
+                (reader, note)
+            }
+        };
+        let inner = match map {
+            None => inner,
+            Some(map) => {
+                let mut expanded: Box<dyn Read> = Box::new(map.expand(inner.take(stored)));
+                let skipped = io::copy(&mut (&mut expanded).take(start), &mut io::sink())
+                    .map_err(|e| Error::io(location.clone(), e))?;
+                debug_assert_eq!(skipped, start);
+                expanded
             }
         };
         Ok(EntryReader {
-            inner: inner.take(size),
-            left: size,
+            inner: inner.take(left),
+            left,
             location,
             note,
         })
@@ -118,25 +132,34 @@ impl Contents {
         entries: &[usize],
         each: &mut dyn FnMut(usize, &mut EntryReader<'_>) -> io::Result<()>,
     ) -> Result<()> {
-        let mut wanted: Vec<(u64, usize, u64, Location)> = Vec::with_capacity(entries.len());
+        let mut wanted: Vec<(u64, usize, u64, u64, Location)> = Vec::with_capacity(entries.len());
         for &entry in entries {
-            let (location, size) = self.file_entry(analysis, layer, entry)?;
-            wanted.push((location_offset(&location), entry, size, location));
+            let (location, size, header_offset) = self.file_entry(analysis, layer, entry)?;
+            wanted.push((
+                header_offset,
+                entry,
+                size,
+                location_offset(&location),
+                location,
+            ));
         }
         wanted.sort_by_key(|w| (w.0, w.1));
         wanted.dedup_by_key(|w| w.1);
         let Some(first) = wanted.first() else {
             return Ok(());
         };
+        let unwatched = unwatched();
         // Many files of a registry's plain blob come in one transfer rather than a request each.
-        let mut stream = self.layer_stream(analysis, layer, &first.3, false, &unwatched())?;
-        for (offset, entry, size, location) in wanted {
+        let mut stream = self.layer_stream(analysis, layer, &first.4, false, &unwatched)?;
+        for (header_offset, entry, size, data_offset, location) in wanted {
+            let map = stream.sparse_map(header_offset, data_offset, size, &location, &unwatched)?;
+            let stored = map.as_ref().map_or(size, SparseMap::stored);
             let mut note = None;
             let inner: Box<dyn Read + '_> = match &mut stream {
-                LayerStream::Plain(blob) => Box::new(blob.reader_at(offset, size)),
+                LayerStream::Plain(blob) => Box::new(blob.reader_at(data_offset, stored)),
                 LayerStream::Ranged(_) => unreachable!("asked for a stream from the start"),
                 LayerStream::Decoded { .. } => {
-                    stream.skip_to(offset, &location, &unwatched())?;
+                    stream.skip_to(data_offset, &location, &unwatched)?;
                     let LayerStream::Decoded {
                         reader,
                         position,
@@ -145,10 +168,15 @@ impl Contents {
                     else {
                         unreachable!("matched above")
                     };
-                    *position = offset + size;
+                    *position = data_offset + stored;
                     note = *n;
                     Box::new(reader.by_ref())
                 }
+            };
+            let inner = inner.take(stored);
+            let inner: Box<dyn Read + '_> = match map {
+                None => Box::new(inner),
+                Some(map) => Box::new(map.expand(inner)),
             };
             let mut reader = EntryReader {
                 inner: inner.take(size),
@@ -163,13 +191,14 @@ impl Contents {
         Ok(())
     }
 
-    /// The location of a regular-file entry (its offset is the data's) and its size.
+    /// The location of a regular-file entry (its offset is the data's), its size and where
+    /// its header is.
     fn file_entry(
         &self,
         analysis: &Analysis,
         layer: usize,
         entry: usize,
-    ) -> Result<(Location, u64)> {
+    ) -> Result<(Location, u64, u64)> {
         let facts = analysis.layers.get(layer);
         let record = analysis.entry(layer, entry);
         let (Some(facts), Some(record)) = (facts, record) else {
@@ -188,7 +217,7 @@ impl Contents {
                 format!("a {} holds no bytes to read", record.kind.name()),
             ));
         }
-        Ok((location, record.size))
+        Ok((location, record.size, record.header_offset))
     }
 
     /// Layer `layer`'s tar, from its start; with `ranged`, a registry's plain blob is left
@@ -266,6 +295,54 @@ enum LayerStream {
 }
 
 impl LayerStream {
+    /// The map of an old GNU sparse member, read from its header blocks; `None` for any
+    /// other member. A decoded stream is left at the member's data.
+    fn sparse_map(
+        &mut self,
+        header_offset: u64,
+        data_offset: u64,
+        size: u64,
+        location: &Location,
+        watch: &Watch,
+    ) -> Result<Option<SparseMap>> {
+        let len = data_offset.saturating_sub(header_offset);
+        if len < BLOCK {
+            return Ok(None);
+        }
+        if len > HEADERS_CAP {
+            return Err(Error::format(
+                location.clone(),
+                format!(
+                    "the member's headers take {len} bytes (a sparse map over the \
+                     {HEADERS_CAP}-byte cap)"
+                ),
+            ));
+        }
+        let mut headers = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        let read = match self {
+            Self::Plain(blob) => blob.reader_at(header_offset, len).read_exact(&mut headers),
+            Self::Ranged(fetch) => fetch
+                .open_part(header_offset, Some(len))?
+                .reader
+                .read_exact(&mut headers),
+            Self::Decoded { .. } => {
+                self.skip_to(header_offset, location, watch)?;
+                let Self::Decoded {
+                    reader, position, ..
+                } = self
+                else {
+                    unreachable!("matched above")
+                };
+                *position += len;
+                reader.read_exact(&mut headers)
+            }
+        };
+        read.map_err(|e| Error::io(location.clone().offset(header_offset), e))?;
+        SparseMap::parse(&headers, size)
+            .transpose()
+            .map_err(|message| Error::format(location.clone().offset(header_offset), message))
+    }
+
     /// Reads and drops the decoded bytes up to `offset`, telling `watch` how far it is.
     fn skip_to(&mut self, offset: u64, location: &Location, watch: &Watch) -> Result<()> {
         let Self::Decoded {

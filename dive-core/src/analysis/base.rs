@@ -54,16 +54,7 @@ impl Analysis {
             .zip(&base.diff_ids)
             .take_while(|(layer, diff_id)| layer.diff_id.as_deref() == Some(diff_id.as_str()))
             .count();
-        for layer in &mut self.layers {
-            layer.from_base = layer.index < shared;
-        }
-        self.image.base = Some(BaseImage {
-            name: Some(base.name.clone()),
-            digest: base.digest.clone(),
-            layers: Some(shared),
-            source: BaseSource::Given,
-        });
-        self.split_base_bytes();
+        self.restore_base(Some(base.name.clone()), base.digest.clone(), shared);
         if shared == 0 {
             self.warnings.push(Warning::new(
                 Location::input(&base.name),
@@ -72,6 +63,26 @@ impl Analysis {
             ));
         }
         shared
+    }
+
+    /// Marks the bottom `layers` layers as the given base image's (as a saved scan
+    /// remembers them).
+    pub(crate) fn restore_base(
+        &mut self,
+        name: Option<String>,
+        digest: Option<String>,
+        layers: usize,
+    ) {
+        for layer in &mut self.layers {
+            layer.from_base = layer.index < layers;
+        }
+        self.image.base = Some(BaseImage {
+            name,
+            digest,
+            layers: Some(layers),
+            source: BaseSource::Given,
+        });
+        self.split_base_bytes();
     }
 
     /// `base_bytes` and `own_bytes` from the layers marked `from_base`.

@@ -126,6 +126,9 @@ impl Analyzer {
             }
             let mut analysis = self.finish(loaded.record, loaded.indexes, &NoHasher, observer)?;
             analysis.warnings = loaded.warnings;
+            if let Some((name, digest, layers)) = loaded.given_base {
+                analysis.restore_base(name, digest, layers);
+            }
             return Ok(analysis);
         }
         let selector = self.selector()?;

@@ -27,8 +27,8 @@ use crate::source::{BaseAnnotation, Layout};
 const MAGIC: &[u8; 14] = b"dive-rs scan\n\0";
 
 /// The format this build writes and reads (2: the manifest's base-image annotations, and
-/// a warning's layer as its index).
-pub const SCAN_FORMAT: u32 = 2;
+/// a warning's layer as its index; 3: the base image given with `--base`).
+pub const SCAN_FORMAT: u32 = 3;
 
 /// A scan decodes to at most this many bytes (a scan of a million entries is ~100 MB).
 pub const MAX_SCAN_BYTES: u64 = 4 << 30;
@@ -44,6 +44,9 @@ struct SavedScan {
     manifest_digest: Option<String>,
     config_digest: String,
     base: BaseAnnotation,
+    /// The base image given with `--base` when the scan was saved: its name, digest and
+    /// how many bottom layers are its.
+    given_base: Option<(Option<String>, Option<String>, u32)>,
     layers: Vec<SavedLayer>,
     /// Distinct layer indexes; a blob listed twice is saved once.
     indexes: Vec<SavedIndex>,
@@ -139,6 +142,14 @@ fn saved(analysis: &Analysis) -> SavedScan {
                 .and_then(|b| b.digest.clone()),
         },
         config_digest: image.config_digest.clone(),
+        given_base: image
+            .base
+            .as_ref()
+            .filter(|b| b.source == BaseSource::Given)
+            .map(|b| {
+                let layers = u32::try_from(b.layers.unwrap_or(0)).unwrap_or(u32::MAX);
+                (b.name.clone(), b.digest.clone(), layers)
+            }),
         layers,
         indexes,
         warnings: analysis
@@ -163,6 +174,8 @@ fn saved(analysis: &Analysis) -> SavedScan {
 pub(crate) struct LoadedScan {
     /// The image's names and layers.
     pub record: ImageRecord,
+    /// The base image given with `--base` when it was saved: name, digest, layers.
+    pub given_base: Option<(Option<String>, Option<String>, usize)>,
     /// Each manifest layer's walked index (a blob listed twice shares one).
     pub indexes: Vec<Arc<LayerIndex>>,
     /// The original run's warnings, final.
@@ -186,6 +199,14 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
             })
         })?;
     check(&scan).map_err(bad)?;
+    if let Some((_, _, layers)) = &scan.given_base
+        && *layers as usize > scan.layers.len()
+    {
+        return Err(bad(format!(
+            "the saved base image has {layers} layers, the image {}",
+            scan.layers.len()
+        )));
+    }
     let saved: Vec<Arc<LayerIndex>> = scan
         .indexes
         .into_iter()
@@ -238,6 +259,9 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         .collect();
     Ok(LoadedScan {
         record,
+        given_base: scan
+            .given_base
+            .map(|(name, digest, layers)| (name, digest, layers as usize)),
         indexes,
         warnings,
     })

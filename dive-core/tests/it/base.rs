@@ -75,6 +75,14 @@ fn the_shared_layers_are_the_bases_and_their_bytes_and_findings_are_told_apart()
         .unwrap();
     assert!(!deleted.title.contains("base image"), "{}", deleted.title);
 
+    // A saved scan remembers the base it was given: the same document read back.
+    let scan = dir.path().join("with-base.dive");
+    dive_core::scan::save(&analysis, &scan).unwrap();
+    let loaded = common::analyze_path(&scan);
+    let mut reread = report::to_json(&loaded);
+    reread["input"] = document["input"].clone();
+    assert_eq!(reread, document);
+
     // A rebuilt base shares nothing, and says so.
     let mut rebuilt_spec = base_spec();
     rebuilt_spec.layers[0].created_by.push_str(" (rebuilt)");

@@ -13,6 +13,9 @@ use dive_core::escape::{escape, escape_bytes, escape_owned, escape_path};
 
 /// Bytes read at a time around what is shown; also the longest line shown whole.
 const WINDOW: u64 = 256 * 1024;
+/// Bytes kept behind the window as it slides forward through a decoded file, so that
+/// scrolling back a while needs no decoding from the layer's start again.
+const BACKLOG: u64 = 4 << 20;
 /// Bytes a hex row shows.
 const HEX_ROW: u64 = 16;
 
@@ -297,15 +300,19 @@ impl Viewer {
         if (self.window_start..=held_end).contains(&start)
             && let Some((at, mut reader)) = self.cursor.take_if(|(at, _)| *at == held_end)
         {
+            // A decoded file keeps a backlog behind `start`; a plain one reads it again.
+            let back = if self.decoded { BACKLOG } else { 0 };
+            let keep_from = start.saturating_sub(back).max(self.window_start);
             let mut window = self
                 .window
-                .split_off(usize::try_from(start - self.window_start).unwrap_or(0));
-            let want = WINDOW.saturating_sub(window.len() as u64);
+                .split_off(usize::try_from(keep_from - self.window_start).unwrap_or(0));
+            let ahead = held_end - start;
+            let want = WINDOW.saturating_sub(ahead);
             match (&mut reader).take(want).read_to_end(&mut window) {
                 Ok(n) => {
                     self.cursor = Some((at + n as u64, reader));
                     self.window = window;
-                    self.window_start = start;
+                    self.window_start = keep_from;
                     self.error = None;
                 }
                 Err(e) => self.error = Some(escape_owned(self.failure(&e.to_string()))),
@@ -399,16 +406,18 @@ impl Viewer {
         let mut reloaded = false;
         loop {
             let low = self.window_start;
+            // A line longer than half a window is shown in pieces.
+            let floor = low.max(at.saturating_sub(WINDOW / 2));
             // `at - 1` is the newline that ends the previous line (or a piece's end).
             let mut pos = at - 1;
-            while pos > low {
+            while pos > floor {
                 if self.byte(pos - 1)? == b'\n' {
                     return Some(pos);
                 }
                 pos -= 1;
             }
-            if low == 0 || reloaded || at - low >= WINDOW / 2 {
-                return Some(low);
+            if floor > low || low == 0 || reloaded || at - low >= WINDOW / 2 {
+                return Some(floor);
             }
             self.load(analysis, at.saturating_sub(WINDOW / 2));
             reloaded = true;

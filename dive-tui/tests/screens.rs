@@ -904,6 +904,18 @@ fn paging_through_a_long_file_in_a_gzip_layer_decodes_it_once() {
         viewer.rows[0],
         ((top - 3).to_string(), lines[top - 4].to_owned())
     );
+    // 300 screens back (past the window, inside the backlog kept behind it): no decoding
+    // from the layer's start again.
+    for _ in 0..300 {
+        app.type_keys("<PageUp>");
+    }
+    let viewer = app.viewer.as_ref().unwrap();
+    let back = top - 3 - 300 * (height - 1);
+    assert_eq!(
+        viewer.rows[0],
+        (back.to_string(), lines[back - 1].to_owned())
+    );
+    assert_eq!(viewer.opens, 1, "scrolling back decoded the layer again");
     app.type_keys("G");
     let viewer = app.viewer.as_ref().unwrap();
     assert_eq!(viewer.rows.last().unwrap().1, lines[lines.len() - 1]);

@@ -20,6 +20,7 @@ pub(super) fn parse(content: &[u8]) -> Vec<DbPackage> {
             files: Vec::new(),
             dirs: Vec::new(),
             site: None,
+            location: Vec::new(),
         };
         let mut dir: Vec<u8> = Vec::new();
         for line in record.lines() {

@@ -36,5 +36,6 @@ pub(super) fn parse(path: &[u8], content: &[u8]) -> Option<DbPackage> {
         files,
         dirs: Vec::new(),
         site: None,
+        location: Vec::new(),
     })
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use super::{DbPackage, Ecosystem};
 use crate::path::{normalize, split_last};
 
-const STATUS: &[u8] = b"var/lib/dpkg/status";
+pub(super) const STATUS: &[u8] = b"var/lib/dpkg/status";
 const INFO: &[u8] = b"var/lib/dpkg/info/";
-const STATUS_D: &[u8] = b"var/lib/dpkg/status.d/";
+pub(super) const STATUS_D: &[u8] = b"var/lib/dpkg/status.d/";
 pub(super) const DIVERSIONS: &[u8] = b"var/lib/dpkg/diversions";
 
 pub(super) fn is_database(path: &[u8]) -> bool {
@@ -100,6 +100,7 @@ fn listed(name: String, files: Vec<Vec<u8>>) -> DbPackage {
         files,
         dirs: Vec::new(),
         site: None,
+        location: Vec::new(),
     }
 }
 

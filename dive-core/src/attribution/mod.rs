@@ -68,6 +68,8 @@ pub(crate) struct DbPackage {
     /// For Python dists, the site directory: dirs below it that only this dist's files use
     /// are its own too.
     pub site: Option<Vec<u8>>,
+    /// Where it is installed ([`Package::location`]), set by [`parse_database`].
+    pub location: Vec<u8>,
 }
 
 /// Whether the walk should keep this file's content for attribution.
@@ -79,7 +81,43 @@ pub(crate) fn is_database(path: &[u8]) -> bool {
         || npm::is_database(path)
 }
 
+/// The packages a database file lists, each with its location.
 pub(crate) fn parse_database(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
+    let mut packages = parse_by_kind(path, content);
+    for package in &mut packages {
+        package.location = location_of(package, path);
+    }
+    packages
+}
+
+/// Where a package is installed: a Python dist's site directory, a conda environment's
+/// prefix, the `node_modules` directory holding an npm package, the database file of a
+/// dpkg or apk package.
+fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
+    use crate::path::split_last;
+    match package.ecosystem {
+        Ecosystem::Pip => package.site.clone().unwrap_or_default(),
+        // `<prefix>/conda-meta/<name>.json`.
+        Ecosystem::Conda => split_last(split_last(database).0).0.to_vec(),
+        // One database however it is split (status, info/*.list); distroless keeps its own.
+        Ecosystem::Dpkg if database.starts_with(dpkg::STATUS_D) => {
+            dpkg::STATUS_D[..dpkg::STATUS_D.len() - 1].to_vec()
+        }
+        Ecosystem::Dpkg => dpkg::STATUS.to_vec(),
+        Ecosystem::Apk => database.to_vec(),
+        Ecosystem::Npm => {
+            let dir = package.dirs.first().map_or(&[][..], |d| d.as_slice());
+            let (parent, parent_name) = split_last(split_last(dir).0);
+            if parent_name.starts_with(b"@") {
+                parent.to_vec()
+            } else {
+                split_last(dir).0.to_vec()
+            }
+        }
+    }
+}
+
+fn parse_by_kind(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
     if python::is_database(path) {
         python::parse(path, content).into_iter().collect()
     } else if dpkg::is_database(path) {
@@ -104,6 +142,11 @@ pub struct Package {
     pub name: String,
     /// Version, from the final database when it is still installed.
     pub version: Option<String>,
+    /// Where it is installed (absolute): a Python dist's site directory (a venv's
+    /// `site-packages`, `~/.local/…`, system `dist-packages`), a conda environment's prefix,
+    /// the `node_modules` directory holding an npm package, the database file of a dpkg or
+    /// apk package. The same name in two locations is two packages.
+    pub location: String,
     /// Family from the built-in table.
     pub family: Option<String>,
     /// Visible bytes it owns.
@@ -309,10 +352,11 @@ pub(crate) fn attribute(
     attribution
 }
 
-/// Packages by (ecosystem, normalised name): a dist spread over layers is one package.
+/// Packages by (ecosystem, normalised name, location): a dist spread over layers is one
+/// package, the same dist in two environments two.
 #[derive(Debug, Default)]
 struct Registry {
-    index: HashMap<(Ecosystem, String), usize>,
+    index: HashMap<(Ecosystem, String, Vec<u8>), usize>,
     packages: Vec<Building>,
 }
 
@@ -320,6 +364,7 @@ struct Registry {
 struct Building {
     ecosystem: Ecosystem,
     name: String,
+    location: String,
     version: Option<String>,
     version_is_final: bool,
     declared_bytes: Option<u64>,
@@ -335,6 +380,7 @@ impl Registry {
         let key = (
             db.ecosystem,
             db.name.to_ascii_lowercase().replace(['_', '.'], "-"),
+            db.location.clone(),
         );
         let next = self.packages.len();
         let p = *self.index.entry(key).or_insert(next);
@@ -342,6 +388,7 @@ impl Registry {
             self.packages.push(Building {
                 ecosystem: db.ecosystem,
                 name: db.name.clone(),
+                location: format!("/{}", String::from_utf8_lossy(&db.location)),
                 version: None,
                 version_is_final: false,
                 declared_bytes: None,
@@ -386,6 +433,7 @@ impl Registry {
                 .cmp(&a.bytes)
                 .then(b.hidden_bytes.cmp(&a.hidden_bytes))
                 .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.location.cmp(&b.location))
         });
         let mut renumber = vec![None; self.packages.len()];
         for (new, &old) in order.iter().enumerate() {
@@ -404,6 +452,7 @@ impl Registry {
                 ecosystem: b.ecosystem,
                 name: b.name,
                 version: b.version,
+                location: b.location,
                 bytes: b.bytes,
                 files: b.files,
                 unrecorded_bytes: b.unrecorded_bytes,

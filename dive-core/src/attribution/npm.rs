@@ -47,6 +47,7 @@ pub(super) fn parse(path: &[u8], content: &[u8]) -> Option<DbPackage> {
         files: Vec::new(),
         dirs: vec![dir.to_vec()],
         site: None,
+        location: Vec::new(),
     })
 }
 

@@ -51,6 +51,7 @@ pub(super) fn parse(path: &[u8], content: &[u8]) -> Option<DbPackage> {
         files,
         dirs: vec![info_dir.to_vec()],
         site: Some(site.to_vec()),
+        location: Vec::new(),
     })
 }
 

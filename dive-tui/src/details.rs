@@ -127,6 +127,7 @@ pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> 
                 line("package", package.name.clone()),
                 line("version", package.version.clone().unwrap_or_default()),
                 line("ecosystem", package.ecosystem.name()),
+                line("location", package.location.clone()),
                 line("family", package.family.clone().unwrap_or_default()),
                 line(
                     "bytes",

@@ -237,12 +237,15 @@ pub fn packages(analysis: &Analysis) -> Outline {
         )
     };
     let mut pairs: Vec<(Option<u32>, Item)> = Vec::new();
-    let add_package = |pairs: &mut Vec<(Option<u32>, Item)>, group: u32, p: usize| {
+    let add_package = |pairs: &mut Vec<(Option<u32>, Item)>, group: u32, p: usize, place: bool| {
         let package = &attribution.packages[p];
-        let label = match &package.version {
+        let mut label = match &package.version {
             Some(v) => format!("{} {v}", package.name),
             None => package.name.clone(),
         };
+        if place {
+            label.push_str(&format!(" · {}", package.location));
+        }
         let id = pairs.len() as u32;
         pairs.push((
             Some(group),
@@ -264,7 +267,10 @@ pub fn packages(analysis: &Analysis) -> Outline {
         ));
         for (p, package) in attribution.packages.iter().enumerate() {
             if package.family.as_deref() == Some(family.name.as_str()) {
-                add_package(&mut pairs, group, p);
+                // A family mixes ecosystems: each package says where it lives when its
+                // ecosystem has several places.
+                let place = attribution.several_locations(package.ecosystem);
+                add_package(&mut pairs, group, p, place);
             }
         }
     }
@@ -289,8 +295,41 @@ pub fn packages(analysis: &Analysis) -> Outline {
         let bytes = members.iter().map(|&p| attribution.packages[p].bytes).sum();
         let group = pairs.len() as u32;
         pairs.push((None, Item::parent(title, bytes, Target::None)));
-        for p in members {
-            add_package(&mut pairs, group, p);
+        if !attribution.several_locations(ecosystem) {
+            for p in members {
+                add_package(&mut pairs, group, p, false);
+            }
+            continue;
+        }
+        // Grouped by where they live (a venv, ~/.local, system site-packages…).
+        let mut places: Vec<&str> = members
+            .iter()
+            .map(|&p| attribution.packages[p].location.as_str())
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        let mut places: Vec<(&str, u64)> = places
+            .into_iter()
+            .map(|place| {
+                let bytes = members
+                    .iter()
+                    .map(|&p| &attribution.packages[p])
+                    .filter(|p| p.location == place)
+                    .map(|p| p.bytes)
+                    .sum();
+                (place, bytes)
+            })
+            .collect();
+        places.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        for (place, bytes) in places {
+            let sub = pairs.len() as u32;
+            pairs.push((Some(group), Item::parent(place, bytes, Target::None)));
+            for &p in members
+                .iter()
+                .filter(|&&p| attribution.packages[p].location == place)
+            {
+                add_package(&mut pairs, sub, p, false);
+            }
         }
     }
     if !attribution.unowned.is_empty() {

@@ -1001,3 +1001,49 @@ fn a_slow_read_shows_progress_and_esc_stops_it() {
     app.type_keys("<Esc>");
     assert!(app.worker.is_none(), "Esc closes an idle viewer");
 }
+
+/// One dist in a venv and in `~/.local` is two packages: the Packages pane groups pip's
+/// packages by where they live, and Details says the location.
+#[test]
+fn packages_are_grouped_by_location_when_an_ecosystem_has_several() {
+    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    let mut app = app_with_files(dir.path(), 140, 60);
+    app.type_keys("3e");
+    let text = screen(&app);
+    let venv = text
+        .find("/opt/venv/lib/python3.11/site-packages")
+        .unwrap_or_else(|| panic!("{text}"));
+    let local = text
+        .find("/root/.local/lib/python3.11/site-packages")
+        .unwrap_or_else(|| panic!("{text}"));
+    // Each location holds its own idna.
+    let idna: Vec<usize> = text.match_indices("idna 3.20").map(|(i, _)| i).collect();
+    assert_eq!(idna.len(), 2, "{text}");
+    let (first, second) = if venv < local {
+        (venv, local)
+    } else {
+        (local, venv)
+    };
+    assert!(
+        idna[0] > first && idna[0] < second && idna[1] > second,
+        "{text}"
+    );
+    for _ in 0..40 {
+        if selected(&app).0 == "idna 3.20" {
+            break;
+        }
+        app.type_keys("j");
+    }
+    assert_eq!(selected(&app).0, "idna 3.20");
+    let location = detail(&app, "location");
+    assert!(
+        location.iter().any(|l| l.contains("site-packages")),
+        "{location:?}"
+    );
+}

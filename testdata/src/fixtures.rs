@@ -683,3 +683,116 @@ pub fn hostile_image() -> ImageSpec {
     spec.empty_steps.push((1, format!("ENV X={HOSTILE}")));
     spec
 }
+
+/// A wheel whose files have chosen contents (`(path, size, seed)`: equal size and seed give
+/// equal bytes), with its RECORD and METADATA.
+fn wheel_of(site: &str, dist: &str, version: &str, files: &[(&str, u64, u64)]) -> Vec<Op> {
+    let info = format!("{dist}-{version}.dist-info");
+    let mut ops = Vec::new();
+    let mut record = String::new();
+    for &(path, size, seed) in files {
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(Content::to_vec(seed, size)));
+        record.push_str(&format!("{path},sha256={hash},{size}\n"));
+        ops.push(Op::file(&format!("{site}/{path}"), size, seed));
+    }
+    let metadata = format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n");
+    record.push_str(&format!("{info}/METADATA,,\n{info}/RECORD,,\n"));
+    ops.push(Op::text(&format!("{site}/{info}/METADATA"), metadata));
+    ops.push(Op::text(&format!("{site}/{info}/RECORD"), record));
+    ops
+}
+
+/// The same bytes shipped twice, every way the duplicates issue names, beside look-alikes
+/// that are not: one dist in a venv and in `~/.local`; a CUDA runtime vendored by triton and
+/// shipped again by its `nvidia-*` wheel; two identical copies inside torch; a file and a
+/// hard link to it whose target a later layer `chmod`s (the link keeps the old copy); a file
+/// copied again by a later layer; torch reinstalled at another version by a later layer.
+/// Not duplicates: two files of one size with different bytes, two equal in their first
+/// 4 KiB only, a hard link, and copies under 4 KiB.
+pub fn twice_image() -> ImageSpec {
+    let venv = "opt/venv/lib/python3.11/site-packages";
+    let local = "root/.local/lib/python3.11/site-packages";
+    let idna = [
+        ("idna/core.py", 8_000, 11),
+        ("idna/idnadata.py", 50_000, 12),
+    ];
+    let torch = |version: &str, cpu: (u64, u64), init_seed: u64| {
+        wheel_of(
+            venv,
+            "torch",
+            version,
+            &[
+                ("torch/__init__.py", 5_000, init_seed),
+                ("torch/lib/libtorch_cpu.so", cpu.0, cpu.1),
+                ("torch/lib/libgomp.so.1", 60_000, 61),
+                ("torch/lib/libgomp-copy.so.1", 60_000, 61),
+            ],
+        )
+    };
+    let first_4k_equal = |tail: u64| {
+        let mut bytes = Content::to_vec(5, 4096);
+        bytes.extend(Content::to_vec(tail, 4096));
+        bytes
+    };
+    let mut base = wheel_of(venv, "idna", "3.20", &idna);
+    base.extend(wheel_of(local, "idna", "3.20", &idna));
+    base.push(Op::file("etc/big.conf", 9_000, 91));
+    let mut deps = wheel_of(
+        venv,
+        "triton",
+        "3.1.0",
+        &[
+            ("triton/__init__.py", 3_000, 20),
+            ("triton/backends/nvidia/lib/libcudart.so.12", 200_000, 21),
+        ],
+    );
+    deps.extend(wheel_of(
+        venv,
+        "nvidia_cuda_runtime_cu12",
+        "12.4.127",
+        &[("nvidia/cuda_runtime/lib/libcudart.so.12", 200_000, 21)],
+    ));
+    deps.extend(torch("2.9.0", (300_000, 31), 32));
+    deps.extend([
+        Op::file("app/a.bin", 10_000, 51),
+        Op::file("app/b.bin", 10_000, 52),
+        Op::text("app/c.dat", first_4k_equal(53)),
+        Op::text("app/d.dat", first_4k_equal(54)),
+        Op::file("app/data.bin", 20_000, 71),
+        Op::hardlink("app/data-link.bin", "app/data.bin"),
+        Op::file("app/model.bin", 30_000, 81),
+        Op::hardlink("app/model-link.bin", "app/model.bin"),
+        Op::file("app/small1.txt", 100, 95),
+        Op::file("app/small2.txt", 100, 95),
+    ]);
+    let mut upgrade = vec![Op::whiteout(&format!("{venv}/torch-2.9.0.dist-info"))];
+    upgrade.extend(torch("2.10.0", (320_000, 33), 34));
+    upgrade.extend([
+        // chmod: the file is written again; the hard link keeps the layer-1 copy.
+        Op::File {
+            path: b"app/model.bin".to_vec(),
+            size: 30_000,
+            seed: 81,
+            mode: 0o755,
+        },
+        Op::file("srv/big.conf", 9_000, 91),
+    ]);
+    ImageSpec::new(
+        "twice/app:1",
+        vec![
+            LayerSpec::new(
+                "RUN pip install idna==3.20 && pip install --user idna==3.20",
+                base,
+            ),
+            LayerSpec::new(
+                "RUN pip install torch==2.9.0 triton && cp -r app /app",
+                deps,
+            ),
+            LayerSpec::new(
+                "RUN pip install torch==2.10.0 && chmod +x /app/model.bin && cp /etc/big.conf /srv/",
+                upgrade,
+            ),
+        ],
+    )
+}

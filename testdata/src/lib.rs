@@ -18,7 +18,7 @@ pub mod tools;
 pub use content::{BINARY, Content, elf_with_debug};
 pub use fixtures::{
     HOSTILE, demo_base_image, demo_image, demo_image_v2, hostile_image, owned_image, rich_image,
-    two_platforms, wide_image,
+    twice_image, two_platforms, wide_image,
 };
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,

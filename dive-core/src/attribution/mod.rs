@@ -205,6 +205,20 @@ pub struct Attribution {
     pub inode_owner: Vec<Option<u32>>,
 }
 
+impl Attribution {
+    /// Whether packages of `ecosystem` live in more than one place (two venvs, a venv and
+    /// `~/.local`, nested `node_modules`): then where each lives is worth saying.
+    pub fn several_locations(&self, ecosystem: Ecosystem) -> bool {
+        let mut places = self
+            .packages
+            .iter()
+            .filter(|p| p.ecosystem == ecosystem)
+            .map(|p| p.location.as_str());
+        let first = places.next();
+        places.any(|place| Some(place) != first)
+    }
+}
+
 /// Files and directories claimed by packages (indices into a package list).
 #[derive(Debug, Default)]
 struct Claims {

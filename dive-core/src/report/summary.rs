@@ -185,9 +185,15 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
             "size", "declared", "hidden", "kind", "family"
         );
         for package in attribution.packages.iter().take(options.top) {
+            // Where it lives, when its ecosystem has packages in several places.
+            let place = if attribution.several_locations(package.ecosystem) {
+                format!("  in {}", escape(&package.location))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "{:>10}  {:>10}  {:>10}  {:<6}  {:<10}  {} {}",
+                "{:>10}  {:>10}  {:>10}  {:<6}  {:<10}  {} {}{place}",
                 size(package.bytes),
                 package.declared_bytes.map_or_else(|| "-".to_owned(), size),
                 size(package.hidden_bytes),

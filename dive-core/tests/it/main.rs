@@ -25,4 +25,5 @@ mod scan;
 mod selection;
 mod tar_details;
 mod truncated;
+mod twice;
 mod verify;

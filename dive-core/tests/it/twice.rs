@@ -81,3 +81,49 @@ fn every_ecosystem_says_where_its_packages_live() {
         "/usr/lib/python3/dist-packages"
     );
 }
+
+/// `diff` matches packages by ecosystem, name and location: a dist whose only copy left
+/// `~/.local` for another venv is said as moved; the venv's copy, unchanged, is not listed.
+#[test]
+fn a_package_that_changed_environment_is_moved_in_the_diff() {
+    use dive_core::report::diff::{self, DiffFormat, PackageStatus};
+    use dive_testdata::Op;
+    let old_spec = dive_testdata::twice_image();
+    let mut new_spec = old_spec.clone();
+    let moved = |path: &mut Vec<u8>| {
+        let from = b"root/.local/";
+        if path.starts_with(from) {
+            *path = [b"srv/tools/".as_slice(), &path[from.len()..]].concat();
+        }
+    };
+    for op in &mut new_spec.layers[0].ops {
+        match op {
+            Op::File { path, .. } | Op::Text { path, .. } => moved(path),
+            _ => {}
+        }
+    }
+    let analyse = |spec| {
+        let built = dive_testdata::build(spec).unwrap();
+        let dir = common::oci_dir(&built, dive_testdata::Compression::None);
+        dive_core::analyze(Source::path(dir.path())).unwrap()
+    };
+    let (old, new) = (analyse(&old_spec), analyse(&new_spec));
+    let d = diff::diff(&old, &new, 10);
+    let idna: Vec<_> = d.packages.iter().filter(|p| p.name == "idna").collect();
+    assert_eq!(idna.len(), 1, "{:#?}", d.packages);
+    assert_eq!(idna[0].status, PackageStatus::Moved);
+    assert_eq!(idna[0].old_location.as_deref(), Some(LOCAL));
+    assert_eq!(
+        idna[0].new_location.as_deref(),
+        Some("/srv/tools/lib/python3.11/site-packages")
+    );
+    assert_eq!(idna[0].delta, 0);
+    let text = diff::render(&d, DiffFormat::Text, false);
+    assert!(
+        text.contains("moved /root/.local/lib/python3.11/site-packages → /srv/tools/"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&diff::render(&d, DiffFormat::Json, false)).unwrap();
+    common::assert_valid(&json, "diff.v2.schema.json");
+}

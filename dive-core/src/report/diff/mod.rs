@@ -15,7 +15,7 @@ use crate::analysis::Analysis;
 use crate::attribution::Ecosystem;
 
 /// Version of the diff's JSON document.
-pub const DIFF_SCHEMA_VERSION: u32 = 1;
+pub const DIFF_SCHEMA_VERSION: u32 = 2;
 
 /// One image of the two.
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +97,9 @@ pub enum PackageStatus {
     VersionChanged,
     /// In both, same version, other bytes.
     Resized,
+    /// Only in another location of the new image (a venv moved, `--user` to a venv): one
+    /// package that moved, not one removed and one added.
+    Moved,
 }
 
 /// One package that differs.
@@ -110,6 +113,10 @@ pub struct PackageChange {
     pub family: Option<String>,
     /// What changed.
     pub status: PackageStatus,
+    /// Where it lived in the old image.
+    pub old_location: Option<String>,
+    /// Where it lives in the new image.
+    pub new_location: Option<String>,
     /// Old version.
     pub old_version: Option<String>,
     /// New version.
@@ -364,38 +371,69 @@ fn largest_change_first<T>(items: &mut [T], key: impl Fn(&T) -> (i64, &str)) {
 }
 
 fn package_changes(old: &Analysis, new: &Analysis) -> Vec<PackageChange> {
-    type Key = (Ecosystem, String);
+    type Key = (Ecosystem, String, String);
     let index = |analysis: &Analysis| -> BTreeMap<Key, usize> {
         analysis
             .attribution
             .packages
             .iter()
             .enumerate()
-            .map(|(i, p)| ((p.ecosystem, p.name.clone()), i))
+            .map(|(i, p)| ((p.ecosystem, p.name.clone(), p.location.clone()), i))
             .collect()
     };
     let (old_index, new_index) = (index(old), index(new));
     let keys: BTreeSet<&Key> = old_index.keys().chain(new_index.keys()).collect();
+    // A name only removed from one place and only added in one other has moved.
+    let mut gone: BTreeMap<(Ecosystem, &str), Vec<&Key>> = BTreeMap::new();
+    let mut came: BTreeMap<(Ecosystem, &str), Vec<&Key>> = BTreeMap::new();
+    for &key in &keys {
+        match (old_index.contains_key(key), new_index.contains_key(key)) {
+            (true, false) => gone.entry((key.0, &key.1)).or_default().push(key),
+            (false, true) => came.entry((key.0, &key.1)).or_default().push(key),
+            _ => {}
+        }
+    }
+    let mut pairs: Vec<(Option<&Key>, Option<&Key>)> = Vec::new();
+    let mut paired: BTreeSet<&Key> = BTreeSet::new();
+    for (name, from) in &gone {
+        if let (&[from], Some(&[to])) = (from.as_slice(), came.get(name).map(Vec::as_slice)) {
+            pairs.push((Some(from), Some(to)));
+            paired.extend([from, to]);
+        }
+    }
+    for &key in keys.iter().filter(|k| !paired.contains(*k)) {
+        pairs.push((
+            old_index.contains_key(key).then_some(key),
+            new_index.contains_key(key).then_some(key),
+        ));
+    }
     let mut out = Vec::new();
-    for key in keys {
-        let a = old_index.get(key).map(|&i| &old.attribution.packages[i]);
-        let b = new_index.get(key).map(|&i| &new.attribution.packages[i]);
+    for (old_key, new_key) in pairs {
+        let a = old_key
+            .and_then(|k| old_index.get(k))
+            .map(|&i| &old.attribution.packages[i]);
+        let b = new_key
+            .and_then(|k| new_index.get(k))
+            .map(|&i| &new.attribution.packages[i]);
         let bytes =
             |p: Option<&crate::attribution::Package>| p.map_or(0, |p| p.bytes + p.hidden_bytes);
         let (old_bytes, new_bytes) = (bytes(a), bytes(b));
         let status = match (a, b) {
             (None, Some(_)) => PackageStatus::Added,
             (Some(_), None) => PackageStatus::Removed,
+            (Some(a), Some(b)) if a.location != b.location => PackageStatus::Moved,
             (Some(a), Some(b)) if a.version != b.version => PackageStatus::VersionChanged,
             (Some(_), Some(_)) if old_bytes != new_bytes => PackageStatus::Resized,
             _ => continue,
         };
         let Some(any) = b.or(a) else { continue };
         out.push(PackageChange {
-            ecosystem: key.0,
-            name: key.1.clone(),
+            ecosystem: any.ecosystem,
+            name: any.name.clone(),
             family: any.family.clone(),
             status,
+            old_location: a.map(|p| p.location.clone()),
+            new_location: b.map(|p| p.location.clone()),
             old_version: a.and_then(|p| p.version.clone()),
             new_version: b.and_then(|p| p.version.clone()),
             old_bytes,

@@ -270,6 +270,20 @@ fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
                         format!("{} → {}", version(&p.old_version), version(&p.new_version))
                     }
                     PackageStatus::Resized => format!("resized {}", version(&p.new_version)),
+                    PackageStatus::Moved => format!(
+                        "moved {} → {}{}",
+                        p.old_location.as_deref().unwrap_or("-"),
+                        p.new_location.as_deref().unwrap_or("-"),
+                        if p.old_version == p.new_version {
+                            String::new()
+                        } else {
+                            format!(
+                                ", {} → {}",
+                                version(&p.old_version),
+                                version(&p.new_version)
+                            )
+                        }
+                    ),
                 };
                 let layers: Vec<String> = p.layers.iter().map(|l| format!("L{l}")).collect();
                 vec![

@@ -306,6 +306,11 @@ pub struct ReadArgs {
     #[arg(long, value_name = "FILE")]
     pub families: Option<std::path::PathBuf>,
 
+    /// Smallest file counted as a duplicate (identical bytes at another path); 1 counts
+    /// every file. Accepts 4096, 64KiB, 1MB.
+    #[arg(long, value_name = "SIZE", default_value = "4KiB", value_parser = parse_size)]
+    pub min_duplicate_size: u64,
+
     /// Caps on what an untrusted image can make dive-rs hold.
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -124,7 +124,8 @@ pub(crate) fn source(image: &str, read: &ReadArgs) -> anyhow::Result<Source> {
 pub(crate) fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
     let mut builder = AnalyzerBuilder::new()
         .verify(input.verify)
-        .limits(input.limits.limits());
+        .limits(input.limits.limits())
+        .min_duplicate_size(input.min_duplicate_size);
     if let Some(threads) = input.threads {
         builder = builder.threads(threads);
     }

@@ -9,6 +9,7 @@
 mod apk;
 mod conda;
 mod dpkg;
+mod duplicates;
 pub(crate) mod families;
 mod npm;
 mod python;
@@ -18,12 +19,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
 pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;
 use crate::path::ancestors;
-use crate::tree::{FileTree, HiddenItem};
+use crate::tree::{ContentHasher, FileTree, HiddenItem};
 
 /// A package manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -201,6 +203,8 @@ pub struct Attribution {
     pub unowned: Vec<UnownedDir>,
     /// Avoidable bytes by class, largest first.
     pub waste: Vec<Waste>,
+    /// Files visible at several paths with the same bytes, largest saving first.
+    pub duplicates: Vec<DuplicateGroup>,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
 }
@@ -279,6 +283,8 @@ pub(crate) fn attribute(
     layers: &[&LayerIndex],
     hidden: &[HiddenItem],
     rules: &FamilyRules,
+    hasher: &dyn ContentHasher,
+    min_duplicate_size: u64,
 ) -> Attribution {
     let mut registry = Registry::default();
     let mut final_claims = Claims::default();
@@ -356,12 +362,21 @@ pub(crate) fn attribute(
         }
     }
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
+    attribution.duplicates = duplicates::find(
+        tree,
+        layers,
+        hasher,
+        min_duplicate_size,
+        &attribution.inode_owner,
+        &attribution.packages,
+    );
     attribution.waste = waste::waste(
         tree,
         layers,
         &attribution.packages,
         &attribution.inode_owner,
         hidden,
+        &mut attribution.duplicates,
     );
     attribution
 }
@@ -502,6 +517,7 @@ impl Registry {
             families,
             unowned,
             waste: Vec::new(),
+            duplicates: Vec::new(),
             inode_owner,
         }
     }

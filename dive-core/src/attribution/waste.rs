@@ -47,6 +47,8 @@ pub enum WasteClass {
     Headers,
     /// Debug and symbol sections inside unstripped ELF libraries and executables.
     DebugInfo,
+    /// Every copy but one of files visible at several paths with the same bytes.
+    Duplicate,
     /// Hidden: overwritten by a later layer.
     HiddenOverwritten,
     /// Hidden: rewritten with the same content (chmod, chown, touch).
@@ -57,7 +59,7 @@ pub enum WasteClass {
 
 impl WasteClass {
     /// Every class, in the order of the enum.
-    pub const ALL: [WasteClass; 17] = [
+    pub const ALL: [WasteClass; 18] = [
         Self::PipCache,
         Self::UvCache,
         Self::PoetryCache,
@@ -72,6 +74,7 @@ impl WasteClass {
         Self::StaticLibs,
         Self::Headers,
         Self::DebugInfo,
+        Self::Duplicate,
         Self::HiddenOverwritten,
         Self::HiddenMetadataOnly,
         Self::HiddenDeleted,
@@ -94,6 +97,7 @@ impl WasteClass {
             Self::StaticLibs => "static-libs",
             Self::Headers => "headers",
             Self::DebugInfo => "debug-info",
+            Self::Duplicate => "duplicate",
             Self::HiddenOverwritten => "hidden-overwritten",
             Self::HiddenMetadataOnly => "hidden-metadata-only",
             Self::HiddenDeleted => "hidden-deleted",
@@ -134,6 +138,9 @@ impl WasteClass {
             Self::Headers => "headers are for building: leave include/ in the builder stage",
             Self::DebugInfo => {
                 "strip --strip-unneeded (or --strip-debug to keep symbols) the ELF files as they are installed"
+            }
+            Self::Duplicate => {
+                "keep one copy: install each package once, symlink or hard-link identical files, or drop the extras"
             }
             Self::HiddenOverwritten => {
                 "write each file once: every rewrite in a later layer ships another copy"
@@ -280,7 +287,14 @@ pub(crate) fn waste(
     packages: &[Package],
     inode_owner: &[Option<u32>],
     hidden: &[HiddenItem],
+    duplicates: &mut [super::DuplicateGroup],
 ) -> Vec<Waste> {
+    // Every copy but the kept one, at its first path, with its group.
+    let extra: std::collections::HashMap<crate::tree::NodeId, usize> = duplicates
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| group.copies.iter().skip(1).map(move |&n| (n, g)))
+        .collect();
     let mut classes: BTreeMap<WasteClass, Tally> = BTreeMap::new();
     let mut add =
         |class: WasteClass, path: &[u8], bytes: u64, layer: usize, hidden_by: Option<usize>| {
@@ -317,6 +331,16 @@ pub(crate) fn waste(
                     WasteClass::DebugInfo,
                     &path,
                     debug,
+                    content.layer as usize,
+                    None,
+                );
+            } else if let Some(&g) = extra.get(&id) {
+                // One class per path: a copy another class holds stays in that class.
+                duplicates[g].counted_bytes += content.size;
+                add(
+                    WasteClass::Duplicate,
+                    &path,
+                    content.size,
                     content.layer as usize,
                     None,
                 );

@@ -118,6 +118,10 @@ impl Analyzer {
             &refs,
             &merged.hidden,
             &self.options.families,
+            hasher,
+            self.options
+                .min_duplicate_size
+                .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
         );
         drop(refs);
         // Contents the merge read are kept with their entries, so a saved scan merges alike.

@@ -26,6 +26,17 @@ impl ContentHasher for BlobHasher<'_> {
         }
     }
 
+    fn head(&self, layer: usize, entry: &LayerEntry, n: usize) -> Option<u64> {
+        let content = self.content(layer, entry)?;
+        Some(twox_hash::XxHash3_64::oneshot(
+            &content[..content.len().min(n)],
+        ))
+    }
+
+    fn same_bytes(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> Option<bool> {
+        Some(self.content(a.0, a.1)? == self.content(b.0, b.1)?)
+    }
+
     fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
         let blob = self.blobs.get(layer)?.as_ref()?;
         let end = entry.data_offset.checked_add(entry.size)?;
@@ -41,6 +52,14 @@ impl ContentHasher for BlobHasher<'_> {
 }
 
 impl BlobHasher<'_> {
+    /// An entry's content in its blob, when the blob is held in place.
+    fn content(&self, layer: usize, entry: &LayerEntry) -> Option<&[u8]> {
+        let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
+        let start = usize::try_from(entry.data_offset).ok()?;
+        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
+        bytes.get(start..end)
+    }
+
     /// The first and last few KiB of an entry's content in its blob.
     fn ends(&self, layer: usize, entry: &LayerEntry) -> Option<(&[u8], &[u8])> {
         const PROBE: usize = 4096;

@@ -31,6 +31,7 @@ pub struct AnalyzerBuilder {
     verify: bool,
     limits: Limits,
     cache: Option<PathBuf>,
+    min_duplicate_size: Option<u64>,
 }
 
 impl AnalyzerBuilder {
@@ -88,6 +89,16 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn families(mut self, rules: FamilyRules) -> Self {
         self.families = rules;
+        self
+    }
+
+    /// Smallest file counted as a duplicate (default [`MIN_DUPLICATE_SIZE`], 4 KiB; 1 counts
+    /// every file).
+    ///
+    /// [`MIN_DUPLICATE_SIZE`]: crate::attribution::MIN_DUPLICATE_SIZE
+    #[must_use]
+    pub fn min_duplicate_size(mut self, bytes: u64) -> Self {
+        self.min_duplicate_size = Some(bytes.max(1));
         self
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{clean_command, cut, human_bytes, shown};
 use crate::analysis::Analysis;
-use crate::attribution::{Waste, WasteClass};
+use crate::attribution::{DuplicateCause, Waste, WasteClass};
 use crate::escape::escape;
 
 /// One change that would shrink the image.
@@ -53,6 +53,7 @@ fn title(class: WasteClass) -> &'static str {
         WasteClass::StaticLibs => "static libraries (*.a) are in the image",
         WasteClass::Headers => "C/C++ headers are in the image",
         WasteClass::DebugInfo => "ELF libraries and executables carry debug info and symbols",
+        WasteClass::Duplicate => "identical files ship at several paths",
         WasteClass::HiddenOverwritten => {
             "files overwritten by later layers still ship every version"
         }
@@ -80,6 +81,8 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
         .attribution
         .waste
         .iter()
+        // Duplicates are told by cause, each with its own fix.
+        .filter(|waste| waste.class != WasteClass::Duplicate)
         .map(|waste| {
             let mut evidence = Vec::new();
             if waste.class == WasteClass::Toolchain {
@@ -107,6 +110,7 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
             finding
         })
         .collect();
+    out.extend(duplicate_findings(analysis, &size));
     let gpu: Vec<_> = analysis
         .attribution
         .packages
@@ -181,6 +185,96 @@ fn in_base(
             .evidence
             .push(format!("{} of it from the base image {name}", size(bytes)));
     }
+}
+
+/// The duplicate groups told by cause: the same package in two environments, a library
+/// vendored by several packages, copies inside one package, other identical files. The
+/// saving is what the waste class counts (never bytes another class holds); the groups'
+/// whole reclaimable bytes are said beside it when they differ.
+fn duplicate_findings(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Vec<Finding> {
+    let attribution = &analysis.attribution;
+    let package = |owner: Option<u32>| owner.and_then(|p| attribution.packages.get(p as usize));
+    let causes = [
+        (
+            DuplicateCause::TwoEnvironments,
+            "the same packages are installed in more than one environment",
+        ),
+        (
+            DuplicateCause::Vendored,
+            "identical libraries are shipped by several packages",
+        ),
+        (
+            DuplicateCause::WithinPackage,
+            "packages ship identical copies of their own files",
+        ),
+        (
+            DuplicateCause::Other,
+            "identical files are shipped at several paths",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (cause, title) in causes {
+        let groups: Vec<_> = attribution
+            .duplicates
+            .iter()
+            .filter(|g| g.cause == cause)
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let counted: u64 = groups.iter().map(|g| g.counted_bytes).sum();
+        let reclaimable: u64 = groups.iter().map(|g| g.reclaimable_bytes).sum();
+        let copies: usize = groups.iter().map(|g| g.count).sum();
+        let mut evidence = vec![if counted == reclaimable {
+            format!(
+                "{} groups, {copies} copies: {} reclaimable",
+                groups.len(),
+                size(reclaimable)
+            )
+        } else {
+            format!(
+                "{} groups, {copies} copies: {} reclaimable, {} of it already counted in other classes",
+                groups.len(),
+                size(reclaimable),
+                size(reclaimable - counted)
+            )
+        }];
+        for group in groups.iter().take(3) {
+            let name = group
+                .paths
+                .first()
+                .and_then(|p| p.rsplit('/').next())
+                .unwrap_or_default();
+            let mut owners: Vec<String> = group
+                .owners
+                .iter()
+                .zip(&group.paths)
+                .map(|(&owner, path)| match (cause, package(owner)) {
+                    (DuplicateCause::TwoEnvironments, Some(p)) => {
+                        format!("{} in {}", p.name, p.location)
+                    }
+                    (DuplicateCause::Vendored, Some(p)) => p.name.clone(),
+                    _ => path.clone(),
+                })
+                .collect();
+            owners.dedup();
+            evidence.push(format!(
+                "{name} ({} × {}): {}",
+                size(group.size),
+                group.count,
+                owners.join(", ")
+            ));
+        }
+        out.push(Finding {
+            title: title.to_owned(),
+            class: Some(WasteClass::Duplicate),
+            saving: counted,
+            conditional: false,
+            evidence,
+            fix: cause.fix().to_owned(),
+        });
+    }
+    out
 }
 
 fn paths_line(waste: &Waste, size: &dyn Fn(u64) -> String) -> String {

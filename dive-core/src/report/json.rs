@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, LayerFacts};
-use crate::attribution::{FamilyTotal, Package, UnownedDir, Waste};
+use crate::attribution::{DuplicateGroup, FamilyTotal, Package, UnownedDir, Waste};
 use crate::error::Warning;
 use crate::tree::HiddenReason;
 
@@ -26,6 +26,7 @@ struct Document<'a> {
     families: &'a [FamilyTotal],
     unowned: &'a [UnownedDir],
     waste: &'a [Waste],
+    duplicates: &'a [DuplicateGroup],
     warnings: &'a [Warning],
 }
 
@@ -161,6 +162,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         families: &analysis.attribution.families,
         unowned: &analysis.attribution.unowned,
         waste: &analysis.attribution.waste,
+        duplicates: &analysis.attribution.duplicates,
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

@@ -117,6 +117,18 @@ pub(crate) trait ContentHasher: Sync {
     fn ends_differ(&self, _a: (usize, &LayerEntry), _b: (usize, &LayerEntry)) -> bool {
         false
     }
+
+    /// A 64-bit hash of the first `n` bytes of an entry's content, when it can be read in
+    /// place (a plain layer): the cheap second stage of finding duplicates.
+    fn head(&self, _layer: usize, _entry: &LayerEntry, _n: usize) -> Option<u64> {
+        None
+    }
+
+    /// Whether two entries hold the same bytes, compared byte by byte; `None` when either
+    /// cannot be read in place.
+    fn same_bytes(&self, _a: (usize, &LayerEntry), _b: (usize, &LayerEntry)) -> Option<bool> {
+        None
+    }
 }
 
 /// Merges `layers` (in manifest order) into the final tree.

@@ -29,7 +29,7 @@ impl NodeId {
 }
 
 /// Index of a piece of file content (what a regular file and its hardlinks share).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct InodeId(pub u32);
 
 /// File content: added once by one layer, visible under any number of paths.

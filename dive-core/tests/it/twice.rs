@@ -2,7 +2,7 @@
 //! live, duplicate contents, reinstalled packages. Expected figures come from the
 //! generator's own spec (sizes and seeds), never from the analysis.
 
-use dive_core::attribution::{Ecosystem, Package};
+use dive_core::attribution::{DuplicateCause, Ecosystem, Evidence, Package, WasteClass};
 use dive_core::{Analysis, Source};
 
 use crate::common;
@@ -126,4 +126,195 @@ fn a_package_that_changed_environment_is_moved_in_the_diff() {
     let json: serde_json::Value =
         serde_json::from_str(&diff::render(&d, DiffFormat::Json, false)).unwrap();
     common::assert_valid(&json, "diff.v2.schema.json");
+}
+
+/// (size, copies, cause, paths) of every duplicate group the twice image holds, from how
+/// the generator made it: equal size and seed are equal bytes.
+fn expected_groups() -> Vec<(u64, usize, DuplicateCause, Vec<String>)> {
+    let venv = |p: &str| format!("{VENV}/{p}");
+    let local = |p: &str| format!("{LOCAL}/{p}");
+    vec![
+        (
+            200_000,
+            2,
+            DuplicateCause::Vendored,
+            vec![
+                venv("nvidia/cuda_runtime/lib/libcudart.so.12"),
+                venv("triton/backends/nvidia/lib/libcudart.so.12"),
+            ],
+        ),
+        (
+            60_000,
+            2,
+            DuplicateCause::WithinPackage,
+            vec![
+                venv("torch/lib/libgomp-copy.so.1"),
+                venv("torch/lib/libgomp.so.1"),
+            ],
+        ),
+        (
+            50_000,
+            2,
+            DuplicateCause::TwoEnvironments,
+            vec![venv("idna/idnadata.py"), local("idna/idnadata.py")],
+        ),
+        (
+            30_000,
+            2,
+            DuplicateCause::Other,
+            vec!["/app/model-link.bin".into(), "/app/model.bin".into()],
+        ),
+        (
+            9_000,
+            2,
+            DuplicateCause::Other,
+            vec!["/etc/big.conf".into(), "/srv/big.conf".into()],
+        ),
+        (
+            8_000,
+            2,
+            DuplicateCause::TwoEnvironments,
+            vec![venv("idna/core.py"), local("idna/core.py")],
+        ),
+    ]
+}
+
+/// Duplicate groups in every form: byte-compared where the layers are plain, by the
+/// streamed XXH3-128 hash where they are compressed or on stdin; the look-alikes (same
+/// size, same first 4 KiB, a hard link, copies under 4 KiB) are not duplicates.
+#[test]
+fn duplicate_groups_are_found_in_every_form_with_their_evidence() {
+    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
+    let expected = expected_groups();
+    let total: u64 = expected.iter().map(|g| g.0 * (g.1 as u64 - 1)).sum();
+    let mut checked = 0;
+    for form in common::all_forms(&built) {
+        for (name, analysis) in common::analyses_of(&form) {
+            let groups = &analysis.attribution.duplicates;
+            let got: Vec<(u64, usize, DuplicateCause, Vec<String>)> = groups
+                .iter()
+                .map(|g| (g.size, g.count, g.cause, g.paths.clone()))
+                .collect();
+            assert_eq!(got, expected, "{name}");
+            let plain = analysis
+                .layers
+                .iter()
+                .all(|l| l.compression == dive_core::layer::Compression::None);
+            // A stream hashes as it goes; a file or directory is compared in place.
+            let in_place = name.ends_with("(file)") || name.ends_with("(dir)");
+            let evidence = if plain && in_place {
+                Evidence::Bytes
+            } else {
+                Evidence::Hash128
+            };
+            assert!(
+                groups.iter().all(|g| g.evidence == evidence),
+                "{name}: {:?}",
+                groups.iter().map(|g| g.evidence).collect::<Vec<_>>()
+            );
+            let class = analysis
+                .attribution
+                .waste
+                .iter()
+                .find(|w| w.class == WasteClass::Duplicate)
+                .unwrap();
+            assert_eq!(class.bytes, total, "{name}");
+            assert_eq!(class.files, expected.len() as u64, "{name}");
+            let json = dive_core::report::to_json(&analysis);
+            common::assert_valid(&json, "analysis.v3.schema.json");
+            assert_eq!(json["duplicates"][0]["reclaimable_bytes"], 200_000);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}
+
+/// The findings say each cause with its fix; `--min-duplicate-size 1` counts small copies.
+#[test]
+fn duplicates_are_reported_by_cause_and_small_copies_on_request() {
+    let analysis = twice();
+    let findings = dive_core::report::findings(&analysis);
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    for title in [
+        "identical libraries are shipped by several packages",
+        "the same packages are installed in more than one environment",
+        "packages ship identical copies of their own files",
+        "identical files are shipped at several paths",
+    ] {
+        assert!(titles.contains(&title), "{titles:?}");
+    }
+    let vendored = findings
+        .iter()
+        .find(|f| f.title.contains("vendored") || f.title.contains("several packages"))
+        .unwrap();
+    assert_eq!(vendored.saving, 200_000);
+    assert!(
+        vendored
+            .evidence
+            .iter()
+            .any(|e| e.contains("libcudart.so.12")
+                && e.contains("nvidia_cuda_runtime_cu12")
+                && e.contains("triton")),
+        "{:?}",
+        vendored.evidence
+    );
+    let two = findings
+        .iter()
+        .find(|f| f.title.contains("environment"))
+        .unwrap();
+    assert_eq!(two.saving, 58_000);
+    assert!(
+        two.evidence.iter().any(|e| e.contains(LOCAL)),
+        "{:?}",
+        two.evidence
+    );
+
+    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
+    let dir = common::oci_dir(&built, dive_testdata::Compression::None);
+    let all = dive_core::AnalyzerBuilder::new()
+        .min_duplicate_size(1)
+        .build()
+        .analyze(Source::path(dir.path()), &())
+        .unwrap();
+    assert!(
+        all.attribution
+            .duplicates
+            .iter()
+            .any(|g| g.size == 100 && g.paths == ["/app/small1.txt", "/app/small2.txt"])
+    );
+    assert!(all.attribution.duplicates.len() > expected_groups().len());
+}
+
+/// A saved scan keeps the hashes the byte comparison took, so `dive-rs app.dive` finds the
+/// same groups (proven by hash: the bytes are not in the scan).
+#[test]
+fn a_saved_scan_finds_the_same_duplicates() {
+    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
+    let dir = common::oci_dir(&built, dive_testdata::Compression::None);
+    let analysis = common::analyze_path(dir.path());
+    assert!(
+        analysis
+            .attribution
+            .duplicates
+            .iter()
+            .all(|g| g.evidence == Evidence::Bytes)
+    );
+    let scan = dir.path().join("twice.dive");
+    dive_core::scan::save(&analysis, &scan).unwrap();
+    let loaded = common::analyze_path(&scan);
+    let shape = |a: &Analysis| -> Vec<(u64, usize, Vec<String>)> {
+        a.attribution
+            .duplicates
+            .iter()
+            .map(|g| (g.size, g.count, g.paths.clone()))
+            .collect()
+    };
+    assert_eq!(shape(&loaded), shape(&analysis));
+    assert!(
+        loaded
+            .attribution
+            .duplicates
+            .iter()
+            .all(|g| g.evidence == Evidence::Hash128)
+    );
 }

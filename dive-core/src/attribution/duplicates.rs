@@ -1,0 +1,297 @@
+//! Duplicate contents: regular files visible in the final image at different paths with the
+//! same bytes. Found in stages, as `fdupes` does: equal size, then a hash of the first 4 KiB
+//! (plain layers, read in place), then the whole content: the XXH3-128 hash a streamed layer's
+//! walk took (its bytes are gone), or a byte-by-byte comparison where the bytes are at hand.
+//! A hard link is one content, never its own duplicate.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::{Ecosystem, Package};
+use crate::layer::{LayerEntry, LayerIndex};
+use crate::tree::{ContentHasher, FileTree, InodeId, NodeId};
+
+/// Smallest file counted by default: smaller copies are many and worth little.
+pub const MIN_DUPLICATE_SIZE: u64 = 4096;
+
+/// Bytes hashed for the second stage.
+const HEAD: usize = 4096;
+
+/// How the copies of a group were proven equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// Compared byte by byte.
+    Bytes,
+    /// Equal XXH3-128 hashes of the whole content, taken as the layer streamed by (its
+    /// bytes are not kept) or saved in a scan.
+    Hash128,
+}
+
+/// Why the same bytes ship twice, which says what to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateCause {
+    /// One package installed in two environments (a venv and `~/.local`).
+    TwoEnvironments,
+    /// One library shipped by several packages (vendored).
+    Vendored,
+    /// Identical copies inside one package.
+    WithinPackage,
+    /// Anything else (unowned files, copies made by hand).
+    Other,
+}
+
+impl DuplicateCause {
+    /// The fix, in one line.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Self::TwoEnvironments => {
+                "install each package once: into one environment (drop pip install --user, or the second venv)"
+            }
+            Self::Vendored => {
+                "keep one copy: drop the vendored one, or replace it with a symlink to the other package's file"
+            }
+            Self::WithinPackage => {
+                "replace the extra copies with symlinks (or hard links) in the same RUN as the install"
+            }
+            Self::Other => {
+                "copy each file once: symlink or hard-link identical files, or drop the extras"
+            }
+        }
+    }
+}
+
+/// Files with the same bytes at different paths of the final image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DuplicateGroup {
+    /// Bytes of one copy.
+    pub size: u64,
+    /// Copies stored: hard links to one copy count once.
+    pub count: usize,
+    /// `(count − 1) × size`.
+    pub reclaimable_bytes: u64,
+    /// How the copies were proven equal.
+    pub evidence: Evidence,
+    /// Why, by who owns the copies.
+    pub cause: DuplicateCause,
+    /// Every path that shows one of the copies, `/`-prefixed, sorted.
+    pub paths: Vec<String>,
+    /// The package (index into the packages) owning each path, or `None`.
+    pub owners: Vec<Option<u32>>,
+    /// The tree node of each path.
+    #[serde(skip)]
+    pub nodes: Vec<NodeId>,
+    /// The first path of each copy, the kept copy (holding the group's first path) first:
+    /// the others are what the waste class counts.
+    #[serde(skip)]
+    pub copies: Vec<NodeId>,
+    /// Of `reclaimable_bytes`, those the waste class `duplicate` counts (a copy another
+    /// class holds, such as a `__pycache__` file, stays there).
+    #[serde(skip)]
+    pub counted_bytes: u64,
+}
+
+/// Finds the duplicate groups of the final image: copies of at least `min_size` bytes,
+/// largest saving first.
+pub(crate) fn find(
+    tree: &FileTree,
+    layers: &[&LayerIndex],
+    hasher: &dyn ContentHasher,
+    min_size: u64,
+    inode_owner: &[Option<u32>],
+    packages: &[Package],
+) -> Vec<DuplicateGroup> {
+    let min_size = min_size.max(1);
+    // Visible paths of each content.
+    let mut nodes_of: HashMap<InodeId, Vec<NodeId>> = HashMap::new();
+    let mut by_size: HashMap<u64, Vec<InodeId>> = HashMap::new();
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
+            continue;
+        };
+        let size = tree.inode(inode).size;
+        if size < min_size {
+            continue;
+        }
+        let nodes = nodes_of.entry(inode).or_default();
+        if nodes.is_empty() {
+            by_size.entry(size).or_default().push(inode);
+        }
+        nodes.push(id);
+    }
+    let entry = |inode: InodeId| -> Option<(usize, u32, &LayerEntry)> {
+        let content = tree.inode(inode);
+        let layer = layers.get(content.layer as usize)?;
+        let e = layer.entries.get(content.entry as usize)?;
+        Some((content.layer as usize, content.entry, e))
+    };
+    let mut sets: Vec<(Vec<InodeId>, Evidence)> = Vec::new();
+    for (_, inodes) in by_size.into_iter().filter(|(_, i)| i.len() > 1) {
+        sets.extend(equal_sets(&inodes, &entry, hasher));
+    }
+    let mut groups: Vec<DuplicateGroup> = sets
+        .into_iter()
+        .map(|(inodes, evidence)| group(tree, &nodes_of, inodes, evidence, inode_owner, packages))
+        .collect();
+    groups.sort_by(|a, b| {
+        b.reclaimable_bytes
+            .cmp(&a.reclaimable_bytes)
+            .then(b.size.cmp(&a.size))
+            .then_with(|| a.paths.cmp(&b.paths))
+    });
+    groups
+}
+
+/// What is known of one content's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Whole(u128),
+    Head(u64),
+}
+
+/// The sets of equal contents among contents of one size.
+fn equal_sets<'a>(
+    inodes: &[InodeId],
+    entry: &dyn Fn(InodeId) -> Option<(usize, u32, &'a LayerEntry)>,
+    hasher: &dyn ContentHasher,
+) -> Vec<(Vec<InodeId>, Evidence)> {
+    let streamed = inodes
+        .iter()
+        .any(|&i| entry(i).is_some_and(|(_, _, e)| e.content_hash.is_some()));
+    let mut keyed: BTreeMap<Key, Vec<InodeId>> = BTreeMap::new();
+    for &inode in inodes {
+        let Some((layer, index, e)) = entry(inode) else {
+            continue;
+        };
+        let key = match e.content_hash {
+            Some(hash) => Some(Key::Whole(hash.get())),
+            // Beside a streamed copy only the whole hash can match.
+            None if streamed => hasher.hash(layer, index, e).map(Key::Whole),
+            None => hasher.head(layer, e, HEAD).map(Key::Head),
+        };
+        if let Some(key) = key {
+            keyed.entry(key).or_default().push(inode);
+        }
+    }
+    let mut out = Vec::new();
+    for (key, members) in keyed.into_iter().filter(|(_, m)| m.len() > 1) {
+        match key {
+            Key::Whole(_) => out.push((members, Evidence::Hash128)),
+            Key::Head(_) => out.extend(
+                by_bytes(&members, entry, hasher)
+                    .into_iter()
+                    .map(|set| (set, Evidence::Bytes)),
+            ),
+        }
+    }
+    out
+}
+
+/// Contents equal in their first bytes, split into sets of equal bytes. Each is hashed
+/// whole too (the hash is kept with the entry, so a saved scan finds the same groups).
+fn by_bytes<'a>(
+    members: &[InodeId],
+    entry: &dyn Fn(InodeId) -> Option<(usize, u32, &'a LayerEntry)>,
+    hasher: &dyn ContentHasher,
+) -> Vec<Vec<InodeId>> {
+    let mut sets: Vec<Vec<InodeId>> = Vec::new();
+    for &inode in members {
+        let Some((layer, index, e)) = entry(inode) else {
+            continue;
+        };
+        let _ = hasher.hash(layer, index, e);
+        let home = sets.iter_mut().find(|set| {
+            entry(set[0]).is_some_and(|(l, _, first)| {
+                hasher.same_bytes((l, first), (layer, e)) == Some(true)
+            })
+        });
+        match home {
+            Some(set) => set.push(inode),
+            None => sets.push(vec![inode]),
+        }
+    }
+    sets.retain(|set| set.len() > 1);
+    sets
+}
+
+fn group(
+    tree: &FileTree,
+    nodes_of: &HashMap<InodeId, Vec<NodeId>>,
+    mut inodes: Vec<InodeId>,
+    evidence: Evidence,
+    inode_owner: &[Option<u32>],
+    packages: &[Package],
+) -> DuplicateGroup {
+    let size = tree.inode(inodes[0]).size;
+    let owner = |inode: InodeId| inode_owner.get(inode.0 as usize).copied().flatten();
+    let mut rows: Vec<(Vec<u8>, NodeId, Option<u32>, InodeId)> = inodes
+        .iter()
+        .flat_map(|&inode| {
+            nodes_of
+                .get(&inode)
+                .into_iter()
+                .flatten()
+                .map(move |&node| (tree.path(node), node, owner(inode), inode))
+        })
+        .collect();
+    rows.sort();
+    // The copy that holds the first path is the one kept.
+    if let Some(first) = rows.first() {
+        let kept = first.3;
+        inodes.sort_by_key(|&i| (i != kept, i.0));
+    }
+    let owners: Vec<Option<u32>> = inodes.iter().map(|&i| owner(i)).collect();
+    let cause = cause(&owners, packages);
+    let copies = inodes
+        .iter()
+        .filter_map(|&i| rows.iter().find(|r| r.3 == i).map(|r| r.1))
+        .collect();
+    DuplicateGroup {
+        size,
+        count: inodes.len(),
+        reclaimable_bytes: size * (inodes.len() as u64 - 1),
+        evidence,
+        cause,
+        paths: rows
+            .iter()
+            .map(|r| format!("/{}", String::from_utf8_lossy(&r.0)))
+            .collect(),
+        owners: rows.iter().map(|r| r.2).collect(),
+        nodes: rows.iter().map(|r| r.1).collect(),
+        copies,
+        counted_bytes: 0,
+    }
+}
+
+/// Why a group's copies exist, from the owners of its copies.
+fn cause(owners: &[Option<u32>], packages: &[Package]) -> DuplicateCause {
+    let owned: Vec<&Package> = owners
+        .iter()
+        .filter_map(|o| packages.get((*o)? as usize))
+        .collect();
+    if owned.len() < owners.len() {
+        return DuplicateCause::Other;
+    }
+    let same_package = owned.windows(2).all(|w| std::ptr::eq(w[0], w[1]));
+    let key = |p: &Package| (p.ecosystem, normal_name(p.ecosystem, &p.name));
+    let same_name = owned.windows(2).all(|w| key(w[0]) == key(w[1]));
+    if same_package {
+        DuplicateCause::WithinPackage
+    } else if same_name {
+        DuplicateCause::TwoEnvironments
+    } else {
+        DuplicateCause::Vendored
+    }
+}
+
+/// A package name as its ecosystem compares names (PEP 503 for Python).
+fn normal_name(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::Pip => name.to_ascii_lowercase().replace(['_', '.'], "-"),
+        _ => name.to_owned(),
+    }
+}

@@ -221,6 +221,31 @@ impl Attribution {
         let first = places.next();
         places.any(|place| Some(place) != first)
     }
+
+    /// Python dists and npm packages installed in more than one place: ecosystem, name and
+    /// the places, by name.
+    pub fn packages_in_several_locations(&self) -> Vec<(Ecosystem, String, Vec<String>)> {
+        let mut places: BTreeMap<(Ecosystem, String), Vec<String>> = BTreeMap::new();
+        for package in self
+            .packages
+            .iter()
+            .filter(|p| matches!(p.ecosystem, Ecosystem::Pip | Ecosystem::Npm))
+        {
+            let name = package.name.to_ascii_lowercase().replace(['_', '.'], "-");
+            places
+                .entry((package.ecosystem, name))
+                .or_default()
+                .push(package.location.clone());
+        }
+        places
+            .into_iter()
+            .filter(|(_, p)| p.len() > 1)
+            .map(|((ecosystem, name), mut p)| {
+                p.sort();
+                (ecosystem, name, p)
+            })
+            .collect()
+    }
 }
 
 /// Files and directories claimed by packages (indices into a package list).

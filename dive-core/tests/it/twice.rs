@@ -318,3 +318,36 @@ fn a_saved_scan_finds_the_same_duplicates() {
             .all(|g| g.evidence == Evidence::Hash128)
     );
 }
+
+/// Gate rules on duplicates: the waste class and the packages installed twice.
+#[test]
+fn gate_rules_count_duplicates_and_packages_installed_twice() {
+    use dive_core::report::gate::{self, Measured, Rules, Status};
+    let analysis = twice();
+    let rules = Rules::from_yaml(
+        "dupes.yml",
+        "dive-rs:\n  duplicate-packages: == 0\n  waste: { duplicate: <= 300kB }\n",
+    )
+    .unwrap();
+    let result = gate::evaluate(&analysis, &rules);
+    let find = |name: &str| {
+        result
+            .results
+            .iter()
+            .find(|r| r.rule == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let twice_installed = find("duplicate-packages");
+    assert_eq!(twice_installed.measured, Measured::Count(1));
+    assert_eq!(twice_installed.status, Status::Fail);
+    assert!(
+        twice_installed.detail.contains("pip idna in ")
+            && twice_installed.detail.contains(LOCAL)
+            && twice_installed.detail.contains(VENV),
+        "{}",
+        twice_installed.detail
+    );
+    let waste = find("waste.duplicate");
+    assert_eq!(waste.measured, Measured::Bytes(357_000));
+    assert_eq!(waste.status, Status::Fail);
+}

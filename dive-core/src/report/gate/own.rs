@@ -67,6 +67,26 @@ pub(super) fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
                 .first()
                 .map_or_else(|| "nothing hidden".to_owned(), largest_hidden),
         ),
+        OwnKind::DuplicatePackages => {
+            let twice = analysis.attribution.packages_in_several_locations();
+            let detail = if twice.is_empty() {
+                "every package is installed in one place".to_owned()
+            } else {
+                twice
+                    .iter()
+                    .take(5)
+                    .map(|(ecosystem, name, places)| {
+                        format!("{} {name} in {}", ecosystem.name(), places.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            (
+                Measured::Count(twice.len() as u64),
+                limit_text(rule.limit, false),
+                detail,
+            )
+        }
         OwnKind::Package(glob) => {
             let (bytes, detail) = package_bytes(analysis, glob);
             (Measured::Bytes(bytes), limit_text(rule.limit, true), detail)

@@ -57,6 +57,7 @@ pub(crate) enum OwnKind {
     Layers,
     LargestLayer,
     Hidden,
+    DuplicatePackages,
     Package(NameGlob),
     Forbidden(Vec<NameGlob>),
     Waste(WasteClass),
@@ -133,6 +134,7 @@ struct OurSection {
     layers: Option<Scalar>,
     largest_layer: Option<Scalar>,
     hidden: Option<Scalar>,
+    duplicate_packages: Option<Scalar>,
     #[serde(default)]
     packages: Ordered,
     #[serde(default)]
@@ -396,6 +398,12 @@ fn own_rules(section: OurSection) -> std::result::Result<Vec<OwnRule>, String> {
             false,
         ),
         ("hidden", OwnKind::Hidden, &section.hidden, false),
+        (
+            "duplicate-packages",
+            OwnKind::DuplicatePackages,
+            &section.duplicate_packages,
+            true,
+        ),
     ] {
         if let Some(scalar) = scalar {
             add(name, kind, scalar, count)?;

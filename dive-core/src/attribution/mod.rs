@@ -13,6 +13,7 @@ mod duplicates;
 pub(crate) mod families;
 mod npm;
 mod python;
+mod reinstalls;
 mod waste;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
+pub use reinstalls::Reinstall;
 pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;
@@ -205,6 +207,8 @@ pub struct Attribution {
     pub waste: Vec<Waste>,
     /// Files visible at several paths with the same bytes, largest saving first.
     pub duplicates: Vec<DuplicateGroup>,
+    /// Packages a later layer installed again over an earlier layer's copy, largest first.
+    pub reinstalls: Vec<Reinstall>,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
 }
@@ -340,7 +344,7 @@ pub(crate) fn attribute(
                 if db.ecosystem == Ecosystem::Dpkg {
                     dpkg::apply_diversions(&mut db, &diversions);
                 }
-                let p = registry.add(&db, visible);
+                let p = registry.add(&db, visible, l);
                 if visible {
                     final_claims.add(p, &db);
                 }
@@ -373,6 +377,7 @@ pub(crate) fn attribute(
             dir.files += 1;
         }
     }
+    let mut replaced = reinstalls::Tally::default();
     for item in hidden {
         if let Some((p, _)) = final_claims
             .owner(&item.path)
@@ -382,11 +387,14 @@ pub(crate) fn attribute(
             package.hidden_bytes += item.bytes;
             package.layers.insert(item.added_in_layer);
             owner_of[item.inode.0 as usize] = u32::try_from(p).ok();
+            replaced.add(p, item);
         } else {
             unowned_entry(&mut unowned, &item.path).hidden_bytes += item.bytes;
         }
     }
+    let reinstalls = replaced.reinstalls(&registry.packages);
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
+    attribution.reinstalls = reinstalls;
     attribution.duplicates = duplicates::find(
         tree,
         layers,
@@ -427,10 +435,12 @@ struct Building {
     unrecorded_bytes: u64,
     hidden_bytes: u64,
     layers: BTreeSet<usize>,
+    /// The version each layer's database gives, by layer.
+    versions: BTreeMap<usize, Option<String>>,
 }
 
 impl Registry {
-    fn add(&mut self, db: &DbPackage, visible: bool) -> usize {
+    fn add(&mut self, db: &DbPackage, visible: bool, layer: usize) -> usize {
         let key = (
             db.ecosystem,
             db.name.to_ascii_lowercase().replace(['_', '.'], "-"),
@@ -451,9 +461,11 @@ impl Registry {
                 unrecorded_bytes: 0,
                 hidden_bytes: 0,
                 layers: BTreeSet::new(),
+                versions: BTreeMap::new(),
             });
         }
         let package = &mut self.packages[p];
+        package.versions.insert(layer, db.version.clone());
         // Databases arrive newest layer first: keep the first version seen, unless a visible
         // (final) database says otherwise.
         if db.version.is_some()
@@ -543,6 +555,7 @@ impl Registry {
             unowned,
             waste: Vec::new(),
             duplicates: Vec::new(),
+            reinstalls: Vec::new(),
             inode_owner,
         }
     }

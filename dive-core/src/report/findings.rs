@@ -111,6 +111,7 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
         })
         .collect();
     out.extend(duplicate_findings(analysis, &size));
+    reinstall_finding(&mut out, analysis, &size, &command);
     let gpu: Vec<_> = analysis
         .attribution
         .packages
@@ -185,6 +186,83 @@ fn in_base(
             .evidence
             .push(format!("{} of it from the base image {name}", size(bytes)));
     }
+}
+
+/// Packages a later layer installed again: their hidden bytes move out of the hidden
+/// classes' findings into one of their own, so savings stay disjoint.
+fn reinstall_finding(
+    out: &mut Vec<Finding>,
+    analysis: &Analysis,
+    size: &dyn Fn(u64) -> String,
+    command: &dyn Fn(usize) -> String,
+) {
+    let reinstalls = &analysis.attribution.reinstalls;
+    if reinstalls.is_empty() {
+        return;
+    }
+    let mut by_class: std::collections::BTreeMap<WasteClass, u64> =
+        std::collections::BTreeMap::new();
+    for reinstall in reinstalls {
+        for &(class, bytes) in &reinstall.by_class {
+            *by_class.entry(class).or_default() += bytes;
+        }
+    }
+    for finding in out.iter_mut() {
+        if let Some(bytes) = finding.class.and_then(|c| by_class.get(&c)) {
+            finding.saving = finding.saving.saturating_sub(*bytes);
+            finding.evidence.push(format!(
+                "{} more are packages installed again (their own finding)",
+                size(*bytes)
+            ));
+        }
+    }
+    out.retain(|f| {
+        f.saving > 0 || f.conditional || !f.class.is_some_and(|c| by_class.contains_key(&c))
+    });
+    let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".to_owned());
+    let mut evidence: Vec<String> = reinstalls
+        .iter()
+        .take(5)
+        .map(|r| {
+            let what = if r.old_version == r.new_version {
+                format!("installed again at {}", version(&r.new_version))
+            } else {
+                format!("replaced by {}", version(&r.new_version))
+            };
+            format!(
+                "{} {} from layer {} is {what} in layer {}: {} ships twice",
+                r.name,
+                version(&r.old_version),
+                r.added_in_layer,
+                r.replaced_in_layer,
+                size(r.hidden_bytes)
+            )
+        })
+        .collect();
+    if let Some(first) = reinstalls.first() {
+        evidence.push(format!(
+            "layer {}: {}",
+            first.added_in_layer,
+            command(first.added_in_layer)
+        ));
+        evidence.push(format!(
+            "layer {}: {}",
+            first.replaced_in_layer,
+            command(first.replaced_in_layer)
+        ));
+    }
+    let class = by_class
+        .iter()
+        .max_by_key(|(_, bytes)| **bytes)
+        .map(|(class, _)| *class);
+    out.push(Finding {
+        title: "packages installed by one layer are installed again by a later one".to_owned(),
+        class,
+        saving: reinstalls.iter().map(|r| r.hidden_bytes).sum(),
+        conditional: false,
+        evidence,
+        fix: "install each package once, at its final version: pin it where it is first installed, or install everything in one RUN".to_owned(),
+    });
 }
 
 /// The duplicate groups told by cause: the same package in two environments, a library

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, LayerFacts};
-use crate::attribution::{DuplicateGroup, FamilyTotal, Package, UnownedDir, Waste};
+use crate::attribution::{DuplicateGroup, FamilyTotal, Package, Reinstall, UnownedDir, Waste};
 use crate::error::Warning;
 use crate::tree::HiddenReason;
 
@@ -27,6 +27,7 @@ struct Document<'a> {
     unowned: &'a [UnownedDir],
     waste: &'a [Waste],
     duplicates: &'a [DuplicateGroup],
+    reinstalls: &'a [Reinstall],
     warnings: &'a [Warning],
 }
 
@@ -163,6 +164,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         unowned: &analysis.attribution.unowned,
         waste: &analysis.attribution.waste,
         duplicates: &analysis.attribution.duplicates,
+        reinstalls: &analysis.attribution.reinstalls,
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

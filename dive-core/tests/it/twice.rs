@@ -351,3 +351,91 @@ fn gate_rules_count_duplicates_and_packages_installed_twice() {
     assert_eq!(waste.measured, Measured::Bytes(357_000));
     assert_eq!(waste.status, Status::Fail);
 }
+
+/// torch 2.9.0 from layer 1 is replaced by 2.10.0 in layer 2: every byte of the old copy
+/// ships hidden (its files overwritten, its dist-info deleted), told as one reinstall with
+/// both versions and layers; the finding takes those bytes out of the hidden findings; the
+/// gate rule measures them. No other package counts (a chmod is not a reinstall).
+#[test]
+fn a_package_installed_again_by_a_later_layer_is_a_reinstall() {
+    use dive_core::report::gate::{self, Measured, Rules, Status};
+    let metadata = text_len("Metadata-Version: 2.1\nName: torch\nVersion: 2.9.0\n");
+    let spec = dive_testdata::twice_image();
+    // The old RECORD's size, as the generator wrote it.
+    let record = spec.layers[1]
+        .ops
+        .iter()
+        .find_map(|op| match op {
+            dive_testdata::Op::Text { path, content }
+                if path.ends_with(b"torch-2.9.0.dist-info/RECORD") =>
+            {
+                Some(content.len() as u64)
+            }
+            _ => None,
+        })
+        .unwrap();
+    let expected = 5_000 + 300_000 + 60_000 + 60_000 + metadata + record;
+    for compression in [
+        dive_testdata::Compression::None,
+        dive_testdata::Compression::Zstd,
+    ] {
+        let built = dive_testdata::build(&spec).unwrap();
+        let dir = common::oci_dir(&built, compression);
+        let analysis = common::analyze_path(dir.path());
+        let reinstalls = &analysis.attribution.reinstalls;
+        assert_eq!(reinstalls.len(), 1, "{reinstalls:#?}");
+        let torch = &reinstalls[0];
+        assert_eq!(
+            (
+                torch.name.as_str(),
+                torch.location.as_str(),
+                torch.old_version.as_deref(),
+                torch.new_version.as_deref(),
+                torch.added_in_layer,
+                torch.replaced_in_layer,
+                torch.hidden_bytes
+            ),
+            ("torch", VENV, Some("2.9.0"), Some("2.10.0"), 1, 2, expected)
+        );
+        let json = dive_core::report::to_json(&analysis);
+        common::assert_valid(&json, "analysis.v3.schema.json");
+        assert_eq!(json["reinstalls"][0]["hidden_bytes"], expected);
+
+        let findings = dive_core::report::findings(&analysis);
+        let finding = findings
+            .iter()
+            .find(|f| f.title.contains("installed again"))
+            .unwrap();
+        assert_eq!(finding.saving, expected);
+        assert!(
+            finding.evidence[0]
+                .contains("torch 2.9.0 from layer 1 is replaced by 2.10.0 in layer 2"),
+            "{:?}",
+            finding.evidence
+        );
+        // Savings stay disjoint: what the findings promise is at most what ships hidden or
+        // wasted.
+        let total: u64 = findings
+            .iter()
+            .filter(|f| !f.conditional)
+            .map(|f| f.saving)
+            .sum();
+        let waste: u64 = analysis.attribution.waste.iter().map(|w| w.bytes).sum();
+        assert!(total <= waste, "{total} > {waste}");
+
+        let rules = Rules::from_yaml("r.yml", "dive-rs:\n  reinstalled: <= 0B\n").unwrap();
+        let result = gate::evaluate(&analysis, &rules);
+        let rule = result
+            .results
+            .iter()
+            .find(|r| r.rule == "reinstalled")
+            .unwrap();
+        assert_eq!(rule.measured, Measured::Bytes(expected));
+        assert_eq!(rule.status, Status::Fail);
+        assert!(
+            rule.detail.contains("torch 2.9.0 (L1) → 2.10.0 (L2)"),
+            "{}",
+            rule.detail
+        );
+    }
+}

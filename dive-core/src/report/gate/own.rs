@@ -87,6 +87,34 @@ pub(super) fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
                 detail,
             )
         }
+        OwnKind::Reinstalled => {
+            let reinstalls = &analysis.attribution.reinstalls;
+            let detail = if reinstalls.is_empty() {
+                "no package is installed twice".to_owned()
+            } else {
+                reinstalls
+                    .iter()
+                    .take(3)
+                    .map(|r| {
+                        format!(
+                            "{} {} (L{}) → {} (L{}): {}",
+                            r.name,
+                            r.old_version.as_deref().unwrap_or("?"),
+                            r.added_in_layer,
+                            r.new_version.as_deref().unwrap_or("?"),
+                            r.replaced_in_layer,
+                            human_bytes(r.hidden_bytes, false)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            (
+                Measured::Bytes(reinstalls.iter().map(|r| r.hidden_bytes).sum()),
+                limit_text(rule.limit, true),
+                detail,
+            )
+        }
         OwnKind::Package(glob) => {
             let (bytes, detail) = package_bytes(analysis, glob);
             (Measured::Bytes(bytes), limit_text(rule.limit, true), detail)

@@ -58,6 +58,7 @@ pub(crate) enum OwnKind {
     LargestLayer,
     Hidden,
     DuplicatePackages,
+    Reinstalled,
     Package(NameGlob),
     Forbidden(Vec<NameGlob>),
     Waste(WasteClass),
@@ -135,6 +136,7 @@ struct OurSection {
     largest_layer: Option<Scalar>,
     hidden: Option<Scalar>,
     duplicate_packages: Option<Scalar>,
+    reinstalled: Option<Scalar>,
     #[serde(default)]
     packages: Ordered,
     #[serde(default)]
@@ -403,6 +405,12 @@ fn own_rules(section: OurSection) -> std::result::Result<Vec<OwnRule>, String> {
             OwnKind::DuplicatePackages,
             &section.duplicate_packages,
             true,
+        ),
+        (
+            "reinstalled",
+            OwnKind::Reinstalled,
+            &section.reinstalled,
+            false,
         ),
     ] {
         if let Some(scalar) = scalar {

@@ -260,6 +260,35 @@ fn path_facts(
     if let Some(class) = classify(path, family) {
         out.push(line("waste", format!("{}: {}", class.name(), class.fix())));
     }
+    if let Some(group) = inode.and_then(|i| {
+        attribution.duplicates.iter().find(|g| {
+            g.nodes
+                .iter()
+                .any(|&n| analysis.tree.node(n).inode == Some(i))
+        })
+    }) {
+        let me = format!("/{}", display(path));
+        let others: Vec<&str> = group
+            .paths
+            .iter()
+            .filter(|p| **p != me)
+            .map(String::as_str)
+            .collect();
+        out.push(line(
+            "duplicates",
+            format!(
+                "same bytes as {} other file{}: {}",
+                others.len(),
+                if others.len() == 1 { "" } else { "s" },
+                others
+                    .iter()
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     let debug = inode
         .and_then(|i| analysis.content_entry(i))
         .map_or(0, |e| e.debug_bytes);

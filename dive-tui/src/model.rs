@@ -368,6 +368,32 @@ pub fn waste(analysis: &Analysis) -> Outline {
             None,
             Item::parent(class.class.name(), class.bytes, Target::WasteClass(c)),
         ));
+        if class.class == dive_core::attribution::WasteClass::Duplicate {
+            // The groups, each with every path that holds a copy.
+            for dup in &analysis.attribution.duplicates {
+                let name = dup
+                    .paths
+                    .first()
+                    .and_then(|p| p.rsplit('/').next())
+                    .unwrap_or_default();
+                let id = pairs.len() as u32;
+                pairs.push((
+                    Some(group),
+                    Item::parent(
+                        format!("{name} × {}", dup.count),
+                        dup.reclaimable_bytes,
+                        Target::None,
+                    ),
+                ));
+                for (path, &node) in dup.paths.iter().zip(&dup.nodes) {
+                    pairs.push((
+                        Some(id),
+                        Item::leaf(path.clone(), dup.size, Target::Node(node)),
+                    ));
+                }
+            }
+            continue;
+        }
         for (p, path) in class.top_paths.iter().enumerate() {
             let mut item = Item::leaf(
                 path.path.clone(),

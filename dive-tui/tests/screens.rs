@@ -1047,3 +1047,45 @@ fn packages_are_grouped_by_location_when_an_ecosystem_has_several() {
         "{location:?}"
     );
 }
+
+/// The Waste pane lists the duplicate groups with every path; a file's Details names the
+/// files with the same bytes.
+#[test]
+fn duplicate_groups_show_in_the_waste_pane_and_details() {
+    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    let mut app = app_with_files(dir.path(), 160, 60);
+    app.type_keys("4e");
+    let text = screen(&app);
+    assert!(text.contains("duplicate"), "{text}");
+    assert!(text.contains("libcudart.so.12 × 2"), "{text}");
+    let shown = labels(&app);
+    assert!(
+        shown.iter().any(|l| l
+            == "/opt/venv/lib/python3.11/site-packages/triton/backends/nvidia/lib/libcudart.so.12"),
+        "{shown:?}"
+    );
+    for _ in 0..80 {
+        if selected(&app)
+            .0
+            .ends_with("triton/backends/nvidia/lib/libcudart.so.12")
+        {
+            break;
+        }
+        app.type_keys("j");
+    }
+    let duplicates = detail(&app, "duplicates");
+    assert_eq!(
+        duplicates,
+        [
+            "same bytes as 1 other file: /opt/venv/lib/python3.11/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12"
+        ],
+        "{}",
+        screen(&app)
+    );
+}

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds an OCI image from real PyPI wheels, outside the repository, to check attribution on
 # real RECORD files: numpy, six, and three nvidia CUDA wheels sharing the nvidia/ namespace,
-# installed by pip with its real download cache, which a later layer deletes.
+# installed by pip with its real download cache, which a later layer deletes; then six
+# installed a second time with --user (one dist in two environments) and numpy reinstalled
+# at another version (1.26.3 over 1.26.4) by later layers.
 #
 #   testdata/scripts/real-wheels-image.sh OUTDIR [small|torch]
 #   (torch: torch==2.3.0 with its CUDA wheels, triton and dependencies, ~2.8 GB to download)
 #   dive-rs report oci:OUTDIR/oci:real
 #   DIVE_RS_REAL_WHEELS=OUTDIR cargo test -p dive-core --test it real_wheels -- --ignored
 #
-# Needs pip (PyPI), umoci. Writes OUTDIR/oci (the image) and OUTDIR/rootfs (what pip wrote).
+# Needs pip (PyPI), umoci. Writes OUTDIR/oci (the image) and OUTDIR/rootfs (what the first
+# pip install wrote).
 set -euo pipefail
 out=${1:?usage: real-wheels-image.sh OUTDIR [small|torch]}
 mode=${2:-small}
@@ -42,4 +45,17 @@ umoci insert --image "$out/oci:real" --history.created_by "RUN pip install (its 
   "$out/rootfs/root/.cache/pip" /root/.cache/pip
 umoci insert --image "$out/oci:real" --history.created_by "RUN rm -rf /root/.cache/pip" \
   --whiteout /root/.cache/pip
+# One dist in a second environment: `pip install --user six`.
+user=root/.local/lib/python3.11/site-packages
+pip install -q --no-deps --no-index --find-links "$out/wheels" "${target[@]}" --target "$out/user/$user" six==1.17.0
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install --user six==1.17.0" \
+  "$out/user/root/.local" /root/.local
+# A reinstall at another version: pip removes numpy 1.26.4's dist-info and writes 1.26.3's
+# files over its files (umoci makes the removal a layer of its own).
+pip download -q --no-deps "${target[@]}" -d "$out/wheels-again" numpy==1.26.3
+pip install -q --no-deps --no-index --find-links "$out/wheels-again" "${target[@]}" --target "$out/again/$site" numpy==1.26.3
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install numpy==1.26.3 (pip uninstalls 1.26.4)" \
+  --whiteout "/$site/numpy-1.26.4.dist-info"
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install numpy==1.26.3" \
+  "$out/again/$site" "/$site"
 echo "image: oci:$out/oci:real"

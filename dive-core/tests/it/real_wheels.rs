@@ -1,9 +1,14 @@
 //! Attribution on real wheels from `PyPI`, built outside the repository by
 //! `testdata/scripts/real-wheels-image.sh DIR`, then:
 //! `DIVE_RS_REAL_WHEELS=DIR cargo test -p dive-core --test it real_wheels -- --ignored --nocapture`
+//!
+//! The image's merged file system, as `umoci unpack` writes it, is the truth: Python reads
+//! its RECORDs (`record_totals.py`) and hashes its files (`duplicate_groups.py`).
 
 use std::path::PathBuf;
+use std::process::Command;
 
+use dive_core::attribution::Ecosystem;
 use dive_core::{Source, analyze};
 
 use crate::common;
@@ -14,10 +19,78 @@ fn real_records_agree_byte_for_byte() {
     let Some(dir) = std::env::var_os("DIVE_RS_REAL_WHEELS").map(PathBuf::from) else {
         panic!("set DIVE_RS_REAL_WHEELS to the directory real-wheels-image.sh wrote");
     };
-    let analysis =
-        analyze(Source::parse(&format!("oci:{}:real", dir.join("oci").display())).unwrap())
-            .unwrap();
-    common::assert_pip_matches_python(&analysis, &dir.join("rootfs"), "real wheels");
+    let image = format!("{}:real", dir.join("oci").display());
+    let analysis = analyze(Source::parse(&format!("oci:{image}")).unwrap()).unwrap();
+    let bundle = tempfile::tempdir().unwrap();
+    let unpacked = Command::new("umoci")
+        .args(["unpack", "--rootless", "--image", &image])
+        .arg(bundle.path().join("b"))
+        .output()
+        .unwrap();
+    assert!(
+        unpacked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unpacked.stderr)
+    );
+    let rootfs = bundle.path().join("b/rootfs");
+    common::assert_pip_matches_python(&analysis, &rootfs, "real wheels");
     common::assert_attribution_adds_up("real wheels", &analysis);
+
+    // Duplicate groups equal Python's hashing of the unpacked rootfs.
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/scripts/duplicate_groups.py"
+    );
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(&rootfs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ours: Vec<serde_json::Value> = analysis
+        .attribution
+        .duplicates
+        .iter()
+        .map(|g| serde_json::json!({"size": g.size, "count": g.count, "paths": g.paths}))
+        .collect();
+    assert_eq!(serde_json::Value::Array(ours), python, "duplicate groups");
+    let reclaimable: u64 = analysis
+        .attribution
+        .duplicates
+        .iter()
+        .map(|g| g.reclaimable_bytes)
+        .sum();
+    eprintln!(
+        "duplicates: {} groups, {reclaimable} bytes reclaimable",
+        analysis.attribution.duplicates.len()
+    );
+    // six in two environments; numpy reinstalled at another version.
+    let six: Vec<&str> = analysis
+        .attribution
+        .packages
+        .iter()
+        .filter(|p| p.ecosystem == Ecosystem::Pip && p.name == "six")
+        .map(|p| p.location.as_str())
+        .collect();
+    assert_eq!(six.len(), 2, "{six:?}");
+    let numpy = analysis
+        .attribution
+        .reinstalls
+        .iter()
+        .find(|r| r.name == "numpy")
+        .expect("numpy reinstalled");
+    assert_eq!(
+        (numpy.old_version.as_deref(), numpy.new_version.as_deref()),
+        (Some("1.26.4"), Some("1.26.3"))
+    );
+    eprintln!("reinstalls: {:?}", analysis.attribution.reinstalls);
+    for finding in dive_core::report::findings(&analysis) {
+        eprintln!("{} ({} bytes)", finding.title, finding.saving);
+    }
     eprintln!("unowned: {:?}", analysis.attribution.unowned);
 }

@@ -47,7 +47,8 @@ umoci insert --image "$out/oci:real" --history.created_by "RUN rm -rf /root/.cac
   --whiteout /root/.cache/pip
 # One dist in a second environment: `pip install --user six`.
 user=root/.local/lib/python3.11/site-packages
-pip install -q --no-deps --no-index --find-links "$out/wheels" "${target[@]}" --target "$out/user/$user" six==1.17.0
+pip download -q --no-deps "${target[@]}" -d "$out/wheels-user" six==1.17.0
+pip install -q --no-deps --no-index --find-links "$out/wheels-user" "${target[@]}" --target "$out/user/$user" six==1.17.0
 umoci insert --image "$out/oci:real" --history.created_by "RUN pip install --user six==1.17.0" \
   "$out/user/root/.local" /root/.local
 # A reinstall at another version: pip removes numpy 1.26.4's dist-info and writes 1.26.3's

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds an OCI image from real PyPI wheels, outside the repository, to check attribution on
 # real RECORD files: numpy, six, and three nvidia CUDA wheels sharing the nvidia/ namespace,
-# installed by pip with its real download cache, which a later layer deletes; then six
+# installed by pip with its real download cache, which a later layer deletes; then a dist
 # installed a second time with --user (one dist in two environments) and numpy reinstalled
 # at another version (1.26.3 over 1.26.4) by later layers.
 #
@@ -45,11 +45,13 @@ umoci insert --image "$out/oci:real" --history.created_by "RUN pip install (its 
   "$out/rootfs/root/.cache/pip" /root/.cache/pip
 umoci insert --image "$out/oci:real" --history.created_by "RUN rm -rf /root/.cache/pip" \
   --whiteout /root/.cache/pip
-# One dist in a second environment: `pip install --user six`.
+# One dist in a second environment (`pip install --user`): a one-module dist the first
+# install wrote, copied as pip would write it again.
+case $mode in small) second=six ;; torch) second=typing_extensions ;; esac
 user=root/.local/lib/python3.11/site-packages
-pip download -q --no-deps "${target[@]}" -d "$out/wheels-user" six==1.17.0
-pip install -q --no-deps --no-index --find-links "$out/wheels-user" "${target[@]}" --target "$out/user/$user" six==1.17.0
-umoci insert --image "$out/oci:real" --history.created_by "RUN pip install --user six==1.17.0" \
+mkdir -p "$out/user/$user"
+cp -r "$out/rootfs/$site/$second.py" "$out/rootfs/$site/$second"-*.dist-info "$out/user/$user/"
+umoci insert --image "$out/oci:real" --history.created_by "RUN pip install --user $second" \
   "$out/user/root/.local" /root/.local
 # A reinstall at another version: pip removes numpy 1.26.4's dist-info and writes 1.26.3's
 # files over its files (umoci makes the removal a layer of its own).

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{Ecosystem, Package};
@@ -129,9 +130,42 @@ pub(crate) fn find(
         let e = layer.entries.get(content.entry as usize)?;
         Some((content.layer as usize, content.entry, e))
     };
+    // Sizes shared by several contents; each content's key (its whole hash, or a hash of
+    // its head) taken on all cores: reading heads means a page of each file.
+    let mut candidates: Vec<(u64, bool, InodeId)> = Vec::new();
+    for (size, inodes) in by_size.into_iter().filter(|(_, i)| i.len() > 1) {
+        // Beside a streamed copy only the whole hash can match.
+        let streamed = inodes
+            .iter()
+            .any(|&i| entry(i).is_some_and(|(_, _, e)| e.content_hash.is_some()));
+        candidates.extend(inodes.into_iter().map(|i| (size, streamed, i)));
+    }
+    let keyed: Vec<(u64, Key, InodeId)> = candidates
+        .par_iter()
+        .filter_map(|&(size, streamed, inode)| {
+            let (layer, index, e) = entry(inode)?;
+            let key = match e.content_hash {
+                Some(hash) => Key::Whole(hash.get()),
+                None if streamed => Key::Whole(hasher.hash(layer, index, e)?),
+                None => Key::Head(hasher.head(layer, e, HEAD)?),
+            };
+            Some((size, key, inode))
+        })
+        .collect();
+    let mut by_key: BTreeMap<(u64, Key), Vec<InodeId>> = BTreeMap::new();
+    for (size, key, inode) in keyed {
+        by_key.entry((size, key)).or_default().push(inode);
+    }
     let mut sets: Vec<(Vec<InodeId>, Evidence)> = Vec::new();
-    for (_, inodes) in by_size.into_iter().filter(|(_, i)| i.len() > 1) {
-        sets.extend(equal_sets(&inodes, &entry, hasher));
+    for ((_, key), members) in by_key.into_iter().filter(|(_, m)| m.len() > 1) {
+        match key {
+            Key::Whole(_) => sets.push((members, Evidence::Hash128)),
+            Key::Head(_) => sets.extend(
+                by_bytes(&members, &entry, hasher)
+                    .into_iter()
+                    .map(|set| (set, Evidence::Bytes)),
+            ),
+        }
     }
     let mut groups: Vec<DuplicateGroup> = sets
         .into_iter()
@@ -151,44 +185,6 @@ pub(crate) fn find(
 enum Key {
     Whole(u128),
     Head(u64),
-}
-
-/// The sets of equal contents among contents of one size.
-fn equal_sets<'a>(
-    inodes: &[InodeId],
-    entry: &dyn Fn(InodeId) -> Option<(usize, u32, &'a LayerEntry)>,
-    hasher: &dyn ContentHasher,
-) -> Vec<(Vec<InodeId>, Evidence)> {
-    let streamed = inodes
-        .iter()
-        .any(|&i| entry(i).is_some_and(|(_, _, e)| e.content_hash.is_some()));
-    let mut keyed: BTreeMap<Key, Vec<InodeId>> = BTreeMap::new();
-    for &inode in inodes {
-        let Some((layer, index, e)) = entry(inode) else {
-            continue;
-        };
-        let key = match e.content_hash {
-            Some(hash) => Some(Key::Whole(hash.get())),
-            // Beside a streamed copy only the whole hash can match.
-            None if streamed => hasher.hash(layer, index, e).map(Key::Whole),
-            None => hasher.head(layer, e, HEAD).map(Key::Head),
-        };
-        if let Some(key) = key {
-            keyed.entry(key).or_default().push(inode);
-        }
-    }
-    let mut out = Vec::new();
-    for (key, members) in keyed.into_iter().filter(|(_, m)| m.len() > 1) {
-        match key {
-            Key::Whole(_) => out.push((members, Evidence::Hash128)),
-            Key::Head(_) => out.extend(
-                by_bytes(&members, entry, hasher)
-                    .into_iter()
-                    .map(|set| (set, Evidence::Bytes)),
-            ),
-        }
-    }
-    out
 }
 
 /// Contents equal in their first bytes, split into sets of equal bytes. Each is hashed

@@ -106,8 +106,8 @@ pub(crate) fn find(
     packages: &[Package],
 ) -> Vec<DuplicateGroup> {
     let min_size = min_size.max(1);
-    // Visible paths of each content.
-    let mut nodes_of: HashMap<InodeId, Vec<NodeId>> = HashMap::new();
+    // Contents shown at some path, by size (a content with hard links is listed once).
+    let mut seen = vec![false; tree.inodes().len()];
     let mut by_size: HashMap<u64, Vec<InodeId>> = HashMap::new();
     for id in tree.walk() {
         let node = tree.node(id);
@@ -115,14 +115,10 @@ pub(crate) fn find(
             continue;
         };
         let size = tree.inode(inode).size;
-        if size < min_size {
+        if size < min_size || std::mem::replace(&mut seen[inode.0 as usize], true) {
             continue;
         }
-        let nodes = nodes_of.entry(inode).or_default();
-        if nodes.is_empty() {
-            by_size.entry(size).or_default().push(inode);
-        }
-        nodes.push(id);
+        by_size.entry(size).or_default().push(inode);
     }
     let entry = |inode: InodeId| -> Option<(usize, u32, &LayerEntry)> {
         let content = tree.inode(inode);
@@ -165,6 +161,25 @@ pub(crate) fn find(
                     .into_iter()
                     .map(|set| (set, Evidence::Bytes)),
             ),
+        }
+    }
+    // The paths of the contents in groups only: a second walk, when there are any.
+    let mut nodes_of: HashMap<InodeId, Vec<NodeId>> = HashMap::new();
+    if !sets.is_empty() {
+        for (inodes, _) in &sets {
+            for &inode in inodes {
+                nodes_of.insert(inode, Vec::new());
+            }
+        }
+        for id in tree.walk() {
+            let node = tree.node(id);
+            if let Some(nodes) = node
+                .inode
+                .filter(|_| node.files == 1)
+                .and_then(|inode| nodes_of.get_mut(&inode))
+            {
+                nodes.push(id);
+            }
         }
     }
     let mut groups: Vec<DuplicateGroup> = sets

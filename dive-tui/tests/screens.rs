@@ -477,6 +477,24 @@ fn app_with_files(path: &std::path::Path, width: u16, height: u16) -> App {
     App::ready("image", views, Rect::new(0, 0, width, height))
 }
 
+/// `spec` built as an OCI layout (gzip) in a directory kept as long as the guard, opened
+/// with its files readable.
+fn layout_app(
+    spec: &dive_testdata::ImageSpec,
+    width: u16,
+    height: u16,
+) -> (tempfile::TempDir, App) {
+    let built = dive_testdata::build(spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
+        .unwrap()
+        .0
+        .write_dir(dir.path())
+        .unwrap();
+    let app = app_with_files(dir.path(), width, height);
+    (dir, app)
+}
+
 /// The demo, with its files readable.
 fn demo_with_files(width: u16, height: u16) -> App {
     app_with_files(std::path::Path::new(DEMO), width, height)
@@ -869,14 +887,7 @@ fn paging_through_a_long_file_in_a_gzip_layer_decodes_it_once() {
             vec![Op::text("var/log/app.log", text.clone())],
         )],
     );
-    let built = dive_testdata::build(&spec).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
-    let mut app = app_with_files(dir.path(), 100, 40);
+    let (_dir, mut app) = layout_app(&spec, 100, 40);
     assert_ne!(
         app.views().unwrap().analysis.layers[0].compression,
         dive_core::layer::Compression::None
@@ -1006,14 +1017,7 @@ fn a_slow_read_shows_progress_and_esc_stops_it() {
 /// packages by where they live, and Details says the location.
 #[test]
 fn packages_are_grouped_by_location_when_an_ecosystem_has_several() {
-    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
-    let mut app = app_with_files(dir.path(), 140, 60);
+    let (_dir, mut app) = layout_app(&dive_testdata::twice_image(), 140, 60);
     app.type_keys("3e");
     let text = screen(&app);
     let venv = text
@@ -1052,14 +1056,7 @@ fn packages_are_grouped_by_location_when_an_ecosystem_has_several() {
 /// files with the same bytes.
 #[test]
 fn duplicate_groups_show_in_the_waste_pane_and_details() {
-    let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    dive_testdata::oci_layout(&[&built], dive_testdata::LayoutOptions::default())
-        .unwrap()
-        .0
-        .write_dir(dir.path())
-        .unwrap();
-    let mut app = app_with_files(dir.path(), 160, 60);
+    let (_dir, mut app) = layout_app(&dive_testdata::twice_image(), 160, 60);
     app.type_keys("4e");
     let text = screen(&app);
     assert!(text.contains("duplicate"), "{text}");

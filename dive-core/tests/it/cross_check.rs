@@ -340,34 +340,17 @@ fn duplicate_groups_agree_with_python_hashing_the_unpacked_rootfs() {
     if !available(&[Tool::Program("umoci"), Tool::Program("python3")]) {
         return;
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/scripts/duplicate_groups.py"
-    );
     let spec = dive_testdata::twice_image();
     let built = dive_testdata::build(&spec).unwrap();
     for compression in [Compression::None, Compression::Gzip] {
         let layout = common::oci_dir(&built, compression);
         let bundle = umoci_unpack(layout.path(), &spec.tag);
-        let output = Command::new("python3")
-            .arg(script)
-            .arg(bundle.path().join("b/rootfs"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert!(python.as_array().is_some_and(|g| g.len() >= 5), "{python}");
         let analysis = common::analyze_path(layout.path());
-        let ours: Vec<serde_json::Value> = analysis
-            .attribution
-            .duplicates
-            .iter()
-            .map(|g| serde_json::json!({"size": g.size, "count": g.count, "paths": g.paths}))
-            .collect();
-        assert_eq!(serde_json::Value::Array(ours), python, "{compression:?}");
+        let groups = common::assert_duplicates_match_python(
+            &analysis,
+            &bundle.path().join("b/rootfs"),
+            &format!("{compression:?}"),
+        );
+        assert!(groups >= 5, "{groups}");
     }
 }

@@ -36,28 +36,7 @@ fn real_records_agree_byte_for_byte() {
     common::assert_attribution_adds_up("real wheels", &analysis);
 
     // Duplicate groups equal Python's hashing of the unpacked rootfs.
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/scripts/duplicate_groups.py"
-    );
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(&rootfs)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ours: Vec<serde_json::Value> = analysis
-        .attribution
-        .duplicates
-        .iter()
-        .map(|g| serde_json::json!({"size": g.size, "count": g.count, "paths": g.paths}))
-        .collect();
-    assert_eq!(serde_json::Value::Array(ours), python, "duplicate groups");
+    common::assert_duplicates_match_python(&analysis, &rootfs, "real wheels");
     let reclaimable: u64 = analysis
         .attribution
         .duplicates

@@ -364,3 +364,35 @@ pub fn oci_dir(built: &BuiltImage, compression: Compression) -> tempfile::TempDi
         .unwrap();
     dir
 }
+
+/// Compares our duplicate groups with `duplicate_groups.py`'s hashing of `rootfs` (sizes,
+/// copies, every path); returns how many groups there are.
+pub fn assert_duplicates_match_python(analysis: &Analysis, rootfs: &Path, name: &str) -> usize {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/scripts/duplicate_groups.py"
+    );
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(rootfs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let ours: Vec<serde_json::Value> = analysis
+        .attribution
+        .duplicates
+        .iter()
+        .map(|g| serde_json::json!({"size": g.size, "count": g.count, "paths": g.paths}))
+        .collect();
+    assert_eq!(
+        serde_json::Value::Array(ours),
+        python,
+        "{name}: duplicate groups"
+    );
+    analysis.attribution.duplicates.len()
+}

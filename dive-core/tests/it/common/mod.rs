@@ -229,21 +229,7 @@ pub fn assert_matches_ledger(name: &str, analysis: &Analysis, ledger: &Ledger) {
 /// each dist's recorded bytes lie between what only its RECORD lists and all it lists, and
 /// files several RECORDs list are counted once in all.
 pub fn assert_pip_matches_python(analysis: &Analysis, rootfs: &Path, name: &str) {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/scripts/record_totals.py"
-    );
-    let output = std::process::Command::new("python3")
-        .arg(script)
-        .arg(rootfs)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let python = python_script("record_totals.py", rootfs);
     let dists = python["dists"].as_object().unwrap();
     assert!(!dists.is_empty(), "{name}: Python found no RECORD");
     let (mut ours, mut exclusive) = (0, 0);
@@ -368,21 +354,7 @@ pub fn oci_dir(built: &BuiltImage, compression: Compression) -> tempfile::TempDi
 /// Compares our duplicate groups with `duplicate_groups.py`'s hashing of `rootfs` (sizes,
 /// copies, every path); returns how many groups there are.
 pub fn assert_duplicates_match_python(analysis: &Analysis, rootfs: &Path, name: &str) -> usize {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/scripts/duplicate_groups.py"
-    );
-    let output = std::process::Command::new("python3")
-        .arg(script)
-        .arg(rootfs)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let python: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let python = python_script("duplicate_groups.py", rootfs);
     let ours: Vec<serde_json::Value> = analysis
         .attribution
         .duplicates
@@ -395,4 +367,22 @@ pub fn assert_duplicates_match_python(analysis: &Analysis, rootfs: &Path, name: 
         "{name}: duplicate groups"
     );
     analysis.attribution.duplicates.len()
+}
+
+/// The JSON a script of `testdata/scripts` prints about `rootfs`.
+fn python_script(name: &str, rootfs: &Path) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/scripts")
+        .join(name);
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(rootfs)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }

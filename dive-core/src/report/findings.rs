@@ -279,7 +279,7 @@ fn duplicate_findings(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Vec<
         ),
         (
             DuplicateCause::Vendored,
-            "identical libraries are shipped by several packages",
+            "several packages ship identical files (vendored copies)",
         ),
         (
             DuplicateCause::WithinPackage,
@@ -303,16 +303,18 @@ fn duplicate_findings(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Vec<
         let counted: u64 = groups.iter().map(|g| g.counted_bytes).sum();
         let reclaimable: u64 = groups.iter().map(|g| g.reclaimable_bytes).sum();
         let copies: usize = groups.iter().map(|g| g.count).sum();
+        let count = match groups.len() {
+            1 => "1 group".to_owned(),
+            n => format!("{n} groups"),
+        };
         let mut evidence = vec![if counted == reclaimable {
             format!(
-                "{} groups, {copies} copies: {} reclaimable",
-                groups.len(),
+                "{count}, {copies} copies: {} reclaimable",
                 size(reclaimable)
             )
         } else {
             format!(
-                "{} groups, {copies} copies: {} reclaimable, {} of it already counted in other classes",
-                groups.len(),
+                "{count}, {copies} copies: {} reclaimable, {} of it already counted in other classes",
                 size(reclaimable),
                 size(reclaimable - counted)
             )

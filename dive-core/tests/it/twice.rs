@@ -236,7 +236,7 @@ fn duplicates_are_reported_by_cause_and_small_copies_on_request() {
     let findings = dive_core::report::findings(&analysis);
     let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
     for title in [
-        "identical libraries are shipped by several packages",
+        "several packages ship identical files (vendored copies)",
         "the same packages are installed in more than one environment",
         "packages ship identical copies of their own files",
         "identical files are shipped at several paths",

@@ -79,12 +79,12 @@ pub fn render(app: &App, frame: &mut Frame) {
         Phase::Ready(_)
             if app.viewer.is_some() || app.worker.as_ref().is_some_and(|w| w.screen.is_some()) =>
         {
-            let screen = match (&app.viewer, &app.worker) {
-                (Some(viewer), _) => viewer.screen(),
-                (None, Some(worker)) => worker.screen.clone().unwrap_or_default(),
-                (None, None) => crate::viewer::Screen::default(),
-            };
-            file_viewer(app, &screen, &theme, frame, size);
+            // The worker's last screen is drawn as it is; an in-place viewer makes one.
+            let inline = app.viewer.as_ref().map(crate::viewer::Viewer::screen);
+            let worker = app.worker.as_ref().and_then(|w| w.screen.as_ref());
+            if let Some(screen) = inline.as_ref().or(worker) {
+                file_viewer(app, screen, &theme, frame, size);
+            }
             if app.help {
                 help(app, &theme, frame, size);
             }

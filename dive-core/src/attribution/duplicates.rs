@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{Ecosystem, Package};
+use super::Package;
 use crate::layer::{LayerEntry, LayerIndex};
 use crate::tree::{ContentHasher, FileTree, InodeId, NodeId};
 
@@ -288,7 +288,8 @@ fn cause(owners: &[Option<u32>], packages: &[Package]) -> DuplicateCause {
         return DuplicateCause::Other;
     }
     let same_package = owned.windows(2).all(|w| std::ptr::eq(w[0], w[1]));
-    let key = |p: &Package| (p.ecosystem, normal_name(p.ecosystem, &p.name));
+    // Names as packages are keyed by (PEP 503 for Python).
+    let key = |p: &Package| (p.ecosystem, super::families::normalise(&p.name));
     let same_name = owned.windows(2).all(|w| key(w[0]) == key(w[1]));
     if same_package {
         DuplicateCause::WithinPackage
@@ -296,13 +297,5 @@ fn cause(owners: &[Option<u32>], packages: &[Package]) -> DuplicateCause {
         DuplicateCause::TwoEnvironments
     } else {
         DuplicateCause::Vendored
-    }
-}
-
-/// A package name as its ecosystem compares names (PEP 503 for Python).
-fn normal_name(ecosystem: Ecosystem, name: &str) -> String {
-    match ecosystem {
-        Ecosystem::Pip => name.to_ascii_lowercase().replace(['_', '.'], "-"),
-        _ => name.to_owned(),
     }
 }

@@ -235,7 +235,7 @@ impl Attribution {
             .iter()
             .filter(|p| matches!(p.ecosystem, Ecosystem::Pip | Ecosystem::Npm))
         {
-            let name = package.name.to_ascii_lowercase().replace(['_', '.'], "-");
+            let name = families::normalise(&package.name);
             places
                 .entry((package.ecosystem, name))
                 .or_default()
@@ -443,7 +443,7 @@ impl Registry {
     fn add(&mut self, db: &DbPackage, visible: bool, layer: usize) -> usize {
         let key = (
             db.ecosystem,
-            db.name.to_ascii_lowercase().replace(['_', '.'], "-"),
+            families::normalise(&db.name),
             db.location.clone(),
         );
         let next = self.packages.len();

@@ -26,6 +26,35 @@ pub fn elf_debug_bytes(bytes: &[u8]) -> Option<u64> {
     crate::layer::elf_debug_bytes_of(bytes)
 }
 
+/// Reads the CUDA device code of an ELF file held in `bytes` by its sections and by a deep
+/// scan fed in small and in large pieces, and says how they disagree, if they do: every
+/// way of cutting a stream finds the same, and no way counts more bytes than the file has.
+pub fn device_code_agrees(bytes: &[u8]) -> Result<(), String> {
+    let Some([sections, small]) = crate::layer::device_code_of(bytes, 7) else {
+        return Ok(());
+    };
+    let Some([_, large]) = crate::layer::device_code_of(bytes, 1 << 16) else {
+        return Err("the second reading found no ELF file".into());
+    };
+    // Where a fat binary fails within the last bytes of a piece, the pieces may tell its
+    // neighbours apart differently: only well-formed files must agree exactly.
+    if small != large && small.1.is_empty() && large.1.is_empty() {
+        return Err(format!(
+            "cut in 7-byte pieces: {small:?}; in 64 KiB: {large:?}"
+        ));
+    }
+    for code in [&sections.0, &small.0].into_iter().flatten() {
+        let total = code.device_bytes() + code.container_bytes;
+        if total > bytes.len() as u64 || code.embedded_bytes > total {
+            return Err(format!(
+                "{code:?} counts more than the file's {} bytes",
+                bytes.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Expands `data` as a GNU sparse member (header blocks, then data fragments) as `cat`
 /// does; an error or a file exactly as long as the header says, never a panic.
 pub fn sparse_member(data: &[u8]) -> Result<usize, String> {

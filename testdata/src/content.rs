@@ -2,6 +2,8 @@
 
 use std::io::{self, Read};
 
+use crate::cuda::{ElfSection, elf_of};
+
 const BLOCK: usize = 4096;
 
 /// Seeds with this bit give binary-like content: 512-byte segments, each either fresh random
@@ -100,63 +102,24 @@ impl Read for Content {
 /// NOBITS `.debug_nobits` claiming 1 GB that occupies nothing. Its debug bytes are
 /// `debug + symtab + 16`; the section table sits at the end, as linkers put it.
 pub fn elf_with_debug(text: usize, debug: usize, symtab: usize) -> Vec<u8> {
-    let names = b"\0.text\0.debug_info\0.symtab\0.strtab\0.shstrtab\0.debug_nobits\0".to_vec();
-    let name_at = |name: &[u8]| {
-        names
-            .windows(name.len())
-            .position(|w| w == name)
-            .unwrap_or(0) as u32
-    };
-    let mut out = vec![0u8; 64];
-    let mut sections: Vec<(u32, u32, u64, u64)> = vec![(0, 0, 0, 0)];
-    let push = |out: &mut Vec<u8>, name: &[u8], kind: u32, bytes: &[u8]| {
-        let offset = out.len() as u64;
-        out.extend_from_slice(bytes);
-        (name_at(name), kind, offset, bytes.len() as u64)
-    };
     let fill = |n: usize, seed: u8| {
         (0..n)
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
             .collect::<Vec<u8>>()
     };
-    sections.push(push(&mut out, b".text\0", 1, &fill(text, 1)));
+    let mut sections = vec![ElfSection::new(".text", fill(text, 1))];
     if debug > 0 {
-        sections.push(push(&mut out, b".debug_info\0", 1, &fill(debug, 2)));
+        sections.push(ElfSection::new(".debug_info", fill(debug, 2)));
     }
     if symtab > 0 {
-        sections.push(push(&mut out, b".symtab\0", 2, &fill(symtab, 3)));
-        sections.push(push(&mut out, b".strtab\0", 3, &fill(16, 4)));
+        sections.push(ElfSection::of_kind(".symtab", 2, fill(symtab, 3)));
+        sections.push(ElfSection::of_kind(".strtab", 3, fill(16, 4)));
     }
-    sections.push((
-        name_at(b".debug_nobits\0"),
-        8,
-        out.len() as u64,
-        1_000_000_000,
-    ));
-    let shstrndx = sections.len();
-    sections.push(push(&mut out, b".shstrtab\0", 3, &names));
-    while !out.len().is_multiple_of(8) {
-        out.push(0);
-    }
-    let shoff = out.len() as u64;
-    for (name, kind, offset, size) in &sections {
-        let mut header = [0u8; 64];
-        header[0..4].copy_from_slice(&name.to_le_bytes());
-        header[4..8].copy_from_slice(&kind.to_le_bytes());
-        header[24..32].copy_from_slice(&offset.to_le_bytes());
-        header[32..40].copy_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&header);
-    }
-    out[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-    out[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
-    out[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86-64
-    out[20..24].copy_from_slice(&1u32.to_le_bytes());
-    out[40..48].copy_from_slice(&shoff.to_le_bytes());
-    out[52..54].copy_from_slice(&64u16.to_le_bytes());
-    out[58..60].copy_from_slice(&64u16.to_le_bytes());
-    out[60..62].copy_from_slice(&(sections.len() as u16).to_le_bytes());
-    out[62..64].copy_from_slice(&(shstrndx as u16).to_le_bytes());
-    out
+    sections.push(ElfSection {
+        claims: Some(1_000_000_000),
+        ..ElfSection::of_kind(".debug_nobits", 8, Vec::new())
+    });
+    elf_of(3, 1, &sections)
 }
 
 #[cfg(test)]

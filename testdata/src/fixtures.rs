@@ -4,6 +4,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::content::Content;
+use crate::cuda::{CudaFile, FatEntry, arch_sweep, cuda_library};
 use crate::spec::{ImageSpec, LayerSpec, Op, TarStyle};
 
 /// Every tar detail of DESIGN §4 in three layers: `./` names, long and non-UTF-8 names,
@@ -687,14 +688,35 @@ pub fn hostile_image() -> ImageSpec {
 /// A wheel whose files have chosen contents (`(path, size, seed)`: equal size and seed give
 /// equal bytes), with its RECORD and METADATA.
 fn wheel_of(site: &str, dist: &str, version: &str, files: &[(&str, u64, u64)]) -> Vec<Op> {
+    let files: Vec<(&str, WheelFile)> = files
+        .iter()
+        .map(|&(path, size, seed)| (path, WheelFile::Seeded(size, seed)))
+        .collect();
+    wheel_with(site, dist, version, &files)
+}
+
+/// A file of a generated wheel: seeded content, or bytes given.
+enum WheelFile {
+    Seeded(u64, u64),
+    Bytes(Vec<u8>),
+}
+
+/// A dist as pip installs it: its files, METADATA and a RECORD with their real hashes.
+fn wheel_with(site: &str, dist: &str, version: &str, files: &[(&str, WheelFile)]) -> Vec<Op> {
     let info = format!("{dist}-{version}.dist-info");
     let mut ops = Vec::new();
     let mut record = String::new();
-    for &(path, size, seed) in files {
-        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(Sha256::digest(Content::to_vec(seed, size)));
-        record.push_str(&format!("{path},sha256={hash},{size}\n"));
-        ops.push(Op::file(&format!("{site}/{path}"), size, seed));
+    for (path, file) in files {
+        let full = format!("{site}/{path}");
+        let (op, bytes) = match file {
+            WheelFile::Seeded(size, seed) => {
+                (Op::file(&full, *size, *seed), Content::to_vec(*seed, *size))
+            }
+            WheelFile::Bytes(bytes) => (Op::text(&full, bytes.clone()), bytes.clone()),
+        };
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&bytes));
+        record.push_str(&format!("{path},sha256={hash},{}\n", bytes.len()));
+        ops.push(op);
     }
     let metadata = format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n");
     record.push_str(&format!("{info}/METADATA,,\n{info}/RECORD,,\n"));
@@ -795,4 +817,162 @@ pub fn twice_image() -> ImageSpec {
             ),
         ],
     )
+}
+
+/// The CUDA libraries of [`cuda_image`], by path, with what the generator put in them:
+/// `nvidia-cublas` (SASS for seven GPU generations and PTX; cuBLASLt with fat binaries in
+/// `.rodata` too, an `sm_90a` and an `sm_100f` entry), torch's CUDA library (LTO-IR,
+/// compressed entries, two fat binaries), an unowned executable, and torch's and triton's
+/// host-only ELF files (none).
+pub fn cuda_files() -> Vec<(String, CudaFile)> {
+    let site = "usr/local/lib/python3.11/site-packages";
+    let sweep = arch_sweep(&[50, 60, 70, 75, 80, 86, 90], 40_000);
+    let files = [
+        (
+            format!("{site}/nvidia/cublas/lib/libcublas.so.12"),
+            cuda_library(
+                3,
+                30_000,
+                &[sweep.clone(), arch_sweep(&[80, 90], 9_000)],
+                &[],
+                1,
+            ),
+        ),
+        (
+            format!("{site}/nvidia/cublas/lib/libcublasLt.so.12"),
+            cuda_library(
+                3,
+                20_000,
+                &[vec![
+                    FatEntry::sass(80, 30_000),
+                    FatEntry::sass(90, 35_000).specific(),
+                ]],
+                &[vec![
+                    FatEntry::sass(90, 25_000),
+                    FatEntry::sass(100, 27_000).family(),
+                ]],
+                2,
+            ),
+        ),
+        (
+            format!("{site}/torch/lib/libtorch_cuda.so"),
+            cuda_library(
+                3,
+                50_000,
+                &[
+                    vec![
+                        FatEntry::sass(80, 60_000).compressed(),
+                        FatEntry::sass(86, 61_000).compressed(),
+                        FatEntry::sass(90, 62_005),
+                    ],
+                    vec![FatEntry::ptx(90, 20_001), FatEntry::ltoir(90, 15_000)],
+                ],
+                &[],
+                3,
+            ),
+        ),
+        (
+            "usr/local/bin/cuda-app".to_owned(),
+            cuda_library(2, 8_000, &[arch_sweep(&[75, 89], 12_000)], &[], 4),
+        ),
+    ];
+    files.into_iter().collect()
+}
+
+/// A torch + CUDA image in small: the files of [`cuda_files`] in the wheels that ship them
+/// (`nvidia-cublas-cu12`, `torch`), host-only libraries beside them (`libtorch_cpu.so`,
+/// `libc10_cuda.so`, `libcaffe2_nvrtc.so`, triton's `ptxas`), and a later layer of damaged
+/// fat binaries (entries past their fat binary, a fat binary past its section, a zero-size
+/// entry header).
+pub fn cuda_image() -> ImageSpec {
+    let site = "usr/local/lib/python3.11/site-packages";
+    let files = cuda_files();
+    let file = |path: &str| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with(path))
+            .map_or(WheelFile::Seeded(10, 1), |(_, f)| {
+                WheelFile::Bytes(f.bytes.clone())
+            })
+    };
+    let host = |text: u64, seed: u64| WheelFile::Bytes(cuda_library(3, text, &[], &[], seed).bytes);
+    let mut install = wheel_with(
+        site,
+        "nvidia_cublas_cu12",
+        "12.4.5.8",
+        &[
+            ("nvidia/cublas/lib/libcublas.so.12", file("libcublas.so.12")),
+            (
+                "nvidia/cublas/lib/libcublasLt.so.12",
+                file("libcublasLt.so.12"),
+            ),
+            (
+                "nvidia/cublas/include/cublas.h",
+                WheelFile::Seeded(3_000, 5),
+            ),
+        ],
+    );
+    install.extend(wheel_with(
+        site,
+        "torch",
+        "2.5.1",
+        &[
+            ("torch/__init__.py", WheelFile::Seeded(4_000, 6)),
+            ("torch/lib/libtorch_cuda.so", file("libtorch_cuda.so")),
+            ("torch/lib/libtorch_cpu.so", host(90_000, 7)),
+            ("torch/lib/libc10_cuda.so", host(11_000, 8)),
+            ("torch/lib/libcaffe2_nvrtc.so", host(7_000, 9)),
+        ],
+    ));
+    install.extend(wheel_with(
+        site,
+        "triton",
+        "3.1.0",
+        &[
+            ("triton/__init__.py", WheelFile::Seeded(2_000, 10)),
+            ("triton/backends/nvidia/bin/ptxas", host(33_000, 11)),
+        ],
+    ));
+    let app = files
+        .iter()
+        .find(|(p, _)| p.ends_with("cuda-app"))
+        .map(|(_, f)| f.bytes.clone())
+        .unwrap_or_default();
+    install.push(Op::text("usr/local/bin/cuda-app", app));
+    let mut damaged = Vec::new();
+    for (name, fatbin) in damaged_fatbins() {
+        damaged.push(Op::text(
+            &format!("opt/damaged/{name}"),
+            crate::cuda::elf_of(3, 16, &[crate::cuda::ElfSection::new(".nv_fatbin", fatbin)]),
+        ));
+    }
+    ImageSpec::new(
+        "cuda/app:1",
+        vec![
+            LayerSpec::new(
+                "RUN pip install torch==2.5.1 nvidia-cublas-cu12 triton && cp cuda-app /usr/local/bin/",
+                install,
+            ),
+            LayerSpec::new("COPY damaged/ /opt/damaged/", damaged),
+        ],
+    )
+}
+
+/// `.nv_fatbin` sections that lie, by file name: an entry whose payload runs past its fat
+/// binary, a fat binary that runs past its section, an entry header of size 0 (a reader
+/// that trusted it would read the same header forever).
+pub fn damaged_fatbins() -> Vec<(&'static str, Vec<u8>)> {
+    let good = crate::cuda::fatbin(&[FatEntry::sass(80, 1_000)], 70);
+    let mut entry_past = good.clone();
+    entry_past[16 + 8..16 + 16].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let mut fatbin_past = good.clone();
+    fatbin_past[8..16].copy_from_slice(&(1u64 << 50).to_le_bytes());
+    let mut zero_header = good;
+    zero_header[16 + 4..16 + 8].copy_from_slice(&0u32.to_le_bytes());
+    zero_header[16 + 8..16 + 16].copy_from_slice(&0u64.to_le_bytes());
+    vec![
+        ("libentry-past.so", entry_past),
+        ("libfatbin-past.so", fatbin_past),
+        ("libzero-header.so", zero_header),
+    ]
 }

@@ -5,6 +5,7 @@
 //! and accompanied by a [`Ledger`] computed by an independent, naive model.
 
 mod content;
+mod cuda;
 mod fixtures;
 mod forms;
 pub mod large;
@@ -16,9 +17,10 @@ mod spec;
 pub mod tools;
 
 pub use content::{BINARY, Content, elf_with_debug};
+pub use cuda::{CudaFile, ElfSection, FatEntry, arch_sweep, cuda_library, elf_of, fatbin};
 pub use fixtures::{
-    HOSTILE, demo_base_image, demo_image, demo_image_v2, hostile_image, owned_image, rich_image,
-    twice_image, two_platforms, wide_image,
+    HOSTILE, cuda_files, cuda_image, damaged_fatbins, demo_base_image, demo_image, demo_image_v2,
+    hostile_image, owned_image, rich_image, twice_image, two_platforms, wide_image,
 };
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,

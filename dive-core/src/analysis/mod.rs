@@ -127,6 +127,9 @@ pub struct Analysis {
     pub attribution: Attribution,
     /// Problems that did not stop the analysis.
     pub warnings: Vec<Warning>,
+    /// The GPUs the image is for (`--gpu-arch`), by SM number: device code none of them
+    /// runs is reported as not for them. Empty when not said.
+    pub gpus: Vec<u32>,
     /// Per layer, per entry: what the entry changed ([`Analysis::entry_change`]).
     pub(crate) changes: Vec<Vec<EntryChange>>,
 }

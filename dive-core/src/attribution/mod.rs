@@ -8,6 +8,7 @@
 
 mod apk;
 mod conda;
+mod cuda;
 mod dpkg;
 mod duplicates;
 pub(crate) mod families;
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+pub use cuda::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_gpu};
 pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
 pub use reinstalls::Reinstall;
@@ -211,6 +213,8 @@ pub struct Attribution {
     pub reinstalls: Vec<Reinstall>,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
+    /// CUDA device code of the files the image ships.
+    pub cuda: Cuda,
 }
 
 impl Attribution {
@@ -403,6 +407,7 @@ pub(crate) fn attribute(
         &attribution.inode_owner,
         &attribution.packages,
     );
+    attribution.cuda = cuda::device_code(tree, layers, &attribution.inode_owner);
     attribution.waste = waste::waste(
         tree,
         layers,
@@ -557,6 +562,7 @@ impl Registry {
             duplicates: Vec::new(),
             reinstalls: Vec::new(),
             inode_owner,
+            cuda: Cuda::default(),
         }
     }
 }

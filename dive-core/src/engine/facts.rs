@@ -142,6 +142,7 @@ impl Analyzer {
             layer_indexes: indexes,
             attribution,
             warnings,
+            gpus: self.options.gpus.clone(),
             changes: merged.changes,
         })
     }

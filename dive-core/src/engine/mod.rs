@@ -32,6 +32,8 @@ pub struct AnalyzerBuilder {
     limits: Limits,
     cache: Option<PathBuf>,
     min_duplicate_size: Option<u64>,
+    cuda_deep: bool,
+    gpus: Vec<u32>,
 }
 
 impl AnalyzerBuilder {
@@ -99,6 +101,25 @@ impl AnalyzerBuilder {
     #[must_use]
     pub fn min_duplicate_size(mut self, bytes: u64) -> Self {
         self.min_duplicate_size = Some(bytes.max(1));
+        self
+    }
+
+    /// Read every ELF file of plain layers whole, to find CUDA fat binaries kept outside
+    /// the fat binary sections (`.rodata`, `.data`) as well (`--cuda-deep`). Off by
+    /// default: plain layers are read by their section tables only; streamed layers pass
+    /// whole anyway and are always scanned deep.
+    #[must_use]
+    pub fn cuda_deep(mut self, deep: bool) -> Self {
+        self.cuda_deep = deep;
+        self
+    }
+
+    /// The GPUs the image is for, by SM number (86 for `sm_86`; see
+    /// [`parse_gpu_arch`](crate::attribution::parse_gpu_arch)): device code none of them
+    /// can run is reported as not for them ([`Analysis::gpus`]).
+    #[must_use]
+    pub fn gpu_archs(mut self, gpus: Vec<u32>) -> Self {
+        self.gpus = gpus;
         self
     }
 
@@ -253,6 +274,7 @@ impl Analyzer {
             path_limit: limits.path_bytes,
             entry_limit: limits.entries,
             capture: crate::attribution::is_database,
+            cuda_deep: self.options.cuda_deep,
         }
     }
 

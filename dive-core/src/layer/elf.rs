@@ -1,8 +1,9 @@
-//! Debug bytes inside ELF files, read from the section table (ELF spec, 32/64-bit, LE/BE).
+//! The section table of ELF files (ELF spec, 32/64-bit, LE/BE), and the debug bytes it tells.
 //!
 //! Only the header, the section header table and the section-name table are read: a few KiB
-//! of a file however large. Counted: `.debug_*`, `.zdebug_*`, `.symtab` and `.strtab`, the
-//! sections `strip --strip-unneeded` removes (`--strip-debug` keeps the symbol tables).
+//! of a file however large. Counted as debug bytes: `.debug_*`, `.zdebug_*`, `.symtab` and
+//! `.strtab`, the sections `strip --strip-unneeded` removes (`--strip-debug` keeps the
+//! symbol tables).
 
 /// Bytes of the ELF header that tell everything else.
 pub(crate) const HEADER: usize = 64;
@@ -10,56 +11,103 @@ pub(crate) const HEADER: usize = 64;
 pub(crate) const TAIL: usize = 64 * 1024;
 /// Largest section table or name table read.
 const TABLE_CAP: u64 = 4 * 1024 * 1024;
+/// `SHT_NOBITS`: a section that takes no bytes in the file (`.bss`).
+const NOBITS: u32 = 8;
 
 /// Whether these first bytes start an ELF file.
 pub(crate) fn is_elf(head: &[u8]) -> bool {
     head.starts_with(b"\x7fELF")
 }
 
-/// Debug bytes of an ELF file of `size` bytes; `read_at(offset, len)` gives its bytes, or
-/// `None` when they are not available (then so is the answer).
-pub(crate) fn debug_bytes(
+/// One section of an ELF file, as its header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Section {
+    /// The name, without its NUL.
+    pub name: Vec<u8>,
+    /// Where its bytes start in the file.
+    pub offset: u64,
+    /// Its bytes in the file: 0 for `SHT_NOBITS`.
+    pub size: u64,
+}
+
+impl Section {
+    /// One past its last byte in the file.
+    pub(crate) fn end(&self) -> u64 {
+        self.offset.saturating_add(self.size)
+    }
+}
+
+/// What the ELF header says of the section table.
+struct Header {
+    wide: bool,
+    big: bool,
+    shoff: u64,
+    shentsize: u64,
+    shnum: u64,
+    shstrndx: u64,
+}
+
+impl Header {
+    /// The header, when `head` (the file's first bytes) starts an ELF file.
+    fn parse(head: &[u8]) -> Option<Self> {
+        if !is_elf(head) || head.len() < HEADER {
+            return None;
+        }
+        let wide = match head[4] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let big = match head[5] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let at = |at: usize, len: usize| number(head, at, len, big);
+        let (shoff, shentsize, shnum, shstrndx) = if wide {
+            (at(0x28, 8)?, at(0x3A, 2)?, at(0x3C, 2)?, at(0x3E, 2)?)
+        } else {
+            (at(0x20, 4)?, at(0x2E, 2)?, at(0x30, 2)?, at(0x32, 2)?)
+        };
+        Some(Self {
+            wide,
+            big,
+            shoff,
+            shentsize,
+            shnum,
+            shstrndx,
+        })
+    }
+}
+
+/// An unsigned number of `len` bytes at `at`, in the file's byte order.
+fn number(bytes: &[u8], at: usize, len: usize, big: bool) -> Option<u64> {
+    let field = bytes.get(at..at + len)?;
+    let mut value = 0u64;
+    for i in 0..len {
+        let byte = if big { field[i] } else { field[len - 1 - i] };
+        value = (value << 8) | u64::from(byte);
+    }
+    Some(value)
+}
+
+/// The sections of an ELF file of `size` bytes; `read_at(offset, len)` gives its bytes, or
+/// `None` when they are not available (then so is the answer). Not ELF: `None`; a table
+/// that points outside the file: no sections.
+pub(crate) fn sections(
     size: u64,
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
-) -> Option<u64> {
+) -> Option<Vec<Section>> {
     let header = read_at(0, HEADER)?;
-    if !is_elf(&header) {
-        return None;
-    }
-    let wide = match header[4] {
-        1 => false,
-        2 => true,
-        _ => return None,
-    };
-    let big = match header[5] {
-        1 => false,
-        2 => true,
-        _ => return None,
-    };
-    let num = |bytes: &[u8], at: usize, len: usize| -> Option<u64> {
-        let field = bytes.get(at..at + len)?;
-        let mut value = 0u64;
-        for i in 0..len {
-            let byte = if big { field[i] } else { field[len - 1 - i] };
-            value = (value << 8) | u64::from(byte);
-        }
-        Some(value)
-    };
-    let (shoff, shentsize, shnum, shstrndx) = if wide {
-        (
-            num(&header, 0x28, 8)?,
-            num(&header, 0x3A, 2)?,
-            num(&header, 0x3C, 2)?,
-            num(&header, 0x3E, 2)?,
-        )
-    } else {
-        (
-            num(&header, 0x20, 4)?,
-            num(&header, 0x2E, 2)?,
-            num(&header, 0x30, 2)?,
-            num(&header, 0x32, 2)?,
-        )
-    };
+    let Header {
+        wide,
+        big,
+        shoff,
+        shentsize,
+        shnum,
+        shstrndx,
+    } = Header::parse(&header)?;
+    let num = |bytes: &[u8], at: usize, len: usize| number(bytes, at, len, big);
     let entry = if wide { 64 } else { 40 };
     let table_len = shentsize.checked_mul(shnum)?;
     if shoff == 0
@@ -68,7 +116,7 @@ pub(crate) fn debug_bytes(
         || table_len > TABLE_CAP
         || shoff.checked_add(table_len)? > size
     {
-        return Some(0);
+        return Some(Vec::new());
     }
     let table = read_at(shoff, usize::try_from(table_len).ok()?)?;
     // (name offset, type, file offset, size) of each section.
@@ -92,54 +140,143 @@ pub(crate) fn debug_bytes(
     };
     let (_, _, names_offset, names_size) = section(shstrndx)?;
     if names_size > TABLE_CAP || names_offset.checked_add(names_size)? > size {
-        return Some(0);
+        return Some(Vec::new());
     }
     let names = read_at(names_offset, usize::try_from(names_size).ok()?)?;
-    const NOBITS: u64 = 8;
-    let mut total = 0u64;
+    let mut out = Vec::new();
     for i in 0..shnum {
-        let Some((name, kind, _, bytes)) = section(i) else {
+        let Some((name, kind, offset, bytes)) = section(i) else {
             continue;
         };
-        if kind == NOBITS {
-            continue;
-        }
         let name = usize::try_from(name)
             .ok()
             .and_then(|n| names.get(n..))
             .unwrap_or_default();
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-        if name.starts_with(b".debug_")
-            || name.starts_with(b".zdebug_")
-            || name == b".symtab"
-            || name == b".strtab"
-        {
-            total = total.saturating_add(bytes);
-        }
+        out.push(Section {
+            name: name.to_vec(),
+            offset,
+            size: if kind == u64::from(NOBITS) { 0 } else { bytes },
+        });
     }
-    Some(total.min(size))
+    Some(out)
 }
 
-/// The head and tail of a streamed file, enough to read its ELF section table.
-#[derive(Debug, Default)]
+/// Debug and symbol bytes among `sections` of a file of `size` bytes.
+pub(crate) fn debug_bytes(sections: &[Section], size: u64) -> u64 {
+    let total = sections
+        .iter()
+        .filter(|s| {
+            s.name.starts_with(b".debug_")
+                || s.name.starts_with(b".zdebug_")
+                || s.name == b".symtab"
+                || s.name == b".strtab"
+        })
+        .fold(0u64, |sum, s| sum.saturating_add(s.size));
+    total.min(size)
+}
+
+/// Bytes kept before a streamed ELF file's section table: the section names usually lie
+/// just before it (or after it, in the tail), also in libraries `patchelf` rewrote.
+const BEFORE_TABLE: u64 = 4 * 1024 * 1024;
+
+/// A stretch `[start, end)` of a streamed file, filled as its bytes pass.
+#[derive(Debug)]
+struct Window {
+    start: u64,
+    end: u64,
+    bytes: Vec<u8>,
+}
+
+/// What a streamed file keeps to read its section table at the end: its header, the section
+/// table (where the header says it is) with the bytes before it, and its tail.
+#[derive(Debug)]
 pub(crate) struct Sample {
-    pub head: Vec<u8>,
-    pub tail: Vec<u8>,
-    pub tail_start: u64,
+    head: Vec<u8>,
+    windows: Vec<Window>,
+    size: u64,
 }
 
 impl Sample {
-    /// Serves `read_at` from the head and tail kept.
+    /// A sample of a file of `size` bytes, fed from its first byte.
+    pub(crate) fn new(size: u64) -> Self {
+        Self {
+            head: Vec::with_capacity(HEADER),
+            windows: vec![Window {
+                start: size.saturating_sub(TAIL as u64),
+                end: size,
+                bytes: Vec::new(),
+            }],
+            size,
+        }
+    }
+
+    /// Whether the file is ELF, once its first bytes are known.
+    pub(crate) fn is_elf(&self) -> Option<bool> {
+        (self.head.len() >= 4).then(|| is_elf(&self.head))
+    }
+
+    /// Keeps what it needs of the file's bytes `chunk`, which start at `pos`.
+    pub(crate) fn take(&mut self, pos: u64, chunk: &[u8]) {
+        if self.head.len() < HEADER {
+            let take = (HEADER - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+            if self.head.len() == HEADER {
+                self.find_table(pos);
+            }
+        }
+        let end = pos + chunk.len() as u64;
+        for window in &mut self.windows {
+            let from = window.start + window.bytes.len() as u64;
+            if from >= pos && from < end && from < window.end {
+                let i = usize::try_from(from - pos).unwrap_or(usize::MAX);
+                let j = usize::try_from(window.end.min(end) - pos).unwrap_or(usize::MAX);
+                if let Some(bytes) = chunk.get(i..j) {
+                    window.bytes.extend_from_slice(bytes);
+                }
+            }
+        }
+    }
+
+    /// Adds the window of the section table, now that the header says where it is; its
+    /// bytes before `pos` (the current chunk) are in the head.
+    fn find_table(&mut self, pos: u64) {
+        let Some(header) = Header::parse(&self.head) else {
+            return;
+        };
+        let len = header.shentsize.saturating_mul(header.shnum);
+        let end = header.shoff.saturating_add(len);
+        if len == 0 || len > TABLE_CAP || end > self.size {
+            return;
+        }
+        let start = header.shoff.saturating_sub(BEFORE_TABLE);
+        let seed = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(pos).ok())
+            .and_then(|(s, p)| self.head.get(s..p.max(s)))
+            .unwrap_or_default()
+            .to_vec();
+        self.windows.push(Window {
+            start,
+            end,
+            bytes: seed,
+        });
+    }
+
+    /// Serves `read_at` from the head and the windows kept.
     pub(crate) fn read_at(&self, offset: u64, len: usize) -> Option<Vec<u8>> {
         let end = offset.checked_add(len as u64)?;
         if end <= self.head.len() as u64 {
             let start = usize::try_from(offset).ok()?;
             return Some(self.head[start..start + len].to_vec());
         }
-        if offset >= self.tail_start && end <= self.tail_start + self.tail.len() as u64 {
-            let start = usize::try_from(offset - self.tail_start).ok()?;
-            return Some(self.tail[start..start + len].to_vec());
-        }
-        None
+        self.windows.iter().find_map(|w| {
+            let kept = w.start + w.bytes.len() as u64;
+            if offset < w.start || end > kept {
+                return None;
+            }
+            let start = usize::try_from(offset - w.start).ok()?;
+            Some(w.bytes[start..start + len].to_vec())
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! The walk state: every tar member the reader yields becomes a [`LayerEntry`] (whiteouts,
-//! hardlinks, captured package databases, ELF debug bytes, content hashes of streamed
-//! files), with a warning for whatever is wrong, shared by the seeking and streaming walks.
+//! hardlinks, captured package databases, ELF debug bytes and CUDA device code, content
+//! hashes of streamed files), with a warning for whatever is wrong, shared by the seeking
+//! and streaming walks.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -11,6 +12,7 @@ use twox_hash::XxHash3_128;
 
 use super::decompress::Compression;
 use super::elf;
+use super::fatbin::{self, DeviceCode, Reading, Scanner};
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
 use super::{EntryKind, LayerEntry, LayerIndex, WalkOptions};
 use crate::aligned::AlignedBuf;
@@ -23,6 +25,8 @@ pub(super) struct Walk {
     options: WalkOptions,
     captured: Vec<(u32, Box<[u8]>)>,
     pub(super) entries: Vec<LayerEntry>,
+    /// Device code of the ELF files that have some, by entry index.
+    device: Vec<(u32, DeviceCode)>,
     /// Latest regular-file entry at each path, for resolving hardlinks within the layer,
     /// keyed by a seeded 128-bit hash of the path rather than a copy of it (an image cannot
     /// choose colliding paths without the seed).
@@ -46,6 +50,7 @@ impl Walk {
             options,
             captured: Vec::new(),
             entries: Vec::new(),
+            device: Vec::new(),
             files_by_path: HashMap::new(),
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
@@ -230,9 +235,12 @@ impl Walk {
             match hash_and_sample(tar.data(), size) {
                 Ok((hash, sample)) => {
                     record.content_hash = Some(hash.into());
-                    if let Some(sample) = sample {
-                        record.debug_bytes =
-                            elf::debug_bytes(size, &mut |o, l| sample.read_at(o, l)).unwrap_or(0);
+                    if let Some((sample, scanner)) = sample {
+                        let sections = elf::sections(size, &mut |o, l| sample.read_at(o, l))
+                            .unwrap_or_default();
+                        record.debug_bytes = elf::debug_bytes(&sections, size);
+                        let (code, warnings) = scanner.finish(&sections);
+                        self.keep_device_code(index, code, warnings, &here);
                     }
                 }
                 Err(err) => self.unreadable_data(here(), &err),
@@ -260,6 +268,45 @@ impl Walk {
                     self.options.entry_limit
                 ),
             );
+        }
+    }
+
+    /// Keeps a file's device code and says what was wrong with its fat binaries.
+    fn keep_device_code(
+        &mut self,
+        index: u32,
+        code: Option<DeviceCode>,
+        warnings: Vec<String>,
+        here: &dyn Fn() -> Location,
+    ) {
+        for warning in warnings {
+            self.warn(here(), format!("CUDA device code: {warning}"));
+        }
+        if let Some(code) = code {
+            self.device.push((index, code));
+        }
+    }
+
+    /// Reads the debug bytes and the device code of possible ELF files of a seekable layer:
+    /// a few KiB each, unless `cuda_deep` asks for every ELF file whole.
+    pub(super) fn resolve_elf<R: Read + Seek>(&mut self, reader: &mut R) {
+        let deep = self.options.cuda_deep;
+        for index in 0..self.entries.len() {
+            let entry = &self.entries[index];
+            if entry.kind != EntryKind::File || !may_be_elf(&entry.path, entry.size) {
+                continue;
+            }
+            let (base, size, header_offset) = (entry.data_offset, entry.size, entry.header_offset);
+            let Some((sections, (code, warnings))) = device_code_at(reader, base, size, deep)
+            else {
+                continue;
+            };
+            let entry = &mut self.entries[index];
+            entry.debug_bytes = elf::debug_bytes(&sections, size);
+            let path = entry.path.clone();
+            let here = || Location::default().offset(header_offset).entry(&path);
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            self.keep_device_code(index, code, warnings, &here);
         }
     }
 
@@ -308,39 +355,28 @@ impl Walk {
             warnings: self.warnings,
             captured: self.captured,
             digests: None,
+            device: self.device,
         }
     }
 }
 
 /// Hashes a streamed file (xxh3-128, as the merge hashes files of mapped layers) and, when
-/// it is an ELF file, keeps its header and tail.
+/// it is an ELF file, keeps its header and tail and follows its fat binaries.
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
-) -> io::Result<(u128, Option<elf::Sample>)> {
+) -> io::Result<(u128, Option<(elf::Sample, Scanner)>)> {
     let mut hasher = XxHash3_128::new();
-    let tail_start = size.saturating_sub(elf::TAIL as u64);
-    let mut sample = elf::Sample {
-        tail_start,
-        ..elf::Sample::default()
-    };
-    let (mut pos, mut elf) = (0u64, None);
+    let mut sample = elf::Sample::new(size);
+    let mut pos = 0u64;
+    let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
-        let n = chunk.len();
         hasher.write(chunk);
-        if sample.head.len() < elf::HEADER {
-            let take = (elf::HEADER - sample.head.len()).min(n);
-            sample.head.extend_from_slice(&chunk[..take]);
-            if sample.head.len() >= 4 {
-                elf.get_or_insert(elf::is_elf(&sample.head));
-            }
+        if sample.is_elf() != Some(false) {
+            scanner.feed(chunk);
+            sample.take(pos, chunk);
         }
-        let end = pos + n as u64;
-        if elf == Some(true) && end > tail_start {
-            let from = usize::try_from(tail_start.saturating_sub(pos)).unwrap_or(0);
-            sample.tail.extend_from_slice(&chunk[from..]);
-        }
-        pos = end;
+        pos += chunk.len() as u64;
     };
     loop {
         match content.read_with(&mut take) {
@@ -350,7 +386,10 @@ fn hash_and_sample<I: Input>(
             Err(e) => return Err(e),
         }
     }
-    Ok((hasher.finish_128(), (elf == Some(true)).then_some(sample)))
+    Ok((
+        hasher.finish_128(),
+        (sample.is_elf() == Some(true)).then_some((sample, scanner)),
+    ))
 }
 
 /// Whether a file in a seekable layer may be ELF and is worth one 64-byte read to find out.
@@ -368,23 +407,63 @@ fn may_be_elf(path: &[u8], size: u64) -> bool {
     size >= elf::HEADER as u64 && !ext.is_some_and(|e| TEXT.contains(&e))
 }
 
-/// Reads the debug bytes of possible ELF files of a seekable layer, a few KiB each.
-pub(super) fn resolve_elf_debug<R: Read + Seek>(reader: &mut R, entries: &mut [LayerEntry]) {
-    for entry in entries
-        .iter_mut()
-        .filter(|e| e.kind == EntryKind::File && may_be_elf(&e.path, e.size))
-    {
-        let (base, size) = (entry.data_offset, entry.size);
-        let mut read_at = |offset: u64, len: usize| -> Option<Vec<u8>> {
-            if offset.checked_add(len as u64)? > size {
-                return None;
-            }
-            reader.seek(SeekFrom::Start(base + offset)).ok()?;
-            let mut bytes = vec![0; len];
-            reader.read_exact(&mut bytes).ok()?;
-            Some(bytes)
-        };
-        entry.debug_bytes = elf::debug_bytes(size, &mut read_at).unwrap_or(0);
+/// `read_at` for the file of `size` bytes at `base` in `reader`.
+fn positioned<R: Read + Seek>(
+    reader: &mut R,
+    base: u64,
+    size: u64,
+) -> impl FnMut(u64, usize) -> Option<Vec<u8>> + '_ {
+    move |offset, len| {
+        if offset.checked_add(len as u64)? > size {
+            return None;
+        }
+        reader
+            .seek(SeekFrom::Start(base.checked_add(offset)?))
+            .ok()?;
+        let mut bytes = vec![0; len];
+        reader.read_exact(&mut bytes).ok()?;
+        Some(bytes)
+    }
+}
+
+/// The sections and the device code (with warnings) of the ELF file of `size` bytes at
+/// `base` in `reader`: fat binary sections by positioned reads, or with `deep` the whole
+/// file through a [`Scanner`]. `None` when it is not an ELF file.
+pub(super) fn device_code_at<R: Read + Seek>(
+    reader: &mut R,
+    base: u64,
+    size: u64,
+    deep: bool,
+) -> Option<(Vec<elf::Section>, Reading)> {
+    let sections = elf::sections(size, &mut positioned(reader, base, size))?;
+    let code = if deep {
+        match scan_whole(reader, base, size) {
+            Ok(scanner) => scanner.finish(&sections),
+            Err(err) => (None, vec![format!("cannot read the file: {err}")]),
+        }
+    } else {
+        fatbin::scan_sections(&sections, &mut positioned(reader, base, size))
+    };
+    Some((sections, code))
+}
+
+/// Feeds a whole file of a seekable layer, at `base`, through a [`Scanner`].
+fn scan_whole<R: Read + Seek>(reader: &mut R, base: u64, size: u64) -> io::Result<Scanner> {
+    let mut scanner = Scanner::new(size);
+    reader.seek(SeekFrom::Start(base))?;
+    let mut content = reader.take(size);
+    let mut buf = AlignedBuf::new(
+        usize::try_from(size)
+            .unwrap_or(usize::MAX)
+            .clamp(1, 1 << 20),
+    );
+    loop {
+        match content.read(&mut buf) {
+            Ok(0) => return Ok(scanner),
+            Ok(n) => scanner.feed(&buf[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
     }
 }
 

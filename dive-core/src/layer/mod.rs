@@ -6,6 +6,7 @@
 mod decompress;
 mod elf;
 mod entries;
+mod fatbin;
 mod pipeline;
 pub(crate) mod tar_reader;
 mod walk;
@@ -13,6 +14,7 @@ mod walk;
 pub use decompress::Compression;
 pub(crate) use decompress::{decoder, sniff};
 pub(crate) use entries::hash_content;
+pub use fatbin::{Arch, ArchVariant, CodeKind, DeviceCode, Scan};
 pub use pipeline::walk_reader_threaded;
 pub use walk::{
     ReadSeek, Strategy, WalkInput, WalkOptions, walk, walk_bytes, walk_reader, walk_seekable,
@@ -20,12 +22,42 @@ pub use walk::{
 
 /// Debug bytes of an ELF file held whole in memory.
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {
-    elf::debug_bytes(bytes.len() as u64, &mut |offset, len| {
+    let size = bytes.len() as u64;
+    elf::sections(size, &mut slice_reader(bytes)).map(|s| elf::debug_bytes(&s, size))
+}
+
+/// Device code of an ELF file held whole in memory, found both ways: by its sections and
+/// by a deep scan fed in `chunk`-byte pieces. With warnings.
+pub(crate) fn device_code_of(bytes: &[u8], chunk: usize) -> Option<[fatbin::Reading; 2]> {
+    let size = bytes.len() as u64;
+    let sections = elf::sections(size, &mut slice_reader(bytes))?;
+    let by_sections = fatbin::scan_sections(&sections, &mut slice_reader(bytes));
+    let mut scanner = fatbin::Scanner::new(size);
+    for piece in bytes.chunks(chunk.max(1)) {
+        scanner.feed(piece);
+    }
+    Some([by_sections, scanner.finish(&sections)])
+}
+
+/// The CUDA device code of one ELF file read from `file` (`size` bytes): its fat binary
+/// sections by positioned reads, or with `deep` the whole file, fat binaries in any section;
+/// with warnings about fat binaries that lie. `None` when it is not an ELF file.
+pub fn read_device_code<R: std::io::Read + std::io::Seek>(
+    file: &mut R,
+    size: u64,
+    deep: bool,
+) -> Option<(Option<DeviceCode>, Vec<String>)> {
+    entries::device_code_at(file, 0, size, deep).map(|(_, code)| code)
+}
+
+/// `read_at` over bytes in memory.
+fn slice_reader(bytes: &[u8]) -> impl FnMut(u64, usize) -> Option<Vec<u8>> + '_ {
+    |offset, len| {
         let start = usize::try_from(offset).ok()?;
         bytes
             .get(start..start.checked_add(len)?)
             .map(<[u8]>::to_vec)
-    })
+    }
 }
 
 use serde::{Deserialize, Serialize};
@@ -167,6 +199,18 @@ pub struct LayerIndex {
     pub captured: Vec<(u32, Box<[u8]>)>,
     /// SHA-256 of the blob and of the tar, when [`WalkOptions::verify`] asked for them.
     pub digests: Option<LayerDigests>,
+    /// CUDA device code of the ELF files that hold some, by entry index, in tar order.
+    pub device: Vec<(u32, DeviceCode)>,
+}
+
+impl LayerIndex {
+    /// The device code of entry `entry`, when it is an ELF file that holds some.
+    pub fn device_code(&self, entry: u32) -> Option<&DeviceCode> {
+        self.device
+            .binary_search_by_key(&entry, |(e, _)| *e)
+            .ok()
+            .map(|i| &self.device[i].1)
+    }
 }
 
 /// A layer's digests as computed from its bytes, to compare with what the image claims.

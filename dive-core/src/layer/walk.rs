@@ -10,7 +10,7 @@ use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
 use sha2::{Digest, Sha256};
 
 use super::decompress::{Compression, decoder, sniff};
-use super::entries::{Walk, resolve_elf_debug};
+use super::entries::Walk;
 use super::pipeline::walk_threaded;
 use super::tar_reader::{Buffered, Seeking, TarReader};
 use super::{LayerDigests, LayerIndex};
@@ -34,6 +34,9 @@ pub struct WalkOptions {
     /// ([`LayerIndex::digests`]). Plain tars walked by seeking are not read, so
     /// [`walk_seekable`] leaves this to its caller.
     pub verify: bool,
+    /// Read every ELF file of a plain layer whole for CUDA fat binaries kept outside the
+    /// fat binary sections (`--cuda-deep`); streamed files are read whole anyway.
+    pub cuda_deep: bool,
 }
 
 impl Default for WalkOptions {
@@ -45,6 +48,7 @@ impl Default for WalkOptions {
             path_limit: 4096,
             entry_limit: u64::MAX,
             verify: false,
+            cuda_deep: false,
         }
     }
 }
@@ -185,7 +189,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
     let mut tar = TarReader::new(input, options.path_limit);
     walk.run(&mut tar);
     let mut reader = tar.into_inner().into_inner();
-    resolve_elf_debug(&mut reader, &mut walk.entries);
+    walk.resolve_elf(&mut reader);
     let tail_start = walk.tail_start().min(len);
     let mut zeros = NonZeroCounter::default();
     let tail = reader

@@ -19,7 +19,7 @@ use crate::layer::{LayerDigests, LayerIndex, WalkOptions};
 /// First bytes of every cached layer.
 const MAGIC: &[u8; 14] = b"dive-rs layer\0";
 /// The format this build writes and reads.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// A cached layer decodes to at most this many bytes.
 const MAX_BYTES: u64 = 4 << 30;
 
@@ -36,6 +36,7 @@ struct Key {
     capture_limit: u64,
     path_limit: u64,
     entry_limit: u64,
+    cuda_deep: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,5 +141,6 @@ fn key(options: &WalkOptions) -> Key {
         capture_limit: options.capture_limit,
         path_limit: options.path_limit,
         entry_limit: options.entry_limit,
+        cuda_deep: options.cuda_deep,
     }
 }

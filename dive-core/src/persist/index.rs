@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::layer::{Compression, LayerEntry, LayerIndex};
+use crate::layer::{Compression, DeviceCode, LayerEntry, LayerIndex};
 
 /// A walked layer without its warnings or digests (they travel apart).
 #[derive(Serialize, Deserialize)]
@@ -13,6 +13,7 @@ pub(crate) struct SavedIndex {
     size_uncompressed: u64,
     file_bytes: u64,
     captured: Vec<(u32, Box<[u8]>)>,
+    device: Vec<(u32, DeviceCode)>,
 }
 
 impl SavedIndex {
@@ -25,6 +26,7 @@ impl SavedIndex {
             size_uncompressed: index.size_uncompressed,
             file_bytes: index.file_bytes,
             captured: index.captured.clone(),
+            device: index.device.clone(),
         }
     }
 
@@ -39,6 +41,7 @@ impl SavedIndex {
             warnings: Vec::new(),
             captured: self.captured,
             digests: None,
+            device: self.device,
         }
     }
 
@@ -64,6 +67,14 @@ impl SavedIndex {
             return Err(format!(
                 "captured file {e} is past the layer's {len} entries"
             ));
+        }
+        if let Some((e, _)) = self.device.iter().find(|(e, _)| *e as usize >= len) {
+            return Err(format!(
+                "device code of entry {e} is past the layer's {len} entries"
+            ));
+        }
+        if !self.device.is_sorted_by_key(|(e, _)| *e) {
+            return Err("device code is not in entry order".to_owned());
         }
         Ok(())
     }

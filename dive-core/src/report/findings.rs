@@ -22,6 +22,10 @@ pub struct Finding {
     pub saving: u64,
     /// True when the saving depends on how the image is used (not in the total).
     pub conditional: bool,
+    /// For a conditional finding, the condition as a heading: "If the image runs without a
+    /// GPU".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
     /// Facts that show it: paths, packages, layers and their commands.
     pub evidence: Vec<String>,
     /// The change to make.
@@ -103,6 +107,7 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
                 class: Some(waste.class),
                 saving: waste.bytes,
                 conditional: false,
+                when: None,
                 evidence,
                 fix: waste.fix.to_owned(),
             };
@@ -112,28 +117,7 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
         .collect();
     out.extend(duplicate_findings(analysis, &size));
     reinstall_finding(&mut out, analysis, &size, &command);
-    let gpu: Vec<_> = analysis
-        .attribution
-        .packages
-        .iter()
-        .filter(|p| matches!(p.family.as_deref(), Some("nvidia" | "cuda")) && p.bytes > 0)
-        .collect();
-    if !gpu.is_empty() {
-        let saving = gpu.iter().map(|p| p.bytes).sum();
-        let names: Vec<String> = gpu
-            .iter()
-            .take(6)
-            .map(|p| format!("{} {}", p.name, size(p.bytes)))
-            .collect();
-        out.push(Finding {
-            title: "CUDA libraries ship in the image: needed only where it runs on a GPU".to_owned(),
-            class: None,
-            saving,
-            conditional: true,
-            evidence: vec![format!("packages: {}", names.join(", "))],
-            fix: "for CPU-only deployments install torch from the CPU index (pip install torch --index-url https://download.pytorch.org/whl/cpu): no nvidia-* wheels".to_owned(),
-        });
-    }
+    out.extend(super::cuda::findings(analysis, &size));
     out.sort_by(|a, b| {
         a.conditional
             .cmp(&b.conditional)
@@ -260,6 +244,7 @@ fn reinstall_finding(
         class,
         saving: reinstalls.iter().map(|r| r.hidden_bytes).sum(),
         conditional: false,
+        when: None,
         evidence,
         fix: "install each package once, at its final version: pin it where it is first installed, or install everything in one RUN".to_owned(),
     });
@@ -350,6 +335,7 @@ fn duplicate_findings(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Vec<
             class: Some(WasteClass::Duplicate),
             saving: counted,
             conditional: false,
+            when: None,
             evidence,
             fix: cause.fix().to_owned(),
         });
@@ -482,6 +468,9 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     if !families.is_empty() {
         let _ = writeln!(out, "{bullet}By family: {}.", families.join(", "));
     }
+    for line in super::cuda::report_lines(analysis, &size) {
+        let _ = writeln!(out, "{bullet}{}.", shown(&line, md));
+    }
     if let Some(line) = super::summary::base_line(analysis, &size) {
         let line = if md { line.replace('|', "\\|") } else { line };
         let _ = writeln!(out, "{bullet}Base image: {line}.");
@@ -552,17 +541,18 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         number += 1;
         write_finding(&mut out, number, finding, md, &size);
     }
-    let conditional: Vec<&Finding> = all.iter().filter(|f| f.conditional).collect();
-    if !conditional.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}If the image runs without a GPU\n",
-            if md { "## " } else { "" }
-        );
-        for finding in conditional {
-            number += 1;
-            write_finding(&mut out, number, finding, md, &size);
+    let mut heading = None;
+    for finding in all.iter().filter(|f| f.conditional) {
+        let when = finding
+            .when
+            .as_deref()
+            .unwrap_or("Depending on where the image runs");
+        if heading != Some(when) {
+            heading = Some(when);
+            let _ = writeln!(out, "{}{when}\n", if md { "## " } else { "" });
         }
+        number += 1;
+        write_finding(&mut out, number, finding, md, &size);
     }
     out
 }

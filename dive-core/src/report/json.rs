@@ -3,8 +3,11 @@
 use serde::Serialize;
 
 use crate::analysis::{Analysis, LayerFacts};
-use crate::attribution::{DuplicateGroup, FamilyTotal, Package, Reinstall, UnownedDir, Waste};
+use crate::attribution::{
+    DuplicateGroup, FamilyTotal, Package, Reinstall, UnownedDir, Waste, without_gpu,
+};
 use crate::error::Warning;
+use crate::layer::Arch;
 use crate::tree::HiddenReason;
 
 /// Version of the JSON document; bumped on any incompatible change.
@@ -28,7 +31,155 @@ struct Document<'a> {
     waste: &'a [Waste],
     duplicates: &'a [DuplicateGroup],
     reinstalls: &'a [Reinstall],
+    cuda: Cuda<'a>,
     warnings: &'a [Warning],
+}
+
+#[derive(Serialize)]
+struct Cuda<'a> {
+    device_bytes: u64,
+    container_bytes: u64,
+    by_arch: Vec<ArchBytes>,
+    by_family: Vec<FamilyBytes>,
+    by_package: Vec<PackageBytes<'a>>,
+    files: Vec<CudaFileJson<'a>>,
+    gpus: Option<Gpus<'a>>,
+    without_gpu: Vec<CpuOnly>,
+}
+
+#[derive(Serialize)]
+struct ArchBytes {
+    arch: String,
+    kind: String,
+    bytes: u64,
+}
+
+fn arch_bytes(pairs: &[(Arch, u64)]) -> Vec<ArchBytes> {
+    pairs
+        .iter()
+        .map(|(arch, bytes)| ArchBytes {
+            arch: arch.to_string(),
+            kind: arch.kind.name(),
+            bytes: *bytes,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct FamilyBytes {
+    family: String,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct PackageBytes<'a> {
+    name: &'a str,
+    ecosystem: crate::attribution::Ecosystem,
+    location: &'a str,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct CudaFileJson<'a> {
+    path: &'a str,
+    layer: usize,
+    package: Option<&'a str>,
+    scan: &'static str,
+    device_bytes: u64,
+    container_bytes: u64,
+    embedded_bytes: u64,
+    by_arch: Vec<ArchBytes>,
+}
+
+#[derive(Serialize)]
+struct Gpus<'a> {
+    archs: Vec<String>,
+    not_for_your_gpus_bytes: u64,
+    newest_ptx_bytes: u64,
+    by_arch: Vec<ArchBytes>,
+    files: Vec<GpuFile<'a>>,
+}
+
+#[derive(Serialize)]
+struct GpuFile<'a> {
+    path: &'a str,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct CpuOnly {
+    what: String,
+    bytes: u64,
+    files: u64,
+}
+
+fn cuda(analysis: &Analysis) -> Cuda<'_> {
+    let attribution = &analysis.attribution;
+    let cuda = &attribution.cuda;
+    let package = |p: u32| attribution.packages.get(p as usize);
+    let gpus = (!analysis.gpus.is_empty()).then(|| {
+        let not_for = cuda.not_for(&analysis.gpus);
+        Gpus {
+            archs: analysis.gpus.iter().map(|g| format!("sm_{g}")).collect(),
+            not_for_your_gpus_bytes: not_for.bytes,
+            newest_ptx_bytes: not_for.newest_ptx_bytes,
+            by_arch: arch_bytes(&not_for.by_arch),
+            files: not_for
+                .files
+                .iter()
+                .map(|&(i, bytes)| GpuFile {
+                    path: &cuda.files[i].path,
+                    bytes,
+                })
+                .collect(),
+        }
+    });
+    Cuda {
+        device_bytes: cuda.device_bytes,
+        container_bytes: cuda.container_bytes,
+        by_arch: arch_bytes(&cuda.by_arch),
+        by_family: cuda
+            .by_family(&attribution.packages)
+            .into_iter()
+            .map(|(family, bytes)| FamilyBytes { family, bytes })
+            .collect(),
+        by_package: cuda
+            .by_package()
+            .into_iter()
+            .filter_map(|(p, bytes)| {
+                let p = package(p)?;
+                Some(PackageBytes {
+                    name: &p.name,
+                    ecosystem: p.ecosystem,
+                    location: &p.location,
+                    bytes,
+                })
+            })
+            .collect(),
+        files: cuda
+            .files
+            .iter()
+            .map(|f| CudaFileJson {
+                path: &f.path,
+                layer: f.layer,
+                package: f.owner.and_then(package).map(|p| p.name.as_str()),
+                scan: f.code.scan.name(),
+                device_bytes: f.code.device_bytes(),
+                container_bytes: f.code.container_bytes,
+                embedded_bytes: f.code.embedded_bytes,
+                by_arch: arch_bytes(&f.code.by_arch),
+            })
+            .collect(),
+        gpus,
+        without_gpu: without_gpu(&analysis.tree, &attribution.packages, cuda)
+            .into_iter()
+            .map(|p| CpuOnly {
+                what: p.what,
+                bytes: p.bytes,
+                files: p.files,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -165,6 +316,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         waste: &analysis.attribution.waste,
         duplicates: &analysis.attribution.duplicates,
         reinstalls: &analysis.attribution.reinstalls,
+        cuda: cuda(analysis),
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

@@ -1,5 +1,6 @@
 //! Pure functions from an [`Analysis`](crate::Analysis) to what people read.
 
+mod cuda;
 pub mod diff;
 mod findings;
 pub mod gate;

@@ -234,6 +234,14 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         }
     }
 
+    let gpu = super::cuda::summary_lines(analysis, &size, options.top);
+    if !gpu.is_empty() {
+        let _ = writeln!(out);
+        for line in gpu {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+
     let largest = analysis.largest_files(options.top);
     let _ = writeln!(out, "\nLargest files");
     let _ = writeln!(out, "{:>10}  {:>5}  path", "size", "layer");

@@ -10,6 +10,7 @@ mod base;
 mod build_guard;
 mod contents;
 mod cross_check;
+mod cuda;
 mod diff;
 mod dive_figures;
 mod elf;

@@ -5,10 +5,12 @@
 //! The image's merged file system, as `umoci unpack` writes it, is the truth: Python reads
 //! its RECORDs (`record_totals.py`) and hashes its files (`duplicate_groups.py`).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dive_core::{Source, analyze};
+use dive_core::layer::{Arch, read_device_code};
+use dive_core::{AnalyzerBuilder, Source, analyze};
 
 use crate::common;
 
@@ -71,4 +73,135 @@ fn real_records_agree_byte_for_byte() {
         eprintln!("{} ({} bytes)", finding.title, finding.saving);
     }
     eprintln!("unowned: {:?}", analysis.attribution.unowned);
+}
+
+/// cubloaty's components of one file: (section, arch) → `file_size`.
+fn cubloaty(cubloaty: &Path, file: &Path) -> BTreeMap<(String, String), u64> {
+    let out = Command::new(cubloaty)
+        .args(["--format", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("No CUDA device code found") {
+        return BTreeMap::new();
+    }
+    assert!(out.status.success(), "{}: {stderr}", file.display());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut by = BTreeMap::new();
+    for c in json["components"].as_array().unwrap() {
+        let key = (
+            c["section"].as_str().unwrap().to_owned(),
+            c["arch"].as_str().unwrap().to_owned(),
+        );
+        *by.entry(key).or_default() += c["file_size"].as_u64().unwrap();
+    }
+    by
+}
+
+fn regular_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            regular_files(&entry.path(), out);
+        } else if kind.is_file() {
+            out.push(entry.path());
+        }
+    }
+}
+
+/// With the torch image (`real-wheels-image.sh DIR torch`) and `CUBLOATY_BIN` set: every ELF
+/// file pip installed has, per architecture, the bytes cubloaty reads in its fat binary
+/// sections (`.nv_fatbin`, and `__nv_relfatbin` as in cuFFT); the
+/// image's analysis (gzip layers, so every file read whole) finds what a deep read of the
+/// unpacked file finds, and that equals cubloaty's count over every section.
+#[test]
+#[ignore = "needs the torch image of testdata/scripts/real-wheels-image.sh and cubloaty"]
+fn real_cuda_libraries_agree_with_cubloaty() {
+    let dir = PathBuf::from(std::env::var_os("DIVE_RS_REAL_WHEELS").expect("DIVE_RS_REAL_WHEELS"));
+    let tool = PathBuf::from(std::env::var_os("CUBLOATY_BIN").expect("CUBLOATY_BIN"));
+    let image = format!("oci:{}:real", dir.join("oci").display());
+    let analysis = AnalyzerBuilder::new()
+        .gpu_archs(vec![90])
+        .build()
+        .analyze(Source::parse(&image).unwrap(), &())
+        .unwrap();
+    let rootfs = dir.join("rootfs");
+    let mut files = Vec::new();
+    regular_files(&rootfs, &mut files);
+    files.sort();
+    let names = |pairs: &[(Arch, u64)]| -> BTreeMap<String, u64> {
+        pairs.iter().map(|(a, b)| (a.to_string(), *b)).collect()
+    };
+    let (mut compared, mut total) = (0, 0);
+    for path in files {
+        let mut file = std::fs::File::open(&path).unwrap();
+        let size = file.metadata().unwrap().len();
+        let Some((sections, warnings)) = read_device_code(&mut file, size, false) else {
+            continue;
+        };
+        assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
+        let theirs = cubloaty(&tool, &path);
+        let mut their_sections: BTreeMap<String, u64> = BTreeMap::new();
+        for ((section, arch), bytes) in &theirs {
+            if [".nv_fatbin", "__nv_relfatbin", "__nv_fatbin"].contains(&section.as_str()) {
+                *their_sections.entry(arch.clone()).or_default() += bytes;
+            }
+        }
+        let ours = sections
+            .as_ref()
+            .map(|c| names(&c.by_arch))
+            .unwrap_or_default();
+        assert_eq!(ours, their_sections, "{}", path.display());
+        let Some(code) = sections else {
+            continue;
+        };
+        // The image's copy (read as a stream) finds what a deep read of the file finds.
+        let (deep, _) = read_device_code(&mut file, size, true).unwrap();
+        let inside = format!("/{}", path.strip_prefix(&rootfs).unwrap().display());
+        let found = analysis
+            .attribution
+            .cuda
+            .files
+            .iter()
+            .find(|f| f.path == inside)
+            .unwrap_or_else(|| panic!("{inside}: no device code in the analysis"));
+        assert_eq!(Some(&found.code), deep.as_ref(), "{inside}");
+        // Read whole, fat binaries kept in other sections count too, as cubloaty finds them.
+        let mut their_all: BTreeMap<String, u64> = BTreeMap::new();
+        for ((_, arch), bytes) in &theirs {
+            *their_all.entry(arch.clone()).or_default() += bytes;
+        }
+        assert_eq!(names(&found.code.by_arch), their_all, "{inside}");
+        eprintln!(
+            "{inside}: {} device bytes in .nv_fatbin ({} archs), {} found deep; cubloaty: \
+             {} in other sections",
+            code.device_bytes(),
+            code.by_arch.len(),
+            found.code.device_bytes(),
+            theirs
+                .iter()
+                .filter(|((s, _), _)| s != ".nv_fatbin")
+                .map(|(_, b)| b)
+                .sum::<u64>()
+        );
+        compared += 1;
+        total += code.device_bytes();
+    }
+    assert!(
+        compared > 0,
+        "no library with device code under {}",
+        rootfs.display()
+    );
+    eprintln!("{compared} libraries, {total} bytes of .nv_fatbin entries, all equal to cubloaty's");
+    let not_for = analysis.attribution.cuda.not_for(&analysis.gpus);
+    eprintln!(
+        "image: {} device bytes; not for sm_90: {}; newest PTX {}",
+        analysis.attribution.cuda.device_bytes, not_for.bytes, not_for.newest_ptx_bytes
+    );
+    eprintln!(
+        "{}",
+        dive_core::report::summary(&analysis, dive_core::report::SummaryOptions::default())
+    );
 }

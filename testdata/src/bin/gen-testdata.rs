@@ -8,6 +8,7 @@
 //!                              memory per entry
 //! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
 //! `gen-testdata hostile OUT`     a `docker save` tar whose names carry terminal controls
+//! `gen-testdata cuda OUT`        a `docker save` tar (gzip layers) of CUDA libraries
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         Some("forms") if args.len() == 2 => forms(Path::new(&args[1])),
         Some("fuzz-seeds") if args.len() == 2 => fuzz_seeds(Path::new(&args[1])),
         Some("hostile") if args.len() == 2 => hostile(Path::new(&args[1])),
+        Some("cuda") if args.len() == 2 => cuda(Path::new(&args[1])),
         Some("large") if args.len() == 3 => match args[2].parse::<f64>() {
             Ok(gb) => dive_testdata::large::write_large(Path::new(&args[1]), gb),
             Err(_) => Err(io::Error::new(
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | \
-                 wide OUT FILES | fuzz-seeds DIR | hostile OUT"
+                 wide OUT FILES | fuzz-seeds DIR | hostile OUT | cuda OUT"
             );
             return ExitCode::from(2);
         }
@@ -64,6 +66,13 @@ fn wide(out: &Path, files: u64) -> io::Result<()> {
     let built = build(&wide_image(files))?;
     std::fs::write(out, docker_legacy(&[&built], false)?)?;
     println!("wrote {} ({files} files)", out.display());
+    Ok(())
+}
+
+fn cuda(out: &Path) -> io::Result<()> {
+    let built = build(&dive_testdata::cuda_image())?;
+    std::fs::write(out, docker25(&[&built], Compression::Gzip, false)?)?;
+    println!("wrote {}", out.display());
     Ok(())
 }
 
@@ -220,6 +229,24 @@ fn fuzz_seeds(dir: &Path) -> io::Result<()> {
         "debug".to_owned(),
         &dive_testdata::elf_with_debug(4096, 8192, 1024),
     )?;
+    // Fat binaries in `.nv_fatbin` and `.rodata`, and the damaged ones, small enough to mutate.
+    let small = |sms: &[u32]| dive_testdata::arch_sweep(sms, 200);
+    let cuda = dive_testdata::cuda_library(
+        3,
+        256,
+        &[small(&[80, 90]), small(&[70])],
+        &[small(&[86])],
+        9,
+    );
+    put("elf", "cuda".to_owned(), &cuda.bytes)?;
+    for (name, section) in dive_testdata::damaged_fatbins() {
+        let elf = dive_testdata::elf_of(
+            3,
+            16,
+            &[dive_testdata::ElfSection::new(".nv_fatbin", section)],
+        );
+        put("elf", format!("cuda-{name}"), &elf)?;
+    }
     println!("wrote {count} seeds under {}", dir.display());
     Ok(())
 }

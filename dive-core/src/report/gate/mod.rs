@@ -123,7 +123,12 @@ impl Gate {
 /// Evaluates `rules` on `analysis`.
 pub fn evaluate(analysis: &Analysis, rules: &Rules) -> Gate {
     let mut results = dive_results(analysis, rules);
-    results.extend(rules.ours.iter().map(|rule| own_result(analysis, rule)));
+    results.extend(
+        rules
+            .ours
+            .iter()
+            .map(|rule| own_result(analysis, rules, rule)),
+    );
     Gate {
         image: analysis
             .image

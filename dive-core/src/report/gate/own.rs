@@ -3,14 +3,14 @@
 
 use std::collections::HashSet;
 
-use super::rules::{Limit, NameGlob, OwnKind, OwnRule};
+use super::rules::{Limit, NameGlob, OwnKind, OwnRule, Rules};
 use super::{Measured, RuleResult, Section, Status};
 use crate::analysis::Analysis;
 use crate::attribution::{Package, WasteClass, classify};
 use crate::report::human_bytes;
 use crate::tree::{HiddenItem, InodeId};
 
-pub(super) fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
+pub(super) fn own_result(analysis: &Analysis, rules: &Rules, rule: &OwnRule) -> RuleResult {
     let image = &analysis.image;
     let limit_text = |limit: Limit, bytes: bool| {
         let value = if bytes {
@@ -84,6 +84,31 @@ pub(super) fn own_result(analysis: &Analysis, rule: &OwnRule) -> RuleResult {
             (
                 Measured::Count(twice.len() as u64),
                 limit_text(rule.limit, false),
+                detail,
+            )
+        }
+        OwnKind::CudaOtherArchs => {
+            let gpus = &rules.cuda_archs;
+            let cuda = &analysis.attribution.cuda;
+            let not_for = cuda.not_for(gpus);
+            let names: Vec<String> = gpus.iter().map(|g| format!("sm_{g}")).collect();
+            let detail = if not_for.files.is_empty() {
+                format!("all device code runs on {}", names.join(", "))
+            } else {
+                let archs: Vec<String> =
+                    not_for.by_arch.iter().map(|(a, _)| a.to_string()).collect();
+                let (i, bytes) = not_for.files[0];
+                format!(
+                    "not for {}: {}; largest {} ({})",
+                    names.join(", "),
+                    archs.join(" "),
+                    cuda.files[i].path,
+                    human_bytes(bytes, false)
+                )
+            };
+            (
+                Measured::Bytes(not_for.bytes),
+                limit_text(rule.limit, true),
                 detail,
             )
         }

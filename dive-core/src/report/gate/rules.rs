@@ -15,6 +15,8 @@
 //!   forbidden-packages: [gcc*, "*-dev", "dpkg:libssl*"]
 //!   waste: { pip-cache: == 0 }
 //!   paths: { "/root/.cache/**": == 0 }
+//!   cuda-archs: [sm_80, sm_90]    # the GPUs the image runs on
+//!   cuda-other-archs: <= 1GB      # device code none of them can run
 //! ```
 
 use std::fmt;
@@ -40,6 +42,8 @@ pub struct Rules {
     pub(crate) highest_wasted_bytes: Option<u64>,
     pub(crate) highest_user_wasted: Option<f64>,
     pub(crate) ours: Vec<OwnRule>,
+    /// The GPUs the image runs on (`cuda-archs`), by SM number; empty when not said.
+    pub cuda_archs: Vec<u32>,
 }
 
 /// One of our rules with its limit.
@@ -59,6 +63,7 @@ pub(crate) enum OwnKind {
     Hidden,
     DuplicatePackages,
     Reinstalled,
+    CudaOtherArchs,
     Package(NameGlob),
     Forbidden(Vec<NameGlob>),
     Waste(WasteClass),
@@ -137,6 +142,8 @@ struct OurSection {
     hidden: Option<Scalar>,
     duplicate_packages: Option<Scalar>,
     reinstalled: Option<Scalar>,
+    cuda_archs: Option<Vec<String>>,
+    cuda_other_archs: Option<Scalar>,
     #[serde(default)]
     packages: Ordered,
     #[serde(default)]
@@ -215,6 +222,7 @@ impl Rules {
             highest_wasted_bytes: None,
             highest_user_wasted: Some(0.1),
             ours: Vec::new(),
+            cuda_archs: Vec::new(),
         })
     }
 
@@ -259,7 +267,9 @@ impl Rules {
             dive.highest_user_wasted_percent,
             DEFAULT_HIGHEST_USER_WASTED_PERCENT,
         );
+        let cuda_archs = cuda_archs(&file.ours).map_err(error)?;
         Ok(Rules {
+            cuda_archs,
             origin: origin.to_owned(),
             lowest_efficiency: dive_ratio("lowestEfficiency", &lowest).map_err(error)?,
             highest_wasted_bytes: dive_bytes("highestWastedBytes", &wasted).map_err(error)?,
@@ -374,6 +384,27 @@ fn name_glob(text: &str) -> std::result::Result<NameGlob, String> {
     })
 }
 
+/// `cuda-archs: [sm_80, sm_90]` as SM numbers; `cuda-other-archs` needs them.
+fn cuda_archs(section: &OurSection) -> std::result::Result<Vec<u32>, String> {
+    let names = section.cuda_archs.as_deref().unwrap_or_default();
+    let mut gpus = Vec::new();
+    for name in names {
+        let gpu = crate::attribution::parse_gpu_arch(name).ok_or_else(|| {
+            format!("cuda-archs: {name:?} is not a GPU architecture like sm_80, sm_90a or 8.6")
+        })?;
+        if !gpus.contains(&gpu) {
+            gpus.push(gpu);
+        }
+    }
+    if section.cuda_other_archs.is_some() && gpus.is_empty() {
+        return Err(
+            "cuda-other-archs needs the GPUs the image runs on: cuda-archs: [sm_80, sm_90]"
+                .to_owned(),
+        );
+    }
+    Ok(gpus)
+}
+
 fn own_rules(section: OurSection) -> std::result::Result<Vec<OwnRule>, String> {
     let mut rules = Vec::new();
     let mut add = |name: &str, kind: OwnKind, scalar: &Scalar, count: bool| {
@@ -410,6 +441,12 @@ fn own_rules(section: OurSection) -> std::result::Result<Vec<OwnRule>, String> {
             "reinstalled",
             OwnKind::Reinstalled,
             &section.reinstalled,
+            false,
+        ),
+        (
+            "cuda-other-archs",
+            OwnKind::CudaOtherArchs,
+            &section.cuda_other_archs,
             false,
         ),
     ] {

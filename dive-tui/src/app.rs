@@ -9,7 +9,7 @@ use crate::details::{self, DetailLine};
 use crate::keymap::{Action, Mode, Pane, action_for};
 use crate::layout;
 use crate::model::TreeMode;
-use crate::outline::{SortBy, Target};
+use crate::outline::Target;
 use crate::views::Views;
 
 /// How far the analysis has got.
@@ -590,10 +590,7 @@ impl App {
                     Action::Parent => outline.select_parent(),
                     Action::ExpandAll => outline.expand_all(),
                     Action::CollapseAll => outline.collapse_all(),
-                    Action::Sort => outline.sort(match outline.sort_by() {
-                        SortBy::Size => SortBy::Name,
-                        SortBy::Name => SortBy::Size,
-                    }),
+                    Action::Sort => outline.sort(outline.next_sort()),
                     _ => {}
                 }
             }

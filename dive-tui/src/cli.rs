@@ -311,6 +311,17 @@ pub struct ReadArgs {
     #[arg(long, value_name = "SIZE", default_value = "4KiB", value_parser = parse_size)]
     pub min_duplicate_size: u64,
 
+    /// The GPUs the image runs on (`sm_80,sm_90`, `8.6`): CUDA device code none of them can
+    /// run is reported as not for your GPUs, an upper bound of what building for them saves.
+    #[arg(long, value_name = "SM_XY,…", value_delimiter = ',', value_parser = parse_gpu_arch)]
+    pub gpu_arch: Vec<u32>,
+
+    /// Read every ELF file of plain layers whole to find CUDA fat binaries outside the
+    /// `.nv_fatbin` sections too (cuBLASLt and cuFFT keep some in `.rodata`); compressed
+    /// layers are read whole anyway and always searched so.
+    #[arg(long)]
+    pub cuda_deep: bool,
+
     /// Caps on what an untrusted image can make dive-rs hold.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -428,6 +439,11 @@ impl LimitArgs {
         }
         limits
     }
+}
+
+fn parse_gpu_arch(text: &str) -> Result<u32, String> {
+    dive_core::attribution::parse_gpu_arch(text)
+        .ok_or_else(|| format!("{text:?} is not a GPU architecture (e.g. sm_80, sm_90a, 8.6)"))
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

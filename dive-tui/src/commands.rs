@@ -126,7 +126,11 @@ fn load_rules(options: &GateOptions) -> anyhow::Result<Rules> {
 fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
     // Bad rules are found before the image is read.
     let rules = load_rules(options)?;
-    let analysis = analyze(input)?;
+    let mut analysis = analyze(input)?;
+    if analysis.gpus.is_empty() {
+        // The rules file's `cuda-archs` names the GPUs when the command line does not.
+        analysis.gpus.clone_from(&rules.cuda_archs);
+    }
     if let Some(path) = &options.json {
         let file = std::fs::File::create(path)
             .with_context(|| format!("{}: cannot write the JSON analysis", path.display()))?;

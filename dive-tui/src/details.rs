@@ -17,6 +17,27 @@ fn line(label: &str, value: impl Into<String>) -> DetailLine {
     (label.to_owned(), safe(value))
 }
 
+/// A file's CUDA device code: the total, then each architecture with its kind.
+fn device_code(file: &dive_core::attribution::CudaFile) -> Vec<DetailLine> {
+    let code = &file.code;
+    let mut out = vec![line(
+        "GPU code",
+        format!(
+            "{} of device code, {} of fat binary headers ({} scan)",
+            bytes(code.device_bytes()),
+            bytes(code.container_bytes),
+            code.scan.name()
+        ),
+    )];
+    for (arch, n) in &code.by_arch {
+        out.push(line(
+            &format!("  {arch}"),
+            format!("{} {}", bytes(*n), arch.kind.name()),
+        ));
+    }
+    out
+}
+
 fn bytes(n: u64) -> String {
     human_bytes(n, false)
 }
@@ -145,6 +166,23 @@ pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> 
             }
             if let Some(declared) = package.declared_bytes {
                 out.push(line("declared", bytes(declared)));
+            }
+            let files: Vec<_> = attribution
+                .cuda
+                .files
+                .iter()
+                .filter(|f| f.owner == u32::try_from(p).ok())
+                .collect();
+            if !files.is_empty() {
+                let device: u64 = files.iter().map(|f| f.code.device_bytes()).sum();
+                out.push(line(
+                    "GPU code",
+                    format!(
+                        "{} in {} files (CUDA fat binaries)",
+                        bytes(device),
+                        files.len()
+                    ),
+                ));
             }
             out.push(line("layers", layer_list(&package.layers)));
             out
@@ -294,6 +332,14 @@ fn path_facts(
         .map_or(0, |e| e.debug_bytes);
     if debug > 0 {
         out.push(line("ELF debug", bytes(debug)));
+    }
+    if let Some(file) = attribution
+        .cuda
+        .files
+        .iter()
+        .find(|f| *f.path == *format!("/{}", display(path)))
+    {
+        out.extend(device_code(file));
     }
     out.extend(history(analysis, path));
     for hidden in analysis.hidden.iter().filter(|h| *h.path == *path) {

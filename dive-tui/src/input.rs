@@ -125,7 +125,9 @@ pub(crate) fn builder(input: &ReadArgs) -> anyhow::Result<AnalyzerBuilder> {
     let mut builder = AnalyzerBuilder::new()
         .verify(input.verify)
         .limits(input.limits.limits())
-        .min_duplicate_size(input.min_duplicate_size);
+        .min_duplicate_size(input.min_duplicate_size)
+        .gpu_archs(input.gpu_arch.clone())
+        .cuda_deep(input.cuda_deep);
     if let Some(threads) = input.threads {
         builder = builder.threads(threads);
     }

@@ -242,7 +242,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('v')], "v", Scope::Outline, Action::View, "view the file: text or hex (in layer mode, as that layer wrote it)", Some("view")),
     bind(&[Char('y')], "y", Scope::Outline, Action::CopyPath, "copy the path (OSC 52: over ssh too; in tmux with set-clipboard on)", None),
     bind(&[Char('X')], "X", Scope::Outline, Action::ExtractPrompt, "extract the selection (file or directory) to a directory", None),
-    bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size or by name", Some("sort")),
+    bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size, by name or by GPU device code", Some("sort")),
     bind(&[Char('t')], "t", Scope::Outline, Action::ShowInTree, "show the selected file in the tree", None),
     bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base, or its annotation)", None),
     bind(&[Char('m')], "m", Scope::Tree, Action::TreeMode, "tree of the final image, or of the selected layer only", Some("image/layer")),

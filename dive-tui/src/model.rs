@@ -229,8 +229,15 @@ pub fn packages(analysis: &Analysis) -> Outline {
                 .push(id);
         }
     }
-    let file_item = |id: NodeId| {
-        Item::leaf(
+    let device: HashMap<NodeId, u64> = attribution
+        .cuda
+        .files
+        .iter()
+        .map(|f| (f.node, f.code.device_bytes()))
+        .collect();
+    let file_item = |id: NodeId| Item {
+        device: device.get(&id).copied().unwrap_or(0),
+        ..Item::leaf(
             format!("/{}", display(&tree.path(id))),
             tree.node(id).bytes,
             Target::Node(id),
@@ -344,6 +351,14 @@ pub fn packages(analysis: &Analysis) -> Outline {
             ));
             for &node in unowned_files.get(&dir.dir).into_iter().flatten() {
                 pairs.push((Some(id), file_item(node)));
+            }
+        }
+    }
+    // Device code adds up from files to packages and groups: parents come first.
+    if !device.is_empty() {
+        for i in (0..pairs.len()).rev() {
+            if let (Some(parent), bytes) = (pairs[i].0, pairs[i].1.device) {
+                pairs[parent as usize].1.device += bytes;
             }
         }
     }

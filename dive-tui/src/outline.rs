@@ -56,6 +56,8 @@ pub struct Item {
     pub hidden: bool,
     /// What it stands for.
     pub target: Target,
+    /// Bytes of CUDA device code under this item.
+    pub device: u64,
 }
 
 /// Text from an image as the screen may show it ([`dive_core::escape::escape_owned`]):
@@ -76,6 +78,7 @@ impl Item {
             change: None,
             hidden: false,
             target,
+            device: 0,
         }
     }
 
@@ -99,6 +102,8 @@ pub enum SortBy {
     Size,
     /// By name.
     Name,
+    /// Most CUDA device code first, then by size.
+    Device,
 }
 
 /// A visible line: an item at a depth.
@@ -269,6 +274,35 @@ impl Outline {
                         .cmp(&self.items[b as usize].label)
                 });
             }
+            SortBy::Device => list.sort_by(|&a, &b| {
+                let (x, y) = (&self.items[a as usize], &self.items[b as usize]);
+                y.device
+                    .cmp(&x.device)
+                    .then(self.shown_bytes(b).cmp(&self.shown_bytes(a)))
+                    .then_with(|| x.label.cmp(&y.label))
+            }),
+        }
+    }
+
+    /// Device code of all top-level items.
+    pub fn total_device_bytes(&self) -> u64 {
+        self.roots
+            .iter()
+            .map(|&r| self.items[r as usize].device)
+            .sum()
+    }
+
+    /// Whether any item holds CUDA device code (then it may be sorted by it).
+    pub fn has_device_code(&self) -> bool {
+        self.items.iter().any(|i| i.device > 0)
+    }
+
+    /// The next order of the sort key: size, name, then device code where there is some.
+    pub fn next_sort(&self) -> SortBy {
+        match self.sort {
+            SortBy::Size => SortBy::Name,
+            SortBy::Name if self.has_device_code() => SortBy::Device,
+            SortBy::Name | SortBy::Device => SortBy::Size,
         }
     }
 

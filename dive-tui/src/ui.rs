@@ -316,6 +316,7 @@ fn main_pane(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: R
     let describe = match app.main {
         Pane::Tree => views.tree.describe(views.layer),
         _ if outline.sort_by() == crate::outline::SortBy::Name => "by name".to_owned(),
+        _ if outline.sort_by() == crate::outline::SortBy::Device => "by GPU device code".to_owned(),
         _ => String::new(),
     };
     if !describe.is_empty() {
@@ -344,7 +345,14 @@ fn outline_lines(
     area: Rect,
     slash_dirs: bool,
 ) -> Vec<Line<'static>> {
-    let total = outline.total_bytes().max(1);
+    // Sorted by device code, the figures are device code too.
+    let by_device = outline.sort_by() == crate::outline::SortBy::Device;
+    let total = if by_device {
+        outline.total_device_bytes()
+    } else {
+        outline.total_bytes()
+    }
+    .max(1);
     let height = usize::from(area.height);
     let width = usize::from(area.width);
     outline
@@ -355,7 +363,11 @@ fn outline_lines(
         .take(height)
         .map(|(at, row)| {
             let item = outline.item(row.item);
-            let shown = outline.shown_bytes(row.item);
+            let shown = if by_device {
+                item.device
+            } else {
+                outline.shown_bytes(row.item)
+            };
             let mark = format!(
                 "{}{}",
                 item.change

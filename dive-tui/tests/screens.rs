@@ -1086,3 +1086,47 @@ fn duplicate_groups_show_in_the_waste_pane_and_details() {
         screen(&app)
     );
 }
+
+/// The Packages pane sorts by CUDA device code (`s` after by name), showing device bytes;
+/// a library's Details list its device code by architecture, a package's its total.
+#[test]
+fn device_code_sorts_the_packages_pane_and_shows_in_details() {
+    let files = dive_testdata::cuda_files();
+    let (_dir, mut app) = layout_app(&dive_testdata::cuda_image(), 160, 60);
+    app.type_keys("3ss");
+    let text = screen(&app);
+    assert!(text.contains("by GPU device code"), "{text}");
+    app.type_keys("e");
+    let shown = labels(&app);
+    let cublas = shown
+        .iter()
+        .position(|l| l.ends_with("/libcublas.so.12"))
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    let cublas_lt = shown
+        .iter()
+        .position(|l| l.ends_with("/libcublasLt.so.12"))
+        .unwrap_or_else(|| panic!("{shown:?}"));
+    assert!(cublas < cublas_lt, "more device code first: {shown:?}");
+    for _ in 0..80 {
+        if selected(&app).0.ends_with("/libcublas.so.12") {
+            break;
+        }
+        app.type_keys("j");
+    }
+    let (path, expected) = files
+        .iter()
+        .find(|(p, _)| p.ends_with("/libcublas.so.12"))
+        .unwrap();
+    assert!(selected(&app).0.ends_with(path.as_str()));
+    let gpu = detail(&app, "GPU code");
+    assert_eq!(gpu.len(), 1, "{gpu:?}");
+    assert!(gpu[0].contains("deep scan"), "{gpu:?}");
+    for (arch, bytes) in expected.by_arch() {
+        let shown = detail(&app, &format!("  {arch}"));
+        assert_eq!(shown.len(), 1, "{arch}: {:?}", app.details);
+        assert!(
+            shown[0].starts_with(&dive_core::report::human_bytes(bytes, false)),
+            "{arch}: {shown:?}"
+        );
+    }
+}

@@ -33,6 +33,8 @@ const ENTRY_CAP: usize = 1 << 20;
 const CHAIN_CAP: usize = 64;
 /// Largest stretch read at a time while looking for the next magic in a section.
 const WINDOW: usize = 64 * 1024;
+/// The first stretch read for it.
+const FIRST_WINDOW: usize = 256;
 /// Warnings said per file; the rest are counted.
 const WARNING_CAP: usize = 4;
 
@@ -373,6 +375,12 @@ pub(crate) fn scan_sections(
     sections: &[Section],
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
 ) -> Reading {
+    let mut ahead = ReadAhead {
+        read_at,
+        start: 0,
+        bytes: Vec::new(),
+    };
+    let read_at = &mut |offset, len| ahead.read(offset, len);
     let mut found = Vec::new();
     let mut failed = Vec::new();
     for section in sections.iter().filter(|s| is_fatbin_section(s)) {
@@ -410,22 +418,51 @@ pub(crate) fn scan_sections(
     classify(&found, &failed, sections, Scan::Sections)
 }
 
-/// The first fat binary magic in `[from, end)`, read a window at a time.
+/// Positioned reads of at least [`FIRST_WINDOW`] bytes, the last one kept: a fat binary's
+/// header and first entry header come with the read that found its magic, and an entry
+/// with a small payload brings the next header along.
+struct ReadAhead<'a> {
+    read_at: &'a mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl ReadAhead<'_> {
+    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
+        let end = offset.checked_add(len as u64)?;
+        if offset >= self.start && end <= self.start + self.bytes.len() as u64 {
+            let at = usize::try_from(offset - self.start).ok()?;
+            return Some(self.bytes[at..at + len].to_vec());
+        }
+        // Past the end of the file the longer read fails: then only what was asked.
+        let bytes = (self.read_at)(offset, len.max(FIRST_WINDOW))
+            .or_else(|| (self.read_at)(offset, len))?;
+        let asked = bytes.get(..len)?.to_vec();
+        self.start = offset;
+        self.bytes = bytes;
+        Some(asked)
+    }
+}
+
+/// The first fat binary magic in `[from, end)`, read a window at a time: small at first,
+/// since the next fat binary in a section follows a few bytes of padding.
 fn find_magic(
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
     mut from: u64,
     end: u64,
 ) -> Option<u64> {
+    let mut window = FIRST_WINDOW;
     while from + MAGIC.len() as u64 <= end {
-        let len = usize::try_from(end - from).map_or(WINDOW, |l| l.min(WINDOW));
-        let window = read_at(from, len)?;
-        if let Some(i) = memmem::find(&window, &MAGIC) {
+        let len = usize::try_from(end - from).map_or(window, |l| l.min(window));
+        let bytes = read_at(from, len)?;
+        if let Some(i) = memmem::find(&bytes, &MAGIC) {
             return Some(from + i as u64);
         }
-        if window.len() < MAGIC.len() {
+        if bytes.len() < MAGIC.len() {
             return None;
         }
-        from += (window.len() - (MAGIC.len() - 1)) as u64;
+        from += (bytes.len() - (MAGIC.len() - 1)) as u64;
+        window = (window * 4).min(WINDOW);
     }
     None
 }

@@ -153,6 +153,8 @@ pub(crate) fn sections(
             .and_then(|n| names.get(n..))
             .unwrap_or_default();
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        // A section that says it runs past the file holds only the file's bytes.
+        let bytes = bytes.min(size.saturating_sub(offset));
         out.push(Section {
             name: name.to_vec(),
             offset,

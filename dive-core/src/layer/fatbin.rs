@@ -501,39 +501,45 @@ impl Scanner {
         }
     }
 
-    /// Takes the file's next bytes.
+    /// Takes the file's next bytes. Chains read the stream up to each magic number before
+    /// it is judged, and the last bytes of a chunk (where a magic number may begin) wait for
+    /// the next one, so that however the stream is cut the same fat binaries are followed.
     pub(crate) fn feed(&mut self, chunk: &[u8]) {
         let at = self.pos;
-        // A magic number across the previous chunk's end: its first bytes are in `carry`.
-        let carry_at = at - self.carry.len() as u64;
-        let mut seam = std::mem::take(&mut self.carry);
-        let seam_len = seam.len();
-        seam.extend_from_slice(&chunk[..chunk.len().min(MAGIC.len() - 1)]);
-        for i in memmem::find_iter(&seam, &MAGIC) {
-            if i < seam_len {
-                let start = carry_at + i as u64;
-                if !self.covered(start) {
-                    let mut chain = Chain::new(start, self.size);
-                    if chain.offer(carry_at, &seam[..seam_len]).is_none() {
-                        self.start(chain);
-                    }
-                }
+        let held = std::mem::take(&mut self.carry);
+        let held_at = at - held.len() as u64;
+        if !held.is_empty() {
+            let mut seam = held.clone();
+            seam.extend_from_slice(&chunk[..chunk.len().min(MAGIC.len() - 1)]);
+            for i in memmem::find_iter(&seam, &MAGIC).filter(|&i| i < held.len()) {
+                self.advance(held_at, &held[..i]);
+                self.consider(held_at + i as u64);
             }
+            self.advance(held_at, &held);
         }
-        // Magic numbers in order, each judged with the chains read up to it: one inside a
-        // fat binary being followed is its payload, not another fat binary.
         for i in memmem::find_iter(chunk, &MAGIC) {
             self.advance(at, &chunk[..i]);
-            let start = at + i as u64;
-            if !self.covered(start) {
-                self.start(Chain::new(start, self.size));
-            }
+            self.consider(at + i as u64);
         }
-        self.advance(at, chunk);
-        self.pos = at + chunk.len() as u64;
         let keep = chunk.len().min(MAGIC.len() - 1);
-        self.carry.clear();
-        self.carry.extend_from_slice(&chunk[chunk.len() - keep..]);
+        self.advance(at, &chunk[..chunk.len() - keep]);
+        self.pos = at + chunk.len() as u64;
+        // The last bytes of the stream, even across chunks shorter than a magic number.
+        let mut tail = if keep == MAGIC.len() - 1 {
+            Vec::new()
+        } else {
+            held
+        };
+        tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        let cut = tail.len().saturating_sub(MAGIC.len() - 1);
+        self.carry = tail.split_off(cut);
+    }
+
+    /// A magic number at `start`: followed, unless it lies inside a fat binary followed.
+    fn consider(&mut self, start: u64) {
+        if !self.covered(start) {
+            self.start(Chain::new(start, self.size));
+        }
     }
 
     /// Gives every chain the bytes of `data` (the file's from `at`) it needs.
@@ -578,6 +584,8 @@ impl Scanner {
 
     /// The device code among `sections`, once the whole file has passed.
     pub(crate) fn finish(mut self, sections: &[Section]) -> Reading {
+        let held = std::mem::take(&mut self.carry);
+        self.advance(self.pos - held.len() as u64, &held);
         for chain in std::mem::take(&mut self.chains) {
             let message = format!(
                 "the file ends inside the fat binary at offset {}",

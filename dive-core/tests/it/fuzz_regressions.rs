@@ -14,3 +14,17 @@ fn input(name: &str) -> Vec<u8> {
 fn a_gzip_error_inside_an_entry_is_reported_by_both_walks() {
     dive_core::fuzzing::walks_agree(&input("tar_walk-gzip-error-mid-entry")).unwrap();
 }
+
+/// Fat binaries, one inside another's span, where a magic number straddles two pieces of
+/// the stream (found by `elf`): however the stream is cut, the same ones are followed.
+#[test]
+fn fat_binaries_are_followed_alike_however_the_stream_is_cut() {
+    dive_core::fuzzing::device_code_agrees(&input("elf-magic-across-a-piece-end")).unwrap();
+}
+
+/// A `.nv_fatbin` whose header says it runs far past the end of the file (found by `elf`):
+/// only the file's bytes are counted.
+#[test]
+fn a_fat_binary_section_past_the_file_counts_only_the_files_bytes() {
+    dive_core::fuzzing::device_code_agrees(&input("elf-section-past-the-file")).unwrap();
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dive_core::layer::{Arch, read_device_code};
+use dive_core::layer::{Arch, DeviceCode, read_device_code};
 use dive_core::{AnalyzerBuilder, Source, analyze};
 
 use crate::common;
@@ -179,7 +179,7 @@ fn real_cuda_libraries_agree_with_cubloaty() {
         if deep.is_none() && their_all.is_empty() {
             continue;
         }
-        let in_sections = sections.as_ref().map_or(0, |c| c.device_bytes());
+        let in_sections = sections.as_ref().map_or(0, DeviceCode::device_bytes);
         let archs = deep.as_ref().map_or(0, |c| c.by_arch.len());
         let inside = format!("/{}", path.strip_prefix(&rootfs).unwrap().display());
         let found = analysis

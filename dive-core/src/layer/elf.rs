@@ -98,15 +98,9 @@ pub(crate) fn sections(
     size: u64,
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
 ) -> Option<Vec<Section>> {
-    let header = read_at(0, HEADER)?;
-    let Header {
-        wide,
-        big,
-        shoff,
-        shentsize,
-        shnum,
-        shstrndx,
-    } = Header::parse(&header)?;
+    let header = Header::parse(&read_at(0, HEADER)?)?;
+    let (wide, big) = (header.wide, header.big);
+    let (shoff, shentsize, shnum) = (header.shoff, header.shentsize, header.shnum);
     let num = |bytes: &[u8], at: usize, len: usize| number(bytes, at, len, big);
     let entry = if wide { 64 } else { 40 };
     let table_len = shentsize.checked_mul(shnum)?;
@@ -138,7 +132,7 @@ pub(crate) fn sections(
             ))
         }
     };
-    let (_, _, names_offset, names_size) = section(shstrndx)?;
+    let (_, _, names_offset, names_size) = section(header.shstrndx)?;
     if names_size > TABLE_CAP || names_offset.checked_add(names_size)? > size {
         return Some(Vec::new());
     }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use dive_core::layer::Scan;
 use dive_core::{Analysis, AnalyzerBuilder, Source};
@@ -205,42 +204,19 @@ fn lying_fat_binaries_are_warnings_naming_the_file_never_device_code() {
     }
 }
 
-/// cubloaty's `.nv_fatbin` (and, for deep scans, `.rodata`) components: (section, arch) → `file_size`.
-fn cubloaty(file: &Path) -> Option<BTreeMap<(String, String), u64>> {
-    let out = Command::new(std::env::var_os("CUBLOATY_BIN")?)
-        .args(["--format", "json"])
-        .arg(file)
-        .output()
-        .ok()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut by = BTreeMap::new();
-    for c in json["components"].as_array().unwrap() {
-        let key = (
-            c["section"].as_str().unwrap().to_owned(),
-            c["arch"].as_str().unwrap().to_owned(),
-        );
-        *by.entry(key).or_default() += c["file_size"].as_u64().unwrap();
-    }
-    Some(by)
-}
-
 #[test]
 fn every_library_agrees_with_cubloaty() {
     if !available(&[Tool::FileIn("CUBLOATY_BIN")]) {
         return;
     }
+    let tool = std::env::var_os("CUBLOATY_BIN").unwrap();
     let files = dive_testdata::cuda_files();
     let dir = tempfile::tempdir().unwrap();
     let analysis = &analyses()[2].1;
     for (path, expected) in &files {
         let file = dir.path().join(path.replace('/', "_"));
         std::fs::write(&file, &expected.bytes).unwrap();
-        let theirs = cubloaty(&file).unwrap();
+        let theirs = common::cubloaty_components(Path::new(&tool), &file);
         let ours = analysis
             .attribution
             .cuda

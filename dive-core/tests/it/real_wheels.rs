@@ -75,30 +75,6 @@ fn real_records_agree_byte_for_byte() {
     eprintln!("unowned: {:?}", analysis.attribution.unowned);
 }
 
-/// cubloaty's components of one file: (section, arch) → `file_size`.
-fn cubloaty(cubloaty: &Path, file: &Path) -> BTreeMap<(String, String), u64> {
-    let out = Command::new(cubloaty)
-        .args(["--format", "json"])
-        .arg(file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && stderr.contains("No CUDA device code found") {
-        return BTreeMap::new();
-    }
-    assert!(out.status.success(), "{}: {stderr}", file.display());
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut by = BTreeMap::new();
-    for c in json["components"].as_array().unwrap() {
-        let key = (
-            c["section"].as_str().unwrap().to_owned(),
-            c["arch"].as_str().unwrap().to_owned(),
-        );
-        *by.entry(key).or_default() += c["file_size"].as_u64().unwrap();
-    }
-    by
-}
-
 fn regular_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
@@ -142,7 +118,7 @@ fn real_cuda_libraries_agree_with_cubloaty() {
             continue;
         };
         assert!(warnings.is_empty(), "{}: {warnings:?}", path.display());
-        let theirs = cubloaty(&tool, &path);
+        let theirs = common::cubloaty_components(&tool, &path);
         let mut their_sections: BTreeMap<String, u64> = BTreeMap::new();
         for ((section, arch), bytes) in &theirs {
             if [".nv_fatbin", "__nv_relfatbin", "__nv_fatbin"].contains(&section.as_str()) {

@@ -386,3 +386,28 @@ fn python_script(name: &str, rootfs: &Path) -> serde_json::Value {
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// cubloaty's report on one file (`--format json`): `file_size` by (section, arch); empty
+/// when it finds no device code.
+pub fn cubloaty_components(cubloaty: &Path, file: &Path) -> BTreeMap<(String, String), u64> {
+    let out = std::process::Command::new(cubloaty)
+        .args(["--format", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("No CUDA device code found") {
+        return BTreeMap::new();
+    }
+    assert!(out.status.success(), "{}: {stderr}", file.display());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut by = BTreeMap::new();
+    for c in json["components"].as_array().unwrap() {
+        let key = (
+            c["section"].as_str().unwrap().to_owned(),
+            c["arch"].as_str().unwrap().to_owned(),
+        );
+        *by.entry(key).or_default() += c["file_size"].as_u64().unwrap();
+    }
+    by
+}

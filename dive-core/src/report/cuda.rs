@@ -182,7 +182,10 @@ pub(crate) fn findings(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Vec
         let mut evidence: Vec<String> = parts
             .iter()
             .take(8)
-            .map(|p| format!("{} {} ({} files)", p.what, size(p.bytes), p.files))
+            .map(|p| {
+                let files = if p.files == 1 { "file" } else { "files" };
+                format!("{} {} ({} {files})", p.what, size(p.bytes), p.files)
+            })
             .collect();
         if parts.len() > 8 {
             evidence.push(format!("and {} more parts", parts.len() - 8));

@@ -385,10 +385,25 @@ fn report_findings_come_from_the_ledger_largest_saving_first() {
             .any(|e| e.starts_with("added by layer 1") && e.contains("apt-get install"))
     );
     let cuda = findings.iter().find(|f| f.conditional).unwrap();
-    let nvidia = family(&analysis, "nvidia");
     assert_eq!(
-        cuda.saving, nvidia.bytes,
-        "the CUDA finding is the nvidia family's bytes"
+        cuda.when.as_deref(),
+        Some("If the image runs without a GPU")
+    );
+    // torch is a CUDA build (its torch/lib holds libtorch_cuda.so, 29,881,400 bytes in the
+    // demo's spec): the nvidia wheels, triton and that library are what a CPU build drops.
+    let (nvidia, triton) = (family(&analysis, "nvidia"), family(&analysis, "triton"));
+    assert_eq!(
+        cuda.saving,
+        nvidia.bytes + triton.bytes + 29_881_400,
+        "the CUDA finding is the nvidia and triton families and torch's CUDA library"
+    );
+    assert!(
+        cuda.evidence
+            .iter()
+            .any(|e| e.starts_with("torch's CUDA libraries in ")
+                && e.ends_with("torch/lib 29.9 MB (1 file)")),
+        "{:?}",
+        cuda.evidence
     );
     let text = dive_core::report::optimisation_report(
         &analysis,

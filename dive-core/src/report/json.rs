@@ -43,7 +43,7 @@ struct Cuda<'a> {
     by_family: Vec<FamilyBytes>,
     by_package: Vec<PackageBytes<'a>>,
     files: Vec<CudaFileJson<'a>>,
-    gpus: Option<Gpus<'a>>,
+    gpus: Option<Gpus>,
     without_gpu: Vec<CpuOnly>,
 }
 
@@ -81,7 +81,8 @@ struct PackageBytes<'a> {
 
 #[derive(Serialize)]
 struct CudaFileJson<'a> {
-    path: &'a str,
+    #[serde(flatten)]
+    path: JsonPath,
     layer: usize,
     package: Option<&'a str>,
     scan: &'static str,
@@ -92,17 +93,18 @@ struct CudaFileJson<'a> {
 }
 
 #[derive(Serialize)]
-struct Gpus<'a> {
+struct Gpus {
     archs: Vec<String>,
     not_for_your_gpus_bytes: u64,
     newest_ptx_bytes: u64,
     by_arch: Vec<ArchBytes>,
-    files: Vec<GpuFile<'a>>,
+    files: Vec<GpuFile>,
 }
 
 #[derive(Serialize)]
-struct GpuFile<'a> {
-    path: &'a str,
+struct GpuFile {
+    #[serde(flatten)]
+    path: JsonPath,
     bytes: u64,
 }
 
@@ -128,7 +130,7 @@ fn cuda(analysis: &Analysis) -> Cuda<'_> {
                 .files
                 .iter()
                 .map(|&(i, bytes)| GpuFile {
-                    path: &cuda.files[i].path,
+                    path: JsonPath::new(&analysis.tree.path(cuda.files[i].node)),
                     bytes,
                 })
                 .collect(),
@@ -160,7 +162,7 @@ fn cuda(analysis: &Analysis) -> Cuda<'_> {
             .files
             .iter()
             .map(|f| CudaFileJson {
-                path: &f.path,
+                path: JsonPath::new(&analysis.tree.path(f.node)),
                 layer: f.layer,
                 package: f.owner.and_then(package).map(|p| p.name.as_str()),
                 scan: f.code.scan.name(),

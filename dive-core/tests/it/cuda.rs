@@ -365,3 +365,37 @@ fn the_gate_checks_code_for_other_gpus_against_the_archs_it_names() {
         assert!(err.contains(says) && err.contains("rules.yml"), "{err}");
     }
 }
+
+#[test]
+fn a_library_at_a_path_that_is_not_utf8_keeps_its_exact_bytes_in_the_json() {
+    let path = b"opt/lib\xff/libx.so".to_vec();
+    let library =
+        dive_testdata::cuda_library(3, 1_000, &[dive_testdata::arch_sweep(&[80], 500)], &[], 5);
+    let spec = dive_testdata::ImageSpec::new(
+        "cuda/odd:1",
+        vec![dive_testdata::LayerSpec::new(
+            "COPY lib /opt/",
+            vec![dive_testdata::Op::Text {
+                path: path.clone(),
+                content: library.bytes,
+            }],
+        )],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let dir = common::oci_dir(&built, Compression::Gzip);
+    let analysis = AnalyzerBuilder::new()
+        .gpu_archs(vec![90])
+        .build()
+        .analyze(Source::path(dir.path()), &())
+        .unwrap();
+    let json = dive_core::report::to_json(&analysis);
+    common::assert_valid(&json, "analysis.v3.schema.json");
+    let hex: String = [b"/".as_slice(), &path]
+        .concat()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(json["cuda"]["files"][0]["path_hex"], hex.as_str());
+    assert_eq!(json["cuda"]["gpus"]["files"][0]["path_hex"], hex.as_str());
+    assert_eq!(json["cuda"]["files"][0]["path"], "/opt/lib\u{fffd}/libx.so");
+}

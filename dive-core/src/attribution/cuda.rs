@@ -164,10 +164,7 @@ pub fn without_gpu(tree: &FileTree, packages: &[Package], cuda: &Cuda) -> Vec<Cp
         for &child in &tree.node(lib).children {
             let node = tree.node(child);
             let name = tree.name(child);
-            let with_code = || {
-                let path = format!("/{dir}/{}", String::from_utf8_lossy(name));
-                cuda.files.iter().any(|f| f.path == path)
-            };
+            let with_code = || cuda.files.iter().any(|f| f.node == child);
             if node.files == 1 && (is_torch_cuda_library(name) || with_code()) {
                 cuda_torch |= name.starts_with(b"libtorch_cuda");
                 part.bytes += node.bytes;

@@ -620,6 +620,13 @@ fn classify(
     let (mut container, mut embedded, mut any) = (0u64, 0u64, false);
     let mut warnings = Vec::new();
     let mut unsaid = 0usize;
+    let mut say = |section: &[u8], message: &str| {
+        if warnings.len() < WARNING_CAP {
+            warnings.push(format!("{}: {message}", lossy(section)));
+        } else {
+            unsaid += 1;
+        }
+    };
     for section in sections.iter().filter(|s| s.size > 0) {
         let (start, end) = (section.offset, section.end());
         let dedicated = is_fatbin_section(section);
@@ -635,11 +642,7 @@ fn classify(
             while let Some((at, message)) = bad.next_if(|(at, _)| *at < fatbin.start) {
                 if dedicated && *at >= cursor {
                     strict = true;
-                    if warnings.len() < WARNING_CAP {
-                        warnings.push(format!("{}: {message}", lossy(&section.name)));
-                    } else {
-                        unsaid += 1;
-                    }
+                    say(&section.name, message);
                 }
             }
             let aligned = dedicated || fatbin.start % 8 == 0;
@@ -662,11 +665,7 @@ fn classify(
         }
         for (at, message) in bad {
             if dedicated && *at >= cursor {
-                if warnings.len() < WARNING_CAP {
-                    warnings.push(format!("{}: {message}", lossy(&section.name)));
-                } else {
-                    unsaid += 1;
-                }
+                say(&section.name, message);
             }
         }
         if dedicated {

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -97,7 +97,9 @@ impl Analyzer {
             });
         }
         let stopped = AtomicBool::new(false);
-        let read = AtomicU64::new(0);
+        // One lock for the sum and the event: the observer hears totals in order even when
+        // layers are read on several threads.
+        let read = Mutex::new(0u64);
         let walk = |&k: &usize| -> Result<Arc<LayerIndex>> {
             let (index, input) = &inputs[k];
             if stopped.load(Ordering::Relaxed) {
@@ -203,7 +205,7 @@ struct ReadProgress<'a, R> {
     pos: u64,
     counted: u64,
     unreported: u64,
-    read: &'a AtomicU64,
+    read: &'a Mutex<u64>,
     observer: &'a dyn Observer,
     stopped: &'a AtomicBool,
 }
@@ -212,7 +214,7 @@ impl<'a, R> ReadProgress<'a, R> {
     fn new(
         inner: R,
         len: u64,
-        read: &'a AtomicU64,
+        read: &'a Mutex<u64>,
         observer: &'a dyn Observer,
         stopped: &'a AtomicBool,
     ) -> Self {
@@ -244,10 +246,11 @@ impl<'a, R> ReadProgress<'a, R> {
 
     fn report(&mut self) -> io::Result<()> {
         if self.unreported > 0 {
-            let total = self.read.fetch_add(self.unreported, Ordering::Relaxed) + self.unreported;
+            let mut total = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+            *total += self.unreported;
             self.unreported = 0;
             if self.observer.event(&Event::Read {
-                stored_bytes: total,
+                stored_bytes: *total,
             }) == Control::Stop
             {
                 self.stopped.store(true, Ordering::Relaxed);
@@ -289,4 +292,61 @@ impl<R> Drop for ReadProgress<'_, R> {
 pub(super) struct WalkedLayers {
     pub indexes: Vec<Arc<LayerIndex>>,
     pub blobs: Vec<Option<Blob>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Condvar;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Records the first `Read` event only after a second one has arrived (or a moment has
+    /// passed): a total computed earlier must not be heard after a later one.
+    #[derive(Default)]
+    struct SlowFirst {
+        state: Mutex<(bool, Vec<u64>)>,
+        arrived: Condvar,
+    }
+
+    impl Observer for SlowFirst {
+        fn event(&self, event: &Event<'_>) -> Control {
+            if let Event::Read { stored_bytes } = event {
+                let mut state = self.state.lock().unwrap();
+                if state.0 {
+                    state.1.push(*stored_bytes);
+                    self.arrived.notify_all();
+                } else {
+                    state.0 = true;
+                    let (mut state, _) = self
+                        .arrived
+                        .wait_timeout(state, Duration::from_millis(300))
+                        .unwrap();
+                    state.1.push(*stored_bytes);
+                }
+            }
+            Control::Continue
+        }
+    }
+
+    #[test]
+    fn readers_on_two_threads_report_totals_in_order() {
+        let observer = SlowFirst::default();
+        let read = Mutex::new(0u64);
+        let stopped = AtomicBool::new(false);
+        let data = vec![0u8; PROGRESS_STEP as usize];
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut reader =
+                        ReadProgress::new(&data[..], data.len() as u64, &read, &observer, &stopped);
+                    io::copy(&mut reader, &mut io::sink()).unwrap();
+                });
+            }
+        });
+        let (_, heard) = observer.state.into_inner().unwrap();
+        assert_eq!(heard.len(), 2, "{heard:?}");
+        assert!(heard[0] < heard[1], "{heard:?}");
+        assert_eq!(heard[1], 2 * PROGRESS_STEP);
+    }
 }

@@ -6,10 +6,10 @@ const AFTER_HELP: &str = "\
 Commands:
   dive-rs IMAGE                       interactive view (on a terminal; keys: ? in the view)
   dive-rs IMAGE --summary             text summary (--json for the whole analysis)
-  dive-rs report IMAGE [--format text|markdown|json]   optimisation report
+  dive-rs report IMAGE [--format text|markdown|json|html]   optimisation report
   dive-rs ci IMAGE [--rules .dive-ci] [--format text|markdown|json|junit]   CI gate
   dive-rs IMAGE --ci, or CI=true dive-rs IMAGE            the gate, as dive runs it
-  dive-rs diff OLD NEW [--format text|markdown|json]      what changed between two images
+  dive-rs diff OLD NEW [--format text|markdown|json|html] what changed between two images
   dive-rs cat IMAGE PATH [--layer N] [--follow]          a file's bytes on stdout
   dive-rs extract IMAGE PATH... -o DIR [--layer N] [--force]   files and directories into DIR
 
@@ -236,7 +236,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// text for a terminal, markdown for a pull request, json for tools.
+    /// text for a terminal, markdown for a pull request, json for tools, html for a page
+    /// to attach or open in a browser.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
     pub format: ReportFormatArg,
 
@@ -254,6 +255,8 @@ pub enum ReportFormatArg {
     Markdown,
     /// The findings as JSON.
     Json,
+    /// One self-contained HTML page (treemap, layers, findings) to attach or open anywhere.
+    Html,
 }
 
 /// Which image to read, shared by every command.
@@ -464,7 +467,8 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
-    /// text for a terminal, markdown for a pull request, json for tools.
+    /// text for a terminal, markdown for a pull request, json for tools, html for a page
+    /// to attach or open in a browser.
     #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
     pub format: ReportFormatArg,
 

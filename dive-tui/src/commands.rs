@@ -214,6 +214,9 @@ fn report_command(args: &ReportArgs) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     match args.format {
         ReportFormatArg::Json => write_json(&mut out, &report::report_json(&analysis))?,
+        ReportFormatArg::Html => {
+            out.write_all(report::html::report_html(&analysis, args.bytes).as_bytes())?;
+        }
         format => {
             let format = if format == ReportFormatArg::Markdown {
                 ReportFormat::Markdown
@@ -253,6 +256,7 @@ fn diff_command(args: &DiffArgs) -> anyhow::Result<()> {
         ReportFormatArg::Text => DiffFormat::Text,
         ReportFormatArg::Markdown => DiffFormat::Markdown,
         ReportFormatArg::Json => DiffFormat::Json,
+        ReportFormatArg::Html => DiffFormat::Html,
     };
     let mut out = io::stdout().lock();
     out.write_all(dive_core::report::diff::render(&diff, format, args.bytes).as_bytes())?;

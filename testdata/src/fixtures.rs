@@ -685,6 +685,62 @@ pub fn hostile_image() -> ImageSpec {
     spec
 }
 
+/// Names that are markup, for the HTML report: a tag with an event handler, the end of a
+/// script element, an attribute break-out, an entity, and invalid UTF-8, in file names, a
+/// dpkg package and a pip dist (name and version), the tag, the Dockerfile steps and a hidden
+/// file. Each carries `alert(`: a page made from it must hold no element or attribute with it.
+pub fn markup_image() -> ImageSpec {
+    let site = "usr/local/lib/python3.11/site-packages";
+    let (status, list) = dpkg_package(
+        "x<img src=x onerror=alert(1)>",
+        "1.0\"><svg onload=alert(2)>",
+        4,
+        &["usr/bin/markup"],
+    );
+    let mut base = vec![
+        Op::text("var/lib/dpkg/status", status),
+        list,
+        Op::file("usr/bin/markup", 4_000, 1),
+        Op::file("app/<img src=x onerror=alert(3)>.bin", 90_000, 2),
+        Op::file("app/\"><svg onload=alert(4)>.so", 80_000, 3),
+        Op::file("app/&amp;<b onclick=alert(5)>bold.txt", 70_000, 4),
+        Op::File {
+            path: b"app/bad\xff<i onmouseover=alert(6)>.bin".to_vec(),
+            size: 60_000,
+            seed: 5,
+            mode: 0o644,
+        },
+        Op::file(
+            "root/.cache/pip/<img src=x onerror=alert(7)>.whl",
+            50_000,
+            6,
+        ),
+    ];
+    base.extend(wheel(
+        site,
+        "<script>alert(8)",
+        "2.0<style>",
+        &[("evilpkg/<iframe src=javascript:alert(9)>.so", 30_000)],
+        7,
+    ));
+    let hide = vec![Op::whiteout(
+        "root/.cache/pip/<img src=x onerror=alert(7)>.whl",
+    )];
+    ImageSpec::new(
+        "markup/</script><script>alert(10)</script>:1",
+        vec![
+            LayerSpec::new(
+                "RUN echo '</script><script>alert(11)</script>' \"><svg onload=alert(12)> </style>",
+                base,
+            ),
+            LayerSpec::new(
+                "RUN rm -rf /root/.cache # <img src=x onerror=alert(13)>",
+                hide,
+            ),
+        ],
+    )
+}
+
 /// A wheel whose files have chosen contents (`(path, size, seed)`: equal size and seed give
 /// equal bytes), with its RECORD and METADATA.
 fn wheel_of(site: &str, dist: &str, version: &str, files: &[(&str, u64, u64)]) -> Vec<Op> {

@@ -260,7 +260,7 @@ pub fn classify(path: &[u8], family: Option<&str>) -> Option<WasteClass> {
     None
 }
 
-pub(super) fn hidden_class(reason: HiddenReason) -> WasteClass {
+pub(crate) fn hidden_class(reason: HiddenReason) -> WasteClass {
     match reason {
         HiddenReason::Overwritten => WasteClass::HiddenOverwritten,
         HiddenReason::MetadataOnly => WasteClass::HiddenMetadataOnly,

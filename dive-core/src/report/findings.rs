@@ -564,11 +564,7 @@ fn write_finding(
     md: bool,
     size: &dyn Fn(u64) -> String,
 ) {
-    let mut chars = finding.title.chars();
-    let title: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
+    let title = capitalised(&finding.title);
     if md {
         let _ = writeln!(out, "{number}. **{title}**: save {}", size(finding.saving));
         for line in &finding.evidence {
@@ -582,4 +578,13 @@ fn write_finding(
         }
         let _ = writeln!(out, "      fix: {}\n", finding.fix);
     }
+}
+
+/// A title as a sentence starts: its first letter upper case.
+pub(crate) fn capitalised(title: &str) -> String {
+    let mut chars = title.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

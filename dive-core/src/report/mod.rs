@@ -4,6 +4,7 @@ mod cuda;
 pub mod diff;
 mod findings;
 pub mod gate;
+pub mod html;
 mod json;
 mod summary;
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::{DIFF_SCHEMA_VERSION, Delta, ImageDiff, PackageStatus, Presence, Side, signed};
 use crate::attribution::WasteClass;
 use crate::escape::escape;
-use crate::report::{clean_command, cut, human_bytes, markdown_cell};
+use crate::report::{clean_command, cut, html, human_bytes, markdown_cell};
 
 /// How to write a diff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub enum DiffFormat {
     Markdown,
     /// A JSON document (`schema_version` 1).
     Json,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// The diff in `format`; `exact` prints exact byte counts.
@@ -31,8 +33,11 @@ pub fn render(diff: &ImageDiff, format: DiffFormat, exact: bool) -> String {
             text.push('\n');
             text
         }
-        DiffFormat::Text | DiffFormat::Markdown => {
-            tables(diff, format == DiffFormat::Markdown, exact)
+        DiffFormat::Text => tables(diff, Style::Text, exact),
+        DiffFormat::Markdown => tables(diff, Style::Markdown, exact),
+        DiffFormat::Html => {
+            let title = format!("dive-rs diff: {} → {}", name(&diff.old), name(&diff.new));
+            html::diff_page(&title, &tables(diff, Style::Html, exact))
         }
     }
 }
@@ -50,18 +55,32 @@ fn signed_bytes(delta: i64, exact: bool) -> String {
     }
 }
 
-/// Text and Markdown share one layout: a heading, then tables.
+/// What a [`Writer`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Markdown,
+    Html,
+}
+
+/// Text, Markdown and HTML share one layout: a heading, then tables.
 struct Writer {
     out: String,
-    markdown: bool,
+    style: Style,
 }
 
 impl Writer {
     fn heading(&mut self, text: &str) {
-        if self.markdown {
-            let _ = writeln!(self.out, "\n#### {text}\n");
-        } else {
-            let _ = writeln!(self.out, "\n{text}");
+        match self.style {
+            Style::Markdown => {
+                let _ = writeln!(self.out, "\n#### {text}\n");
+            }
+            Style::Text => {
+                let _ = writeln!(self.out, "\n{text}");
+            }
+            Style::Html => {
+                let _ = writeln!(self.out, "<h2>{}</h2>", html::text(text));
+            }
         }
     }
 
@@ -78,6 +97,9 @@ impl Writer {
             return;
         }
         self.heading(heading);
+        if self.style == Style::Html {
+            self.out.push_str(&html::delta_bars(deltas, exact));
+        }
         let extras: Vec<Option<String>> = deltas.iter().map(extra).collect();
         let with_extra = extras.iter().any(Option::is_some);
         let rows: Vec<Vec<String>> = deltas
@@ -108,7 +130,11 @@ impl Writer {
     }
 
     fn table(&mut self, header: &[&str], right: &[bool], rows: &[Vec<String>]) {
-        if self.markdown {
+        if self.style == Style::Html {
+            self.out.push_str(&html::table(header, right, rows));
+            return;
+        }
+        if self.style == Style::Markdown {
             let cells = |row: &[String]| {
                 row.iter()
                     .map(|c| markdown_cell(c))
@@ -164,16 +190,30 @@ impl Writer {
     }
 }
 
-fn tables(diff: &ImageDiff, markdown: bool, exact: bool) -> String {
+fn tables(diff: &ImageDiff, style: Style, exact: bool) -> String {
     let mut w = Writer {
         out: String::new(),
-        markdown,
+        style,
     };
     let title = format!("dive-rs diff: {} → {}", name(&diff.old), name(&diff.new));
-    if markdown {
-        let _ = writeln!(w.out, "### {}", markdown_cell(&title));
-    } else {
-        let _ = writeln!(w.out, "{}", escape(&title));
+    match style {
+        Style::Markdown => {
+            let _ = writeln!(w.out, "### {}", markdown_cell(&title));
+        }
+        Style::Text => {
+            let _ = writeln!(w.out, "{}", escape(&title));
+        }
+        Style::Html => {
+            let _ = writeln!(
+                w.out,
+                "<header>\n<h1>{}</h1>\n<p class=\"sub\">old: <code>{}</code> ({}) · new: <code>{}</code> ({})</p>\n</header>",
+                html::text(&title),
+                html::text(&diff.old.input),
+                html::text(&cut(&diff.old.config_digest, 19)),
+                html::text(&diff.new.input),
+                html::text(&cut(&diff.new.config_digest, 19))
+            );
+        }
     }
     let bytes = |b: u64| human_bytes(b, exact);
 

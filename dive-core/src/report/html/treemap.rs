@@ -1,0 +1,895 @@
+//! The treemap of the HTML report: every shipped byte as family → package → directory → file,
+//! hidden content beside the visible files of its owner. The largest items are kept (a fixed
+//! budget, so a million files make a page of a few megabytes) and the rest of each directory
+//! is folded into one "other" item with its count and bytes. The layout is squarified here,
+//! so that the page shows the picture without scripts.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::text;
+use crate::analysis::Analysis;
+use crate::attribution::{Ecosystem, WasteClass, classify};
+use crate::escape::escape_bytes;
+use crate::report::human_bytes;
+use crate::tree::{FileTree, NodeId};
+
+/// Items drawn at most; the rest is folded into "other" items.
+pub const ITEM_BUDGET: usize = 6000;
+/// The SVG's own coordinate space (it scales to the page's width).
+pub const WIDTH: f64 = 1200.0;
+/// See [`WIDTH`].
+pub const HEIGHT: f64 = 660.0;
+/// Height of the name strip at the top of a group, package or directory large enough.
+const HEADER: f64 = 15.0;
+
+/// What an item of the treemap stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The whole image.
+    Image,
+    /// A family, the packages of no family of one ecosystem, or the unowned bytes.
+    Group,
+    /// A package.
+    Package,
+    /// A directory (chains of single directories joined: `usr/lib/x86_64-linux-gnu`).
+    Dir,
+    /// A file.
+    File,
+    /// Small items of one directory folded together.
+    Other,
+}
+
+/// One item as the page holds it: names already escaped for people (never for HTML: the
+/// page escapes them where it writes them).
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// Its name in its parent.
+    pub name: String,
+    /// Bytes below it, hidden ones included.
+    pub bytes: u64,
+    /// Files below it (for "other": the files folded).
+    pub files: u64,
+    /// What it is.
+    pub kind: Kind,
+    /// Colour: the index of its top-level group.
+    pub group: u32,
+    /// Content a later layer hid (shipped, not visible).
+    pub hidden: bool,
+    /// Waste class of a file, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waste: Option<&'static str>,
+    /// The layer that added a file's content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<u32>,
+    /// The layer that hid it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_by: Option<u32>,
+    /// Owner package of a file (`name version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Image path of a file or directory, `/`-prefixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Children, largest first (indices into [`Treemap::items`]).
+    pub children: Vec<u32>,
+}
+
+/// The items kept, root first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Treemap {
+    /// Items; 0 is the image.
+    pub items: Vec<Item>,
+    /// Names of the top-level groups, by colour index.
+    pub groups: Vec<String>,
+    /// Files of the image (visible and hidden contents) in all.
+    pub all_files: u64,
+    /// Items folded into "other" items.
+    pub folded_files: u64,
+}
+
+/// An item of the full hierarchy, before the budget: names borrowed from the analysis.
+struct Full<'a> {
+    name: Name<'a>,
+    bytes: u64,
+    files: u64,
+    kind: Kind,
+    hidden: bool,
+    file: Option<FileFacts>,
+    children: Vec<u32>,
+}
+
+#[derive(Clone, Copy)]
+enum Name<'a> {
+    Bytes(&'a [u8]),
+    Text(&'a str),
+    Package(usize),
+    Joined(u32),
+}
+
+#[derive(Clone, Copy)]
+struct FileFacts {
+    waste: Option<WasteClass>,
+    layer: u32,
+    hidden_by: Option<u32>,
+    owner: Option<u32>,
+    /// The path: a node of the tree, or a hidden item.
+    at: At,
+}
+
+#[derive(Clone, Copy)]
+enum At {
+    Node(NodeId),
+    Hidden(usize),
+}
+
+struct Builder<'a> {
+    analysis: &'a Analysis,
+    items: Vec<Full<'a>>,
+    parents: Vec<u32>,
+    lookup: HashMap<(u32, &'a [u8], bool), u32>,
+    groups: Vec<(String, u32)>,
+    packages: HashMap<u32, u32>,
+    /// Directory names joined by [`Builder::join_chains`].
+    joined: Vec<Vec<u8>>,
+}
+
+const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 5] = [
+    (Ecosystem::Pip, "pip packages"),
+    (Ecosystem::Conda, "conda packages"),
+    (Ecosystem::Npm, "npm packages"),
+    (Ecosystem::Dpkg, "dpkg packages"),
+    (Ecosystem::Apk, "apk packages"),
+];
+
+/// The group label of a package: its family, else its ecosystem's packages.
+fn group_label(analysis: &Analysis, owner: Option<u32>) -> &str {
+    let package = owner.and_then(|p| analysis.attribution.packages.get(p as usize));
+    match package {
+        Some(p) => p.family.as_deref().unwrap_or_else(|| {
+            ECOSYSTEM_GROUPS
+                .iter()
+                .find(|(e, _)| *e == p.ecosystem)
+                .map_or("packages", |(_, label)| label)
+        }),
+        None => "unowned",
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn new(analysis: &'a Analysis) -> Self {
+        let root = Full {
+            name: Name::Text("image"),
+            bytes: 0,
+            files: 0,
+            kind: Kind::Image,
+            hidden: false,
+            file: None,
+            children: Vec::new(),
+        };
+        Self {
+            analysis,
+            items: vec![root],
+            parents: vec![0],
+            lookup: HashMap::new(),
+            groups: Vec::new(),
+            packages: HashMap::new(),
+            joined: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, parent: u32, item: Full<'a>) -> u32 {
+        let id = self.items.len() as u32;
+        self.items.push(item);
+        self.parents.push(parent);
+        self.items[parent as usize].children.push(id);
+        id
+    }
+
+    fn group(&mut self, label: &str) -> u32 {
+        if let Some((_, id)) = self.groups.iter().find(|(l, _)| l == label) {
+            return *id;
+        }
+        let item = Full {
+            name: Name::Text(""),
+            bytes: 0,
+            files: 0,
+            kind: Kind::Group,
+            hidden: false,
+            file: None,
+            children: Vec::new(),
+        };
+        let id = self.push(0, item);
+        self.groups.push((label.to_owned(), id));
+        id
+    }
+
+    /// The item under which an owner's files go: its package, or for unowned files the
+    /// top directory (as the unowned list of the summary).
+    fn package(&mut self, owner: Option<u32>) -> u32 {
+        let group = self.group(group_label(self.analysis, owner));
+        let Some(p) = owner else {
+            return group;
+        };
+        if let Some(&id) = self.packages.get(&p) {
+            return id;
+        }
+        let item = Full {
+            name: Name::Package(p as usize),
+            bytes: 0,
+            files: 0,
+            kind: Kind::Package,
+            hidden: false,
+            file: None,
+            children: Vec::new(),
+        };
+        let id = self.push(group, item);
+        self.packages.insert(p, id);
+        id
+    }
+
+    fn dir(&mut self, parent: u32, name: &'a [u8]) -> u32 {
+        if let Some(&id) = self.lookup.get(&(parent, name, false)) {
+            return id;
+        }
+        let item = Full {
+            name: Name::Bytes(name),
+            bytes: 0,
+            files: 0,
+            kind: Kind::Dir,
+            hidden: false,
+            file: None,
+            children: Vec::new(),
+        };
+        let id = self.push(parent, item);
+        self.lookup.insert((parent, name, false), id);
+        id
+    }
+
+    /// Adds a file below `under` at `dirs`/`name`, counting its bytes up to the root.
+    fn file(
+        &mut self,
+        under: u32,
+        dirs: &[&'a [u8]],
+        name: &'a [u8],
+        bytes: u64,
+        facts: FileFacts,
+    ) {
+        let mut parent = under;
+        for dir in dirs {
+            parent = self.dir(parent, dir);
+        }
+        let hidden = facts.hidden_by.is_some();
+        let item = Full {
+            name: Name::Bytes(name),
+            bytes,
+            files: 1,
+            kind: Kind::File,
+            hidden,
+            file: Some(facts),
+            children: Vec::new(),
+        };
+        // A second content at one path (two hidden versions) stays a second item.
+        let id = self.push(parent, item);
+        self.lookup.entry((parent, name, hidden)).or_insert(id);
+        let mut up = parent;
+        loop {
+            let item = &mut self.items[up as usize];
+            item.bytes += bytes;
+            item.files += 1;
+            if up == 0 {
+                break;
+            }
+            up = self.parents[up as usize];
+        }
+    }
+
+    /// `a` → `b` → `c`, each a directory holding only the next, become one `a/b/c`.
+    fn join_chains(&mut self) {
+        for id in 0..self.items.len() {
+            if self.items[id].kind != Kind::Dir {
+                continue;
+            }
+            let mut name: Option<Vec<u8>> = None;
+            while let [only] = self.items[id].children[..]
+                && self.items[only as usize].kind == Kind::Dir
+            {
+                let joined = name.get_or_insert_with(|| self.bytes_of(id as u32).to_vec());
+                joined.push(b'/');
+                joined.extend_from_slice(&self.bytes_of(only));
+                // The absorbed directory is no one's child any more.
+                self.items[id].children = std::mem::take(&mut self.items[only as usize].children);
+            }
+            if let Some(name) = name {
+                self.items[id].name = Name::Joined(self.joined.len() as u32);
+                self.joined.push(name);
+            }
+        }
+    }
+
+    fn bytes_of(&self, id: u32) -> std::borrow::Cow<'_, [u8]> {
+        match self.items[id as usize].name {
+            Name::Bytes(b) => b.into(),
+            Name::Text(t) => t.as_bytes().into(),
+            Name::Joined(j) => self.joined[j as usize].as_slice().into(),
+            Name::Package(_) => (&[][..]).into(),
+        }
+    }
+}
+
+/// The components of a visible file's path below `base` (a node), or from the root when the
+/// file is not below it; the last one is the file's name.
+fn components(tree: &FileTree, id: NodeId, base: Option<NodeId>) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let mut at = Some(id);
+    while let Some(node) = at.filter(|&n| n != NodeId::ROOT) {
+        if Some(node) == base {
+            return parts.into_iter().rev().collect();
+        }
+        parts.push(tree.name(node));
+        at = tree.node(node).parent;
+    }
+    parts.reverse();
+    parts
+}
+
+/// Builds the full hierarchy of an analysis and keeps the largest [`ITEM_BUDGET`] items.
+pub fn build(analysis: &Analysis) -> Treemap {
+    let tree = &analysis.tree;
+    let attribution = &analysis.attribution;
+    let mut builder = Builder::new(analysis);
+    // Where each package lives, as a node: files below it are shown relative to it.
+    let bases: Vec<Option<NodeId>> = attribution
+        .packages
+        .iter()
+        .map(|p| {
+            let location = p.location.trim_start_matches('/');
+            (p.ecosystem != Ecosystem::Dpkg && p.ecosystem != Ecosystem::Apk)
+                .then(|| tree.lookup(location.as_bytes()))
+                .flatten()
+        })
+        .collect();
+    let extra_copies: std::collections::HashSet<NodeId> = attribution
+        .duplicates
+        .iter()
+        .flat_map(|g| g.copies.iter().skip(1).copied())
+        .collect();
+    let owner_of = |inode: crate::tree::InodeId| {
+        attribution
+            .inode_owner
+            .get(inode.0 as usize)
+            .copied()
+            .flatten()
+    };
+    let family_of = |owner: Option<u32>| {
+        owner
+            .and_then(|p| attribution.packages.get(p as usize))
+            .and_then(|p| p.family.as_deref())
+    };
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
+            continue;
+        };
+        let owner = owner_of(inode);
+        let content = tree.inode(inode);
+        let path = tree.path(id);
+        let waste = classify(&path, family_of(owner)).or_else(|| {
+            let debug = analysis
+                .content_entry(inode)
+                .is_some_and(|e| e.debug_bytes > 0);
+            if debug {
+                Some(WasteClass::DebugInfo)
+            } else {
+                extra_copies.contains(&id).then_some(WasteClass::Duplicate)
+            }
+        });
+        let base = owner.and_then(|p| bases.get(p as usize).copied().flatten());
+        let mut parts = components(tree, id, base);
+        if owner.is_none() && parts.len() == 1 {
+            // Files at the root are the unowned directory "/".
+            parts.insert(0, b"");
+        }
+        let Some((name, dirs)) = parts.split_last() else {
+            continue;
+        };
+        let under = builder.package(owner);
+        let facts = FileFacts {
+            waste,
+            layer: content.layer,
+            hidden_by: None,
+            owner,
+            at: At::Node(id),
+        };
+        builder.file(under, dirs, name, node.bytes, facts);
+    }
+    for (i, hidden) in analysis.hidden.iter().enumerate() {
+        let owner = owner_of(hidden.inode);
+        let mut path: &[u8] = &hidden.path;
+        if let Some(p) = owner.and_then(|p| attribution.packages.get(p as usize)) {
+            let location = p.location.trim_start_matches('/').as_bytes();
+            if !location.is_empty()
+                && path.starts_with(location)
+                && path.get(location.len()) == Some(&b'/')
+                && bases[owner.unwrap_or_default() as usize].is_some()
+            {
+                path = &path[location.len() + 1..];
+            }
+        }
+        let mut parts: Vec<&[u8]> = path.split(|&b| b == b'/').collect();
+        if owner.is_none() && parts.len() == 1 {
+            parts.insert(0, b"");
+        }
+        let Some((name, dirs)) = parts.split_last() else {
+            continue;
+        };
+        let under = builder.package(owner);
+        let facts = FileFacts {
+            waste: Some(match hidden.reason {
+                crate::tree::HiddenReason::Deleted => WasteClass::HiddenDeleted,
+                crate::tree::HiddenReason::MetadataOnly => WasteClass::HiddenMetadataOnly,
+                _ => WasteClass::HiddenOverwritten,
+            }),
+            layer: hidden.added_in_layer as u32,
+            hidden_by: Some(hidden.hidden_by_layer as u32),
+            owner,
+            at: At::Hidden(i),
+        };
+        builder.file(under, dirs, name, hidden.bytes, facts);
+    }
+    builder.join_chains();
+    keep_largest(&builder, ITEM_BUDGET)
+}
+
+/// The largest items, parents before children, within `budget`; each item's children that
+/// did not fit become one "other" item.
+fn keep_largest(builder: &Builder<'_>, budget: usize) -> Treemap {
+    let full = &builder.items;
+    // Expand the largest item first: an item never outweighs its parent.
+    let mut kept = vec![false; full.len()];
+    kept[0] = true;
+    let mut count = 1;
+    let mut heap: BinaryHeap<(u64, std::cmp::Reverse<u32>)> = full[0]
+        .children
+        .iter()
+        .map(|&c| (full[c as usize].bytes, std::cmp::Reverse(c)))
+        .collect();
+    while let Some((_, std::cmp::Reverse(id))) = heap.pop() {
+        if count >= budget {
+            break;
+        }
+        kept[id as usize] = true;
+        count += 1;
+        heap.extend(
+            full[id as usize]
+                .children
+                .iter()
+                .map(|&c| (full[c as usize].bytes, std::cmp::Reverse(c))),
+        );
+    }
+    let groups: Vec<String> = builder.groups.iter().map(|(l, _)| l.clone()).collect();
+    let group_of: HashMap<u32, u32> = builder
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, &(_, id))| (id, g as u32))
+        .collect();
+    let mut out = Treemap {
+        items: Vec::new(),
+        groups,
+        all_files: full[0].files,
+        folded_files: 0,
+    };
+    // Depth first from the root; children are ordered at the end.
+    let mut stack: Vec<(u32, Option<u32>, u32)> = vec![(0, None, 0)];
+    while let Some((id, parent, group)) = stack.pop() {
+        let item = &full[id as usize];
+        let group = group_of.get(&id).copied().unwrap_or(group);
+        let index = out.items.len() as u32;
+        out.items.push(shown_item(builder, id, group));
+        if let Some(parent) = parent {
+            out.items[parent as usize].children.push(index);
+        }
+        let (shown, folded): (Vec<u32>, Vec<u32>) =
+            item.children.iter().partition(|&&c| kept[c as usize]);
+        if !folded.is_empty() {
+            let files = folded.iter().map(|&c| full[c as usize].files).sum();
+            out.folded_files += files;
+            let other = Item {
+                name: format!("other ({} items)", folded.len()),
+                bytes: folded.iter().map(|&c| full[c as usize].bytes).sum(),
+                files,
+                kind: Kind::Other,
+                group,
+                hidden: folded.iter().all(|&c| full[c as usize].hidden),
+                waste: None,
+                layer: None,
+                hidden_by: None,
+                owner: None,
+                path: None,
+                children: Vec::new(),
+            };
+            let other_index = out.items.len() as u32;
+            out.items.push(other);
+            out.items[index as usize].children.push(other_index);
+        }
+        for &child in shown.iter().rev() {
+            stack.push((child, Some(index), group));
+        }
+    }
+    sort_children(&mut out.items);
+    out
+}
+
+/// Children largest first; "other" last whatever its size.
+fn sort_children(items: &mut [Item]) {
+    for i in 0..items.len() {
+        let mut children = std::mem::take(&mut items[i].children);
+        children.sort_by(|&a, &b| {
+            let (a_item, b_item) = (&items[a as usize], &items[b as usize]);
+            (a_item.kind == Kind::Other)
+                .cmp(&(b_item.kind == Kind::Other))
+                .then(b_item.bytes.cmp(&a_item.bytes))
+                .then(a.cmp(&b))
+        });
+        items[i].children = children;
+    }
+}
+
+fn shown_item(builder: &Builder<'_>, id: u32, group: u32) -> Item {
+    let analysis = builder.analysis;
+    let full = &builder.items[id as usize];
+    let package_label = |p: usize| {
+        analysis
+            .attribution
+            .packages
+            .get(p)
+            .map(|p| match &p.version {
+                Some(v) => format!("{} {v}", p.name),
+                None => p.name.clone(),
+            })
+            .unwrap_or_default()
+    };
+    let name = match full.name {
+        Name::Package(p) => escape_bytes(package_label(p).as_bytes()).into_owned(),
+        Name::Text(_) if full.kind == Kind::Group => builder
+            .groups
+            .get(group as usize)
+            .map(|(l, _)| escape_bytes(l.as_bytes()).into_owned())
+            .unwrap_or_default(),
+        Name::Bytes([]) if full.kind == Kind::Dir => "/".to_owned(),
+        _ => escape_bytes(&builder.bytes_of(id)).into_owned(),
+    };
+    let facts = full.file;
+    let path = facts.map(|f| match f.at {
+        At::Node(node) => format!("/{}", escape_bytes(&analysis.tree.path(node))),
+        At::Hidden(h) => format!(
+            "/{}",
+            escape_bytes(analysis.hidden.get(h).map_or(&[][..], |h| &h.path))
+        ),
+    });
+    Item {
+        name,
+        bytes: full.bytes,
+        files: full.files,
+        kind: full.kind,
+        group,
+        hidden: full.hidden,
+        waste: facts.and_then(|f| f.waste).map(WasteClass::name),
+        layer: facts.map(|f| f.layer),
+        hidden_by: facts.and_then(|f| f.hidden_by),
+        owner: facts
+            .and_then(|f| f.owner)
+            .map(|p| escape_bytes(package_label(p as usize).as_bytes()).into_owned()),
+        path,
+        children: Vec::new(),
+    }
+}
+
+/// A rectangle of the layout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    /// Left.
+    pub x: f64,
+    /// Top.
+    pub y: f64,
+    /// Width.
+    pub w: f64,
+    /// Height.
+    pub h: f64,
+}
+
+/// Rectangles for `sizes` (largest first) that fill `area` in proportion, each as close to
+/// a square as the squarified algorithm (Bruls, Huizing, van Wijk) makes them.
+pub fn squarify(sizes: &[u64], area: Rect) -> Vec<Rect> {
+    let total: f64 = sizes.iter().map(|&s| s as f64).sum();
+    let mut out = Vec::with_capacity(sizes.len());
+    if total <= 0.0 || area.w <= 0.0 || area.h <= 0.0 {
+        out.resize(
+            sizes.len(),
+            Rect {
+                w: 0.0,
+                h: 0.0,
+                ..area
+            },
+        );
+        return out;
+    }
+    let scale = area.w * area.h / total;
+    let scaled: Vec<f64> = sizes.iter().map(|&s| s as f64 * scale).collect();
+    let mut rest = area;
+    let mut start = 0;
+    while start < scaled.len() {
+        let side = rest.w.min(rest.h);
+        let mut end = start + 1;
+        let mut worst_now = worst(&scaled[start..end], side);
+        while end < scaled.len() {
+            let next = worst(&scaled[start..=end], side);
+            if next > worst_now {
+                break;
+            }
+            worst_now = next;
+            end += 1;
+        }
+        let row = &scaled[start..end];
+        let sum: f64 = row.iter().sum();
+        if rest.w >= rest.h {
+            // A column at the left.
+            let width = if rest.h > 0.0 { sum / rest.h } else { 0.0 };
+            let mut y = rest.y;
+            for &s in row {
+                let h = if width > 0.0 { s / width } else { 0.0 };
+                out.push(Rect {
+                    x: rest.x,
+                    y,
+                    w: width,
+                    h,
+                });
+                y += h;
+            }
+            rest.x += width;
+            rest.w = (rest.w - width).max(0.0);
+        } else {
+            // A row at the top.
+            let height = if rest.w > 0.0 { sum / rest.w } else { 0.0 };
+            let mut x = rest.x;
+            for &s in row {
+                let w = if height > 0.0 { s / height } else { 0.0 };
+                out.push(Rect {
+                    x,
+                    y: rest.y,
+                    w,
+                    h: height,
+                });
+                x += w;
+            }
+            rest.y += height;
+            rest.h = (rest.h - height).max(0.0);
+        }
+        start = end;
+    }
+    out
+}
+
+/// The worst aspect ratio of a row of areas laid along a side of length `side`.
+fn worst(row: &[f64], side: f64) -> f64 {
+    let sum: f64 = row.iter().sum();
+    let (min, max) = row
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    if sum <= 0.0 || min <= 0.0 {
+        return f64::MAX;
+    }
+    let side2 = side * side;
+    let sum2 = sum * sum;
+    (side2 * max / sum2).max(sum2 / (side2 * min))
+}
+
+/// The area left for an item's children: a strip for its name at the top when it is large
+/// enough to carry one.
+fn inner(item: &Item, rect: Rect) -> Rect {
+    let header = if item.kind == Kind::Image || rect.h < 3.0 * HEADER || rect.w < 60.0 {
+        0.0
+    } else {
+        HEADER
+    };
+    let pad = if item.kind == Kind::Image { 0.0 } else { 1.0 };
+    Rect {
+        x: rect.x + pad,
+        y: rect.y + header + pad,
+        w: (rect.w - 2.0 * pad).max(0.0),
+        h: (rect.h - header - 2.0 * pad).max(0.0),
+    }
+}
+
+/// The treemap as SVG elements (inside an `<svg>` the page writes), the layout computed
+/// here: every item large enough to see is a `<rect>` with a `<title>` people read on
+/// hover, and a label where it fits.
+pub fn svg(map: &Treemap, exact: bool) -> String {
+    let mut out = String::new();
+    if map.items.is_empty() {
+        return out;
+    }
+    let root = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: WIDTH,
+        h: HEIGHT,
+    };
+    let mut stack = vec![(0u32, root)];
+    while let Some((id, rect)) = stack.pop() {
+        let item = &map.items[id as usize];
+        if rect.w < 1.0 || rect.h < 1.0 {
+            continue;
+        }
+        if item.kind != Kind::Image {
+            write_rect(&mut out, map, id, rect, exact);
+        }
+        if item.children.is_empty() {
+            continue;
+        }
+        let area = inner(item, rect);
+        let sizes: Vec<u64> = item
+            .children
+            .iter()
+            .map(|&c| map.items[c as usize].bytes)
+            .collect();
+        let rects = squarify(&sizes, area);
+        for (&child, &r) in item.children.iter().zip(&rects).rev() {
+            stack.push((child, r));
+        }
+    }
+    out
+}
+
+/// What hovering an item says: path or name, bytes, owner, layers.
+pub fn tooltip(map: &Treemap, item: &Item, exact: bool) -> String {
+    let mut tip = item.path.clone().unwrap_or_else(|| item.name.clone());
+    let _ = write!(tip, "\n{}", human_bytes(item.bytes, exact));
+    if item.kind != Kind::File {
+        let _ = write!(tip, " in {} files", item.files);
+    }
+    if let Some(owner) = &item.owner {
+        let _ = write!(tip, "\nowner: {owner}");
+    } else if item.kind == Kind::File {
+        tip.push_str("\nowner: none");
+    }
+    if let Some(layer) = item.layer {
+        let _ = write!(tip, "\nadded by layer {layer}");
+    }
+    if let Some(layer) = item.hidden_by {
+        let _ = write!(tip, ", hidden by layer {layer} (shipped, not visible)");
+    }
+    if let Some(waste) = item.waste {
+        let _ = write!(tip, "\nwaste: {waste}");
+    }
+    if let Some(group) = map.groups.get(item.group as usize)
+        && item.kind != Kind::Group
+    {
+        let _ = write!(tip, "\ngroup: {}", escape_bytes(group.as_bytes()));
+    }
+    tip
+}
+
+fn write_rect(out: &mut String, map: &Treemap, id: u32, rect: Rect, exact: bool) {
+    let item = &map.items[id as usize];
+    let mut class = format!("c{} k-{}", item.group % PALETTE, kind_name(item.kind));
+    if item.hidden {
+        class.push_str(" hid");
+    }
+    if item.waste.is_some() && !item.hidden {
+        class.push_str(" waste");
+    }
+    let _ = write!(
+        out,
+        "<g class=\"{class}\" data-i=\"{id}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/>",
+        rect.x, rect.y, rect.w, rect.h
+    );
+    if item.hidden {
+        let _ = write!(
+            out,
+            "<rect class=\"hatch\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\"/>",
+            rect.x, rect.y, rect.w, rect.h
+        );
+    }
+    let _ = write!(out, "<title>{}</title>", text(&tooltip(map, item, exact)));
+    let leaf = item.children.is_empty();
+    let fits = if leaf {
+        rect.w >= 40.0 && rect.h >= 14.0
+    } else {
+        rect.w >= 60.0 && rect.h >= 3.0 * HEADER
+    };
+    if fits {
+        let chars = ((rect.w - 6.0) / 6.6).max(1.0) as usize;
+        let label = crate::report::cut(&item.name, chars);
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            rect.x + 3.0,
+            rect.y + 11.5,
+            text(&label)
+        );
+        if leaf && rect.h >= 28.0 {
+            let size = crate::report::cut(&human_bytes(item.bytes, exact), chars);
+            let _ = write!(
+                out,
+                "<text class=\"sz\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                rect.x + 3.0,
+                rect.y + 24.0,
+                text(&size)
+            );
+        }
+    }
+    out.push_str("</g>");
+}
+
+/// Colours of the palette the stylesheet defines (`.c0` … `.c11`).
+pub const PALETTE: u32 = 12;
+
+/// The kind as the page's classes and data name it.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Image => "image",
+        Kind::Group => "group",
+        Kind::Package => "package",
+        Kind::Dir => "dir",
+        Kind::File => "file",
+        Kind::Other => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn squarified_rectangles_tile_the_area_in_proportion(
+            mut sizes in proptest::collection::vec(1u64..1_000_000, 1..60),
+            w in 10.0f64..2000.0,
+            h in 10.0f64..2000.0,
+        ) {
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            let area = Rect { x: 5.0, y: 7.0, w, h };
+            let rects = squarify(&sizes, area);
+            prop_assert_eq!(rects.len(), sizes.len());
+            let total: f64 = sizes.iter().map(|&s| s as f64).sum();
+            for (r, &s) in rects.iter().zip(&sizes) {
+                let want = s as f64 / total * w * h;
+                prop_assert!((r.w * r.h - want).abs() <= 1e-6 * w * h, "{r:?} {want}");
+                prop_assert!(r.x >= area.x - 1e-6 && r.y >= area.y - 1e-6);
+                prop_assert!(r.x + r.w <= area.x + w + 1e-6 && r.y + r.h <= area.y + h + 1e-6);
+            }
+            for (i, a) in rects.iter().enumerate() {
+                for b in &rects[i + 1..] {
+                    let overlap_w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+                    let overlap_h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+                    prop_assert!(overlap_w <= 1e-6 || overlap_h <= 1e-6, "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn equal_sizes_in_a_square_are_squares() {
+        let rects = squarify(
+            &[1, 1, 1, 1],
+            Rect {
+                x: 0.0,
+                y: 0.0,
+                w: 2.0,
+                h: 2.0,
+            },
+        );
+        for r in rects {
+            assert!(
+                (r.w - 1.0).abs() < 1e-9 && (r.h - 1.0).abs() < 1e-9,
+                "{r:?}"
+            );
+        }
+    }
+}

@@ -12,6 +12,8 @@ Commands:
   dive-rs diff OLD NEW [--format text|markdown|json|html] what changed between two images
   dive-rs cat IMAGE PATH [--layer N] [--follow]          a file's bytes on stdout
   dive-rs extract IMAGE PATH... -o DIR [--layer N] [--force]   files and directories into DIR
+  dive-rs completions bash|zsh|fish|powershell|elvish      a shell's completion script
+  dive-rs man                         the manual page (roff): dive-rs man | man -l -
 
 IMAGE forms (detected by content):
   image.tar                 `docker save` (any Docker version), or an OCI layout packed in a tar
@@ -88,6 +90,18 @@ pub enum Command {
     /// Copy files and directories out of the image into a directory they cannot leave.
     #[command(after_help = EXTRACT_HELP)]
     Extract(ExtractArgs),
+    /// Print the completion script of a shell: `source <(dive-rs completions bash)`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `dive-rs man | man -l -`.
+    Man,
+}
+
+/// Arguments of `dive-rs completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const EXTRACT_HELP: &str = "\

@@ -60,6 +60,18 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Diff(args)) => diff_command(args).map(|()| 0),
         Some(Command::Cat(args)) => crate::files::cat_command(args).map(|()| 0),
         Some(Command::Extract(args)) => crate::files::extract_command(args).map(|()| 0),
+        Some(Command::Completions(args)) => {
+            let mut out = io::stdout().lock();
+            crate::docs::completions(args, &mut out)?;
+            out.flush()?;
+            Ok(0)
+        }
+        Some(Command::Man) => {
+            let mut out = io::stdout().lock();
+            crate::docs::man(&mut out)?;
+            out.flush()?;
+            Ok(0)
+        }
         None if cli.summary || cli.json => summary_command(cli).map(|()| 0),
         // dive runs its gate instead of the UI under CI=true or --ci; so do we.
         None if cli.ci || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) => {

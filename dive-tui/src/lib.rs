@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod details;
+mod docs;
 mod files;
 mod input;
 pub mod keymap;

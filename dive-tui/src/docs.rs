@@ -23,7 +23,7 @@ pub(crate) fn completions(args: &CompletionsArgs, out: &mut dyn Write) -> anyhow
     Ok(())
 }
 
-/// `dive-rs man`: one roff page (section 1) on stdout. clap_mangen writes the main command;
+/// `dive-rs man`: one roff page (section 1) on stdout. `clap_mangen` writes the main command;
 /// each subcommand's synopsis, description and own options follow under a heading of its
 /// own (a single page is what `dive-rs man | man -l -` shows, so the list of subcommands
 /// points there rather than to pages that do not exist).

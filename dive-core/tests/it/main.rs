@@ -17,6 +17,7 @@ mod elf;
 mod forms;
 mod fuzz_regressions;
 mod gate;
+mod html;
 mod json;
 mod pipeline;
 mod progress;

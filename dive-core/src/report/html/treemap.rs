@@ -130,7 +130,7 @@ struct Builder<'a> {
     analysis: &'a Analysis,
     items: Vec<Full<'a>>,
     parents: Vec<u32>,
-    lookup: HashMap<(u32, &'a [u8], bool), u32>,
+    lookup: HashMap<(u32, &'a [u8]), u32>,
     groups: Vec<(String, u32)>,
     packages: HashMap<u32, u32>,
     /// Directory names joined by [`Builder::join_chains`].
@@ -232,7 +232,7 @@ impl<'a> Builder<'a> {
     }
 
     fn dir(&mut self, parent: u32, name: &'a [u8]) -> u32 {
-        if let Some(&id) = self.lookup.get(&(parent, name, false)) {
+        if let Some(&id) = self.lookup.get(&(parent, name)) {
             return id;
         }
         let item = Full {
@@ -245,7 +245,7 @@ impl<'a> Builder<'a> {
             children: Vec::new(),
         };
         let id = self.push(parent, item);
-        self.lookup.insert((parent, name, false), id);
+        self.lookup.insert((parent, name), id);
         id
     }
 
@@ -272,9 +272,9 @@ impl<'a> Builder<'a> {
             file: Some(facts),
             children: Vec::new(),
         };
-        // A second content at one path (two hidden versions) stays a second item.
-        let id = self.push(parent, item);
-        self.lookup.entry((parent, name, hidden)).or_insert(id);
+        // Files are never looked up: a second content at one path (a hidden version) is a
+        // second item, and a directory of the same name (a later layer's) stays apart.
+        self.push(parent, item);
         let mut up = parent;
         loop {
             let item = &mut self.items[up as usize];

@@ -150,6 +150,16 @@ fn every_human_readable_output_shows_controls_as_escapes() {
             vec![image, "--summary", "--bytes"],
             None,
         ),
+        (
+            "report html",
+            vec!["report", image, "--format", "html"],
+            None,
+        ),
+        (
+            "diff html",
+            vec!["diff", image, DEMO, "--format", "html"],
+            None,
+        ),
     ] {
         outputs.push(checked(what, &args, stdin, 0));
     }

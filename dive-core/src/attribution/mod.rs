@@ -25,6 +25,7 @@ pub use cuda::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_
 pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
 pub use reinstalls::Reinstall;
+pub(crate) use waste::hidden_class;
 pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;

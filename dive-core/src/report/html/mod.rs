@@ -139,7 +139,7 @@ fn script_data(map: &Treemap, exact: bool) -> String {
             b: item.bytes,
             s: human_bytes(item.bytes, exact),
             k: treemap::kind_name(item.kind),
-            g: item.group,
+            g: item.colour,
             h: item.hidden,
             w: item.waste.is_some(),
             t: treemap::tooltip(map, item, exact),
@@ -290,7 +290,7 @@ fn treemap_section(body: &mut String, map: &Treemap, exact: bool) {
         let _ = writeln!(
             body,
             "<li><svg viewBox=\"0 0 14 14\" aria-hidden=\"true\"><rect class=\"c{}\" width=\"14\" height=\"14\"/></svg>{} {}</li>",
-            group.group % treemap::PALETTE,
+            group.colour % treemap::PALETTE,
             text(&group.name),
             bytes_cell(group.bytes, exact)
         );

@@ -95,7 +95,7 @@
     const item = items[i];
     let cls = 'c' + (item.g % 12) + ' k-' + item.k;
     if (item.h) { cls += ' hid'; }
-    if (item.w && !item.h) { cls += ' waste'; }
+    if (item.w && !item.h && r.w >= 8 && r.h >= 8) { cls += ' waste'; }
     if (i === hit) { cls += ' hit'; }
     const g = el('g', { 'class': cls, 'data-i': String(i) });
     const box = { x: r.x.toFixed(1), y: r.y.toFixed(1), width: r.w.toFixed(1), height: r.h.toFixed(1) };
@@ -128,7 +128,7 @@
     const stack = [[root, { x: 0, y: 0, w: W, h: H }, true]];
     while (stack.length > 0) {
       const [i, r, top] = stack.pop();
-      if (r.w < 1 || r.h < 1) { continue; }
+      if (r.w < 2 || r.h < 2) { continue; }
       const item = items[i];
       if (!top) { frag.appendChild(tile(i, r, hit)); }
       if (item.c.length === 0) { continue; }

@@ -4,7 +4,9 @@
 //! is folded into one "other" item with its count and bytes. The layout is squarified here,
 //! so that the page shows the picture without scripts.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use hashbrown::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -55,8 +57,10 @@ pub struct Item {
     pub files: u64,
     /// What it is.
     pub kind: Kind,
-    /// Colour: the index of its top-level group.
+    /// Its top-level group (index into [`Treemap::groups`]).
     pub group: u32,
+    /// Its colour in the palette: the groups' by size, unowned bytes grey.
+    pub colour: u32,
     /// Content a later layer hid (shipped, not visible).
     pub hidden: bool,
     /// Waste class of a file, when it has one.
@@ -96,6 +100,9 @@ struct Full<'a> {
     name: Name<'a>,
     bytes: u64,
     files: u64,
+    /// Files below the size any kept item has, counted here without items of their own.
+    small_bytes: u64,
+    small_files: u64,
     kind: Kind,
     hidden: bool,
     file: Option<FileFacts>,
@@ -135,6 +142,49 @@ struct Builder<'a> {
     packages: HashMap<u32, u32>,
     /// Directory names joined by [`Builder::join_chains`].
     joined: Vec<Vec<u8>>,
+    /// Files smaller than this never become items (see [`Threshold`]).
+    threshold: Threshold,
+}
+
+/// The size below which a file cannot be among the [`ITEM_BUDGET`] largest items: every
+/// item is at least as large as the files below it, so the budget's worth of files at least
+/// this large would fill it first. Such files are counted in their directory without an item
+/// each: a million small files cost no memory here. Of the files exactly this large, only
+/// `equal` more become items.
+#[derive(Debug, Clone, Copy)]
+struct Threshold {
+    size: u64,
+    equal: usize,
+}
+
+impl Threshold {
+    fn of(mut sizes: Vec<u64>) -> Self {
+        if sizes.len() <= ITEM_BUDGET {
+            return Self {
+                size: 0,
+                equal: usize::MAX,
+            };
+        }
+        let at = sizes.len() - ITEM_BUDGET;
+        let (_, &mut size, larger) = sizes.select_nth_unstable(at);
+        let above = larger.iter().filter(|&&s| s > size).count();
+        Self {
+            size,
+            equal: ITEM_BUDGET - above,
+        }
+    }
+
+    /// Whether a file of `bytes` gets an item (counting the one asked about).
+    fn admits(&mut self, bytes: u64) -> bool {
+        if bytes > self.size {
+            return true;
+        }
+        if bytes == self.size && self.equal > 0 {
+            self.equal -= 1;
+            return true;
+        }
+        false
+    }
 }
 
 const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 5] = [
@@ -160,11 +210,13 @@ fn group_label(analysis: &Analysis, owner: Option<u32>) -> &str {
 }
 
 impl<'a> Builder<'a> {
-    fn new(analysis: &'a Analysis) -> Self {
+    fn new(analysis: &'a Analysis, threshold: Threshold) -> Self {
         let root = Full {
             name: Name::Text("image"),
             bytes: 0,
             files: 0,
+            small_bytes: 0,
+            small_files: 0,
             kind: Kind::Image,
             hidden: false,
             file: None,
@@ -178,6 +230,7 @@ impl<'a> Builder<'a> {
             groups: Vec::new(),
             packages: HashMap::new(),
             joined: Vec::new(),
+            threshold,
         }
     }
 
@@ -197,6 +250,8 @@ impl<'a> Builder<'a> {
             name: Name::Text(""),
             bytes: 0,
             files: 0,
+            small_bytes: 0,
+            small_files: 0,
             kind: Kind::Group,
             hidden: false,
             file: None,
@@ -221,6 +276,8 @@ impl<'a> Builder<'a> {
             name: Name::Package(p as usize),
             bytes: 0,
             files: 0,
+            small_bytes: 0,
+            small_files: 0,
             kind: Kind::Package,
             hidden: false,
             file: None,
@@ -239,6 +296,8 @@ impl<'a> Builder<'a> {
             name: Name::Bytes(name),
             bytes: 0,
             files: 0,
+            small_bytes: 0,
+            small_files: 0,
             kind: Kind::Dir,
             hidden: false,
             file: None,
@@ -249,32 +308,42 @@ impl<'a> Builder<'a> {
         id
     }
 
-    /// Adds a file below `under` at `dirs`/`name`, counting its bytes up to the root.
+    /// Adds a file below `under` at `dirs`/`name`, counting its bytes up to the root; a file
+    /// too small for an item of its own is counted in its directory only, and `facts` (a
+    /// path lookup and a waste classification) is not asked for.
     fn file(
         &mut self,
         under: u32,
         dirs: &[&'a [u8]],
         name: &'a [u8],
         bytes: u64,
-        facts: FileFacts,
+        facts: impl FnOnce() -> FileFacts,
     ) {
         let mut parent = under;
         for dir in dirs {
             parent = self.dir(parent, dir);
         }
-        let hidden = facts.hidden_by.is_some();
-        let item = Full {
-            name: Name::Bytes(name),
-            bytes,
-            files: 1,
-            kind: Kind::File,
-            hidden,
-            file: Some(facts),
-            children: Vec::new(),
-        };
-        // Files are never looked up: a second content at one path (a hidden version) is a
-        // second item, and a directory of the same name (a later layer's) stays apart.
-        self.push(parent, item);
+        if self.threshold.admits(bytes) {
+            let facts = facts();
+            let item = Full {
+                name: Name::Bytes(name),
+                bytes,
+                files: 1,
+                small_bytes: 0,
+                small_files: 0,
+                kind: Kind::File,
+                hidden: facts.hidden_by.is_some(),
+                file: Some(facts),
+                children: Vec::new(),
+            };
+            // Files are never looked up: a second content at one path (a hidden version) is
+            // a second item, and a directory of the same name (a later layer's) stays apart.
+            self.push(parent, item);
+        } else {
+            let item = &mut self.items[parent as usize];
+            item.small_bytes += bytes;
+            item.small_files += 1;
+        }
         let mut up = parent;
         loop {
             let item = &mut self.items[up as usize];
@@ -296,6 +365,7 @@ impl<'a> Builder<'a> {
             let mut name: Option<Vec<u8>> = None;
             while let [only] = self.items[id].children[..]
                 && self.items[only as usize].kind == Kind::Dir
+                && self.items[id].small_files == 0
             {
                 let joined = name.get_or_insert_with(|| self.bytes_of(id as u32).to_vec());
                 joined.push(b'/');
@@ -340,7 +410,19 @@ fn components(tree: &FileTree, id: NodeId, base: Option<NodeId>) -> Vec<&[u8]> {
 pub fn build(analysis: &Analysis) -> Treemap {
     let tree = &analysis.tree;
     let attribution = &analysis.attribution;
-    let mut builder = Builder::new(analysis);
+    let visible = || {
+        tree.walk().filter_map(|id| {
+            let node = tree.node(id);
+            node.inode
+                .filter(|_| node.files == 1)
+                .map(|inode| (id, inode))
+        })
+    };
+    let sizes: Vec<u64> = visible()
+        .map(|(id, _)| tree.node(id).bytes)
+        .chain(analysis.hidden.iter().map(|h| h.bytes))
+        .collect();
+    let mut builder = Builder::new(analysis, Threshold::of(sizes));
     // Where each package lives, as a node: files below it are shown relative to it.
     let bases: Vec<Option<NodeId>> = attribution
         .packages
@@ -352,7 +434,7 @@ pub fn build(analysis: &Analysis) -> Treemap {
                 .flatten()
         })
         .collect();
-    let extra_copies: std::collections::HashSet<NodeId> = attribution
+    let extra_copies: HashSet<NodeId> = attribution
         .duplicates
         .iter()
         .flat_map(|g| g.copies.iter().skip(1).copied())
@@ -369,24 +451,8 @@ pub fn build(analysis: &Analysis) -> Treemap {
             .and_then(|p| attribution.packages.get(p as usize))
             .and_then(|p| p.family.as_deref())
     };
-    for id in tree.walk() {
-        let node = tree.node(id);
-        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
-            continue;
-        };
+    for (id, inode) in visible() {
         let owner = owner_of(inode);
-        let content = tree.inode(inode);
-        let path = tree.path(id);
-        let waste = classify(&path, family_of(owner)).or_else(|| {
-            let debug = analysis
-                .content_entry(inode)
-                .is_some_and(|e| e.debug_bytes > 0);
-            if debug {
-                Some(WasteClass::DebugInfo)
-            } else {
-                extra_copies.contains(&id).then_some(WasteClass::Duplicate)
-            }
-        });
         let base = owner.and_then(|p| bases.get(p as usize).copied().flatten());
         let mut parts = components(tree, id, base);
         if owner.is_none() && parts.len() == 1 {
@@ -396,15 +462,27 @@ pub fn build(analysis: &Analysis) -> Treemap {
         let Some((name, dirs)) = parts.split_last() else {
             continue;
         };
-        let under = builder.package(owner);
-        let facts = FileFacts {
-            waste,
-            layer: content.layer,
-            hidden_by: None,
-            owner,
-            at: At::Node(id),
+        let facts = || {
+            let waste = classify(&tree.path(id), family_of(owner)).or_else(|| {
+                let debug = analysis
+                    .content_entry(inode)
+                    .is_some_and(|e| e.debug_bytes > 0);
+                if debug {
+                    Some(WasteClass::DebugInfo)
+                } else {
+                    extra_copies.contains(&id).then_some(WasteClass::Duplicate)
+                }
+            });
+            FileFacts {
+                waste,
+                layer: tree.inode(inode).layer,
+                hidden_by: None,
+                owner,
+                at: At::Node(id),
+            }
         };
-        builder.file(under, dirs, name, node.bytes, facts);
+        let under = builder.package(owner);
+        builder.file(under, dirs, name, tree.node(id).bytes, facts);
     }
     for (i, hidden) in analysis.hidden.iter().enumerate() {
         let owner = owner_of(hidden.inode);
@@ -426,18 +504,14 @@ pub fn build(analysis: &Analysis) -> Treemap {
         let Some((name, dirs)) = parts.split_last() else {
             continue;
         };
-        let under = builder.package(owner);
-        let facts = FileFacts {
-            waste: Some(match hidden.reason {
-                crate::tree::HiddenReason::Deleted => WasteClass::HiddenDeleted,
-                crate::tree::HiddenReason::MetadataOnly => WasteClass::HiddenMetadataOnly,
-                _ => WasteClass::HiddenOverwritten,
-            }),
+        let facts = || FileFacts {
+            waste: Some(crate::attribution::hidden_class(hidden.reason)),
             layer: hidden.added_in_layer as u32,
             hidden_by: Some(hidden.hidden_by_layer as u32),
             owner,
             at: At::Hidden(i),
         };
+        let under = builder.package(owner);
         builder.file(under, dirs, name, hidden.bytes, facts);
     }
     builder.join_chains();
@@ -477,6 +551,23 @@ fn keep_largest(builder: &Builder<'_>, budget: usize) -> Treemap {
         .enumerate()
         .map(|(g, &(_, id))| (id, g as u32))
         .collect();
+    // Colours by size, so that the largest groups get the most distinct ones; unowned bytes
+    // are always the palette's grey.
+    let mut by_size: Vec<usize> = (0..builder.groups.len()).collect();
+    by_size.sort_by_key(|&g| std::cmp::Reverse(full[builder.groups[g].1 as usize].bytes));
+    let mut colours = vec![0u32; builder.groups.len()];
+    let mut next = 0;
+    for g in by_size {
+        if builder.groups[g].0 == "unowned" {
+            colours[g] = GREY;
+        } else {
+            if next % PALETTE == GREY {
+                next += 1;
+            }
+            colours[g] = next % PALETTE;
+            next += 1;
+        }
+    }
     let mut out = Treemap {
         items: Vec::new(),
         groups,
@@ -489,22 +580,27 @@ fn keep_largest(builder: &Builder<'_>, budget: usize) -> Treemap {
         let item = &full[id as usize];
         let group = group_of.get(&id).copied().unwrap_or(group);
         let index = out.items.len() as u32;
-        out.items.push(shown_item(builder, id, group));
+        out.items
+            .push(shown_item(builder, id, group, colours[group as usize]));
         if let Some(parent) = parent {
             out.items[parent as usize].children.push(index);
         }
         let (shown, folded): (Vec<u32>, Vec<u32>) =
             item.children.iter().partition(|&&c| kept[c as usize]);
-        if !folded.is_empty() {
-            let files = folded.iter().map(|&c| full[c as usize].files).sum();
+        if !folded.is_empty() || item.small_files > 0 {
+            let files =
+                folded.iter().map(|&c| full[c as usize].files).sum::<u64>() + item.small_files;
             out.folded_files += files;
+            let count = folded.len() as u64 + item.small_files;
             let other = Item {
-                name: format!("other ({} items)", folded.len()),
-                bytes: folded.iter().map(|&c| full[c as usize].bytes).sum(),
+                name: format!("other ({count} items)"),
+                bytes: folded.iter().map(|&c| full[c as usize].bytes).sum::<u64>()
+                    + item.small_bytes,
                 files,
                 kind: Kind::Other,
                 group,
-                hidden: folded.iter().all(|&c| full[c as usize].hidden),
+                colour: colours[group as usize],
+                hidden: item.small_files == 0 && folded.iter().all(|&c| full[c as usize].hidden),
                 waste: None,
                 layer: None,
                 hidden_by: None,
@@ -539,7 +635,7 @@ fn sort_children(items: &mut [Item]) {
     }
 }
 
-fn shown_item(builder: &Builder<'_>, id: u32, group: u32) -> Item {
+fn shown_item(builder: &Builder<'_>, id: u32, group: u32, colour: u32) -> Item {
     let analysis = builder.analysis;
     let full = &builder.items[id as usize];
     let package_label = |p: usize| {
@@ -577,6 +673,7 @@ fn shown_item(builder: &Builder<'_>, id: u32, group: u32) -> Item {
         files: full.files,
         kind: full.kind,
         group,
+        colour,
         hidden: full.hidden,
         waste: facts.and_then(|f| f.waste).map(WasteClass::name),
         layer: facts.map(|f| f.layer),
@@ -722,7 +819,8 @@ pub fn svg(map: &Treemap, exact: bool) -> String {
     let mut stack = vec![(0u32, root)];
     while let Some((id, rect)) = stack.pop() {
         let item = &map.items[id as usize];
-        if rect.w < 1.0 || rect.h < 1.0 {
+        // Smaller than this, a tile is noise: its parent's colour shows there instead.
+        if rect.w < 2.0 || rect.h < 2.0 {
             continue;
         }
         if item.kind != Kind::Image {
@@ -776,11 +874,12 @@ pub fn tooltip(map: &Treemap, item: &Item, exact: bool) -> String {
 
 fn write_rect(out: &mut String, map: &Treemap, id: u32, rect: Rect, exact: bool) {
     let item = &map.items[id as usize];
-    let mut class = format!("c{} k-{}", item.group % PALETTE, kind_name(item.kind));
+    let mut class = format!("c{} k-{}", item.colour % PALETTE, kind_name(item.kind));
     if item.hidden {
         class.push_str(" hid");
     }
-    if item.waste.is_some() && !item.hidden {
+    // A dashed outline needs room to be seen as one.
+    if item.waste.is_some() && !item.hidden && rect.w >= 8.0 && rect.h >= 8.0 {
         class.push_str(" waste");
     }
     let _ = write!(
@@ -828,6 +927,8 @@ fn write_rect(out: &mut String, map: &Treemap, id: u32, rect: Rect, exact: bool)
 
 /// Colours of the palette the stylesheet defines (`.c0` … `.c11`).
 pub const PALETTE: u32 = 12;
+/// The palette's grey (`.c9`), for bytes no package owns.
+const GREY: u32 = 9;
 
 /// The kind as the page's classes and data name it.
 pub fn kind_name(kind: Kind) -> &'static str {

@@ -638,3 +638,33 @@ pub(crate) fn delta_bars(deltas: &[crate::report::diff::Delta], exact: bool) -> 
     out.push_str("</svg>\n<p class=\"note\">Grey: old; red: grown, green: shrunk (new).</p>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn text_holds_no_markup_and_reads_back_as_the_escaped_name(name in ".*") {
+            let html = text(&name);
+            prop_assert!(!html.contains(['<', '>', '"', '\'']));
+            let read = html
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            prop_assert_eq!(read, escape(&name).into_owned());
+        }
+
+        #[test]
+        fn script_json_never_closes_its_element_and_parses_back(name in ".*") {
+            let json = serde_json::json!({ "n": name }).to_string();
+            let inline = script_json(&json);
+            prop_assert!(!inline.contains(['<', '>', '&']));
+            let back: serde_json::Value = serde_json::from_str(&inline).unwrap();
+            prop_assert_eq!(back["n"].as_str(), Some(name.as_str()));
+        }
+    }
+}

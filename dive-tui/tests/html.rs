@@ -60,6 +60,22 @@ fn write_page(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     path
 }
 
+/// The demo's report page, written in `dir`, and its text.
+fn demo_page(dir: &Path) -> (PathBuf, String) {
+    let page = write_page(dir, "demo.html", &["report", DEMO, "--format", "html"]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    (page, html)
+}
+
+/// The treemap's data as the page gives it to its script.
+fn page_data(html: &str) -> Value {
+    let data = html
+        .split("<script type=\"application/json\" id=\"data\">")
+        .nth(1)
+        .unwrap();
+    serde_json::from_str(data.split("</script>").next().unwrap()).unwrap()
+}
+
 /// What `html_facts.py` reads in the file; `strict` also lists html5lib's parse errors.
 fn facts(path: &Path, strict: bool) -> Value {
     let mut command = Command::new(PYTHON);
@@ -165,12 +181,7 @@ fn the_report_page_holds_the_figures_of_json_and_parses_without_an_error() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let page = write_page(
-        dir.path(),
-        "demo.html",
-        &["report", DEMO, "--format", "html"],
-    );
-    let html = std::fs::read_to_string(&page).unwrap();
+    let (page, html) = demo_page(dir.path());
     let json: Value = serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
     let facts = facts(&page, true);
     assert_eq!(facts["parse_errors"], serde_json::json!([]), "html5lib");
@@ -268,7 +279,7 @@ fn the_report_page_holds_the_figures_of_json_and_parses_without_an_error() {
     );
 
     // The treemap's data: every shipped byte once, each parent the sum of its children.
-    let data: Value = serde_json::from_str(scripts[0].as_str().unwrap()).unwrap();
+    let data = page_data(&html);
     let items = data["items"].as_array().unwrap();
     let shipped = image["final_bytes"].as_u64().unwrap() + image["hidden_bytes"].as_u64().unwrap();
     assert_eq!(items[0]["b"].as_u64().unwrap(), shipped);
@@ -301,17 +312,8 @@ fn in_chromium_the_script_zooms_and_searches_under_the_policy_and_the_picture_ne
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let page = write_page(
-        dir.path(),
-        "demo.html",
-        &["report", DEMO, "--format", "html"],
-    );
-    let html = std::fs::read_to_string(&page).unwrap();
-    let data = html
-        .split("<script type=\"application/json\" id=\"data\">")
-        .nth(1)
-        .unwrap();
-    let data: Value = serde_json::from_str(data.split("</script>").next().unwrap()).unwrap();
+    let (page, html) = demo_page(dir.path());
+    let data = page_data(&html);
     let items = data["items"].as_array().unwrap();
     // The largest group: zooming into it draws its packages, and the breadcrumb leads back.
     let group = items[0]["c"][0].as_u64().unwrap() as usize;
@@ -514,12 +516,7 @@ fn names_that_are_markup_stay_text_in_the_page_and_in_the_browser() {
     }
     // After the script has run: zoomed into every group (the tiles it draws) and searching
     // for the names (the hits it lists).
-    let data = std::fs::read_to_string(&page).unwrap();
-    let data = data
-        .split("<script type=\"application/json\" id=\"data\">")
-        .nth(1)
-        .unwrap();
-    let data: Value = serde_json::from_str(data.split("</script>").next().unwrap()).unwrap();
+    let data = page_data(&std::fs::read_to_string(&page).unwrap());
     let groups = data["items"][0]["c"].as_array().unwrap().clone();
     for (i, group) in groups.iter().enumerate() {
         let (dom, stderr) = chromium(&url(&page, &format!("?q=alert#i={group}")), &["--dump-dom"]);

@@ -537,24 +537,34 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     );
     let _ = writeln!(out, "\n{}{heading}\n", if md { "## " } else { "" });
     let mut number = 0;
-    for finding in all.iter().filter(|f| !f.conditional) {
-        number += 1;
-        write_finding(&mut out, number, finding, md, &size);
+    for (when, group) in grouped(&all) {
+        if let Some(when) = when {
+            let _ = writeln!(out, "{}{when}\n", if md { "## " } else { "" });
+        }
+        for finding in group {
+            number += 1;
+            write_finding(&mut out, number, finding, md, &size);
+        }
     }
-    let mut heading = None;
+    out
+}
+
+/// The findings as the report tells them: those that hold however the image is used, then
+/// the conditional ones under their condition ("If the image runs without a GPU"), in order.
+pub(crate) fn grouped(all: &[Finding]) -> Vec<(Option<&str>, Vec<&Finding>)> {
+    let mut groups: Vec<(Option<&str>, Vec<&Finding>)> =
+        vec![(None, all.iter().filter(|f| !f.conditional).collect())];
     for finding in all.iter().filter(|f| f.conditional) {
         let when = finding
             .when
             .as_deref()
             .unwrap_or("Depending on where the image runs");
-        if heading != Some(when) {
-            heading = Some(when);
-            let _ = writeln!(out, "{}{when}\n", if md { "## " } else { "" });
+        match groups.last_mut() {
+            Some((Some(last), list)) if *last == when => list.push(finding),
+            _ => groups.push((Some(when), vec![finding])),
         }
-        number += 1;
-        write_finding(&mut out, number, finding, md, &size);
     }
-    out
+    groups
 }
 
 fn write_finding(

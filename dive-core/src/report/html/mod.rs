@@ -20,7 +20,7 @@ pub fn treemap_of(analysis: &Analysis) -> Treemap {
     treemap::build(analysis)
 }
 
-use super::findings::{Finding, capitalised, findings, total_saving};
+use super::findings::{Finding, capitalised, findings, grouped, total_saving};
 use super::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
 use crate::escape::{escape, escape_bytes};
@@ -476,27 +476,16 @@ fn findings_section(
         text(&size(shipped))
     );
     let mut number = 0;
-    let plain: Vec<&Finding> = all.iter().filter(|f| !f.conditional).collect();
-    if plain.is_empty() {
-        body.push_str("<p>No avoidable bytes found.</p>\n");
-    }
-    write_findings(body, &plain, &mut number, size);
-    let mut heading: Option<&str> = None;
-    let mut group: Vec<&Finding> = Vec::new();
-    for finding in all.iter().filter(|f| f.conditional) {
-        let when = finding
-            .when
-            .as_deref()
-            .unwrap_or("Depending on where the image runs");
-        if heading != Some(when) {
-            write_findings(body, &group, &mut number, size);
-            group.clear();
-            let _ = writeln!(body, "<h3>{}</h3>", text(when));
-            heading = Some(when);
+    for (when, group) in grouped(&all) {
+        match when {
+            Some(when) => {
+                let _ = writeln!(body, "<h3>{}</h3>", text(when));
+            }
+            None if group.is_empty() => body.push_str("<p>No avoidable bytes found.</p>\n"),
+            None => {}
         }
-        group.push(finding);
+        write_findings(body, &group, &mut number, size);
     }
-    write_findings(body, &group, &mut number, size);
     body.push_str("</section>\n");
 }
 

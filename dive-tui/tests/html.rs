@@ -328,6 +328,24 @@ fn in_chromium_the_script_zooms_and_searches_under_the_policy_and_the_picture_ne
     std::fs::write(&dom_path, &dom).unwrap();
     let after = facts(&dom_path, false);
     assert_eq!(foreign(&after, "\u{0}"), Vec::<String>::new());
+    // The DOM the browser built holds the families' figures --json gives.
+    let json: Value = serde_json::from_slice(&dive_rs(&[DEMO, "--json"]).stdout).unwrap();
+    let families: Vec<(String, u64)> = rows(&after, "family")
+        .iter()
+        .map(|r| (r["cells"][0].as_str().unwrap().to_owned(), value(r, 0)))
+        .collect();
+    let expected: Vec<(String, u64)> = json["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(families, expected);
     let text = after["text"].as_str().unwrap();
     // The search box is shown, and found the file.
     assert!(

@@ -121,7 +121,7 @@ SCREENS=(
   "dive-rs first screen, $WIDE small files::efficiency [0-9]::▸ ::$DIVE_RS $WIDE_TAR"
 )
 if [ -n "$XRAY" ] && [ -x "$XRAY" ]; then
-  SCREENS+=("xray 1.4.1 first screen (tmux 200x50)::Layers::Layer Changes::$XRAY $ARCHIVE")
+  SCREENS+=("xray 1.4.1 first screen (tmux 200x50)::Image Size: [0-9]::└── ::$XRAY -f $ARCHIVE")
 else
   echo "compare.sh: XRAY_BIN is not set to an xray 1.4.1 binary; its first screen is skipped" >&2
 fi

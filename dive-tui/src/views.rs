@@ -165,30 +165,54 @@ pub struct Views {
     /// The file tree.
     pub tree: TreeView,
     /// Families → packages → files.
-    pub packages: Outline,
+    packages: Lazy,
     /// Waste classes → paths.
-    pub waste: Outline,
+    waste: Lazy,
     /// Largest files.
-    pub largest: Outline,
+    largest: Lazy,
+}
+
+/// An outline built the first time its pane is shown: the Packages, Waste and Largest panes
+/// are not on the first screen, and on an image of a million files building them costs
+/// seconds that would otherwise stand before the first frame.
+#[derive(Debug, Clone, Default)]
+struct Lazy(std::sync::OnceLock<Outline>);
+
+impl Lazy {
+    fn get(&self, build: impl FnOnce() -> Outline) -> &Outline {
+        self.0.get_or_init(build)
+    }
+
+    fn get_mut(&mut self, build: impl FnOnce() -> Outline) -> &mut Outline {
+        if self.0.get().is_none() {
+            self.0 = std::sync::OnceLock::from(build());
+        }
+        match self.0.get_mut() {
+            Some(outline) => outline,
+            None => unreachable!("the outline was built above"),
+        }
+    }
 }
 
 impl Views {
     /// The outline a pane shows (the tree for the Layers pane, which has none).
     pub fn outline(&self, pane: Pane) -> &Outline {
+        let analysis = &self.analysis;
         match pane {
-            Pane::Packages => &self.packages,
-            Pane::Waste => &self.waste,
-            Pane::Largest => &self.largest,
+            Pane::Packages => self.packages.get(|| model::packages(analysis)),
+            Pane::Waste => self.waste.get(|| model::waste(analysis)),
+            Pane::Largest => self.largest.get(|| model::largest(analysis)),
             Pane::Layers | Pane::Tree => self.tree.outline(),
         }
     }
 
     /// The same outline, to change.
     pub fn outline_mut(&mut self, pane: Pane) -> &mut Outline {
+        let analysis = &self.analysis;
         match pane {
-            Pane::Packages => &mut self.packages,
-            Pane::Waste => &mut self.waste,
-            Pane::Largest => &mut self.largest,
+            Pane::Packages => self.packages.get_mut(|| model::packages(analysis)),
+            Pane::Waste => self.waste.get_mut(|| model::waste(analysis)),
+            Pane::Largest => self.largest.get_mut(|| model::largest(analysis)),
             Pane::Layers | Pane::Tree => self.tree.outline_mut(),
         }
     }
@@ -212,9 +236,9 @@ impl Views {
             layer_built_for: None,
         };
         let mut views = Self {
-            packages: model::packages(&analysis),
-            waste: model::waste(&analysis),
-            largest: model::largest(&analysis),
+            packages: Lazy::default(),
+            waste: Lazy::default(),
+            largest: Lazy::default(),
             contents,
             layer,
             layer_offset: 0,

@@ -4,7 +4,9 @@
 //! walk took (its bytes are gone), or a byte-by-byte comparison where the bytes are at hand.
 //! A hard link is one content, never its own duplicate.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
 
 use rayon::prelude::*;
 use serde::Serialize;

@@ -17,7 +17,9 @@ mod python;
 mod reinstalls;
 mod waste;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashMap;
 
 use serde::Serialize;
 

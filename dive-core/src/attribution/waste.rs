@@ -290,7 +290,7 @@ pub(crate) fn waste(
     duplicates: &mut [super::DuplicateGroup],
 ) -> Vec<Waste> {
     // Every copy but the kept one, at its first path, with its group.
-    let extra: std::collections::HashMap<crate::tree::NodeId, usize> = duplicates
+    let extra: hashbrown::HashMap<crate::tree::NodeId, usize> = duplicates
         .iter()
         .enumerate()
         .flat_map(|(g, group)| group.copies.iter().skip(1).map(move |&n| (n, g)))

@@ -60,6 +60,23 @@ fn write_page(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     path
 }
 
+/// A generated image as a Docker 25 tar in `dir`; its path.
+fn image_file(
+    dir: &Path,
+    name: &str,
+    spec: &dive_testdata::ImageSpec,
+    compression: dive_testdata::Compression,
+) -> String {
+    let path = dir.join(name);
+    let built = dive_testdata::build(spec).unwrap();
+    std::fs::write(
+        &path,
+        dive_testdata::docker25(&[&built], compression, false).unwrap(),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
 /// The demo's report page, written in `dir`, and its text.
 fn demo_page(dir: &Path) -> (PathBuf, String) {
     let page = write_page(dir, "demo.html", &["report", DEMO, "--format", "html"]);
@@ -483,14 +500,12 @@ fn names_that_are_markup_stay_text_in_the_page_and_in_the_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let built = dive_testdata::build(&dive_testdata::markup_image()).unwrap();
-    let image = dir.path().join("markup.tar");
-    std::fs::write(
-        &image,
-        dive_testdata::docker25(&[&built], dive_testdata::Compression::None, false).unwrap(),
-    )
-    .unwrap();
-    let image = image.to_str().unwrap();
+    let image = &image_file(
+        dir.path(),
+        "markup.tar",
+        &dive_testdata::markup_image(),
+        dive_testdata::Compression::None,
+    );
     let page = write_page(
         dir.path(),
         "markup.html",
@@ -568,14 +583,12 @@ fn the_diff_page_holds_the_deltas_of_json() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let v2 = dir.path().join("v2.tar");
-    let built = dive_testdata::build(&dive_testdata::demo_image_v2()).unwrap();
-    std::fs::write(
-        &v2,
-        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap(),
-    )
-    .unwrap();
-    let v2 = v2.to_str().unwrap();
+    let v2 = &image_file(
+        dir.path(),
+        "v2.tar",
+        &dive_testdata::demo_image_v2(),
+        dive_testdata::Compression::Gzip,
+    );
     let page = write_page(
         dir.path(),
         "diff.html",

@@ -23,7 +23,7 @@ pub fn treemap_of(analysis: &Analysis) -> Treemap {
 use super::findings::{Finding, capitalised, findings, grouped, total_saving};
 use super::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
-use crate::escape::{escape, escape_bytes};
+use crate::escape::{escape, escape_path};
 
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
@@ -533,9 +533,9 @@ fn hidden_section(body: &mut String, analysis: &Analysis, exact: bool) {
     for item in analysis.hidden.iter().take(shown) {
         let _ = writeln!(
             body,
-            "<tr class=\"hidden\"><td class=\"num\">{}</td><td class=\"path\"><code>/{}</code></td><td>layer {}</td><td>layer {}</td><td>{}</td></tr>",
+            "<tr class=\"hidden\"><td class=\"num\">{}</td><td class=\"path\"><code>{}</code></td><td>layer {}</td><td>layer {}</td><td>{}</td></tr>",
             bytes_cell(item.bytes, exact),
-            text(&escape_bytes(&item.path)),
+            text(&escape_path(&item.path)),
             item.added_in_layer,
             item.hidden_by_layer,
             item.reason.name().replace('_', " ")

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::text;
 use crate::analysis::Analysis;
 use crate::attribution::{Ecosystem, WasteClass, classify};
-use crate::escape::escape_bytes;
+use crate::escape::{escape, escape_bytes, escape_owned, escape_path};
 use crate::report::human_bytes;
 use crate::tree::{FileTree, NodeId};
 
@@ -107,6 +107,23 @@ struct Full<'a> {
     hidden: bool,
     file: Option<FileFacts>,
     children: Vec<u32>,
+}
+
+impl<'a> Full<'a> {
+    /// An item that holds nothing yet.
+    fn empty(name: Name<'a>, kind: Kind) -> Self {
+        Self {
+            name,
+            bytes: 0,
+            files: 0,
+            small_bytes: 0,
+            small_files: 0,
+            kind,
+            hidden: false,
+            file: None,
+            children: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -211,17 +228,7 @@ fn group_label(analysis: &Analysis, owner: Option<u32>) -> &str {
 
 impl<'a> Builder<'a> {
     fn new(analysis: &'a Analysis, threshold: Threshold) -> Self {
-        let root = Full {
-            name: Name::Text("image"),
-            bytes: 0,
-            files: 0,
-            small_bytes: 0,
-            small_files: 0,
-            kind: Kind::Image,
-            hidden: false,
-            file: None,
-            children: Vec::new(),
-        };
+        let root = Full::empty(Name::Text("image"), Kind::Image);
         Self {
             analysis,
             items: vec![root],
@@ -246,17 +253,7 @@ impl<'a> Builder<'a> {
         if let Some((_, id)) = self.groups.iter().find(|(l, _)| l == label) {
             return *id;
         }
-        let item = Full {
-            name: Name::Text(""),
-            bytes: 0,
-            files: 0,
-            small_bytes: 0,
-            small_files: 0,
-            kind: Kind::Group,
-            hidden: false,
-            file: None,
-            children: Vec::new(),
-        };
+        let item = Full::empty(Name::Text(""), Kind::Group);
         let id = self.push(0, item);
         self.groups.push((label.to_owned(), id));
         id
@@ -272,17 +269,7 @@ impl<'a> Builder<'a> {
         if let Some(&id) = self.packages.get(&p) {
             return id;
         }
-        let item = Full {
-            name: Name::Package(p as usize),
-            bytes: 0,
-            files: 0,
-            small_bytes: 0,
-            small_files: 0,
-            kind: Kind::Package,
-            hidden: false,
-            file: None,
-            children: Vec::new(),
-        };
+        let item = Full::empty(Name::Package(p as usize), Kind::Package);
         let id = self.push(group, item);
         self.packages.insert(p, id);
         id
@@ -292,17 +279,7 @@ impl<'a> Builder<'a> {
         if let Some(&id) = self.lookup.get(&(parent, name)) {
             return id;
         }
-        let item = Full {
-            name: Name::Bytes(name),
-            bytes: 0,
-            files: 0,
-            small_bytes: 0,
-            small_files: 0,
-            kind: Kind::Dir,
-            hidden: false,
-            file: None,
-            children: Vec::new(),
-        };
+        let item = Full::empty(Name::Bytes(name), Kind::Dir);
         let id = self.push(parent, item);
         self.lookup.insert((parent, name), id);
         id
@@ -650,22 +627,19 @@ fn shown_item(builder: &Builder<'_>, id: u32, group: u32, colour: u32) -> Item {
             .unwrap_or_default()
     };
     let name = match full.name {
-        Name::Package(p) => escape_bytes(package_label(p).as_bytes()).into_owned(),
+        Name::Package(p) => escape_owned(package_label(p)),
         Name::Text(_) if full.kind == Kind::Group => builder
             .groups
             .get(group as usize)
-            .map(|(l, _)| escape_bytes(l.as_bytes()).into_owned())
+            .map(|(l, _)| escape(l).into_owned())
             .unwrap_or_default(),
         Name::Bytes([]) if full.kind == Kind::Dir => "/".to_owned(),
         _ => escape_bytes(&builder.bytes_of(id)).into_owned(),
     };
     let facts = full.file;
     let path = facts.map(|f| match f.at {
-        At::Node(node) => format!("/{}", escape_bytes(&analysis.tree.path(node))),
-        At::Hidden(h) => format!(
-            "/{}",
-            escape_bytes(analysis.hidden.get(h).map_or(&[][..], |h| &h.path))
-        ),
+        At::Node(node) => escape_path(&analysis.tree.path(node)),
+        At::Hidden(h) => escape_path(analysis.hidden.get(h).map_or(&[][..], |h| &h.path)),
     });
     Item {
         name,
@@ -680,7 +654,7 @@ fn shown_item(builder: &Builder<'_>, id: u32, group: u32, colour: u32) -> Item {
         hidden_by: facts.and_then(|f| f.hidden_by),
         owner: facts
             .and_then(|f| f.owner)
-            .map(|p| escape_bytes(package_label(p as usize).as_bytes()).into_owned()),
+            .map(|p| escape_owned(package_label(p as usize))),
         path,
         children: Vec::new(),
     }
@@ -865,7 +839,7 @@ pub fn tooltip(map: &Treemap, item: &Item, exact: bool) -> String {
     if let Some(group) = map.groups.get(item.group as usize)
         && item.kind != Kind::Group
     {
-        let _ = write!(tip, "\ngroup: {}", escape_bytes(group.as_bytes()));
+        let _ = write!(tip, "\ngroup: {}", escape(group));
     }
     tip
 }

@@ -330,8 +330,10 @@ impl Walk {
         }
         let tail = total.saturating_sub(self.end_of_entries);
         if tail < 2 * BLOCK && total > 0 {
+            // A tar that stops inside its last member's padding ends before that member's
+            // padded end: the warning points at the true end.
             self.warn(
-                Location::default().offset(self.end_of_entries),
+                Location::default().offset(self.end_of_entries.min(total)),
                 "layer tar ends without its two zero end blocks (entries are complete)",
             );
         }

@@ -476,28 +476,37 @@ impl<I: Input> TarReader<I> {
 
     /// Passes over what is left of the last member's data and padding.
     fn advance_to_next(&mut self) -> Result<(), TarError> {
+        if self.pos < self.data_end {
+            let left = self.data_end - self.pos;
+            self.input
+                .skip(left)
+                .map_err(|err| self.skip_failure(&err, true))?;
+            self.pos = self.data_end;
+        }
         if self.next > self.pos {
-            let left = self.next - self.pos;
-            let in_data = self.pos < self.data_end;
-            let result = self.input.skip(left);
-            match result {
+            match self.input.skip(self.next - self.pos) {
                 Ok(()) => self.pos = self.next,
-                Err(err) => {
-                    let offset = self.pos;
-                    return Err(TarError {
-                        offset,
-                        message: if err.kind() == io::ErrorKind::UnexpectedEof {
-                            "layer tar is truncated".to_owned()
-                        } else {
-                            format!("cannot read the layer: {err}")
-                        },
-                        truncated: true,
-                        in_data,
-                    });
-                }
+                // The input ends inside the padding after a member's data: the member is
+                // whole (some writers, umoci 0.4 among them, stop there without end blocks),
+                // so this is the end of the entries, not a truncation.
+                Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => self.next = self.pos,
+                Err(err) => return Err(self.skip_failure(&err, false)),
             }
         }
         Ok(())
+    }
+
+    fn skip_failure(&self, err: &io::Error, in_data: bool) -> TarError {
+        TarError {
+            offset: self.pos,
+            message: if err.kind() == io::ErrorKind::UnexpectedEof {
+                "layer tar is truncated".to_owned()
+            } else {
+                format!("cannot read the layer: {err}")
+            },
+            truncated: true,
+            in_data,
+        }
     }
 
     /// One block, or `None` at a clean end of the input (when `expected` is false).

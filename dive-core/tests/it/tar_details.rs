@@ -184,3 +184,49 @@ fn a_file_replaced_by_an_implied_directory_is_overwritten() {
     );
     assert_eq!(analysis.hidden[0].path, b"data/blob");
 }
+
+/// A tar that stops inside the padding after its last file (umoci 0.4 writes layers so) has
+/// every entry whole: it ends without end blocks, it is not truncated. In every form, seeking
+/// over the padding or streaming through it.
+#[test]
+fn a_layer_ending_inside_its_last_files_padding_is_whole() {
+    let mut built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    let ledger = dive_testdata::ledger(&built.spec);
+    // Where the last member's data ends, as the `tar` crate reads the layer.
+    let mut archive = tar::Archive::new(&built.layers[0][..]);
+    let last = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.raw_file_position(), e.size())
+        })
+        .last()
+        .unwrap();
+    let cut = last.0 + last.1;
+    assert_ne!(
+        last.1 % BLOCK,
+        0,
+        "the last file leaves padding to cut into"
+    );
+    built.layers[0].truncate(usize::try_from(cut).unwrap());
+    for form in common::all_forms(&built) {
+        for (name, analysis) in common::analyses_of(&form) {
+            common::assert_matches_ledger(&name, &analysis, &ledger);
+            let first: Vec<_> = analysis
+                .warnings
+                .iter()
+                .filter(|w| w.location.layer.as_ref().is_some_and(|l| l.index == 0))
+                .collect();
+            assert_eq!(first.len(), 1, "{name}: {first:#?}");
+            assert!(
+                first[0]
+                    .message
+                    .contains("without its two zero end blocks (entries are complete)")
+                    && first[0].location.offset == Some(cut),
+                "{name}: {}",
+                first[0]
+            );
+        }
+    }
+}

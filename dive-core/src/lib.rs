@@ -49,7 +49,9 @@ pub mod tree;
 pub use analysis::{
     Analysis, BaseImage, BaseLayers, BaseSource, EntryContents, ImageFacts, LargeFile, LayerFacts,
 };
-pub use engine::{Analyzer, AnalyzerBuilder, Control, Event, Observer, analyze};
+pub use engine::{
+    Analyzer, AnalyzerBuilder, Attributed, Attributing, Control, Event, Observer, analyze,
+};
 pub use error::{Error, LayerRef, Location, Result, Warning};
 pub use limits::Limits;
 pub use persist::scan;

@@ -47,8 +47,10 @@ pub enum Msg {
     Input(Event),
     /// The analysis made progress.
     Progress(Progress),
-    /// The analysis finished.
+    /// The analysis finished (perhaps all but its attribution: see [`Views::attributing`]).
     Loaded(Result<Box<Views>, String>),
+    /// The attribution of the analysis shown, found on the analysis thread.
+    Attributed(Result<Box<dive_core::Attributed>, String>),
     /// The viewer's thread ran a job.
     Viewer(Box<crate::viewing::Update>),
 }
@@ -179,6 +181,19 @@ impl App {
                 self.after_change();
             }
             Msg::Loaded(Err(message)) => self.phase = Phase::Failed(message),
+            Msg::Attributed(result) => {
+                let Some(views) = self.views_mut() else {
+                    return;
+                };
+                match result {
+                    Ok(attributed) => views.set_attribution(*attributed),
+                    Err(message) => {
+                        views.attributing = false;
+                        self.status = Some(message);
+                    }
+                }
+                self.after_change();
+            }
             Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => self.key(key),
             Msg::Input(Event::Mouse(mouse)) => self.mouse(mouse),
             Msg::Input(Event::Resize(width, height)) => {
@@ -690,9 +705,7 @@ impl App {
                 Some(id) if outline.item(id).target == Target::None => {
                     details::heading(outline, id, main == Pane::Tree)
                 }
-                Some(id) => {
-                    details::target(&views.analysis, &views.contents, outline.item(id).target)
-                }
+                Some(id) => details::target(views, outline.item(id).target),
             }
         };
         self.details = details;

@@ -180,7 +180,16 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
         .map_err(|e| escape(&e.to_string()).into_owned());
     crate::terminal::run(&name, color, move |observer| {
         let analyzer = builder.build();
-        let mut analysis = analyzer.analyze(image_source, observer)?;
+        // The first screen needs the merge only: the owner packages follow while it shows,
+        // unless the scan is saved first, which needs them.
+        let (mut analysis, attributing) = analyzer.analyze_in_steps(image_source, observer)?;
+        let attributing = if save.is_some() {
+            let attributed = attributing.run(&analysis);
+            analysis.set_attribution(attributed);
+            None
+        } else {
+            Some(attributing)
+        };
         base.apply(&analyzer, &mut analysis)?;
         if let Some(path) = &save {
             dive_core::scan::save(&analysis, path)?;
@@ -193,7 +202,8 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
         });
         let mut views = Views::new(analysis);
         views.files = files;
-        Ok(views)
+        views.attributing = attributing.is_some();
+        Ok((views, attributing))
     })
 }
 

@@ -1,14 +1,15 @@
 //! The details pane: every fact the analysis holds about the selected item, as
 //! `(label, value)` lines computed once per selection.
 
-use dive_core::attribution::classify;
+use dive_core::Analysis;
+use dive_core::attribution::{Attribution, classify};
 use dive_core::layer::EntryKind;
 use dive_core::report::{clean_command, human_bytes};
 use dive_core::tree::{EntryChange, InodeId};
-use dive_core::{Analysis, EntryContents};
 
 use crate::model::display;
 use crate::outline::{Outline, Target, safe};
+use crate::views::Views;
 
 /// One line of the details pane; an empty label continues the line above.
 pub type DetailLine = (String, String);
@@ -97,14 +98,19 @@ pub fn layer(analysis: &Analysis, index: usize) -> Vec<DetailLine> {
 }
 
 /// Facts about whatever an outline item stands for.
-pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> Vec<DetailLine> {
+pub fn target(views: &Views, target: Target) -> Vec<DetailLine> {
+    let (analysis, contents) = (&*views.analysis, &views.contents);
     let attribution = &analysis.attribution;
+    // Until the attribution is found, a path's owner is not known (nor are its waste class
+    // and duplicates, which depend on it).
+    let found = (!views.attributing).then_some(attribution);
+    let path_facts = |path: &[u8], inode, kind| path_facts(analysis, found, path, inode, kind);
     match target {
         Target::None => Vec::new(),
         Target::Node(id) => {
             let node = analysis.tree.node(id);
             let path = analysis.tree.path(id);
-            let mut out = path_facts(analysis, &path, node.inode, node.kind);
+            let mut out = path_facts(&path, node.inode, node.kind);
             if node.kind == EntryKind::Dir {
                 out.insert(
                     1,
@@ -121,13 +127,13 @@ pub fn target(analysis: &Analysis, contents: &EntryContents, target: Target) -> 
                 return Vec::new();
             };
             let inode = contents.get(layer, entry as usize);
-            path_facts(analysis, &e.path, inode, e.kind)
+            path_facts(&e.path, inode, e.kind)
         }
         Target::Hidden(i) => {
             let Some(h) = analysis.hidden.get(i) else {
                 return Vec::new();
             };
-            path_facts(analysis, &h.path, Some(h.inode), EntryKind::File)
+            path_facts(&h.path, Some(h.inode), EntryKind::File)
         }
         Target::Family(f) => {
             let Some(family) = attribution.families.get(f) else {
@@ -260,11 +266,11 @@ fn layer_list(layers: &[usize]) -> String {
 /// Owner, waste class, ELF debug bytes, every layer that touched the path, hidden evidence.
 fn path_facts(
     analysis: &Analysis,
+    attribution: Option<&Attribution>,
     path: &[u8],
     inode: Option<InodeId>,
     kind: EntryKind,
 ) -> Vec<DetailLine> {
-    let attribution = &analysis.attribution;
     let mut out = vec![line("path", format!("/{}", display(path)))];
     let content = inode.map(|i| analysis.tree.inode(i));
     if let Some(content) = content {
@@ -274,6 +280,53 @@ fn path_facts(
             layer_name(analysis, content.layer as usize),
         ));
     }
+    match attribution {
+        Some(attribution) => out.extend(owned_facts(analysis, attribution, path, inode, kind)),
+        None if kind != EntryKind::Dir => out.push(line(
+            "owner",
+            "being found (the package databases are still being read)",
+        )),
+        None => {}
+    }
+    let debug = inode
+        .and_then(|i| analysis.content_entry(i))
+        .map_or(0, |e| e.debug_bytes);
+    if debug > 0 {
+        out.push(line("ELF debug", bytes(debug)));
+    }
+    if let Some(file) = attribution.and_then(|a| {
+        a.cuda
+            .files
+            .iter()
+            .find(|f| *f.path == *format!("/{}", display(path)))
+    }) {
+        out.extend(device_code(file));
+    }
+    out.extend(history(analysis, path));
+    for hidden in analysis.hidden.iter().filter(|h| *h.path == *path) {
+        out.push(line(
+            "hidden",
+            format!(
+                "{} added by L{}, {} by L{}",
+                bytes(hidden.bytes),
+                hidden.added_in_layer,
+                hidden.reason.name().replace('_', " "),
+                hidden.hidden_by_layer
+            ),
+        ));
+    }
+    out
+}
+
+/// Owner package, waste class and duplicates of a path.
+fn owned_facts(
+    analysis: &Analysis,
+    attribution: &Attribution,
+    path: &[u8],
+    inode: Option<InodeId>,
+    kind: EntryKind,
+) -> Vec<DetailLine> {
+    let mut out = Vec::new();
     let owner = inode
         .and_then(|i| attribution.inode_owner.get(i.0 as usize).copied().flatten())
         .and_then(|p| attribution.packages.get(p as usize));
@@ -324,33 +377,6 @@ fn path_facts(
                     .copied()
                     .collect::<Vec<_>>()
                     .join(", ")
-            ),
-        ));
-    }
-    let debug = inode
-        .and_then(|i| analysis.content_entry(i))
-        .map_or(0, |e| e.debug_bytes);
-    if debug > 0 {
-        out.push(line("ELF debug", bytes(debug)));
-    }
-    if let Some(file) = attribution
-        .cuda
-        .files
-        .iter()
-        .find(|f| *f.path == *format!("/{}", display(path)))
-    {
-        out.extend(device_code(file));
-    }
-    out.extend(history(analysis, path));
-    for hidden in analysis.hidden.iter().filter(|h| *h.path == *path) {
-        out.push(line(
-            "hidden",
-            format!(
-                "{} added by L{}, {} by L{}",
-                bytes(hidden.bytes),
-                hidden.added_in_layer,
-                hidden.reason.name().replace('_', " "),
-                hidden.hidden_by_layer
             ),
         ));
     }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dive_core::{Control, Event, Observer};
+use dive_core::{Attributing, Control, Event, Observer};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
@@ -119,10 +119,12 @@ impl Observer for ProgressSender {
     }
 }
 
-/// Runs the interactive view on `input`; `analyze` runs on a worker thread.
+/// Runs the interactive view on `input`; `analyze` runs on a worker thread. When it returns
+/// views whose attribution is still to be found, with what finds it, the views are shown at
+/// once and the attribution follows from the same thread.
 pub fn run<F>(input: &str, color: bool, analyze: F) -> anyhow::Result<()>
 where
-    F: FnOnce(&dyn Observer) -> anyhow::Result<Views> + Send + 'static,
+    F: FnOnce(&dyn Observer) -> anyhow::Result<(Views, Option<Attributing>)> + Send + 'static,
 {
     require_terminal()?;
     let (tx, rx) = sync_channel::<Msg>(256);
@@ -136,13 +138,29 @@ where
     std::thread::Builder::new()
         .name("analysis".into())
         .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                analyze(&observer)
+            const PANICKED: &str = "the analysis panicked (a bug: please report it)";
+            let result = catch_unwind(AssertUnwindSafe(|| analyze(&observer)))
+                .unwrap_or_else(|_| Err(anyhow::anyhow!(PANICKED)));
+            let (views, attributing) = match result {
+                Ok((views, attributing)) => (Box::new(views), attributing),
+                Err(e) => {
+                    let message = dive_core::escape::escape(&format!("{e:#}")).into_owned();
+                    let _ = loaded.send(Msg::Loaded(Err(message)));
+                    return;
+                }
+            };
+            let shown = Arc::clone(&views.analysis);
+            if loaded.send(Msg::Loaded(Ok(views))).is_err() {
+                return;
+            }
+            if let Some(attributing) = attributing {
+                let attributed = catch_unwind(AssertUnwindSafe(|| attributing.run(&shown)))
                     .map(Box::new)
-                    .map_err(|e| dive_core::escape::escape(&format!("{e:#}")).into_owned())
-            }))
-            .unwrap_or_else(|_| Err("the analysis panicked (a bug: please report it)".into()));
-            let _ = loaded.send(Msg::Loaded(result));
+                    .map_err(|_| PANICKED.to_owned());
+                // The views take the analysis over without a copy once this one is gone.
+                drop(shown);
+                let _ = loaded.send(Msg::Attributed(attributed));
+            }
         })
         .context("cannot start the analysis thread")?;
 

@@ -326,7 +326,9 @@ fn main_pane(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: R
     frame.render_widget(block, area);
     let lines = outline_lines(outline, theme, focused, inner, app.main == Pane::Tree);
     if lines.is_empty() {
-        let empty = if outline.is_filtered() {
+        let empty = if views.attributing && matches!(app.main, Pane::Packages | Pane::Waste) {
+            "finding the owner package of every file (reading the package databases)…"
+        } else if outline.is_filtered() {
             "nothing matches the filters (C clears them)"
         } else {
             "nothing here"

@@ -170,6 +170,11 @@ pub struct Views {
     waste: Lazy,
     /// Largest files.
     largest: Lazy,
+    /// The owner packages, waste and duplicates are still being found (the analysis was
+    /// shown as soon as its merge was done): the Packages and Waste panes wait for them.
+    pub attributing: bool,
+    /// What the Packages and Waste panes show meanwhile: nothing.
+    waiting: Outline,
 }
 
 /// An outline built the first time its pane is shown: the Packages, Waste and Largest panes
@@ -199,6 +204,7 @@ impl Views {
     pub fn outline(&self, pane: Pane) -> &Outline {
         let analysis = &self.analysis;
         match pane {
+            Pane::Packages | Pane::Waste if self.attributing => &self.waiting,
             Pane::Packages => self.packages.get(|| model::packages(analysis)),
             Pane::Waste => self.waste.get(|| model::waste(analysis)),
             Pane::Largest => self.largest.get(|| model::largest(analysis)),
@@ -210,6 +216,7 @@ impl Views {
     pub fn outline_mut(&mut self, pane: Pane) -> &mut Outline {
         let analysis = &self.analysis;
         match pane {
+            Pane::Packages | Pane::Waste if self.attributing => &mut self.waiting,
             Pane::Packages => self.packages.get_mut(|| model::packages(analysis)),
             Pane::Waste => self.waste.get_mut(|| model::waste(analysis)),
             Pane::Largest => self.largest.get_mut(|| model::largest(analysis)),
@@ -239,6 +246,8 @@ impl Views {
             packages: Lazy::default(),
             waste: Lazy::default(),
             largest: Lazy::default(),
+            attributing: false,
+            waiting: Outline::default(),
             contents,
             layer,
             layer_offset: 0,
@@ -249,6 +258,15 @@ impl Views {
         };
         views.select_layer(layer);
         views
+    }
+
+    /// Takes the attribution found after the views were shown; the Packages and Waste
+    /// panes are built from it when next shown.
+    pub fn set_attribution(&mut self, attributed: dive_core::Attributed) {
+        std::sync::Arc::make_mut(&mut self.analysis).set_attribution(attributed);
+        self.packages = Lazy::default();
+        self.waste = Lazy::default();
+        self.attributing = false;
     }
 
     /// The first layer the Layers pane lists: past the base image's when they are hidden

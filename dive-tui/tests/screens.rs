@@ -1130,3 +1130,49 @@ fn device_code_sorts_the_packages_pane_and_shows_in_details() {
         );
     }
 }
+
+/// The view opens on the merged image before the owner packages are known: its first screen
+/// is the one of the whole analysis, a file's owner says it is being found, the Packages pane
+/// waits; when the attribution comes, every pane and detail is the whole analysis's.
+#[test]
+fn the_first_screen_shows_before_the_owner_packages_which_follow() {
+    let mut full = demo(200, 50);
+    let (analysis, attributing) = AnalyzerBuilder::new()
+        .build()
+        .analyze_in_steps(Source::parse(DEMO).unwrap(), &())
+        .unwrap();
+    assert!(analysis.attribution.packages.is_empty());
+    let mut views = Views::new(analysis);
+    views.attributing = true;
+    let attributed = attributing.run(&views.analysis);
+    let mut app = App::ready("ml-service.tar", views, Rect::new(0, 0, 200, 50));
+    assert_eq!(
+        screen(&app),
+        screen(&full),
+        "the first screen needs no package"
+    );
+
+    app.type_keys("5");
+    full.type_keys("5");
+    assert_eq!(selected(&app), selected(&full));
+    assert_eq!(
+        detail(&app, "owner"),
+        ["being found (the package databases are still being read)"]
+    );
+    assert!(
+        detail(&full, "owner")[0].contains("family"),
+        "{:?}",
+        full.details
+    );
+    app.type_keys("3");
+    full.type_keys("3");
+    assert!(labels(&app).is_empty());
+    assert!(screen(&app).contains("finding the owner package of every file"));
+
+    app.handle(Msg::Attributed(Ok(Box::new(attributed))));
+    assert_eq!(labels(&app), labels(&full));
+    assert_eq!(screen(&app), screen(&full));
+    app.type_keys("5");
+    full.type_keys("5");
+    assert_eq!(app.details, full.details);
+}

@@ -7,22 +7,86 @@ use super::Analyzer;
 use super::hasher::RecordingHasher;
 use super::observe::{Control, Event, Observer};
 use crate::analysis::{Analysis, BaseImage, BaseSource, ImageFacts, ImageRecord, LayerFacts};
+use crate::attribution::{Attribution, FamilyRules};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
 use crate::tree::merge;
 
+/// The second step of [`Analyzer::analyze_in_steps`]: the owner package, waste class,
+/// duplicates and device code of every byte of an analysis whose merge is done.
+pub struct Attributing {
+    /// Reads contents in place (the duplicates' heads and bytes) and remembers what the
+    /// merge and this step read.
+    hasher: Box<dyn RecordingHasher + Send>,
+    families: FamilyRules,
+    min_duplicate_size: u64,
+}
+
+impl std::fmt::Debug for Attributing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attributing")
+            .field("min_duplicate_size", &self.min_duplicate_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Attributing::run`] found, for [`Analysis::set_attribution`].
+#[derive(Debug)]
+pub struct Attributed {
+    attribution: Attribution,
+    /// `(layer, entry, hash)` of every content read, kept with its entry so that a saved
+    /// scan merges alike.
+    read: Vec<(usize, u32, u128)>,
+}
+
+impl Attributing {
+    /// Attributes `analysis`, the one [`Analyzer::analyze_in_steps`] returned with this.
+    pub fn run(self, analysis: &Analysis) -> Attributed {
+        let refs: Vec<&LayerIndex> = analysis.layer_indexes.iter().map(Arc::as_ref).collect();
+        let attribution = crate::attribution::attribute(
+            &analysis.tree,
+            &refs,
+            &analysis.hidden,
+            &self.families,
+            self.hasher.as_ref(),
+            self.min_duplicate_size,
+        );
+        Attributed {
+            attribution,
+            read: self.hasher.read(),
+        }
+    }
+}
+
+impl Analysis {
+    /// Completes an analysis of [`Analyzer::analyze_in_steps`] with its attribution.
+    pub fn set_attribution(&mut self, attributed: Attributed) {
+        self.attribution = attributed.attribution;
+        for (layer, entry, hash) in attributed.read {
+            if let Some(found) = self
+                .layer_indexes
+                .get_mut(layer)
+                .and_then(|index| Arc::make_mut(index).entries.get_mut(entry as usize))
+            {
+                found.content_hash = Some(hash.into());
+            }
+        }
+    }
+}
+
 impl Analyzer {
-    /// Merges walked layers and computes every figure; shared by images and saved scans.
+    /// Merges walked layers and computes every figure but the attribution, which the
+    /// returned [`Attributing`] computes; shared by images and saved scans.
     pub(crate) fn finish(
         &self,
         record: ImageRecord,
-        mut indexes: Vec<Arc<LayerIndex>>,
-        hasher: &dyn RecordingHasher,
+        indexes: Vec<Arc<LayerIndex>>,
+        hasher: Box<dyn RecordingHasher + Send>,
         observer: &dyn Observer,
-    ) -> Result<Analysis> {
+    ) -> Result<(Analysis, Attributing)> {
         let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
-        let merged = merge(&refs, hasher);
+        let merged = merge(&refs, hasher.as_ref());
         if observer.event(&Event::Merged) == Control::Stop {
             return Err(Error::Cancelled {
                 location: Location::input(record.input),
@@ -113,38 +177,27 @@ impl Analyzer {
             base_bytes: 0,
             own_bytes: total_file_bytes,
         };
-        let attribution = crate::attribution::attribute(
-            &merged.tree,
-            &refs,
-            &merged.hidden,
-            &self.options.families,
-            hasher,
-            self.options
-                .min_duplicate_size
-                .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
-        );
-        drop(refs);
-        // Contents the merge read are kept with their entries, so a saved scan merges alike.
-        for (layer, entry, hash) in hasher.read() {
-            if let Some(found) = Arc::make_mut(&mut indexes[layer])
-                .entries
-                .get_mut(entry as usize)
-            {
-                found.content_hash = Some(hash.into());
-            }
-        }
-        Ok(Analysis {
+        let analysis = Analysis {
             input: record.input,
             image,
             layers,
             hidden: merged.hidden,
             tree: merged.tree,
             layer_indexes: indexes,
-            attribution,
+            attribution: Attribution::default(),
             warnings,
             gpus: self.options.gpus.clone(),
             changes: merged.changes,
-        })
+        };
+        let attributing = Attributing {
+            hasher,
+            families: self.options.families.clone(),
+            min_duplicate_size: self
+                .options
+                .min_duplicate_size
+                .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
+        };
+        Ok((analysis, attributing))
     }
 }
 

@@ -13,12 +13,12 @@ pub(crate) trait RecordingHasher: ContentHasher {
 }
 
 /// Hashes the content of entries in plain layers held in memory.
-pub(super) struct BlobHasher<'a> {
-    pub blobs: &'a [Option<Blob>],
+pub(super) struct BlobHasher {
+    pub blobs: Vec<Option<Blob>>,
     pub read: Mutex<Vec<(usize, u32, u128)>>,
 }
 
-impl ContentHasher for BlobHasher<'_> {
+impl ContentHasher for BlobHasher {
     fn ends_differ(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> bool {
         match (self.ends(a.0, a.1), self.ends(b.0, b.1)) {
             (Some(a), Some(b)) => a != b,
@@ -51,7 +51,7 @@ impl ContentHasher for BlobHasher<'_> {
     }
 }
 
-impl BlobHasher<'_> {
+impl BlobHasher {
     /// An entry's content in its blob, when the blob is held in place.
     fn content(&self, layer: usize, entry: &LayerEntry) -> Option<&[u8]> {
         let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
@@ -72,7 +72,7 @@ impl BlobHasher<'_> {
     }
 }
 
-impl RecordingHasher for BlobHasher<'_> {
+impl RecordingHasher for BlobHasher {
     fn read(&self) -> Vec<(usize, u32, u128)> {
         self.read
             .lock()

@@ -16,6 +16,7 @@ use crate::limits::Limits;
 use crate::persist::scan;
 use crate::source::{self, Layout, Platform, Selector, Source};
 
+pub use facts::{Attributed, Attributing};
 use facts::{layer_commands, layer_digest, verify_digests};
 use hasher::{BlobHasher, NoHasher};
 pub use observe::{Control, Event, Observer};
@@ -143,6 +144,22 @@ pub fn analyze(source: Source) -> Result<Analysis> {
 impl Analyzer {
     /// Analyses one image; `observer` hears progress and may stop it.
     pub fn analyze(&self, source: Source, observer: &dyn Observer) -> Result<Analysis> {
+        let (mut analysis, attributing) = self.analyze_in_steps(source, observer)?;
+        let attributed = attributing.run(&analysis);
+        analysis.set_attribution(attributed);
+        Ok(analysis)
+    }
+
+    /// [`Analyzer::analyze`] in two steps, for a view that shows the merged image before the
+    /// packages are known: an [`Analysis`] whose layers, totals, tree, hidden content and
+    /// warnings are final but whose [`Analysis::attribution`] is empty, and the work that
+    /// fills it in ([`Attributing::run`], then [`Analysis::set_attribution`]), which may run
+    /// on another thread while the analysis is shown.
+    pub fn analyze_in_steps(
+        &self,
+        source: Source,
+        observer: &dyn Observer,
+    ) -> Result<(Analysis, Attributing)> {
         if let Source::Path { path, .. } = &source
             && scan::is_scan(path)
         {
@@ -156,12 +173,13 @@ impl Analyzer {
                     location: Location::input(path.display().to_string()),
                 });
             }
-            let mut analysis = self.finish(loaded.record, loaded.indexes, &NoHasher, observer)?;
+            let (mut analysis, attributing) =
+                self.finish(loaded.record, loaded.indexes, Box::new(NoHasher), observer)?;
             analysis.warnings = loaded.warnings;
             if let Some((name, digest, layers)) = loaded.given_base {
                 analysis.restore_base(name, digest, layers);
             }
-            return Ok(analysis);
+            return Ok((analysis, attributing));
         }
         let selector = self.selector()?;
         let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
@@ -230,12 +248,13 @@ impl Analyzer {
             warnings,
         };
         let hasher = BlobHasher {
-            blobs: &blobs,
+            blobs,
             read: Mutex::default(),
         };
-        let mut analysis = self.finish(record, indexes, &hasher, observer)?;
+        let (mut analysis, attributing) =
+            self.finish(record, indexes, Box::new(hasher), observer)?;
         analysis.image.verified = self.options.verify;
-        Ok(analysis)
+        Ok((analysis, attributing))
     }
 }
 

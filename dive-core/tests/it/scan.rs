@@ -163,3 +163,34 @@ fn a_warnings_layer_survives_a_saved_scan() {
         "{shown:?}"
     );
 }
+
+/// An analysis made in two steps (the merge first, the attribution after, as the interactive
+/// view makes it) is the analysis made in one, and so is its saved scan: the contents the
+/// merge and the duplicates read are kept as in one step.
+#[test]
+fn an_analysis_made_in_two_steps_is_the_one_made_in_one() {
+    let built = dive_testdata::build(&dive_testdata::rich_image()).unwrap();
+    for form in all_forms(&built) {
+        let (name, _keep, path) = match &form {
+            common::Form::Tar(name, bytes) => {
+                let file = tempfile::NamedTempFile::new().unwrap();
+                std::fs::write(file.path(), bytes).unwrap();
+                let path = file.path().to_path_buf();
+                (*name, Some(file), path)
+            }
+            common::Form::Dir(name, dir) => (*name, None, dir.path().to_path_buf()),
+        };
+        let analyzer = AnalyzerBuilder::new().build();
+        let whole = analyzer.analyze(Source::path(&path), &()).unwrap();
+        let (mut stepped, attributing) =
+            analyzer.analyze_in_steps(Source::path(&path), &()).unwrap();
+        assert!(stepped.attribution.packages.is_empty(), "{name}");
+        assert_eq!(stepped.image.final_bytes, whole.image.final_bytes, "{name}");
+        assert_eq!(stepped.hidden, whole.hidden, "{name}");
+        let attributed = attributing.run(&stepped);
+        stepped.set_attribution(attributed);
+        assert_same(name, &whole, &stepped);
+        let (_dir, loaded) = round_trip(&stepped);
+        assert_same(name, &whole, &loaded);
+    }
+}

@@ -133,15 +133,17 @@ pub(crate) trait ContentHasher: Sync {
 
 /// Merges `layers` (in manifest order) into the final tree.
 pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merged {
-    // Every file entry becomes one content: reserving them spares the vector's doubling. Nodes
-    // are not reserved: directories implied by deeper paths add an unknown number.
+    // Every file entry becomes one content: reserving them spares the vector's doubling (and
+    // its moment at twice the size). The tree has at least as many paths as the layer with
+    // most entries; directories implied by deeper paths add an unknown number.
     let files = layers
         .iter()
         .flat_map(|l| &l.entries)
         .filter(|e| e.kind == EntryKind::File)
         .count();
+    let widest = layers.iter().map(|l| l.entries.len()).max().unwrap_or(0);
     let mut merger = Merger {
-        tree: FileTree::with_capacity(files),
+        tree: FileTree::with_capacity(files, widest + 1),
         layers,
         hasher,
         layer: 0,

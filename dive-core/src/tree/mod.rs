@@ -93,10 +93,12 @@ pub struct FileTree {
 }
 
 impl FileTree {
-    /// An empty tree with room for `inodes` contents.
-    pub(crate) fn with_capacity(inodes: usize) -> Self {
+    /// An empty tree with room for `inodes` contents and `nodes` paths.
+    pub(crate) fn with_capacity(inodes: usize, nodes: usize) -> Self {
         let mut tree = Self::new();
         tree.inodes.reserve_exact(inodes);
+        tree.nodes.reserve(nodes);
+        tree.children.reserve(nodes, |_| 0);
         tree
     }
 

@@ -27,10 +27,8 @@ pub(super) struct Walk {
     pub(super) entries: Vec<LayerEntry>,
     /// Device code of the ELF files that have some, by entry index.
     device: Vec<(u32, DeviceCode)>,
-    /// Latest regular-file entry at each path, for resolving hardlinks within the layer,
-    /// keyed by a seeded 128-bit hash of the path rather than a copy of it (an image cannot
-    /// choose colliding paths without the seed).
-    files_by_path: HashMap<u128, u32>,
+    /// Some entry is a hard link: [`Walk::resolve_links`] has work to do at the end.
+    hardlinks: bool,
     path_seed: u64,
     warnings: Vec<Warning>,
     file_bytes: u64,
@@ -51,7 +49,7 @@ impl Walk {
             captured: Vec::new(),
             entries: Vec::new(),
             device: Vec::new(),
-            files_by_path: HashMap::new(),
+            hardlinks: false,
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
             file_bytes: 0,
@@ -191,7 +189,7 @@ impl Walk {
             EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
             EntryKind::Hardlink => {
                 if let Some(target) = link.as_deref().and_then(normalize) {
-                    record.link_entry = self.files_by_path.get(&self.path_key(&target)).copied();
+                    self.hardlinks = true;
                     record.link = Some(target.into_boxed_slice());
                 } else {
                     let location = here();
@@ -247,15 +245,8 @@ impl Walk {
             }
         }
 
-        let key = self.path_key(&record.path);
         if kind == EntryKind::File {
             self.file_bytes = self.file_bytes.saturating_add(record.size);
-            self.files_by_path.insert(key, index);
-        } else if kind != EntryKind::Hardlink {
-            self.files_by_path.remove(&key);
-        } else if let Some(target) = record.link_entry {
-            // A link to a link shares the first file's content.
-            self.files_by_path.insert(key, target);
         }
         self.entries.push(record);
         if self.entries.len() as u64 > self.options.entry_limit {
@@ -345,7 +336,41 @@ impl Walk {
         }
     }
 
+    /// Points every hard link at the file entry it shares content with: the last regular
+    /// file at its target's path before it (a link to a link shares the first file's). Paths
+    /// are keyed by a seeded 128-bit hash rather than a copy (an image cannot choose
+    /// colliding paths without the seed).
+    fn resolve_links(&mut self) {
+        let mut files_by_path: HashMap<u128, u32> = HashMap::new();
+        for index in 0..self.entries.len() {
+            let entry = &self.entries[index];
+            let key = self.path_key(&entry.path);
+            match entry.kind {
+                EntryKind::File => {
+                    files_by_path.insert(key, u32::try_from(index).unwrap_or(u32::MAX));
+                }
+                EntryKind::Hardlink => {
+                    let target = entry
+                        .link
+                        .as_deref()
+                        .and_then(|target| files_by_path.get(&self.path_key(target)).copied());
+                    self.entries[index].link_entry = target;
+                    if let Some(target) = target {
+                        files_by_path.insert(key, target);
+                    }
+                }
+                _ => {
+                    files_by_path.remove(&key);
+                }
+            }
+        }
+    }
+
     pub(super) fn finish(mut self, size_uncompressed: u64) -> LayerIndex {
+        // Most layers hold no hard link: the paths are hashed only for those that do.
+        if self.hardlinks {
+            self.resolve_links();
+        }
         // The layer is complete: give back what doubling the vector reserved.
         self.entries.shrink_to_fit();
         LayerIndex {

@@ -151,6 +151,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         warnings: Vec::new(),
         changes: Vec::with_capacity(layers.len()),
         killed: Vec::new(),
+        last_parent: (Vec::new(), NodeId::ROOT),
     };
     let mut dive = DiveTally::new(layers);
     for (index, layer) in layers.iter().enumerate() {
@@ -209,6 +210,10 @@ struct Merger<'a> {
     changes: Vec<Vec<EntryChange>>,
     /// Nodes removed by the current layer's whiteouts.
     killed: Vec<NodeId>,
+    /// The directory path [`Merger::ensure_parents`] found last, and its node: a tar lists a
+    /// directory's files one after another, so most entries share their parent with the one
+    /// before.
+    last_parent: (Vec<u8>, NodeId),
 }
 
 impl Merger<'_> {
@@ -405,8 +410,26 @@ impl Merger<'_> {
 
     /// Makes every ancestor of `path` a directory; returns the parent's id.
     fn ensure_parents(&mut self, path: &[u8]) -> NodeId {
-        let mut parent = NodeId::ROOT;
         let dirs = crate::path::split_last(path).0;
+        let (last, id) = &self.last_parent;
+        // Still the directory at that path: a node removed or replaced since is dead or no
+        // longer a directory (nodes never move).
+        if last.as_slice() == dirs && {
+            let node = self.tree.node(*id);
+            node.alive && node.kind == EntryKind::Dir
+        } {
+            return *id;
+        }
+        let parent = self.find_parents(dirs);
+        self.last_parent.0.clear();
+        self.last_parent.0.extend_from_slice(dirs);
+        self.last_parent.1 = parent;
+        parent
+    }
+
+    /// [`Merger::ensure_parents`] for the directory path `dirs`, one name at a time.
+    fn find_parents(&mut self, dirs: &[u8]) -> NodeId {
+        let mut parent = NodeId::ROOT;
         for dir in dirs.split(|&b| b == b'/').filter(|d| !d.is_empty()) {
             parent = match self.tree.child(parent, dir) {
                 Some(id) if self.tree.node(id).kind == EntryKind::Dir => id,

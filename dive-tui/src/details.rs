@@ -304,14 +304,18 @@ fn path_facts(
     }
     out.extend(history(analysis, path));
     for hidden in analysis.hidden.iter().filter(|h| *h.path == *path) {
+        let by = hidden.hidden_by_layer;
+        let how = if analysis.is_being_compared(hidden.inode) {
+            format!("rewritten at the same size by L{by} (contents being compared)")
+        } else {
+            format!("{} by L{by}", hidden.reason.name().replace('_', " "))
+        };
         out.push(line(
             "hidden",
             format!(
-                "{} added by L{}, {} by L{}",
+                "{} added by L{}, {how}",
                 bytes(hidden.bytes),
-                hidden.added_in_layer,
-                hidden.reason.name().replace('_', " "),
-                hidden.hidden_by_layer
+                hidden.added_in_layer
             ),
         ));
     }

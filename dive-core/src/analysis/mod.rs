@@ -132,6 +132,9 @@ pub struct Analysis {
     pub gpus: Vec<u32>,
     /// Per layer, per entry: what the entry changed ([`Analysis::entry_change`]).
     pub(crate) changes: Vec<Vec<EntryChange>>,
+    /// Same-size rewrites whose contents are compared with the attribution
+    /// ([`Analysis::is_being_compared`]); empty once it is set.
+    pub(crate) unproven: Vec<crate::tree::Unproven>,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings
@@ -170,6 +173,13 @@ impl Analysis {
     /// What each entry of layer `layer` did to the image below it, in tar order.
     pub fn layer_changes(&self, layer: usize) -> &[EntryChange] {
         self.changes.get(layer).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the hidden content `inode` was rewritten at the same size by a later layer and
+    /// the two contents are still to be compared: until [`Analysis::set_attribution`], its
+    /// reason says `Overwritten` for what may turn out `MetadataOnly`.
+    pub fn is_being_compared(&self, inode: InodeId) -> bool {
+        self.unproven.iter().any(|u| u.inode == inode)
     }
 
     /// What entry `entry` of layer `layer` did to the image below it.

@@ -1,6 +1,7 @@
 //! From walked layers to figures: the merge, the facts of the image and of each layer, the
 //! labels that warnings carry, and the checks `--verify` makes against the manifest.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::Analyzer;
@@ -11,7 +12,7 @@ use crate::attribution::{Attribution, FamilyRules};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
-use crate::tree::merge;
+use crate::tree::{HiddenItem, HiddenReason, InodeId, merge, prove};
 
 /// The second step of [`Analyzer::analyze_in_steps`]: the owner package, waste class,
 /// duplicates and device code of every byte of an analysis whose merge is done.
@@ -35,6 +36,8 @@ impl std::fmt::Debug for Attributing {
 #[derive(Debug)]
 pub struct Attributed {
     attribution: Attribution,
+    /// Why each same-size rewrite hid its content, its contents compared.
+    proven: Vec<(InodeId, HiddenReason)>,
     /// `(layer, entry, hash)` of every content read, kept with its entry so that a saved
     /// scan merges alike.
     read: Vec<(usize, u32, u128)>,
@@ -44,17 +47,40 @@ impl Attributing {
     /// Attributes `analysis`, the one [`Analyzer::analyze_in_steps`] returned with this.
     pub fn run(self, analysis: &Analysis) -> Attributed {
         let refs: Vec<&LayerIndex> = analysis.layer_indexes.iter().map(Arc::as_ref).collect();
+        // The waste classes count metadata-only rewrites apart: reasons first.
+        let proven = prove(
+            &analysis.unproven,
+            &analysis.tree,
+            &refs,
+            self.hasher.as_ref(),
+        );
+        let mut hidden = Cow::Borrowed(&analysis.hidden);
+        if !proven.is_empty() {
+            set_reasons(hidden.to_mut(), &proven);
+        }
         let attribution = crate::attribution::attribute(
             &analysis.tree,
             &refs,
-            &analysis.hidden,
+            &hidden,
             &self.families,
             self.hasher.as_ref(),
             self.min_duplicate_size,
         );
         Attributed {
             attribution,
+            proven,
             read: self.hasher.read(),
+        }
+    }
+}
+
+/// Gives hidden items the reasons their compared contents tell.
+fn set_reasons(hidden: &mut [HiddenItem], proven: &[(InodeId, HiddenReason)]) {
+    let reasons: std::collections::HashMap<InodeId, HiddenReason> =
+        proven.iter().copied().collect();
+    for item in hidden {
+        if let Some(&reason) = reasons.get(&item.inode) {
+            item.reason = reason;
         }
     }
 }
@@ -63,6 +89,8 @@ impl Analysis {
     /// Completes an analysis of [`Analyzer::analyze_in_steps`] with its attribution.
     pub fn set_attribution(&mut self, attributed: Attributed) {
         self.attribution = attributed.attribution;
+        set_reasons(&mut self.hidden, &attributed.proven);
+        self.unproven.clear();
         for (layer, entry, hash) in attributed.read {
             if let Some(found) = self
                 .layer_indexes
@@ -188,6 +216,7 @@ impl Analyzer {
             warnings,
             gpus: self.options.gpus.clone(),
             changes: merged.changes,
+            unproven: merged.unproven,
         };
         let attributing = Attributing {
             hasher,

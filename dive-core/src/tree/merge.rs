@@ -102,6 +102,8 @@ pub struct Merged {
     pub warnings: Vec<Warning>,
     /// Per layer, per entry: what the entry changed.
     pub changes: Vec<Vec<EntryChange>>,
+    /// Same-size rewrites whose reason waits for [`prove`].
+    pub(crate) unproven: Vec<Unproven>,
 }
 
 /// Files from this size on are hashed on two threads when a rewrite is checked.
@@ -152,6 +154,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         changes: Vec::with_capacity(layers.len()),
         killed: Vec::new(),
         last_parent: (Vec::new(), NodeId::ROOT),
+        unproven: Vec::new(),
     };
     let mut dive = DiveTally::new(layers);
     for (index, layer) in layers.iter().enumerate() {
@@ -165,8 +168,18 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         last_hidden,
         warnings,
         changes,
+        unproven,
         ..
     } = merger;
+    // Only rewrites that hid their content for good, as the last change to it, name it.
+    let unproven: Vec<Unproven> = unproven
+        .into_iter()
+        .filter(|u| {
+            tree.inode(u.inode).refs == 0
+                && last_hidden.get(u.inode.0 as usize).copied().flatten()
+                    == Some((u.node, u.layer, HiddenReason::Overwritten))
+        })
+        .collect();
     tree.finish();
     let mut hidden: Vec<HiddenItem> = last_hidden
         .into_iter()
@@ -195,7 +208,55 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         dive,
         warnings,
         changes,
+        unproven,
     }
+}
+
+/// A file rewritten by a later layer at the same size, whose contents the merge did not
+/// compare: hidden as overwritten until [`prove`] says whether only metadata changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unproven {
+    /// The content hidden.
+    pub inode: InodeId,
+    /// Its path, rewritten.
+    pub node: NodeId,
+    /// The layer that rewrote it, and the rewriting entry.
+    pub layer: u32,
+    pub entry: u32,
+}
+
+/// Why each [`Unproven`] rewrite hid its content: its bytes are read (plain layers in place,
+/// large files on two cores) and compared with the rewrite's.
+pub(crate) fn prove(
+    unproven: &[Unproven],
+    tree: &FileTree,
+    layers: &[&LayerIndex],
+    hasher: &dyn ContentHasher,
+) -> Vec<(InodeId, HiddenReason)> {
+    use rayon::prelude::*;
+    let hash = |layer: u32, index: u32| {
+        let entry = layers.get(layer as usize)?.entries.get(index as usize)?;
+        entry
+            .content_hash
+            .map(ContentHash::get)
+            .or_else(|| hasher.hash(layer as usize, index, entry))
+    };
+    unproven
+        .par_iter()
+        .map(|u| {
+            let old = tree.inode(u.inode);
+            let (a, b) = if old.size >= PARALLEL_HASH {
+                rayon::join(|| hash(old.layer, old.entry), || hash(u.layer, u.entry))
+            } else {
+                (hash(old.layer, old.entry), hash(u.layer, u.entry))
+            };
+            let reason = match (a, b) {
+                (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
+                _ => HiddenReason::Overwritten,
+            };
+            (u.inode, reason)
+        })
+        .collect()
 }
 
 struct Merger<'a> {
@@ -214,6 +275,8 @@ struct Merger<'a> {
     /// directory's files one after another, so most entries share their parent with the one
     /// before.
     last_parent: (Vec<u8>, NodeId),
+    /// Same-size rewrites whose contents are still to be compared.
+    unproven: Vec<Unproven>,
 }
 
 impl Merger<'_> {
@@ -272,30 +335,29 @@ impl Merger<'_> {
             if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) {
                 continue;
             }
-            let existed = self
-                .tree
-                .lookup(&entry.path)
-                .is_some_and(|id| (id.0 as usize) < first_new)
-                || removed.contains(&entry.path);
-            if existed {
+            let (inode, existed) = self.add(index, entry, &entry_inodes, first_new);
+            if existed || removed.contains(&entry.path) {
                 changes[index] = EntryChange::Modified;
             }
-            let inode = self.add(index, entry, &entry_inodes);
             entry_inodes[index] = inode;
         }
         self.changes.push(changes);
     }
 
-    /// Puts one entry into the tree; returns the content it shows.
+    /// Puts one entry into the tree; returns the content it shows, and whether its path was
+    /// there before this layer (a node older than `first_new`).
     fn add(
         &mut self,
         index: usize,
         entry: &LayerEntry,
         entry_inodes: &[Option<InodeId>],
-    ) -> Option<InodeId> {
+        first_new: usize,
+    ) -> (Option<InodeId>, bool) {
         let parent = self.ensure_parents(&entry.path);
         let name = crate::path::split_last(&entry.path).1;
-        let id = match self.tree.child(parent, name) {
+        let found = self.tree.child(parent, name);
+        let existed = found.is_some_and(|id| (id.0 as usize) < first_new);
+        let id = match found {
             Some(id) => {
                 let old = self.tree.node(id);
                 if old.kind == EntryKind::Dir {
@@ -335,7 +397,7 @@ impl Merger<'_> {
         node.entry = Some(entry_index);
         node.mode = entry.mode;
         node.inode = inode;
-        inode
+        (inode, existed)
     }
 
     /// The content a hardlink shares: the earlier file of its layer, else the merged path.
@@ -367,8 +429,10 @@ impl Merger<'_> {
         found
     }
 
-    /// Overwriting a file with one of the same size and content only changes metadata.
-    fn overwrite_reason(&self, id: NodeId, index: usize, entry: &LayerEntry) -> HiddenReason {
+    /// Overwriting a file with one of the same size and content only changes metadata. What
+    /// is told without reading the contents is told here; a rewrite that needs them read is
+    /// [`Unproven`] and `Overwritten` until [`prove`] compares them.
+    fn overwrite_reason(&mut self, id: NodeId, index: usize, entry: &LayerEntry) -> HiddenReason {
         let Some(inode) = self.tree.node(id).inode else {
             return HiddenReason::Overwritten;
         };
@@ -377,35 +441,24 @@ impl Merger<'_> {
             return HiddenReason::Overwritten;
         }
         let old_entry = &self.layers[old.layer as usize].entries[old.entry as usize];
-        let hasher = self.hasher;
-        if hasher.ends_differ(
+        match (old_entry.content_hash, entry.content_hash) {
+            (Some(a), Some(b)) if a.get() == b.get() => return HiddenReason::MetadataOnly,
+            (Some(_), Some(_)) => return HiddenReason::Overwritten,
+            _ => {}
+        }
+        if self.hasher.ends_differ(
             (old.layer as usize, old_entry),
             (self.layer as usize, entry),
         ) {
             return HiddenReason::Overwritten;
         }
-        let hash = |layer: u32, index: u32, e: &LayerEntry| {
-            e.content_hash
-                .map(ContentHash::get)
-                .or_else(|| hasher.hash(layer as usize, index, e))
-        };
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        let (old_hash, new_hash) = if entry.size >= PARALLEL_HASH {
-            // Proving a large rewrite changed only metadata reads it twice: on two cores.
-            rayon::join(
-                || hash(old.layer, old.entry, old_entry),
-                || hash(self.layer, index, entry),
-            )
-        } else {
-            (
-                hash(old.layer, old.entry, old_entry),
-                hash(self.layer, index, entry),
-            )
-        };
-        match (old_hash, new_hash) {
-            (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
-            _ => HiddenReason::Overwritten,
-        }
+        self.unproven.push(Unproven {
+            inode,
+            node: id,
+            layer: self.layer,
+            entry: u32::try_from(index).unwrap_or(u32::MAX),
+        });
+        HiddenReason::Overwritten
     }
 
     /// Makes every ancestor of `path` a directory; returns the parent's id.

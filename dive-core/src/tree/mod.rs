@@ -4,7 +4,7 @@ mod dive;
 mod merge;
 
 pub use dive::DiveFigures;
-pub(crate) use merge::{ContentHasher, merge};
+pub(crate) use merge::{ContentHasher, Unproven, merge, prove};
 pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
 
 use std::hash::BuildHasher;

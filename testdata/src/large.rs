@@ -1,7 +1,8 @@
 //! A large image shaped like a torch+CUDA service, written straight to disk.
 //!
 //! Layers stream from the generator into files (never held in memory), then are packed as
-//! a legacy `docker save` tar and gzip-compressed into an OCI layout directory.
+//! a legacy `docker save` tar and a Docker 25 one, and compressed into OCI layout
+//! directories (gzip, zstd).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -109,7 +110,8 @@ pub fn large_image(gb: f64) -> ImageSpec {
     )
 }
 
-/// Writes `docker-archive.tar`, `oci-gzip/` and `oci-zstd/` for [`large_image`] into `dir`.
+/// Writes `docker-archive.tar`, `docker25.tar`, `oci-gzip/` and `oci-zstd/` for
+/// [`large_image`] into `dir`.
 pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let spec = large_image(gb);
@@ -158,6 +160,14 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
     append_bytes(&mut archive, "manifest.json", &manifest)?;
     archive.into_inner()?.flush()?;
 
+    write_docker25(
+        dir,
+        &layer_files,
+        &diff_ids,
+        &config,
+        &config_hex,
+        &spec.tag,
+    )?;
     for compression in [Compressor::Gzip, Compressor::Zstd] {
         write_oci(dir, &layer_files, &config, &config_hex, compression)?;
     }
@@ -165,6 +175,56 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
         std::fs::remove_file(path)?;
     }
     Ok(())
+}
+
+/// `docker25.tar`: the layout `docker save` writes since Docker 25 (an OCI layout with
+/// Docker's `manifest.json`), plain layers, as xray and other tools read it.
+fn write_docker25(
+    dir: &Path,
+    layer_files: &[std::path::PathBuf],
+    diff_ids: &[String],
+    config: &[u8],
+    config_hex: &str,
+    tag: &str,
+) -> io::Result<()> {
+    let mut archive = tar::Builder::new(BufWriter::new(File::create(dir.join("docker25.tar"))?));
+    let mut descriptors = Vec::new();
+    let mut layers = Vec::new();
+    for (path, diff_id) in layer_files.iter().zip(diff_ids) {
+        let name = format!("blobs/sha256/{}", &diff_id["sha256:".len()..]);
+        archive.append_path_with_name(path, &name)?;
+        descriptors.push(
+            json!({"mediaType": "application/vnd.oci.image.layer.v1.tar",
+            "digest": diff_id, "size": std::fs::metadata(path)?.len()}),
+        );
+        layers.push(name);
+    }
+    let config_name = format!("blobs/sha256/{config_hex}");
+    append_bytes(&mut archive, &config_name, config)?;
+    let manifest = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_hex}"), "size": config.len()},
+        "layers": descriptors}),
+    )?;
+    let manifest_hex = hex(&Sha256::digest(&manifest));
+    append_bytes(
+        &mut archive,
+        &format!("blobs/sha256/{manifest_hex}"),
+        &manifest,
+    )?;
+    let index = serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_hex}"), "size": manifest.len(),
+        "annotations": {"io.containerd.image.name": tag, "org.opencontainers.image.ref.name": "1"}}]}))?;
+    append_bytes(&mut archive, "index.json", &index)?;
+    let docker =
+        serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": [tag], "Layers": layers}]))?;
+    append_bytes(&mut archive, "manifest.json", &docker)?;
+    append_bytes(
+        &mut archive,
+        "oci-layout",
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )?;
+    archive.into_inner()?.flush()
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -130,6 +130,37 @@ fn reading_a_plain_archive_from_disk_keeps_file_pages_out_of_rss() {
     assert_bounded(grown, &format!("a {}-byte archive on disk", 2 * SIZE));
 }
 
+/// Two large files with the same bytes at two paths of a plain archive on disk: finding them
+/// duplicates compares them whole, and no file page may stay in our RSS.
+#[test]
+fn comparing_large_duplicates_keeps_file_pages_out_of_rss() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    const SIZE: u64 = 150_000_000;
+    let _serial = one_at_a_time();
+    let spec = ImageSpec::new(
+        "twice/big:1",
+        vec![LayerSpec::new(
+            "copy",
+            vec![
+                Op::file("opt/a/lib.so", SIZE, 9),
+                Op::file("opt/b/lib.so", SIZE, 9),
+            ],
+        )],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        dive_testdata::docker_legacy(&[&built], false).unwrap(),
+    )
+    .unwrap();
+    drop(built);
+    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
+    assert_eq!(analysis.attribution.duplicates.len(), 1);
+    assert_eq!(analysis.attribution.duplicates[0].copies.len(), 2);
+    assert_bounded(grown, &format!("two {SIZE}-byte duplicates on disk"));
+}
+
 /// Bytes that zstd shrinks about 60×, a real ratio under the decompression-bomb cap: the
 /// first KiB of every 64 KiB is noise, the rest zeros.
 struct MostlyZeros {

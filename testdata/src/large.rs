@@ -201,20 +201,17 @@ fn write_docker25(
     }
     let config_name = format!("blobs/sha256/{config_hex}");
     append_bytes(&mut archive, &config_name, config)?;
-    let manifest = serde_json::to_vec(
-        &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_hex}"), "size": config.len()},
-        "layers": descriptors}),
-    )?;
-    let manifest_hex = hex(&Sha256::digest(&manifest));
+    let (manifest, manifest_hex) = oci_manifest(config, config_hex, descriptors)?;
     append_bytes(
         &mut archive,
         &format!("blobs/sha256/{manifest_hex}"),
         &manifest,
     )?;
-    let index = serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_hex}"), "size": manifest.len(),
-        "annotations": {"io.containerd.image.name": tag, "org.opencontainers.image.ref.name": "1"}}]}))?;
+    let index = oci_index(
+        &manifest,
+        &manifest_hex,
+        json!({"io.containerd.image.name": tag, "org.opencontainers.image.ref.name": "1"}),
+    )?;
     append_bytes(&mut archive, "index.json", &index)?;
     let docker =
         serde_json::to_vec(&json!([{"Config": config_name, "RepoTags": [tag], "Layers": layers}]))?;
@@ -277,21 +274,46 @@ fn write_oci(
         );
     }
     std::fs::write(oci.join("blobs/sha256").join(config_hex), config)?;
-    let manifest = serde_json::to_vec(
-        &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_hex}"), "size": config.len()},
-        "layers": descriptors}),
-    )?;
-    let manifest_hex = hex(&Sha256::digest(&manifest));
+    let (manifest, manifest_hex) = oci_manifest(config, config_hex, descriptors)?;
     std::fs::write(oci.join("blobs/sha256").join(&manifest_hex), &manifest)?;
     std::fs::write(
         oci.join("index.json"),
-        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_hex}"), "size": manifest.len(),
-        "annotations": {"org.opencontainers.image.ref.name": "1"}}]}))?,
+        oci_index(
+            &manifest,
+            &manifest_hex,
+            json!({"org.opencontainers.image.ref.name": "1"}),
+        )?,
     )?;
     std::fs::write(oci.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     Ok(())
+}
+
+/// An OCI image manifest of `config` and the layer descriptors, and its digest's hex.
+fn oci_manifest(
+    config: &[u8],
+    config_hex: &str,
+    layers: Vec<serde_json::Value>,
+) -> io::Result<(Vec<u8>, String)> {
+    let manifest = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_hex}"), "size": config.len()},
+        "layers": layers}),
+    )?;
+    let digest = hex(&Sha256::digest(&manifest));
+    Ok((manifest, digest))
+}
+
+/// An OCI index of the one manifest, annotated.
+fn oci_index(
+    manifest: &[u8],
+    manifest_hex: &str,
+    annotations: serde_json::Value,
+) -> io::Result<Vec<u8>> {
+    Ok(serde_json::to_vec(
+        &json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_hex}"),
+        "size": manifest.len(), "annotations": annotations}]}),
+    )?)
 }
 
 fn append_bytes<W: Write>(

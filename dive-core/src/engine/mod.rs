@@ -154,7 +154,9 @@ impl Analyzer {
     /// packages are known: an [`Analysis`] whose layers, totals, tree, hidden content and
     /// warnings are final but whose [`Analysis::attribution`] is empty, and the work that
     /// fills it in ([`Attributing::run`], then [`Analysis::set_attribution`]), which may run
-    /// on another thread while the analysis is shown.
+    /// on another thread while the analysis is shown. Until then, content rewritten at the
+    /// same size whose bytes are still to be compared ([`Analysis::is_being_compared`]) is
+    /// hidden as overwritten, where the comparison may find only metadata changed.
     pub fn analyze_in_steps(
         &self,
         source: Source,

@@ -161,6 +161,35 @@ fn comparing_large_duplicates_keeps_file_pages_out_of_rss() {
     assert_bounded(grown, &format!("two {SIZE}-byte duplicates on disk"));
 }
 
+/// Thirty thousand files of one size, all different, in a plain archive on disk: each one's
+/// first bytes are read to tell them apart, and no file page may stay in our RSS.
+#[test]
+fn telling_same_size_files_apart_keeps_file_pages_out_of_rss() {
+    use dive_testdata::{ImageSpec, LayerSpec, Op};
+    const FILES: u64 = 30_000;
+    const SIZE: u64 = 8_000;
+    let _serial = one_at_a_time();
+    let ops = (0..FILES)
+        .map(|i| Op::file(&format!("srv/m{}/f{i}.py", i % 100), SIZE, i))
+        .collect();
+    let built = dive_testdata::build(&ImageSpec::new(
+        "same/size:1",
+        vec![LayerSpec::new("add", ops)],
+    ))
+    .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        dive_testdata::docker_legacy(&[&built], false).unwrap(),
+    )
+    .unwrap();
+    drop(built);
+    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
+    assert_eq!(analysis.image.final_files, FILES);
+    assert!(analysis.attribution.duplicates.is_empty());
+    assert_bounded(grown, &format!("{FILES} files of {SIZE} bytes on disk"));
+}
+
 /// Bytes that zstd shrinks about 60×, a real ratio under the decompression-bomb cap: the
 /// first KiB of every 64 KiB is noise, the rest zeros.
 struct MostlyZeros {

@@ -29,10 +29,8 @@ impl ContentHasher for BlobHasher {
     }
 
     fn head(&self, layer: usize, entry: &LayerEntry, n: usize) -> Option<u64> {
-        let content = self.content(layer, entry)?;
-        Some(twox_hash::XxHash3_64::oneshot(
-            &content[..content.len().min(n)],
-        ))
+        let head = self.piece(layer, entry, 0, n)?;
+        Some(twox_hash::XxHash3_64::oneshot(&head))
     }
 
     fn same_bytes(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> Option<bool> {
@@ -57,28 +55,35 @@ impl ContentHasher for BlobHasher {
 impl BlobHasher {
     /// Reads an entry's content from its blob, when the blob is held in place.
     fn reader(&self, layer: usize, entry: &LayerEntry) -> Option<impl Read> {
-        let blob = self.blobs.get(layer)?.as_ref()?;
-        let end = entry.data_offset.checked_add(entry.size)?;
-        (end <= blob.bytes().len() as u64).then(|| blob.reader_at(entry.data_offset, entry.size))
+        self.range(layer, entry, 0, entry.size)
     }
 
-    /// An entry's content in its blob, when the blob is held in place.
-    fn content(&self, layer: usize, entry: &LayerEntry) -> Option<&[u8]> {
-        let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
-        let start = usize::try_from(entry.data_offset).ok()?;
-        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
-        bytes.get(start..end)
+    /// Reads `len` bytes of an entry's content from `at` (within the content).
+    fn range(&self, layer: usize, entry: &LayerEntry, at: u64, len: u64) -> Option<impl Read> {
+        let blob = self.blobs.get(layer)?.as_ref()?;
+        let end = entry.data_offset.checked_add(entry.size)?;
+        (end <= blob.bytes().len() as u64 && at.checked_add(len)? <= entry.size)
+            .then(|| blob.reader_at(entry.data_offset + at, len))
+    }
+
+    /// Up to `len` bytes of an entry's content from `at`, read with a positioned read: a
+    /// look through the map would leave the pages around them in this process (the kernel
+    /// maps up to 64 KiB per fault), 700 MiB for the heads of 47,000 small files.
+    fn piece(&self, layer: usize, entry: &LayerEntry, at: u64, len: usize) -> Option<Vec<u8>> {
+        let len = len.min(usize::try_from(entry.size.saturating_sub(at)).unwrap_or(usize::MAX));
+        let mut bytes = vec![0; len];
+        let read = read_full(&mut self.range(layer, entry, at, len as u64)?, &mut bytes).ok()?;
+        (read == len).then_some(bytes)
     }
 
     /// The first and last few KiB of an entry's content in its blob.
-    fn ends(&self, layer: usize, entry: &LayerEntry) -> Option<(&[u8], &[u8])> {
-        const PROBE: usize = 4096;
-        let bytes = self.blobs.get(layer)?.as_ref()?.bytes();
-        let start = usize::try_from(entry.data_offset).ok()?;
-        let end = start.checked_add(usize::try_from(entry.size).ok()?)?;
-        let content = bytes.get(start..end)?;
-        let n = content.len().min(PROBE);
-        Some((&content[..n], &content[content.len() - n..]))
+    fn ends(&self, layer: usize, entry: &LayerEntry) -> Option<(Vec<u8>, Vec<u8>)> {
+        const PROBE: u64 = 4096;
+        let n = entry.size.min(PROBE);
+        Some((
+            self.piece(layer, entry, 0, n as usize)?,
+            self.piece(layer, entry, entry.size - n, n as usize)?,
+        ))
     }
 }
 

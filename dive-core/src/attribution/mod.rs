@@ -362,28 +362,31 @@ pub(crate) fn attribute(
 
     let mut owner_of = vec![None; tree.inodes().len()];
     let mut unowned: BTreeMap<String, UnownedDir> = BTreeMap::new();
-    for id in tree.walk() {
-        let node = tree.node(id);
-        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
-            continue;
-        };
-        let content = tree.inode(inode);
+    // Building a file's path and finding its owner is the work per file: on all cores.
+    let owner = |id, _| {
         let path = tree.path(id);
-        if let Some((p, listed)) = final_claims.owner(&path) {
-            let package = &mut registry.packages[p];
-            package.bytes += content.size;
-            package.files += 1;
-            if !listed {
-                package.unrecorded_bytes += content.size;
+        final_claims.owner(&path).ok_or_else(|| top_dir(&path))
+    };
+    tree.map_files(owner, |_, inode, owner| {
+        let content = tree.inode(inode);
+        match owner {
+            Ok((p, listed)) => {
+                let package = &mut registry.packages[p];
+                package.bytes += content.size;
+                package.files += 1;
+                if !listed {
+                    package.unrecorded_bytes += content.size;
+                }
+                package.layers.insert(content.layer as usize);
+                owner_of[inode.0 as usize] = u32::try_from(p).ok();
             }
-            package.layers.insert(content.layer as usize);
-            owner_of[inode.0 as usize] = u32::try_from(p).ok();
-        } else {
-            let dir = unowned_entry(&mut unowned, &path);
-            dir.bytes += content.size;
-            dir.files += 1;
+            Err(top) => {
+                let dir = unowned_dir(&mut unowned, top);
+                dir.bytes += content.size;
+                dir.files += 1;
+            }
         }
-    }
+    });
     let mut replaced = reinstalls::Tally::default();
     for item in hidden {
         if let Some((p, _)) = final_claims
@@ -575,10 +578,18 @@ fn unowned_entry<'a>(
     unowned: &'a mut BTreeMap<String, UnownedDir>,
     path: &[u8],
 ) -> &'a mut UnownedDir {
+    unowned_dir(unowned, top_dir(path))
+}
+
+/// The top-level directory a path is counted under when no package owns it (`/usr`).
+fn top_dir(path: &[u8]) -> String {
     let top = ancestors(path).next().unwrap_or_default();
-    let dir = format!("/{}", String::from_utf8_lossy(top));
-    unowned.entry(dir.clone()).or_insert(UnownedDir {
-        dir,
+    format!("/{}", String::from_utf8_lossy(top))
+}
+
+fn unowned_dir(unowned: &mut BTreeMap<String, UnownedDir>, dir: String) -> &mut UnownedDir {
+    unowned.entry(dir).or_insert_with_key(|dir| UnownedDir {
+        dir: dir.clone(),
         bytes: 0,
         files: 0,
         hidden_bytes: 0,

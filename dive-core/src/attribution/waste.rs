@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Package;
 use crate::layer::LayerIndex;
-use crate::tree::{FileTree, HiddenItem, HiddenReason};
+use crate::tree::{FileTree, HiddenItem, HiddenReason, InodeId};
 
 /// Largest paths listed per class.
 const TOP_PATHS: usize = 10;
@@ -310,43 +310,51 @@ pub(crate) fn waste(
                 hidden_by_layer: hidden_by,
             });
         };
-    for id in tree.walk() {
-        let node = tree.node(id);
-        let Some(inode) = node.inode.filter(|_| node.files == 1) else {
-            continue;
-        };
+    let debug_bytes = |content: &crate::tree::Inode| {
+        layers
+            .get(content.layer as usize)
+            .and_then(|l| l.entries.get(content.entry as usize))
+            .map_or(0, |e| e.debug_bytes)
+    };
+    // The path and its class, on all cores; only files some class counts keep their path.
+    let classified = |id, inode: InodeId| {
         let content = tree.inode(inode);
         let owner = inode_owner.get(inode.0 as usize).copied().flatten();
         let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
         let path = tree.path(id);
-        if let Some(class) = classify(&path, family) {
+        let class = classify(&path, family);
+        (class.is_some() || debug_bytes(content) > 0 || extra.contains_key(&id))
+            .then_some((path, class))
+    };
+    tree.map_files(classified, |id, inode, found| {
+        let Some((path, class)) = found else {
+            return;
+        };
+        let node = tree.node(id);
+        let content = tree.inode(inode);
+        if let Some(class) = class {
             add(class, &path, node.bytes, content.layer as usize, None);
-        } else {
+        } else if let Some(debug) = Some(debug_bytes(content)).filter(|&d| d > 0) {
             // Only the debug sections of an ELF file are avoidable, not the whole file.
-            let entry = layers
-                .get(content.layer as usize)
-                .and_then(|l| l.entries.get(content.entry as usize));
-            if let Some(debug) = entry.map(|e| e.debug_bytes).filter(|&d| d > 0) {
-                add(
-                    WasteClass::DebugInfo,
-                    &path,
-                    debug,
-                    content.layer as usize,
-                    None,
-                );
-            } else if let Some(&g) = extra.get(&id) {
-                // One class per path: a copy another class holds stays in that class.
-                duplicates[g].counted_bytes += content.size;
-                add(
-                    WasteClass::Duplicate,
-                    &path,
-                    content.size,
-                    content.layer as usize,
-                    None,
-                );
-            }
+            add(
+                WasteClass::DebugInfo,
+                &path,
+                debug,
+                content.layer as usize,
+                None,
+            );
+        } else if let Some(&g) = extra.get(&id) {
+            // One class per path: a copy another class holds stays in that class.
+            duplicates[g].counted_bytes += content.size;
+            add(
+                WasteClass::Duplicate,
+                &path,
+                content.size,
+                content.layer as usize,
+                None,
+            );
         }
-    }
+    });
     for item in hidden {
         let class = hidden_class(item.reason);
         add(

@@ -202,6 +202,36 @@ impl FileTree {
         })
     }
 
+    /// Every node that shows a content once (a file; not a hard link's second path), in walk
+    /// order, with what `f` makes of it. `f` runs on all cores, a block of files at a time,
+    /// so that a million files never hold a million results at once; `take` runs in order.
+    pub(crate) fn map_files<T: Send>(
+        &self,
+        f: impl Fn(NodeId, InodeId) -> T + Sync,
+        mut take: impl FnMut(NodeId, InodeId, T),
+    ) {
+        use rayon::prelude::*;
+        const BLOCK: usize = 16 * 1024;
+        let mut files = self.walk().filter_map(|id| {
+            let node = self.node(id);
+            node.inode
+                .filter(|_| node.files == 1)
+                .map(|inode| (id, inode))
+        });
+        let mut block = Vec::with_capacity(BLOCK);
+        loop {
+            block.clear();
+            block.extend(files.by_ref().take(BLOCK));
+            if block.is_empty() {
+                return;
+            }
+            let made: Vec<T> = block.par_iter().map(|&(id, inode)| f(id, inode)).collect();
+            for (&(id, inode), made) in block.iter().zip(made) {
+                take(id, inode, made);
+            }
+        }
+    }
+
     /// How many nodes the arena holds, visible or not.
     pub fn node_count(&self) -> usize {
         self.nodes.len()

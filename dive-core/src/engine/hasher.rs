@@ -88,17 +88,17 @@ impl BlobHasher {
 }
 
 /// Whether two readers of one length yield the same bytes, read a block at a time.
-fn same_stream(a: &mut impl Read, b: &mut impl Read) -> io::Result<bool> {
+fn same_stream(first: &mut impl Read, second: &mut impl Read) -> io::Result<bool> {
     const BLOCK: usize = 256 << 10;
-    let (mut x, mut y) = (AlignedBuf::new(BLOCK), AlignedBuf::new(BLOCK));
+    let (mut ours, mut theirs) = (AlignedBuf::new(BLOCK), AlignedBuf::new(BLOCK));
     loop {
-        let n = read_full(a, &mut x)?;
-        if read_full(b, &mut y[..n])? != n || x[..n] != y[..n] {
+        let n = read_full(first, &mut ours)?;
+        if read_full(second, &mut theirs[..n])? != n || ours[..n] != theirs[..n] {
             return Ok(false);
         }
         if n < BLOCK {
-            // `a` ended: the same length means `b` ends too.
-            return Ok(read_full(b, &mut y[..1])? == 0);
+            // `first` ended: the same length means `second` ends too.
+            return Ok(read_full(second, &mut theirs[..1])? == 0);
         }
     }
 }

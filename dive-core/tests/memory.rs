@@ -24,6 +24,20 @@ fn analyse_measuring_peak(source: Source) -> (dive_core::Analysis, u64) {
     )
 }
 
+/// Builds `spec` as a legacy `docker save` in a file, frees the bytes built, and analyses the
+/// file measuring the peak as [`analyse_measuring_peak`] does.
+fn analyse_on_disk(spec: &dive_testdata::ImageSpec) -> (dive_core::Analysis, u64) {
+    let built = dive_testdata::build(spec).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        dive_testdata::docker_legacy(&[&built], false).unwrap(),
+    )
+    .unwrap();
+    drop(built);
+    analyse_measuring_peak(Source::path(file.path()))
+}
+
 /// The peak grew by less than 64 MiB, told with `what` the input was.
 fn assert_bounded(grown_kib: u64, what: &str) {
     eprintln!("peak RSS grew by {grown_kib} KiB for {what}");
@@ -112,15 +126,7 @@ fn reading_a_plain_archive_from_disk_keeps_file_pages_out_of_rss() {
             ),
         ],
     );
-    let built = dive_testdata::build(&spec).unwrap();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        file.path(),
-        dive_testdata::docker_legacy(&[&built], false).unwrap(),
-    )
-    .unwrap();
-    drop(built);
-    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
+    let (analysis, grown) = analyse_on_disk(&spec);
     assert_eq!(analysis.hidden.len(), 1);
     assert_eq!(
         analysis.hidden[0].reason,
@@ -147,15 +153,7 @@ fn comparing_large_duplicates_keeps_file_pages_out_of_rss() {
             ],
         )],
     );
-    let built = dive_testdata::build(&spec).unwrap();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        file.path(),
-        dive_testdata::docker_legacy(&[&built], false).unwrap(),
-    )
-    .unwrap();
-    drop(built);
-    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
+    let (analysis, grown) = analyse_on_disk(&spec);
     assert_eq!(analysis.attribution.duplicates.len(), 1);
     assert_eq!(analysis.attribution.duplicates[0].copies.len(), 2);
     assert_bounded(grown, &format!("two {SIZE}-byte duplicates on disk"));
@@ -172,19 +170,10 @@ fn telling_same_size_files_apart_keeps_file_pages_out_of_rss() {
     let ops = (0..FILES)
         .map(|i| Op::file(&format!("srv/m{}/f{i}.py", i % 100), SIZE, i))
         .collect();
-    let built = dive_testdata::build(&ImageSpec::new(
+    let (analysis, grown) = analyse_on_disk(&ImageSpec::new(
         "same/size:1",
         vec![LayerSpec::new("add", ops)],
-    ))
-    .unwrap();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        file.path(),
-        dive_testdata::docker_legacy(&[&built], false).unwrap(),
-    )
-    .unwrap();
-    drop(built);
-    let (analysis, grown) = analyse_measuring_peak(Source::path(file.path()));
+    ));
     assert_eq!(analysis.image.final_files, FILES);
     assert!(analysis.attribution.duplicates.is_empty());
     assert_bounded(grown, &format!("{FILES} files of {SIZE} bytes on disk"));

@@ -129,11 +129,22 @@ fn main(py: Python<'_>) -> PyResult<u8> {
     let argv: Vec<OsString> = py.import("sys")?.getattr("argv")?.extract()?;
     // Ctrl-C ends the command as it ends the Rust binary, not with a KeyboardInterrupt
     // that Python could only raise once the command returns.
+    // Python lets only its main thread set handlers; elsewhere its own stays in place.
+    let threading = py.import("threading")?;
+    let on_main = threading
+        .call_method0("current_thread")?
+        .is(&threading.call_method0("main_thread")?);
     let signal = py.import("signal")?;
     let sigint = signal.getattr("SIGINT")?;
-    let previous = signal.call_method1("signal", (&sigint, signal.getattr("SIG_DFL")?))?;
+    let previous = if on_main {
+        Some(signal.call_method1("signal", (&sigint, signal.getattr("SIG_DFL")?))?)
+    } else {
+        None
+    };
     let code = py.detach(|| dive_tui::commands::run(argv));
-    signal.call_method1("signal", (&sigint, previous))?;
+    if let Some(previous) = previous {
+        signal.call_method1("signal", (&sigint, previous))?;
+    }
     Ok(code)
 }
 

@@ -3,7 +3,9 @@
 import json
 import os
 import re
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -206,8 +208,13 @@ def test_bad_families_and_limits_are_refused_before_reading(tmp_path: Path) -> N
     assert info.value.input == str(families)
     with pytest.raises(ValueError, match="unknown cap"):
         dive_rs.analyze(DEMO, limits={"bogus": 1})
-    with pytest.raises(dive_rs.ImageError, match="entries"):
+    with pytest.raises(dive_rs.ImageError, match="more than 3 tar entries"):
         dive_rs.analyze(DEMO, limits={"max-entries": 3})
+    with pytest.raises(dive_rs.ImageError, match="over the 200-byte cap") as info:
+        dive_rs.analyze(DEMO, limits={"max_metadata": "200B"})
+    assert info.value.input == str(DEMO)
+    with pytest.raises(ValueError, match="not a size"):
+        dive_rs.analyze(DEMO, limits={"metadata": "lots"})
 
 
 def test_families_and_gpu_archs_reach_the_analysis(cli: Path, tmp_path: Path) -> None:
@@ -327,3 +334,71 @@ def test_the_readme_example_type_checks_against_the_stubs(tmp_path: Path) -> Non
         capture_output=True, text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def sigint_caught(pid: int) -> bool:
+    """Whether the process has a handler for SIGINT (/proc's SigCgt mask, bit 2)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError("no SigCgt line")
+
+
+def test_ctrl_c_ends_the_command_as_it_ends_the_rust_binary() -> None:
+    # Reading an image from a stdin that never ends: only the signal can end it.
+    process = subprocess.Popen(
+        [venv_command(), "-", "--json"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        # Python catches SIGINT from its start; the command gives it back to the default.
+        deadline = time.monotonic() + 30
+        while sigint_caught(process.pid):
+            assert time.monotonic() < deadline, "SIGINT still caught by Python"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == -signal.SIGINT
+    finally:
+        process.kill()
+        process.wait()
+
+
+def need(tool: str) -> None:
+    """The tests' rule for outside tools: skip when missing, but fail under CI=true."""
+    if shutil.which(tool) is None:
+        message = f"{tool} is missing (scripts/test --install installs it)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_interactive_view_from_the_venv() -> None:
+    need("tmux")
+    session = f"dive-py-{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    shell_env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (("NO_COLOR", "1"),))
+    command = f"env -u CI {shell_env} {shlex.quote(str(venv_command()))} {shlex.quote(str(DEMO))}; echo EXIT=$?; sleep 30"
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", command],
+        check=True, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        screen = ""
+        while "efficiency" not in screen or "torch" not in screen:
+            assert time.monotonic() < deadline, screen
+            time.sleep(0.1)
+            screen = tmux("capture-pane", "-p", "-t", session)
+        assert "demo/ml-service:1.0" in screen
+        tmux("send-keys", "-t", session, "q")
+        while "EXIT=" not in screen:
+            assert time.monotonic() < deadline, screen
+            time.sleep(0.1)
+            screen = tmux("capture-pane", "-p", "-t", session)
+        assert "EXIT=0" in screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

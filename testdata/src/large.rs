@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -118,47 +118,18 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
     let mut diff_ids = Vec::new();
     let mut layer_files = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
-        let path = dir.join(format!("layer{i}.tar"));
-        let mut out = Hashing {
-            inner: BufWriter::new(File::create(&path)?),
-            hasher: Sha256::new(),
-            len: 0,
-        };
-        {
-            let mut builder = tar::Builder::new(&mut out);
-            crate::layer::write_ops(&mut builder, layer)?;
-            builder.finish()?;
-        }
-        out.flush()?;
-        diff_ids.push(format!("sha256:{}", hex(&out.hasher.finalize())));
+        let (path, diff_id) = write_layer(dir, i, layer)?;
+        diff_ids.push(diff_id);
         layer_files.push(path);
-        eprintln!("layer {i}: {} bytes", out.len);
     }
-    let history: Vec<_> = spec
-        .layers
-        .iter()
-        .map(|l| json!({"created_by": l.created_by}))
-        .collect();
-    let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}))?;
-    let config_hex = hex(&Sha256::digest(&config));
+    let (config, config_hex) = config(&spec, &diff_ids)?;
 
     // docker-archive (legacy layout, plain layers).
-    let mut archive = tar::Builder::new(BufWriter::new(File::create(
-        dir.join("docker-archive.tar"),
-    )?));
-    let mut layers = Vec::new();
-    for (i, path) in layer_files.iter().enumerate() {
-        let name = format!("{}/layer.tar", &diff_ids[i]["sha256:".len()..]);
-        archive.append_path_with_name(path, &name)?;
-        layers.push(name);
+    let mut archive = DockerArchive::create(&dir.join("docker-archive.tar"))?;
+    for (path, diff_id) in layer_files.iter().zip(&diff_ids) {
+        archive.append_layer(path, diff_id)?;
     }
-    append_bytes(&mut archive, &format!("{config_hex}.json"), &config)?;
-    let manifest = serde_json::to_vec(
-        &json!([{"Config": format!("{config_hex}.json"), "RepoTags": [spec.tag], "Layers": layers}]),
-    )?;
-    append_bytes(&mut archive, "manifest.json", &manifest)?;
-    archive.into_inner()?.flush()?;
+    archive.finish(&config, &config_hex, &spec.tag)?;
 
     write_docker25(
         dir,
@@ -175,6 +146,212 @@ pub fn write_large(dir: &Path, gb: f64) -> io::Result<()> {
         std::fs::remove_file(path)?;
     }
     Ok(())
+}
+
+/// Writes layer `index` of an image as a plain tar file in `dir`: its path and `diff_id`.
+fn write_layer(dir: &Path, index: usize, layer: &LayerSpec) -> io::Result<(PathBuf, String)> {
+    let path = dir.join(format!("layer{index}.tar"));
+    let mut out = Hashing {
+        inner: BufWriter::new(File::create(&path)?),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    {
+        let mut builder = tar::Builder::new(&mut out);
+        crate::layer::write_ops(&mut builder, layer)?;
+        builder.finish()?;
+    }
+    out.flush()?;
+    eprintln!("layer {index}: {} bytes", out.len);
+    Ok((path, format!("sha256:{}", hex(&out.hasher.finalize()))))
+}
+
+/// The image config of `spec` with these `diff_ids`: its bytes and their SHA-256 in hex.
+fn config(spec: &ImageSpec, diff_ids: &[String]) -> io::Result<(Vec<u8>, String)> {
+    let history: Vec<_> = spec
+        .layers
+        .iter()
+        .map(|l| json!({"created_by": l.created_by}))
+        .collect();
+    let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}))?;
+    let config_hex = hex(&Sha256::digest(&config));
+    Ok((config, config_hex))
+}
+
+/// A legacy `docker save` tar written layer by layer.
+struct DockerArchive {
+    archive: tar::Builder<BufWriter<File>>,
+    layers: Vec<String>,
+}
+
+impl DockerArchive {
+    fn create(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            archive: tar::Builder::new(BufWriter::new(File::create(path)?)),
+            layers: Vec::new(),
+        })
+    }
+
+    fn append_layer(&mut self, path: &Path, diff_id: &str) -> io::Result<()> {
+        let name = format!("{}/layer.tar", &diff_id["sha256:".len()..]);
+        self.archive.append_path_with_name(path, &name)?;
+        self.layers.push(name);
+        Ok(())
+    }
+
+    fn finish(mut self, config: &[u8], config_hex: &str, tag: &str) -> io::Result<()> {
+        append_bytes(&mut self.archive, &format!("{config_hex}.json"), config)?;
+        let manifest = serde_json::to_vec(
+            &json!([{"Config": format!("{config_hex}.json"), "RepoTags": [tag], "Layers": self.layers}]),
+        )?;
+        append_bytes(&mut self.archive, "manifest.json", &manifest)?;
+        self.archive.into_inner()?.flush()
+    }
+}
+
+/// The spec of the image the issue's ≥ 100× target names, shaped like a real torch+CUDA
+/// service of about 12.2 GB: a base, one ~11.6 GB pip layer of ~33k entries (the CUDA
+/// wheels, torch, triton, ~30k `.py` files and a 4.4 GB pip cache), a layer that deletes
+/// the cache, and one that `chmod`s ~60 MB of libraries (same bytes, new mode) and
+/// `strip`s a 450 MB library to 400 MB.
+pub fn torch_cuda_image() -> ImageSpec {
+    let mut base = vec![Op::dir("usr"), Op::dir("usr/bin")];
+    for i in 0..3_000u64 {
+        base.push(Op::file(
+            &format!("usr/share/doc/pkg{}/file{i}.txt", i % 300),
+            2_000 + (i * 37) % 9_000,
+            10_000 + i,
+        ));
+    }
+    for i in 0..400u64 {
+        base.push(Op::file(
+            &format!("usr/bin/tool{i}"),
+            50_000 + (i * 7_919) % 400_000,
+            20_000 + i,
+        ));
+    }
+    let site = "usr/local/lib/python3.11/site-packages";
+    let mut pip = Vec::new();
+    for i in 0..30_000u64 {
+        pip.push(Op::file(
+            &format!("{site}/torch/_sub{}/part{}/module{i}.py", i % 150, i % 13),
+            1_000 + (i * 104_729) % 29_000,
+            30_000 + i,
+        ));
+    }
+    // (path, size, seed): nvidia-* 4.3 GB, torch 1.7 GB, triton 594 MB.
+    let mut libs: Vec<(String, u64, u64)> = Vec::new();
+    let nvidia = [
+        ("cublas", 700_000_000u64),
+        ("cudnn", 1_000_000_000),
+        ("cusparse", 270_000_000),
+        ("cufft", 280_000_000),
+        ("curand", 100_000_000),
+        ("cusolver", 300_000_000),
+        ("nccl", 230_000_000),
+        ("cuda_nvrtc", 60_000_000),
+        ("cusparselt", 220_000_000),
+        ("nvjitlink", 60_000_000),
+    ];
+    for (n, (name, total)) in nvidia.iter().enumerate() {
+        for part in 0..4u64 {
+            libs.push((
+                format!("{site}/nvidia/{name}/lib/lib{name}{part}.so.12"),
+                total / 4,
+                50_000 + n as u64 * 10 + part,
+            ));
+        }
+    }
+    libs.push((
+        format!("{site}/nvidia/cudnn/lib/libcudnn_big.so.9"),
+        1_200_000_000,
+        50_900,
+    ));
+    libs.push((
+        format!("{site}/torch/lib/libtorch_cuda.so"),
+        450_000_000,
+        51_000,
+    ));
+    libs.push((
+        format!("{site}/torch/lib/libtorch_cpu.so"),
+        500_000_000,
+        51_001,
+    ));
+    for i in 0..10u64 {
+        libs.push((
+            format!("{site}/torch/lib/libtorch_extra{i}.so"),
+            69_000_000,
+            51_010 + i,
+        ));
+    }
+    for i in 0..6u64 {
+        libs.push((
+            format!("{site}/torch/lib/libshm{i}.so"),
+            10_000_000,
+            51_100 + i,
+        ));
+    }
+    libs.push((
+        format!("{site}/triton/backends/nvidia/bin/ptxas"),
+        594_000_000,
+        51_200,
+    ));
+    for (path, size, seed) in &libs {
+        pip.push(Op::file(path, *size, BINARY | seed));
+    }
+    for i in 0..2_200u64 {
+        pip.push(Op::file(
+            &format!("root/.cache/pip/http/{}/{}/chunk{i}", i % 16, i % 7),
+            2_000_000,
+            BINARY | (60_000 + i),
+        ));
+    }
+    let cleanup = vec![Op::whiteout("root/.cache/pip")];
+    let mut tune = Vec::new();
+    for (path, size, seed) in libs.iter().filter(|(p, ..)| p.contains("/libshm")) {
+        tune.push(Op::File {
+            path: path.clone().into_bytes(),
+            size: *size,
+            seed: BINARY | seed,
+            mode: 0o755,
+        });
+    }
+    let stripped_seed = 51_999;
+    tune.push(Op::file(
+        &format!("{site}/torch/lib/libtorch_cuda.so"),
+        400_000_000,
+        BINARY | stripped_seed,
+    ));
+    ImageSpec::new(
+        "large/torch-cuda-shaped:1",
+        vec![
+            LayerSpec::new("ADD rootfs /", base),
+            LayerSpec::new("RUN pip install torch torchvision", pip),
+            LayerSpec::new("RUN rm -rf /root/.cache/pip", cleanup),
+            LayerSpec::new(
+                "RUN chmod +x torch/lib/libshm*.so && strip torch/lib/libtorch_cuda.so",
+                tune,
+            ),
+        ],
+    )
+}
+
+/// Writes `docker-archive.tar` of [`torch_cuda_image`] into `dir`, each layer's file
+/// removed once packed (the disk holds the archive and one layer at most).
+pub fn write_torch_cuda(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let spec = torch_cuda_image();
+    let mut archive = DockerArchive::create(&dir.join("docker-archive.tar"))?;
+    let mut diff_ids = Vec::new();
+    for (i, layer) in spec.layers.iter().enumerate() {
+        let (path, diff_id) = write_layer(dir, i, layer)?;
+        archive.append_layer(&path, &diff_id)?;
+        std::fs::remove_file(&path)?;
+        diff_ids.push(diff_id);
+    }
+    let (config, config_hex) = config(&spec, &diff_ids)?;
+    archive.finish(&config, &config_hex, &spec.tag)
 }
 
 /// `docker25.tar`: the layout `docker save` writes since Docker 25 (an OCI layout with

@@ -3,7 +3,9 @@
 //! `gen-testdata demo [OUT]`      the demo (`testdata/demo/ml-service.tar`)
 //! `gen-testdata demo-v2 DIR`     the demo after a change, as an OCI layout (zstd), to diff
 //! `gen-testdata forms DIR`       the rich fixture in every form, plus its ledger
-//! `gen-testdata large DIR GB`    a large torch+CUDA-shaped image as docker-archive and OCI gzip
+//! `gen-testdata large DIR GB`    a large torch+CUDA-shaped image as docker-archive, Docker 25
+//!                              tar and OCI gzip and zstd
+//! `gen-testdata torch-cuda DIR`  the 12.2 GB torch+CUDA-shaped docker-archive of the 100× bench
 //! `gen-testdata wide OUT FILES` a `docker save` tar of one layer of FILES small files, for
 //!                              memory per entry
 //! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
                 "GB must be a number",
             )),
         },
+        Some("torch-cuda") if args.len() == 2 => {
+            dive_testdata::large::write_torch_cuda(Path::new(&args[1]))
+        }
         Some("wide") if args.len() == 3 => match args[2].parse::<u64>() {
             Ok(files) => wide(Path::new(&args[1]), files),
             Err(_) => Err(io::Error::new(
@@ -48,7 +53,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | \
-                 wide OUT FILES | fuzz-seeds DIR | hostile OUT | cuda OUT"
+                 torch-cuda DIR | wide OUT FILES | fuzz-seeds DIR | hostile OUT | cuda OUT"
             );
             return ExitCode::from(2);
         }

@@ -38,11 +38,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The spec of a large image of about `gb` GB of file content: a base with thousands of
-/// small files, a site-packages layer with a few 100 MB – 1 GB libraries and thousands of
-/// `.py` files, and a cleanup layer that deletes a cache and rewrites one library.
-pub fn large_image(gb: f64) -> ImageSpec {
-    let target = (gb * 1e9) as u64;
+/// A base layer of 3,000 small documents and 400 tools (about 120 MB).
+fn base_layer() -> Vec<Op> {
     let mut base = vec![Op::dir("usr"), Op::dir("usr/bin")];
     for i in 0..3_000u64 {
         base.push(Op::file(
@@ -58,6 +55,15 @@ pub fn large_image(gb: f64) -> ImageSpec {
             20_000 + i,
         ));
     }
+    base
+}
+
+/// The spec of a large image of about `gb` GB of file content: a base with thousands of
+/// small files, a site-packages layer with a few 100 MB – 1 GB libraries and thousands of
+/// `.py` files, and a cleanup layer that deletes a cache and rewrites one library.
+pub fn large_image(gb: f64) -> ImageSpec {
+    let target = (gb * 1e9) as u64;
+    let base = base_layer();
     let site = "usr/local/lib/python3.11/site-packages";
     let mut pkgs = Vec::new();
     let mut small = 0u64;
@@ -216,21 +222,7 @@ impl DockerArchive {
 /// the cache, and one that `chmod`s ~60 MB of libraries (same bytes, new mode) and
 /// `strip`s a 450 MB library to 400 MB.
 pub fn torch_cuda_image() -> ImageSpec {
-    let mut base = vec![Op::dir("usr"), Op::dir("usr/bin")];
-    for i in 0..3_000u64 {
-        base.push(Op::file(
-            &format!("usr/share/doc/pkg{}/file{i}.txt", i % 300),
-            2_000 + (i * 37) % 9_000,
-            10_000 + i,
-        ));
-    }
-    for i in 0..400u64 {
-        base.push(Op::file(
-            &format!("usr/bin/tool{i}"),
-            50_000 + (i * 7_919) % 400_000,
-            20_000 + i,
-        ));
-    }
+    let base = base_layer();
     let site = "usr/local/lib/python3.11/site-packages";
     let mut pip = Vec::new();
     for i in 0..30_000u64 {

@@ -258,25 +258,19 @@ def main() -> int:
     """Runs the `dive-rs` command line with `sys.argv`; returns its exit status."""
 
 class DiveError(Exception):
-    """Every error dive_rs raises on purpose."""
+    """Every error dive_rs raises on purpose, with where it happened, as far as known."""
+
+    input: Optional[str]
+    layer: Optional[int]
+    layer_digest: Optional[str]
+    offset: Optional[int]
+    entry: Optional[str]
 
 class ImageError(DiveError):
-    """The image could not be read; where, as far as known."""
-
-    input: Optional[str]
-    layer: Optional[int]
-    layer_digest: Optional[str]
-    offset: Optional[int]
-    entry: Optional[str]
+    """The image could not be read."""
 
 class RulesError(DiveError):
-    """A rules or families file is malformed."""
-
-    input: Optional[str]
-    layer: Optional[int]
-    layer_digest: Optional[str]
-    offset: Optional[int]
-    entry: Optional[str]
+    """A rules or families file is malformed (`input` names it)."""
 
 class AnalysisStopped(ImageError):
     """The progress callback returned False, and the analysis ended early."""

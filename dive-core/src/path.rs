@@ -18,17 +18,25 @@ const OPAQUE: &[u8] = b".wh..wh..opq";
 
 /// Normalises `raw` (`./a//b/`, `/a/b`, `a/./b`) into `a/b`; `None` when `..` climbs above `/`.
 pub(crate) fn normalize(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut parts: Vec<&[u8]> = Vec::new();
+    // One pass into one allocation: every entry of every layer comes through here.
+    let mut out = Vec::with_capacity(raw.len());
     for part in raw.split(|&b| b == b'/') {
         match part {
             b"" | b"." => {}
+            b".." if out.is_empty() => return None,
             b".." => {
-                parts.pop()?;
+                let parent = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(parent);
             }
-            other => parts.push(other),
+            other => {
+                if !out.is_empty() {
+                    out.push(b'/');
+                }
+                out.extend_from_slice(other);
+            }
         }
     }
-    Some(parts.join(&b'/'))
+    Some(out)
 }
 
 /// Classifies a normalised path: plain entry, whiteout or opaque marker.
@@ -94,6 +102,45 @@ mod tests {
             );
         }
         assert_eq!(normalize(b"./").as_deref(), Some(&b""[..]));
+    }
+
+    /// The definition: a stack of components, `..` popping one.
+    fn by_components(raw: &[u8]) -> Option<Vec<u8>> {
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for part in raw.split(|&b| b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    parts.pop()?;
+                }
+                other => parts.push(other),
+            }
+        }
+        Some(parts.join(&b'/'))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalizing_is_the_component_stack(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b"..".to_vec()),
+                    proptest::strategy::Just(b".".to_vec()),
+                    proptest::strategy::Just(Vec::new()),
+                    proptest::collection::vec(proptest::prop_oneof![
+                        proptest::strategy::Just(b'a'),
+                        proptest::strategy::Just(b'.'),
+                        proptest::strategy::Just(0xffu8),
+                    ], 1..4),
+                ],
+                0..8,
+            ),
+            lead in proptest::bool::ANY,
+        ) {
+            let mut raw = if lead { b"/".to_vec() } else { Vec::new() };
+            raw.extend(parts.join(&b'/'));
+            proptest::prop_assert_eq!(normalize(&raw), by_components(&raw));
+        }
     }
 
     #[test]

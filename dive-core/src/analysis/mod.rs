@@ -224,6 +224,16 @@ impl Analysis {
             if node.files != 1 || n == 0 {
                 continue;
             }
+            // Once n are held, most files rank below the worst of them: no push and pop.
+            if best.len() == n
+                && best
+                    .peek()
+                    .is_some_and(|Reverse((bytes, Reverse(worst), _))| {
+                        (node.bytes, Reverse(id)) <= (*bytes, Reverse(*worst))
+                    })
+            {
+                continue;
+            }
             best.push(Reverse((
                 node.bytes,
                 Reverse(id),

@@ -90,6 +90,9 @@ pub struct FileTree {
     /// Seeded per tree, so names an image chooses cannot be made to collide.
     hasher: DefaultHashBuilder,
     inodes: Vec<Inode>,
+    /// [`FileTree::walk`]'s order, kept by [`FileTree::finish`]: every later pass over a
+    /// million nodes reads this array instead of chasing each directory's children.
+    order: Vec<NodeId>,
 }
 
 impl FileTree {
@@ -123,6 +126,7 @@ impl FileTree {
             children: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
             inodes: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -194,8 +198,17 @@ impl FileTree {
 
     /// Visible nodes in depth-first order, children sorted by name.
     pub fn walk(&self) -> impl Iterator<Item = NodeId> + '_ {
-        let mut stack = vec![NodeId::ROOT];
+        let mut kept = self.order.iter().copied();
+        // Before `finish` (in the merge) there is no kept order: the children are followed.
+        let mut stack = if self.order.is_empty() {
+            vec![NodeId::ROOT]
+        } else {
+            Vec::new()
+        };
         std::iter::from_fn(move || {
+            if let Some(id) = kept.next() {
+                return Some(id);
+            }
             let id = stack.pop()?;
             stack.extend(self.node(id).children.iter().rev().copied());
             Some(id)
@@ -255,6 +268,7 @@ impl FileTree {
         kind: EntryKind,
         layer: u32,
     ) -> NodeId {
+        self.order.clear();
         let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
         let hash = self.hash(parent, name);
         let (nodes, names, hasher) = (&self.nodes, &self.names, &self.hasher);
@@ -288,6 +302,8 @@ impl FileTree {
 
     /// Marks a node gone; its parent drops it from `children` when the merge finishes.
     pub(crate) fn kill(&mut self, id: NodeId) {
+        // The kept walk order no longer holds (the merge never kills after `finish`).
+        self.order.clear();
         let node = &self.nodes[id.at()];
         if let Some(parent) = node.parent {
             let hash = self.hash(parent, name_of(&self.names, node));
@@ -314,6 +330,7 @@ impl FileTree {
         // Content counts at the path it was added under while that still shows it,
         // otherwise at the first path (in tree order) that does.
         let mut counted = vec![false; self.inodes.len()];
+        self.order.clear();
         let order: Vec<NodeId> = self.walk().collect();
         for pass in 0..2 {
             for &id in &order {
@@ -330,6 +347,7 @@ impl FileTree {
                 node.files = 1;
             }
         }
+        self.order = order;
         // A parent is always created before its children, so its id is smaller.
         for i in (1..self.nodes.len()).rev() {
             let node = &self.nodes[i];

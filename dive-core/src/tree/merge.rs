@@ -154,6 +154,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         changes: Vec::with_capacity(layers.len()),
         killed: Vec::new(),
         last_parent: (Vec::new(), NodeId::ROOT),
+        parents: hashbrown::HashMap::new(),
         unproven: Vec::new(),
     };
     let mut dive = DiveTally::new(layers);
@@ -259,6 +260,9 @@ pub(crate) fn prove(
         .collect()
 }
 
+/// Most directory paths [`Merger::ensure_parents`] keeps (a few MiB at most).
+const PARENTS_KEPT: usize = 64 * 1024;
+
 struct Merger<'a> {
     tree: FileTree,
     layers: &'a [&'a LayerIndex],
@@ -275,6 +279,10 @@ struct Merger<'a> {
     /// directory's files one after another, so most entries share their parent with the one
     /// before.
     last_parent: (Vec<u8>, NodeId),
+    /// Directories found before, by path: files spread over many directories (a tar in
+    /// inode order, a generated tree) would otherwise look up every ancestor per entry.
+    /// Bounded: cleared when it reaches [`PARENTS_KEPT`].
+    parents: hashbrown::HashMap<Box<[u8]>, NodeId>,
     /// Same-size rewrites whose contents are still to be compared.
     unproven: Vec<Unproven>,
 }
@@ -464,16 +472,27 @@ impl Merger<'_> {
     /// Makes every ancestor of `path` a directory; returns the parent's id.
     fn ensure_parents(&mut self, path: &[u8]) -> NodeId {
         let dirs = crate::path::split_last(path).0;
-        let (last, id) = &self.last_parent;
         // Still the directory at that path: a node removed or replaced since is dead or no
-        // longer a directory (nodes never move).
-        if last.as_slice() == dirs && {
-            let node = self.tree.node(*id);
+        // longer a directory (nodes never move, and removing a directory kills all below).
+        let still = |id: NodeId| {
+            let node = self.tree.node(id);
             node.alive && node.kind == EntryKind::Dir
-        } {
+        };
+        let (last, id) = &self.last_parent;
+        if last.as_slice() == dirs && still(*id) {
             return *id;
         }
-        let parent = self.find_parents(dirs);
+        let parent = match self.parents.get(dirs) {
+            Some(&id) if still(id) => id,
+            _ => {
+                let parent = self.find_parents(dirs);
+                if self.parents.len() >= PARENTS_KEPT {
+                    self.parents.clear();
+                }
+                self.parents.insert(dirs.into(), parent);
+                parent
+            }
+        };
         self.last_parent.0.clear();
         self.last_parent.0.extend_from_slice(dirs);
         self.last_parent.1 = parent;

@@ -87,12 +87,7 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyAnalysis> {
             &name,
         ));
     }
-    let asked = Request {
-        source: Source::path(path),
-        builder: AnalyzerBuilder::new(),
-        progress: None,
-    };
-    request::run(py, asked).map(PyAnalysis::new)
+    request::run(py, Request::plain(Source::path(path))).map(PyAnalysis::new)
 }
 
 /// Compares two images (sources or `Analysis` objects): the `dive-rs diff --format json`
@@ -109,11 +104,7 @@ fn diff<'py>(
         if let Ok(analysis) = given.cast::<PyAnalysis>() {
             return Ok(std::sync::Arc::clone(&analysis.get().inner));
         }
-        let asked = Request {
-            source: request::source(given)?,
-            builder: AnalyzerBuilder::new(),
-            progress: None,
-        };
+        let asked = Request::plain(request::source(given)?);
         request::run(py, asked).map(std::sync::Arc::new)
     };
     let (old, new) = (side(old)?, side(new)?);

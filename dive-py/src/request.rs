@@ -27,6 +27,17 @@ pub(crate) struct Request {
     pub(crate) progress: Option<Py<PyAny>>,
 }
 
+impl Request {
+    /// `source` with the library's defaults and no progress callable (`load`, `diff`).
+    pub(crate) fn plain(source: Source) -> Self {
+        Self {
+            source,
+            builder: AnalyzerBuilder::new(),
+            progress: None,
+        }
+    }
+}
+
 /// An image argument: a path-like, or a string (`-`, `oci:DIR:REF`, `registry:REF`).
 pub(crate) fn source(spec: &Bound<'_, PyAny>) -> PyResult<Source> {
     let path: PathBuf = spec.extract().map_err(|_| {

@@ -310,31 +310,29 @@ pub(crate) fn waste(
                 hidden_by_layer: hidden_by,
             });
         };
-    let debug_bytes = |content: &crate::tree::Inode| {
-        layers
-            .get(content.layer as usize)
-            .and_then(|l| l.entries.get(content.entry as usize))
-            .map_or(0, |e| e.debug_bytes)
-    };
-    // The path and its class, on all cores; only files some class counts keep their path.
+    // The path, its class and its ELF debug bytes, on all cores; only files some class
+    // counts keep their path.
     let classified = |id, inode: InodeId| {
         let content = tree.inode(inode);
         let owner = inode_owner.get(inode.0 as usize).copied().flatten();
         let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
         let path = tree.path(id);
         let class = classify(&path, family);
-        (class.is_some() || debug_bytes(content) > 0 || extra.contains_key(&id))
-            .then_some((path, class))
+        let debug = layers
+            .get(content.layer as usize)
+            .and_then(|l| l.entries.get(content.entry as usize))
+            .map_or(0, |e| e.debug_bytes);
+        (class.is_some() || debug > 0 || extra.contains_key(&id)).then_some((path, class, debug))
     };
     tree.map_files(classified, |id, inode, found| {
-        let Some((path, class)) = found else {
+        let Some((path, class, debug)) = found else {
             return;
         };
         let node = tree.node(id);
         let content = tree.inode(inode);
         if let Some(class) = class {
             add(class, &path, node.bytes, content.layer as usize, None);
-        } else if let Some(debug) = Some(debug_bytes(content)).filter(|&d| d > 0) {
+        } else if debug > 0 {
             // Only the debug sections of an ELF file are avoidable, not the whole file.
             add(
                 WasteClass::DebugInfo,

@@ -288,9 +288,7 @@ fn path_facts(
         )),
         None => {}
     }
-    let debug = inode
-        .and_then(|i| analysis.content_entry(i))
-        .map_or(0, |e| e.debug_bytes);
+    let debug = inode.map_or(0, |i| analysis.debug_bytes(i));
     if debug > 0 {
         out.push(line("ELF debug", bytes(debug)));
     }

@@ -193,6 +193,18 @@ impl Analysis {
         self.entry(inode.layer as usize, inode.entry as usize)
     }
 
+    /// Bytes of debug and symbol sections in a content's ELF file (0 when none or not ELF).
+    pub fn debug_bytes(&self, content: InodeId) -> u64 {
+        self.tree
+            .inodes()
+            .get(content.0 as usize)
+            .and_then(|inode| {
+                let layer = self.layer_indexes.get(inode.layer as usize)?;
+                Some(layer.debug_bytes(inode.entry as usize))
+            })
+            .unwrap_or(0)
+    }
+
     /// An index from layer entries to the contents they brought (4 bytes an entry), built
     /// on demand: the merge does not keep it, since only views that browse a layer's own
     /// entries need it.

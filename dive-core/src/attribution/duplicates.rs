@@ -128,22 +128,28 @@ pub(crate) fn find(
         let e = layer.entries.get(content.entry as usize)?;
         Some((content.layer as usize, content.entry, e))
     };
+    // The hash a streamed walk took of a content's bytes.
+    let walked_hash = |inode: InodeId| {
+        let content = tree.inode(inode);
+        let layer = layers.get(content.layer as usize)?;
+        layer
+            .content_hash(content.entry as usize)
+            .map(crate::layer::ContentHash::get)
+    };
     // Sizes shared by several contents; each content's key (its whole hash, or a hash of
     // its head) taken on all cores: reading heads means a page of each file.
     let mut candidates: Vec<(u64, bool, InodeId)> = Vec::new();
     for (size, inodes) in by_size.into_iter().filter(|(_, i)| i.len() > 1) {
         // Beside a streamed copy only the whole hash can match.
-        let streamed = inodes
-            .iter()
-            .any(|&i| entry(i).is_some_and(|(_, _, e)| e.content_hash.is_some()));
+        let streamed = inodes.iter().any(|&i| walked_hash(i).is_some());
         candidates.extend(inodes.into_iter().map(|i| (size, streamed, i)));
     }
     let keyed: Vec<(u64, Key, InodeId)> = candidates
         .par_iter()
         .filter_map(|&(size, streamed, inode)| {
             let (layer, index, e) = entry(inode)?;
-            let key = match e.content_hash {
-                Some(hash) => Key::Whole(hash.get()),
+            let key = match walked_hash(inode) {
+                Some(hash) => Key::Whole(hash),
                 None if streamed => Key::Whole(hasher.hash(layer, index, e)?),
                 None => Key::Head(hasher.head(layer, e, HEAD)?),
             };

@@ -320,8 +320,7 @@ pub(crate) fn waste(
         let class = classify(&path, family);
         let debug = layers
             .get(content.layer as usize)
-            .and_then(|l| l.entries.get(content.entry as usize))
-            .map_or(0, |e| e.debug_bytes);
+            .map_or(0, |l| l.debug_bytes(content.entry as usize));
         (class.is_some() || debug > 0 || extra.contains_key(&id)).then_some((path, class, debug))
     };
     tree.map_files(classified, |id, inode, found| {

@@ -99,7 +99,7 @@ impl Analysis {
                 if entry.kind != EntryKind::Hardlink {
                     return self.found(layer, e);
                 }
-                if let Some(target) = entry.link_entry {
+                if let Some(target) = entry.link_entry() {
                     return self.found(layer, target as usize);
                 }
                 // A link to a lower layer's file shares the content the merge found for it.

@@ -209,7 +209,7 @@ impl Contents {
         };
         let location = Location::input(&self.input)
             .layer(LayerRef::new(layer, facts.digest.as_deref(), &facts.blob))
-            .offset(record.data_offset)
+            .offset(record.data_offset())
             .entry(&record.path);
         if record.kind != EntryKind::File {
             return Err(Error::format(

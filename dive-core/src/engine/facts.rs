@@ -92,12 +92,8 @@ impl Analysis {
         set_reasons(&mut self.hidden, &attributed.proven);
         self.unproven.clear();
         for (layer, entry, hash) in attributed.read {
-            if let Some(found) = self
-                .layer_indexes
-                .get_mut(layer)
-                .and_then(|index| Arc::make_mut(index).entries.get_mut(entry as usize))
-            {
-                found.content_hash = Some(hash.into());
+            if let Some(index) = self.layer_indexes.get_mut(layer) {
+                Arc::make_mut(index).set_content_hash(entry as usize, hash.into());
             }
         }
     }

@@ -61,9 +61,9 @@ impl BlobHasher {
     /// Reads `len` bytes of an entry's content from `at` (within the content).
     fn range(&self, layer: usize, entry: &LayerEntry, at: u64, len: u64) -> Option<impl Read> {
         let blob = self.blobs.get(layer)?.as_ref()?;
-        let end = entry.data_offset.checked_add(entry.size)?;
+        let end = entry.data_offset().checked_add(entry.size)?;
         (end <= blob.bytes().len() as u64 && at.checked_add(len)? <= entry.size)
-            .then(|| blob.reader_at(entry.data_offset + at, len))
+            .then(|| blob.reader_at(entry.data_offset() + at, len))
     }
 
     /// Up to `len` bytes of an entry's content from `at`, read with a positioned read: a

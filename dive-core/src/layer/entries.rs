@@ -14,7 +14,7 @@ use super::decompress::Compression;
 use super::elf;
 use super::fatbin::{self, DeviceCode, Reading, Scanner};
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
-use super::{EntryKind, LayerEntry, LayerIndex, WalkOptions};
+use super::{ContentHash, EntryKind, LayerEntry, LayerIndex, WalkOptions};
 use crate::aligned::AlignedBuf;
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
@@ -27,6 +27,10 @@ pub(super) struct Walk {
     pub(super) entries: Vec<LayerEntry>,
     /// Device code of the ELF files that have some, by entry index.
     device: Vec<(u32, DeviceCode)>,
+    /// Content hashes of a streamed walk, one per entry.
+    hashes: Vec<Option<ContentHash>>,
+    /// ELF debug bytes of the files that have some, by entry index.
+    debug: Vec<(u32, u64)>,
     /// Some entry is a hard link: [`Walk::resolve_links`] has work to do at the end.
     hardlinks: bool,
     path_seed: u64,
@@ -49,6 +53,8 @@ impl Walk {
             captured: Vec::new(),
             entries: Vec::new(),
             device: Vec::new(),
+            hashes: Vec::new(),
+            debug: Vec::new(),
             hardlinks: false,
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
@@ -170,21 +176,18 @@ impl Walk {
             );
         }
 
-        let mut record = LayerEntry {
-            path: path.into_boxed_slice(),
-            kind,
-            size: if kind == EntryKind::File { size } else { 0 },
-            mode,
-            uid,
-            gid,
-            mtime,
-            link: None,
-            link_entry: None,
-            header_offset,
-            data_offset,
-            content_hash: None,
-            debug_bytes: 0,
+        let Some(mut record) =
+            LayerEntry::new(path.into_boxed_slice(), kind, header_offset, data_offset)
+        else {
+            let location = here();
+            return self.warn(location, "entry headers span over 4 GiB; entry skipped");
         };
+        record.size = if kind == EntryKind::File { size } else { 0 };
+        record.mode = mode;
+        record.uid = u32::try_from(uid).unwrap_or(u32::MAX);
+        record.gid = u32::try_from(gid).unwrap_or(u32::MAX);
+        record.mtime = mtime;
+        let mut content_hash = None;
         match kind {
             EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
             EntryKind::Hardlink => {
@@ -223,7 +226,7 @@ impl Walk {
             match tar.data().read_to_end(&mut content) {
                 Ok(_) => {
                     if self.hash_contents {
-                        record.content_hash = Some(XxHash3_128::oneshot(&content).into());
+                        content_hash = Some(XxHash3_128::oneshot(&content).into());
                     }
                     self.captured.push((index, content.into_boxed_slice()));
                 }
@@ -232,11 +235,11 @@ impl Walk {
         } else if readable && self.hash_contents {
             match hash_and_sample(tar.data(), size) {
                 Ok((hash, sample)) => {
-                    record.content_hash = Some(hash.into());
+                    content_hash = Some(hash.into());
                     if let Some((sample, scanner)) = sample {
                         let sections = elf::sections(size, &mut |o, l| sample.read_at(o, l))
                             .unwrap_or_default();
-                        record.debug_bytes = elf::debug_bytes(&sections, size);
+                        self.keep_debug_bytes(index, elf::debug_bytes(&sections, size));
                         let (code, warnings) = scanner.finish(&sections);
                         self.keep_device_code(index, code, warnings, &here);
                     }
@@ -249,6 +252,9 @@ impl Walk {
             self.file_bytes = self.file_bytes.saturating_add(record.size);
         }
         self.entries.push(record);
+        if self.hash_contents {
+            self.hashes.push(content_hash);
+        }
         if self.entries.len() as u64 > self.options.entry_limit {
             self.failed = true;
             let location = Location::default().offset(header_offset);
@@ -259,6 +265,13 @@ impl Walk {
                     self.options.entry_limit
                 ),
             );
+        }
+    }
+
+    /// Keeps a file's ELF debug bytes when it has some (entries come in tar order).
+    fn keep_debug_bytes(&mut self, index: u32, bytes: u64) {
+        if bytes > 0 {
+            self.debug.push((index, bytes));
         }
     }
 
@@ -287,16 +300,16 @@ impl Walk {
             if entry.kind != EntryKind::File || !may_be_elf(&entry.path, entry.size) {
                 continue;
             }
-            let (base, size, header_offset) = (entry.data_offset, entry.size, entry.header_offset);
+            let (base, size, header_offset) =
+                (entry.data_offset(), entry.size, entry.header_offset);
             let Some((sections, (code, warnings))) = device_code_at(reader, base, size, deep)
             else {
                 continue;
             };
-            let entry = &mut self.entries[index];
-            entry.debug_bytes = elf::debug_bytes(&sections, size);
-            let path = entry.path.clone();
+            let path = self.entries[index].path.clone();
             let here = || Location::default().offset(header_offset).entry(&path);
             let index = u32::try_from(index).unwrap_or(u32::MAX);
+            self.keep_debug_bytes(index, elf::debug_bytes(&sections, size));
             self.keep_device_code(index, code, warnings, &here);
         }
     }
@@ -354,7 +367,7 @@ impl Walk {
                         .link
                         .as_deref()
                         .and_then(|target| files_by_path.get(&self.path_key(target)).copied());
-                    self.entries[index].link_entry = target;
+                    self.entries[index].set_link_entry(target);
                     if let Some(target) = target {
                         files_by_path.insert(key, target);
                     }
@@ -373,6 +386,7 @@ impl Walk {
         }
         // The layer is complete: give back what doubling the vector reserved.
         self.entries.shrink_to_fit();
+        self.hashes.shrink_to_fit();
         LayerIndex {
             entries: self.entries,
             compression: Compression::None,
@@ -383,6 +397,8 @@ impl Walk {
             captured: self.captured,
             digests: None,
             device: self.device,
+            hashes: self.hashes,
+            debug: self.debug,
         }
     }
 }

@@ -60,6 +60,8 @@ fn slice_reader(bytes: &[u8]) -> impl FnMut(u64, usize) -> Option<Vec<u8>> + '_ 
     }
 }
 
+use std::num::NonZeroU32;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Warning;
@@ -120,34 +122,75 @@ impl EntryKind {
 }
 
 /// Metadata of one tar entry; file contents are never kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// There is one per tar entry, so the record stays narrow (80 bytes): facts few entries have
+/// (a content hash, ELF debug bytes) live beside the entries in [`LayerIndex`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerEntry {
     /// Normalised path (`usr/lib/x.so`); for whiteouts the path they delete.
     pub path: Box<[u8]>,
-    /// What the entry is.
-    pub kind: EntryKind,
-    /// Content length of a regular file (the PAX size when present); 0 otherwise.
-    pub size: u64,
-    /// Permission bits and file type bits as stored.
-    pub mode: u32,
-    /// Owner.
-    pub uid: u64,
-    /// Group.
-    pub gid: u64,
-    /// Modification time, seconds since the epoch.
-    pub mtime: u64,
     /// Symlink target (raw) or hardlink target (normalised).
     pub link: Option<Box<[u8]>>,
-    /// For a hardlink, the index of the regular file it shares content with in this layer.
-    pub link_entry: Option<u32>,
+    /// Content length of a regular file (the PAX size when present); 0 otherwise.
+    pub size: u64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
     /// Offset of the entry's header in the uncompressed layer.
     pub header_offset: u64,
+    /// Permission bits and file type bits as stored.
+    pub mode: u32,
+    /// Owner (Linux ids are 32 bits; a larger PAX value is kept as `u32::MAX`).
+    pub uid: u32,
+    /// Group (as `uid`).
+    pub gid: u32,
+    /// Bytes from the header to the data: the header and its extension headers.
+    data_start: u32,
+    /// For a hardlink, one more than the index of the file it shares content with (a zero
+    /// niche keeps the option four bytes wide).
+    link_entry: Option<NonZeroU32>,
+    /// What the entry is.
+    pub kind: EntryKind,
+}
+
+impl LayerEntry {
+    /// An entry with no link, whose data starts at `data_offset`; `None` when its headers
+    /// span more than 4 GiB (no reader makes such a tar).
+    pub fn new(
+        path: Box<[u8]>,
+        kind: EntryKind,
+        header_offset: u64,
+        data_offset: u64,
+    ) -> Option<Self> {
+        let data_start = u32::try_from(data_offset.checked_sub(header_offset)?).ok()?;
+        Some(Self {
+            path,
+            link: None,
+            size: 0,
+            mtime: 0,
+            header_offset,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            data_start,
+            link_entry: None,
+            kind,
+        })
+    }
+
     /// Offset of the entry's data in the uncompressed layer.
-    pub data_offset: u64,
-    /// A 128-bit hash of the content, when the walk read it (streamed layers).
-    pub content_hash: Option<ContentHash>,
-    /// For an ELF file, bytes of its debug and symbol sections (0 when none or not ELF).
-    pub debug_bytes: u64,
+    pub fn data_offset(&self) -> u64 {
+        self.header_offset + u64::from(self.data_start)
+    }
+
+    /// For a hardlink, the index of the regular file it shares content with in this layer.
+    pub fn link_entry(&self) -> Option<u32> {
+        self.link_entry.map(|i| i.get() - 1)
+    }
+
+    /// Sets (or clears) [`LayerEntry::link_entry`]; an index of `u32::MAX` cannot be kept.
+    pub fn set_link_entry(&mut self, entry: Option<u32>) {
+        self.link_entry = entry.and_then(|i| NonZeroU32::new(i.checked_add(1)?));
+    }
 }
 
 /// A 128-bit content hash (XXH3-128), kept as bytes: a `u128` field would align every
@@ -201,6 +244,12 @@ pub struct LayerIndex {
     pub digests: Option<LayerDigests>,
     /// CUDA device code of the ELF files that hold some, by entry index, in tar order.
     pub device: Vec<(u32, DeviceCode)>,
+    /// Content hashes by entry index ([`LayerIndex::content_hash`]): one per entry in a
+    /// streamed layer, empty in a plain one walked by seeking.
+    pub hashes: Vec<Option<ContentHash>>,
+    /// Debug bytes of the ELF files that have some, by entry index, in tar order
+    /// ([`LayerIndex::debug_bytes`]).
+    pub debug: Vec<(u32, u64)>,
 }
 
 impl LayerIndex {
@@ -210,6 +259,32 @@ impl LayerIndex {
             .binary_search_by_key(&entry, |(e, _)| *e)
             .ok()
             .map(|i| &self.device[i].1)
+    }
+
+    /// The content hash of entry `entry`, when the walk or a comparison read its content.
+    pub fn content_hash(&self, entry: usize) -> Option<ContentHash> {
+        self.hashes.get(entry).copied().flatten()
+    }
+
+    /// Records the content hash of entry `entry` (read after the walk, for a saved scan).
+    pub fn set_content_hash(&mut self, entry: usize, hash: ContentHash) {
+        if entry >= self.entries.len() {
+            return;
+        }
+        if self.hashes.len() <= entry {
+            self.hashes.resize(self.entries.len(), None);
+        }
+        self.hashes[entry] = Some(hash);
+    }
+
+    /// Bytes of entry `entry`'s ELF debug and symbol sections (0 when none or not ELF).
+    pub fn debug_bytes(&self, entry: usize) -> u64 {
+        let Ok(entry) = u32::try_from(entry) else {
+            return 0;
+        };
+        self.debug
+            .binary_search_by_key(&entry, |(e, _)| *e)
+            .map_or(0, |i| self.debug[i].1)
     }
 }
 
@@ -249,7 +324,12 @@ mod tests {
 
     #[test]
     fn an_entry_record_stays_small_since_there_is_one_per_tar_entry() {
-        // 144 bytes while the hash was an `Option<u128>`; 1M entries pay 24 MB per 24 bytes.
-        assert!(std::mem::size_of::<LayerEntry>() <= 120);
+        // 144 bytes while the hash was an `Option<u128>`, 120 while it and the debug bytes
+        // sat in every record; 1M entries pay 8 MB per 8 bytes.
+        assert!(
+            std::mem::size_of::<LayerEntry>() <= 80,
+            "{}",
+            std::mem::size_of::<LayerEntry>()
+        );
     }
 }

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::layer::{Compression, DeviceCode, LayerEntry, LayerIndex};
+use crate::layer::{Compression, ContentHash, DeviceCode, EntryKind, LayerEntry, LayerIndex};
 
 /// A walked layer without its warnings or digests (they travel apart).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SavedIndex {
-    entries: Vec<LayerEntry>,
+    entries: Vec<SavedEntry>,
     compression: Compression,
     size_compressed: u64,
     size_uncompressed: u64,
@@ -20,7 +20,9 @@ impl SavedIndex {
     /// What is saved of a walked layer (its warnings travel separately).
     pub(crate) fn of(index: &LayerIndex) -> Self {
         SavedIndex {
-            entries: index.entries.clone(),
+            entries: (index.entries.iter().enumerate())
+                .map(|(i, e)| SavedEntry::of(index, i, e))
+                .collect(),
             compression: index.compression,
             size_compressed: index.size_compressed,
             size_uncompressed: index.size_uncompressed,
@@ -30,10 +32,30 @@ impl SavedIndex {
         }
     }
 
-    /// The layer again, without warnings or digests.
+    /// The layer again, without warnings or digests; [`SavedIndex::check`] first (an entry
+    /// it would refuse is left out).
     pub(crate) fn into_index(self) -> LayerIndex {
+        let streamed = self.entries.iter().any(|e| e.content_hash.is_some());
+        let mut hashes = Vec::with_capacity(if streamed { self.entries.len() } else { 0 });
+        let mut debug = Vec::new();
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for saved in self.entries {
+            let Some(entry) = saved.entry() else { continue };
+            if streamed {
+                hashes.push(saved.content_hash);
+            }
+            if saved.debug_bytes > 0 {
+                debug.push((
+                    u32::try_from(entries.len()).unwrap_or(u32::MAX),
+                    saved.debug_bytes,
+                ));
+            }
+            entries.push(entry);
+        }
         LayerIndex {
-            entries: self.entries,
+            entries,
+            hashes,
+            debug,
             compression: self.compression,
             size_compressed: self.size_compressed,
             size_uncompressed: self.size_uncompressed,
@@ -53,6 +75,12 @@ impl SavedIndex {
             if normal.as_deref() != Some(&*entry.path) {
                 return Err(format!(
                     "entry {} is not a normalised path",
+                    String::from_utf8_lossy(&entry.path)
+                ));
+            }
+            if entry.entry().is_none() {
+                return Err(format!(
+                    "entry {} has its data before its header",
                     String::from_utf8_lossy(&entry.path)
                 ));
             }
@@ -77,5 +105,63 @@ impl SavedIndex {
             return Err("device code is not in entry order".to_owned());
         }
         Ok(())
+    }
+}
+
+/// One entry as saved: the fields [`LayerEntry`] had when the format was set (postcard
+/// writes fields in order and integers as varints, so this shape is the format).
+#[derive(Serialize, Deserialize)]
+struct SavedEntry {
+    path: Box<[u8]>,
+    kind: EntryKind,
+    size: u64,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+    link: Option<Box<[u8]>>,
+    link_entry: Option<u32>,
+    header_offset: u64,
+    data_offset: u64,
+    content_hash: Option<ContentHash>,
+    debug_bytes: u64,
+}
+
+impl SavedEntry {
+    /// Entry `i` of `index` as saved.
+    fn of(index: &LayerIndex, i: usize, e: &LayerEntry) -> Self {
+        SavedEntry {
+            path: e.path.clone(),
+            kind: e.kind,
+            size: e.size,
+            mode: e.mode,
+            uid: e.uid.into(),
+            gid: e.gid.into(),
+            mtime: e.mtime,
+            link: e.link.clone(),
+            link_entry: e.link_entry(),
+            header_offset: e.header_offset,
+            data_offset: e.data_offset(),
+            content_hash: index.content_hash(i),
+            debug_bytes: index.debug_bytes(i),
+        }
+    }
+
+    /// The entry again; `None` when its data would start before its header.
+    fn entry(&self) -> Option<LayerEntry> {
+        let mut entry = LayerEntry::new(
+            self.path.clone(),
+            self.kind,
+            self.header_offset,
+            self.data_offset,
+        )?;
+        entry.link.clone_from(&self.link);
+        entry.size = self.size;
+        entry.mode = self.mode;
+        entry.uid = u32::try_from(self.uid).unwrap_or(u32::MAX);
+        entry.gid = u32::try_from(self.gid).unwrap_or(u32::MAX);
+        entry.mtime = self.mtime;
+        entry.set_link_entry(self.link_entry);
+        Some(entry)
     }
 }

@@ -236,9 +236,10 @@ pub(crate) fn prove(
 ) -> Vec<(InodeId, HiddenReason)> {
     use rayon::prelude::*;
     let hash = |layer: u32, index: u32| {
-        let entry = layers.get(layer as usize)?.entries.get(index as usize)?;
-        entry
-            .content_hash
+        let walked = layers.get(layer as usize)?;
+        let entry = walked.entries.get(index as usize)?;
+        walked
+            .content_hash(index as usize)
             .map(ContentHash::get)
             .or_else(|| hasher.hash(layer as usize, index, entry))
     };
@@ -415,7 +416,7 @@ impl Merger<'_> {
         entry_inodes: &[Option<InodeId>],
     ) -> Option<InodeId> {
         let same_layer = entry
-            .link_entry
+            .link_entry()
             .and_then(|i| entry_inodes.get(i as usize).copied().flatten());
         let merged = || {
             let target = entry.link.as_deref()?;
@@ -448,8 +449,10 @@ impl Merger<'_> {
         if entry.kind != EntryKind::File || old.size != entry.size {
             return HiddenReason::Overwritten;
         }
-        let old_entry = &self.layers[old.layer as usize].entries[old.entry as usize];
-        match (old_entry.content_hash, entry.content_hash) {
+        let old_layer = self.layers[old.layer as usize];
+        let old_entry = &old_layer.entries[old.entry as usize];
+        let new_hash = self.layers[self.layer as usize].content_hash(index);
+        match (old_layer.content_hash(old.entry as usize), new_hash) {
             (Some(a), Some(b)) if a.get() == b.get() => return HiddenReason::MetadataOnly,
             (Some(_), Some(_)) => return HiddenReason::Overwritten,
             _ => {}

@@ -308,7 +308,7 @@ fn a_truncated_layer_fails_with_the_entrys_offset() {
     let offset = analysis
         .entry(found.layer, found.entry)
         .unwrap()
-        .data_offset;
+        .data_offset();
     assert!(
         text.contains(&format!("@{offset}")) && text.contains("opt/big.bin"),
         "{text}"

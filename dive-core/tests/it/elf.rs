@@ -13,10 +13,7 @@ fn debug_bytes_of(analysis: &Analysis, path: &str) -> u64 {
     let node = analysis
         .tree
         .node(analysis.tree.lookup(path.as_bytes()).unwrap());
-    analysis
-        .content_entry(node.inode.unwrap())
-        .unwrap()
-        .debug_bytes
+    analysis.debug_bytes(node.inode.unwrap())
 }
 
 fn image(files: Vec<Op>) -> Vec<(String, Analysis)> {

@@ -86,7 +86,7 @@ fn tamper(archive: &mut [u8], analysis: &Analysis, layer: usize) -> String {
         .iter()
         .find(|e| e.size > 0)
         .unwrap();
-    archive[(start + entry.data_offset) as usize] ^= 0x55;
+    archive[(start + entry.data_offset()) as usize] ^= 0x55;
     String::from_utf8_lossy(&entry.path).into_owned()
 }
 
@@ -133,7 +133,7 @@ fn a_blob_that_does_not_match_the_manifest_digest_is_named() {
         .iter()
         .find(|e| e.size > 0)
         .unwrap();
-    bytes[entry.data_offset as usize] ^= 0x55;
+    bytes[entry.data_offset() as usize] ^= 0x55;
     std::fs::write(&blob, &bytes).unwrap();
     let message = verified(Source::path(dir.path())).unwrap_err().to_string();
     assert!(

@@ -441,10 +441,7 @@ pub fn build(analysis: &Analysis) -> Treemap {
         };
         let facts = || {
             let waste = classify(&tree.path(id), family_of(owner)).or_else(|| {
-                let debug = analysis
-                    .content_entry(inode)
-                    .is_some_and(|e| e.debug_bytes > 0);
-                if debug {
+                if analysis.debug_bytes(inode) > 0 {
                     Some(WasteClass::DebugInfo)
                 } else {
                     extra_copies.contains(&id).then_some(WasteClass::Duplicate)

@@ -362,11 +362,8 @@ pub(crate) fn attribute(
 
     let mut owner_of = vec![None; tree.inodes().len()];
     let mut unowned: BTreeMap<String, UnownedDir> = BTreeMap::new();
-    // Building a file's path and finding its owner is the work per file: on all cores.
-    let owner = |id, _| {
-        let path = tree.path(id);
-        final_claims.owner(&path).ok_or_else(|| top_dir(&path))
-    };
+    // Finding a file's owner is the work per file: on all cores.
+    let owner = |_, _, path: &[u8]| final_claims.owner(path).ok_or_else(|| top_dir(path));
     tree.map_files(owner, |_, inode, owner| {
         let content = tree.inode(inode);
         match owner {

@@ -312,16 +312,16 @@ pub(crate) fn waste(
         };
     // The path, its class and its ELF debug bytes, on all cores; only files some class
     // counts keep their path.
-    let classified = |id, inode: InodeId| {
+    let classified = |id, inode: InodeId, path: &[u8]| {
         let content = tree.inode(inode);
         let owner = inode_owner.get(inode.0 as usize).copied().flatten();
         let family = owner.and_then(|p| packages.get(p as usize)?.family.as_deref());
-        let path = tree.path(id);
-        let class = classify(&path, family);
+        let class = classify(path, family);
         let debug = layers
             .get(content.layer as usize)
             .map_or(0, |l| l.debug_bytes(content.entry as usize));
-        (class.is_some() || debug > 0 || extra.contains_key(&id)).then_some((path, class, debug))
+        (class.is_some() || debug > 0 || extra.contains_key(&id))
+            .then(|| (path.to_vec(), class, debug))
     };
     tree.map_files(classified, |id, inode, found| {
         let Some((path, class, debug)) = found else {

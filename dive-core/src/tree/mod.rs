@@ -8,6 +8,7 @@ pub(crate) use merge::{ContentHasher, Unproven, merge, prove};
 pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
 
 use std::hash::BuildHasher;
+use std::ops::Range;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::Serialize;
@@ -216,31 +217,45 @@ impl FileTree {
     }
 
     /// Every node that shows a content once (a file; not a hard link's second path), in walk
-    /// order, with what `f` makes of it. `f` runs on all cores, a block of files at a time,
-    /// so that a million files never hold a million results at once; `take` runs in order.
+    /// order, with its path and what `f` makes of them. `f` runs on all cores, a block of
+    /// files at a time, so that a million files never hold a million results at once; `take`
+    /// runs in order. Paths are built as the walk goes (a directory's path once for all its
+    /// files), not by climbing each file's ancestors.
     pub(crate) fn map_files<T: Send>(
         &self,
-        f: impl Fn(NodeId, InodeId) -> T + Sync,
+        f: impl Fn(NodeId, InodeId, &[u8]) -> T + Sync,
         mut take: impl FnMut(NodeId, InodeId, T),
     ) {
         use rayon::prelude::*;
         const BLOCK: usize = 16 * 1024;
-        let mut files = self.walk().filter_map(|id| {
-            let node = self.node(id);
-            node.inode
-                .filter(|_| node.files == 1)
-                .map(|inode| (id, inode))
-        });
-        let mut block = Vec::with_capacity(BLOCK);
+        let mut paths = WalkPaths::default();
+        let mut nodes = self.walk();
+        let mut block: Vec<(NodeId, InodeId, Range<usize>)> = Vec::with_capacity(BLOCK);
+        let mut bytes: Vec<u8> = Vec::new();
         loop {
             block.clear();
-            block.extend(files.by_ref().take(BLOCK));
+            bytes.clear();
+            for id in nodes.by_ref() {
+                let path = paths.enter(self, id);
+                let node = self.node(id);
+                if let Some(inode) = node.inode.filter(|_| node.files == 1) {
+                    let start = bytes.len();
+                    bytes.extend_from_slice(path);
+                    block.push((id, inode, start..bytes.len()));
+                    if block.len() == BLOCK {
+                        break;
+                    }
+                }
+            }
             if block.is_empty() {
                 return;
             }
-            let made: Vec<T> = block.par_iter().map(|&(id, inode)| f(id, inode)).collect();
-            for (&(id, inode), made) in block.iter().zip(made) {
-                take(id, inode, made);
+            let made: Vec<T> = block
+                .par_iter()
+                .map(|(id, inode, at)| f(*id, *inode, &bytes[at.clone()]))
+                .collect();
+            for ((id, inode, _), made) in block.iter().zip(made) {
+                take(*id, *inode, made);
             }
         }
     }
@@ -364,6 +379,43 @@ impl FileTree {
     }
 }
 
+/// The path of each node of a depth-first walk, from its parent's: the directories on the
+/// way down, with where each one's path ends.
+#[derive(Default)]
+struct WalkPaths {
+    path: Vec<u8>,
+    open: Vec<(NodeId, usize)>,
+}
+
+impl WalkPaths {
+    /// The path of `id`, the next node of [`FileTree::walk`] (its parent came before it).
+    fn enter(&mut self, tree: &FileTree, id: NodeId) -> &[u8] {
+        let node = tree.node(id);
+        let Some(parent) = node.parent else {
+            self.path.clear();
+            self.open.clear();
+            self.open.push((id, 0));
+            return &self.path;
+        };
+        while self.open.last().is_some_and(|&(open, _)| open != parent) {
+            self.open.pop();
+        }
+        let Some(&(_, end)) = self.open.last() else {
+            // Not below the walk so far (never in a walk's order): climb instead.
+            self.path = tree.path(id);
+            self.open.clear();
+            return &self.path;
+        };
+        self.path.truncate(end);
+        if end > 0 {
+            self.path.push(b'/');
+        }
+        self.path.extend_from_slice(tree.name(id));
+        self.open.push((id, self.path.len()));
+        &self.path
+    }
+}
+
 /// A node's name in the tree's name bytes.
 fn name_of<'a>(names: &'a [u8], node: &Node) -> &'a [u8] {
     let start = usize::try_from(node.name_start).unwrap_or(usize::MAX);
@@ -380,7 +432,61 @@ fn hash_child(hasher: &DefaultHashBuilder, parent: NodeId, name: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::layer::{LayerEntry, LayerIndex, WalkOptions, walk_bytes};
+
+    struct Unread;
+
+    impl ContentHasher for Unread {
+        fn hash(&self, _: usize, _: u32, _: &LayerEntry) -> Option<u128> {
+            None
+        }
+    }
+
+    /// A layer tar made by the `tar` crate: each path a file, or a directory when it ends
+    /// in `/`.
+    fn layer(paths: &[String]) -> LayerIndex {
+        let mut builder = tar::Builder::new(Vec::new());
+        for path in paths {
+            let mut header = tar::Header::new_gnu();
+            let dir = path.ends_with('/');
+            header.set_entry_type(if dir {
+                tar::EntryType::Directory
+            } else {
+                tar::EntryType::Regular
+            });
+            header.set_size(if dir { 0 } else { 3 });
+            header.set_mode(0o644);
+            let data: &[u8] = if dir { b"" } else { b"abc" };
+            builder.append_data(&mut header, path, data).unwrap();
+        }
+        walk_bytes(&builder.into_inner().unwrap(), &WalkOptions::default())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_paths_of_a_walk_are_the_paths_of_the_nodes(
+            lower in proptest::collection::vec("[ab]{1,2}(/[abc]{1,2}){0,3}/?", 1..40),
+            upper in proptest::collection::vec("\\.?[ab]{1,2}(/(\\.wh\\.)?[abc]{1,2}){0,3}/?", 0..20),
+        ) {
+            let (lower, upper) = (layer(&lower), layer(&upper));
+            let tree = merge(&[&lower, &upper], &Unread).tree;
+            let mut seen = 0;
+            tree.map_files(
+                |id, _, path| (tree.path(id) == path, path.to_vec()),
+                |_, _, (same, path)| {
+                    seen += 1;
+                    assert!(same, "{}", String::from_utf8_lossy(&path));
+                },
+            );
+            let files = tree.walk().filter(|&id| {
+                let node = tree.node(id);
+                node.inode.is_some() && node.files == 1
+            });
+            proptest::prop_assert_eq!(seen, files.count());
+        }
+    }
 
     #[test]
     fn a_node_and_a_content_record_stay_small_since_there_is_one_per_path() {

@@ -46,6 +46,10 @@ pub(crate) struct DiveTally {
     paths: HashMap<u128, PathTally>,
     /// Σ min and Σ sum of the paths counted in one layer only, where both are the size.
     single: (i128, u64),
+    /// Per layer, Σ of its leaves' sizes when none of its leaves needs a look of its own (no
+    /// path shared with another layer or listed twice, no whiteout): then each leaf counts
+    /// its size once, in whatever order, and the layer is counted without a table.
+    plain: Vec<Option<u64>>,
     /// Seeds that hash per run, so an image cannot choose paths that collide.
     seed: u64,
 }
@@ -54,36 +58,51 @@ impl DiveTally {
     /// A tally for these layers: finds the paths that more than one layer counts.
     pub(crate) fn new(layers: &[&LayerIndex]) -> Self {
         let seed = std::hash::RandomState::new().hash_one(0u8);
-        let mut all: Vec<u128> = Vec::new();
-        for layer in layers {
+        let mut all: Vec<(u128, u32)> = Vec::new();
+        let mut plain = Vec::with_capacity(layers.len());
+        for (index, layer) in layers.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            let (mut bytes, mut whiteouts) = (0u64, false);
             let mut own: Vec<u128> = leaves(layer)
-                .map(|e| XxHash3_128::oneshot_with_seed(seed, &e.path))
+                .map(|e| {
+                    bytes = bytes.saturating_add(e.size);
+                    whiteouts |= e.kind == EntryKind::Whiteout;
+                    XxHash3_128::oneshot_with_seed(seed, &e.path)
+                })
                 .collect();
+            let listed = own.len();
             own.sort_unstable();
             own.dedup();
-            all.extend(own);
+            plain.push((!whiteouts && own.len() == listed).then_some(bytes));
+            all.extend(own.into_iter().map(|hash| (hash, index)));
         }
         all.sort_unstable();
-        let shared = all
-            .windows(2)
-            .filter(|pair| pair[0] == pair[1])
-            .map(|pair| pair[0])
-            .collect();
+        let mut shared = HashSet::new();
+        for pair in all.windows(2).filter(|pair| pair[0].0 == pair[1].0) {
+            shared.insert(pair[0].0);
+            for (_, layer) in pair {
+                plain[*layer as usize] = None;
+            }
+        }
         Self {
             shared,
             paths: HashMap::new(),
             single: (0, 0),
+            plain,
             seed,
         }
     }
 
-    /// Counts one layer's leaves; `below` is the tree of the layers under it.
-    pub(crate) fn observe_layer(
-        &mut self,
-        layer: &LayerIndex,
-        below: &FileTree,
-        layers: &[&LayerIndex],
-    ) {
+    /// Counts the leaves of layer `index`; `below` is the tree of the layers under it.
+    pub(crate) fn observe_layer(&mut self, index: usize, below: &FileTree, layers: &[&LayerIndex]) {
+        if let Some(bytes) = self.plain.get(index).copied().flatten() {
+            self.single.0 += i128::from(bytes);
+            self.single.1 += bytes;
+            return;
+        }
+        let Some(layer) = layers.get(index) else {
+            return;
+        };
         // A path listed twice in one layer is one node of dive's layer tree; the last wins.
         let mut leaves_here: HashMap<&[u8], (u64, bool, bool)> =
             HashMap::with_capacity(layer.entries.len());

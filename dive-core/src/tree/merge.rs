@@ -160,7 +160,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
     let mut dive = DiveTally::new(layers);
     for (index, layer) in layers.iter().enumerate() {
         merger.layer = u32::try_from(index).unwrap_or(u32::MAX);
-        dive.observe_layer(layer, &merger.tree, layers);
+        dive.observe_layer(index, &merger.tree, layers);
         merger.apply(layer);
     }
     let dive = dive.finish(layers);

@@ -18,6 +18,9 @@ use std::fmt::Write as _;
 /// bidirectional controls and line separators (`\u{202e}`, `\u{2028}`). Borrowed when
 /// nothing needs escaping.
 pub fn escape(text: &str) -> Cow<'_, str> {
+    if is_plain_ascii(text.as_bytes()) {
+        return Cow::Borrowed(text);
+    }
     match text.find(needs_escape) {
         None => Cow::Borrowed(text),
         Some(first) => {
@@ -31,7 +34,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 
 /// [`escape`] for text already owned: returned as it is (no copy) when nothing needs escaping.
 pub fn escape_owned(text: String) -> String {
-    if text.contains(needs_escape) {
+    if !is_plain_ascii(text.as_bytes()) && text.contains(needs_escape) {
         escape(&text).into_owned()
     } else {
         text
@@ -57,6 +60,12 @@ pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
 /// A path of the merged tree (stored without its leading `/`) as shown to people: `/a/b`.
 pub fn escape_path(path: &[u8]) -> String {
     format!("/{}", escape_bytes(path))
+}
+
+/// Printable ASCII only: nothing to escape. Most names are, and this test runs a byte at a
+/// time (vectorised) where [`needs_escape`] decodes every character.
+fn is_plain_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
 }
 
 /// Whether a terminal, or a reader, would take `c` as something other than a glyph.
@@ -90,6 +99,17 @@ fn push_escaped(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn text_is_copied_exactly_when_some_character_needs_escaping(
+            text in "[ -~\\x00-\\x1f\\x7f\\u{80}-\\u{a0}\\u{200e}\\u{202a}é]{0,12}",
+        ) {
+            let needs = text.contains(needs_escape);
+            proptest::prop_assert_eq!(matches!(escape(&text), Cow::Owned(_)), needs);
+            proptest::prop_assert_eq!(escape_owned(text.clone()) != text, needs);
+        }
+    }
 
     #[test]
     fn terminal_controls_are_shown_not_dropped() {

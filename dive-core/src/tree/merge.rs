@@ -157,8 +157,20 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         parents: hashbrown::HashMap::new(),
         unproven: Vec::new(),
     };
-    let mut dive = DiveTally::new(layers);
-    for (index, layer) in layers.iter().enumerate() {
+    // dive's tally hashes every leaf of every layer first; on another core, beside the
+    // merge of the bottom layer, which it sees as an empty tree whenever it counts.
+    let (mut dive, ()) = rayon::join(
+        || DiveTally::new(layers),
+        || {
+            if let Some(bottom) = layers.first() {
+                merger.apply(bottom);
+            }
+        },
+    );
+    if !layers.is_empty() {
+        dive.observe_layer(0, &FileTree::new(), layers);
+    }
+    for (index, layer) in layers.iter().enumerate().skip(1) {
         merger.layer = u32::try_from(index).unwrap_or(u32::MAX);
         dive.observe_layer(index, &merger.tree, layers);
         merger.apply(layer);

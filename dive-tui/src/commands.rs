@@ -228,6 +228,10 @@ fn summary_command(cli: &Cli) -> anyhow::Result<()> {
         out.write_all(report::summary(&analysis, options).as_bytes())?;
     }
     out.flush()?;
+    // Freeing a million paths one by one would delay the exit: another thread frees them
+    // (the process usually ends first; a caller that goes on, as Python's `main`, gets the
+    // memory back all the same).
+    std::thread::spawn(move || drop(analysis));
     Ok(())
 }
 

@@ -129,6 +129,8 @@ pub struct Outline {
     roots: Vec<u32>,
     expanded: Vec<bool>,
     rows: Vec<Row>,
+    /// Per item: its children are in the current order ([`Outline::sort`]).
+    sorted: Vec<bool>,
     kept: Option<Kept>,
     sort: SortBy,
     /// The top level keeps the order it was built in.
@@ -242,7 +244,9 @@ impl Outline {
         parts.join("/")
     }
 
-    /// Orders siblings everywhere and rebuilds the rows, keeping the selected item.
+    /// Orders siblings everywhere and rebuilds the rows, keeping the selected item. Children
+    /// are put in order when their parent is next shown expanded: a million files are not
+    /// sorted for a first screen that shows the top level.
     pub fn sort(&mut self, sort: SortBy) {
         self.sort = sort;
         if !self.pinned {
@@ -250,12 +254,21 @@ impl Outline {
             self.sort_list(&mut roots);
             self.roots = roots;
         }
-        for i in 0..self.items.len() {
-            let mut children = std::mem::take(&mut self.items[i].children);
-            self.sort_list(&mut children);
-            self.items[i].children = children;
-        }
+        self.sorted.clear();
+        self.sorted.resize(self.items.len(), false);
         self.refresh();
+    }
+
+    /// Puts an item's children in the current order, unless they are already.
+    fn sort_children(&mut self, id: u32) {
+        let i = id as usize;
+        if self.sorted.get(i).copied().unwrap_or(true) {
+            return;
+        }
+        let mut children = std::mem::take(&mut self.items[i].children);
+        self.sort_list(&mut children);
+        self.items[i].children = children;
+        self.sorted[i] = true;
     }
 
     fn sort_list(&self, list: &mut [u32]) {
@@ -368,6 +381,7 @@ impl Outline {
             }
             self.rows.push(row);
             if self.expanded[row.item as usize] {
+                self.sort_children(row.item);
                 let depth = row.depth.saturating_add(1);
                 stack.extend(
                     self.items[row.item as usize]

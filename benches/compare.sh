@@ -12,7 +12,8 @@
 #
 # First screens: the interactive views of xray and dive-rs on the Docker 25 tar (xray reads
 # no other form), and of dive-rs on the wide image, timed in a 200x50 tmux pane until the
-# full first screen shows (benches/first_screen.py). xray 1.4.1 (github.com/h33333333/xray
+# full first screen shows (benches/first_screen.py), and the peak RSS of dive-rs's view of the
+# wide image 5 s after its first screen (owners found). xray 1.4.1 (github.com/h33333333/xray
 # at a9aa593, built outside the repo with `cargo +nightly build --release --locked`) comes
 # from $XRAY_BIN; without it, its rows are skipped with a message.
 #
@@ -144,6 +145,12 @@ for entry in "${SCREENS[@]}"; do
   echo "$name" >"$OUT/$i.name"
   i=$((i + 1))
 done
+# The interactive view's peak RSS on the wide image, once it has also found the owners
+# (they follow the first screen): 5 s after the first screen.
+echo "measuring: dive-rs interactive view peak RSS, $WIDE small files" >&2
+# shellcheck disable=SC2086
+python3 benches/first_screen.py --runs 1 --settle 5 --marker "efficiency [0-9]" --marker "▸ " \
+  -- $DIVE_RS $WIDE_TAR | grep '^median_peak_rss_mib' | cut -d' ' -f2 >"$OUT/view.rss"
 
 python3 - "$OUT" "$i" "$ENTRIES" "$TAR_BYTES" "$GZ_BYTES" "$ZST_BYTES" "$FILE_BYTES" "$FILES" "$WIDE" "$WIDE_ENTRIES" <<'EOF'
 import json, sys, os
@@ -169,6 +176,8 @@ for name, mean, sd, cpu, m in rows:
     print(f"{name:<52} {mean:8.2f} {sd:6.2f} {cpu:8.2f} {m:13.1f}")
 for name, median in screens.items():
     print(f"{name:<52} {median:8.2f} {'median':>6} {'':>8} {'':>13}")
+view = float(open(os.path.join(out, "view.rss")).read())
+print(f"{f'dive-rs interactive view, {wide} small files':<52} {'':>8} {'':>6} {'':>8} {view:13.1f}")
 def ratio(label, value, target, ok):
     verdict = "" if target == "-" else ("met" if ok else "MISSED")
     print(f"{label:<70} {value:8.2f}   target {target:<8} {verdict}")
@@ -197,4 +206,6 @@ if xray:
     v = screen / xray; ratio("dive-rs first screen ÷ xray first screen (Docker 25 tar)", v, "<= 0.5", v <= 0.5)
     v = t["dive-rs Docker 25 tar"] / xray; ratio("dive-rs --json ÷ xray first screen (Docker 25 tar)", v, "<= 0.33", v <= 1 / 3)
 v = screens[f"dive-rs first screen, {small}"]; ratio(f"dive-rs first screen, {small} (s)", v, "< 2", v < 2)
+v = view / limit
+ratio(f"dive-rs interactive view peak RSS, {small} ÷ {limit:.0f} MiB", v, "<= 1", v <= 1)
 EOF

@@ -8,6 +8,10 @@ milliseconds until every marker (a regular expression) is on screen at once.
 Prints one line per run (seconds), then `median SECONDS` (the last line, for scripts). The
 clock starts just before tmux starts the command, so it includes the tool's start-up, the
 image read and the first draw; tmux's own start (a few ms) is in it for every tool alike.
+
+With `--settle S`, each run then waits S seconds more (work the tool does after its first
+screen, such as the owner packages) and reads the tool's peak RSS (`VmHWM` of the pane's
+process); `median_peak_rss_mib MIB` comes before the last line.
 Exit status 1 when the markers never all show (the last screen is printed on stderr).
 """
 import argparse
@@ -23,7 +27,18 @@ def screen(session):
                           capture_output=True, text=True, check=False).stdout
 
 
-def one_run(command, markers, size, timeout, run):
+def peak_rss_mib(session):
+    """The peak resident set of the process in the session's pane, in MiB."""
+    pid = subprocess.run(["tmux", "display-message", "-p", "-t", session, "#{pane_pid}"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def one_run(command, markers, size, timeout, run, settle):
     session = f"first-screen-{run}-{time.monotonic_ns()}"
     width, height = size.split("x")
     start = time.monotonic()
@@ -34,7 +49,11 @@ def one_run(command, markers, size, timeout, run):
         while time.monotonic() - start < timeout:
             last = screen(session)
             if all(m.search(last) for m in markers):
-                return time.monotonic() - start
+                took = time.monotonic() - start
+                if settle is None:
+                    return took, None
+                time.sleep(settle)
+                return took, peak_rss_mib(session)
             time.sleep(0.004)
         print(f"markers never all showed; last screen:\n{last}", file=sys.stderr)
         return None
@@ -48,6 +67,7 @@ def main():
     parser.add_argument("--size", default="200x50")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--settle", type=float, default=None)
     parser.add_argument("--marker", action="append", required=True)
     parser.add_argument("command", nargs="+")
     args = parser.parse_args()
@@ -56,17 +76,22 @@ def main():
     # last one, killing it stops the server, and the next run's start could race its exit.
     keeper = f"first-screen-keeper-{time.monotonic_ns()}"
     subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep", "100000"], check=True)
-    times = []
+    times, peaks = [], []
     try:
         for run in range(args.runs):
-            took = one_run(args.command, markers, args.size, args.timeout, run)
-            if took is None:
+            found = one_run(args.command, markers, args.size, args.timeout, run, args.settle)
+            if found is None:
                 sys.exit(1)
-            print(f"{took:.3f}")
+            took, peak = found
+            print(f"{took:.3f}" + ("" if peak is None else f" peak RSS {peak:.1f} MiB"))
             times.append(took)
+            if peak is not None:
+                peaks.append(peak)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", keeper], check=False,
                        stderr=subprocess.DEVNULL)
+    if peaks:
+        print(f"median_peak_rss_mib {statistics.median(peaks):.1f}")
     print(f"median {statistics.median(times):.3f}")
 
 

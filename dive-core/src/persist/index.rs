@@ -40,14 +40,17 @@ impl SavedIndex {
         let mut debug = Vec::new();
         let mut entries = Vec::with_capacity(self.entries.len());
         for saved in self.entries {
-            let Some(entry) = saved.entry() else { continue };
+            let (content_hash, debug_bytes) = (saved.content_hash, saved.debug_bytes);
+            let Some(entry) = saved.into_entry() else {
+                continue;
+            };
             if streamed {
-                hashes.push(saved.content_hash);
+                hashes.push(content_hash);
             }
-            if saved.debug_bytes > 0 {
+            if debug_bytes > 0 {
                 debug.push((
                     u32::try_from(entries.len()).unwrap_or(u32::MAX),
-                    saved.debug_bytes,
+                    debug_bytes,
                 ));
             }
             entries.push(entry);
@@ -78,7 +81,7 @@ impl SavedIndex {
                     String::from_utf8_lossy(&entry.path)
                 ));
             }
-            if entry.entry().is_none() {
+            if !entry.offsets_fit() {
                 return Err(format!(
                     "entry {} has its data before its header",
                     String::from_utf8_lossy(&entry.path)
@@ -147,15 +150,20 @@ impl SavedEntry {
         }
     }
 
-    /// The entry again; `None` when its data would start before its header.
-    fn entry(&self) -> Option<LayerEntry> {
-        let mut entry = LayerEntry::new(
-            self.path.clone(),
-            self.kind,
-            self.header_offset,
-            self.data_offset,
-        )?;
-        entry.link.clone_from(&self.link);
+    /// Whether [`LayerEntry::new`] takes its offsets: the data starts after the header, and
+    /// within 4 GiB of it.
+    fn offsets_fit(&self) -> bool {
+        self.data_offset
+            .checked_sub(self.header_offset)
+            .is_some_and(|gap| u32::try_from(gap).is_ok())
+    }
+
+    /// The entry again (its path and link moved, not copied); `None` when its offsets do not
+    /// fit.
+    fn into_entry(self) -> Option<LayerEntry> {
+        let mut entry =
+            LayerEntry::new(self.path, self.kind, self.header_offset, self.data_offset)?;
+        entry.link = self.link;
         entry.size = self.size;
         entry.mode = self.mode;
         entry.uid = u32::try_from(self.uid).unwrap_or(u32::MAX);

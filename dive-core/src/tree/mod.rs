@@ -401,9 +401,9 @@ impl WalkPaths {
             self.open.pop();
         }
         let Some(&(_, end)) = self.open.last() else {
-            // Not below the walk so far (never in a walk's order): climb instead.
+            // Not below the walk so far (never in a walk's order): climb, and go on from here.
             self.path = tree.path(id);
-            self.open.clear();
+            self.open.push((id, self.path.len()));
             return &self.path;
         };
         self.path.truncate(end);

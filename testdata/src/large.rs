@@ -15,10 +15,10 @@ use crate::content::BINARY;
 use crate::spec::{ImageSpec, LayerSpec, Op};
 
 /// A writer that hashes what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
+pub(crate) struct Hashing<W> {
+    pub(crate) inner: W,
+    pub(crate) hasher: Sha256,
+    pub(crate) len: u64,
 }
 
 impl<W: Write> Write for Hashing<W> {
@@ -34,7 +34,7 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -186,27 +186,27 @@ fn config(spec: &ImageSpec, diff_ids: &[String]) -> io::Result<(Vec<u8>, String)
 }
 
 /// A legacy `docker save` tar written layer by layer.
-struct DockerArchive {
+pub(crate) struct DockerArchive {
     archive: tar::Builder<BufWriter<File>>,
     layers: Vec<String>,
 }
 
 impl DockerArchive {
-    fn create(path: &Path) -> io::Result<Self> {
+    pub(crate) fn create(path: &Path) -> io::Result<Self> {
         Ok(Self {
             archive: tar::Builder::new(BufWriter::new(File::create(path)?)),
             layers: Vec::new(),
         })
     }
 
-    fn append_layer(&mut self, path: &Path, diff_id: &str) -> io::Result<()> {
+    pub(crate) fn append_layer(&mut self, path: &Path, diff_id: &str) -> io::Result<()> {
         let name = format!("{}/layer.tar", &diff_id["sha256:".len()..]);
         self.archive.append_path_with_name(path, &name)?;
         self.layers.push(name);
         Ok(())
     }
 
-    fn finish(mut self, config: &[u8], config_hex: &str, tag: &str) -> io::Result<()> {
+    pub(crate) fn finish(mut self, config: &[u8], config_hex: &str, tag: &str) -> io::Result<()> {
         append_bytes(&mut self.archive, &format!("{config_hex}.json"), config)?;
         let manifest = serde_json::to_vec(
             &json!([{"Config": format!("{config_hex}.json"), "RepoTags": [tag], "Layers": self.layers}]),

@@ -5,6 +5,7 @@
 //! and accompanied by a [`Ledger`] computed by an independent, naive model.
 
 mod content;
+pub mod crafted;
 mod cuda;
 mod fixtures;
 mod forms;

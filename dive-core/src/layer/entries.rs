@@ -19,6 +19,12 @@ use crate::aligned::AlignedBuf;
 use crate::error::{Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
+/// Warnings about single entries kept per layer; the rest are counted in one more.
+const ENTRY_WARNINGS_KEPT: usize = 100;
+/// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
+/// layer of CUDA wheels holds a few thousand.
+const DEVICE_ROWS_KEPT: usize = 1 << 16;
+
 /// Walk state shared by the seeking and streaming modes.
 pub(super) struct Walk {
     hash_contents: bool,
@@ -35,6 +41,12 @@ pub(super) struct Walk {
     hardlinks: bool,
     path_seed: u64,
     warnings: Vec<Warning>,
+    /// Warnings about entries past [`ENTRY_WARNINGS_KEPT`], counted.
+    unkept_warnings: u64,
+    /// Architecture rows of the device code kept so far, against [`DEVICE_ROWS_KEPT`].
+    device_rows: usize,
+    /// Files whose device code was not kept: the layer held too much.
+    unkept_device: u64,
     file_bytes: u64,
     /// End of the last complete entry (header + padded data).
     end_of_entries: u64,
@@ -58,13 +70,32 @@ impl Walk {
             hardlinks: false,
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
+            unkept_warnings: 0,
+            device_rows: 0,
+            unkept_device: 0,
             file_bytes: 0,
             end_of_entries: 0,
             failed: false,
         }
     }
 
+    /// A warning about one entry: the first [`ENTRY_WARNINGS_KEPT`] are kept, the rest
+    /// counted (a crafted layer can give one per entry, millions).
     pub(super) fn warn(&mut self, location: Location, message: impl Into<String>) {
+        self.keep_warning(Warning::new(location, message));
+    }
+
+    fn keep_warning(&mut self, warning: Warning) {
+        if self.warnings.len() < ENTRY_WARNINGS_KEPT {
+            self.warnings.push(warning);
+        } else {
+            self.unkept_warnings += 1;
+        }
+    }
+
+    /// A warning about the layer as a whole (it ends early, it cannot be read): always kept,
+    /// and at most a few per layer.
+    pub(super) fn warn_layer(&mut self, location: Location, message: impl Into<String>) {
         self.warnings.push(Warning::new(location, message));
     }
 
@@ -105,14 +136,14 @@ impl Walk {
                 err.message
             )
         };
-        self.warn(location, message);
+        self.warn_layer(location, message);
     }
 
     fn add<I: Input>(&mut self, member: Member, tar: &mut TarReader<I>) {
         self.end_of_entries = member.end();
         if let Some(mut warning) = member.unusable_warning(Location::default()) {
             warning.message.push_str(" (--max-path)");
-            self.warnings.push(warning);
+            self.keep_warning(warning);
             return;
         }
         let Member {
@@ -258,7 +289,7 @@ impl Walk {
         if self.entries.len() as u64 > self.options.entry_limit {
             self.failed = true;
             let location = Location::default().offset(header_offset);
-            self.warn(
+            self.warn_layer(
                 location,
                 format!(
                     "more than {} entries (--max-entries); the rest of the layer is not read",
@@ -286,9 +317,13 @@ impl Walk {
         for warning in warnings {
             self.warn(here(), format!("CUDA device code: {warning}"));
         }
-        if let Some(code) = code {
-            self.device.push((index, code));
+        let Some(code) = code else { return };
+        if self.device_rows + code.by_arch.len() > DEVICE_ROWS_KEPT {
+            self.unkept_device += 1;
+            return;
         }
+        self.device_rows += code.by_arch.len();
+        self.device.push((index, code));
     }
 
     /// Reads the debug bytes and the device code of possible ELF files of a seekable layer:
@@ -317,7 +352,7 @@ impl Walk {
     /// The walk cannot go past a file whose data ends early.
     fn unreadable_data(&mut self, location: Location, err: &io::Error) {
         self.failed = true;
-        self.warn(
+        self.warn_layer(
             location,
             format!("file data is truncated or unreadable: {err}"),
         );
@@ -336,13 +371,13 @@ impl Walk {
         if tail < 2 * BLOCK && total > 0 {
             // A tar that stops inside its last member's padding ends before that member's
             // padded end: the warning points at the true end.
-            self.warn(
+            self.warn_layer(
                 Location::default().offset(self.end_of_entries.min(total)),
                 "layer tar ends without its two zero end blocks (entries are complete)",
             );
         }
         if nonzero_after > 0 {
-            self.warn(
+            self.warn_layer(
                 Location::default().offset(self.end_of_entries),
                 format!("{nonzero_after} non-zero bytes follow the end of the layer tar; ignored"),
             );
@@ -380,6 +415,22 @@ impl Walk {
     }
 
     pub(super) fn finish(mut self, size_uncompressed: u64) -> LayerIndex {
+        if self.unkept_device > 0 {
+            let message = format!(
+                "CUDA device code of {} files not kept: the layer's files hold more than \
+                 {DEVICE_ROWS_KEPT} architecture records",
+                self.unkept_device
+            );
+            self.warn_layer(Location::default(), message);
+        }
+        if self.unkept_warnings > 0 {
+            let message = format!(
+                "{} more warnings about entries of this layer were counted, not kept (the \
+                 first {ENTRY_WARNINGS_KEPT} are listed)",
+                self.unkept_warnings
+            );
+            self.warn_layer(Location::default(), message);
+        }
         // Most layers hold no hard link: the paths are hashed only for those that do.
         if self.hardlinks {
             self.resolve_links();

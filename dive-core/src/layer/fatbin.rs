@@ -11,6 +11,7 @@
 //! cuFFT) are found that way too. Every size comes from the file and is checked against the
 //! fat binary's and the section's end before it is believed.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use memchr::memmem;
@@ -26,7 +27,8 @@ const FAT_HEADER: usize = 16;
 const ENTRY_HEADER: usize = 64;
 /// Sections that hold nothing but fat binaries.
 const FATBIN_SECTIONS: [&[u8]; 3] = [b".nv_fatbin", b"__nv_relfatbin", b"__nv_fatbin"];
-/// Most entries kept per file: a library has thousands, never a million.
+/// Most entries kept per file, in fat binaries found and being read: a library has
+/// thousands, never a million (24 MiB of records at most).
 const ENTRY_CAP: usize = 1 << 20;
 /// Most fat binaries followed at once in a stream; magic numbers inside payloads start
 /// chains that die at their first header, so a few suffice.
@@ -37,6 +39,14 @@ const WINDOW: usize = 64 * 1024;
 const FIRST_WINDOW: usize = 256;
 /// Warnings said per file; the rest are counted.
 const WARNING_CAP: usize = 4;
+/// Most fat binaries kept per file (a library built from a few thousand CUDA sources has a
+/// few thousand): about 5 MiB with their entries' records, while the file is read.
+const FATBIN_CAP: usize = 1 << 16;
+/// Failed fat binaries kept per file, with where they failed; the rest are counted.
+const FAILED_KEPT: usize = 1024;
+/// Most GPU architectures believed in one file: a real library has a few dozen (SASS for
+/// each SM from 50 to 120, their `a`/`f` variants, PTX); more is not device code.
+const ARCH_CAP: usize = 256;
 
 /// A file's device code, when it has some, and what was wrong with its fat binaries.
 pub(crate) type Reading = (Option<DeviceCode>, Vec<String>);
@@ -200,6 +210,106 @@ struct Found {
     entries: Vec<(Arch, u64)>,
 }
 
+/// What was wrong with a fat binary: numbers only, put in words for the few warnings said
+/// (a crafted file fails once per magic number, millions of times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    EntryPastEnd {
+        at: u64,
+        header_size: u64,
+        padded: u64,
+        end: u64,
+    },
+    BadHeader,
+    PastLimit {
+        entries_size: u64,
+        limit: u64,
+    },
+    TooManyEntries,
+    Unreadable {
+        at: u64,
+    },
+    Unseen {
+        at: u64,
+    },
+    Unfinished,
+}
+
+impl Fault {
+    /// The warning for a fat binary at `start`.
+    fn message(self, start: u64) -> String {
+        match self {
+            Self::EntryPastEnd {
+                at,
+                header_size,
+                padded,
+                end,
+            } => format!(
+                "entry at offset {at}: a header of {header_size} bytes and a payload of \
+                 {padded} bytes run past the fat binary's end at {end}"
+            ),
+            Self::BadHeader => format!("bad fat binary header at offset {start}"),
+            Self::PastLimit {
+                entries_size,
+                limit,
+            } => format!(
+                "fat binary at offset {start} says it holds {entries_size} bytes, past the \
+                 end at {limit}"
+            ),
+            Self::TooManyEntries => {
+                format!("fat binary at offset {start}: more than {ENTRY_CAP} entries in the file")
+            }
+            Self::Unreadable { at } => format!("cannot read the header at offset {at}"),
+            Self::Unseen { at } => format!("header at offset {at} was not seen"),
+            Self::Unfinished => {
+                format!("the file ends inside the fat binary at offset {start}")
+            }
+        }
+    }
+}
+
+/// Fat binaries that failed, by offset: every one below `beyond` is kept, at most
+/// [`FAILED_KEPT`] of them; the rest are only counted. Classifying needs where the failures
+/// lie (after one, a section believes only well-formed fat binaries), so past `beyond`
+/// every fat binary section is read as if one had failed there.
+#[derive(Debug)]
+struct Failures {
+    kept: Vec<(u64, Fault)>,
+    beyond: u64,
+    count: u64,
+}
+
+impl Default for Failures {
+    fn default() -> Self {
+        Self {
+            kept: Vec::new(),
+            beyond: u64::MAX,
+            count: 0,
+        }
+    }
+}
+
+impl Failures {
+    fn push(&mut self, at: u64, fault: Fault) {
+        self.count += 1;
+        if at < self.beyond {
+            self.kept.push((at, fault));
+            if self.kept.len() >= 2 * FAILED_KEPT {
+                self.trim();
+            }
+        }
+    }
+
+    /// Sorts the kept failures and drops all but the first [`FAILED_KEPT`].
+    fn trim(&mut self) {
+        self.kept.sort_unstable_by_key(|f| f.0);
+        if let Some(&(first_dropped, _)) = self.kept.get(FAILED_KEPT) {
+            self.beyond = self.beyond.min(first_dropped);
+            self.kept.truncate(FAILED_KEPT);
+        }
+    }
+}
+
 /// A fat binary being read, header after header.
 #[derive(Debug)]
 struct Chain {
@@ -211,17 +321,21 @@ struct Chain {
     header_size: u64,
     /// Offset of the next header wanted.
     next: u64,
-    /// The part of the next header met so far (streams cut headers in two).
-    buf: Vec<u8>,
+    /// The part of the next header met so far (streams cut headers in two): `filled`
+    /// bytes of `buf`.
+    buf: [u8; ENTRY_HEADER],
+    filled: usize,
     strict: bool,
     entries: Vec<(Arch, u64)>,
+    /// Most entries it may take (what [`ENTRY_CAP`] leaves).
+    room: usize,
 }
 
 /// Where a chain stands after a header.
 enum Step {
     More,
     Done(Found),
-    Failed(u64, String),
+    Failed(u64, Fault),
 }
 
 impl Chain {
@@ -232,9 +346,11 @@ impl Chain {
             end: 0,
             header_size: 0,
             next: start,
-            buf: Vec::new(),
+            buf: [0; ENTRY_HEADER],
+            filled: 0,
             strict: true,
             entries: Vec::new(),
+            room: ENTRY_CAP,
         }
     }
 
@@ -248,8 +364,8 @@ impl Chain {
         (self.next, len)
     }
 
-    fn fail(&self, message: String) -> Step {
-        Step::Failed(self.start, message)
+    fn fail(&self, fault: Fault) -> Step {
+        Step::Failed(self.start, fault)
     }
 
     /// Takes the header it wanted.
@@ -274,11 +390,12 @@ impl Chain {
         let payload_end = |len: u64| at.checked_add(header_size)?.checked_add(len);
         let fits = |len| payload_end(len).is_some_and(|e| e <= self.end);
         if header_size < ENTRY_HEADER as u64 || !fits(padded) || !fits(stored) {
-            return self.fail(format!(
-                "entry at offset {at}: a header of {header_size} bytes and a payload of \
-                 {padded} bytes run past the fat binary's end at {}",
-                self.end
-            ));
+            return self.fail(Fault::EntryPastEnd {
+                at,
+                header_size,
+                padded,
+                end: self.end,
+            });
         }
         self.strict &= version == 0x0101 && header_size <= 0x1_0000 && kind != 0;
         let variant = if flags & 0x10_0000 != 0 {
@@ -293,8 +410,8 @@ impl Chain {
             sm,
             variant,
         };
-        if self.entries.len() >= ENTRY_CAP {
-            return self.fail(format!("more than {ENTRY_CAP} entries"));
+        if self.entries.len() >= self.room {
+            return self.fail(Fault::TooManyEntries);
         }
         self.entries.push((arch, header_size + padded));
         self.next = at + header_size + padded;
@@ -306,7 +423,7 @@ impl Chain {
         let header_size = le(bytes, 6, 2);
         let entries_size = le(bytes, 8, 8);
         if bytes[..4] != MAGIC || header_size < FAT_HEADER as u64 {
-            return self.fail(format!("bad fat binary header at offset {}", self.start));
+            return self.fail(Fault::BadHeader);
         }
         let end = self
             .start
@@ -314,11 +431,10 @@ impl Chain {
             .and_then(|e| e.checked_add(entries_size))
             .filter(|&e| e <= self.limit);
         let Some(end) = end else {
-            return self.fail(format!(
-                "fat binary at offset {} says it holds {entries_size} bytes, past the end \
-                 at {}",
-                self.start, self.limit
-            ));
+            return self.fail(Fault::PastLimit {
+                entries_size,
+                limit: self.limit,
+            });
         };
         self.strict = version == 1 && header_size == FAT_HEADER as u64;
         self.header_size = header_size;
@@ -346,22 +462,24 @@ impl Chain {
     fn offer(&mut self, at: u64, data: &[u8]) -> Option<Step> {
         loop {
             let (want, len) = self.want();
-            let from = want + self.buf.len() as u64;
+            let from = want + self.filled as u64;
             let stop = at + data.len() as u64;
             if from < at {
-                return Some(self.fail(format!("header at offset {want} was not seen")));
+                return Some(self.fail(Fault::Unseen { at: want }));
             }
             if from >= stop {
                 return None;
             }
             let i = (from - at) as usize;
-            let take = (len - self.buf.len()).min(data.len() - i);
-            self.buf.extend_from_slice(&data[i..i + take]);
-            if self.buf.len() < len {
+            let take = (len - self.filled).min(data.len() - i);
+            self.buf[self.filled..self.filled + take].copy_from_slice(&data[i..i + take]);
+            self.filled += take;
+            if self.filled < len {
                 return None;
             }
-            let header = std::mem::take(&mut self.buf);
-            match self.give(&header) {
+            self.filled = 0;
+            let header = self.buf;
+            match self.give(&header[..len]) {
                 Step::More => {}
                 done => return Some(done),
             }
@@ -369,32 +487,83 @@ impl Chain {
     }
 }
 
+/// A stretch of a file that holds fat binaries: one section, or sections that overlap read
+/// as one (real files never overlap them; a crafted one would otherwise be read, and its
+/// device code counted, once per section).
+#[derive(Debug)]
+struct Span<'a> {
+    name: &'a [u8],
+    start: u64,
+    end: u64,
+    /// A fat binary section, or overlaps one.
+    dedicated: bool,
+}
+
+/// The stretches to read among `sections`, in file order: the fat binary sections, and with
+/// `all` every other section with bytes too. Whether any overlapped.
+fn spans(sections: &[Section], all: bool) -> (Vec<Span<'_>>, bool) {
+    let mut wanted: Vec<&Section> = sections
+        .iter()
+        .filter(|s| s.size > 0 && (all || is_fatbin_section(s)))
+        .collect();
+    wanted.sort_by_key(|s| (s.offset, std::cmp::Reverse(s.end())));
+    let mut spans: Vec<Span<'_>> = Vec::with_capacity(wanted.len());
+    let mut overlapped = false;
+    for section in wanted {
+        let dedicated = is_fatbin_section(section);
+        match spans.last_mut() {
+            Some(last) if section.offset < last.end => {
+                overlapped = true;
+                last.end = last.end.max(section.end());
+                if dedicated && !last.dedicated {
+                    last.dedicated = true;
+                    last.name = &section.name;
+                }
+            }
+            _ => spans.push(Span {
+                name: &section.name,
+                start: section.offset,
+                end: section.end(),
+                dedicated,
+            }),
+        }
+    }
+    (spans, overlapped)
+}
+
 /// Device code of an ELF file in a plain layer: the fat binary sections among `sections`,
 /// read by `read_at(offset, len)`. Returns the code (when there is any) and warnings.
+///
+/// Each byte of the sections is read at most once while looking for magic numbers (sections
+/// that overlap are read as one), plus the headers fat binaries point at: time linear in the
+/// sections' bytes, memory one window of at most [`WINDOW`] bytes, at most [`FATBIN_CAP`]
+/// fat binaries and [`FAILED_KEPT`] failures.
 pub(crate) fn scan_sections(
     sections: &[Section],
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
 ) -> Reading {
-    let mut ahead = ReadAhead {
-        read_at,
-        start: 0,
-        bytes: Vec::new(),
-    };
-    let read_at = &mut |offset, len| ahead.read(offset, len);
-    let mut found = Vec::new();
-    let mut failed = Vec::new();
-    for section in sections.iter().filter(|s| is_fatbin_section(s)) {
-        let end = section.end();
-        let mut from = section.offset;
+    let mut window = Window::new(read_at);
+    let mut found: Vec<Found> = Vec::new();
+    let mut failed = Failures::default();
+    let mut capped = false;
+    let mut entries = 0usize;
+    let (spans, _) = spans(sections, false);
+    'spans: for span in &spans {
+        let mut from = span.start;
         let mut strict = false;
-        while let Some(start) = find_magic(read_at, from, end) {
-            let mut chain = Chain::new(start, end);
+        while let Some(start) = find_magic(&mut window, from, span.end) {
+            if found.len() >= FATBIN_CAP {
+                capped = true;
+                break 'spans;
+            }
+            let mut chain = Chain::new(start, span.end);
+            chain.room = ENTRY_CAP.saturating_sub(entries);
             let step = loop {
                 let (at, len) = chain.want();
-                let Some(bytes) = read_at(at, len).filter(|b| b.len() == len) else {
-                    break chain.fail(format!("cannot read the header at offset {at}"));
+                let Some(bytes) = window.get(at, len) else {
+                    break chain.fail(Fault::Unreadable { at });
                 };
-                match chain.give(&bytes) {
+                match chain.give(bytes) {
                     Step::More => {}
                     done => break done,
                 }
@@ -402,67 +571,116 @@ pub(crate) fn scan_sections(
             match step {
                 Step::Done(fatbin) if fatbin.strict || !strict => {
                     from = fatbin.end;
+                    entries += fatbin.entries.len();
                     found.push(fatbin);
                 }
                 Step::Done(_) | Step::More => from = start + 1,
-                Step::Failed(at, message) => {
+                Step::Failed(at, fault) => {
                     // As cuobjdump-like readers do: after one bad fat binary, only
                     // well-formed ones are believed.
-                    failed.push((at, message));
+                    failed.push(at, fault);
                     strict = true;
                     from = start + 1;
                 }
             }
         }
     }
-    classify(&found, &failed, sections, Scan::Sections)
+    failed.trim();
+    let (code, mut warnings) = classify(&found, &failed, sections, Scan::Sections);
+    if capped {
+        warnings.push(format!(
+            "more than {FATBIN_CAP} fat binaries; the rest were not read and device code may \
+             be missing"
+        ));
+    }
+    (code, warnings)
 }
 
-/// Positioned reads of at least [`FIRST_WINDOW`] bytes, the last one kept: a fat binary's
-/// header and first entry header come with the read that found its magic, and an entry
-/// with a small payload brings the next header along.
-struct ReadAhead<'a> {
+/// Positioned reads through one buffer that the next read replaces: a read that goes on
+/// from the last one reads twice as much (up to [`WINDOW`]), so that a run of magic numbers
+/// is read a window at a time rather than once per number; a read elsewhere (an entry
+/// header after a payload) reads [`FIRST_WINDOW`] bytes, since a fat binary's header and
+/// first entry header come together and the next fat binary follows a few bytes after.
+struct Window<'a> {
     read_at: &'a mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
     start: u64,
     bytes: Vec<u8>,
 }
 
-impl ReadAhead<'_> {
-    fn read(&mut self, offset: u64, len: usize) -> Option<Vec<u8>> {
-        let end = offset.checked_add(len as u64)?;
-        if offset >= self.start && end <= self.start + self.bytes.len() as u64 {
-            let at = usize::try_from(offset - self.start).ok()?;
-            return Some(self.bytes[at..at + len].to_vec());
+impl<'a> Window<'a> {
+    fn new(read_at: &'a mut dyn FnMut(u64, usize) -> Option<Vec<u8>>) -> Self {
+        Self {
+            read_at,
+            start: 0,
+            bytes: Vec::new(),
         }
-        // Past the end of the file the longer read fails: then only what was asked.
-        let bytes = (self.read_at)(offset, len.max(FIRST_WINDOW))
-            .or_else(|| (self.read_at)(offset, len))?;
-        let asked = bytes.get(..len)?.to_vec();
+    }
+
+    /// How many bytes the window holds from `offset`.
+    fn held(&self, offset: u64) -> u64 {
+        let end = self.start + self.bytes.len() as u64;
+        if offset >= self.start {
+            end.saturating_sub(offset)
+        } else {
+            0
+        }
+    }
+
+    /// Reads the window anew at `offset`: `want` bytes, or only `len` where the file ends
+    /// before `want`.
+    fn fill(&mut self, offset: u64, len: usize, want: usize) -> Option<()> {
+        let bytes = (self.read_at)(offset, want.max(len))
+            .or_else(|| (self.read_at)(offset, len))
+            .filter(|b| b.len() >= len)?;
         self.start = offset;
         self.bytes = bytes;
-        Some(asked)
+        Some(())
+    }
+
+    /// How much a read at `offset` takes: twice the last when it goes on from it.
+    fn next_size(&self, offset: u64) -> usize {
+        let going_on = offset >= self.start && offset <= self.start + self.bytes.len() as u64;
+        if going_on && !self.bytes.is_empty() {
+            (self.bytes.len() * 2).clamp(FIRST_WINDOW, WINDOW)
+        } else {
+            FIRST_WINDOW
+        }
+    }
+
+    /// The `len` bytes at `offset`.
+    fn get(&mut self, offset: u64, len: usize) -> Option<&[u8]> {
+        if self.held(offset) < len as u64 {
+            self.fill(offset, len, self.next_size(offset))?;
+        }
+        let at = usize::try_from(offset - self.start).ok()?;
+        self.bytes.get(at..at.checked_add(len)?)
+    }
+
+    /// Up to `max` bytes from `offset`, at least a magic number's length (when `max` is).
+    fn from(&mut self, offset: u64, max: usize) -> Option<&[u8]> {
+        let least = max.min(MAGIC.len());
+        if self.held(offset) < least as u64 {
+            let want = self.next_size(offset).min(max);
+            self.fill(offset, least, want)?;
+        }
+        let at = usize::try_from(offset - self.start).ok()?;
+        let end = self.bytes.len().min(at.saturating_add(max));
+        self.bytes.get(at..end)
     }
 }
 
-/// The first fat binary magic in `[from, end)`, read a window at a time: small at first,
-/// since the next fat binary in a section follows a few bytes of padding.
-fn find_magic(
-    read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
-    mut from: u64,
-    end: u64,
-) -> Option<u64> {
-    let mut window = FIRST_WINDOW;
+/// The first fat binary magic in `[from, end)`, searched in the window's bytes.
+fn find_magic(window: &mut Window<'_>, mut from: u64, end: u64) -> Option<u64> {
     while from + MAGIC.len() as u64 <= end {
-        let len = usize::try_from(end - from).map_or(window, |l| l.min(window));
-        let bytes = read_at(from, len)?;
-        if let Some(i) = memmem::find(&bytes, &MAGIC) {
+        let max = usize::try_from(end - from).unwrap_or(usize::MAX);
+        let bytes = window.from(from, max)?;
+        if let Some(i) = memmem::find(bytes, &MAGIC) {
             return Some(from + i as u64);
         }
         if bytes.len() < MAGIC.len() {
             return None;
         }
         from += (bytes.len() - (MAGIC.len() - 1)) as u64;
-        window = (window * 4).min(WINDOW);
     }
     None
 }
@@ -472,6 +690,11 @@ fn is_fatbin_section(section: &Section) -> bool {
 }
 
 /// Follows fat binaries in a file while its bytes pass, holding headers only.
+///
+/// Time is linear in the file's bytes (each magic number costs at most one look at each of
+/// the [`CHAIN_CAP`] chains followed at once); memory is at most [`CHAIN_CAP`] chains,
+/// [`FATBIN_CAP`] fat binaries with [`ENTRY_CAP`] entries in all, and [`FAILED_KEPT`]
+/// failures, whatever the file holds.
 #[derive(Debug)]
 pub(crate) struct Scanner {
     size: u64,
@@ -480,8 +703,8 @@ pub(crate) struct Scanner {
     carry: Vec<u8>,
     chains: Vec<Chain>,
     found: Vec<Found>,
-    failed: Vec<(u64, String)>,
-    /// Magic numbers not followed: too many chains at once.
+    failed: Failures,
+    /// Magic numbers not followed: too many chains at once, or fat binaries in all.
     dropped: u64,
     entries: usize,
 }
@@ -495,7 +718,7 @@ impl Scanner {
             carry: Vec::new(),
             chains: Vec::new(),
             found: Vec::new(),
-            failed: Vec::new(),
+            failed: Failures::default(),
             dropped: 0,
             entries: 0,
         }
@@ -513,13 +736,13 @@ impl Scanner {
             seam.extend_from_slice(&chunk[..chunk.len().min(MAGIC.len() - 1)]);
             for i in memmem::find_iter(&seam, &MAGIC).filter(|&i| i < held.len()) {
                 self.advance(held_at, &held[..i]);
-                self.consider(held_at + i as u64);
+                self.consider(held_at + i as u64, &[]);
             }
             self.advance(held_at, &held);
         }
         for i in memmem::find_iter(chunk, &MAGIC) {
             self.advance(at, &chunk[..i]);
-            self.consider(at + i as u64);
+            self.consider(at + i as u64, &chunk[i..]);
         }
         let keep = chunk.len().min(MAGIC.len() - 1);
         self.advance(at, &chunk[..chunk.len() - keep]);
@@ -535,25 +758,57 @@ impl Scanner {
         self.carry = tail.split_off(cut);
     }
 
-    /// A magic number at `start`: followed, unless it lies inside a fat binary followed.
-    fn consider(&mut self, start: u64) {
-        if !self.covered(start) {
-            self.start(Chain::new(start, self.size));
+    /// A magic number at `start`, with the bytes of the chunk from it: followed, unless it
+    /// lies inside a fat binary followed. A fat binary header at hand is read at once, so
+    /// that a run of magic numbers whose headers fail (a crafted file) costs no chain each.
+    fn consider(&mut self, start: u64, ahead: &[u8]) {
+        if self.covered(start) {
+            return;
         }
+        if !self.has_room() {
+            self.dropped += 1;
+            return;
+        }
+        let mut chain = Chain::new(start, self.size);
+        if let Some(header) = ahead.get(..FAT_HEADER) {
+            match chain.give(header) {
+                Step::More => {}
+                done => return self.settle(done),
+            }
+        }
+        self.chains.push(chain);
     }
 
-    /// Gives every chain the bytes of `data` (the file's from `at`) it needs.
+    /// Whether another chain may be followed.
+    fn has_room(&self) -> bool {
+        self.chains.len() < CHAIN_CAP
+            && self.entries < ENTRY_CAP
+            && self.found.len() + self.chains.len() < FATBIN_CAP
+    }
+
+    /// Gives every chain the bytes of `data` (the file's from `at`) it needs. The entries
+    /// of the chains still being read count against [`ENTRY_CAP`] with those found: chains
+    /// that overlap could otherwise each hold as many.
     fn advance(&mut self, at: u64, data: &[u8]) {
         let mut i = 0;
         while i < self.chains.len() {
             match self.chains[i].offer(at, data) {
-                None => i += 1,
+                None if self.entries + self.in_flight() <= ENTRY_CAP => i += 1,
+                None => {
+                    let chain = self.chains.swap_remove(i);
+                    self.settle(chain.fail(Fault::TooManyEntries));
+                }
                 Some(step) => {
                     self.chains.swap_remove(i);
                     self.settle(step);
                 }
             }
         }
+    }
+
+    /// Entries of the chains being read.
+    fn in_flight(&self) -> usize {
+        self.chains.iter().map(|c| c.entries.len()).sum()
     }
 
     /// Whether `at` lies inside a fat binary being followed whose first entry held.
@@ -563,21 +818,13 @@ impl Scanner {
             .any(|c| c.start < at && at < c.end && !c.entries.is_empty())
     }
 
-    fn start(&mut self, chain: Chain) {
-        if self.chains.len() < CHAIN_CAP && self.entries < ENTRY_CAP {
-            self.chains.push(chain);
-        } else {
-            self.dropped += 1;
-        }
-    }
-
     fn settle(&mut self, step: Step) {
         match step {
             Step::Done(found) => {
                 self.entries += found.entries.len();
                 self.found.push(found);
             }
-            Step::Failed(at, message) => self.failed.push((at, message)),
+            Step::Failed(at, fault) => self.failed.push(at, fault),
             Step::More => {}
         }
     }
@@ -587,19 +834,15 @@ impl Scanner {
         let held = std::mem::take(&mut self.carry);
         self.advance(self.pos - held.len() as u64, &held);
         for chain in std::mem::take(&mut self.chains) {
-            let message = format!(
-                "the file ends inside the fat binary at offset {}",
-                chain.start
-            );
-            self.failed.push((chain.start, message));
+            self.failed.push(chain.start, Fault::Unfinished);
         }
         self.found.sort_by_key(|f| f.start);
-        self.failed.sort_by_key(|f| f.0);
+        self.failed.trim();
         let (code, mut warnings) = classify(&self.found, &self.failed, sections, Scan::Deep);
         if self.dropped > 0 && code.is_some() {
             warnings.push(format!(
                 "{} fat binary magic numbers were not followed (more than {CHAIN_CAP} at \
-                 once); device code may be missing",
+                 once, or {FATBIN_CAP} fat binaries in all); device code may be missing",
                 self.dropped
             ));
         }
@@ -610,52 +853,64 @@ impl Scanner {
 /// Which fat binaries count: in a fat binary section, those read one after another from its
 /// start (after a bad one, only well-formed ones); in other sections (deep scans only),
 /// well-formed ones at 8-byte offsets. Bad ones in fat binary sections are warnings.
-fn classify(
-    found: &[Found],
-    failed: &[(u64, String)],
-    sections: &[Section],
-    scan: Scan,
-) -> Reading {
-    let mut by_arch: Vec<(Arch, u64)> = Vec::new();
+///
+/// `found` and `failed.kept` are in file order: each span finds its own by binary search,
+/// so the time is `O((spans + found) log found)` however many sections the file claims.
+fn classify(found: &[Found], failed: &Failures, sections: &[Section], scan: Scan) -> Reading {
+    let mut by_arch: BTreeMap<Arch, u64> = BTreeMap::new();
     let (mut container, mut embedded, mut any) = (0u64, 0u64, false);
     let mut warnings = Vec::new();
-    let mut unsaid = 0usize;
-    let mut say = |section: &[u8], message: &str| {
+    let mut unsaid = 0u64;
+    let mut say = |span: &Span<'_>, message: String| {
         if warnings.len() < WARNING_CAP {
-            warnings.push(format!("{}: {message}", lossy(section)));
+            warnings.push(format!("{}: {message}", lossy(span.name)));
         } else {
             unsaid += 1;
         }
     };
-    for section in sections.iter().filter(|s| s.size > 0) {
-        let (start, end) = (section.offset, section.end());
-        let dedicated = is_fatbin_section(section);
-        if !dedicated && scan == Scan::Sections {
-            continue;
-        }
-        let inside = |at: u64| at >= start && at < end;
-        let mut cursor = start;
+    let (spans, overlapped) = spans(sections, scan == Scan::Deep);
+    let mut unknown_failures = false;
+    let mut too_many_archs = false;
+    'spans: for span in &spans {
+        let dedicated = span.dedicated;
+        let lo = found.partition_point(|f| f.start < span.start);
+        let hi = found.partition_point(|f| f.start < span.end);
+        let bad_lo = failed.kept.partition_point(|f| f.0 < span.start);
+        let bad_hi = failed.kept.partition_point(|f| f.0 < span.end);
+        let mut cursor = span.start;
         let mut strict = !dedicated;
-        let mut bad = failed.iter().filter(|(at, _)| inside(*at)).peekable();
+        let mut bad = failed.kept[bad_lo..bad_hi].iter().peekable();
         let mut entry_bytes = 0u64;
-        for fatbin in found.iter().filter(|f| inside(f.start)) {
-            while let Some((at, message)) = bad.next_if(|(at, _)| *at < fatbin.start) {
-                if dedicated && *at >= cursor {
+        // Failures past `beyond` were counted, not kept: a fat binary section reaching past
+        // it believes only well-formed fat binaries from there.
+        let beyond = failed.beyond.max(span.start);
+        for fatbin in &found[lo..hi] {
+            while let Some(&(at, fault)) = bad.next_if(|(at, _)| *at < fatbin.start) {
+                if dedicated && at >= cursor {
                     strict = true;
-                    say(&section.name, message);
+                    say(span, fault.message(at));
                 }
             }
+            if dedicated && beyond < fatbin.start {
+                strict = true;
+                unknown_failures = true;
+            }
             let aligned = dedicated || fatbin.start % 8 == 0;
-            if fatbin.start < cursor || fatbin.end > end || (strict && !fatbin.strict) || !aligned {
+            if fatbin.start < cursor
+                || fatbin.end > span.end
+                || (strict && !fatbin.strict)
+                || !aligned
+            {
                 continue;
             }
             cursor = fatbin.end;
             any = true;
             for &(arch, bytes) in &fatbin.entries {
                 entry_bytes += bytes;
-                match by_arch.iter_mut().find(|(a, _)| *a == arch) {
-                    Some((_, total)) => *total += bytes,
-                    None => by_arch.push((arch, bytes)),
+                *by_arch.entry(arch).or_default() += bytes;
+                if by_arch.len() > ARCH_CAP {
+                    too_many_archs = true;
+                    break 'spans;
                 }
             }
             if !dedicated {
@@ -663,25 +918,43 @@ fn classify(
                 embedded += fatbin.end - fatbin.start;
             }
         }
-        for (at, message) in bad {
-            if dedicated && *at >= cursor {
-                say(&section.name, message);
+        for &(at, fault) in bad {
+            if dedicated && at >= cursor {
+                say(span, fault.message(at));
             }
         }
         if dedicated {
-            container += section.size.saturating_sub(entry_bytes);
+            container += (span.end - span.start).saturating_sub(entry_bytes);
         }
     }
+    let dropped = failed.count - failed.kept.len() as u64;
+    let unsaid = unsaid + if unknown_failures { dropped } else { 0 };
     if unsaid > 0 {
         warnings.push(format!("and {unsaid} more bad fat binaries"));
+    }
+    if unknown_failures {
+        warnings.push(format!(
+            "past offset {} only well-formed fat binaries were believed: more than \
+             {FAILED_KEPT} bad ones before it",
+            failed.beyond
+        ));
+    }
+    if overlapped {
+        warnings.push("sections overlap; their bytes were read once".to_owned());
     }
     if !any {
         return (None, warnings);
     }
-    by_arch.sort();
+    if too_many_archs {
+        warnings.push(format!(
+            "more than {ARCH_CAP} GPU architectures in one file (a real library has a few \
+             dozen); not believed as device code"
+        ));
+        return (None, warnings);
+    }
     let code = DeviceCode {
         scan,
-        by_arch,
+        by_arch: by_arch.into_iter().collect(),
         container_bytes: container,
         embedded_bytes: embedded,
     };
@@ -691,4 +964,189 @@ fn classify(
 /// A section name for a warning (warnings are escaped when shown).
 fn lossy(name: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::cell::Cell;
+
+    use dive_testdata::crafted::{elf_over, empty_fatbins, magic_run, many_archs};
+    use dive_testdata::{arch_sweep, fatbin};
+
+    use super::*;
+    use crate::layer::elf;
+
+    /// Reads of `bytes` that count how many bytes and calls they cost.
+    fn counting<'a>(
+        bytes: &'a [u8],
+        read: &'a Cell<u64>,
+        calls: &'a Cell<u64>,
+    ) -> impl FnMut(u64, usize) -> Option<Vec<u8>> + 'a {
+        move |offset, len| {
+            let start = usize::try_from(offset).ok()?;
+            let piece = bytes.get(start..start.checked_add(len)?)?.to_vec();
+            read.set(read.get() + len as u64);
+            calls.set(calls.get() + 1);
+            Some(piece)
+        }
+    }
+
+    fn sections_of(file: &[u8]) -> Vec<Section> {
+        elf::sections(file.len() as u64, &mut |o, l| {
+            let o = usize::try_from(o).ok()?;
+            file.get(o..o + l).map(<[u8]>::to_vec)
+        })
+        .unwrap()
+    }
+
+    /// Both readings of `file`, and what they cost.
+    struct Both {
+        by_sections: Reading,
+        /// Bytes and calls the positioned reads took.
+        read: u64,
+        calls: u64,
+        deep: Reading,
+        /// Most failures and fat binaries the scanner held at once.
+        held_failures: usize,
+        held_found: usize,
+    }
+
+    /// Reads `file` by positioned reads of its sections, and by a scanner fed 64 KiB at a
+    /// time.
+    fn read_both(file: &[u8]) -> Both {
+        let sections = sections_of(file);
+        let (read, calls) = (Cell::new(0), Cell::new(0));
+        let by_sections = scan_sections(&sections, &mut counting(file, &read, &calls));
+        let mut scanner = Scanner::new(file.len() as u64);
+        let (mut held_failures, mut held_found) = (0, 0);
+        for chunk in file.chunks(64 << 10) {
+            scanner.feed(chunk);
+            held_failures = held_failures.max(scanner.failed.kept.len());
+            held_found = held_found.max(scanner.found.len());
+        }
+        Both {
+            by_sections,
+            read: read.get(),
+            calls: calls.get(),
+            deep: scanner.finish(&sections),
+            held_failures,
+            held_found,
+        }
+    }
+
+    #[test]
+    fn a_section_of_magic_numbers_is_read_once_and_keeps_a_bounded_record() {
+        let data = magic_run(8 << 20);
+        let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+        let both = read_both(&file);
+        // Every magic number starts a chain that fails at its first header: two million of
+        // them, counted; a thousand or two kept at a time, a few said.
+        assert!(both.by_sections.0.is_none() && both.deep.0.is_none());
+        assert!(
+            both.held_failures < 2 * FAILED_KEPT,
+            "{}",
+            both.held_failures
+        );
+        for warnings in [&both.by_sections.1, &both.deep.1] {
+            assert!(warnings.len() <= WARNING_CAP + 3, "{warnings:?}");
+            assert!(
+                warnings.iter().any(|w| w.contains("more bad fat binaries")),
+                "{warnings:?}"
+            );
+        }
+        // Windows grow to 64 KiB while the search goes on: the section is read about once,
+        // in a few hundred reads, not one read per magic number.
+        assert!(
+            both.read < 2 * file.len() as u64,
+            "{} bytes read",
+            both.read
+        );
+        assert!(both.calls < 2_000, "{} reads", both.calls);
+    }
+
+    #[test]
+    fn empty_fat_binaries_stop_at_the_cap_with_a_warning() {
+        let data = empty_fatbins(4 << 20);
+        let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+        let both = read_both(&file);
+        assert!(both.held_found <= FATBIN_CAP, "{}", both.held_found);
+        assert!(both.calls < 4_000, "{} reads", both.calls);
+        let said = |warnings: &[String], what: &str| warnings.iter().any(|w| w.contains(what));
+        assert!(
+            said(&both.by_sections.1, "more than 65536 fat binaries"),
+            "{:?}",
+            both.by_sections.1
+        );
+        assert!(said(&both.deep.1, "were not followed"), "{:?}", both.deep.1);
+    }
+
+    #[test]
+    fn overlapping_sections_are_read_once_and_counted_once() {
+        let mut data = fatbin(&arch_sweep(&[80, 90], 64 << 10), 3);
+        let fatbin_len = data.len() as u64;
+        data.resize(data.len() + (256 << 10), 0);
+        let len = data.len() as u64;
+        let one = elf_over(&data, &[(".nv_fatbin", 0, len)]);
+        // Sections starting 8 bytes apart, all running to the end: each but the first
+        // starts inside the fat binary and would search the rest for a magic number.
+        let many: Vec<(&str, u64, u64)> = (0..5_000u64)
+            .map(|i| (".nv_fatbin", (i * 8) % len, len - (i * 8) % len))
+            .collect();
+        let crowded = elf_over(&data, &many);
+        let alone = read_both(&one).by_sections.0.unwrap();
+        let both = read_both(&crowded);
+        assert!(
+            both.by_sections.1.iter().any(|w| w.contains("overlap")),
+            "{:?}",
+            both.by_sections.1
+        );
+        for code in [both.by_sections.0.unwrap(), both.deep.0.unwrap()] {
+            assert_eq!(code.by_arch, alone.by_arch);
+            assert_eq!(code.device_bytes() + code.container_bytes, len);
+        }
+        assert!(alone.device_bytes() < fatbin_len);
+        assert!(
+            both.read < 2 * crowded.len() as u64,
+            "{} bytes read",
+            both.read
+        );
+    }
+
+    #[test]
+    fn more_architectures_than_any_library_holds_are_not_device_code() {
+        for (n, believed) in [(ARCH_CAP as u64, true), (ARCH_CAP as u64 + 1, false)] {
+            let data = many_archs(n);
+            let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+            let both = read_both(&file);
+            for (code, warnings) in [both.by_sections, both.deep] {
+                assert_eq!(code.is_some(), believed, "{n} architectures: {warnings:?}");
+                if let Some(code) = code {
+                    assert_eq!(code.by_arch.len() as u64, n);
+                } else {
+                    assert!(warnings.iter().any(|w| w.contains("GPU architectures")));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chains_being_read_share_the_entry_cap() {
+        // A fat binary of more entries than the cap: it fails, and nothing holds more
+        // than the cap's records while it is read.
+        let data = many_archs(ENTRY_CAP as u64 + 8);
+        let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+        let mut scanner = Scanner::new(file.len() as u64);
+        for chunk in file.chunks(1 << 20) {
+            scanner.feed(chunk);
+            assert!(scanner.in_flight() + scanner.entries <= ENTRY_CAP);
+        }
+        let (code, warnings) = scanner.finish(&sections_of(&file));
+        assert!(code.is_none());
+        assert!(
+            warnings.iter().any(|w| w.contains("entries in the file")),
+            "{warnings:?}"
+        );
+    }
 }

@@ -179,7 +179,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
     let input = match Seeking::new(reader, len) {
         Ok(input) => input,
         Err(err) => {
-            walk.warn(
+            walk.warn_layer(
                 Location::default().offset(0),
                 format!("cannot read layer: {err}"),
             );
@@ -196,7 +196,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
         .seek(SeekFrom::Start(tail_start))
         .and_then(|_| io::copy(&mut reader.take(len - tail_start), &mut zeros));
     if let Err(err) = tail {
-        walk.warn(
+        walk.warn_layer(
             Location::default().offset(tail_start),
             format!("cannot read the end of the layer: {err}"),
         );
@@ -277,7 +277,7 @@ fn walk_decoded<R: BufRead>(
         ),
         Err(err) => {
             let mut walk = Walk::new(true, *options);
-            walk.warn(
+            walk.warn_layer(
                 Location::default().offset(0),
                 format!("cannot start {} decoder: {err}", compression.name()),
             );
@@ -301,7 +301,7 @@ pub(super) fn walk_tar_stream<D: BufRead>(
     let mut rest = tar.into_inner().0;
     let mut zeros = NonZeroCounter::default();
     if let Err(err) = io::copy(&mut rest, &mut zeros) {
-        walk.warn(
+        walk.warn_layer(
             Location::default().offset(rest.count),
             format!(
                 "{} stream is damaged after the last entry: {err}",

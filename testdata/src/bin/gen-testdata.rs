@@ -11,6 +11,8 @@
 //! `gen-testdata fuzz-seeds DIR`  seed corpora for the `cargo fuzz` targets in `fuzz/`
 //! `gen-testdata hostile OUT`     a `docker save` tar whose names carry terminal controls
 //! `gen-testdata cuda OUT`        a `docker save` tar (gzip layers) of CUDA libraries
+//! `gen-testdata crafted NAME OUT [SCALE]`  an image written to make one stage costly (the
+//!                              budgets of docs/limits.md); `crafted list` names them all
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -50,10 +52,30 @@ fn main() -> ExitCode {
                 "FILES must be a whole number",
             )),
         },
+        Some("crafted") if args.get(1).map(String::as_str) == Some("list") => {
+            for case in dive_testdata::crafted::CRAFTED {
+                println!(
+                    "{:16} {} {}: {}",
+                    case.name, case.full, case.unit, case.attacks
+                );
+            }
+            Ok(())
+        }
+        Some("crafted") if args.len() == 3 || args.len() == 4 => {
+            let scale = args.get(3).map_or(Ok(1.0), |s| s.parse::<f64>());
+            match scale {
+                Ok(scale) => crafted(&args[1], Path::new(&args[2]), scale),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "SCALE must be a number",
+                )),
+            }
+        }
         _ => {
             eprintln!(
                 "usage: gen-testdata demo [OUT] | demo-v2 DIR | forms DIR | large DIR GB | \
-                 torch-cuda DIR | wide OUT FILES | fuzz-seeds DIR | hostile OUT | cuda OUT"
+                 torch-cuda DIR | wide OUT FILES | fuzz-seeds DIR | hostile OUT | cuda OUT | \
+                 crafted list | crafted NAME OUT [SCALE]"
             );
             return ExitCode::from(2);
         }
@@ -71,6 +93,19 @@ fn wide(out: &Path, files: u64) -> io::Result<()> {
     let built = build(&wide_image(files))?;
     std::fs::write(out, docker_legacy(&[&built], false)?)?;
     println!("wrote {} ({files} files)", out.display());
+    Ok(())
+}
+
+fn crafted(name: &str, out: &Path, scale: f64) -> io::Result<()> {
+    let written = dive_testdata::crafted::write_crafted(name, out, scale)?;
+    println!(
+        "wrote {} ({} {name}: {} entries in {} layers, {} bytes of tar)",
+        out.display(),
+        written.count,
+        written.entries,
+        written.layers,
+        written.tar_bytes
+    );
     Ok(())
 }
 

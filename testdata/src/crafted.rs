@@ -1,0 +1,667 @@
+//! Images written as an attacker would write them: each makes one stage of the analysis do
+//! as much as its budget (docs/limits.md) allows, and made it do far more before the stage
+//! was bounded. Written straight to disk as a legacy `docker save` tar, layers streamed and
+//! never held in memory, at a scale: 1.0 is the size the budget table names, CI runs 0.1.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use tar::{EntryType, Header};
+
+use crate::cuda::{FatEntry, arch_sweep, fatbin};
+use crate::large::{DockerArchive, Hashing, hex};
+
+/// One crafted image: what it attacks, and how many of its unit it holds at full scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Crafted {
+    /// Its name, for `gen-testdata crafted NAME`.
+    pub name: &'static str,
+    /// The stage it attacks and how.
+    pub attacks: &'static str,
+    /// How many units it holds at scale 1.0.
+    pub full: u64,
+    /// What it counts.
+    pub unit: &'static str,
+}
+
+/// Every crafted image.
+pub const CRAFTED: &[Crafted] = &[
+    Crafted {
+        name: "fatbin-magic",
+        attacks: "device code in a stream: one ELF file whose .nv_fatbin is the fat binary magic repeated, in a gzip layer (a failed chain per magic)",
+        full: 256 << 20,
+        unit: "bytes of magic",
+    },
+    Crafted {
+        name: "fatbin-empty",
+        attacks: "device code in a stream: one ELF file whose .nv_fatbin is valid empty 16-byte fat binaries repeated, in a gzip layer (a fat binary per 16 bytes)",
+        full: 256 << 20,
+        unit: "bytes of fat binaries",
+    },
+    Crafted {
+        name: "fatbin-sections",
+        attacks: "device code by sections: ELF files with 65,000 overlapping .nv_fatbin sections over 1 MiB of real fat binaries, in a plain and a gzip layer",
+        full: 16,
+        unit: "files per layer",
+    },
+    Crafted {
+        name: "fatbin-archs",
+        attacks: "device code: one fat binary whose entries each claim another GPU architecture",
+        full: (1 << 20) - 16,
+        unit: "entries",
+    },
+    Crafted {
+        name: "same-head",
+        attacks: "duplicates: files of 8 KiB sharing their size and first 4 KiB, differing after, in a plain layer",
+        full: 20_000,
+        unit: "files",
+    },
+    Crafted {
+        name: "identical",
+        attacks: "duplicates: one duplicate group of identical 4 KiB files, in a gzip layer",
+        full: 500_000,
+        unit: "files",
+    },
+    Crafted {
+        name: "deep-dirs",
+        attacks: "the merge and dive's figures: chains of 2,000 nested directories with a file at each level, rewritten by a second layer",
+        full: 16,
+        unit: "chains",
+    },
+    Crafted {
+        name: "hardlinks",
+        attacks: "hard links: one file and hard links to it",
+        full: 1_000_000,
+        unit: "hard links",
+    },
+    Crafted {
+        name: "symlink-chain",
+        attacks: "symlinks: a chain of links each naming the next, and a loop",
+        full: 100_000,
+        unit: "links",
+    },
+    Crafted {
+        name: "pax-records",
+        attacks: "the tar reader: files each with a PAX header of 4,000 bytes of tiny records",
+        full: 200_000,
+        unit: "files",
+    },
+    Crafted {
+        name: "many-layers",
+        attacks: "per-layer work: many layers of one small file each",
+        full: 10_000,
+        unit: "layers",
+    },
+    Crafted {
+        name: "warnings",
+        attacks: "warnings: entries whose paths climb above /, one warning each, in a gzip layer",
+        full: 1_000_000,
+        unit: "entries",
+    },
+];
+
+/// What a crafted image holds, for the checks and budgets of a test.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// The count its scale gave (files, bytes, layers: [`Crafted::unit`]).
+    pub count: u64,
+    /// Tar entries in all its layers.
+    pub entries: u64,
+    /// Bytes of the entries' paths.
+    pub path_bytes: u64,
+    /// Its layers.
+    pub layers: usize,
+    /// Bytes of its layers as tars.
+    pub tar_bytes: u64,
+}
+
+/// Writes the crafted image `name` at `scale` to `out` (a legacy `docker save` tar).
+pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> {
+    let case = CRAFTED.iter().find(|c| c.name == name).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, format!("no crafted image {name}"))
+    })?;
+    let count = ((case.full as f64 * scale).round() as u64).max(1);
+    let mut image = Image::new(out, count);
+    match name {
+        "fatbin-magic" => {
+            let units = count / 4;
+            image.layer(true, |l| {
+                let (len, elf) = elf_stream(
+                    Units::new(Vec::new(), 4, units, |_, u| u.copy_from_slice(&MAGIC)),
+                    units * 4,
+                    &[(".nv_fatbin", 0, units * 4)],
+                );
+                l.file(b"usr/lib/libmagic.so", 0o755, len, elf)
+            })?;
+        }
+        "fatbin-empty" => {
+            let units = count / 16;
+            image.layer(true, |l| {
+                let (len, elf) = elf_stream(
+                    Units::new(Vec::new(), 16, units, |_, u| {
+                        u.copy_from_slice(&EMPTY_FATBIN);
+                    }),
+                    units * 16,
+                    &[(".nv_fatbin", 0, units * 16)],
+                );
+                l.file(b"usr/lib/libempty.so", 0o755, len, elf)
+            })?;
+        }
+        "fatbin-sections" => {
+            let body = fatbin(&sections_sweep(), 7);
+            let len = body.len() as u64;
+            // Each section starts 8 bytes after the last and runs to the end: all overlap.
+            let sections: Vec<(&str, u64, u64)> = (0..65_000u64)
+                .map(|i| {
+                    let start = (i * 8) % len;
+                    (".nv_fatbin", start, len - start)
+                })
+                .collect();
+            for gzip in [false, true] {
+                image.layer(gzip, |l| {
+                    for i in 0..count {
+                        let (size, elf) = elf_stream(io::Cursor::new(body.clone()), len, &sections);
+                        let name = format!("usr/lib/libsections-{}-{i}.so", u8::from(gzip));
+                        l.file(name.as_bytes(), 0o755, size, elf)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        "fatbin-archs" => {
+            let len = 16 + count * 64;
+            image.layer(true, |l| {
+                let (size, elf) = elf_stream(archs_fatbin(count), len, &[(".nv_fatbin", 0, len)]);
+                l.file(b"usr/lib/libarchs.so", 0o755, size, elf)
+            })?;
+        }
+        "same-head" => image.layer(false, |l| {
+            for i in 0..count {
+                let mut bytes = vec![0x5a; 8192];
+                fill_random(&mut bytes[4096..], i + 1);
+                l.file(format!("srv/same/f{i}").as_bytes(), 0o644, 8192, &bytes[..])?;
+            }
+            Ok(())
+        })?,
+        "identical" => image.layer(true, |l| {
+            let mut bytes = vec![0; 4096];
+            fill_random(&mut bytes, 42);
+            for i in 0..count {
+                l.file(
+                    format!("srv/copies/{}/f{i}", i % 1000).as_bytes(),
+                    0o644,
+                    4096,
+                    &bytes[..],
+                )?;
+            }
+            Ok(())
+        })?,
+        "deep-dirs" => {
+            for round in 0..2u64 {
+                image.layer(false, |l| {
+                    for chain in 0..count {
+                        let mut path = format!("c{chain}").into_bytes();
+                        for level in 0..DEPTH {
+                            if round == 0 {
+                                l.entry(EntryType::Directory, &path, 0o755, 0, None, io::empty())?;
+                            }
+                            let mut file = path.clone();
+                            file.extend_from_slice(b"/f");
+                            let data = [round as u8; 16];
+                            l.file(&file, 0o644, 16, &data[..])?;
+                            if level + 1 < DEPTH {
+                                path.extend_from_slice(b"/d");
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        "hardlinks" => image.layer(false, |l| {
+            let bytes = vec![7u8; 4096];
+            l.file(b"srv/original", 0o644, 4096, &bytes[..])?;
+            for i in 0..count {
+                let name = format!("srv/links/{}/l{i}", i % 1000);
+                l.entry(
+                    EntryType::Link,
+                    name.as_bytes(),
+                    0o644,
+                    0,
+                    Some(b"srv/original"),
+                    io::empty(),
+                )?;
+            }
+            Ok(())
+        })?,
+        "symlink-chain" => image.layer(false, |l| {
+            l.file(b"srv/target", 0o644, 5, &b"found"[..])?;
+            for i in 0..count {
+                let name = format!("srv/chain/s{i}");
+                // Alternately relative and absolute, as links in images are.
+                let next = match (i + 1 == count, i % 2) {
+                    (true, _) => "../target".to_owned(),
+                    (false, 0) => format!("s{}", i + 1),
+                    (false, _) => format!("/srv/chain/s{}", i + 1),
+                };
+                l.entry(
+                    EntryType::Symlink,
+                    name.as_bytes(),
+                    0o777,
+                    0,
+                    Some(next.as_bytes()),
+                    io::empty(),
+                )?;
+            }
+            l.entry(
+                EntryType::Symlink,
+                b"srv/loop/a",
+                0o777,
+                0,
+                Some(b"b"),
+                io::empty(),
+            )?;
+            l.entry(
+                EntryType::Symlink,
+                b"srv/loop/b",
+                0o777,
+                0,
+                Some(b"a"),
+                io::empty(),
+            )
+        })?,
+        "pax-records" => image.layer(true, |l| {
+            let mut records = Vec::new();
+            while records.len() + 9 <= 4000 {
+                records.extend_from_slice(b"9 a=1234\n");
+            }
+            for i in 0..count {
+                l.pax(&records)?;
+                l.file(
+                    format!("srv/pax/{}/f{i}", i % 1000).as_bytes(),
+                    0o644,
+                    1,
+                    &b"x"[..],
+                )?;
+            }
+            Ok(())
+        })?,
+        "many-layers" => {
+            for i in 0..count {
+                image.layer(false, |l| {
+                    let bytes = [i as u8; 1024];
+                    l.file(
+                        format!("srv/layers/f{i}").as_bytes(),
+                        0o644,
+                        1024,
+                        &bytes[..],
+                    )
+                })?;
+            }
+        }
+        "warnings" => image.layer(true, |l| {
+            for i in 0..count {
+                let name = format!("../../x{i}");
+                l.entry(
+                    EntryType::Regular,
+                    name.as_bytes(),
+                    0o644,
+                    0,
+                    None,
+                    io::empty(),
+                )?;
+            }
+            Ok(())
+        })?,
+        _ => unreachable!("every crafted image has a writer"),
+    }
+    image.finish()
+}
+
+/// Levels of each chain of `deep-dirs`: paths of about 4,000 bytes, under `PATH_MAX`.
+const DEPTH: u64 = 2_000;
+
+/// The fat binary magic as it lies in a file.
+const MAGIC: [u8; 4] = 0xBA55_ED50_u32.to_le_bytes();
+
+/// A fat binary header of version 1, 16 bytes, with no entries.
+const EMPTY_FATBIN: [u8; 16] = [0x50, 0xed, 0x55, 0xba, 1, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Bytes that differ for each seed.
+fn fill_random(bytes: &mut [u8], seed: u64) {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for chunk in bytes.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+}
+
+/// A prefix, then `count` units of `unit` bytes each made by `make(index, unit)`, streamed.
+struct Units<F> {
+    prefix: io::Cursor<Vec<u8>>,
+    unit: Vec<u8>,
+    at: usize,
+    next: u64,
+    count: u64,
+    make: F,
+}
+
+impl<F: FnMut(u64, &mut [u8])> Units<F> {
+    fn new(prefix: Vec<u8>, unit: usize, count: u64, make: F) -> Self {
+        Self {
+            prefix: io::Cursor::new(prefix),
+            unit: vec![0; unit],
+            at: unit,
+            next: 0,
+            count,
+            make,
+        }
+    }
+}
+
+impl<F: FnMut(u64, &mut [u8])> Read for Units<F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.prefix.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        let mut filled = 0;
+        while filled < buf.len() {
+            if self.at == self.unit.len() {
+                if self.next == self.count {
+                    break;
+                }
+                (self.make)(self.next, &mut self.unit);
+                self.next += 1;
+                self.at = 0;
+            }
+            let take = (self.unit.len() - self.at).min(buf.len() - filled);
+            buf[filled..filled + take].copy_from_slice(&self.unit[self.at..self.at + take]);
+            self.at += take;
+            filled += take;
+        }
+        Ok(filled)
+    }
+}
+
+/// An ELF64 little-endian shared object: the header, `data_len` bytes of `data`, the
+/// section names and the section table at the end, as linkers write it. Each section is
+/// `(name, offset in data, size)`, and may overlap others. Its length and its bytes.
+fn elf_stream<D: Read>(
+    data: D,
+    data_len: u64,
+    sections: &[(&str, u64, u64)],
+) -> (u64, impl Read + use<D>) {
+    let mut names = b"\0".to_vec();
+    let mut name_at: Vec<(String, u32)> = Vec::new();
+    let mut table: Vec<(u32, u32, u64, u64)> = vec![(0, 0, 0, 0)];
+    for &(name, offset, size) in sections {
+        let at = if let Some(&(_, at)) = name_at.iter().find(|(n, _)| n == name) {
+            at
+        } else {
+            let at = names.len() as u32;
+            names.extend_from_slice(name.as_bytes());
+            names.push(0);
+            name_at.push((name.to_owned(), at));
+            at
+        };
+        table.push((at, 1, 64 + offset, size));
+    }
+    let names_offset = 64 + data_len;
+    let shstrtab = names.len() as u32;
+    names.extend_from_slice(b".shstrtab\0");
+    table.push((shstrtab, 3, names_offset, names.len() as u64));
+    let mut tail = names;
+    while !(names_offset + tail.len() as u64).is_multiple_of(8) {
+        tail.push(0);
+    }
+    let shoff = names_offset + tail.len() as u64;
+    for (name, kind, offset, size) in &table {
+        let mut header = [0u8; 64];
+        header[0..4].copy_from_slice(&name.to_le_bytes());
+        header[4..8].copy_from_slice(&kind.to_le_bytes());
+        header[24..32].copy_from_slice(&offset.to_le_bytes());
+        header[32..40].copy_from_slice(&size.to_le_bytes());
+        tail.extend_from_slice(&header);
+    }
+    let mut head = vec![0u8; 64];
+    head[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    head[16..18].copy_from_slice(&3u16.to_le_bytes());
+    head[18..20].copy_from_slice(&62u16.to_le_bytes());
+    head[20..24].copy_from_slice(&1u32.to_le_bytes());
+    head[40..48].copy_from_slice(&shoff.to_le_bytes());
+    head[52..54].copy_from_slice(&64u16.to_le_bytes());
+    head[58..60].copy_from_slice(&64u16.to_le_bytes());
+    head[60..62].copy_from_slice(&(table.len() as u16).to_le_bytes());
+    head[62..64].copy_from_slice(&((table.len() - 1) as u16).to_le_bytes());
+    let len = 64 + data_len + tail.len() as u64;
+    (
+        len,
+        io::Cursor::new(head)
+            .chain(data.take(data_len))
+            .chain(io::Cursor::new(tail)),
+    )
+}
+
+/// Where a layer's tar goes: a file, through gzip or not.
+enum Sink {
+    Plain(BufWriter<File>),
+    Gzip(Box<flate2::write::GzEncoder<BufWriter<File>>>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(w) => w.write(buf),
+            Self::Gzip(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(w) => w.flush(),
+            Self::Gzip(w) => w.flush(),
+        }
+    }
+}
+
+impl Sink {
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Self::Plain(mut w) => w.flush(),
+            Self::Gzip(w) => w.finish()?.flush(),
+        }
+    }
+}
+
+/// A layer being written: entries go straight to its file.
+struct Layer {
+    builder: tar::Builder<Hashing<Sink>>,
+    entries: u64,
+    path_bytes: u64,
+}
+
+impl Layer {
+    /// An entry with `path` as raw bytes (long ones through GNU long names, as the `tar`
+    /// crate writes them).
+    fn entry(
+        &mut self,
+        kind: EntryType,
+        path: &[u8],
+        mode: u32,
+        size: u64,
+        link: Option<&[u8]>,
+        data: impl Read,
+    ) -> io::Result<()> {
+        let mut header = Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_size(size);
+        header.set_mtime(crate::layer::MTIME);
+        if let Some(link) = link {
+            let field = &mut header.as_old_mut().linkname;
+            if link.len() > field.len() {
+                return Err(io::Error::other("link target over 100 bytes"));
+            }
+            field[..link.len()].copy_from_slice(link);
+        }
+        self.entries += 1;
+        self.path_bytes += path.len() as u64;
+        if path.len() < 100 {
+            header.as_old_mut().name[..path.len()].copy_from_slice(path);
+            header.set_cksum();
+            self.builder.append(&header, data)
+        } else {
+            use std::os::unix::ffi::OsStrExt;
+            let path = Path::new(std::ffi::OsStr::from_bytes(path));
+            self.builder.append_data(&mut header, path, data)
+        }
+    }
+
+    fn file(&mut self, path: &[u8], mode: u32, size: u64, data: impl Read) -> io::Result<()> {
+        self.entry(EntryType::Regular, path, mode, size, None, data)
+    }
+
+    /// A PAX extended header holding `records` as they are, for the next entry.
+    fn pax(&mut self, records: &[u8]) -> io::Result<()> {
+        let mut header = Header::new_ustar();
+        header.set_entry_type(EntryType::XHeader);
+        header.set_size(records.len() as u64);
+        header.set_mode(0o644);
+        header.as_old_mut().name[..10].copy_from_slice(b"PaxHeaders");
+        header.set_cksum();
+        self.builder.append(&header, records)
+    }
+}
+
+/// An image being written: each layer to a file beside the output, then packed.
+struct Image {
+    out: PathBuf,
+    layers: Vec<(PathBuf, String)>,
+    written: Written,
+}
+
+impl Image {
+    fn new(out: &Path, count: u64) -> Self {
+        Self {
+            out: out.to_owned(),
+            layers: Vec::new(),
+            written: Written {
+                count,
+                ..Written::default()
+            },
+        }
+    }
+
+    fn layer(
+        &mut self,
+        gzip: bool,
+        fill: impl FnOnce(&mut Layer) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let path = self
+            .out
+            .with_extension(format!("layer{}", self.layers.len()));
+        let file = BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        let sink = if gzip {
+            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::fast(),
+            )))
+        } else {
+            Sink::Plain(file)
+        };
+        let mut layer = Layer {
+            builder: tar::Builder::new(Hashing {
+                inner: sink,
+                hasher: Sha256::new(),
+                len: 0,
+            }),
+            entries: 0,
+            path_bytes: 0,
+        };
+        fill(&mut layer)?;
+        let Layer {
+            builder,
+            entries,
+            path_bytes,
+        } = layer;
+        let hashing = builder.into_inner()?;
+        self.written.entries += entries;
+        self.written.path_bytes += path_bytes;
+        self.written.tar_bytes += hashing.len;
+        let diff_id = format!("sha256:{}", hex(&hashing.hasher.finalize()));
+        hashing.inner.finish()?;
+        self.layers.push((path, diff_id));
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<Written> {
+        let diff_ids: Vec<&str> = self.layers.iter().map(|(_, d)| d.as_str()).collect();
+        let history: Vec<_> = (0..self.layers.len())
+            .map(|i| json!({"created_by": format!("/bin/sh -c #(nop) crafted layer {i}")}))
+            .collect();
+        let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}))?;
+        let config_hex = hex(&Sha256::digest(&config));
+        let mut archive = DockerArchive::create(&self.out)?;
+        for (path, diff_id) in &self.layers {
+            archive.append_layer(path, diff_id)?;
+        }
+        archive.finish(&config, &config_hex, "crafted:1")?;
+        for (path, _) in &self.layers {
+            std::fs::remove_file(path)?;
+        }
+        self.written.layers = self.layers.len();
+        self.layers.clear();
+        Ok(self.written)
+    }
+}
+
+/// The entries of the one fat binary every file of `fatbin-sections` holds (seed 7).
+pub fn sections_sweep() -> Vec<FatEntry> {
+    arch_sweep(&[75, 80, 86, 89, 90], 200 << 10)
+}
+
+/// An ELF file in memory whose section bytes are `data`, with `sections` (name, offset in
+/// `data`, size) over them, overlapping or not.
+pub fn elf_over(data: &[u8], sections: &[(&str, u64, u64)]) -> Vec<u8> {
+    let (len, mut elf) = elf_stream(data, data.len() as u64, sections);
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    elf.read_to_end(&mut out)
+        .map_or_else(|_| Vec::new(), |_| out)
+}
+
+/// `len` bytes (rounded down to whole numbers) of the fat binary magic, repeated.
+pub fn magic_run(len: u64) -> Vec<u8> {
+    MAGIC.repeat(usize::try_from(len / 4).unwrap_or(0))
+}
+
+/// `len` bytes (rounded down) of valid empty fat binaries, one after another.
+pub fn empty_fatbins(len: u64) -> Vec<u8> {
+    EMPTY_FATBIN.repeat(usize::try_from(len / 16).unwrap_or(0))
+}
+
+/// One fat binary of `n` entries, each a 64-byte header claiming SASS for SM number `i`.
+pub fn many_archs(n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = archs_fatbin(n).read_to_end(&mut out);
+    out
+}
+
+/// [`many_archs`], streamed.
+fn archs_fatbin(n: u64) -> impl Read {
+    let mut header = EMPTY_FATBIN.to_vec();
+    header[8..16].copy_from_slice(&(n * 64).to_le_bytes());
+    Units::new(header, 64, n, |i, u| {
+        u.fill(0);
+        u[0..2].copy_from_slice(&2u16.to_le_bytes());
+        u[2..4].copy_from_slice(&0x0101u16.to_le_bytes());
+        u[4..8].copy_from_slice(&64u32.to_le_bytes());
+        u[0x1c..0x20].copy_from_slice(&(i as u32).to_le_bytes());
+    })
+}

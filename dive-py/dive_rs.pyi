@@ -1,7 +1,7 @@
 """See where every byte of a container image comes from: layers, packages, waste.
 
 Type stubs of the `dive_rs` module (built from Rust by PyO3). The dicts are the parts of
-the `dive-rs --json` document (schema/analysis.v3.schema.json); sizes are ints in bytes,
+the `dive-rs --json` document (schema/analysis.v4.schema.json); sizes are ints in bytes,
 layer indices start at 0 in manifest order.
 """
 
@@ -169,7 +169,7 @@ class Analysis:
     @property
     def warnings(self) -> list[Warning]: ...
     def to_dict(self) -> dict[str, Any]:
-        """The `dive-rs --json` document (schema v3)."""
+        """The `dive-rs --json` document (schema v4)."""
     def report(
         self,
         format: Literal["text", "markdown", "json", "html"] = "text",

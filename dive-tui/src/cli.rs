@@ -53,7 +53,7 @@ pub struct Cli {
     #[arg(long, conflicts_with = "json")]
     pub summary: bool,
 
-    /// Write the analysis as JSON (`schema_version` 3) to stdout.
+    /// Write the analysis as JSON (`schema_version` 4) to stdout.
     #[arg(long)]
     pub json: bool,
 

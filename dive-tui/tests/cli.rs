@@ -72,7 +72,7 @@ fn json_from_stdin_equals_json_from_the_file() {
     assert_eq!(from_stdin, from_file);
     let image = &from_file["image"];
     assert_eq!(image["schema_version"], serde_json::Value::Null);
-    assert_eq!(from_file["schema_version"], 3);
+    assert_eq!(from_file["schema_version"], 4);
     assert_eq!(image["layer_count"], 6);
     assert_eq!(
         image["hidden_bytes"].as_u64().unwrap() + image["final_bytes"].as_u64().unwrap(),

@@ -135,6 +135,21 @@ pub struct Analysis {
     /// Same-size rewrites whose contents are compared with the attribution
     /// ([`Analysis::is_being_compared`]); empty once it is set.
     pub(crate) unproven: Vec<crate::tree::Unproven>,
+    /// What was read back of file contents ([`Analysis::content_reads`]).
+    pub(crate) content_reads: ContentReads,
+}
+
+/// What an analysis read back of file contents beyond its walk: the heads, ends and whole
+/// contents that same-size rewrites and duplicates are compared by (plain layers read in
+/// place; zero for a saved scan). Each content is read whole at most a few times, so this
+/// stays within a small multiple of the candidates' bytes (docs/limits.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContentReads {
+    /// Positioned reads of contents.
+    pub reads: u64,
+    /// Their bytes.
+    pub bytes: u64,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings
@@ -163,6 +178,11 @@ impl Analysis {
     /// Layer `layer`'s walk: its entries in tar order, sizes, compression, digests.
     pub fn layer_index(&self, layer: usize) -> Option<&LayerIndex> {
         self.layer_indexes.get(layer).map(Arc::as_ref)
+    }
+
+    /// What the analysis read back of file contents to compare them, once attributed.
+    pub fn content_reads(&self) -> ContentReads {
+        self.content_reads
     }
 
     /// Entry `entry` (in tar order) of layer `layer`.

@@ -1,10 +1,12 @@
 //! Duplicate contents: regular files visible in the final image at different paths with the
 //! same bytes. Found in stages, as `fdupes` does: equal size, then a hash of the first 4 KiB
-//! (plain layers, read in place), then the whole content: the XXH3-128 hash a streamed layer's
-//! walk took (its bytes are gone), or a byte-by-byte comparison where the bytes are at hand.
-//! A hard link is one content, never its own duplicate.
-
-use std::collections::BTreeMap;
+//! (plain layers, read in place), then the BLAKE3 hash of the whole content (the one a
+//! streamed layer's walk took, its bytes being gone), which proves the bytes equal: an
+//! image cannot craft two contents with one BLAKE3 hash. A hard link is one content, never
+//! its own duplicate.
+//!
+//! Every stage groups by a key in a map: the time is linear in the candidates plus the
+//! bytes they hold (each read at most once whole), whatever the image repeats.
 
 use hashbrown::HashMap;
 
@@ -12,7 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Package;
-use crate::layer::{LayerEntry, LayerIndex};
+use crate::layer::{ContentHash, LayerEntry, LayerIndex};
 use crate::tree::{ContentHasher, FileTree, InodeId, NodeId};
 
 /// Smallest file counted by default: smaller copies are many and worth little.
@@ -24,12 +26,11 @@ const HEAD: usize = 4096;
 /// How the copies of a group were proven equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Evidence {
-    /// Compared byte by byte.
-    Bytes,
-    /// Equal XXH3-128 hashes of the whole content, taken as the layer streamed by (its
-    /// bytes are not kept) or saved in a scan.
-    Hash128,
+    /// Equal BLAKE3 hashes of the whole content: read in place, taken as a streamed layer
+    /// went by, or kept in a saved scan.
+    Blake3,
 }
 
 /// Why the same bytes ship twice, which says what to change.
@@ -128,49 +129,55 @@ pub(crate) fn find(
         let e = layer.entries.get(content.entry as usize)?;
         Some((content.layer as usize, content.entry, e))
     };
-    // The hash a streamed walk took of a content's bytes.
+    // The hash a streamed walk took of a content's bytes, or the one read before.
     let walked_hash = |inode: InodeId| {
         let content = tree.inode(inode);
-        let layer = layers.get(content.layer as usize)?;
-        layer
+        layers
+            .get(content.layer as usize)?
             .content_hash(content.entry as usize)
-            .map(crate::layer::ContentHash::get)
     };
-    // Sizes shared by several contents; each content's key (its whole hash, or a hash of
-    // its head) taken on all cores: reading heads means a page of each file.
+    let whole = |inode: InodeId| {
+        walked_hash(inode).or_else(|| {
+            let (layer, index, e) = entry(inode)?;
+            hasher.hash(layer, index, e)
+        })
+    };
+    // Sizes shared by several contents; each content's key (its whole hash when known or
+    // when a copy beside it is known only so, else a hash of its head) taken on all cores:
+    // reading heads means a page of each file.
     let mut candidates: Vec<(u64, bool, InodeId)> = Vec::new();
     for (size, inodes) in by_size.into_iter().filter(|(_, i)| i.len() > 1) {
-        // Beside a streamed copy only the whole hash can match.
         let streamed = inodes.iter().any(|&i| walked_hash(i).is_some());
         candidates.extend(inodes.into_iter().map(|i| (size, streamed, i)));
     }
     let keyed: Vec<(u64, Key, InodeId)> = candidates
         .par_iter()
         .filter_map(|&(size, streamed, inode)| {
-            let (layer, index, e) = entry(inode)?;
             let key = match walked_hash(inode) {
                 Some(hash) => Key::Whole(hash),
-                None if streamed => Key::Whole(hasher.hash(layer, index, e)?),
-                None => Key::Head(hasher.head(layer, e, HEAD)?),
+                None if streamed => Key::Whole(whole(inode)?),
+                None => {
+                    let (layer, _, e) = entry(inode)?;
+                    Key::Head(hasher.head(layer, e, HEAD)?)
+                }
             };
             Some((size, key, inode))
         })
         .collect();
-    let mut by_key: BTreeMap<(u64, Key), Vec<InodeId>> = BTreeMap::new();
-    for (size, key, inode) in keyed {
-        by_key.entry((size, key)).or_default().push(inode);
-    }
-    let mut sets: Vec<(Vec<InodeId>, Evidence)> = Vec::new();
-    for ((_, key), members) in by_key.into_iter().filter(|(_, m)| m.len() > 1) {
-        match key {
-            Key::Whole(_) => sets.push((members, Evidence::Hash128)),
-            Key::Head(_) => sets.extend(
-                by_bytes(&members, &entry, hasher)
-                    .into_iter()
-                    .map(|set| (set, Evidence::Bytes)),
-            ),
-        }
-    }
+    // Contents whose heads match are hashed whole (each read once), then grouped again.
+    let shared_heads = groups_of(keyed);
+    let rehashed: Vec<(u64, Key, InodeId)> = shared_heads
+        .par_iter()
+        .flat_map_iter(|((size, key), members)| members.iter().map(move |&i| (*size, *key, i)))
+        .filter_map(|(size, key, inode)| match key {
+            Key::Whole(_) => Some((size, key, inode)),
+            Key::Head(_) => Some((size, Key::Whole(whole(inode)?), inode)),
+        })
+        .collect();
+    let sets: Vec<(Vec<InodeId>, Evidence)> = groups_of(rehashed)
+        .into_iter()
+        .map(|(_, members)| (members, Evidence::Blake3))
+        .collect();
     // The paths of the contents in groups only: a second walk, when there are any.
     let mut nodes_of: HashMap<InodeId, Vec<NodeId>> = HashMap::new();
     if !sets.is_empty() {
@@ -206,35 +213,21 @@ pub(crate) fn find(
 /// What is known of one content's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Key {
-    Whole(u128),
+    Whole(ContentHash),
     Head(u64),
 }
 
-/// Contents equal in their first bytes, split into sets of equal bytes. Each is hashed
-/// whole too (the hash is kept with the entry, so a saved scan finds the same groups).
-fn by_bytes<'a>(
-    members: &[InodeId],
-    entry: &dyn Fn(InodeId) -> Option<(usize, u32, &'a LayerEntry)>,
-    hasher: &dyn ContentHasher,
-) -> Vec<Vec<InodeId>> {
-    let mut sets: Vec<Vec<InodeId>> = Vec::new();
-    for &inode in members {
-        let Some((layer, index, e)) = entry(inode) else {
-            continue;
-        };
-        let _ = hasher.hash(layer, index, e);
-        let home = sets.iter_mut().find(|set| {
-            entry(set[0]).is_some_and(|(l, _, first)| {
-                hasher.same_bytes((l, first), (layer, e)) == Some(true)
-            })
-        });
-        match home {
-            Some(set) => set.push(inode),
-            None => sets.push(vec![inode]),
-        }
+/// The members of each `(size, key)` shared by two or more contents, in key order (so that
+/// the groups come out the same on every run).
+fn groups_of(keyed: Vec<(u64, Key, InodeId)>) -> Vec<((u64, Key), Vec<InodeId>)> {
+    let mut by_key: HashMap<(u64, Key), Vec<InodeId>> = HashMap::new();
+    for (size, key, inode) in keyed {
+        by_key.entry((size, key)).or_default().push(inode);
     }
-    sets.retain(|set| set.len() > 1);
-    sets
+    let mut groups: Vec<((u64, Key), Vec<InodeId>)> =
+        by_key.into_iter().filter(|(_, m)| m.len() > 1).collect();
+    groups.sort_unstable_by_key(|(key, _)| *key);
+    groups
 }
 
 fn group(
@@ -265,9 +258,14 @@ fn group(
     }
     let owners: Vec<Option<u32>> = inodes.iter().map(|&i| owner(i)).collect();
     let cause = cause(&owners, packages);
+    // The first path of each copy, found in one pass (rows are sorted by path).
+    let mut first_node: HashMap<InodeId, NodeId> = HashMap::with_capacity(inodes.len());
+    for row in &rows {
+        first_node.entry(row.3).or_insert(row.1);
+    }
     let copies = inodes
         .iter()
-        .filter_map(|&i| rows.iter().find(|r| r.3 == i).map(|r| r.1))
+        .filter_map(|i| first_node.get(i).copied())
         .collect();
     DuplicateGroup {
         size,

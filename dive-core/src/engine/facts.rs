@@ -40,7 +40,9 @@ pub struct Attributed {
     proven: Vec<(InodeId, HiddenReason)>,
     /// `(layer, entry, hash)` of every content read, kept with its entry so that a saved
     /// scan merges alike.
-    read: Vec<(usize, u32, u128)>,
+    read: Vec<(usize, u32, crate::layer::ContentHash)>,
+    /// What the merge and this step read of contents.
+    reads: crate::analysis::ContentReads,
 }
 
 impl Attributing {
@@ -70,6 +72,7 @@ impl Attributing {
             attribution,
             proven,
             read: self.hasher.read(),
+            reads: self.hasher.reads(),
         }
     }
 }
@@ -91,9 +94,10 @@ impl Analysis {
         self.attribution = attributed.attribution;
         set_reasons(&mut self.hidden, &attributed.proven);
         self.unproven.clear();
+        self.content_reads = attributed.reads;
         for (layer, entry, hash) in attributed.read {
             if let Some(index) = self.layer_indexes.get_mut(layer) {
-                Arc::make_mut(index).set_content_hash(entry as usize, hash.into());
+                Arc::make_mut(index).set_content_hash(entry as usize, hash);
             }
         }
     }
@@ -213,6 +217,7 @@ impl Analyzer {
             gpus: self.options.gpus.clone(),
             changes: merged.changes,
             unproven: merged.unproven,
+            content_reads: crate::analysis::ContentReads::default(),
         };
         let attributing = Attributing {
             hasher,

@@ -2,22 +2,29 @@
 
 use std::io::{self, Read};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::aligned::AlignedBuf;
-use crate::layer::{LayerEntry, hash_content};
+use crate::analysis::ContentReads;
+use crate::layer::{ContentHash, LayerEntry, hash_content};
 use crate::source::Blob;
 use crate::tree::ContentHasher;
 
 /// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
 pub(crate) trait RecordingHasher: ContentHasher {
     /// `(layer, entry, hash)` of every content read so far, handed over once.
-    fn read(&self) -> Vec<(usize, u32, u128)>;
+    fn read(&self) -> Vec<(usize, u32, ContentHash)>;
+
+    /// What was read of contents so far.
+    fn reads(&self) -> ContentReads;
 }
 
 /// Hashes the content of entries in plain layers held in memory.
 pub(super) struct BlobHasher {
     pub blobs: Vec<Option<Blob>>,
-    pub read: Mutex<Vec<(usize, u32, u128)>>,
+    pub read: Mutex<Vec<(usize, u32, ContentHash)>>,
+    /// Reads of contents, and their bytes: what the budget of comparing contents counts.
+    pub reads: AtomicU64,
+    pub bytes_read: AtomicU64,
 }
 
 impl ContentHasher for BlobHasher {
@@ -33,17 +40,7 @@ impl ContentHasher for BlobHasher {
         Some(twox_hash::XxHash3_64::oneshot(&head))
     }
 
-    fn same_bytes(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> Option<bool> {
-        if a.1.size != b.1.size {
-            return Some(false);
-        }
-        // Positioned reads, not the map: comparing two large files through the map left
-        // every page of both in this process (760 MiB for two 380 MB libraries).
-        let (mut first, mut second) = (self.reader(a.0, a.1)?, self.reader(b.0, b.1)?);
-        same_stream(&mut first, &mut second).ok()
-    }
-
-    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<ContentHash> {
         let hash = hash_content(self.reader(layer, entry)?, entry.size).ok()?;
         if let Ok(mut read) = self.read.lock() {
             read.push((layer, index, hash));
@@ -62,8 +59,12 @@ impl BlobHasher {
     fn range(&self, layer: usize, entry: &LayerEntry, at: u64, len: u64) -> Option<impl Read> {
         let blob = self.blobs.get(layer)?.as_ref()?;
         let end = entry.data_offset().checked_add(entry.size)?;
-        (end <= blob.bytes().len() as u64 && at.checked_add(len)? <= entry.size)
-            .then(|| blob.reader_at(entry.data_offset() + at, len))
+        if end > blob.bytes().len() as u64 || at.checked_add(len)? > entry.size {
+            return None;
+        }
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.bytes_read.fetch_add(len, Ordering::Relaxed);
+        Some(blob.reader_at(entry.data_offset() + at, len))
     }
 
     /// Up to `len` bytes of an entry's content from `at`, read with a positioned read: a
@@ -87,22 +88,6 @@ impl BlobHasher {
     }
 }
 
-/// Whether two readers of one length yield the same bytes, read a block at a time.
-fn same_stream(first: &mut impl Read, second: &mut impl Read) -> io::Result<bool> {
-    const BLOCK: usize = 256 << 10;
-    let (mut ours, mut theirs) = (AlignedBuf::new(BLOCK), AlignedBuf::new(BLOCK));
-    loop {
-        let n = read_full(first, &mut ours)?;
-        if read_full(second, &mut theirs[..n])? != n || ours[..n] != theirs[..n] {
-            return Ok(false);
-        }
-        if n < BLOCK {
-            // `first` ended: the same length means `second` ends too.
-            return Ok(read_full(second, &mut theirs[..1])? == 0);
-        }
-    }
-}
-
 /// Fills `buf` unless the reader ends first; how many bytes it holds.
 fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -118,11 +103,18 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 impl RecordingHasher for BlobHasher {
-    fn read(&self) -> Vec<(usize, u32, u128)> {
+    fn read(&self) -> Vec<(usize, u32, ContentHash)> {
         self.read
             .lock()
             .map(|mut read| std::mem::take(&mut *read))
             .unwrap_or_default()
+    }
+
+    fn reads(&self) -> ContentReads {
+        ContentReads {
+            reads: self.reads.load(Ordering::Relaxed),
+            bytes: self.bytes_read.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -130,13 +122,17 @@ impl RecordingHasher for BlobHasher {
 pub(super) struct NoHasher;
 
 impl ContentHasher for NoHasher {
-    fn hash(&self, _layer: usize, _index: u32, _entry: &LayerEntry) -> Option<u128> {
+    fn hash(&self, _layer: usize, _index: u32, _entry: &LayerEntry) -> Option<ContentHash> {
         None
     }
 }
 
 impl RecordingHasher for NoHasher {
-    fn read(&self) -> Vec<(usize, u32, u128)> {
+    fn read(&self) -> Vec<(usize, u32, ContentHash)> {
         Vec::new()
+    }
+
+    fn reads(&self) -> ContentReads {
+        ContentReads::default()
     }
 }

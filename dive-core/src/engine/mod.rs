@@ -7,6 +7,7 @@ mod walk;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use crate::analysis::{Analysis, BaseLayers, ImageRecord, LayerRecord};
 use crate::attribution::FamilyRules;
@@ -252,6 +253,8 @@ impl Analyzer {
         let hasher = BlobHasher {
             blobs,
             read: Mutex::default(),
+            reads: AtomicU64::default(),
+            bytes_read: AtomicU64::default(),
         };
         let (mut analysis, attributing) =
             self.finish(record, indexes, Box::new(hasher), observer)?;

@@ -257,7 +257,7 @@ impl Walk {
             match tar.data().read_to_end(&mut content) {
                 Ok(_) => {
                     if self.hash_contents {
-                        content_hash = Some(XxHash3_128::oneshot(&content).into());
+                        content_hash = Some(ContentHash::of(&content));
                     }
                     self.captured.push((index, content.into_boxed_slice()));
                 }
@@ -266,7 +266,7 @@ impl Walk {
         } else if readable && self.hash_contents {
             match hash_and_sample(tar.data(), size) {
                 Ok((hash, sample)) => {
-                    content_hash = Some(hash.into());
+                    content_hash = Some(hash);
                     if let Some((sample, scanner)) = sample {
                         let sections = elf::sections(size, &mut |o, l| sample.read_at(o, l))
                             .unwrap_or_default();
@@ -454,18 +454,18 @@ impl Walk {
     }
 }
 
-/// Hashes a streamed file (xxh3-128, as the merge hashes files of mapped layers) and, when
+/// Hashes a streamed file (BLAKE3, as the merge hashes files of mapped layers) and, when
 /// it is an ELF file, keeps its header and tail and follows its fat binaries.
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
-) -> io::Result<(u128, Option<(elf::Sample, Scanner)>)> {
-    let mut hasher = XxHash3_128::new();
+) -> io::Result<(ContentHash, Option<(elf::Sample, Scanner)>)> {
+    let mut hasher = blake3::Hasher::new();
     let mut sample = elf::Sample::new(size);
     let mut pos = 0u64;
     let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
-        hasher.write(chunk);
+        hasher.update(chunk);
         if sample.is_elf() != Some(false) {
             scanner.feed(chunk);
             sample.take(pos, chunk);
@@ -481,7 +481,7 @@ fn hash_and_sample<I: Input>(
         }
     }
     Ok((
-        hasher.finish_128(),
+        ContentHash::finish(&hasher),
         (sample.is_elf() == Some(true)).then_some((sample, scanner)),
     ))
 }
@@ -561,16 +561,18 @@ fn scan_whole<R: Read + Seek>(reader: &mut R, base: u64, size: u64) -> io::Resul
     }
 }
 
-/// The 128-bit content hash the merge compares to tell metadata-only rewrites (xxh3), of a
-/// file of `size` bytes read with positioned reads: large reads, few system calls, and no
-/// file pages left in RSS as a map would leave them.
-pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<u128> {
-    let mut hasher = XxHash3_128::new();
+/// The content hash the merge and duplicates compare, of a file of `size` bytes read with
+/// positioned reads: large reads, few system calls, and no file pages left in RSS as a map
+/// would leave them.
+pub(crate) fn hash_content(mut content: impl Read, size: u64) -> io::Result<ContentHash> {
+    let mut hasher = blake3::Hasher::new();
     let mut buf = AlignedBuf::new(usize::try_from(size).unwrap_or(usize::MAX).min(256 << 10));
     loop {
         match content.read(&mut buf) {
-            Ok(0) => return Ok(hasher.finish_128()),
-            Ok(n) => hasher.write(&buf[..n]),
+            Ok(0) => return Ok(ContentHash::finish(&hasher)),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }

@@ -193,33 +193,26 @@ impl LayerEntry {
     }
 }
 
-/// A 128-bit content hash (XXH3-128), kept as bytes: a `u128` field would align every
-/// [`LayerEntry`] to 16 bytes, and there is one per tar entry. Saved as a `u128`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ContentHash([u8; 16]);
+/// The BLAKE3 hash of a file's content: equal hashes prove equal bytes (it is
+/// collision-resistant, so an image cannot craft two contents that compare equal), which is
+/// what duplicates and same-content rewrites are reported on when the bytes are gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ContentHash([u8; 32]);
 
 impl ContentHash {
-    /// The hash as a number.
-    pub fn get(self) -> u128 {
-        u128::from_le_bytes(self.0)
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(*blake3::hash(bytes).as_bytes())
     }
-}
 
-impl From<u128> for ContentHash {
-    fn from(hash: u128) -> Self {
-        Self(hash.to_le_bytes())
+    /// The hash a hasher fed a whole content holds.
+    pub(crate) fn finish(hasher: &blake3::Hasher) -> Self {
+        Self(*hasher.finalize().as_bytes())
     }
-}
 
-impl Serialize for ContentHash {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for ContentHash {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        u128::deserialize(deserializer).map(Self::from)
+    /// The 32 bytes of the hash.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 }
 
@@ -313,13 +306,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_content_hash_is_saved_as_the_u128_it_was_so_old_scans_still_open() {
-        for hash in [0, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
-            let ours = postcard::to_stdvec(&Some(ContentHash::from(hash))).unwrap();
-            assert_eq!(ours, postcard::to_stdvec(&Some(hash)).unwrap());
-            let back: Option<ContentHash> = postcard::from_bytes(&ours).unwrap();
-            assert_eq!(back.map(ContentHash::get), Some(hash));
-        }
+    fn a_content_hash_is_blake3_and_round_trips_through_a_saved_scan() {
+        // The reference value of BLAKE3 for "abc" (from its specification's test vectors).
+        let hash = ContentHash::of(b"abc");
+        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+        );
+        let saved = postcard::to_stdvec(&Some(hash)).unwrap();
+        let back: Option<ContentHash> = postcard::from_bytes(&saved).unwrap();
+        assert_eq!(back, Some(hash));
     }
 
     #[test]

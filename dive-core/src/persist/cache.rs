@@ -18,8 +18,8 @@ use crate::layer::{LayerDigests, LayerIndex, WalkOptions};
 
 /// First bytes of every cached layer.
 const MAGIC: &[u8; 14] = b"dive-rs layer\0";
-/// The format this build writes and reads.
-const FORMAT: u32 = 2;
+/// The format this build writes and reads (3: content hashes are BLAKE3, 32 bytes).
+const FORMAT: u32 = 3;
 /// A cached layer decodes to at most this many bytes.
 const MAX_BYTES: u64 = 4 << 30;
 

@@ -28,8 +28,8 @@ const MAGIC: &[u8; 14] = b"dive-rs scan\n\0";
 
 /// The format this build writes and reads (2: the manifest's base-image annotations, and
 /// a warning's layer as its index; 3: the base image given with `--base`; 4: the CUDA
-/// device code of ELF files).
-pub const SCAN_FORMAT: u32 = 4;
+/// device code of ELF files; 5: content hashes are BLAKE3, 32 bytes).
+pub const SCAN_FORMAT: u32 = 5;
 
 /// A scan decodes to at most this many bytes (a scan of a million entries is ~100 MB).
 pub const MAX_SCAN_BYTES: u64 = 4 << 30;

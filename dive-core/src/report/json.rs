@@ -1,4 +1,4 @@
-//! The versioned JSON document (`schema/analysis.v3.schema.json` describes every field).
+//! The versioned JSON document (`schema/analysis.v4.schema.json` describes every field).
 
 use serde::Serialize;
 
@@ -11,7 +11,7 @@ use crate::layer::Arch;
 use crate::tree::HiddenReason;
 
 /// Version of the JSON document; bumped on any incompatible change.
-pub const JSON_SCHEMA_VERSION: u32 = 3;
+pub const JSON_SCHEMA_VERSION: u32 = 4;
 
 /// How many of the largest files the JSON lists.
 const LARGEST_FILES: usize = 100;

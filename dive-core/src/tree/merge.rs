@@ -111,8 +111,8 @@ const PARALLEL_HASH: u64 = 1 << 20;
 
 /// Gives the content hash of a file entry whose walk did not read its data.
 pub(crate) trait ContentHasher: Sync {
-    /// A 128-bit hash of the content of entry `index` of `layer`, if it can be read.
-    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128>;
+    /// The content hash of entry `index` of `layer`, if it can be read.
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<ContentHash>;
 
     /// Whether two files of one size surely differ, from a look at a few KiB at each end;
     /// `false` when that cannot tell.
@@ -123,12 +123,6 @@ pub(crate) trait ContentHasher: Sync {
     /// A 64-bit hash of the first `n` bytes of an entry's content, when it can be read in
     /// place (a plain layer): the cheap second stage of finding duplicates.
     fn head(&self, _layer: usize, _entry: &LayerEntry, _n: usize) -> Option<u64> {
-        None
-    }
-
-    /// Whether two entries hold the same bytes, compared byte by byte; `None` when either
-    /// cannot be read in place.
-    fn same_bytes(&self, _a: (usize, &LayerEntry), _b: (usize, &LayerEntry)) -> Option<bool> {
         None
     }
 }
@@ -252,7 +246,6 @@ pub(crate) fn prove(
         let entry = walked.entries.get(index as usize)?;
         walked
             .content_hash(index as usize)
-            .map(ContentHash::get)
             .or_else(|| hasher.hash(layer as usize, index, entry))
     };
     unproven
@@ -465,7 +458,7 @@ impl Merger<'_> {
         let old_entry = &old_layer.entries[old.entry as usize];
         let new_hash = self.layers[self.layer as usize].content_hash(index);
         match (old_layer.content_hash(old.entry as usize), new_hash) {
-            (Some(a), Some(b)) if a.get() == b.get() => return HiddenReason::MetadataOnly,
+            (Some(a), Some(b)) if a == b => return HiddenReason::MetadataOnly,
             (Some(_), Some(_)) => return HiddenReason::Overwritten,
             _ => {}
         }

@@ -439,7 +439,7 @@ mod tests {
     struct Unread;
 
     impl ContentHasher for Unread {
-        fn hash(&self, _: usize, _: u32, _: &LayerEntry) -> Option<u128> {
+        fn hash(&self, _: usize, _: u32, _: &LayerEntry) -> Option<crate::layer::ContentHash> {
             None
         }
     }

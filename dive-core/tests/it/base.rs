@@ -46,7 +46,7 @@ fn the_shared_layers_are_the_bases_and_their_bytes_and_findings_are_told_apart()
     assert_eq!((base.layers, base.source), (Some(2), BaseSource::Given));
 
     let document = report::to_json(&analysis);
-    common::assert_valid(&document, "analysis.v3.schema.json");
+    common::assert_valid(&document, "analysis.v4.schema.json");
     assert_eq!(document["layers"][1]["from_base"], true);
     assert_eq!(document["layers"][2]["from_base"], false);
     assert_eq!(document["image"]["base"]["name"], "debian-with-gcc:12");
@@ -154,7 +154,7 @@ fn a_manifests_base_annotations_are_shown_and_kept_in_a_saved_scan() {
             summary.contains("named by the manifest"),
             "{name}: {summary}"
         );
-        common::assert_valid(&report::to_json(&analysis), "analysis.v3.schema.json");
+        common::assert_valid(&report::to_json(&analysis), "analysis.v4.schema.json");
         let scan = dir.path().join("scan.dive");
         dive_core::scan::save(&analysis, &scan).unwrap();
         let loaded = common::analyze_path(&scan);

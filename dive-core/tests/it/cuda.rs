@@ -253,7 +253,7 @@ fn the_json_document_holds_every_file_and_validates() {
         .analyze(Source::path(dir.path()), &())
         .unwrap();
     let json = dive_core::report::to_json(&analysis);
-    common::assert_valid(&json, "analysis.v3.schema.json");
+    common::assert_valid(&json, "analysis.v4.schema.json");
     let cuda = &json["cuda"];
     let listed = cuda["files"].as_array().unwrap();
     assert_eq!(listed.len(), files.len());
@@ -389,7 +389,7 @@ fn a_library_at_a_path_that_is_not_utf8_keeps_its_exact_bytes_in_the_json() {
         .analyze(Source::path(dir.path()), &())
         .unwrap();
     let json = dive_core::report::to_json(&analysis);
-    common::assert_valid(&json, "analysis.v3.schema.json");
+    common::assert_valid(&json, "analysis.v4.schema.json");
     let hex: String = [b"/".as_slice(), &path]
         .concat()
         .iter()

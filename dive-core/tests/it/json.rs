@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::common;
 
-const SCHEMA: &str = "analysis.v3.schema.json";
+const SCHEMA: &str = "analysis.v4.schema.json";
 
 fn validate(document: &Value) {
     common::assert_valid(document, SCHEMA);
@@ -18,7 +18,7 @@ fn the_rich_fixtures_json_validates_and_keeps_exact_bytes_of_non_utf8_paths() {
     let analysis = common::analyze_stream(bytes);
     let document = dive_core::report::to_json(&analysis);
     validate(&document);
-    assert_eq!(document["schema_version"], 3);
+    assert_eq!(document["schema_version"], 4);
     let image = &document["image"];
     assert_eq!(
         image["total_file_bytes"].as_u64().unwrap(),

@@ -196,19 +196,9 @@ fn duplicate_groups_are_found_in_every_form_with_their_evidence() {
                 .map(|g| (g.size, g.count, g.cause, g.paths.clone()))
                 .collect();
             assert_eq!(got, expected, "{name}");
-            let plain = analysis
-                .layers
-                .iter()
-                .all(|l| l.compression == dive_core::layer::Compression::None);
-            // A stream hashes as it goes; a file or directory is compared in place.
-            let in_place = name.ends_with("(file)") || name.ends_with("(dir)");
-            let evidence = if plain && in_place {
-                Evidence::Bytes
-            } else {
-                Evidence::Hash128
-            };
+            // A stream hashes as it goes, a file or directory in place: BLAKE3 either way.
             assert!(
-                groups.iter().all(|g| g.evidence == evidence),
+                groups.iter().all(|g| g.evidence == Evidence::Blake3),
                 "{name}: {:?}",
                 groups.iter().map(|g| g.evidence).collect::<Vec<_>>()
             );
@@ -221,7 +211,7 @@ fn duplicate_groups_are_found_in_every_form_with_their_evidence() {
             assert_eq!(class.bytes, total, "{name}");
             assert_eq!(class.files, expected.len() as u64, "{name}");
             let json = dive_core::report::to_json(&analysis);
-            common::assert_valid(&json, "analysis.v3.schema.json");
+            common::assert_valid(&json, "analysis.v4.schema.json");
             assert_eq!(json["duplicates"][0]["reclaimable_bytes"], 200_000);
             checked += 1;
         }
@@ -285,8 +275,8 @@ fn duplicates_are_reported_by_cause_and_small_copies_on_request() {
     assert!(all.attribution.duplicates.len() > expected_groups().len());
 }
 
-/// A saved scan keeps the hashes the byte comparison took, so `dive-rs app.dive` finds the
-/// same groups (proven by hash: the bytes are not in the scan).
+/// A saved scan keeps the hashes the comparison took, so `dive-rs app.dive` finds the same
+/// groups (the bytes are not in the scan).
 #[test]
 fn a_saved_scan_finds_the_same_duplicates() {
     let built = dive_testdata::build(&dive_testdata::twice_image()).unwrap();
@@ -297,7 +287,7 @@ fn a_saved_scan_finds_the_same_duplicates() {
             .attribution
             .duplicates
             .iter()
-            .all(|g| g.evidence == Evidence::Bytes)
+            .all(|g| g.evidence == Evidence::Blake3)
     );
     let scan = dir.path().join("twice.dive");
     dive_core::scan::save(&analysis, &scan).unwrap();
@@ -315,7 +305,7 @@ fn a_saved_scan_finds_the_same_duplicates() {
             .attribution
             .duplicates
             .iter()
-            .all(|g| g.evidence == Evidence::Hash128)
+            .all(|g| g.evidence == Evidence::Blake3)
     );
 }
 
@@ -398,7 +388,7 @@ fn a_package_installed_again_by_a_later_layer_is_a_reinstall() {
             ("torch", VENV, Some("2.9.0"), Some("2.10.0"), 1, 2, expected)
         );
         let json = dive_core::report::to_json(&analysis);
-        common::assert_valid(&json, "analysis.v3.schema.json");
+        common::assert_valid(&json, "analysis.v4.schema.json");
         assert_eq!(json["reinstalls"][0]["hidden_bytes"], expected);
 
         let findings = dive_core::report::findings(&analysis);

@@ -1,7 +1,8 @@
 //! The facts a generated image holds, computed by a deliberately naive model.
 //!
 //! The model keeps the merged file system as a sorted map of full paths and deletes
-//! subtrees by prefix scans; content identity comes from (seed, size), not from hashing.
+//! subtrees by prefix scans; content identity comes from (seed, size), or a text's own bytes,
+//! not from hashing.
 //! It shares no code with dive-core, so agreement between the two means something.
 
 use std::collections::{BTreeMap, HashMap};
@@ -65,9 +66,29 @@ struct Slot {
     mode: Option<u32>,
 }
 
+/// What makes two contents the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Identity {
+    /// A generated file: (seed, size).
+    Seeded(u64, u64),
+    /// A text: its bytes.
+    Text(Vec<u8>),
+}
+
+impl Identity {
+    /// A generated file's identity; every empty file is the same (empty) content.
+    fn seeded(seed: u64, size: u64) -> Self {
+        if size == 0 {
+            Identity::Text(Vec::new())
+        } else {
+            Identity::Seeded(seed, size)
+        }
+    }
+}
+
 struct ContentFact {
     size: u64,
-    identity: Option<(u64, u64)>,
+    identity: Option<Identity>,
     layer: usize,
     refs: usize,
     last_drop: Option<(Vec<u8>, usize, &'static str)>,
@@ -159,9 +180,26 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                 Op::Dir { mode, .. } => ('d', 0, None, Some(*mode)),
                 Op::File {
                     size, seed, mode, ..
-                } => ('-', *size, Some((*seed, *size)), Some(*mode)),
-                Op::PaxFile { size, seed, .. } => ('-', *size, Some((*seed, *size)), Some(0o644)),
-                Op::Text { content, .. } => ('-', content.len() as u64, None, Some(0o644)),
+                } => (
+                    '-',
+                    *size,
+                    Some(Identity::seeded(*seed, *size)),
+                    Some(*mode),
+                ),
+                Op::PaxFile { size, seed, .. } => (
+                    '-',
+                    *size,
+                    Some(Identity::seeded(*seed, *size)),
+                    Some(0o644),
+                ),
+                // A database written again as it was (dpkg's `.list` on a reinstall) is the
+                // same content.
+                Op::Text { content, .. } => (
+                    '-',
+                    content.len() as u64,
+                    Some(Identity::Text(content.clone())),
+                    Some(0o644),
+                ),
                 Op::Symlink { .. } => ('l', 0, None, Some(0o777)),
                 Op::Hardlink { .. } => ('h', 0, None, Some(0o644)),
             };
@@ -191,8 +229,8 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                 } else {
                     let same = old
                         .content
-                        .and_then(|c| model.contents[c].identity)
-                        .is_some_and(|id| Some(id) == identity);
+                        .and_then(|c| model.contents[c].identity.as_ref())
+                        .is_some_and(|id| Some(id) == identity.as_ref());
                     model.drop_slot(
                         &path,
                         &old,

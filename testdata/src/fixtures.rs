@@ -743,7 +743,12 @@ pub fn markup_image() -> ImageSpec {
 
 /// A wheel whose files have chosen contents (`(path, size, seed)`: equal size and seed give
 /// equal bytes), with its RECORD and METADATA.
-fn wheel_of(site: &str, dist: &str, version: &str, files: &[(&str, u64, u64)]) -> Vec<Op> {
+pub(crate) fn wheel_of(
+    site: &str,
+    dist: &str,
+    version: &str,
+    files: &[(&str, u64, u64)],
+) -> Vec<Op> {
     let files: Vec<(&str, WheelFile)> = files
         .iter()
         .map(|&(path, size, seed)| (path, WheelFile::Seeded(size, seed)))

@@ -13,6 +13,7 @@ pub mod large;
 mod layer;
 mod ledger;
 pub mod raw;
+pub mod reinstall;
 pub mod rss;
 mod spec;
 pub mod tools;

@@ -26,6 +26,7 @@ use serde::Serialize;
 pub use cuda::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_gpu};
 pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
+pub(crate) use reinstalls::RULE as REINSTALL_RULE;
 pub use reinstalls::Reinstall;
 pub(crate) use waste::hidden_class;
 pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
@@ -88,6 +89,13 @@ pub(crate) fn is_database(path: &[u8]) -> bool {
         || apk::is_database(path)
         || conda::is_database(path)
         || npm::is_database(path)
+}
+
+/// Whether a database file lists every package of its manager (dpkg's `status`, apk's
+/// `installed`): a layer that installs anything rewrites it, so it says nothing of which
+/// packages that layer installed.
+fn lists_every_package(path: &[u8]) -> bool {
+    path == dpkg::STATUS || apk::is_database(path)
 }
 
 /// The packages a database file lists, each with its location.
@@ -347,11 +355,13 @@ pub(crate) fn attribute(
         for (entry, content) in &layer.captured {
             let path = &layer.entries[*entry as usize].path;
             let visible = visible(l, *entry, path);
-            for mut db in parse_database(path, content) {
+            let dbs = parse_database(path, content);
+            let own_record = dbs.len() == 1 && !lists_every_package(path);
+            for mut db in dbs {
                 if db.ecosystem == Ecosystem::Dpkg {
                     dpkg::apply_diversions(&mut db, &diversions);
                 }
-                let p = registry.add(&db, visible, l);
+                let p = registry.add(&db, visible, l, own_record);
                 if visible {
                     final_claims.add(p, &db);
                 }
@@ -394,7 +404,7 @@ pub(crate) fn attribute(
             package.hidden_bytes += item.bytes;
             package.layers.insert(item.added_in_layer);
             owner_of[item.inode.0 as usize] = u32::try_from(p).ok();
-            replaced.add(p, item);
+            replaced.hidden(p, package, item, tree);
         } else {
             unowned_entry(&mut unowned, &item.path).hidden_bytes += item.bytes;
         }
@@ -443,12 +453,17 @@ struct Building {
     unrecorded_bytes: u64,
     hidden_bytes: u64,
     layers: BTreeSet<usize>,
-    /// The version each layer's database gives, by layer.
+    /// The version each layer's databases give, by layer (a layer whose databases list
+    /// the package without a version maps to `None`).
     versions: BTreeMap<usize, Option<String>>,
+    /// Layers holding the package's own database record (see [`reinstalls`]).
+    records: BTreeSet<usize>,
 }
 
 impl Registry {
-    fn add(&mut self, db: &DbPackage, visible: bool, layer: usize) -> usize {
+    /// Adds what a database in `layer` says of a package; `own_record` when that database
+    /// is the package's alone.
+    fn add(&mut self, db: &DbPackage, visible: bool, layer: usize, own_record: bool) -> usize {
         let key = (
             db.ecosystem,
             families::normalise(&db.name),
@@ -470,10 +485,18 @@ impl Registry {
                 hidden_bytes: 0,
                 layers: BTreeSet::new(),
                 versions: BTreeMap::new(),
+                records: BTreeSet::new(),
             });
         }
         let package = &mut self.packages[p];
-        package.versions.insert(layer, db.version.clone());
+        // dpkg's status gives a version, its `.list` none: whichever comes first in the tar.
+        let version = package.versions.entry(layer).or_default();
+        if db.version.is_some() {
+            version.clone_from(&db.version);
+        }
+        if own_record {
+            package.records.insert(layer);
+        }
         // Databases arrive newest layer first: keep the first version seen, unless a visible
         // (final) database says otherwise.
         if db.version.is_some()

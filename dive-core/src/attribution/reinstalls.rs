@@ -1,14 +1,42 @@
-//! Packages installed again by a later layer (`pip install torch==2.10.0` over 2.9.0, or
-//! `--force-reinstall` of the same version): the earlier copy's files are hidden but still
-//! ship. A hidden file is a reinstall's when its package's database is in both the layer
-//! that added the file and the layer that hid it.
+//! Packages installed again by a later layer (`pip install torch==2.10.0` over 2.9.0,
+//! `pip install --force-reinstall`, `apt-get install --reinstall`): the earlier copy's files
+//! are hidden but still ship.
+//!
+//! The rule ([`RULE`]): package p's hidden bytes that layer A added and a later layer R hid
+//! are a reinstall when
+//! - p's database already listed it at or before A (there was an earlier install),
+//! - R wrote at least one of those files again at the same path (overwrote it, rewrote it
+//!   with the same bytes, or deleted its directory and filled it again, as pip does under
+//!   overlayfs),
+//! - and R says that it installed p: it holds p's own database record, one a package
+//!   manager writes only when it installs that package (dpkg `info/<p>.list`, distroless
+//!   `status.d/<p>`, a dist-info or egg-info, a `conda-meta/*.json`, an npm
+//!   `package.json`), or its database gives p another version than the one before R (an
+//!   upgrade). apk keeps every package in one database, so an upgrade is the only sign it
+//!   leaves: `apk fix --reinstall` at the same version is not told apart from a trigger
+//!   or `sed -i` rewriting the package's files, and is left in its hidden class.
+//!
+//! Then every hidden byte of that copy counts, deleted ones too (a pip upgrade deletes the
+//! old dist-info rather than overwriting it). Anything else stays in its hidden class: an
+//! `apt-get install x && rm -rf /usr/share/doc/*` layer rewrites `var/lib/dpkg/status`,
+//! which lists every package, and deletes their docs, but installs none of them again.
+//!
+//! Cost: one map entry per (package, adding layer, hiding layer) that could qualify; a
+//! hidden file costs a few map lookups and, until its copy has a witness, one path lookup
+//! in the final tree.
 
-use std::collections::BTreeMap;
-
+use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::{Building, Ecosystem, WasteClass};
-use crate::tree::HiddenItem;
+use crate::layer::EntryKind;
+use crate::tree::{FileTree, HiddenItem, HiddenReason};
+
+/// The rule, as the report states it beside the reinstalls it found.
+pub(crate) const RULE: &str = "a package counts as installed again only where the later layer \
+    wrote its own files again together with its own record (dpkg info/<name>.list, a \
+    dist-info) or a new version of it, not where it rewrote a database listing every package \
+    (dpkg status, apk installed); the old copy's deleted files then count too";
 
 /// A package a later layer installed again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,59 +63,120 @@ pub struct Reinstall {
     pub by_class: Vec<(WasteClass, u64)>,
 }
 
-/// Hidden bytes of packages, by (package, adding layer, hiding layer) and hidden class.
+/// The hidden bytes of one earlier copy of a package, hidden by one layer.
+#[derive(Debug, Default)]
+struct EarlierCopy {
+    /// By hidden class (at most three).
+    by_class: Vec<(WasteClass, u64)>,
+    /// Files the hiding layer wrote again at the same path.
+    written_again: u64,
+}
+
+/// Hidden bytes of packages, by (package, adding layer, hiding layer).
 #[derive(Debug, Default)]
 pub(super) struct Tally {
-    bytes: BTreeMap<(usize, usize, usize), BTreeMap<WasteClass, u64>>,
+    copies: HashMap<(usize, usize, usize), EarlierCopy>,
 }
 
 impl Tally {
-    /// Counts a hidden item owned by package `p`.
-    pub(super) fn add(&mut self, p: usize, item: &HiddenItem) {
+    /// Counts a hidden item owned by package `p`; `tree` is the final tree, to see whether
+    /// the hiding layer wrote a deleted path again.
+    pub(super) fn hidden(
+        &mut self,
+        p: usize,
+        package: &Building,
+        item: &HiddenItem,
+        tree: &FileTree,
+    ) {
+        let (added, hider) = (item.added_in_layer, item.hidden_by_layer);
+        // Copies that can never qualify are not kept: this keeps the map to candidates. A
+        // layer that lists a path twice (two wheels sharing `nvidia/__init__.py`) hides its
+        // own file, which is no reinstall.
+        if hider <= added
+            || !installed_by(package, hider)
+            || package.versions.range(..=added).next().is_none()
+        {
+            return;
+        }
+        let copy = self.copies.entry((p, added, hider)).or_default();
         let class = super::waste::hidden_class(item.reason);
-        *self
-            .bytes
-            .entry((p, item.added_in_layer, item.hidden_by_layer))
-            .or_default()
-            .entry(class)
-            .or_default() += item.bytes;
+        match copy.by_class.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, bytes)) => *bytes += item.bytes,
+            None => copy.by_class.push((class, item.bytes)),
+        }
+        let rewritten = matches!(
+            item.reason,
+            HiddenReason::Overwritten | HiddenReason::MetadataOnly
+        );
+        // One witness is enough: a deleted path is looked up only until one is found.
+        if rewritten || copy.written_again == 0 && written_by(tree, &item.path, hider) {
+            copy.written_again += 1;
+        }
     }
 
-    /// The reinstalls among the counted bytes: the package's database is in the hiding
-    /// layer too (its version is the new one; the old one is the latest database at or
-    /// before the adding layer). Largest first.
+    /// The reinstalls among the counted bytes (the old version is the latest database at or
+    /// before the adding layer, the new one the hiding layer's). Largest first.
     pub(super) fn reinstalls(self, packages: &[Building]) -> Vec<Reinstall> {
         let mut out: Vec<Reinstall> = Vec::new();
-        for ((p, added, replaced), classes) in self.bytes {
+        for ((p, added, replaced), copy) in self.copies {
             let Some(package) = packages.get(p) else {
                 continue;
             };
             let Some(new_version) = package.versions.get(&replaced) else {
                 continue;
             };
-            let old_version = package
-                .versions
-                .range(..=added)
-                .next_back()
-                .and_then(|(_, v)| v.clone());
+            let Some((_, old_version)) = package.versions.range(..=added).next_back() else {
+                continue;
+            };
+            // Empty files shipped twice cost nothing: not worth a finding.
+            if copy.written_again == 0 || copy.by_class.iter().all(|&(_, bytes)| bytes == 0) {
+                continue;
+            }
+            let mut by_class = copy.by_class;
+            by_class.sort_unstable();
             out.push(Reinstall {
                 ecosystem: package.ecosystem,
                 name: package.name.clone(),
                 location: package.location.clone(),
-                old_version,
+                old_version: old_version.clone(),
                 new_version: new_version.clone(),
                 added_in_layer: added,
                 replaced_in_layer: replaced,
-                hidden_bytes: classes.values().sum(),
-                by_class: classes.into_iter().collect(),
+                hidden_bytes: by_class.iter().map(|(_, b)| b).sum(),
+                by_class,
             });
         }
         out.sort_by(|a, b| {
             b.hidden_bytes
                 .cmp(&a.hidden_bytes)
                 .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.location.cmp(&b.location))
                 .then(a.added_in_layer.cmp(&b.added_in_layer))
+                .then(a.replaced_in_layer.cmp(&b.replaced_in_layer))
         });
         out
     }
+}
+
+/// Whether `layer` says that it installed the package: it holds the package's own record, or
+/// its database gives another version than the one in effect below it.
+fn installed_by(package: &Building, layer: usize) -> bool {
+    if package.records.contains(&layer) {
+        return true;
+    }
+    let below = package.versions.range(..layer).next_back();
+    matches!(
+        (package.versions.get(&layer), below),
+        (Some(Some(new)), Some((_, Some(old)))) if new != old
+    )
+}
+
+/// Whether `layer` wrote `path` again after deleting it (a directory deleted or made opaque,
+/// then filled again): the file there now is that layer's. A file a still later layer
+/// changed again is not seen here.
+fn written_by(tree: &FileTree, path: &[u8], layer: usize) -> bool {
+    tree.lookup(path).is_some_and(|id| {
+        let node = tree.node(id);
+        node.layer as usize == layer && matches!(node.kind, EntryKind::File | EntryKind::Hardlink)
+    })
 }

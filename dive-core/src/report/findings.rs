@@ -173,7 +173,8 @@ fn in_base(
 }
 
 /// Packages a later layer installed again: their hidden bytes move out of the hidden
-/// classes' findings into one of their own, so savings stay disjoint.
+/// classes' findings into one of their own, so savings stay disjoint. The evidence says what
+/// counts as installed again, so that a reader can tell it from a rewritten database.
 fn reinstall_finding(
     out: &mut Vec<Finding>,
     analysis: &Analysis,
@@ -235,6 +236,7 @@ fn reinstall_finding(
             command(first.replaced_in_layer)
         ));
     }
+    evidence.push(crate::attribution::REINSTALL_RULE.to_owned());
     let class = by_class
         .iter()
         .max_by_key(|(_, bytes)| **bytes)

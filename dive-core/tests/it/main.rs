@@ -23,6 +23,7 @@ mod pipeline;
 mod progress;
 mod random_stacks;
 mod real_wheels;
+mod reinstall;
 mod scan;
 mod selection;
 mod tar_details;

@@ -134,7 +134,7 @@ fn an_apt_layer_that_deletes_docs_installs_nothing_again() {
             analysis.attribution.reinstalls
         );
         let json = report::to_json(&analysis);
-        common::assert_valid(&json, "analysis.v3.schema.json");
+        common::assert_valid(&json, "analysis.v4.schema.json");
         assert_eq!(json["reinstalls"], serde_json::json!([]));
 
         // The ledger's naive model deletes the same docs, added by layer 0, hidden by 1.
@@ -221,7 +221,7 @@ fn apt_get_install_reinstall_installs_that_package_again() {
         assert_eq!(class_bytes(r, WasteClass::HiddenMetadataOnly), expected);
         assert!(files < expected);
         let json = report::to_json(&analysis);
-        common::assert_valid(&json, "analysis.v3.schema.json");
+        common::assert_valid(&json, "analysis.v4.schema.json");
         assert_eq!(json["reinstalls"][0]["hidden_bytes"], expected);
         assert_reported(
             &analysis,

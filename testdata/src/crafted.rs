@@ -96,6 +96,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "layers",
     },
     Crafted {
+        name: "apt-docs",
+        attacks: "findings: an apt-get install layer over a dpkg base that deletes /usr/share/doc/* (it rewrites the status file listing every package, which is no reinstall)",
+        full: 1,
+        unit: "image",
+    },
+    Crafted {
         name: "warnings",
         attacks: "warnings: entries whose paths climb above /, one warning each, in a gzip layer",
         full: 1_000_000,
@@ -316,6 +322,23 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
             }
             Ok(())
         })?,
+        "apt-docs" => {
+            let spec = crate::reinstall::apt_install_deleting_docs();
+            let built = crate::build(&spec)?;
+            std::fs::write(out, crate::docker_legacy(&[&built], false)?)?;
+            return Ok(Written {
+                count,
+                entries: spec.layers.iter().map(|l| l.ops.len() as u64).sum(),
+                path_bytes: spec
+                    .layers
+                    .iter()
+                    .flat_map(|l| &l.ops)
+                    .map(|op| op.path().len() as u64)
+                    .sum(),
+                layers: spec.layers.len(),
+                tar_bytes: built.layers.iter().map(|l| l.len() as u64).sum(),
+            });
+        }
         _ => unreachable!("every crafted image has a writer"),
     }
     image.finish()

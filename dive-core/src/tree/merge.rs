@@ -149,6 +149,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         killed: Vec::new(),
         last_parent: (Vec::new(), NodeId::ROOT),
         parents: hashbrown::HashMap::new(),
+        parents_bytes: 0,
         unproven: Vec::new(),
     };
     // dive's tally hashes every leaf of every layer first; on another core, beside the
@@ -266,8 +267,10 @@ pub(crate) fn prove(
         .collect()
 }
 
-/// Most directory paths [`Merger::ensure_parents`] keeps (a few MiB at most).
+/// Most directory paths [`Merger::ensure_parents`] keeps, and most bytes of them: deep
+/// paths (up to `--max-path` each) would otherwise make 64k of them 256 MiB.
 const PARENTS_KEPT: usize = 64 * 1024;
+const PARENTS_BYTES: usize = 8 << 20;
 
 struct Merger<'a> {
     tree: FileTree,
@@ -287,8 +290,9 @@ struct Merger<'a> {
     last_parent: (Vec<u8>, NodeId),
     /// Directories found before, by path: files spread over many directories (a tar in
     /// inode order, a generated tree) would otherwise look up every ancestor per entry.
-    /// Bounded: cleared when it reaches [`PARENTS_KEPT`].
+    /// Bounded: cleared when it reaches [`PARENTS_KEPT`] paths or [`PARENTS_BYTES`].
     parents: hashbrown::HashMap<Box<[u8]>, NodeId>,
+    parents_bytes: usize,
     /// Same-size rewrites whose contents are still to be compared.
     unproven: Vec<Unproven>,
 }
@@ -494,9 +498,11 @@ impl Merger<'_> {
             Some(&id) if still(id) => id,
             _ => {
                 let parent = self.find_parents(dirs);
-                if self.parents.len() >= PARENTS_KEPT {
+                if self.parents.len() >= PARENTS_KEPT || self.parents_bytes >= PARENTS_BYTES {
                     self.parents.clear();
+                    self.parents_bytes = 0;
                 }
+                self.parents_bytes += dirs.len();
                 self.parents.insert(dirs.into(), parent);
                 parent
             }

@@ -109,10 +109,12 @@ Each PATH lands at its place in the image below DIR (DIR/usr/lib/…), as the fi
 layer N's own entries) has it. Nothing is ever written outside DIR: every path is opened
 below it without following a symlink (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), and
 symlinks from the image are written as links, never followed. Hard links inside the set stay
-links; devices and FIFOs are not made; setuid, setgid and sticky bits and owners are dropped;
-files arrive under a temporary name and are renamed; directory modes come last. Paths already
-in DIR are refused unless --force. Written paths go to stdout (one per line, as ls -l's
-first letter and the path), skipped ones and the totals to stderr.";
+links; devices and FIFOs are not made; owners are not set; modes are a user's tar -x's (the
+umask applied, setuid and setgid dropped, a world-writable directory keeps its sticky bit or,
+without one, loses its world-write bit); files arrive under a temporary name and are renamed;
+directory modes come last. Paths already in DIR are refused unless --force. Written paths go
+to stdout (one per line, as ls -l's first letter and the path), skipped ones and the totals
+to stderr.";
 
 /// Arguments of `dive-rs extract`.
 #[derive(Debug, Args)]

@@ -55,8 +55,9 @@ const DIR_FLAGS: OFlags = OFlags::DIRECTORY
 
 impl Beneath {
     /// Opens (making it, and its parents, when missing) the directory the user named. The
-    /// user's own path is trusted, symlinks included; nothing below it is.
-    pub(crate) fn open(dir: &Path) -> io::Result<Self> {
+    /// user's own path is trusted, symlinks included; nothing below it is. Without
+    /// `openat2`, every directory is opened component by component from the start.
+    pub(crate) fn open(dir: &Path, openat2: bool) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let root = openat(
             rustix::fs::CWD,
@@ -66,7 +67,7 @@ impl Beneath {
         )?;
         Ok(Self {
             root,
-            openat2: Cell::new(true),
+            openat2: Cell::new(openat2),
             last: RefCell::new(None),
         })
     }
@@ -122,6 +123,11 @@ impl Beneath {
             };
         }
         Ok(fd)
+    }
+
+    /// Whether `openat2` is still used (not refused, nor turned off).
+    pub(crate) fn uses_openat2(&self) -> bool {
+        self.openat2.get()
     }
 
     /// Forgets the cached directory (after a directory was replaced).

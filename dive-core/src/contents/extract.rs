@@ -1,8 +1,9 @@
 //! Files and directories taken out of the image into a directory they cannot leave: symlinks
 //! are written as links and never followed, hard links inside the set stay links, no device
-//! or FIFO is made, special mode bits and owners are dropped, files arrive under a temporary
-//! name and are renamed into place, and directory modes come last (a read-only directory
-//! would refuse its own files).
+//! or FIFO is made, modes are a non-root `tar -x`'s (umask applied, setuid and setgid
+//! dropped, no world-writable directory without the sticky bit: `modes`), owners are not
+//! set, files arrive under a temporary name and are renamed into place, and directory modes
+//! come last (a read-only directory would refuse its own files).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -16,25 +17,50 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use super::beneath::{Beneath, Blocked};
+use super::modes::{dir_mode, file_mode};
 use super::{Contents, Version};
 use crate::analysis::Analysis;
 use crate::error::{Error, Location, Result};
 use crate::escape::escape_path;
 use crate::layer::EntryKind;
 
-/// How `extract` treats what is already in the directory.
+/// How `extract` treats what is already in the directory, and the modes it writes.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct ExtractOptions {
     /// Replace files and symlinks already there (a symlink in the way of a directory is
     /// still never followed).
     pub force: bool,
+    /// The mask taken off every mode written; `None`: the process umask, as `tar -x` run
+    /// by a user applies it.
+    pub umask: Option<u32>,
+    /// Open directories component by component with `O_NOFOLLOW` even where `openat2`
+    /// answers: the way taken where a kernel or a seccomp filter refuses `openat2`, which
+    /// tests turn on to hold it to the same guarantees.
+    pub without_openat2: bool,
 }
 
 impl ExtractOptions {
     /// Replacing what is there, or not.
     pub fn force(force: bool) -> Self {
-        Self { force }
+        Self {
+            force,
+            ..Self::default()
+        }
+    }
+
+    /// With `mask` taken off every mode instead of the process umask.
+    #[must_use]
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask & 0o777);
+        self
+    }
+
+    /// Without `openat2`: directories opened component by component with `O_NOFOLLOW`.
+    #[must_use]
+    pub fn without_openat2(mut self, without: bool) -> Self {
+        self.without_openat2 = without;
+        self
     }
 }
 
@@ -50,6 +76,9 @@ pub struct Extracted {
     pub bytes: u64,
     /// How files came from a registry (not checked against the layer's digest), if they did.
     pub note: Option<crate::source::PartNote>,
+    /// Whether directories were opened with `openat2` (`false`: component by component
+    /// with `O_NOFOLLOW`, because `openat2` was refused or turned off).
+    pub openat2: bool,
 }
 
 /// A path `extract` left out.
@@ -92,7 +121,7 @@ impl Contents {
         let items = collect(analysis, paths, version, &mut done.skipped)
             .map_err(|message| Error::format(Location::input(&self.input), message))?;
         let io_error = |e: io::Error| Error::io(Location::input(dir.display().to_string()), e);
-        let beneath = Beneath::open(dir).map_err(io_error)?;
+        let beneath = Beneath::open(dir, !options.without_openat2).map_err(io_error)?;
         if !options.force {
             let there = existing(&beneath, &items);
             if let Some(first) = there.first() {
@@ -109,6 +138,7 @@ impl Contents {
         }
         let mut writer = Writer {
             beneath: &beneath,
+            umask: options.umask.unwrap_or_else(super::modes::process_umask),
             done: &mut done,
             written_files: HashSet::new(),
             dirs: Vec::new(),
@@ -155,6 +185,7 @@ impl Contents {
             writer.symlink(item);
         }
         writer.finish_dirs();
+        done.openat2 = beneath.uses_openat2();
         Ok(done)
     }
 }
@@ -281,6 +312,14 @@ fn collect(
     }
     // Implied parents are made as needed; what is not written is said.
     items.retain(|item| match item.kind {
+        // A hard link whose target the walk could not find (outside the image, missing).
+        EntryKind::File if item.content.is_none() => {
+            skipped.push(Skipped {
+                path: item.path.clone(),
+                reason: "a hard link whose target is in no layer".into(),
+            });
+            false
+        }
         EntryKind::File | EntryKind::Dir | EntryKind::Symlink => true,
         kind => {
             let reason = match kind {
@@ -331,11 +370,6 @@ fn split(path: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Permission bits only: setuid, setgid and sticky are dropped.
-fn permissions(mode: u32) -> Mode {
-    Mode::from_raw_mode(mode & 0o777)
-}
-
 fn timestamps(mtime: u64) -> Timestamps {
     let time = Timespec {
         tv_sec: i64::try_from(mtime).unwrap_or(i64::MAX),
@@ -349,6 +383,8 @@ fn timestamps(mtime: u64) -> Timestamps {
 
 struct Writer<'a> {
     beneath: &'a Beneath,
+    /// Taken off every mode written.
+    umask: u32,
     done: &'a mut Extracted,
     /// Files written, for hard links to them.
     written_files: HashSet<Vec<u8>>,
@@ -408,6 +444,7 @@ impl Writer<'_> {
             std::process::id(),
             self.done.written.len()
         );
+        let mode = Mode::from_raw_mode(file_mode(item.mode, self.umask));
         let flags =
             OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let written = openat(&*parent, temp.as_str(), flags, Mode::from_raw_mode(0o600))
@@ -415,7 +452,7 @@ impl Writer<'_> {
             .and_then(|fd| {
                 let mut file = std::fs::File::from(fd);
                 let bytes = io::copy(reader, &mut file)?;
-                fchmod(&file, permissions(item.mode))?;
+                fchmod(&file, mode)?;
                 if let Some(mtime) = item.mtime {
                     futimens(&file, &timestamps(mtime))?;
                 }
@@ -504,7 +541,7 @@ impl Writer<'_> {
             let Ok(fd) = self.beneath.dir(&path, false) else {
                 continue;
             };
-            let _ = fchmod(&*fd, permissions(mode));
+            let _ = fchmod(&*fd, Mode::from_raw_mode(dir_mode(mode, self.umask)));
             if let Some(mtime) = mtime {
                 let _ = futimens(&*fd, &timestamps(mtime));
             }

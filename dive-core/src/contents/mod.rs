@@ -7,6 +7,7 @@
 mod beneath;
 mod elf;
 mod extract;
+mod modes;
 mod read;
 pub(crate) mod sparse;
 

@@ -13,6 +13,8 @@ use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Error, Source};
 
 use crate::common;
 
+mod modes;
+
 type Files = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// A path as dive-core stores it: no leading `./` or `/`, no trailing `/`.
@@ -383,7 +385,8 @@ fn extract_writes_the_final_image_and_a_layers_hidden_version_in_every_form() {
                 &[b"/"],
                 Version::Final,
                 &out,
-                ExtractOptions::default(),
+                // No umask: the modes on disk are the image's, less special bits.
+                ExtractOptions::default().umask(0),
             )
             .unwrap();
         assert!(done.skipped.is_empty(), "{name}: {:?}", done.skipped);
@@ -443,7 +446,7 @@ fn extract_writes_the_final_image_and_a_layers_hidden_version_in_every_form() {
                 &[b"/bin"],
                 Version::Final,
                 &out,
-                ExtractOptions::force(true),
+                ExtractOptions::force(true).umask(0),
             )
             .unwrap();
         assert_eq!(walk_dir(&out), disk, "{name}: --force rewrote the same");
@@ -473,38 +476,69 @@ fn extract_writes_the_final_image_and_a_layers_hidden_version_in_every_form() {
     }
 }
 
+/// What a row of the hostile-layers table expects, besides nothing written outside.
+enum Said {
+    /// `extract` skipped a path, saying this (the final image's run or the layer's).
+    Skipped(&'static str),
+    /// The analysis warned this (the entry never reaches `extract`).
+    Warned(&'static str),
+    /// This path is on disk below the directory with this mode (umask 022), and is a file
+    /// holding these bytes.
+    Wrote(String, u32, &'static [u8]),
+}
+
+/// A row of the hostile-layers table: what, the layer's tar members, what is expected.
+type Case = (&'static str, Vec<Vec<u8>>, Vec<Said>);
+
 /// Hostile layers: whatever an image holds, `extract` writes nothing outside its directory
-/// and says what it skipped. The directory sits beside a sentinel the links aim at.
+/// and says what it skipped, with `openat2` and through the `O_NOFOLLOW` walk it falls back
+/// to where `openat2` is refused. The directory sits beside a sentinel the links aim at.
 #[test]
 fn extract_never_writes_outside_its_directory() {
     use dive_core::contents::ExtractOptions;
     use dive_testdata::raw::{archive, docker_save, extension, file, header, link, member};
     let deep: String = vec!["d"; 2000].join("/");
-    let cases: Vec<(&str, Vec<Vec<u8>>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "symlink to / then a file through it",
             vec![link("evil", "/", b'2'), file("evil/etc/x", b"pwned")],
-            "in the way",
+            vec![
+                Said::Skipped("a directory is in the way"),
+                Said::Wrote("evil/etc/x".into(), 0o644, b"pwned"),
+            ],
         ),
         (
             "symlink to .. then a file under it",
             vec![link("up", "../../..", b'2'), file("up/escaped", b"pwned")],
-            "in the way",
+            vec![
+                Said::Skipped("a directory is in the way"),
+                Said::Wrote("up/escaped".into(), 0o644, b"pwned"),
+            ],
         ),
         (
             "symlink to the sentinel then a file",
             vec![link("s", "SENTINEL", b'2'), file("s/x", b"pwned")],
-            "in the way",
+            vec![
+                Said::Skipped("a directory is in the way"),
+                Said::Wrote("s/x".into(), 0o644, b"pwned"),
+            ],
         ),
         (
             "hard link to a path outside the image",
             vec![link("h", "../../etc/passwd", b'1'), file("ok", b"ok")],
-            "",
+            vec![
+                Said::Warned("hardlink target is missing or climbs above /"),
+                Said::Skipped("a hard link whose target is in no layer"),
+                Said::Wrote("ok".into(), 0o644, b"ok"),
+            ],
         ),
         (
             "hard link to a missing file",
             vec![link("h2", "etc/missing", b'1'), file("ok", b"ok")],
-            "hard link",
+            vec![
+                Said::Skipped("a hard link whose target is in no layer"),
+                Said::Wrote("ok".into(), 0o644, b"ok"),
+            ],
         ),
         (
             "a FIFO and a device",
@@ -513,7 +547,10 @@ fn extract_never_writes_outside_its_directory() {
                 member(&header(b"tty", b'3', 0), b""),
                 file("ok", b"ok"),
             ],
-            "never made",
+            vec![
+                Said::Skipped("a FIFO is never made"),
+                Said::Skipped("a character device is never made"),
+            ],
         ),
         (
             "climbing and absolute names",
@@ -521,7 +558,10 @@ fn extract_never_writes_outside_its_directory() {
                 file("../../../climbed", b"pwned"),
                 file("/abs/file", b"abs"),
             ],
-            "",
+            vec![
+                Said::Warned("path climbs above / with `..`; entry skipped"),
+                Said::Wrote("abs/file".into(), 0o644, b"abs"),
+            ],
         ),
         (
             "a path 2000 directories deep",
@@ -529,7 +569,7 @@ fn extract_never_writes_outside_its_directory() {
                 extension(b'L', format!("{deep}/bottom").as_bytes()),
                 file("ignored", b"deep"),
             ],
-            "",
+            vec![Said::Wrote(format!("{deep}/bottom"), 0o644, b"deep")],
         ),
         (
             "setuid, setgid and sticky bits",
@@ -542,65 +582,83 @@ fn extract_never_writes_outside_its_directory() {
                 },
                 b"ok",
             )],
-            "",
+            vec![Said::Wrote("suid".into(), 0o755, b"ok")],
         ),
     ];
-    for (what, members, said) in cases {
-        let t = tempfile::tempdir().unwrap();
-        let sentinel = t.path().join("sentinel");
-        std::fs::create_dir(&sentinel).unwrap();
-        let members: Vec<Vec<u8>> = members
-            .into_iter()
-            .map(|m| {
-                let text = sentinel.display().to_string();
-                replace(&m, b"SENTINEL", text.as_bytes())
-            })
-            .collect();
-        let image = t.path().join("image.tar");
-        std::fs::write(&image, docker_save(vec![archive(&members)])).unwrap();
-        let analyzer = AnalyzerBuilder::new().build();
-        let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
-        let contents = analyzer.contents(Source::path(&image), &analysis).unwrap();
-        let out = t.path().join("out");
-        let mut reasons = String::new();
-        for version in [Version::Final, Version::Layer(0)] {
-            let done = contents
-                .extract(
-                    &analysis,
-                    &[b"/"],
-                    version,
-                    &out,
-                    ExtractOptions::force(true),
-                )
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
-            for skipped in &done.skipped {
-                reasons.push_str(&format!(
-                    "{}: {}\n",
-                    String::from_utf8_lossy(&skipped.path),
-                    skipped.reason
-                ));
+    let mut checked = 0;
+    for without_openat2 in [false, true] {
+        for (what, members, said) in &cases {
+            let what = format!("{what} (openat2: {})", !without_openat2);
+            let t = tempfile::tempdir().unwrap();
+            let sentinel = t.path().join("sentinel");
+            std::fs::create_dir(&sentinel).unwrap();
+            let members: Vec<Vec<u8>> = members
+                .iter()
+                .map(|m| {
+                    let text = sentinel.display().to_string();
+                    replace(m, b"SENTINEL", text.as_bytes())
+                })
+                .collect();
+            let image = t.path().join("image.tar");
+            std::fs::write(&image, docker_save(vec![archive(&members)])).unwrap();
+            let analyzer = AnalyzerBuilder::new().build();
+            let analysis = analyzer.analyze(Source::path(&image), &()).unwrap();
+            let contents = analyzer.contents(Source::path(&image), &analysis).unwrap();
+            let out = t.path().join("out");
+            let mut reasons = Vec::new();
+            for version in [Version::Final, Version::Layer(0)] {
+                let options = ExtractOptions::force(true)
+                    .umask(0o022)
+                    .without_openat2(without_openat2);
+                let done = contents
+                    .extract(&analysis, &[b"/"], version, &out, options)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert!(!without_openat2 || !done.openat2, "{what}");
+                reasons.extend(done.skipped.iter().map(|s| s.reason.clone()));
+            }
+            let warnings: Vec<String> = analysis
+                .warnings
+                .iter()
+                .map(|w| w.message.clone())
+                .collect();
+            let disk = walk_dir(&out);
+            for expected in said {
+                match expected {
+                    Said::Skipped(reason) => assert!(
+                        reasons.iter().any(|r| r == reason),
+                        "{what}: no {reason:?} in {reasons:?}"
+                    ),
+                    Said::Warned(warning) => assert!(
+                        warnings.iter().any(|w| w.contains(warning)),
+                        "{what}: no {warning:?} in {warnings:?}"
+                    ),
+                    Said::Wrote(path, mode, bytes) => {
+                        let entry = disk.get(path.as_bytes());
+                        assert_eq!(entry, Some(&('-', bytes.to_vec(), *mode)), "{what}: {path}");
+                    }
+                }
+                checked += 1;
+            }
+            assert!(
+                std::fs::read_dir(&sentinel).unwrap().next().is_none(),
+                "{what}: wrote into the sentinel"
+            );
+            let top: Vec<String> = std::fs::read_dir(t.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(top.len(), 3, "{what}: {top:?}");
+            for (p, (kind, _, mode)) in disk {
+                assert!(
+                    mode & 0o7000 == 0,
+                    "{what}: {} keeps special bits",
+                    String::from_utf8_lossy(&p)
+                );
+                assert!(matches!(kind, '-' | 'd' | 'l'), "{what}");
             }
         }
-        assert!(reasons.contains(said), "{what}: {reasons}");
-        assert!(
-            std::fs::read_dir(&sentinel).unwrap().next().is_none(),
-            "{what}: wrote into the sentinel"
-        );
-        let top: Vec<String> = std::fs::read_dir(t.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(top.len(), 3, "{what}: {top:?}");
-        for (p, (kind, _, mode)) in walk_dir(&out) {
-            assert!(
-                mode & 0o7000 == 0,
-                "{what}: {} keeps special bits",
-                String::from_utf8_lossy(&p)
-            );
-            assert!(matches!(kind, '-' | 'd' | 'l'), "{what}");
-        }
-        eprintln!("{what}: {}", reasons.replace('\n', "; "));
     }
+    assert_eq!(checked, 2 * cases.iter().map(|c| c.2.len()).sum::<usize>());
 }
 
 /// `bytes` with every `from` replaced by `to`, the tar header's checksum made right again.
@@ -633,40 +691,53 @@ fn a_symlink_already_in_the_directory_is_never_followed() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::create_dir_all(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, out.join("etc")).unwrap();
-    let refused = contents.extract(
-        &analysis,
-        &[b"/etc/os-release"],
-        Version::Final,
-        &out,
-        ExtractOptions::default(),
-    );
-    let _ = refused;
-    let done = contents
-        .extract(
-            &analysis,
-            &[b"/etc"],
-            Version::Final,
-            &out,
-            ExtractOptions::force(true),
-        )
-        .unwrap();
-    assert!(
-        std::fs::read_dir(&outside).unwrap().next().is_none(),
-        "wrote through the symlink"
-    );
-    assert!(
-        done.skipped
-            .iter()
-            .any(|s| s.reason.contains("symlink is in the way")),
-        "{:?}",
-        done.skipped
-    );
-    assert!(
-        std::fs::symlink_metadata(out.join("etc"))
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
+    for without_openat2 in [false, true] {
+        // Without --force: refused, the link named.
+        let refused = contents
+            .extract(
+                &analysis,
+                &[b"/etc/os-release"],
+                Version::Final,
+                &out,
+                ExtractOptions::default().without_openat2(without_openat2),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.ends_with(
+                "1 of the paths to write are there already (the first: /etc); --force replaces them"
+            ),
+            "{refused}"
+        );
+        let done = contents
+            .extract(
+                &analysis,
+                &[b"/etc"],
+                Version::Final,
+                &out,
+                ExtractOptions::force(true).without_openat2(without_openat2),
+            )
+            .unwrap();
+        assert!(
+            std::fs::read_dir(&outside).unwrap().next().is_none(),
+            "wrote through the symlink (openat2: {})",
+            !without_openat2
+        );
+        assert!(done.written.is_empty(), "{:?}", done.written);
+        assert!(
+            done.skipped
+                .iter()
+                .any(|s| s.reason == "a symlink is in the way at /etc (never followed)"),
+            "{:?}",
+            done.skipped
+        );
+        assert!(
+            std::fs::symlink_metadata(out.join("etc"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
 }
 
 /// A read that decodes far into a compressed layer tells its watcher how far it is, and

@@ -167,7 +167,8 @@ pub struct CatArgs {
     #[arg(long, value_name = "N")]
     pub layer: Option<usize>,
 
-    /// Follow symlinks (as the final image resolves them) instead of refusing them.
+    /// Follow symlinks in every component of PATH, as the kernel would inside the image (at
+    /// most 40), instead of refusing a symlink.
     #[arg(long)]
     pub follow: bool,
 }

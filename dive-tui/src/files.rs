@@ -4,9 +4,9 @@
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use dive_core::Analysis;
-use dive_core::contents::{Contents, ExtractOptions, Found, Version};
+use dive_core::contents::{Contents, ExtractOptions, FollowError, Found, Version};
 use dive_core::escape::{escape, escape_bytes, escape_path};
 use dive_core::layer::EntryKind;
 
@@ -107,11 +107,32 @@ fn locate(
     follow: bool,
 ) -> anyhow::Result<Found> {
     let shown = escape_path(path.strip_prefix(b"/").unwrap_or(path));
-    let found = match version {
-        Version::Final if follow => analysis.follow(path),
-        version => analysis.find(path, version),
-    };
-    let Some(found) = found else {
+    if follow {
+        // Every component's links followed; the error names where following stopped.
+        let found = analysis.follow(path, version).map_err(|e| {
+            let writers = layers_writing(analysis, e.at());
+            match e {
+                FollowError::NoEntry { .. } if !writers.is_empty() => {
+                    anyhow!("{e}; layers that wrote it: {writers} (cat --layer N)")
+                }
+                e => anyhow!("{e}"),
+            }
+        })?;
+        return match found.kind {
+            EntryKind::File => Ok(found),
+            kind => {
+                let at = analysis
+                    .entry(found.layer, found.entry)
+                    .map(|e| escape_path(&e.path))
+                    .unwrap_or_default();
+                bail!(
+                    "{shown} leads to {at}, a {}; it holds no bytes to write",
+                    kind.name()
+                )
+            }
+        };
+    }
+    let Some(found) = analysis.find(path, version) else {
         let writers = layers_writing(analysis, path);
         let hint = if writers.is_empty() {
             "no layer wrote it".to_owned()
@@ -123,10 +144,13 @@ fn locate(
             Version::Final if node.is_some_and(|n| n.kind == EntryKind::Dir) => {
                 bail!("{shown} is a directory; it holds no bytes to write")
             }
-            Version::Final if follow && node.is_some() => {
-                bail!("{shown}: a symlink that leads nowhere in the image, or loops")
+            Version::Final => {
+                // A link among its directories (`/lib` → `usr/lib`): say that --follow helps.
+                if analysis.follow(path, version).is_ok() {
+                    bail!("{shown}: a symlink stands among its directories; --follow follows it")
+                }
+                bail!("{shown}: not in the final image; {hint}")
             }
-            Version::Final => bail!("{shown}: not in the final image; {hint}"),
             Version::Layer(n) => bail!("{shown}: layer {n} did not write it; {hint}"),
         }
     };

@@ -504,6 +504,76 @@ fn cat_writes_any_version_of_a_file_and_says_why_when_it_cannot() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("docker save IMAGE -o image.tar"));
 }
 
+/// `cat --follow` on a merged-/usr image follows the links among the path's directories
+/// (`/lib` → `usr/lib`), in the final image and in a layer's view; without `--follow` it
+/// says that a link stands there; a loop and a chain past 40 links are refused by name.
+#[test]
+fn cat_follow_resolves_every_component_on_a_merged_usr_image() {
+    use dive_testdata::Content;
+    use dive_testdata::links::{merged_usr_image, seeds};
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("merged-usr.tar");
+    dive_testdata::save_docker_archive(&merged_usr_image(), &image).unwrap();
+    let image = image.to_str().unwrap();
+    let cat = |args: &[&str]| dive_rs(&[&["cat", image][..], args].concat());
+    let libc = "/lib/x86_64-linux-gnu/libc.so.6";
+    for (args, expected) in [
+        (
+            &[libc, "--follow"][..],
+            Content::to_vec(seeds::LIBC_UPGRADED, 2_400),
+        ),
+        (
+            &[libc, "--follow", "--layer", "0"][..],
+            Content::to_vec(seeds::LIBC_BASE, 2_000),
+        ),
+        (
+            &["/lib64/ld-linux-x86-64.so.2", "--follow"][..],
+            Content::to_vec(seeds::LOADER, 1_500),
+        ),
+        (
+            &["/bin/../share/doc/x", "--follow"][..],
+            Content::to_vec(seeds::USR_DOC, 700),
+        ),
+    ] {
+        let output = cat(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(output.stdout == expected, "{args:?}");
+    }
+    for (args, said) in [
+        (
+            &[libc][..],
+            "/lib/x86_64-linux-gnu/libc.so.6: a symlink stands among its directories; \
+             --follow follows it",
+        ),
+        (
+            &["/loop/a", "--follow"][..],
+            "/loop/a: more than 40 symlinks to follow (a loop, or a chain that long)",
+        ),
+        (
+            &["/chain/0", "--follow"][..],
+            "/chain/0: more than 40 symlinks to follow (a loop, or a chain that long); \
+             the next was /chain/40",
+        ),
+        (
+            &["/lib64/ld-linux-x86-64.so.2", "--follow", "--layer", "1"][..],
+            "/lib64/ld-linux-x86-64.so.2: it leads to \
+             /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2, which layer 1 (or, for what it \
+             did not write, the final image) has no entry for; layers that wrote it: 0",
+        ),
+        (
+            &["/lib", "--follow"][..],
+            "/lib leads to /usr/lib, a directory; it holds no bytes to write",
+        ),
+    ] {
+        let output = cat(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+}
+
 /// `extract` writes below the directory, lists what it wrote, and refuses to overwrite
 /// without --force.
 #[test]

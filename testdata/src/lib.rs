@@ -12,6 +12,7 @@ mod forms;
 pub mod large;
 mod layer;
 mod ledger;
+pub mod links;
 pub mod raw;
 pub mod reinstall;
 pub mod rss;

@@ -7,6 +7,7 @@
 mod beneath;
 mod elf;
 mod extract;
+mod follow;
 mod modes;
 mod read;
 pub(crate) mod sparse;
@@ -14,6 +15,7 @@ pub(crate) mod sparse;
 pub use crate::source::Watch;
 pub use elf::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
+pub use follow::{FollowError, MAX_LINKS};
 pub use read::EntryReader;
 
 use crate::analysis::Analysis;
@@ -79,7 +81,8 @@ pub struct Found {
 impl Analysis {
     /// Finds `path` (relative or absolute) in the final image or in one layer's own entries.
     /// A hard link resolves to the file whose bytes it shares; a symlink is returned as
-    /// itself (see [`Analysis::follow`]). `None` when the version has no such path.
+    /// itself and one among the path's directories is not followed (see
+    /// [`Analysis::follow`]). `None` when the version has no such path.
     pub fn find(&self, path: &[u8], version: Version) -> Option<Found> {
         let path = crate::path::normalize(path)?;
         match version {
@@ -112,24 +115,6 @@ impl Analysis {
         }
     }
 
-    /// Follows symlinks from `path` in the final image, as the kernel would inside a root
-    /// at `/`, up to 40 links; `None` when the chain is broken or loops.
-    pub fn follow(&self, path: &[u8]) -> Option<Found> {
-        let mut path = crate::path::normalize(path)?;
-        for _ in 0..40 {
-            let found = self.find(&path, Version::Final)?;
-            let Some(link) = found
-                .link
-                .as_deref()
-                .filter(|_| found.kind == EntryKind::Symlink)
-            else {
-                return Some(found);
-            };
-            path = resolve_link(&path, link);
-        }
-        None
-    }
-
     fn found(&self, layer: usize, entry: usize) -> Option<Found> {
         let e = self.entry(layer, entry)?;
         Some(Found {
@@ -145,31 +130,6 @@ impl Analysis {
     pub fn node_of(&self, path: &[u8]) -> Option<NodeId> {
         self.tree.lookup(&crate::path::normalize(path)?)
     }
-}
-
-/// Where a symlink at `at` pointing to `link` leads, inside the image's root.
-fn resolve_link(at: &[u8], link: &[u8]) -> Vec<u8> {
-    let joined = if link.starts_with(b"/") {
-        link.to_vec()
-    } else {
-        let parent = at
-            .iter()
-            .rposition(|&b| b == b'/')
-            .map_or(&[][..], |i| &at[..i]);
-        [parent, b"/", link].concat()
-    };
-    // `..` above the root stays at the root, as in a chroot.
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in joined.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    parts.join(&b'/')
 }
 
 /// Refuses, with what to do instead, a source that cannot be read a second time: stdin (or

@@ -13,6 +13,7 @@ use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Error, Source};
 
 use crate::common;
 
+mod follow;
 mod modes;
 
 type Files = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -181,42 +182,6 @@ fn every_file_of_every_layer_and_of_the_final_image_reads_back_exactly() {
         }
     }
     assert!(checked > 100, "{checked}");
-}
-
-#[test]
-fn a_symlink_is_followed_only_when_asked_and_a_loop_ends() {
-    use dive_testdata::{ImageSpec, LayerSpec, Op};
-    let spec = ImageSpec::new(
-        "links:1",
-        vec![LayerSpec::new(
-            "COPY / /",
-            vec![
-                Op::file("etc/real.conf", 11, 1),
-                Op::symlink("etc/rel", "real.conf"),
-                Op::symlink("etc/abs", "/etc/rel"),
-                Op::symlink("etc/up", "../../../etc/abs"),
-                Op::symlink("loop/a", "b"),
-                Op::symlink("loop/b", "a"),
-            ],
-        )],
-    );
-    let built = dive_testdata::build(&spec).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("links.tar");
-    std::fs::write(
-        &path,
-        dive_testdata::docker_legacy(&[&built], false).unwrap(),
-    )
-    .unwrap();
-    let analysis = dive_core::analyze(Source::path(&path)).unwrap();
-    let link = analysis.find(b"/etc/up", Version::Final).unwrap();
-    assert_eq!(link.kind, EntryKind::Symlink);
-    assert_eq!(link.link.as_deref(), Some(&b"../../../etc/abs"[..]));
-    for start in ["etc/rel", "/etc/abs", "etc/up"] {
-        let found = analysis.follow(start.as_bytes()).unwrap();
-        assert_eq!((found.kind, found.size), (EntryKind::File, 11), "{start}");
-    }
-    assert_eq!(analysis.follow(b"loop/a"), None);
 }
 
 #[test]

@@ -224,13 +224,18 @@ impl Viewer {
         let head = &viewer.window[..viewer.window.len().min(8192)];
         viewer.hex = head.contains(&0) || head.starts_with(b"\x7fELF");
         if head.starts_with(b"\x7fELF") {
-            viewer.summary = Some(match viewer.contents.elf_summary(analysis, layer, entry) {
+            // Bounded and stoppable: Esc, or closing the viewer, ends the read.
+            let read =
+                viewer
+                    .contents
+                    .elf_summary_watched(analysis, layer, entry, &viewer.state.watch());
+            viewer.summary = Some(match read {
                 Ok(Ok(summary)) => summary_rows(&summary),
                 Ok(Err(why)) => vec![(
                     "ELF".into(),
                     format!("unreadable headers: {}", escape_owned(why)),
                 )],
-                Err(e) => vec![("ELF".into(), escape_owned(e.to_string()))],
+                Err(e) => vec![("ELF".into(), escape_owned(viewer.failure(&e.to_string())))],
             });
             viewer.show_summary = true;
         }
@@ -675,10 +680,10 @@ fn summary_rows(summary: &dive_core::contents::ElfSummary) -> Vec<(String, Strin
         ),
         (
             "needs".to_owned(),
-            if summary.needed.is_empty() {
-                "-".to_owned()
-            } else {
-                names(&summary.needed)
+            match (summary.needed.is_empty(), summary.more_needed) {
+                (true, _) => "-".to_owned(),
+                (false, 0) => names(&summary.needed),
+                (false, more) => format!("{} and {more} more", names(&summary.needed)),
             },
         ),
         (
@@ -689,15 +694,39 @@ fn summary_rows(summary: &dive_core::contents::ElfSummary) -> Vec<(String, Strin
         ("symbols".to_owned(), size(summary.symbol_bytes)),
         (
             "sections".to_owned(),
-            format!("{} (x: hex dump)", summary.sections.len()),
+            format!(
+                "{} (x: hex dump)",
+                summary.sections.len() as u64 + summary.more_sections.0
+            ),
         ),
     ];
+    if !summary.left_out.is_empty() {
+        // Names in it are the summary's own words, not the file's.
+        rows.insert(
+            rows.len() - 1,
+            (
+                "not read".to_owned(),
+                format!(
+                    "{} (over the {} a summary reads)",
+                    summary.left_out.join(", "),
+                    size(dive_core::contents::ELF_SUMMARY_CAP)
+                ),
+            ),
+        );
+    }
     rows.extend(summary.sections.iter().map(|(name, bytes)| {
         (
             String::new(),
             format!("{:>10}  {}", size(*bytes), escape(name)),
         )
     }));
+    let (more, bytes) = summary.more_sections;
+    if more > 0 {
+        rows.push((
+            String::new(),
+            format!("{:>10}  … {more} more sections", size(bytes)),
+        ));
+    }
     rows
 }
 

@@ -6,6 +6,7 @@
 
 mod beneath;
 mod elf;
+mod elf_read;
 mod extract;
 mod follow;
 mod modes;
@@ -14,6 +15,7 @@ pub(crate) mod sparse;
 
 pub use crate::source::Watch;
 pub use elf::ElfSummary;
+pub use elf_read::{ElfReadCount, STEP as ELF_STEP, SUMMARY_CAP as ELF_SUMMARY_CAP};
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use follow::{FollowError, MAX_LINKS};
 pub use read::EntryReader;
@@ -195,5 +197,11 @@ impl Contents {
     /// The input as named.
     pub fn input(&self) -> &str {
         &self.input
+    }
+
+    /// Whether a plain layer is read at an offset (a file, a directory, a registry's range
+    /// request), not decoded again from the input's start.
+    pub(crate) fn positioned(&self) -> bool {
+        matches!(self.reread, Reread::Store(_))
     }
 }

@@ -13,6 +13,7 @@ use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Error, Source};
 
 use crate::common;
 
+mod elf_bounds;
 mod follow;
 mod modes;
 

@@ -205,6 +205,169 @@ fn every_human_readable_output_shows_controls_as_escapes() {
     checked("the interactive view refused", &[image], None, 2);
 }
 
+/// Runs dive-rs with arguments that may not be UTF-8 (a hostile path as typed).
+fn run_os(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `cat` of the hostile image writes a file's bytes exactly (names and contents holding
+/// controls, a name that is not UTF-8), and every refusal (a symlink, a link pointing out of
+/// the image, a name climbing out) says so on stderr escaped, with nothing on stdout and
+/// nothing read from the host.
+#[test]
+fn cat_of_the_hostile_image_is_exact_and_its_errors_escaped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("hostile.tar");
+    std::fs::write(&image, image_bytes()).unwrap();
+    let image = image.as_os_str();
+    let cat = |path: &[u8], extra: &[&str]| {
+        let mut args = vec![OsStr::new("cat"), image, OsStr::from_bytes(path)];
+        args.extend(extra.iter().map(OsStr::new));
+        run_os(&args)
+    };
+    for (path, expected) in [
+        (
+            format!("/app/{HOSTILE}title").into_bytes(),
+            dive_testdata::Content::to_vec(2, 70_000),
+        ),
+        (
+            b"/app/bad\xff\xfe\nname.bin".to_vec(),
+            dive_testdata::Content::to_vec(3, 60_000),
+        ),
+        (
+            format!("/app/{HOSTILE}notes.txt").into_bytes(),
+            dive_testdata::hostile_notes().into_bytes(),
+        ),
+    ] {
+        let output = cat(&path, &[]);
+        let what = String::from_utf8_lossy(&path).into_owned();
+        let stderr = assert_safe(&what, &output.stderr);
+        assert!(output.status.success(), "{what}: {stderr}");
+        assert!(output.stdout == expected, "{what}: not the exact bytes");
+        assert!(stderr.is_empty(), "{what}: {stderr}");
+    }
+    for (path, extra, said) in [
+        (
+            format!("/app/link{HOSTILE}"),
+            &[][..],
+            format!("/app/link{SHOWN} is a symlink to /{SHOWN}; --follow"),
+        ),
+        (
+            format!("/app/link{HOSTILE}"),
+            &["--follow"][..],
+            format!("/app/link{SHOWN}: there is no /{SHOWN} in the final image"),
+        ),
+        (
+            "/app/hostpasswd".to_owned(),
+            &["--follow"][..],
+            "/app/hostpasswd: there is no /etc in the final image".to_owned(),
+        ),
+        (
+            format!("/app/up{HOSTILE}"),
+            &["--follow"][..],
+            format!("/app/up{SHOWN}: there is no /tmp in the final image"),
+        ),
+        (
+            format!("../../../escaped{HOSTILE}"),
+            &[][..],
+            format!("/../../../escaped{SHOWN}: not in the final image; no layer wrote it"),
+        ),
+        (
+            "/app/passwd-link".to_owned(),
+            &[][..],
+            "/app/passwd-link: a hard link whose target is not in the image".to_owned(),
+        ),
+    ] {
+        let output = cat(path.as_bytes(), extra);
+        let stderr = assert_safe(&path, &output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{path:?}: {stderr}");
+        assert!(stderr.contains(&said), "{path:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{path:?}");
+    }
+}
+
+/// `extract` of the whole hostile image: names arrive byte for byte below the directory,
+/// links pointing out are written as links, what is skipped is said, both listings are
+/// escaped, and nothing lands beside the directory (a sentinel the links could aim at stays
+/// empty).
+#[test]
+fn extract_of_the_hostile_image_stays_below_the_directory_and_lists_escaped() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("hostile.tar");
+    std::fs::write(&image, image_bytes()).unwrap();
+    let sentinel = dir.path().join("sentinel");
+    std::fs::create_dir(&sentinel).unwrap();
+    let out = dir.path().join("out");
+    let image_arg = image.to_str().unwrap();
+    let out_arg = out.to_str().unwrap();
+    for args in [
+        vec!["extract", image_arg, "/", "-o", out_arg],
+        vec![
+            "extract", image_arg, "/", "-o", out_arg, "--force", "--layer", "0",
+        ],
+        vec![
+            "extract", image_arg, "/", "-o", out_arg, "--force", "--layer", "1",
+        ],
+    ] {
+        let what = args.join(" ");
+        let listed = checked(&what, &args, None, 0);
+        if !args.contains(&"--layer") {
+            for line in [
+                format!("- /app/{SHOWN}title"),
+                r"- /app/bad\xff\xfe\nname.bin".to_owned(),
+                format!("l /app/link{SHOWN}"),
+                "skipped /app/passwd-link: a hard link whose target is in no layer".to_owned(),
+            ] {
+                assert!(
+                    listed.lines().any(|l| l == line),
+                    "{what}: {line:?} in {listed}"
+                );
+            }
+        }
+    }
+    let at = |name: &[u8]| out.join(OsStr::from_bytes(name));
+    assert_eq!(
+        std::fs::read(at(format!("app/{HOSTILE}title").as_bytes())).unwrap(),
+        dive_testdata::Content::to_vec(2, 70_000)
+    );
+    assert_eq!(
+        std::fs::read(at(b"app/bad\xff\xfe\nname.bin")).unwrap(),
+        dive_testdata::Content::to_vec(3, 60_000)
+    );
+    // Layer 0's pip cache file, hidden in the final image.
+    assert_eq!(
+        std::fs::read(at(format!("root/.cache/pip/{HOSTILE}.whl").as_bytes())).unwrap(),
+        dive_testdata::Content::to_vec(4, 50_000)
+    );
+    for (link, target) in [
+        (format!("app/link{HOSTILE}"), format!("/{HOSTILE}")),
+        (
+            format!("app/up{HOSTILE}"),
+            "../../../../../../../../tmp".to_owned(),
+        ),
+        ("app/hostpasswd".to_owned(), "/etc/passwd".to_owned()),
+    ] {
+        let written = std::fs::read_link(at(link.as_bytes())).unwrap();
+        assert_eq!(written.as_os_str().as_bytes(), target.as_bytes());
+    }
+    assert!(std::fs::read_dir(&sentinel).unwrap().next().is_none());
+    let mut beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["hostile.tar", "out", "sentinel"]);
+}
+
 #[test]
 fn json_keeps_the_names_exact() {
     let dir = tempfile::tempdir().unwrap();

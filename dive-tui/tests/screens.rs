@@ -403,6 +403,153 @@ fn names_with_terminal_controls_show_as_escapes() {
     );
 }
 
+/// The hostile-names image as a gzip'd Docker 25 tar in `dir`, opened with its files
+/// readable.
+fn hostile_app(dir: &std::path::Path, width: u16, height: u16) -> App {
+    let built = dive_testdata::build(&dive_testdata::hostile_image()).unwrap();
+    let image = dir.join("hostile.tar");
+    std::fs::write(
+        &image,
+        dive_testdata::docker25(&[&built], dive_testdata::Compression::Gzip, false).unwrap(),
+    )
+    .unwrap();
+    app_with_files(&image, width, height)
+}
+
+/// Filters the tree to `pattern` and selects the first item whose label ends with `suffix`
+/// (labels of hostile names are escaped, and cannot be typed).
+fn select_ending(app: &mut App, pattern: &str, suffix: &str) {
+    app.type_keys(&format!("2C/{pattern}<Enter>eg"));
+    for _ in 0..200 {
+        if selected(app).0.ends_with(suffix) {
+            return;
+        }
+        app.type_keys("j");
+    }
+    panic!("no …{suffix} in {:?}", labels(app));
+}
+
+/// Text as a terminal would get it holds no code point it acts on (but line ends).
+fn assert_inert(what: &str, text: &str) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c != '\n' && dive_core::escape::needs_escape(c))
+    {
+        panic!("{what}: {c:?} reaches the terminal:\n{text}");
+    }
+}
+
+/// The viewer on the hostile image: a text file whose lines carry terminal controls, and
+/// an ELF file whose section names do, show them escaped, title and rows alike.
+#[test]
+fn the_viewer_shows_hostile_contents_and_names_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = hostile_app(dir.path(), 200, 30);
+    select_ending(&mut app, "notes.txt", "notes.txt");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(!viewer.hex, "a text file");
+    assert_eq!(
+        viewer.rows[0],
+        (
+            "1".to_owned(),
+            r"first line \e]0;OWNED\x07\e]52;c;cm0gLXJmIH4K\x07\e[2J\u{9b}31m\u{202e}\r    "
+                .to_owned()
+        )
+    );
+    assert_eq!(viewer.rows[1], ("2".to_owned(), "second line".to_owned()));
+    assert!(
+        viewer.title.starts_with(r"/app/\e]0;OWNED\x07"),
+        "{}",
+        viewer.title
+    );
+    let text = screen(&app);
+    assert!(text.contains("second line"), "{text}");
+    assert_inert("the text viewer", &text);
+    app.type_keys("<Esc>");
+    select_ending(&mut app, "evil.so", "evil.so");
+    app.type_keys("v");
+    let viewer = app.viewer.as_ref().unwrap();
+    assert!(viewer.show_summary, "an ELF file opens on its summary");
+    let rows = viewer.rows.clone();
+    assert!(
+        rows.iter().any(|(_, v)| v
+            .ends_with(r".text\e]0;OWNED\x07\e]52;c;cm0gLXJmIH4K\x07\e[2J\u{9b}31m\u{202e}\r\t")),
+        "{rows:?}"
+    );
+    for (label, value) in &rows {
+        assert_inert("the ELF summary", &format!("{label} {value}"));
+    }
+    assert_inert("the ELF summary's screen", &screen(&app));
+}
+
+/// `X` on the hostile image's `app` directory: every file lands below the directory typed,
+/// byte for byte under its raw name, links pointing out are written as links (never
+/// followed), nothing lands beside it, and the status line is escaped.
+#[test]
+fn x_upper_extracts_hostile_names_only_below_the_directory() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = hostile_app(dir.path(), 200, 30);
+    let out = dir.path().join("out");
+    let sentinel = dir.path().join("sentinel");
+    std::fs::create_dir(&sentinel).unwrap();
+    select(&mut app, "app", "app");
+    app.type_keys(&format!("X{}<Enter>", out.display()));
+    let status = app.status.clone().unwrap_or_default();
+    assert!(status.starts_with("wrote "), "{status}");
+    assert!(
+        status.ends_with("; skipped 2 (dive-rs extract lists why)"),
+        "the hard link climbing out, and the one whose target is gone: {status}"
+    );
+    assert_inert("the status line", &status);
+    assert_inert("the screen", &screen(&app));
+    let hostile = dive_testdata::HOSTILE;
+    let at = |name: &[u8]| out.join(std::ffi::OsStr::from_bytes(name));
+    assert_eq!(
+        std::fs::read(at(format!("app/{hostile}title").as_bytes())).unwrap(),
+        dive_testdata::Content::to_vec(2, 70_000)
+    );
+    assert_eq!(
+        std::fs::read(at(b"app/bad\xff\xfe\nname.bin")).unwrap(),
+        dive_testdata::Content::to_vec(3, 60_000)
+    );
+    assert_eq!(
+        std::fs::read(at(format!("app/{hostile}notes.txt").as_bytes())).unwrap(),
+        dive_testdata::hostile_notes().into_bytes()
+    );
+    for (link, target) in [
+        (format!("app/link{hostile}"), format!("/{hostile}")),
+        ("app/hostpasswd".to_owned(), "/etc/passwd".to_owned()),
+    ] {
+        let written = std::fs::read_link(at(link.as_bytes())).unwrap();
+        assert_eq!(written.as_os_str().as_bytes(), target.as_bytes());
+    }
+    assert!(std::fs::read_dir(&sentinel).unwrap().next().is_none());
+    let mut beside: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["hostile.tar", "out", "sentinel"]);
+}
+
+/// Closing the viewer (dropping its worker) raises the stop flag its reads look at, so a
+/// summary or a decode under way ends instead of reading on for nobody.
+#[test]
+fn closing_the_viewer_stops_its_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = hostile_app(dir.path(), 200, 30);
+    let (wake, _rx) = std::sync::mpsc::sync_channel(64);
+    app.waker = Some(wake);
+    select_ending(&mut app, "evil.so", "evil.so");
+    app.type_keys("v");
+    let state = std::sync::Arc::clone(&app.worker.as_ref().unwrap().state);
+    assert!(!state.stopped());
+    app.worker = None;
+    assert!(state.stopped(), "the read under way was not told to stop");
+}
+
 /// With a base image known, its layers are marked, and B hides them: the list, Home, Up and
 /// a click all stay on the image's own layers.
 #[test]

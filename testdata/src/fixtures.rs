@@ -4,7 +4,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::content::Content;
-use crate::cuda::{CudaFile, FatEntry, arch_sweep, cuda_library};
+use crate::cuda::{CudaFile, ElfSection, FatEntry, arch_sweep, cuda_library, elf_of};
 use crate::spec::{ImageSpec, LayerSpec, Op, TarStyle};
 
 /// Every tar detail of DESIGN §4 in three layers: `./` names, long and non-UTF-8 names,
@@ -636,8 +636,12 @@ pub const HOSTILE: &str = "\x1b]0;OWNED\x07\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\u{9
 
 /// Every place an image can put text that reaches people, holding [`HOSTILE`]: file and
 /// directory names (one with invalid UTF-8 and a newline), a symlink target, a pip dist and a
-/// dpkg package (name and version), the tag, the Dockerfile steps, and a warning (a hard link
-/// whose target is missing). The escapes test reads every human-readable output of it.
+/// dpkg package (name and version), the tag, the Dockerfile steps, a text file's lines, an
+/// ELF file's section names, and warnings (a hard link whose target is missing, another whose
+/// target climbs out, a name that climbs out with `..`). Links point out of the image:
+/// absolute to the root and to a host file, relative above the root. The escapes test reads
+/// every human-readable output of it; the contents tests take its files out (`cat`,
+/// `extract`, the viewer).
 pub fn hostile_image() -> ImageSpec {
     let site = "usr/local/lib/python3.11/site-packages";
     let evil = format!("evil{HOSTILE}");
@@ -661,6 +665,25 @@ pub fn hostile_image() -> ImageSpec {
         },
         Op::symlink(&format!("app/link{HOSTILE}"), &format!("/{HOSTILE}")),
         Op::file(&format!("root/.cache/pip/{HOSTILE}.whl"), 50_000, 4),
+        Op::text(&format!("app/{HOSTILE}notes.txt"), hostile_notes()),
+        // An ELF file whose section names carry the controls, for the viewer's summary.
+        Op::text(
+            "app/evil.so",
+            elf_of(
+                3,
+                8,
+                &[ElfSection::new(&format!(".text{HOSTILE}"), vec![0x90; 64])],
+            ),
+        ),
+        Op::symlink(&format!("app/up{HOSTILE}"), "../../../../../../../../tmp"),
+        Op::symlink("app/hostpasswd", "/etc/passwd"),
+        Op::hardlink("app/passwd-link", "../../../etc/passwd"),
+        Op::File {
+            path: format!("../../../escaped{HOSTILE}").into_bytes(),
+            size: 100,
+            seed: 6,
+            mode: 0o644,
+        },
     ];
     base.extend(wheel(
         site,
@@ -683,6 +706,12 @@ pub fn hostile_image() -> ImageSpec {
     );
     spec.empty_steps.push((1, format!("ENV X={HOSTILE}")));
     spec
+}
+
+/// The lines of the hostile image's `app/{HOSTILE}notes.txt`: terminal controls inside a
+/// text file's contents, for the viewer.
+pub fn hostile_notes() -> String {
+    format!("first line {HOSTILE}\nsecond line\n")
 }
 
 /// Names that are markup, for the HTML report: a tag with an event handler, the end of a

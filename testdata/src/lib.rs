@@ -23,7 +23,8 @@ pub use content::{BINARY, Content, elf_with_debug};
 pub use cuda::{CudaFile, ElfSection, FatEntry, arch_sweep, cuda_library, elf_of, fatbin};
 pub use fixtures::{
     HOSTILE, cuda_files, cuda_image, damaged_fatbins, demo_base_image, demo_image, demo_image_v2,
-    hostile_image, markup_image, owned_image, rich_image, twice_image, two_platforms, wide_image,
+    hostile_image, hostile_notes, markup_image, owned_image, rich_image, twice_image,
+    two_platforms, wide_image,
 };
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,

@@ -15,6 +15,7 @@ use crate::common;
 
 mod elf_bounds;
 mod follow;
+mod hostile;
 mod modes;
 
 type Files = BTreeMap<Vec<u8>, Vec<u8>>;

@@ -270,7 +270,8 @@ fn unknown_rules_and_bad_values_are_errors_that_name_the_file() {
         ("dive-rs:\n  packages: { a: 0, a: 1 }\n", "duplicate"),
         ("rules:\n  lowestEfficiency: 1.5\n", "between 0 and 1"),
         ("rules:\n  highestWastedBytes: much\n", "size"),
-        ("rules: [\n", ""),
+        // An unclosed flow sequence: the parser names where it stands.
+        ("rules: [\n", "line 1 column 8"),
     ] {
         match Rules::from_yaml("ci/rules.yml", yaml) {
             Err(Error::Config { location, message }) => {

@@ -47,8 +47,7 @@ pub mod source;
 pub mod tree;
 
 pub use analysis::{
-    Analysis, BaseImage, BaseLayers, BaseSource, ContentReads, EntryContents, ImageFacts,
-    LargeFile, LayerFacts,
+    Analysis, BaseImage, BaseLayers, BaseSource, EntryContents, ImageFacts, LargeFile, LayerFacts,
 };
 pub use engine::{
     Analyzer, AnalyzerBuilder, Attributed, Attributing, Control, Event, Observer, analyze,

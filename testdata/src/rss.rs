@@ -25,3 +25,36 @@ pub fn reset_peak_kib() -> io::Result<u64> {
 pub fn peak_kib() -> io::Result<u64> {
     status_kib("VmHWM:")
 }
+
+/// How a child process ended, and its peak RSS as the kernel counted it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildPeak {
+    /// The exit code, or `None` when a signal ended it.
+    pub code: Option<i32>,
+    /// Its peak resident set, in KiB (`ru_maxrss`).
+    pub peak_kib: u64,
+}
+
+/// Waits for `child` and reads its peak RSS from the kernel's accounting of that one child
+/// (`wait4`): exact whatever else the test process runs, unlike `RUSAGE_CHILDREN`, which
+/// mixes every child, or polling `/proc`, which misses a last-moment peak. The child must
+/// not have been waited for; its stdout should go to a file (a pipe nobody reads would
+/// stall it).
+#[allow(unsafe_code)]
+pub fn wait_with_peak(child: std::process::Child) -> io::Result<ChildPeak> {
+    let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
+    let mut status: libc::c_int = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `pid` is our own child, not yet reaped (std reaps only in `wait`, which was not
+    // called); `status` and `usage` are valid for writes of their types for the call.
+    let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, usage.as_mut_ptr()) };
+    if reaped != pid {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: wait4 filled `usage` for the child it reaped (and it was zeroed before).
+    let usage = unsafe { usage.assume_init() };
+    Ok(ChildPeak {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        peak_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+    })
+}

@@ -135,21 +135,23 @@ pub struct Analysis {
     /// Same-size rewrites whose contents are compared with the attribution
     /// ([`Analysis::is_being_compared`]); empty once it is set.
     pub(crate) unproven: Vec<crate::tree::Unproven>,
-    /// What was read back of file contents ([`Analysis::content_reads`]).
-    pub(crate) content_reads: ContentReads,
+    /// What the attribution did beyond the walk ([`Analysis::work`]).
+    pub(crate) work: Work,
 }
 
-/// What an analysis read back of file contents beyond its walk: the heads, ends and whole
-/// contents that same-size rewrites and duplicates are compared by (plain layers read in
-/// place; zero for a saved scan). Each content is read whole at most a few times, so this
-/// stays within a small multiple of the candidates' bytes (docs/limits.md).
+/// Work an analysis did beyond walking its layers, counted so that its budget can be held
+/// (docs/limits.md) by counts rather than by a clock: zero for a saved scan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ContentReads {
-    /// Positioned reads of contents.
-    pub reads: u64,
-    /// Their bytes.
-    pub bytes: u64,
+pub struct Work {
+    /// Positioned reads of file contents in plain layers: the heads, ends and whole contents
+    /// that same-size rewrites and duplicates are compared by.
+    pub content_reads: u64,
+    /// Their bytes: each candidate is read whole at most a few times.
+    pub content_bytes: u64,
+    /// Paths and contents looked at while putting duplicate groups together: a few per
+    /// path, however large a group.
+    pub duplicate_steps: u64,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings
@@ -180,9 +182,10 @@ impl Analysis {
         self.layer_indexes.get(layer).map(Arc::as_ref)
     }
 
-    /// What the analysis read back of file contents to compare them, once attributed.
-    pub fn content_reads(&self) -> ContentReads {
-        self.content_reads
+    /// What the analysis did beyond the walk (contents read back, duplicates grouped),
+    /// once attributed.
+    pub fn work(&self) -> Work {
+        self.work
     }
 
     /// Entry `entry` (in tar order) of layer `layer`.

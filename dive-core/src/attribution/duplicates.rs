@@ -99,7 +99,7 @@ pub struct DuplicateGroup {
 }
 
 /// Finds the duplicate groups of the final image: copies of at least `min_size` bytes,
-/// largest saving first.
+/// largest saving first; and the steps it took (paths and contents looked at).
 pub(crate) fn find(
     tree: &FileTree,
     layers: &[&LayerIndex],
@@ -107,7 +107,7 @@ pub(crate) fn find(
     min_size: u64,
     inode_owner: &[Option<u32>],
     packages: &[Package],
-) -> Vec<DuplicateGroup> {
+) -> (Vec<DuplicateGroup>, u64) {
     let min_size = min_size.max(1);
     // Contents shown at some path, by size (a content with hard links is listed once).
     let mut seen = vec![false; tree.inodes().len()];
@@ -174,6 +174,7 @@ pub(crate) fn find(
             Key::Head(_) => Some((size, Key::Whole(whole(inode)?), inode)),
         })
         .collect();
+    let rehashed_len = rehashed.len();
     let sets: Vec<(Vec<InodeId>, Evidence)> = groups_of(rehashed)
         .into_iter()
         .map(|(_, members)| (members, Evidence::Blake3))
@@ -197,9 +198,15 @@ pub(crate) fn find(
             }
         }
     }
+    // One step per candidate keyed and per content hashed whole, then each group's own.
+    let mut steps = (candidates.len() + rehashed_len) as u64;
     let mut groups: Vec<DuplicateGroup> = sets
         .into_iter()
-        .map(|(inodes, evidence)| group(tree, &nodes_of, inodes, evidence, inode_owner, packages))
+        .map(|(inodes, evidence)| {
+            let (group, taken) = group(tree, &nodes_of, inodes, evidence, inode_owner, packages);
+            steps += taken;
+            group
+        })
         .collect();
     groups.sort_by(|a, b| {
         b.reclaimable_bytes
@@ -207,7 +214,7 @@ pub(crate) fn find(
             .then(b.size.cmp(&a.size))
             .then_with(|| a.paths.cmp(&b.paths))
     });
-    groups
+    (groups, steps)
 }
 
 /// What is known of one content's bytes.
@@ -237,7 +244,7 @@ fn group(
     evidence: Evidence,
     inode_owner: &[Option<u32>],
     packages: &[Package],
-) -> DuplicateGroup {
+) -> (DuplicateGroup, u64) {
     let size = tree.inode(inodes[0]).size;
     let owner = |inode: InodeId| inode_owner.get(inode.0 as usize).copied().flatten();
     let mut rows: Vec<(Vec<u8>, NodeId, Option<u32>, InodeId)> = inodes
@@ -258,16 +265,22 @@ fn group(
     }
     let owners: Vec<Option<u32>> = inodes.iter().map(|&i| owner(i)).collect();
     let cause = cause(&owners, packages);
-    // The first path of each copy, found in one pass (rows are sorted by path).
+    // The first path of each copy, found in one pass over the rows (sorted by path) and one
+    // lookup per copy: the steps this group takes.
+    let mut steps = 0u64;
     let mut first_node: HashMap<InodeId, NodeId> = HashMap::with_capacity(inodes.len());
     for row in &rows {
+        steps += 1;
         first_node.entry(row.3).or_insert(row.1);
     }
     let copies = inodes
         .iter()
-        .filter_map(|i| first_node.get(i).copied())
+        .filter_map(|i| {
+            steps += 1;
+            first_node.get(i).copied()
+        })
         .collect();
-    DuplicateGroup {
+    let group = DuplicateGroup {
         size,
         count: inodes.len(),
         reclaimable_bytes: size * (inodes.len() as u64 - 1),
@@ -281,7 +294,8 @@ fn group(
         nodes: rows.iter().map(|r| r.1).collect(),
         copies,
         counted_bytes: 0,
-    }
+    };
+    (group, steps)
 }
 
 /// Why a group's copies exist, from the owners of its copies.

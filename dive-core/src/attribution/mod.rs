@@ -222,6 +222,8 @@ pub struct Attribution {
     pub duplicates: Vec<DuplicateGroup>,
     /// Packages a later layer installed again over an earlier layer's copy, largest first.
     pub reinstalls: Vec<Reinstall>,
+    /// Paths and contents looked at while grouping duplicates ([`crate::Work`]).
+    pub(crate) duplicate_steps: u64,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
     /// CUDA device code of the files the image ships.
@@ -412,7 +414,7 @@ pub(crate) fn attribute(
     let reinstalls = replaced.reinstalls(&registry.packages);
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.reinstalls = reinstalls;
-    attribution.duplicates = duplicates::find(
+    (attribution.duplicates, attribution.duplicate_steps) = duplicates::find(
         tree,
         layers,
         hasher,
@@ -587,6 +589,7 @@ impl Registry {
             waste: Vec::new(),
             duplicates: Vec::new(),
             reinstalls: Vec::new(),
+            duplicate_steps: 0,
             inode_owner,
             cuda: Cuda::default(),
         }

@@ -42,7 +42,7 @@ pub struct Attributed {
     /// scan merges alike.
     read: Vec<(usize, u32, crate::layer::ContentHash)>,
     /// What the merge and this step read of contents.
-    reads: crate::analysis::ContentReads,
+    reads: crate::analysis::Work,
 }
 
 impl Attributing {
@@ -91,10 +91,13 @@ fn set_reasons(hidden: &mut [HiddenItem], proven: &[(InodeId, HiddenReason)]) {
 impl Analysis {
     /// Completes an analysis of [`Analyzer::analyze_in_steps`] with its attribution.
     pub fn set_attribution(&mut self, attributed: Attributed) {
+        self.work = crate::analysis::Work {
+            duplicate_steps: attributed.attribution.duplicate_steps,
+            ..attributed.reads
+        };
         self.attribution = attributed.attribution;
         set_reasons(&mut self.hidden, &attributed.proven);
         self.unproven.clear();
-        self.content_reads = attributed.reads;
         for (layer, entry, hash) in attributed.read {
             if let Some(index) = self.layer_indexes.get_mut(layer) {
                 Arc::make_mut(index).set_content_hash(entry as usize, hash);
@@ -217,7 +220,7 @@ impl Analyzer {
             gpus: self.options.gpus.clone(),
             changes: merged.changes,
             unproven: merged.unproven,
-            content_reads: crate::analysis::ContentReads::default(),
+            work: crate::analysis::Work::default(),
         };
         let attributing = Attributing {
             hasher,

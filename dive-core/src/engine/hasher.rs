@@ -4,7 +4,7 @@ use std::io::{self, Read};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::analysis::ContentReads;
+use crate::analysis::Work;
 use crate::layer::{ContentHash, LayerEntry, hash_content};
 use crate::source::Blob;
 use crate::tree::ContentHasher;
@@ -14,8 +14,8 @@ pub(crate) trait RecordingHasher: ContentHasher {
     /// `(layer, entry, hash)` of every content read so far, handed over once.
     fn read(&self) -> Vec<(usize, u32, ContentHash)>;
 
-    /// What was read of contents so far.
-    fn reads(&self) -> ContentReads;
+    /// What was read of contents so far (the reads of [`Work`]).
+    fn reads(&self) -> Work;
 }
 
 /// Hashes the content of entries in plain layers held in memory.
@@ -110,10 +110,11 @@ impl RecordingHasher for BlobHasher {
             .unwrap_or_default()
     }
 
-    fn reads(&self) -> ContentReads {
-        ContentReads {
-            reads: self.reads.load(Ordering::Relaxed),
-            bytes: self.bytes_read.load(Ordering::Relaxed),
+    fn reads(&self) -> Work {
+        Work {
+            content_reads: self.reads.load(Ordering::Relaxed),
+            content_bytes: self.bytes_read.load(Ordering::Relaxed),
+            ..Work::default()
         }
     }
 }
@@ -132,7 +133,7 @@ impl RecordingHasher for NoHasher {
         Vec::new()
     }
 
-    fn reads(&self) -> ContentReads {
-        ContentReads::default()
+    fn reads(&self) -> Work {
+        Work::default()
     }
 }

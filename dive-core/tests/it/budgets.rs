@@ -1,0 +1,63 @@
+//! The time budgets of docs/limits.md, held by what the analysis counts (contents read back,
+//! steps taken grouping duplicates), never by a clock: on the crafted images that made the
+//! stages quadratic (`dive_testdata::crafted`), the counts stay linear in the candidates.
+//! Their memory is held in dive-tui's `crafted.rs`, in a child process.
+
+use dive_core::Analysis;
+use dive_core::attribution::Evidence;
+use dive_testdata::crafted::{Written, write_crafted};
+
+use crate::common;
+
+/// Writes the crafted image `name` at `scale` and analyses it from the file.
+fn crafted(name: &str, scale: f64) -> (Written, Analysis) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.tar"));
+    let written = write_crafted(name, &path, scale).unwrap();
+    (written, common::analyze_path(&path))
+}
+
+#[test]
+fn files_sharing_size_and_head_are_each_read_once() {
+    // 2,000 files of 8 KiB with one first 4 KiB: each is compared by its head, then read
+    // whole once. Comparing each against every set found before read a million times more.
+    let (written, analysis) = crafted("same-head", 0.1);
+    let files = written.count;
+    assert_eq!(files, 2_000);
+    assert!(analysis.attribution.duplicates.is_empty());
+    let work = analysis.work();
+    assert!(work.content_reads <= 2 * files, "{work:?}");
+    assert!(work.content_bytes <= files * (8192 + 4096), "{work:?}");
+    assert!(
+        work.content_bytes >= files * 8192,
+        "the whole contents were read: {work:?}"
+    );
+}
+
+#[test]
+fn one_large_group_of_identical_files_takes_linear_steps() {
+    // 20,000 identical files streamed from a gzip layer: one group, proven by the hashes
+    // the walk took (nothing read back), put together in a few steps per path. Looking up
+    // each copy's first path among all the rows took 200 million.
+    let (written, analysis) = crafted("identical", 0.04);
+    let files = written.count;
+    assert_eq!(files, 20_000);
+    let groups = &analysis.attribution.duplicates;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].count as u64, files);
+    assert_eq!(groups[0].evidence, Evidence::Blake3);
+    assert_eq!(groups[0].reclaimable_bytes, (files - 1) * 4096);
+    let work = analysis.work();
+    assert_eq!(work.content_reads, 0, "{work:?}");
+    assert!(work.duplicate_steps <= 4 * files, "{work:?}");
+}
+
+#[test]
+fn an_apt_step_deleting_docs_is_no_reinstall() {
+    let (_, analysis) = crafted("apt-docs", 1.0);
+    assert!(
+        analysis.attribution.reinstalls.is_empty(),
+        "{:?}",
+        analysis.attribution.reinstalls
+    );
+}

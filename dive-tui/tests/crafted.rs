@@ -1,0 +1,245 @@
+//! Crafted images (docs/limits.md): each written as an attacker would to make one stage of
+//! the analysis costly (`dive_testdata::crafted`), analysed by the built `dive-rs --json` in
+//! a child process. Its peak RSS, as the kernel counted it for that child (`wait4`), is held
+//! to the budget, and its answer to what the image holds: a stage that stops at a cap says so
+//! in a warning and reports no false figure. Time is held by counts in dive-core's tests
+//! (`budgets.rs`, the fat binary reader's), never by a clock.
+//!
+//! A child's peak starts from its parent's at the moment it was started (the kernel carries
+//! the address space's high-water mark across `exec`), so the tests run one at a time and
+//! reset this process's mark just before each start: what is measured is `dive-rs`.
+//!
+//! Here at a tenth of the table's sizes (`CRAFTED_SCALE=1` for those; `benches/crafted.sh`
+//! runs them at full scale against the build before, and prints the figures).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use dive_testdata::crafted::{CRAFTED, Written, sections_sweep, write_crafted};
+use dive_testdata::rss::wait_with_peak;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
+
+/// Fixed windows of any analysis: read blocks, decoded chunks, the threads' stacks, the
+/// largest ELF reading (fat binaries, 30 MiB at most).
+const FIXED_KIB: u64 = 64 * 1024;
+/// An entry's records across the layer index, the tree, the attribution and the JSON
+/// document (about 300 bytes measured; a duplicate group adds its paths again).
+const PER_ENTRY_BYTES: u64 = 600;
+
+fn scale() -> f64 {
+    std::env::var("CRAFTED_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.1)
+}
+
+/// The memory budget of an image: fixed windows, a record per entry, and each path kept
+/// whole twice (the layer's record, the document's string); paths are at most `--max-path`.
+fn budget_kib(written: &Written) -> u64 {
+    FIXED_KIB + (PER_ENTRY_BYTES * written.entries + 2 * written.path_bytes) / 1024
+}
+
+/// What `dive-rs IMAGE --json` said of the crafted image `name`, and the child's peak.
+struct Run {
+    written: Written,
+    json: Value,
+}
+
+impl Run {
+    fn warned(&self, what: &str) -> bool {
+        self.json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains(what))
+    }
+}
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn run(name: &str) -> Run {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join(format!("{name}.tar"));
+    let written = write_crafted(name, &image, scale()).unwrap();
+    let (out, err) = (dir.path().join("out.json"), dir.path().join("err.txt"));
+    let ours = dive_testdata::rss::reset_peak_kib().unwrap();
+    let child = Command::new(BIN)
+        .arg(&image)
+        .arg("--json")
+        .env_remove("CI")
+        .stdin(Stdio::null())
+        .stdout(File::create(&out).unwrap())
+        .stderr(File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let ended = wait_with_peak(child).unwrap();
+    let stderr = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(ended.code, Some(0), "{name}: {stderr}");
+    let json: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let budget = budget_kib(&written);
+    eprintln!(
+        "{name}: {} {}, {} entries: peak {} KiB of a {budget} KiB budget (this process: \
+         {ours} KiB)",
+        written.count,
+        CRAFTED.iter().find(|c| c.name == name).unwrap().unit,
+        written.entries,
+        ended.peak_kib
+    );
+    assert!(
+        ended.peak_kib <= budget,
+        "{name}: peak RSS {} KiB over the budget of {budget} KiB ({written:?})",
+        ended.peak_kib
+    );
+    Run { written, json }
+}
+
+fn cuda_files(run: &Run) -> &Vec<Value> {
+    run.json["cuda"]["files"].as_array().unwrap()
+}
+
+#[test]
+fn a_section_of_fat_binary_magic_numbers() {
+    let run = run("fatbin-magic");
+    assert!(cuda_files(&run).is_empty());
+    assert!(run.warned("more bad fat binaries"));
+}
+
+#[test]
+fn a_section_of_empty_fat_binaries() {
+    let run = run("fatbin-empty");
+    assert!(run.warned("were not followed"));
+    assert_eq!(run.json["cuda"]["device_bytes"], 0);
+}
+
+#[test]
+fn sections_that_overlap_are_counted_once() {
+    let run = run("fatbin-sections");
+    let files = cuda_files(&run);
+    assert_eq!(files.len() as u64, 2 * run.written.count);
+    let device: u64 = sections_sweep()
+        .iter()
+        .map(dive_testdata::FatEntry::file_bytes)
+        .sum();
+    for file in files {
+        assert_eq!(file["device_bytes"], device, "{file}");
+        // The fat binary's own 16-byte header: overlapping sections add nothing.
+        assert_eq!(file["container_bytes"], 16, "{file}");
+    }
+    assert!(run.warned("sections overlap"));
+}
+
+#[test]
+fn a_fat_binary_claiming_every_architecture_is_not_device_code() {
+    let run = run("fatbin-archs");
+    assert!(cuda_files(&run).is_empty());
+    assert!(run.warned("GPU architectures"));
+}
+
+#[test]
+fn files_that_share_size_and_head_are_no_duplicates() {
+    let run = run("same-head");
+    assert_eq!(run.json["duplicates"], Value::Array(Vec::new()));
+    assert_eq!(run.json["image"]["final_files"], run.written.count);
+}
+
+#[test]
+fn one_large_group_of_identical_files() {
+    let run = run("identical");
+    let groups = run.json["duplicates"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["count"], run.written.count);
+    assert_eq!(groups[0]["evidence"], "blake3");
+    assert_eq!(
+        groups[0]["reclaimable_bytes"],
+        (run.written.count - 1) * 4096
+    );
+}
+
+#[test]
+fn chains_of_nested_directories() {
+    let run = run("deep-dirs");
+    // Each chain: 2,000 levels, a 16-byte file at each, rewritten by the second layer.
+    let files = run.written.count * 2_000;
+    assert_eq!(run.json["image"]["final_files"], files);
+    assert_eq!(run.json["image"]["final_bytes"], files * 16);
+    assert_eq!(run.json["image"]["hidden_bytes"], files * 16);
+}
+
+#[test]
+fn hard_links_to_one_file() {
+    let run = run("hardlinks");
+    // One content at a million paths.
+    assert_eq!(run.json["image"]["final_bytes"], 4096);
+    assert_eq!(run.json["image"]["final_files"], 1);
+}
+
+#[test]
+fn a_chain_of_symlinks_and_a_loop() {
+    let run = run("symlink-chain");
+    assert_eq!(run.json["image"]["final_files"], 1);
+    assert_eq!(run.json["image"]["final_bytes"], 5);
+}
+
+#[test]
+fn pax_headers_full_of_records() {
+    let run = run("pax-records");
+    assert_eq!(run.json["image"]["final_files"], run.written.count);
+}
+
+#[test]
+fn many_layers_of_one_file() {
+    let run = run("many-layers");
+    assert_eq!(
+        run.json["layers"].as_array().unwrap().len() as u64,
+        run.written.count
+    );
+    assert_eq!(run.json["image"]["final_bytes"], run.written.count * 1024);
+}
+
+#[test]
+fn an_entry_warning_for_every_entry() {
+    let run = run("warnings");
+    let warnings = run.json["warnings"].as_array().unwrap();
+    // A hundred said, the rest counted in one more.
+    assert!(warnings.len() <= 102, "{}", warnings.len());
+    assert!(run.warned(&format!(
+        "{} more warnings about entries",
+        run.written.count - 100
+    )));
+}
+
+#[test]
+fn an_apt_step_that_deletes_docs() {
+    let run = run("apt-docs");
+    assert_eq!(run.json["reinstalls"], Value::Array(Vec::new()));
+    // The docs of the base's three packages, deleted: their own finding.
+    let deleted = run.json["waste"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["class"] == "hidden-deleted")
+        .unwrap();
+    assert_eq!(deleted["bytes"], 16_400);
+}
+
+/// Every crafted image has its test here, so a new one cannot go unmeasured.
+#[test]
+fn every_crafted_image_is_measured() {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crafted.rs"))
+            .unwrap();
+    for case in CRAFTED {
+        assert!(
+            source.contains(&format!("run(\"{}\")", case.name)),
+            "no test runs the crafted image {}",
+            case.name
+        );
+    }
+}

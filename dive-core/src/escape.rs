@@ -9,14 +9,17 @@
 //!
 //! Backslashes are left as they are, so that escaping twice changes nothing: a message built
 //! from escaped parts can be escaped again where it leaves the program.
+//!
+//! Escaped text is also legal XML 1.0 (the gate's `JUnit`), which forbids C0 controls but tab,
+//! LF and CR, and the noncharacters U+FFFE and U+FFFF: all of them are escaped.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// `text` with every code point that a terminal would act on written as a visible escape:
 /// C0 controls (`\t`, `\n`, `\r`, `\e`, else `\x07`), DEL (`\x7f`), C1 controls (`\u{9b}`),
-/// bidirectional controls and line separators (`\u{202e}`, `\u{2028}`). Borrowed when
-/// nothing needs escaping.
+/// bidirectional controls and line separators (`\u{202e}`, `\u{2028}`), and noncharacters
+/// (`\u{fffe}`, `\u{fdd0}`). Borrowed when nothing needs escaping.
 pub fn escape(text: &str) -> Cow<'_, str> {
     if is_plain_ascii(text.as_bytes()) {
         return Cow::Borrowed(text);
@@ -76,6 +79,15 @@ pub fn needs_escape(c: char) -> bool {
         | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         // Line and paragraph separators break a row as a newline would.
         | '\u{2028}' | '\u{2029}')
+        || is_noncharacter(c)
+}
+
+/// Unicode's 66 noncharacters (U+FDD0..=U+FDEF and the last two code points of every plane):
+/// never a glyph, and U+FFFE and U+FFFF are not even allowed in XML 1.0 (a `JUnit` file holding
+/// one is refused by strict parsers) nor in HTML's input stream.
+fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
 }
 
 fn push_escaped(out: &mut String, text: &str) {
@@ -123,6 +135,32 @@ mod tests {
         assert_eq!(escape("abc\u{202e}txt.exe"), "abc\\u{202e}txt.exe");
         assert_eq!(escape("iso\u{2066}x\u{2069}"), "iso\\u{2066}x\\u{2069}");
         assert_eq!(escape("line\u{2028}sep"), "line\\u{2028}sep");
+    }
+
+    #[test]
+    fn noncharacters_are_shown_as_xml_cannot_hold_them() {
+        assert_eq!(escape("a\u{fffe}b\u{ffff}"), "a\\u{fffe}b\\u{ffff}");
+        assert_eq!(escape("\u{fdd0}\u{10ffff}"), "\\u{fdd0}\\u{10ffff}");
+        // Their neighbours are ordinary characters.
+        for text in ["\u{fffd}", "\u{fdcf}", "\u{fdf0}", "\u{10000}", "\u{1fffd}"] {
+            assert!(matches!(escape(text), Cow::Borrowed(_)), "{text:?}");
+        }
+    }
+
+    /// XML 1.0's `Char` production: what a well-formed document may hold.
+    fn is_xml_char(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+            || c >= '\u{10000}'
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaped_text_is_legal_xml(
+            text in "[\x00-\x7f\u{80}-\u{a0}\u{d7ff}\u{e000}\u{fdd0}\u{fffd}-\u{ffff}\u{10000}\u{10fffe}\u{10ffff}é]{0,16}",
+        ) {
+            let shown = escape(&text);
+            proptest::prop_assert!(shown.chars().all(is_xml_char), "{:?}", shown);
+        }
     }
 
     #[test]

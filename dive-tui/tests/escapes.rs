@@ -7,8 +7,11 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use dive_core::escape::needs_escape;
-use dive_testdata::{Compression, HOSTILE, build, docker25, hostile_image};
+use dive_core::escape::{escape, needs_escape};
+use dive_testdata::tools::Tool;
+use dive_testdata::{
+    Compression, HOSTILE, NOT_XML, build, docker25, hostile_image, hostile_image_holding,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
 const DEMO: &str = concat!(
@@ -366,6 +369,90 @@ fn extract_of_the_hostile_image_stays_below_the_directory_and_lists_escaped() {
         .collect();
     beside.sort();
     assert_eq!(beside, ["hostile.tar", "out", "sentinel"]);
+
+/// The gate's `JUnit` is XML 1.0 whatever the image's names hold: with the noncharacters
+/// U+FFFE and U+FFFF beside the controls in the tag, paths, packages, versions, steps and
+/// warnings, a strict parser (expat, through Python's minidom) reads it back, every such
+/// code point shown as a visible escape.
+#[test]
+fn junit_is_xml_1_0_whatever_the_names_hold() {
+    let minidom = Tool::PythonModule {
+        python: "/usr/bin/python3",
+        module: "xml.dom.minidom",
+    };
+    if !dive_testdata::tools::available(&[minidom]) {
+        return;
+    }
+    let text = format!("{HOSTILE}{NOT_XML}");
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("not-xml.tar");
+    let built = build(&hostile_image_holding(&text)).unwrap();
+    std::fs::write(
+        &image,
+        docker25(&[&built], Compression::Gzip, false).unwrap(),
+    )
+    .unwrap();
+    let rules = dir.path().join("rules.yml");
+    // Rules whose evidence names a hidden path, the largest layer's step and the packages.
+    std::fs::write(
+        &rules,
+        "dive-rs:\n  hidden: 0\n  largest-layer: 0\n  forbidden-packages: [\"*\"]\n",
+    )
+    .unwrap();
+    let junit = checked(
+        "ci junit",
+        &[
+            "ci",
+            image.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--format",
+            "junit",
+        ],
+        None,
+        1,
+    );
+    let file = dir.path().join("gate.xml");
+    std::fs::write(&file, &junit).unwrap();
+    let script = r#"
+import json, sys
+from xml.dom import minidom
+def text(node):
+    return "".join(n.data for n in node.childNodes if n.nodeType in (n.TEXT_NODE, n.CDATA_SECTION_NODE))
+doc = minidom.parse(sys.argv[1])
+read = []
+for suite in doc.getElementsByTagName("testsuite"):
+    read.append(suite.getAttribute("name"))
+    read += [text(e) for e in suite.getElementsByTagName("system-err")]
+    for case in suite.getElementsByTagName("testcase"):
+        read.append(case.getAttribute("name"))
+        for failure in case.getElementsByTagName("failure"):
+            read += [failure.getAttribute("message"), text(failure)]
+print(json.dumps(read))
+"#;
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "a strict XML 1.0 parser refuses the JUnit: {}\n{junit}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+    let read = read.join("\n");
+    let shown = escape(&text).into_owned();
+    assert!(shown.ends_with(r"\u{fffe}\u{ffff}"), "{shown}");
+    for place in [
+        format!("hostile/app{shown}:1.0"),
+        format!("root/.cache/pip/{shown}.whl"),
+        r"RUN echo \e]0;OWNED\x07".to_owned(),
+        format!("evil{shown}deb 1.0{shown}x"),
+        format!("hardlink target app/gone{shown} is not a file"),
+    ] {
+        assert!(read.contains(&place), "the JUnit lacks {place}:\n{read}");
+    }
 }
 
 #[test]

@@ -643,12 +643,20 @@ pub const HOSTILE: &str = "\x1b]0;OWNED\x07\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J\u{9
 /// every human-readable output of it; the contents tests take its files out (`cat`,
 /// `extract`, the viewer).
 pub fn hostile_image() -> ImageSpec {
+    hostile_image_holding(HOSTILE)
+}
+
+/// Code points XML 1.0 forbids beyond C0 controls: the noncharacters U+FFFE and U+FFFF.
+pub const NOT_XML: &str = "\u{fffe}\u{ffff}";
+
+/// [`hostile_image`] with `text` in place of [`HOSTILE`] (the same rules: no `\n`, `-` or `,`).
+pub fn hostile_image_holding(text: &str) -> ImageSpec {
     let site = "usr/local/lib/python3.11/site-packages";
-    let evil = format!("evil{HOSTILE}");
+    let evil = format!("evil{text}");
     // dpkg trims a field's ends: the controls stand inside the name and the version.
     let (status, list) = dpkg_package(
         &format!("{evil}deb"),
-        &format!("1.0{HOSTILE}x"),
+        &format!("1.0{text}x"),
         4,
         &["usr/bin/evil"],
     );
@@ -656,30 +664,30 @@ pub fn hostile_image() -> ImageSpec {
         Op::text("var/lib/dpkg/status", status),
         list,
         Op::file("usr/bin/evil", 4_000, 1),
-        Op::file(&format!("app/{HOSTILE}title"), 70_000, 2),
+        Op::file(&format!("app/{text}title"), 70_000, 2),
         Op::File {
             path: b"app/bad\xff\xfe\nname.bin".to_vec(),
             size: 60_000,
             seed: 3,
             mode: 0o644,
         },
-        Op::symlink(&format!("app/link{HOSTILE}"), &format!("/{HOSTILE}")),
-        Op::file(&format!("root/.cache/pip/{HOSTILE}.whl"), 50_000, 4),
-        Op::text(&format!("app/{HOSTILE}notes.txt"), hostile_notes()),
+        Op::symlink(&format!("app/link{text}"), &format!("/{text}")),
+        Op::file(&format!("root/.cache/pip/{text}.whl"), 50_000, 4),
+        Op::text(&format!("app/{text}notes.txt"), hostile_notes()),
         // An ELF file whose section names carry the controls, for the viewer's summary.
         Op::text(
             "app/evil.so",
             elf_of(
                 3,
                 8,
-                &[ElfSection::new(&format!(".text{HOSTILE}"), vec![0x90; 64])],
+                &[ElfSection::new(&format!(".text{text}"), vec![0x90; 64])],
             ),
         ),
-        Op::symlink(&format!("app/up{HOSTILE}"), "../../../../../../../../tmp"),
+        Op::symlink(&format!("app/up{text}"), "../../../../../../../../tmp"),
         Op::symlink("app/hostpasswd", "/etc/passwd"),
         Op::hardlink("app/passwd-link", "../../../etc/passwd"),
         Op::File {
-            path: format!("../../../escaped{HOSTILE}").into_bytes(),
+            path: format!("../../../escaped{text}").into_bytes(),
             size: 100,
             seed: 6,
             mode: 0o644,
@@ -688,23 +696,23 @@ pub fn hostile_image() -> ImageSpec {
     base.extend(wheel(
         site,
         &evil,
-        &format!("2.0{HOSTILE}"),
+        &format!("2.0{text}"),
         &[("evilpkg/core.so", 30_000)],
         5,
     ));
-    let step = format!("RUN echo {HOSTILE} \x1b]0;STEPOWNED\x07\nnext line");
+    let step = format!("RUN echo {text} \x1b]0;STEPOWNED\x07\nnext line");
     let hidden_by = vec![
-        Op::whiteout(&format!("root/.cache/pip/{HOSTILE}.whl")),
-        Op::hardlink(&format!("app/hard{HOSTILE}"), &format!("app/gone{HOSTILE}")),
+        Op::whiteout(&format!("root/.cache/pip/{text}.whl")),
+        Op::hardlink(&format!("app/hard{text}"), &format!("app/gone{text}")),
     ];
     let mut spec = ImageSpec::new(
-        &format!("hostile/app{HOSTILE}:1.0"),
+        &format!("hostile/app{text}:1.0"),
         vec![
             LayerSpec::new(&step, base),
-            LayerSpec::new(&format!("RUN rm -rf /root/.cache # {HOSTILE}"), hidden_by),
+            LayerSpec::new(&format!("RUN rm -rf /root/.cache # {text}"), hidden_by),
         ],
     );
-    spec.empty_steps.push((1, format!("ENV X={HOSTILE}")));
+    spec.empty_steps.push((1, format!("ENV X={text}")));
     spec
 }
 

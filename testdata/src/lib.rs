@@ -26,6 +26,7 @@ pub use fixtures::{
     hostile_image, hostile_notes, markup_image, owned_image, rich_image, twice_image,
     two_platforms, wide_image,
 };
+pub use fixtures::{NOT_XML, hostile_image_holding};
 pub use forms::{
     BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,
     docker_legacy, docker25, oci_layout, save_docker_archive,

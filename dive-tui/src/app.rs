@@ -512,7 +512,11 @@ impl App {
             Action::ExtractPrompt => self.prompt = Some((Prompt::ExtractTo, String::new())),
             Action::ToggleBase => {
                 if self.views_mut().is_some_and(|v| !v.toggle_base()) {
-                    self.status = Some("no base image is known: --base IMAGE names it".to_owned());
+                    self.status = Some(
+                        "no base image is known: --base IMAGE names it, --base auto reads the \
+                         one the manifest names"
+                            .to_owned(),
+                    );
                 }
             }
             _ => self.act_on_views(action),

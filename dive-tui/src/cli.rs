@@ -295,9 +295,10 @@ pub struct InputArgs {
 
     /// The base image (any IMAGE form; only its manifest and config are read): the layers
     /// IMAGE shares with it, from the bottom, are marked as the base's, and their bytes and
-    /// waste are told apart from your own. A registry image whose manifest names its base
-    /// (BuildKit's org.opencontainers.image.base.* annotations) needs no --base.
-    #[arg(long, value_name = "IMAGE")]
+    /// waste are told apart from your own. `--base auto` reads the base the manifest names
+    /// (BuildKit's org.opencontainers.image.base.* annotations) from the registry it names;
+    /// without it that base is only shown, and no host an image names is contacted.
+    #[arg(long, value_name = "IMAGE|auto")]
     pub base: Option<String>,
 }
 

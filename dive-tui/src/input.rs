@@ -28,72 +28,109 @@ pub(crate) fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {
 /// Where the base image comes from, settled before any reading (owned, so the interactive
 /// view's worker thread can take it).
 pub(crate) struct BaseChoice {
-    /// `--base IMAGE`, as named and as a source.
-    given: Option<(String, Source)>,
+    /// What `--base` asked for.
+    wanted: BaseWanted,
     /// The image, to tell whether an annotated base is on the same registry.
     image: String,
     /// The registry options given, used for an annotated base on the same registry only.
     options: RegistryOptions,
 }
 
+/// `--base`: nothing, `auto`, or an image.
+enum BaseWanted {
+    /// No base is read: one the manifest names is shown, never fetched.
+    Nothing,
+    /// `--base auto`: the base the manifest's annotations name, read from its registry.
+    Annotated,
+    /// `--base IMAGE`, as named and as a source.
+    Given(String, Source),
+}
+
+/// The `--base` value that reads the base the manifest names.
+pub(crate) const BASE_AUTO: &str = "auto";
+
 impl BaseChoice {
     pub(crate) fn new(input: &InputArgs) -> anyhow::Result<Self> {
         Ok(Self {
-            given: match &input.base {
-                Some(base) => Some((
-                    base.clone(),
+            wanted: match input.base.as_deref() {
+                None => BaseWanted::Nothing,
+                Some(BASE_AUTO) => BaseWanted::Annotated,
+                Some(base) => BaseWanted::Given(
+                    base.to_owned(),
                     source(base, &input.read).with_context(|| format!("--base {base}"))?,
-                )),
-                None => None,
+                ),
             },
             image: image(input)?.to_owned(),
             options: input.read.registry.options()?,
         })
     }
 
-    /// Marks the base image's layers: the image given with `--base`, else, for a registry
-    /// image, the one its manifest's annotations name (asked of its registry with the
-    /// options given only when it is the same registry: an image cannot send your
-    /// credentials elsewhere). An annotated base that cannot be read is a warning.
+    /// Marks the base image's layers: the image given with `--base IMAGE`, or with `--base
+    /// auto` the one the manifest's annotations name, read from the registry they name (an
+    /// image names any host it likes: only when asked is it contacted, and with the options
+    /// given only when it is the registry the image came from, so that an image cannot send
+    /// your credentials elsewhere). An annotated base that cannot be read is a warning.
     pub(crate) fn apply(self, analyzer: &Analyzer, analysis: &mut Analysis) -> anyhow::Result<()> {
-        if let Some((name, source)) = self.given {
-            let layers = analyzer
-                .base_layers(source)
-                .with_context(|| format!("reading the base image (--base {name})"))?;
-            analysis.set_base(&layers);
-            return Ok(());
-        }
-        let Some(annotated) = analysis.image.base.clone() else {
-            return Ok(());
-        };
-        let (Some(name), Some(digest)) = (&annotated.name, &annotated.digest) else {
-            return Ok(());
-        };
-        if analysis.image.layout != Layout::Registry {
-            return Ok(());
-        }
-        let name = name.split('@').next().unwrap_or(name);
-        let options = if registry_host(name) == registry_host(&self.image) {
-            self.options
-        } else {
-            RegistryOptions::new()
-        };
-        let found = Source::parse(&format!("registry:{name}@{digest}"))
-            .map(|s| s.with_registry_options(options))
-            .and_then(|s| analyzer.base_layers(s));
-        match found {
-            Ok(layers) => {
+        match self.wanted {
+            BaseWanted::Nothing => Ok(()),
+            BaseWanted::Given(name, source) => {
+                let layers = analyzer
+                    .base_layers(source)
+                    .with_context(|| format!("reading the base image (--base {name})"))?;
                 analysis.set_base(&layers);
+                Ok(())
             }
-            Err(err) => analysis.warnings.push(Warning::new(
-                Location::input(format!("{name}@{digest}")),
-                format!(
-                    "the base image the manifest names could not be read ({err}); \
-                     --base IMAGE names it"
-                ),
-            )),
+            BaseWanted::Annotated => {
+                mark_annotated_base(analyzer, analysis, &self.image, self.options);
+                Ok(())
+            }
         }
-        Ok(())
+    }
+}
+
+/// `--base auto`: reads the base the manifest names, by name and digest, from its registry.
+fn mark_annotated_base(
+    analyzer: &Analyzer,
+    analysis: &mut Analysis,
+    image: &str,
+    options: RegistryOptions,
+) {
+    let annotated = analysis.image.base.clone();
+    let Some((Some(name), Some(digest))) = annotated.as_ref().map(|b| (&b.name, &b.digest)) else {
+        let why = if annotated.is_some() {
+            "the manifest names its base image without both its name and digest"
+        } else {
+            "the manifest names no base image (BuildKit's \
+             org.opencontainers.image.base.name and .digest annotations)"
+        };
+        analysis.warnings.push(Warning::new(
+            Location::input(image),
+            format!("--base auto: {why}; --base IMAGE names it"),
+        ));
+        return;
+    };
+    let name = name.split('@').next().unwrap_or(name);
+    let same_registry =
+        analysis.image.layout == Layout::Registry && registry_host(name) == registry_host(image);
+    let options = if same_registry {
+        options
+    } else {
+        RegistryOptions::new()
+    };
+    let found = Source::parse(&format!("registry:{name}@{digest}"))
+        .map(|s| s.with_registry_options(options))
+        .and_then(|s| analyzer.base_layers(s));
+    match found {
+        Ok(layers) => {
+            analysis.set_base(&layers);
+        }
+        Err(err) => analysis.warnings.push(Warning::new(
+            Location::input(format!("{name}@{digest}")),
+            format!(
+                "the base image the manifest names could not be read ({err}); \
+                 --base IMAGE names it"
+            ),
+        )),
     }
 }
 

@@ -244,7 +244,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(&[Char('X')], "X", Scope::Outline, Action::ExtractPrompt, "extract the selection (file or directory) to a directory", None),
     bind(&[Char('s')], "s", Scope::Outline, Action::Sort, "sort by size, by name or by GPU device code", Some("sort")),
     bind(&[Char('t')], "t", Scope::Outline, Action::ShowInTree, "show the selected file in the tree", None),
-    bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base, or its annotation)", None),
+    bind(&[Char('B')], "B", Scope::Any, Action::ToggleBase, "hide or show the base image's layers (--base IMAGE, --base auto)", None),
     bind(&[Char('m')], "m", Scope::Tree, Action::TreeMode, "tree of the final image, or of the selected layer only", Some("image/layer")),
     bind(&[Char('/')], "/", Scope::Tree, Action::FilterPrompt, "filter paths: glob (*.so), re:REGEX, or text", Some("filter")),
     bind(&[Char('>')], ">", Scope::Tree, Action::MinSizePrompt, "only files of at least a size (10MB)", Some("min size")),

@@ -611,7 +611,8 @@ fn extract_writes_paths_below_the_directory_and_lists_them() {
 }
 
 /// `--base IMAGE` marks the layers the demo shares with its base in the summary, the report
-/// and the JSON; an unreadable base is an error naming it.
+/// and the JSON; an unreadable base is an error naming it; `--base auto` on an image whose
+/// manifest names no base is a warning.
 #[test]
 fn base_marks_the_shared_layers_everywhere() {
     let dir = tempfile::tempdir().unwrap();
@@ -635,4 +636,15 @@ fn base_marks_the_shared_layers_everywhere() {
     let missing = dive_rs(&[DEMO, "--summary", "--base", "/no/such/base.tar"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--base /no/such/base.tar"));
+    // `auto` is the base the manifest names; the demo's names none: a warning, no base.
+    let json: serde_json::Value =
+        serde_json::from_slice(&dive_rs(&[DEMO, "--json", "--base", "auto"]).stdout).unwrap();
+    assert_eq!(json["image"]["base"], serde_json::Value::Null);
+    let warned = json["warnings"].as_array().unwrap().iter().any(|w| {
+        w["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("--base auto: the manifest names no base image")
+    });
+    assert!(warned, "{}", json["warnings"]);
 }

@@ -872,12 +872,31 @@ fn docker_and_podman_sources_stream_the_engines_save() {
     );
 }
 
-/// A registry image whose manifest names its base (BuildKit's annotations) gets its base
-/// layers marked without --base: the base's config is read from the same registry. A base
-/// on another registry is not asked with this one's options; one that cannot be read is a
-/// warning.
+/// A stand-in for a registry an image names: it counts the connections it is asked for and
+/// closes each one.
+fn counting_host() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (host, count)
+}
+
+/// A registry image whose manifest names its base (BuildKit's annotations): without
+/// `--base auto` the base is shown, no request reaches the registry it names, and the
+/// summary says how to have it read; with it, the base's manifest and config are read from
+/// that registry and its layers marked. A base on another registry is not asked with this
+/// one's options; one that cannot be read is a warning.
 #[test]
-fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
+fn the_base_a_registry_images_manifest_names_is_read_only_with_base_auto() {
+    use std::sync::atomic::Ordering;
     let Some(registry) = Registry::start(false) else {
         return;
     };
@@ -893,19 +912,13 @@ fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
         serde_json::from_slice(&std::fs::read(base_layout.path().join("index.json")).unwrap())
             .unwrap();
     let base_digest = index["manifests"][0]["digest"].as_str().unwrap().to_owned();
-    for (repo, base_name, marked) in [
-        ("app", format!("{}/base:12", registry.host()), true),
-        (
-            "elsewhere",
-            "registry.invalid/library/base:12".to_owned(),
-            false,
-        ),
-    ] {
+    let (elsewhere, asked_elsewhere) = counting_host();
+    let push_app = |repo: &str, base_name: &str| -> String {
         let mut spec = dive_testdata::demo_image();
         spec.annotations = vec![
             (
                 "org.opencontainers.image.base.name".into(),
-                base_name.clone(),
+                base_name.to_owned(),
             ),
             (
                 "org.opencontainers.image.base.digest".into(),
@@ -918,29 +931,71 @@ fn the_base_a_registry_images_manifest_names_is_read_from_the_registry() {
             false,
         );
         registry.push(app.path(), &format!("{repo}:1"));
-        let source = format!("registry:{}/{repo}:1", registry.host());
-        let analysis = json(&dive_rs(&[&source, "--insecure", "--json"]));
+        format!("registry:{}/{repo}:1", registry.host())
+    };
+    let base_manifests = |registry: &Registry| {
+        registry
+            .log()
+            .lines()
+            .filter(|l| l.contains("/v2/base/manifests/"))
+            .count()
+    };
+    let app = push_app("app", &format!("{}/base:12", registry.host()));
+    let other = push_app("elsewhere", &format!("{elsewhere}/library/base:12"));
+    let asked_before = base_manifests(&registry);
+
+    // Not asked for: shown, not fetched, from this registry or another.
+    for source in [&app, &other] {
+        let analysis = json(&dive_rs(&[source, "--insecure", "--json"]));
         let base = &analysis["image"]["base"];
-        assert_eq!(base["digest"], base_digest.as_str(), "{repo}");
-        if marked {
-            assert_eq!(base["layers"], 2, "{repo}: {base}");
-            assert_eq!(analysis["layers"][1]["from_base"], true);
-            let summary =
-                String::from_utf8_lossy(&dive_rs(&[&source, "--insecure", "--summary"]).stdout)
-                    .into_owned();
-            assert!(summary.contains("layers 0–1"), "{summary}");
-        } else {
-            assert_eq!(base["layers"], serde_json::Value::Null, "{repo}: {base}");
-            assert_eq!(base["name"], base_name.as_str());
-            let warned = analysis["warnings"].as_array().unwrap().iter().any(|w| {
-                w["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("could not be read")
-            });
-            assert!(warned, "{repo}: {}", analysis["warnings"]);
-        }
+        assert_eq!(base["digest"], base_digest.as_str(), "{source}");
+        assert_eq!(base["source"], "annotation", "{source}: {base}");
+        assert_eq!(base["layers"], serde_json::Value::Null, "{source}: {base}");
+        assert_eq!(analysis["layers"][1]["from_base"], false, "{source}");
+        let summary = dive_rs(&[source, "--insecure", "--summary"]);
+        let summary = String::from_utf8_lossy(&summary.stdout);
+        assert!(
+            summary.contains("named by the manifest; not read (--base auto reads it"),
+            "{summary}"
+        );
     }
+    assert_eq!(
+        base_manifests(&registry),
+        asked_before,
+        "{}",
+        registry.log()
+    );
+    assert_eq!(asked_elsewhere.load(Ordering::SeqCst), 0);
+
+    // Asked for: read from the registry the annotation names, and marked.
+    let analysis = json(&dive_rs(&[&app, "--insecure", "--base", "auto", "--json"]));
+    let base = &analysis["image"]["base"];
+    assert_eq!(base["layers"], 2, "{base}");
+    assert_eq!(base["source"], "given", "{base}");
+    assert_eq!(analysis["layers"][1]["from_base"], true);
+    assert!(base_manifests(&registry) > asked_before);
+    let summary = dive_rs(&[&app, "--insecure", "--base", "auto", "--summary"]);
+    let summary = String::from_utf8_lossy(&summary.stdout);
+    assert!(summary.contains("layers 0–1"), "{summary}");
+
+    // Another registry is asked too (anonymously, so over HTTPS, which the stand-in
+    // refuses): a warning, and this proves the count above could be more than zero.
+    let analysis = json(&dive_rs(&[
+        &other,
+        "--insecure",
+        "--base",
+        "auto",
+        "--json",
+    ]));
+    assert!(asked_elsewhere.load(Ordering::SeqCst) > 0);
+    assert_eq!(analysis["image"]["base"]["layers"], serde_json::Value::Null);
+    let warned = analysis["warnings"].as_array().unwrap().iter().any(|w| {
+        w["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not be read")
+    });
+    assert!(warned, "{}", analysis["warnings"]);
 }
 
 /// `cat` of a registry image: a compressed blob read from its start (the reference

@@ -39,8 +39,8 @@ pub(crate) fn base_line(analysis: &Analysis, size: &dyn Fn(u64) -> String) -> Op
         .unwrap_or_default();
     Some(match base.layers {
         None => format!(
-            "{name}{digest}, named by the manifest; its layers are not in this input \
-             (--base IMAGE marks them)"
+            "{name}{digest}, named by the manifest; not read (--base auto reads it from its \
+             registry to mark its layers)"
         ),
         Some(0) => format!("{name}{digest}: shares no layer with this image"),
         Some(n) => format!(

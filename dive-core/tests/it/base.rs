@@ -150,8 +150,9 @@ fn a_manifests_base_annotations_are_shown_and_kept_in_a_saved_scan() {
             "{name}"
         );
         let summary = report::summary(&analysis, SummaryOptions::default());
+        // Shown, and how to have it read (nothing an image names is contacted unasked).
         assert!(
-            summary.contains("named by the manifest"),
+            summary.contains("named by the manifest; not read (--base auto reads it"),
             "{name}: {summary}"
         );
         common::assert_valid(&report::to_json(&analysis), "analysis.v4.schema.json");

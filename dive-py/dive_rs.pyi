@@ -130,9 +130,13 @@ class Warning(TypedDict):
     message: str
 
 class ProgressEvent(TypedDict):
-    """One event: `event` is "resolved", "layer_walked", "read" or "merged"."""
+    """One event: "resolved", "layer_walked", "read", "stage" (one begins), "merged" or
+    "attributed" (the last)."""
 
-    event: Literal["resolved", "layer_walked", "read", "merged", "other"]
+    event: Literal["resolved", "layer_walked", "read", "stage", "merged", "attributed", "other"]
+    stage: NotRequired[
+        Literal["merge", "compare", "owners", "duplicates", "device_code", "waste"]
+    ]
     layers: NotRequired[int]
     stored_bytes: NotRequired[int]
     index: NotRequired[Optional[int]]

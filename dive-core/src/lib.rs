@@ -44,6 +44,7 @@ mod path;
 mod persist;
 pub mod report;
 pub mod source;
+mod stage;
 pub mod tree;
 
 pub use analysis::{
@@ -56,3 +57,4 @@ pub use error::{Error, LayerRef, Location, Result, Warning};
 pub use limits::Limits;
 pub use persist::scan;
 pub use source::{Platform, Source};
+pub use stage::Stage;

@@ -233,7 +233,8 @@ impl Observer for PyObserver {
     }
 }
 
-/// An event as a dict: `{"event": "resolved" | "layer_walked" | "read" | "merged", …}`.
+/// An event as a dict: `{"event": "resolved" | "layer_walked" | "read" | "stage" | "merged"
+/// | "attributed", …}`.
 fn event_dict<'py>(py: Python<'py>, event: &Event<'_>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     match event {
@@ -264,6 +265,11 @@ fn event_dict<'py>(py: Python<'py>, event: &Event<'_>) -> PyResult<Bound<'py, Py
             dict.set_item("stored_bytes", stored_bytes)?;
         }
         Event::Merged => dict.set_item("event", "merged")?,
+        Event::Stage(stage) => {
+            dict.set_item("event", "stage")?;
+            dict.set_item("stage", stage.name())?;
+        }
+        Event::Attributed => dict.set_item("event", "attributed")?,
         _ => dict.set_item("event", "other")?,
     }
     Ok(dict)

@@ -28,6 +28,9 @@ FORMS = [
     "oci-zstd",
 ]
 DEMO = ROOT / "testdata" / "demo" / "ml-service.tar"
+# The stages after the reading, in order, as progress events name them.
+STAGES = ["merge", "compare", "owners", "duplicates", "device_code", "waste"]
+STAGE_EVENTS = ("stage", "merged", "attributed")
 
 
 def ledger(forms: Path) -> dict[str, int]:
@@ -99,7 +102,9 @@ def test_progress_tells_every_layer_and_the_merge() -> None:
     assert walked == list(range(6))
     entries = {e["index"]: e["entries"] for e in events if e["event"] == "layer_walked"}
     assert entries == {layer["index"]: layer["entries"] for layer in analysis.layers}
-    assert events[-1] == {"event": "merged"}
+    # Then the stages after the reading, the merge's first, and the end.
+    after = [e.get("stage", e["event"]) for e in events if e["event"] in STAGE_EVENTS]
+    assert after == ["merge", "merged", *STAGES[1:], "attributed"]
 
 
 def test_false_from_progress_stops_the_analysis_early() -> None:

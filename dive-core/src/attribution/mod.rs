@@ -33,6 +33,7 @@ pub use waste::{LayerBytes, Waste, WasteClass, WastePath, classify};
 
 use crate::layer::LayerIndex;
 use crate::path::ancestors;
+use crate::stage::{Checkpoint, Stage};
 use crate::tree::{ContentHasher, FileTree, HiddenItem};
 
 /// A package manager.
@@ -324,6 +325,8 @@ impl Claims {
 }
 
 /// Attributes every visible and hidden byte to a package or an unowned top directory.
+/// Each stage begins at `checkpoint`; once it says to stop, what was found so far is
+/// returned, incomplete.
 pub(crate) fn attribute(
     tree: &FileTree,
     layers: &[&LayerIndex],
@@ -331,7 +334,11 @@ pub(crate) fn attribute(
     rules: &FamilyRules,
     hasher: &dyn ContentHasher,
     min_duplicate_size: u64,
+    checkpoint: &Checkpoint<'_>,
 ) -> Attribution {
+    if !checkpoint.begin(Stage::Owners) {
+        return Attribution::default();
+    }
     let mut registry = Registry::default();
     let mut final_claims = Claims::default();
     let mut any_claims = Claims::default();
@@ -376,7 +383,7 @@ pub(crate) fn attribute(
     let mut unowned: BTreeMap<String, UnownedDir> = BTreeMap::new();
     // Finding a file's owner is the work per file: on all cores.
     let owner = |_, _, path: &[u8]| final_claims.owner(path).ok_or_else(|| top_dir(path));
-    tree.map_files(owner, |_, inode, owner| {
+    tree.map_files(checkpoint, owner, |_, inode, owner| {
         let content = tree.inode(inode);
         match owner {
             Ok((p, listed)) => {
@@ -414,6 +421,9 @@ pub(crate) fn attribute(
     let reinstalls = replaced.reinstalls(&registry.packages);
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.reinstalls = reinstalls;
+    if !checkpoint.begin(Stage::Duplicates) {
+        return attribution;
+    }
     (attribution.duplicates, attribution.duplicate_steps) = duplicates::find(
         tree,
         layers,
@@ -422,7 +432,13 @@ pub(crate) fn attribute(
         &attribution.inode_owner,
         &attribution.packages,
     );
+    if !checkpoint.begin(Stage::DeviceCode) {
+        return attribution;
+    }
     attribution.cuda = cuda::device_code(tree, layers, &attribution.inode_owner);
+    if !checkpoint.begin(Stage::Waste) {
+        return attribution;
+    }
     attribution.waste = waste::waste(
         tree,
         layers,
@@ -430,6 +446,7 @@ pub(crate) fn attribute(
         &attribution.inode_owner,
         hidden,
         &mut attribution.duplicates,
+        checkpoint,
     );
     attribution
 }

@@ -280,7 +280,7 @@ struct Tally {
     by_layer: BTreeMap<usize, u64>,
 }
 
-/// Waste classes of an image, largest first.
+/// Waste classes of an image, largest first (incomplete once `checkpoint` says to stop).
 pub(crate) fn waste(
     tree: &FileTree,
     layers: &[&LayerIndex],
@@ -288,6 +288,7 @@ pub(crate) fn waste(
     inode_owner: &[Option<u32>],
     hidden: &[HiddenItem],
     duplicates: &mut [super::DuplicateGroup],
+    checkpoint: &crate::stage::Checkpoint<'_>,
 ) -> Vec<Waste> {
     // Every copy but the kept one, at its first path, with its group.
     let extra: hashbrown::HashMap<crate::tree::NodeId, usize> = duplicates
@@ -323,7 +324,7 @@ pub(crate) fn waste(
         (class.is_some() || debug > 0 || extra.contains_key(&id))
             .then(|| (path.to_vec(), class, debug))
     };
-    tree.map_files(classified, |id, inode, found| {
+    tree.map_files(checkpoint, classified, |id, inode, found| {
         let Some((path, class, debug)) = found else {
             return;
         };

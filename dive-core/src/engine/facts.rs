@@ -5,13 +5,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::Analyzer;
-use super::hasher::RecordingHasher;
-use super::observe::{Control, Event, Observer};
+use super::hasher::{RecordingHasher, Stopping};
+use super::observe::{Control, Event, Observer, Told};
 use crate::analysis::{Analysis, BaseImage, BaseSource, ImageFacts, ImageRecord, LayerFacts};
 use crate::attribution::{Attribution, FamilyRules};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
+use crate::stage::{Checkpoint, Stage};
 use crate::tree::{HiddenItem, HiddenReason, InodeId, merge, prove};
 
 /// The second step of [`Analyzer::analyze_in_steps`]: the owner package, waste class,
@@ -48,14 +49,44 @@ pub struct Attributed {
 impl Attributing {
     /// Attributes `analysis`, the one [`Analyzer::analyze_in_steps`] returned with this.
     pub fn run(self, analysis: &Analysis) -> Attributed {
+        self.attribute(analysis, &Checkpoint::never())
+    }
+
+    /// [`Attributing::run`], telling `observer` as each stage begins ([`Event::Stage`], then
+    /// [`Event::Attributed`]) and stopping within a few thousand files when it asks
+    /// ([`Observer::stop_requested`], or [`Control::Stop`] for an event):
+    /// [`Error::Cancelled`].
+    pub fn run_observed(self, analysis: &Analysis, observer: &dyn Observer) -> Result<Attributed> {
+        let told = Told(observer);
+        let checkpoint = Checkpoint::new(&told);
+        let attributed = self.attribute(analysis, &checkpoint);
+        // A stopped stage left the attribution incomplete: it is dropped.
+        if checkpoint.stop() || observer.event(&Event::Attributed) == Control::Stop {
+            return Err(Error::Cancelled {
+                location: Location::input(analysis.input.clone()),
+            });
+        }
+        Ok(attributed)
+    }
+
+    fn attribute(self, analysis: &Analysis, checkpoint: &Checkpoint<'_>) -> Attributed {
         let refs: Vec<&LayerIndex> = analysis.layer_indexes.iter().map(Arc::as_ref).collect();
+        let hasher = Stopping {
+            inner: self.hasher.as_ref(),
+            checkpoint,
+        };
         // The waste classes count metadata-only rewrites apart: reasons first.
-        let proven = prove(
-            &analysis.unproven,
-            &analysis.tree,
-            &refs,
-            self.hasher.as_ref(),
-        );
+        let proven = if checkpoint.begin(Stage::Compare) {
+            prove(
+                &analysis.unproven,
+                &analysis.tree,
+                &refs,
+                &hasher,
+                checkpoint,
+            )
+        } else {
+            Vec::new()
+        };
         let mut hidden = Cow::Borrowed(&analysis.hidden);
         if !proven.is_empty() {
             set_reasons(hidden.to_mut(), &proven);
@@ -65,8 +96,9 @@ impl Attributing {
             &refs,
             &hidden,
             &self.families,
-            self.hasher.as_ref(),
+            &hasher,
             self.min_duplicate_size,
+            checkpoint,
         );
         Attributed {
             attribution,
@@ -117,12 +149,19 @@ impl Analyzer {
         observer: &dyn Observer,
     ) -> Result<(Analysis, Attributing)> {
         let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
-        let merged = merge(&refs, hasher.as_ref());
-        if observer.event(&Event::Merged) == Control::Stop {
+        let told = Told(observer);
+        let checkpoint = Checkpoint::new(&told);
+        let merged = if checkpoint.begin(Stage::Merge) {
+            merge(&refs, hasher.as_ref(), &checkpoint)
+        } else {
+            None
+        };
+        let Some(merged) = merged.filter(|_| observer.event(&Event::Merged) == Control::Continue)
+        else {
             return Err(Error::Cancelled {
                 location: Location::input(record.input),
             });
-        }
+        };
         let input = record.input.as_str();
         let mut warnings = record.warnings.clone();
         let layer_ref = |i: usize| {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::analysis::Work;
 use crate::layer::{ContentHash, LayerEntry, hash_content};
 use crate::source::Blob;
+use crate::stage::Checkpoint;
 use crate::tree::ContentHasher;
 
 /// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
@@ -16,6 +17,41 @@ pub(crate) trait RecordingHasher: ContentHasher {
 
     /// What was read of contents so far (the reads of [`Work`]).
     fn reads(&self) -> Work;
+}
+
+/// A hasher that reads nothing once `checkpoint` says to stop: every content is then
+/// unreadable, so that the stages that read files (duplicates) end within one file. What
+/// they find then is incomplete, and dropped.
+pub(super) struct Stopping<'a> {
+    pub inner: &'a dyn ContentHasher,
+    pub checkpoint: &'a Checkpoint<'a>,
+}
+
+impl ContentHasher for Stopping<'_> {
+    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<u128> {
+        if self.checkpoint.stop() {
+            return None;
+        }
+        self.inner.hash(layer, index, entry)
+    }
+
+    fn ends_differ(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> bool {
+        !self.checkpoint.stop() && self.inner.ends_differ(a, b)
+    }
+
+    fn head(&self, layer: usize, entry: &LayerEntry, n: usize) -> Option<u64> {
+        if self.checkpoint.stop() {
+            return None;
+        }
+        self.inner.head(layer, entry, n)
+    }
+
+    fn same_bytes(&self, a: (usize, &LayerEntry), b: (usize, &LayerEntry)) -> Option<bool> {
+        if self.checkpoint.stop() {
+            return None;
+        }
+        self.inner.same_bytes(a, b)
+    }
 }
 
 /// Hashes the content of entries in plain layers held in memory.

@@ -146,7 +146,7 @@ impl Analyzer {
     /// Analyses one image; `observer` hears progress and may stop it.
     pub fn analyze(&self, source: Source, observer: &dyn Observer) -> Result<Analysis> {
         let (mut analysis, attributing) = self.analyze_in_steps(source, observer)?;
-        let attributed = attributing.run(&analysis);
+        let attributed = attributing.run_observed(&analysis, observer)?;
         analysis.set_attribution(attributed);
         Ok(analysis)
     }

@@ -1,6 +1,7 @@
 //! How an analysis tells its progress, and how a caller stops it.
 
 use crate::layer::Strategy;
+use crate::stage::{Listener, Stage};
 
 /// Progress of an analysis, as told to an [`Observer`].
 #[derive(Debug, Clone)]
@@ -34,6 +35,15 @@ pub enum Event<'a> {
     },
     /// All layers are merged.
     Merged,
+    /// A stage after the reading begins ([`Stage`], in the order they run; the merge's
+    /// comes before [`Event::Merged`]).
+    Stage(Stage),
+    /// Every byte is attributed: the analysis is complete (told by
+    /// [`Attributing::run_observed`], which [`Analyzer::analyze`] calls).
+    ///
+    /// [`Attributing::run_observed`]: crate::Attributing::run_observed
+    /// [`Analyzer::analyze`]: crate::Analyzer::analyze
+    Attributed,
 }
 
 /// What an observer wants after an event.
@@ -51,7 +61,29 @@ pub trait Observer: Sync {
     fn event(&self, _event: &Event<'_>) -> Control {
         Control::Continue
     }
+
+    /// Whether to stop now: asked every few thousand items inside the stages after the
+    /// reading ([`Stage`]), where events are few, so that a stop set from another thread
+    /// (Ctrl-C) ends the analysis within milliseconds. Keep it as cheap as an atomic load.
+    /// The default never stops.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that hears nothing.
 impl Observer for () {}
+
+/// An observer as the stages after the reading tell and ask it (through a
+/// [`Checkpoint`](crate::stage::Checkpoint)).
+pub(crate) struct Told<'a>(pub &'a dyn Observer);
+
+impl Listener for Told<'_> {
+    fn begin(&self, stage: Stage) -> bool {
+        self.0.event(&Event::Stage(stage)) == Control::Continue
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.0.stop_requested()
+    }
+}

@@ -17,6 +17,7 @@ use twox_hash::XxHash3_128;
 
 use super::{FileTree, NodeId};
 use crate::layer::{EntryKind, LayerEntry, LayerIndex};
+use crate::stage::Checkpoint;
 
 /// Efficiency and waste as dive 0.13 computes them (see the module doc for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -55,12 +56,16 @@ pub(crate) struct DiveTally {
 }
 
 impl DiveTally {
-    /// A tally for these layers: finds the paths that more than one layer counts.
-    pub(crate) fn new(layers: &[&LayerIndex]) -> Self {
+    /// A tally for these layers: finds the paths that more than one layer counts. Once
+    /// `checkpoint` says to stop, the layers left are not looked at (the tally is dropped).
+    pub(crate) fn new(layers: &[&LayerIndex], checkpoint: &Checkpoint<'_>) -> Self {
         let seed = std::hash::RandomState::new().hash_one(0u8);
         let mut all: Vec<(u128, u32)> = Vec::new();
         let mut plain = Vec::with_capacity(layers.len());
         for (index, layer) in layers.iter().enumerate() {
+            if checkpoint.stop() {
+                break;
+            }
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             let (mut bytes, mut whiteouts) = (0u64, false);
             let mut own: Vec<u128> = leaves(layer)
@@ -93,8 +98,15 @@ impl DiveTally {
         }
     }
 
-    /// Counts the leaves of layer `index`; `below` is the tree of the layers under it.
-    pub(crate) fn observe_layer(&mut self, index: usize, below: &FileTree, layers: &[&LayerIndex]) {
+    /// Counts the leaves of layer `index`; `below` is the tree of the layers under it. Once
+    /// `checkpoint` says to stop, the rest of the layer is not counted.
+    pub(crate) fn observe_layer(
+        &mut self,
+        index: usize,
+        below: &FileTree,
+        layers: &[&LayerIndex],
+        checkpoint: &Checkpoint<'_>,
+    ) {
         if let Some(bytes) = self.plain.get(index).copied().flatten() {
             self.single.0 += i128::from(bytes);
             self.single.1 += bytes;
@@ -106,7 +118,10 @@ impl DiveTally {
         // A path listed twice in one layer is one node of dive's layer tree; the last wins.
         let mut leaves_here: HashMap<&[u8], (u64, bool, bool)> =
             HashMap::with_capacity(layer.entries.len());
-        for entry in leaves(layer) {
+        for (i, entry) in leaves(layer).enumerate() {
+            if checkpoint.stop_at(i) {
+                return;
+            }
             let lower = below.lookup(&entry.path);
             let (size, fails) = if entry.kind == EntryKind::Whiteout {
                 // dive sizes a deleted directory only when a tar entry made it (its file

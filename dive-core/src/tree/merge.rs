@@ -13,6 +13,7 @@ use super::dive::{DiveFigures, DiveTally};
 use super::{FileTree, Inode, InodeId, NodeId};
 use crate::error::{LayerRef, Location, Warning};
 use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
+use crate::stage::Checkpoint;
 
 /// Why bytes shipped in a layer are not visible in the final image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -127,8 +128,13 @@ pub(crate) trait ContentHasher: Sync {
     }
 }
 
-/// Merges `layers` (in manifest order) into the final tree.
-pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merged {
+/// Merges `layers` (in manifest order) into the final tree; `None` when `checkpoint` said to
+/// stop.
+pub(crate) fn merge(
+    layers: &[&LayerIndex],
+    hasher: &dyn ContentHasher,
+    checkpoint: &Checkpoint<'_>,
+) -> Option<Merged> {
     // Every file entry becomes one content: reserving them spares the vector's doubling (and
     // its moment at twice the size). The tree has at least as many paths as the layer with
     // most entries; directories implied by deeper paths add an unknown number.
@@ -142,6 +148,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         tree: FileTree::with_capacity(files, widest + 1),
         layers,
         hasher,
+        checkpoint,
         layer: 0,
         last_hidden: Vec::with_capacity(files),
         warnings: Vec::new(),
@@ -155,7 +162,7 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
     // dive's tally hashes every leaf of every layer first; on another core, beside the
     // merge of the bottom layer, which it sees as an empty tree whenever it counts.
     let (mut dive, ()) = rayon::join(
-        || DiveTally::new(layers),
+        || DiveTally::new(layers, checkpoint),
         || {
             if let Some(bottom) = layers.first() {
                 merger.apply(bottom);
@@ -163,12 +170,19 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         },
     );
     if !layers.is_empty() {
-        dive.observe_layer(0, &FileTree::new(), layers);
+        dive.observe_layer(0, &FileTree::new(), layers, checkpoint);
     }
     for (index, layer) in layers.iter().enumerate().skip(1) {
+        if checkpoint.stop() {
+            return None;
+        }
         merger.layer = u32::try_from(index).unwrap_or(u32::MAX);
-        dive.observe_layer(index, &merger.tree, layers);
+        dive.observe_layer(index, &merger.tree, layers, checkpoint);
         merger.apply(layer);
+    }
+    // A stopped layer or tally is incomplete: nothing of it is kept.
+    if checkpoint.stop() {
+        return None;
     }
     let dive = dive.finish(layers);
     let Merger {
@@ -210,14 +224,14 @@ pub(crate) fn merge(layers: &[&LayerIndex], hasher: &dyn ContentHasher) -> Merge
         })
         .collect();
     hidden.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-    Merged {
+    Some(Merged {
         tree,
         hidden,
         dive,
         warnings,
         changes,
         unproven,
-    }
+    })
 }
 
 /// A file rewritten by a later layer at the same size, whose contents the merge did not
@@ -234,12 +248,14 @@ pub(crate) struct Unproven {
 }
 
 /// Why each [`Unproven`] rewrite hid its content: its bytes are read (plain layers in place,
-/// large files on two cores) and compared with the rewrite's.
+/// large files on two cores) and compared with the rewrite's. Once `checkpoint` says to
+/// stop, the rest are left overwritten unread.
 pub(crate) fn prove(
     unproven: &[Unproven],
     tree: &FileTree,
     layers: &[&LayerIndex],
     hasher: &dyn ContentHasher,
+    checkpoint: &Checkpoint<'_>,
 ) -> Vec<(InodeId, HiddenReason)> {
     use rayon::prelude::*;
     let hash = |layer: u32, index: u32| {
@@ -252,6 +268,10 @@ pub(crate) fn prove(
     unproven
         .par_iter()
         .map(|u| {
+            // Each item reads two files: asked every time.
+            if checkpoint.stop() {
+                return (u.inode, HiddenReason::Overwritten);
+            }
             let old = tree.inode(u.inode);
             let (a, b) = if old.size >= PARALLEL_HASH {
                 rayon::join(|| hash(old.layer, old.entry), || hash(u.layer, u.entry))
@@ -276,6 +296,8 @@ struct Merger<'a> {
     tree: FileTree,
     layers: &'a [&'a LayerIndex],
     hasher: &'a dyn ContentHasher,
+    /// Asked every few thousand entries; a stopped layer is left half applied.
+    checkpoint: &'a Checkpoint<'a>,
     layer: u32,
     /// Per inode: the path (a node keeps its name and parent when killed), layer and reason
     /// of the change that last dropped a reference.
@@ -304,6 +326,9 @@ impl Merger<'_> {
         // entries of the same layer survive whatever order the tar lists them in.
         self.killed.clear();
         for (index, entry) in layer.entries.iter().enumerate() {
+            if self.checkpoint.stop_at(index) {
+                return;
+            }
             let did_remove = match entry.kind {
                 EntryKind::Whiteout => {
                     let found = self
@@ -350,6 +375,9 @@ impl Merger<'_> {
         let first_new = self.tree.node_count();
         let mut entry_inodes: Vec<Option<InodeId>> = vec![None; layer.entries.len()];
         for (index, entry) in layer.entries.iter().enumerate() {
+            if self.checkpoint.stop_at(index) {
+                return;
+            }
             if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) {
                 continue;
             }

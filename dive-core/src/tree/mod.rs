@@ -15,6 +15,7 @@ use serde::Serialize;
 use thin_vec::ThinVec;
 
 use crate::layer::EntryKind;
+use crate::stage::Checkpoint;
 
 /// Index of a node in a [`FileTree`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -220,9 +221,11 @@ impl FileTree {
     /// order, with its path and what `f` makes of them. `f` runs on all cores, a block of
     /// files at a time, so that a million files never hold a million results at once; `take`
     /// runs in order. Paths are built as the walk goes (a directory's path once for all its
-    /// files), not by climbing each file's ancestors.
+    /// files), not by climbing each file's ancestors. `checkpoint` is asked before each
+    /// block: once it says to stop, the files left are not visited.
     pub(crate) fn map_files<T: Send>(
         &self,
+        checkpoint: &Checkpoint<'_>,
         f: impl Fn(NodeId, InodeId, &[u8]) -> T + Sync,
         mut take: impl FnMut(NodeId, InodeId, T),
     ) {
@@ -233,6 +236,9 @@ impl FileTree {
         let mut block: Vec<(NodeId, InodeId, Range<usize>)> = Vec::with_capacity(BLOCK);
         let mut bytes: Vec<u8> = Vec::new();
         loop {
+            if checkpoint.stop() {
+                return;
+            }
             block.clear();
             bytes.clear();
             for id in nodes.by_ref() {
@@ -471,9 +477,10 @@ mod tests {
             upper in proptest::collection::vec("\\.?[ab]{1,2}(/(\\.wh\\.)?[abc]{1,2}){0,3}/?", 0..20),
         ) {
             let (lower, upper) = (layer(&lower), layer(&upper));
-            let tree = merge(&[&lower, &upper], &Unread).tree;
+            let tree = merge(&[&lower, &upper], &Unread, &Checkpoint::never()).unwrap().tree;
             let mut seen = 0;
             tree.map_files(
+                &Checkpoint::never(),
                 |id, _, path| (tree.path(id) == path, path.to_vec()),
                 |_, _, (same, path)| {
                     seen += 1;

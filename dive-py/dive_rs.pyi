@@ -247,7 +247,8 @@ def analyze(
     """Analyses an image with the GIL released; `progress` may return False to stop it.
 
     Raises ImageError (AnalysisStopped when stopped), RulesError for a bad families file,
-    and KeyboardInterrupt on Ctrl-C, which stops the analysis.
+    and KeyboardInterrupt on Ctrl-C, which stops the analysis within milliseconds at any
+    stage (its note says which).
     """
 
 def load(path: Union[str, "os.PathLike[str]"]) -> Analysis:

@@ -10,7 +10,7 @@ use std::time::Duration;
 use dive_core::attribution::{FamilyRules, parse_gpu_arch};
 use dive_core::layer::Strategy;
 use dive_core::report::gate::parse_size;
-use dive_core::{Analysis, AnalyzerBuilder, Control, Event, Limits, Observer, Source};
+use dive_core::{Analysis, AnalyzerBuilder, Control, Event, Limits, Observer, Source, Stage};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
@@ -121,13 +121,16 @@ pub(crate) fn families(path: &Path) -> PyResult<FamilyRules> {
 }
 
 /// Runs the analysis on its own thread with the GIL released; this thread waits, looking
-/// for signals, so Ctrl-C stops the analysis promptly and raises `KeyboardInterrupt`.
+/// for signals, so Ctrl-C stops the analysis promptly and raises `KeyboardInterrupt`: the
+/// stop flag it sets is read between events and, every few thousand files, inside the
+/// stages after the reading (`Observer::stop_requested`).
 pub(crate) fn run(py: Python<'_>, request: Request) -> PyResult<Analysis> {
     let observer = Arc::new(PyObserver {
         callback: request.progress,
         stop: AtomicBool::new(false),
         refused: AtomicBool::new(false),
         raised: Mutex::new(None),
+        stage: Mutex::new(None),
     });
     let (done, result) = mpsc::channel();
     // Shared with the detached closure, which needs it Sync.
@@ -143,27 +146,21 @@ pub(crate) fn run(py: Python<'_>, request: Request) -> PyResult<Analysis> {
             })
             .map_err(|e| PyRuntimeError::new_err(format!("cannot start the analysis: {e}")))?
     };
-    let outcome = loop {
-        let waited = py.detach(|| match result.lock() {
-            Ok(result) => result.recv_timeout(SIGNAL_POLL),
-            Err(_) => Err(RecvTimeoutError::Disconnected),
-        });
-        match waited {
-            Ok(outcome) => break outcome,
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(interrupt) = py.check_signals() {
-                    observer.stop.store(true, Ordering::Relaxed);
-                    py.detach(|| {
-                        let _ = worker.join();
-                    });
-                    return Err(interrupt);
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(PyRuntimeError::new_err(
-                    "the analysis thread ended without a result",
-                ));
-            }
+    let outcome = match wait(py, &result) {
+        Waited::Done(outcome) => outcome,
+        Waited::Interrupted(interrupt) => {
+            observer.stop.store(true, Ordering::Relaxed);
+            let stopped = py.detach(|| {
+                let _ = worker.join();
+                result.lock().ok().and_then(|r| r.try_recv().ok())
+            });
+            note_where_it_stopped(py, &interrupt, &observer, stopped.as_ref());
+            return Err(interrupt);
+        }
+        Waited::Lost => {
+            return Err(PyRuntimeError::new_err(
+                "the analysis thread ended without a result",
+            ));
         }
     };
     py.detach(|| {
@@ -189,6 +186,62 @@ pub(crate) fn run(py: Python<'_>, request: Request) -> PyResult<Analysis> {
     }
 }
 
+/// How waiting for a thread's result ended.
+enum Waited<T> {
+    Done(T),
+    /// A signal handler raised this (Ctrl-C: `KeyboardInterrupt`).
+    Interrupted(PyErr),
+    /// The thread ended without sending (it panicked).
+    Lost,
+}
+
+/// Waits for `result` with the GIL released, running Python's signal handlers every
+/// [`SIGNAL_POLL`] (only this, the main thread, can).
+fn wait<T: Send>(py: Python<'_>, result: &Mutex<mpsc::Receiver<T>>) -> Waited<T> {
+    loop {
+        let waited = py.detach(|| match result.lock() {
+            Ok(result) => result.recv_timeout(SIGNAL_POLL),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        });
+        match waited {
+            Ok(value) => return Waited::Done(value),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(interrupt) = py.check_signals() {
+                    return Waited::Interrupted(interrupt);
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return Waited::Lost,
+        }
+    }
+}
+
+/// Adds a note to the `KeyboardInterrupt` saying where the analysis stopped: the stage it
+/// was in (`read` before the first), or that it had finished.
+fn note_where_it_stopped(
+    py: Python<'_>,
+    interrupt: &PyErr,
+    observer: &PyObserver,
+    outcome: Option<&dive_core::Result<Analysis>>,
+) {
+    let stage = observer
+        .stage
+        .lock()
+        .ok()
+        .and_then(|s| *s)
+        .map_or("read", Stage::name);
+    let note = match outcome {
+        Some(Ok(_)) => "dive_rs.analyze had finished when it saw the interrupt".to_owned(),
+        _ => format!("dive_rs.analyze stopped in its {stage} stage"),
+    };
+    let value = interrupt.value(py);
+    // `add_note` is Python 3.11's; before it, notes are an attribute no one prints.
+    let _ = if value.hasattr("add_note").unwrap_or(false) {
+        value.call_method1("add_note", (note,)).map(drop)
+    } else {
+        value.setattr("__notes__", vec![note])
+    };
+}
+
 /// Tells the core's events to a Python callable, from the core's worker threads.
 struct PyObserver {
     callback: Option<Py<PyAny>>,
@@ -198,10 +251,17 @@ struct PyObserver {
     refused: AtomicBool,
     /// The callable raised this: `analyze` raises it again.
     raised: Mutex<Option<PyErr>>,
+    /// The last stage begun, for the note on a `KeyboardInterrupt`.
+    stage: Mutex<Option<Stage>>,
 }
 
 impl Observer for PyObserver {
     fn event(&self, event: &Event<'_>) -> Control {
+        if let Event::Stage(stage) = event
+            && let Ok(mut last) = self.stage.lock()
+        {
+            *last = Some(*stage);
+        }
         if self.stop.load(Ordering::Relaxed) {
             return Control::Stop;
         }
@@ -230,6 +290,10 @@ impl Observer for PyObserver {
                 }
             }
         })
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 }
 

@@ -8,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import _thread
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Optional
 
 import pytest
 
@@ -157,6 +159,40 @@ def test_ctrl_c_stops_the_analysis_and_raises_keyboard_interrupt() -> None:
     assert "merged" not in events
     # The module is usable afterwards.
     assert dive_rs.analyze(DEMO).image["layer_count"] == 6
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ctrl_c_in_any_stage_after_the_reading_stops_the_analysis_there(stage: str) -> None:
+    """A real SIGINT while a stage runs: KeyboardInterrupt, and no later stage begins.
+
+    The progress callback sends the signal as the stage begins, then waits until the main
+    thread's handler has run (no sleeping): the stop is asked while the stage is under way,
+    and the interrupt's note says where the analysis stopped. Before the stages asked
+    whether to stop, Ctrl-C waited for the attribution to finish.
+    """
+    handled = threading.Event()
+    heard: list[str] = []
+
+    def on_sigint(signum: int, frame: Optional[FrameType]) -> None:
+        handled.set()
+        raise KeyboardInterrupt
+
+    def progress(event: dict[str, Any]) -> None:
+        heard.append(event.get("stage", event["event"]))
+        if event.get("stage") == stage:
+            os.kill(os.getpid(), signal.SIGINT)
+            # A bound only against a hang: the handler runs within the main thread's poll.
+            assert handled.wait(timeout=60), "the SIGINT handler never ran"
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            dive_rs.analyze(DEMO, progress=progress)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert info.value.__notes__ == [f"dive_rs.analyze stopped in its {stage} stage"]
+    assert heard[-1] == stage, heard
+    assert "attributed" not in heard
 
 
 def test_a_missing_file_raises_image_error_naming_it(tmp_path: Path) -> None:

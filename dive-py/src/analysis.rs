@@ -12,30 +12,43 @@ use pyo3::prelude::*;
 use crate::errors::{RulesError, to_py, with_input};
 use crate::gate::GateResult;
 use crate::json;
+use crate::request::interruptible;
 
 /// An analysed image: every byte attributed to a layer, a path, a package and a waste class.
+///
+/// Its reports are built on a thread of their own ([`interruptible`]), so that Ctrl-C is
+/// raised at once however large the image.
 #[pyclass(frozen, module = "dive_rs", name = "Analysis")]
 pub(crate) struct PyAnalysis {
     pub(crate) inner: Arc<dive_core::Analysis>,
-    /// The `--json` document, made once.
-    document: OnceLock<serde_json::Value>,
+    /// The `--json` document, made once (by a thread that may outlive an interrupted call).
+    document: Arc<OnceLock<serde_json::Value>>,
 }
 
 impl PyAnalysis {
     pub(crate) fn new(analysis: dive_core::Analysis) -> Self {
         Self {
             inner: Arc::new(analysis),
-            document: OnceLock::new(),
+            document: Arc::default(),
         }
     }
 
-    fn document(&self) -> &serde_json::Value {
-        self.document.get_or_init(|| report::to_json(&self.inner))
+    fn document(&self, py: Python<'_>) -> PyResult<&serde_json::Value> {
+        if let Some(document) = self.document.get() {
+            return Ok(document);
+        }
+        let (analysis, document) = (Arc::clone(&self.inner), Arc::clone(&self.document));
+        interruptible(py, "document", move || {
+            document.get_or_init(|| report::to_json(&analysis));
+        })?;
+        self.document
+            .get()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no document was made"))
     }
 
     /// One top-level part of the document as a new Python object.
     fn part<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        json::to_python(py, &self.document()[key])
+        json::to_python(py, &self.document(py)?[key])
     }
 }
 
@@ -43,7 +56,7 @@ impl PyAnalysis {
 impl PyAnalysis {
     /// The `dive-rs --json` document of this image (schema v3) as a dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json::to_python(py, self.document())
+        json::to_python(py, self.document(py)?)
     }
 
     /// The input as it was named.
@@ -120,32 +133,40 @@ impl PyAnalysis {
 
     /// The optimisation report: "text", "markdown", "json" or "html" (`dive-rs report`).
     #[pyo3(signature = (format = "text", *, exact_bytes = false))]
-    fn report(&self, format: &str, exact_bytes: bool) -> PyResult<String> {
-        let analysis = &self.inner;
-        Ok(match format {
-            "text" => report::optimisation_report(analysis, ReportFormat::Text, exact_bytes),
-            "markdown" => {
-                report::optimisation_report(analysis, ReportFormat::Markdown, exact_bytes)
+    fn report(&self, py: Python<'_>, format: &str, exact_bytes: bool) -> PyResult<String> {
+        let format = match format {
+            "text" => Some(ReportFormat::Text),
+            "markdown" => Some(ReportFormat::Markdown),
+            "json" => None,
+            "html" => {
+                let analysis = Arc::clone(&self.inner);
+                return interruptible(py, "report", move || {
+                    report::html::report_html(&analysis, exact_bytes)
+                });
             }
-            "json" => pretty(&report::report_json(analysis))?,
-            "html" => report::html::report_html(analysis, exact_bytes),
             other => {
                 return Err(PyValueError::new_err(format!(
                     "format {other:?}: one of text, markdown, json, html"
                 )));
             }
-        })
+        };
+        let analysis = Arc::clone(&self.inner);
+        interruptible(py, "report", move || match format {
+            Some(format) => Ok(report::optimisation_report(&analysis, format, exact_bytes)),
+            None => pretty(&report::report_json(&analysis)),
+        })?
     }
 
     /// The text summary `dive-rs IMAGE --summary` prints.
     #[pyo3(signature = (*, top = 20, exact_bytes = false))]
-    fn summary(&self, top: usize, exact_bytes: bool) -> String {
+    fn summary(&self, py: Python<'_>, top: usize, exact_bytes: bool) -> PyResult<String> {
         let options = SummaryOptions {
             exact_bytes,
             top,
             ..SummaryOptions::default()
         };
-        report::summary(&self.inner, options)
+        let analysis = Arc::clone(&self.inner);
+        interruptible(py, "summary", move || report::summary(&analysis, options))
     }
 
     /// Evaluates CI rules (a `.dive-ci` file by path, or its text), else dive's defaults.
@@ -180,22 +201,24 @@ impl PyAnalysis {
         };
         let rules =
             Rules::parse(&origin, &text, &DiveOverrides::default()).map_err(|e| to_py(&e))?;
-        let gate = py.detach(|| {
-            if self.inner.gpus.is_empty() && !rules.cuda_archs.is_empty() {
+        let analysis = Arc::clone(&self.inner);
+        let gate = interruptible(py, "gate", move || {
+            if analysis.gpus.is_empty() && !rules.cuda_archs.is_empty() {
                 // The rules' `cuda-archs` names the GPUs when the analysis named none.
-                let mut analysis = dive_core::Analysis::clone(&self.inner);
+                let mut analysis = dive_core::Analysis::clone(&analysis);
                 analysis.gpus.clone_from(&rules.cuda_archs);
                 gate::evaluate(&analysis, &rules)
             } else {
-                gate::evaluate(&self.inner, &rules)
+                gate::evaluate(&analysis, &rules)
             }
-        });
+        })?;
         Ok(GateResult { gate })
     }
 
     /// Saves the analysis as a scan that `dive_rs.load` and `dive-rs SCAN` open.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| dive_core::scan::save(&self.inner, &path))
+        let analysis = Arc::clone(&self.inner);
+        interruptible(py, "save", move || dive_core::scan::save(&analysis, &path))?
             .map_err(|e| to_py(&e))
     }
 

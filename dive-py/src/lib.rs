@@ -108,8 +108,9 @@ fn diff<'py>(
         request::run(py, asked).map(std::sync::Arc::new)
     };
     let (old, new) = (side(old)?, side(new)?);
-    let text = py
-        .detach(|| image_diff::render(&image_diff::diff(&old, &new, top), DiffFormat::Json, true));
+    let text = request::interruptible(py, "diff", move || {
+        image_diff::render(&image_diff::diff(&old, &new, top), DiffFormat::Json, true)
+    })?;
     json::loads(py, &text)
 }
 

@@ -215,6 +215,32 @@ fn wait<T: Send>(py: Python<'_>, result: &Mutex<mpsc::Receiver<T>>) -> Waited<T>
     }
 }
 
+/// Runs `work` (building a report, a document, a diff, writing a scan) on a thread of its
+/// own while this one waits with the GIL released, looking for signals, so that Ctrl-C
+/// raises `KeyboardInterrupt` at once whatever the size of the image. The reports do not
+/// ask whether to stop: interrupted, `work` ends on its own thread and its result is
+/// dropped.
+pub(crate) fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> PyResult<T> {
+    let (done, result) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("dive-rs {what}"))
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the {what}: {e}")))?;
+    match wait(py, &Mutex::new(result)) {
+        Waited::Done(value) => Ok(value),
+        Waited::Interrupted(interrupt) => Err(interrupt),
+        Waited::Lost => Err(PyRuntimeError::new_err(format!(
+            "the {what} thread ended without a result"
+        ))),
+    }
+}
+
 /// Adds a note to the `KeyboardInterrupt` saying where the analysis stopped: the stage it
 /// was in (`read` before the first), or that it had finished.
 fn note_where_it_stopped(

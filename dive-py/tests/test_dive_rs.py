@@ -1,5 +1,6 @@
 """The dive_rs module and command against the cargo-built `dive-rs` on the same inputs."""
 
+import fcntl
 import json
 import os
 import re
@@ -193,6 +194,54 @@ def test_ctrl_c_in_any_stage_after_the_reading_stops_the_analysis_there(stage: s
     assert info.value.__notes__ == [f"dive_rs.analyze stopped in its {stage} stage"]
     assert heard[-1] == stage, heard
     assert "attributed" not in heard
+
+
+def test_ctrl_c_while_a_report_or_scan_is_written_is_raised_before_it_ends(
+    tmp_path: Path,
+) -> None:
+    """Reports, the document, diffs and saves run beside a thread that looks for signals.
+
+    Here `save` writes into a pipe that holds one page and that nobody empties: the scan is
+    larger, so the save cannot end until the pipe is closed, and the interrupt must be
+    raised while it waits. Before, the handler ran only once the call returned.
+    """
+    analysis = dive_rs.analyze(DEMO)
+    page = 4096
+    analysis.save(tmp_path / "plain.dive")
+    assert (tmp_path / "plain.dive").stat().st_size > page + 1, "the scan must fill the pipe"
+    fifo = tmp_path / "scan.dive"
+    os.mkfifo(fifo)
+    # Open for reading and writing: the save's open does not wait for a reader.
+    pipe = os.open(fifo, os.O_RDWR)
+    fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, page)
+    handled, gave_up = threading.Event(), threading.Event()
+    while_blocked: list[bool] = []
+
+    def on_sigint(signum: int, frame: Optional[FrameType]) -> None:
+        handled.set()
+        # Run late (the call returned first), it must not abort the whole session.
+        if not gave_up.is_set():
+            raise KeyboardInterrupt
+
+    def interrupt_once_writing() -> None:
+        os.read(pipe, 1)  # the save has begun writing
+        os.kill(os.getpid(), signal.SIGINT)
+        # A bound only against a hang: the handler runs within the main thread's poll.
+        while_blocked.append(handled.wait(timeout=60))
+        if not while_blocked[-1]:
+            gave_up.set()
+        os.close(pipe)  # the save, left on its own thread, fails on the closed pipe
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    thread = threading.Thread(target=interrupt_once_writing)
+    try:
+        thread.start()
+        with pytest.raises(KeyboardInterrupt):
+            analysis.save(fifo)
+    finally:
+        thread.join()
+        signal.signal(signal.SIGINT, previous)
+    assert while_blocked == [True]
 
 
 def test_a_missing_file_raises_image_error_naming_it(tmp_path: Path) -> None:

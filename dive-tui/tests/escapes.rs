@@ -369,6 +369,7 @@ fn extract_of_the_hostile_image_stays_below_the_directory_and_lists_escaped() {
         .collect();
     beside.sort();
     assert_eq!(beside, ["hostile.tar", "out", "sentinel"]);
+}
 
 /// The gate's `JUnit` is XML 1.0 whatever the image's names hold: with the noncharacters
 /// U+FFFE and U+FFFF beside the controls in the tag, paths, packages, versions, steps and

@@ -235,6 +235,42 @@ impl Warning {
     }
 }
 
+/// Warnings about single entries, as a stage meets them: the first [`EntryWarnings::KEPT`]
+/// are kept, the rest counted, so that an image giving one per entry (millions) costs a
+/// count; [`EntryWarnings::finish`] says how many more there were.
+#[derive(Debug, Default)]
+pub(crate) struct EntryWarnings {
+    kept: Vec<Warning>,
+    unkept: u64,
+}
+
+impl EntryWarnings {
+    /// Warnings kept per stage and layer.
+    pub(crate) const KEPT: usize = 100;
+
+    pub(crate) fn push(&mut self, warning: Warning) {
+        if self.kept.len() < Self::KEPT {
+            self.kept.push(warning);
+        } else {
+            self.unkept += 1;
+        }
+    }
+
+    /// The warnings kept, and one at `location` counting the rest when there were more.
+    pub(crate) fn finish(mut self, location: Location) -> Vec<Warning> {
+        if self.unkept > 0 {
+            let message = format!(
+                "{} more warnings about entries were counted, not kept (the first {} are \
+                 listed)",
+                self.unkept,
+                Self::KEPT
+            );
+            self.kept.push(Warning::new(location, message));
+        }
+        self.kept
+    }
+}
+
 /// For people: names from the image are escaped ([`escape`]); the fields keep them exact.
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -96,6 +96,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "layers",
     },
     Crafted {
+        name: "databases",
+        attacks: "package databases: dist-info RECORD files of 16 MiB each (within --max-metadata), in a gzip layer: held whole until attributed",
+        full: 200,
+        unit: "databases",
+    },
+    Crafted {
         name: "apt-docs",
         attacks: "findings: an apt-get install layer over a dpkg base that deletes /usr/share/doc/* (it rewrites the status file listing every package, which is no reinstall)",
         full: 1,
@@ -103,7 +109,7 @@ pub const CRAFTED: &[Crafted] = &[
     },
     Crafted {
         name: "warnings",
-        attacks: "warnings: entries whose paths climb above /, one warning each, in a gzip layer",
+        attacks: "warnings: entries whose paths climb above / and hard links to nothing, one warning each, in a gzip layer",
         full: 1_000_000,
         unit: "entries",
     },
@@ -122,6 +128,8 @@ pub struct Written {
     pub layers: usize,
     /// Bytes of its layers as tars.
     pub tar_bytes: u64,
+    /// Bytes of the package databases it holds, which dive-rs reads whole (up to its caps).
+    pub database_bytes: u64,
 }
 
 /// Writes the crafted image `name` at `scale` to `out` (a legacy `docker save` tar).
@@ -309,16 +317,46 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
             }
         }
         "warnings" => image.layer(true, |l| {
+            // Half climb above / (the walk warns), half are hard links to nothing (the
+            // merge warns).
             for i in 0..count {
-                let name = format!("../../x{i}");
-                l.entry(
-                    EntryType::Regular,
-                    name.as_bytes(),
-                    0o644,
-                    0,
-                    None,
-                    io::empty(),
-                )?;
+                if i % 2 == 0 {
+                    let name = format!("../../x{i}");
+                    l.entry(
+                        EntryType::Regular,
+                        name.as_bytes(),
+                        0o644,
+                        0,
+                        None,
+                        io::empty(),
+                    )?;
+                } else {
+                    let name = format!("srv/dangling/l{i}");
+                    let link = Some(&b"srv/missing"[..]);
+                    l.entry(
+                        EntryType::Link,
+                        name.as_bytes(),
+                        0o644,
+                        0,
+                        link,
+                        io::empty(),
+                    )?;
+                }
+            }
+            Ok(())
+        })?,
+        "databases" => image.layer(true, |l| {
+            let site = "usr/lib/python3/site-packages";
+            for i in 0..count {
+                let path = format!("{site}/pkg{i}-1.0.dist-info/RECORD");
+                let lines = (RECORD_BYTES / 64) as u64;
+                let record = Units::new(Vec::new(), 64, lines, move |j, line| {
+                    let text = format!("pkg{i}/m{j:010}.py,sha256=");
+                    line.fill(b'A');
+                    line[..text.len()].copy_from_slice(text.as_bytes());
+                    line[60..].copy_from_slice(b",99\n");
+                });
+                l.database(path.as_bytes(), lines * 64, record)?;
             }
             Ok(())
         })?,
@@ -337,12 +375,16 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                     .sum(),
                 layers: spec.layers.len(),
                 tar_bytes: built.layers.iter().map(|l| l.len() as u64).sum(),
+                database_bytes: 0,
             });
         }
         _ => unreachable!("every crafted image has a writer"),
     }
     image.finish()
 }
+
+/// Bytes of each RECORD of `databases`: a quarter of `--max-metadata`.
+const RECORD_BYTES: usize = 16 << 20;
 
 /// Levels of each chain of `deep-dirs`: paths of about 4,000 bytes, under `PATH_MAX`.
 const DEPTH: u64 = 2_000;
@@ -507,6 +549,7 @@ struct Layer {
     builder: tar::Builder<Hashing<Sink>>,
     entries: u64,
     path_bytes: u64,
+    database_bytes: u64,
 }
 
 impl Layer {
@@ -548,6 +591,12 @@ impl Layer {
 
     fn file(&mut self, path: &[u8], mode: u32, size: u64, data: impl Read) -> io::Result<()> {
         self.entry(EntryType::Regular, path, mode, size, None, data)
+    }
+
+    /// A package database: a file dive-rs reads whole.
+    fn database(&mut self, path: &[u8], size: u64, data: impl Read) -> io::Result<()> {
+        self.database_bytes += size;
+        self.file(path, 0o644, size, data)
     }
 
     /// A PAX extended header holding `records` as they are, for the next entry.
@@ -606,13 +655,16 @@ impl Image {
             }),
             entries: 0,
             path_bytes: 0,
+            database_bytes: 0,
         };
         fill(&mut layer)?;
         let Layer {
             builder,
             entries,
             path_bytes,
+            database_bytes,
         } = layer;
+        self.written.database_bytes += database_bytes;
         let hashing = builder.into_inner()?;
         self.written.entries += entries;
         self.written.path_bytes += path_bytes;

@@ -151,6 +151,59 @@ fn parse_by_kind(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
     }
 }
 
+/// Paths the databases may list per tar entry of the image, and beyond them.
+const LISTED_PER_ENTRY: usize = 2;
+const LISTED_BASE: usize = 1 << 16;
+
+/// Databases not read in full while attributing.
+#[derive(Debug, Default)]
+struct Listed {
+    /// Cut short: they listed more paths than the image leaves room for.
+    databases: u64,
+    /// Damaged as kept (a saved scan's).
+    unreadable: u64,
+}
+
+impl Listed {
+    fn warnings(&self, room: usize) -> Vec<crate::error::Warning> {
+        let mut warnings = Vec::new();
+        if self.databases > 0 {
+            warnings.push(crate::error::Warning::new(
+                crate::error::Location::default(),
+                format!(
+                    "{} package databases list more paths than the image holds entries (more \
+                     than {room} in all); the rest were not read, so some files may show as \
+                     unowned",
+                    self.databases
+                ),
+            ));
+        }
+        if self.unreadable > 0 {
+            warnings.push(crate::error::Warning::new(
+                crate::error::Location::default(),
+                format!(
+                    "{} package databases could not be read back; their packages stay unowned",
+                    self.unreadable
+                ),
+            ));
+        }
+        warnings
+    }
+}
+
+/// Of a database whose lines are paths (a `RECORD`, `installed-files.txt`, a dpkg `.list`),
+/// its first `room` lines: the rest could not be kept anyway. Other databases whole.
+fn first_lines<'a>(path: &[u8], content: &'a [u8], room: usize) -> &'a [u8] {
+    let lines_are_paths = python::is_database(path) || path.ends_with(b".list");
+    if !lines_are_paths {
+        return content;
+    }
+    match memchr::memchr_iter(b'\n', content).nth(room) {
+        Some(end) => &content[..end],
+        None => content,
+    }
+}
+
 /// One package with the bytes it owns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Package {
@@ -225,6 +278,8 @@ pub struct Attribution {
     pub reinstalls: Vec<Reinstall>,
     /// Paths and contents looked at while grouping duplicates ([`crate::Work`]).
     pub(crate) duplicate_steps: u64,
+    /// What attributing met that the figures should carry: databases not read in full.
+    pub(crate) warnings: Vec<crate::error::Warning>,
     /// Owner (index into `packages`) of each content, by inode id.
     pub inode_owner: Vec<Option<u32>>,
     /// CUDA device code of the files the image ships.
@@ -358,15 +413,31 @@ pub(crate) fn attribute(
             let path = &layers[l].entries[e as usize].path;
             &**path == dpkg::DIVERSIONS && visible(l, e, path)
         })
-        .map(|(_, _, content)| dpkg::diversions(content))
+        .and_then(|(_, _, kept)| kept.content())
+        .map(|content| dpkg::diversions(&content))
         .unwrap_or_default();
+    // The paths databases list are kept (claims) as far as the image could hold them:
+    // a database listing millions of paths in an image of a few entries lists nothing
+    // worth more memory.
+    let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
+    let mut room = LISTED_PER_ENTRY * entries + LISTED_BASE;
+    let mut cut = Listed::default();
     for (l, layer) in layers.iter().enumerate().rev() {
-        for (entry, content) in &layer.captured {
+        for (entry, kept) in &layer.captured {
             let path = &layer.entries[*entry as usize].path;
             let visible = visible(l, *entry, path);
-            let dbs = parse_database(path, content);
+            let Some(content) = kept.content() else {
+                cut.unreadable += 1;
+                continue;
+            };
+            let dbs = parse_database(path, first_lines(path, &content, room));
             let own_record = dbs.len() == 1 && !lists_every_package(path);
             for mut db in dbs {
+                if db.files.len() > room {
+                    db.files.truncate(room);
+                    cut.databases += 1;
+                }
+                room -= db.files.len();
                 if db.ecosystem == Ecosystem::Dpkg {
                     dpkg::apply_diversions(&mut db, &diversions);
                 }
@@ -421,6 +492,7 @@ pub(crate) fn attribute(
     let reinstalls = replaced.reinstalls(&registry.packages);
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.reinstalls = reinstalls;
+    attribution.warnings = cut.warnings(LISTED_PER_ENTRY * entries + LISTED_BASE);
     if !checkpoint.begin(Stage::Duplicates) {
         return attribution;
     }
@@ -607,6 +679,7 @@ impl Registry {
             duplicates: Vec::new(),
             reinstalls: Vec::new(),
             duplicate_steps: 0,
+            warnings: Vec::new(),
             inode_owner,
             cuda: Cuda::default(),
         }

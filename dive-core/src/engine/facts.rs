@@ -128,6 +128,14 @@ impl Analysis {
             ..attributed.reads
         };
         self.attribution = attributed.attribution;
+        self.warnings.extend(
+            std::mem::take(&mut self.attribution.warnings)
+                .into_iter()
+                .map(|w| {
+                    let location = Location::input(&self.input);
+                    Warning::new(location, w.message)
+                }),
+        );
         set_reasons(&mut self.hidden, &attributed.proven);
         self.unproven.clear();
         for (layer, entry, hash) in attributed.read {

@@ -14,13 +14,13 @@ use super::decompress::Compression;
 use super::elf;
 use super::fatbin::{self, DeviceCode, Reading, Scanner};
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
-use super::{ContentHash, EntryKind, LayerEntry, LayerIndex, WalkOptions};
+use super::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex, WalkOptions};
 use crate::aligned::AlignedBuf;
-use crate::error::{Location, Warning};
+use crate::error::{EntryWarnings, Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
-/// Warnings about single entries kept per layer; the rest are counted in one more.
-const ENTRY_WARNINGS_KEPT: usize = 100;
+/// Package database bytes a layer may hold per entry before it, beyond `--max-metadata`.
+const CAPTURED_PER_ENTRY: u64 = 1024;
 /// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
 /// layer of CUDA wheels holds a few thousand.
 const DEVICE_ROWS_KEPT: usize = 1 << 16;
@@ -29,7 +29,7 @@ const DEVICE_ROWS_KEPT: usize = 1 << 16;
 pub(super) struct Walk {
     hash_contents: bool,
     options: WalkOptions,
-    captured: Vec<(u32, Box<[u8]>)>,
+    captured: Vec<(u32, Captured)>,
     pub(super) entries: Vec<LayerEntry>,
     /// Device code of the ELF files that have some, by entry index.
     device: Vec<(u32, DeviceCode)>,
@@ -41,8 +41,10 @@ pub(super) struct Walk {
     hardlinks: bool,
     path_seed: u64,
     warnings: Vec<Warning>,
-    /// Warnings about entries past [`ENTRY_WARNINGS_KEPT`], counted.
-    unkept_warnings: u64,
+    /// Warnings about single entries, a hundred kept.
+    entry_warnings: EntryWarnings,
+    /// Bytes of the package databases captured so far.
+    captured_bytes: u64,
     /// Architecture rows of the device code kept so far, against [`DEVICE_ROWS_KEPT`].
     device_rows: usize,
     /// Files whose device code was not kept: the layer held too much.
@@ -70,7 +72,8 @@ impl Walk {
             hardlinks: false,
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
-            unkept_warnings: 0,
+            entry_warnings: EntryWarnings::default(),
+            captured_bytes: 0,
             device_rows: 0,
             unkept_device: 0,
             file_bytes: 0,
@@ -79,18 +82,9 @@ impl Walk {
         }
     }
 
-    /// A warning about one entry: the first [`ENTRY_WARNINGS_KEPT`] are kept, the rest
-    /// counted (a crafted layer can give one per entry, millions).
+    /// A warning about one entry: kept or counted ([`EntryWarnings`]).
     pub(super) fn warn(&mut self, location: Location, message: impl Into<String>) {
-        self.keep_warning(Warning::new(location, message));
-    }
-
-    fn keep_warning(&mut self, warning: Warning) {
-        if self.warnings.len() < ENTRY_WARNINGS_KEPT {
-            self.warnings.push(warning);
-        } else {
-            self.unkept_warnings += 1;
-        }
+        self.entry_warnings.push(Warning::new(location, message));
     }
 
     /// A warning about the layer as a whole (it ends early, it cannot be read): always kept,
@@ -143,7 +137,7 @@ impl Walk {
         self.end_of_entries = member.end();
         if let Some(mut warning) = member.unusable_warning(Location::default()) {
             warning.message.push_str(" (--max-path)");
-            self.keep_warning(warning);
+            self.entry_warnings.push(warning);
             return;
         }
         let Member {
@@ -250,8 +244,27 @@ impl Walk {
                 ),
             );
         }
-        let capture = wanted && size <= self.options.capture_limit;
+        // All of a layer's databases together: a crafted layer of many large ones would
+        // otherwise be held whole (real ones hold about 100 bytes per file they list).
+        let allowance = self
+            .options
+            .capture_limit
+            .saturating_add(CAPTURED_PER_ENTRY.saturating_mul(self.entries.len() as u64));
+        let fits = self.captured_bytes.saturating_add(size) <= allowance;
+        if wanted && size <= self.options.capture_limit && !fits {
+            let location = here();
+            self.warn(
+                location,
+                format!(
+                    "package database not read: this layer's databases pass {allowance} \
+                     bytes (--max-metadata and {CAPTURED_PER_ENTRY} bytes per entry); its \
+                     packages stay unowned"
+                ),
+            );
+        }
+        let capture = wanted && size <= self.options.capture_limit && fits;
         if capture {
+            self.captured_bytes += size;
             // Small metadata files (package databases) are the only contents ever kept.
             let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
             match tar.data().read_to_end(&mut content) {
@@ -259,7 +272,10 @@ impl Walk {
                     if self.hash_contents {
                         content_hash = Some(ContentHash::of(&content));
                     }
-                    self.captured.push((index, content.into_boxed_slice()));
+                    match Captured::new(&content) {
+                        Ok(kept) => self.captured.push((index, kept)),
+                        Err(err) => self.warn(here(), format!("package database not kept: {err}")),
+                    }
                 }
                 Err(err) => self.unreadable_data(here(), &err),
             }
@@ -423,14 +439,9 @@ impl Walk {
             );
             self.warn_layer(Location::default(), message);
         }
-        if self.unkept_warnings > 0 {
-            let message = format!(
-                "{} more warnings about entries of this layer were counted, not kept (the \
-                 first {ENTRY_WARNINGS_KEPT} are listed)",
-                self.unkept_warnings
-            );
-            self.warn_layer(Location::default(), message);
-        }
+        let mut warnings = std::mem::take(&mut self.entry_warnings).finish(Location::default());
+        warnings.append(&mut self.warnings);
+        self.warnings = warnings;
         // Most layers hold no hard link: the paths are hashed only for those that do.
         if self.hardlinks {
             self.resolve_links();

@@ -216,6 +216,47 @@ impl ContentHash {
     }
 }
 
+/// A package database a walk kept, compressed (zstd, its fastest level): what an image's
+/// databases hold in memory is then about what they take in the image itself, however
+/// many layers repeat one (a crafted image can repeat a 64 MiB one in every layer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Captured {
+    /// Its length as read.
+    len: u64,
+    zstd: Box<[u8]>,
+}
+
+impl Captured {
+    /// Keeps `content`.
+    pub fn new(content: &[u8]) -> std::io::Result<Self> {
+        Ok(Self {
+            len: content.len() as u64,
+            zstd: zstd::bulk::compress(content, 1)?.into_boxed_slice(),
+        })
+    }
+
+    /// Its length as read.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes it takes in memory.
+    pub fn held(&self) -> usize {
+        self.zstd.len()
+    }
+
+    /// Its bytes, as read (`None` when what was kept is damaged: a saved scan's).
+    pub fn content(&self) -> Option<Vec<u8>> {
+        let bytes = zstd::bulk::decompress(&self.zstd, usize::try_from(self.len).ok()?).ok()?;
+        (bytes.len() as u64 == self.len).then_some(bytes)
+    }
+}
+
 /// Everything dive-rs keeps of one layer.
 #[derive(Debug, Clone, Default)]
 pub struct LayerIndex {
@@ -232,7 +273,7 @@ pub struct LayerIndex {
     /// Problems met while walking; locations name the entry and offset, not yet the layer.
     pub warnings: Vec<Warning>,
     /// Contents of the files [`WalkOptions::capture`] selected, by entry index, in tar order.
-    pub captured: Vec<(u32, Box<[u8]>)>,
+    pub captured: Vec<(u32, Captured)>,
     /// SHA-256 of the blob and of the tar, when [`WalkOptions::verify`] asked for them.
     pub digests: Option<LayerDigests>,
     /// CUDA device code of the ELF files that hold some, by entry index, in tar order.

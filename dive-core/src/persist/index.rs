@@ -12,7 +12,7 @@ pub(crate) struct SavedIndex {
     size_compressed: u64,
     size_uncompressed: u64,
     file_bytes: u64,
-    captured: Vec<(u32, Box<[u8]>)>,
+    captured: Vec<(u32, crate::layer::Captured)>,
     device: Vec<(u32, DeviceCode)>,
 }
 

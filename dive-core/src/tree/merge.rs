@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::dive::{DiveFigures, DiveTally};
 use super::{FileTree, Inode, InodeId, NodeId};
-use crate::error::{LayerRef, Location, Warning};
+use crate::error::{EntryWarnings, LayerRef, Location, Warning};
 use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
 use crate::stage::Checkpoint;
 
@@ -151,7 +151,7 @@ pub(crate) fn merge(
         checkpoint,
         layer: 0,
         last_hidden: Vec::with_capacity(files),
-        warnings: Vec::new(),
+        warnings: EntryWarnings::default(),
         changes: Vec::with_capacity(layers.len()),
         killed: Vec::new(),
         last_parent: (Vec::new(), NodeId::ROOT),
@@ -228,7 +228,7 @@ pub(crate) fn merge(
         tree,
         hidden,
         dive,
-        warnings,
+        warnings: warnings.finish(Location::default()),
         changes,
         unproven,
     })
@@ -302,7 +302,8 @@ struct Merger<'a> {
     /// Per inode: the path (a node keeps its name and parent when killed), layer and reason
     /// of the change that last dropped a reference.
     last_hidden: Vec<Option<(NodeId, u32, HiddenReason)>>,
-    warnings: Vec<Warning>,
+    /// Warnings about entries (dangling hard links), a hundred kept.
+    warnings: EntryWarnings,
     changes: Vec<Vec<EntryChange>>,
     /// Nodes removed by the current layer's whiteouts.
     killed: Vec<NodeId>,

@@ -61,3 +61,56 @@ fn an_apt_step_deleting_docs_is_no_reinstall() {
         analysis.attribution.reinstalls
     );
 }
+
+#[test]
+fn same_size_rewrites_are_read_at_their_ends_then_once_whole() {
+    use dive_core::tree::HiddenReason;
+    use dive_testdata::{Compression, ImageSpec, LayerSpec, Op};
+    // 300 files of 64 KiB: a later layer sets the mode of 200 (same bytes) and rewrites
+    // 100 with other bytes of the same size. Each pair is told apart by 4 KiB at each end;
+    // only the 200 alike are read whole, once each side: never more than that, whatever
+    // the pairs hold.
+    const SIZE: u64 = 64 << 10;
+    let file = |i: u64, seed: u64, mode: u32| Op::File {
+        path: format!("srv/f{i}").into_bytes(),
+        size: SIZE,
+        seed,
+        mode,
+    };
+    let spec = ImageSpec::new(
+        "rewrites:1",
+        vec![
+            LayerSpec::new(
+                "COPY srv /srv",
+                (0..300).map(|i| file(i, i, 0o644)).collect(),
+            ),
+            LayerSpec::new(
+                "RUN chmod and rewrite",
+                (0..300)
+                    .map(|i| {
+                        if i < 200 {
+                            file(i, i, 0o755)
+                        } else {
+                            file(i, 1_000 + i, 0o644)
+                        }
+                    })
+                    .collect(),
+            ),
+        ],
+    );
+    let built = dive_testdata::build(&spec).unwrap();
+    let dir = common::oci_dir(&built, Compression::None);
+    let analysis = common::analyze_path(dir.path());
+    let reason = |r: HiddenReason| analysis.hidden.iter().filter(|h| h.reason == r).count();
+    assert_eq!(reason(HiddenReason::MetadataOnly), 200);
+    assert_eq!(reason(HiddenReason::Overwritten), 100);
+    // Per pair two 4 KiB ends of each side; the 200 alike whole, both sides; then the
+    // duplicates' 4 KiB head of each of the 300 final files (all of one size).
+    let work = analysis.work();
+    assert_eq!(work.content_reads, 300 * 4 + 200 * 2 + 300, "{work:?}");
+    assert_eq!(
+        work.content_bytes,
+        300 * 4 * 4096 + 200 * 2 * SIZE + 300 * 4096,
+        "{work:?}"
+    );
+}

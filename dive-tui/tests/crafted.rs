@@ -182,6 +182,19 @@ fn sections_that_overlap_are_counted_once() {
 }
 
 #[test]
+fn fat_binaries_nested_in_each_other() {
+    let run = run("fatbin-nested");
+    assert!(run.warned("headers; the rest were not read"));
+}
+
+#[test]
+fn chains_followed_at_once_over_magic_numbers() {
+    let run = run("fatbin-chains");
+    // The first of the 64 nested fat binaries holds; the others lie inside it.
+    assert_eq!(cuda_files(&run).len(), 1);
+}
+
+#[test]
 fn a_fat_binary_claiming_every_architecture_is_not_device_code() {
     let run = run("fatbin-archs");
     assert!(cuda_files(&run).is_empty());
@@ -279,6 +292,26 @@ fn package_databases_past_the_layers_allowance() {
     assert!(run.warned("list more paths than the image holds entries"));
     let packages = run.json["packages"].as_array().unwrap();
     assert_eq!(packages.len(), 4);
+}
+
+#[test]
+fn sparse_files_are_never_read_in_place() {
+    let run = run("sparse");
+    // Their data in the tar is a stored block, not their content: never compared.
+    for group in run.json["duplicates"].as_array().unwrap() {
+        let paths = group["paths"].to_string();
+        assert!(
+            !paths.contains("/srv/a") && !paths.contains("/srv/b"),
+            "{group}"
+        );
+        assert!(!paths.contains("/srv/claims"), "{group}");
+    }
+    // Nor searched for ELF sections: the lying one's point into the next file.
+    let files: Vec<&str> = cuda_files(&run)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["/opt/b.so"]);
 }
 
 #[test]

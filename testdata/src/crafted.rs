@@ -48,6 +48,18 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "files per layer",
     },
     Crafted {
+        name: "fatbin-nested",
+        attacks: "device code by sections: fat binaries nested in each other, each failing at its last entry, in a plain layer (each read again from the next magic number)",
+        full: 65_536,
+        unit: "nested fat binaries",
+    },
+    Crafted {
+        name: "fatbin-chains",
+        attacks: "device code in a stream: 64 fat binaries followed at once, each waiting for bytes 60 KB on, over 256 MiB of magic numbers, in a gzip layer",
+        full: 256 << 20,
+        unit: "bytes",
+    },
+    Crafted {
         name: "fatbin-archs",
         attacks: "device code: one fat binary whose entries each claim another GPU architecture",
         full: (1 << 20) - 16,
@@ -100,6 +112,12 @@ pub const CRAFTED: &[Crafted] = &[
         attacks: "package databases: dist-info RECORD files of 16 MiB each (within --max-metadata), in a gzip layer: held whole until attributed",
         full: 200,
         unit: "databases",
+    },
+    Crafted {
+        name: "sparse",
+        attacks: "GNU sparse files in plain layers, whose data in the tar is not their content: two with one stored block at different places (no duplicates), one whose ELF sections point into the next file (no device code twice), and many claiming 16 MiB each over the entries after them (read whole before)",
+        full: 2_000,
+        unit: "sparse files claiming 16 MiB",
     },
     Crafted {
         name: "apt-docs",
@@ -184,6 +202,22 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                     Ok(())
                 })?;
             }
+        }
+        "fatbin-nested" => {
+            let data = nested_fatbins(count);
+            let len = data.len() as u64;
+            image.layer(false, |l| {
+                let (size, elf) = elf_stream(&data[..], len, &[(".nv_fatbin", 0, len)]);
+                l.file(b"usr/lib/libnested.so", 0o755, size, elf)
+            })?;
+        }
+        "fatbin-chains" => {
+            let data = waiting_chains(count.max(1 << 20));
+            let len = data.len() as u64;
+            image.layer(true, |l| {
+                let (size, elf) = elf_stream(&data[..], len, &[(".nv_fatbin", 0, len)]);
+                l.file(b"usr/lib/libchains.so", 0o755, size, elf)
+            })?;
         }
         "fatbin-archs" => {
             let len = 16 + count * 64;
@@ -360,6 +394,33 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
             }
             Ok(())
         })?,
+        "sparse" => {
+            let stored: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+            for (name, next, at) in [("srv/a", "srv/f", 0), ("srv/b", "srv/g", 4096)] {
+                image.layer(false, |l| {
+                    l.sparse(name.as_bytes(), &stored, 8192, &[(at, 4096)])?;
+                    l.file(next.as_bytes(), 0o644, 8192, &[b'F'; 8192][..])
+                })?;
+            }
+            let fat = fatbin(&sections_sweep(), 9);
+            let real_elf = elf_over(&fat, &[(".nv_fatbin", 0, fat.len() as u64)]);
+            // Where the next file's fat binary lies in the tar, counted from this file's
+            // data: its 4 KiB stored block, the next header, the next ELF header.
+            let target = 4096 + 512 + 64;
+            let mut lying = elf_over(&[], &[(".nv_fatbin", target - 64, fat.len() as u64)]);
+            lying.resize(4096, 0);
+            image.layer(false, |l| {
+                l.sparse(b"opt/a.so", &lying, 1 << 20, &[(0, 4096)])?;
+                l.file(b"opt/b.so", 0o755, real_elf.len() as u64, &real_elf[..])
+            })?;
+            image.layer(false, |l| {
+                for i in 0..count {
+                    let name = format!("srv/claims/s{i}");
+                    l.sparse(name.as_bytes(), &[0; 4096], 16 << 20, &[(0, 4096)])?;
+                }
+                l.file(b"srv/filler", 0o644, 16 << 20, io::repeat(0).take(16 << 20))
+            })?;
+        }
         "apt-docs" => {
             let spec = crate::reinstall::apt_install_deleting_docs();
             let built = crate::build(&spec)?;
@@ -599,6 +660,38 @@ impl Layer {
         self.file(path, 0o644, size, data)
     }
 
+    /// A GNU sparse file (type `S`, old GNU format): `stored` bytes in the tar, placed by
+    /// `segments` (offset, length; at most four) in a file of `real` bytes.
+    fn sparse(
+        &mut self,
+        path: &[u8],
+        stored: &[u8],
+        real: u64,
+        segments: &[(u64, u64)],
+    ) -> io::Result<()> {
+        let octal = |field: &mut [u8; 12], value: u64| {
+            field.copy_from_slice(format!("{value:011o}\0").as_bytes());
+        };
+        let mut header = Header::new_gnu();
+        header.set_entry_type(EntryType::GNUSparse);
+        header.set_mode(0o644);
+        header.set_size(stored.len() as u64);
+        header.set_mtime(crate::layer::MTIME);
+        header.as_old_mut().name[..path.len()].copy_from_slice(path);
+        let gnu = header
+            .as_gnu_mut()
+            .ok_or_else(|| io::Error::other("not a GNU header"))?;
+        for (slot, &(offset, len)) in gnu.sparse.iter_mut().zip(segments) {
+            octal(&mut slot.offset, offset);
+            octal(&mut slot.numbytes, len);
+        }
+        octal(&mut gnu.realsize, real);
+        header.set_cksum();
+        self.entries += 1;
+        self.path_bytes += path.len() as u64;
+        self.builder.append(&header, stored)
+    }
+
     /// A PAX extended header holding `records` as they are, for the next entry.
     fn pax(&mut self, records: &[u8]) -> io::Result<()> {
         let mut header = Header::new_ustar();
@@ -739,4 +832,61 @@ fn archs_fatbin(n: u64) -> impl Read {
         u[4..8].copy_from_slice(&64u32.to_le_bytes());
         u[0x1c..0x20].copy_from_slice(&(i as u32).to_le_bytes());
     })
+}
+
+/// `n` fat binaries nested in each other: the first holds `n` 64-byte entries, the last of
+/// which runs past the end; at byte 0x30 of every entry begins another whose entries are the
+/// ones after it. Each fails only at its last entry, so a reader that starts again after each
+/// failure reads the same entries once per fat binary.
+pub fn nested_fatbins(n: u64) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(&(n * 64).to_le_bytes());
+    for k in 0..n {
+        let mut entry = [0u8; 64];
+        let padded: u64 = if k + 1 < n { 0 } else { 1 << 40 };
+        entry[0..2].copy_from_slice(&2u16.to_le_bytes());
+        entry[2..4].copy_from_slice(&0x0101u16.to_le_bytes());
+        entry[4..8].copy_from_slice(&64u32.to_le_bytes());
+        entry[8..16].copy_from_slice(&padded.to_le_bytes());
+        entry[0x1c..0x20].copy_from_slice(&80u32.to_le_bytes());
+        entry[0x30..0x34].copy_from_slice(&MAGIC);
+        entry[0x34..0x36].copy_from_slice(&1u16.to_le_bytes());
+        entry[0x36..0x38].copy_from_slice(&16u16.to_le_bytes());
+        entry[0x38..0x40].copy_from_slice(&((n - 1 - k) * 64).to_le_bytes());
+        out.extend_from_slice(&entry);
+    }
+    out
+}
+
+/// `len` bytes (a multiple of 4) of fat binary magic numbers in which 64 fat binaries begin
+/// 16 bytes apart, each with one entry whose payload runs to the last 64 bytes: 64 chains
+/// followed at once while every other magic number passes.
+pub fn waiting_chains(len: u64) -> Vec<u8> {
+    let mut data = magic_run(len);
+    let len = data.len() as u64;
+    for k in 0..64u64 {
+        let start = 16 * k;
+        let header = 60_000 + 48 * k;
+        let at = (start + header) as usize;
+        let s = start as usize;
+        data[s + 4..s + 6].copy_from_slice(&1u16.to_le_bytes());
+        data[s + 6..s + 8].copy_from_slice(&(header as u16).to_le_bytes());
+        data[s + 8..s + 16].copy_from_slice(&(len - start - header).to_le_bytes());
+        let mut entry = [0u8; 64];
+        entry[0..2].copy_from_slice(&2u16.to_le_bytes());
+        entry[2..4].copy_from_slice(&0x0101u16.to_le_bytes());
+        entry[4..8].copy_from_slice(&64u32.to_le_bytes());
+        entry[8..16].copy_from_slice(&((len - 64) - (start + header + 64)).to_le_bytes());
+        entry[0x1c..0x20].copy_from_slice(&80u32.to_le_bytes());
+        data[at..at + 64].copy_from_slice(&entry);
+    }
+    let mut last = [0u8; 64];
+    last[0..2].copy_from_slice(&2u16.to_le_bytes());
+    last[2..4].copy_from_slice(&0x0101u16.to_le_bytes());
+    last[4..8].copy_from_slice(&64u32.to_le_bytes());
+    let end = data.len();
+    data[end - 64..].copy_from_slice(&last);
+    data
 }

@@ -86,6 +86,10 @@ impl BlobHasher {
 
     /// Reads `len` bytes of an entry's content from `at` (within the content).
     fn range(&self, layer: usize, entry: &LayerEntry, at: u64, len: u64) -> Option<impl Read> {
+        // A sparse file's data in the tar is not its content.
+        if entry.sparse {
+            return None;
+        }
         let blob = self.blobs.get(layer)?.as_ref()?;
         let end = entry.data_offset().checked_add(entry.size)?;
         if end > blob.bytes().len() as u64 || at.checked_add(len)? > entry.size {

@@ -212,6 +212,7 @@ impl Walk {
         record.uid = u32::try_from(uid).unwrap_or(u32::MAX);
         record.gid = u32::try_from(gid).unwrap_or(u32::MAX);
         record.mtime = mtime;
+        record.sparse = etype == EntryType::GNUSparse;
         let mut content_hash = None;
         match kind {
             EntryKind::Symlink => record.link = link.map(Vec::into_boxed_slice),
@@ -348,7 +349,8 @@ impl Walk {
         let deep = self.options.cuda_deep;
         for index in 0..self.entries.len() {
             let entry = &self.entries[index];
-            if entry.kind != EntryKind::File || !may_be_elf(&entry.path, entry.size) {
+            if entry.kind != EntryKind::File || entry.sparse || !may_be_elf(&entry.path, entry.size)
+            {
                 continue;
             }
             let (base, size, header_offset) =

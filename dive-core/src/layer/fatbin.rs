@@ -42,6 +42,10 @@ const WARNING_CAP: usize = 4;
 /// Most fat binaries kept per file (a library built from a few thousand CUDA sources has a
 /// few thousand): about 5 MiB with their entries' records, while the file is read.
 const FATBIN_CAP: usize = 1 << 16;
+/// Headers read per file by positioned reads: a real library reads each of its entries'
+/// once (fewer than [`ENTRY_CAP`]); fat binaries nested in each other, each failing at its
+/// last entry, would otherwise read the same entries once per magic number (quadratic).
+const HEADERS_CAP: usize = 4 * ENTRY_CAP;
 /// Failed fat binaries kept per file, with where they failed; the rest are counted.
 const FAILED_KEPT: usize = 1024;
 /// Most GPU architectures believed in one file: a real library has a few dozen (SASS for
@@ -368,6 +372,11 @@ impl Chain {
         Step::Failed(self.start, fault)
     }
 
+    /// The offset of the next byte it needs.
+    fn wanted_at(&self) -> u64 {
+        self.next + self.filled as u64
+    }
+
     /// Takes the header it wanted.
     fn give(&mut self, bytes: &[u8]) -> Step {
         if self.end == 0 {
@@ -534,10 +543,10 @@ fn spans(sections: &[Section], all: bool) -> (Vec<Span<'_>>, bool) {
 /// Device code of an ELF file in a plain layer: the fat binary sections among `sections`,
 /// read by `read_at(offset, len)`. Returns the code (when there is any) and warnings.
 ///
-/// Each byte of the sections is read at most once while looking for magic numbers (sections
-/// that overlap are read as one), plus the headers fat binaries point at: time linear in the
-/// sections' bytes, memory one window of at most [`WINDOW`] bytes, at most [`FATBIN_CAP`]
-/// fat binaries and [`FAILED_KEPT`] failures.
+/// The sections are searched for magic numbers a window at a time (sections that overlap
+/// are read as one), and at most [`HEADERS_CAP`] headers are read: time linear in the
+/// sections' bytes plus that cap, memory one window of at most [`WINDOW`] bytes, at most
+/// [`FATBIN_CAP`] fat binaries and [`FAILED_KEPT`] failures.
 pub(crate) fn scan_sections(
     sections: &[Section],
     read_at: &mut dyn FnMut(u64, usize) -> Option<Vec<u8>>,
@@ -547,6 +556,7 @@ pub(crate) fn scan_sections(
     let mut failed = Failures::default();
     let mut capped = false;
     let mut entries = 0usize;
+    let mut headers = 0usize;
     let (spans, _) = spans(sections, false);
     'spans: for span in &spans {
         let mut from = span.start;
@@ -560,6 +570,11 @@ pub(crate) fn scan_sections(
             chain.room = ENTRY_CAP.saturating_sub(entries);
             let step = loop {
                 let (at, len) = chain.want();
+                headers += 1;
+                if headers > HEADERS_CAP {
+                    capped = true;
+                    break 'spans;
+                }
                 let Some(bytes) = window.get(at, len) else {
                     break chain.fail(Fault::Unreadable { at });
                 };
@@ -589,8 +604,8 @@ pub(crate) fn scan_sections(
     let (code, mut warnings) = classify(&found, &failed, sections, Scan::Sections);
     if capped {
         warnings.push(format!(
-            "more than {FATBIN_CAP} fat binaries; the rest were not read and device code may \
-             be missing"
+            "more than {FATBIN_CAP} fat binaries or {HEADERS_CAP} headers; the rest were not \
+             read and device code may be missing"
         ));
     }
     (code, warnings)
@@ -691,10 +706,12 @@ fn is_fatbin_section(section: &Section) -> bool {
 
 /// Follows fat binaries in a file while its bytes pass, holding headers only.
 ///
-/// Time is linear in the file's bytes (each magic number costs at most one look at each of
-/// the [`CHAIN_CAP`] chains followed at once); memory is at most [`CHAIN_CAP`] chains,
-/// [`FATBIN_CAP`] fat binaries with [`ENTRY_CAP`] entries in all, and [`FAILED_KEPT`]
-/// failures, whatever the file holds.
+/// Time is linear in the file's bytes: a magic number costs a comparison with the end of the
+/// fat binaries followed and, when it starts one, its header; the [`CHAIN_CAP`] chains
+/// followed at once are looked at only when one of them wants the bytes that pass (each
+/// reads each of its headers once). Memory is at most [`CHAIN_CAP`] chains, [`FATBIN_CAP`]
+/// fat binaries with [`ENTRY_CAP`] entries in all, and [`FAILED_KEPT`] failures, whatever
+/// the file holds.
 #[derive(Debug)]
 pub(crate) struct Scanner {
     size: u64,
@@ -707,6 +724,14 @@ pub(crate) struct Scanner {
     /// Magic numbers not followed: too many chains at once, or fat binaries in all.
     dropped: u64,
     entries: usize,
+    /// The first offset any chain needs (`u64::MAX` when none does): bytes before it pass
+    /// without a look at the chains.
+    wanted: u64,
+    /// The end of the furthest fat binary being followed whose first entry held: a magic
+    /// number before it lies inside (every chain started before it).
+    covered_end: u64,
+    /// Times a chain was offered bytes: the work of following, which tests hold.
+    looks: u64,
 }
 
 impl Scanner {
@@ -721,6 +746,9 @@ impl Scanner {
             failed: Failures::default(),
             dropped: 0,
             entries: 0,
+            wanted: u64::MAX,
+            covered_end: 0,
+            looks: 0,
         }
     }
 
@@ -762,7 +790,7 @@ impl Scanner {
     /// lies inside a fat binary followed. A fat binary header at hand is read at once, so
     /// that a run of magic numbers whose headers fail (a crafted file) costs no chain each.
     fn consider(&mut self, start: u64, ahead: &[u8]) {
-        if self.covered(start) {
+        if start < self.covered_end {
             return;
         }
         if !self.has_room() {
@@ -776,6 +804,7 @@ impl Scanner {
                 done => return self.settle(done),
             }
         }
+        self.wanted = self.wanted.min(chain.wanted_at());
         self.chains.push(chain);
     }
 
@@ -788,34 +817,53 @@ impl Scanner {
 
     /// Gives every chain the bytes of `data` (the file's from `at`) it needs. The entries
     /// of the chains still being read count against [`ENTRY_CAP`] with those found: chains
-    /// that overlap could otherwise each hold as many.
+    /// that overlap could otherwise each hold as many. Bytes no chain wants pass at once,
+    /// so that a magic number costs no look at the chains waiting further on.
     fn advance(&mut self, at: u64, data: &[u8]) {
+        if at + (data.len() as u64) <= self.wanted {
+            return;
+        }
+        let mut in_flight = self.in_flight();
         let mut i = 0;
         while i < self.chains.len() {
+            let before = self.chains[i].entries.len();
+            self.looks += 1;
             match self.chains[i].offer(at, data) {
-                None if self.entries + self.in_flight() <= ENTRY_CAP => i += 1,
                 None => {
-                    let chain = self.chains.swap_remove(i);
-                    self.settle(chain.fail(Fault::TooManyEntries));
+                    in_flight += self.chains[i].entries.len() - before;
+                    if self.entries + in_flight <= ENTRY_CAP {
+                        i += 1;
+                    } else {
+                        let chain = self.chains.swap_remove(i);
+                        in_flight -= chain.entries.len();
+                        self.settle(chain.fail(Fault::TooManyEntries));
+                    }
                 }
                 Some(step) => {
+                    in_flight -= before;
                     self.chains.swap_remove(i);
                     self.settle(step);
                 }
             }
         }
+        self.wanted = self
+            .chains
+            .iter()
+            .map(Chain::wanted_at)
+            .min()
+            .unwrap_or(u64::MAX);
+        self.covered_end = self
+            .chains
+            .iter()
+            .filter(|c| !c.entries.is_empty())
+            .map(|c| c.end)
+            .max()
+            .unwrap_or(0);
     }
 
     /// Entries of the chains being read.
     fn in_flight(&self) -> usize {
         self.chains.iter().map(|c| c.entries.len()).sum()
-    }
-
-    /// Whether `at` lies inside a fat binary being followed whose first entry held.
-    fn covered(&self, at: u64) -> bool {
-        self.chains
-            .iter()
-            .any(|c| c.start < at && at < c.end && !c.entries.is_empty())
     }
 
     fn settle(&mut self, step: Step) {
@@ -972,7 +1020,9 @@ mod tests {
 
     use std::cell::Cell;
 
-    use dive_testdata::crafted::{elf_over, empty_fatbins, magic_run, many_archs};
+    use dive_testdata::crafted::{
+        elf_over, empty_fatbins, magic_run, many_archs, nested_fatbins, waiting_chains,
+    };
     use dive_testdata::{arch_sweep, fatbin};
 
     use super::*;
@@ -1148,5 +1198,41 @@ mod tests {
             warnings.iter().any(|w| w.contains("entries in the file")),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn nested_fat_binaries_stop_at_the_header_cap() {
+        // 8,192 fat binaries nested in each other, each failing at its last entry: read
+        // again from each magic number they would cost 33 million headers.
+        let data = nested_fatbins(8_192);
+        let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+        let both = read_both(&file);
+        assert!(
+            both.by_sections.1.iter().any(|w| w.contains("headers")),
+            "{:?}",
+            both.by_sections.1
+        );
+        // The headers read stop at the cap: their bytes, read a window at a time (each
+        // chain from its own start), stay within twice the cap's.
+        assert!(
+            both.read <= 2 * 64 * HEADERS_CAP as u64,
+            "{} bytes read",
+            both.read
+        );
+    }
+
+    #[test]
+    fn chains_waiting_further_on_are_not_looked_at_per_magic_number() {
+        // 64 fat binaries followed at once, each waiting 60 KB on, over a million magic
+        // numbers: a look at every chain per magic number was 67 million looks.
+        let data = waiting_chains(4 << 20);
+        let file = elf_over(&data, &[(".nv_fatbin", 0, data.len() as u64)]);
+        let mut scanner = Scanner::new(file.len() as u64);
+        for chunk in file.chunks(64 << 10) {
+            scanner.feed(chunk);
+        }
+        assert!(scanner.looks < 20_000, "{} looks", scanner.looks);
+        let (code, _) = scanner.finish(&sections_of(&file));
+        assert!(code.is_some());
     }
 }

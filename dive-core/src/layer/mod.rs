@@ -150,6 +150,9 @@ pub struct LayerEntry {
     link_entry: Option<NonZeroU32>,
     /// What the entry is.
     pub kind: EntryKind,
+    /// A GNU sparse file: its data in the tar is a map and fragments, not its content, so
+    /// its content is never read in place (hashed, compared, searched for ELF sections).
+    pub sparse: bool,
 }
 
 impl LayerEntry {
@@ -174,6 +177,7 @@ impl LayerEntry {
             data_start,
             link_entry: None,
             kind,
+            sparse: false,
         })
     }
 

@@ -128,6 +128,7 @@ struct SavedEntry {
     data_offset: u64,
     content_hash: Option<ContentHash>,
     debug_bytes: u64,
+    sparse: bool,
 }
 
 impl SavedEntry {
@@ -147,6 +148,7 @@ impl SavedEntry {
             data_offset: e.data_offset(),
             content_hash: index.content_hash(i),
             debug_bytes: index.debug_bytes(i),
+            sparse: e.sparse,
         }
     }
 
@@ -169,6 +171,7 @@ impl SavedEntry {
         entry.uid = u32::try_from(self.uid).unwrap_or(u32::MAX);
         entry.gid = u32::try_from(self.gid).unwrap_or(u32::MAX);
         entry.mtime = self.mtime;
+        entry.sparse = self.sparse;
         entry.set_link_entry(self.link_entry);
         Some(entry)
     }

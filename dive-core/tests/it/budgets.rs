@@ -114,3 +114,15 @@ fn same_size_rewrites_are_read_at_their_ends_then_once_whole() {
         "{work:?}"
     );
 }
+
+#[test]
+fn sparse_files_are_not_read_in_place() {
+    // 200 sparse files claiming 16 MiB each over the entries after them, sharing a size
+    // and a head: each read whole before (3 GiB). Now only the real files' heads and the
+    // two alike 8 KiB files whole.
+    let (written, analysis) = crafted("sparse", 0.1);
+    assert_eq!(written.count, 200);
+    let work = analysis.work();
+    assert_eq!(work.content_bytes, 3 * 4096 + 2 * 8192, "{work:?}");
+    assert_eq!(analysis.attribution.cuda.files.len(), 1);
+}

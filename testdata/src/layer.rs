@@ -8,7 +8,7 @@ use std::path::Path;
 use tar::{EntryType, Header};
 
 use crate::content::Content;
-use crate::spec::{LayerSpec, Op};
+use crate::spec::{LayerSpec, Op, Stamp};
 
 /// Modification time of every generated entry, so output is reproducible.
 pub const MTIME: u64 = 1_700_000_000;
@@ -17,7 +17,7 @@ pub const MTIME: u64 = 1_700_000_000;
 pub fn layer_tar(spec: &LayerSpec) -> io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     for op in &spec.ops {
-        write_op(&mut builder, op, spec.style.dot_slash)?;
+        write_op(&mut builder, op, spec.style.dot_slash, Stamp::default())?;
     }
     let mut bytes = builder.into_inner()?;
     if spec.style.no_end_blocks {
@@ -29,12 +29,17 @@ pub fn layer_tar(spec: &LayerSpec) -> io::Result<Vec<u8>> {
 /// Writes every op of a layer into any tar builder (used for large streamed layers too).
 pub fn write_ops<W: Write>(builder: &mut tar::Builder<W>, spec: &LayerSpec) -> io::Result<()> {
     for op in &spec.ops {
-        write_op(builder, op, spec.style.dot_slash)?;
+        write_op(builder, op, spec.style.dot_slash, Stamp::default())?;
     }
     Ok(())
 }
 
-fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -> io::Result<()> {
+fn write_op<W: Write>(
+    builder: &mut tar::Builder<W>,
+    op: &Op,
+    dot_slash: bool,
+    stamp: Stamp,
+) -> io::Result<()> {
     let name = |path: &[u8], suffix: &[u8]| {
         let mut n = if dot_slash {
             b"./".to_vec()
@@ -46,12 +51,13 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
         n
     };
     match op {
-        Op::Dir { path, mode } => append(
+        Op::Stamped { op, stamp } => write_op(builder, op, dot_slash, *stamp),
+        Op::Dir { path, mode: own } => append(
             builder,
             EntryType::Directory,
             &name(path, b"/"),
-            *mode,
             0,
+            with_mode(stamp, *own),
             None,
             io::empty(),
         ),
@@ -59,13 +65,13 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             path,
             size,
             seed,
-            mode,
+            mode: own,
         } => append(
             builder,
             EntryType::Regular,
             &name(path, b""),
-            *mode,
             *size,
+            with_mode(stamp, *own),
             None,
             Content::new(*seed, *size),
         ),
@@ -73,8 +79,8 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             builder,
             EntryType::Regular,
             &name(path, b""),
-            0o644,
             content.len() as u64,
+            with_mode(stamp, 0o644),
             None,
             &content[..],
         ),
@@ -82,8 +88,8 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             builder,
             EntryType::Symlink,
             &name(path, b""),
-            0o777,
             0,
+            with_mode(stamp, 0o777),
             Some(target),
             io::empty(),
         ),
@@ -91,16 +97,20 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
             builder,
             EntryType::Link,
             &name(path, b""),
-            0o644,
             0,
+            with_mode(stamp, 0o644),
             Some(&name(target, b"")),
             io::empty(),
         ),
         Op::Whiteout { path } => {
             let (dir, base) = split(path);
-            marker(builder, &name(&[dir, b".wh.", base].concat(), b""))
+            marker(builder, &name(&[dir, b".wh.", base].concat(), b""), stamp)
         }
-        Op::Opaque { dir } => marker(builder, &name(&[&dir[..], b"/.wh..wh..opq"].concat(), b"")),
+        Op::Opaque { dir } => marker(
+            builder,
+            &name(&[&dir[..], b"/.wh..wh..opq"].concat(), b""),
+            stamp,
+        ),
         Op::PaxFile { path, size, seed } => {
             let mut records = pax_record(b"path", &name(path, b""));
             records.extend(pax_record(b"size", size.to_string().as_bytes()));
@@ -108,13 +118,13 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
                 builder,
                 EntryType::XHeader,
                 b"PaxHeaders.0/file",
-                0o644,
                 records.len() as u64,
+                with_mode(stamp, 0o644),
                 None,
                 &records[..],
             )?;
             // The ustar size field says 0: only a reader that honours PAX `size` finds the data.
-            let mut header = header(EntryType::Regular, 0o644, 0);
+            let mut header = header(EntryType::Regular, 0, with_mode(stamp, 0o644));
             set_raw(&mut header.as_old_mut().name, b"pax-truncated-name")?;
             header.set_cksum();
             builder.append(&header, Content::new(*seed, *size))
@@ -123,13 +133,16 @@ fn write_op<W: Write>(builder: &mut tar::Builder<W>, op: &Op, dot_slash: bool) -
 }
 
 /// A whiteout marker: an empty regular file with a reserved name.
-fn marker<W: Write>(builder: &mut tar::Builder<W>, name: &[u8]) -> io::Result<()> {
+fn marker<W: Write>(builder: &mut tar::Builder<W>, name: &[u8], stamp: Stamp) -> io::Result<()> {
     append(
         builder,
         EntryType::Regular,
         name,
-        0o644,
         0,
+        Stamp {
+            mode: Some(0o644),
+            ..stamp
+        },
         None,
         io::empty(),
     )
@@ -143,13 +156,22 @@ fn split(path: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-fn header(kind: EntryType, mode: u32, size: u64) -> Header {
+/// `stamp` with `own` as its mode unless it sets one.
+fn with_mode(stamp: Stamp, own: u32) -> Stamp {
+    Stamp {
+        mode: Some(stamp.mode.unwrap_or(own)),
+        ..stamp
+    }
+}
+
+/// A header of `kind` for `size` bytes with `stamp`'s fields (mode 0644 unless it sets one).
+fn header(kind: EntryType, size: u64, stamp: Stamp) -> Header {
     let mut header = Header::new_gnu();
     header.set_entry_type(kind);
-    header.set_mode(mode);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(MTIME);
+    header.set_mode(stamp.mode.unwrap_or(0o644));
+    header.set_uid(stamp.uid.into());
+    header.set_gid(stamp.gid.into());
+    header.set_mtime(stamp.mtime);
     header.set_size(size);
     header
 }
@@ -158,12 +180,12 @@ fn append<W: Write, R: Read>(
     builder: &mut tar::Builder<W>,
     kind: EntryType,
     name: &[u8],
-    mode: u32,
     size: u64,
+    stamp: Stamp,
     link: Option<&[u8]>,
     data: R,
 ) -> io::Result<()> {
-    let mut header = header(kind, mode, size);
+    let mut header = header(kind, size, stamp);
     if let Some(link) = link {
         set_raw(&mut header.as_old_mut().linkname, link)?;
     }

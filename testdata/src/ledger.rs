@@ -148,7 +148,7 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
         let mut bytes = 0;
         let below: std::collections::BTreeSet<Vec<u8>> = model.paths.keys().cloned().collect();
         let mut changes = Vec::new();
-        for op in &layer.ops {
+        for op in layer.ops.iter().map(Op::unstamped) {
             changes.push(match op {
                 Op::Whiteout { path } if model.paths.contains_key(path) => {
                     model.remove_below(path, "deleted_with_directory");
@@ -173,10 +173,12 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
         }
         out.layer_changes.push(changes);
         let mut layer_files: HashMap<Vec<u8>, usize> = HashMap::new();
-        for op in &layer.ops {
+        for stamped in &layer.ops {
+            let op = stamped.unstamped();
             let path = op.path().to_vec();
             let (kind, size, identity, mode) = match op {
-                Op::Whiteout { .. } | Op::Opaque { .. } => continue,
+                // `unstamped` took every stamp off.
+                Op::Whiteout { .. } | Op::Opaque { .. } | Op::Stamped { .. } => continue,
                 Op::Dir { mode, .. } => ('d', 0, None, Some(*mode)),
                 Op::File {
                     size, seed, mode, ..
@@ -203,6 +205,8 @@ pub fn ledger(spec: &ImageSpec) -> Ledger {
                 Op::Symlink { .. } => ('l', 0, None, Some(0o777)),
                 Op::Hardlink { .. } => ('h', 0, None, Some(0o644)),
             };
+            // `chmod` sets the mode; owner and time are not in the ledger.
+            let mode = mode.map(|own| stamped.stamp().mode.unwrap_or(own));
             // Every ancestor becomes a directory.
             for (i, _) in path.iter().enumerate().filter(|&(_, &b)| b == b'/') {
                 let dir = path[..i].to_vec();

@@ -33,4 +33,4 @@ pub use forms::{
 };
 pub use layer::{MTIME, layer_tar, pax_record, write_ops};
 pub use ledger::{FinalEntry, HiddenFact, Ledger, ledger};
-pub use spec::{ImageSpec, LayerSpec, Op, TarStyle};
+pub use spec::{ImageSpec, LayerSpec, Op, Stamp, TarStyle};

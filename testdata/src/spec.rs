@@ -24,6 +24,44 @@ pub enum Op {
     Whiteout { path: Vec<u8> },
     /// `dir/.wh..wh..opq`: hides a directory's lower children.
     Opaque { dir: Vec<u8> },
+    /// `op` written with other header fields than the defaults ([`Stamp`]): what `chown`,
+    /// `chmod` and an installer's clock change.
+    Stamped { op: Box<Op>, stamp: Stamp },
+}
+
+/// The header fields of an entry besides its path, size and content. By default an entry is
+/// root's, with the op's own mode, modified at [`crate::MTIME`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Permission bits in place of the op's own.
+    pub mode: Option<u32>,
+}
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Self {
+            mtime: crate::MTIME,
+            uid: 0,
+            gid: 0,
+            mode: None,
+        }
+    }
+}
+
+impl Stamp {
+    /// Root's entry with the op's own mode, modified at `mtime`.
+    pub fn at(mtime: u64) -> Self {
+        Self {
+            mtime,
+            ..Self::default()
+        }
+    }
 }
 
 impl Op {
@@ -76,9 +114,46 @@ impl Op {
             dir: dir.as_bytes().to_vec(),
         }
     }
+    /// This op written with `stamp` (a stamped op's stamp replaced).
+    #[must_use]
+    pub fn stamped(self, stamp: Stamp) -> Op {
+        let op = match self {
+            Op::Stamped { op, .. } => op,
+            op => Box::new(op),
+        };
+        Op::Stamped { op, stamp }
+    }
+    /// What this op writes, without its stamp.
+    pub fn unstamped(&self) -> &Op {
+        match self {
+            Op::Stamped { op, .. } => op.unstamped(),
+            op => op,
+        }
+    }
+    /// The header fields this op is written with (of stamps on stamps, the innermost, as
+    /// the writer takes it).
+    pub fn stamp(&self) -> Stamp {
+        match self {
+            Op::Stamped { op, stamp } => match **op {
+                Op::Stamped { .. } => op.stamp(),
+                _ => *stamp,
+            },
+            _ => Stamp::default(),
+        }
+    }
+    /// The permission bits this op is written with (a whiteout's marker: 0644).
+    pub fn mode(&self) -> u32 {
+        let own = match self.unstamped() {
+            Op::Dir { mode, .. } | Op::File { mode, .. } => *mode,
+            Op::Symlink { .. } => 0o777,
+            _ => 0o644,
+        };
+        self.stamp().mode.unwrap_or(own)
+    }
     /// The path this op writes (for whiteouts the path deleted).
     pub fn path(&self) -> &[u8] {
         match self {
+            Op::Stamped { op, .. } => op.path(),
             Op::Dir { path, .. }
             | Op::File { path, .. }
             | Op::PaxFile { path, .. }

@@ -5,12 +5,28 @@
 //! `usr/share/doc/<name>/`); the pip ones add a layer of dists with their
 //! `*.dist-info/RECORD`. The packages are described by the public tables below, so a test
 //! can count the bytes a reinstall hides from them rather than from the analysis.
+//!
+//! Entries carry the times the tools give them, which is what tells an install from
+//! `chown -R`: pip writes every file at install time; dpkg and apk give a package's files
+//! (and dpkg its `.md5sums`) the times in the package archive, the same each time that
+//! version is installed, while dpkg writes `.list` and `status` at install time; `chown -R`
+//! and `chmod -R` write each file again with its time as it was.
 
 use sha2::{Digest as _, Sha256};
 
 use crate::content::Content;
 use crate::fixtures::wheel_of;
-use crate::spec::{ImageSpec, LayerSpec, Op};
+use crate::spec::{ImageSpec, LayerSpec, Op, Stamp};
+
+/// When the packages of the bases were built, the time their files carry (the default
+/// time of every generated entry).
+pub const BUILT_AT: u64 = crate::MTIME;
+
+/// When the pip layer of these images ran: thirty days after the base.
+pub const INSTALLED_AT: u64 = BUILT_AT + 30 * 86_400;
+
+/// When the last layer of each image ran: ten minutes after the pip layer.
+pub const LAST_STEP_AT: u64 = INSTALLED_AT + 600;
 
 /// Where pip installs in these images (Debian's python3 with pip: `/usr/local`).
 pub const SITE: &str = "usr/local/lib/python3.11/dist-packages";
@@ -239,6 +255,28 @@ fn digest32(seed: u64, size: u64) -> String {
         .collect()
 }
 
+/// `ops` written at `mtime`.
+pub fn written_at(ops: Vec<Op>, mtime: u64) -> Vec<Op> {
+    ops.into_iter()
+        .map(|op| op.stamped(Stamp::at(mtime)))
+        .collect()
+}
+
+/// What dpkg writes installing `deb` at `mtime`: its files and `.md5sums` with the times in
+/// the `.deb` ([`BUILT_AT`]), its `.list` at `mtime`.
+pub fn dpkg_installs(deb: &OsPackage, mtime: u64) -> Vec<Op> {
+    deb_ops(deb)
+        .into_iter()
+        .map(|op| {
+            if op.path().ends_with(b".list") {
+                op.stamped(Stamp::at(mtime))
+            } else {
+                op
+            }
+        })
+        .collect()
+}
+
 /// Every op of an installed Debian package: its files, then its `.list` and `.md5sums`.
 pub fn deb_ops(deb: &OsPackage) -> Vec<Op> {
     let mut ops: Vec<Op> = deb
@@ -326,22 +364,30 @@ fn debian_base() -> LayerSpec {
 pub fn apt_install_deleting_docs() -> ImageSpec {
     let mut all: Vec<OsPackage> = BASE_DEBS.to_vec();
     all.extend(APT_INSTALLED);
-    let mut ops = vec![Op::text("var/lib/dpkg/status-old", dpkg_status(&BASE_DEBS))];
-    ops.push(Op::text("var/lib/dpkg/status", dpkg_status(&all)));
+    let mut ops = written_at(
+        vec![
+            Op::text("var/lib/dpkg/status-old", dpkg_status(&BASE_DEBS)),
+            Op::text("var/lib/dpkg/status", dpkg_status(&all)),
+        ],
+        LAST_STEP_AT,
+    );
     for deb in &APT_INSTALLED {
-        ops.extend(deb_ops(deb));
+        ops.extend(dpkg_installs(deb, LAST_STEP_AT));
     }
-    ops.extend([
-        Op::dir("usr/share/doc"),
-        Op::file("etc/beta.conf", 640, 590),
-        Op::file("etc/ld.so.cache", 8_400, 591),
-        Op::file("var/cache/debconf/templates.dat", 41_000, 592),
-        Op::text("var/log/dpkg.log", dpkg_log(14)),
-        Op::text(
-            "var/lib/apt/extended_states",
-            "Package: curl\nArchitecture: amd64\nAuto-Installed: 0\n",
-        ),
-    ]);
+    ops.extend(written_at(
+        vec![
+            Op::dir("usr/share/doc"),
+            Op::file("etc/beta.conf", 640, 590),
+            Op::file("etc/ld.so.cache", 8_400, 591),
+            Op::file("var/cache/debconf/templates.dat", 41_000, 592),
+            Op::text("var/log/dpkg.log", dpkg_log(14)),
+            Op::text(
+                "var/lib/apt/extended_states",
+                "Package: curl\nArchitecture: amd64\nAuto-Installed: 0\n",
+            ),
+        ],
+        LAST_STEP_AT,
+    ));
     for deb in &BASE_DEBS {
         ops.push(Op::whiteout(&format!("usr/share/doc/{}", deb.name)));
     }
@@ -356,18 +402,26 @@ pub fn apt_install_deleting_docs() -> ImageSpec {
 /// `apt-get install --reinstall alpha` over the base: dpkg writes alpha's files again
 /// (the same bytes), its `.list` and `.md5sums`, and `status` (listing every package).
 /// alpha 1.0-1 from layer 0 is installed again at 1.0-1 in layer 1: every file of it ships
-/// twice. beta and gamma are only listed by the new `status`.
+/// twice. beta and gamma are only listed by the new `status`. As dpkg does, alpha's files
+/// and `.md5sums` keep the times in its `.deb`; its `.list` is written at install time, the
+/// one sign of the install besides `status`.
 pub fn apt_reinstall() -> ImageSpec {
     let alpha = BASE_DEBS[0];
-    let mut ops = vec![
-        Op::text("var/lib/dpkg/status-old", dpkg_status(&BASE_DEBS)),
-        Op::text("var/lib/dpkg/status", dpkg_status(&BASE_DEBS)),
-    ];
-    ops.extend(deb_ops(&alpha));
-    ops.extend([
-        Op::file("etc/ld.so.cache", 8_000, 593),
-        Op::text("var/log/dpkg.log", dpkg_log(10)),
-    ]);
+    let mut ops = written_at(
+        vec![
+            Op::text("var/lib/dpkg/status-old", dpkg_status(&BASE_DEBS)),
+            Op::text("var/lib/dpkg/status", dpkg_status(&BASE_DEBS)),
+        ],
+        LAST_STEP_AT,
+    );
+    ops.extend(dpkg_installs(&alpha, LAST_STEP_AT));
+    ops.extend(written_at(
+        vec![
+            Op::file("etc/ld.so.cache", 8_000, 593),
+            Op::text("var/log/dpkg.log", dpkg_log(10)),
+        ],
+        LAST_STEP_AT,
+    ));
     image(
         "reinstall/apt-reinstall:1",
         "RUN /bin/sh -c apt-get update && apt-get install -y --reinstall alpha && rm -rf /var/lib/apt/lists/*",
@@ -378,8 +432,9 @@ pub fn apt_reinstall() -> ImageSpec {
 
 /// `pip install --force-reinstall --no-deps requests==2.31.0` over a layer that installed
 /// [`PIP_INSTALLED`]. pip deletes the dist's directories and writes them again, so under
-/// overlayfs both `requests/` and its dist-info come back opaque with the same files. requests
-/// 2.31.0 from layer 1 is installed again at 2.31.0 in layer 2; urllib3 and idna are not.
+/// overlayfs both `requests/` and its dist-info come back opaque with the same files, written
+/// at install time. requests 2.31.0 from layer 1 is installed again at 2.31.0 in layer 2;
+/// urllib3 and idna are not.
 pub fn pip_force_reinstall() -> ImageSpec {
     let requests = PIP_INSTALLED[0];
     let mut ops = vec![
@@ -389,7 +444,7 @@ pub fn pip_force_reinstall() -> ImageSpec {
             requests.name, requests.version
         )),
     ];
-    ops.extend(wheel_ops(&requests));
+    ops.extend(written_at(wheel_ops(&requests), LAST_STEP_AT));
     image(
         "reinstall/pip-force:1",
         "RUN /bin/sh -c pip install --force-reinstall --no-deps requests==2.31.0",
@@ -411,7 +466,7 @@ pub fn pip_upgrade() -> ImageSpec {
         )),
         Op::whiteout(&format!("{SITE}/urllib3/packages")),
     ];
-    ops.extend(wheel_ops(&URLLIB3_NEW));
+    ops.extend(written_at(wheel_ops(&URLLIB3_NEW), LAST_STEP_AT));
     image(
         "reinstall/pip-upgrade:1",
         "RUN /bin/sh -c pip install --upgrade urllib3==2.2.1",
@@ -452,7 +507,8 @@ pub fn apk_installed(packages: &[OsPackage]) -> String {
 /// which lists every package, the new package's trigger writes ca-certificates-bundle's one
 /// file again with the same bytes, and the sed edits one of alpine-baselayout-data's files.
 /// None of them is installed again. Layer 2 runs `apk upgrade busybox`: busybox 1.36.1-r15
-/// from layer 0 is replaced by 1.36.1-r19, all three of its files written again.
+/// from layer 0 is replaced by 1.36.1-r19, all three of its files written again. apk gives
+/// a package's files the times in its `.apk`: the new build's are a week later.
 pub fn apk_add_then_upgrade() -> ImageSpec {
     let file_ops = |package: &OsPackage| -> Vec<Op> {
         package
@@ -472,9 +528,13 @@ pub fn apk_add_then_upgrade() -> ImageSpec {
     let mut added = ALPINE_BASE.to_vec();
     added.push(APK_INSTALLED);
     let mut add = file_ops(&APK_INSTALLED);
-    add.extend(file_ops(&ALPINE_BASE[3]));
-    add.push(Op::file("etc/profile", 1_450, 630));
-    add.push(Op::text("lib/apk/db/installed", apk_installed(&added)));
+    let mut rewritten = file_ops(&ALPINE_BASE[3]);
+    rewritten.extend([
+        Op::file("etc/profile", 1_450, 630),
+        Op::text("lib/apk/db/installed", apk_installed(&added)),
+    ]);
+    // The trigger, the sed and apk write at install time.
+    add.extend(written_at(rewritten, INSTALLED_AT));
     let upgraded: Vec<OsPackage> = added
         .iter()
         .map(|p| {
@@ -485,8 +545,11 @@ pub fn apk_add_then_upgrade() -> ImageSpec {
             }
         })
         .collect();
-    let mut upgrade = file_ops(&BUSYBOX_UPGRADED);
-    upgrade.push(Op::text("lib/apk/db/installed", apk_installed(&upgraded)));
+    let mut upgrade = written_at(file_ops(&BUSYBOX_UPGRADED), BUILT_AT + 7 * 86_400);
+    upgrade.extend(written_at(
+        vec![Op::text("lib/apk/db/installed", apk_installed(&upgraded))],
+        LAST_STEP_AT,
+    ));
     ImageSpec::new(
         "reinstall/apk:1",
         vec![
@@ -502,26 +565,32 @@ pub fn apk_add_then_upgrade() -> ImageSpec {
 
 /// The base, for pip images a `pip install` layer of [`PIP_INSTALLED`], then `last`.
 fn image(tag: &str, step: &str, last: Vec<Op>, pip: bool) -> ImageSpec {
-    let mut layers = vec![debian_base()];
-    if pip {
-        let mut ops = vec![Op::dir(SITE)];
-        for wheel in &PIP_INSTALLED {
-            ops.extend(wheel_ops(wheel));
-        }
-        layers.push(LayerSpec::new(
-            "RUN /bin/sh -c pip install requests==2.31.0 urllib3==1.26.18 idna==3.6",
-            ops,
-        ));
-    }
+    let mut layers = if pip { pip_base() } else { vec![debian_base()] };
     layers.push(LayerSpec::new(step, last));
     ImageSpec::new(tag, layers)
+}
+
+/// The Debian base, then a `pip install` layer of [`PIP_INSTALLED`] written at
+/// [`INSTALLED_AT`].
+fn pip_base() -> Vec<LayerSpec> {
+    let mut ops = vec![Op::dir(SITE)];
+    for wheel in &PIP_INSTALLED {
+        ops.extend(wheel_ops(wheel));
+    }
+    vec![
+        debian_base(),
+        LayerSpec::new(
+            "RUN /bin/sh -c pip install requests==2.31.0 urllib3==1.26.18 idna==3.6",
+            written_at(ops, INSTALLED_AT),
+        ),
+    ]
 }
 
 /// Bytes the ops write: file sizes and text lengths (links, directories and whiteouts
 /// write none).
 pub fn bytes_of(ops: &[Op]) -> u64 {
     ops.iter()
-        .map(|op| match op {
+        .map(|op| match op.unstamped() {
             Op::File { size, .. } | Op::PaxFile { size, .. } => *size,
             Op::Text { content, .. } => content.len() as u64,
             _ => 0,

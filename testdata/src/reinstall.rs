@@ -12,6 +12,8 @@
 //! version is installed, while dpkg writes `.list` and `status` at install time; `chown -R`
 //! and `chmod -R` write each file again with its time as it was.
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest as _, Sha256};
 
 use crate::content::Content;
@@ -27,6 +29,10 @@ pub const INSTALLED_AT: u64 = BUILT_AT + 30 * 86_400;
 
 /// When the last layer of each image ran: ten minutes after the pip layer.
 pub const LAST_STEP_AT: u64 = INSTALLED_AT + 600;
+
+/// `SOURCE_DATE_EPOCH` of [`rewrite_timestamp`]'s examples: after the base was built, before
+/// its own layers ran.
+pub const SOURCE_DATE_EPOCH: u64 = BUILT_AT + 86_400;
 
 /// Where pip installs in these images (Debian's python3 with pip: `/usr/local`).
 pub const SITE: &str = "usr/local/lib/python3.11/dist-packages";
@@ -584,6 +590,126 @@ fn pip_base() -> Vec<LayerSpec> {
             written_at(ops, INSTALLED_AT),
         ),
     ]
+}
+
+/// What `chown -R` or `chmod -R` over `dirs` writes on top of `layers`: every directory,
+/// file and text they leave under `dirs` again, in path order, with the same bytes and
+/// modification time and the stamp `change` gives (from the stamp and mode it had). Paths
+/// deleted by a whiteout are not left.
+pub fn rewritten_metadata(
+    layers: &[LayerSpec],
+    dirs: &[&str],
+    change: impl Fn(Stamp, u32) -> Stamp,
+) -> Vec<Op> {
+    let under = |path: &[u8]| {
+        dirs.iter().any(|d| {
+            path.strip_prefix(d.as_bytes())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+        })
+    };
+    let mut left: BTreeMap<Vec<u8>, &Op> = BTreeMap::new();
+    for op in layers.iter().flat_map(|l| &l.ops) {
+        match op.unstamped() {
+            Op::Whiteout { path } => {
+                left.retain(|p, _| !(p == path || p.starts_with(&[&path[..], b"/"].concat())));
+            }
+            Op::Opaque { dir } => left.retain(|p, _| !p.starts_with(&[&dir[..], b"/"].concat())),
+            Op::Dir { .. } | Op::File { .. } | Op::Text { .. } if under(op.path()) => {
+                left.insert(op.path().to_vec(), op);
+            }
+            _ => {}
+        }
+    }
+    left.into_values()
+        .map(|op| {
+            let stamp = change(op.stamp(), op.mode());
+            op.clone().stamped(stamp)
+        })
+        .collect()
+}
+
+/// The owner `chown -R app:app` gives in [`chown_recursive`].
+pub const APP_UID: u32 = 1000;
+
+/// The module the `sed -i` of [`chown_recursive`] edits (relative to [`SITE`]), its size
+/// (unchanged) and the seed of its new bytes.
+pub const SED_EDITED: (&str, u64, u64) = ("requests/api.py", 6_400, 545);
+
+/// The directories [`chown_recursive`] and [`chmod_recursive`] walk: every dpkg and pip
+/// package's files under `/usr` and dpkg's database, each package's own record included.
+pub const REWRITTEN_DIRS: [&str; 2] = ["usr", "var/lib/dpkg"];
+
+/// `chown -R app:app /usr /var/lib/dpkg && sed -i … requests/api.py` over the pip image:
+/// every file of the base's dpkg packages under `/usr`, every pip dist and dpkg's records
+/// (`status`, each `.list` and `.md5sums`, each dist-info) written again with the same bytes
+/// and times, owned by [`APP_UID`]; the `sed` gives one module of requests new bytes and a
+/// new time. No package is installed again: the old copies ship hidden as metadata-only
+/// rewrites, the edited module as overwritten.
+pub fn chown_recursive() -> ImageSpec {
+    let mut layers = pip_base();
+    let owned = Stamp {
+        uid: APP_UID,
+        gid: APP_UID,
+        ..Stamp::default()
+    };
+    let mut ops = rewritten_metadata(&layers, &REWRITTEN_DIRS, |stamp, _| Stamp {
+        mtime: stamp.mtime,
+        ..owned
+    });
+    let (module, size, seed) = SED_EDITED;
+    let edited = format!("{SITE}/{module}");
+    for op in &mut ops {
+        if op.path() == edited.as_bytes() {
+            *op = Op::file(&edited, size, seed).stamped(Stamp {
+                mtime: LAST_STEP_AT,
+                ..owned
+            });
+        }
+    }
+    layers.push(LayerSpec::new(
+        "RUN /bin/sh -c chown -R app:app /usr /var/lib/dpkg && sed -i s/timeout=None/timeout=30/ /usr/local/lib/python3.11/dist-packages/requests/api.py",
+        ops,
+    ));
+    ImageSpec::new("reinstall/chown:1", layers)
+}
+
+/// `chmod -R g=u /usr /var/lib/dpkg` over the pip image (as images meant to run under an
+/// arbitrary uid do): every file and directory there written again with the same bytes,
+/// owner and time, its group bits made its owner's (0644 → 0664, 0755 → 0775). No package
+/// is installed again: the old copies ship hidden as metadata-only rewrites.
+pub fn chmod_recursive() -> ImageSpec {
+    let mut layers = pip_base();
+    let ops = rewritten_metadata(&layers, &REWRITTEN_DIRS, |stamp, mode| Stamp {
+        mode: Some((mode & !0o070) | ((mode & 0o700) >> 3)),
+        ..stamp
+    });
+    layers.push(LayerSpec::new(
+        "RUN /bin/sh -c chmod -R g=u /usr /var/lib/dpkg",
+        ops,
+    ));
+    ImageSpec::new("reinstall/chmod:1", layers)
+}
+
+/// `spec` as BuildKit's `rewrite-timestamp` exports it with `SOURCE_DATE_EPOCH=epoch`: every
+/// time later than `epoch` set to it. Its own layers' times then all read `epoch`; a base
+/// built before keeps its own.
+pub fn rewrite_timestamp(mut spec: ImageSpec, epoch: u64) -> ImageSpec {
+    for layer in &mut spec.layers {
+        for op in &mut layer.ops {
+            let stamp = op.stamp();
+            if stamp.mtime > epoch {
+                *op = op.clone().stamped(Stamp {
+                    mtime: epoch,
+                    ..stamp
+                });
+            }
+        }
+    }
+    spec.tag = match spec.tag.rsplit_once(':') {
+        Some((name, version)) => format!("{name}-epoch:{version}"),
+        None => format!("{}-epoch", spec.tag),
+    };
+    spec
 }
 
 /// Bytes the ops write: file sizes and text lengths (links, directories and whiteouts

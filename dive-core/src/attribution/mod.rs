@@ -422,6 +422,8 @@ pub(crate) fn attribute(
     let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
     let mut room = LISTED_PER_ENTRY * entries + LISTED_BASE;
     let mut cut = Listed::default();
+    // A record `chown -R` wrote again as it was says nothing of an install.
+    let as_they_were = reinstalls::rewritten_as_they_were(layers);
     for (l, layer) in layers.iter().enumerate().rev() {
         for (entry, kept) in &layer.captured {
             let path = &layer.entries[*entry as usize].path;
@@ -431,7 +433,9 @@ pub(crate) fn attribute(
                 continue;
             };
             let dbs = parse_database(path, first_lines(path, &content, room));
-            let own_record = dbs.len() == 1 && !lists_every_package(path);
+            let own_record = dbs.len() == 1
+                && !lists_every_package(path)
+                && !as_they_were.contains(&(l, *entry));
             for mut db in dbs {
                 if db.files.len() > room {
                     db.files.truncate(room);
@@ -547,7 +551,7 @@ struct Building {
     /// The version each layer's databases give, by layer (a layer whose databases list
     /// the package without a version maps to `None`).
     versions: BTreeMap<usize, Option<String>>,
-    /// Layers holding the package's own database record (see [`reinstalls`]).
+    /// Layers holding the package's own database record written anew (see [`reinstalls`]).
     records: BTreeSet<usize>,
 }
 

@@ -8,13 +8,26 @@
 //! - R wrote at least one of those files again at the same path (overwrote it, rewrote it
 //!   with the same bytes, or deleted its directory and filled it again, as pip does under
 //!   overlayfs),
-//! - and R says that it installed p: it holds p's own database record, one a package
-//!   manager writes only when it installs that package (dpkg `info/<p>.list`, distroless
+//! - and R says that it installed p: its database gives p another version than the one
+//!   before R (an upgrade), or it holds p's own database record, one a package manager
+//!   writes only when it installs that package (dpkg `info/<p>.list`, distroless
 //!   `status.d/<p>`, a dist-info or egg-info, a `conda-meta/*.json`, an npm
-//!   `package.json`), or its database gives p another version than the one before R (an
-//!   upgrade). apk keeps every package in one database, so an upgrade is the only sign it
-//!   leaves: `apk fix --reinstall` at the same version is not told apart from a trigger
-//!   or `sed -i` rewriting the package's files, and is left in its hidden class.
+//!   `package.json`), written anew: with another modification time or other bytes than
+//!   the copy of it below R, or with none below.
+//!
+//! Why the record must be new: `chown -R app /opt/venv` and `chmod -R g=u /usr` rewrite
+//! every file they reach, records included, with the same bytes and modification time
+//! (only owner or mode change; overlayfs's copy-up keeps the time), and they are among the
+//! commonest steps. An installer writes the record at install time, so its time differs:
+//! pip writes every file at install time, dpkg gives a package's files and `.md5sums` the
+//! times in the `.deb` (the same on a same-version reinstall) but writes `.list` when it
+//! installs. The package's other files are no sign: a `sed -i` in the chown step gives one
+//! of them a new time. A build that sets every time to one value (BuildKit's
+//! `rewrite-timestamp` with `SOURCE_DATE_EPOCH`, Bazel, ko) makes a same-version reinstall
+//! look like a chown: it is left untold in its hidden class rather than a chown told as a
+//! reinstall. apk keeps every package in one database, so an upgrade is the only sign it
+//! leaves: `apk fix --reinstall` at the same version is not told apart from a trigger or
+//! `sed -i` rewriting the package's files, and is left in its hidden class too.
 //!
 //! Then every hidden byte of that copy counts, deleted ones too (a pip upgrade deletes the
 //! old dist-info rather than overwriting it). Anything else stays in its hidden class: an
@@ -23,20 +36,24 @@
 //!
 //! Cost: one map entry per (package, adding layer, hiding layer) that could qualify; a
 //! hidden file costs a few map lookups and, until its copy has a witness, one path lookup
-//! in the final tree.
+//! in the final tree. Telling a record written anew costs a map entry per database the walk
+//! kept, and a read back of two records of one length whose kept bytes differ.
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::{Building, Ecosystem, WasteClass};
-use crate::layer::EntryKind;
+use crate::layer::{Captured, ContentHash, EntryKind, LayerIndex};
 use crate::tree::{FileTree, HiddenItem, HiddenReason};
 
 /// The rule, as the report states it beside the reinstalls it found.
 pub(crate) const RULE: &str = "a package counts as installed again only where the later layer \
-    wrote its own files again together with its own record (dpkg info/<name>.list, a \
-    dist-info) or a new version of it, not where it rewrote a database listing every package \
-    (dpkg status, apk installed); the old copy's deleted files then count too";
+    wrote its own files again with a new version of it, or with its own record (dpkg \
+    info/<name>.list, a dist-info) written anew: another modification time or other bytes \
+    than the copy it hides, as an installer writes it and chown -R or chmod -R never do (so \
+    where a build gives every file one time, as SOURCE_DATE_EPOCH does, a reinstall of the \
+    same version goes untold); not where it rewrote a database listing every package (dpkg \
+    status, apk installed). The old copy's deleted files then count too";
 
 /// A package a later layer installed again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -158,8 +175,8 @@ impl Tally {
     }
 }
 
-/// Whether `layer` says that it installed the package: it holds the package's own record, or
-/// its database gives another version than the one in effect below it.
+/// Whether `layer` says that it installed the package: it holds the package's own record
+/// written anew, or its database gives another version than the one in effect below it.
 fn installed_by(package: &Building, layer: usize) -> bool {
     if package.records.contains(&layer) {
         return true;
@@ -179,4 +196,50 @@ fn written_by(tree: &FileTree, path: &[u8], layer: usize) -> bool {
         let node = tree.node(id);
         node.layer as usize == layer && matches!(node.kind, EntryKind::File | EntryKind::Hardlink)
     })
+}
+
+/// The databases the walk kept that a layer wrote again as they were, by (layer, entry):
+/// the same bytes and modification time as the copy at the same path in the nearest layer
+/// below that kept one. That is what `chown -R` and `chmod -R` write; an installer writes
+/// its record at install time. A layer that lists a path twice is compared with the layers
+/// below, as the merge hides only their copies; a copy deleted in between is not seen (the
+/// record is then compared with the one before the deletion).
+pub(super) fn rewritten_as_they_were(layers: &[&LayerIndex]) -> HashSet<(usize, u32)> {
+    let mut below: HashMap<&[u8], (&LayerIndex, u32, &Captured)> = HashMap::new();
+    let mut unchanged = HashSet::new();
+    for (l, layer) in layers.iter().enumerate() {
+        for (entry, kept) in &layer.captured {
+            let Some(new) = layer.entries.get(*entry as usize) else {
+                continue;
+            };
+            let Some(&(old_layer, old_entry, old_kept)) = below.get(&*new.path) else {
+                continue;
+            };
+            let old_mtime = old_layer.entries.get(old_entry as usize).map(|e| e.mtime);
+            if old_mtime == Some(new.mtime) && same_bytes(old_kept, kept) {
+                unchanged.insert((l, *entry));
+            }
+        }
+        for (entry, kept) in &layer.captured {
+            if let Some(new) = layer.entries.get(*entry as usize) {
+                below.insert(&new.path, (layer, *entry, kept));
+            }
+        }
+    }
+    unchanged
+}
+
+/// Whether two kept databases hold the same bytes. Kept bytes compressed alike are; the same
+/// bytes may be compressed apart by another build's zstd (a saved scan, the layer cache), so
+/// those of one length are read back, one at a time, as attributing reads them.
+fn same_bytes(a: &Captured, b: &Captured) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let hash = |kept: &Captured| kept.content().map(|bytes| ContentHash::of(&bytes));
+    // Damaged kept bytes are not read as a database at all: no record to compare.
+    hash(a).is_some_and(|a| hash(b) == Some(a))
 }

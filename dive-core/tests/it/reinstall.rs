@@ -1,6 +1,7 @@
 //! Reinstalls told from look-alikes (`dive_testdata::reinstall`): an apt step that rewrites
-//! dpkg's `status` and deletes docs installs nothing again, while `apt-get install
-//! --reinstall`, `pip install --force-reinstall`, a pip upgrade and `apk fix --reinstall` do.
+//! dpkg's `status` and deletes docs installs nothing again, nor does `chown -R` or `chmod -R`
+//! over installed packages (their records written again as they were), while `apt-get
+//! install --reinstall`, `pip install --force-reinstall`, a pip upgrade and `apk upgrade` do.
 //! Expected bytes come from the generator's package tables and its ledger, never from the
 //! analysis.
 
@@ -8,8 +9,8 @@ use dive_core::Analysis;
 use dive_core::attribution::{Ecosystem, Reinstall, WasteClass};
 use dive_core::report::{self, ReportFormat};
 use dive_testdata::reinstall::{
-    ALPINE_BASE, BASE_DEBS, OsPackage, PIP_INSTALLED, SITE, URLLIB3_OLD, bytes_of, deb_ops,
-    wheel_ops,
+    ALPINE_BASE, BASE_DEBS, OsPackage, PIP_INSTALLED, SED_EDITED, SITE, SOURCE_DATE_EPOCH,
+    URLLIB3_OLD, bytes_of, deb_ops, rewrite_timestamp, wheel_ops,
 };
 use dive_testdata::{Compression, ImageSpec, Ledger};
 
@@ -389,6 +390,147 @@ fn a_path_two_wheels_share_in_one_layer_is_no_reinstall() {
             analysis.attribution.reinstalls.is_empty(),
             "{:#?}",
             analysis.attribution.reinstalls
+        );
+    }
+}
+
+/// Asserts that nothing in `analysis` counts as installed again: no reinstall in the
+/// analysis, its JSON, the findings or the text report.
+fn assert_no_reinstall(analysis: &Analysis) {
+    assert!(
+        analysis.attribution.reinstalls.is_empty(),
+        "{:#?}",
+        analysis.attribution.reinstalls
+    );
+    let json = report::to_json(analysis);
+    common::assert_valid(&json, "analysis.v4.schema.json");
+    assert_eq!(json["reinstalls"], serde_json::json!([]));
+    let findings = report::findings(analysis);
+    assert!(
+        !findings.iter().any(|f| f.title.contains("installed again")),
+        "{findings:#?}"
+    );
+    let text = report::optimisation_report(analysis, ReportFormat::Text, true);
+    assert!(!text.contains("installed again"), "{text}");
+}
+
+/// Bytes of hidden class `class` in the analysis's waste.
+fn waste_bytes(analysis: &Analysis, class: WasteClass) -> u64 {
+    analysis
+        .attribution
+        .waste
+        .iter()
+        .filter(|w| w.class == class)
+        .map(|w| w.bytes)
+        .sum()
+}
+
+/// `chown -R app:app /usr /var/lib/dpkg && sed -i …` over dpkg packages and pip dists: every
+/// file and record there written again with the same bytes and times, another owner; one
+/// module edited. Every package's files and own record (`.list`, dist-info) are in the
+/// layer, as on a reinstall, yet none is installed again: its old copy ships hidden as a
+/// metadata-only rewrite, the edited module as overwritten, still owned by its packages.
+#[test]
+fn chown_r_over_installed_packages_installs_nothing_again() {
+    let spec = dive_testdata::reinstall::chown_recursive();
+    let rewritten = &spec.layers[2].ops;
+    let (module, edited, _) = SED_EDITED;
+    // Records of every package are among the rewrites, so the rule is put to the test.
+    for record in [
+        "var/lib/dpkg/info/alpha.list".to_owned(),
+        format!("{SITE}/requests-2.31.0.dist-info/RECORD"),
+    ] {
+        assert!(rewritten.iter().any(|op| op.path() == record.as_bytes()));
+    }
+    let requests = bytes_of(&wheel_ops(&PIP_INSTALLED[0]));
+    for (analysis, ledger) in analyses(&spec) {
+        assert_no_reinstall(&analysis);
+        let paths = op_paths(rewritten);
+        let hidden = ledger_hidden(&ledger, &paths, 0, 2) + ledger_hidden(&ledger, &paths, 1, 2);
+        assert_eq!(hidden, bytes_of(rewritten));
+        assert_eq!(
+            waste_bytes(&analysis, WasteClass::HiddenMetadataOnly),
+            hidden - edited,
+            "every rewrite but the sed's kept the bytes"
+        );
+        assert_eq!(
+            waste_bytes(&analysis, WasteClass::HiddenOverwritten),
+            edited,
+            "{module}"
+        );
+        let package = |name: &str| {
+            analysis
+                .attribution
+                .packages
+                .iter()
+                .find(|p| p.name == name)
+                .unwrap_or_else(|| panic!("no package {name}"))
+        };
+        assert_eq!(package("requests").hidden_bytes, requests);
+        // alpha's files are all under /usr, its `.list` and `.md5sums` in /var/lib/dpkg.
+        assert_eq!(
+            package("alpha").hidden_bytes,
+            bytes_of(&deb_ops(&BASE_DEBS[0]))
+        );
+        let findings = report::findings(&analysis);
+        let finding = findings
+            .iter()
+            .find(|f| f.class == Some(WasteClass::HiddenMetadataOnly))
+            .unwrap_or_else(|| panic!("no metadata-only finding: {findings:#?}"));
+        assert_eq!(finding.saving, hidden - edited);
+    }
+}
+
+/// `chmod -R g=u /usr /var/lib/dpkg` over dpkg packages and pip dists: every file and
+/// record there written again with the same bytes, owner and time, group bits set. No
+/// package is installed again; the old copies ship hidden as metadata-only rewrites, and the
+/// final files have the new modes.
+#[test]
+fn chmod_r_over_installed_packages_installs_nothing_again() {
+    let spec = dive_testdata::reinstall::chmod_recursive();
+    let rewritten = &spec.layers[2].ops;
+    for (analysis, ledger) in analyses(&spec) {
+        assert_no_reinstall(&analysis);
+        let paths = op_paths(rewritten);
+        let hidden = ledger_hidden(&ledger, &paths, 0, 2) + ledger_hidden(&ledger, &paths, 1, 2);
+        assert_eq!(hidden, bytes_of(rewritten));
+        assert_eq!(
+            waste_bytes(&analysis, WasteClass::HiddenMetadataOnly),
+            hidden
+        );
+        let tree = common::final_tree(&analysis);
+        let record = format!("{SITE}/requests-2.31.0.dist-info/RECORD");
+        assert_eq!(tree[record.as_bytes()].2 & 0o777, 0o664);
+        assert_eq!(tree[&b"var/lib/dpkg/info/alpha.list"[..]].2 & 0o777, 0o664);
+    }
+}
+
+/// BuildKit's `rewrite-timestamp` with `SOURCE_DATE_EPOCH` gives every file its layers write
+/// one time. `pip install --force-reinstall` then writes requests' dist-info again with the
+/// same bytes and the same time as the pip layer below, as a chown would: no reinstall is
+/// told (none rather than a chown told as one), and the old copy stays in its hidden class.
+/// `apt-get install --reinstall` over a base built before the epoch still is: the new
+/// `.list` has the epoch's time, the base's its own.
+#[test]
+fn under_source_date_epoch_a_same_version_reinstall_is_told_only_over_an_older_layer() {
+    let spec = rewrite_timestamp(
+        dive_testdata::reinstall::pip_force_reinstall(),
+        SOURCE_DATE_EPOCH,
+    );
+    let requests = bytes_of(&wheel_ops(&PIP_INSTALLED[0]));
+    for (analysis, _) in analyses(&spec) {
+        assert_no_reinstall(&analysis);
+        assert_eq!(waste_bytes(&analysis, WasteClass::HiddenDeleted), requests);
+    }
+
+    let spec = rewrite_timestamp(dive_testdata::reinstall::apt_reinstall(), SOURCE_DATE_EPOCH);
+    let alpha = bytes_of(&deb_ops(&BASE_DEBS[0]));
+    for (analysis, _) in analyses(&spec) {
+        let reinstalls = &analysis.attribution.reinstalls;
+        assert_eq!(reinstalls.len(), 1, "{reinstalls:#?}");
+        assert_eq!(
+            (reinstalls[0].name.as_str(), reinstalls[0].hidden_bytes),
+            ("alpha", alpha)
         );
     }
 }

@@ -328,6 +328,29 @@ fn an_apt_step_that_deletes_docs() {
     assert_eq!(deleted["bytes"], 16_400);
 }
 
+#[test]
+fn a_chown_of_installed_packages() {
+    let run = run("chown");
+    // Every package's own record was written again, as it was: no reinstall.
+    assert_eq!(run.json["reinstalls"], Value::Array(Vec::new()));
+    let hidden = |class: &str| {
+        run.json["waste"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["class"] == class)
+            .map(|w| w["bytes"].clone())
+    };
+    let spec = dive_testdata::reinstall::chown_recursive();
+    let rewritten = dive_testdata::reinstall::bytes_of(&spec.layers[2].ops);
+    let edited = dive_testdata::reinstall::SED_EDITED.1;
+    assert_eq!(
+        hidden("hidden-metadata-only"),
+        Some((rewritten - edited).into())
+    );
+    assert_eq!(hidden("hidden-overwritten"), Some(edited.into()));
+}
+
 /// Every crafted image has its test here, so a new one cannot go unmeasured.
 #[test]
 fn every_crafted_image_is_measured() {

@@ -126,6 +126,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "image",
     },
     Crafted {
+        name: "chown",
+        attacks: "findings: chown -R over a dpkg base and a pip layer (every package's files and own record written again with the same bytes and times, another owner), which is no reinstall",
+        full: 1,
+        unit: "image",
+    },
+    Crafted {
         name: "warnings",
         attacks: "warnings: entries whose paths climb above / and hard links to nothing, one warning each, in a gzip layer",
         full: 1_000_000,
@@ -422,26 +428,31 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
             })?;
         }
         "apt-docs" => {
-            let spec = crate::reinstall::apt_install_deleting_docs();
-            let built = crate::build(&spec)?;
-            std::fs::write(out, crate::docker_legacy(&[&built], false)?)?;
-            return Ok(Written {
-                count,
-                entries: spec.layers.iter().map(|l| l.ops.len() as u64).sum(),
-                path_bytes: spec
-                    .layers
-                    .iter()
-                    .flat_map(|l| &l.ops)
-                    .map(|op| op.path().len() as u64)
-                    .sum(),
-                layers: spec.layers.len(),
-                tar_bytes: built.layers.iter().map(|l| l.len() as u64).sum(),
-                database_bytes: 0,
-            });
+            return write_spec(&crate::reinstall::apt_install_deleting_docs(), out, count);
         }
+        "chown" => return write_spec(&crate::reinstall::chown_recursive(), out, count),
         _ => unreachable!("every crafted image has a writer"),
     }
     image.finish()
+}
+
+/// A small image from the generator's specs, written whole (they hold a few hundred KiB).
+fn write_spec(spec: &crate::ImageSpec, out: &Path, count: u64) -> io::Result<Written> {
+    let built = crate::build(spec)?;
+    std::fs::write(out, crate::docker_legacy(&[&built], false)?)?;
+    Ok(Written {
+        count,
+        entries: spec.layers.iter().map(|l| l.ops.len() as u64).sum(),
+        path_bytes: spec
+            .layers
+            .iter()
+            .flat_map(|l| &l.ops)
+            .map(|op| op.path().len() as u64)
+            .sum(),
+        layers: spec.layers.len(),
+        tar_bytes: built.layers.iter().map(|l| l.len() as u64).sum(),
+        database_bytes: 0,
+    })
 }
 
 /// Bytes of each RECORD of `databases`: a quarter of `--max-metadata`.

@@ -16,9 +16,11 @@ pub const DATABASE_PATHS: [&str; 7] = [
     "app/node_modules/pkg/package.json",
 ];
 
-/// Parses `content` as the package database at `path`; returns how many packages it named.
+/// Parses `content` as the package database at `path`, with the room of an image of one
+/// entry; returns how many packages it named.
 pub fn parse_database(path: &str, content: &[u8]) -> usize {
-    crate::attribution::parse_database(path.as_bytes(), content).len()
+    let mut room = crate::attribution::Room::new(1, path.len(), path.len());
+    crate::attribution::parse_database(path.as_bytes(), content, &mut room).len()
 }
 
 /// Reads the debug and symbol section bytes of an ELF file held in `bytes`.

@@ -294,6 +294,41 @@ fn package_databases_past_the_layers_allowance() {
     assert_eq!(packages.len(), 4);
 }
 
+/// The package `name` of `ecosystem` in the document, if listed.
+fn package<'a>(run: &'a Run, ecosystem: &str, name: &str) -> Option<&'a Value> {
+    run.json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ecosystem"] == ecosystem && p["name"] == name)
+}
+
+#[test]
+fn package_databases_naming_long_or_many_paths() {
+    let run = run("databases-wide");
+    // Lines naming paths longer than PATH_MAX are skipped unbuilt (the apk files under a
+    // 64 KiB directory, the RECORD line of 32,000 components) ...
+    assert!(run.warned("are longer than 4096 bytes"));
+    // ... the rest kept while the image's room lasts: the 2,000 directories of each line
+    // of the newest RECORD spend it, and the databases under it are cut.
+    assert!(run.warned("list more paths than the image holds entries"));
+    // Its dist was read first, whole: it owns its RECORD, in its own dist-info directory.
+    let wide = package(&run, "pip", "wide").expect("the newest RECORD's dist");
+    assert_eq!(wide["files"], 1, "{wide}");
+    // A line of 32,000 components names no file, but its dist owns its RECORD.
+    assert_eq!(package(&run, "pip", "long").unwrap()["files"], 1);
+}
+
+#[test]
+fn package_databases_under_long_directories() {
+    let run = run("databases-prefix");
+    // Each empty file is the conda prefix, 3.8 KiB: the bytes of the room are spent at
+    // 4,400 of them, and the RECORD's lines under a site directory as long are not kept.
+    assert!(run.warned("list more paths than the image holds entries"));
+    assert_eq!(package(&run, "conda", "x").unwrap()["files"], 1);
+    assert_eq!(package(&run, "pip", "deep").unwrap()["files"], 1);
+}
+
 #[test]
 fn sparse_files_are_never_read_in_place() {
     let run = run("sparse");

@@ -120,6 +120,18 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "sparse files claiming 16 MiB",
     },
     Crafted {
+        name: "databases-wide",
+        attacks: "package databases, each in its own gzip layer, whose lines name long or many paths: a RECORD of 250 lines of 4 KiB (2,000 directories each), an apk `F:` of 64 KiB under which 40,000 `R:` lines name files, a RECORD line of 32,000 components, dpkg status files of `a:b` lines and of 2-line packages, a distroless md5sums of empty paths, apk records of one name each, dpkg diversions (the five last of the size counted, within --max-metadata)",
+        full: DATABASE_BYTES,
+        unit: "bytes in each of the five largest databases",
+    },
+    Crafted {
+        name: "databases-prefix",
+        attacks: "package databases under directories of 3.8 KiB: a conda-meta JSON listing empty files (each the prefix itself), and a RECORD of 65,536 short lines, in a gzip layer each",
+        full: 400_000,
+        unit: "empty conda files",
+    },
+    Crafted {
         name: "apt-docs",
         attacks: "findings: an apt-get install layer over a dpkg base that deletes /usr/share/doc/* (it rewrites the status file listing every package, which is no reinstall)",
         full: 1,
@@ -427,6 +439,8 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                 l.file(b"srv/filler", 0o644, 16 << 20, io::repeat(0).take(16 << 20))
             })?;
         }
+        "databases-wide" => write_databases_wide(&mut image, count)?,
+        "databases-prefix" => write_databases_prefix(&mut image, count)?,
         "apt-docs" => {
             return write_spec(&crate::reinstall::apt_install_deleting_docs(), out, count);
         }
@@ -457,6 +471,118 @@ fn write_spec(spec: &crate::ImageSpec, out: &Path, count: u64) -> io::Result<Wri
 
 /// Bytes of each RECORD of `databases`: a quarter of `--max-metadata`.
 const RECORD_BYTES: usize = 16 << 20;
+
+/// Bytes of each of the largest databases of `databases-wide`: as large as a layer's
+/// allowance for databases (`--max-metadata`) lets one be.
+const DATABASE_BYTES: u64 = (64 << 20) - 64;
+
+/// A database of `prefix`, then as many units `text(index)` (all as long as the first) as
+/// `bytes` holds.
+fn database_of(
+    layer: &mut Layer,
+    path: &[u8],
+    prefix: &[u8],
+    bytes: u64,
+    text: impl Fn(u64) -> String,
+) -> io::Result<()> {
+    let unit = text(0).len();
+    let units = bytes.saturating_sub(prefix.len() as u64) / unit as u64;
+    let size = prefix.len() as u64 + units * unit as u64;
+    let make = move |i, unit: &mut [u8]| unit.copy_from_slice(text(i).as_bytes());
+    layer.database(path, size, Units::new(prefix.to_vec(), unit, units, make))
+}
+
+/// `databases-wide`: each layer a database whose lines name long or many paths. Layers
+/// are read newest first, and the databases of an image share one room: the newest name
+/// paths too long to keep, which take no room; then the RECORD whose paths are kept
+/// (claiming 2,000 directories each) spends it; the older ones are read without room, and
+/// must stop as soon, or read on linearly keeping nothing.
+fn write_databases_wide(image: &mut Image, bytes: u64) -> io::Result<()> {
+    // dpkg diversions: three lines each, `/a<i>`, `/b<i>`, `x`.
+    image.layer(true, |l| {
+        database_of(l, b"var/lib/dpkg/diversions", b"", bytes, |i| {
+            format!("/a{i:09}\n/b{i:09}\nx\n")
+        })
+    })?;
+    // apk: records of a name each, `P:<i>` and a blank line.
+    image.layer(true, |l| {
+        database_of(l, b"lib/apk/db/installed", b"", bytes, |i| {
+            format!("P:p{i:09}\n\n")
+        })
+    })?;
+    // dpkg status: packages of two fields each.
+    image.layer(true, |l| {
+        database_of(l, b"var/lib/dpkg/status", b"", bytes, |i| {
+            format!("Package: p{i:09}\nStatus: install ok installed\n\n")
+        })
+    })?;
+    // distroless md5sums: 2-byte lines, each an empty path.
+    image.layer(true, |l| {
+        let path = b"var/lib/dpkg/status.d/x.md5sums";
+        database_of(l, path, b"", bytes, |_| " \n".to_owned())
+    })?;
+    // dpkg status: one package, then `a:b` lines.
+    image.layer(true, |l| {
+        let path = b"var/lib/dpkg/status";
+        database_of(l, path, b"Package: x\n", bytes, |_| "a:b\n".to_owned())
+    })?;
+    // A RECORD of 250 lines of 4 KiB, each 2,000 directories deep: read with the room
+    // whole, its claims spend it.
+    image.layer(true, |l| {
+        let mut record = Vec::new();
+        for i in 0..250 {
+            record.extend(format!("d{i}/").as_bytes());
+            record.extend(b"a/".repeat(2_000));
+            record.extend(b"x.py,sha256=abc,1\n");
+        }
+        let path = b"usr/lib/python3/site-packages/wide-1.0.dist-info/RECORD";
+        l.database(path, record.len() as u64, &record[..])
+    })?;
+    // One RECORD line of 32,000 components: 64 KB, longer than a path can be.
+    image.layer(true, |l| {
+        let mut record = b"long/".to_vec();
+        record.extend(b"a/".repeat(32_000));
+        record.extend(b"x.py,sha256=abc,1\n");
+        let path = b"usr/lib/python3/site-packages/long-1.0.dist-info/RECORD";
+        l.database(path, record.len() as u64, &record[..])
+    })?;
+    // The newest: apk, a directory of 64 KiB, 40,000 files in it.
+    image.layer(true, |l| {
+        let mut prefix = b"P:x\nV:1\nF:".to_vec();
+        prefix.extend(std::iter::repeat_n(b'd', 1 << 16));
+        prefix.push(b'\n');
+        let len = prefix.len() as u64 + 40_000 * 4;
+        l.database(
+            b"lib/apk/db/installed",
+            len,
+            Units::new(prefix, 4, 40_000, |_, u| u.copy_from_slice(b"R:a\n")),
+        )
+    })
+}
+
+/// `databases-prefix`: paths under directories of 3.8 KiB, each listed in a few bytes.
+fn write_databases_prefix(image: &mut Image, empty_files: u64) -> io::Result<()> {
+    let long = |c: &str| vec![c.repeat(200); 19].join("/");
+    // A RECORD of 65,536 short lines in a site directory of 3.8 KiB.
+    image.layer(true, |l| {
+        let path = format!("{}/deep-1.0.dist-info/RECORD", long("s"));
+        let mut record = Vec::new();
+        for i in 0..65_536 {
+            record.extend(format!("a{i}\n").as_bytes());
+        }
+        l.database(path.as_bytes(), record.len() as u64, &record[..])
+    })?;
+    // The newest: a conda environment of 3.8 KiB whose package lists empty files.
+    image.layer(true, |l| {
+        let path = format!("{}/conda-meta/x-1-0.json", long("p"));
+        let prefix = br#"{"name":"x","version":"1","files":["#.to_vec();
+        let len = prefix.len() as u64 + empty_files * 3 + 4;
+        let files = Units::new(prefix, 3, empty_files, |_, u| u.copy_from_slice(b"\"\","));
+        // The last `,` is taken back by the closing `""]}`.
+        let json = files.chain(&b"\"\"]}"[..]);
+        l.database(path.as_bytes(), len, json)
+    })
+}
 
 /// Levels of each chain of `deep-dirs`: paths of about 4,000 bytes, under `PATH_MAX`.
 const DEPTH: u64 = 2_000;

@@ -152,6 +152,10 @@ pub struct Work {
     /// Paths and contents looked at while putting duplicate groups together: a few per
     /// path, however large a group.
     pub duplicate_steps: u64,
+    /// Bytes of the paths and names package databases listed that attributing built
+    /// (joined, normalised) or hashed into claims: a few times its room (16 MiB and twice
+    /// the entries' path bytes), however the databases are written.
+    pub database_bytes: u64,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings

@@ -7,6 +7,7 @@
 //! (a namespace dir such as `nvidia/`, shared by many wheels, is split by their RECORDs).
 
 mod apk;
+mod claims;
 mod conda;
 mod cuda;
 mod dpkg;
@@ -15,6 +16,7 @@ pub(crate) mod families;
 mod npm;
 mod python;
 mod reinstalls;
+mod room;
 mod waste;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +37,8 @@ use crate::layer::LayerIndex;
 use crate::path::ancestors;
 use crate::stage::{Checkpoint, Stage};
 use crate::tree::{ContentHasher, FileTree, HiddenItem};
+use claims::{Claims, Which};
+pub(crate) use room::Room;
 
 /// A package manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -99,9 +103,9 @@ fn lists_every_package(path: &[u8]) -> bool {
     path == dpkg::STATUS || apk::is_database(path)
 }
 
-/// The packages a database file lists, each with its location.
-pub(crate) fn parse_database(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
-    let mut packages = parse_by_kind(path, content);
+/// The packages a database file lists, each with its location, as far as `room` allows.
+pub(crate) fn parse_database(path: &[u8], content: &[u8], room: &mut Room) -> Vec<DbPackage> {
+    let mut packages = parse_by_kind(path, content, room);
     for package in &mut packages {
         package.location = location_of(package, path);
     }
@@ -135,72 +139,19 @@ fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
     }
 }
 
-fn parse_by_kind(path: &[u8], content: &[u8]) -> Vec<DbPackage> {
+fn parse_by_kind(path: &[u8], content: &[u8], room: &mut Room) -> Vec<DbPackage> {
     if python::is_database(path) {
-        python::parse(path, content).into_iter().collect()
+        python::parse(path, content, room).into_iter().collect()
     } else if dpkg::is_database(path) {
-        dpkg::parse(path, content)
+        dpkg::parse(path, content, room)
     } else if apk::is_database(path) {
-        apk::parse(content)
+        apk::parse(content, room)
     } else if conda::is_database(path) {
-        conda::parse(path, content).into_iter().collect()
+        conda::parse(path, content, room).into_iter().collect()
     } else if npm::is_database(path) {
-        npm::parse(path, content).into_iter().collect()
+        npm::parse(path, content, room).into_iter().collect()
     } else {
         Vec::new()
-    }
-}
-
-/// Paths the databases may list per tar entry of the image, and beyond them.
-const LISTED_PER_ENTRY: usize = 2;
-const LISTED_BASE: usize = 1 << 16;
-
-/// Databases not read in full while attributing.
-#[derive(Debug, Default)]
-struct Listed {
-    /// Cut short: they listed more paths than the image leaves room for.
-    databases: u64,
-    /// Damaged as kept (a saved scan's).
-    unreadable: u64,
-}
-
-impl Listed {
-    fn warnings(&self, room: usize) -> Vec<crate::error::Warning> {
-        let mut warnings = Vec::new();
-        if self.databases > 0 {
-            warnings.push(crate::error::Warning::new(
-                crate::error::Location::default(),
-                format!(
-                    "{} package databases list more paths than the image holds entries (more \
-                     than {room} in all); the rest were not read, so some files may show as \
-                     unowned",
-                    self.databases
-                ),
-            ));
-        }
-        if self.unreadable > 0 {
-            warnings.push(crate::error::Warning::new(
-                crate::error::Location::default(),
-                format!(
-                    "{} package databases could not be read back; their packages stay unowned",
-                    self.unreadable
-                ),
-            ));
-        }
-        warnings
-    }
-}
-
-/// Of a database whose lines are paths (a `RECORD`, `installed-files.txt`, a dpkg `.list`),
-/// its first `room` lines: the rest could not be kept anyway. Other databases whole.
-fn first_lines<'a>(path: &[u8], content: &'a [u8], room: usize) -> &'a [u8] {
-    let lines_are_paths = python::is_database(path) || path.ends_with(b".list");
-    if !lines_are_paths {
-        return content;
-    }
-    match memchr::memchr_iter(b'\n', content).nth(room) {
-        Some(end) => &content[..end],
-        None => content,
     }
 }
 
@@ -278,6 +229,8 @@ pub struct Attribution {
     pub reinstalls: Vec<Reinstall>,
     /// Paths and contents looked at while grouping duplicates ([`crate::Work`]).
     pub(crate) duplicate_steps: u64,
+    /// Bytes of what databases listed that were built or hashed ([`crate::Work`]).
+    pub(crate) database_bytes: u64,
     /// What attributing met that the figures should carry: databases not read in full.
     pub(crate) warnings: Vec<crate::error::Warning>,
     /// Owner (index into `packages`) of each content, by inode id.
@@ -325,60 +278,6 @@ impl Attribution {
     }
 }
 
-/// Files and directories claimed by packages (indices into a package list).
-#[derive(Debug, Default)]
-struct Claims {
-    files: HashMap<Vec<u8>, usize>,
-    /// `Some(p)`: only package p uses this directory; `None`: shared, look no higher.
-    dirs: HashMap<Vec<u8>, Option<usize>>,
-}
-
-impl Claims {
-    fn add(&mut self, package: usize, db: &DbPackage) {
-        for file in &db.files {
-            self.files.entry(file.clone()).or_insert(package);
-        }
-        for dir in &db.dirs {
-            self.claim_dir(dir, package);
-        }
-        if let Some(site) = &db.site {
-            for file in db
-                .files
-                .iter()
-                .filter(|f| f.starts_with(site) && f.len() > site.len())
-            {
-                for dir in ancestors(file).filter(|d| d.len() > site.len()) {
-                    self.claim_dir(dir, package);
-                }
-            }
-        }
-    }
-
-    fn claim_dir(&mut self, dir: &[u8], package: usize) {
-        let slot = self.dirs.entry(dir.to_vec()).or_insert(Some(package));
-        if *slot != Some(package) {
-            *slot = None;
-        }
-    }
-
-    /// The owner of `path`, and whether its database lists it.
-    fn owner(&self, path: &[u8]) -> Option<(usize, bool)> {
-        if let Some(&p) = self.files.get(path) {
-            return Some((p, true));
-        }
-        let mut dirs: Vec<&[u8]> = ancestors(path).collect();
-        dirs.reverse();
-        for dir in dirs {
-            match self.dirs.get(dir) {
-                Some(Some(p)) => return Some((*p, false)),
-                Some(None) => return None,
-                None => {}
-            }
-        }
-        None
-    }
-}
-
 /// Attributes every visible and hidden byte to a package or an unowned top directory.
 /// Each stage begins at `checkpoint`; once it says to stop, what was found so far is
 /// returned, incomplete.
@@ -395,8 +294,7 @@ pub(crate) fn attribute(
         return Attribution::default();
     }
     let mut registry = Registry::default();
-    let mut final_claims = Claims::default();
-    let mut any_claims = Claims::default();
+    let mut claims = Claims::default();
     // Latest layer last, so later databases take precedence among historical claims.
     let visible = |l: usize, entry: u32, path: &[u8]| {
         tree.lookup(path).is_some_and(|id| {
@@ -404,7 +302,18 @@ pub(crate) fn attribute(
             node.layer as usize == l && node.entry == Some(entry)
         })
     };
-    // dpkg-divert moves files out of the way of a package that lists them.
+    // What databases list is kept (claims) as far as the image could hold it: a database
+    // listing millions of paths in an image of a few entries lists nothing worth more
+    // memory (see `room`).
+    let entries = layers.iter().flat_map(|l| &l.entries);
+    let (count, path_bytes, longest) = entries.fold((0, 0, 0), |(n, bytes, longest), e| {
+        (n + 1, bytes + e.path.len(), longest.max(e.path.len()))
+    });
+    let mut room = Room::new(count, path_bytes, longest);
+    // dpkg-divert moves files out of the way of a package that lists them. Read before
+    // any database, so with a room of its own (as an image of no entries gives: real
+    // images divert a few dozen files), that it cannot spend the databases'.
+    let mut diverted = Room::new(0, 0, longest);
     let diversions = layers
         .iter()
         .enumerate()
@@ -414,14 +323,10 @@ pub(crate) fn attribute(
             &**path == dpkg::DIVERSIONS && visible(l, e, path)
         })
         .and_then(|(_, _, kept)| kept.content())
-        .map(|content| dpkg::diversions(&content))
+        .map(|content| dpkg::diversions(&content, &mut diverted))
         .unwrap_or_default();
-    // The paths databases list are kept (claims) as far as the image could hold them:
-    // a database listing millions of paths in an image of a few entries lists nothing
-    // worth more memory.
-    let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
-    let mut room = LISTED_PER_ENTRY * entries + LISTED_BASE;
-    let mut cut = Listed::default();
+    let diversions_cut = u64::from(diverted.take_cut());
+    let (mut cut, mut unreadable) = (0, 0u64);
     // A record `chown -R` wrote again as it was says nothing of an install.
     let as_they_were = reinstalls::rewritten_as_they_were(layers);
     for (l, layer) in layers.iter().enumerate().rev() {
@@ -429,35 +334,32 @@ pub(crate) fn attribute(
             let path = &layer.entries[*entry as usize].path;
             let visible = visible(l, *entry, path);
             let Some(content) = kept.content() else {
-                cut.unreadable += 1;
+                unreadable += 1;
                 continue;
             };
-            let dbs = parse_database(path, first_lines(path, &content, room));
+            let dbs = parse_database(path, &content, &mut room);
             let own_record = dbs.len() == 1
                 && !lists_every_package(path)
                 && !as_they_were.contains(&(l, *entry));
             for mut db in dbs {
-                if db.files.len() > room {
-                    db.files.truncate(room);
-                    cut.databases += 1;
-                }
-                room -= db.files.len();
                 if db.ecosystem == Ecosystem::Dpkg {
                     dpkg::apply_diversions(&mut db, &diversions);
                 }
                 let p = registry.add(&db, visible, l, own_record);
-                if visible {
-                    final_claims.add(p, &db);
-                }
-                any_claims.add(p, &db);
+                claims.add(p, &db, visible, &mut room);
             }
+            cut += u64::from(room.take_cut());
         }
     }
 
     let mut owner_of = vec![None; tree.inodes().len()];
     let mut unowned: BTreeMap<String, UnownedDir> = BTreeMap::new();
     // Finding a file's owner is the work per file: on all cores.
-    let owner = |_, _, path: &[u8]| final_claims.owner(path).ok_or_else(|| top_dir(path));
+    let owner = |_, _, path: &[u8]| {
+        claims
+            .owner(path, Which::Final)
+            .ok_or_else(|| top_dir(path))
+    };
     tree.map_files(checkpoint, owner, |_, inode, owner| {
         let content = tree.inode(inode);
         match owner {
@@ -480,9 +382,9 @@ pub(crate) fn attribute(
     });
     let mut replaced = reinstalls::Tally::default();
     for item in hidden {
-        if let Some((p, _)) = final_claims
-            .owner(&item.path)
-            .or_else(|| any_claims.owner(&item.path))
+        if let Some((p, _)) = claims
+            .owner(&item.path, Which::Final)
+            .or_else(|| claims.owner(&item.path, Which::Any))
         {
             let package = &mut registry.packages[p];
             package.hidden_bytes += item.bytes;
@@ -496,7 +398,20 @@ pub(crate) fn attribute(
     let reinstalls = replaced.reinstalls(&registry.packages);
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.reinstalls = reinstalls;
-    attribution.warnings = cut.warnings(LISTED_PER_ENTRY * entries + LISTED_BASE);
+    attribution.warnings = room.warnings(cut);
+    attribution
+        .warnings
+        .extend(diverted.warnings(diversions_cut));
+    attribution.database_bytes = room.given() + claims.hashed();
+    if unreadable > 0 {
+        attribution.warnings.push(crate::error::Warning::new(
+            crate::error::Location::default(),
+            format!(
+                "{unreadable} package databases could not be read back; their packages stay \
+                 unowned"
+            ),
+        ));
+    }
     if !checkpoint.begin(Stage::Duplicates) {
         return attribution;
     }
@@ -683,6 +598,7 @@ impl Registry {
             duplicates: Vec::new(),
             reinstalls: Vec::new(),
             duplicate_steps: 0,
+            database_bytes: 0,
             warnings: Vec::new(),
             inode_owner,
             cuda: Cuda::default(),

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::room::Room;
 use super::{DbPackage, Ecosystem};
 use crate::path::split_last;
 
@@ -22,6 +23,8 @@ fn package_dir(path: &[u8]) -> Option<&[u8]> {
     ((direct || scoped) && !name.is_empty()).then_some(dir)
 }
 
+/// The fields used (a manifest is one file within --max-metadata: its name and version
+/// are read whole, then kept only when as short as a path).
 #[derive(Deserialize)]
 struct Manifest {
     #[serde(default)]
@@ -30,7 +33,7 @@ struct Manifest {
     version: Option<String>,
 }
 
-pub(super) fn parse(path: &[u8], content: &[u8]) -> Option<DbPackage> {
+pub(super) fn parse(path: &[u8], content: &[u8], room: &mut Room) -> Option<DbPackage> {
     let dir = package_dir(path)?;
     let manifest: Manifest = serde_json::from_slice(content).unwrap_or(Manifest {
         name: None,
@@ -39,6 +42,9 @@ pub(super) fn parse(path: &[u8], content: &[u8]) -> Option<DbPackage> {
     let name = manifest
         .name
         .unwrap_or_else(|| String::from_utf8_lossy(split_last(dir).1).into_owned());
+    if !room.package(path, &name, manifest.version.as_deref()) {
+        return None;
+    }
     Some(DbPackage {
         ecosystem: Ecosystem::Npm,
         name,

@@ -125,6 +125,7 @@ impl Analysis {
     pub fn set_attribution(&mut self, attributed: Attributed) {
         self.work = crate::analysis::Work {
             duplicate_steps: attributed.attribution.duplicate_steps,
+            database_bytes: attributed.attribution.database_bytes,
             ..attributed.reads
         };
         self.attribution = attributed.attribution;

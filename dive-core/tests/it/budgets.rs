@@ -126,3 +126,21 @@ fn sparse_files_are_not_read_in_place() {
     assert_eq!(work.content_bytes, 3 * 4096 + 2 * 8192, "{work:?}");
     assert_eq!(analysis.attribution.cuda.files.len(), 1);
 }
+
+#[test]
+fn package_databases_are_built_and_hashed_within_their_room() {
+    // Databases naming long or many paths, or many packages, in few bytes: what attributing
+    // builds (joins, normalises) and hashes into claims stays within a few times the room
+    // of the image (16 MiB + twice its entry paths' bytes for paths, 4 MiB + half for
+    // names), whatever the databases hold. Claiming each ancestor of a RECORD line of
+    // 32,000 components copied 1 GB; 400,000 empty conda files under a 3.8 KiB prefix
+    // built 1.5 GB.
+    for name in ["databases-wide", "databases-prefix"] {
+        let (written, analysis) = crafted(name, 0.1);
+        let room = (20 << 20) + 3 * written.path_bytes;
+        let work = analysis.work();
+        assert!(work.database_bytes <= 4 * room, "{name}: {work:?}");
+        // Not nothing: the newest databases were read with the room whole.
+        assert!(work.database_bytes >= 1 << 20, "{name}: {work:?}");
+    }
+}

@@ -231,6 +231,91 @@ fn chains_of_nested_directories() {
     assert_eq!(run.json["image"]["hidden_bytes"], files * 16);
 }
 
+/// Directories an image's paths may pass through beyond one per entry (dive-core's
+/// allowance, docs/limits.md).
+const DIRECTORIES_BEYOND_ENTRIES: u64 = 65_536;
+
+/// Checks what an image's figures must always satisfy: every shipped byte is final or hidden.
+fn assert_ledger_adds_up(run: &Run) {
+    let image = &run.json["image"];
+    let (total, final_bytes, hidden) = (
+        image["total_file_bytes"].as_u64().unwrap(),
+        image["final_bytes"].as_u64().unwrap(),
+        image["hidden_bytes"].as_u64().unwrap(),
+    );
+    assert_eq!(total, final_bytes + hidden, "{image}");
+    let layers: u64 = run.json["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["file_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(layers, total, "{image}");
+}
+
+#[test]
+fn files_at_the_end_of_fresh_chains_of_implied_directories() {
+    let run = run("implied-dirs");
+    // Each file's path passes through `x`, `x/<i>` and 2,030 `a`s no entry lists: the
+    // files whose directories fit the image's allowance (one per entry and 65,536) are
+    // kept, the rest skipped with a warning and counted nowhere.
+    let count = run.written.count;
+    let per_file = 1 + dive_testdata::crafted::IMPLIED_DEPTH as u64;
+    let kept = ((count + DIRECTORIES_BEYOND_ENTRIES - 1) / per_file).min(count);
+    assert!(kept < count, "{kept} of {count}: the allowance is never reached");
+    assert_eq!(run.json["image"]["final_files"], kept);
+    assert_eq!(run.json["image"]["final_bytes"], kept * 16);
+    assert_ledger_adds_up(&run);
+    assert!(run.warned("allowance"));
+    assert!(run.warned(&format!(
+        "{} more warnings about entries",
+        count - kept - 100
+    )));
+    // dive's figures count the same files: one layer, no path twice.
+    assert_eq!(run.json["image"]["dive_efficiency"], 1.0);
+    assert_eq!(run.json["image"]["dive_wasted_bytes"], 0);
+}
+
+#[test]
+fn a_whiteout_and_an_opaque_marker_over_deep_implied_directories() {
+    let run = run("whiteout-deep");
+    // Every chain fits the allowance at a tenth of the full size; the whiteout of `top`
+    // and the opaque marker on `opq` remove them all.
+    let count = run.written.count;
+    let per_chain = 1 + dive_testdata::crafted::WHITEOUT_DEPTH as u64;
+    let kept = ((run.written.entries + DIRECTORIES_BEYOND_ENTRIES - 2) / per_chain).min(count);
+    assert_eq!(run.json["image"]["final_files"], 0);
+    assert_eq!(run.json["image"]["final_bytes"], 0);
+    assert_eq!(run.json["image"]["hidden_bytes"], kept * 16);
+    assert_ledger_adds_up(&run);
+    let deleted = run.json["waste"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["class"] == "hidden-deleted")
+        .map_or(0, |w| w["bytes"].as_u64().unwrap());
+    assert_eq!(deleted, kept * 16);
+}
+
+#[test]
+fn sparse_files_claiming_more_than_any_file_holds() {
+    let run = run("sparse-size");
+    // Each is counted at 16 TiB, with a warning naming it; no sum wraps, no figure is
+    // NaN, and the debug build (which these tests run) does not panic on an overflow.
+    let count = run.written.count;
+    let image = &run.json["image"];
+    let expected = count * (1 << 44) + 1;
+    assert_eq!(image["final_bytes"], expected);
+    assert_eq!(image["total_file_bytes"], expected);
+    assert_eq!(image["efficiency"], 1.0);
+    assert_eq!(image["dive_efficiency"], 1.0);
+    assert_ledger_adds_up(&run);
+    assert!(run.warned(&format!(
+        "claims a real size of {} bytes",
+        dive_testdata::crafted::SPARSE_CLAIM
+    )));
+}
+
 #[test]
 fn hard_links_to_one_file() {
     let run = run("hardlinks");

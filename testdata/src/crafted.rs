@@ -84,6 +84,24 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "chains",
     },
     Crafted {
+        name: "implied-dirs",
+        attacks: "the merge and dive's figures: files each at the end of a fresh chain of 2,030 directories no entry lists (a node and a key each, per entry)",
+        full: 8_192,
+        unit: "files",
+    },
+    Crafted {
+        name: "whiteout-deep",
+        attacks: "whiteouts: chains of 2,040 implied directories under two directories, deleted by a whiteout and an opaque marker in a second layer (a path per removed node)",
+        full: 320,
+        unit: "chains",
+    },
+    Crafted {
+        name: "sparse-size",
+        attacks: "sizes: GNU sparse files claiming a real size of 2^63 - 1 bytes each, in 512 bytes of tar (sums past 2^64)",
+        full: 1_000,
+        unit: "sparse files",
+    },
+    Crafted {
         name: "hardlinks",
         attacks: "hard links: one file and hard links to it",
         full: 1_000_000,
@@ -287,6 +305,38 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                 })?;
             }
         }
+        "implied-dirs" => image.layer(true, |l| {
+            // As deep.py of the review: `x/<i>/` and 2,030 `a/` before each file.
+            let chain = "a/".repeat(IMPLIED_DEPTH);
+            for i in 0..count {
+                let path = format!("x/{i:05}/{chain}f{i:07}");
+                l.file(path.as_bytes(), 0o644, 16, &[1u8; 16][..])?;
+            }
+            Ok(())
+        })?,
+        "whiteout-deep" => {
+            let chain = "a/".repeat(WHITEOUT_DEPTH);
+            image.layer(true, |l| {
+                for i in 0..count {
+                    // Half under `top/`, deleted by a whiteout; half under `opq/`, hidden
+                    // by an opaque marker.
+                    let top = if i % 2 == 0 { "top" } else { "opq" };
+                    let path = format!("{top}/d{i}/{chain}f");
+                    l.file(path.as_bytes(), 0o644, 16, &[2u8; 16][..])?;
+                }
+                Ok(())
+            })?;
+            image.layer(true, |l| {
+                l.file(b".wh.top", 0o644, 0, io::empty())?;
+                l.file(b"opq/.wh..wh..opq", 0o644, 0, io::empty())
+            })?;
+        }
+        "sparse-size" => image.layer(false, |l| {
+            for i in 0..count {
+                l.sparse(format!("srv/sparse/s{i}").as_bytes(), &[], SPARSE_CLAIM, &[])?;
+            }
+            l.file(b"srv/plain", 0o644, 1, &b"x"[..])
+        })?,
         "hardlinks" => image.layer(false, |l| {
             let bytes = vec![7u8; 4096];
             l.file(b"srv/original", 0o644, 4096, &bytes[..])?;
@@ -587,6 +637,17 @@ fn write_databases_prefix(image: &mut Image, empty_files: u64) -> io::Result<()>
 /// Levels of each chain of `deep-dirs`: paths of about 4,000 bytes, under `PATH_MAX`.
 const DEPTH: u64 = 2_000;
 
+/// Implied directories of each file of `implied-dirs` below `x/<i>/`: paths of 4,075
+/// bytes, within `--max-path`.
+pub const IMPLIED_DEPTH: usize = 2_030;
+
+/// Implied directories of each chain of `whiteout-deep` below `top/d<i>/`.
+pub const WHITEOUT_DEPTH: usize = 2_040;
+
+/// The real size each file of `sparse-size` claims: the largest a base-256 field gives a
+/// signed reader.
+pub const SPARSE_CLAIM: u64 = (1 << 63) - 1;
+
 /// The fat binary magic as it lies in a file.
 const MAGIC: [u8; 4] = 0xBA55_ED50_u32.to_le_bytes();
 
@@ -822,7 +883,7 @@ impl Layer {
             octal(&mut slot.offset, offset);
             octal(&mut slot.numbytes, len);
         }
-        octal(&mut gnu.realsize, real);
+        gnu.set_real_size(real);
         header.set_cksum();
         self.entries += 1;
         self.path_bytes += path.len() as u64;

@@ -91,8 +91,7 @@ impl Analysis {
             .layers
             .iter()
             .filter(|l| l.from_base)
-            .map(|l| l.file_bytes)
-            .sum();
+            .fold(0, |sum, l| sum.saturating_add(l.file_bytes));
         self.image.base_bytes = base;
         self.image.own_bytes = self.image.total_file_bytes.saturating_sub(base);
     }

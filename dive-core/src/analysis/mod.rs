@@ -140,7 +140,7 @@ pub struct Analysis {
 }
 
 /// Work an analysis did beyond walking its layers, counted so that its budget can be held
-/// (docs/limits.md) by counts rather than by a clock: zero for a saved scan.
+/// (docs/limits.md) by counts rather than by a clock: for a saved scan, only the merge's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Work {
@@ -156,6 +156,9 @@ pub struct Work {
     /// (joined, normalised) or hashed into claims: a few times its room (16 MiB and twice
     /// the entries' path bytes), however the databases are written.
     pub database_bytes: u64,
+    /// Path bytes the merge hashed into keys (dive's figures, the allowance of directories,
+    /// whiteouts): a few passes over each entry's path, however deep it goes.
+    pub path_bytes_hashed: u64,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings

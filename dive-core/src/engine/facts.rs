@@ -126,6 +126,7 @@ impl Analysis {
         self.work = crate::analysis::Work {
             duplicate_steps: attributed.attribution.duplicate_steps,
             database_bytes: attributed.attribution.database_bytes,
+            path_bytes_hashed: self.work.path_bytes_hashed,
             ..attributed.reads
         };
         self.attribution = attributed.attribution;
@@ -212,7 +213,11 @@ impl Analyzer {
                 size_compressed: index.size_compressed,
                 size_uncompressed: index.size_uncompressed,
                 entries: index.entries.len(),
-                file_bytes: index.file_bytes,
+                // Files the merge skipped (past the allowance of directories) are in no
+                // figure, as those the walk skipped.
+                file_bytes: index
+                    .file_bytes
+                    .saturating_sub(merged.skipped_bytes.get(i).copied().unwrap_or(0)),
                 hidden_bytes: 0,
                 hides_bytes: 0,
                 created_by: layer.created_by.clone(),
@@ -220,13 +225,18 @@ impl Analyzer {
                 from_base: false,
             })
             .collect();
+        // Every sum of sizes saturates: sizes come from the image (a sparse file's up to
+        // 16 TiB), and a wrapped sum would be a false figure.
         for item in &merged.hidden {
-            layers[item.added_in_layer].hidden_bytes += item.bytes;
-            layers[item.hidden_by_layer].hides_bytes += item.bytes;
+            let added = &mut layers[item.added_in_layer].hidden_bytes;
+            *added = added.saturating_add(item.bytes);
+            let by = &mut layers[item.hidden_by_layer].hides_bytes;
+            *by = by.saturating_add(item.bytes);
         }
 
         let root = merged.tree.node(crate::tree::NodeId::ROOT);
-        let total_file_bytes: u64 = layers.iter().map(|l| l.file_bytes).sum();
+        let sum = |values: &mut dyn Iterator<Item = u64>| values.fold(0u64, u64::saturating_add);
+        let total_file_bytes = sum(&mut layers.iter().map(|l| l.file_bytes));
         let image = ImageFacts {
             reference: record.reference,
             platform: record.platform,
@@ -234,12 +244,12 @@ impl Analyzer {
             manifest_digest: record.manifest_digest,
             config_digest: record.config_digest,
             layer_count: layers.len(),
-            size_compressed: layers.iter().map(|l| l.size_compressed).sum(),
-            size_uncompressed: layers.iter().map(|l| l.size_uncompressed).sum(),
+            size_compressed: sum(&mut layers.iter().map(|l| l.size_compressed)),
+            size_uncompressed: sum(&mut layers.iter().map(|l| l.size_uncompressed)),
             total_file_bytes,
             final_bytes: root.bytes,
             final_files: root.files,
-            hidden_bytes: merged.hidden.iter().map(|h| h.bytes).sum(),
+            hidden_bytes: sum(&mut merged.hidden.iter().map(|h| h.bytes)),
             efficiency: if total_file_bytes == 0 {
                 1.0
             } else {
@@ -268,7 +278,10 @@ impl Analyzer {
             gpus: self.options.gpus.clone(),
             changes: merged.changes,
             unproven: merged.unproven,
-            work: crate::analysis::Work::default(),
+            work: crate::analysis::Work {
+                path_bytes_hashed: merged.path_bytes_hashed,
+                ..crate::analysis::Work::default()
+            },
         };
         let attributing = Attributing {
             hasher,

@@ -19,6 +19,11 @@ use crate::aligned::AlignedBuf;
 use crate::error::{EntryWarnings, Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
 
+/// The largest real size a GNU sparse file is counted at: 16 TiB, ext4's largest file.
+/// A sparse file's real size is the one size in a tar no bytes back (`/var/log/lastlog`
+/// with a large uid claims 1.2 TB in a few KiB); a crafted header claims up to 2^64 - 1.
+pub(crate) const SPARSE_REAL_SIZE_MAX: u64 = 1 << 44;
+
 /// Package database bytes a layer may hold per entry before it, beyond `--max-metadata`.
 const CAPTURED_PER_ENTRY: u64 = 1024;
 /// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
@@ -147,7 +152,7 @@ impl Walk {
             path: raw_path,
             link,
             stored: _,
-            size,
+            mut size,
             mode,
             uid,
             gid,
@@ -195,10 +200,17 @@ impl Walk {
         };
         if etype == EntryType::GNUSparse {
             let location = here();
-            self.warn(
-                location,
-                format!("GNU sparse file: counted at its real size of {size} bytes"),
-            );
+            let message = if size > SPARSE_REAL_SIZE_MAX {
+                let claimed = size;
+                size = SPARSE_REAL_SIZE_MAX;
+                format!(
+                    "GNU sparse file claims a real size of {claimed} bytes, more than any \
+                     file holds; counted at {size} bytes"
+                )
+            } else {
+                format!("GNU sparse file: counted at its real size of {size} bytes")
+            };
+            self.warn(location, message);
         }
 
         let Some(mut record) =

@@ -5,11 +5,14 @@
 //! with no visible path, so `Σ layer.file_bytes = final_bytes + hidden_bytes` by
 //! construction, and every hidden piece remembers the path, layer and reason that hid it.
 
-use std::collections::HashSet;
+use std::cmp::Ordering;
 
+use hashbrown::HashSet;
 use serde::Serialize;
 
 use super::dive::{DiveFigures, DiveTally};
+use super::key::{KeyChain, PathKeys, common_prefix, names_at};
+use super::shape::{EntryBudget, Shape};
 use super::{FileTree, Inode, InodeId, NodeId};
 use crate::error::{EntryWarnings, LayerRef, Location, Warning};
 use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
@@ -105,6 +108,12 @@ pub struct Merged {
     pub changes: Vec<Vec<EntryChange>>,
     /// Same-size rewrites whose reason waits for [`prove`].
     pub(crate) unproven: Vec<Unproven>,
+    /// Per layer, bytes of the files skipped as past the image's allowance of directories
+    /// (in no figure: a layer's file bytes leave them out, as the walk's skipped entries).
+    pub skipped_bytes: Vec<u64>,
+    /// Path bytes hashed for keys (dive's figures, the allowance, whiteouts): a few passes
+    /// over each path, however deep.
+    pub path_bytes_hashed: u64,
 }
 
 /// Files from this size on are hashed on two threads when a rewrite is checked.
@@ -153,38 +162,59 @@ pub(crate) fn merge(
         last_hidden: Vec::with_capacity(files),
         warnings: EntryWarnings::default(),
         changes: Vec::with_capacity(layers.len()),
-        killed: Vec::new(),
+        keys: PathKeys::new(),
+        chain: KeyChain::default(),
+        removed: HashSet::new(),
         last_parent: (Vec::new(), NodeId::ROOT),
+        walked: (Vec::new(), Vec::new()),
         parents: hashbrown::HashMap::new(),
         parents_bytes: 0,
         unproven: Vec::new(),
     };
-    // dive's tally hashes every leaf of every layer first; on another core, beside the
-    // merge of the bottom layer, which it sees as an empty tree whenever it counts.
-    let (mut dive, ()) = rayon::join(
-        || DiveTally::new(layers, checkpoint),
+    // Each layer's shape (the entries within the allowance of directories, and the leaves
+    // of its own tree) is found in manifest order; dive's tally keys every leaf of every
+    // layer as it goes. The bottom layer's first, then the others on another core, beside
+    // the merge of the bottom layer, which the tally sees as an empty tree whenever it counts.
+    let mut budget = EntryBudget::new(layers);
+    let mut dive = DiveTally::new(layers.len());
+    let mut shapes: Vec<Shape> = Vec::with_capacity(layers.len());
+    if let Some(bottom) = layers.first() {
+        shapes.push(dive.add_layer(0, bottom, &mut budget, checkpoint));
+    }
+    let (upper, ()) = rayon::join(
         || {
-            if let Some(bottom) = layers.first() {
-                merger.apply(bottom);
+            let mut upper = Vec::with_capacity(layers.len().saturating_sub(1));
+            for (index, layer) in layers.iter().enumerate().skip(1) {
+                if checkpoint.stop() {
+                    break;
+                }
+                upper.push(dive.add_layer(index, layer, &mut budget, checkpoint));
+            }
+            dive.find_shared();
+            upper
+        },
+        || {
+            if let (Some(bottom), Some(shape)) = (layers.first(), shapes.first()) {
+                merger.apply(bottom, shape);
             }
         },
     );
-    if !layers.is_empty() {
-        dive.observe_layer(0, &FileTree::new(), layers, checkpoint);
+    shapes.extend(upper);
+    if let Some(shape) = shapes.first() {
+        dive.observe_layer(0, &FileTree::new(), layers, shape, checkpoint);
     }
     for (index, layer) in layers.iter().enumerate().skip(1) {
-        if checkpoint.stop() {
-            return None;
-        }
+        let shape = shapes.get(index).filter(|_| !checkpoint.stop())?;
         merger.layer = u32::try_from(index).unwrap_or(u32::MAX);
-        dive.observe_layer(index, &merger.tree, layers, checkpoint);
-        merger.apply(layer);
+        dive.observe_layer(index, &merger.tree, layers, shape, checkpoint);
+        merger.apply(layer, shape);
     }
     // A stopped layer or tally is incomplete: nothing of it is kept.
     if checkpoint.stop() {
         return None;
     }
-    let dive = dive.finish(layers);
+    let path_bytes_hashed = dive.hashed().saturating_add(merger.keys.hashed());
+    let dive = dive.finish(layers, &shapes);
     let Merger {
         mut tree,
         last_hidden,
@@ -193,6 +223,8 @@ pub(crate) fn merge(
         unproven,
         ..
     } = merger;
+    let mut warnings = warnings.finish(Location::default());
+    warnings.extend(budget.finish());
     // Only rewrites that hid their content for good, as the last change to it, name it.
     let unproven: Vec<Unproven> = unproven
         .into_iter()
@@ -228,9 +260,11 @@ pub(crate) fn merge(
         tree,
         hidden,
         dive,
-        warnings: warnings.finish(Location::default()),
+        warnings,
         changes,
         unproven,
+        skipped_bytes: shapes.iter().map(Shape::skipped_bytes).collect(),
+        path_bytes_hashed,
     })
 }
 
@@ -305,12 +339,22 @@ struct Merger<'a> {
     /// Warnings about entries (dangling hard links), a hundred kept.
     warnings: EntryWarnings,
     changes: Vec<Vec<EntryChange>>,
-    /// Nodes removed by the current layer's whiteouts.
-    killed: Vec<NodeId>,
+    /// Keys the paths the current layer's whiteouts removed.
+    keys: PathKeys,
+    /// The key of the entry path looked up last among them.
+    chain: KeyChain,
+    /// The keys of the paths the current layer's whiteouts removed: an entry of the layer
+    /// that sets one again modifies it. A key per node rather than its path: a whiteout of
+    /// a directory holding 65,536 nested ones would otherwise copy 65,536 paths of up to
+    /// 4 KiB.
+    removed: HashSet<u128>,
     /// The directory path [`Merger::ensure_parents`] found last, and its node: a tar lists a
     /// directory's files one after another, so most entries share their parent with the one
     /// before.
     last_parent: (Vec<u8>, NodeId),
+    /// The directory path [`Merger::find_parents`] walked last, with the end of each of its
+    /// names and the node it found there.
+    walked: (Vec<u8>, Vec<(usize, NodeId)>),
     /// Directories found before, by path: files spread over many directories (a tar in
     /// inode order, a generated tree) would otherwise look up every ancestor per entry.
     /// Bounded: cleared when it reaches [`PARENTS_KEPT`] paths or [`PARENTS_BYTES`].
@@ -321,24 +365,26 @@ struct Merger<'a> {
 }
 
 impl Merger<'_> {
-    fn apply(&mut self, layer: &LayerIndex) {
+    /// Applies a layer's entries, those its `shape` skips left out.
+    fn apply(&mut self, layer: &LayerIndex, shape: &Shape) {
         let mut changes = vec![EntryChange::Added; layer.entries.len()];
         // A layer's whiteouts act on the layers below it only, so apply them first:
         // entries of the same layer survive whatever order the tar lists them in.
-        self.killed.clear();
+        self.removed.clear();
         for (index, entry) in layer.entries.iter().enumerate() {
             if self.checkpoint.stop_at(index) {
                 return;
             }
+            let applies = !shape.skipped(index);
             let did_remove = match entry.kind {
                 EntryKind::Whiteout => {
-                    let found = self
-                        .tree
-                        .lookup(&entry.path)
-                        .filter(|&id| id != NodeId::ROOT);
+                    let found = (self.tree.lookup(&entry.path))
+                        .filter(|&id| id != NodeId::ROOT && applies);
                     if let Some(id) = found {
+                        let key = self.keys.of(&entry.path);
                         self.remove(
                             id,
+                            key,
                             HiddenReason::Deleted,
                             HiddenReason::DeletedWithDirectory,
                         );
@@ -346,12 +392,13 @@ impl Merger<'_> {
                     found.is_some()
                 }
                 EntryKind::Opaque => match self.tree.lookup(&entry.path) {
-                    Some(id) if self.tree.node(id).kind == EntryKind::Dir => {
+                    Some(id) if applies && self.tree.node(id).kind == EntryKind::Dir => {
                         // Children deleted earlier stay listed until the merge finishes.
                         let tree = &self.tree;
                         let had_children =
                             tree.node(id).children.iter().any(|&c| tree.node(c).alive);
-                        self.remove_children(id, HiddenReason::OpaqueDirectory);
+                        let key = self.keys.of(&entry.path);
+                        self.remove_children(id, Some(key), HiddenReason::OpaqueDirectory);
                         had_children
                     }
                     _ => false,
@@ -364,14 +411,6 @@ impl Merger<'_> {
                 EntryChange::RemovedNothing
             };
         }
-        // Paths this layer's whiteouts removed existed below: setting one again modifies it.
-        let removed: HashSet<Vec<u8>> = self.killed.iter().map(|&id| self.tree.path(id)).collect();
-        let removed: HashSet<Box<[u8]>> = layer
-            .entries
-            .iter()
-            .filter(|e| removed.contains(&*e.path))
-            .map(|e| e.path.clone())
-            .collect();
         // Nodes made by this layer have ids from here on.
         let first_new = self.tree.node_count();
         let mut entry_inodes: Vec<Option<InodeId>> = vec![None; layer.entries.len()];
@@ -379,16 +418,29 @@ impl Merger<'_> {
             if self.checkpoint.stop_at(index) {
                 return;
             }
-            if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) {
+            if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque)
+                || shape.skipped(index)
+            {
                 continue;
             }
-            let (inode, existed) = self.add(index, entry, &entry_inodes, first_new);
-            if existed || removed.contains(&entry.path) {
+            let (inode, existed) = self.add(index, entry, &entry_inodes, first_new, shape);
+            // Paths this layer's whiteouts removed existed below: setting one again
+            // modifies it.
+            if existed || self.was_removed(&entry.path) {
                 changes[index] = EntryChange::Modified;
             }
             entry_inodes[index] = inode;
         }
         self.changes.push(changes);
+    }
+
+    /// Whether the current layer's whiteouts removed `path`.
+    fn was_removed(&mut self, path: &[u8]) -> bool {
+        if self.removed.is_empty() {
+            return false;
+        }
+        self.chain.set(&self.keys, path);
+        self.removed.contains(&self.chain.key())
     }
 
     /// Puts one entry into the tree; returns the content it shows, and whether its path was
@@ -399,6 +451,7 @@ impl Merger<'_> {
         entry: &LayerEntry,
         entry_inodes: &[Option<InodeId>],
         first_new: usize,
+        shape: &Shape,
     ) -> (Option<InodeId>, bool) {
         let parent = self.ensure_parents(&entry.path);
         let name = crate::path::split_last(&entry.path).1;
@@ -409,7 +462,7 @@ impl Merger<'_> {
                 let old = self.tree.node(id);
                 if old.kind == EntryKind::Dir {
                     if entry.kind != EntryKind::Dir {
-                        self.remove_children(id, HiddenReason::DirectoryReplaced);
+                        self.remove_children(id, None, HiddenReason::DirectoryReplaced);
                     }
                 } else {
                     let reason = self.overwrite_reason(id, index, entry);
@@ -428,7 +481,7 @@ impl Merger<'_> {
                 refs: 1,
                 origin: id,
             })),
-            EntryKind::Hardlink => self.link_target(entry, entry_inodes),
+            EntryKind::Hardlink => self.link_target(entry, entry_inodes, shape),
             _ => None,
         };
         if let Some(inode) = inode {
@@ -452,7 +505,13 @@ impl Merger<'_> {
         &mut self,
         entry: &LayerEntry,
         entry_inodes: &[Option<InodeId>],
+        shape: &Shape,
     ) -> Option<InodeId> {
+        // A link to a file the allowance skipped shows nothing (the file's own warning
+        // says why); the merged path is some other file's.
+        if entry.link_entry().is_some_and(|i| shape.skipped(i as usize)) {
+            return None;
+        }
         let same_layer = entry
             .link_entry()
             .and_then(|i| entry_inodes.get(i as usize).copied().flatten());
@@ -542,10 +601,31 @@ impl Merger<'_> {
         parent
     }
 
-    /// [`Merger::ensure_parents`] for the directory path `dirs`, one name at a time.
+    /// [`Merger::ensure_parents`] for the directory path `dirs`, one name at a time from
+    /// the deepest directory it shares with the path walked before: a tar lists a chain of
+    /// nested directories one level after another, and climbing each from the root would
+    /// look up O(depth²) names.
     fn find_parents(&mut self, dirs: &[u8]) -> NodeId {
-        let mut parent = NodeId::ROOT;
-        for dir in dirs.split(|&b| b == b'/').filter(|d| !d.is_empty()) {
+        let (walked, mut nodes) = std::mem::take(&mut self.walked);
+        let same = common_prefix(&walked, dirs);
+        // As in a `KeyChain`: the names ending before the paths differ are shared.
+        let mut kept = nodes.partition_point(|&(end, _)| end < same);
+        if nodes.get(kept).is_some_and(|&(end, _)| {
+            end == same && (end == dirs.len() || dirs.get(end) == Some(&b'/'))
+        }) {
+            kept += 1;
+        }
+        nodes.truncate(kept);
+        // Still a live directory, so are all above it (nodes never move, and removing or
+        // replacing a directory kills everything below it).
+        if let Some(&(_, id)) = nodes.last() {
+            let node = self.tree.node(id);
+            if !node.alive || node.kind != EntryKind::Dir {
+                nodes.clear();
+            }
+        }
+        let (mut parent, from) = nodes.last().map_or((NodeId::ROOT, 0), |&(end, id)| (id, end));
+        for (start, dir) in names_at(dirs.get(from..).unwrap_or_default()) {
             parent = match self.tree.child(parent, dir) {
                 Some(id) if self.tree.node(id).kind == EntryKind::Dir => id,
                 Some(id) => {
@@ -559,7 +639,12 @@ impl Merger<'_> {
                 }
                 None => self.tree.add_node(parent, dir, EntryKind::Dir, self.layer),
             };
+            nodes.push((from + start + dir.len(), parent));
         }
+        let mut walked = walked;
+        walked.clear();
+        walked.extend_from_slice(dirs);
+        self.walked = (walked, nodes);
         parent
     }
 
@@ -575,35 +660,77 @@ impl Merger<'_> {
         }
     }
 
-    /// Removes a node and everything below it.
-    fn remove(&mut self, id: NodeId, reason: HiddenReason, below: HiddenReason) {
-        self.remove_children(id, below);
+    /// Removes a node, whose path has `key`, and everything below it.
+    fn remove(&mut self, id: NodeId, key: u128, reason: HiddenReason, below: HiddenReason) {
+        self.remove_children(id, Some(key), below);
         self.drop_content(id, reason);
         self.tree.kill(id);
-        self.killed.push(id);
+        self.removed.insert(key);
     }
 
-    fn remove_children(&mut self, id: NodeId, reason: HiddenReason) {
-        let mut doomed = Vec::new();
-        let mut stack: Vec<NodeId> = self.tree.node(id).children.to_vec();
-        while let Some(child) = stack.pop() {
-            if self.tree.node(child).alive {
-                stack.extend_from_slice(&self.tree.node(child).children);
-                doomed.push(child);
+    /// Removes everything below `id`; with the key of `id`'s path, the keys of the paths
+    /// removed go into [`Merger::removed`]. Nodes go in the order of their paths, so that
+    /// content shown under several of them is reported hidden at the last, whatever order
+    /// the layers created them in; without a path per node: a node's paths are ordered by
+    /// its name among its siblings', the paths below it as its name and a `/`.
+    fn remove_children(&mut self, id: NodeId, key: Option<u128>, reason: HiddenReason) {
+        let mut pending: Vec<Pending> = Vec::new();
+        self.push_children(&mut pending, id, key);
+        while let Some(item) = pending.pop() {
+            if item.below {
+                self.push_children(&mut pending, item.node, item.key);
+                continue;
             }
-        }
-        // In path order, so that content shown under several of these paths is reported
-        // hidden at the last of them, whatever order the layers created them in.
-        let mut doomed: Vec<(Vec<u8>, NodeId)> = doomed
-            .into_iter()
-            .map(|id| (self.tree.path(id), id))
-            .collect();
-        doomed.sort_unstable();
-        for (_, child) in doomed {
-            self.drop_content(child, reason);
-            self.tree.kill(child);
-            self.killed.push(child);
+            self.drop_content(item.node, reason);
+            self.tree.kill(item.node);
+            if let Some(key) = item.key {
+                self.removed.insert(key);
+            }
         }
         self.tree.node_mut(id).children.clear();
     }
+
+    /// Puts the live children of `id` on `pending`, each itself and (when it has children)
+    /// what lies below it, the first in path order on top.
+    fn push_children(&self, pending: &mut Vec<Pending>, id: NodeId, key: Option<u128>) {
+        let start = pending.len();
+        for &child in &self.tree.node(id).children {
+            let node = self.tree.node(child);
+            if !node.alive {
+                continue;
+            }
+            let key = key.map(|key| self.keys.child(key, self.tree.name(child)));
+            pending.push(Pending {
+                node: child,
+                key,
+                below: false,
+            });
+            if !node.children.is_empty() {
+                pending.push(Pending {
+                    node: child,
+                    key,
+                    below: true,
+                });
+            }
+        }
+        let tree = &self.tree;
+        pending[start..].sort_unstable_by(|a, b| path_order(tree, b, a));
+    }
+}
+
+/// A node [`Merger::remove_children`] is still to remove: itself, or what lies below it.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    node: NodeId,
+    /// The key of the node's path, when the removed paths are being kept.
+    key: Option<u128>,
+    below: bool,
+}
+
+/// How the paths of two siblings' items sort: a node's own path ends with its name, the
+/// paths below it continue with a `/` (no name holds one), so `a` < `a.b` < `a.b/…` < `a/…`.
+fn path_order(tree: &FileTree, a: &Pending, b: &Pending) -> Ordering {
+    let slash = |item: &Pending| if item.below { &b"/"[..] } else { &b""[..] };
+    let a_key = tree.name(a.node).iter().chain(slash(a));
+    a_key.cmp(tree.name(b.node).iter().chain(slash(b)))
 }

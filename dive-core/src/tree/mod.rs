@@ -1,7 +1,9 @@
 //! The merged file tree: an arena of nodes, built by merging layers in manifest order.
 
 mod dive;
+mod key;
 mod merge;
+mod shape;
 
 pub use dive::DiveFigures;
 pub(crate) use merge::{ContentHasher, Unproven, merge, prove};
@@ -377,9 +379,11 @@ impl FileTree {
             }
             let (bytes, files) = (node.bytes, node.files);
             if let Some(parent) = node.parent {
+                // Saturating: a crafted image's sizes may sum past 2^64 (sparse files
+                // claim up to 16 TiB each).
                 let parent = &mut self.nodes[parent.at()];
-                parent.bytes += bytes;
-                parent.files += files;
+                parent.bytes = parent.bytes.saturating_add(bytes);
+                parent.files = parent.files.saturating_add(files);
             }
         }
     }

@@ -144,3 +144,37 @@ fn package_databases_are_built_and_hashed_within_their_room() {
         assert!(work.database_bytes >= 1 << 20, "{name}: {work:?}");
     }
 }
+
+#[test]
+fn deep_paths_are_keyed_in_about_one_pass_over_their_bytes() {
+    // dive's figures, the allowance of directories and the whiteouts key every directory
+    // of every path. Hashing each ancestor of a 4 KiB path from scratch hashed 4 MiB per
+    // path, a thousand times its bytes; keyed name by name, each name once while it is
+    // the same as the path before's, the whole image costs about one pass over its paths.
+    for name in ["deep-dirs", "implied-dirs", "whiteout-deep"] {
+        let (written, analysis) = crafted(name, 0.1);
+        let hashed = analysis.work().path_bytes_hashed;
+        assert!(
+            hashed > 0 && hashed <= 2 * written.path_bytes,
+            "{name}: {hashed} bytes hashed for {} bytes of paths",
+            written.path_bytes
+        );
+    }
+}
+
+#[test]
+fn implied_directories_are_bounded_by_the_entries() {
+    // 819 files, each under 2,032 directories no entry lists: the tree keeps those within
+    // one per entry and 65,536, not the 1.7 million the paths name.
+    let (written, analysis) = crafted("implied-dirs", 0.1);
+    let bound = 2 * written.entries + 65_537;
+    let nodes = analysis.tree.node_count() as u64;
+    assert!(nodes <= bound, "{nodes} nodes for {} entries", written.entries);
+    assert!(nodes > 65_000, "{nodes} nodes: the allowance is spent");
+    let skipped = analysis
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("allowance"))
+        .count();
+    assert_eq!(skipped, 100, "the first hundred skipped entries are named");
+}

@@ -262,7 +262,10 @@ fn files_at_the_end_of_fresh_chains_of_implied_directories() {
     let count = run.written.count;
     let per_file = 1 + dive_testdata::crafted::IMPLIED_DEPTH as u64;
     let kept = ((count + DIRECTORIES_BEYOND_ENTRIES - 1) / per_file).min(count);
-    assert!(kept < count, "{kept} of {count}: the allowance is never reached");
+    assert!(
+        kept < count,
+        "{kept} of {count}: the allowance is never reached"
+    );
     assert_eq!(run.json["image"]["final_files"], kept);
     assert_eq!(run.json["image"]["final_bytes"], kept * 16);
     assert_ledger_adds_up(&run);

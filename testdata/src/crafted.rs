@@ -333,7 +333,12 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
         }
         "sparse-size" => image.layer(false, |l| {
             for i in 0..count {
-                l.sparse(format!("srv/sparse/s{i}").as_bytes(), &[], SPARSE_CLAIM, &[])?;
+                l.sparse(
+                    format!("srv/sparse/s{i}").as_bytes(),
+                    &[],
+                    SPARSE_CLAIM,
+                    &[],
+                )?;
             }
             l.file(b"srv/plain", 0o644, 1, &b"x"[..])
         })?,

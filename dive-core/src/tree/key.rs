@@ -174,18 +174,8 @@ mod tests {
         let keys = PathKeys::new();
         let mut chain = KeyChain::default();
         let paths: [&[u8]; 12] = [
-            b"a/b/c",
-            b"a/b/cd",
-            b"a/b",
-            b"a/bc/d",
-            b"a",
-            b"",
-            b"x//y/z",
-            b"x/y/z/w",
-            b"x/yy/z",
-            b"ab/c",
-            b"a/b/c",
-            b"a/b/c",
+            b"a/b/c", b"a/b/cd", b"a/b", b"a/bc/d", b"a", b"", b"x//y/z", b"x/y/z/w", b"x/yy/z",
+            b"ab/c", b"a/b/c", b"a/b/c",
         ];
         for path in paths {
             chain.set(&keys, path);
@@ -193,7 +183,11 @@ mod tests {
             assert_eq!(chain.len(), names.len(), "{path:?}");
             assert_eq!(chain.key(), keys.of(path), "{path:?}");
             for i in 0..names.len() {
-                assert_eq!(chain.key_at(i), keys.of(&names[..=i].join(&b'/')), "{path:?}");
+                assert_eq!(
+                    chain.key_at(i),
+                    keys.of(&names[..=i].join(&b'/')),
+                    "{path:?}"
+                );
             }
         }
         // The last path was the one before again: nothing hashed.

@@ -378,8 +378,8 @@ impl Merger<'_> {
             let applies = !shape.skipped(index);
             let did_remove = match entry.kind {
                 EntryKind::Whiteout => {
-                    let found = (self.tree.lookup(&entry.path))
-                        .filter(|&id| id != NodeId::ROOT && applies);
+                    let found =
+                        (self.tree.lookup(&entry.path)).filter(|&id| id != NodeId::ROOT && applies);
                     if let Some(id) = found {
                         let key = self.keys.of(&entry.path);
                         self.remove(
@@ -418,8 +418,7 @@ impl Merger<'_> {
             if self.checkpoint.stop_at(index) {
                 return;
             }
-            if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque)
-                || shape.skipped(index)
+            if matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque) || shape.skipped(index)
             {
                 continue;
             }
@@ -509,7 +508,10 @@ impl Merger<'_> {
     ) -> Option<InodeId> {
         // A link to a file the allowance skipped shows nothing (the file's own warning
         // says why); the merged path is some other file's.
-        if entry.link_entry().is_some_and(|i| shape.skipped(i as usize)) {
+        if entry
+            .link_entry()
+            .is_some_and(|i| shape.skipped(i as usize))
+        {
             return None;
         }
         let same_layer = entry
@@ -624,7 +626,9 @@ impl Merger<'_> {
                 nodes.clear();
             }
         }
-        let (mut parent, from) = nodes.last().map_or((NodeId::ROOT, 0), |&(end, id)| (id, end));
+        let (mut parent, from) = nodes
+            .last()
+            .map_or((NodeId::ROOT, 0), |&(end, id)| (id, end));
         for (start, dir) in names_at(dirs.get(from..).unwrap_or_default()) {
             parent = match self.tree.child(parent, dir) {
                 Some(id) if self.tree.node(id).kind == EntryKind::Dir => id,

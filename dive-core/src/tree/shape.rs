@@ -38,7 +38,9 @@ impl Bits {
     }
 
     fn get(&self, i: usize) -> bool {
-        self.0.get(i / 64).is_some_and(|word| word & (1 << (i % 64)) != 0)
+        self.0
+            .get(i / 64)
+            .is_some_and(|word| word & (1 << (i % 64)) != 0)
     }
 }
 

@@ -169,7 +169,11 @@ fn implied_directories_are_bounded_by_the_entries() {
     let (written, analysis) = crafted("implied-dirs", 0.1);
     let bound = 2 * written.entries + 65_537;
     let nodes = analysis.tree.node_count() as u64;
-    assert!(nodes <= bound, "{nodes} nodes for {} entries", written.entries);
+    assert!(
+        nodes <= bound,
+        "{nodes} nodes for {} entries",
+        written.entries
+    );
     assert!(nodes > 65_000, "{nodes} nodes: the allowance is spent");
     let skipped = analysis
         .warnings

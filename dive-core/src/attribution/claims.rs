@@ -7,13 +7,11 @@
 //! components was 2 GB), and each claim takes the same few bytes however long its path. An
 //! image cannot choose paths whose hashes collide without the seed.
 
-use std::hash::{BuildHasher, RandomState};
-
 use hashbrown::HashMap;
-use twox_hash::XxHash3_128;
 
 use super::DbPackage;
 use super::room::Room;
+use crate::tree::KeySeed;
 
 /// Which databases a lookup asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +51,7 @@ impl Slots {
 /// Files and directories claimed by packages.
 #[derive(Debug)]
 pub(super) struct Claims {
-    seed: u64,
+    keys: KeySeed,
     files: HashMap<u128, Slots>,
     dirs: HashMap<u128, Slots>,
     /// Bytes of paths hashed while claiming.
@@ -63,7 +61,7 @@ pub(super) struct Claims {
 impl Default for Claims {
     fn default() -> Self {
         Self {
-            seed: RandomState::new().hash_one(0u8),
+            keys: KeySeed::new(),
             files: HashMap::new(),
             dirs: HashMap::new(),
             hashed: 0,
@@ -71,49 +69,15 @@ impl Default for Claims {
     }
 }
 
-/// The hash of a path whose parent's is `parent` and whose last component is `name`.
-fn step(seed: u64, parent: u128, name: &[u8]) -> u128 {
-    // Names of real paths are short: hashed from the stack.
-    const SHORT: usize = 112;
-    if name.len() <= SHORT {
-        let mut buf = [0u8; 16 + SHORT];
-        buf[..16].copy_from_slice(&parent.to_le_bytes());
-        buf[16..16 + name.len()].copy_from_slice(name);
-        XxHash3_128::oneshot_with_seed(seed, &buf[..16 + name.len()])
-    } else {
-        let mut buf = Vec::with_capacity(16 + name.len());
-        buf.extend_from_slice(&parent.to_le_bytes());
-        buf.extend_from_slice(name);
-        XxHash3_128::oneshot_with_seed(seed, &buf)
-    }
-}
-
-/// Calls `each(end, hash)` for every prefix `path[..end]` that ends a component, shortest
-/// first (the last is the whole path), until it returns false; the hash of the whole path.
-fn prefixes(seed: u64, path: &[u8], mut each: impl FnMut(usize, u128) -> bool) -> u128 {
-    let mut hash = 0;
-    let mut start = 0;
-    let mut going = true;
-    for name in path.split(|&b| b == b'/') {
-        hash = step(seed, hash, name);
-        start += name.len();
-        if going {
-            going = each(start, hash);
-        }
-        start += 1;
-    }
-    hash
-}
-
 impl Claims {
-    fn hash(&mut self, path: &[u8]) -> u128 {
-        self.hashed += path.len() as u64;
-        prefixes(self.seed, path, |_, _| false)
-    }
-
     /// Bytes of paths hashed while claiming ([`crate::Work`]).
     pub(super) fn hashed(&self) -> u64 {
         self.hashed
+    }
+
+    fn key(&mut self, path: &[u8]) -> u128 {
+        self.hashed += path.len() as u64;
+        self.keys.of(path)
     }
 
     /// Claims what `db` lists for `package` (an index into the registry): for the final
@@ -128,7 +92,7 @@ impl Claims {
             return;
         }
         for file in &db.files {
-            let hash = self.hash(file);
+            let hash = self.key(file);
             let slots = self.files.entry(hash).or_insert(Slots::EMPTY);
             if visible && slots.last == NONE {
                 slots.last = package;
@@ -138,14 +102,13 @@ impl Claims {
             }
         }
         for dir in &db.dirs {
-            let hash = self.hash(dir);
-            self.claim_dir(hash, package, visible, None);
+            let hash = self.key(dir);
+            claim_dir(&mut self.dirs, hash, package, visible, None);
         }
         // A dist's files below its site directory: the directories between claim it too.
         let Some(site) = &db.site else {
             return;
         };
-        let seed = self.seed;
         for file in db
             .files
             .iter()
@@ -153,9 +116,10 @@ impl Claims {
         {
             let mut room_left = true;
             self.hashed += file.len() as u64;
-            prefixes(seed, file, |end, hash| {
+            let (keys, dirs) = (self.keys, &mut self.dirs);
+            keys.walk(file, |end, hash| {
                 if end < file.len() && end > site.len() {
-                    room_left = self.claim_dir(hash, package, visible, Some(&mut *room));
+                    room_left = claim_dir(dirs, hash, package, visible, Some(&mut *room));
                 }
                 room_left
             });
@@ -165,43 +129,12 @@ impl Claims {
         }
     }
 
-    /// False when a new directory found `room` spent.
-    fn claim_dir(
-        &mut self,
-        hash: u128,
-        package: u32,
-        visible: bool,
-        room: Option<&mut Room>,
-    ) -> bool {
-        let slots = match self.dirs.entry(hash) {
-            hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
-            hashbrown::hash_map::Entry::Vacant(v) => {
-                if room.is_some_and(|room| !room.directory()) {
-                    return false;
-                }
-                v.insert(Slots::EMPTY)
-            }
-        };
-        let claim = |slot: &mut u32| {
-            if *slot == NONE {
-                *slot = package;
-            } else if *slot != package {
-                *slot = SHARED;
-            }
-        };
-        if visible {
-            claim(&mut slots.last);
-        }
-        claim(&mut slots.any);
-        true
-    }
-
     /// The owner of `path` by `which` databases, and whether its database lists it: the
     /// package listing it, else the one that alone uses its deepest claimed directory.
     pub(super) fn owner(&self, path: &[u8], which: Which) -> Option<(usize, bool)> {
         // `Some(None)`: the deepest claimed directory is shared, so nobody's.
         let mut by_dir = None;
-        let hash = prefixes(self.seed, path, |end, hash| {
+        let hash = self.keys.walk(path, |end, hash| {
             if end < path.len() {
                 match self.dirs.get(&hash).map(|s| s.get(which)) {
                     None | Some(NONE) => {}
@@ -220,6 +153,37 @@ impl Claims {
     }
 }
 
+/// False when a new directory found `room` spent.
+fn claim_dir(
+    dirs: &mut HashMap<u128, Slots>,
+    hash: u128,
+    package: u32,
+    visible: bool,
+    room: Option<&mut Room>,
+) -> bool {
+    let slots = match dirs.entry(hash) {
+        hashbrown::hash_map::Entry::Occupied(o) => o.into_mut(),
+        hashbrown::hash_map::Entry::Vacant(v) => {
+            if room.is_some_and(|room| !room.directory()) {
+                return false;
+            }
+            v.insert(Slots::EMPTY)
+        }
+    };
+    let claim = |slot: &mut u32| {
+        if *slot == NONE {
+            *slot = package;
+        } else if *slot != package {
+            *slot = SHARED;
+        }
+    };
+    if visible {
+        claim(&mut slots.last);
+    }
+    claim(&mut slots.any);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,26 +200,6 @@ mod tests {
             site: Some(site.as_bytes().to_vec()),
             location: Vec::new(),
         }
-    }
-
-    #[test]
-    fn a_path_hashes_as_its_prefixes_do() {
-        let seed = 7;
-        let mut seen = Vec::new();
-        let whole = prefixes(seed, b"usr/lib/x", |end, hash| {
-            seen.push((end, hash));
-            true
-        });
-        assert_eq!(
-            seen,
-            [
-                (3, prefixes(seed, b"usr", |_, _| false)),
-                (7, prefixes(seed, b"usr/lib", |_, _| false)),
-                (9, whole)
-            ]
-        );
-        assert_ne!(whole, prefixes(seed, b"usr/libx", |_, _| false));
-        assert_ne!(whole, prefixes(seed, b"usr/li/bx", |_, _| false));
     }
 
     #[test]

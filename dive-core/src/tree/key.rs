@@ -16,10 +16,57 @@ use twox_hash::XxHash3_128;
 /// cheapest up to 240 bytes, and real names are shorter.
 const SHORT_NAME: usize = 240;
 
-/// Keys paths under one random seed, so that an image cannot choose paths that collide.
+/// Keys paths under one random seed, so that an image cannot choose paths that collide;
+/// counts nothing, so that threads may share it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeySeed(u64);
+
+impl KeySeed {
+    pub(crate) fn new() -> Self {
+        Self(std::hash::RandomState::new().hash_one(0u8))
+    }
+
+    /// The key of the path `name` under the directory whose key is `parent`.
+    pub(crate) fn child(self, parent: u128, name: &[u8]) -> u128 {
+        let parent = parent.to_le_bytes();
+        if name.len() <= SHORT_NAME {
+            let mut buf = [0u8; 16 + SHORT_NAME];
+            buf[..16].copy_from_slice(&parent);
+            buf[16..16 + name.len()].copy_from_slice(name);
+            XxHash3_128::oneshot_with_seed(self.0, &buf[..16 + name.len()])
+        } else {
+            let mut buf = Vec::with_capacity(16 + name.len());
+            buf.extend_from_slice(&parent);
+            buf.extend_from_slice(name);
+            XxHash3_128::oneshot_with_seed(self.0, &buf)
+        }
+    }
+
+    /// The key of a normalised path (`usr/lib`; empty for the root).
+    pub(crate) fn of(self, path: &[u8]) -> u128 {
+        self.walk(path, |_, _| false)
+    }
+
+    /// The key of `path`, calling `each(end, key)` for every prefix `path[..end]` that ends
+    /// a name, shortest first (the last is the whole path), until it returns false: the
+    /// keys of all of a path's ancestors in one pass. An empty name is no level.
+    pub(crate) fn walk(self, path: &[u8], mut each: impl FnMut(usize, u128) -> bool) -> u128 {
+        let mut key = PathKeys::ROOT;
+        let mut going = true;
+        for (start, name) in names_at(path) {
+            key = self.child(key, name);
+            if going {
+                going = each(start + name.len(), key);
+            }
+        }
+        key
+    }
+}
+
+/// A [`KeySeed`] that counts the bytes it hashes.
 #[derive(Debug)]
 pub(crate) struct PathKeys {
-    seed: u64,
+    seed: KeySeed,
     /// Name bytes hashed (one more per name, for its separator): [`super::Merged`] reports
     /// them, so that a test can hold the work to a few passes over each path.
     hashed: Cell<u64>,
@@ -31,7 +78,7 @@ impl PathKeys {
 
     pub(crate) fn new() -> Self {
         Self {
-            seed: std::hash::RandomState::new().hash_one(0u8),
+            seed: KeySeed::new(),
             hashed: Cell::new(0),
         }
     }
@@ -40,18 +87,7 @@ impl PathKeys {
     pub(crate) fn child(&self, parent: u128, name: &[u8]) -> u128 {
         self.hashed
             .set(self.hashed.get().saturating_add(name.len() as u64 + 1));
-        let parent = parent.to_le_bytes();
-        if name.len() <= SHORT_NAME {
-            let mut buf = [0u8; 16 + SHORT_NAME];
-            buf[..16].copy_from_slice(&parent);
-            buf[16..16 + name.len()].copy_from_slice(name);
-            XxHash3_128::oneshot_with_seed(self.seed, &buf[..16 + name.len()])
-        } else {
-            let mut buf = Vec::with_capacity(16 + name.len());
-            buf.extend_from_slice(&parent);
-            buf.extend_from_slice(name);
-            XxHash3_128::oneshot_with_seed(self.seed, &buf)
-        }
+        self.seed.child(parent, name)
     }
 
     /// The key of a normalised path (`usr/lib`; empty for the root).
@@ -167,6 +203,21 @@ mod tests {
         assert_ne!(keys.of(b"a"), PathKeys::ROOT);
         // Another seed, other keys.
         assert_ne!(PathKeys::new().of(b"usr"), keys.of(b"usr"));
+    }
+
+    #[test]
+    fn a_walk_keys_each_prefix_as_from_scratch() {
+        let keys = KeySeed::new();
+        let mut seen = Vec::new();
+        let whole = keys.walk(b"usr//lib/x", |end, key| {
+            seen.push((end, key));
+            true
+        });
+        let (usr, lib) = (keys.of(b"usr"), keys.of(b"usr/lib"));
+        assert_eq!(seen, [(3, usr), (8, lib), (10, whole)]);
+        assert_eq!(whole, keys.of(b"usr/lib/x"));
+        // Stopped after the first: the whole path's key all the same.
+        assert_eq!(keys.walk(b"usr/lib/x", |_, _| false), whole);
     }
 
     #[test]

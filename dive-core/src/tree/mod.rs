@@ -6,6 +6,7 @@ mod merge;
 mod shape;
 
 pub use dive::DiveFigures;
+pub(crate) use key::KeySeed;
 pub(crate) use merge::{ContentHasher, Unproven, merge, prove};
 pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
 

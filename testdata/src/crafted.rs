@@ -750,24 +750,8 @@ fn elf_stream<D: Read>(
         tail.push(0);
     }
     let shoff = names_offset + tail.len() as u64;
-    for (name, kind, offset, size) in &table {
-        let mut header = [0u8; 64];
-        header[0..4].copy_from_slice(&name.to_le_bytes());
-        header[4..8].copy_from_slice(&kind.to_le_bytes());
-        header[24..32].copy_from_slice(&offset.to_le_bytes());
-        header[32..40].copy_from_slice(&size.to_le_bytes());
-        tail.extend_from_slice(&header);
-    }
-    let mut head = vec![0u8; 64];
-    head[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-    head[16..18].copy_from_slice(&3u16.to_le_bytes());
-    head[18..20].copy_from_slice(&62u16.to_le_bytes());
-    head[20..24].copy_from_slice(&1u32.to_le_bytes());
-    head[40..48].copy_from_slice(&shoff.to_le_bytes());
-    head[52..54].copy_from_slice(&64u16.to_le_bytes());
-    head[58..60].copy_from_slice(&64u16.to_le_bytes());
-    head[60..62].copy_from_slice(&(table.len() as u16).to_le_bytes());
-    head[62..64].copy_from_slice(&((table.len() - 1) as u16).to_le_bytes());
+    crate::cuda::section_table(&table, &mut tail);
+    let head = crate::cuda::elf_header(3, shoff, table.len(), table.len() - 1).to_vec();
     let len = 64 + data_len + tail.len() as u64;
     (
         len,

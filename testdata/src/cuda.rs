@@ -209,7 +209,14 @@ pub fn elf_of(e_type: u16, align: usize, sections: &[ElfSection]) -> Vec<u8> {
         out.push(0);
     }
     let shoff = out.len() as u64;
-    for (name, kind, offset, size) in &table {
+    section_table(&table, &mut out);
+    out[..64].copy_from_slice(&elf_header(e_type, shoff, table.len(), shstrndx));
+    out
+}
+
+/// A section table of `(name offset, type, file offset, size)` rows, appended to `out`.
+pub(crate) fn section_table(table: &[(u32, u32, u64, u64)], out: &mut Vec<u8>) {
+    for (name, kind, offset, size) in table {
         let mut header = [0u8; 64];
         header[0..4].copy_from_slice(&name.to_le_bytes());
         header[4..8].copy_from_slice(&kind.to_le_bytes());
@@ -217,16 +224,22 @@ pub fn elf_of(e_type: u16, align: usize, sections: &[ElfSection]) -> Vec<u8> {
         header[32..40].copy_from_slice(&size.to_le_bytes());
         out.extend_from_slice(&header);
     }
-    out[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
-    out[16..18].copy_from_slice(&e_type.to_le_bytes());
-    out[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86-64
-    out[20..24].copy_from_slice(&1u32.to_le_bytes());
-    out[40..48].copy_from_slice(&shoff.to_le_bytes());
-    out[52..54].copy_from_slice(&64u16.to_le_bytes());
-    out[58..60].copy_from_slice(&64u16.to_le_bytes());
-    out[60..62].copy_from_slice(&(table.len() as u16).to_le_bytes());
-    out[62..64].copy_from_slice(&(shstrndx as u16).to_le_bytes());
-    out
+}
+
+/// The header of an ELF64 little-endian x86-64 file of type `e_type` whose section table
+/// of `sections` rows lies at `shoff`, the names' section at row `shstrndx`.
+pub(crate) fn elf_header(e_type: u16, shoff: u64, sections: usize, shstrndx: usize) -> [u8; 64] {
+    let mut head = [0u8; 64];
+    head[0..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    head[16..18].copy_from_slice(&e_type.to_le_bytes());
+    head[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86-64
+    head[20..24].copy_from_slice(&1u32.to_le_bytes());
+    head[40..48].copy_from_slice(&shoff.to_le_bytes());
+    head[52..54].copy_from_slice(&64u16.to_le_bytes());
+    head[58..60].copy_from_slice(&64u16.to_le_bytes());
+    head[60..62].copy_from_slice(&(sections as u16).to_le_bytes());
+    head[62..64].copy_from_slice(&(shstrndx as u16).to_le_bytes());
+    head
 }
 
 /// A CUDA library the generator built, with what it holds.

@@ -11,16 +11,7 @@ pub(super) fn is_database(path: &[u8]) -> bool {
 }
 
 fn empty() -> DbPackage {
-    DbPackage {
-        ecosystem: Ecosystem::Apk,
-        name: String::new(),
-        version: None,
-        declared_bytes: None,
-        files: Vec::new(),
-        dirs: Vec::new(),
-        site: None,
-        location: Vec::new(),
-    }
+    DbPackage::named(Ecosystem::Apk, String::new())
 }
 
 /// The packages of the database, read line by line (a blank line ends a package's record),

@@ -191,14 +191,9 @@ mod tests {
 
     fn dist(files: &[&str], site: &str) -> DbPackage {
         DbPackage {
-            ecosystem: Ecosystem::Pip,
-            name: "x".into(),
-            version: None,
-            declared_bytes: None,
             files: files.iter().map(|f| f.as_bytes().to_vec()).collect(),
-            dirs: Vec::new(),
             site: Some(site.as_bytes().to_vec()),
-            location: Vec::new(),
+            ..DbPackage::named(Ecosystem::Pip, "x".into())
         }
     }
 

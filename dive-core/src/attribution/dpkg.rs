@@ -108,16 +108,7 @@ pub(super) fn apply_diversions(
 }
 
 fn listed(name: String) -> DbPackage {
-    DbPackage {
-        ecosystem: Ecosystem::Dpkg,
-        name,
-        version: None,
-        declared_bytes: None,
-        files: Vec::new(),
-        dirs: Vec::new(),
-        site: None,
-        location: Vec::new(),
-    }
+    DbPackage::named(Ecosystem::Dpkg, name)
 }
 
 /// The fields of a `Key: value` paragraph that attribution uses, as they lie in the

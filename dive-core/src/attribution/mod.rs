@@ -87,6 +87,22 @@ pub(crate) struct DbPackage {
     pub location: Vec<u8>,
 }
 
+impl DbPackage {
+    /// A package of `ecosystem` named `name` that lists nothing yet.
+    fn named(ecosystem: Ecosystem, name: String) -> Self {
+        Self {
+            ecosystem,
+            name,
+            version: None,
+            declared_bytes: None,
+            files: Vec::new(),
+            dirs: Vec::new(),
+            site: None,
+            location: Vec::new(),
+        }
+    }
+}
+
 /// Whether the walk should keep this file's content for attribution.
 pub(crate) fn is_database(path: &[u8]) -> bool {
     python::is_database(path)

@@ -99,13 +99,15 @@ fn wide(out: &Path, files: u64) -> io::Result<()> {
 fn crafted(name: &str, out: &Path, scale: f64) -> io::Result<()> {
     let written = dive_testdata::crafted::write_crafted(name, out, scale)?;
     println!(
-        "wrote {} ({} {name}: {} entries in {} layers, {} bytes of paths, {} bytes of tar)",
+        "wrote {} ({} {name}: {} entries in {} layers, {} bytes of paths, {} bytes of tar, \
+         {} bytes of package databases)",
         out.display(),
         written.count,
         written.entries,
         written.layers,
         written.path_bytes,
-        written.tar_bytes
+        written.tar_bytes,
+        written.database_bytes
     );
     Ok(())
 }

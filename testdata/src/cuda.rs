@@ -1,5 +1,13 @@
-//! ELF files that carry CUDA device code, laid out as the CUDA toolkit lays out fat binaries
-//! (DESIGN §9), each with the generator's own account of the bytes per architecture.
+//! ELF files that carry CUDA device code, laid out as the CUDA toolkit lays out fat binaries,
+//! each with the generator's own account of the bytes per architecture.
+//!
+//! The layout, as `dive-core/src/layer/fatbin.rs` reads it: a `.nv_fatbin` section holds
+//! fat binaries, each a 16-byte header (u32 magic `0xBA55ED50`, u16 version, u16 header
+//! size, u64 size of the entries that follow) and entries, each an entry header then its
+//! payload: u16 kind at 0x00 (1 PTX, 2 SASS, 8 LTO-IR), u32 header size at 0x04, u64 padded
+//! payload size at 0x08, u32 compressed size at 0x10 (0 = stored plain), u32 SM number at
+//! 0x1c, u64 flags at 0x28 (0x100000 `sm_90a`, 0x200000 `sm_100f`), u64 uncompressed size at
+//! 0x38; the next entry starts after header size + padded payload size.
 
 use std::collections::BTreeMap;
 

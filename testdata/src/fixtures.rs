@@ -7,10 +7,10 @@ use crate::content::Content;
 use crate::cuda::{CudaFile, ElfSection, FatEntry, arch_sweep, cuda_library, elf_of};
 use crate::spec::{ImageSpec, LayerSpec, Op, TarStyle};
 
-/// Every tar detail of DESIGN §4 in three layers: `./` names, long and non-UTF-8 names,
-/// PAX path and size, hardlinks (whose target is later deleted), whiteouts of files and
-/// directories, an opaque directory with a same-layer child, type changes both ways, a
-/// metadata-only rewrite, a duplicate entry within one layer, and missing end blocks.
+/// Every tar detail a layer reader must get right, in three layers: `./` names, long and
+/// non-UTF-8 names, PAX path and size, hardlinks (whose target is later deleted), whiteouts
+/// of files and directories, an opaque directory with a same-layer child, type changes both
+/// ways, a metadata-only rewrite, a duplicate entry within one layer, and missing end blocks.
 pub fn rich_image() -> ImageSpec {
     let long = format!(
         "usr/share/doc/{}/README",

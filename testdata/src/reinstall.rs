@@ -361,7 +361,7 @@ fn debian_base() -> LayerSpec {
     LayerSpec::new("/bin/sh -c #(nop) ADD file:6f3e2b0c9d1a in / ", ops)
 }
 
-/// The apt step of DESIGN §11 that used to look like three reinstalls: over the base,
+/// The apt step that used to look like three reinstalls (issue #37): over the base,
 /// `apt-get install -y curl`, a `sed -i` on beta's conffile and `rm -rf /usr/share/doc/*`
 /// in one layer. The layer rewrites `status` (listing every package), adds curl's and
 /// libcurl4's files and dpkg records, overwrites beta's conffile and deletes every base

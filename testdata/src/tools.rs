@@ -27,6 +27,8 @@ pub enum Tool {
     },
     /// A file named by an environment variable (a pinned binary the set-up downloads).
     FileIn(&'static str),
+    /// A rustup toolchain (e.g. `nightly`, for rustdoc JSON).
+    Toolchain(&'static str),
 }
 
 impl Tool {
@@ -38,6 +40,10 @@ impl Tool {
                 .output()
                 .is_ok_and(|o| o.status.success()),
             Tool::FileIn(var) => std::env::var_os(var).is_some_and(|p| Path::new(&p).is_file()),
+            Tool::Toolchain(name) => Command::new("rustup")
+                .args(["run", name, "rustdoc", "--version"])
+                .output()
+                .is_ok_and(|o| o.status.success()),
         }
     }
 
@@ -46,6 +52,7 @@ impl Tool {
             Tool::Program(name) => name.to_owned(),
             Tool::PythonModule { python, module } => format!("{python} -c 'import {module}'"),
             Tool::FileIn(var) => format!("${var}"),
+            Tool::Toolchain(name) => format!("rustup toolchain {name}"),
         }
     }
 }

@@ -8,7 +8,10 @@
 #
 # BIN is a dive-rs binary; DIR holds the generated images (kept between runs, so that the
 # paths inside the JSON documents stay the same); GB > 0 adds `gen-testdata large DIR/large GB`.
-# Each line is "md5  command", the command relative to DIR.
+# Each line is "md5  command", the command relative to DIR. Covered: the summary and JSON,
+# every report, diff and gate format (HTML and JUnit included), saved scans (the saved file's
+# bytes and every output read back from it), cat and extract, the help texts, the manual page
+# and the completion scripts. The TUI's screens are covered by dive-tui's insta snapshots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$(realpath "$1")
@@ -43,7 +46,7 @@ for image in "${images[@]}"; do
   fingerprint "$image" --json
   fingerprint "$image" --summary
   fingerprint "$image" --summary --bytes
-  for format in text markdown json; do
+  for format in text markdown json html; do
     fingerprint report "$image" --format "$format"
     fingerprint diff demo.tar "$image" --format "$format"
   done
@@ -51,3 +54,35 @@ for image in "${images[@]}"; do
     fingerprint ci "$image" --format "$format"
   done
 done
+
+# Saved scans: the file --save writes, and what each command reads back from it.
+rm -rf saved && mkdir saved
+for image in "${images[@]}"; do
+  scan="saved/$(printf '%s' "$image" | tr '/' '_').dive"
+  fingerprint "$image" --summary --save "$scan"
+  printf '%s  saved bytes of %s\n' "$(md5sum <"$scan" | cut -d' ' -f1)" "$image"
+  fingerprint "$scan" --json
+  fingerprint "$scan" --summary
+  fingerprint report "$scan" --format html
+  fingerprint ci "$scan" --format junit
+  fingerprint diff demo.tar "$scan" --format json
+done
+
+# Reading files back: one file's bytes (final and as a layer wrote it), and extract's listing.
+fingerprint cat demo.tar app/main.py
+fingerprint cat demo.tar app/config.yaml --layer 4
+rm -rf extracted
+fingerprint extract demo.tar app -o extracted
+printf '%s  extracted tree\n' "$(cd extracted && find . -type f -exec md5sum {} + | sort -k2 | md5sum | cut -d' ' -f1)"
+rm -rf extracted
+
+# The command line's own texts.
+fingerprint --help
+fingerprint --version
+for command in report ci diff cat extract completions man; do
+  fingerprint "$command" --help
+done
+for shell in bash zsh fish powershell elvish; do
+  fingerprint completions "$shell"
+done
+fingerprint man

@@ -23,11 +23,7 @@ impl GateResult {
     /// The exit status `dive-rs ci` gives: 0 when no rule failed, else 1.
     #[getter]
     fn exit_code(&self) -> u8 {
-        if self.gate.passed() {
-            0
-        } else {
-            dive_tui::commands::EXIT_GATE_FAILED
-        }
+        self.gate.exit_code()
     }
 
     /// Every rule, in the order of the rules file (dive's three first).

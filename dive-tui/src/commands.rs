@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use dive_core::escape::escape;
 use dive_core::report::diff::DiffFormat;
-use dive_core::report::gate::{self, DiveOverrides, GateFormat, Rules};
+use dive_core::report::gate::{self, DiveOverrides, EXIT_UNREADABLE, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 
 use crate::cli::{
@@ -20,14 +20,9 @@ use crate::input::{BaseChoice, analyze, builder, image, source};
 use crate::progress::Bars;
 use crate::views::Views;
 
-/// A CI rule failed.
-pub const EXIT_GATE_FAILED: u8 = 1;
-/// The image could not be read or the arguments are wrong.
-pub const EXIT_UNREADABLE: u8 = 2;
-
 /// Runs `dive-rs` with these arguments (the first is the program's name, as in
 /// `std::env::args_os`) and returns its exit status: 0 done (for `ci`: no rule failed),
-/// [`EXIT_GATE_FAILED`], or [`EXIT_UNREADABLE`]. Errors are printed on stderr.
+/// [`gate::EXIT_GATE_FAILED`], or [`EXIT_UNREADABLE`]. Errors are printed on stderr.
 pub fn run<I, T>(args: I) -> u8
 where
     I: IntoIterator<Item = T>,
@@ -156,7 +151,7 @@ fn ci_command(input: &InputArgs, options: &GateOptions) -> anyhow::Result<u8> {
     let mut out = io::stdout().lock();
     out.write_all(gate::render(&gate, format, options.bytes).as_bytes())?;
     out.flush()?;
-    Ok(if gate.passed() { 0 } else { EXIT_GATE_FAILED })
+    Ok(gate.exit_code())
 }
 
 /// Opens the interactive view; the analysis runs on a worker thread behind it.

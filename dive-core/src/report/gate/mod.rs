@@ -5,12 +5,14 @@
 //! shipped in a layer and not visible at the end), and "user wasted" divides them by the
 //! bytes above the base layer. dive's own figures are shown beside them (`detail`).
 
+mod exit;
 mod output;
 mod own;
 mod rules;
 
 use serde::Serialize;
 
+pub use exit::{EXIT_GATE_FAILED, EXIT_UNREADABLE};
 pub use output::{GATE_SCHEMA_VERSION, GateFormat, render};
 pub use rules::{DiveOverrides, Rules, parse_size};
 
@@ -112,6 +114,11 @@ impl Gate {
     /// Whether no rule failed.
     pub fn passed(&self) -> bool {
         !self.results.iter().any(|r| r.status == Status::Fail)
+    }
+
+    /// The exit status `dive-rs ci` gives: 0 when no rule failed, else [`EXIT_GATE_FAILED`].
+    pub fn exit_code(&self) -> u8 {
+        if self.passed() { 0 } else { EXIT_GATE_FAILED }
     }
 
     /// Results with this status.

@@ -9,20 +9,14 @@
 //! viewer ([`viewer`]) reads on its own thread ([`viewing`]);
 //! [`progress`] draws a bar on stderr for the non-interactive commands.
 
-pub mod app;
-pub mod cli;
-pub mod commands;
-pub mod details;
-mod docs;
-mod files;
-mod input;
-pub mod keymap;
-pub mod layout;
-pub mod model;
-pub mod outline;
-pub mod progress;
-pub mod terminal;
-pub mod ui;
-pub mod viewer;
-pub mod viewing;
-pub mod views;
+pub mod cmd;
+pub mod tui;
+
+// The old flat paths, while the files are moved (the next commits name the folders).
+pub use cmd as commands;
+pub use cmd::args as cli;
+use cmd::{docs, files, input};
+pub use cmd::progress;
+pub use tui::view::{build as model, details, outline, panes as views};
+pub use tui::viewer::{file as viewer, worker as viewing};
+pub use tui::{app, keymap, layout, render as ui, terminal};

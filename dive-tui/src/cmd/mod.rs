@@ -295,3 +295,9 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
                 .is_some_and(|e| e.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
     })
 }
+
+pub mod args;
+pub(crate) mod docs;
+pub(crate) mod files;
+pub(crate) mod input;
+pub mod progress;

@@ -1,0 +1,9 @@
+//! The interactive view.
+
+pub mod app;
+pub mod keymap;
+pub mod layout;
+pub mod render;
+pub mod terminal;
+pub mod view;
+pub mod viewer;

@@ -1,0 +1,6 @@
+//! The panes' models.
+
+pub mod build;
+pub mod details;
+pub mod outline;
+pub mod panes;

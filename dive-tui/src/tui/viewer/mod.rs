@@ -1,0 +1,4 @@
+//! The file viewer.
+
+pub mod file;
+pub mod worker;

@@ -133,7 +133,7 @@ fn main(py: Python<'_>) -> PyResult<u8> {
     } else {
         None
     };
-    let code = py.detach(|| dive_tui::commands::run(argv));
+    let code = py.detach(|| dive_tui::cmd::run(argv));
     if let Some(previous) = previous {
         signal.call_method1("signal", (&sigint, previous))?;
     }

@@ -1,22 +1,21 @@
-//! The interactive view of `dive-rs`: layers, the merged file tree, packages, waste and
-//! the largest files of a container image, drawn with ratatui.
+//! `dive-rs` as a library: the command line ([`cmd`]) and the interactive view ([`tui`]).
 //!
-//! The data flow: [`views::Views`] builds every view model once from a
-//! [`dive_core::Analysis`]; [`app::App`] holds all state and changes only through
-//! [`app::App::handle`]; [`ui::render`] draws it without sorting or summing anything, in
-//! the areas [`layout::areas`] gives (mouse hit-testing uses the same areas);
-//! [`terminal::run`] owns the terminal, the analysis thread and the event loop; the file
-//! viewer ([`viewer`]) reads on its own thread ([`viewing`]);
-//! [`progress`] draws a bar on stderr for the non-interactive commands.
+//! [`cmd::run`] parses the arguments, runs one command and returns the exit status; the
+//! `dive-rs` binary and the Python package are a few lines around it. The commands that
+//! write something (summary, report, ci, diff, cat, extract) live in [`cmd`]; the default
+//! command opens [`tui`], which imports nothing from [`cmd`].
+//!
+//! The interactive view's data flow: [`tui::view::panes::Views`] builds every pane's model
+//! once from a [`dive_core::Analysis`]; [`tui::app::App`] holds all state and changes only
+//! through [`tui::app::App::handle`], fed the [`tui::event::Msg`]s of one channel;
+//! [`tui::render::render`] draws it without sorting or summing anything, in the areas
+//! [`tui::layout::areas`] gives (mouse hit-testing uses the same areas);
+//! [`tui::terminal::run`] owns the terminal, the analysis thread and the event loop; the
+//! file viewer ([`tui::viewer`]) reads on its own thread.
 
 pub mod cmd;
 pub mod tui;
 
-// The old flat paths, while the files are moved (the next commits name the folders).
-pub use cmd as commands;
-pub use cmd::args as cli;
-use cmd::{docs, files, input};
-pub use cmd::progress;
-pub use tui::view::{build as model, details, outline, panes as views};
-pub use tui::viewer::{file as viewer, worker as viewing};
-pub use tui::{app, keymap, layout, render as ui, terminal};
+// The paths the render bench (benches/benches/render.rs) names; new code names the folders.
+#[doc(hidden)]
+pub use tui::{app, render as ui, view::panes as views};

@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::from(dive_tui::commands::run(std::env::args_os()))
+    ExitCode::from(dive_tui::cmd::run(std::env::args_os()))
 }

@@ -3,11 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use dive_core::{AnalyzerBuilder, Source};
-use dive_tui::app::{App, Msg};
-use dive_tui::keymap::Pane;
-use dive_tui::outline::Target;
-use dive_tui::ui;
-use dive_tui::views::{Views, target_path};
+use dive_tui::tui::app::App;
+use dive_tui::tui::event::Msg;
+use dive_tui::tui::keymap::Pane;
+use dive_tui::tui::render;
+use dive_tui::tui::view::outline::Target;
+use dive_tui::tui::view::panes::{Views, target_path};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -32,7 +33,7 @@ fn demo(width: u16, height: u16) -> App {
 
 fn screen(app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(app.size.width, app.size.height)).unwrap();
-    terminal.draw(|frame| ui::render(app, frame)).unwrap();
+    terminal.draw(|frame| render::render(app, frame)).unwrap();
     terminal.backend().to_string()
 }
 
@@ -290,7 +291,7 @@ fn sorting_by_name_and_back() {
 #[test]
 fn mouse_clicks_select_and_open_and_the_wheel_scrolls() {
     let mut app = demo(120, 40);
-    let areas = dive_tui::layout::areas(app.size, app.layer_count());
+    let areas = dive_tui::tui::layout::areas(app.size, app.layer_count());
     let click = |row: u16, col: u16| {
         Msg::Input(Event::Mouse(MouseEvent {
             kind: MouseEventKind::Down(MouseButton::Left),
@@ -353,7 +354,7 @@ fn no_color_keeps_the_letters_of_every_mark() {
     app.color = false;
     app.type_keys("1kk2me");
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal.draw(|frame| ui::render(&app, frame)).unwrap();
+    terminal.draw(|frame| render::render(&app, frame)).unwrap();
     let buffer = terminal.backend().buffer();
     assert!(
         buffer
@@ -589,7 +590,7 @@ fn the_base_images_layers_are_marked_and_b_hides_them() {
     );
     app.type_keys("k");
     assert_eq!(app.views().unwrap().layer, 2, "nothing above it");
-    let areas = dive_tui::layout::areas(app.size, app.layer_count());
+    let areas = dive_tui::tui::layout::areas(app.size, app.layer_count());
     app.handle(Msg::Input(Event::Mouse(MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: areas.layers.x + 10,
@@ -924,7 +925,7 @@ fn y_copies_the_escaped_path_and_never_a_control_character() {
     let copied = app.clipboard.clone().unwrap();
     assert!(copied.ends_with(r"\r\ttitle"), "{copied}");
     assert!(!copied.chars().any(char::is_control), "{copied:?}");
-    let sequence = dive_tui::terminal::osc52(&copied);
+    let sequence = dive_tui::tui::terminal::osc52(&copied);
     let encoded = sequence
         .strip_prefix("\x1b]52;c;")
         .unwrap()

@@ -10,9 +10,9 @@ use dive_core::contents::{Contents, ExtractOptions, FollowError, Found, Version}
 use dive_core::escape::{escape, escape_bytes, escape_path};
 use dive_core::layer::EntryKind;
 
-use crate::cli::{CatArgs, ExtractArgs, InputArgs};
-use crate::input::{builder, image, source};
-use crate::progress::Bars;
+use crate::cmd::args::{CatArgs, ExtractArgs, InputArgs};
+use crate::cmd::input::{builder, image, source};
+use crate::cmd::progress::Bars;
 
 /// The image analysed, opened again for reading contents, and the version asked for.
 fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Contents, Version)> {

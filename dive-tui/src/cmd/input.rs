@@ -8,8 +8,8 @@ use dive_core::attribution::FamilyRules;
 use dive_core::source::{Layout, RegistryOptions};
 use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Location, Source, Warning};
 
-use crate::cli::{InputArgs, ReadArgs};
-use crate::progress::Bars;
+use crate::cmd::args::{InputArgs, ReadArgs};
+use crate::cmd::progress::Bars;
 
 /// Analyses the image, with a progress bar on stderr, its base marked and `--save` done.
 pub(crate) fn analyze(input: &InputArgs) -> anyhow::Result<Analysis> {

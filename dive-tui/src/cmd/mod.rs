@@ -13,12 +13,12 @@ use dive_core::report::diff::DiffFormat;
 use dive_core::report::gate::{self, DiveOverrides, EXIT_UNREADABLE, GateFormat, Rules};
 use dive_core::report::{self, ReportFormat, SummaryOptions};
 
-use crate::cli::{
+use crate::cmd::args::{
     CiArgs, Cli, Command, DiffArgs, GateFormatArg, InputArgs, ReportArgs, ReportFormatArg,
 };
-use crate::input::{BaseChoice, analyze, builder, image, source};
-use crate::progress::Bars;
-use crate::views::Views;
+use crate::cmd::input::{BaseChoice, analyze, builder, image, source};
+use crate::cmd::progress::Bars;
+use crate::tui::view::panes::Views;
 
 /// Runs `dive-rs` with these arguments (the first is the program's name, as in
 /// `std::env::args_os`) and returns its exit status: 0 done (for `ci`: no rule failed),
@@ -53,17 +53,17 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => report_command(args).map(|()| 0),
         Some(Command::Ci(args)) => ci_command(&args.input, &GateOptions::from(args)),
         Some(Command::Diff(args)) => diff_command(args).map(|()| 0),
-        Some(Command::Cat(args)) => crate::files::cat_command(args).map(|()| 0),
-        Some(Command::Extract(args)) => crate::files::extract_command(args).map(|()| 0),
+        Some(Command::Cat(args)) => crate::cmd::files::cat_command(args).map(|()| 0),
+        Some(Command::Extract(args)) => crate::cmd::files::extract_command(args).map(|()| 0),
         Some(Command::Completions(args)) => {
             let mut out = io::stdout().lock();
-            crate::docs::completions(args, &mut out)?;
+            crate::cmd::docs::completions(args, &mut out)?;
             out.flush()?;
             Ok(0)
         }
         Some(Command::Man) => {
             let mut out = io::stdout().lock();
-            crate::docs::man(&mut out)?;
+            crate::cmd::docs::man(&mut out)?;
             out.flush()?;
             Ok(0)
         }
@@ -164,7 +164,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
         source(image(&cli.input)?, &cli.input.read)?,
         builder(&cli.input.read)?,
     );
-    crate::terminal::require_terminal()?;
+    crate::tui::terminal::require_terminal()?;
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let save = cli.input.save.clone();
     let base = BaseChoice::new(&cli.input)?;
@@ -173,7 +173,7 @@ fn interactive(cli: &Cli) -> anyhow::Result<()> {
     let files = dive_core::contents::check_rereadable(&files)
         .map(|()| files)
         .map_err(|e| escape(&e.to_string()).into_owned());
-    crate::terminal::run(&name, color, move |observer| {
+    crate::tui::terminal::run(&name, color, move |observer| {
         let analyzer = builder.build();
         // The first screen needs the merge only: the owner packages follow while it shows,
         // unless the scan is saved first, which needs them.

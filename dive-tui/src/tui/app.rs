@@ -1,33 +1,17 @@
-//! The app model: plain data changed only by [`App::handle`], drawn by [`crate::ui`].
+//! The app model: plain data changed only by [`App::handle`], drawn by [`crate::tui::render`].
 
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
 
-use crate::details::{self, DetailLine};
-use crate::keymap::{Action, Mode, Pane, action_for};
-use crate::layout;
-use crate::model::TreeMode;
-use crate::outline::Target;
-use crate::views::Views;
-
-/// How far the analysis has got.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Layers to walk, once the manifest has been read.
-    pub layers_total: Option<usize>,
-    /// Layers walked.
-    pub layers_done: usize,
-    /// Uncompressed bytes walked.
-    pub bytes_done: u64,
-    /// Bytes of layer blobs to read, as stored (0 when unknown or already streamed).
-    pub stored_total: u64,
-    /// Of those, read so far.
-    pub stored_read: u64,
-    /// All layers merged; attribution and views are being built.
-    pub merged: bool,
-}
+use crate::tui::event::{Msg, Progress};
+use crate::tui::keymap::{Action, Mode, Pane, action_for};
+use crate::tui::layout;
+use crate::tui::view::build::TreeMode;
+use crate::tui::view::details::{self, DetailLine};
+use crate::tui::view::outline::Target;
+use crate::tui::view::panes::Views;
 
 /// Where the app is.
 #[derive(Debug)]
@@ -38,21 +22,6 @@ pub enum Phase {
     Ready(Box<Views>),
     /// The image could not be read.
     Failed(String),
-}
-
-/// What the app hears: input and news from the analysis, through one channel.
-#[derive(Debug)]
-pub enum Msg {
-    /// A terminal event (keys, mouse, resize).
-    Input(Event),
-    /// The analysis made progress.
-    Progress(Progress),
-    /// The analysis finished (perhaps all but its attribution: see [`Views::attributing`]).
-    Loaded(Result<Box<Views>, String>),
-    /// The attribution of the analysis shown, found on the analysis thread.
-    Attributed(Result<Box<dive_core::Attributed>, String>),
-    /// The viewer's thread ran a job.
-    Viewer(Box<crate::viewing::Update>),
 }
 
 /// A question in the footer line.
@@ -108,9 +77,9 @@ pub struct App {
     /// The user asked to leave.
     pub quit: bool,
     /// A file open in the viewer, over the panes, read in place (tests, benches).
-    pub viewer: Option<crate::viewer::Viewer>,
+    pub viewer: Option<crate::tui::viewer::file::Viewer>,
     /// A file open in the viewer, read on the viewer's own thread (on a terminal).
-    pub worker: Option<crate::viewing::Worker>,
+    pub worker: Option<crate::tui::viewer::worker::Worker>,
     /// Where threads the app starts send what they have to say; without it, the viewer
     /// reads in place.
     pub waker: Option<std::sync::mpsc::SyncSender<Msg>>,
@@ -122,7 +91,7 @@ impl App {
     /// A loading app for `input` on a terminal of `size`.
     pub fn new(input: impl Into<String>, size: Rect, color: bool) -> Self {
         Self {
-            input: crate::outline::safe(input),
+            input: crate::tui::view::outline::safe(input),
             phase: Phase::Loading(Progress::default()),
             focus: Pane::Tree,
             main: Pane::Tree,
@@ -201,7 +170,7 @@ impl App {
                 let rows = self.viewer_height();
                 if self.mode() == Mode::Viewer {
                     let status = self.status.take();
-                    self.viewer_job(crate::viewing::Job::Refresh(rows));
+                    self.viewer_job(crate::tui::viewer::worker::Job::Refresh(rows));
                     self.status = status;
                 }
                 self.after_change();
@@ -293,7 +262,7 @@ impl App {
             },
             Action::Help => self.help = true,
             Action::FindPrompt => self.prompt = Some((Prompt::Find, String::new())),
-            action => self.viewer_job(crate::viewing::Job::Act(action, height)),
+            action => self.viewer_job(crate::tui::viewer::worker::Job::Act(action, height)),
         }
     }
 
@@ -301,11 +270,14 @@ impl App {
     /// line after the top; the status says when there is no further match.
     fn find(&mut self, text: Option<&str>) {
         let height = self.viewer_height();
-        self.viewer_job(crate::viewing::Job::Find(text.map(str::to_owned), height));
+        self.viewer_job(crate::tui::viewer::worker::Job::Find(
+            text.map(str::to_owned),
+            height,
+        ));
     }
 
     /// Runs a job on the open file: in place, or on the viewer's thread.
-    fn viewer_job(&mut self, job: crate::viewing::Job) {
+    fn viewer_job(&mut self, job: crate::tui::viewer::worker::Job) {
         self.status = None;
         if let Some(worker) = self.worker.as_mut() {
             worker.send(job);
@@ -314,14 +286,14 @@ impl App {
         let (Some(viewer), Phase::Ready(views)) = (self.viewer.as_mut(), &self.phase) else {
             return;
         };
-        self.status = crate::viewing::run(viewer, &views.analysis, &job);
+        self.status = crate::tui::viewer::worker::run(viewer, &views.analysis, &job);
     }
 
     /// The progress line of a slow read in the viewer.
     pub fn reading(&self) -> Option<String> {
         self.worker
             .as_ref()
-            .and_then(crate::viewing::Worker::progress)
+            .and_then(crate::tui::viewer::worker::Worker::progress)
     }
 
     /// The selected item's path in the image, if it stands for one.
@@ -329,7 +301,7 @@ impl App {
         let views = self.views()?;
         let outline = views.outline(self.main);
         let item = outline.item(outline.selected_item()?);
-        crate::views::target_path(&views.analysis, item.target)
+        crate::tui::view::panes::target_path(&views.analysis, item.target)
     }
 
     /// Puts the selected path on the clipboard: escaped, so that pasting it never runs
@@ -372,7 +344,7 @@ impl App {
             std::path::Path::new(dir),
             options,
         );
-        self.status = Some(crate::outline::safe(match done {
+        self.status = Some(crate::tui::view::outline::safe(match done {
             Ok(done) => format!(
                 "wrote {} paths ({}) below {dir}{}",
                 done.written.len(),
@@ -426,7 +398,7 @@ impl App {
         };
         let height = self.viewer_height();
         if let Some(wake) = &self.waker {
-            let spawned = crate::viewing::Worker::spawn(
+            let spawned = crate::tui::viewer::worker::Worker::spawn(
                 std::sync::Arc::clone(analysis),
                 files,
                 (layer, entry, hidden),
@@ -441,7 +413,7 @@ impl App {
         }
         let state = std::sync::Arc::default();
         let mut viewer =
-            crate::viewer::Viewer::open(analysis, files, state, (layer, entry), hidden);
+            crate::tui::viewer::file::Viewer::open(analysis, files, state, (layer, entry), hidden);
         viewer.refresh(analysis, height);
         self.viewer = Some(viewer);
     }
@@ -489,7 +461,7 @@ impl App {
             Prompt::Find | Prompt::ExtractTo => Ok(()),
         };
         if let Err(message) = result {
-            self.status = Some(crate::outline::safe(message));
+            self.status = Some(crate::tui::view::outline::safe(message));
         } else if views.tree.outline().rows().is_empty() {
             self.status = Some("nothing matches; C clears the filters".to_owned());
         }

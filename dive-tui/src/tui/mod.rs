@@ -1,6 +1,7 @@
 //! The interactive view.
 
 pub mod app;
+pub mod event;
 pub mod keymap;
 pub mod layout;
 pub mod render;

@@ -8,11 +8,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
-use crate::app::{App, Phase, Progress};
-use crate::keymap::{BINDINGS, Pane, hints};
-use crate::layout::areas;
-use crate::outline::{Outline, safe};
-use crate::views::Views;
+use crate::tui::app::{App, Phase};
+use crate::tui::event::Progress;
+use crate::tui::keymap::{BINDINGS, Pane, hints};
+use crate::tui::layout::areas;
+use crate::tui::view::outline::{Outline, safe};
+use crate::tui::view::panes::Views;
 
 /// Styles, plain when `NO_COLOR` is set (letters still carry every mark).
 struct Theme {
@@ -80,7 +81,10 @@ pub fn render(app: &App, frame: &mut Frame) {
             if app.viewer.is_some() || app.worker.as_ref().is_some_and(|w| w.screen.is_some()) =>
         {
             // The worker's last screen is drawn as it is; an in-place viewer makes one.
-            let inline = app.viewer.as_ref().map(crate::viewer::Viewer::screen);
+            let inline = app
+                .viewer
+                .as_ref()
+                .map(crate::tui::viewer::file::Viewer::screen);
             let worker = app.worker.as_ref().and_then(|w| w.screen.as_ref());
             if let Some(screen) = inline.as_ref().or(worker) {
                 file_viewer(app, screen, &theme, frame, size);
@@ -106,7 +110,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 /// offsets), and its keys in the last line.
 fn file_viewer(
     app: &App,
-    viewer: &crate::viewer::Screen,
+    viewer: &crate::tui::viewer::file::Screen,
     theme: &Theme,
     frame: &mut Frame,
     size: Rect,
@@ -141,7 +145,7 @@ fn file_viewer(
         (Some((prompt, text)), _, _) => format!(
             " {}{}▏",
             prompt.question(),
-            crate::outline::safe(text.clone())
+            crate::tui::view::outline::safe(text.clone())
         ),
         (None, Some(reading), _) => format!(" {reading}"),
         (None, None, Some(status)) => format!(" {status}"),
@@ -315,8 +319,10 @@ fn main_pane(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: R
         .border_style(theme.border(focused));
     let describe = match app.main {
         Pane::Tree => views.tree.describe(views.layer),
-        _ if outline.sort_by() == crate::outline::SortBy::Name => "by name".to_owned(),
-        _ if outline.sort_by() == crate::outline::SortBy::Device => "by GPU device code".to_owned(),
+        _ if outline.sort_by() == crate::tui::view::outline::SortBy::Name => "by name".to_owned(),
+        _ if outline.sort_by() == crate::tui::view::outline::SortBy::Device => {
+            "by GPU device code".to_owned()
+        }
         _ => String::new(),
     };
     if !describe.is_empty() {
@@ -348,7 +354,7 @@ fn outline_lines(
     slash_dirs: bool,
 ) -> Vec<Line<'static>> {
     // Sorted by device code, the figures are device code too.
-    let by_device = outline.sort_by() == crate::outline::SortBy::Device;
+    let by_device = outline.sort_by() == crate::tui::view::outline::SortBy::Device;
     let total = if by_device {
         outline.total_device_bytes()
     } else {

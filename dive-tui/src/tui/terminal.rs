@@ -20,8 +20,9 @@ use ratatui::crossterm::terminal::{
 };
 use ratatui::layout::Rect;
 
-use crate::app::{App, Msg, Phase, Progress};
-use crate::views::Views;
+use crate::tui::app::{App, Phase};
+use crate::tui::event::{Msg, Progress};
+use crate::tui::view::panes::Views;
 
 /// Fails, with advice, when the interactive view cannot open here.
 pub fn require_terminal() -> anyhow::Result<()> {
@@ -198,7 +199,7 @@ fn event_loop(
     rx: &Receiver<Msg>,
 ) -> anyhow::Result<()> {
     loop {
-        terminal.draw(|frame| crate::ui::render(app, frame))?;
+        terminal.draw(|frame| crate::tui::render::render(app, frame))?;
         if let Some(text) = app.clipboard.take() {
             // The terminal puts it on the clipboard; the text is escaped already.
             let mut out = io::stdout().lock();

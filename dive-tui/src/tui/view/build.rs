@@ -8,7 +8,7 @@ use dive_core::layer::EntryKind;
 use dive_core::tree::NodeId;
 use dive_core::{Analysis, EntryContents};
 
-use crate::outline::{Item, Outline, Target};
+use crate::tui::view::outline::{Item, Outline, Target};
 
 /// What the file tree shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,9 +7,9 @@ use dive_core::layer::EntryKind;
 use dive_core::report::{clean_command, human_bytes};
 use dive_core::tree::{EntryChange, InodeId};
 
-use crate::model::display;
-use crate::outline::{Outline, Target, safe};
-use crate::views::Views;
+use crate::tui::view::build::display;
+use crate::tui::view::outline::{Outline, Target, safe};
+use crate::tui::view::panes::Views;
 
 /// One line of the details pane; an empty label continues the line above.
 pub type DetailLine = (String, String);

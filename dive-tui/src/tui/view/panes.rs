@@ -5,9 +5,9 @@ use dive_core::{Analysis, EntryContents};
 use globset::{Glob, GlobMatcher};
 use regex::bytes::Regex;
 
-use crate::keymap::Pane;
-use crate::model::{self, TreeMode};
-use crate::outline::{Item, Outline, SortBy, Target};
+use crate::tui::keymap::Pane;
+use crate::tui::view::build::{self, TreeMode};
+use crate::tui::view::outline::{Item, Outline, SortBy, Target};
 
 /// A path filter as typed after `/`.
 #[derive(Debug, Clone)]
@@ -205,9 +205,9 @@ impl Views {
         let analysis = &self.analysis;
         match pane {
             Pane::Packages | Pane::Waste if self.attributing => &self.waiting,
-            Pane::Packages => self.packages.get(|| model::packages(analysis)),
-            Pane::Waste => self.waste.get(|| model::waste(analysis)),
-            Pane::Largest => self.largest.get(|| model::largest(analysis)),
+            Pane::Packages => self.packages.get(|| build::packages(analysis)),
+            Pane::Waste => self.waste.get(|| build::waste(analysis)),
+            Pane::Largest => self.largest.get(|| build::largest(analysis)),
             Pane::Layers | Pane::Tree => self.tree.outline(),
         }
     }
@@ -217,9 +217,9 @@ impl Views {
         let analysis = &self.analysis;
         match pane {
             Pane::Packages | Pane::Waste if self.attributing => &mut self.waiting,
-            Pane::Packages => self.packages.get_mut(|| model::packages(analysis)),
-            Pane::Waste => self.waste.get_mut(|| model::waste(analysis)),
-            Pane::Largest => self.largest.get_mut(|| model::largest(analysis)),
+            Pane::Packages => self.packages.get_mut(|| build::packages(analysis)),
+            Pane::Waste => self.waste.get_mut(|| build::waste(analysis)),
+            Pane::Largest => self.largest.get_mut(|| build::largest(analysis)),
             Pane::Layers | Pane::Tree => self.tree.outline_mut(),
         }
     }
@@ -227,7 +227,7 @@ impl Views {
     /// Builds every view model; the last layer is selected, as the image stands.
     pub fn new(analysis: Analysis) -> Self {
         let contents = analysis.entry_contents();
-        let (image, image_item_of) = model::image_tree(&analysis);
+        let (image, image_item_of) = build::image_tree(&analysis);
         let layer = analysis.layers.len().saturating_sub(1);
         let tree = TreeView {
             mode: TreeMode::Image,
@@ -238,7 +238,7 @@ impl Views {
             min_size: None,
             image,
             image_item_of,
-            hidden: model::hidden_tree(&analysis),
+            hidden: build::hidden_tree(&analysis),
             layer: Outline::default(),
             layer_built_for: None,
         };
@@ -304,7 +304,7 @@ impl Views {
     /// Selects a layer: re-marks the image tree or rebuilds the layer tree.
     pub fn select_layer(&mut self, layer: usize) {
         self.layer = layer.min(self.analysis.layers.len().saturating_sub(1));
-        model::mark_image_tree(&mut self.tree.image, &self.analysis, self.layer);
+        build::mark_image_tree(&mut self.tree.image, &self.analysis, self.layer);
         self.sync_tree();
     }
 
@@ -316,7 +316,7 @@ impl Views {
             let expanded: std::collections::HashSet<String> =
                 old.expanded_items().map(|id| old.path_of(id)).collect();
             let sort = old.sort_by();
-            let mut outline = model::layer_tree(&self.analysis, &self.contents, self.layer);
+            let mut outline = build::layer_tree(&self.analysis, &self.contents, self.layer);
             let again: Vec<u32> = (0..outline.items().len() as u32)
                 .filter(|&id| expanded.contains(&outline.path_of(id)))
                 .collect();

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use dive_core::Analysis;
 use dive_core::contents::Contents;
 
-use crate::app::Msg;
-use crate::keymap::Action;
-use crate::viewer::{ReadState, STOPPED, Screen, Viewer};
+use crate::tui::event::{Msg, ViewerUpdate};
+use crate::tui::keymap::Action;
+use crate::tui::viewer::file::{ReadState, STOPPED, Screen, Viewer};
 
 /// A read is said on screen once it has taken this long (a page of a plain layer is
 /// read well within it, so quick reads never flash a progress line).
@@ -65,25 +65,10 @@ fn find(
         Ok(true) => None,
         Ok(false) => Some(format!(
             "{} is not in the rest of the file (g goes to the start)",
-            crate::outline::safe(String::from_utf8_lossy(&viewer.needle))
+            crate::tui::view::outline::safe(String::from_utf8_lossy(&viewer.needle))
         )),
         Err(message) => Some(message),
     }
-}
-
-/// What the viewer's thread says after each job.
-#[derive(Debug)]
-pub struct Update {
-    /// The screen now.
-    pub screen: Screen,
-    /// The status line the job left.
-    pub status: Option<String>,
-    /// Jobs this update answers (the one run, and those dropped after a stop).
-    pub jobs: usize,
-    /// The job was the file's opening.
-    pub opening: bool,
-    /// The user stopped the read.
-    pub stopped: bool,
 }
 
 /// The viewer running on its own thread, as the UI sees it.
@@ -152,7 +137,7 @@ impl Worker {
     }
 
     /// Takes an update; whether the file stays open (a stopped opening closes it).
-    pub fn take(&mut self, update: Update) -> bool {
+    pub fn take(&mut self, update: ViewerUpdate) -> bool {
         self.busy = self.busy.saturating_sub(update.jobs);
         if update.opening && update.stopped {
             return false;
@@ -222,7 +207,7 @@ fn serve(
             state.reset();
             status = Some(STOPPED.to_owned());
         }
-        let update = Update {
+        let update = ViewerUpdate {
             screen: viewer.screen(),
             status: status.take(),
             jobs: answered,

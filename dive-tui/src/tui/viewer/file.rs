@@ -5,86 +5,19 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dive_core::Analysis;
 use dive_core::contents::Contents;
-use dive_core::escape::{escape, escape_bytes, escape_owned, escape_path};
+use dive_core::escape::{escape_owned, escape_path};
+
+use crate::tui::viewer::read::{ReadState, STOPPED, Stoppable};
+use crate::tui::viewer::rows::{HEX_ROW, hex_row, summary_rows, text_row};
 
 /// Bytes read at a time around what is shown; also the longest line shown whole.
 const WINDOW: u64 = 256 * 1024;
 /// Bytes kept behind the window as it slides forward through a decoded file, so that
 /// scrolling back a while needs no decoding from the layer's start again.
 const BACKLOG: u64 = 4 << 20;
-/// Bytes a hex row shows.
-const HEX_ROW: u64 = 16;
-
-/// How far the viewer's current read has come, and whether the user gave up on it; shared
-/// between the thread that reads and the one that draws.
-#[derive(Debug, Default)]
-pub struct ReadState {
-    done: AtomicU64,
-    total: AtomicU64,
-    stop: AtomicBool,
-}
-
-impl ReadState {
-    /// Bytes passed so far, of how many (0: unknown).
-    pub fn progress(&self) -> (u64, u64) {
-        (
-            self.done.load(Ordering::Relaxed),
-            self.total.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Asks the read under way to stop.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the read was asked to stop.
-    pub fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Ready for a new read.
-    pub fn reset(&self) {
-        self.report(0, 0);
-        self.stop.store(false, Ordering::Relaxed);
-    }
-
-    fn report(&self, done: u64, total: u64) {
-        self.done.store(done, Ordering::Relaxed);
-        self.total.store(total, Ordering::Relaxed);
-    }
-
-    /// The watcher the core's reads report to.
-    fn watch(self: &Arc<Self>) -> dive_core::contents::Watch {
-        let state = Arc::clone(self);
-        Arc::new(move |done, total| {
-            state.report(done, total);
-            !state.stopped()
-        })
-    }
-}
-
-/// A reader that fails once the user asked the read to stop.
-struct Stoppable {
-    inner: Box<dyn Read>,
-    state: Arc<ReadState>,
-}
-
-impl Read for Stoppable {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.state.stopped() {
-            return Err(std::io::Error::other(STOPPED));
-        }
-        self.inner.read(buf)
-    }
-}
-
-/// What a stopped read shows.
-pub const STOPPED: &str = "stopped (Esc); move or press g to read again";
 
 /// What the viewer shows, apart from the file: drawn while the viewer itself is busy
 /// reading on another thread.
@@ -655,131 +588,5 @@ impl Viewer {
                 None => break,
             }
         }
-    }
-}
-
-/// An ELF summary as label and value rows; names from the file are escaped.
-fn summary_rows(summary: &dive_core::contents::ElfSummary) -> Vec<(String, String)> {
-    let size = |b: u64| dive_core::report::human_bytes(b, false);
-    let names = |list: &[String]| {
-        list.iter()
-            .map(|n| escape(n).into_owned())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut rows = vec![
-        ("class".to_owned(), summary.class.clone()),
-        ("machine".to_owned(), summary.machine.clone()),
-        ("type".to_owned(), summary.kind.clone()),
-        (
-            "SONAME".to_owned(),
-            summary
-                .soname
-                .as_deref()
-                .map_or_else(|| "-".to_owned(), |s| escape(s).into_owned()),
-        ),
-        (
-            "needs".to_owned(),
-            match (summary.needed.is_empty(), summary.more_needed) {
-                (true, _) => "-".to_owned(),
-                (false, 0) => names(&summary.needed),
-                (false, more) => format!("{} and {more} more", names(&summary.needed)),
-            },
-        ),
-        (
-            "build-id".to_owned(),
-            summary.build_id.clone().unwrap_or_else(|| "-".to_owned()),
-        ),
-        ("debug info".to_owned(), size(summary.debug_bytes)),
-        ("symbols".to_owned(), size(summary.symbol_bytes)),
-        (
-            "sections".to_owned(),
-            format!(
-                "{} (x: hex dump)",
-                summary.sections.len() as u64 + summary.more_sections.0
-            ),
-        ),
-    ];
-    if !summary.left_out.is_empty() {
-        // Names in it are the summary's own words, not the file's.
-        rows.insert(
-            rows.len() - 1,
-            (
-                "not read".to_owned(),
-                format!(
-                    "{} (over the {} a summary reads)",
-                    summary.left_out.join(", "),
-                    size(dive_core::contents::ELF_SUMMARY_CAP)
-                ),
-            ),
-        );
-    }
-    rows.extend(summary.sections.iter().map(|(name, bytes)| {
-        (
-            String::new(),
-            format!("{:>10}  {}", size(*bytes), escape(name)),
-        )
-    }));
-    let (more, bytes) = summary.more_sections;
-    if more > 0 {
-        rows.push((
-            String::new(),
-            format!("{:>10}  … {more} more sections", size(bytes)),
-        ));
-    }
-    rows
-}
-
-/// A line of text as the screen shows it: the newline dropped, tabs as spaces, everything
-/// else a terminal would act on escaped.
-fn text_row(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    bytes
-        .split(|&b| b == b'\t')
-        .map(|part| escape_bytes(part).into_owned())
-        .collect::<Vec<_>>()
-        .join("    ")
-}
-
-/// `xx xx … xx  |ascii…|` for up to 16 bytes.
-fn hex_row(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(70);
-    for i in 0..HEX_ROW as usize {
-        match bytes.get(i) {
-            Some(b) => out.push_str(&format!("{b:02x} ")),
-            None => out.push_str("   "),
-        }
-        if i == 7 {
-            out.push(' ');
-        }
-    }
-    out.push_str(" |");
-    out.extend(bytes.iter().map(|&b| {
-        if b.is_ascii_graphic() || b == b' ' {
-            b as char
-        } else {
-            '.'
-        }
-    }));
-    out.push('|');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_show_no_terminal_controls() {
-        assert_eq!(text_row(b"a\tb\x1b]0;x\x07\n"), "a    b\\e]0;x\\x07");
-        assert_eq!(
-            hex_row(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0"),
-            "7f 45 4c 46 02 01 01 00  00 00 00 00 00 00 00 00  |.ELF............|"
-        );
-        assert_eq!(
-            hex_row(b"ab"),
-            format!("61 62 {} |ab|", "   ".repeat(14) + " ")
-        );
     }
 }

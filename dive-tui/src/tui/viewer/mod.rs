@@ -1,4 +1,6 @@
 //! The file viewer.
 
 pub mod file;
+pub mod read;
+mod rows;
 pub mod worker;

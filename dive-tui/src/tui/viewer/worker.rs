@@ -12,7 +12,8 @@ use dive_core::contents::Contents;
 
 use crate::tui::event::{Msg, ViewerUpdate};
 use crate::tui::keymap::Action;
-use crate::tui::viewer::file::{ReadState, STOPPED, Screen, Viewer};
+use crate::tui::viewer::file::{Screen, Viewer};
+use crate::tui::viewer::read::{ReadState, STOPPED};
 
 /// A read is said on screen once it has taken this long (a page of a plain layer is
 /// read well within it, so quick reads never flash a progress line).

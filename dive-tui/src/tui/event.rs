@@ -1,12 +1,12 @@
 //! What the event loop hears, through one bounded channel: the terminal's input, the
 //! analysis's progress and result, and the file viewer's screens. The app and every thread
 //! that talks to it (the analysis, the viewer's worker) name these messages here, so none of
-//! them imports another to speak to it.
+//! them imports another to speak to it; and this room imports none of them (the viewer's
+//! [`Screen`] is plain data, so it lives here too).
 
 use ratatui::crossterm::event::Event;
 
 use crate::tui::view::panes::Views;
-use crate::tui::viewer::file::Screen;
 
 /// What the app hears: input and news from the analysis, through one channel.
 #[derive(Debug)]
@@ -54,4 +54,16 @@ pub struct ViewerUpdate {
     pub opening: bool,
     /// The user stopped the read.
     pub stopped: bool,
+}
+
+/// What the viewer shows, apart from the file: drawn while the viewer itself is busy
+/// reading on another thread.
+#[derive(Debug, Clone, Default)]
+pub struct Screen {
+    /// The path (escaped), the version, the size and the mode.
+    pub title: String,
+    /// Gutter and text per row.
+    pub rows: Vec<(String, String)>,
+    /// A read that failed, shown instead of the rows.
+    pub error: Option<String>,
 }

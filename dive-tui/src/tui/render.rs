@@ -110,7 +110,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 /// offsets), and its keys in the last line.
 fn file_viewer(
     app: &App,
-    viewer: &crate::tui::viewer::file::Screen,
+    viewer: &crate::tui::event::Screen,
     theme: &Theme,
     frame: &mut Frame,
     size: Rect,

@@ -10,6 +10,7 @@ use dive_core::Analysis;
 use dive_core::contents::Contents;
 use dive_core::escape::{escape_owned, escape_path};
 
+use crate::tui::event::Screen;
 use crate::tui::viewer::read::{ReadState, STOPPED, Stoppable};
 use crate::tui::viewer::rows::{HEX_ROW, hex_row, summary_rows, text_row};
 
@@ -18,18 +19,6 @@ const WINDOW: u64 = 256 * 1024;
 /// Bytes kept behind the window as it slides forward through a decoded file, so that
 /// scrolling back a while needs no decoding from the layer's start again.
 const BACKLOG: u64 = 4 << 20;
-
-/// What the viewer shows, apart from the file: drawn while the viewer itself is busy
-/// reading on another thread.
-#[derive(Debug, Clone, Default)]
-pub struct Screen {
-    /// The path (escaped), the version, the size and the mode.
-    pub title: String,
-    /// Gutter and text per row.
-    pub rows: Vec<(String, String)>,
-    /// A read that failed, shown instead of the rows.
-    pub error: Option<String>,
-}
 
 /// An open file.
 pub struct Viewer {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use dive_core::Analysis;
 use dive_core::contents::Contents;
 
-use crate::tui::event::{Msg, ViewerUpdate};
+use crate::tui::event::{Msg, Screen, ViewerUpdate};
 use crate::tui::keymap::Action;
-use crate::tui::viewer::file::{Screen, Viewer};
+use crate::tui::viewer::file::Viewer;
 use crate::tui::viewer::read::{ReadState, STOPPED};
 
 /// A read is said on screen once it has taken this long (a page of a plain layer is

@@ -34,13 +34,16 @@ fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Co
     Ok((analysis, contents, version))
 }
 
-/// Writes the file to stdout; on a terminal, with control characters escaped.
+/// Writes the file's bytes to stdout, unchanged, terminal or not; the messages around it
+/// (the note on stderr, errors) name the file escaped.
 pub(crate) fn cat_command(args: &CatArgs) -> anyhow::Result<()> {
     let (analysis, contents, version) = open(&args.input, args.layer)?;
     let found = locate(&analysis, args.path.as_bytes(), version, args.follow)?;
     let mut reader = contents.open(&analysis, found.layer, found.entry)?;
     let location = reader.location().clone();
-    // Exact bytes, as `cat` gives them (DESIGN §10): the file is what the user asked for.
+    // Exact bytes, as `cat` gives them: the file is what the user asked for, so it is the
+    // one output (with JSON) that carries the image's bytes unescaped; every name the image
+    // gives is escaped where it is shown instead.
     let mut out = io::BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     let mut buf = vec![0u8; 256 * 1024];
     loop {

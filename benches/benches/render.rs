@@ -5,9 +5,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use dive_core::{AnalyzerBuilder, Source};
 use dive_testdata::{Compression, build, docker25, wide_image};
-use dive_tui::app::App;
-use dive_tui::ui;
-use dive_tui::views::Views;
+use dive_tui::tui::app::App;
+use dive_tui::tui::render;
+use dive_tui::tui::view::panes::Views;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
@@ -45,7 +45,7 @@ fn frames(c: &mut Criterion) {
     let mut terminal = Terminal::new(TestBackend::new(size.width, size.height)).unwrap();
     group.bench_function("draw one frame, 100k-row tree", |b| {
         b.iter(|| {
-            terminal.draw(|frame| ui::render(&app, frame)).unwrap();
+            terminal.draw(|frame| render::render(&app, frame)).unwrap();
         });
     });
     group.bench_function("key: page down in a 100k-row tree", |b| {

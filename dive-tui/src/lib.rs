@@ -15,7 +15,3 @@
 
 pub mod cmd;
 pub mod tui;
-
-// The paths the render bench (benches/benches/render.rs) names; new code names the folders.
-#[doc(hidden)]
-pub use tui::{app, render as ui, view::panes as views};

@@ -33,6 +33,7 @@ mod analysis;
 pub mod attribution;
 pub mod contents;
 mod digest;
+mod dockerfile;
 mod engine;
 mod error;
 pub mod escape;

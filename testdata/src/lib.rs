@@ -7,6 +7,7 @@
 mod content;
 pub mod crafted;
 mod cuda;
+pub mod dockerfiles;
 mod fixtures;
 mod forms;
 pub mod large;

@@ -1,0 +1,461 @@
+//! Image history → Dockerfile instructions: which instruction wrote each layer.
+//!
+//! The config's history has one entry per instruction that a build ran (`created_by`, with
+//! `empty_layer` for those that wrote no layer). Builders spell it differently, each form
+//! read from the builder's own source:
+//!
+//! - **BuildKit** (`frontend/dockerfile/dockerfile2llb`): `commitToHistory` appends
+//!   ` # buildkit` to the steps that ran on the build state (`RUN`, `COPY`, `ADD`);
+//!   `dispatchRun` writes `RUN ` + `runCommandString`: the build arguments in use as
+//!   `|N K=V …` then the shell (`withShell`: the image's `SHELL` or `/bin/sh -c`) and the
+//!   command without its flags (`--mount` is not written); a lone heredoc `RUN <<EOF` is
+//!   written as its body (or `/dev/pipes/EOF` when the body starts with `#!`), any other
+//!   heredoc as the first line, then `\n` + body + delimiter for each. `dispatchCopy`
+//!   (`convert_copy.go`) writes `COPY`/`ADD`, `--parents`, `--chown=`, `--chmod=`, the
+//!   sources (a heredoc as `<<NAME`) and the destination. `dispatchWorkdir` writes
+//!   `WORKDIR` + the absolute directory (a layer, no ` # buildkit`); `dispatchEnv` and the
+//!   other metadata steps write their keyword and values as empty layers.
+//! - **The legacy builder** (moby `daemon/builder/dockerfile`): `RUN` as the shell and
+//!   command (`|N K=V …` first when build arguments are in use: `prependEnvOnCmd`); the other
+//!   steps as `<shell> #(nop) ` + a comment (`withCmdComment`, `withCmdCommentString`), the
+//!   copies as `COPY [--chown=X ]file:<hash> in <dst> ` (`performCopy`).
+//! - **buildah / podman** (`imagebuildah/stage_executor.go`, `getCreatedBy`): `RUN` as
+//!   `[|N K=V … ]/bin/sh -c ` + the instruction's text after `RUN ` (flags included) and each
+//!   heredoc's trimmed body after a `\n`; `COPY`/`ADD` as `/bin/sh -c #(nop) COPY
+//!   [--link ]file:<hash> in <dst> `; the rest as `/bin/sh -c #(nop) ` + the instruction.
+//!
+//! The history ends with the Dockerfile's steps, so it is matched from its end backwards
+//! against the target stage's instructions (after those of the stages its `FROM` chain goes
+//! through); what precedes the first matched step is the base image's. Each step looks at
+//! most one entry and one instruction ahead: linear in the history and the file.
+
+use std::collections::HashMap;
+
+use super::error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
+use super::parse::{Dockerfile, Form, Instruction, Keyword, Span, Stage, join_continuations};
+
+/// One entry of the image config's history, as the plan reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HistoryEntry<'a> {
+    /// What the builder wrote (`created_by`), if anything.
+    pub(crate) created_by: Option<&'a str>,
+    /// The step wrote no layer.
+    pub(crate) empty_layer: bool,
+}
+
+/// Where a history entry (and its layer, if it has one) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LayerOrigin {
+    /// The base image's own history: another Dockerfile wrote it.
+    BaseImage,
+    /// An instruction of this Dockerfile.
+    Instruction {
+        /// Its index in [`Dockerfile::instructions`].
+        instruction: usize,
+        /// Its stage's index.
+        stage: usize,
+        /// Its first line, 1-based.
+        line: usize,
+        /// Its span.
+        span: Span,
+    },
+}
+
+/// The origin of every history entry and of every layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mapping {
+    /// One per history entry, in history order.
+    pub(crate) history: Vec<LayerOrigin>,
+    /// One per layer (the entries without `empty_layer`), bottom layer first.
+    pub(crate) layers: Vec<LayerOrigin>,
+}
+
+/// Matches `history` against the instructions of the stage `target` (the last stage when
+/// `None`) and the stages its `FROM` chain goes through. Refuses a Dockerfile whose steps
+/// do not all find their history entry, naming the layers and lines that found none.
+pub(crate) fn map_history(
+    dockerfile: &Dockerfile,
+    target: Option<&str>,
+    history: &[HistoryEntry<'_>],
+) -> Result<Mapping, DockerfileError> {
+    let steps = chain(dockerfile, target)?;
+    let matchers: Vec<Step<'_>> = steps
+        .iter()
+        .map(|&(index, ref shell)| Step::new(dockerfile, index, shell))
+        .collect();
+    let matches = |entry: usize, step: usize| {
+        history
+            .get(entry)
+            .and_then(|e| e.created_by)
+            .is_some_and(|line| matchers[step].matches(line))
+    };
+
+    let mut origins = vec![LayerOrigin::BaseImage; history.len()];
+    let mut unmatched_entries = Vec::new();
+    let mut unmatched_steps = Vec::new();
+    let (mut h, mut s) = (history.len(), matchers.len());
+    while h > 0 && s > 0 {
+        if matches(h - 1, s - 1) {
+            let instruction = &dockerfile.instructions[matchers[s - 1].index];
+            origins[h - 1] = LayerOrigin::Instruction {
+                instruction: matchers[s - 1].index,
+                stage: instruction.stage.unwrap_or(0),
+                line: dockerfile.line(instruction.span.start),
+                span: instruction.span.clone(),
+            };
+            h -= 1;
+            s -= 1;
+        } else if s >= 2 && matches(h - 1, s - 2) {
+            // A step the image does not have: added to the file since the build.
+            unmatched_steps.push(s - 1);
+            s -= 1;
+        } else if h >= 2 && matches(h - 2, s - 1) {
+            // An entry no step wrote: removed from the file since the build.
+            unmatched_entries.push(h - 1);
+            h -= 1;
+        } else {
+            // A step changed since the build.
+            unmatched_entries.push(h - 1);
+            unmatched_steps.push(s - 1);
+            h -= 1;
+            s -= 1;
+        }
+    }
+    unmatched_steps.extend(0..s);
+
+    let layer_index = layer_indices(history);
+    let mut layers: Vec<UnmatchedLayer> = unmatched_entries
+        .into_iter()
+        .filter_map(|entry| {
+            let layer = layer_index[entry]?;
+            Some(UnmatchedLayer {
+                layer,
+                created_by: shown(history[entry].created_by.unwrap_or("(none)")),
+            })
+        })
+        .collect();
+    layers.sort_by_key(|l| l.layer);
+    let mut instructions: Vec<UnmatchedInstruction> = unmatched_steps
+        .into_iter()
+        .map(|step| &dockerfile.instructions[matchers[step].index])
+        .filter(|i| writes_layer(i.keyword))
+        .map(|i| UnmatchedInstruction {
+            line: dockerfile.line(i.span.start),
+            keyword: i.keyword.as_str(),
+        })
+        .collect();
+    instructions.sort_by_key(|i| i.line);
+    if !layers.is_empty() || !instructions.is_empty() {
+        return Err(DockerfileError::Mismatch {
+            file: dockerfile.file.clone(),
+            layers,
+            instructions,
+        });
+    }
+    let layers = origins
+        .iter()
+        .zip(history)
+        .filter(|(_, e)| !e.empty_layer)
+        .map(|(o, _)| o.clone())
+        .collect();
+    Ok(Mapping {
+        history: origins,
+        layers,
+    })
+}
+
+/// The steps that write the target stage's history, oldest first: each instruction's index
+/// and the shell its `RUN`s use (the last `SHELL` before it, or `/bin/sh -c`).
+fn chain(
+    dockerfile: &Dockerfile,
+    target: Option<&str>,
+) -> Result<Vec<(usize, Vec<String>)>, DockerfileError> {
+    let mut stage = match target {
+        Some(name) => {
+            dockerfile
+                .stage_named(name)
+                .ok_or_else(|| DockerfileError::UnknownStage {
+                    file: dockerfile.file.clone(),
+                    name: crate::escape::escape(name).into_owned(),
+                })?
+        }
+        None => match dockerfile.stages.last() {
+            Some(stage) => stage,
+            None => return Ok(Vec::new()),
+        },
+    };
+    // Stage names as BuildKit compares them (case-insensitive), the first of a name winning;
+    // a map, so that a chain through thousands of stages stays linear.
+    let mut by_name: HashMap<String, &Stage> = HashMap::new();
+    for s in &dockerfile.stages {
+        if let Some(name) = &s.name {
+            by_name.entry(name.to_ascii_lowercase()).or_insert(s);
+        }
+    }
+    let mut stages = vec![stage];
+    // A base naming an earlier stage continues that stage's image and history; only earlier
+    // ones: BuildKit refuses a forward or circular reference, and this keeps the walk finite.
+    while let Some(&parent) = by_name
+        .get(&stage.base.to_ascii_lowercase())
+        .filter(|p| p.index < stage.index)
+    {
+        stages.push(parent);
+        stage = parent;
+    }
+    let mut shell = vec!["/bin/sh".to_owned(), "-c".to_owned()];
+    let mut steps = Vec::new();
+    for stage in stages.into_iter().rev() {
+        for index in stage.body.clone() {
+            let instruction = &dockerfile.instructions[index];
+            if instruction.keyword == Keyword::Shell {
+                shell.clone_from(&instruction.words);
+            }
+            steps.push((index, shell.clone()));
+        }
+    }
+    Ok(steps)
+}
+
+/// Whether an instruction writes a layer for every builder: a missing entry for it means
+/// the image was not built from this file.
+fn writes_layer(keyword: Keyword) -> bool {
+    matches!(keyword, Keyword::Run | Keyword::Copy | Keyword::Add)
+}
+
+/// Each entry's layer index, for the entries that have a layer.
+fn layer_indices(history: &[HistoryEntry<'_>]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    history
+        .iter()
+        .map(|e| {
+            (!e.empty_layer).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
+/// A history line for an error message: escaped (it comes from the image), and cut short.
+fn shown(created_by: &str) -> String {
+    const MAX_CHARS: usize = 100;
+    let mut cut: String = created_by.chars().take(MAX_CHARS).collect();
+    if cut.len() < created_by.len() {
+        cut.push('…');
+    }
+    crate::escape::escape_owned(cut)
+}
+
+/// One instruction and the texts each builder would have written for it.
+struct Step<'d> {
+    index: usize,
+    instruction: &'d Instruction,
+    /// The shell a `RUN` ran with, joined by spaces and followed by one.
+    shell: String,
+    /// Commands a `RUN`'s history line may end with, and whether a shell comes before it.
+    commands: Vec<(String, bool)>,
+}
+
+impl<'d> Step<'d> {
+    fn new(dockerfile: &'d Dockerfile, index: usize, shell: &[String]) -> Step<'d> {
+        let instruction = &dockerfile.instructions[index];
+        let mut commands = Vec::new();
+        if instruction.keyword == Keyword::Run {
+            if instruction.form == Form::Json {
+                // BuildKit and the legacy builder: the words, no shell.
+                commands.push((instruction.words.join(" "), false));
+            } else {
+                // BuildKit and the legacy builder: the command without flags.
+                let logical = dockerfile.logical_arguments(instruction);
+                commands.push((buildkit_command(instruction, &logical), true));
+            }
+            commands.push((buildah_command(dockerfile, instruction), true));
+        }
+        Step {
+            index,
+            instruction,
+            shell: shell.join(" ") + " ",
+            commands,
+        }
+    }
+
+    fn matches(&self, created_by: &str) -> bool {
+        let line = created_by.strip_suffix(" # buildkit").unwrap_or(created_by);
+        let keyword = self.instruction.keyword;
+        if let Some(rest) = nop_comment(line) {
+            // The legacy builder and buildah: `<shell> #(nop) KEYWORD …`.
+            let (word, args) = rest.split_once(' ').unwrap_or((rest, ""));
+            return Keyword::from_history(word) == Some(keyword)
+                && self.arguments_match(args, true);
+        }
+        let (word, args) = line.split_once(' ').unwrap_or((line, ""));
+        if let Some(recorded) = Keyword::from_history(word) {
+            // BuildKit: `KEYWORD …`.
+            return recorded == keyword
+                && if keyword == Keyword::Run {
+                    self.run_matches(args)
+                } else {
+                    self.arguments_match(args, false)
+                };
+        }
+        // The legacy builder and buildah: a `RUN` as its shell and command.
+        keyword == Keyword::Run && self.run_matches(line)
+    }
+
+    /// A `RUN` line after its keyword (if any): `[|N K=V … ]<shell> <command>` or, in exec
+    /// form, `[|N K=V … ]<words>`.
+    fn run_matches(&self, line: &str) -> bool {
+        self.commands.iter().any(|(command, with_shell)| {
+            let Some(prefix) = line.strip_suffix(command.as_str()) else {
+                return false;
+            };
+            let shells: &[&str] = if *with_shell {
+                // buildah writes `/bin/sh -c` whatever the SHELL.
+                &[self.shell.as_str(), "/bin/sh -c "]
+            } else {
+                &[""]
+            };
+            shells.iter().any(|shell| {
+                prefix == *shell
+                    || build_arguments(prefix).is_some_and(|after| {
+                        (shell.is_empty() && after.is_empty())
+                            || after.ends_with(&format!(" {shell}"))
+                    })
+            })
+        })
+    }
+
+    /// The arguments of a `COPY`, `ADD` or `WORKDIR` line against the instruction's; other
+    /// metadata steps match on their keyword (they write no layer, and builders rewrite
+    /// their values: expanded, quoted, as Go maps).
+    fn arguments_match(&self, args: &str, nop: bool) -> bool {
+        let words = &self.instruction.words;
+        match self.instruction.keyword {
+            Keyword::Copy | Keyword::Add if nop => {
+                // `[--chown=X ][--link ]<summary> in <dst> `
+                let Some((_, dest)) = args.trim_end().rsplit_once(" in ") else {
+                    return false;
+                };
+                words.last().is_some_and(|d| dest_matches(d, dest))
+            }
+            Keyword::Copy | Keyword::Add => {
+                // `dispatchCopy` writes these three flags, in this order, and no other.
+                let mut expected: Vec<String> = Vec::new();
+                for wanted in ["parents", "chown", "chmod"] {
+                    for (name, value) in &self.instruction.flags {
+                        if name == wanted {
+                            expected.push(match value {
+                                Some(v) => format!("--{name}={v}"),
+                                None => format!("--{name}"),
+                            });
+                        }
+                    }
+                }
+                expected.extend(words.iter().cloned());
+                if expected.join(" ") == args {
+                    return true;
+                }
+                // Words with `$` were expanded by the build: each stands for one word.
+                let recorded: Vec<&str> = args.split(' ').collect();
+                recorded.len() == expected.len()
+                    && recorded
+                        .iter()
+                        .zip(&expected)
+                        .all(|(r, e)| word_matches(e, r))
+            }
+            Keyword::Workdir => words.first().is_some_and(|w| dest_matches(w, args.trim())),
+            _ => true,
+        }
+    }
+}
+
+/// The command buildah writes for a `RUN` (`getCreatedBy`): the instruction's text after
+/// `RUN `, flags and JSON brackets kept, then each heredoc body as read, trimmed.
+fn buildah_command(dockerfile: &Dockerfile, instruction: &Instruction) -> String {
+    let end = instruction.arguments.start.max(
+        instruction
+            .heredocs
+            .first()
+            .map_or(instruction.span.end, |h| h.span.start),
+    );
+    let whole = join_continuations(
+        dockerfile.slice(&(instruction.span.start..end)),
+        dockerfile.escape,
+    );
+    let mut original = whole.trim().get(4..).unwrap_or_default().to_owned();
+    for doc in &instruction.heredocs {
+        original.push('\n');
+        original.push_str(dockerfile.slice(&doc.span).trim());
+    }
+    original
+}
+
+/// The command BuildKit writes for a shell-form `RUN` (`dispatchRun`).
+fn buildkit_command(instruction: &Instruction, logical: &str) -> String {
+    let docs = &instruction.heredocs;
+    if let [doc] = docs.as_slice()
+        && is_lone_heredoc(logical)
+    {
+        return if doc.body.starts_with("#!") {
+            format!("/dev/pipes/{}", doc.name)
+        } else {
+            doc.body.clone()
+        };
+    }
+    let mut command = logical.to_owned();
+    for doc in docs {
+        command.push('\n');
+        command.push_str(&doc.body);
+        command.push_str(&doc.name);
+    }
+    command
+}
+
+/// Whether a `RUN`'s arguments are one heredoc word and nothing else (BuildKit's
+/// `MustParseHeredoc` on the whole command: `^(\d*)<<(-?)\s*([^<]*)$` with one word).
+fn is_lone_heredoc(logical: &str) -> bool {
+    let rest = logical.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.strip_prefix("<<").is_some_and(|word| {
+        let word = word.strip_prefix('-').unwrap_or(word).trim_start();
+        !word.is_empty() && !word.contains('<') && !word.contains(char::is_whitespace)
+    })
+}
+
+/// The text after `#(nop) ` when a line is a builder's comment step.
+fn nop_comment(line: &str) -> Option<&str> {
+    let (shell, rest) = line.split_once("#(nop)")?;
+    (shell.is_empty() || shell.ends_with("-c ")).then(|| rest.trim())
+}
+
+/// After a build-argument prefix `|N K=V …`, what follows its count (`None` when `prefix`
+/// has none). Values may hold spaces, so the `K=V` words are not counted out.
+fn build_arguments(prefix: &str) -> Option<&str> {
+    let rest = prefix.strip_prefix('|')?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+    (digits > 0).then(|| &rest[digits..])
+}
+
+/// A destination or directory as written against the one recorded: BuildKit records
+/// `WORKDIR` as the absolute directory, the legacy builder a copy's resolved destination.
+fn dest_matches(written: &str, recorded: &str) -> bool {
+    let recorded = recorded.trim_end_matches('/');
+    let written = written.trim_end_matches('/');
+    if written.contains('$') || written == recorded {
+        return true;
+    }
+    // Relative to the working directory, which the history does not state.
+    let relative = match written.trim_start_matches("./") {
+        "." => "",
+        relative => relative,
+    };
+    !written.starts_with('/')
+        && (relative.is_empty()
+            || recorded.ends_with(&format!("/{relative}"))
+            || recorded == relative)
+}
+
+/// A word as written against the word a builder recorded: equal, or holding a variable the
+/// build expanded.
+fn word_matches(written: &str, recorded: &str) -> bool {
+    written == recorded || written.contains('$')
+}

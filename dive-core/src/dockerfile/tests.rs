@@ -1,0 +1,530 @@
+//! The Dockerfile model and the history mapping on the generator's real Dockerfiles
+//! (`dive_testdata::dockerfiles`), stale files, hostile input, and BuildKit's own parser as a
+//! second opinion.
+
+use std::time::{Duration, Instant};
+
+use dive_testdata::dockerfiles::{self, DockerfileCase, Entry};
+use dive_testdata::tools::{Tool, available};
+
+use super::*;
+
+fn parsed(case: &DockerfileCase) -> Dockerfile {
+    parse(case.name, case.text.as_bytes()).unwrap()
+}
+
+fn entries(history: &[Entry]) -> Vec<HistoryEntry<'_>> {
+    history
+        .iter()
+        .map(|e| HistoryEntry {
+            created_by: Some(&e.created_by),
+            empty_layer: e.empty_layer,
+        })
+        .collect()
+}
+
+/// The first line each history entry maps to (`None`: the base image).
+fn mapped_lines(dockerfile: &Dockerfile, mapping: &Mapping) -> Vec<Option<usize>> {
+    mapping
+        .history
+        .iter()
+        .map(|origin| match origin {
+            LayerOrigin::BaseImage => None,
+            LayerOrigin::Instruction {
+                instruction,
+                line,
+                span,
+                ..
+            } => {
+                assert_eq!(dockerfile.instructions[*instruction].span, *span);
+                Some(*line)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn instructions_have_the_lines_and_keywords_the_generator_wrote() {
+    for case in dockerfiles::all() {
+        let dockerfile = parsed(&case);
+        let found: Vec<(usize, usize, &str)> = dockerfile
+            .instructions
+            .iter()
+            .map(|i| {
+                let (first, last) = dockerfile.lines(&i.span);
+                (first, last, i.keyword.as_str())
+            })
+            .collect();
+        assert_eq!(found, case.instructions, "{}", case.name);
+    }
+}
+
+#[test]
+fn spans_slice_back_to_each_instruction_and_nothing_else() {
+    for case in dockerfiles::all() {
+        let dockerfile = parsed(&case);
+        let text = &dockerfile.text;
+        let mut previous_end = 0;
+        for instruction in &dockerfile.instructions {
+            let span: &Span = &instruction.span;
+            let slice = dockerfile.slice(span);
+            assert!(
+                slice
+                    .to_ascii_uppercase()
+                    .starts_with(instruction.keyword.as_str()),
+                "{}: {slice:?}",
+                case.name
+            );
+            // Whole lines: the span ends where its last line ends, before `\r\n` or `\n`.
+            assert!(!slice.ends_with(['\r', '\n']), "{}: {slice:?}", case.name);
+            assert!(
+                text[span.end..].is_empty()
+                    || text[span.end..].starts_with('\n')
+                    || text[span.end..].starts_with("\r\n"),
+                "{}: {slice:?}",
+                case.name
+            );
+            // The arguments are the instruction's tail.
+            assert!(span.start < instruction.arguments.start);
+            assert_eq!(span.end, instruction.arguments.end);
+            // Between instructions: only blank lines, comments and parser directives.
+            assert!(previous_end <= span.start, "{}: spans overlap", case.name);
+            for line in text[previous_end..span.start].lines() {
+                let line = line.trim();
+                assert!(
+                    line.is_empty() || line.starts_with('#'),
+                    "{}: {line:?} outside every span",
+                    case.name
+                );
+            }
+            for doc in &instruction.heredocs {
+                assert!(span.start < doc.span.start && doc.span.end <= span.end);
+            }
+            previous_end = span.end;
+        }
+        assert!(text[previous_end..].trim().is_empty(), "{}", case.name);
+    }
+}
+
+#[test]
+fn replacing_one_span_leaves_every_other_byte_as_it_was() {
+    for case in dockerfiles::all() {
+        let dockerfile = parsed(&case);
+        let Some(run) = dockerfile
+            .instructions
+            .iter()
+            .position(|i| i.keyword == Keyword::Run)
+        else {
+            continue;
+        };
+        let span = dockerfile.instructions[run].span.clone();
+        let edited = format!(
+            "{}RUN true{}",
+            &dockerfile.text[..span.start],
+            &dockerfile.text[span.end..]
+        );
+        let again = parse(case.name, edited.as_bytes()).unwrap();
+        assert_eq!(again.instructions.len(), dockerfile.instructions.len());
+        for (i, (old, new)) in dockerfile
+            .instructions
+            .iter()
+            .zip(&again.instructions)
+            .enumerate()
+        {
+            if i == run {
+                assert_eq!(again.slice(&new.span), "RUN true");
+            } else {
+                assert_eq!(dockerfile.slice(&old.span), again.slice(&new.span));
+            }
+        }
+        assert_eq!(&edited[..span.start], &dockerfile.text[..span.start]);
+        assert_eq!(
+            &edited[span.start + "RUN true".len()..],
+            &dockerfile.text[span.end..]
+        );
+    }
+}
+
+#[test]
+fn the_model_keeps_stages_directives_heredocs_and_forms() {
+    let dockerfile = parsed(&dockerfiles::python_stages());
+    assert_eq!(dockerfile.escape, '\\');
+    assert_eq!(
+        dockerfile.syntax.as_ref().map(|s| dockerfile.slice(s)),
+        Some("docker/dockerfile:1.7")
+    );
+    let globals: Vec<&str> = dockerfile
+        .global_args()
+        .map(|i| dockerfile.slice(&i.arguments))
+        .collect();
+    assert_eq!(globals, ["PYTHON=3.12"]);
+    let stages: &[Stage] = &dockerfile.stages;
+    let stages: Vec<(Option<&str>, &str)> = stages
+        .iter()
+        .map(|s| (s.name.as_deref(), s.base.as_str()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            (Some("base"), "python:${PYTHON}-slim"),
+            (Some("build"), "base"),
+            (Some("runtime"), "base")
+        ]
+    );
+    assert_eq!(dockerfile.stage_named("RUNTIME").map(|s| s.index), Some(2));
+    let run = &dockerfile.instructions[6];
+    assert_eq!(
+        run.flags,
+        [(
+            "mount".to_owned(),
+            Some("type=cache,target=/root/.cache/pip".to_owned())
+        )]
+    );
+    assert_eq!(
+        dockerfile.logical_arguments(run),
+        "pip install --index-url ${TORCH_INDEX} torch &&     pip install numpy"
+    );
+    let conf: &Instruction = &dockerfile.instructions[11];
+    assert_eq!(conf.words, ["<<CONF", "/etc/app.conf"]);
+    let doc: &Heredoc = &conf.heredocs[0];
+    assert_eq!(
+        (doc.name.as_str(), doc.strip_tabs, doc.expand),
+        ("CONF", true, false)
+    );
+    assert_eq!(doc.body, "mode=$MODE\n");
+    let json = &dockerfile.instructions[12];
+    assert_eq!(
+        (json.form, json.words.as_slice()),
+        (
+            Form::Json,
+            &[
+                "python".to_owned(),
+                "-c".to_owned(),
+                "import numpy".to_owned()
+            ][..]
+        )
+    );
+    assert_eq!(dockerfile.instructions[13].form, Form::Json);
+    assert_eq!(dockerfile.instructions[6].form, Form::Shell);
+
+    let crlf = parsed(&dockerfiles::crlf_escape());
+    assert_eq!(crlf.escape, '`');
+    assert_eq!(
+        crlf.logical_arguments(&crlf.instructions[2]),
+        "apt-get update &&     apt-get install -y curl"
+    );
+    let heredocs = parsed(&dockerfiles::heredoc_shells());
+    let plain = &heredocs.instructions[2].heredocs[0];
+    assert_eq!((plain.name.as_str(), plain.expand), ("EOF", true));
+    assert_eq!(heredocs.slice(&plain.span), "apk add --no-cache jq\n");
+}
+
+#[test]
+fn every_builders_history_maps_to_the_lines_that_wrote_it() {
+    for case in dockerfiles::all() {
+        let dockerfile = parsed(&case);
+        let builders = [
+            ("buildkit", Some(&case.buildkit)),
+            ("legacy", case.legacy.as_ref()),
+            ("buildah", Some(&case.buildah)),
+        ];
+        for (builder, history) in builders {
+            let Some(history) = history else { continue };
+            let mapping = map_history(&dockerfile, case.target, &entries(history))
+                .unwrap_or_else(|e| panic!("{} by {builder}: {e}", case.name));
+            let expected: Vec<Option<usize>> = history.iter().map(|e| e.line).collect();
+            assert_eq!(
+                mapped_lines(&dockerfile, &mapping),
+                expected,
+                "{} by {builder}",
+                case.name
+            );
+            let layers = history.iter().filter(|e| !e.empty_layer).count();
+            assert_eq!(mapping.layers.len(), layers);
+        }
+    }
+}
+
+#[test]
+fn a_changed_instruction_is_refused_naming_its_layer() {
+    let case = dockerfiles::crlf_escape();
+    let changed = case.text.replace("install -y curl", "install -y curl wget");
+    let dockerfile = parse("Dockerfile", changed.as_bytes()).unwrap();
+    for history in [&case.buildkit, case.legacy.as_ref().unwrap(), &case.buildah] {
+        let err = map_history(&dockerfile, None, &entries(history)).unwrap_err();
+        let DockerfileError::Mismatch {
+            layers,
+            instructions,
+            ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        // Layer 0 is debian's; the RUN wrote layer 1.
+        let layers: &[UnmatchedLayer] = layers;
+        assert_eq!(
+            layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
+            [1],
+            "{err}"
+        );
+        assert_eq!(
+            instructions,
+            &[UnmatchedInstruction {
+                line: 4,
+                keyword: "RUN"
+            }]
+        );
+        assert!(
+            err.to_string()
+                .starts_with("Dockerfile: the image was not built from this Dockerfile: layer 1 ("),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_removed_or_added_instruction_is_refused() {
+    let case = dockerfiles::crlf_escape();
+    let removed = case.text.replace("COPY app.py settings.toml ./\r\n", "");
+    let dockerfile = parse("Dockerfile", removed.as_bytes()).unwrap();
+    let err = map_history(&dockerfile, None, &entries(&case.buildkit)).unwrap_err();
+    let DockerfileError::Mismatch {
+        layers,
+        instructions,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    // debian's layer, the RUN, WORKDIR, then the COPY: layer 3.
+    assert_eq!(
+        layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
+        [3],
+        "{err}"
+    );
+    assert!(instructions.is_empty());
+
+    let added = case
+        .text
+        .replace("USER nobody\r\n", "RUN rm -rf /tmp/*\r\nUSER nobody\r\n");
+    let dockerfile = parse("Dockerfile", added.as_bytes()).unwrap();
+    let err = map_history(&dockerfile, None, &entries(&case.buildkit)).unwrap_err();
+    let DockerfileError::Mismatch {
+        layers,
+        instructions,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert!(layers.is_empty(), "{err}");
+    assert_eq!(
+        instructions,
+        &[UnmatchedInstruction {
+            line: 11,
+            keyword: "RUN"
+        }]
+    );
+}
+
+#[test]
+fn another_dockerfiles_history_is_refused_and_an_unknown_stage_named() {
+    let python = dockerfiles::python_stages();
+    let dockerfile = parsed(&dockerfiles::crlf_escape());
+    let err = map_history(&dockerfile, None, &entries(&python.buildkit)).unwrap_err();
+    assert!(matches!(err, DockerfileError::Mismatch { .. }), "{err}");
+    let err = map_history(&dockerfile, Some("nope\x1b[2J"), &[]).unwrap_err();
+    assert_eq!(err.to_string(), "crlf_escape: no stage is named nope\\e[2J");
+}
+
+#[test]
+fn history_text_in_errors_is_escaped() {
+    let dockerfile = parse("Dockerfile", b"FROM a\nRUN make\n").unwrap();
+    let history = [HistoryEntry {
+        created_by: Some("RUN /bin/sh -c make\x1b]0;owned\x07 # buildkit"),
+        empty_layer: false,
+    }];
+    let err = map_history(&dockerfile, None, &history)
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err}");
+}
+
+#[test]
+fn bad_input_errors_name_the_file_line_and_offset() {
+    let err = parse("Dockerfile", b"FROM a\nRUN <<EOF\necho hi\n").unwrap_err();
+    let DockerfileError::Syntax { line, offset, .. } = &err else {
+        panic!("{err}")
+    };
+    assert!(*line >= 2 && *offset >= 7, "{err}");
+    assert!(err.to_string().starts_with("Dockerfile: line "), "{err}");
+
+    let err = parse("Dockerfile", b"FROM a\nRUN echo \xff\n").unwrap_err();
+    assert_eq!(err.to_string(), "Dockerfile: line 2 @16: not UTF-8 text");
+
+    let err = parse("Dockerfile", b"RUN echo\n").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DockerfileError::Syntax {
+                line: 1,
+                offset: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = parse("Dockerfile", b"# just a comment\n").unwrap_err();
+    assert!(matches!(err, DockerfileError::Syntax { .. }), "{err}");
+    let err = parse("Dockerfile", b"FROM a\n\0RUN x\n").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DockerfileError::Syntax {
+                line: 2,
+                offset: 7,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+/// What one crafted file may cost: well under a second here, in a debug build.
+const BUDGET: Duration = Duration::from_secs(2);
+
+fn within_budget<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let start = Instant::now();
+    let out = f();
+    assert!(start.elapsed() < BUDGET, "{what}: {:?}", start.elapsed());
+    out
+}
+
+#[test]
+fn hostile_files_error_or_parse_within_budget() {
+    // Over the cap: refused before parsing.
+    let big = vec![b'#'; MAX_DOCKERFILE_BYTES + 1];
+    let err = parse("Dockerfile", &big).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Dockerfile: {} bytes; a Dockerfile may have at most 1048576",
+            MAX_DOCKERFILE_BYTES + 1
+        )
+    );
+
+    // One 1 MiB line.
+    let mut line = b"FROM a\nRUN ".to_vec();
+    line.resize(MAX_DOCKERFILE_BYTES, b'x');
+    let dockerfile = within_budget("a 1 MiB line", || parse("Dockerfile", &line).unwrap());
+    let run = &dockerfile.instructions[1];
+    assert_eq!(run.span, 7..MAX_DOCKERFILE_BYTES);
+    within_budget("matching a 1 MiB line", || {
+        let created_by = format!(
+            "RUN /bin/sh -c {} # buildkit",
+            dockerfile.logical_arguments(run)
+        );
+        let history = [HistoryEntry {
+            created_by: Some(&created_by),
+            empty_layer: false,
+        }];
+        assert!(map_history(&dockerfile, None, &history).is_ok());
+    });
+
+    // 100,000 continuation lines, with comments among them.
+    let mut text = String::from("FROM a\nRUN echo \\\n");
+    for i in 0..100_000 {
+        text.push_str(if i % 10 == 0 { "# c\n" } else { " a \\\n" });
+    }
+    text.push_str(" end\n");
+    assert!(text.len() <= MAX_DOCKERFILE_BYTES);
+    let dockerfile = within_budget("100k continuation lines", || {
+        parse("Dockerfile", text.as_bytes()).unwrap()
+    });
+    assert_eq!(
+        dockerfile.lines(&dockerfile.instructions[1].span),
+        (2, 100_003)
+    );
+    within_budget("joining 100k continuation lines", || {
+        dockerfile.logical_arguments(&dockerfile.instructions[1])
+    });
+
+    // 30,000 stages, each built on the one before: the chain is walked through a map.
+    let mut text = String::from("FROM scratch AS s0\n");
+    for i in 1..30_000 {
+        text.push_str(&format!("FROM s{} AS s{i}\nRUN x\n", i - 1));
+    }
+    let dockerfile = within_budget("30k stages", || {
+        parse("Dockerfile", text.as_bytes()).unwrap()
+    });
+    let err = within_budget("a 30k-stage chain", || {
+        map_history(&dockerfile, None, &[]).unwrap_err()
+    });
+    let DockerfileError::Mismatch { instructions, .. } = err else {
+        panic!()
+    };
+    assert_eq!(instructions.len(), 29_999);
+
+    // NUL bytes inside an argument are text; an unterminated heredoc at 1 MiB errors.
+    let dockerfile = parse("Dockerfile", b"FROM a\nRUN echo \0\0\n").unwrap();
+    assert_eq!(
+        dockerfile.slice(&dockerfile.instructions[1].span),
+        "RUN echo \0\0"
+    );
+    let mut heredoc = b"FROM a\nRUN <<EOF\n".to_vec();
+    heredoc.resize(MAX_DOCKERFILE_BYTES, b'\n');
+    let err = within_budget("an unterminated 1 MiB heredoc", || {
+        parse("Dockerfile", &heredoc).unwrap_err()
+    });
+    assert!(matches!(err, DockerfileError::Syntax { .. }), "{err}");
+    // Nested triggers are refused, not recursed into.
+    let onbuild = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(50_000));
+    let err = within_budget("50k nested ONBUILD", || {
+        parse("Dockerfile", onbuild.as_bytes()).unwrap_err()
+    });
+    assert!(
+        matches!(err, DockerfileError::Syntax { line: 2, .. }),
+        "{err}"
+    );
+}
+
+/// BuildKit's own parser (the Python package `dockerfile` wraps it) reads each test
+/// Dockerfile to the same instructions on the same lines.
+#[test]
+fn buildkits_parser_agrees_on_instructions_and_lines() {
+    const PYTHON: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/tools/py-dockerfile/bin/python"
+    );
+    if !available(&[Tool::PythonModule {
+        python: PYTHON,
+        module: "dockerfile",
+    }]) {
+        return;
+    }
+    const SCRIPT: &str = "import sys, dockerfile\n\
+        for c in dockerfile.parse_string(sys.stdin.read()):\n\
+        \x20   print(c.cmd.upper(), c.start_line, c.end_line)\n";
+    for case in dockerfiles::all() {
+        let mut child = std::process::Command::new(PYTHON)
+            .args(["-c", SCRIPT])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), case.text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", case.name);
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        let dockerfile = parsed(&case);
+        let ours: String = dockerfile
+            .instructions
+            .iter()
+            .map(|i| {
+                let (first, last) = dockerfile.lines(&i.span);
+                format!("{} {first} {last}\n", i.keyword.as_str())
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", case.name);
+    }
+}

@@ -245,39 +245,45 @@ fn every_builders_history_maps_to_the_lines_that_wrote_it() {
     }
 }
 
+/// The refusal of `text` against `history`: the unmatched layers, the unmatched
+/// instructions and the message.
+fn refusal(text: &str, history: &[Entry]) -> (Vec<usize>, Vec<UnmatchedInstruction>, String) {
+    let dockerfile = parse("Dockerfile", text.as_bytes()).unwrap();
+    let err = map_history(&dockerfile, None, &entries(history)).unwrap_err();
+    let message = err.to_string();
+    let DockerfileError::Mismatch {
+        layers,
+        instructions,
+        ..
+    } = err
+    else {
+        panic!("{message}")
+    };
+    let layers: Vec<UnmatchedLayer> = layers;
+    (
+        layers.iter().map(|l| l.layer).collect(),
+        instructions,
+        message,
+    )
+}
+
 #[test]
 fn a_changed_instruction_is_refused_naming_its_layer() {
     let case = dockerfiles::crlf_escape();
     let changed = case.text.replace("install -y curl", "install -y curl wget");
-    let dockerfile = parse("Dockerfile", changed.as_bytes()).unwrap();
     for history in [&case.buildkit, case.legacy.as_ref().unwrap(), &case.buildah] {
-        let err = map_history(&dockerfile, None, &entries(history)).unwrap_err();
-        let DockerfileError::Mismatch {
-            layers,
-            instructions,
-            ..
-        } = &err
-        else {
-            panic!("{err}")
-        };
+        let (layers, instructions, message) = refusal(&changed, history);
         // Layer 0 is debian's; the RUN wrote layer 1.
-        let layers: &[UnmatchedLayer] = layers;
-        assert_eq!(
-            layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
-            [1],
-            "{err}"
-        );
-        assert_eq!(
-            instructions,
-            &[UnmatchedInstruction {
-                line: 4,
-                keyword: "RUN"
-            }]
-        );
+        assert_eq!(layers, [1], "{message}");
+        let line_4 = UnmatchedInstruction {
+            line: 4,
+            keyword: "RUN",
+        };
+        assert_eq!(instructions, [line_4]);
         assert!(
-            err.to_string()
+            message
                 .starts_with("Dockerfile: the image was not built from this Dockerfile: layer 1 ("),
-            "{err}"
+            "{message}"
         );
     }
 }
@@ -286,45 +292,78 @@ fn a_changed_instruction_is_refused_naming_its_layer() {
 fn a_removed_or_added_instruction_is_refused() {
     let case = dockerfiles::crlf_escape();
     let removed = case.text.replace("COPY app.py settings.toml ./\r\n", "");
-    let dockerfile = parse("Dockerfile", removed.as_bytes()).unwrap();
-    let err = map_history(&dockerfile, None, &entries(&case.buildkit)).unwrap_err();
-    let DockerfileError::Mismatch {
-        layers,
-        instructions,
-        ..
-    } = &err
-    else {
-        panic!("{err}")
-    };
+    let (layers, instructions, message) = refusal(&removed, &case.buildkit);
     // debian's layer, the RUN, WORKDIR, then the COPY: layer 3.
-    assert_eq!(
-        layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
-        [3],
-        "{err}"
-    );
-    assert!(instructions.is_empty());
+    assert_eq!(layers, [3], "{message}");
+    assert!(instructions.is_empty(), "{message}");
 
     let added = case
         .text
         .replace("USER nobody\r\n", "RUN rm -rf /tmp/*\r\nUSER nobody\r\n");
-    let dockerfile = parse("Dockerfile", added.as_bytes()).unwrap();
-    let err = map_history(&dockerfile, None, &entries(&case.buildkit)).unwrap_err();
-    let DockerfileError::Mismatch {
-        layers,
-        instructions,
-        ..
-    } = &err
-    else {
-        panic!("{err}")
+    let (layers, instructions, message) = refusal(&added, &case.buildkit);
+    assert!(layers.is_empty(), "{message}");
+    let line_11 = UnmatchedInstruction {
+        line: 11,
+        keyword: "RUN",
     };
-    assert!(layers.is_empty(), "{err}");
-    assert_eq!(
-        instructions,
-        &[UnmatchedInstruction {
-            line: 11,
-            keyword: "RUN"
-        }]
-    );
+    assert_eq!(instructions, [line_11]);
+}
+
+#[test]
+fn exec_form_runs_build_arguments_and_unlabelled_base_entries_map() {
+    let dockerfile = parse(
+        "Dockerfile",
+        b"FROM a\nARG V=1\nRUN [\"make\", \"all\"]\nSHELL [\"/bin/bash\", \"-c\"]\nRUN make  install\n",
+    )
+    .unwrap();
+    let histories: [&[(Option<&str>, bool)]; 3] = [
+        // BuildKit: exec form without a shell; the SHELL in use before the command.
+        &[
+            (None, false),
+            (Some("ARG V=1"), true),
+            (Some("RUN |1 V=1 make all # buildkit"), false),
+            (Some("SHELL [/bin/bash -c]"), true),
+            (
+                Some("RUN |1 V=1 /bin/bash -c make  install # buildkit"),
+                false,
+            ),
+        ],
+        // The legacy builder.
+        &[
+            (None, false),
+            (Some("/bin/sh -c #(nop)  ARG V=1"), true),
+            (Some("|1 V=1 make all"), false),
+            (Some("/bin/sh -c #(nop)  SHELL [/bin/bash -c]"), true),
+            (Some("|1 V=1 /bin/bash -c make  install"), false),
+        ],
+        // buildah: `/bin/sh -c` and the text as written, whatever the form and the SHELL.
+        &[
+            (None, false),
+            (Some("/bin/sh -c #(nop) ARG V=1"), true),
+            (Some("|1 V=1 /bin/sh -c [\"make\", \"all\"]"), false),
+            (
+                Some("/bin/sh -c #(nop) SHELL [\"/bin/bash\", \"-c\"]"),
+                true,
+            ),
+            (Some("|1 V=1 /bin/sh -c make  install"), false),
+        ],
+    ];
+    for history in histories {
+        let history: Vec<HistoryEntry<'_>> = history
+            .iter()
+            .map(|&(created_by, empty_layer)| HistoryEntry {
+                created_by,
+                empty_layer,
+            })
+            .collect();
+        let mapping = map_history(&dockerfile, None, &history).unwrap();
+        assert_eq!(
+            mapped_lines(&dockerfile, &mapping),
+            [None, Some(2), Some(3), Some(4), Some(5)]
+        );
+        assert_eq!(mapping.layers.len(), 3);
+        assert_eq!(mapping.layers[0], LayerOrigin::BaseImage);
+    }
 }
 
 #[test]

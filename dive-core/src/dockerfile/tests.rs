@@ -367,6 +367,22 @@ fn exec_form_runs_build_arguments_and_unlabelled_base_entries_map() {
 }
 
 #[test]
+fn a_crlf_heredoc_keeps_its_carriage_returns_as_buildkit_does() {
+    // BuildKit's parser keeps `\r\n` inside a heredoc body (its Python wrapper shows
+    // `content='echo hi\r\n'`), and `dispatchRun` writes the body as it is.
+    let dockerfile = parse("Dockerfile", b"FROM a\r\nRUN <<EOF\r\necho hi\r\nEOF\r\n").unwrap();
+    let run = &dockerfile.instructions[1];
+    assert_eq!(dockerfile.slice(&run.span), "RUN <<EOF\r\necho hi\r\nEOF");
+    assert_eq!(dockerfile.lines(&run.span), (2, 4));
+    let history = [HistoryEntry {
+        created_by: Some("RUN /bin/sh -c echo hi\r\n # buildkit"),
+        empty_layer: false,
+    }];
+    let mapping = map_history(&dockerfile, None, &history).unwrap();
+    assert_eq!(mapped_lines(&dockerfile, &mapping), [Some(2)]);
+}
+
+#[test]
 fn another_dockerfiles_history_is_refused_and_an_unknown_stage_named() {
     let python = dockerfiles::python_stages();
     let dockerfile = parsed(&dockerfiles::crlf_escape());
@@ -565,5 +581,67 @@ fn buildkits_parser_agrees_on_instructions_and_lines() {
             })
             .collect();
         assert_eq!(ours, theirs, "{}", case.name);
+    }
+}
+
+/// Pieces Dockerfiles are made of, hostile ones included, for the property below.
+const PIECES: &[&str] = &[
+    "FROM a",
+    "FROM a AS b",
+    "FROM b",
+    "RUN ",
+    "COPY ",
+    "ONBUILD ",
+    "ARG x=1",
+    "SHELL [\"sh\"]",
+    "<<EOF",
+    "<<-'X'",
+    "EOF",
+    "\tX",
+    "\n",
+    "\r\n",
+    "\\",
+    "`",
+    "# escape=`",
+    "# syntax=x",
+    "#",
+    " ",
+    "\t",
+    "[\"a\", \"b\"]",
+    "--mount=type=cache",
+    "\0",
+    "é",
+    "$V",
+    "\"",
+];
+
+proptest::proptest! {
+    /// Whatever the pieces, reading never panics; what it reads has spans in order, inside
+    /// the text, on whole characters, and any history maps or is refused without a panic.
+    #[test]
+    fn any_text_reads_to_ordered_spans_or_an_error(
+        picks in proptest::collection::vec(0..PIECES.len(), 0..60),
+        history in proptest::collection::vec((0..PIECES.len(), proptest::bool::ANY), 0..6),
+    ) {
+        // Most texts must get past the first `FROM` to reach the instruction parsers.
+        let text: String = std::iter::once("FROM a\n").chain(picks.iter().map(|&i| PIECES[i])).collect();
+        let Ok(dockerfile) = parse("Dockerfile", text.as_bytes()) else { return Ok(()) };
+        let mut previous_end = 0;
+        for instruction in &dockerfile.instructions {
+            let span = &instruction.span;
+            proptest::prop_assert!(previous_end <= span.start && span.start < span.end);
+            proptest::prop_assert!(span.end <= text.len() && text.is_char_boundary(span.end));
+            proptest::prop_assert!(instruction.arguments.start <= instruction.arguments.end);
+            proptest::prop_assert!(text.get(instruction.arguments.clone()).is_some());
+            previous_end = span.end;
+            let _ = dockerfile.logical_arguments(instruction);
+        }
+        let created: Vec<String> = history.iter().map(|&(i, _)| format!("RUN {} # buildkit", PIECES[i])).collect();
+        let history: Vec<HistoryEntry<'_>> = created
+            .iter()
+            .zip(&history)
+            .map(|(c, &(_, empty_layer))| HistoryEntry { created_by: Some(c), empty_layer })
+            .collect();
+        let _ = map_history(&dockerfile, None, &history);
     }
 }

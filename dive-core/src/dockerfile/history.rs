@@ -26,8 +26,10 @@
 //!
 //! The history ends with the Dockerfile's steps, so it is matched from its end backwards
 //! against the target stage's instructions (after those of the stages its `FROM` chain goes
-//! through); what precedes the first matched step is the base image's. Each step looks at
-//! most one entry and one instruction ahead: linear in the history and the file.
+//! through); what precedes the first matched step is the base image's. Layers are paired
+//! first with the steps that may write one (a mismatch looks at most [`WINDOW`] places away
+//! for where the two agree again), then the metadata steps between them with the entries
+//! without a layer, which a caller may have left out: linear in the history and the file.
 
 use std::collections::HashMap;
 
@@ -70,6 +72,10 @@ pub(crate) struct Mapping {
     pub(crate) layers: Vec<LayerOrigin>,
 }
 
+/// How far the matching looks for the place where a stale file and the history agree again:
+/// a constant, so that the matching stays linear whatever the file holds.
+const WINDOW: usize = 64;
+
 /// Matches `history` against the instructions of the stage `target` (the last stage when
 /// `None`) and the stages its `FROM` chain goes through. Refuses a Dockerfile whose steps
 /// do not all find their history entry, naming the layers and lines that found none.
@@ -90,38 +96,98 @@ pub(crate) fn map_history(
             .is_some_and(|line| matchers[step].matches(line))
     };
 
-    let mut origins = vec![LayerOrigin::BaseImage; history.len()];
+    let keyword = |step: usize| matchers[step].instruction.keyword;
+    let mut paired: Vec<(usize, usize)> = Vec::new();
     let mut unmatched_entries = Vec::new();
     let mut unmatched_steps = Vec::new();
-    let (mut h, mut s) = (history.len(), matchers.len());
-    while h > 0 && s > 0 {
-        if matches(h - 1, s - 1) {
-            let instruction = &dockerfile.instructions[matchers[s - 1].index];
-            origins[h - 1] = LayerOrigin::Instruction {
-                instruction: matchers[s - 1].index,
-                stage: instruction.stage.unwrap_or(0),
-                line: dockerfile.line(instruction.span.start),
-                span: instruction.span.clone(),
-            };
-            h -= 1;
-            s -= 1;
-        } else if s >= 2 && matches(h - 1, s - 2) {
-            // A step the image does not have: added to the file since the build.
-            unmatched_steps.push(s - 1);
-            s -= 1;
-        } else if h >= 2 && matches(h - 2, s - 1) {
-            // An entry no step wrote: removed from the file since the build.
-            unmatched_entries.push(h - 1);
-            h -= 1;
+
+    // First the layers, against the steps that may write one: the bytes hang on these.
+    let layer_entries: Vec<usize> = (0..history.len())
+        .filter(|&e| !history[e].empty_layer)
+        .collect();
+    let layer_steps: Vec<usize> = (0..matchers.len())
+        .filter(|&t| may_write_layer(keyword(t)))
+        .collect();
+    let (mut e, mut t) = (layer_entries.len(), layer_steps.len());
+    'layers: while e > 0 && t > 0 {
+        let (entry, step) = (layer_entries[e - 1], layer_steps[t - 1]);
+        if matches(entry, step) {
+            paired.push((entry, step));
+            e -= 1;
+            t -= 1;
+            continue;
+        }
+        // The nearest place where the two agree again, at most `WINDOW` away: steps added
+        // to the file since the build, or layers whose steps were removed from it.
+        for d in 1..=WINDOW {
+            if d < t && matches(entry, layer_steps[t - 1 - d]) {
+                unmatched_steps.extend(&layer_steps[t - d..t]);
+                t -= d;
+                continue 'layers;
+            }
+            if d < e && matches(layer_entries[e - 1 - d], step) {
+                unmatched_entries.extend(&layer_entries[e - d..e]);
+                e -= d;
+                continue 'layers;
+            }
+        }
+        if keyword(step) == Keyword::Workdir {
+            // buildah writes no layer for a `WORKDIR`.
+            t -= 1;
         } else {
             // A step changed since the build.
-            unmatched_entries.push(h - 1);
-            unmatched_steps.push(s - 1);
-            h -= 1;
-            s -= 1;
+            unmatched_entries.push(entry);
+            unmatched_steps.push(step);
+            e -= 1;
+            t -= 1;
         }
     }
-    unmatched_steps.extend(0..s);
+    unmatched_steps.extend(&layer_steps[..t]);
+
+    // Then the metadata steps, between the layers they sit between. The history may lack
+    // them (a caller that kept only the layers' entries); none is held to a partner.
+    paired.reverse();
+    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(paired.len() + 2);
+    bounds.push((0, 0));
+    bounds.extend(paired.iter().map(|&(entry, step)| (entry + 1, step + 1)));
+    let mut gaps: Vec<(Span, Span)> = bounds
+        .iter()
+        .zip(&paired)
+        .map(|(&(e0, s0), &(e1, s1))| (e0..e1, s0..s1))
+        .collect();
+    if let Some(&(e0, s0)) = bounds.last() {
+        gaps.push((e0..history.len(), s0..matchers.len()));
+    }
+    for (entries, steps) in gaps {
+        let (mut h, mut s) = (entries.end, steps.end);
+        while h > entries.start && s > steps.start {
+            if !history[h - 1].empty_layer {
+                h -= 1;
+            } else if writes_layer(keyword(s - 1)) {
+                s -= 1;
+            } else if matches(h - 1, s - 1) {
+                paired.push((h - 1, s - 1));
+                h -= 1;
+                s -= 1;
+            } else if s - 1 > steps.start && matches(h - 1, s - 2) {
+                s -= 1;
+            } else {
+                h -= 1;
+            }
+        }
+    }
+
+    let mut origins = vec![LayerOrigin::BaseImage; history.len()];
+    for (entry, step) in paired {
+        let index = matchers[step].index;
+        let instruction = &dockerfile.instructions[index];
+        origins[entry] = LayerOrigin::Instruction {
+            instruction: index,
+            stage: instruction.stage.unwrap_or(0),
+            line: dockerfile.line(instruction.span.start),
+            span: instruction.span.clone(),
+        };
+    }
 
     let layer_index = layer_indices(history);
     let mut layers: Vec<UnmatchedLayer> = unmatched_entries
@@ -217,9 +283,15 @@ fn chain(
 }
 
 /// Whether an instruction writes a layer for every builder: a missing entry for it means
-/// the image was not built from this file.
+/// the image was not built from this file; only these are held to a partner.
 fn writes_layer(keyword: Keyword) -> bool {
     matches!(keyword, Keyword::Run | Keyword::Copy | Keyword::Add)
+}
+
+/// Whether an instruction may write a layer with some builder (BuildKit's `WORKDIR` writes
+/// an empty directory as one, buildah's writes none).
+fn may_write_layer(keyword: Keyword) -> bool {
+    writes_layer(keyword) || keyword == Keyword::Workdir
 }
 
 /// Each entry's layer index, for the entries that have a layer.

@@ -241,6 +241,20 @@ fn every_builders_history_maps_to_the_lines_that_wrote_it() {
             );
             let layers = history.iter().filter(|e| !e.empty_layer).count();
             assert_eq!(mapping.layers.len(), layers);
+
+            // The same layers map to the same lines when only the layers' entries are given
+            // (what an analysis keeps: `LayerFacts::created_by`).
+            let only_layers: Vec<Entry> =
+                history.iter().filter(|e| !e.empty_layer).cloned().collect();
+            let mapping = map_history(&dockerfile, case.target, &entries(&only_layers))
+                .unwrap_or_else(|e| panic!("{} by {builder}, layers only: {e}", case.name));
+            let expected: Vec<Option<usize>> = only_layers.iter().map(|e| e.line).collect();
+            assert_eq!(
+                mapped_lines(&dockerfile, &mapping),
+                expected,
+                "{} by {builder}, layers only",
+                case.name
+            );
         }
     }
 }
@@ -271,7 +285,12 @@ fn refusal(text: &str, history: &[Entry]) -> (Vec<usize>, Vec<UnmatchedInstructi
 fn a_changed_instruction_is_refused_naming_its_layer() {
     let case = dockerfiles::crlf_escape();
     let changed = case.text.replace("install -y curl", "install -y curl wget");
-    for history in [&case.buildkit, case.legacy.as_ref().unwrap(), &case.buildah] {
+    let full = [&case.buildkit, case.legacy.as_ref().unwrap(), &case.buildah];
+    let layers_only: Vec<Vec<Entry>> = full
+        .iter()
+        .map(|h| h.iter().filter(|e| !e.empty_layer).cloned().collect())
+        .collect();
+    for history in full.into_iter().chain(&layers_only) {
         let (layers, instructions, message) = refusal(&changed, history);
         // Layer 0 is debian's; the RUN wrote layer 1.
         assert_eq!(layers, [1], "{message}");
@@ -292,10 +311,18 @@ fn a_changed_instruction_is_refused_naming_its_layer() {
 fn a_removed_or_added_instruction_is_refused() {
     let case = dockerfiles::crlf_escape();
     let removed = case.text.replace("COPY app.py settings.toml ./\r\n", "");
-    let (layers, instructions, message) = refusal(&removed, &case.buildkit);
-    // debian's layer, the RUN, WORKDIR, then the COPY: layer 3.
-    assert_eq!(layers, [3], "{message}");
-    assert!(instructions.is_empty(), "{message}");
+    let layers_only: Vec<Entry> = case
+        .buildah
+        .iter()
+        .filter(|e| !e.empty_layer)
+        .cloned()
+        .collect();
+    // debian's layer, the RUN, (BuildKit's WORKDIR,) then the COPY.
+    for (history, copy) in [(&case.buildkit, 3), (&case.buildah, 2), (&layers_only, 2)] {
+        let (layers, instructions, message) = refusal(&removed, history);
+        assert_eq!(layers, [copy], "{message}");
+        assert!(instructions.is_empty(), "{message}");
+    }
 
     let added = case
         .text
@@ -519,6 +546,30 @@ fn hostile_files_error_or_parse_within_budget() {
         panic!()
     };
     assert_eq!(instructions.len(), 29_999);
+
+    // 5,000 steps against 5,000 layers, none alike: each looks a constant distance away
+    // (0.3 s here in a debug build; comparing each to each would take over 10 s).
+    let text: String = std::iter::once("FROM a\n".to_owned())
+        .chain((0..5_000).map(|i| format!("RUN a{i}\n")))
+        .collect();
+    let dockerfile = parse("Dockerfile", text.as_bytes()).unwrap();
+    let created: Vec<String> = (0..5_000)
+        .map(|i| format!("RUN /bin/sh -c b{i} # buildkit"))
+        .collect();
+    let history: Vec<HistoryEntry<'_>> = created
+        .iter()
+        .map(|c| HistoryEntry {
+            created_by: Some(c),
+            empty_layer: false,
+        })
+        .collect();
+    let err = within_budget("5k stale steps", || {
+        map_history(&dockerfile, None, &history).unwrap_err()
+    });
+    let DockerfileError::Mismatch { layers, .. } = err else {
+        panic!()
+    };
+    assert_eq!(layers.len(), 5_000);
 
     // NUL bytes inside an argument are text; an unterminated heredoc at 1 MiB errors.
     let dockerfile = parse("Dockerfile", b"FROM a\nRUN echo \0\0\n").unwrap();

@@ -9,6 +9,10 @@
 //! BuildKit, the legacy builder or buildah write it) with the instruction that produced it, or
 //! with the base image, and refuses a Dockerfile the image was not built from.
 //!
+//! The history can be the config's whole list (`source::plan`'s entries, empty layers
+//! included) or only the layers' entries, as an analysis keeps them
+//! (`LayerFacts::created_by`, each with `empty_layer: false`): the layers map the same.
+//!
 //! Budget: a Dockerfile is at most [`MAX_DOCKERFILE_BYTES`]; parsing and matching are linear
 //! in its bytes and the history's (the tests time a crafted file of that size).
 //!

@@ -230,31 +230,18 @@ fn every_builders_history_maps_to_the_lines_that_wrote_it() {
         ];
         for (builder, history) in builders {
             let Some(history) = history else { continue };
-            let mapping = map_history(&dockerfile, case.target, &entries(history))
-                .unwrap_or_else(|e| panic!("{} by {builder}: {e}", case.name));
-            let expected: Vec<Option<usize>> = history.iter().map(|e| e.line).collect();
-            assert_eq!(
-                mapped_lines(&dockerfile, &mapping),
-                expected,
-                "{} by {builder}",
-                case.name
-            );
-            let layers = history.iter().filter(|e| !e.empty_layer).count();
-            assert_eq!(mapping.layers.len(), layers);
-
-            // The same layers map to the same lines when only the layers' entries are given
-            // (what an analysis keeps: `LayerFacts::created_by`).
+            // Every entry, and only the layers' (what an analysis keeps: `LayerFacts::created_by`).
             let only_layers: Vec<Entry> =
                 history.iter().filter(|e| !e.empty_layer).cloned().collect();
-            let mapping = map_history(&dockerfile, case.target, &entries(&only_layers))
-                .unwrap_or_else(|e| panic!("{} by {builder}, layers only: {e}", case.name));
-            let expected: Vec<Option<usize>> = only_layers.iter().map(|e| e.line).collect();
-            assert_eq!(
-                mapped_lines(&dockerfile, &mapping),
-                expected,
-                "{} by {builder}, layers only",
-                case.name
-            );
+            for (given, history) in [("all entries", history), ("layers only", &only_layers)] {
+                let what = format!("{} by {builder}, {given}", case.name);
+                let mapping = map_history(&dockerfile, case.target, &entries(history))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let expected: Vec<Option<usize>> = history.iter().map(|e| e.line).collect();
+                assert_eq!(mapped_lines(&dockerfile, &mapping), expected, "{what}");
+                let layers = history.iter().filter(|e| !e.empty_layer).count();
+                assert_eq!(mapping.layers.len(), layers, "{what}");
+            }
         }
     }
 }

@@ -423,7 +423,19 @@ impl<'d> Step<'d> {
                         }
                     }
                 }
-                expected.extend(words.iter().cloned());
+                // Paths first, then heredocs as `<<NAME`, whatever their order in the file
+                // (`SourcePaths`, then `SourceContents`), then the destination.
+                if let Some((dest, sources)) = words.split_last() {
+                    let is_heredoc = |w: &&String| {
+                        self.instruction
+                            .heredocs
+                            .iter()
+                            .any(|h| w.strip_prefix("<<") == Some(h.name.as_str()))
+                    };
+                    expected.extend(sources.iter().filter(|w| !is_heredoc(w)).cloned());
+                    expected.extend(sources.iter().filter(is_heredoc).cloned());
+                    expected.push(dest.clone());
+                }
                 if expected.join(" ") == args {
                     return true;
                 }

@@ -397,6 +397,23 @@ fn a_crlf_heredoc_keeps_its_carriage_returns_as_buildkit_does() {
 }
 
 #[test]
+fn buildkit_writes_a_copys_paths_before_its_heredocs() {
+    // `dispatchCopy` writes `SourcePaths`, then each of `SourceContents` as `<<NAME`.
+    let dockerfile = parse(
+        "Dockerfile",
+        b"FROM a\nCOPY <<A b.txt <<B /dst/\nx\nA\ny\nB\n",
+    )
+    .unwrap();
+    let history = [HistoryEntry {
+        created_by: Some("COPY b.txt <<A <<B /dst/ # buildkit"),
+        empty_layer: false,
+    }];
+    let mapping = map_history(&dockerfile, None, &history).unwrap();
+    assert_eq!(mapped_lines(&dockerfile, &mapping), [Some(2)]);
+    assert_eq!(dockerfile.lines(&dockerfile.instructions[1].span), (2, 6));
+}
+
+#[test]
 fn another_dockerfiles_history_is_refused_and_an_unknown_stage_named() {
     let python = dockerfiles::python_stages();
     let dockerfile = parsed(&dockerfiles::crlf_escape());

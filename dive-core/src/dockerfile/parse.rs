@@ -219,20 +219,22 @@ pub(crate) fn parse(file: &str, bytes: &[u8]) -> Result<Dockerfile, DockerfileEr
         .as_ref()
         .map(|d| d.value.span.clone());
     let mut instructions = Vec::with_capacity(parsed.instructions.len());
-    let mut stages = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
     for instruction in &parsed.instructions {
         let Some(mut built) = build(text, escape, instruction) else {
-            let (line, offset) = (1, 0);
+            // The parser's instruction enum is non-exhaustive; the pinned version has no
+            // variant left unmodelled, so this names the place as well as it can: after the
+            // last instruction read.
+            let offset = instructions.last().map_or(0, |i: &Instruction| i.span.end);
             return Err(DockerfileError::Syntax {
                 file: file.to_owned(),
-                line,
+                line: line_at(&line_starts, offset),
                 offset,
                 message: "an instruction this parser version does not model".to_owned(),
             });
         };
         if let parse_dockerfile::Instruction::From(from) = instruction {
             if let Some(last) = stages.last_mut() {
-                let last: &mut Stage = last;
                 last.body.end = instructions.len();
             }
             stages.push(Stage {

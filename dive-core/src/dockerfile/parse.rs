@@ -279,6 +279,17 @@ impl Dockerfile {
         self.text.get(span.clone()).unwrap_or_default()
     }
 
+    /// A stage's span: from its `FROM` to the end of its last instruction.
+    pub(crate) fn stage_span(&self, stage: &Stage) -> Span {
+        let start = self
+            .instructions
+            .get(stage.from)
+            .map_or(0, |i| i.span.start);
+        let last = stage.body.end.max(stage.from + 1) - 1;
+        let end = self.instructions.get(last).map_or(start, |i| i.span.end);
+        start..end
+    }
+
     /// The `ARG`s before the first `FROM`.
     pub(crate) fn global_args(&self) -> impl Iterator<Item = &Instruction> {
         self.instructions.iter().take_while(|i| i.stage.is_none())

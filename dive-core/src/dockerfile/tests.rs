@@ -172,6 +172,12 @@ fn the_model_keeps_stages_directives_heredocs_and_forms() {
         ]
     );
     assert_eq!(dockerfile.stage_named("RUNTIME").map(|s| s.index), Some(2));
+    let spans: Vec<(usize, usize)> = dockerfile
+        .stages
+        .iter()
+        .map(|s| dockerfile.lines(&dockerfile.stage_span(s)))
+        .collect();
+    assert_eq!(spans, [(3, 5), (7, 17), (19, 25)]);
     let run = &dockerfile.instructions[6];
     assert_eq!(
         run.flags,

@@ -24,6 +24,7 @@
 
 mod error;
 mod history;
+mod instruction;
 mod parse;
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 mod apk;
 mod claims;
 mod conda;
-mod cuda;
+mod device_code;
 mod dpkg;
 mod duplicates;
 pub(crate) mod families;
@@ -25,7 +25,7 @@ use hashbrown::HashMap;
 
 use serde::Serialize;
 
-pub use cuda::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_gpu};
+pub use device_code::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_gpu};
 pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
 pub use families::{FamilyRules, family_of};
 pub(crate) use reinstalls::RULE as REINSTALL_RULE;
@@ -442,7 +442,7 @@ pub(crate) fn attribute(
     if !checkpoint.begin(Stage::DeviceCode) {
         return attribution;
     }
-    attribution.cuda = cuda::device_code(tree, layers, &attribution.inode_owner);
+    attribution.cuda = device_code::device_code(tree, layers, &attribution.inode_owner);
     if !checkpoint.begin(Stage::Waste) {
         return attribution;
     }

@@ -5,7 +5,7 @@
 //! and directories below a directory they cannot leave (`beneath`).
 
 mod beneath;
-mod elf;
+mod elf_summary;
 mod elf_read;
 mod extract;
 mod follow;
@@ -14,7 +14,7 @@ mod read;
 pub(crate) mod sparse;
 
 pub use crate::source::Watch;
-pub use elf::ElfSummary;
+pub use elf_summary::ElfSummary;
 pub use elf_read::{ElfReadCount, STEP as ELF_STEP, SUMMARY_CAP as ELF_SUMMARY_CAP};
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use follow::{FollowError, MAX_LINKS};

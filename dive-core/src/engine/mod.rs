@@ -3,7 +3,7 @@
 mod facts;
 mod hasher;
 mod observe;
-mod walk;
+mod walk_plan;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -21,7 +21,7 @@ pub use facts::{Attributed, Attributing};
 use facts::{layer_commands, layer_digest, verify_digests};
 use hasher::{BlobHasher, NoHasher};
 pub use observe::{Control, Event, Observer};
-use walk::WalkedLayers;
+use walk_plan::WalkedLayers;
 
 /// Sets up an [`Analyzer`].
 #[derive(Debug, Clone, Default)]

@@ -11,7 +11,7 @@ use tar::EntryType;
 use twox_hash::XxHash3_128;
 
 use super::decompress::Compression;
-use super::elf;
+use super::elf_sections;
 use super::fatbin::{self, DeviceCode, Reading, Scanner};
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
 use super::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex, WalkOptions};
@@ -297,9 +297,9 @@ impl Walk {
                 Ok((hash, sample)) => {
                     content_hash = Some(hash);
                     if let Some((sample, scanner)) = sample {
-                        let sections = elf::sections(size, &mut |o, l| sample.read_at(o, l))
+                        let sections = elf_sections::sections(size, &mut |o, l| sample.read_at(o, l))
                             .unwrap_or_default();
-                        self.keep_debug_bytes(index, elf::debug_bytes(&sections, size));
+                        self.keep_debug_bytes(index, elf_sections::debug_bytes(&sections, size));
                         let (code, warnings) = scanner.finish(&sections);
                         self.keep_device_code(index, code, warnings, &here);
                     }
@@ -374,7 +374,7 @@ impl Walk {
             let path = self.entries[index].path.clone();
             let here = || Location::default().offset(header_offset).entry(&path);
             let index = u32::try_from(index).unwrap_or(u32::MAX);
-            self.keep_debug_bytes(index, elf::debug_bytes(&sections, size));
+            self.keep_debug_bytes(index, elf_sections::debug_bytes(&sections, size));
             self.keep_device_code(index, code, warnings, &here);
         }
     }
@@ -484,9 +484,9 @@ impl Walk {
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
-) -> io::Result<(ContentHash, Option<(elf::Sample, Scanner)>)> {
+) -> io::Result<(ContentHash, Option<(elf_sections::Sample, Scanner)>)> {
     let mut hasher = blake3::Hasher::new();
-    let mut sample = elf::Sample::new(size);
+    let mut sample = elf_sections::Sample::new(size);
     let mut pos = 0u64;
     let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
@@ -523,7 +523,7 @@ fn may_be_elf(path: &[u8], size: u64) -> bool {
         .iter()
         .rposition(|&b| b == b'.')
         .map(|i| &name[i + 1..]);
-    size >= elf::HEADER as u64 && !ext.is_some_and(|e| TEXT.contains(&e))
+    size >= elf_sections::HEADER as u64 && !ext.is_some_and(|e| TEXT.contains(&e))
 }
 
 /// `read_at` for the file of `size` bytes at `base` in `reader`.
@@ -553,8 +553,8 @@ pub(super) fn device_code_at<R: Read + Seek>(
     base: u64,
     size: u64,
     deep: bool,
-) -> Option<(Vec<elf::Section>, Reading)> {
-    let sections = elf::sections(size, &mut positioned(reader, base, size))?;
+) -> Option<(Vec<elf_sections::Section>, Reading)> {
+    let sections = elf_sections::sections(size, &mut positioned(reader, base, size))?;
     let code = if deep {
         match scan_whole(reader, base, size) {
             Ok(scanner) => scanner.finish(&sections),

@@ -17,7 +17,7 @@ use std::fmt;
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
-use super::elf::Section;
+use super::elf_sections::Section;
 
 /// The fat binary magic `0xBA55ED50`, as it lies in a little-endian file.
 const MAGIC: [u8; 4] = 0xBA55_ED50_u32.to_le_bytes();
@@ -1026,7 +1026,7 @@ mod tests {
     use dive_testdata::{arch_sweep, fatbin};
 
     use super::*;
-    use crate::layer::elf;
+    use crate::layer::elf_sections;
 
     /// Reads of `bytes` that count how many bytes and calls they cost.
     fn counting<'a>(
@@ -1044,7 +1044,7 @@ mod tests {
     }
 
     fn sections_of(file: &[u8]) -> Vec<Section> {
-        elf::sections(file.len() as u64, &mut |o, l| {
+        elf_sections::sections(file.len() as u64, &mut |o, l| {
             let o = usize::try_from(o).ok()?;
             file.get(o..o + l).map(<[u8]>::to_vec)
         })

@@ -4,33 +4,33 @@
 //! in whatever order they arrive; only the merge needs the manifest order.
 
 mod decompress;
-mod elf;
+mod elf_sections;
 mod entries;
 mod fatbin;
 mod pipeline;
 pub(crate) mod tar_reader;
-mod walk;
+mod one_thread;
 
 pub use decompress::Compression;
 pub(crate) use decompress::{decoder, sniff};
 pub(crate) use entries::hash_content;
 pub use fatbin::{Arch, ArchVariant, CodeKind, DeviceCode, Scan};
 pub use pipeline::walk_reader_threaded;
-pub use walk::{
+pub use one_thread::{
     ReadSeek, Strategy, WalkInput, WalkOptions, walk, walk_bytes, walk_reader, walk_seekable,
 };
 
 /// Debug bytes of an ELF file held whole in memory.
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {
     let size = bytes.len() as u64;
-    elf::sections(size, &mut slice_reader(bytes)).map(|s| elf::debug_bytes(&s, size))
+    elf_sections::sections(size, &mut slice_reader(bytes)).map(|s| elf_sections::debug_bytes(&s, size))
 }
 
 /// Device code of an ELF file held whole in memory, found both ways: by its sections and
 /// by a deep scan fed in `chunk`-byte pieces. With warnings.
 pub(crate) fn device_code_of(bytes: &[u8], chunk: usize) -> Option<[fatbin::Reading; 2]> {
     let size = bytes.len() as u64;
-    let sections = elf::sections(size, &mut slice_reader(bytes))?;
+    let sections = elf_sections::sections(size, &mut slice_reader(bytes))?;
     let by_sections = fatbin::scan_sections(&sections, &mut slice_reader(bytes));
     let mut scanner = fatbin::Scanner::new(size);
     for piece in bytes.chunks(chunk.max(1)) {

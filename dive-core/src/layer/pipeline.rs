@@ -9,7 +9,7 @@ use std::ops::{Deref, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::decompress::{Compression, decoder};
-use super::walk::{Counted, DECODED_READ, sniff_stream, walk_tar_stream};
+use super::one_thread::{Counted, DECODED_READ, sniff_stream, walk_tar_stream};
 use super::{LayerDigests, LayerIndex, Strategy, WalkOptions, walk_reader};
 use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::digest::finish_sha256;

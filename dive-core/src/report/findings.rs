@@ -117,7 +117,7 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
         .collect();
     out.extend(duplicate_findings(analysis, &size));
     reinstall_finding(&mut out, analysis, &size, &command);
-    out.extend(super::cuda::findings(analysis, &size));
+    out.extend(super::gpu_code::findings(analysis, &size));
     out.sort_by(|a, b| {
         a.conditional
             .cmp(&b.conditional)
@@ -470,7 +470,7 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
     if !families.is_empty() {
         let _ = writeln!(out, "{bullet}By family: {}.", families.join(", "));
     }
-    for line in super::cuda::report_lines(analysis, &size) {
+    for line in super::gpu_code::report_lines(analysis, &size) {
         let _ = writeln!(out, "{bullet}{}.", shown(&line, md));
     }
     if let Some(line) = super::summary::base_line(analysis, &size) {

@@ -1,6 +1,6 @@
 //! Pure functions from an [`Analysis`](crate::Analysis) to what people read.
 
-mod cuda;
+mod gpu_code;
 pub mod diff;
 mod findings;
 pub mod gate;

@@ -234,7 +234,7 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         }
     }
 
-    let gpu = super::cuda::summary_lines(analysis, &size, options.top);
+    let gpu = super::gpu_code::summary_lines(analysis, &size, options.top);
     if !gpu.is_empty() {
         let _ = writeln!(out);
         for line in gpu {

@@ -3,7 +3,7 @@
 mod archive;
 mod blob;
 mod dir;
-mod engine;
+mod daemon;
 mod names;
 mod plan;
 #[cfg(feature = "registry")]
@@ -19,7 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub(crate) use blob::Blob;
-pub use engine::Engine;
+pub use daemon::Engine;
 pub use plan::{BaseAnnotation, Layout, Platform};
 pub(crate) use plan::{Plan, Selector};
 #[cfg(feature = "registry")]
@@ -283,7 +283,7 @@ pub(crate) fn open(
             ref reference,
         } => {
             let name = source.name();
-            let store = engine::scan(&name, engine, reference, options, on_layer)?;
+            let store = daemon::scan(&name, engine, reference, options, on_layer)?;
             Ok((name, Box::new(store), None))
         }
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use tar::EntryType;
 
-use super::engine::{Engine, Save};
+use super::daemon::{Engine, Save};
 use super::store::{OUTER_NAME_CAP, inner_path};
 use super::stream::outer_decoder;
 use super::{Blob, Source, Watch};

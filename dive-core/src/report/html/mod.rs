@@ -233,7 +233,7 @@ pub fn report_html(analysis: &Analysis, exact: bool) -> String {
         );
     }
     body.push_str("</dl>\n");
-    let mut notes: Vec<String> = super::cuda::report_lines(analysis, &size);
+    let mut notes: Vec<String> = super::gpu_code::report_lines(analysis, &size);
     if let Some(line) = super::summary::base_line(analysis, &size) {
         notes.push(format!("Base image: {line}"));
     }

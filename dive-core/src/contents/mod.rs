@@ -5,8 +5,8 @@
 //! and directories below a directory they cannot leave (`beneath`).
 
 mod beneath;
-mod elf_summary;
 mod elf_read;
+mod elf_summary;
 mod extract;
 mod follow;
 mod modes;
@@ -14,8 +14,8 @@ mod read;
 pub(crate) mod sparse;
 
 pub use crate::source::Watch;
-pub use elf_summary::ElfSummary;
 pub use elf_read::{ElfReadCount, STEP as ELF_STEP, SUMMARY_CAP as ELF_SUMMARY_CAP};
+pub use elf_summary::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
 pub use follow::{FollowError, MAX_LINKS};
 pub use read::EntryReader;

@@ -13,8 +13,9 @@ use twox_hash::XxHash3_128;
 use super::decompress::Compression;
 use super::elf_sections;
 use super::fatbin::{self, DeviceCode, Reading, Scanner};
+use super::index::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex};
+use super::options::WalkOptions;
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
-use super::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex, WalkOptions};
 use crate::aligned::AlignedBuf;
 use crate::error::{EntryWarnings, Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
@@ -297,8 +298,9 @@ impl Walk {
                 Ok((hash, sample)) => {
                     content_hash = Some(hash);
                     if let Some((sample, scanner)) = sample {
-                        let sections = elf_sections::sections(size, &mut |o, l| sample.read_at(o, l))
-                            .unwrap_or_default();
+                        let sections =
+                            elf_sections::sections(size, &mut |o, l| sample.read_at(o, l))
+                                .unwrap_or_default();
                         self.keep_debug_bytes(index, elf_sections::debug_bytes(&sections, size));
                         let (code, warnings) = scanner.finish(&sections);
                         self.keep_device_code(index, code, warnings, &here);

@@ -1,176 +1,22 @@
-//! Walk a layer tar entry by entry, keeping metadata and never file contents.
+//! A layer tar walked on one thread, entry by entry, keeping metadata and never file contents.
 //!
 //! Plain tars held in memory (mmap) are walked by seeking from header to header, so file
 //! data is never touched. Compressed or streamed tars must be read through; there the walk
 //! hashes each file's content on the way (xxh3, far cheaper than the inflate feeding it) so
 //! that the merge can tell a metadata-only rewrite from a content change.
 
-use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 
 use super::decompress::{Compression, decoder, sniff};
 use super::entries::Walk;
-use super::pipeline::walk_threaded;
+use super::index::{LayerDigests, LayerIndex};
+use super::options::WalkOptions;
 use super::tar_reader::{Buffered, Seeking, TarReader};
-use super::{LayerDigests, LayerIndex};
-use crate::aligned::{AlignedBuf, AlignedReader};
-use crate::digest::{finish_sha256, sha256};
+use crate::aligned::AlignedReader;
+use crate::digest::finish_sha256;
 use crate::error::{Location, Warning};
-
-/// What a walk keeps besides metadata: the contents of the small files `capture` selects.
-#[derive(Debug, Clone, Copy)]
-pub struct WalkOptions {
-    /// Whether to keep the content of the regular file at this normalised path.
-    pub capture: fn(&[u8]) -> bool,
-    /// Largest content kept; larger files are walked as usual and not kept.
-    pub capture_limit: u64,
-    /// Longest entry path, link target or extension header (GNU long name, PAX records)
-    /// read; entries with longer ones are skipped with a warning.
-    pub path_limit: u64,
-    /// Most entries kept; the walk stops after one more, so that the caller can tell.
-    pub entry_limit: u64,
-    /// Compute the SHA-256 of the blob and of the uncompressed tar on the way
-    /// ([`LayerIndex::digests`]). Plain tars walked by seeking are not read, so
-    /// [`walk_seekable`] leaves this to its caller.
-    pub verify: bool,
-    /// Read every ELF file of a plain layer whole for CUDA fat binaries kept outside the
-    /// fat binary sections (`--cuda-deep`); streamed files are read whole anyway.
-    pub cuda_deep: bool,
-}
-
-impl Default for WalkOptions {
-    /// Keeps nothing.
-    fn default() -> Self {
-        Self {
-            capture: |_| false,
-            capture_limit: 16 * 1024 * 1024,
-            path_limit: 4096,
-            entry_limit: u64::MAX,
-            verify: false,
-            cuda_deep: false,
-        }
-    }
-}
-
-/// How [`walk`] read a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Strategy {
-    /// A plain tar with random access: jumped from header to header, file data never read.
-    Seek,
-    /// Read once from start to end on one thread (a plain tar that cannot seek).
-    Stream,
-    /// Read, decompressed and walked on three threads.
-    Pipeline,
-}
-
-/// A reader that also seeks, as a trait object.
-pub trait ReadSeek: Read + Seek {}
-
-impl<T: Read + Seek> ReadSeek for T {}
-
-/// A layer blob as its holder can read it; [`walk`] chooses how.
-#[non_exhaustive]
-pub enum WalkInput<'a> {
-    /// The whole blob with random access (a mapped file, bytes in memory).
-    RandomAccess {
-        /// Reads the blob from its start, and seeks.
-        reader: Box<dyn ReadSeek + Send + 'a>,
-        /// The blob's length.
-        len: u64,
-        /// Told by the blob's first bytes (gzip and zstd by their magic numbers).
-        compression: Compression,
-        /// Reads the blob again from its start: under `verify`, the digest of a plain tar is
-        /// taken through it on another core while the walk jumps between headers.
-        second: Box<dyn Read + Send + 'a>,
-    },
-    /// A blob read once, from start to end (a download, a pipe).
-    Stream(Box<dyn Read + Send + 'a>),
-}
-
-impl std::fmt::Debug for WalkInput<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WalkInput::RandomAccess {
-                len, compression, ..
-            } => f
-                .debug_struct("RandomAccess")
-                .field("len", len)
-                .field("compression", compression)
-                .finish_non_exhaustive(),
-            WalkInput::Stream(_) => f.debug_tuple("Stream").finish_non_exhaustive(),
-        }
-    }
-}
-
-/// Walks a layer blob, choosing how: a plain tar with random access by seeking from header
-/// to header (reading it whole only for `verify`, beside the walk), anything compressed
-/// through the reading and decoding threads, a plain stream on one thread.
-pub fn walk(input: WalkInput<'_>, options: &WalkOptions) -> (LayerIndex, Strategy) {
-    match input {
-        WalkInput::RandomAccess {
-            reader,
-            len,
-            compression: Compression::None,
-            second,
-        } => {
-            // Reads rather than the map, so that no file page stays in this process.
-            let (mut walked, digest) = rayon::join(
-                || walk_seekable(reader, len, options),
-                || options.verify.then(|| sha256_of(second)).transpose(),
-            );
-            match digest {
-                Ok(digest) => walked.digests = digest.map(LayerDigests::same),
-                Err(err) => walked.warnings.push(Warning::new(
-                    Location::default(),
-                    format!("cannot read the layer to verify it: {err}"),
-                )),
-            }
-            (walked, Strategy::Seek)
-        }
-        WalkInput::RandomAccess { reader, .. } => walk_threaded(reader, options),
-        WalkInput::Stream(reader) => walk_threaded(reader, options),
-    }
-}
-
-/// Walks a layer blob held in memory: plain tars by seeking, compressed ones by streaming.
-pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
-    let compression = sniff(blob);
-    let mut index = if compression == Compression::None {
-        let mut index = walk_seekable(Cursor::new(blob), blob.len() as u64, options);
-        if options.verify {
-            index.digests = Some(LayerDigests::same(sha256(blob)));
-        }
-        index
-    } else {
-        let (mut index, tar) = walk_decoded(compression, blob, options);
-        if let Some(tar) = tar {
-            index.digests = Some(LayerDigests {
-                blob: sha256(blob),
-                tar,
-            });
-        }
-        index
-    };
-    index.compression = compression;
-    index.size_compressed = blob.len() as u64;
-    index
-}
-
-/// `sha256:<hex>` of everything `reader` yields.
-fn sha256_of(mut reader: impl Read) -> io::Result<String> {
-    let mut hash = Sha256::new();
-    let mut buf = AlignedBuf::new(1 << 20);
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return Ok(finish_sha256(hash)),
-            Ok(n) => hash.update(&buf[..n]),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-}
 
 /// Walks a plain layer tar of `len` bytes by seeking from header to header: file data is
 /// never read, so the cost follows the number of entries, not the bytes.
@@ -258,7 +104,7 @@ pub(super) const DECODED_READ: usize = 64 << 10;
 
 /// Walks a decoded stream; with `verify`, also returns the uncompressed tar's digest (not
 /// for a plain tar, whose digest is the blob's).
-fn walk_decoded<R: BufRead>(
+pub(super) fn walk_decoded<R: BufRead>(
     compression: Compression,
     raw: R,
     options: &WalkOptions,

@@ -9,8 +9,9 @@ use std::ops::{Deref, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::decompress::{Compression, decoder};
-use super::one_thread::{Counted, DECODED_READ, sniff_stream, walk_tar_stream};
-use super::{LayerDigests, LayerIndex, Strategy, WalkOptions, walk_reader};
+use super::index::{LayerDigests, LayerIndex};
+use super::one_thread::{Counted, DECODED_READ, walk_tar_stream};
+use super::options::WalkOptions;
 use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::digest::finish_sha256;
 use crate::error::{Location, Warning};
@@ -24,34 +25,10 @@ const CHUNK: usize = 1 << 20;
 const IN_FLIGHT: usize = 2;
 /// Compressed bytes are read in blocks of this size, into page-aligned buffers (the kernel
 /// fills those about four times faster than `malloc`'s; see `aligned.rs`).
-const READ_BLOCK: usize = 256 << 10;
-
-/// Walks a layer blob like [`walk_reader`], reading and decompressing on other threads.
-pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
-    walk_threaded(reader, options).0
-}
-
-/// [`walk_reader_threaded`], saying whether it took the threads ([`Strategy::Pipeline`]) or,
-/// for a plain tar, one ([`Strategy::Stream`]).
-pub(super) fn walk_threaded<R: Read + Send>(
-    reader: R,
-    options: &WalkOptions,
-) -> (LayerIndex, Strategy) {
-    let mut raw = AlignedReader::with_capacity(READ_BLOCK, reader);
-    let compression = match sniff_stream(&mut raw) {
-        Ok(compression) => compression,
-        Err(index) => return (*index, Strategy::Stream),
-    };
-    if compression == Compression::None {
-        // Nothing to decompress: one thread reads as fast as more could. Sniffing consumed
-        // nothing, so the walk starts at the first byte.
-        return (walk_reader(raw, options), Strategy::Stream);
-    }
-    (pipeline(raw, compression, options), Strategy::Pipeline)
-}
+pub(super) const READ_BLOCK: usize = 256 << 10;
 
 /// Reads, decodes and walks a compressed blob on three threads.
-fn pipeline<R: Read + Send>(
+pub(super) fn pipeline<R: Read + Send>(
     raw: AlignedReader<R>,
     compression: Compression,
     options: &WalkOptions,

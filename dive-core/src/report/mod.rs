@@ -1,9 +1,9 @@
 //! Pure functions from an [`Analysis`](crate::Analysis) to what people read.
 
-mod gpu_code;
 pub mod diff;
 mod findings;
 pub mod gate;
+mod gpu_code;
 pub mod html;
 mod json;
 mod summary;

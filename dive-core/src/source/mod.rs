@@ -2,8 +2,8 @@
 
 mod archive;
 mod blob;
-mod dir;
 mod daemon;
+mod dir;
 mod names;
 mod plan;
 #[cfg(feature = "registry")]

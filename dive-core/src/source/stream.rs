@@ -15,7 +15,7 @@ use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
 use crate::aligned::AlignedReader;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::tar_reader::{Streaming, TarReader};
-use crate::layer::{Compression, LayerIndex, WalkOptions, sniff, walk_reader};
+use crate::layer::{Compression, LayerIndex, WalkInput, WalkOptions, sniff, walk};
 use crate::path::{join, normalize, split_last};
 
 /// Σ metadata kept from one stream before it is refused.
@@ -114,7 +114,8 @@ impl StreamStore {
                         meta_total += bytes.len() as u64;
                         store.meta.insert(name, bytes);
                     } else {
-                        let index = walk_reader(io::Cursor::new(head).chain(tar.data()), options);
+                        let member = io::Cursor::new(head).chain(tar.data());
+                        let (index, _) = walk(WalkInput::Passing(Box::new(member)), options);
                         if !on_layer(&name, &index) {
                             return Err(Error::Cancelled {
                                 location: Location::input(input),

@@ -1,6 +1,6 @@
 //! What an analysis keeps of an image before the merge: its names and its layers' names,
 //! from the manifest and config or from a saved scan. The engine turns a record and the
-//! walked layers into an [`Analysis`](super::Analysis).
+//! walked layers into an [`Analysis`](crate::Analysis).
 
 use crate::error::Warning;
 use crate::source::{BaseAnnotation, Layout};

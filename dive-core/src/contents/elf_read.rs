@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Range;
 
-use super::{Contents, EntryReader, Watch};
+use super::read::EntryReader;
+use super::reread::Contents;
 use crate::analysis::Analysis;
 use crate::error::{Error, Location, Result};
 use crate::layer::Compression;
+use crate::source::Watch;
 
 /// Bytes of the file a summary holds at most, all regions told: the head, the section
 /// table, the section names, the dynamic section with its strings and the notes.

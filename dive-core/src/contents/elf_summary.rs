@@ -16,9 +16,10 @@ use object::elf::{
 use object::read::elf::{Dyn as _, FileHeader, SectionHeader as _};
 
 use super::elf_read::{ElfReadCount, Forward, Regions, SUMMARY_CAP};
-use super::{Contents, Watch};
+use super::reread::Contents;
 use crate::analysis::Analysis;
 use crate::error::Result;
+use crate::source::Watch;
 
 /// Bytes read from the file's start first: the ELF header, the program headers and, in
 /// most files, the small sections that follow them (notes, dynamic strings).
@@ -77,7 +78,7 @@ impl Contents {
     }
 
     /// [`Contents::elf_summary`], telling `watch` how far it is (bytes of the layer decoded
-    /// up to the file, then bytes of the file, at least every [`super::ELF_STEP`]); when
+    /// up to the file, then bytes of the file, at least every [`STEP`](super::elf_read::STEP)); when
     /// `watch` answers `false` the read stops with [`crate::Error::Cancelled`].
     pub fn elf_summary_watched(
         &self,

@@ -18,7 +18,7 @@ use rustix::io::Errno;
 
 use super::beneath::{Beneath, Blocked};
 use super::modes::{dir_mode, file_mode};
-use super::{Contents, Version};
+use super::reread::{Contents, Version};
 use crate::analysis::Analysis;
 use crate::error::{Error, Location, Result};
 use crate::escape::escape_path;

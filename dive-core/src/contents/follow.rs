@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::{Found, Version};
+use super::reread::{Found, Version};
 use crate::analysis::Analysis;
 use crate::escape::escape_path;
 use crate::layer::EntryKind;

@@ -5,8 +5,8 @@
 use std::io::{self, BufReader, Read, Write};
 use std::sync::Arc;
 
+use super::reread::{Contents, Reread};
 use super::sparse::{HEADERS_CAP, SparseMap};
-use super::{Contents, Reread};
 use crate::analysis::Analysis;
 use crate::error::{Error, LayerRef, Location, Result};
 use crate::layer::{Compression, EntryKind, decoder};

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::Analyzer;
+use super::builder::AnalyzerBuilder;
 use super::hasher::{RecordingHasher, Stopping};
 use super::observe::{Control, Event, Observer, Told};
 use crate::analysis::{Analysis, BaseImage, BaseSource, ImageFacts, ImageRecord, LayerFacts};
@@ -15,7 +15,7 @@ use crate::source::Plan;
 use crate::stage::{Checkpoint, Stage};
 use crate::tree::{HiddenItem, HiddenReason, InodeId, merge, prove};
 
-/// The second step of [`Analyzer::analyze_in_steps`]: the owner package, waste class,
+/// The second step of [`Analyzer::analyze_in_steps`](crate::Analyzer::analyze_in_steps): the owner package, waste class,
 /// duplicates and device code of every byte of an analysis whose merge is done.
 pub struct Attributing {
     /// Reads contents in place (the duplicates' heads and bytes) and remembers what the
@@ -47,7 +47,7 @@ pub struct Attributed {
 }
 
 impl Attributing {
-    /// Attributes `analysis`, the one [`Analyzer::analyze_in_steps`] returned with this.
+    /// Attributes `analysis`, the one [`Analyzer::analyze_in_steps`](crate::Analyzer::analyze_in_steps) returned with this.
     pub fn run(self, analysis: &Analysis) -> Attributed {
         self.attribute(analysis, &Checkpoint::never())
     }
@@ -121,7 +121,7 @@ fn set_reasons(hidden: &mut [HiddenItem], proven: &[(InodeId, HiddenReason)]) {
 }
 
 impl Analysis {
-    /// Completes an analysis of [`Analyzer::analyze_in_steps`] with its attribution.
+    /// Completes an analysis of [`Analyzer::analyze_in_steps`](crate::Analyzer::analyze_in_steps) with its attribution.
     pub fn set_attribution(&mut self, attributed: Attributed) {
         self.work = crate::analysis::Work {
             duplicate_steps: attributed.attribution.duplicate_steps,
@@ -148,151 +148,148 @@ impl Analysis {
     }
 }
 
-impl Analyzer {
-    /// Merges walked layers and computes every figure but the attribution, which the
-    /// returned [`Attributing`] computes; shared by images and saved scans.
-    pub(crate) fn finish(
-        &self,
-        record: ImageRecord,
-        indexes: Vec<Arc<LayerIndex>>,
-        hasher: Box<dyn RecordingHasher + Send>,
-        observer: &dyn Observer,
-    ) -> Result<(Analysis, Attributing)> {
-        let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
-        let told = Told(observer);
-        let checkpoint = Checkpoint::new(&told);
-        let merged = if checkpoint.begin(Stage::Merge) {
-            merge(&refs, hasher.as_ref(), &checkpoint)
-        } else {
-            None
-        };
-        let Some(merged) = merged.filter(|_| observer.event(&Event::Merged) == Control::Continue)
-        else {
-            return Err(Error::Cancelled {
-                location: Location::input(record.input),
-            });
-        };
-        let input = record.input.as_str();
-        let mut warnings = record.warnings.clone();
-        let layer_ref = |i: usize| {
-            record
-                .layers
-                .get(i)
-                .map(|layer| LayerRef::new(i, layer.digest.as_deref(), &layer.blob))
-        };
-        for (i, index) in indexes.iter().enumerate() {
-            warnings.extend(
-                index
-                    .warnings
-                    .iter()
-                    .map(|w| relabel(w, input, layer_ref(i))),
-            );
-            if let Some(warning) = bomb_warning(index, self.options.limits.ratio) {
-                warnings.push(relabel(&warning, input, layer_ref(i)));
-            }
+/// Merges walked layers and computes every figure but the attribution, which the
+/// returned [`Attributing`] computes; shared by images and saved scans.
+pub(super) fn finish(
+    settings: &AnalyzerBuilder,
+    record: ImageRecord,
+    indexes: Vec<Arc<LayerIndex>>,
+    hasher: Box<dyn RecordingHasher + Send>,
+    observer: &dyn Observer,
+) -> Result<(Analysis, Attributing)> {
+    let refs: Vec<&LayerIndex> = indexes.iter().map(Arc::as_ref).collect();
+    let told = Told(observer);
+    let checkpoint = Checkpoint::new(&told);
+    let merged = if checkpoint.begin(Stage::Merge) {
+        merge(&refs, hasher.as_ref(), &checkpoint)
+    } else {
+        None
+    };
+    let Some(merged) = merged.filter(|_| observer.event(&Event::Merged) == Control::Continue)
+    else {
+        return Err(Error::Cancelled {
+            location: Location::input(record.input),
+        });
+    };
+    let input = record.input.as_str();
+    let mut warnings = record.warnings.clone();
+    let layer_ref = |i: usize| {
+        record
+            .layers
+            .get(i)
+            .map(|layer| LayerRef::new(i, layer.digest.as_deref(), &layer.blob))
+    };
+    for (i, index) in indexes.iter().enumerate() {
+        warnings.extend(
+            index
+                .warnings
+                .iter()
+                .map(|w| relabel(w, input, layer_ref(i))),
+        );
+        if let Some(warning) = bomb_warning(index, settings.limits.ratio) {
+            warnings.push(relabel(&warning, input, layer_ref(i)));
         }
-        for warning in &merged.warnings {
-            let layer = warning
-                .location
-                .layer
-                .as_ref()
-                .and_then(|l| layer_ref(l.index));
-            warnings.push(relabel(warning, input, layer));
-        }
-
-        let mut layers: Vec<LayerFacts> = indexes
-            .iter()
-            .zip(&record.layers)
-            .enumerate()
-            .map(|(i, (index, layer))| LayerFacts {
-                index: i,
-                digest: layer.digest.clone(),
-                diff_id: layer.diff_id.clone(),
-                media_type: layer.media_type.clone(),
-                compression: index.compression,
-                size_compressed: index.size_compressed,
-                size_uncompressed: index.size_uncompressed,
-                entries: index.entries.len(),
-                // Files the merge skipped (past the allowance of directories) are in no
-                // figure, as those the walk skipped.
-                file_bytes: index
-                    .file_bytes
-                    .saturating_sub(merged.skipped_bytes.get(i).copied().unwrap_or(0)),
-                hidden_bytes: 0,
-                hides_bytes: 0,
-                created_by: layer.created_by.clone(),
-                blob: layer.blob.clone(),
-                from_base: false,
-            })
-            .collect();
-        // Every sum of sizes saturates: sizes come from the image (a sparse file's up to
-        // 16 TiB), and a wrapped sum would be a false figure.
-        for item in &merged.hidden {
-            let added = &mut layers[item.added_in_layer].hidden_bytes;
-            *added = added.saturating_add(item.bytes);
-            let by = &mut layers[item.hidden_by_layer].hides_bytes;
-            *by = by.saturating_add(item.bytes);
-        }
-
-        let root = merged.tree.node(crate::tree::NodeId::ROOT);
-        let sum = |values: &mut dyn Iterator<Item = u64>| values.fold(0u64, u64::saturating_add);
-        let total_file_bytes = sum(&mut layers.iter().map(|l| l.file_bytes));
-        let image = ImageFacts {
-            reference: record.reference,
-            platform: record.platform,
-            layout: record.layout,
-            manifest_digest: record.manifest_digest,
-            config_digest: record.config_digest,
-            layer_count: layers.len(),
-            size_compressed: sum(&mut layers.iter().map(|l| l.size_compressed)),
-            size_uncompressed: sum(&mut layers.iter().map(|l| l.size_uncompressed)),
-            total_file_bytes,
-            final_bytes: root.bytes,
-            final_files: root.files,
-            hidden_bytes: sum(&mut merged.hidden.iter().map(|h| h.bytes)),
-            efficiency: if total_file_bytes == 0 {
-                1.0
-            } else {
-                root.bytes as f64 / total_file_bytes as f64
-            },
-            dive: merged.dive,
-            verified: false,
-            base: (record.base.name.is_some() || record.base.digest.is_some()).then(|| BaseImage {
-                name: record.base.name.clone(),
-                digest: record.base.digest.clone(),
-                layers: None,
-                source: BaseSource::Annotation,
-            }),
-            base_bytes: 0,
-            own_bytes: total_file_bytes,
-        };
-        let analysis = Analysis {
-            input: record.input,
-            image,
-            layers,
-            hidden: merged.hidden,
-            tree: merged.tree,
-            layer_indexes: indexes,
-            attribution: Attribution::default(),
-            warnings,
-            gpus: self.options.gpus.clone(),
-            changes: merged.changes,
-            unproven: merged.unproven,
-            work: crate::analysis::Work {
-                path_bytes_hashed: merged.path_bytes_hashed,
-                ..crate::analysis::Work::default()
-            },
-        };
-        let attributing = Attributing {
-            hasher,
-            families: self.options.families.clone(),
-            min_duplicate_size: self
-                .options
-                .min_duplicate_size
-                .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
-        };
-        Ok((analysis, attributing))
     }
+    for warning in &merged.warnings {
+        let layer = warning
+            .location
+            .layer
+            .as_ref()
+            .and_then(|l| layer_ref(l.index));
+        warnings.push(relabel(warning, input, layer));
+    }
+
+    let mut layers: Vec<LayerFacts> = indexes
+        .iter()
+        .zip(&record.layers)
+        .enumerate()
+        .map(|(i, (index, layer))| LayerFacts {
+            index: i,
+            digest: layer.digest.clone(),
+            diff_id: layer.diff_id.clone(),
+            media_type: layer.media_type.clone(),
+            compression: index.compression,
+            size_compressed: index.size_compressed,
+            size_uncompressed: index.size_uncompressed,
+            entries: index.entries.len(),
+            // Files the merge skipped (past the allowance of directories) are in no
+            // figure, as those the walk skipped.
+            file_bytes: index
+                .file_bytes
+                .saturating_sub(merged.skipped_bytes.get(i).copied().unwrap_or(0)),
+            hidden_bytes: 0,
+            hides_bytes: 0,
+            created_by: layer.created_by.clone(),
+            blob: layer.blob.clone(),
+            from_base: false,
+        })
+        .collect();
+    // Every sum of sizes saturates: sizes come from the image (a sparse file's up to
+    // 16 TiB), and a wrapped sum would be a false figure.
+    for item in &merged.hidden {
+        let added = &mut layers[item.added_in_layer].hidden_bytes;
+        *added = added.saturating_add(item.bytes);
+        let by = &mut layers[item.hidden_by_layer].hides_bytes;
+        *by = by.saturating_add(item.bytes);
+    }
+
+    let root = merged.tree.node(crate::tree::NodeId::ROOT);
+    let sum = |values: &mut dyn Iterator<Item = u64>| values.fold(0u64, u64::saturating_add);
+    let total_file_bytes = sum(&mut layers.iter().map(|l| l.file_bytes));
+    let image = ImageFacts {
+        reference: record.reference,
+        platform: record.platform,
+        layout: record.layout,
+        manifest_digest: record.manifest_digest,
+        config_digest: record.config_digest,
+        layer_count: layers.len(),
+        size_compressed: sum(&mut layers.iter().map(|l| l.size_compressed)),
+        size_uncompressed: sum(&mut layers.iter().map(|l| l.size_uncompressed)),
+        total_file_bytes,
+        final_bytes: root.bytes,
+        final_files: root.files,
+        hidden_bytes: sum(&mut merged.hidden.iter().map(|h| h.bytes)),
+        efficiency: if total_file_bytes == 0 {
+            1.0
+        } else {
+            root.bytes as f64 / total_file_bytes as f64
+        },
+        dive: merged.dive,
+        verified: false,
+        base: (record.base.name.is_some() || record.base.digest.is_some()).then(|| BaseImage {
+            name: record.base.name.clone(),
+            digest: record.base.digest.clone(),
+            layers: None,
+            source: BaseSource::Annotation,
+        }),
+        base_bytes: 0,
+        own_bytes: total_file_bytes,
+    };
+    let analysis = Analysis {
+        input: record.input,
+        image,
+        layers,
+        hidden: merged.hidden,
+        tree: merged.tree,
+        layer_indexes: indexes,
+        attribution: Attribution::default(),
+        warnings,
+        gpus: settings.gpus.clone(),
+        changes: merged.changes,
+        unproven: merged.unproven,
+        work: crate::analysis::Work {
+            path_bytes_hashed: merged.path_bytes_hashed,
+            ..crate::analysis::Work::default()
+        },
+    };
+    let attributing = Attributing {
+        hasher,
+        families: settings.families.clone(),
+        min_duplicate_size: settings
+            .min_duplicate_size
+            .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
+    };
+    Ok((analysis, attributing))
 }
 
 /// A warning for a layer that inflates more than `ratio` times, as decompression bombs do.

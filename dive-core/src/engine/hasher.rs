@@ -10,7 +10,7 @@ use crate::source::Blob;
 use crate::stage::Checkpoint;
 use crate::tree::ContentHasher;
 
-/// A content hasher that remembers what it read, for [`Analyzer::finish`] to keep.
+/// A content hasher that remembers what it read, for [`finish`](super::facts::finish) to keep.
 pub(crate) trait RecordingHasher: ContentHasher {
     /// `(layer, entry, hash)` of every content read so far, handed over once.
     fn read(&self) -> Vec<(usize, u32, ContentHash)>;

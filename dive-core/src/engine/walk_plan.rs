@@ -9,187 +9,183 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use super::Analyzer;
+use super::builder::AnalyzerBuilder;
 use super::observe::{Control, Event, Observer};
 use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{self, Compression, LayerIndex, Strategy, WalkInput, WalkOptions, sniff};
 use crate::persist::cache::LayerCache;
 use crate::source::{self, Blob, LayerInput, Plan};
 
-impl Analyzer {
-    /// Walks every layer of the plan, in parallel and largest first; streamed ones are done.
-    pub(super) fn walk_layers(
-        &self,
-        input: &str,
-        store: &dyn source::Store,
-        plan: &Plan,
-        options: &WalkOptions,
-        observer: &dyn Observer,
-    ) -> Result<WalkedLayers> {
-        // The same blob listed twice (e.g. two empty layers) is walked once.
-        let mut unique: HashMap<&str, usize> = HashMap::new();
-        let mut inputs: Vec<(usize, LayerInput)> = Vec::new();
-        for (i, layer) in plan.layers.iter().enumerate() {
-            if unique.contains_key(layer.path.as_str()) {
-                continue;
-            }
-            let found = store.layer(&layer.path)?.ok_or_else(|| {
-                Error::format(
-                    Location::input(input).layer(LayerRef::new(
-                        i,
-                        layer.digest.as_deref(),
-                        &layer.path,
-                    )),
-                    format!(
-                        "the manifest names blob {} but the input does not contain it",
-                        layer.path
-                    ),
-                )
-            })?;
-            unique.insert(layer.path.as_str(), inputs.len());
-            inputs.push((i, found));
+/// Walks every layer of the plan, in parallel and largest first; streamed ones are done.
+pub(super) fn walk_layers(
+    settings: &AnalyzerBuilder,
+    input: &str,
+    store: &dyn source::Store,
+    plan: &Plan,
+    options: &WalkOptions,
+    observer: &dyn Observer,
+) -> Result<WalkedLayers> {
+    // The same blob listed twice (e.g. two empty layers) is walked once.
+    let mut unique: HashMap<&str, usize> = HashMap::new();
+    let mut inputs: Vec<(usize, LayerInput)> = Vec::new();
+    for (i, layer) in plan.layers.iter().enumerate() {
+        if unique.contains_key(layer.path.as_str()) {
+            continue;
         }
-        let cache = match &self.options.cache {
-            Some(dir) => Some(
-                LayerCache::open(dir)
-                    .map_err(|e| Error::io(Location::input(dir.display().to_string()), e))?,
-            ),
-            None => None,
-        };
-        let tell_walked = |i: usize, index: &LayerIndex, strategy: Option<Strategy>| {
-            observer.event(&Event::LayerWalked {
-                index: Some(i),
-                blob: &plan.layers[i].path,
-                entries: index.entries.len(),
-                bytes: index.size_uncompressed,
-                strategy,
-            })
-        };
-        if let Some(cache) = &cache {
-            for (i, found) in &mut inputs {
-                if let LayerInput::Fetch(fetch) = found
-                    && let Some(index) = cache.load(fetch.digest(), options)
-                {
-                    // Progress counts a cached layer as walked.
-                    if tell_walked(*i, &index, None) == Control::Stop {
-                        return Err(Error::Cancelled {
-                            location: Location::input(input),
-                        });
-                    }
-                    *found = LayerInput::Walked(Arc::new(index));
-                }
-            }
-        }
-        let size = |input: &LayerInput| match input {
-            LayerInput::Bytes(blob) => blob.bytes().len() as u64,
-            LayerInput::Fetch(fetch) => fetch.size(),
-            LayerInput::Walked(_) => 0,
-        };
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
-        let resolved = Event::Resolved {
-            layers: plan.layers.len(),
-            stored_bytes: inputs.iter().map(|(_, i)| size(i)).sum(),
-        };
-        if observer.event(&resolved) == Control::Stop {
-            return Err(Error::Cancelled {
-                location: Location::input(input),
-            });
-        }
-        let stopped = AtomicBool::new(false);
-        // One lock for the sum and the event: the observer hears totals in order even when
-        // layers are read on several threads.
-        let read = Mutex::new(0u64);
-        let walk = |&k: &usize| -> Result<Arc<LayerIndex>> {
-            let (index, input) = &inputs[k];
-            if stopped.load(Ordering::Relaxed) {
-                return Ok(Arc::default());
-            }
-            let (walked, strategy) = match input {
-                LayerInput::Walked(done) => return Ok(Arc::clone(done)),
-                LayerInput::Bytes(blob) => {
-                    // Positioned reads, not the map, so that no file page stays mapped.
-                    let len = blob.bytes().len() as u64;
-                    let blob_input = WalkInput::RandomAccess {
-                        reader: Box::new(ReadProgress::new(
-                            blob.reader(),
-                            len,
-                            &read,
-                            observer,
-                            &stopped,
-                        )),
-                        len,
-                        compression: sniff(blob.bytes()),
-                        second: Box::new(blob.reader()),
-                    };
-                    layer::walk(blob_input, options)
-                }
-                LayerInput::Fetch(fetch) => {
-                    let fetched = fetch.open();
-                    let reader =
-                        ReadProgress::new(fetched.reader, fetch.size(), &read, observer, &stopped);
-                    let (mut walked, strategy) =
-                        layer::walk(WalkInput::Stream(Box::new(reader)), options);
-                    if stopped.load(Ordering::Relaxed) {
-                        // Dropping the transfer ends it; its digest no longer matters.
-                        return Ok(Arc::default());
-                    }
-                    (fetched.finish)()?;
-                    if let Some(cache) = &cache
-                        && let Err(err) = cache.store(fetch.digest(), options, &walked)
-                    {
-                        walked.warnings.push(Warning::new(
-                            Location::default(),
-                            format!(
-                                "cannot keep this layer's analysis in {}: {err}",
-                                cache.dir().display()
-                            ),
-                        ));
-                    }
-                    (walked, strategy)
-                }
-            };
-            if tell_walked(*index, &walked, Some(strategy)) == Control::Stop {
-                stopped.store(true, Ordering::Relaxed);
-            }
-            Ok(Arc::new(walked))
-        };
-        let walked: Vec<Arc<LayerIndex>> = match self.options.threads {
-            Some(threads) => rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| Error::Source {
-                    location: Location::input(input),
-                    message: format!("cannot start worker threads: {e}"),
-                })?
-                .install(|| order.par_iter().map(walk).collect::<Result<_>>())?,
-            None => order.par_iter().map(walk).collect::<Result<_>>()?,
-        };
-        if stopped.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled {
-                location: Location::input(input),
-            });
-        }
-        let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];
-        for (k, index) in order.into_iter().zip(walked) {
-            by_input[k] = index;
-        }
-        let mut indexes = Vec::with_capacity(plan.layers.len());
-        let mut blobs = Vec::with_capacity(plan.layers.len());
-        for layer in &plan.layers {
-            let k = unique[layer.path.as_str()];
-            let index = Arc::clone(&by_input[k]);
-            // Plain tars in memory can be re-read to compare contents on overwrite.
-            blobs.push(match &inputs[k].1 {
-                LayerInput::Bytes(blob) if index.compression == Compression::None => {
-                    Some(blob.clone())
-                }
-                _ => None,
-            });
-            indexes.push(index);
-        }
-        Ok(WalkedLayers { indexes, blobs })
+        let found = store.layer(&layer.path)?.ok_or_else(|| {
+            Error::format(
+                Location::input(input).layer(LayerRef::new(
+                    i,
+                    layer.digest.as_deref(),
+                    &layer.path,
+                )),
+                format!(
+                    "the manifest names blob {} but the input does not contain it",
+                    layer.path
+                ),
+            )
+        })?;
+        unique.insert(layer.path.as_str(), inputs.len());
+        inputs.push((i, found));
     }
+    let cache = match &settings.cache {
+        Some(dir) => Some(
+            LayerCache::open(dir)
+                .map_err(|e| Error::io(Location::input(dir.display().to_string()), e))?,
+        ),
+        None => None,
+    };
+    let tell_walked = |i: usize, index: &LayerIndex, strategy: Option<Strategy>| {
+        observer.event(&Event::LayerWalked {
+            index: Some(i),
+            blob: &plan.layers[i].path,
+            entries: index.entries.len(),
+            bytes: index.size_uncompressed,
+            strategy,
+        })
+    };
+    if let Some(cache) = &cache {
+        for (i, found) in &mut inputs {
+            if let LayerInput::Fetch(fetch) = found
+                && let Some(index) = cache.load(fetch.digest(), options)
+            {
+                // Progress counts a cached layer as walked.
+                if tell_walked(*i, &index, None) == Control::Stop {
+                    return Err(Error::Cancelled {
+                        location: Location::input(input),
+                    });
+                }
+                *found = LayerInput::Walked(Arc::new(index));
+            }
+        }
+    }
+    let size = |input: &LayerInput| match input {
+        LayerInput::Bytes(blob) => blob.bytes().len() as u64,
+        LayerInput::Fetch(fetch) => fetch.size(),
+        LayerInput::Walked(_) => 0,
+    };
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(size(&inputs[k].1)));
+    let resolved = Event::Resolved {
+        layers: plan.layers.len(),
+        stored_bytes: inputs.iter().map(|(_, i)| size(i)).sum(),
+    };
+    if observer.event(&resolved) == Control::Stop {
+        return Err(Error::Cancelled {
+            location: Location::input(input),
+        });
+    }
+    let stopped = AtomicBool::new(false);
+    // One lock for the sum and the event: the observer hears totals in order even when
+    // layers are read on several threads.
+    let read = Mutex::new(0u64);
+    let walk = |&k: &usize| -> Result<Arc<LayerIndex>> {
+        let (index, input) = &inputs[k];
+        if stopped.load(Ordering::Relaxed) {
+            return Ok(Arc::default());
+        }
+        let (walked, strategy) = match input {
+            LayerInput::Walked(done) => return Ok(Arc::clone(done)),
+            LayerInput::Bytes(blob) => {
+                // Positioned reads, not the map, so that no file page stays mapped.
+                let len = blob.bytes().len() as u64;
+                let blob_input = WalkInput::RandomAccess {
+                    reader: Box::new(ReadProgress::new(
+                        blob.reader(),
+                        len,
+                        &read,
+                        observer,
+                        &stopped,
+                    )),
+                    len,
+                    compression: sniff(blob.bytes()),
+                    second: Box::new(blob.reader()),
+                };
+                layer::walk(blob_input, options)
+            }
+            LayerInput::Fetch(fetch) => {
+                let fetched = fetch.open();
+                let reader =
+                    ReadProgress::new(fetched.reader, fetch.size(), &read, observer, &stopped);
+                let (mut walked, strategy) =
+                    layer::walk(WalkInput::Stream(Box::new(reader)), options);
+                if stopped.load(Ordering::Relaxed) {
+                    // Dropping the transfer ends it; its digest no longer matters.
+                    return Ok(Arc::default());
+                }
+                (fetched.finish)()?;
+                if let Some(cache) = &cache
+                    && let Err(err) = cache.store(fetch.digest(), options, &walked)
+                {
+                    walked.warnings.push(Warning::new(
+                        Location::default(),
+                        format!(
+                            "cannot keep this layer's analysis in {}: {err}",
+                            cache.dir().display()
+                        ),
+                    ));
+                }
+                (walked, strategy)
+            }
+        };
+        if tell_walked(*index, &walked, Some(strategy)) == Control::Stop {
+            stopped.store(true, Ordering::Relaxed);
+        }
+        Ok(Arc::new(walked))
+    };
+    let walked: Vec<Arc<LayerIndex>> = match settings.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Source {
+                location: Location::input(input),
+                message: format!("cannot start worker threads: {e}"),
+            })?
+            .install(|| order.par_iter().map(walk).collect::<Result<_>>())?,
+        None => order.par_iter().map(walk).collect::<Result<_>>()?,
+    };
+    if stopped.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled {
+            location: Location::input(input),
+        });
+    }
+    let mut by_input: Vec<Arc<LayerIndex>> = vec![Arc::default(); inputs.len()];
+    for (k, index) in order.into_iter().zip(walked) {
+        by_input[k] = index;
+    }
+    let mut indexes = Vec::with_capacity(plan.layers.len());
+    let mut blobs = Vec::with_capacity(plan.layers.len());
+    for layer in &plan.layers {
+        let k = unique[layer.path.as_str()];
+        let index = Arc::clone(&by_input[k]);
+        // Plain tars in memory can be re-read to compare contents on overwrite.
+        blobs.push(match &inputs[k].1 {
+            LayerInput::Bytes(blob) if index.compression == Compression::None => Some(blob.clone()),
+            _ => None,
+        });
+        indexes.push(index);
+    }
+    Ok(WalkedLayers { indexes, blobs })
 }
 
 /// Progress is told every this many bytes read from one blob.

@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use tar::EntryType;
 
+use super::blob::Blob;
 use super::daemon::{Engine, Save};
+use super::spec::{Source, Watch};
 use super::store::{OUTER_NAME_CAP, inner_path};
 use super::stream::outer_decoder;
-use super::{Blob, Source, Watch};
 use crate::error::{Error, Location, Result};
 use crate::layer::tar_reader::{Streaming, TarReader};
 use crate::path::{join, normalize, split_last};

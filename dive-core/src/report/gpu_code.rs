@@ -2,7 +2,7 @@
 //! two findings (code for GPUs not named with `--gpu-arch`; the CUDA parts a deployment
 //! without a GPU leaves out).
 
-use super::Finding;
+use super::finding::Finding;
 use crate::analysis::Analysis;
 use crate::attribution::without_gpu;
 use crate::escape::escape;

@@ -1,84 +1,21 @@
 //! Pure functions from an [`Analysis`](crate::Analysis) to what people read.
 
 pub mod diff;
+mod finding;
 mod findings;
 pub mod gate;
 mod gpu_code;
 pub mod html;
 mod json;
+mod optimisation;
 mod summary;
+mod text;
 
-use crate::escape::escape;
-
-pub use findings::{
-    Finding, ReportFormat, findings, optimisation_report, report_json, total_saving,
-};
+pub use finding::{Finding, total_saving};
+pub use findings::findings;
 pub use json::{JSON_SCHEMA_VERSION, to_json};
+pub use optimisation::{ReportFormat, optimisation_report, report_json};
 pub use summary::{SummaryOptions, summary};
-
-/// Bytes for people (`1.2 GB`, SI as `docker images` shows them), or exact with `exact`.
-pub fn human_bytes(bytes: u64, exact: bool) -> String {
-    if exact {
-        bytes.to_string()
-    } else {
-        bytesize::ByteSize(bytes).display().si().to_string()
-    }
-}
-
-/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
-pub fn clean_command(command: &str) -> String {
-    let command = command.trim();
-    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
-    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `text` cut to `width` characters, the last one `…` when cut.
-pub(crate) fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
-/// Untrusted text for a terminal (`md` false) or for Markdown, where its syntax is escaped too.
-pub(crate) fn shown(text: &str, md: bool) -> String {
-    if md {
-        markdown_cell(text)
-    } else {
-        escape(text).into_owned()
-    }
-}
-
-/// Text for Markdown (a table cell, a list item): terminal controls shown as escapes, then
-/// inline markup and pipes escaped, so that it stays on its line and in its cell.
-pub(crate) fn markdown_cell(text: &str) -> String {
-    let text = escape(text);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '|' | '*' | '_' | '`' | '<' | '[' | ']' | '#' | '&' | '~'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Code for a Markdown table cell: a code span (terminal controls shown as escapes), pipes
-/// escaped as tables require.
-pub(crate) fn markdown_code_cell(text: &str) -> String {
-    let text = escape(text).replace('|', "\\|");
-    // A code span holding backticks is fenced with more of them than it holds in a row.
-    let fence = "`".repeat(text.split(|c| c != '`').map(str::len).max().unwrap_or(0) + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{text}{pad}{fence}")
-}
+pub use text::{clean_command, human_bytes};
+// The gate's files name these through the folder.
+pub(crate) use text::{cut, markdown_cell, markdown_code_cell};

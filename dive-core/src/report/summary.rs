@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{clean_command, cut, human_bytes};
+use super::text::{clean_command, cut, human_bytes};
 use crate::analysis::Analysis;
 use crate::escape::{escape, escape_path};
 use crate::tree::HiddenReason;

@@ -2,10 +2,14 @@
 
 use std::fmt::Write as _;
 
-use super::{DIFF_SCHEMA_VERSION, Delta, ImageDiff, PackageStatus, Presence, Side, signed};
+use super::compare::{
+    DIFF_SCHEMA_VERSION, Delta, ImageDiff, PackageStatus, Presence, Side, signed,
+};
+use super::html_page::{delta_bars, diff_page, table};
 use crate::attribution::WasteClass;
 use crate::escape::escape;
-use crate::report::{clean_command, cut, html, human_bytes, markdown_cell};
+use crate::report::html;
+use crate::report::text::{clean_command, cut, human_bytes, markdown_cell};
 
 /// How to write a diff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +41,7 @@ pub fn render(diff: &ImageDiff, format: DiffFormat, exact: bool) -> String {
         DiffFormat::Markdown => tables(diff, Style::Markdown, exact),
         DiffFormat::Html => {
             let title = format!("dive-rs diff: {} → {}", name(&diff.old), name(&diff.new));
-            html::diff_page(&title, &tables(diff, Style::Html, exact))
+            diff_page(&title, &tables(diff, Style::Html, exact))
         }
     }
 }
@@ -98,7 +102,7 @@ impl Writer {
         }
         self.heading(heading);
         if self.style == Style::Html {
-            self.out.push_str(&html::delta_bars(deltas, exact));
+            self.out.push_str(&delta_bars(deltas, exact));
         }
         let extras: Vec<Option<String>> = deltas.iter().map(extra).collect();
         let with_extra = extras.iter().any(Option::is_some);
@@ -131,7 +135,7 @@ impl Writer {
 
     fn table(&mut self, header: &[&str], right: &[bool], rows: &[Vec<String>]) {
         if self.style == Style::Html {
-            self.out.push_str(&html::table(header, right, rows));
+            self.out.push_str(&table(header, right, rows));
             return;
         }
         if self.style == Style::Markdown {

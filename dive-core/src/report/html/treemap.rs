@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::text;
+use super::page::text;
 use crate::analysis::Analysis;
 use crate::attribution::{Ecosystem, WasteClass, classify};
 use crate::escape::{escape, escape_bytes, escape_owned, escape_path};
-use crate::report::human_bytes;
+use crate::report::text::{cut, human_bytes};
 use crate::tree::{FileTree, NodeId};
 
 /// Items drawn at most; the rest is folded into "other" items.
@@ -872,7 +872,7 @@ fn write_rect(out: &mut String, map: &Treemap, id: u32, rect: Rect, exact: bool)
     };
     if fits {
         let chars = ((rect.w - 6.0) / 6.6).max(1.0) as usize;
-        let label = crate::report::cut(&item.name, chars);
+        let label = cut(&item.name, chars);
         let _ = write!(
             out,
             "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
@@ -881,7 +881,7 @@ fn write_rect(out: &mut String, map: &Treemap, id: u32, rect: Rect, exact: bool)
             text(&label)
         );
         if leaf && rect.h >= 28.0 {
-            let size = crate::report::cut(&human_bytes(item.bytes, exact), chars);
+            let size = cut(&human_bytes(item.bytes, exact), chars);
             let _ = write!(
                 out,
                 "<text class=\"sz\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",

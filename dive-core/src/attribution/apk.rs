@@ -1,7 +1,7 @@
 //! Alpine: `lib/apk/db/installed` (`P:` name, `V:` version, `I:` size, `F:` dir, `R:` file).
 
+use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{DbPackage, Ecosystem};
 use crate::path::{join, normalize};
 
 const INSTALLED: &[u8] = b"lib/apk/db/installed";

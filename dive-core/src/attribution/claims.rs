@@ -9,7 +9,7 @@
 
 use hashbrown::HashMap;
 
-use super::DbPackage;
+use super::package::DbPackage;
 use super::room::Room;
 use crate::tree::KeySeed;
 

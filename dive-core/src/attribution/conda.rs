@@ -10,8 +10,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{DbPackage, Ecosystem};
 use crate::path::{join, normalize, split_last};
 
 pub(super) fn is_database(path: &[u8]) -> bool {

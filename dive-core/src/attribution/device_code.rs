@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Package;
+use super::package::Package;
 use crate::layer::{Arch, DeviceCode, LayerIndex};
 use crate::tree::{FileTree, NodeId};
 
@@ -29,7 +29,7 @@ pub struct CudaFile {
     pub node: NodeId,
     /// The layer whose copy ships.
     pub layer: usize,
-    /// Index of its package in [`super::Attribution::packages`].
+    /// Index of its package in [`Attribution::packages`](super::Attribution::packages).
     pub owner: Option<u32>,
     /// What its fat binaries hold.
     pub code: DeviceCode,
@@ -150,7 +150,7 @@ pub fn without_gpu(tree: &FileTree, packages: &[Package], cuda: &Cuda) -> Vec<Cp
     let mut cuda_torch = false;
     for torch in packages
         .iter()
-        .filter(|p| p.name == "torch" && p.ecosystem == super::Ecosystem::Pip)
+        .filter(|p| p.name == "torch" && p.ecosystem == super::package::Ecosystem::Pip)
     {
         let dir = format!("{}/torch/lib", torch.location.trim_matches('/'));
         let Some(lib) = tree.lookup(dir.as_bytes()) else {

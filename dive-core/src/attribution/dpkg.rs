@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
+use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{DbPackage, Ecosystem};
 use crate::path::{normalize, split_last};
 
 pub(super) const STATUS: &[u8] = b"var/lib/dpkg/status";

@@ -13,7 +13,7 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::Package;
+use super::package::Package;
 use crate::layer::{ContentHash, LayerEntry, LayerIndex};
 use crate::tree::{ContentHasher, FileTree, InodeId, NodeId};
 

@@ -3,7 +3,7 @@
 use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 
-use super::Ecosystem;
+use super::package::Ecosystem;
 use crate::error::{Error, Location, Result};
 
 /// Family rules from a config file, tried before the built-in table.

@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 
+use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{DbPackage, Ecosystem};
 use crate::path::split_last;
 
 pub(super) fn is_database(path: &[u8]) -> bool {

@@ -3,8 +3,8 @@
 //! RECORD paths are relative to the site directory (the dist-info's parent) and may climb
 //! out of it (`../../../bin/tool`); installed-files.txt paths are relative to the egg-info.
 
+use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{DbPackage, Ecosystem};
 use crate::path::{join, normalize, split_last};
 
 const RECORD: &[u8] = b".dist-info/RECORD";

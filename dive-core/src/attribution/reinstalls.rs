@@ -42,7 +42,8 @@
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 
-use super::{Building, Ecosystem, WasteClass};
+use super::package::{Building, Ecosystem};
+use super::waste::WasteClass;
 use crate::layer::{Captured, ContentHash, EntryKind, LayerIndex};
 use crate::tree::{FileTree, HiddenItem, HiddenReason};
 

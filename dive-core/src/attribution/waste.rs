@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Package;
+use super::package::Package;
 use crate::layer::LayerIndex;
 use crate::tree::{FileTree, HiddenItem, HiddenReason, InodeId};
 
@@ -287,7 +287,7 @@ pub(crate) fn waste(
     packages: &[Package],
     inode_owner: &[Option<u32>],
     hidden: &[HiddenItem],
-    duplicates: &mut [super::DuplicateGroup],
+    duplicates: &mut [super::duplicates::DuplicateGroup],
     checkpoint: &crate::stage::Checkpoint<'_>,
 ) -> Vec<Waste> {
     // Every copy but the kept one, at its first path, with its group.

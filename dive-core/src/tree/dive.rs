@@ -12,9 +12,9 @@
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 
+use super::arena::{FileTree, NodeId};
 use super::key::{KeyChain, PathKeys};
 use super::shape::{EntryBudget, Shape};
-use super::{FileTree, NodeId};
 use crate::layer::{EntryKind, LayerIndex};
 use crate::stage::Checkpoint;
 

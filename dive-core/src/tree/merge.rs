@@ -10,10 +10,10 @@ use std::cmp::Ordering;
 use hashbrown::HashSet;
 use serde::Serialize;
 
+use super::arena::{FileTree, Inode, InodeId, NodeId};
 use super::dive::{DiveFigures, DiveTally};
 use super::key::{KeyChain, PathKeys, common_prefix, names_at};
 use super::shape::{EntryBudget, Shape};
-use super::{FileTree, Inode, InodeId, NodeId};
 use crate::error::{EntryWarnings, LayerRef, Location, Warning};
 use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
 use crate::stage::Checkpoint;

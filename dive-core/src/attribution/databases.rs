@@ -1,0 +1,74 @@
+//! The package databases attribution reads: which files they are, and the packages each
+//! lists with where they are installed.
+
+use super::package::{DbPackage, Ecosystem};
+use super::room::Room;
+use super::{apk, conda, dpkg, npm, python};
+
+/// Whether the walk should keep this file's content for attribution.
+pub(crate) fn is_database(path: &[u8]) -> bool {
+    python::is_database(path)
+        || dpkg::is_database(path)
+        || apk::is_database(path)
+        || conda::is_database(path)
+        || npm::is_database(path)
+}
+
+/// Whether a database file lists every package of its manager (dpkg's `status`, apk's
+/// `installed`): a layer that installs anything rewrites it, so it says nothing of which
+/// packages that layer installed.
+pub(super) fn lists_every_package(path: &[u8]) -> bool {
+    path == dpkg::STATUS || apk::is_database(path)
+}
+
+/// The packages a database file lists, each with its location, as far as `room` allows.
+pub(crate) fn parse_database(path: &[u8], content: &[u8], room: &mut Room) -> Vec<DbPackage> {
+    let mut packages = parse_by_kind(path, content, room);
+    for package in &mut packages {
+        package.location = location_of(package, path);
+    }
+    packages
+}
+
+/// Where a package is installed: a Python dist's site directory, a conda environment's
+/// prefix, the `node_modules` directory holding an npm package, the database file of a
+/// dpkg or apk package.
+fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
+    use crate::path::split_last;
+    match package.ecosystem {
+        Ecosystem::Pip => package.site.clone().unwrap_or_default(),
+        // `<prefix>/conda-meta/<name>.json`.
+        Ecosystem::Conda => split_last(split_last(database).0).0.to_vec(),
+        // One database however it is split (status, info/*.list); distroless keeps its own.
+        Ecosystem::Dpkg if database.starts_with(dpkg::STATUS_D) => {
+            dpkg::STATUS_D[..dpkg::STATUS_D.len() - 1].to_vec()
+        }
+        Ecosystem::Dpkg => dpkg::STATUS.to_vec(),
+        Ecosystem::Apk => database.to_vec(),
+        Ecosystem::Npm => {
+            let dir = package.dirs.first().map_or(&[][..], |d| d.as_slice());
+            let (parent, parent_name) = split_last(split_last(dir).0);
+            if parent_name.starts_with(b"@") {
+                parent.to_vec()
+            } else {
+                split_last(dir).0.to_vec()
+            }
+        }
+    }
+}
+
+fn parse_by_kind(path: &[u8], content: &[u8], room: &mut Room) -> Vec<DbPackage> {
+    if python::is_database(path) {
+        python::parse(path, content, room).into_iter().collect()
+    } else if dpkg::is_database(path) {
+        dpkg::parse(path, content, room)
+    } else if apk::is_database(path) {
+        apk::parse(content, room)
+    } else if conda::is_database(path) {
+        conda::parse(path, content, room).into_iter().collect()
+    } else if npm::is_database(path) {
+        npm::parse(path, content, room).into_iter().collect()
+    } else {
+        Vec::new()
+    }
+}

@@ -12,7 +12,8 @@ use twox_hash::XxHash3_128;
 
 use super::decompress::Compression;
 use super::elf_sections;
-use super::fatbin::{self, DeviceCode, Reading, Scanner};
+use super::fatbin::{DeviceCode, Reading};
+use super::fatbin_scan::{Scanner, scan_sections};
 use super::index::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex};
 use super::options::WalkOptions;
 use super::tar_reader::{BLOCK, Data, Input, Member, TarError, TarReader};
@@ -563,7 +564,7 @@ pub(super) fn device_code_at<R: Read + Seek>(
             Err(err) => (None, vec![format!("cannot read the file: {err}")]),
         }
     } else {
-        fatbin::scan_sections(&sections, &mut positioned(reader, base, size))
+        scan_sections(&sections, &mut positioned(reader, base, size))
     };
     Some((sections, code))
 }

@@ -9,6 +9,8 @@ mod decompress;
 mod elf_sections;
 mod entries;
 mod fatbin;
+mod fatbin_chain;
+mod fatbin_scan;
 mod index;
 mod one_thread;
 mod options;
@@ -37,8 +39,8 @@ pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {
 pub(crate) fn device_code_of(bytes: &[u8], chunk: usize) -> Option<[fatbin::Reading; 2]> {
     let size = bytes.len() as u64;
     let sections = elf_sections::sections(size, &mut slice_reader(bytes))?;
-    let by_sections = fatbin::scan_sections(&sections, &mut slice_reader(bytes));
-    let mut scanner = fatbin::Scanner::new(size);
+    let by_sections = fatbin_scan::scan_sections(&sections, &mut slice_reader(bytes));
+    let mut scanner = fatbin_scan::Scanner::new(size);
     for piece in bytes.chunks(chunk.max(1)) {
         scanner.feed(piece);
     }

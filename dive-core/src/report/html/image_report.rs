@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use super::page::{bytes_cell, page, text};
 use super::treemap::{self, Kind, Treemap};
+use super::treemap_build;
+use super::treemap_svg;
 use crate::analysis::Analysis;
 use crate::escape::escape_path;
 use crate::report::finding::{Finding, total_saving};
@@ -42,7 +44,7 @@ fn script_data(map: &Treemap, exact: bool) -> String {
             g: item.colour,
             h: item.hidden,
             w: item.waste.is_some(),
-            t: treemap::tooltip(map, item, exact),
+            t: treemap_svg::tooltip(map, item, exact),
             p: item.path.as_deref(),
             c: &item.children,
         })
@@ -146,7 +148,7 @@ pub fn report_html(analysis: &Analysis, exact: bool) -> String {
     }
     body.push_str("</header>\n");
 
-    let map = treemap::build(analysis);
+    let map = treemap_build::build(analysis);
     treemap_section(&mut body, &map, exact);
     families_section(&mut body, analysis, exact);
     layers_section(&mut body, analysis, exact);
@@ -205,7 +207,7 @@ fn treemap_section(body: &mut String, map: &Treemap, exact: bool) {
         "<svg id=\"treemap\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"Treemap of the image's bytes\"><g id=\"tiles\">{}</g></svg>",
         treemap::WIDTH,
         treemap::HEIGHT,
-        treemap::svg(map, exact)
+        treemap_svg::svg(map, exact)
     );
     let shown = map.items.len().saturating_sub(1);
     if map.folded_files > 0 {

@@ -8,16 +8,19 @@
 mod image_report;
 mod page;
 mod treemap;
+mod treemap_build;
+mod treemap_svg;
 
 pub use image_report::report_html;
 pub(crate) use page::{page, text};
 pub(crate) use treemap::WIDTH;
-pub use treemap::{ITEM_BUDGET, Item, Kind, Rect, Treemap, squarify};
+pub use treemap::{ITEM_BUDGET, Item, Kind, Treemap};
+pub use treemap_svg::{Rect, squarify};
 
 use crate::analysis::Analysis;
 
 /// The treemap the page draws: the largest [`ITEM_BUDGET`] items of family → package →
 /// directory → file, hidden content beside its owner's files, the rest folded.
 pub fn treemap_of(analysis: &Analysis) -> Treemap {
-    treemap::build(analysis)
+    treemap_build::build(analysis)
 }

@@ -15,7 +15,9 @@ mod index;
 mod one_thread;
 mod options;
 mod pipeline;
+mod positioned_elf;
 mod strategy;
+pub(crate) mod tar_input;
 pub(crate) mod tar_reader;
 
 pub use decompress::Compression;
@@ -55,7 +57,7 @@ pub fn read_device_code<R: std::io::Read + std::io::Seek>(
     size: u64,
     deep: bool,
 ) -> Option<(Option<DeviceCode>, Vec<String>)> {
-    entries::device_code_at(file, 0, size, deep).map(|(_, code)| code)
+    positioned_elf::device_code_at(file, 0, size, deep).map(|(_, code)| code)
 }
 
 /// `read_at` over bytes in memory.

@@ -8,7 +8,8 @@ use tar::EntryType;
 use super::blob::Blob;
 use super::store::{LayerInput, OUTER_NAME_CAP, Store, check_metadata_cap, inner_path};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::tar_reader::{Seeking, TarReader};
+use crate::layer::tar_input::Seeking;
+use crate::layer::tar_reader::TarReader;
 use crate::path::{join, normalize, split_last};
 
 /// Symlink hops followed inside an archive before giving up.

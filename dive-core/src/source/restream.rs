@@ -18,7 +18,8 @@ use super::spec::{Source, Watch};
 use super::store::{OUTER_NAME_CAP, inner_path};
 use super::stream::outer_decoder;
 use crate::error::{Error, Location, Result};
-use crate::layer::tar_reader::{Streaming, TarReader};
+use crate::layer::tar_input::Streaming;
+use crate::layer::tar_reader::TarReader;
 use crate::path::{join, normalize, split_last};
 
 /// Where a fresh copy of a read-once input comes from.

@@ -14,7 +14,8 @@ use tar::EntryType;
 use super::store::{LayerInput, OUTER_NAME_CAP, Store, inner_path};
 use crate::aligned::AlignedReader;
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::tar_reader::{Streaming, TarReader};
+use crate::layer::tar_input::Streaming;
+use crate::layer::tar_reader::TarReader;
 use crate::layer::{Compression, LayerIndex, WalkInput, WalkOptions, sniff, walk};
 use crate::path::{join, normalize, split_last};
 

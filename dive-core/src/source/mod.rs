@@ -8,6 +8,8 @@ mod names;
 mod plan;
 #[cfg(feature = "registry")]
 mod registry;
+#[cfg(feature = "registry")]
+mod registry_options;
 mod resolve;
 mod restream;
 mod spec;
@@ -21,7 +23,7 @@ pub use daemon::Engine;
 pub use plan::{BaseAnnotation, Layout, Platform};
 pub(crate) use plan::{Plan, Selector};
 #[cfg(feature = "registry")]
-pub use registry::{Credentials, PlainHttp, RegistryOptions};
+pub use registry_options::{Credentials, PlainHttp, RegistryOptions};
 pub(crate) use resolve::resolve;
 pub(crate) use restream::Restream;
 pub use spec::{Source, Watch};

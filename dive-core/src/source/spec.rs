@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::daemon::Engine;
 #[cfg(feature = "registry")]
-use super::registry::{self, RegistryOptions};
+use super::registry_options::{self, RegistryOptions};
 use crate::error::{Error, Location, Result};
 
 /// Told how far a read has come toward a file's bytes (bytes passed, of how many; of 0
@@ -207,7 +207,7 @@ impl Source {
 /// Whether a bare argument that names no file reads as a registry reference.
 #[cfg(feature = "registry")]
 fn registry_reference(spec: &str) -> bool {
-    registry::looks_like_reference(spec)
+    registry_options::looks_like_reference(spec)
 }
 
 #[cfg(not(feature = "registry"))]

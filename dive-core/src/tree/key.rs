@@ -67,7 +67,7 @@ impl KeySeed {
 #[derive(Debug)]
 pub(crate) struct PathKeys {
     seed: KeySeed,
-    /// Name bytes hashed (one more per name, for its separator): [`super::Merged`] reports
+    /// Name bytes hashed (one more per name, for its separator): [`Merged`](super::Merged) reports
     /// them, so that a test can hold the work to a few passes over each path.
     hashed: Cell<u64>,
 }

@@ -8,134 +8,16 @@
 use std::cmp::Ordering;
 
 use hashbrown::HashSet;
-use serde::Serialize;
 
 use super::arena::{FileTree, Inode, InodeId, NodeId};
-use super::dive::{DiveFigures, DiveTally};
+use super::dive::DiveTally;
 use super::key::{KeyChain, PathKeys, common_prefix, names_at};
+use super::merged::{EntryChange, HiddenItem, HiddenReason, Merged, Unproven};
+use super::prove::ContentHasher;
 use super::shape::{EntryBudget, Shape};
 use crate::error::{EntryWarnings, LayerRef, Location, Warning};
-use crate::layer::{ContentHash, EntryKind, LayerEntry, LayerIndex};
+use crate::layer::{EntryKind, LayerEntry, LayerIndex};
 use crate::stage::Checkpoint;
-
-/// Why bytes shipped in a layer are not visible in the final image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HiddenReason {
-    /// A later layer wrote the path again with different content.
-    Overwritten,
-    /// A later layer wrote the path again with the same content (mode, owner or time changed).
-    MetadataOnly,
-    /// A whiteout deleted the file.
-    Deleted,
-    /// A whiteout deleted a directory holding the file.
-    DeletedWithDirectory,
-    /// An opaque whiteout hid every lower child of a directory holding the file.
-    OpaqueDirectory,
-    /// A later layer put a non-directory where a directory holding the file was.
-    DirectoryReplaced,
-}
-
-impl HiddenReason {
-    /// The `snake_case` name used in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Overwritten => "overwritten",
-            Self::MetadataOnly => "metadata_only",
-            Self::Deleted => "deleted",
-            Self::DeletedWithDirectory => "deleted_with_directory",
-            Self::OpaqueDirectory => "opaque_directory",
-            Self::DirectoryReplaced => "directory_replaced",
-        }
-    }
-}
-
-/// What one tar entry did to the image as it stood below its layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryChange {
-    /// The path did not exist below.
-    Added,
-    /// The path existed below and this entry set it again.
-    Modified,
-    /// A whiteout (or opaque marker) that removed something below.
-    Removed,
-    /// A whiteout of a path that did not exist below: it removes nothing.
-    RemovedNothing,
-}
-
-impl EntryChange {
-    /// One letter for listings: `A`, `M`, `D`, or `d` for a whiteout that removed nothing.
-    pub fn letter(self) -> char {
-        match self {
-            Self::Added => 'A',
-            Self::Modified => 'M',
-            Self::Removed => 'D',
-            Self::RemovedNothing => 'd',
-        }
-    }
-}
-
-/// File content shipped in a layer but not visible in the final image, with its evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HiddenItem {
-    /// The last path that showed the content.
-    pub path: Vec<u8>,
-    /// Bytes of content.
-    pub bytes: u64,
-    /// Layer that added the content.
-    pub added_in_layer: usize,
-    /// Layer whose change removed its last visible path.
-    pub hidden_by_layer: usize,
-    /// What that change was.
-    pub reason: HiddenReason,
-    /// The content.
-    pub inode: InodeId,
-}
-
-/// The result of merging: the final tree, hidden content and dive's own figures.
-#[derive(Debug, Clone)]
-pub struct Merged {
-    /// The final file system.
-    pub tree: FileTree,
-    /// Hidden content, largest first.
-    pub hidden: Vec<HiddenItem>,
-    /// Efficiency and waste as dive computes them.
-    pub dive: DiveFigures,
-    /// Problems met while merging (`location.layer` holds only the index).
-    pub warnings: Vec<Warning>,
-    /// Per layer, per entry: what the entry changed.
-    pub changes: Vec<Vec<EntryChange>>,
-    /// Same-size rewrites whose reason waits for [`prove`].
-    pub(crate) unproven: Vec<Unproven>,
-    /// Per layer, bytes of the files skipped as past the image's allowance of directories
-    /// (in no figure: a layer's file bytes leave them out, as the walk's skipped entries).
-    pub skipped_bytes: Vec<u64>,
-    /// Path bytes hashed for keys (dive's figures, the allowance, whiteouts): a few passes
-    /// over each path, however deep.
-    pub path_bytes_hashed: u64,
-}
-
-/// Files from this size on are hashed on two threads when a rewrite is checked.
-const PARALLEL_HASH: u64 = 1 << 20;
-
-/// Gives the content hash of a file entry whose walk did not read its data.
-pub(crate) trait ContentHasher: Sync {
-    /// The content hash of entry `index` of `layer`, if it can be read.
-    fn hash(&self, layer: usize, index: u32, entry: &LayerEntry) -> Option<ContentHash>;
-
-    /// Whether two files of one size surely differ, from a look at a few KiB at each end;
-    /// `false` when that cannot tell.
-    fn ends_differ(&self, _a: (usize, &LayerEntry), _b: (usize, &LayerEntry)) -> bool {
-        false
-    }
-
-    /// A 64-bit hash of the first `n` bytes of an entry's content, when it can be read in
-    /// place (a plain layer): the cheap second stage of finding duplicates.
-    fn head(&self, _layer: usize, _entry: &LayerEntry, _n: usize) -> Option<u64> {
-        None
-    }
-}
 
 /// Merges `layers` (in manifest order) into the final tree; `None` when `checkpoint` said to
 /// stop.
@@ -266,59 +148,6 @@ pub(crate) fn merge(
         skipped_bytes: shapes.iter().map(Shape::skipped_bytes).collect(),
         path_bytes_hashed,
     })
-}
-
-/// A file rewritten by a later layer at the same size, whose contents the merge did not
-/// compare: hidden as overwritten until [`prove`] says whether only metadata changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Unproven {
-    /// The content hidden.
-    pub inode: InodeId,
-    /// Its path, rewritten.
-    pub node: NodeId,
-    /// The layer that rewrote it, and the rewriting entry.
-    pub layer: u32,
-    pub entry: u32,
-}
-
-/// Why each [`Unproven`] rewrite hid its content: its bytes are read (plain layers in place,
-/// large files on two cores) and compared with the rewrite's. Once `checkpoint` says to
-/// stop, the rest are left overwritten unread.
-pub(crate) fn prove(
-    unproven: &[Unproven],
-    tree: &FileTree,
-    layers: &[&LayerIndex],
-    hasher: &dyn ContentHasher,
-    checkpoint: &Checkpoint<'_>,
-) -> Vec<(InodeId, HiddenReason)> {
-    use rayon::prelude::*;
-    let hash = |layer: u32, index: u32| {
-        let walked = layers.get(layer as usize)?;
-        let entry = walked.entries.get(index as usize)?;
-        walked
-            .content_hash(index as usize)
-            .or_else(|| hasher.hash(layer as usize, index, entry))
-    };
-    unproven
-        .par_iter()
-        .map(|u| {
-            // Each item reads two files: asked every time.
-            if checkpoint.stop() {
-                return (u.inode, HiddenReason::Overwritten);
-            }
-            let old = tree.inode(u.inode);
-            let (a, b) = if old.size >= PARALLEL_HASH {
-                rayon::join(|| hash(old.layer, old.entry), || hash(u.layer, u.entry))
-            } else {
-                (hash(old.layer, old.entry), hash(u.layer, u.entry))
-            };
-            let reason = match (a, b) {
-                (Some(a), Some(b)) if a == b => HiddenReason::MetadataOnly,
-                _ => HiddenReason::Overwritten,
-            };
-            (u.inode, reason)
-        })
-        .collect()
 }
 
 /// Most directory paths [`Merger::ensure_parents`] keeps, and most bytes of them: deep

@@ -4,10 +4,14 @@ mod arena;
 mod dive;
 mod key;
 mod merge;
+mod merged;
+mod prove;
 mod shape;
 
 pub use arena::{FileTree, Inode, InodeId, Node, NodeId};
 pub use dive::DiveFigures;
 pub(crate) use key::KeySeed;
-pub(crate) use merge::{ContentHasher, Unproven, merge, prove};
-pub use merge::{EntryChange, HiddenItem, HiddenReason, Merged};
+pub(crate) use merge::merge;
+pub(crate) use merged::Unproven;
+pub use merged::{EntryChange, HiddenItem, HiddenReason, Merged};
+pub(crate) use prove::{ContentHasher, prove};

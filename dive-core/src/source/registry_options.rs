@@ -1,6 +1,8 @@
 //! Who a registry source asks and how: plain HTTP or not, which credentials, and what
 //! reads as a registry reference.
 
+use std::str::FromStr;
+
 use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
 

@@ -13,7 +13,7 @@ use super::walk_plan::{WalkedLayers, walk_layers};
 use crate::analysis::{Analysis, BaseLayers, ImageRecord, LayerRecord};
 use crate::contents::{Contents, check_rereadable};
 use crate::error::{Error, Location, Result, Warning};
-use crate::layer::{LayerIndex, WalkOptions};
+use crate::layer::{LayerIndex, Strategy, WalkOptions};
 use crate::limits::Limits;
 use crate::persist::scan;
 use crate::source::{self, Layout, Platform, Restream, Selector, Source};
@@ -84,14 +84,14 @@ impl Analyzer {
             return Ok((analysis, attributing));
         }
         let selector = self.selector()?;
-        let mut on_stream_layer = |blob: &str, index: &LayerIndex| {
-            // A stream's layers are walked where they pass, on one thread.
+        let mut on_stream_layer = |blob: &str, index: &LayerIndex, strategy: Strategy| {
+            // A stream's layers are walked where they pass; the walk says how.
             let event = Event::LayerWalked {
                 index: None,
                 blob,
                 entries: index.entries.len(),
                 bytes: index.size_uncompressed,
-                strategy: Some(crate::layer::Strategy::Stream),
+                strategy: Some(strategy),
             };
             observer.event(&event) == Control::Continue
         };
@@ -237,7 +237,7 @@ impl Analyzer {
     ) -> Result<(String, Box<dyn source::Store>, Selector)> {
         let selector = self.selector()?;
         let (input, store, reference) =
-            source::open(source, &self.walk_options(), &mut |_, _| true)?;
+            source::open(source, &self.walk_options(), &mut |_, _, _| true)?;
         let selector = Selector {
             image: selector.image.or(reference),
             ..selector

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use super::stream::StreamStore;
 use crate::error::{Error, Location, Result};
-use crate::layer::{LayerIndex, WalkOptions};
+use crate::layer::{LayerIndex, Strategy, WalkOptions};
 
 /// Bytes of the engine's stderr kept for the error message.
 const STDERR_KEPT: usize = 4096;
@@ -45,7 +45,7 @@ pub(crate) fn scan(
     engine: Engine,
     reference: &str,
     options: &WalkOptions,
-    on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
+    on_layer: &mut dyn FnMut(&str, &LayerIndex, Strategy) -> bool,
 ) -> Result<StreamStore> {
     let mut save = Save::spawn(input, engine, reference)?;
     let scanned = StreamStore::scan(input, &mut save, options, on_layer);

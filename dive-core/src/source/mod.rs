@@ -32,13 +32,13 @@ pub use store::PartNote;
 pub(crate) use store::{Fetch, LayerInput, Store};
 
 use crate::error::{Error, Location, Result};
-use crate::layer::{Compression, LayerIndex, WalkOptions, sniff};
+use crate::layer::{Compression, LayerIndex, Strategy, WalkOptions, sniff};
 
 /// Opens a source into a store; streams are scanned to the end here.
 pub(crate) fn open(
     source: Source,
     options: &WalkOptions,
-    on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
+    on_layer: &mut dyn FnMut(&str, &LayerIndex, Strategy) -> bool,
 ) -> Result<(String, Box<dyn Store>, Option<String>)> {
     match source {
         Source::Path { path, reference } => {

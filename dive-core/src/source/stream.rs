@@ -16,7 +16,7 @@ use crate::aligned::AlignedReader;
 use crate::error::{Error, Location, Result, Warning};
 use crate::layer::tar_input::Streaming;
 use crate::layer::tar_reader::TarReader;
-use crate::layer::{Compression, LayerIndex, WalkInput, WalkOptions, sniff, walk};
+use crate::layer::{Compression, LayerIndex, Strategy, WalkInput, WalkOptions, sniff, walk};
 use crate::path::{join, normalize, split_last};
 
 /// Σ metadata kept from one stream before it is refused.
@@ -34,12 +34,13 @@ pub(crate) struct StreamStore {
 }
 
 impl StreamStore {
-    /// Reads the whole stream; `on_layer` hears of each walked blob and may stop the scan.
+    /// Reads the whole stream; `on_layer` hears of each walked blob, and how
+    /// [`walk`] read it, and may stop the scan.
     pub(crate) fn scan<R: Read>(
         input: &str,
         reader: R,
         options: &WalkOptions,
-        on_layer: &mut dyn FnMut(&str, &LayerIndex) -> bool,
+        on_layer: &mut dyn FnMut(&str, &LayerIndex, Strategy) -> bool,
     ) -> Result<Self> {
         let decoded = outer_decoder(input, reader)?;
         let mut store = StreamStore::default();
@@ -116,8 +117,8 @@ impl StreamStore {
                         store.meta.insert(name, bytes);
                     } else {
                         let member = io::Cursor::new(head).chain(tar.data());
-                        let (index, _) = walk(WalkInput::Passing(Box::new(member)), options);
-                        if !on_layer(&name, &index) {
+                        let (index, strategy) = walk(WalkInput::Passing(Box::new(member)), options);
+                        if !on_layer(&name, &index, strategy) {
                             return Err(Error::Cancelled {
                                 location: Location::input(input),
                             });

@@ -100,7 +100,7 @@ impl AnalyzerBuilder {
 
     /// The GPUs the image is for, by SM number (86 for `sm_86`; see
     /// [`parse_gpu_arch`](crate::attribution::parse_gpu_arch)): device code none of them
-    /// can run is reported as not for them ([`Analysis::gpus`]).
+    /// can run is reported as not for them ([`Analysis::gpus`](crate::Analysis::gpus)).
     #[must_use]
     pub fn gpu_archs(mut self, gpus: Vec<u32>) -> Self {
         self.gpus = gpus;

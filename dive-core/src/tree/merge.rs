@@ -368,7 +368,7 @@ impl Merger<'_> {
 
     /// Overwriting a file with one of the same size and content only changes metadata. What
     /// is told without reading the contents is told here; a rewrite that needs them read is
-    /// [`Unproven`] and `Overwritten` until [`prove`] compares them.
+    /// [`Unproven`] and `Overwritten` until [`prove`](super::prove::prove) compares them.
     fn overwrite_reason(&mut self, id: NodeId, index: usize, entry: &LayerEntry) -> HiddenReason {
         let Some(inode) = self.tree.node(id).inode else {
             return HiddenReason::Overwritten;

@@ -95,7 +95,7 @@ pub struct Merged {
     pub warnings: Vec<Warning>,
     /// Per layer, per entry: what the entry changed.
     pub changes: Vec<Vec<EntryChange>>,
-    /// Same-size rewrites whose reason waits for [`prove`].
+    /// Same-size rewrites whose reason waits for [`prove`](super::prove::prove).
     pub(crate) unproven: Vec<Unproven>,
     /// Per layer, bytes of the files skipped as past the image's allowance of directories
     /// (in no figure: a layer's file bytes leave them out, as the walk's skipped entries).
@@ -106,7 +106,7 @@ pub struct Merged {
 }
 
 /// A file rewritten by a later layer at the same size, whose contents the merge did not
-/// compare: hidden as overwritten until [`prove`] says whether only metadata changed.
+/// compare: hidden as overwritten until [`prove`](super::prove::prove) says whether only metadata changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unproven {
     /// The content hidden.

@@ -34,7 +34,8 @@
 use std::collections::HashMap;
 
 use super::error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
-use super::parse::{Dockerfile, Form, Instruction, Keyword, Span, Stage, join_continuations};
+use super::model::{Form, Instruction, Keyword, Span};
+use super::parse::{Dockerfile, Stage, join_continuations};
 
 /// One entry of the image config's history, as the plan reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

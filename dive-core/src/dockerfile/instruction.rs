@@ -3,7 +3,7 @@
 
 use parse_dockerfile::{Command, HealthcheckArguments, JsonOrStringArray, Source};
 
-use super::parse::{Form, Heredoc, Instruction, Keyword, Span};
+use super::model::{Form, Heredoc, Instruction, Keyword, Span};
 
 /// What an instruction's parts add up to while it is read: the spans that bound it, its
 /// words, its heredocs (and where in `words` each heredoc source goes).

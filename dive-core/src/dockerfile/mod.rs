@@ -26,12 +26,12 @@
 mod error;
 mod history;
 mod instruction;
+mod model;
 mod parse;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
 pub(crate) use history::{HistoryEntry, LayerOrigin, Mapping, map_history};
-pub(crate) use parse::{
-    Dockerfile, Form, Heredoc, Instruction, Keyword, MAX_DOCKERFILE_BYTES, Span, Stage, parse,
-};
+pub(crate) use model::{Form, Heredoc, Instruction, Keyword, Span};
+pub(crate) use parse::{Dockerfile, MAX_DOCKERFILE_BYTES, Stage, parse};

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Gate, Section, Status};
+use super::verdict::{Gate, Section, Status};
 use crate::escape::escape;
 use crate::report::{cut, markdown_cell, markdown_code_cell};
 

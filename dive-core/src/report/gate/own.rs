@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::rules::{Limit, NameGlob, OwnKind, OwnRule, Rules};
-use super::{Measured, RuleResult, Section, Status};
+use super::verdict::{Measured, RuleResult, Section, Status};
 use crate::analysis::Analysis;
 use crate::attribution::{Package, WasteClass, classify};
 use crate::report::human_bytes;

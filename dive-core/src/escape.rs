@@ -71,15 +71,21 @@ fn is_plain_ascii(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
 }
 
-/// Whether a terminal, or a reader, would take `c` as something other than a glyph.
-pub fn needs_escape(c: char) -> bool {
-    matches!(c,
-        '\0'..='\x1f' | '\x7f'..='\u{9f}'
-        // Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
-        | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        // Line and paragraph separators break a row as a newline would.
-        | '\u{2028}' | '\u{2029}')
-        || is_noncharacter(c)
+unstable_use!(chars::needs_escape);
+
+mod chars {
+    use super::is_noncharacter;
+
+    /// Whether a terminal, or a reader, would take `c` as something other than a glyph.
+    pub fn needs_escape(c: char) -> bool {
+        matches!(c,
+            '\0'..='\x1f' | '\x7f'..='\u{9f}'
+            // Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
+            | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            // Line and paragraph separators break a row as a newline would.
+            | '\u{2028}' | '\u{2029}')
+            || is_noncharacter(c)
+    }
 }
 
 /// Unicode's 66 noncharacters (U+FDD0..=U+FDEF and the last two code points of every plane):

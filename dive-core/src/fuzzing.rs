@@ -1,5 +1,7 @@
 //! Entry points and oracles for the `cargo fuzz` targets in `fuzz/` and their regression
-//! tests: the parsers an image feeds, callable on arbitrary bytes. Not a stable API.
+//! tests: the parsers an image feeds, callable on arbitrary bytes. Not a stable API: public
+//! with the `unstable` feature only.
+#![cfg_attr(not(feature = "unstable"), allow(dead_code))]
 
 use crate::layer::{
     EntryKind, LayerIndex, WalkOptions, walk_bytes, walk_reader, walk_reader_threaded,

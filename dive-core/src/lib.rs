@@ -6,13 +6,36 @@
 //! whiteouts, merges the file tree in manifest order and keeps an exact byte ledger:
 //! `Σ layer file bytes = final bytes + hidden bytes`, each hidden byte with its evidence.
 //!
-//! Data flows top to bottom: [`source`] → [`layer`] → [`tree`] → [`Analysis`] → [`report`];
-//! [`scan`] saves an analysis and opens it again without the image; [`report::gate`] checks
-//! one against CI rules; [`report::diff`] compares two. Names from an image reach people only through
-//! [`escape`].
+//! # The face
+//!
+//! - **Analysing**: [`analyze`] for one image with the defaults; [`AnalyzerBuilder`] →
+//!   [`Analyzer`] for a reusable engine with its options ([`Limits`], [`Platform`],
+//!   [`FamilyRules`], the GPUs of [`AnalyzerBuilder::parse_gpu_arch`]). An [`Observer`]
+//!   hears [`Event`]s and answers [`Control::Stop`] to stop; [`Analyzer::analyze_in_steps`] hands back the merged
+//!   image ([`Attributed`], [`Attributing`]) before owners and waste are found.
+//! - **Inputs**: [`Source`] (a path, `-`, `docker:REF`, `podman:REF`, or with the `registry`
+//!   feature `registry:REF` and its `RegistryOptions`).
+//! - **The result**: [`Analysis`], plain data with indices instead of references: the
+//!   image's and each layer's facts ([`ImageFacts`], [`LayerFacts`]), the merged
+//!   [`FileTree`] ([`Node`], [`Inode`]), hidden content and why ([`HiddenItem`]), each
+//!   layer's own entries ([`Analysis::layer_entries`], [`LayerEntry`]), owners, families, waste,
+//!   duplicates, reinstalls and CUDA device code ([`Attribution`]), and the [`Warning`]s.
+//! - **Outputs**: the pure functions of [`report`]: the summary, JSON, findings and the
+//!   optimisation report, the HTML page, [`report::diff`] of two analyses and
+//!   [`report::gate`] (CI rules, their verdict and the exit codes).
+//! - **Files**: [`contents`] reads a version of a path back out of the image (`cat`) and
+//!   extracts files below a directory; [`scan`] saves an analysis and opens it again
+//!   without the image.
+//! - **Names from an image** reach people only through [`escape`].
+//! - **Errors**: [`Error`] when the image cannot be understood (each with its [`Location`]),
+//!   [`Warning`] for what did not stop the analysis.
+//!
+//! Nothing else is public. The `unstable` feature (off by default) opens internals to the
+//! fuzz targets, the benches and the tests: hidden from these docs and free to change in any
+//! release.
 //!
 //! ```
-//! use dive_core::{AnalyzerBuilder, Source, report};
+//! use dive_core::{AnalyzerBuilder, Source, escape, report};
 //!
 //! // The demo image bundled with the repository; any `docker save` tar, OCI layout or `-` works.
 //! let analyzer = AnalyzerBuilder::new().threads(2).build();
@@ -21,41 +44,90 @@
 //! assert_eq!(image.total_file_bytes, image.final_bytes + image.hidden_bytes);
 //! println!("{} bytes visible, {} hidden", analysis.image.final_bytes, analysis.image.hidden_bytes);
 //! for item in analysis.hidden.iter().take(3) {
-//!     println!("{} hidden by layer {}", String::from_utf8_lossy(&item.path), item.hidden_by_layer);
+//!     println!("{} hidden by layer {}", escape::escape_path(&item.path), item.hidden_by_layer);
 //! }
 //! print!("{}", report::summary(&analysis, Default::default()));
 //! # Ok::<(), dive_core::Error>(())
 //! ```
 #![deny(missing_docs)]
 
+/// A module that is public, hidden from the docs, with the `unstable` feature (for the fuzz
+/// targets, the benches and the tests) and private without it.
+macro_rules! unstable_mod {
+    ($(#[$attr:meta])* $name:ident) => {
+        $(#[$attr])*
+        #[cfg(feature = "unstable")]
+        #[doc(hidden)]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "unstable"))]
+        mod $name;
+    };
+}
+
+/// A re-export that is public, hidden from the docs, with the `unstable` feature and
+/// crate-wide without it.
+macro_rules! unstable_use {
+    ($($path:tt)*) => {
+        #[cfg(feature = "unstable")]
+        #[doc(hidden)]
+        pub use $($path)*;
+        #[cfg(not(feature = "unstable"))]
+        #[allow(unused_imports)]
+        pub(crate) use $($path)*;
+    };
+}
+
 mod aligned;
 mod analysis;
-pub mod attribution;
+unstable_mod!(attribution);
 pub mod contents;
 mod digest;
 mod dockerfile;
 mod engine;
 mod error;
 pub mod escape;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod layer;
+unstable_mod!(fuzzing);
+unstable_mod!(layer);
 mod limits;
 mod path;
 mod persist;
 pub mod report;
-pub mod source;
+unstable_mod!(source);
 mod stage;
-pub mod tree;
+unstable_mod!(tree);
 
-pub use analysis::{
-    Analysis, BaseImage, BaseLayers, BaseSource, EntryContents, ImageFacts, LargeFile, LayerFacts,
-};
+// The analyzer, its options and what it tells an observer.
 pub use engine::{
     Analyzer, AnalyzerBuilder, Attributed, Attributing, Control, Event, Observer, analyze,
 };
-pub use error::{Error, LayerRef, Location, Result, Warning};
 pub use limits::Limits;
-pub use persist::scan;
-pub use source::{Platform, Source};
 pub use stage::Stage;
+
+// Where an image comes from.
+#[cfg(feature = "registry")]
+pub use source::{Credentials, PlainHttp, RegistryOptions};
+pub use source::{Engine, Layout, PartNote, Platform, Source};
+
+// The analysis and its records.
+pub use analysis::{
+    Analysis, BaseImage, BaseLayers, BaseSource, EntryContents, ImageFacts, LargeFile, LayerFacts,
+};
+pub use attribution::{
+    Attribution, Cuda, CudaFile, DuplicateCause, DuplicateGroup, Ecosystem, FamilyRules,
+    FamilyTotal, LayerBytes, Package, Reinstall, UnownedDir, Waste, WasteClass, WastePath,
+};
+pub use layer::{Arch, Compression, DeviceCode, EntryKind, LayerEntry, Strategy};
+pub use tree::{
+    DiveFigures, EntryChange, FileTree, HiddenItem, HiddenReason, Inode, InodeId, Node, NodeId,
+};
+
+pub mod scan {
+    //! Saved scans: an analysis written to a file ([`save`]) and opened again without the
+    //! image (a [`Source`](crate::Source) whose path [`is_scan`]).
+    pub use crate::persist::scan::{is_scan, save};
+    unstable_use!(crate::persist::scan::{MAX_SCAN_BYTES, SCAN_FORMAT, write});
+}
+
+// Errors and warnings.
+pub use error::{Error, LayerRef, Location, Result, Warning};

@@ -40,6 +40,12 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// A size as people write one for a cap or a rule: `2GB`, `1.5GiB`, `300MB`, `20 MB`,
+    /// `1024`; SI for `KB`/`MB`/`GB`, binary for `KiB`/`MiB`/`GiB`.
+    pub fn parse_size(text: &str) -> Option<u64> {
+        parse_size(text)
+    }
+
     /// With another metadata file cap.
     #[must_use]
     pub fn metadata_bytes(mut self, bytes: u64) -> Self {
@@ -74,4 +80,13 @@ impl Limits {
         self.ratio = ratio;
         self
     }
+}
+
+/// [`Limits::parse_size`], for the gate's rules too.
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u64>() {
+        return Some(n);
+    }
+    text.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64())
 }

@@ -141,7 +141,7 @@ impl PyAnalysis {
             "html" => {
                 let analysis = Arc::clone(&self.inner);
                 return interruptible(py, "report", move || {
-                    report::html::report_html(&analysis, exact_bytes)
+                    report::report_html(&analysis, exact_bytes)
                 });
             }
             other => {

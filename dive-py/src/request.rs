@@ -7,9 +7,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dive_core::attribution::{FamilyRules, parse_gpu_arch};
-use dive_core::layer::Strategy;
-use dive_core::report::gate::parse_size;
+use dive_core::FamilyRules;
+use dive_core::Strategy;
 use dive_core::{Analysis, AnalyzerBuilder, Control, Event, Limits, Observer, Source, Stage};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -67,7 +66,7 @@ pub(crate) fn limits(given: &Bound<'_, PyDict>) -> PyResult<Limits> {
             let text: String = value.extract().map_err(|_| {
                 PyTypeError::new_err(format!("limits[{key:?}]: a non-negative int or a size"))
             })?;
-            parse_size(&text).ok_or_else(|| {
+            Limits::parse_size(&text).ok_or_else(|| {
                 PyValueError::new_err(format!("limits[{key:?}]: {text:?} is not a size"))
             })
         };
@@ -99,7 +98,7 @@ pub(crate) fn gpu_archs(given: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
     names
         .iter()
         .map(|name| {
-            parse_gpu_arch(name.trim()).ok_or_else(|| {
+            AnalyzerBuilder::parse_gpu_arch(name.trim()).ok_or_else(|| {
                 PyValueError::new_err(format!(
                     "gpu_arch: {name:?} is not a GPU architecture such as sm_90"
                 ))

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use dive_core::escape::{escape, needs_escape};
+use dive_core::escape::escape;
 use dive_testdata::tools::Tool;
 use dive_testdata::{
     Compression, HOSTILE, NOT_XML, build, docker25, hostile_image, hostile_image_holding,
@@ -52,6 +52,12 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 /// Output for people: valid UTF-8 (an invalid byte is shown as `\xff`) holding no code point
 /// a terminal acts on, but the newlines that end its own lines.
+/// Whether a terminal would act on `c`: the escaping function changes it.
+fn needs_escape(c: char) -> bool {
+    let text = c.to_string();
+    escape(&text) != text.as_str()
+}
+
 fn assert_safe(what: &str, bytes: &[u8]) -> String {
     let text = String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| {
         panic!(

@@ -94,6 +94,22 @@ pub struct LayerFacts {
     pub from_base: bool,
 }
 
+impl LayerFacts {
+    /// The Dockerfile step as people wrote it ([`LayerFacts::created_by`] without the
+    /// `/bin/sh -c #(nop) ` noise, spaces folded), when the history has one.
+    pub fn command(&self) -> Option<String> {
+        self.created_by.as_deref().map(clean_command)
+    }
+}
+
+/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
+pub(crate) fn clean_command(command: &str) -> String {
+    let command = command.trim();
+    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
+    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
+    command.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A visible file, for the largest-files list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -184,8 +200,22 @@ impl EntryContents {
 }
 
 impl Analysis {
-    /// Layer `layer`'s walk: its entries in tar order, sizes, compression, digests.
+    /// Layer `layer`'s entries, in tar order.
+    pub fn layer_entries(&self, layer: usize) -> Option<&[LayerEntry]> {
+        Some(&self.layer_index(layer)?.entries)
+    }
+
+    /// Layer `layer`'s walk: its entries, sizes, compression, digests, and the side tables
+    /// the walk keeps (captured databases, device code, content hashes): the engine's
+    /// representation, public with the `unstable` feature only.
+    #[cfg(feature = "unstable")]
+    #[doc(hidden)]
     pub fn layer_index(&self, layer: usize) -> Option<&LayerIndex> {
+        self.layer_indexes.get(layer).map(Arc::as_ref)
+    }
+
+    #[cfg(not(feature = "unstable"))]
+    pub(crate) fn layer_index(&self, layer: usize) -> Option<&LayerIndex> {
         self.layer_indexes.get(layer).map(Arc::as_ref)
     }
 

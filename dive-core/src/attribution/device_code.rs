@@ -87,6 +87,7 @@ impl Cuda {
 
     /// The device code none of `gpus` (SM numbers) can run; each file's newest PTX is
     /// counted apart, never as theirs to drop.
+    #[doc(hidden)]
     pub fn not_for(&self, gpus: &[u32]) -> NotForGpus {
         let mut out = NotForGpus {
             gpus: gpus.to_vec(),

@@ -77,7 +77,9 @@ pub struct DuplicateGroup {
     pub count: usize,
     /// `(count − 1) × size`.
     pub reclaimable_bytes: u64,
-    /// How the copies were proven equal.
+    /// How the copies were proven equal: today always equal BLAKE3 hashes of the whole
+    /// content, so not part of the API (the JSON says it as `evidence`).
+    #[doc(hidden)]
     pub evidence: Evidence,
     /// Why, by who owns the copies.
     pub cause: DuplicateCause,

@@ -23,9 +23,12 @@ mod room;
 mod waste;
 
 pub(crate) use databases::{is_database, parse_database};
-pub use device_code::{CpuOnlyPart, Cuda, CudaFile, NotForGpus, parse_gpu_arch, without_gpu};
-pub use duplicates::{DuplicateCause, DuplicateGroup, Evidence, MIN_DUPLICATE_SIZE};
-pub use families::{FamilyRules, family_of};
+pub use device_code::{Cuda, CudaFile, parse_gpu_arch, without_gpu};
+unstable_use!(device_code::{CpuOnlyPart, NotForGpus});
+pub use duplicates::{DuplicateCause, DuplicateGroup, MIN_DUPLICATE_SIZE};
+unstable_use!(duplicates::Evidence);
+pub use families::FamilyRules;
+unstable_use!(families::family_of);
 pub(crate) use owners::attribute;
 pub use owners::{Attribution, FamilyTotal, UnownedDir};
 pub use package::{Ecosystem, Package};

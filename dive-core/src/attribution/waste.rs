@@ -81,6 +81,12 @@ impl WasteClass {
     ];
 
     /// The class's name in JSON and text.
+    /// The class of a visible path, if any; `family` is its owner package's family.
+    pub fn of(path: &[u8], family: Option<&str>) -> Option<WasteClass> {
+        classify(path, family)
+    }
+
+    /// The class's name, as JSON and the gate's `waste:` rule say it.
     pub fn name(self) -> &'static str {
         match self {
             Self::PipCache => "pip-cache",

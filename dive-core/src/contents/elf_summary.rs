@@ -62,7 +62,14 @@ pub struct ElfSummary {
     /// Parts not read because the cap was reached (`the section table: 9 MB`), in words.
     pub left_out: Vec<String>,
     /// What was read to make the summary.
+    #[doc(hidden)]
     pub read: ElfReadCount,
+}
+
+impl ElfSummary {
+    /// Bytes of headers and tables read at most for one summary; past it the summary says
+    /// what it left out.
+    pub const CAP: u64 = super::elf_read::SUMMARY_CAP;
 }
 
 impl Contents {
@@ -78,7 +85,7 @@ impl Contents {
     }
 
     /// [`Contents::elf_summary`], telling `watch` how far it is (bytes of the layer decoded
-    /// up to the file, then bytes of the file, at least every [`STEP`](super::elf_read::STEP)); when
+    /// up to the file, then bytes of the file, at least every 64 KiB); when
     /// `watch` answers `false` the read stops with [`crate::Error::Cancelled`].
     pub fn elf_summary_watched(
         &self,

@@ -38,7 +38,7 @@ pub enum FollowError {
         /// What it is.
         kind: EntryKind,
     },
-    /// More than [`MAX_LINKS`] links: a loop, or a chain that long.
+    /// More than 40 links (`MAX_LINKS`): a loop, or a chain that long.
     #[error(
         "{}: more than {MAX_LINKS} symlinks to follow (a loop, or a chain that long); the \
          next was {}",

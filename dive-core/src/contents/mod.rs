@@ -15,10 +15,12 @@ mod reread;
 pub(crate) mod sparse;
 
 pub use crate::source::Watch;
-pub use elf_read::{ElfReadCount, STEP as ELF_STEP, SUMMARY_CAP as ELF_SUMMARY_CAP};
+unstable_use!(elf_read::{ElfReadCount, STEP as ELF_STEP, SUMMARY_CAP as ELF_SUMMARY_CAP});
 pub use elf_summary::ElfSummary;
 pub use extract::{ExtractOptions, Extracted, Skipped};
-pub use follow::{FollowError, MAX_LINKS};
+pub use follow::FollowError;
+unstable_use!(follow::MAX_LINKS);
 pub use read::EntryReader;
 
-pub use reread::{Contents, Found, Version, check_rereadable};
+pub use reread::{Contents, Found, Version};
+unstable_use!(reread::check_rereadable);

@@ -114,6 +114,16 @@ impl Analysis {
     }
 }
 
+impl Source {
+    /// Refuses, with what to do instead, a source that cannot be read a second time to take
+    /// files out of it ([`Analyzer::contents`](crate::Analyzer::contents)): stdin (or any
+    /// stream) and a saved scan. Check this before the analysis, so nothing is analysed in
+    /// vain.
+    pub fn check_rereadable(&self) -> Result<()> {
+        check_rereadable(self)
+    }
+}
+
 /// Refuses, with what to do instead, a source that cannot be read a second time: stdin (or
 /// any stream) and a saved scan. Callers that read files after an analysis check this
 /// first, so nothing is analysed in vain.

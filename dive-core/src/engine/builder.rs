@@ -78,10 +78,8 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Smallest file counted as a duplicate (default [`MIN_DUPLICATE_SIZE`], 4 KiB; 1 counts
+    /// Smallest file counted as a duplicate (default 4 KiB, `MIN_DUPLICATE_SIZE`; 1 counts
     /// every file).
-    ///
-    /// [`MIN_DUPLICATE_SIZE`]: crate::attribution::MIN_DUPLICATE_SIZE
     #[must_use]
     pub fn min_duplicate_size(mut self, bytes: u64) -> Self {
         self.min_duplicate_size = Some(bytes.max(1));
@@ -99,11 +97,17 @@ impl AnalyzerBuilder {
     }
 
     /// The GPUs the image is for, by SM number (86 for `sm_86`; see
-    /// [`parse_gpu_arch`](crate::attribution::parse_gpu_arch)): device code none of them
-    /// can run is reported as not for them ([`Analysis::gpus`](crate::Analysis::gpus)).
+    /// [`AnalyzerBuilder::parse_gpu_arch`]): device code none of them can run is reported
+    /// as not for them ([`Analysis::gpus`](crate::Analysis::gpus)).
     #[must_use]
     pub fn gpu_archs(mut self, gpus: Vec<u32>) -> Self {
         self.gpus = gpus;
         self
+    }
+
+    /// A GPU as `--gpu-arch` names it (`sm_86`, `sm_90a`, `86`, `8.6`): its SM number, for
+    /// [`AnalyzerBuilder::gpu_archs`].
+    pub fn parse_gpu_arch(text: &str) -> Option<u32> {
+        crate::attribution::parse_gpu_arch(text)
     }
 }

@@ -112,14 +112,27 @@ pub enum ArchVariant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Arch {
     /// What the code is.
+    #[doc(hidden)]
     pub kind: CodeKind,
     /// The SM number: 90 for `sm_90`, 100 for `sm_100`.
     pub sm: u32,
     /// `a`, `f` or neither.
+    #[doc(hidden)]
     pub variant: ArchVariant,
 }
 
 impl Arch {
+    /// The SM number: 90 for `sm_90`, 100 for `sm_100`.
+    pub fn sm(self) -> u32 {
+        self.sm
+    }
+
+    /// What the code is: `sass`, `ptx`, `ltoir` (as cuobjdump and cubloaty say), `kind0x5`
+    /// for others.
+    pub fn kind_name(self) -> String {
+        self.kind.name()
+    }
+
     /// Whether a GPU of SM number `gpu` (86 for `sm_86`) can run this code: SASS of the same
     /// major version and a minor no later; `a` only on exactly its GPU; `f` on its family
     /// (the same major); PTX and LTO-IR, compiled when loaded, on any GPU at least as new.
@@ -172,7 +185,8 @@ impl Scan {
 /// The CUDA device code of one ELF file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceCode {
-    /// How it was found.
+    /// How it was found ([`DeviceCode::scan_name`]).
+    #[doc(hidden)]
     pub scan: Scan,
     /// Bytes of the entries (header + padded payload) by architecture, in architecture order.
     pub by_arch: Vec<(Arch, u64)>,
@@ -184,6 +198,12 @@ pub struct DeviceCode {
 }
 
 impl DeviceCode {
+    /// How the code was found: `sections` (the fat binary sections only) or `deep` (the
+    /// whole file read), as the JSON says.
+    pub fn scan_name(&self) -> &'static str {
+        self.scan.name()
+    }
+
     /// Bytes of the entries, every architecture.
     pub fn device_bytes(&self) -> u64 {
         self.by_arch.iter().map(|(_, b)| b).sum()

@@ -67,7 +67,7 @@ impl EntryKind {
 /// Metadata of one tar entry; file contents are never kept.
 ///
 /// There is one per tar entry, so the record stays narrow (80 bytes): facts few entries have
-/// (a content hash, ELF debug bytes) live beside the entries in [`LayerIndex`].
+/// (a content hash, ELF debug bytes) live beside the entries, in the walk's own tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerEntry {
     /// Normalised path (`usr/lib/x.so`); for whiteouts the path they delete.
@@ -158,6 +158,7 @@ impl ContentHash {
     }
 
     /// The 32 bytes of the hash.
+    #[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -188,11 +189,13 @@ impl Captured {
     }
 
     /// Whether it is empty.
+    #[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Bytes it takes in memory.
+    #[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests.
     pub fn held(&self) -> usize {
         self.zstd.len()
     }

@@ -23,11 +23,14 @@ pub(crate) mod tar_reader;
 pub use decompress::Compression;
 pub(crate) use decompress::{decoder, sniff};
 pub(crate) use entries::hash_content;
-pub use fatbin::{Arch, ArchVariant, CodeKind, DeviceCode, Scan};
+pub use fatbin::{Arch, DeviceCode};
+unstable_use!(fatbin::{ArchVariant, CodeKind, Scan});
 pub use index::{Captured, ContentHash, EntryKind, LayerDigests, LayerEntry, LayerIndex};
-pub use one_thread::{walk_reader, walk_seekable};
+pub use one_thread::walk_reader;
+unstable_use!(one_thread::walk_seekable);
 pub use options::WalkOptions;
-pub use strategy::{ReadSeek, Strategy, WalkInput, walk, walk_bytes, walk_reader_threaded};
+pub use strategy::{Strategy, WalkInput, walk, walk_bytes, walk_reader_threaded};
+unstable_use!(strategy::ReadSeek);
 
 /// Debug bytes of an ELF file held whole in memory.
 pub(crate) fn elf_debug_bytes_of(bytes: &[u8]) -> Option<u64> {
@@ -52,6 +55,7 @@ pub(crate) fn device_code_of(bytes: &[u8], chunk: usize) -> Option<[fatbin::Read
 /// The CUDA device code of one ELF file read from `file` (`size` bytes): its fat binary
 /// sections by positioned reads, or with `deep` the whole file, fat binaries in any section;
 /// with warnings about fat binaries that lie. `None` when it is not an ELF file.
+#[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests.
 pub fn read_device_code<R: std::io::Read + std::io::Seek>(
     file: &mut R,
     size: u64,

@@ -16,7 +16,7 @@ use crate::aligned::{AlignedBuf, AlignedReader};
 use crate::digest::{finish_sha256, sha256};
 use crate::error::{Location, Warning};
 
-/// How [`walk`] read a layer.
+/// How the walk read a layer (told in [`Event::LayerWalked`](crate::Event::LayerWalked)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Strategy {
@@ -104,6 +104,7 @@ pub fn walk(input: WalkInput<'_>, options: &WalkOptions) -> (LayerIndex, Strateg
 }
 
 /// Walks a layer blob held in memory: plain tars by seeking, compressed ones by streaming.
+#[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests and benches.
 pub fn walk_bytes(blob: &[u8], options: &WalkOptions) -> LayerIndex {
     let compression = sniff(blob);
     let mut index = if compression == Compression::None {
@@ -142,6 +143,7 @@ fn sha256_of(mut reader: impl Read) -> io::Result<String> {
 }
 
 /// Walks a layer blob like [`walk_reader`], reading and decompressing on other threads.
+#[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests and benches.
 pub fn walk_reader_threaded<R: Read + Send>(reader: R, options: &WalkOptions) -> LayerIndex {
     walk_threaded(reader, options).0
 }

@@ -5,17 +5,20 @@ mod finding;
 mod findings;
 pub mod gate;
 mod gpu_code;
-pub mod html;
+unstable_mod!(html);
 mod json;
 mod optimisation;
 mod summary;
 mod text;
 
-pub use finding::{Finding, total_saving};
+pub use finding::Finding;
 pub use findings::findings;
-pub use json::{JSON_SCHEMA_VERSION, to_json};
+pub use html::report_html;
+pub use json::to_json;
 pub use optimisation::{ReportFormat, optimisation_report, report_json};
 pub use summary::{SummaryOptions, summary};
-pub use text::{clean_command, human_bytes};
+pub use text::human_bytes;
+unstable_use!(finding::total_saving);
+unstable_use!(json::JSON_SCHEMA_VERSION);
 // The gate's files name these through the folder.
 pub(crate) use text::{cut, markdown_cell, markdown_code_cell};

@@ -12,13 +12,8 @@ pub fn human_bytes(bytes: u64, exact: bool) -> String {
     }
 }
 
-/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
-pub fn clean_command(command: &str) -> String {
-    let command = command.trim();
-    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
-    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+// Dockerfile steps as written: a fact of the layer ([`LayerFacts::command`](crate::LayerFacts::command)).
+pub(crate) use crate::analysis::clean_command;
 
 /// `text` cut to `width` characters, the last one `…` when cut.
 pub(crate) fn cut(text: &str, width: usize) -> String {

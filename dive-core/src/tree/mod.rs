@@ -13,5 +13,6 @@ pub use dive::DiveFigures;
 pub(crate) use key::KeySeed;
 pub(crate) use merge::merge;
 pub(crate) use merged::Unproven;
-pub use merged::{EntryChange, HiddenItem, HiddenReason, Merged};
+pub use merged::{EntryChange, HiddenItem, HiddenReason};
+unstable_use!(merged::Merged);
 pub(crate) use prove::{ContentHasher, prove};

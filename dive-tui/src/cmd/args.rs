@@ -383,8 +383,8 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// The library's registry options; an error for a malformed --creds.
-    pub fn options(&self) -> anyhow::Result<dive_core::source::RegistryOptions> {
-        use dive_core::source::{Credentials, PlainHttp, RegistryOptions};
+    pub fn options(&self) -> anyhow::Result<dive_core::RegistryOptions> {
+        use dive_core::{Credentials, PlainHttp, RegistryOptions};
         let credentials = match &self.creds {
             Some(creds) => {
                 let (user, password) = creds.split_once(':').ok_or_else(|| {
@@ -463,12 +463,12 @@ impl LimitArgs {
 }
 
 fn parse_gpu_arch(text: &str) -> Result<u32, String> {
-    dive_core::attribution::parse_gpu_arch(text)
+    dive_core::AnalyzerBuilder::parse_gpu_arch(text)
         .ok_or_else(|| format!("{text:?} is not a GPU architecture (e.g. sm_80, sm_90a, 8.6)"))
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    dive_core::report::gate::parse_size(text)
+    dive_core::Limits::parse_size(text)
         .ok_or_else(|| format!("{text:?} is not a size (e.g. 64MiB, 100MB, 4096)"))
 }
 

@@ -6,9 +6,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use anyhow::{Context as _, anyhow, bail};
 use dive_core::Analysis;
+use dive_core::EntryKind;
 use dive_core::contents::{Contents, ExtractOptions, FollowError, Found, Version};
 use dive_core::escape::{escape, escape_bytes, escape_path};
-use dive_core::layer::EntryKind;
 
 use crate::cmd::args::{CatArgs, ExtractArgs, InputArgs};
 use crate::cmd::input::{builder, image, source};
@@ -20,7 +20,7 @@ fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Co
     let analyzer = builder(&input.read)?.build();
     let first = source(image, &input.read)?;
     // Refused before the analysis, not after it.
-    dive_core::contents::check_rereadable(&first)?;
+    first.check_rereadable()?;
     let analysis = analyzer.analyze(first, &Bars::stderr().bar(image))?;
     let version = match layer {
         Some(n) if n >= analysis.layers.len() => bail!(
@@ -180,9 +180,8 @@ fn layers_writing(analysis: &Analysis, path: &[u8]) -> String {
     let path = path.strip_prefix(b"/").unwrap_or(path);
     (0..analysis.layers.len())
         .filter(|&l| {
-            analysis.layer_index(l).is_some_and(|index| {
-                index
-                    .entries
+            analysis.layer_entries(l).is_some_and(|entries| {
+                entries
                     .iter()
                     .any(|e| *e.path == *path && e.kind != EntryKind::Whiteout)
             })

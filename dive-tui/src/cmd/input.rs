@@ -4,9 +4,9 @@
 use std::io::{self, IsTerminal};
 
 use anyhow::Context as _;
-use dive_core::attribution::FamilyRules;
-use dive_core::source::{Layout, RegistryOptions};
+use dive_core::FamilyRules;
 use dive_core::{Analysis, Analyzer, AnalyzerBuilder, Location, Source, Warning};
+use dive_core::{Layout, RegistryOptions};
 
 use crate::cmd::args::{InputArgs, ReadArgs};
 use crate::cmd::progress::Bars;

@@ -27,7 +27,8 @@ pub fn interactive(cli: &Cli) -> anyhow::Result<()> {
     let base = BaseChoice::new(&cli.input)?;
     // The viewer reads files from the image again; an input that cannot be read twice says
     // why when a file is opened.
-    let files = dive_core::contents::check_rereadable(&files)
+    let files = files
+        .check_rereadable()
         .map(|()| files)
         .map_err(|e| escape(&e.to_string()).into_owned());
     crate::tui::terminal::run(&name, color, move |observer| {

@@ -18,7 +18,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
     match args.format {
         ReportFormatArg::Json => write_json(&mut out, &report::report_json(&analysis))?,
         ReportFormatArg::Html => {
-            out.write_all(report::html::report_html(&analysis, args.bytes).as_bytes())?;
+            out.write_all(report::report_html(&analysis, args.bytes).as_bytes())?;
         }
         format => {
             let format = if format == ReportFormatArg::Markdown {

@@ -1,7 +1,7 @@
 //! Drawing: a pure function of the [`App`]; only visible rows are laid out.
 
-use dive_core::report::{clean_command, human_bytes};
-use dive_core::tree::EntryChange;
+use dive_core::EntryChange;
+use dive_core::report::human_bytes;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -268,13 +268,7 @@ fn layers(app: &App, views: &Views, theme: &Theme, frame: &mut Frame, area: Rect
         .skip(views.layer_offset.max(views.first_layer()))
         .take(rows)
     {
-        let command = safe(
-            layer
-                .created_by
-                .as_deref()
-                .map(clean_command)
-                .unwrap_or_default(),
-        );
+        let command = safe(layer.command().unwrap_or_default());
         let command = if layer.from_base {
             format!("[base] {command}")
         } else {
@@ -378,8 +372,7 @@ fn outline_lines(
             };
             let mark = format!(
                 "{}{}",
-                item.change
-                    .map_or(' ', dive_core::tree::EntryChange::letter),
+                item.change.map_or(' ', dive_core::EntryChange::letter),
                 if item.hidden { 'H' } else { ' ' }
             );
             let ratio = shown as f64 / total as f64;

@@ -145,7 +145,7 @@ impl App {
             Target::Entry { layer, entry } => analysis.entry(layer, entry as usize).and_then(|e| {
                 analysis
                     .find(&e.path, dive_core::contents::Version::Layer(layer))
-                    .filter(|f| f.kind == dive_core::layer::EntryKind::File)
+                    .filter(|f| f.kind == dive_core::EntryKind::File)
                     .map(|f| (f.layer, f.entry, item.hidden))
             }),
             _ => None,

@@ -158,26 +158,37 @@ pub struct PathChange {
     pub layer: usize,
 }
 
-/// Everything that differs between two analyses.
+/// Everything that differs between two analyses: show it with
+/// [`render`](super::render) (text, Markdown, HTML or JSON). Its records are the renderer's
+/// to change.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageDiff {
     /// The old image.
+    #[doc(hidden)]
     pub old: Side,
     /// The new image.
+    #[doc(hidden)]
     pub new: Side,
     /// New layers in order with what they share, then old layers that are gone.
+    #[doc(hidden)]
     pub layers: Vec<LayerChange>,
     /// Totals side by side.
+    #[doc(hidden)]
     pub totals: Vec<Total>,
     /// Families whose bytes changed, largest change first.
+    #[doc(hidden)]
     pub families: Vec<Delta>,
     /// Packages that changed, largest change first.
+    #[doc(hidden)]
     pub packages: Vec<PackageChange>,
     /// Waste classes whose bytes changed, largest change first.
+    #[doc(hidden)]
     pub waste: Vec<Delta>,
     /// The largest path-level changes, largest first.
+    #[doc(hidden)]
     pub paths: Vec<PathChange>,
     /// Path-level changes in all (`paths` keeps the largest).
+    #[doc(hidden)]
     pub path_changes: usize,
 }
 

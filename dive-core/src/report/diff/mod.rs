@@ -7,8 +7,11 @@ mod compare;
 mod html_page;
 mod render;
 
-pub use compare::{
-    DIFF_SCHEMA_VERSION, Delta, ImageDiff, LayerChange, PackageChange, PackageStatus, PathChange,
-    PathStatus, Presence, Side, Total, diff,
-};
+unstable_use!(compare::DIFF_SCHEMA_VERSION);
+pub use compare::{ImageDiff, diff};
+// The records an `ImageDiff` is made of: the renderer's representation, for the tests.
+unstable_use!(compare::{
+    Delta, LayerChange, PackageChange, PackageStatus, PathChange, PathStatus, Presence, Side,
+    Total,
+});
 pub use render::{DiffFormat, render};

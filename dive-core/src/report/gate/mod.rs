@@ -12,8 +12,9 @@ mod rules;
 mod verdict;
 
 pub use exit::{EXIT_GATE_FAILED, EXIT_UNREADABLE};
-pub use output::{GATE_SCHEMA_VERSION, GateFormat, render};
-pub use rules::{DiveOverrides, Rules, parse_size};
+pub use output::{GateFormat, render};
+unstable_use!(output::GATE_SCHEMA_VERSION);
+pub use rules::{DiveOverrides, Rules};
 pub use verdict::{Gate, Measured, RuleResult, Section, Status};
 
 use crate::analysis::Analysis;

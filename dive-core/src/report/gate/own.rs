@@ -195,7 +195,7 @@ fn layer_step(analysis: &Analysis, layer: usize) -> String {
         .layers
         .get(layer)
         .and_then(|l| l.created_by.as_deref())
-        .map(crate::report::clean_command)
+        .map(crate::report::text::clean_command)
         .map_or_else(String::new, |c| crate::report::cut(&c, 80))
 }
 

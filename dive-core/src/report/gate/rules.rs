@@ -27,6 +27,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::attribution::{Ecosystem, WasteClass};
 use crate::error::{Error, Location, Result};
+use crate::limits::parse_size;
 
 /// dive's defaults: efficiency at least 0.9, user wasted at most 0.1, wasted bytes disabled.
 const DEFAULT_LOWEST_EFFICIENCY: &str = "0.9";
@@ -314,15 +315,6 @@ fn dive_bytes(name: &str, text: &str) -> std::result::Result<Option<u64>, String
     parse_size(text)
         .map(Some)
         .ok_or_else(|| format!("{name}: {text:?} is not a size like 20MB (or \"disabled\")"))
-}
-
-/// `2GB`, `1.5GiB`, `300MB`, `20 MB`, `1024`: SI for `KB`/`MB`/`GB`, binary for `KiB`/`MiB`/`GiB`.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    if let Ok(n) = text.parse::<u64>() {
-        return Some(n);
-    }
-    text.parse::<bytesize::ByteSize>().ok().map(|b| b.as_u64())
 }
 
 fn limit(rule: &str, scalar: &Scalar, count: bool) -> std::result::Result<Limit, String> {

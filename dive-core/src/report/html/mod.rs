@@ -14,13 +14,15 @@ mod treemap_svg;
 pub use image_report::report_html;
 pub(crate) use page::{page, text};
 pub(crate) use treemap::WIDTH;
-pub use treemap::{ITEM_BUDGET, Item, Kind, Treemap};
-pub use treemap_svg::{Rect, squarify};
+pub use treemap::Treemap;
+unstable_use!(treemap::{ITEM_BUDGET, Item, Kind});
+unstable_use!(treemap_svg::{Rect, squarify});
 
 use crate::analysis::Analysis;
 
 /// The treemap the page draws: the largest [`ITEM_BUDGET`] items of family → package →
 /// directory → file, hidden content beside its owner's files, the rest folded.
+#[cfg_attr(not(feature = "unstable"), allow(dead_code))] // For the tests.
 pub fn treemap_of(analysis: &Analysis) -> Treemap {
     treemap_build::build(analysis)
 }

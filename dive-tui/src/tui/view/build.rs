@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use dive_core::attribution::Ecosystem;
-use dive_core::layer::EntryKind;
-use dive_core::tree::NodeId;
+use dive_core::Ecosystem;
+use dive_core::EntryKind;
+use dive_core::NodeId;
 use dive_core::{Analysis, EntryContents};
 
 use crate::tui::view::outline::{Item, Outline, Target};
@@ -67,7 +67,7 @@ pub fn mark_image_tree(outline: &mut Outline, analysis: &Analysis, layer: usize)
         item.change = (node.layer as usize == layer).then(|| {
             node.entry
                 .and_then(|e| analysis.entry_change(layer, e as usize))
-                .unwrap_or(dive_core::tree::EntryChange::Added)
+                .unwrap_or(dive_core::EntryChange::Added)
         });
     }
 }
@@ -147,11 +147,11 @@ fn split(path: &[u8]) -> (&[u8], &[u8]) {
 /// One layer's own entries as a tree, each marked with what it did.
 pub fn layer_tree(analysis: &Analysis, contents_of: &EntryContents, layer: usize) -> Outline {
     let mut out = PathOutline::new();
-    let Some(index) = analysis.layer_index(layer) else {
+    let Some(entries) = analysis.layer_entries(layer) else {
         return out.finish();
     };
     let contents = analysis.tree.inodes();
-    for (e, entry) in index.entries.iter().enumerate() {
+    for (e, entry) in entries.iter().enumerate() {
         let target = Target::Entry {
             layer,
             entry: e as u32,
@@ -383,7 +383,7 @@ pub fn waste(analysis: &Analysis) -> Outline {
             None,
             Item::parent(class.class.name(), class.bytes, Target::WasteClass(c)),
         ));
-        if class.class == dive_core::attribution::WasteClass::Duplicate {
+        if class.class == dive_core::WasteClass::Duplicate {
             // The groups, each with every path that holds a copy.
             for dup in &analysis.attribution.duplicates {
                 let name = dup

@@ -2,10 +2,10 @@
 //! `(label, value)` lines computed once per selection.
 
 use dive_core::Analysis;
-use dive_core::attribution::{Attribution, classify};
-use dive_core::layer::EntryKind;
-use dive_core::report::{clean_command, human_bytes};
-use dive_core::tree::{EntryChange, InodeId};
+use dive_core::EntryKind;
+use dive_core::report::human_bytes;
+use dive_core::{Attribution, WasteClass};
+use dive_core::{EntryChange, InodeId};
 
 use crate::tui::view::build::display;
 use crate::tui::view::outline::{Outline, Target, safe};
@@ -19,7 +19,7 @@ fn line(label: &str, value: impl Into<String>) -> DetailLine {
 }
 
 /// A file's CUDA device code: the total, then each architecture with its kind.
-fn device_code(file: &dive_core::attribution::CudaFile) -> Vec<DetailLine> {
+fn device_code(file: &dive_core::CudaFile) -> Vec<DetailLine> {
     let code = &file.code;
     let mut out = vec![line(
         "GPU code",
@@ -27,13 +27,13 @@ fn device_code(file: &dive_core::attribution::CudaFile) -> Vec<DetailLine> {
             "{} of device code, {} of fat binary headers ({} scan)",
             bytes(code.device_bytes()),
             bytes(code.container_bytes),
-            code.scan.name()
+            code.scan_name()
         ),
     )];
     for (arch, n) in &code.by_arch {
         out.push(line(
             &format!("  {arch}"),
-            format!("{} {}", bytes(*n), arch.kind.name()),
+            format!("{} {}", bytes(*n), arch.kind_name()),
         ));
     }
     out
@@ -73,10 +73,7 @@ pub fn layer(analysis: &Analysis, index: usize) -> Vec<DetailLine> {
         line("layer", index.to_string()),
         line(
             "command",
-            layer
-                .created_by
-                .as_deref()
-                .map_or_else(|| "(no history)".to_owned(), clean_command),
+            layer.command().unwrap_or_else(|| "(no history)".to_owned()),
         ),
         line("digest", layer.digest.clone().unwrap_or_default()),
         line(
@@ -249,8 +246,7 @@ fn layer_name(analysis: &Analysis, index: usize) -> String {
     let command = analysis
         .layers
         .get(index)
-        .and_then(|l| l.created_by.as_deref())
-        .map(clean_command)
+        .and_then(dive_core::LayerFacts::command)
         .unwrap_or_default();
     format!("L{index} {command}")
 }
@@ -350,7 +346,7 @@ fn owned_facts(
             ),
         ));
     }
-    if let Some(class) = classify(path, family) {
+    if let Some(class) = WasteClass::of(path, family) {
         out.push(line("waste", format!("{}: {}", class.name(), class.fix())));
     }
     if let Some(group) = inode.and_then(|i| {
@@ -389,9 +385,10 @@ fn owned_facts(
 fn history(analysis: &Analysis, path: &[u8]) -> Vec<DetailLine> {
     let mut out = Vec::new();
     let mut last_mode: Option<u32> = None;
-    for (l, index) in (0..analysis.layers.len()).filter_map(|l| Some((l, analysis.layer_index(l)?)))
+    for (l, entries) in
+        (0..analysis.layers.len()).filter_map(|l| Some((l, analysis.layer_entries(l)?)))
     {
-        for (e, entry) in index.entries.iter().enumerate() {
+        for (e, entry) in entries.iter().enumerate() {
             let exact = *entry.path == *path;
             let above = path.len() > entry.path.len()
                 && path.starts_with(&entry.path)

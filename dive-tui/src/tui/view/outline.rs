@@ -2,7 +2,7 @@
 //! largest-files views. Items are built once; rows (what is on screen, in order) are
 //! rebuilt only when expansion, sorting or filtering changes.
 
-use dive_core::tree::{EntryChange, NodeId};
+use dive_core::{EntryChange, NodeId};
 
 /// What an outline item stands for in the analysis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,13 +20,13 @@ pub enum Target {
     },
     /// An item of [`dive_core::Analysis::hidden`].
     Hidden(usize),
-    /// A family of [`dive_core::attribution::Attribution::families`].
+    /// A family of [`dive_core::Attribution::families`].
     Family(usize),
-    /// A package of [`dive_core::attribution::Attribution::packages`].
+    /// A package of [`dive_core::Attribution::packages`].
     Package(usize),
-    /// An unowned directory of [`dive_core::attribution::Attribution::unowned`].
+    /// An unowned directory of [`dive_core::Attribution::unowned`].
     Unowned(usize),
-    /// A waste class of [`dive_core::attribution::Attribution::waste`].
+    /// A waste class of [`dive_core::Attribution::waste`].
     WasteClass(usize),
     /// One of a waste class's top paths.
     WastePath {

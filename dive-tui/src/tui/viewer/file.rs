@@ -111,7 +111,7 @@ impl Viewer {
             decoded: analysis
                 .layers
                 .get(layer)
-                .is_some_and(|l| l.compression != dive_core::layer::Compression::None),
+                .is_some_and(|l| l.compression != dive_core::Compression::None),
             cursor: None,
             opens: 0,
             layer,

@@ -57,7 +57,7 @@ pub(super) fn summary_rows(summary: &dive_core::contents::ElfSummary) -> Vec<(St
                 format!(
                     "{} (over the {} a summary reads)",
                     summary.left_out.join(", "),
-                    size(dive_core::contents::ELF_SUMMARY_CAP)
+                    size(dive_core::contents::ElfSummary::CAP)
                 ),
             ),
         );

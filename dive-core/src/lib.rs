@@ -11,15 +11,17 @@
 //! - **Analysing**: [`analyze`] for one image with the defaults; [`AnalyzerBuilder`] →
 //!   [`Analyzer`] for a reusable engine with its options ([`Limits`], [`Platform`],
 //!   [`FamilyRules`], the GPUs of [`AnalyzerBuilder::parse_gpu_arch`]). An [`Observer`]
-//!   hears [`Event`]s and answers [`Control::Stop`] to stop; [`Analyzer::analyze_in_steps`] hands back the merged
-//!   image ([`Attributed`], [`Attributing`]) before owners and waste are found.
+//!   hears [`Event`]s and answers [`Control::Stop`] to stop; [`Analyzer::analyze_in_steps`]
+//!   hands back the merged image ([`Attributed`], [`Attributing`]) before owners and waste
+//!   are found.
 //! - **Inputs**: [`Source`] (a path, `-`, `docker:REF`, `podman:REF`, or with the `registry`
 //!   feature `registry:REF` and its `RegistryOptions`).
 //! - **The result**: [`Analysis`], plain data with indices instead of references: the
 //!   image's and each layer's facts ([`ImageFacts`], [`LayerFacts`]), the merged
 //!   [`FileTree`] ([`Node`], [`Inode`]), hidden content and why ([`HiddenItem`]), each
-//!   layer's own entries ([`Analysis::layer_entries`], [`LayerEntry`]), owners, families, waste,
-//!   duplicates, reinstalls and CUDA device code ([`Attribution`]), and the [`Warning`]s.
+//!   layer's own entries ([`Analysis::layer_entries`], [`LayerEntry`]), owners, families,
+//!   waste, duplicates, reinstalls and CUDA device code ([`Attribution`]), and the
+//!   [`Warning`]s.
 //! - **Outputs**: the pure functions of [`report`]: the summary, JSON, findings and the
 //!   optimisation report, the HTML page, [`report::diff`] of two analyses and
 //!   [`report::gate`] (CI rules, their verdict and the exit codes).

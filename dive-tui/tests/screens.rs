@@ -228,7 +228,7 @@ fn minimum_size_and_changed_only_filters_agree_with_the_analysis() {
         .walk()
         .filter(|&id| {
             let n = analysis.tree.node(id);
-            n.layer == 4 && n.children.is_empty() && id.0 != 0
+            n.layer == 4 && n.children().is_empty() && id.0 != 0
         })
         .map(|id| format!("/{}", String::from_utf8_lossy(&analysis.tree.path(id))))
         .collect();

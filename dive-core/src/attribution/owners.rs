@@ -20,7 +20,7 @@ use super::{device_code, dpkg, duplicates, families, reinstalls, waste};
 use crate::layer::LayerIndex;
 use crate::path::ancestors;
 use crate::stage::{Checkpoint, Stage};
-use crate::tree::{ContentHasher, FileTree, HiddenItem};
+use crate::tree::{ContentHasher, FileTree, HiddenItem, InodeId};
 
 /// Bytes of one family of packages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,13 +69,19 @@ pub struct Attribution {
     pub(crate) database_bytes: u64,
     /// What attributing met that the figures should carry: databases not read in full.
     pub(crate) warnings: Vec<crate::error::Warning>,
-    /// Owner (index into `packages`) of each content, by inode id.
-    pub inode_owner: Vec<Option<u32>>,
+    /// Owner (index into `packages`) of each content, by inode id ([`Attribution::owner_of`]).
+    pub(crate) inode_owner: Vec<Option<u32>>,
     /// CUDA device code of the files the image ships.
     pub cuda: Cuda,
 }
 
 impl Attribution {
+    /// The package (an index into [`Attribution::packages`]) that owns content `inode`, if
+    /// any.
+    pub fn owner_of(&self, inode: InodeId) -> Option<u32> {
+        self.inode_owner.get(inode.0 as usize).copied().flatten()
+    }
+
     /// Whether packages of `ecosystem` live in more than one place (two venvs, a venv and
     /// `~/.local`, nested `node_modules`): then where each lives is worth saying.
     pub fn several_locations(&self, ecosystem: Ecosystem) -> bool {

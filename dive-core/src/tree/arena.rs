@@ -53,9 +53,9 @@ pub struct Node {
     name_len: u32,
     /// Parent directory; `None` for the root.
     pub parent: Option<NodeId>,
-    /// Children, sorted by name once the merge is done. A `ThinVec` is one pointer and
-    /// allocates nothing when empty, as it is for every file.
-    pub children: ThinVec<NodeId>,
+    /// Children, sorted by name once the merge is done ([`Node::children`]). A `ThinVec` is
+    /// one pointer and allocates nothing when empty, as it is for every file.
+    pub(crate) children: ThinVec<NodeId>,
     /// What the path is now.
     pub kind: EntryKind,
     /// The last layer that set this path (for implicit directories, the one that made them);
@@ -73,6 +73,13 @@ pub struct Node {
     pub bytes: u64,
     /// Regular files counted under this path (a hardlink is not a second file).
     pub files: u64,
+}
+
+impl Node {
+    /// Its children, sorted by name.
+    pub fn children(&self) -> &[NodeId] {
+        &self.children
+    }
 }
 
 /// The merged file system of an image.

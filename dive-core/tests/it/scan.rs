@@ -4,7 +4,7 @@ use std::io::Write;
 
 use common::{all_forms, analyses_of, analyze_path};
 use dive_core::tree::HiddenReason;
-use dive_core::{Analysis, AnalyzerBuilder, Error, Source, report, scan};
+use dive_core::{Analysis, AnalyzerBuilder, Error, InodeId, Source, report, scan};
 
 use crate::common;
 
@@ -29,10 +29,12 @@ fn assert_same(name: &str, original: &Analysis, loaded: &Analysis) {
         );
     }
     assert_eq!(original.warnings, loaded.warnings, "{name}: warnings");
-    assert_eq!(
-        original.attribution.inode_owner, loaded.attribution.inode_owner,
-        "{name}: owners"
-    );
+    let owners = |a: &Analysis| -> Vec<Option<u32>> {
+        (0..a.tree.inodes().len())
+            .map(|i| a.attribution.owner_of(InodeId(i as u32)))
+            .collect()
+    };
+    assert_eq!(owners(original), owners(loaded), "{name}: owners");
     assert_eq!(
         common::final_tree(original),
         common::final_tree(loaded),

@@ -211,12 +211,7 @@ pub fn packages(analysis: &Analysis) -> Outline {
         let Some(inode) = node.inode.filter(|_| node.files == 1) else {
             continue;
         };
-        if let Some(p) = attribution
-            .inode_owner
-            .get(inode.0 as usize)
-            .copied()
-            .flatten()
-        {
+        if let Some(p) = attribution.owner_of(inode) {
             if let Some(list) = files.get_mut(p as usize) {
                 list.push(id);
             }

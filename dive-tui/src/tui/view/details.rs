@@ -326,7 +326,7 @@ fn owned_facts(
 ) -> Vec<DetailLine> {
     let mut out = Vec::new();
     let owner = inode
-        .and_then(|i| attribution.inode_owner.get(i.0 as usize).copied().flatten())
+        .and_then(|i| attribution.owner_of(i))
         .and_then(|p| attribution.packages.get(p as usize));
     let family = owner.and_then(|p| p.family.as_deref());
     if kind != EntryKind::Dir {

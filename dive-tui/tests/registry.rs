@@ -131,6 +131,15 @@ impl Registry {
             .join("data")
     }
 
+    /// Manifest requests (GET and HEAD) answered so far for `repo`, from the registry's log.
+    fn manifests_served(&self, repo: &str) -> usize {
+        let marker = format!("/v2/{repo}/manifests/");
+        self.log()
+            .lines()
+            .filter(|l| l.contains("response completed") && l.contains(&marker))
+            .count()
+    }
+
     /// Digests of the blobs served so far from `repo`, in order, from the registry's log.
     fn blobs_served(&self, repo: &str) -> Vec<String> {
         let marker = format!("/v2/{repo}/blobs/");
@@ -996,6 +1005,47 @@ fn the_base_a_registry_images_manifest_names_is_read_only_with_base_auto() {
             .contains("could not be read")
     });
     assert!(warned, "{}", analysis["warnings"]);
+}
+
+/// `cat` and `extract` open the image once: they ask the registry for its manifest as often
+/// as an analysis alone does (they asked twice as often when the contents were read through
+/// an input opened again), and read the one layer holding the file.
+#[test]
+fn cat_and_extract_open_a_registry_image_once() {
+    let Some(registry) = Registry::start(false) else {
+        return;
+    };
+    let demo = dive_testdata::build(&dive_testdata::demo_image()).unwrap();
+    let gzip = layout(&[&demo], Compression::Gzip, false);
+    registry.push(gzip.path(), "once:gzip");
+    let reference = format!("registry:{}/once:gzip", registry.host());
+    let asked = |args: &[&str]| {
+        let before = registry.manifests_served("once");
+        let out = dive_rs(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        registry.manifests_served("once") - before
+    };
+    let analysis = asked(&[&reference, "--insecure", "--json"]);
+    assert!(analysis > 0);
+    assert_eq!(
+        asked(&["cat", &reference, "--insecure", "/app/main.py"]),
+        analysis
+    );
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("x");
+    let extract = [
+        "extract",
+        &reference,
+        "--insecure",
+        "/app",
+        "-o",
+        dir.to_str().unwrap(),
+    ];
+    assert_eq!(asked(&extract), analysis);
 }
 
 /// `cat` of a registry image: a compressed blob read from its start (the reference

@@ -57,6 +57,50 @@ impl Analyzer {
         source: Source,
         observer: &dyn Observer,
     ) -> Result<(Analysis, Attributing)> {
+        let (analysis, attributing, _opened) = self.analyze_opened(source, observer)?;
+        Ok((analysis, attributing))
+    }
+
+    /// [`Analyzer::analyze`], keeping the opened input to read files back out of the image
+    /// ([`Contents`]): the image is opened, resolved and walked once, where an analysis
+    /// followed by [`Analyzer::contents`] opens and resolves it twice. Inputs that cannot be
+    /// read twice (stdin, a saved scan) are refused before anything is read.
+    pub fn analyze_with_contents(
+        &self,
+        source: Source,
+        observer: &dyn Observer,
+    ) -> Result<(Analysis, Contents)> {
+        check_rereadable(&source)?;
+        // A container engine's save is a stream: it runs again for each layer read.
+        let restream = Restream::of(&source);
+        let name = source.name();
+        let (mut analysis, attributing, opened) = self.analyze_opened(source, observer)?;
+        let attributed = attributing.run_observed(&analysis, observer)?;
+        analysis.set_attribution(attributed);
+        // Each layer's blob, by its path in the input, as the analysis recorded it.
+        let blobs = analysis.layers.iter().map(|l| l.blob.clone()).collect();
+        let contents = match (restream, opened) {
+            (Some(restream), _) => Contents::restreamed(name, restream, blobs),
+            (None, Some(Opened { input, store })) => Contents::in_store(input, store, blobs),
+            // Only a saved scan is analysed without an opened input, and it was refused.
+            (None, None) => {
+                return Err(Error::Source {
+                    location: Location::input(name),
+                    message: "a saved scan holds no file contents; read them from the image it \
+                          was made from"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok((analysis, contents))
+    }
+
+    /// [`Analyzer::analyze_in_steps`], with the input it opened (none for a saved scan).
+    fn analyze_opened(
+        &self,
+        source: Source,
+        observer: &dyn Observer,
+    ) -> Result<(Analysis, Attributing, Option<Opened>)> {
         if let Source::Path { path, .. } = &source
             && scan::is_scan(path)
         {
@@ -81,7 +125,7 @@ impl Analyzer {
             if let Some((name, digest, layers)) = loaded.given_base {
                 analysis.restore_base(name, digest, layers);
             }
-            return Ok((analysis, attributing));
+            return Ok((analysis, attributing, None));
         }
         let selector = self.selector()?;
         let mut on_stream_layer = |blob: &str, index: &LayerIndex, strategy: Strategy| {
@@ -145,7 +189,7 @@ impl Analyzer {
             })
             .collect();
         let record = ImageRecord {
-            input,
+            input: input.clone(),
             reference: plan.reference.clone(),
             platform: plan.platform.as_ref().map(Platform::to_string),
             layout: plan.layout,
@@ -164,8 +208,15 @@ impl Analyzer {
         let (mut analysis, attributing) =
             finish(&self.options, record, indexes, Box::new(hasher), observer)?;
         analysis.image.verified = self.options.verify;
-        Ok((analysis, attributing))
+        let opened = Opened { input, store };
+        Ok((analysis, attributing, Some(opened)))
     }
+}
+
+/// An input opened for an analysis, kept to read its files back.
+struct Opened {
+    input: String,
+    store: Box<dyn source::Store>,
 }
 
 impl Analyzer {

@@ -14,14 +14,14 @@ use crate::cmd::args::{CatArgs, ExtractArgs, InputArgs};
 use crate::cmd::input::{builder, image, source};
 use crate::cmd::progress::Bars;
 
-/// The image analysed, opened again for reading contents, and the version asked for.
+/// The image analysed, with its input kept open to read contents, and the version asked
+/// for: the image is opened and resolved once.
 fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Contents, Version)> {
     let image = image(input)?;
     let analyzer = builder(&input.read)?.build();
-    let first = source(image, &input.read)?;
-    // Refused before the analysis, not after it.
-    first.check_rereadable()?;
-    let analysis = analyzer.analyze(first, &Bars::stderr().bar(image))?;
+    // An input that cannot be read twice is refused before the analysis, not after it.
+    let (analysis, contents) =
+        analyzer.analyze_with_contents(source(image, &input.read)?, &Bars::stderr().bar(image))?;
     let version = match layer {
         Some(n) if n >= analysis.layers.len() => bail!(
             "the image has layers 0 to {}; there is no layer {n}",
@@ -30,7 +30,6 @@ fn open(input: &InputArgs, layer: Option<usize>) -> anyhow::Result<(Analysis, Co
         Some(n) => Version::Layer(n),
         None => Version::Final,
     };
-    let contents = analyzer.contents(source(image, &input.read)?, &analysis)?;
     Ok((analysis, contents, version))
 }
 

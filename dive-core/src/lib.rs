@@ -89,6 +89,7 @@ mod dockerfile;
 mod engine;
 mod error;
 pub mod escape;
+pub mod fix;
 unstable_mod!(fuzzing);
 unstable_mod!(layer);
 mod limits;

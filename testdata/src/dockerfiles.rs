@@ -537,3 +537,57 @@ pub fn all() -> Vec<DockerfileCase> {
         heredoc_shells(),
     ]
 }
+
+/// The interpreter of the venv that `scripts/test --install` puts BuildKit's parser in (the
+/// `dockerfile` package from `PyPI`, an abi3 wheel wrapping it).
+pub const BUILDKIT_PARSER_PYTHON: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../target/tools/py-dockerfile/bin/python"
+);
+
+/// One instruction as BuildKit's parser reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    /// The keyword in capitals.
+    pub keyword: String,
+    /// Its first line, 1-based.
+    pub start_line: usize,
+    /// Its last line.
+    pub end_line: usize,
+    /// Its text as BuildKit hands it on (continuation lines joined).
+    pub original: String,
+}
+
+/// `text` read by BuildKit's own parser (run by `python`); an error holds its message
+/// when it refuses the text.
+pub fn buildkit_parse(python: &str, text: &str) -> std::io::Result<Vec<Parsed>> {
+    const SCRIPT: &str = "import sys, json, dockerfile\n\
+        print(json.dumps([[c.cmd.upper(), c.start_line, c.end_line, c.original]\n\
+        \x20   for c in dockerfile.parse_string(sys.stdin.read())]))\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, text.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!(
+            "BuildKit's parser refused the text: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let rows: Vec<(String, usize, usize, String)> = serde_json::from_slice(&out.stdout)?;
+    Ok(rows
+        .into_iter()
+        .map(|(keyword, start_line, end_line, original)| Parsed {
+            keyword,
+            start_line,
+            end_line,
+            original,
+        })
+        .collect())
+}

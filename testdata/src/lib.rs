@@ -8,6 +8,7 @@ mod content;
 pub mod crafted;
 mod cuda;
 pub mod dockerfiles;
+pub mod fix_cases;
 mod fixtures;
 mod forms;
 pub mod large;

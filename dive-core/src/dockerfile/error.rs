@@ -6,7 +6,7 @@ use std::fmt;
 /// names the file; a place in it is a 1-based line and a byte offset.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub(crate) enum DockerfileError {
+pub enum DockerfileError {
     /// Larger than [`super::MAX_DOCKERFILE_BYTES`]: refused before parsing.
     #[error("{file}: {size} bytes; a Dockerfile may have at most {limit}")]
     TooLarge {
@@ -61,20 +61,20 @@ pub(crate) enum DockerfileError {
 
 /// A layer whose history line matched no instruction of the Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UnmatchedLayer {
+pub struct UnmatchedLayer {
     /// The layer's index (0 = the bottom layer), counting only history entries with a layer.
-    pub(crate) layer: usize,
+    pub layer: usize,
     /// Its `created_by`, escaped for people (it is text from the image).
-    pub(crate) created_by: String,
+    pub created_by: String,
 }
 
 /// An instruction that writes a layer and found no history line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UnmatchedInstruction {
+pub struct UnmatchedInstruction {
     /// Its first line, 1-based.
-    pub(crate) line: usize,
+    pub line: usize,
     /// Its keyword.
-    pub(crate) keyword: &'static str,
+    pub keyword: &'static str,
 }
 
 /// Both lists of a mismatch in one sentence, shortest first.

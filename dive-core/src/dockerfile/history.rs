@@ -24,6 +24,9 @@
 //!   heredoc's trimmed body after a `\n`; `COPY`/`ADD` as `/bin/sh -c #(nop) COPY
 //!   [--link ]file:<hash> in <dst> `; the rest as `/bin/sh -c #(nop) ` + the instruction.
 //!
+//! - **kaniko** (`pkg/commands`): the instruction as written (`RUN ` + the command, no
+//!   shell; `COPY` and `ADD` as BuildKit writes them).
+//!
 //! The history ends with the Dockerfile's steps, so it is matched from its end backwards
 //! against the target stage's instructions (after those of the stages its `FROM` chain goes
 //! through); what precedes the first matched step is the base image's. Layers are paired
@@ -242,7 +245,7 @@ pub(crate) fn map_history(
 
 /// The steps that write the target stage's history, oldest first: each instruction's index
 /// and the shell its `RUN`s use (the last `SHELL` before it, or `/bin/sh -c`).
-fn chain(
+pub(crate) fn chain(
     dockerfile: &Dockerfile,
     target: Option<&str>,
 ) -> Result<Vec<(usize, Vec<String>)>, DockerfileError> {
@@ -375,7 +378,12 @@ impl<'d> Step<'d> {
             // BuildKit: `KEYWORD …`.
             return recorded == keyword
                 && if keyword == Keyword::Run {
+                    // kaniko: `RUN ` + the command as written, without a shell.
                     self.run_matches(args)
+                        || self
+                            .commands
+                            .first()
+                            .is_some_and(|(command, shell)| *shell && command == args)
                 } else {
                     self.arguments_match(args, false)
                 };

@@ -17,11 +17,7 @@
 //! in its bytes and the history's: the matching looks at most a fixed window away when a
 //! step and an entry differ, and the tests count its comparisons on crafted files.
 //!
-//! Crate-internal until `fix` lands: nothing here is part of the public API.
-
-// The `fix` command (#39's next step) is the first caller; until it lands only the tests use
-// this module, and the dead-code lint would flag every item of a finished, tested model.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
+//! Crate-internal: [`crate::fix`] is its public face.
 
 mod error;
 mod history;
@@ -31,7 +27,14 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
-pub(crate) use history::{HistoryEntry, LayerOrigin, Mapping, map_history};
-pub(crate) use model::{Form, Heredoc, Instruction, Keyword, Span};
-pub(crate) use parse::{Dockerfile, MAX_DOCKERFILE_BYTES, Stage, parse};
+pub use error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
+#[cfg(test)]
+pub(crate) use history::Mapping;
+pub(crate) use history::{HistoryEntry, LayerOrigin, chain, map_history};
+pub(crate) use model::{Form, Instruction, Keyword};
+#[cfg(test)]
+pub(crate) use model::{Heredoc, Span};
+pub use parse::MAX_DOCKERFILE_BYTES;
+#[cfg(test)]
+pub(crate) use parse::Stage;
+pub(crate) use parse::{Dockerfile, parse};

@@ -9,7 +9,7 @@ use super::model::{Instruction, Span};
 
 /// The largest Dockerfile read: 1 MiB. Real ones are a few KiB; a 1 MiB file parses in
 /// milliseconds, and the cap bounds what a file handed to an unattended `fix` may cost.
-pub(crate) const MAX_DOCKERFILE_BYTES: usize = 1 << 20;
+pub const MAX_DOCKERFILE_BYTES: usize = 1 << 20;
 
 /// A parsed Dockerfile: its text and everything found in it, by span.
 #[derive(Debug)]
@@ -21,6 +21,8 @@ pub(crate) struct Dockerfile {
     /// The escape character (`\` unless a `# escape=` directive says otherwise).
     pub(crate) escape: char,
     /// The value of a `# syntax=` directive.
+    // The tests check that the directive is read; the rules need only the escape character.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) syntax: Option<Span>,
     /// Every instruction in file order, `FROM`s and the `ARG`s before the first `FROM` included.
     pub(crate) instructions: Vec<Instruction>,
@@ -142,6 +144,7 @@ impl Dockerfile {
     }
 
     /// The first and last line a span covers (an empty span: its one line).
+    #[cfg(test)]
     pub(crate) fn lines(&self, span: &Span) -> (usize, usize) {
         let last = span.end.max(span.start + 1) - 1;
         (self.line(span.start), self.line(last))
@@ -153,6 +156,7 @@ impl Dockerfile {
     }
 
     /// A stage's span: from its `FROM` to the end of its last instruction.
+    #[cfg(test)]
     pub(crate) fn stage_span(&self, stage: &Stage) -> Span {
         let start = self
             .instructions
@@ -164,6 +168,7 @@ impl Dockerfile {
     }
 
     /// The `ARG`s before the first `FROM`.
+    #[cfg(test)]
     pub(crate) fn global_args(&self) -> impl Iterator<Item = &Instruction> {
         self.instructions.iter().take_while(|i| i.stage.is_none())
     }

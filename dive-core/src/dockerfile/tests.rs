@@ -603,30 +603,19 @@ fn hostile_files_error_or_parse_within_budget() {
 /// Dockerfile to the same instructions on the same lines.
 #[test]
 fn buildkits_parser_agrees_on_instructions_and_lines() {
-    const PYTHON: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/tools/py-dockerfile/bin/python"
-    );
+    const PYTHON: &str = dockerfiles::BUILDKIT_PARSER_PYTHON;
     if !available(&[Tool::PythonModule {
         python: PYTHON,
         module: "dockerfile",
     }]) {
         return;
     }
-    const SCRIPT: &str = "import sys, dockerfile\n\
-        for c in dockerfile.parse_string(sys.stdin.read()):\n\
-        \x20   print(c.cmd.upper(), c.start_line, c.end_line)\n";
     for case in dockerfiles::all() {
-        let mut child = std::process::Command::new(PYTHON)
-            .args(["-c", SCRIPT])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), case.text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", case.name);
-        let theirs = String::from_utf8(out.stdout).unwrap();
+        let theirs: String = dockerfiles::buildkit_parse(PYTHON, &case.text)
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {} {}\n", p.keyword, p.start_line, p.end_line))
+            .collect();
         let dockerfile = parsed(&case);
         let ours: String = dockerfile
             .instructions

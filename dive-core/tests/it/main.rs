@@ -15,6 +15,7 @@ mod cuda;
 mod diff;
 mod dive_figures;
 mod elf;
+mod fix;
 mod forms;
 mod fuzz_regressions;
 mod gate;

@@ -10,6 +10,7 @@ Commands:
   dive-rs ci IMAGE [--rules .dive-ci] [--format text|markdown|json|junit]   CI gate
   dive-rs IMAGE --ci, or CI=true dive-rs IMAGE            the gate, as dive runs it
   dive-rs diff OLD NEW [--format text|markdown|json|html] what changed between two images
+  dive-rs fix IMAGE --dockerfile PATH [--write]          a patch of the Dockerfile, hunk by byte
   dive-rs cat IMAGE PATH [--layer N] [--follow]          a file's bytes on stdout
   dive-rs extract IMAGE PATH... -o DIR [--layer N] [--force]   files and directories into DIR
   dive-rs completions bash|zsh|fish|powershell|elvish      a shell's completion script
@@ -84,6 +85,10 @@ pub enum Command {
     Ci(CiArgs),
     /// What changed between two images: layers, totals, families, packages, waste, paths.
     Diff(DiffArgs),
+    /// A unified diff of the Dockerfile that built IMAGE: the edits that are sure, each hunk
+    /// with the finding it fixes and the bytes it saves; the rest listed on stderr.
+    #[command(after_help = FIX_HELP)]
+    Fix(FixArgs),
     /// Write one file of the image to stdout: the final version, or the one a layer wrote.
     #[command(after_help = CAT_HELP)]
     Cat(CatArgs),
@@ -150,6 +155,52 @@ file's offset, a compressed one decoded from its start up to the file. The image
 readable twice: a file, an OCI directory or a registry (not stdin, a compressed archive, a
 saved scan or docker:/podman:). The bytes are written exactly as the image holds them, as
 cat(1) does: pipe a binary file to xxd or less rather than to a terminal.";
+
+const FIX_HELP: &str = "\
+The image's history is matched to the Dockerfile's instructions (BuildKit, the legacy builder,
+buildah/podman and kaniko histories); a Dockerfile the image was not built from is refused
+(exit 2) with the layers that found no line. Edits it is sure of: a RUN's cache dropped in
+that RUN (pip install --no-cache-dir, apt-get clean, rm -rf /var/lib/apt/lists/*, yarn cache
+clean, rm -rf of the cache directory), a RUN that only deletes, chmods or chowns what the step
+before it wrote folded into that step, COPY --chmod/--chown instead of a later chmod/chown of
+the copied file. Each saving is the ledger's bytes, as `report` counts them. Everything else
+is listed on stderr with its layer, line and why. Apply the diff with `git apply` or
+`patch -p1` from the working directory, or let --write edit the file.";
+
+/// Arguments of `dive-rs fix`.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The Dockerfile IMAGE was built from.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: std::path::PathBuf,
+
+    /// The stage IMAGE was built from (`--target`); the last one when not given.
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+
+    /// diff (a unified diff on stdout) or json (the edits, their savings, what is listed
+    /// and the diff).
+    #[arg(long, value_enum, default_value_t = FixFormat::Diff)]
+    pub format: FixFormat,
+
+    /// Also edit the Dockerfile in place (a temporary file renamed over it, its mode kept;
+    /// refused if it changed since it was read).
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// Output formats of `dive-rs fix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    /// A unified diff for git apply and patch -p1.
+    Diff,
+    /// The plan as JSON.
+    Json,
+}
 
 /// Arguments of `dive-rs cat`.
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod args;
 mod ci;
 mod docs;
 mod files;
+mod fix;
 mod input;
 mod inspect;
 mod json;
@@ -60,6 +61,7 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Report(args)) => report::report(args).map(|()| 0),
         Some(Command::Ci(args)) => ci::ci(args),
         Some(Command::Diff(args)) => report::diff(args).map(|()| 0),
+        Some(Command::Fix(args)) => fix::fix(args).map(|()| 0),
         Some(Command::Cat(args)) => files::cat_command(args).map(|()| 0),
         Some(Command::Extract(args)) => files::extract_command(args).map(|()| 0),
         Some(Command::Completions(args)) => {

@@ -1,0 +1,931 @@
+//! Which edits `fix` is sure of, layer by layer, and what is left to list.
+//!
+//! Two kinds of edit, each only where the ledger proves its bytes and the Dockerfile's text
+//! proves the change keeps the image's behaviour:
+//! - **fold**: a `RUN` that only deletes, `chmod`s or `chown`s literal absolute paths, right
+//!   after the step that wrote them (nothing but metadata between), goes into that step: its
+//!   commands at the end of that `RUN`, or `COPY --chmod/--chown` when that step copied the
+//!   one file it changes. Saves the bytes the folded layer hid of that step's.
+//! - **cache**: a cache a `RUN` left in its own layer is not written (`pip install
+//!   --no-cache-dir`) or removed at its end (`apt-get clean`, `rm -rf /var/lib/apt/lists/*`,
+//!   `yarn cache clean`, `rm -rf` of the cache directory). Saves the cache contents of that
+//!   layer that no path outside the cache shows (a hard link elsewhere keeps its bytes).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::patch::{Edit, overlaps};
+use super::shell::{self, Movable};
+use super::{ClassBytes, ClassSplit, Fix, Listed};
+use crate::analysis::Analysis;
+use crate::attribution::{WasteClass, hidden_class};
+use crate::dockerfile::{
+    Dockerfile, DockerfileError, Form, Instruction, Keyword, LayerOrigin, chain,
+};
+use crate::layer::EntryKind;
+use crate::tree::InodeId;
+
+/// What the rules found.
+pub(super) struct Found {
+    pub(super) fixes: Vec<Fix>,
+    pub(super) edits: Vec<(usize, Edit)>,
+    pub(super) listed: Vec<Listed>,
+    pub(super) classes: Vec<ClassSplit>,
+}
+
+/// A cache a `RUN` can leave out of its layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Cache {
+    Pip,
+    Uv,
+    Poetry,
+    Npm,
+    Yarn,
+    AptLists,
+    AptArchives,
+}
+
+impl Cache {
+    fn class(self) -> WasteClass {
+        match self {
+            Cache::Pip => WasteClass::PipCache,
+            Cache::Uv => WasteClass::UvCache,
+            Cache::Poetry => WasteClass::PoetryCache,
+            Cache::Npm | Cache::Yarn => WasteClass::NpmCache,
+            Cache::AptLists => WasteClass::AptLists,
+            Cache::AptArchives => WasteClass::AptArchives,
+        }
+    }
+
+    /// The cache a path lies in and the cache's directory (normalised, no leading `/`), for
+    /// the paths the waste classes put in these classes and a command removes whole.
+    fn of(path: &str) -> Option<(Cache, &str)> {
+        let under = |marker: &str| {
+            path.find(marker)
+                .filter(|&at| at == 0 || path.as_bytes()[at - 1] == b'/')
+                .map(|at| &path[..at + marker.len() - 1])
+        };
+        if let Some(root) = path
+            .strip_prefix("var/lib/apt/lists/")
+            .filter(|rest| *rest != "lock")
+            .map(|_| "var/lib/apt/lists")
+        {
+            return Some((Cache::AptLists, root));
+        }
+        if let Some(rest) = path.strip_prefix("var/cache/apt/") {
+            // What `apt-get clean` removes: the archives (not their lock) and the two caches.
+            let archive = rest
+                .strip_prefix("archives/")
+                .is_some_and(|f| f != "lock" && f != "partial");
+            if archive || rest == "pkgcache.bin" || rest == "srcpkgcache.bin" {
+                return Some((Cache::AptArchives, "var/cache/apt"));
+            }
+            return None;
+        }
+        for (marker, cache) in [
+            (".cache/pip/", Cache::Pip),
+            (".cache/uv/", Cache::Uv),
+            (".cache/pypoetry/", Cache::Poetry),
+            (".cache/yarn/", Cache::Yarn),
+            (".npm/", Cache::Npm),
+        ] {
+            if let Some(root) = under(marker) {
+                // Only where the waste classes put the path too.
+                return (WasteClass::of(path.as_bytes(), None) == Some(cache.class()))
+                    .then_some((cache, root));
+            }
+        }
+        None
+    }
+}
+
+/// Cache contents of one layer, by cache and directory: the bytes no path outside the
+/// directory shows.
+type Caches = BTreeMap<CacheKey, u64>;
+
+/// A cache directory of one layer: (layer, cache, directory).
+type CacheKey = (usize, Cache, String);
+
+/// One walk of the merged tree: each cache content's bytes when every visible path of it
+/// lies in its cache directory.
+fn caches(analysis: &Analysis) -> Caches {
+    let tree = &analysis.tree;
+    // content → its cache key (`None` once a path outside it shows the content) and the
+    // paths seen inside that directory
+    let mut seen: HashMap<InodeId, (Option<CacheKey>, u32)> = HashMap::new();
+    for id in tree.walk() {
+        let node = tree.node(id);
+        let Some(inode) = node.inode.filter(|_| node.alive) else {
+            continue;
+        };
+        let path = tree.path(id);
+        let text = String::from_utf8_lossy(&path);
+        let content = tree.inode(inode);
+        let key = Cache::of(&text).map(|(c, root)| (content.layer as usize, c, root.to_owned()));
+        let slot = seen.entry(inode).or_insert_with(|| (key.clone(), 0));
+        if slot.0.is_some() && slot.0 == key {
+            slot.1 += 1;
+        } else {
+            slot.0 = None;
+        }
+    }
+    let mut out = Caches::new();
+    for (inode, (key, inside)) in seen {
+        let content = tree.inode(inode);
+        if let Some(key) = key.filter(|_| inside == content.refs) {
+            *out.entry(key).or_default() += content.size;
+        }
+    }
+    out
+}
+
+/// The plan's state while the rules run.
+struct Rules<'a> {
+    analysis: &'a Analysis,
+    dockerfile: &'a Dockerfile,
+    origins: &'a [LayerOrigin],
+    /// The target's steps in order (instruction indices).
+    steps: Vec<usize>,
+    fixes: Vec<Fix>,
+    edits: Vec<(usize, Edit)>,
+    /// Bytes patched by (class, layer, hidden-by layer).
+    patched: BTreeMap<(WasteClass, usize, Option<usize>), u64>,
+    /// Why a (class, layer) was not patched, when a rule looked and refused.
+    refused: BTreeMap<(WasteClass, usize), String>,
+    /// Hidden bytes by (adding layer, hiding layer) and class: one pass over the hidden
+    /// items, so that each layer's fold looks up its own.
+    hidden: HashMap<(usize, usize), BTreeMap<WasteClass, u64>>,
+    /// Cache directories given an edit so far (at most [`MAX_CACHE_DIRS`]).
+    cache_dirs: usize,
+}
+
+/// Cache directories `fix` writes edits for; past them, caches are listed. Each is checked
+/// against the later `RUN`s' text (at most 1 MiB): this bounds that work whatever an image
+/// holds (a real one has a few).
+const MAX_CACHE_DIRS: usize = 256;
+
+/// Runs every rule on the layers of `analysis` mapped to `origins`.
+pub(super) fn find(
+    analysis: &Analysis,
+    dockerfile: &Dockerfile,
+    origins: &[LayerOrigin],
+    stage: Option<&str>,
+) -> Result<Found, DockerfileError> {
+    let steps = chain(dockerfile, stage)?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    let mut rules = Rules {
+        analysis,
+        dockerfile,
+        origins,
+        steps,
+        fixes: Vec::new(),
+        edits: Vec::new(),
+        patched: BTreeMap::new(),
+        refused: BTreeMap::new(),
+        hidden: HashMap::new(),
+        cache_dirs: 0,
+    };
+    for h in &analysis.hidden {
+        *rules
+            .hidden
+            .entry((h.added_in_layer, h.hidden_by_layer))
+            .or_default()
+            .entry(hidden_class(h.reason))
+            .or_default() += h.bytes;
+    }
+    for layer in 1..origins.len() {
+        rules.fold(layer);
+    }
+    let caches = caches(analysis);
+    let mut by_layer: BTreeMap<usize, Vec<(Cache, String, u64)>> = BTreeMap::new();
+    for ((layer, cache, root), bytes) in caches {
+        by_layer
+            .entry(layer)
+            .or_default()
+            .push((cache, root, bytes));
+    }
+    for (layer, found) in by_layer {
+        rules.caches(layer, &found);
+    }
+    let mut order: Vec<usize> = (0..rules.fixes.len()).collect();
+    order.sort_by_key(|&f| (rules.fixes[f].line, f));
+    let renumber: HashMap<usize, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new))
+        .collect();
+    let mut fixes: Vec<Option<Fix>> = rules.fixes.drain(..).map(Some).collect();
+    let fixes_sorted = order.iter().filter_map(|&f| fixes[f].take()).collect();
+    let edits = rules
+        .edits
+        .drain(..)
+        .map(|(f, e)| (renumber[&f], e))
+        .collect();
+    let (listed, classes) = rules.leftovers();
+    Ok(Found {
+        fixes: fixes_sorted,
+        edits,
+        listed,
+        classes,
+    })
+}
+
+impl<'a> Rules<'a> {
+    /// The instruction that wrote `layer`, when this Dockerfile did.
+    fn instruction(&self, layer: usize) -> Option<(usize, &'a Instruction)> {
+        let dockerfile: &'a Dockerfile = self.dockerfile;
+        match self.origins.get(layer)? {
+            LayerOrigin::Instruction { instruction, .. } => {
+                Some((*instruction, &dockerfile.instructions[*instruction]))
+            }
+            LayerOrigin::BaseImage => None,
+        }
+    }
+
+    fn line(&self, instruction: &Instruction) -> usize {
+        self.dockerfile.line(instruction.span.start)
+    }
+
+    /// A `RUN` in shell form without heredocs: its command, continuation lines joined.
+    fn shell_run(&self, instruction: &Instruction) -> Option<String> {
+        (instruction.keyword == Keyword::Run
+            && instruction.form == Form::Shell
+            && instruction.heredocs.is_empty())
+        .then(|| self.dockerfile.logical_arguments(instruction))
+    }
+
+    /// Takes a fix if none of its edits overlaps one already taken.
+    fn take(&mut self, fix: Fix, edits: Vec<Edit>, hidden_by: Option<usize>) -> bool {
+        if edits.iter().any(|e| overlaps(&self.edits, &e.span)) {
+            return false;
+        }
+        let index = self.fixes.len();
+        for part in &fix.classes {
+            *self
+                .patched
+                .entry((part.class, fix.layer, hidden_by))
+                .or_default() += part.bytes;
+        }
+        self.edits.extend(edits.into_iter().map(|e| (index, e)));
+        self.fixes.push(fix);
+        true
+    }
+
+    /// Folds `layer` into the layer before it, when its `RUN` only deletes or changes modes
+    /// and owners of what that step wrote.
+    fn fold(&mut self, later: usize) {
+        let earlier = later - 1;
+        let (Some((b_index, b)), Some((a_index, a))) =
+            (self.instruction(later), self.instruction(earlier))
+        else {
+            return;
+        };
+        let Some(parts) = self.hidden.get(&(earlier, later)).cloned() else {
+            return;
+        };
+        let saving: u64 = parts.values().sum();
+        if saving == 0 || !b.flags.is_empty() {
+            return;
+        }
+        let Some((commands, texts)) = self.shell_run(b).and_then(|c| shell::movable(&c)) else {
+            return;
+        };
+        let refuse = |rules: &mut Self, why: String| {
+            for class in parts.keys() {
+                rules.refused.insert((*class, earlier), why.clone());
+            }
+        };
+        // Nothing but metadata between the two: no step that reads files or changes who or
+        // where the commands run.
+        let between_ok = a.stage == b.stage
+            && a_index < b_index
+            && self.dockerfile.instructions[a_index + 1..b_index]
+                .iter()
+                .all(|i| {
+                    matches!(
+                        i.keyword,
+                        Keyword::Env
+                            | Keyword::Label
+                            | Keyword::Expose
+                            | Keyword::Arg
+                            | Keyword::Cmd
+                            | Keyword::Entrypoint
+                            | Keyword::Stopsignal
+                            | Keyword::Healthcheck
+                            | Keyword::Maintainer
+                    )
+                });
+        if !between_ok {
+            let why = format!(
+                "line {} cannot take the commands of line {}: other steps run between them",
+                self.line(a),
+                self.line(b)
+            );
+            refuse(self, why);
+            return;
+        }
+        let classes: Vec<ClassBytes> = parts
+            .iter()
+            .map(|(&class, &bytes)| ClassBytes { class, bytes })
+            .collect();
+        let removal = self.removal(b);
+        if let Some(command) = self.shell_run(a) {
+            let mounted = a.flags.iter().any(|(name, value)| {
+                name == "mount"
+                    && value.as_deref().is_some_and(|v| {
+                        let target = v.split(',').find_map(|kv| {
+                            kv.strip_prefix("target=")
+                                .or_else(|| kv.strip_prefix("dst="))
+                                .or_else(|| kv.strip_prefix("destination="))
+                        });
+                        commands.iter().any(|c| {
+                            let (Movable::Remove(paths)
+                            | Movable::Chmod(paths)
+                            | Movable::Chown(paths)) = c;
+                            paths
+                                .iter()
+                                .any(|p| target.is_none_or(|t| p.starts_with(t)))
+                        })
+                    })
+            });
+            if mounted || !shell::appendable(&command) {
+                refuse(
+                    self,
+                    format!(
+                        "the RUN at line {} does not end where commands can follow it",
+                        self.line(a)
+                    ),
+                );
+                return;
+            }
+            let append = self.append(a, &texts.join(" && "));
+            let fix = Fix {
+                change: format!(
+                    "fold line {} ({}) into the RUN at line {}",
+                    self.line(b),
+                    texts.join(" && "),
+                    self.line(a)
+                ),
+                classes,
+                saving,
+                layer: earlier,
+                folds_layer: Some(later),
+                folded_line: Some(self.line(b)),
+                line: self.line(a),
+                instruction: a.keyword.as_str(),
+                hadolint: None,
+            };
+            self.take(fix, vec![append, removal], Some(later));
+            return;
+        }
+        if a.keyword == Keyword::Copy {
+            match self.copy_flags(earlier, later, a, &commands) {
+                Ok(flags) => {
+                    let fix = Fix {
+                        change: format!(
+                            "COPY {} at line {} instead of line {} ({})",
+                            flags.trim_end(),
+                            self.line(a),
+                            self.line(b),
+                            texts.join(" && ")
+                        ),
+                        classes,
+                        saving,
+                        layer: earlier,
+                        folds_layer: Some(later),
+                        folded_line: Some(self.line(b)),
+                        line: self.line(a),
+                        instruction: a.keyword.as_str(),
+                        hadolint: None,
+                    };
+                    let at = a.arguments.start;
+                    let insert = Edit {
+                        span: at..at,
+                        text: flags,
+                    };
+                    self.take(fix, vec![insert, removal], Some(later));
+                }
+                Err(why) => refuse(self, why),
+            }
+            return;
+        }
+        refuse(
+            self,
+            format!(
+                "the {} at line {} cannot take the commands of line {}",
+                a.keyword.as_str(),
+                self.line(a),
+                self.line(b)
+            ),
+        );
+    }
+
+    /// `--chmod=…`/`--chown=…` for a `COPY` whose one file a later `RUN` only changed the
+    /// mode or owner of: the values are the later layer's entry's, so the file ends the same.
+    fn copy_flags(
+        &self,
+        earlier: usize,
+        later: usize,
+        copy: &Instruction,
+        commands: &[Movable],
+    ) -> Result<String, String> {
+        let line = self.line(copy);
+        let not = |why: &str| Err(format!("the COPY at line {line} {why}"));
+        if commands.iter().any(|c| matches!(c, Movable::Remove(_))) {
+            return not(
+                "cannot take a delete: copy only what the image keeps (.dockerignore, COPY \
+                 --exclude), or bind-mount it where a RUN uses it (RUN --mount=type=bind)",
+            );
+        }
+        if copy.words.len() != 2 || !copy.heredocs.is_empty() {
+            return not("copies more than one source");
+        }
+        let files = |layer: usize| -> Vec<(usize, &crate::layer::LayerEntry)> {
+            self.analysis
+                .layer_entries(layer)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.kind == EntryKind::File)
+                .collect()
+        };
+        let (copied, changed) = (files(earlier), files(later));
+        let ([(_, copied)], [(_, changed)]) = (copied.as_slice(), changed.as_slice()) else {
+            return not("does not copy exactly the one file the later step changes");
+        };
+        if copied.path != changed.path {
+            return not("copies another file than the one the later step changes");
+        }
+        let path = format!("/{}", String::from_utf8_lossy(&copied.path));
+        let all_paths_are_it = commands.iter().all(|c| {
+            let (Movable::Chmod(paths) | Movable::Chown(paths)) = c else {
+                return false;
+            };
+            paths.iter().all(|p| *p == path)
+        });
+        if !all_paths_are_it {
+            return not("is followed by commands other than chmod/chown of the copied file");
+        }
+        let has = |flag: &str| copy.flags.iter().any(|(n, _)| n == flag);
+        let mut flags = String::new();
+        if commands.iter().any(|c| matches!(c, Movable::Chown(_))) {
+            if has("chown") {
+                return not("already has --chown");
+            }
+            flags.push_str(&format!("--chown={}:{} ", changed.uid, changed.gid));
+        }
+        if commands.iter().any(|c| matches!(c, Movable::Chmod(_))) {
+            if has("chmod") {
+                return not("already has --chmod");
+            }
+            flags.push_str(&format!("--chmod={:o} ", changed.mode & 0o7777));
+        }
+        Ok(flags)
+    }
+
+    /// The cache edits of one layer's `RUN`.
+    fn caches(&mut self, layer: usize, found: &[(Cache, String, u64)]) {
+        let Some((index, run)) = self.instruction(layer) else {
+            return;
+        };
+        let line = self.line(run);
+        let refuse = |rules: &mut Self, class: WasteClass, why: String| {
+            rules.refused.insert((class, layer), why);
+        };
+        let Some(command) = self.shell_run(run) else {
+            for (cache, ..) in found {
+                refuse(self, cache.class(), shape(run, line));
+            }
+            return;
+        };
+        // Read only for the caches given an edit: at most `MAX_CACHE_DIRS` times per plan.
+        let mut later: Option<Vec<String>> = None;
+        let mut appended: Vec<(String, Vec<ClassBytes>, Option<&'static str>)> = Vec::new();
+        for (cache, root, bytes) in found {
+            let class = cache.class();
+            if self.cache_dirs >= MAX_CACHE_DIRS {
+                refuse(
+                    self,
+                    class,
+                    format!("more than {MAX_CACHE_DIRS} cache directories: the rest are listed"),
+                );
+                continue;
+            }
+            self.cache_dirs += 1;
+            let bytes = *bytes;
+            let parts = vec![ClassBytes { class, bytes }];
+            match cache {
+                Cache::Pip => {
+                    let raw = self.dockerfile.slice(&run.arguments);
+                    let installs = shell::pip_installs(raw);
+                    if !installs.is_empty() && pip_only_installer(&command) {
+                        let fix = Fix {
+                            change: format!("pip install --no-cache-dir at line {line}"),
+                            classes: parts,
+                            saving: bytes,
+                            layer,
+                            folds_layer: None,
+                            folded_line: None,
+                            line,
+                            instruction: "RUN",
+                            hadolint: Some("DL3042"),
+                        };
+                        let edits = installs
+                            .iter()
+                            .map(|&at| Edit {
+                                span: run.arguments.start + at..run.arguments.start + at,
+                                text: " --no-cache-dir".into(),
+                            })
+                            .collect();
+                        self.take(fix, edits, None);
+                        continue;
+                    }
+                    let path = format!("/{root}");
+                    if shell::safe_path(&path) {
+                        appended.push((format!("rm -rf {path}"), parts, None));
+                    } else {
+                        refuse(self, class, unsafe_path(&path));
+                    }
+                }
+                Cache::AptLists => {
+                    let later = later.get_or_insert_with(|| self.later_runs(index));
+                    if let Some(user) = later.iter().find(|c| needs_apt_lists(c)) {
+                        let why = format!(
+                            "a later RUN installs with apt without updating the lists ({})",
+                            crate::report::cut(user, 60)
+                        );
+                        refuse(self, class, why);
+                        continue;
+                    }
+                    appended.push(("rm -rf /var/lib/apt/lists/*".into(), parts, Some("DL3009")));
+                }
+                Cache::AptArchives => {
+                    if shell::runs(&command, &["apt-get", "apt"], &["install", "upgrade"]) {
+                        appended.push(("apt-get clean".into(), parts, None));
+                    } else {
+                        refuse(
+                            self,
+                            class,
+                            format!("the RUN at line {line} runs no apt-get"),
+                        );
+                    }
+                }
+                Cache::Yarn if shell::runs(&command, &["yarn"], &["install", "add"]) => {
+                    appended.push(("yarn cache clean".into(), parts, Some("DL3060")));
+                }
+                Cache::Uv | Cache::Poetry | Cache::Npm | Cache::Yarn => {
+                    let path = format!("/{root}");
+                    let later = later.get_or_insert_with(|| self.later_runs(index));
+                    if !shell::safe_path(&path) {
+                        refuse(self, class, unsafe_path(&path));
+                    } else if later
+                        .iter()
+                        .any(|c| c.contains(&path) || c.contains("offline"))
+                    {
+                        refuse(
+                            self,
+                            class,
+                            format!("a later RUN may read {}", crate::escape::escape(&path)),
+                        );
+                    } else {
+                        appended.push((format!("rm -rf {path}"), parts, None));
+                    }
+                }
+            }
+        }
+        if appended.is_empty() {
+            return;
+        }
+        if !shell::appendable(&command) {
+            for (_, parts, _) in &appended {
+                refuse(
+                    self,
+                    parts[0].class,
+                    format!("the RUN at line {line} does not end where commands can follow it"),
+                );
+            }
+            return;
+        }
+        // apt's two caches in one command, in the order people write them.
+        appended.sort_by_key(|(text, ..)| text.starts_with("rm -rf /var/lib/apt"));
+        for (text, classes, hadolint) in appended {
+            let saving = classes.iter().map(|c| c.bytes).sum();
+            if saving == 0 {
+                continue;
+            }
+            let fix = Fix {
+                change: format!("{text} at the end of the RUN at line {line}"),
+                classes,
+                saving,
+                layer,
+                folds_layer: None,
+                folded_line: None,
+                line,
+                instruction: "RUN",
+                hadolint,
+            };
+            let edit = self.append(run, &text);
+            self.take(fix, vec![edit], None);
+        }
+    }
+
+    /// The commands of the `RUN`s after instruction `index` in the target's steps.
+    fn later_runs(&self, index: usize) -> Vec<String> {
+        self.steps
+            .iter()
+            .skip_while(|&&i| i != index)
+            .skip(1)
+            .map(|&i| &self.dockerfile.instructions[i])
+            .filter(|i| i.keyword == Keyword::Run)
+            .map(|i| {
+                let mut text = self.dockerfile.logical_arguments(i);
+                for h in &i.heredocs {
+                    text.push('\n');
+                    text.push_str(&h.body);
+                }
+                text
+            })
+            .collect()
+    }
+
+    /// An edit that appends ` && command` to a shell-form `RUN`, in its continuation style:
+    /// on its line when it has one, else on a new line indented as its last one.
+    fn append(&self, run: &Instruction, command: &str) -> Edit {
+        let raw = self.dockerfile.slice(&run.arguments);
+        let kept = raw.trim_end_matches([' ', '\t', '\r']);
+        let at = run.arguments.start + kept.len();
+        let text = match kept.rfind('\n') {
+            None => format!(" && {command}"),
+            Some(nl) => {
+                let last = &kept[nl + 1..];
+                let indent: String = last
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\t')
+                    .collect();
+                let eol = if kept[..nl].ends_with('\r') {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
+                let escape = self.dockerfile.escape;
+                let before = kept[..nl].trim_end_matches('\r');
+                let trailing = before
+                    .strip_suffix(escape)
+                    .is_some_and(|b| b.trim_end().ends_with("&&"));
+                if trailing {
+                    format!(" && {escape}{eol}{indent}{command}")
+                } else {
+                    format!(" {escape}{eol}{indent}&& {command}")
+                }
+            }
+        };
+        Edit { span: at..at, text }
+    }
+
+    /// An edit that removes an instruction's lines, their line end included.
+    fn removal(&self, instruction: &Instruction) -> Edit {
+        let text = &self.dockerfile.text;
+        let start = text[..instruction.span.start]
+            .rfind('\n')
+            .map_or(0, |nl| nl + 1);
+        let start = if text[start..instruction.span.start].trim().is_empty() {
+            start
+        } else {
+            instruction.span.start
+        };
+        let rest = &text[instruction.span.end..];
+        let end = instruction.span.end
+            + if rest.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(rest.starts_with('\n'))
+            };
+        Edit {
+            span: start..end,
+            text: String::new(),
+        }
+    }
+
+    /// What the edits leave: each class split into base, patched and listed, and the listed
+    /// bytes by layer (and hiding layer) with their line and why.
+    fn leftovers(&self) -> (Vec<Listed>, Vec<ClassSplit>) {
+        let analysis = self.analysis;
+        // Ledger bytes by (class, layer, hidden-by).
+        let mut ledger: BTreeMap<(WasteClass, usize, Option<usize>), u64> = BTreeMap::new();
+        for waste in &analysis.attribution.waste {
+            if is_hidden(waste.class) {
+                continue;
+            }
+            for l in &waste.by_layer {
+                *ledger.entry((waste.class, l.layer, None)).or_default() += l.bytes;
+            }
+        }
+        for h in &analysis.hidden {
+            *ledger
+                .entry((
+                    hidden_class(h.reason),
+                    h.added_in_layer,
+                    Some(h.hidden_by_layer),
+                ))
+                .or_default() += h.bytes;
+        }
+        let mut listed = Vec::new();
+        let mut split: BTreeMap<WasteClass, ClassSplit> = BTreeMap::new();
+        for (&(class, layer, hidden_by), &bytes) in &ledger {
+            let entry = split.entry(class).or_insert(ClassSplit {
+                class,
+                bytes: 0,
+                base: 0,
+                patched: 0,
+                listed: 0,
+            });
+            entry.bytes += bytes;
+            let Some((_, instruction)) = self.instruction(layer) else {
+                entry.base += bytes;
+                continue;
+            };
+            let patched = self
+                .patched
+                .get(&(class, layer, hidden_by))
+                .copied()
+                .unwrap_or(0)
+                .min(bytes);
+            entry.patched += patched;
+            let rest = bytes - patched;
+            if rest == 0 {
+                continue;
+            }
+            entry.listed += rest;
+            let line = self.line(instruction);
+            let why = self
+                .refused
+                .get(&(class, layer))
+                .cloned()
+                .unwrap_or_else(|| {
+                    if patched > 0 {
+                        "shared by hard links with paths outside the cache, or not written by the \
+                     command fixed"
+                            .to_owned()
+                    } else {
+                        not_patched(class, hidden_by, self)
+                    }
+                });
+            listed.push(Listed {
+                class,
+                bytes: rest,
+                layer,
+                hidden_by_layer: hidden_by,
+                line,
+                why,
+                suggestion: self.suggestion(class),
+            });
+        }
+        listed.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.layer.cmp(&b.layer)));
+        let mut classes: Vec<ClassSplit> = split.into_values().collect();
+        classes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.class.cmp(&b.class)));
+        (listed, classes)
+    }
+
+    /// The change to make by hand: the class's fix, and for a toolchain the packages.
+    fn suggestion(&self, class: WasteClass) -> String {
+        if class != WasteClass::Toolchain {
+            return class.fix().to_owned();
+        }
+        let packages: Vec<String> = self
+            .analysis
+            .attribution
+            .packages
+            .iter()
+            .filter(|p| p.family.as_deref() == Some("toolchain") && p.bytes > 0)
+            .take(8)
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    crate::escape::escape(&p.name),
+                    crate::report::human_bytes(p.bytes, false)
+                )
+            })
+            .collect();
+        let builder = self.dockerfile.stages.len() > 1;
+        format!(
+            "{}{}: install {} in a builder stage and COPY --from it only what the build made",
+            class.fix(),
+            if builder {
+                " (the Dockerfile has a builder stage)"
+            } else {
+                ""
+            },
+            packages.join(", ")
+        )
+    }
+}
+
+/// Why a class is left to the user when no rule looked at it.
+fn not_patched(class: WasteClass, hidden_by: Option<usize>, rules: &Rules<'_>) -> String {
+    match class {
+        WasteClass::HiddenDeleted | WasteClass::HiddenMetadataOnly => {
+            let by = hidden_by.and_then(|l| rules.instruction(l)).map_or_else(
+                || "a later layer".to_owned(),
+                |(_, i)| format!("line {}", rules.line(i)),
+            );
+            format!(
+                "{by} does more than delete or change modes of what the step right before it wrote"
+            )
+        }
+        WasteClass::HiddenOverwritten => {
+            "a later step writes new contents at these paths: which copy the image needs is \
+             the build's to decide"
+                .to_owned()
+        }
+        WasteClass::Toolchain => {
+            "moving a toolchain to a builder stage changes what the build copies: a decision \
+             fix leaves to you"
+                .to_owned()
+        }
+        WasteClass::Pycache
+        | WasteClass::Tests
+        | WasteClass::Headers
+        | WasteClass::StaticLibs
+        | WasteClass::DebugInfo
+        | WasteClass::Duplicate
+        | WasteClass::ModelWeights => {
+            "removing these files can change what the image runs (imports, builds, debugging): \
+             not an edit fix makes without you"
+                .to_owned()
+        }
+        _ => "no edit for this command is sure to remove these bytes".to_owned(),
+    }
+}
+
+/// Why an instruction takes no edit of its command.
+fn shape(instruction: &Instruction, line: usize) -> String {
+    let keyword = instruction.keyword.as_str();
+    if instruction.keyword != Keyword::Run {
+        format!("line {line} is a {keyword}, not a RUN")
+    } else if instruction.form == Form::Json {
+        format!(
+            "the RUN at line {line} is in exec (JSON) form: no shell runs a command added to it"
+        )
+    } else {
+        format!("the RUN at line {line} runs a heredoc: fix does not edit heredoc bodies")
+    }
+}
+
+fn is_hidden(class: WasteClass) -> bool {
+    matches!(
+        class,
+        WasteClass::HiddenDeleted | WasteClass::HiddenMetadataOnly | WasteClass::HiddenOverwritten
+    )
+}
+
+fn unsafe_path(path: &str) -> String {
+    format!(
+        "the cache's path {} holds characters a command must not take from an image",
+        crate::escape::escape(path)
+    )
+}
+
+/// Whether pip is the only installer a `RUN` runs that may write pip's cache: every command
+/// of it is a `pip install` or a tool known not to run pip.
+fn pip_only_installer(command: &str) -> bool {
+    const QUIET: &[&str] = &[
+        "apt-get", "apt", "apk", "rm", "mkdir", "cd", "echo", "ln", "chmod", "chown", "cp", "mv",
+        "touch", "true", "test", "useradd", "adduser", "groupadd", "addgroup", "export", "set",
+        "curl", "wget", "tar", "unzip", "pip", "pip3", "python", "python3",
+    ];
+    command
+        .split([';', '|', '&', '\n'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .all(|c| {
+            let first = c.split_whitespace().next().unwrap_or_default();
+            let name = first.rsplit('/').next().unwrap_or(first);
+            let base = name.trim_end_matches(|ch: char| ch.is_ascii_digit() || ch == '.');
+            QUIET.contains(&name)
+                || QUIET.contains(&base)
+                || (base == "python" && c.contains("-m pip"))
+        })
+        // `python setup.py` and `python -m <other>` may run pip.
+        && !command.split(['&', ';', '|']).any(|c| {
+            let mut w = c.split_whitespace();
+            w.next().is_some_and(|f| f.starts_with("python"))
+                && !c.split_whitespace().collect::<Vec<_>>().windows(2).any(|p| p == ["-m", "pip"])
+        })
+}
+
+/// Whether a later `RUN` installs with apt without updating the lists first.
+fn needs_apt_lists(command: &str) -> bool {
+    shell::runs(
+        command,
+        &["apt-get", "apt", "aptitude"],
+        &[
+            "install",
+            "upgrade",
+            "dist-upgrade",
+            "build-dep",
+            "source",
+            "full-upgrade",
+        ],
+    ) && !shell::runs(command, &["apt-get", "apt", "aptitude"], &["update"])
+}

@@ -1,0 +1,399 @@
+//! `fix` on images built from known Dockerfiles: the edits are the ones the generator's
+//! ledger proves (bytes per class, lines), each class splits into base, patched and listed
+//! bytes that add up to the report's, and the diff is one that git apply and patch take,
+//! that BuildKit's parser reads to the same instructions except the edited ones, and that
+//! clears the hadolint rules it cites without adding any.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use dive_core::fix::{DockerfileError, FixPlan, plan};
+use dive_core::{Analysis, WasteClass};
+use dive_testdata::dockerfiles::{BUILDKIT_PARSER_PYTHON, Parsed, buildkit_parse};
+use dive_testdata::fix_cases::{FixCase, fix_cases};
+use dive_testdata::tools::{Tool, available};
+use dive_testdata::{Compression, build, docker25};
+
+use crate::common::analyze_stream;
+
+fn analysis_of(spec: &dive_testdata::ImageSpec) -> Analysis {
+    let built = build(spec).unwrap();
+    analyze_stream(docker25(&[&built], Compression::Gzip, false).unwrap())
+}
+
+const DEMO_DOCKERFILE: &str = include_str!("../../../testdata/demo/Dockerfile");
+
+/// The demo image and the Dockerfile in testdata/demo, as a case: apt's caches dropped where
+/// apt ran, the cleanup step folded into the pip step (its pip cache and its chmod).
+fn demo_case() -> FixCase {
+    FixCase {
+        name: "demo",
+        dockerfile: DEMO_DOCKERFILE.to_owned(),
+        image: dive_testdata::demo_image(),
+        fixes: vec![
+            // The two .deb files and the one list the generator wrote (testdata's fixtures).
+            (5, &["apt-archives"], 20_012_544 + 9_801_232),
+            (5, &["apt-lists"], 9_140_215),
+            // libtorch_cpu.so rewritten by chmod, and the pip cache deleted.
+            (
+                7,
+                &["hidden-metadata-only", "hidden-deleted"],
+                45_103_220 + 21_470_113 + 12_006_331 + 212,
+            ),
+        ],
+        clears: &["DL3009"],
+        listed: vec![
+            ("toolchain", 5),
+            ("hidden-overwritten", 11),
+            ("tests", 7),
+            ("headers", 7),
+            ("pycache", 7),
+        ],
+    }
+}
+
+fn all_cases() -> Vec<FixCase> {
+    let mut cases = vec![demo_case()];
+    cases.extend(fix_cases());
+    cases
+}
+
+fn planned(case: &FixCase) -> (Analysis, FixPlan) {
+    let analysis = analysis_of(&case.image);
+    let plan = plan(&analysis, "Dockerfile", case.dockerfile.as_bytes(), None)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    (analysis, plan)
+}
+
+/// Each case's edits are exactly the ones its ledger names, with their bytes and lines.
+#[test]
+fn the_edits_are_the_ledgers() {
+    for case in all_cases() {
+        let (_, plan) = planned(&case);
+        let got: Vec<(usize, Vec<&str>, u64)> = plan
+            .fixes
+            .iter()
+            .map(|f| {
+                let classes = f.classes.iter().map(|c| c.class.name()).collect();
+                (f.line, classes, f.saving)
+            })
+            .collect();
+        let mut want: Vec<(usize, Vec<&str>, u64)> = case
+            .fixes
+            .iter()
+            .map(|(line, classes, bytes)| (*line, classes.to_vec(), *bytes))
+            .collect();
+        want.sort_by_key(|(line, _, _)| *line);
+        let sort = |v: &mut Vec<(usize, Vec<&str>, u64)>| {
+            for (_, c, _) in v.iter_mut() {
+                c.sort_unstable();
+            }
+            v.sort();
+        };
+        let mut got_sorted = got.clone();
+        sort(&mut got_sorted);
+        sort(&mut want);
+        assert_eq!(got_sorted, want, "{}: {:#?}", case.name, plan.fixes);
+        assert_eq!(
+            plan.saving,
+            plan.fixes.iter().map(|f| f.saving).sum::<u64>(),
+            "{}",
+            case.name
+        );
+        let listed: BTreeSet<(&str, usize)> = plan
+            .listed
+            .iter()
+            .map(|l| (l.class.name(), l.line))
+            .collect();
+        for want in &case.listed {
+            assert!(
+                listed.contains(want),
+                "{}: {want:?} not in {listed:?}",
+                case.name
+            );
+        }
+    }
+}
+
+/// Every class splits into base, patched and listed bytes that add up to the report's bytes
+/// for it; what the edits save is what the classes say is patched.
+#[test]
+fn classes_split_into_base_patched_and_listed() {
+    for case in all_cases() {
+        let (analysis, plan) = planned(&case);
+        for split in &plan.classes {
+            assert_eq!(
+                split.bytes,
+                split.base + split.patched + split.listed,
+                "{}: {split:?}",
+                case.name
+            );
+            let report = analysis
+                .attribution
+                .waste
+                .iter()
+                .find(|w| w.class == split.class)
+                .map_or(0, |w| w.bytes);
+            assert_eq!(split.bytes, report, "{}: {:?}", case.name, split.class);
+        }
+        let patched: u64 = plan.classes.iter().map(|c| c.patched).sum();
+        assert_eq!(patched, plan.saving, "{}", case.name);
+        let listed: u64 = plan.listed.iter().map(|l| l.bytes).sum();
+        assert_eq!(
+            listed,
+            plan.classes.iter().map(|c| c.listed).sum::<u64>(),
+            "{}",
+            case.name
+        );
+        // Duplicates are told by cause in the report, and stay in the waste list here.
+        assert!(
+            plan.classes
+                .iter()
+                .all(|c| c.class != WasteClass::Duplicate || c.patched == 0)
+        );
+    }
+}
+
+/// The demo's edits cover whole classes: apt's caches, the pip cache deleted later and the
+/// chmod are patched to the byte of the report's avoidable bytes for them.
+#[test]
+fn the_demos_patched_classes_are_whole() {
+    let (_, plan) = planned(&demo_case());
+    for class in [
+        WasteClass::AptArchives,
+        WasteClass::AptLists,
+        WasteClass::HiddenDeleted,
+        WasteClass::HiddenMetadataOnly,
+    ] {
+        let split = plan.classes.iter().find(|c| c.class == class).unwrap();
+        assert_eq!(
+            (split.patched, split.listed),
+            (split.bytes - split.base, 0),
+            "{class:?}"
+        );
+    }
+}
+
+/// The diff applies with git apply and with patch -p1 to exactly the patched text, line ends
+/// and a missing last line end kept.
+#[test]
+fn the_diff_applies_with_git_and_patch() {
+    if !available(&[Tool::Program("git"), Tool::Program("patch")]) {
+        return;
+    }
+    for case in all_cases() {
+        let (_, plan) = planned(&case);
+        if plan.fixes.is_empty() {
+            assert_eq!(plan.diff("Dockerfile"), "", "{}", case.name);
+            continue;
+        }
+        let diff = plan.diff("build/Dockerfile");
+        for (tool, args) in [
+            ("git", &["apply", "-"][..]),
+            ("patch", &["-p1", "--quiet", "--no-backup-if-mismatch"][..]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join("build")).unwrap();
+            let file = dir.path().join("build/Dockerfile");
+            std::fs::write(&file, &case.dockerfile).unwrap();
+            run_with_stdin(tool, args, dir.path(), &diff);
+            let patched = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(
+                patched,
+                plan.patched(),
+                "{} with {tool}:\n{diff}",
+                case.name
+            );
+        }
+    }
+}
+
+fn run_with_stdin(program: &str, args: &[&str], dir: &Path, stdin: &str) -> String {
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}\n{stdin}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// BuildKit's parser reads the patched file to the same instructions, in order, as the
+/// original except the ones edited (changed, or folded away).
+#[test]
+fn buildkit_reads_the_patched_file_to_the_same_instructions() {
+    if !available(&[Tool::PythonModule {
+        python: BUILDKIT_PARSER_PYTHON,
+        module: "dockerfile",
+    }]) {
+        return;
+    }
+    for case in all_cases() {
+        let (_, plan) = planned(&case);
+        let before = buildkit_parse(BUILDKIT_PARSER_PYTHON, &case.dockerfile).unwrap();
+        let after = buildkit_parse(BUILDKIT_PARSER_PYTHON, &plan.patched()).unwrap();
+        let changed: BTreeSet<usize> = plan.fixes.iter().map(|f| f.line).collect();
+        let folded: BTreeSet<usize> = plan.fixes.iter().filter_map(|f| f.folded_line).collect();
+        assert_eq!(after.len() + folded.len(), before.len(), "{}", case.name);
+        let text = |p: &Parsed| format!("{} {}", p.keyword, p.original);
+        let kept: Vec<String> = before
+            .iter()
+            .filter(|p| !changed.contains(&p.start_line) && !folded.contains(&p.start_line))
+            .map(text)
+            .collect();
+        // The kept ones appear in order; the others are the changed ones, once each.
+        let mut rest = after.iter().map(text);
+        for want in &kept {
+            assert!(
+                rest.any(|got| got == *want),
+                "{}: {want} is gone",
+                case.name
+            );
+        }
+        let unchanged = after.iter().filter(|p| kept.contains(&text(p))).count();
+        assert_eq!(after.len() - unchanged, changed.len(), "{}", case.name);
+    }
+}
+
+/// hadolint 2.15.1 flags each rule a fix cites before, not after, and flags nothing after
+/// that it did not flag before.
+#[test]
+fn hadolint_clears_the_rules_cited_and_flags_nothing_new() {
+    if !available(&[Tool::FileIn("HADOLINT_BIN")]) {
+        return;
+    }
+    let hadolint = std::env::var_os("HADOLINT_BIN").unwrap_or_default();
+    for case in all_cases() {
+        let (_, plan) = planned(&case);
+        let codes = |text: &str| -> BTreeSet<String> {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("Dockerfile");
+            std::fs::write(&file, text).unwrap();
+            let out = Command::new(&hadolint)
+                .args(["--no-fail", "-f", "json"])
+                .arg(&file)
+                .output()
+                .unwrap();
+            let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{}: hadolint's JSON: {e}", case.name));
+            found
+                .iter()
+                .filter_map(|f| f["code"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let before = codes(&case.dockerfile);
+        let after = codes(&plan.patched());
+        let cited: BTreeSet<String> = plan
+            .fixes
+            .iter()
+            .filter_map(|f| f.hadolint.map(str::to_owned))
+            .collect();
+        let want: BTreeSet<String> = case.clears.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(cited, want, "{}", case.name);
+        for rule in &cited {
+            assert!(
+                before.contains(rule),
+                "{}: {rule} not flagged before",
+                case.name
+            );
+            assert!(
+                !after.contains(rule),
+                "{}: {rule} still flagged after",
+                case.name
+            );
+        }
+        assert!(
+            after.is_subset(&before),
+            "{}: new rules after the edits: {:?}",
+            case.name,
+            after.difference(&before).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// A Dockerfile the image was not built from is refused, naming the layer and the line that
+/// found no partner.
+#[test]
+fn a_stale_dockerfile_is_refused() {
+    let analysis = analysis_of(&dive_testdata::demo_image());
+    let stale = DEMO_DOCKERFILE.replace("pip install torch==2.3.0", "pip install torch==2.4.0");
+    let err = plan(&analysis, "Dockerfile", stale.as_bytes(), None).unwrap_err();
+    let DockerfileError::Mismatch {
+        layers,
+        instructions,
+        ..
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(
+        layers.iter().map(|l| l.layer).collect::<Vec<_>>(),
+        [2],
+        "{err}"
+    );
+    assert_eq!(
+        instructions.iter().map(|i| i.line).collect::<Vec<_>>(),
+        [7],
+        "{err}"
+    );
+    assert!(err.to_string().contains("layer 2"), "{err}");
+}
+
+/// A path with shell syntax that the image names is never written into the Dockerfile; the
+/// diff's labels hold only our own words and figures.
+#[test]
+fn hostile_paths_are_listed_never_written() {
+    let case = fix_cases()
+        .into_iter()
+        .find(|c| c.name == "hostile-cache-path")
+        .unwrap();
+    let (_, plan) = planned(&case);
+    let patched = plan.patched();
+    assert!(
+        !patched.contains("pwned") && !patched.contains('`'),
+        "{patched}"
+    );
+    let listed = plan
+        .listed
+        .iter()
+        .find(|l| l.class == WasteClass::NpmCache)
+        .unwrap();
+    assert!(listed.why.contains("must not take"), "{}", listed.why);
+    let diff = plan.diff("Dockerfile");
+    for line in diff.lines().filter(|l| l.starts_with("@@")) {
+        assert!(line.chars().all(|c| !c.is_control()), "{line:?}");
+    }
+}
+
+/// The JSON document holds the edits, the listed findings, the split and the diff.
+#[test]
+fn the_json_document_carries_the_diff() {
+    let (_, plan) = planned(&demo_case());
+    let json = plan.to_json("Dockerfile");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["fixes"].as_array().unwrap().len(), 3);
+    let rules: Vec<&serde_json::Value> = json["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["hadolint"])
+        .collect();
+    assert!(rules.contains(&&serde_json::json!("DL3009")), "{rules:?}");
+    assert!(
+        json["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- a/Dockerfile\n")
+    );
+    assert_eq!(json["saving"], plan.saving);
+}

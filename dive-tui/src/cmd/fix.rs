@@ -1,0 +1,148 @@
+//! `dive-rs fix`: the image analysed, its Dockerfile read and matched, the edits printed as a
+//! unified diff (or JSON) on stdout, what is left to the user on stderr, and with `--write`
+//! the file edited in place.
+
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::Context;
+use dive_core::escape::escape;
+use dive_core::fix::{self, FixPlan};
+use dive_core::report::human_bytes;
+
+use crate::cmd::args::{FixArgs, FixFormat};
+use crate::cmd::input::analyze;
+use crate::cmd::json::write_json;
+
+/// `dive-rs fix`.
+pub fn fix(args: &FixArgs) -> anyhow::Result<()> {
+    let file = args.dockerfile.display().to_string();
+    let text =
+        read_capped(&args.dockerfile).with_context(|| format!("reading {}", escape(&file)))?;
+    let analysis = analyze(&args.input)?;
+    let plan = fix::plan(&analysis, &file, &text, args.stage.as_deref())?;
+    let label = diff_path(&args.dockerfile);
+    let mut out = io::stdout().lock();
+    match args.format {
+        FixFormat::Diff => out.write_all(plan.diff(&label).as_bytes())?,
+        FixFormat::Json => write_json(&mut out, &plan.to_json(&label))?,
+    }
+    out.flush()?;
+    if args.format == FixFormat::Diff {
+        eprint!("{}", leftovers(&plan));
+    }
+    if args.write && !plan.fixes.is_empty() {
+        write_in_place(&args.dockerfile, &text, plan.patched().as_bytes())
+            .with_context(|| format!("writing {}", escape(&file)))?;
+        eprintln!("dive-rs fix: wrote {}", escape(&file));
+    }
+    Ok(())
+}
+
+/// The file's bytes, refused past the Dockerfile cap before they are all read.
+fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let cap = fix::MAX_DOCKERFILE_BYTES as u64;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(cap + 1)
+        .read_to_end(&mut bytes)?;
+    // One byte past the cap lets the parser name the file and the cap.
+    Ok(bytes)
+}
+
+/// The path `git apply` and `patch -p1` see: relative to the working directory.
+fn diff_path(path: &Path) -> String {
+    let absolute = std::env::current_dir()
+        .ok()
+        .zip(std::fs::canonicalize(path).ok())
+        .and_then(|(cwd, file)| {
+            let cwd = std::fs::canonicalize(cwd).ok()?;
+            file.strip_prefix(&cwd).ok().map(Path::to_path_buf)
+        });
+    let relative: PathBuf = absolute.unwrap_or_else(|| {
+        path.components()
+            .filter(|c| !matches!(c, Component::CurDir | Component::RootDir))
+            .collect()
+    });
+    relative.to_string_lossy().replace('\\', "/")
+}
+
+/// The summary on stderr: what the edits save, then each listed finding with its line.
+fn leftovers(plan: &FixPlan) -> String {
+    let size = |b: u64| human_bytes(b, false);
+    let mut out = String::new();
+    if plan.fixes.is_empty() {
+        out.push_str("dive-rs fix: no edit is sure for this image\n");
+    } else {
+        out.push_str(&format!(
+            "dive-rs fix: {} edit{} save {}\n",
+            plan.fixes.len(),
+            if plan.fixes.len() == 1 { "" } else { "s" },
+            size(plan.saving)
+        ));
+    }
+    let listed: u64 = plan.listed.iter().map(|l| l.bytes).sum();
+    if listed > 0 {
+        out.push_str(&format!("listed, not patched ({}):\n", size(listed)));
+        for l in &plan.listed {
+            let hidden = l
+                .hidden_by_layer
+                .map(|h| format!(", hidden by layer {h}"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {} {} in layer {}{hidden} (line {} of {}): {}\n    {}\n",
+                l.class.name(),
+                size(l.bytes),
+                l.layer,
+                l.line,
+                escape(&plan.dockerfile),
+                escape(&l.why),
+                escape(&l.suggestion)
+            ));
+        }
+    }
+    out
+}
+
+/// Replaces `path` with `new`: refused if the file no longer holds `old`; written to a
+/// temporary file beside it, given the file's mode, then renamed over it.
+fn write_in_place(path: &Path, old: &[u8], new: &[u8]) -> anyhow::Result<()> {
+    let now = std::fs::read(path)?;
+    if now != old {
+        anyhow::bail!("it changed since it was read; run fix again");
+    }
+    let permissions = std::fs::metadata(path)?.permissions();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(new)?;
+    temp.as_file().sync_all()?;
+    std::fs::set_permissions(temp.path(), permissions)?;
+    temp.persist(path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("Dockerfile");
+        std::fs::write(&file, "FROM a\nRUN b\n").unwrap();
+        let err = write_in_place(&file, b"FROM a\n", b"FROM c\n").unwrap_err();
+        assert!(
+            err.to_string().contains("changed since it was read"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"FROM a\nRUN b\n");
+        write_in_place(&file, b"FROM a\nRUN b\n", b"FROM c\n").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"FROM c\n");
+        // Only the file itself is left: the temporary one was renamed over it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

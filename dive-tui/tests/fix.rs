@@ -1,0 +1,159 @@
+//! `dive-rs fix` as users run it: a diff on stdout that git applies from the working
+//! directory, what is left to the user on stderr, JSON for tools, `--write` in place, and
+//! exit 2 for a Dockerfile the image was not built from.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use dive_testdata::tools::{Tool, available};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dive-rs");
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../testdata/demo/ml-service.tar"
+);
+const DOCKERFILE: &str = include_str!("../../testdata/demo/Dockerfile");
+
+/// A working directory holding the demo's Dockerfile as `app/Dockerfile`.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/Dockerfile"), DOCKERFILE).unwrap();
+    dir
+}
+
+fn fix_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("fix")
+        .arg(DEMO)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CI")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_diff_applies_from_the_working_directory() {
+    if !available(&[Tool::Program("git")]) {
+        return;
+    }
+    let dir = workdir();
+    let out = fix_in(dir.path(), &["--dockerfile", "app/Dockerfile"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        diff.starts_with("--- a/app/Dockerfile\n+++ b/app/Dockerfile\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("DL3009"), "{diff}");
+    assert!(
+        stderr.contains("dive-rs fix: 3 edits save 117.5 MB"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("listed, not patched"), "{stderr}");
+    assert!(
+        stderr.contains("toolchain 65.1 MB in layer 1 (line 5 of app/Dockerfile)"),
+        "{stderr}"
+    );
+    let mut git = Command::new("git")
+        .args(["apply", "-"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut git.stdin.take().unwrap(), diff.as_bytes()).unwrap();
+    assert!(git.wait().unwrap().success());
+    let patched = std::fs::read_to_string(dir.path().join("app/Dockerfile")).unwrap();
+    assert!(
+        patched.contains("apt-get clean && rm -rf /var/lib/apt/lists/*"),
+        "{patched}"
+    );
+    assert!(
+        !patched.contains("\nRUN rm -rf /root/.cache/pip"),
+        "{patched}"
+    );
+}
+
+#[test]
+fn json_holds_the_edits_their_savings_and_the_diff() {
+    let dir = workdir();
+    let out = fix_in(
+        dir.path(),
+        &["--dockerfile", "app/Dockerfile", "--format", "json"],
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixes = json["fixes"].as_array().unwrap();
+    let sum: u64 = fixes.iter().map(|f| f["saving"].as_u64().unwrap()).sum();
+    assert_eq!(json["saving"].as_u64(), Some(sum));
+    assert_eq!(sum, 29_813_776 + 9_140_215 + 78_579_876);
+    assert_eq!(fixes[0]["line"], 5);
+    assert!(
+        json["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- a/app/Dockerfile")
+    );
+    assert!(json["listed"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
+fn write_edits_in_place_and_keeps_the_mode() {
+    let dir = workdir();
+    let file = dir.path().join("app/Dockerfile");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = fix_in(dir.path(), &["--dockerfile", "app/Dockerfile", "--write"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let patched = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(patched, DOCKERFILE);
+    assert!(patched.contains("nvidia-cudnn-cu12 && rm -rf /root/.cache/pip && chmod +x"));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    // Run again on the written file: the image no longer matches it.
+    let again = fix_in(dir.path(), &["--dockerfile", "app/Dockerfile"]);
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn a_stale_dockerfile_exits_2_naming_the_layer() {
+    let dir = workdir();
+    let stale = DOCKERFILE.replace("COPY app/ /app", "COPY src/ /app");
+    std::fs::write(dir.path().join("app/Dockerfile"), stale).unwrap();
+    let out = fix_in(dir.path(), &["--dockerfile", "app/Dockerfile"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the image was not built from this Dockerfile")
+            && stderr.contains("layer 4 (COPY app/ /app) found no line")
+            && stderr.contains("line 11 (COPY) found no layer"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_file_or_stage_exits_2() {
+    let dir = workdir();
+    let missing = fix_in(dir.path(), &["--dockerfile", "nope/Dockerfile"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("reading nope/Dockerfile"));
+    let stage = fix_in(
+        dir.path(),
+        &["--dockerfile", "app/Dockerfile", "--stage", "build"],
+    );
+    assert_eq!(stage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stage.stderr).contains("no stage is named build"));
+}

@@ -1,0 +1,352 @@
+//! Dockerfiles and the images built from them, for `dive-rs fix`: each image's history is
+//! written exactly as BuildKit writes it (`RUN /bin/sh -c CMD # buildkit`, continuation
+//! lines joined and comment lines dropped; `COPY SRC DST # buildkit`; the base image's own
+//! `#(nop)` lines first), and each case says which edits are sure (with the bytes the
+//! generator wrote for them: the ledger a test checks `fix` against) and which findings must
+//! only be listed.
+
+use crate::spec::{ImageSpec, LayerSpec, Op};
+
+/// A Dockerfile, the image built from it, and what `fix` must make of them.
+#[derive(Debug, Clone)]
+pub struct FixCase {
+    /// A short name for messages.
+    pub name: &'static str,
+    /// The Dockerfile's bytes.
+    pub dockerfile: String,
+    /// The image.
+    pub image: ImageSpec,
+    /// The edits: (first line of the instruction changed, waste classes, bytes saved).
+    pub fixes: Vec<(usize, &'static [&'static str], u64)>,
+    /// The hadolint rules the edits clear.
+    pub clears: &'static [&'static str],
+    /// Waste classes that must be listed, not patched, with the line they are listed at.
+    pub listed: Vec<(&'static str, usize)>,
+}
+
+/// The base image's layer: a few files, written by another Dockerfile.
+fn base_layer() -> LayerSpec {
+    LayerSpec::new(
+        "/bin/sh -c #(nop) ADD file:5e2b0d3a7c1f in / ",
+        vec![
+            Op::dir("bin"),
+            Op::file("bin/sh", 120_000, 1),
+            Op::dir("etc"),
+            Op::text("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n"),
+        ],
+    )
+}
+
+fn image(tag: &str, layers: Vec<LayerSpec>) -> ImageSpec {
+    let mut all = vec![base_layer()];
+    all.extend(layers);
+    ImageSpec::new(tag, all)
+}
+
+/// pip's cache files in a layer: (path, size, seed) of each, and their total.
+fn pip_cache(home: &str, seed: u64) -> (Vec<Op>, u64) {
+    let files = [
+        (
+            format!("{home}/.cache/pip/http-v2/a/b/c/0f1e2d3c"),
+            3_100_000,
+        ),
+        (
+            format!("{home}/.cache/pip/http-v2/d/e/f/4b5a6978"),
+            1_250_000,
+        ),
+        (format!("{home}/.cache/pip/selfcheck/1a2b.json"), 180),
+    ];
+    let total = files.iter().map(|(_, s)| s).sum();
+    let ops = files
+        .iter()
+        .enumerate()
+        .map(|(i, (p, s))| Op::file(p, *s, seed + i as u64))
+        .collect();
+    (ops, total)
+}
+
+/// apt's lists and downloaded archives in a layer, and the two totals.
+fn apt_caches(seed: u64) -> (Vec<Op>, u64, u64) {
+    let lists = [
+        (
+            "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4",
+            9_120_000,
+        ),
+        (
+            "var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease",
+            151_000,
+        ),
+    ];
+    let archives = [
+        ("var/cache/apt/archives/curl_7.88.1-10_amd64.deb", 315_000),
+        ("var/cache/apt/pkgcache.bin", 27_000_000),
+    ];
+    let mut ops = vec![Op::file("var/lib/apt/lists/lock", 0, seed)];
+    let mut n = seed + 1;
+    for (path, size) in lists.iter().chain(&archives) {
+        ops.push(Op::file(path, *size, n));
+        n += 1;
+    }
+    ops.push(Op::file("var/cache/apt/archives/lock", 0, n));
+    let sum = |list: &[(&str, u64)]| list.iter().map(|(_, s)| s).sum();
+    (ops, sum(&lists), sum(&archives))
+}
+
+/// Every case.
+pub fn fix_cases() -> Vec<FixCase> {
+    vec![
+        crlf_continuations(),
+        copy_then_chmod(),
+        fold_a_delete(),
+        forms_fix_leaves_alone(),
+        hostile_cache_path(),
+        apt_lists_read_later(),
+    ]
+}
+
+/// CRLF line ends, `ARG` before `FROM`, a named stage, a comment inside a continuation, the
+/// leading-`&&` style: the apt lists and archives removed at the end of their `RUN` on a new
+/// line of the same style, `--no-cache-dir` after a `pip install` that ends its line.
+fn crlf_continuations() -> FixCase {
+    let dockerfile = [
+        "# syntax=docker/dockerfile:1",
+        "ARG PY=3.11",
+        "FROM python:${PY}-slim AS runtime",
+        "RUN apt-get update \\",
+        "    # the lists for curl",
+        "    && apt-get install -y --no-install-recommends curl",
+        "RUN pip install \\",
+        "      torch==2.3.0 \\",
+        "      numpy==1.26.4",
+        "COPY app.py /app/app.py",
+        "CMD [\"python\", \"/app/app.py\"]",
+        "",
+    ]
+    .join("\r\n");
+    let (mut apt, lists, archives) = apt_caches(100);
+    apt.push(Op::file("usr/bin/curl", 250_000, 120));
+    let (mut pip, cache) = pip_cache("root", 200);
+    pip.push(Op::file(
+        "usr/local/lib/python3.11/site-packages/torch/lib/libtorch_cpu.so",
+        4_000_000,
+        210,
+    ));
+    FixCase {
+        name: "crlf-continuations",
+        dockerfile,
+        image: image(
+            "fix/crlf:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get update     && apt-get install -y --no-install-recommends curl # buildkit",
+                    apt,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c pip install       torch==2.3.0       numpy==1.26.4 # buildkit",
+                    pip,
+                ),
+                LayerSpec::new(
+                    "COPY app.py /app/app.py # buildkit",
+                    vec![Op::text("app/app.py", "print('hi')\n")],
+                ),
+            ],
+        ),
+        fixes: vec![
+            (4, &["apt-archives"], archives),
+            (4, &["apt-lists"], lists),
+            (7, &["pip-cache"], cache),
+        ],
+        clears: &["DL3009", "DL3042"],
+        listed: vec![],
+    }
+}
+
+/// A script copied, then made executable by the next step: `COPY --chmod` with the mode the
+/// later layer wrote (755), and that `RUN` gone. A copied model deleted later is listed: its
+/// `COPY` cannot take a delete.
+fn copy_then_chmod() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        COPY entrypoint.sh /usr/local/bin/entrypoint.sh\n\
+        RUN chmod +x /usr/local/bin/entrypoint.sh\n\
+        COPY model.bin /opt/model.bin\n\
+        RUN rm -f /opt/model.bin\n\
+        ENTRYPOINT [\"/usr/local/bin/entrypoint.sh\"]\n"
+        .to_owned();
+    let script = "usr/local/bin/entrypoint.sh";
+    let script_bytes = 4_096;
+    FixCase {
+        name: "copy-then-chmod",
+        dockerfile,
+        image: image(
+            "fix/chmod:1",
+            vec![
+                LayerSpec::new(
+                    "COPY entrypoint.sh /usr/local/bin/entrypoint.sh # buildkit",
+                    vec![Op::file(script, script_bytes, 300)],
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c chmod +x /usr/local/bin/entrypoint.sh # buildkit",
+                    vec![Op::File {
+                        path: script.as_bytes().to_vec(),
+                        size: script_bytes,
+                        seed: 300,
+                        mode: 0o755,
+                    }],
+                ),
+                LayerSpec::new(
+                    "COPY model.bin /opt/model.bin # buildkit",
+                    vec![Op::file("opt/model.bin", 2_500_000, 301)],
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c rm -f /opt/model.bin # buildkit",
+                    vec![Op::whiteout("opt/model.bin")],
+                ),
+            ],
+        ),
+        fixes: vec![(2, &["hidden-metadata-only"], script_bytes)],
+        clears: &[],
+        listed: vec![("hidden-deleted", 4)],
+    }
+}
+
+/// A download deleted by the next `RUN` (trailing-`&&` continuation style): the delete
+/// folded into the download's `RUN`, the later `RUN` removed.
+fn fold_a_delete() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        RUN mkdir -p /opt/sdk && \\\n\
+        \x20   tar -C /opt/sdk -xf /tmp/sdk.tar\n\
+        RUN rm -rf /opt/sdk/docs /opt/sdk/samples\n\
+        ENV PATH=/opt/sdk/bin:$PATH\n"
+        .to_owned();
+    let docs = [
+        ("opt/sdk/docs/index.html", 700_000u64),
+        ("opt/sdk/docs/api.pdf", 5_300_000),
+    ];
+    let samples = [("opt/sdk/samples/a.bin", 1_000_000u64)];
+    let mut sdk = vec![Op::file("opt/sdk/bin/sdk", 800_000, 400)];
+    for (i, (path, size)) in docs.iter().chain(&samples).enumerate() {
+        sdk.push(Op::file(path, *size, 401 + i as u64));
+    }
+    let deleted = docs.iter().chain(&samples).map(|(_, s)| s).sum();
+    FixCase {
+        name: "fold-a-delete",
+        dockerfile,
+        image: image(
+            "fix/fold:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c mkdir -p /opt/sdk &&     tar -C /opt/sdk -xf /tmp/sdk.tar # buildkit",
+                    sdk,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c rm -rf /opt/sdk/docs /opt/sdk/samples # buildkit",
+                    vec![
+                        Op::whiteout("opt/sdk/docs"),
+                        Op::whiteout("opt/sdk/samples"),
+                    ],
+                ),
+            ],
+        ),
+        fixes: vec![(2, &["hidden-deleted"], deleted)],
+        clears: &[],
+        listed: vec![],
+    }
+}
+
+/// Caches `fix` must not touch: a heredoc `RUN` and an exec-form `RUN` wrote pip caches
+/// (listed at their lines), a `RUN` ending in a shell comment wrote apt lists.
+fn forms_fix_leaves_alone() -> FixCase {
+    let dockerfile = "# syntax=docker/dockerfile:1\n\
+        FROM debian:12-slim\n\
+        RUN <<EOF\n\
+        pip install numpy\n\
+        EOF\n\
+        RUN [\"pip\", \"install\", \"torch\"]\n\
+        RUN apt-get update # the lists stay for the next build\n"
+        .to_owned();
+    let (heredoc_cache, _) = pip_cache("root", 500);
+    let (exec_cache, _) = pip_cache("home/app", 510);
+    let (apt, ..) = apt_caches(520);
+    FixCase {
+        name: "forms-fix-leaves-alone",
+        dockerfile,
+        image: image(
+            "fix/forms:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c pip install numpy\n # buildkit",
+                    heredoc_cache,
+                ),
+                LayerSpec::new("RUN pip install torch # buildkit", exec_cache),
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get update # the lists stay for the next build # buildkit",
+                    apt,
+                ),
+            ],
+        ),
+        fixes: vec![],
+        clears: &[],
+        listed: vec![("pip-cache", 3), ("pip-cache", 6), ("apt-lists", 7)],
+    }
+}
+
+/// A cache under a home directory whose name holds shell syntax: the image names it, so it is
+/// never written into a command; listed. npm's cache of a plain home is removed.
+fn hostile_cache_path() -> FixCase {
+    let dockerfile = "FROM node:20-slim\n\
+        RUN npm ci && npm run build\n"
+        .to_owned();
+    let npm = [("root/.npm/_cacache/content-v2/sha512/ab/cd", 2_000_000u64)];
+    let hostile = [(
+        "home/x$(touch${IFS}pwned)`id`/.npm/_cacache/index-v5/aa",
+        700_000u64,
+    )];
+    let mut ops = Vec::new();
+    for (i, (path, size)) in npm.iter().chain(&hostile).enumerate() {
+        ops.push(Op::file(path, *size, 600 + i as u64));
+    }
+    FixCase {
+        name: "hostile-cache-path",
+        dockerfile,
+        image: image(
+            "fix/hostile:1",
+            vec![LayerSpec::new(
+                "RUN /bin/sh -c npm ci && npm run build # buildkit",
+                ops,
+            )],
+        ),
+        fixes: vec![(2, &["npm-cache"], npm[0].1)],
+        clears: &[],
+        listed: vec![("npm-cache", 2)],
+    }
+}
+
+/// apt's lists that a later `RUN` installs from without updating them: kept (listed); the
+/// archives are still cleaned.
+fn apt_lists_read_later() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        RUN apt-get update && apt-get install -y curl\n\
+        RUN apt-get install -y jq\n"
+        .to_owned();
+    let (apt, _, archives) = apt_caches(700);
+    FixCase {
+        name: "apt-lists-read-later",
+        dockerfile,
+        image: image(
+            "fix/apt-later:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit",
+                    apt,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get install -y jq # buildkit",
+                    vec![Op::file("usr/bin/jq", 300_000, 720)],
+                ),
+            ],
+        ),
+        fixes: vec![(2, &["apt-archives"], archives)],
+        clears: &[],
+        listed: vec![("apt-lists", 2)],
+    }
+}

@@ -1092,3 +1092,59 @@ fn files_are_read_from_a_registry_by_range_or_from_the_blobs_start() {
         );
     }
 }
+
+/// `podman:REF` against the real engine where it is installed: the demo loaded into podman's
+/// store reads to the same facts as its file, a file read back through it is the same bytes,
+/// and an image podman lacks is refused in podman's own words.
+#[test]
+fn the_podman_source_reads_the_real_engine() {
+    if !dive_testdata::tools::available(&[dive_testdata::tools::Tool::Program("podman")]) {
+        return;
+    }
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/demo/ml-service.tar"
+    );
+    let podman = |args: &[&str]| {
+        let out = Command::new("podman").args(args).output().unwrap();
+        assert!(out.status.success(), "podman {args:?}: {out:?}");
+    };
+    // A tag of our own, so that the test neither meets nor removes a user's image.
+    let tag = "localhost/dive-rs-test/ml-service:podman-source";
+    podman(&["load", "--quiet", "--input", demo]);
+    podman(&["tag", "demo/ml-service:1.0", tag]);
+    let spec = format!("podman:{tag}");
+    let streamed = json(&dive_rs(&[&spec, "--json"]));
+    let from_file = json(&dive_rs(&[demo, "--json"]));
+    let cat = dive_rs(&["cat", &spec, "/app/main.py"]);
+    let missing = dive_rs(&["podman:localhost/dive-rs-test/nope:1", "--summary"]);
+    podman(&["rmi", "--force", tag, "demo/ml-service:1.0"]);
+    // podman saves the layers it stores uncompressed: the blobs differ, every fact of the
+    // contents (diff_ids, bytes, entries, attribution) is the same.
+    let contents = |mut analysis: serde_json::Value| {
+        analysis = facts(analysis);
+        for field in ["size_compressed", "manifest_digest"] {
+            analysis["image"][field] = serde_json::Value::Null;
+        }
+        for layer in analysis["layers"].as_array_mut().unwrap() {
+            for field in [
+                "digest",
+                "blob",
+                "media_type",
+                "compression",
+                "size_compressed",
+            ] {
+                layer[field] = serde_json::Value::Null;
+            }
+        }
+        analysis
+    };
+    assert_eq!(contents(streamed), contents(from_file));
+    assert_eq!(cat.stdout, dive_rs(&["cat", demo, "/app/main.py"]).stdout);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("podman save") && stderr.contains("nope"),
+        "{stderr}"
+    );
+}

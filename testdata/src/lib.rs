@@ -15,6 +15,7 @@ pub mod large;
 mod layer;
 mod ledger;
 pub mod links;
+pub mod podman;
 pub mod raw;
 pub mod reinstall;
 pub mod rss;

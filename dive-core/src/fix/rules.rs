@@ -158,6 +158,10 @@ struct Rules<'a> {
     cache_dirs: usize,
 }
 
+/// Empty files buildah leaves in every `RUN` layer where the runtime mounts its own (podman
+/// mounts them again in every container): not something the `RUN` made.
+const RUN_MOUNT_POINTS: [&[u8]; 3] = [b"etc/hosts", b"etc/hostname", b"etc/resolv.conf"];
+
 /// Cache directories `fix` writes edits for; past them, caches are listed. Each is checked
 /// against the later `RUN`s' text (at most 1 MiB): this bounds that work whatever an image
 /// holds (a real one has a few).
@@ -448,6 +452,7 @@ impl<'a> Rules<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, e)| e.kind == EntryKind::File)
+                .filter(|(_, e)| !(e.size == 0 && RUN_MOUNT_POINTS.contains(&&*e.path)))
                 .collect()
         };
         let (copied, changed) = (files(earlier), files(later));

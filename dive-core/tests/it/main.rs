@@ -16,6 +16,7 @@ mod diff;
 mod dive_figures;
 mod elf;
 mod fix;
+mod fix_podman;
 mod forms;
 mod fuzz_regressions;
 mod gate;

@@ -329,6 +329,31 @@ pub fn torch_cuda_image() -> ImageSpec {
     )
 }
 
+/// The Dockerfile [`torch_cuda_image`] is built from: its history lines are kaniko's
+/// (`RUN` + the command as written), and the `WORKDIR` wrote no layer.
+pub const TORCH_CUDA_DOCKERFILE: &str = "\
+FROM python:3.11-slim
+RUN pip install torch torchvision
+RUN rm -rf /root/.cache/pip
+WORKDIR /usr/local/lib/python3.11/site-packages
+RUN chmod +x torch/lib/libshm*.so && strip torch/lib/libtorch_cuda.so
+";
+
+/// `spec` with every file's size divided by `divisor` (at least one byte): the same paths,
+/// layers, rewrites and deletes, for tests that need the shape of a large image and not its
+/// bytes.
+pub fn shrunk(spec: &ImageSpec, divisor: u64) -> ImageSpec {
+    let mut small = spec.clone();
+    for layer in &mut small.layers {
+        for op in &mut layer.ops {
+            if let Op::File { size, .. } = op {
+                *size = (*size / divisor).max(1);
+            }
+        }
+    }
+    small
+}
+
 /// Writes `docker-archive.tar` of [`torch_cuda_image`] into `dir`, each layer's file
 /// removed once packed (the disk holds the archive and one layer at most).
 pub fn write_torch_cuda(dir: &Path) -> io::Result<()> {

@@ -116,6 +116,10 @@ pub struct Listed {
     pub hidden_by_layer: Option<usize>,
     /// The first line of the instruction that added them (1-based).
     pub line: usize,
+    /// For hidden bytes, the first line of the instruction that hid them, when this
+    /// Dockerfile has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden_by_line: Option<usize>,
     /// Why no edit was made.
     pub why: String,
     /// The change to make by hand.

@@ -782,6 +782,9 @@ impl<'a> Rules<'a> {
                 layer,
                 hidden_by_layer: hidden_by,
                 line,
+                hidden_by_line: hidden_by
+                    .and_then(|l| self.instruction(l))
+                    .map(|(_, i)| self.line(i)),
                 why,
                 suggestion: self.suggestion(class),
             });

@@ -53,8 +53,21 @@ fn demo_case() -> FixCase {
     }
 }
 
+/// The torch+CUDA shape, its sizes shrunk a thousandfold: the cache delete folded.
+fn torch_case() -> FixCase {
+    use dive_testdata::large::{TORCH_CUDA_DOCKERFILE, shrunk, torch_cuda_image};
+    FixCase {
+        name: "torch-cuda",
+        dockerfile: TORCH_CUDA_DOCKERFILE.to_owned(),
+        image: shrunk(&torch_cuda_image(), 1000),
+        fixes: vec![(2, &["hidden-deleted"], 2_200 * 2_000)],
+        clears: &[],
+        listed: vec![("hidden-metadata-only", 2), ("hidden-overwritten", 2)],
+    }
+}
+
 fn all_cases() -> Vec<FixCase> {
-    let mut cases = vec![demo_case()];
+    let mut cases = vec![demo_case(), torch_case()];
     cases.extend(fix_cases());
     cases
 }
@@ -396,4 +409,33 @@ fn the_json_document_carries_the_diff() {
             .starts_with("--- a/Dockerfile\n")
     );
     assert_eq!(json["saving"], plan.saving);
+}
+
+/// The torch+CUDA shape: the chmod of relative paths and the strip are listed at the line
+/// that hid the bytes, and the patched file is the fold and nothing else.
+#[test]
+fn the_torch_cuda_shape_folds_its_cache_delete() {
+    let (_, plan) = planned(&torch_case());
+    let fix = &plan.fixes[0];
+    assert_eq!((fix.line, fix.folded_line, fix.layer), (2, Some(3), 1));
+    for class in [
+        WasteClass::HiddenMetadataOnly,
+        WasteClass::HiddenOverwritten,
+    ] {
+        let listed = plan.listed.iter().find(|l| l.class == class).unwrap();
+        let at = (listed.layer, listed.line, listed.hidden_by_line);
+        assert_eq!(at, (1, 2, Some(5)), "{class:?}");
+    }
+    let split = plan
+        .classes
+        .iter()
+        .find(|c| c.class == WasteClass::HiddenDeleted)
+        .unwrap();
+    assert_eq!((split.patched, split.listed), (split.bytes, 0));
+    assert_eq!(
+        plan.patched(),
+        "FROM python:3.11-slim\nRUN pip install torch torchvision && rm -rf /root/.cache/pip\n\
+         WORKDIR /usr/local/lib/python3.11/site-packages\n\
+         RUN chmod +x torch/lib/libshm*.so && strip torch/lib/libtorch_cuda.so\n"
+    );
 }

@@ -86,10 +86,11 @@ fn leftovers(plan: &FixPlan) -> String {
     if listed > 0 {
         out.push_str(&format!("listed, not patched ({}):\n", size(listed)));
         for l in &plan.listed {
-            let hidden = l
-                .hidden_by_layer
-                .map(|h| format!(", hidden by layer {h}"))
-                .unwrap_or_default();
+            let hidden = match (l.hidden_by_layer, l.hidden_by_line) {
+                (Some(layer), Some(line)) => format!(", hidden by layer {layer} (line {line})"),
+                (Some(layer), None) => format!(", hidden by layer {layer}"),
+                _ => String::new(),
+            };
             out.push_str(&format!(
                 "  {} {} in layer {}{hidden} (line {} of {}): {}\n    {}\n",
                 l.class.name(),

@@ -157,3 +157,55 @@ fn a_missing_file_or_stage_exits_2() {
     assert_eq!(stage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&stage.stderr).contains("no stage is named build"));
 }
+
+#[test]
+fn report_names_each_findings_line_in_every_format() {
+    let dir = workdir();
+    let report = |format: &str| {
+        let out = Command::new(BIN)
+            .args([
+                "report",
+                DEMO,
+                "--dockerfile",
+                "app/Dockerfile",
+                "--format",
+                format,
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = report("text");
+    assert!(
+        text.contains("python3-pip (line 5 of app/Dockerfile)"),
+        "{text}"
+    );
+    assert!(text.contains("(line 8 of app/Dockerfile)"), "{text}");
+    for format in ["markdown", "json", "html"] {
+        assert!(
+            report(format).contains("line 7 of app/Dockerfile"),
+            "{format}"
+        );
+    }
+    // Without it, no line is named.
+    let plain = Command::new(BIN).args(["report", DEMO]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("line 5 of"));
+    // A Dockerfile the image was not built from is refused.
+    std::fs::write(
+        dir.path().join("app/Dockerfile"),
+        "FROM scratch\nRUN true\n",
+    )
+    .unwrap();
+    let stale = Command::new(BIN)
+        .args(["report", DEMO, "--dockerfile", "app/Dockerfile"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(stale.status.code(), Some(2));
+}

@@ -153,6 +153,9 @@ pub struct Analysis {
     pub(crate) unproven: Vec<crate::tree::Unproven>,
     /// What the attribution did beyond the walk ([`Analysis::work`]).
     pub(crate) work: Work,
+    /// The Dockerfile matched to the layers ([`Analysis::match_dockerfile`]): its name and
+    /// each layer's instruction line.
+    pub(crate) dockerfile: Option<(String, Vec<Option<usize>>)>,
 }
 
 /// Work an analysis did beyond walking its layers, counted so that its budget can be held
@@ -379,5 +382,43 @@ impl Analysis {
     /// How many bottom layers are the base image's (0 when unknown).
     pub fn base_layer_count(&self) -> usize {
         self.layers.iter().take_while(|l| l.from_base).count()
+    }
+
+    /// Matches the layers' history to the Dockerfile `text` (named `file`; the stage `stage`,
+    /// or the last), so that the reports name each finding's line: "line N of `file`".
+    /// Refuses a Dockerfile the image was not built from, as `fix` does.
+    pub fn match_dockerfile(
+        &mut self,
+        file: &str,
+        text: &[u8],
+        stage: Option<&str>,
+    ) -> std::result::Result<(), crate::fix::DockerfileError> {
+        let dockerfile = crate::dockerfile::parse(file, text)?;
+        let history: Vec<crate::dockerfile::HistoryEntry<'_>> = self
+            .layers
+            .iter()
+            .map(|l| crate::dockerfile::HistoryEntry {
+                created_by: l.created_by.as_deref(),
+                empty_layer: false,
+            })
+            .collect();
+        let mapping = crate::dockerfile::map_history(&dockerfile, stage, &history)?;
+        let lines = mapping
+            .layers
+            .iter()
+            .map(|origin| match origin {
+                crate::dockerfile::LayerOrigin::Instruction { line, .. } => Some(*line),
+                crate::dockerfile::LayerOrigin::BaseImage => None,
+            })
+            .collect();
+        self.dockerfile = Some((file.to_owned(), lines));
+        Ok(())
+    }
+
+    /// The Dockerfile [`Analysis::match_dockerfile`] matched and the line of the
+    /// instruction that wrote `layer`, when it wrote it (not the base image).
+    pub fn dockerfile_line(&self, layer: usize) -> Option<(&str, usize)> {
+        let (file, lines) = self.dockerfile.as_ref()?;
+        Some((file.as_str(), (*lines.get(layer)?)?))
     }
 }

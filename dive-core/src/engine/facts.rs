@@ -281,6 +281,7 @@ pub(super) fn finish(
             path_bytes_hashed: merged.path_bytes_hashed,
             ..crate::analysis::Work::default()
         },
+        dockerfile: None,
     };
     let attributing = Attributing {
         hasher,

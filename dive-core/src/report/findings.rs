@@ -46,7 +46,11 @@ pub fn findings(analysis: &Analysis) -> Vec<Finding> {
             .get(layer)
             .and_then(|l| l.created_by.as_deref())
             .unwrap_or("");
-        cut(&clean_command(step), 90)
+        let line = analysis
+            .dockerfile_line(layer)
+            .map(|(file, line)| format!(" (line {line} of {})", escape(file)))
+            .unwrap_or_default();
+        cut(&clean_command(step), 90) + &line
     };
     let mut out: Vec<Finding> = analysis
         .attribution

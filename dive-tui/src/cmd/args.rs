@@ -312,6 +312,15 @@ pub struct ReportArgs {
     /// Show exact byte counts instead of 1.2 GB.
     #[arg(long)]
     pub bytes: bool,
+
+    /// The Dockerfile IMAGE was built from: each finding names its line ("line N of PATH").
+    /// Refused (exit 2) when the image was not built from it.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<std::path::PathBuf>,
+
+    /// With --dockerfile: the stage IMAGE was built from; the last one when not given.
+    #[arg(long, value_name = "NAME", requires = "dockerfile")]
+    pub stage: Option<String>,
 }
 
 /// Report formats.

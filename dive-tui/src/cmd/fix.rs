@@ -17,8 +17,7 @@ use crate::cmd::json::write_json;
 /// `dive-rs fix`.
 pub fn fix(args: &FixArgs) -> anyhow::Result<()> {
     let file = args.dockerfile.display().to_string();
-    let text =
-        read_capped(&args.dockerfile).with_context(|| format!("reading {}", escape(&file)))?;
+    let text = read_dockerfile(&args.dockerfile)?;
     let analysis = analyze(&args.input)?;
     let plan = fix::plan(&analysis, &file, &text, args.stage.as_deref())?;
     let label = diff_path(&args.dockerfile);
@@ -39,15 +38,15 @@ pub fn fix(args: &FixArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The file's bytes, refused past the Dockerfile cap before they are all read.
-fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// A Dockerfile's bytes, read no further than one byte past the cap (the parser then names
+/// the file and the cap).
+pub(crate) fn read_dockerfile(path: &Path) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let cap = fix::MAX_DOCKERFILE_BYTES as u64;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(cap + 1)
-        .read_to_end(&mut bytes)?;
-    // One byte past the cap lets the parser name the file and the cap.
+    std::fs::File::open(path)
+        .and_then(|file| file.take(cap + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", escape(&path.display().to_string())))?;
     Ok(bytes)
 }
 

@@ -7,13 +7,22 @@ use dive_core::report::diff::DiffFormat;
 use dive_core::report::{self, ReportFormat};
 
 use crate::cmd::args::{DiffArgs, ReportArgs, ReportFormatArg};
+use crate::cmd::fix::read_dockerfile;
 use crate::cmd::input::{analyze, builder, source};
 use crate::cmd::json::write_json;
 use crate::cmd::progress::Bars;
 
 /// `dive-rs report`: the size story and each finding with its saving.
 pub fn report(args: &ReportArgs) -> anyhow::Result<()> {
-    let analysis = analyze(&args.input)?;
+    let dockerfile = args
+        .dockerfile
+        .as_deref()
+        .map(|path| read_dockerfile(path).map(|text| (path.display().to_string(), text)))
+        .transpose()?;
+    let mut analysis = analyze(&args.input)?;
+    if let Some((file, text)) = &dockerfile {
+        analysis.match_dockerfile(file, text, args.stage.as_deref())?;
+    }
     let mut out = io::stdout().lock();
     match args.format {
         ReportFormatArg::Json => write_json(&mut out, &report::report_json(&analysis))?,

@@ -21,6 +21,8 @@
 mod patch;
 mod rules;
 mod shell;
+#[cfg(test)]
+mod tests;
 
 use serde::Serialize;
 

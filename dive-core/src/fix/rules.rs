@@ -22,6 +22,7 @@ use crate::dockerfile::{
     Dockerfile, DockerfileError, Form, Instruction, Keyword, LayerOrigin, chain,
 };
 use crate::layer::EntryKind;
+use crate::stage::Checkpoint;
 use crate::tree::InodeId;
 
 /// What the rules found.
@@ -105,36 +106,29 @@ type Caches = BTreeMap<CacheKey, u64>;
 /// A cache directory of one layer: (layer, cache, directory).
 type CacheKey = (usize, Cache, String);
 
-/// One walk of the merged tree: each cache content's bytes when every visible path of it
-/// lies in its cache directory.
+/// One pass over the merged tree's files (paths built a directory at a time, as the waste
+/// classes are found): each cache content's bytes, when no other path shows the content. A
+/// content with hard links elsewhere keeps its bytes when the cache goes, so it is not
+/// counted (it stays listed); a path that is not UTF-8 is no cache `fix` writes a command for.
 fn caches(analysis: &Analysis) -> Caches {
     let tree = &analysis.tree;
-    // content → its cache key (`None` once a path outside it shows the content) and the
-    // paths seen inside that directory
-    let mut seen: HashMap<InodeId, (Option<CacheKey>, u32)> = HashMap::new();
-    for id in tree.walk() {
-        let node = tree.node(id);
-        let Some(inode) = node.inode.filter(|_| node.alive) else {
-            continue;
-        };
-        let path = tree.path(id);
-        let text = String::from_utf8_lossy(&path);
-        let content = tree.inode(inode);
-        let key = Cache::of(&text).map(|(c, root)| (content.layer as usize, c, root.to_owned()));
-        let slot = seen.entry(inode).or_insert_with(|| (key.clone(), 0));
-        if slot.0.is_some() && slot.0 == key {
-            slot.1 += 1;
-        } else {
-            slot.0 = None;
-        }
-    }
     let mut out = Caches::new();
-    for (inode, (key, inside)) in seen {
+    let found = |_, inode: InodeId, path: &[u8]| {
         let content = tree.inode(inode);
-        if let Some(key) = key.filter(|_| inside == content.refs) {
-            *out.entry(key).or_default() += content.size;
+        if content.refs != 1 {
+            return None;
         }
-    }
+        let (cache, root) = Cache::of(std::str::from_utf8(path).ok()?)?;
+        Some((
+            (content.layer as usize, cache, root.to_owned()),
+            content.size,
+        ))
+    };
+    tree.map_files(&Checkpoint::never(), found, |_, _, found| {
+        if let Some((key, size)) = found {
+            *out.entry(key).or_default() += size;
+        }
+    });
     out
 }
 
@@ -162,10 +156,17 @@ struct Rules<'a> {
 /// mounts them again in every container): not something the `RUN` made.
 const RUN_MOUNT_POINTS: [&[u8]; 3] = [b"etc/hosts", b"etc/hostname", b"etc/resolv.conf"];
 
+#[cfg(test)]
+thread_local! {
+    /// Reads of the later `RUN`s' text on this thread: the tests hold it to
+    /// [`MAX_CACHE_DIRS`] per plan, whatever the image holds.
+    pub(super) static LATER_SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Cache directories `fix` writes edits for; past them, caches are listed. Each is checked
 /// against the later `RUN`s' text (at most 1 MiB): this bounds that work whatever an image
 /// holds (a real one has a few).
-const MAX_CACHE_DIRS: usize = 256;
+pub(super) const MAX_CACHE_DIRS: usize = 256;
 
 /// Runs every rule on the layers of `analysis` mapped to `origins`.
 pub(super) fn find(
@@ -637,6 +638,8 @@ impl<'a> Rules<'a> {
 
     /// The commands of the `RUN`s after instruction `index` in the target's steps.
     fn later_runs(&self, index: usize) -> Vec<String> {
+        #[cfg(test)]
+        LATER_SCANS.with(|c| c.set(c.get() + 1));
         self.steps
             .iter()
             .skip_while(|&&i| i != index)

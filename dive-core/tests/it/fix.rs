@@ -388,6 +388,20 @@ fn hostile_paths_are_listed_never_written() {
     }
 }
 
+/// Every case's JSON document is what `schema/fix.v1.schema.json` describes, and the schema
+/// refuses a document that breaks it.
+#[test]
+fn the_json_documents_follow_their_schema() {
+    for case in all_cases() {
+        let (_, plan) = planned(&case);
+        crate::common::assert_valid(&plan.to_json("Dockerfile"), "fix.v1.schema.json");
+    }
+    let (_, plan) = planned(&demo_case());
+    let mut broken = plan.to_json("Dockerfile");
+    broken["fixes"][0]["hadolint"] = "SC2086".into();
+    assert!(!crate::common::schema_errors(&broken, "fix.v1.schema.json").is_empty());
+}
+
 /// The JSON document holds the edits, the listed findings, the split and the diff.
 #[test]
 fn the_json_document_carries_the_diff() {

@@ -83,7 +83,11 @@ fn leftovers(plan: &FixPlan) -> String {
     }
     let listed: u64 = plan.listed.iter().map(|l| l.bytes).sum();
     if listed > 0 {
-        out.push_str(&format!("listed, not patched ({}):\n", size(listed)));
+        out.push_str(&format!(
+            "listed, not patched ({}; lines of {}):\n",
+            size(listed),
+            escape(&plan.dockerfile)
+        ));
         for l in &plan.listed {
             let hidden = match (l.hidden_by_layer, l.hidden_by_line) {
                 (Some(layer), Some(line)) => format!(", hidden by layer {layer} (line {line})"),
@@ -91,12 +95,11 @@ fn leftovers(plan: &FixPlan) -> String {
                 _ => String::new(),
             };
             out.push_str(&format!(
-                "  {} {} in layer {}{hidden} (line {} of {}): {}\n    {}\n",
+                "  {} {}, added by layer {} (line {}){hidden}: {}\n    fix: {}\n",
                 l.class.name(),
                 size(l.bytes),
                 l.layer,
                 l.line,
-                escape(&plan.dockerfile),
                 escape(&l.why),
                 escape(&l.suggestion)
             ));

@@ -1,0 +1,54 @@
+//! `fix` on crafted images: however many caches and steps an image holds, the rules read
+//! the later steps' text a bounded number of times, and what they do not patch is listed.
+
+use dive_testdata::{Compression, ImageSpec, LayerSpec, Op, build, docker25};
+
+use super::rules::{LATER_SCANS, MAX_CACHE_DIRS};
+use crate::{AnalyzerBuilder, Source, WasteClass};
+
+/// 400 `RUN`s, each leaving a uv cache under a home of its own, and a Dockerfile of them.
+#[test]
+fn many_caches_cost_a_bounded_number_of_scans() {
+    const STEPS: usize = 400;
+    let mut layers = vec![LayerSpec::new(
+        "/bin/sh -c #(nop) ADD file:0 in / ",
+        vec![Op::file("bin/sh", 1_000, 1)],
+    )];
+    let mut dockerfile = String::from("FROM debian:12-slim\n");
+    for i in 0..STEPS {
+        let command = format!("uv pip install --system pkg{i}");
+        dockerfile.push_str(&format!("RUN {command}\n"));
+        layers.push(LayerSpec::new(
+            &format!("RUN /bin/sh -c {command} # buildkit"),
+            vec![Op::file(
+                &format!("home/u{i}/.cache/uv/wheels/w"),
+                100,
+                10 + i as u64,
+            )],
+        ));
+    }
+    let image = build(&ImageSpec::new("crafted/uv:1", layers)).unwrap();
+    let bytes = docker25(&[&image], Compression::None, false).unwrap();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap();
+    LATER_SCANS.with(|c| c.set(0));
+    let plan = super::plan(&analysis, "Dockerfile", dockerfile.as_bytes(), None).unwrap();
+    let scans = LATER_SCANS.with(std::cell::Cell::get);
+    assert!(scans <= MAX_CACHE_DIRS as u64, "{scans} scans");
+    assert_eq!(plan.fixes.len(), MAX_CACHE_DIRS);
+    let capped = plan
+        .listed
+        .iter()
+        .filter(|l| l.class == WasteClass::UvCache && l.why.contains("cache directories"))
+        .count();
+    assert_eq!(capped, STEPS - MAX_CACHE_DIRS);
+    let split = plan
+        .classes
+        .iter()
+        .find(|c| c.class == WasteClass::UvCache)
+        .unwrap();
+    assert_eq!(split.patched + split.listed, split.bytes);
+    assert_eq!(split.bytes, 100 * STEPS as u64);
+}

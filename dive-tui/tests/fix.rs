@@ -56,9 +56,10 @@ fn the_diff_applies_from_the_working_directory() {
     );
     assert!(stderr.contains("listed, not patched"), "{stderr}");
     assert!(
-        stderr.contains("toolchain 65.1 MB in layer 1 (line 5 of app/Dockerfile)"),
+        stderr.contains("toolchain 65.1 MB, added by layer 1 (line 5): "),
         "{stderr}"
     );
+    assert!(stderr.contains("lines of app/Dockerfile"), "{stderr}");
     let mut git = Command::new("git")
         .args(["apply", "-"])
         .current_dir(dir.path())

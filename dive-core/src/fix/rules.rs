@@ -818,15 +818,17 @@ impl<'a> Rules<'a> {
                 )
             })
             .collect();
-        let builder = self.dockerfile.stages.len() > 1;
+        let builder = self
+            .dockerfile
+            .stages
+            .iter()
+            .rev()
+            .skip(1)
+            .find_map(|stage| stage.name.as_deref())
+            .map(|name| format!(" (stage {} can be it)", crate::escape::escape(name)))
+            .unwrap_or_default();
         format!(
-            "{}{}: install {} in a builder stage and COPY --from it only what the build made",
-            class.fix(),
-            if builder {
-                " (the Dockerfile has a builder stage)"
-            } else {
-                ""
-            },
+            "install {} in a builder stage{builder} and COPY --from it only what the build made",
             packages.join(", ")
         )
     }

@@ -148,6 +148,12 @@ pub fn podman_cases() -> Vec<PodmanCase> {
             patches: &["pip-cache"],
         },
         PodmanCase {
+            name: "pip-cache-mount",
+            dockerfile: format!("# syntax=docker/dockerfile:1\n{from}RUN pip install triton\n"),
+            context: vec![],
+            patches: &["pip-cache"],
+        },
+        PodmanCase {
             name: "apt-caches",
             dockerfile: format!("{from}RUN apt-get update \\\n    && apt-get install -y curl jq\n"),
             context: vec![],

@@ -21,8 +21,6 @@ pub(crate) struct Dockerfile {
     /// The escape character (`\` unless a `# escape=` directive says otherwise).
     pub(crate) escape: char,
     /// The value of a `# syntax=` directive.
-    // The tests check that the directive is read; the rules need only the escape character.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) syntax: Option<Span>,
     /// Every instruction in file order, `FROM`s and the `ARG`s before the first `FROM` included.
     pub(crate) instructions: Vec<Instruction>,

@@ -7,7 +7,7 @@
 //!   commands at the end of that `RUN`, or `COPY --chmod/--chown` when that step copied the
 //!   one file it changes. Saves the bytes the folded layer hid of that step's.
 //! - **cache**: a cache a `RUN` left in its own layer is not written (`pip install
-//!   --no-cache-dir`) or removed at its end (`apt-get clean`, `rm -rf /var/lib/apt/lists/*`,
+//!   --no-cache-dir`, or a cache mount where the file has a `# syntax=` directive) or removed at its end (`apt-get clean`, `rm -rf /var/lib/apt/lists/*`,
 //!   `yarn cache clean`, `rm -rf` of the cache directory). Saves the cache contents of that
 //!   layer that no path outside the cache shows (a hard link elsewhere keeps its bytes).
 
@@ -522,6 +522,29 @@ impl<'a> Rules<'a> {
             let bytes = *bytes;
             let parts = vec![ClassBytes { class, bytes }];
             match cache {
+                Cache::Pip if root == "root/.cache/pip" && self.dockerfile.syntax.is_some() => {
+                    // A BuildKit Dockerfile: the cache goes to a cache mount, which keeps it
+                    // for the next build and out of the layer, whoever writes it.
+                    let fix = Fix {
+                        change: format!(
+                            "RUN --mount=type=cache,target=/root/.cache/pip at line {line}"
+                        ),
+                        classes: parts,
+                        saving: bytes,
+                        layer,
+                        folds_layer: None,
+                        folded_line: None,
+                        line,
+                        instruction: "RUN",
+                        hadolint: Some("DL3042"),
+                    };
+                    let at = run.arguments.start;
+                    let edit = Edit {
+                        span: at..at,
+                        text: "--mount=type=cache,target=/root/.cache/pip ".into(),
+                    };
+                    self.take(fix, vec![edit], None);
+                }
                 Cache::Pip => {
                     let raw = self.dockerfile.slice(&run.arguments);
                     let installs = shell::pip_installs(raw);

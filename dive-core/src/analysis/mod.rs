@@ -392,7 +392,7 @@ impl Analysis {
         file: &str,
         text: &[u8],
         stage: Option<&str>,
-    ) -> std::result::Result<(), crate::fix::DockerfileError> {
+    ) -> std::result::Result<(), crate::dockerfile::DockerfileError> {
         let dockerfile = crate::dockerfile::parse(file, text)?;
         let history: Vec<crate::dockerfile::HistoryEntry<'_>> = self
             .layers

@@ -101,6 +101,7 @@ pub fn fix_cases() -> Vec<FixCase> {
         forms_fix_leaves_alone(),
         hostile_cache_path(),
         apt_lists_read_later(),
+        shells(),
     ]
 }
 
@@ -348,5 +349,37 @@ fn apt_lists_read_later() -> FixCase {
         fixes: vec![(2, &["apt-archives"], archives)],
         clears: &[],
         listed: vec![("apt-lists", 2)],
+    }
+}
+
+/// A `SHELL` with options is still a POSIX shell: its apt caches are patched; a `RUN` under a
+/// `SHELL` that is not one (PowerShell reads `&&` otherwise) is listed.
+fn shells() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\n\
+        RUN apt-get update && apt-get install -y curl\n\
+        SHELL [\"pwsh\", \"-Command\"]\n\
+        RUN npm ci\n"
+        .to_owned();
+    let (apt, lists, archives) = apt_caches(800);
+    FixCase {
+        name: "shells",
+        dockerfile,
+        image: image(
+            "fix/shells:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/bash -o pipefail -c apt-get update && apt-get install -y curl # buildkit",
+                    apt,
+                ),
+                LayerSpec::new(
+                    "RUN pwsh -Command npm ci # buildkit",
+                    vec![Op::file("root/.npm/_cacache/index-v5/ab", 400_000, 820)],
+                ),
+            ],
+        ),
+        fixes: vec![(3, &["apt-archives"], archives), (3, &["apt-lists"], lists)],
+        clears: &["DL3009"],
+        listed: vec![("npm-cache", 5)],
     }
 }

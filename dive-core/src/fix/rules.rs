@@ -139,6 +139,8 @@ struct Rules<'a> {
     origins: &'a [LayerOrigin],
     /// The target's steps in order (instruction indices).
     steps: Vec<usize>,
+    /// The steps whose `RUN` runs in a POSIX shell.
+    posix: std::collections::HashSet<usize>,
     fixes: Vec<Fix>,
     edits: Vec<(usize, Edit)>,
     /// Bytes patched by (class, layer, hidden-by layer).
@@ -175,15 +177,21 @@ pub(super) fn find(
     origins: &[LayerOrigin],
     stage: Option<&str>,
 ) -> Result<Found, DockerfileError> {
-    let steps = chain(dockerfile, stage)?
-        .into_iter()
-        .map(|(i, _)| i)
+    let chain = chain(dockerfile, stage)?;
+    // `&&` and the commands `fix` writes mean what they say in a POSIX shell only (`SHELL
+    // ["powershell", …]` or `["cmd", "/S", "/C"]` would read them otherwise).
+    let posix = chain
+        .iter()
+        .filter(|(_, shell)| posix_shell(shell))
+        .map(|(i, _)| *i)
         .collect();
+    let steps = chain.into_iter().map(|(i, _)| i).collect();
     let mut rules = Rules {
         analysis,
         dockerfile,
         origins,
         steps,
+        posix,
         fixes: Vec::new(),
         edits: Vec::new(),
         patched: BTreeMap::new(),
@@ -253,10 +261,12 @@ impl<'a> Rules<'a> {
     }
 
     /// A `RUN` in shell form without heredocs: its command, continuation lines joined.
-    fn shell_run(&self, instruction: &Instruction) -> Option<String> {
+    fn shell_run(&self, index: usize) -> Option<String> {
+        let instruction = &self.dockerfile.instructions[index];
         (instruction.keyword == Keyword::Run
             && instruction.form == Form::Shell
-            && instruction.heredocs.is_empty())
+            && instruction.heredocs.is_empty()
+            && self.posix.contains(&index))
         .then(|| self.dockerfile.logical_arguments(instruction))
     }
 
@@ -293,7 +303,8 @@ impl<'a> Rules<'a> {
         if saving == 0 || !b.flags.is_empty() {
             return;
         }
-        let Some((commands, texts)) = self.shell_run(b).and_then(|c| shell::movable(&c)) else {
+        let Some((commands, texts)) = self.shell_run(b_index).and_then(|c| shell::movable(&c))
+        else {
             return;
         };
         let refuse = |rules: &mut Self, why: String| {
@@ -335,7 +346,7 @@ impl<'a> Rules<'a> {
             .map(|(&class, &bytes)| ClassBytes { class, bytes })
             .collect();
         let removal = self.removal(b);
-        if let Some(command) = self.shell_run(a) {
+        if let Some(command) = self.shell_run(a_index) {
             let mounted = a.flags.iter().any(|(name, value)| {
                 name == "mount"
                     && value.as_deref().is_some_and(|v| {
@@ -499,9 +510,13 @@ impl<'a> Rules<'a> {
         let refuse = |rules: &mut Self, class: WasteClass, why: String| {
             rules.refused.insert((class, layer), why);
         };
-        let Some(command) = self.shell_run(run) else {
+        let Some(command) = self.shell_run(index) else {
             for (cache, ..) in found {
-                refuse(self, cache.class(), shape(run, line));
+                refuse(
+                    self,
+                    cache.class(),
+                    shape(run, line, self.posix.contains(&index)),
+                );
             }
             return;
         };
@@ -894,11 +909,24 @@ fn not_patched(class: WasteClass, hidden_by: Option<usize>, rules: &Rules<'_>) -
     }
 }
 
+/// Whether a `SHELL` (or the default) is a POSIX shell taking the command after `-c`.
+fn posix_shell(shell: &[String]) -> bool {
+    let name = shell
+        .first()
+        .map_or("", |s| s.rsplit('/').next().unwrap_or(s));
+    matches!(name, "sh" | "bash" | "ash" | "dash" | "ksh" | "zsh")
+        && shell
+            .last()
+            .is_some_and(|flag| flag == "-c" || flag == "-ec" || flag == "-exc")
+}
+
 /// Why an instruction takes no edit of its command.
-fn shape(instruction: &Instruction, line: usize) -> String {
+fn shape(instruction: &Instruction, line: usize, posix: bool) -> String {
     let keyword = instruction.keyword.as_str();
     if instruction.keyword != Keyword::Run {
         format!("line {line} is a {keyword}, not a RUN")
+    } else if !posix {
+        format!("the RUN at line {line} runs in a SHELL that is not a POSIX shell")
     } else if instruction.form == Form::Json {
         format!(
             "the RUN at line {line} is in exec (JSON) form: no shell runs a command added to it"

@@ -376,30 +376,28 @@ impl<'a> Rules<'a> {
                 return;
             }
             let append = self.append(a, &texts.join(" && "));
-            let fix = Fix {
-                change: format!(
+            let fix = new_fix(
+                format!(
                     "fold line {} ({}) into the RUN at line {}",
                     self.line(b),
                     texts.join(" && "),
                     self.line(a)
                 ),
                 classes,
-                saving,
-                layer: earlier,
-                folds_layer: Some(later),
-                folded_line: Some(self.line(b)),
-                line: self.line(a),
-                instruction: a.keyword.as_str(),
-                hadolint: None,
-            };
+                earlier,
+                self.line(a),
+                a.keyword.as_str(),
+                None,
+            )
+            .folding(later, self.line(b));
             self.take(fix, vec![append, removal], Some(later));
             return;
         }
         if a.keyword == Keyword::Copy {
             match self.copy_flags(earlier, later, a, &commands) {
                 Ok(flags) => {
-                    let fix = Fix {
-                        change: format!(
+                    let fix = new_fix(
+                        format!(
                             "COPY {} at line {} instead of line {} ({})",
                             flags.trim_end(),
                             self.line(a),
@@ -407,14 +405,12 @@ impl<'a> Rules<'a> {
                             texts.join(" && ")
                         ),
                         classes,
-                        saving,
-                        layer: earlier,
-                        folds_layer: Some(later),
-                        folded_line: Some(self.line(b)),
-                        line: self.line(a),
-                        instruction: a.keyword.as_str(),
-                        hadolint: None,
-                    };
+                        earlier,
+                        self.line(a),
+                        a.keyword.as_str(),
+                        None,
+                    )
+                    .folding(later, self.line(b));
                     let at = a.arguments.start;
                     let insert = Edit {
                         span: at..at,
@@ -540,19 +536,14 @@ impl<'a> Rules<'a> {
                 Cache::Pip if root == "root/.cache/pip" && self.dockerfile.syntax.is_some() => {
                     // A BuildKit Dockerfile: the cache goes to a cache mount, which keeps it
                     // for the next build and out of the layer, whoever writes it.
-                    let fix = Fix {
-                        change: format!(
-                            "RUN --mount=type=cache,target=/root/.cache/pip at line {line}"
-                        ),
-                        classes: parts,
-                        saving: bytes,
+                    let fix = new_fix(
+                        format!("RUN --mount=type=cache,target=/root/.cache/pip at line {line}"),
+                        parts,
                         layer,
-                        folds_layer: None,
-                        folded_line: None,
                         line,
-                        instruction: "RUN",
-                        hadolint: Some("DL3042"),
-                    };
+                        "RUN",
+                        Some("DL3042"),
+                    );
                     let at = run.arguments.start;
                     let edit = Edit {
                         span: at..at,
@@ -564,17 +555,14 @@ impl<'a> Rules<'a> {
                     let raw = self.dockerfile.slice(&run.arguments);
                     let installs = shell::pip_installs(raw);
                     if !installs.is_empty() && pip_only_installer(&command) {
-                        let fix = Fix {
-                            change: format!("pip install --no-cache-dir at line {line}"),
-                            classes: parts,
-                            saving: bytes,
+                        let fix = new_fix(
+                            format!("pip install --no-cache-dir at line {line}"),
+                            parts,
                             layer,
-                            folds_layer: None,
-                            folded_line: None,
                             line,
-                            instruction: "RUN",
-                            hadolint: Some("DL3042"),
-                        };
+                            "RUN",
+                            Some("DL3042"),
+                        );
                         let edits = installs
                             .iter()
                             .map(|&at| Edit {
@@ -654,21 +642,18 @@ impl<'a> Rules<'a> {
         // apt's two caches in one command, in the order people write them.
         appended.sort_by_key(|(text, ..)| text.starts_with("rm -rf /var/lib/apt"));
         for (text, classes, hadolint) in appended {
-            let saving = classes.iter().map(|c| c.bytes).sum();
+            let saving: u64 = classes.iter().map(|c| c.bytes).sum();
             if saving == 0 {
                 continue;
             }
-            let fix = Fix {
-                change: format!("{text} at the end of the RUN at line {line}"),
+            let fix = new_fix(
+                format!("{text} at the end of the RUN at line {line}"),
                 classes,
-                saving,
                 layer,
-                folds_layer: None,
-                folded_line: None,
                 line,
-                instruction: "RUN",
+                "RUN",
                 hadolint,
-            };
+            );
             let edit = self.append(run, &text);
             self.take(fix, vec![edit], None);
         }
@@ -992,4 +977,35 @@ fn needs_apt_lists(command: &str) -> bool {
             "full-upgrade",
         ],
     ) && !shell::runs(command, &["apt-get", "apt", "aptitude"], &["update"])
+}
+
+/// A fix; its saving is the sum of its classes' bytes.
+fn new_fix(
+    change: String,
+    classes: Vec<ClassBytes>,
+    layer: usize,
+    line: usize,
+    instruction: &'static str,
+    hadolint: Option<&'static str>,
+) -> Fix {
+    Fix {
+        change,
+        saving: classes.iter().map(|c| c.bytes).sum(),
+        classes,
+        layer,
+        folds_layer: None,
+        folded_line: None,
+        line,
+        instruction,
+        hadolint,
+    }
+}
+
+impl Fix {
+    /// The same fix, folding away layer `layer`'s instruction at `line`.
+    fn folding(mut self, layer: usize, line: usize) -> Fix {
+        self.folds_layer = Some(layer);
+        self.folded_line = Some(line);
+        self
+    }
 }

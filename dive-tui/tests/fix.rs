@@ -210,3 +210,52 @@ fn report_names_each_findings_line_in_every_format() {
         .unwrap();
     assert_eq!(stale.status.code(), Some(2));
 }
+
+/// A Dockerfile in a directory with a blank in its name: the diff quotes the name as git
+/// does, and both git apply and patch -p1 take it.
+#[test]
+fn a_quoted_name_applies_with_git_and_patch() {
+    if !available(&[Tool::Program("git"), Tool::Program("patch")]) {
+        return;
+    }
+    for (tool, args) in [
+        ("git", &["apply", "-"][..]),
+        ("patch", &["-p1", "--quiet"][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("my app")).unwrap();
+        std::fs::write(dir.path().join("my app/Dockerfile"), DOCKERFILE).unwrap();
+        let out = fix_in(dir.path(), &["--dockerfile", "my app/Dockerfile"]);
+        let diff = String::from_utf8(out.stdout).unwrap();
+        assert!(diff.starts_with("--- \"a/my app/Dockerfile\"\n"), "{diff}");
+        let mut child = Command::new(tool)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), diff.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "{tool}");
+        let patched = std::fs::read_to_string(dir.path().join("my app/Dockerfile")).unwrap();
+        assert!(patched.contains("apt-get clean"), "{tool}: {patched}");
+    }
+}
+
+/// `--write` on a symlinked Dockerfile edits the file it leads to and keeps the link.
+#[test]
+fn write_follows_a_symlink_and_keeps_it() {
+    let dir = workdir();
+    std::os::unix::fs::symlink("app/Dockerfile", dir.path().join("Dockerfile")).unwrap();
+    let out = fix_in(dir.path(), &["--dockerfile", "Dockerfile", "--write"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.starts_with("--- a/app/Dockerfile\n"), "{diff}");
+    let link = std::fs::symlink_metadata(dir.path().join("Dockerfile")).unwrap();
+    assert!(link.file_type().is_symlink());
+    let target = std::fs::read_to_string(dir.path().join("app/Dockerfile")).unwrap();
+    assert!(target.contains("apt-get clean"), "{target}");
+}

@@ -102,6 +102,10 @@ pub fn fix_cases() -> Vec<FixCase> {
         hostile_cache_path(),
         apt_lists_read_later(),
         shells(),
+        chmod_the_image_chose(),
+        endings_that_take_nothing(),
+        caches_that_are_read(),
+        mounts_and_syntax(),
     ]
 }
 
@@ -381,5 +385,174 @@ fn shells() -> FixCase {
         fixes: vec![(3, &["apt-archives"], archives), (3, &["apt-lists"], lists)],
         clears: &["DL3009"],
         listed: vec![("npm-cache", 5)],
+    }
+}
+
+/// The `chmod` the Dockerfile names, not the mode the image shows: a later layer whose mode
+/// (6777) is not what `chmod +x` makes of the copied file's is listed, not written into a
+/// `COPY --chmod`. A directory copied, then one file of it chmodded: listed (the next build's
+/// directory may hold more files).
+fn chmod_the_image_chose() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        COPY tool /usr/local/bin/tool\n\
+        RUN chmod +x /usr/local/bin/tool\n\
+        COPY conf/ /etc/app/\n\
+        RUN chmod 600 /etc/app/x.conf\n"
+        .to_owned();
+    let changed = |path: &str, size: u64, seed: u64, mode: u32| Op::File {
+        path: path.as_bytes().to_vec(),
+        size,
+        seed,
+        mode,
+    };
+    FixCase {
+        name: "chmod-the-image-chose",
+        dockerfile,
+        image: image(
+            "fix/chmod-image:1",
+            vec![
+                LayerSpec::new(
+                    "COPY tool /usr/local/bin/tool # buildkit",
+                    vec![Op::file("usr/local/bin/tool", 9_000, 900)],
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c chmod +x /usr/local/bin/tool # buildkit",
+                    vec![changed("usr/local/bin/tool", 9_000, 900, 0o6777)],
+                ),
+                LayerSpec::new(
+                    "COPY conf/ /etc/app/ # buildkit",
+                    vec![Op::file("etc/app/x.conf", 3_000, 901)],
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c chmod 600 /etc/app/x.conf # buildkit",
+                    vec![changed("etc/app/x.conf", 3_000, 901, 0o600)],
+                ),
+            ],
+        ),
+        fixes: vec![],
+        clears: &[],
+        listed: vec![("hidden-metadata-only", 2), ("hidden-metadata-only", 4)],
+    }
+}
+
+/// Commands that cannot take `&& more` at their end: a comment after `;`, and a last line
+/// that ends with the escape character before a comment line.
+fn endings_that_take_nothing() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        RUN apt-get update && apt-get install -y curl;# then jq\n\
+        RUN npm ci \\\n\
+        # nothing follows\n"
+        .to_owned();
+    let (apt, ..) = apt_caches(1000);
+    FixCase {
+        name: "endings-that-take-nothing",
+        dockerfile,
+        image: image(
+            "fix/endings:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get update && apt-get install -y curl;# then jq # buildkit",
+                    apt,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c npm ci # buildkit",
+                    vec![Op::file("root/.npm/_cacache/x", 50_000, 1010)],
+                ),
+            ],
+        ),
+        fixes: vec![],
+        clears: &[],
+        listed: vec![("apt-lists", 2), ("npm-cache", 3)],
+    }
+}
+
+/// Caches something still reads: apt lists a later stage installs from (`apt-get -y
+/// install`, in a stage built on this one), a uv cache a venv links into, and poetry's
+/// virtualenvs (not a cache: only its `artifacts/` go).
+fn caches_that_are_read() -> FixCase {
+    let dockerfile = "FROM debian:12-slim AS base\n\
+        RUN apt-get update && apt-get install -y curl\n\
+        RUN uv venv /opt/venv && uv pip install --link-mode symlink numpy\n\
+        RUN poetry install\n\
+        FROM base AS test\n\
+        RUN apt-get -y install jq\n\
+        FROM base AS final\n\
+        CMD [\"poetry\", \"run\", \"app\"]\n"
+        .to_owned();
+    let (apt, _, archives) = apt_caches(1100);
+    let uv = vec![
+        Op::file("root/.cache/uv/archive-v0/ab/numpy/core.so", 800_000, 1120),
+        Op::symlink(
+            "opt/venv/lib/python3.11/site-packages/numpy",
+            "/root/.cache/uv/archive-v0/ab/numpy",
+        ),
+    ];
+    let poetry = vec![
+        Op::file(
+            "root/.cache/pypoetry/artifacts/aa/app-1.0.whl",
+            120_000,
+            1130,
+        ),
+        Op::file(
+            "root/.cache/pypoetry/virtualenvs/app-py3.11/lib/site.py",
+            90_000,
+            1131,
+        ),
+    ];
+    FixCase {
+        name: "caches-that-are-read",
+        dockerfile,
+        image: image(
+            "fix/read:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c apt-get update && apt-get install -y curl # buildkit",
+                    apt,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c uv venv /opt/venv && uv pip install --link-mode symlink numpy # buildkit",
+                    uv,
+                ),
+                LayerSpec::new("RUN /bin/sh -c poetry install # buildkit", poetry),
+            ],
+        ),
+        fixes: vec![
+            (2, &["apt-archives"], archives),
+            (4, &["poetry-cache"], 120_000),
+        ],
+        clears: &[],
+        listed: vec![("apt-lists", 2), ("uv-cache", 3)],
+    }
+}
+
+/// A `RUN` that mounts over its cache now (the image comes from a build before the mount:
+/// BuildKit does not record mounts in the history) is listed; a `# syntax=` older than 1.2
+/// gets `--no-cache-dir`, not a cache mount; a pip named by its path gets the flag too.
+fn mounts_and_syntax() -> FixCase {
+    let dockerfile = "# syntax=docker/dockerfile:1.0\n\
+        FROM debian:12-slim\n\
+        RUN --mount=type=cache,target=/root/.npm npm ci\n\
+        RUN pip install -U pip && /opt/venv/bin/pip install numpy\n"
+        .to_owned();
+    let (pip, cache) = pip_cache("root", 1200);
+    FixCase {
+        name: "mounts-and-syntax",
+        dockerfile,
+        image: image(
+            "fix/mounts:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c npm ci # buildkit",
+                    vec![Op::file("root/.npm/_cacache/y", 60_000, 1210)],
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c pip install -U pip && /opt/venv/bin/pip install numpy # buildkit",
+                    pip,
+                ),
+            ],
+        ),
+        fixes: vec![(4, &["pip-cache"], cache)],
+        clears: &["DL3042"],
+        listed: vec![("npm-cache", 3)],
     }
 }

@@ -215,7 +215,8 @@ pub fn classify(path: &[u8], family: Option<&str>) -> Option<WasteClass> {
     if has(".cache/uv/") {
         return Some(WasteClass::UvCache);
     }
-    if has(".cache/pypoetry/") {
+    // Poetry keeps its virtualenvs under its cache directory by default: installed software.
+    if has(".cache/pypoetry/") && !has(".cache/pypoetry/virtualenvs/") {
         return Some(WasteClass::PoetryCache);
     }
     if dirs.windows(2).any(|w| {
@@ -428,6 +429,16 @@ mod tests {
                 Some(WasteClass::AptLists),
             ),
             ("var/lib/apt/lists/lock", None, None),
+            (
+                "root/.cache/pypoetry/artifacts/x.whl",
+                None,
+                Some(WasteClass::PoetryCache),
+            ),
+            (
+                "root/.cache/pypoetry/virtualenvs/app-py3.11/bin/python",
+                None,
+                None,
+            ),
             (
                 "root/.cache/huggingface/hub/model.bin",
                 None,

@@ -190,8 +190,7 @@ impl FixPlan {
     /// `patch -p1` runs; written after `a/` and `b/`), each hunk labelled after its
     /// `@@ … @@` with the findings it fixes and their bytes. Empty without edits.
     pub fn diff(&self, path: &str) -> String {
-        let path = crate::escape::escape(path);
-        patch::unified_diff(&self.original, &self.edits, &path, |fixes| {
+        patch::unified_diff(&self.original, &self.edits, path, |fixes| {
             let labels: Vec<String> = fixes
                 .iter()
                 .filter_map(|&f| self.fixes.get(f))

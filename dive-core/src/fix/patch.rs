@@ -35,19 +35,46 @@ pub(super) fn apply(text: &str, edits: &[(usize, Edit)]) -> String {
     out
 }
 
-/// Whether a new edit's span overlaps one already taken (two insertions at one point do
-/// not: they follow each other).
-pub(super) fn overlaps(taken: &[(usize, Edit)], span: &Range<usize>) -> bool {
-    taken.iter().any(|(_, e)| {
-        let (a, b) = (&e.span, span);
-        if a.is_empty() || b.is_empty() {
-            // An insertion strictly inside a replaced span.
-            (a.is_empty() && b.start < a.start && a.start < b.end)
-                || (b.is_empty() && a.start < b.start && b.start < a.end)
+/// The spans of the edits taken so far, to tell in O(log n) whether a new one overlaps:
+/// replaced spans (which never overlap each other) by start, insertion points apart (two
+/// insertions at one point do not overlap: they follow each other).
+#[derive(Debug, Default)]
+pub(super) struct Taken {
+    replaced: std::collections::BTreeMap<usize, usize>,
+    inserted: std::collections::BTreeSet<usize>,
+}
+
+impl Taken {
+    /// Whether `span` overlaps a span taken: two replaced spans sharing a byte, or an
+    /// insertion strictly inside a replaced span.
+    pub(super) fn overlaps(&self, span: &Range<usize>) -> bool {
+        // The replaced span starting last before `span` ends is the one that reaches furthest.
+        let reaches = |end: usize, past: usize| {
+            self.replaced
+                .range(..end)
+                .next_back()
+                .is_some_and(|(_, &e)| e > past)
+        };
+        if span.is_empty() {
+            reaches(span.start, span.start)
         } else {
-            a.start < b.end && b.start < a.end
+            reaches(span.end, span.start)
+                || self
+                    .inserted
+                    .range(span.start + 1..span.end)
+                    .next()
+                    .is_some()
         }
-    })
+    }
+
+    /// Records `span` as taken.
+    pub(super) fn take(&mut self, span: &Range<usize>) {
+        if span.is_empty() {
+            self.inserted.insert(span.start);
+        } else {
+            self.replaced.insert(span.start, span.end);
+        }
+    }
 }
 
 /// A hunk's lines and the fixes (by index) whose edits it holds.
@@ -56,7 +83,10 @@ struct Region {
     lines: Range<usize>,
     /// The original text of those lines.
     bytes: Range<usize>,
+    /// The fixes whose edits it holds, each once.
     edits: Vec<usize>,
+    /// Its edits, as a range of the edits sorted by position.
+    sorted: Range<usize>,
 }
 
 /// The unified diff from `text` to `text` with `edits` applied, for `path` (written after
@@ -80,7 +110,7 @@ pub(super) fn unified_diff(
     let mut sorted: Vec<&(usize, Edit)> = edits.iter().collect();
     sorted.sort_by_key(|(_, e)| (e.span.start, e.span.end));
     let mut regions: Vec<Region> = Vec::new();
-    for (fix, edit) in sorted {
+    for (at, (fix, edit)) in sorted.iter().copied().enumerate() {
         let first = line_of(edit.span.start);
         // A span that ends at a line's start (a removed line and its line end) stops before it.
         let last = if edit.span.end > edit.span.start {
@@ -95,16 +125,22 @@ pub(super) fn unified_diff(
                 if !r.edits.contains(fix) {
                     r.edits.push(*fix);
                 }
+                r.sorted.end = at + 1;
             }
             _ => regions.push(Region {
                 lines: first..last + 1,
                 bytes: starts.get(first).copied().unwrap_or(text.len())..line_end(last),
                 edits: vec![*fix],
+                sorted: at..at + 1,
             }),
         }
     }
 
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let mut out = format!(
+        "--- {}\n+++ {}\n",
+        git_quoted(&format!("a/{path}")),
+        git_quoted(&format!("b/{path}"))
+    );
     let line_text = |line: usize| &text[starts[line]..line_end(line)];
     let mut i = 0;
     let mut shift: isize = 0;
@@ -132,11 +168,8 @@ pub(super) fn unified_diff(
                 push_line(&mut body, '-', line_text(l));
                 old_n += 1;
             }
-            let inside: Vec<(usize, Edit)> = edits
+            let inside: Vec<(usize, Edit)> = sorted[region.sorted.clone()]
                 .iter()
-                .filter(|(_, e)| {
-                    e.span.start >= region.bytes.start && e.span.end <= region.bytes.end
-                })
                 .map(|(f, e)| {
                     let mut e = e.clone();
                     e.span = e.span.start - region.bytes.start..e.span.end - region.bytes.start;
@@ -173,6 +206,32 @@ pub(super) fn unified_diff(
         out.push_str(&body);
         i = j;
     }
+    out
+}
+
+/// A file name as git writes it in a diff header: as it is when plain, else in double
+/// quotes with C escapes (`\"`, `\\`, `\t`, `\n`, octal for other bytes); both git apply and
+/// patch read it. A blank is quoted too, which patch needs.
+fn git_quoted(name: &str) -> String {
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if plain {
+        return name.to_owned();
+    }
+    let mut out = String::from("\"");
+    for b in name.bytes() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b' ' => out.push(' '),
+            b if b.is_ascii_graphic() => out.push(char::from(b)),
+            b => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out.push('"');
     out
 }
 
@@ -236,6 +295,13 @@ mod tests {
             diff,
             "--- a/Dockerfile\n+++ b/Dockerfile\n@@ -1,3 +1,2 @@ fix [0]\n FROM a\r\n-RUN x\r\n-RUN rm -rf /t\n\\ No newline at end of file\n+RUN x && rm -rf /t\r\n"
         );
+    }
+
+    #[test]
+    fn names_are_quoted_as_git_quotes_them() {
+        assert_eq!(git_quoted("a/app/Dockerfile"), "a/app/Dockerfile");
+        assert_eq!(git_quoted("a/my dir/Dockerfile"), "\"a/my dir/Dockerfile\"");
+        assert_eq!(git_quoted("a/x\ty\"z\\é"), "\"a/x\\ty\\\"z\\\\\\303\\251\"");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::patch::{Edit, overlaps};
+use super::patch::{Edit, Taken};
 use super::shell::{self, Movable};
 use super::{ClassBytes, ClassSplit, Fix, Listed};
 use crate::analysis::Analysis;
@@ -89,7 +89,17 @@ impl Cache {
             (".cache/yarn/", Cache::Yarn),
             (".npm/", Cache::Npm),
         ] {
-            if let Some(root) = under(marker) {
+            if let Some(mut root) = under(marker) {
+                if cache == Cache::Poetry {
+                    // Poetry's cache directory also holds its virtualenvs: only the part the
+                    // path is in (`cache/`, `artifacts/`) goes.
+                    let rest = &path[root.len() + 1..];
+                    let part = rest.split('/').next().unwrap_or(rest);
+                    if part.len() == rest.len() {
+                        return None;
+                    }
+                    root = &path[..root.len() + 1 + part.len()];
+                }
                 // Only where the waste classes put the path too.
                 return (WasteClass::of(path.as_bytes(), None) == Some(cache.class()))
                     .then_some((cache, root));
@@ -132,6 +142,58 @@ fn caches(analysis: &Analysis) -> Caches {
     out
 }
 
+/// Symlinks whose targets are looked at for the caches `rm -rf` would remove: at most this
+/// many (past it, no such edit is made), each resolved once.
+const MAX_LINKS_INTO_CACHES: usize = 4096;
+
+/// Where the image's symlinks that may point into a cache directory lead, resolved to
+/// normalised absolute paths: a cache that one of them reaches is still read (uv's
+/// `symlink` link mode puts a venv's files there). `None` when there are more than
+/// [`MAX_LINKS_INTO_CACHES`] such links.
+fn links_into_caches(analysis: &Analysis) -> Option<Vec<String>> {
+    const NAMES: [&str; 5] = ["pip", "uv", "pypoetry", ".npm", "yarn"];
+    let tree = &analysis.tree;
+    let mut out = Vec::new();
+    for id in tree.walk() {
+        let node = tree.node(id);
+        if !node.alive || node.kind != EntryKind::Symlink {
+            continue;
+        }
+        let Some(link) = node
+            .entry
+            .and_then(|e| analysis.entry(node.layer as usize, e as usize))
+            .and_then(|e| e.link.as_deref())
+        else {
+            continue;
+        };
+        let target = String::from_utf8_lossy(link);
+        if !target.split('/').any(|part| NAMES.contains(&part)) {
+            continue;
+        }
+        if out.len() == MAX_LINKS_INTO_CACHES {
+            return None;
+        }
+        let base = if target.starts_with('/') {
+            Vec::new()
+        } else {
+            node.parent.map_or_else(Vec::new, |p| tree.path(p))
+        };
+        let mut parts: Vec<&str> = Vec::new();
+        let base = String::from_utf8_lossy(&base);
+        for part in base.split('/').chain(target.split('/')) {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                _ => parts.push(part),
+            }
+        }
+        out.push(format!("/{}", parts.join("/")));
+    }
+    Some(out)
+}
+
 /// The plan's state while the rules run.
 struct Rules<'a> {
     analysis: &'a Analysis,
@@ -139,10 +201,17 @@ struct Rules<'a> {
     origins: &'a [LayerOrigin],
     /// The target's steps in order (instruction indices).
     steps: Vec<usize>,
+    /// The same steps, as a set.
+    in_chain: std::collections::HashSet<usize>,
+    /// Each stage's parent: the earlier stage its `FROM` names (BuildKit takes the first
+    /// stage of a name, compared without case), if any.
+    parents: Vec<Option<usize>>,
     /// The steps whose `RUN` runs in a POSIX shell.
     posix: std::collections::HashSet<usize>,
     fixes: Vec<Fix>,
     edits: Vec<(usize, Edit)>,
+    /// The edits' spans, to refuse an overlapping one in O(log n).
+    taken: Taken,
     /// Bytes patched by (class, layer, hidden-by layer).
     patched: BTreeMap<(WasteClass, usize, Option<usize>), u64>,
     /// Why a (class, layer) was not patched, when a rule looked and refused.
@@ -152,6 +221,8 @@ struct Rules<'a> {
     hidden: HashMap<(usize, usize), BTreeMap<WasteClass, u64>>,
     /// Cache directories given an edit so far (at most [`MAX_CACHE_DIRS`]).
     cache_dirs: usize,
+    /// Where symlinks that may reach a cache lead (`None`: too many to tell).
+    links: Option<Vec<String>>,
 }
 
 /// Empty files buildah leaves in every `RUN` layer where the runtime mounts its own (podman
@@ -185,19 +256,34 @@ pub(super) fn find(
         .filter(|(_, shell)| posix_shell(shell))
         .map(|(i, _)| *i)
         .collect();
-    let steps = chain.into_iter().map(|(i, _)| i).collect();
+    let steps: Vec<usize> = chain.into_iter().map(|(i, _)| i).collect();
+    let in_chain = steps.iter().copied().collect();
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut parents = Vec::with_capacity(dockerfile.stages.len());
+    for stage in &dockerfile.stages {
+        parents.push(first.get(&stage.base.to_ascii_lowercase()).copied());
+        if let Some(name) = &stage.name {
+            first
+                .entry(name.to_ascii_lowercase())
+                .or_insert(stage.index);
+        }
+    }
     let mut rules = Rules {
         analysis,
         dockerfile,
         origins,
         steps,
+        in_chain,
+        parents,
         posix,
         fixes: Vec::new(),
         edits: Vec::new(),
+        taken: Taken::default(),
         patched: BTreeMap::new(),
         refused: BTreeMap::new(),
         hidden: HashMap::new(),
         cache_dirs: 0,
+        links: links_into_caches(analysis),
     };
     for h in &analysis.hidden {
         *rules
@@ -272,8 +358,11 @@ impl<'a> Rules<'a> {
 
     /// Takes a fix if none of its edits overlaps one already taken.
     fn take(&mut self, fix: Fix, edits: Vec<Edit>, hidden_by: Option<usize>) -> bool {
-        if edits.iter().any(|e| overlaps(&self.edits, &e.span)) {
+        if edits.iter().any(|e| self.taken.overlaps(&e.span)) {
             return false;
+        }
+        for edit in &edits {
+            self.taken.take(&edit.span);
         }
         let index = self.fixes.len();
         for part in &fix.classes {
@@ -347,24 +436,9 @@ impl<'a> Rules<'a> {
             .collect();
         let removal = self.removal(b);
         if let Some(command) = self.shell_run(a_index) {
-            let mounted = a.flags.iter().any(|(name, value)| {
-                name == "mount"
-                    && value.as_deref().is_some_and(|v| {
-                        let target = v.split(',').find_map(|kv| {
-                            kv.strip_prefix("target=")
-                                .or_else(|| kv.strip_prefix("dst="))
-                                .or_else(|| kv.strip_prefix("destination="))
-                        });
-                        commands.iter().any(|c| {
-                            let (Movable::Remove(paths)
-                            | Movable::Chmod(paths)
-                            | Movable::Chown(paths)) = c;
-                            paths
-                                .iter()
-                                .any(|p| target.is_none_or(|t| p.starts_with(t)))
-                        })
-                    })
-            });
+            let mounted = commands
+                .iter()
+                .any(|c| c.paths().iter().any(|p| mounts_over(a, p)));
             if mounted || !shell::appendable(&command) {
                 refuse(
                     self,
@@ -375,7 +449,16 @@ impl<'a> Rules<'a> {
                 );
                 return;
             }
-            let append = self.append(a, &texts.join(" && "));
+            let Some(append) = self.append(a, &texts.join(" && ")) else {
+                refuse(
+                    self,
+                    format!(
+                        "the RUN at line {} ends with a line continuation that leads nowhere",
+                        self.line(a)
+                    ),
+                );
+                return;
+            };
             let fix = new_fix(
                 format!(
                     "fold line {} ({}) into the RUN at line {}",
@@ -471,28 +554,65 @@ impl<'a> Rules<'a> {
             return not("copies another file than the one the later step changes");
         }
         let path = format!("/{}", String::from_utf8_lossy(&copied.path));
-        let all_paths_are_it = commands.iter().all(|c| {
-            let (Movable::Chmod(paths) | Movable::Chown(paths)) = c else {
-                return false;
-            };
-            paths.iter().all(|p| *p == path)
-        });
+        let all_paths_are_it = commands
+            .iter()
+            .all(|c| !matches!(c, Movable::Remove(_)) && c.paths().iter().all(|p| *p == path));
         if !all_paths_are_it {
             return not("is followed by commands other than chmod/chown of the copied file");
         }
+        // The source must be one file whatever the next build's context holds: no directory
+        // (a trailing `/`), no glob; and it must land at that path.
+        let (source, dest) = (&copy.words[0], &copy.words[1]);
+        let name = source.rsplit('/').next().unwrap_or(source);
+        let lands = *dest == path || (dest.ends_with('/') && format!("{dest}{name}") == path);
+        if source.ends_with('/') || source.contains(['*', '?', '[']) || !lands {
+            return not("may copy more than the one file (a directory or a glob)");
+        }
         let has = |flag: &str| copy.flags.iter().any(|(n, _)| n == flag);
         let mut flags = String::new();
-        if commands.iter().any(|c| matches!(c, Movable::Chown(_))) {
-            if has("chown") {
-                return not("already has --chown");
+        let mut mode = copied.mode & 0o7777;
+        for command in commands {
+            match command {
+                Movable::Chown(owner, _) => {
+                    if has("chown") {
+                        return not("already has --chown");
+                    }
+                    // The owner as the user wrote it: the build resolves a name the same way
+                    // for COPY --chown as for chown. Numbers are checked against the image.
+                    let (user, group) = owner.split_once(':').unwrap_or((owner, ""));
+                    let numeric_differs =
+                        |text: &str, id: u32| text.parse::<u32>().is_ok_and(|n| n != id);
+                    if numeric_differs(user, changed.uid) || numeric_differs(group, changed.gid) {
+                        return not("is chowned to another owner than the image shows");
+                    }
+                    flags = format!("--chown={owner} {flags}");
+                }
+                Movable::Chmod(text, _) => {
+                    if has("chmod") {
+                        return not("already has --chmod");
+                    }
+                    let Some(next) = shell::chmod(text, mode) else {
+                        return not("is chmodded with a mode fix does not read");
+                    };
+                    mode = next;
+                }
+                Movable::Remove(_) => {}
             }
-            flags.push_str(&format!("--chown={}:{} ", changed.uid, changed.gid));
         }
-        if commands.iter().any(|c| matches!(c, Movable::Chmod(_))) {
-            if has("chmod") {
-                return not("already has --chmod");
+        if commands.iter().any(|c| matches!(c, Movable::Chmod(..))) {
+            // The mode the command makes of the copied file must be the one the image
+            // shows, and nothing an image could slip in: no setuid, setgid, sticky or
+            // world-writable bit that the user did not write in octal.
+            if mode != changed.mode & 0o7777 {
+                return not("is chmodded to another mode than the image shows");
             }
-            flags.push_str(&format!("--chmod={:o} ", changed.mode & 0o7777));
+            let octal_by_user = commands.iter().all(
+                |c| !matches!(c, Movable::Chmod(t, _) if !t.bytes().all(|b| b.is_ascii_digit())),
+            );
+            if mode & 0o7002 != 0 && !octal_by_user {
+                return not("would get a setuid, setgid, sticky or world-writable mode");
+            }
+            flags.push_str(&format!("--chmod={mode:o} "));
         }
         Ok(flags)
     }
@@ -521,6 +641,14 @@ impl<'a> Rules<'a> {
         let mut appended: Vec<(String, Vec<ClassBytes>, Option<&'static str>)> = Vec::new();
         for (cache, root, bytes) in found {
             let class = cache.class();
+            if mounts_over(run, &format!("/{root}")) {
+                let why = format!(
+                    "the RUN at line {line} mounts over the cache now: the image comes from a \
+                     build before the mount"
+                );
+                refuse(self, class, why);
+                continue;
+            }
             if self.cache_dirs >= MAX_CACHE_DIRS {
                 refuse(
                     self,
@@ -533,7 +661,7 @@ impl<'a> Rules<'a> {
             let bytes = *bytes;
             let parts = vec![ClassBytes { class, bytes }];
             match cache {
-                Cache::Pip if root == "root/.cache/pip" && self.dockerfile.syntax.is_some() => {
+                Cache::Pip if root == "root/.cache/pip" && self.cache_mounts() => {
                     // A BuildKit Dockerfile: the cache goes to a cache mount, which keeps it
                     // for the next build and out of the layer, whoever writes it.
                     let fix = new_fix(
@@ -554,7 +682,10 @@ impl<'a> Rules<'a> {
                 Cache::Pip => {
                     let raw = self.dockerfile.slice(&run.arguments);
                     let installs = shell::pip_installs(raw);
-                    if !installs.is_empty() && pip_only_installer(&command) {
+                    if !installs.is_empty()
+                        && installs.len() == shell::pip_runs(&command)
+                        && pip_only_installer(&command)
+                    {
                         let fix = new_fix(
                             format!("pip install --no-cache-dir at line {line}"),
                             parts,
@@ -574,10 +705,12 @@ impl<'a> Rules<'a> {
                         continue;
                     }
                     let path = format!("/{root}");
-                    if shell::safe_path(&path) {
-                        appended.push((format!("rm -rf {path}"), parts, None));
-                    } else {
+                    if !shell::safe_path(&path) {
                         refuse(self, class, unsafe_path(&path));
+                    } else if self.linked(&path) {
+                        refuse(self, class, linked_into(&path));
+                    } else {
+                        appended.push((format!("rm -rf {path}"), parts, None));
                     }
                 }
                 Cache::AptLists => {
@@ -611,6 +744,8 @@ impl<'a> Rules<'a> {
                     let later = later.get_or_insert_with(|| self.later_runs(index));
                     if !shell::safe_path(&path) {
                         refuse(self, class, unsafe_path(&path));
+                    } else if self.linked(&path) {
+                        refuse(self, class, linked_into(&path));
                     } else if later
                         .iter()
                         .any(|c| c.contains(&path) || c.contains("offline"))
@@ -646,6 +781,19 @@ impl<'a> Rules<'a> {
             if saving == 0 {
                 continue;
             }
+            let Some(edit) = self.append(run, &text) else {
+                for part in &classes {
+                    refuse(
+                        self,
+                        part.class,
+                        format!(
+                            "the RUN at line {line} ends with a line continuation that leads \
+                             nowhere"
+                        ),
+                    );
+                }
+                continue;
+            };
             let fix = new_fix(
                 format!("{text} at the end of the RUN at line {line}"),
                 classes,
@@ -654,23 +802,75 @@ impl<'a> Rules<'a> {
                 "RUN",
                 hadolint,
             );
-            let edit = self.append(run, &text);
             self.take(fix, vec![edit], None);
         }
     }
 
+    /// Whether a symlink of the image leads into `path` or above it (or whether there were
+    /// too many to tell).
+    fn linked(&self, path: &str) -> bool {
+        self.links
+            .as_ref()
+            .is_none_or(|links| links.iter().any(|l| overlap(l, path)))
+    }
+
+    /// Whether the file asks for a Dockerfile syntax that has `RUN --mount=type=cache`: a
+    /// `# syntax=` directive naming `docker/dockerfile` 1 (any 1.x from 1.2, the labs and
+    /// experimental channels) or its latest. No directive, an older one or another frontend:
+    /// no cache mount is written.
+    fn cache_mounts(&self) -> bool {
+        let Some(span) = &self.dockerfile.syntax else {
+            return false;
+        };
+        let image = self.dockerfile.slice(span).trim();
+        let image = image.split('@').next().unwrap_or(image);
+        let (name, tag) = match image.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag),
+            _ => (image, "latest"),
+        };
+        if !(name.ends_with("docker/dockerfile") || name.ends_with("docker/dockerfile-upstream")) {
+            return false;
+        }
+        let (version, channel) = tag.split_once('-').unwrap_or((tag, ""));
+        match version.split_once('.') {
+            _ if version == "latest" || version == "master" || version == "1" => true,
+            Some(("1", minor)) => {
+                minor.parse::<u32>().is_ok_and(|m| m >= 2) || channel.contains("experimental")
+            }
+            _ => false,
+        }
+    }
+
     /// The commands of the `RUN`s after instruction `index` in the target's steps.
+    /// The other stages that build on instruction `index`'s stage (their `FROM` names it, or
+    /// a stage that does) read what it leaves too: all their `RUN`s count.
     fn later_runs(&self, index: usize) -> Vec<String> {
         #[cfg(test)]
         LATER_SCANS.with(|c| c.set(c.get() + 1));
-        self.steps
+        let dockerfile = self.dockerfile;
+        let mut later: Vec<usize> = self
+            .steps
             .iter()
             .skip_while(|&&i| i != index)
             .skip(1)
-            .map(|&i| &self.dockerfile.instructions[i])
+            .copied()
+            .collect();
+        if let Some(stage) = dockerfile.instructions[index].stage {
+            let mut built_on = vec![false; dockerfile.stages.len()];
+            built_on[stage] = true;
+            for s in &dockerfile.stages[stage + 1..] {
+                if self.parents[s.index].is_some_and(|p| built_on[p]) {
+                    built_on[s.index] = true;
+                    later.extend(s.body.clone().filter(|i| !self.in_chain.contains(i)));
+                }
+            }
+        }
+        later
+            .into_iter()
+            .map(|i| &dockerfile.instructions[i])
             .filter(|i| i.keyword == Keyword::Run)
             .map(|i| {
-                let mut text = self.dockerfile.logical_arguments(i);
+                let mut text = dockerfile.logical_arguments(i);
                 for h in &i.heredocs {
                     text.push('\n');
                     text.push_str(&h.body);
@@ -682,9 +882,16 @@ impl<'a> Rules<'a> {
 
     /// An edit that appends ` && command` to a shell-form `RUN`, in its continuation style:
     /// on its line when it has one, else on a new line indented as its last one.
-    fn append(&self, run: &Instruction, command: &str) -> Edit {
+    /// `None` when its last line ends with the escape character (at the end of the file, or
+    /// before a blank or comment line) or is a comment inside the continuation: text after
+    /// it would join the command oddly or not at all.
+    fn append(&self, run: &Instruction, command: &str) -> Option<Edit> {
         let raw = self.dockerfile.slice(&run.arguments);
         let kept = raw.trim_end_matches([' ', '\t', '\r']);
+        let last = kept.rsplit('\n').next().unwrap_or(kept);
+        if kept.ends_with(self.dockerfile.escape) || last.trim_start().starts_with('#') {
+            return None;
+        }
         let at = run.arguments.start + kept.len();
         let text = match kept.rfind('\n') {
             None => format!(" && {command}"),
@@ -711,7 +918,7 @@ impl<'a> Rules<'a> {
                 }
             }
         };
-        Edit { span: at..at, text }
+        Some(Edit { span: at..at, text })
     }
 
     /// An edit that removes an instruction's lines, their line end included.
@@ -894,15 +1101,63 @@ fn not_patched(class: WasteClass, hidden_by: Option<usize>, rules: &Rules<'_>) -
     }
 }
 
+/// Whether a `--mount` of `instruction` covers `path`, or lies below it: a command on the
+/// path would act on the mount (a cache mount emptied, a bind mount refused), not on the
+/// layer. A secret or ssh mount without a target has its default one; any other mount
+/// without one counts as covering everything.
+fn mounts_over(instruction: &Instruction, path: &str) -> bool {
+    instruction.flags.iter().any(|(name, value)| {
+        name == "mount"
+            && value.as_deref().is_none_or(|v| {
+                let field = |names: &[&str]| {
+                    v.split(',').find_map(|kv| {
+                        let (k, value) = kv.split_once('=')?;
+                        names.contains(&k).then_some(value)
+                    })
+                };
+                let target = field(&["target", "dst", "destination"]);
+                match (target, field(&["type"])) {
+                    (Some(t), _) => overlap(path, t),
+                    // Their default targets.
+                    (None, Some("secret")) => overlap(path, "/run/secrets"),
+                    (None, Some("ssh")) => overlap(path, "/run/buildkit"),
+                    _ => true,
+                }
+            })
+    })
+}
+
+/// Whether one path is the other or lies below it.
+fn overlap(a: &str, b: &str) -> bool {
+    let below = |x: &str, y: &str| {
+        let y = y.trim_end_matches('/');
+        x == y || x.starts_with(&format!("{y}/")) || y.is_empty()
+    };
+    below(a, b) || below(b, a)
+}
+
 /// Whether a `SHELL` (or the default) is a POSIX shell taking the command after `-c`.
-fn posix_shell(shell: &[String]) -> bool {
+pub(super) fn posix_shell(shell: &[String]) -> bool {
     let name = shell
         .first()
         .map_or("", |s| s.rsplit('/').next().unwrap_or(s));
+    // Options that leave `&&`, `rm` and globs as they are (`-f`/`noglob` would not).
+    let plain_flags = |word: &str| {
+        word.strip_prefix('-')
+            .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b"euxvlo".contains(&b)))
+    };
+    let options = shell
+        .get(1..shell.len().saturating_sub(1))
+        .unwrap_or_default();
     matches!(name, "sh" | "bash" | "ash" | "dash" | "ksh" | "zsh")
-        && shell
-            .last()
-            .is_some_and(|flag| flag == "-c" || flag == "-ec" || flag == "-exc")
+        && shell.len() >= 2
+        && shell.last().is_some_and(|flag| {
+            flag.strip_suffix('c')
+                .is_some_and(|f| f == "-" || plain_flags(f))
+        })
+        && options.iter().all(|w| {
+            plain_flags(w) || matches!(w.as_str(), "pipefail" | "errexit" | "nounset" | "xtrace")
+        })
 }
 
 /// Why an instruction takes no edit of its command.
@@ -925,6 +1180,13 @@ fn is_hidden(class: WasteClass) -> bool {
     matches!(
         class,
         WasteClass::HiddenDeleted | WasteClass::HiddenMetadataOnly | WasteClass::HiddenOverwritten
+    )
+}
+
+fn linked_into(path: &str) -> String {
+    format!(
+        "a symlink of the image leads into {path} (or there are too many to tell): removing \
+         it would break what links there"
     )
 }
 

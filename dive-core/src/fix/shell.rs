@@ -8,15 +8,19 @@
 
 /// Whether `command` (a shell-form `RUN`'s command, continuation lines joined) ends where
 /// ` && more` can follow and run after all of it: quotes closed, no shell comment (a `#`
-/// word would swallow what is appended), no heredoc, no `exit`, and no trailing operator,
-/// `&` (background) or opening bracket.
+/// that starts a word, after a blank or an operator, would swallow what is appended), no
+/// heredoc, no `exit`, no `umask` or `set -f` (they change what a later command does), and
+/// no trailing operator, `&` (background) or opening bracket.
 pub(super) fn appendable(command: &str) -> bool {
     let Some(words) = words(command) else {
         return false;
     };
-    if words
-        .iter()
-        .any(|w| w.text.starts_with('#') && !w.quoted || w.text == "exit" || w.text.contains("<<"))
+    if comment_at(command)
+        || command.contains("set -f")
+        || command.contains("noglob")
+        || words
+            .iter()
+            .any(|w| matches!(w.text, "exit" | "umask" | "shopt") || w.text.contains("<<"))
     {
         return false;
     }
@@ -28,6 +32,31 @@ pub(super) fn appendable(command: &str) -> bool {
         && !end.ends_with(" then")
         && !end.ends_with(" do")
         && !end.ends_with(" else")
+}
+
+/// Whether an unquoted `#` starts a word of `command` (at its start, after a blank or after
+/// one of the operators `; & | ( ) < >`): the shell reads the rest of the line as a comment.
+fn comment_at(command: &str) -> bool {
+    let bytes = command.as_bytes();
+    let (mut single, mut double) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\\' if !single => i += 1,
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'#' if !single && !double => {
+                let before = i.checked_sub(1).map(|j| bytes[j]);
+                if before.is_none_or(|c| b" \t\n\r;&|()<>".contains(&c)) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// One shell word: its text as written (quotes kept) and whether any part was quoted.
@@ -104,10 +133,76 @@ fn words(command: &str) -> Option<Vec<Word<'_>>> {
 pub(super) enum Movable {
     /// `rm` with `-r`/`-f` flags.
     Remove(Vec<String>),
-    /// `chmod [-R] MODE`.
-    Chmod(Vec<String>),
-    /// `chown [-R] OWNER[:GROUP]`.
-    Chown(Vec<String>),
+    /// `chmod [-R] MODE`: the mode as written, the paths.
+    Chmod(String, Vec<String>),
+    /// `chown [-R] OWNER[:GROUP]`: the owner as written, the paths.
+    Chown(String, Vec<String>),
+}
+
+impl Movable {
+    /// The paths it changes.
+    pub(super) fn paths(&self) -> &[String] {
+        match self {
+            Movable::Remove(paths) | Movable::Chmod(_, paths) | Movable::Chown(_, paths) => paths,
+        }
+    }
+}
+
+/// `mode` (as `chmod` takes it: octal, or symbolic clauses such as `u+x,go-w`) applied to
+/// a regular file's `current` mode, with the build's umask (022) where a clause names no
+/// one; `None` for a mode this reader does not understand.
+pub(super) fn chmod(mode: &str, current: u32) -> Option<u32> {
+    const UMASK: u32 = 0o022;
+    if !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777);
+    }
+    let mut result = current & 0o7777;
+    for clause in mode.split(',') {
+        let ops_at = clause.find(['+', '-', '='])?;
+        let (who, mut ops) = clause.split_at(ops_at);
+        let mut users = 0u32;
+        for w in who.bytes() {
+            users |= match w {
+                b'u' => 0o4700,
+                b'g' => 0o2070,
+                b'o' => 0o1007,
+                b'a' => 0o7777,
+                _ => return None,
+            };
+        }
+        let masked = who.is_empty();
+        if masked {
+            users = 0o7777;
+        }
+        while let Some(op) = ops.chars().next() {
+            let perms_end = ops[1..].find(['+', '-', '=']).map_or(ops.len(), |i| i + 1);
+            let perms = &ops[1..perms_end];
+            ops = &ops[perms_end..];
+            let mut bits = 0u32;
+            for p in perms.bytes() {
+                bits |= match p {
+                    b'r' => 0o444,
+                    b'w' => 0o222,
+                    b'x' => 0o111,
+                    b'X' if result & 0o111 != 0 => 0o111,
+                    b'X' => 0,
+                    b's' => 0o6000,
+                    b't' => 0o1000,
+                    _ => return None,
+                };
+            }
+            bits &= users;
+            if masked {
+                bits &= !UMASK;
+            }
+            match op {
+                '+' => result |= bits,
+                '-' => result &= !bits,
+                _ => result = (result & !(users & if masked { !UMASK } else { 0o7777 })) | bits,
+            }
+        }
+    }
+    Some(result)
 }
 
 /// `command` as a list of movable commands joined by `&&`, with their paths; `None` when
@@ -147,11 +242,11 @@ pub(super) fn movable(command: &str) -> Option<(Vec<Movable>, Vec<String>)> {
                 {
                     return None;
                 }
-                Movable::Chmod(paths(operands)?)
+                Movable::Chmod((*mode).to_owned(), paths(operands)?)
             }
             "chown" if recursive_only(&flags) => {
-                let (_owner, operands) = rest.split_first()?;
-                Movable::Chown(paths(operands)?)
+                let (owner, operands) = rest.split_first()?;
+                Movable::Chown((*owner).to_owned(), paths(operands)?)
             }
             _ => return None,
         };
@@ -183,9 +278,9 @@ pub(super) fn safe_path(path: &str) -> bool {
 }
 
 /// Byte offsets in `raw` (a `RUN`'s arguments as written, continuation lines and all) just
-/// after each `pip install` (`pip`, `pip3`, `pip3.11`, `python… -m pip`) on a line that is
-/// not a comment: where ` --no-cache-dir` goes. Empty when a `pip install` is split over
-/// lines or none is found.
+/// after each `pip install`, `pip download` or `pip wheel` (`pip`, `pip3`, `pip3.11`, a pip
+/// named by its path, `python… -m pip`) on a line that is not a comment: where
+/// ` --no-cache-dir` goes. Empty when none is found.
 pub(super) fn pip_installs(raw: &str) -> Vec<usize> {
     let mut found = Vec::new();
     let mut line_start = 0;
@@ -205,28 +300,69 @@ pub(super) fn pip_installs(raw: &str) -> Vec<usize> {
             .filter(|(_, t)| !t.is_empty())
             .collect();
         for (i, (_, t)) in tokens.iter().enumerate() {
-            let is_pip = t
-                .strip_prefix("pip")
-                .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-                && (i == 0 || !tokens[i - 1].1.ends_with("-m"))
-                || (*t == "pip" && i >= 1 && tokens[i - 1].1 == "-m");
+            let after_m = i >= 1 && tokens[i - 1].1 == "-m";
+            let is_pip = (is_pip_program(t) && !after_m) || (*t == "pip" && after_m);
             if !is_pip {
                 continue;
             }
-            if let Some(&(at, "install")) = tokens.get(i + 1) {
-                found.push(here + at + "install".len());
+            if let Some(&(at, verb)) = tokens.get(i + 1)
+                && matches!(verb, "install" | "download" | "wheel")
+            {
+                found.push(here + at + verb.len());
             }
         }
     }
     found
 }
 
-/// Whether `command` runs `tool` with one of `verbs` as its next word (`apt-get install`).
+/// `pip`, `pip3`, `pip3.11`, or one of them named by its path (`/opt/venv/bin/pip`).
+fn is_pip_program(word: &str) -> bool {
+    let name = word.rsplit('/').next().unwrap_or(word);
+    name.strip_prefix("pip")
+        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+}
+
+/// Every word of `command` that runs pip (as a program where a command starts, or as
+/// `python -m pip`; `pip install -U pip` runs it once): what [`pip_installs`] must have found
+/// one flag place for, each.
+pub(super) fn pip_runs(command: &str) -> usize {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let command_at = |i: usize| {
+        i == 0
+            || matches!(
+                words[i - 1],
+                "&&" | "||" | ";" | "|" | "then" | "do" | "sudo" | "exec"
+            )
+            || words[i - 1].ends_with(';')
+    };
+    words
+        .iter()
+        .enumerate()
+        .filter(|&(i, w)| {
+            let after_m = i >= 1 && words[i - 1] == "-m";
+            (is_pip_program(w) && command_at(i)) || (*w == "pip" && after_m)
+        })
+        .count()
+}
+
+/// Whether `command` runs `tool` with one of `verbs` as its first word that is not an
+/// option (`apt-get -y install`; an option's value after `-o`, `-c` or `-t` skipped too).
 pub(super) fn runs(command: &str, tools: &[&str], verbs: &[&str]) -> bool {
     let words: Vec<&str> = command.split_whitespace().collect();
-    words.windows(2).any(|w| {
-        let tool = w[0].rsplit('/').next().unwrap_or(w[0]);
-        tools.contains(&tool) && verbs.contains(&w[1])
+    words.iter().enumerate().any(|(i, w)| {
+        let tool = w.rsplit('/').next().unwrap_or(w);
+        if !tools.contains(&tool) {
+            return false;
+        }
+        let mut rest = words[i + 1..].iter();
+        while let Some(word) = rest.next() {
+            if matches!(*word, "-o" | "-c" | "-t") {
+                rest.next();
+            } else if !word.starts_with('-') {
+                return verbs.contains(word);
+            }
+        }
+        false
     })
 }
 
@@ -241,8 +377,11 @@ mod tests {
             "pip install 'torch==2.3' \"numpy<2\"",
             "if true; then echo; fi",
             "a || true",
+            "rm -f /tmp/x",
+            "echo 'a;#b' \"c #d\" e#f",
         ] {
             assert!(appendable(ok), "{ok}");
+            assert!(!comment_at(ok), "{ok}");
         }
         for no in [
             "apt-get update # then install",
@@ -252,6 +391,11 @@ mod tests {
             "a;",
             "cat <<EOF",
             "make || exit 1",
+            "apt-get install -y curl;# note",
+            "make &# note",
+            "(cd x)#c",
+            "umask 077 && touch f",
+            "set -f; echo *",
             "",
         ] {
             assert!(!appendable(no), "{no}");
@@ -265,7 +409,7 @@ mod tests {
             cmds,
             vec![
                 Movable::Remove(vec!["/root/.cache/pip".into()]),
-                Movable::Chmod(vec!["/usr/bin/x".into()])
+                Movable::Chmod("+x".into(), vec!["/usr/bin/x".into()])
             ]
         );
         assert_eq!(texts, ["rm -rf /root/.cache/pip", "chmod +x /usr/bin/x"]);
@@ -284,12 +428,38 @@ mod tests {
     }
 
     #[test]
+    fn modes_are_what_chmod_makes_of_them() {
+        for (mode, from, to) in [
+            ("755", 0o644, Some(0o755)),
+            ("+x", 0o644, Some(0o755)),
+            ("u+x", 0o644, Some(0o744)),
+            ("go-r", 0o644, Some(0o600)),
+            ("a=r,u+w", 0o777, Some(0o644)),
+            ("+X", 0o644, Some(0o644)),
+            ("u+s", 0o755, Some(0o4755)),
+            ("+w", 0o444, Some(0o644)),
+            ("q+x", 0o644, None),
+            ("99", 0o644, None),
+        ] {
+            assert_eq!(chmod(mode, from), to, "{mode} on {from:o}");
+        }
+    }
+
+    #[test]
     fn pip_installs_are_found_on_their_lines() {
-        let raw = "pip install a && \\\n  # pip install b\n  python3 -m pip install c \\\n  && pip3.11 install d && pipx install e";
+        let raw = "pip install a && \\\n  # pip install b\n  python3 -m pip install c \\\n  && pip3.11 install d && pipx install e && /opt/venv/bin/pip install f";
         let at = pip_installs(raw);
         let after: Vec<&str> = at.iter().map(|&i| &raw[i - 7..i]).collect();
-        assert_eq!(after, ["install"; 3]);
-        assert_eq!(at.len(), 3, "{at:?}");
+        assert_eq!(after, ["install"; 4]);
+        assert_eq!(pip_runs(&raw.replace("# pip install b", "")), 4);
+        assert_eq!(pip_runs("pip install -U pip && echo pip"), 1);
+        assert!(runs("apt-get -y install jq", &["apt-get"], &["install"]));
+        assert!(runs(
+            "apt-get -o Acquire::Retries=3 install jq",
+            &["apt-get"],
+            &["install"]
+        ));
+        assert!(!runs("apt-get update", &["apt-get"], &["install"]));
     }
 
     #[test]

@@ -52,3 +52,20 @@ fn many_caches_cost_a_bounded_number_of_scans() {
     assert_eq!(split.patched + split.listed, split.bytes);
     assert_eq!(split.bytes, 100 * STEPS as u64);
 }
+
+/// `&&`, `rm` and globs mean what `fix` writes only in a POSIX shell without `noglob`.
+#[test]
+fn shells_that_take_the_commands() {
+    let shell = |words: &[&str]| {
+        super::rules::posix_shell(&words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>())
+    };
+    assert!(shell(&["/bin/sh", "-c"]));
+    assert!(shell(&["/bin/bash", "-o", "pipefail", "-c"]));
+    assert!(shell(&["bash", "-eux", "-c"]));
+    assert!(shell(&["/bin/ash", "-ec"]));
+    assert!(!shell(&["/bin/bash", "-o", "noglob", "-c"]));
+    assert!(!shell(&["/bin/sh", "-f", "-c"]));
+    assert!(!shell(&["pwsh", "-Command"]));
+    assert!(!shell(&["cmd", "/S", "/C"]));
+    assert!(!shell(&["/bin/sh"]));
+}

@@ -50,21 +50,36 @@ pub(crate) fn read_dockerfile(path: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The path `git apply` and `patch -p1` see: relative to the working directory.
+/// The path `git apply` and `patch -p1` see: the file (a symlink followed) relative to the
+/// working directory. A file outside it is named relative to its own directory, with a
+/// warning that the diff applies there.
 fn diff_path(path: &Path) -> String {
-    let absolute = std::env::current_dir()
+    let file = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let below = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
         .ok()
-        .zip(std::fs::canonicalize(path).ok())
-        .and_then(|(cwd, file)| {
-            let cwd = std::fs::canonicalize(cwd).ok()?;
-            file.strip_prefix(&cwd).ok().map(Path::to_path_buf)
-        });
-    let relative: PathBuf = absolute.unwrap_or_else(|| {
-        path.components()
-            .filter(|c| !matches!(c, Component::CurDir | Component::RootDir))
-            .collect()
+        .and_then(|cwd| file.strip_prefix(&cwd).ok().map(Path::to_path_buf));
+    let relative = below.unwrap_or_else(|| {
+        eprintln!(
+            "dive-rs fix: {} is outside the working directory: the diff names it by its file \
+             name; apply it in {}",
+            escape(&path.display().to_string()),
+            escape(
+                &file
+                    .parent()
+                    .unwrap_or(Path::new("/"))
+                    .display()
+                    .to_string()
+            )
+        );
+        file.file_name().map(PathBuf::from).unwrap_or_default()
     });
-    relative.to_string_lossy().replace('\\', "/")
+    relative
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir | Component::RootDir))
+        .collect::<PathBuf>()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The summary on stderr: what the edits save, then each listed finding with its line.
@@ -111,19 +126,24 @@ fn leftovers(plan: &FixPlan) -> String {
 /// Replaces `path` with `new`: refused if the file no longer holds `old`; written to a
 /// temporary file beside it, given the file's mode, then renamed over it.
 fn write_in_place(path: &Path, old: &[u8], new: &[u8]) -> anyhow::Result<()> {
+    // A symlinked Dockerfile: the file it leads to is edited, the link stays.
+    let path = &std::fs::canonicalize(path)?;
     let now = std::fs::read(path)?;
     if now != old {
         anyhow::bail!("it changed since it was read; run fix again");
     }
-    let permissions = std::fs::metadata(path)?.permissions();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let metadata = std::fs::metadata(path)?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(new)?;
     temp.as_file().sync_all()?;
-    std::fs::set_permissions(temp.path(), permissions)?;
+    std::fs::set_permissions(temp.path(), metadata.permissions())?;
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Its owner kept where we may set it (root, or the owner already): best effort.
+        let _ =
+            std::os::unix::fs::fchown(temp.as_file(), Some(metadata.uid()), Some(metadata.gid()));
+    }
     temp.persist(path)?;
     Ok(())
 }

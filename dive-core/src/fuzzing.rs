@@ -108,6 +108,100 @@ pub fn walks_agree(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// `fix` on a Dockerfile made of any bytes, against an image built here whose history is
+/// the file's own `RUN`s as BuildKit writes them (so that most files match), each layer
+/// holding a pip cache, apt's lists and a file the next layer deletes: the plan, when
+/// there is one, must edit only inside the text, give the text its diff describes, and
+/// leave a file that still parses. Returns how many edits the plan made.
+pub fn fix_agrees(dockerfile: &[u8]) -> Result<usize, String> {
+    let Ok(parsed) = crate::dockerfile::parse("Dockerfile", dockerfile) else {
+        return Ok(0);
+    };
+    let Ok(steps) = crate::dockerfile::chain(&parsed, None) else {
+        return Ok(0);
+    };
+    let mut history = vec!["/bin/sh -c #(nop) ADD file:0 in / ".to_owned()];
+    for (index, shell) in steps.iter().take(16) {
+        let instruction = &parsed.instructions[*index];
+        if instruction.keyword == crate::dockerfile::Keyword::Run
+            && instruction.form == crate::dockerfile::Form::Shell
+            && instruction.heredocs.is_empty()
+        {
+            let command = parsed.logical_arguments(instruction);
+            history.push(format!("RUN {} {command} # buildkit", shell.join(" ")));
+        }
+    }
+    let image = fix_image(&history).map_err(|e| format!("building the image: {e}"))?;
+    let analysis = crate::AnalyzerBuilder::new()
+        .threads(1)
+        .build()
+        .analyze(crate::Source::reader("-", std::io::Cursor::new(image)), &())
+        .map_err(|e| format!("the built image: {e}"))?;
+    let Ok(plan) = crate::fix::plan(&analysis, "Dockerfile", dockerfile, None) else {
+        return Ok(0);
+    };
+    let patched = plan.patched();
+    let diff = plan.diff("Dockerfile");
+    if plan.fixes.is_empty() != diff.is_empty() {
+        return Err(format!("{} fixes, diff {diff:?}", plan.fixes.len()));
+    }
+    if crate::dockerfile::parse("Dockerfile", patched.as_bytes()).is_err() {
+        return Err(format!("the patched file does not parse:\n{patched}"));
+    }
+    Ok(plan.fixes.len())
+}
+
+/// A `docker save` tar with one layer per history line: a base file, then in each layer
+/// pip's cache, apt's lists and archives, and a file the next layer deletes.
+fn fix_image(history: &[String]) -> std::io::Result<Vec<u8>> {
+    let mut layers = Vec::new();
+    for i in 0..history.len() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut file = |path: String, size: usize| {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(size as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, path, &vec![i as u8; size][..])
+        };
+        file(format!("root/.cache/pip/http/{i}"), 1000 + i)?;
+        file(format!("var/lib/apt/lists/list{i}"), 500 + i)?;
+        file("var/cache/apt/archives/x.deb".to_owned(), 300 + i)?;
+        file(format!("tmp/drop{i}"), 200 + i)?;
+        if i > 0 {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(0);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, format!("tmp/.wh.drop{}", i - 1), std::io::empty())?;
+        }
+        layers.push(tar.into_inner()?);
+    }
+    let diff_ids: Vec<String> = layers.iter().map(|l| crate::digest::sha256(l)).collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": history.iter().map(|h| serde_json::json!({"created_by": h})).collect::<Vec<_>>(),
+    });
+    let config = serde_json::to_vec(&config)?;
+    let names: Vec<String> = (0..layers.len()).map(|i| format!("{i}/layer.tar")).collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": "config.json", "RepoTags": ["fuzz/fix:1"], "Layers": names}
+    ]))?;
+    let mut out = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        out.append_data(&mut header, path, bytes)
+    };
+    add("config.json", &config)?;
+    for (name, layer) in names.iter().zip(&layers) {
+        add(name, layer)?;
+    }
+    add("manifest.json", &manifest)?;
+    out.into_inner()
+}
+
 /// What every walk of the same bytes must agree on.
 fn shape(index: &LayerIndex) -> Vec<(&[u8], EntryKind, u64)> {
     index
@@ -119,6 +213,18 @@ fn shape(index: &LayerIndex) -> Vec<(&[u8], EntryKind, u64)> {
 
 #[cfg(test)]
 mod tests {
+    /// Every Dockerfile of the fix cases passes the oracle the fuzz target runs.
+    #[test]
+    fn the_fix_cases_pass_the_fix_oracle() {
+        for case in dive_testdata::fix_cases::fix_cases() {
+            super::fix_agrees(case.dockerfile.as_bytes()).unwrap();
+        }
+        let edits = super::fix_agrees(b"FROM a\nRUN pip install x\nRUN rm -rf /tmp/drop1\n");
+        // The pip flag, apt's lists (no apt-get ran: its archives stay listed), the fold of
+        // the delete; the folded RUN's own caches go with it.
+        assert_eq!(edits, Ok(3));
+    }
+
     #[test]
     fn every_fuzzed_path_reaches_a_parser() {
         for path in super::DATABASE_PATHS {

@@ -267,6 +267,13 @@ fn fuzz_seeds(dir: &Path) -> io::Result<()> {
             put("metadata", "docker-manifest".to_owned(), &content)?;
         }
     }
+    // Dockerfiles with the quirks (heredocs, CRLF, directives, stages) and the fix cases'.
+    for case in dive_testdata::dockerfiles::all() {
+        put("dockerfile_fix", case.name.to_owned(), case.text.as_bytes())?;
+    }
+    for case in dive_testdata::fix_cases::fix_cases() {
+        put("dockerfile_fix", format!("fix-{}", case.name), case.dockerfile.as_bytes())?;
+    }
     put(
         "elf",
         "debug".to_owned(),

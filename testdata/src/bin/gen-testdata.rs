@@ -272,7 +272,11 @@ fn fuzz_seeds(dir: &Path) -> io::Result<()> {
         put("dockerfile_fix", case.name.to_owned(), case.text.as_bytes())?;
     }
     for case in dive_testdata::fix_cases::fix_cases() {
-        put("dockerfile_fix", format!("fix-{}", case.name), case.dockerfile.as_bytes())?;
+        put(
+            "dockerfile_fix",
+            format!("fix-{}", case.name),
+            case.dockerfile.as_bytes(),
+        )?;
     }
     put(
         "elf",

@@ -626,7 +626,7 @@ impl<'a> Rules<'a> {
         let refuse = |rules: &mut Self, class: WasteClass, why: String| {
             rules.refused.insert((class, layer), why);
         };
-        let Some(command) = self.shell_run(index) else {
+        let Some(command) = self.shell_run(index).filter(|c| !c.trim().is_empty()) else {
             for (cache, ..) in found {
                 refuse(
                     self,
@@ -1171,8 +1171,10 @@ fn shape(instruction: &Instruction, line: usize, posix: bool) -> String {
         format!(
             "the RUN at line {line} is in exec (JSON) form: no shell runs a command added to it"
         )
-    } else {
+    } else if !instruction.heredocs.is_empty() {
         format!("the RUN at line {line} runs a heredoc: fix does not edit heredoc bodies")
+    } else {
+        format!("the RUN at line {line} has no command")
     }
 }
 

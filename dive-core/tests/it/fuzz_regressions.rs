@@ -28,3 +28,11 @@ fn fat_binaries_are_followed_alike_however_the_stream_is_cut() {
 fn a_fat_binary_section_past_the_file_counts_only_the_files_bytes() {
     dive_core::fuzzing::device_code_agrees(&input("elf-section-past-the-file")).unwrap();
 }
+
+/// A `RUN` without a command whose layer (in the image built of the file's own `RUN`s)
+/// holds pip's cache (found by `dockerfile_fix`): the cache mount was glued to the keyword
+/// (`RUN--mount=…`) and the patched file no longer parsed; such a `RUN` takes no edit.
+#[test]
+fn a_run_without_a_command_takes_no_edit() {
+    dive_core::fuzzing::fix_agrees(&input("dockerfile_fix-run-without-a-command")).unwrap();
+}

@@ -212,6 +212,8 @@ struct Rules<'a> {
     edits: Vec<(usize, Edit)>,
     /// The edits' spans, to refuse an overlapping one in O(log n).
     taken: Taken,
+    /// Instructions a fold removes: no other edit goes into them.
+    folded: std::collections::HashSet<usize>,
     /// Bytes patched by (class, layer, hidden-by layer).
     patched: BTreeMap<(WasteClass, usize, Option<usize>), u64>,
     /// Why a (class, layer) was not patched, when a rule looked and refused.
@@ -279,6 +281,7 @@ pub(super) fn find(
         fixes: Vec::new(),
         edits: Vec::new(),
         taken: Taken::default(),
+        folded: std::collections::HashSet::new(),
         patched: BTreeMap::new(),
         refused: BTreeMap::new(),
         hidden: HashMap::new(),
@@ -473,7 +476,9 @@ impl<'a> Rules<'a> {
                 None,
             )
             .folding(later, self.line(b));
-            self.take(fix, vec![append, removal], Some(later));
+            if self.take(fix, vec![append, removal], Some(later)) {
+                self.folded.insert(b_index);
+            }
             return;
         }
         if a.keyword == Keyword::Copy {
@@ -499,7 +504,9 @@ impl<'a> Rules<'a> {
                         span: at..at,
                         text: flags,
                     };
-                    self.take(fix, vec![insert, removal], Some(later));
+                    if self.take(fix, vec![insert, removal], Some(later)) {
+                        self.folded.insert(b_index);
+                    }
                 }
                 Err(why) => refuse(self, why),
             }
@@ -626,6 +633,13 @@ impl<'a> Rules<'a> {
         let refuse = |rules: &mut Self, class: WasteClass, why: String| {
             rules.refused.insert((class, layer), why);
         };
+        if self.folded.contains(&index) {
+            for (cache, ..) in found {
+                let why = format!("the RUN at line {line} is folded into the step before it");
+                refuse(self, cache.class(), why);
+            }
+            return;
+        }
         let Some(command) = self.shell_run(index).filter(|c| !c.trim().is_empty()) else {
             for (cache, ..) in found {
                 refuse(

@@ -36,3 +36,11 @@ fn a_fat_binary_section_past_the_file_counts_only_the_files_bytes() {
 fn a_run_without_a_command_takes_no_edit() {
     dive_core::fuzzing::fix_agrees(&input("dockerfile_fix-run-without-a-command")).unwrap();
 }
+
+/// A `RUN` folded into the one before it whose layer also holds caches (found by
+/// `dockerfile_fix`): its cache edits went to the end of the text the fold removed, outside
+/// any instruction; a folded `RUN` takes no other edit.
+#[test]
+fn a_folded_run_takes_no_other_edit() {
+    dive_core::fuzzing::fix_agrees(&input("dockerfile_fix-cache-edit-in-a-folded-run")).unwrap();
+}

@@ -18,6 +18,8 @@
 //! history; one walk of the merged tree finds the caches (a map entry per cache content);
 //! the rules look at each layer and its neighbour only.
 
+mod caches;
+mod fold;
 mod patch;
 mod rules;
 mod shell;

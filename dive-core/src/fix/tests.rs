@@ -3,7 +3,7 @@
 
 use dive_testdata::{Compression, ImageSpec, LayerSpec, Op, build, docker25};
 
-use super::rules::{LATER_SCANS, MAX_CACHE_DIRS};
+use super::caches::{LATER_SCANS, MAX_CACHE_DIRS};
 use crate::{AnalyzerBuilder, Source, WasteClass};
 
 /// 400 `RUN`s, each leaving a uv cache under a home of its own, and a Dockerfile of them.

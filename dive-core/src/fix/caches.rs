@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::ClassBytes;
+use super::model::{ClassBytes, new_fix};
 use super::patch::Edit;
-use super::rules::{Rules, mounts_over, new_fix, overlap, shape};
+use super::rules::{Rules, mounts_over, overlap, shape};
 use super::shell;
 use crate::analysis::Analysis;
 use crate::attribution::WasteClass;

@@ -3,9 +3,9 @@
 //! its commands at the end of that `RUN`, or `COPY --chmod/--chown` when that step copied
 //! the one file it changes. Saves the bytes the folded layer hid of that step's.
 
-use super::ClassBytes;
+use super::model::{ClassBytes, new_fix};
 use super::patch::Edit;
-use super::rules::{Rules, mounts_over, new_fix};
+use super::rules::{Rules, mounts_over};
 use super::shell::{self, Movable};
 use crate::dockerfile::{Instruction, Keyword};
 use crate::layer::EntryKind;

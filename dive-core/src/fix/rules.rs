@@ -16,8 +16,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::model::{ClassSplit, Fix, Listed};
 use super::patch::{Edit, Taken};
-use super::{ClassBytes, ClassSplit, Fix, Listed};
 use crate::analysis::Analysis;
 use crate::attribution::{WasteClass, hidden_class};
 use crate::dockerfile::{
@@ -460,37 +460,6 @@ fn is_hidden(class: WasteClass) -> bool {
         class,
         WasteClass::HiddenDeleted | WasteClass::HiddenMetadataOnly | WasteClass::HiddenOverwritten
     )
-}
-
-/// A fix; its saving is the sum of its classes' bytes.
-pub(super) fn new_fix(
-    change: String,
-    classes: Vec<ClassBytes>,
-    layer: usize,
-    line: usize,
-    instruction: &'static str,
-    hadolint: Option<&'static str>,
-) -> Fix {
-    Fix {
-        change,
-        saving: classes.iter().map(|c| c.bytes).sum(),
-        classes,
-        layer,
-        folds_layer: None,
-        folded_line: None,
-        line,
-        instruction,
-        hadolint,
-    }
-}
-
-impl Fix {
-    /// The same fix, folding away layer `layer`'s instruction at `line`.
-    pub(super) fn folding(mut self, layer: usize, line: usize) -> Fix {
-        self.folds_layer = Some(layer);
-        self.folded_line = Some(line);
-        self
-    }
 }
 
 /// Whether a `--mount` of `instruction` covers `path`, or lies below it: a command on the

@@ -14,9 +14,15 @@
 //! [`FixPlan::classes`] splits each waste class into base image, patched and listed bytes,
 //! which add up to the class's bytes in the report.
 //!
-//! Budget: the Dockerfile is at most 1 MiB; parsing and matching are linear in it and in the
-//! history; one walk of the merged tree finds the caches (a map entry per cache content);
-//! the rules look at each layer and its neighbour only.
+//! Budget (`docs/limits.md`): the Dockerfile is at most 1 MiB; parsing and matching are
+//! linear in it and in the history; one pass over the merged tree's files finds the caches (a
+//! map entry per cache directory), at most 4,096 symlinks that may lead into one are
+//! resolved, at most 256 cache directories get an edit; the rules look at each layer and its
+//! neighbour only; edits are checked for overlap in O(log n).
+//!
+//! The rooms: `model` (a fix, what is listed, the class split), `rules` (the state the rules
+//! share and their order), `fold` and `caches` (the two rules), `shell` (what a `RUN`'s
+//! command can take), `patch` (edits by span and the unified diff).
 
 mod caches;
 mod fold;

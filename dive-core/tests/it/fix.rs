@@ -72,8 +72,22 @@ fn all_cases() -> Vec<FixCase> {
     cases
 }
 
-fn planned(case: &FixCase) -> (Analysis, FixPlan) {
+/// Each case's image analysed once for all the tests here (the torch shape holds 33k paths).
+fn analysed(case: &FixCase) -> Analysis {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static ANALYSES: OnceLock<Mutex<HashMap<&'static str, Analysis>>> = OnceLock::new();
+    let cache = ANALYSES.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(analysis) = cache.lock().unwrap().get(case.name) {
+        return analysis.clone();
+    }
     let analysis = analysis_of(&case.image);
+    cache.lock().unwrap().insert(case.name, analysis.clone());
+    analysis
+}
+
+fn planned(case: &FixCase) -> (Analysis, FixPlan) {
+    let analysis = analysed(case);
     let plan = plan(&analysis, "Dockerfile", case.dockerfile.as_bytes(), None)
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     (analysis, plan)

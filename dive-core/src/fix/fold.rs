@@ -94,51 +94,45 @@ impl Rules<'_> {
                 );
                 return;
             };
-            let fix = new_fix(
-                format!(
-                    "fold line {} ({}) into the RUN at line {}",
-                    self.line(b),
-                    texts.join(" && "),
-                    self.line(a)
-                ),
-                classes,
+            let change = format!(
+                "fold line {} ({}) into the RUN at line {}",
+                self.line(b),
+                texts.join(" && "),
+                self.line(a)
+            );
+            let folded = Folded {
                 earlier,
-                self.line(a),
-                a.keyword.as_str(),
-                None,
-            )
-            .folding(later, self.line(b));
-            if self.take(fix, vec![append, removal], Some(later)) {
-                self.folded.insert(b_index);
-            }
+                later,
+                a,
+                b_index,
+                b,
+            };
+            self.take_fold(change, classes, folded, vec![append, removal]);
             return;
         }
         if a.keyword == Keyword::Copy {
             match self.copy_flags(earlier, later, a, &commands) {
                 Ok(flags) => {
-                    let fix = new_fix(
-                        format!(
-                            "COPY {} at line {} instead of line {} ({})",
-                            flags.trim_end(),
-                            self.line(a),
-                            self.line(b),
-                            texts.join(" && ")
-                        ),
-                        classes,
-                        earlier,
+                    let change = format!(
+                        "COPY {} at line {} instead of line {} ({})",
+                        flags.trim_end(),
                         self.line(a),
-                        a.keyword.as_str(),
-                        None,
-                    )
-                    .folding(later, self.line(b));
+                        self.line(b),
+                        texts.join(" && ")
+                    );
                     let at = a.arguments.start;
                     let insert = Edit {
                         span: at..at,
                         text: flags,
                     };
-                    if self.take(fix, vec![insert, removal], Some(later)) {
-                        self.folded.insert(b_index);
-                    }
+                    let folded = Folded {
+                        earlier,
+                        later,
+                        a,
+                        b_index,
+                        b,
+                    };
+                    self.take_fold(change, classes, folded, vec![insert, removal]);
                 }
                 Err(why) => refuse(self, why),
             }
@@ -153,6 +147,36 @@ impl Rules<'_> {
                 self.line(b)
             ),
         );
+    }
+
+    /// Takes a fold's fix (its edits: the change to the earlier step, then the later step's
+    /// removal) and marks the later step folded, so that no other edit goes into it.
+    fn take_fold(
+        &mut self,
+        change: String,
+        classes: Vec<ClassBytes>,
+        folded: Folded<'_>,
+        edits: Vec<Edit>,
+    ) {
+        let Folded {
+            earlier,
+            later,
+            a,
+            b_index,
+            b,
+        } = folded;
+        let fix = new_fix(
+            change,
+            classes,
+            earlier,
+            self.line(a),
+            a.keyword.as_str(),
+            None,
+        )
+        .folding(later, self.line(b));
+        if self.take(fix, edits, Some(later)) {
+            self.folded.insert(b_index);
+        }
     }
 
     /// `--chmod=…`/`--chown=…` for a `COPY` whose one file a later `RUN` only changed the
@@ -260,3 +284,13 @@ impl Rules<'_> {
 /// Empty files buildah leaves in every `RUN` layer where the runtime mounts its own (podman
 /// mounts them again in every container): not something the `RUN` made.
 const RUN_MOUNT_POINTS: [&[u8]; 3] = [b"etc/hosts", b"etc/hostname", b"etc/resolv.conf"];
+
+/// The two steps of a fold: the earlier one (layer and instruction) that takes the later
+/// one's commands, and the later one (layer, index and instruction) that goes.
+struct Folded<'d> {
+    earlier: usize,
+    later: usize,
+    a: &'d Instruction,
+    b_index: usize,
+    b: &'d Instruction,
+}

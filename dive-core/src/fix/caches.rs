@@ -415,7 +415,7 @@ fn caches(analysis: &Analysis) -> Caches {
 
 /// Symlinks whose targets are looked at for the caches `rm -rf` would remove: at most this
 /// many (past it, no such edit is made), each resolved once.
-const MAX_LINKS_INTO_CACHES: usize = 4096;
+pub(super) const MAX_LINKS_INTO_CACHES: usize = 4096;
 
 /// Where the image's symlinks that may point into a cache directory lead, resolved to
 /// normalised absolute paths: a cache that one of them reaches is still read (uv's

@@ -69,3 +69,36 @@ fn shells_that_take_the_commands() {
     assert!(!shell(&["cmd", "/S", "/C"]));
     assert!(!shell(&["/bin/sh"]));
 }
+
+/// More symlinks that may lead into a cache than are resolved (4,096): no `rm -rf` of a
+/// cache is written, and the cache is listed saying so.
+#[test]
+fn too_many_links_into_caches_write_no_removal() {
+    let links = super::caches::MAX_LINKS_INTO_CACHES + 1;
+    let mut ops = vec![Op::file("root/.cache/uv/wheels/w", 5_000, 2)];
+    for i in 0..links {
+        ops.push(Op::symlink(&format!("opt/l{i}"), "/opt/uv/x"));
+    }
+    let layers = vec![
+        LayerSpec::new(
+            "/bin/sh -c #(nop) ADD file:0 in / ",
+            vec![Op::file("bin/sh", 1_000, 1)],
+        ),
+        LayerSpec::new("RUN /bin/sh -c uv pip install --system x # buildkit", ops),
+    ];
+    let image = build(&ImageSpec::new("crafted/links:1", layers)).unwrap();
+    let bytes = docker25(&[&image], Compression::None, false).unwrap();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap();
+    let dockerfile = "FROM debian:12-slim\nRUN uv pip install --system x\n";
+    let plan = super::plan(&analysis, "Dockerfile", dockerfile.as_bytes(), None).unwrap();
+    assert!(plan.fixes.is_empty(), "{:#?}", plan.fixes);
+    let listed = plan
+        .listed
+        .iter()
+        .find(|l| l.class == WasteClass::UvCache)
+        .unwrap();
+    assert!(listed.why.contains("too many to tell"), "{}", listed.why);
+}

@@ -137,7 +137,12 @@ pub fn fix_agrees(dockerfile: &[u8]) -> Result<usize, String> {
         .build()
         .analyze(crate::Source::reader("-", std::io::Cursor::new(image)), &())
         .map_err(|e| format!("the built image: {e}"))?;
-    let Ok(plan) = crate::fix::plan(&analysis, "Dockerfile", dockerfile, None) else {
+    let Ok(plan) = crate::fix::plan(
+        &analysis,
+        "Dockerfile",
+        dockerfile,
+        &crate::fix::FixOptions::default(),
+    ) else {
         return Ok(0);
     };
     let patched = plan.patched();

@@ -259,3 +259,63 @@ fn write_follows_a_symlink_and_keeps_it() {
     let target = std::fs::read_to_string(dir.path().join("app/Dockerfile")).unwrap();
     assert!(target.contains("apt-get clean"), "{target}");
 }
+
+/// `--cpu-only` on the demo: PyTorch's CPU index in the pip `RUN` (into which the fold moves
+/// the later `chmod` of torch's files), torch's CUDA libraries saved; the CUDA wheels the
+/// `RUN` names itself stay, as a note on stderr and in the JSON says with their bytes.
+#[test]
+fn cpu_only_takes_torch_from_the_cpu_index() {
+    let dir = workdir();
+    let out = fix_in(
+        dir.path(),
+        &["--dockerfile", "app/Dockerfile", "--cpu-only"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        diff.contains(
+            "+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu torch==2.3.0"
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("cpu-index: saves 29.9 MB in layer 2"),
+        "{diff}"
+    );
+    assert!(
+        stderr.contains("line 7: a CPU build of torch leaves out torch (its CUDA libraries)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: --cpu-only: nvidia_cublas_cu12 (70.4 MB)"),
+        "{stderr}"
+    );
+    let out = fix_in(
+        dir.path(),
+        &[
+            "--dockerfile",
+            "app/Dockerfile",
+            "--cpu-only",
+            "--format",
+            "json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fix = json["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["finding"] == "cpu-index")
+        .unwrap();
+    assert_eq!(fix["saving"], fix["packages"][0]["bytes"]);
+    assert_eq!(json["notes"].as_array().unwrap().len(), 1);
+    // Without --cpu-only, nothing of it.
+    let out = fix_in(
+        dir.path(),
+        &["--dockerfile", "app/Dockerfile", "--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["notes"], serde_json::json!([]));
+    assert_eq!(json["fixes"].as_array().unwrap().len(), 3);
+}

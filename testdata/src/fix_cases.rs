@@ -22,6 +22,8 @@ pub struct FixCase {
     pub clears: &'static [&'static str],
     /// Waste classes that must be listed, not patched, with the line they are listed at.
     pub listed: Vec<(&'static str, usize)>,
+    /// Planned with `--cpu-only`.
+    pub cpu_only: bool,
 }
 
 /// The base image's layer: a few files, written by another Dockerfile.
@@ -106,6 +108,8 @@ pub fn fix_cases() -> Vec<FixCase> {
         endings_that_take_nothing(),
         caches_that_are_read(),
         mounts_and_syntax(),
+        install_recommends(),
+        cpu_index(),
     ]
 }
 
@@ -161,6 +165,7 @@ fn crlf_continuations() -> FixCase {
             (4, &["apt-lists"], lists),
             (7, &["pip-cache"], cache),
         ],
+        cpu_only: false,
         clears: &["DL3009", "DL3042"],
         listed: vec![],
     }
@@ -209,6 +214,7 @@ fn copy_then_chmod() -> FixCase {
             ],
         ),
         fixes: vec![(2, &["hidden-metadata-only"], script_bytes)],
+        cpu_only: false,
         clears: &[],
         listed: vec![("hidden-deleted", 4)],
     }
@@ -253,6 +259,7 @@ fn fold_a_delete() -> FixCase {
             ],
         ),
         fixes: vec![(2, &["hidden-deleted"], deleted)],
+        cpu_only: false,
         clears: &[],
         listed: vec![],
     }
@@ -290,6 +297,7 @@ fn forms_fix_leaves_alone() -> FixCase {
             ],
         ),
         fixes: vec![],
+        cpu_only: false,
         clears: &[],
         listed: vec![("pip-cache", 3), ("pip-cache", 6), ("apt-lists", 7)],
     }
@@ -321,6 +329,7 @@ fn hostile_cache_path() -> FixCase {
             )],
         ),
         fixes: vec![(2, &["npm-cache"], npm[0].1)],
+        cpu_only: false,
         clears: &[],
         listed: vec![("npm-cache", 2)],
     }
@@ -351,6 +360,7 @@ fn apt_lists_read_later() -> FixCase {
             ],
         ),
         fixes: vec![(2, &["apt-archives"], archives)],
+        cpu_only: false,
         clears: &[],
         listed: vec![("apt-lists", 2)],
     }
@@ -383,6 +393,7 @@ fn shells() -> FixCase {
             ],
         ),
         fixes: vec![(3, &["apt-archives"], archives), (3, &["apt-lists"], lists)],
+        cpu_only: false,
         clears: &["DL3009"],
         listed: vec![("npm-cache", 5)],
     }
@@ -430,6 +441,7 @@ fn chmod_the_image_chose() -> FixCase {
             ],
         ),
         fixes: vec![],
+        cpu_only: false,
         clears: &[],
         listed: vec![("hidden-metadata-only", 2), ("hidden-metadata-only", 4)],
     }
@@ -461,6 +473,7 @@ fn endings_that_take_nothing() -> FixCase {
             ],
         ),
         fixes: vec![],
+        cpu_only: false,
         clears: &[],
         listed: vec![("apt-lists", 2), ("npm-cache", 3)],
     }
@@ -520,6 +533,7 @@ fn caches_that_are_read() -> FixCase {
             (2, &["apt-archives"], archives),
             (4, &["poetry-cache"], 120_000),
         ],
+        cpu_only: false,
         clears: &[],
         listed: vec![("apt-lists", 2), ("uv-cache", 3)],
     }
@@ -552,7 +566,266 @@ fn mounts_and_syntax() -> FixCase {
             ],
         ),
         fixes: vec![(4, &["pip-cache"], cache)],
+        cpu_only: false,
         clears: &["DL3042"],
         listed: vec![("npm-cache", 3)],
+    }
+}
+
+/// A Debian package as apt installs it: its status paragraph (with `extra` fields), its
+/// `extended_states` stanza when apt installed it only for another, its files and its
+/// `info/<name>.list`; and the bytes it owns (files and list).
+struct Deb {
+    name: &'static str,
+    extra: &'static str,
+    auto: bool,
+    files: &'static [(&'static str, u64)],
+}
+
+impl Deb {
+    fn paragraph(&self) -> String {
+        format!(
+            "Package: {}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n\
+             Version: 1.0\n{}Description: {}\n  a package\n\n",
+            self.name, self.extra, self.name
+        )
+    }
+
+    fn list(&self) -> String {
+        self.files.iter().map(|(f, _)| format!("/{f}\n")).collect()
+    }
+
+    fn ops(&self, seed: u64) -> Vec<Op> {
+        let mut ops: Vec<Op> = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (path, size))| Op::file(path, *size, seed + i as u64))
+            .collect();
+        ops.push(Op::text(
+            &format!("var/lib/dpkg/info/{}.list", self.name),
+            self.list(),
+        ));
+        ops
+    }
+
+    fn bytes(&self) -> u64 {
+        self.files.iter().map(|(_, s)| s).sum::<u64>() + self.list().len() as u64
+    }
+}
+
+/// A layer that installs `new` over `before`: the files, dpkg's status listing every package
+/// and apt's `extended_states` listing every auto-installed one.
+fn apt_layer(created_by: &str, before: &[&Deb], new: &[&Deb], seed: u64) -> LayerSpec {
+    let mut ops = Vec::new();
+    for (i, deb) in new.iter().enumerate() {
+        ops.extend(deb.ops(seed + 10 * i as u64));
+    }
+    let all: Vec<&&Deb> = before.iter().chain(new).collect();
+    let status: String = all.iter().map(|d| d.paragraph()).collect();
+    let extended: String = all
+        .iter()
+        .filter(|d| d.auto)
+        .map(|d| {
+            format!(
+                "Package: {}\nArchitecture: amd64\nAuto-Installed: 1\n\n",
+                d.name
+            )
+        })
+        .collect();
+    ops.push(Op::text("var/lib/dpkg/status", status));
+    ops.push(Op::text("var/lib/apt/extended_states", extended));
+    LayerSpec::new(created_by, ops)
+}
+
+/// `apt-get install` without `--no-install-recommends`: curl's Recommends pulled in
+/// ca-certificates (with openssl), publicsuffix and krb5-locales. The flag goes after each
+/// `install` of the `RUN`, ca-certificates is named to stay, and the saving is the bytes
+/// of the packages only Recommends explain and nothing later needs: krb5-locales, and
+/// publicsuffix is not one, since the next `RUN` installs wget, which depends on it.
+fn install_recommends() -> FixCase {
+    let dockerfile = "FROM debian:12-slim\n\
+        RUN apt-get update \\\n\
+        \x20   && DEBIAN_FRONTEND=noninteractive apt-get -y install curl \\\n\
+        \x20   && rm -rf /var/lib/apt/lists/*\n\
+        RUN apt-get update && apt-get install -y --no-install-recommends wget \\\n\
+        \x20   && rm -rf /var/lib/apt/lists/*\n"
+        .to_owned();
+    let libc = Deb {
+        name: "libc6",
+        extra: "Priority: required\n",
+        auto: false,
+        files: &[("usr/lib/x86_64-linux-gnu/libc.so.6", 1_900_000)],
+    };
+    let curl = Deb {
+        name: "curl",
+        extra: "Depends: libc6 (>= 2.34), libcurl4 (= 7.88.1-10)\n\
+                Recommends: ca-certificates, publicsuffix | krb5-locales\n",
+        auto: false,
+        files: &[("usr/bin/curl", 260_000)],
+    };
+    let libcurl = Deb {
+        name: "libcurl4",
+        extra: "Depends: libc6\nRecommends: krb5-locales\n",
+        auto: true,
+        files: &[("usr/lib/x86_64-linux-gnu/libcurl.so.4", 700_000)],
+    };
+    let certs = Deb {
+        name: "ca-certificates",
+        extra: "Depends: openssl (>= 1.1.1), debconf (>= 0.5) | debconf-2.0\n",
+        auto: true,
+        files: &[("usr/share/ca-certificates/mozilla/ISRG_Root_X1.crt", 1_939)],
+    };
+    let openssl = Deb {
+        name: "openssl",
+        extra: "Depends: libc6\n",
+        auto: true,
+        files: &[("usr/bin/openssl", 1_100_000)],
+    };
+    let suffix = Deb {
+        name: "publicsuffix",
+        extra: "",
+        auto: true,
+        files: &[("usr/share/publicsuffix/public_suffix_list.dat", 230_000)],
+    };
+    let locales = Deb {
+        name: "krb5-locales",
+        extra: "",
+        auto: true,
+        files: &[
+            ("usr/share/locale/de/LC_MESSAGES/mit-krb5.mo", 120_000),
+            ("usr/share/locale/ru/LC_MESSAGES/mit-krb5.mo", 180_000),
+        ],
+    };
+    let wget = Deb {
+        name: "wget",
+        extra: "Depends: libc6, publicsuffix\n",
+        auto: false,
+        files: &[("usr/bin/wget", 540_000)],
+    };
+    let mut base = base_layer();
+    base.ops.extend(libc.ops(1300));
+    base.ops
+        .push(Op::text("var/lib/dpkg/status", libc.paragraph()));
+    FixCase {
+        name: "install-recommends",
+        dockerfile,
+        image: ImageSpec::new(
+            "fix/recommends:1",
+            vec![
+                base,
+                apt_layer(
+                    "RUN /bin/sh -c apt-get update     && DEBIAN_FRONTEND=noninteractive apt-get -y install curl     && rm -rf /var/lib/apt/lists/* # buildkit",
+                    &[&libc],
+                    &[&curl, &libcurl, &certs, &openssl, &suffix, &locales],
+                    1310,
+                ),
+                apt_layer(
+                    "RUN /bin/sh -c apt-get update && apt-get install -y --no-install-recommends wget     && rm -rf /var/lib/apt/lists/* # buildkit",
+                    &[&libc, &curl, &libcurl, &certs, &openssl, &suffix, &locales],
+                    &[&wget],
+                    1400,
+                ),
+            ],
+        ),
+        fixes: vec![(2, &["recommends"], locales.bytes())],
+        cpu_only: false,
+        clears: &["DL3015"],
+        listed: vec![],
+    }
+}
+
+/// The bytes `ops` write: what the packages they install own.
+fn ops_bytes(ops: &[Op]) -> u64 {
+    ops.iter()
+        .map(|op| match op {
+            Op::File { size, .. } => *size,
+            Op::Text { content, .. } => content.len() as u64,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The `RUN` that installed a CUDA build of torch (its CUDA libraries, the nvidia wheel and
+/// triton it pulled in) in an image that runs without a GPU (`--cpu-only`): PyTorch's CPU
+/// index, saving the CUDA wheels and torch's CUDA libraries. numpy stays; so does the
+/// nvidia wheel the next `RUN` names itself.
+pub fn cpu_index() -> FixCase {
+    use crate::fixtures::wheel;
+    let site = "usr/local/lib/python3.11/site-packages";
+    let dockerfile = "FROM python:3.11-slim\n\
+        RUN pip install --no-cache-dir torch==2.3.0 numpy\n\
+        RUN pip install --no-cache-dir nvidia-nccl-cu12==2.20.5\n\
+        COPY app.py /app/app.py\n"
+        .to_owned();
+    let torch = wheel(
+        site,
+        "torch",
+        "2.3.0",
+        &[
+            ("torch/__init__.py", 12_000),
+            ("torch/lib/libtorch_cpu.so", 400_000),
+            ("torch/lib/libtorch_cuda.so", 900_000),
+            ("torch/lib/libc10_cuda.so", 50_000),
+        ],
+        1500,
+    );
+    let cublas = wheel(
+        site,
+        "nvidia_cublas_cu12",
+        "12.1.3.1",
+        &[("nvidia/cublas/lib/libcublas.so.12", 700_000)],
+        1510,
+    );
+    let triton = wheel(
+        site,
+        "triton",
+        "2.3.0",
+        &[("triton/_C/libtriton.so", 300_000)],
+        1520,
+    );
+    let numpy = wheel(
+        site,
+        "numpy",
+        "1.26.4",
+        &[("numpy/core/_multiarray_umath.so", 100_000)],
+        1530,
+    );
+    let nccl = wheel(
+        site,
+        "nvidia_nccl_cu12",
+        "2.20.5",
+        &[("nvidia/nccl/lib/libnccl.so.2", 200_000)],
+        1540,
+    );
+    let saving = ops_bytes(&cublas) + ops_bytes(&triton) + 900_000 + 50_000;
+    let mut install = Vec::new();
+    for ops in [torch, cublas, triton, numpy] {
+        install.extend(ops);
+    }
+    FixCase {
+        name: "cpu-index",
+        dockerfile,
+        image: image(
+            "fix/cpu:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c pip install --no-cache-dir torch==2.3.0 numpy # buildkit",
+                    install,
+                ),
+                LayerSpec::new(
+                    "RUN /bin/sh -c pip install --no-cache-dir nvidia-nccl-cu12==2.20.5 # buildkit",
+                    nccl,
+                ),
+                LayerSpec::new(
+                    "COPY app.py /app/app.py # buildkit",
+                    vec![Op::text("app/app.py", "import torch\n")],
+                ),
+            ],
+        ),
+        fixes: vec![(2, &["cpu-index"], saving)],
+        listed: vec![],
+        cpu_only: true,
+        clears: &[],
     }
 }

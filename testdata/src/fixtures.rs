@@ -129,7 +129,13 @@ pub fn two_platforms() -> Vec<ImageSpec> {
 }
 
 /// A wheel: its files, a RECORD listing them with real sha256 digests, and its METADATA.
-fn wheel(site: &str, dist: &str, version: &str, files: &[(&str, u64)], seed: u64) -> Vec<Op> {
+pub(crate) fn wheel(
+    site: &str,
+    dist: &str,
+    version: &str,
+    files: &[(&str, u64)],
+    seed: u64,
+) -> Vec<Op> {
     let info = format!("{dist}-{version}.dist-info");
     let mut ops = Vec::new();
     let mut record = String::new();

@@ -7,8 +7,11 @@
 //! The stand-ins write what the real tools write, sizes aside: pip a wheel's files into
 //! site-packages and the downloads into `~/.cache/pip/http-v2/` unless `--no-cache-dir`;
 //! `apt-get update` the lists into `/var/lib/apt/lists/`, `apt-get install` (which fails
-//! without lists, as apt's does) the `.deb` into `/var/cache/apt/archives/` and the package's
-//! files, `apt-get clean` removes the archives and `pkgcache.bin` as apt's `clean` does.
+//! without lists, as apt's does) each package with its Depends and, unless
+//! `--no-install-recommends`, its Recommends: the `.deb` into `/var/cache/apt/archives/`, the
+//! package's file, its dpkg status paragraph and list, apt's `Auto-Installed` mark for what
+//! it pulled in; `apt-get clean` removes the archives and `pkgcache.bin` as apt's `clean`
+//! does.
 //! Contents come from `/dev/urandom`: no two files share bytes, so no saving hides behind a
 //! duplicate.
 
@@ -37,9 +40,56 @@ done
 
 /// The stand-in for apt-get.
 const APT_GET: &str = r#"#!/bin/sh
-# apt-get's stand-in: lists on update, archives and files on install, archives gone on clean.
+# apt-get's stand-in: lists on update; on install each package with its Depends and (unless
+# --no-install-recommends) its Recommends, from the table in `repo`: its file, its archive,
+# its dpkg status paragraph and list, and apt's auto-installed mark; archives gone on clean.
 set -e
 lists=/var/lib/apt/lists
+status=/var/lib/dpkg/status
+extended=/var/lib/apt/extended_states
+# name -> "depends|recommends|size"
+repo() {
+  case "$1" in
+    curl) echo "libcurl4|ca-certificates krb5-locales|300000" ;;
+    libcurl4) echo "|krb5-locales|200000" ;;
+    ca-certificates) echo "openssl||150000" ;;
+    openssl) echo "||250000" ;;
+    krb5-locales) echo "||180000" ;;
+    *) echo "||300000" ;;
+  esac
+}
+joined() {
+  local out="" w
+  for w in "$@"; do out="${out:+$out, }$w"; done
+  echo "$out"
+}
+install_pkg() {
+  local p=$1 auto=$2 spec deps rest recs size d
+  if [ -f "/var/lib/dpkg/info/$p.list" ]; then return 0; fi
+  spec=$(repo "$p")
+  deps=${spec%%|*}
+  rest=${spec#*|}
+  recs=${rest%%|*}
+  size=${rest#*|}
+  for d in $deps; do install_pkg "$d" 1; done
+  if [ "$recommends" = 1 ]; then
+    for d in $recs; do install_pkg "$d" 1; done
+  fi
+  head -c 700000 /dev/urandom > "/var/cache/apt/archives/${p}_1.0_amd64.deb"
+  head -c "$size" /dev/urandom > "/usr/bin/$p"
+  chmod 755 "/usr/bin/$p"
+  echo "/usr/bin/$p" > "/var/lib/dpkg/info/$p.list"
+  {
+    printf 'Package: %s\nStatus: install ok installed\nPriority: optional\n' "$p"
+    printf 'Architecture: amd64\nVersion: 1.0\n'
+    if [ -n "$deps" ]; then printf 'Depends: %s\n' "$(joined $deps)"; fi
+    if [ -n "$recs" ]; then printf 'Recommends: %s\n' "$(joined $recs)"; fi
+    printf 'Description: %s (stand-in)\n\n' "$p"
+  } >> "$status"
+  if [ "$auto" = 1 ]; then
+    printf 'Package: %s\nArchitecture: amd64\nAuto-Installed: 1\n\n' "$p" >> "$extended"
+  fi
+}
 case "$1" in
   update)
     mkdir -p "$lists/partial"
@@ -51,12 +101,14 @@ case "$1" in
     shift
     [ -f "$lists/deb.debian.org_debian_dists_bookworm_InRelease" ] ||
       { echo "E: Unable to locate package $*" >&2; exit 100; }
-    mkdir -p /var/cache/apt/archives/partial
+    mkdir -p /var/cache/apt/archives/partial /var/lib/dpkg/info /var/lib/apt
+    recommends=1
+    for p in "$@"; do
+      if [ "$p" = --no-install-recommends ]; then recommends=0; fi
+    done
     for p in "$@"; do
       case "$p" in -*) continue ;; esac
-      head -c 700000 /dev/urandom > "/var/cache/apt/archives/${p}_1.0_amd64.deb"
-      head -c 300000 /dev/urandom > "/usr/bin/$p"
-      chmod 755 "/usr/bin/$p"
+      install_pkg "$p" 0
     done
     head -c 1000000 /dev/urandom > /var/cache/apt/pkgcache.bin
     ;;
@@ -155,9 +207,20 @@ pub fn podman_cases() -> Vec<PodmanCase> {
         },
         PodmanCase {
             name: "apt-caches",
-            dockerfile: format!("{from}RUN apt-get update \\\n    && apt-get install -y curl jq\n"),
+            dockerfile: format!(
+                "{from}RUN apt-get update \\\n    && apt-get install -y --no-install-recommends curl jq\n"
+            ),
             context: vec![],
             patches: &["apt-archives", "apt-lists"],
+        },
+        PodmanCase {
+            name: "install-recommends",
+            dockerfile: format!(
+                "{from}RUN apt-get update && apt-get install -y curl \\\n    \
+                 && apt-get clean && rm -rf /var/lib/apt/lists/*\n"
+            ),
+            context: vec![],
+            patches: &["recommends"],
         },
         PodmanCase {
             name: "delete-later",

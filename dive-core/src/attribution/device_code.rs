@@ -128,7 +128,7 @@ pub struct CpuOnlyPart {
 }
 
 /// torch's own CUDA libraries in `torch/lib`, by name.
-fn is_torch_cuda_library(name: &[u8]) -> bool {
+pub(crate) fn is_torch_cuda_library(name: &[u8]) -> bool {
     name.starts_with(b"libtorch_cuda")
         || name.starts_with(b"libc10_cuda")
         || name.starts_with(b"libcaffe2_nvrtc")

@@ -6,14 +6,18 @@ use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
 use crate::path::{normalize, split_last};
 
-pub(super) const STATUS: &[u8] = b"var/lib/dpkg/status";
+pub(crate) const STATUS: &[u8] = b"var/lib/dpkg/status";
 const INFO: &[u8] = b"var/lib/dpkg/info/";
 pub(super) const STATUS_D: &[u8] = b"var/lib/dpkg/status.d/";
 pub(super) const DIVERSIONS: &[u8] = b"var/lib/dpkg/diversions";
+/// apt's record of which packages it installed only to satisfy another (`Auto-Installed:
+/// 1`): kept for `fix`, which tells packages only Recommends pulled in; it lists no files.
+pub(crate) const EXTENDED_STATES: &[u8] = b"var/lib/apt/extended_states";
 
 pub(super) fn is_database(path: &[u8]) -> bool {
     path == STATUS
         || path == DIVERSIONS
+        || path == EXTENDED_STATES
         || (path.starts_with(INFO) && path.ends_with(b".list"))
         || (path.starts_with(STATUS_D) && !split_last(path).1.starts_with(b"."))
 }

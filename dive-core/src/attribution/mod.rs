@@ -23,7 +23,9 @@ mod room;
 mod waste;
 
 pub(crate) use databases::{is_database, parse_database};
+pub(crate) use dpkg::{EXTENDED_STATES as APT_EXTENDED_STATES, STATUS as DPKG_STATUS};
 pub use device_code::{Cuda, CudaFile, parse_gpu_arch, without_gpu};
+pub(crate) use device_code::is_torch_cuda_library;
 unstable_use!(device_code::{CpuOnlyPart, NotForGpus});
 pub use duplicates::{DuplicateCause, DuplicateGroup, MIN_DUPLICATE_SIZE};
 unstable_use!(duplicates::Evidence);

@@ -6,11 +6,14 @@
 //! from), and makes the edits it is sure of: the cache of a `RUN` dropped in that `RUN`
 //! (`pip install --no-cache-dir`, `apt-get clean`, the apt lists removed), a later `RUN`
 //! that only deletes, `chmod`s or `chown`s what the step before it wrote folded into that
-//! step, `COPY --chmod/--chown` instead of a later `chmod`/`chown` of the copied file. Every
-//! other avoidable byte is listed with its layer, its line and why it was not patched.
+//! step, `COPY --chmod/--chown` instead of a later `chmod`/`chown` of the copied file,
+//! `apt-get install --no-install-recommends` where apt's records prove which packages only a
+//! `Recommends` pulled in. Every other avoidable byte is listed with its layer, its line and
+//! why it was not patched.
 //!
 //! Savings come from the ledger, never estimates: the bytes of the contents an edit keeps out
-//! of the image (hidden items the folded step hid, cache contents no other path shows).
+//! of the image (hidden items the folded step hid, cache contents no other path shows, the
+//! files of packages not installed).
 //! [`FixPlan::classes`] splits each waste class into base image, patched and listed bytes,
 //! which add up to the class's bytes in the report.
 //!
@@ -18,16 +21,21 @@
 //! linear in it and in the history; one pass over the merged tree's files finds the caches (a
 //! map entry per cache directory), at most 4,096 symlinks that may lead into one are
 //! resolved, at most 256 cache directories get an edit; the rules look at each layer and its
-//! neighbour only; edits are checked for overlap in O(log n).
+//! neighbour only; each captured dpkg status and apt `extended_states` is parsed once, its
+//! dependency closures linear; edits are checked for overlap in O(log n).
 //!
 //! The rooms: `model` (a fix, what is listed, the class split), `rules` (the state the rules
-//! share and their order), `fold` and `caches` (the two rules), `shell` (what a `RUN`'s
-//! command can take), `patch` (edits by span and the unified diff).
+//! share and their order), `fold`, `caches` and `recommends` (the three rules), `apt_state`
+//! (why each Debian package is installed), `shell` (what a `RUN`'s command can take),
+//! `patch` (edits by span and the unified diff).
 
+mod apt_state;
 mod caches;
+mod cpu_index;
 mod fold;
 mod model;
 mod patch;
+mod recommends;
 mod rules;
 mod shell;
 #[cfg(test)]
@@ -41,11 +49,37 @@ pub use crate::dockerfile::{
     DockerfileError, MAX_DOCKERFILE_BYTES, UnmatchedInstruction, UnmatchedLayer,
 };
 
-pub use model::{ClassBytes, ClassSplit, Fix, Listed};
+pub use model::{ClassBytes, ClassSplit, Fix, Listed, PackageBytes};
 use patch::Edit;
 
 /// The version of the JSON document [`FixPlan`] serialises to.
 const FIX_SCHEMA_VERSION: u32 = 1;
+
+/// What `fix` is asked for beyond the image and the Dockerfile.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct FixOptions {
+    /// The stage the image was built from (`--target`); the last when `None`.
+    pub stage: Option<String>,
+    /// The image runs without a GPU (`--cpu-only`): PyTorch may come from its CPU index.
+    pub cpu_only: bool,
+}
+
+impl FixOptions {
+    /// Options matching stage `stage` (the last when `None`).
+    #[must_use]
+    pub fn stage(mut self, stage: Option<&str>) -> Self {
+        self.stage = stage.map(str::to_owned);
+        self
+    }
+
+    /// Options for an image that runs without a GPU.
+    #[must_use]
+    pub fn cpu_only(mut self, cpu_only: bool) -> Self {
+        self.cpu_only = cpu_only;
+        self
+    }
+}
 
 /// The edits `fix` is sure of, what they save, and what it leaves to the user.
 #[derive(Debug, Clone, Serialize)]
@@ -67,6 +101,8 @@ pub struct FixPlan {
     pub listed: Vec<Listed>,
     /// Each waste class's bytes: from the base image, patched, listed.
     pub classes: Vec<ClassSplit>,
+    /// What a rule outside the waste classes looked at and did not patch, and why.
+    pub notes: Vec<String>,
     /// The original text.
     #[serde(skip)]
     original: String,
@@ -76,14 +112,15 @@ pub struct FixPlan {
 }
 
 /// Plans the edits of the Dockerfile `text` (named `file` in messages) for `analysis`,
-/// matching its history against the stage `stage` (the last when `None`). Refuses a
+/// matching its history against the stage `options.stage` (the last when `None`). Refuses a
 /// Dockerfile that cannot be read or that the image was not built from.
 pub fn plan(
     analysis: &Analysis,
     file: &str,
     text: &[u8],
-    stage: Option<&str>,
+    options: &FixOptions,
 ) -> Result<FixPlan, DockerfileError> {
+    let stage = options.stage.as_deref();
     let dockerfile = dockerfile::parse(file, text)?;
     let history: Vec<HistoryEntry<'_>> = analysis
         .layers
@@ -94,7 +131,7 @@ pub fn plan(
         })
         .collect();
     let mapping = dockerfile::map_history(&dockerfile, stage, &history)?;
-    let found = rules::find(analysis, &dockerfile, &mapping.layers, stage)?;
+    let found = rules::find(analysis, &dockerfile, &mapping.layers, options)?;
     let saving = found.fixes.iter().map(|f| f.saving).sum();
     Ok(FixPlan {
         schema_version: FIX_SCHEMA_VERSION,
@@ -105,6 +142,7 @@ pub fn plan(
         fixes: found.fixes,
         listed: found.listed,
         classes: found.classes,
+        notes: found.notes,
         original: dockerfile.text,
         edits: found.edits,
     })
@@ -125,11 +163,10 @@ impl FixPlan {
                 .iter()
                 .filter_map(|&f| self.fixes.get(f))
                 .map(|f| {
-                    let classes: Vec<&str> = f.classes.iter().map(|c| c.class.name()).collect();
                     let rule = f.hadolint.map(|r| format!(", {r}")).unwrap_or_default();
                     format!(
                         "{}: saves {} in layer {}{rule}",
-                        classes.join("+"),
+                        f.label(),
                         crate::report::human_bytes(f.saving, false),
                         f.layer
                     )

@@ -30,6 +30,26 @@ pub struct Fix {
     /// The hadolint rule the change clears, if hadolint has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hadolint: Option<&'static str>,
+    /// What it fixes when no waste class measures it: `recommends` (packages apt installed
+    /// only for a `Recommends`) or `cpu-index` (CUDA packages and libraries a CPU build of
+    /// PyTorch does not install).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<&'static str>,
+    /// Packages (or parts of one) the change keeps out of the image, with their bytes (part
+    /// of `saving`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<PackageBytes>,
+}
+
+/// A package an edit keeps out of the image: the bytes of the files it owns (visible and
+/// hidden), as attribution counts them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PackageBytes {
+    /// The package's name.
+    pub name: String,
+    /// Bytes.
+    pub bytes: u64,
 }
 
 /// Bytes of one waste class.
@@ -84,7 +104,8 @@ pub struct ClassSplit {
     pub listed: u64,
 }
 
-/// A fix; its saving is the sum of its classes' bytes.
+/// A fix; its saving is the sum of its classes' bytes (a fix that saves packages adds theirs,
+/// see [`Fix::dropping`]).
 pub(super) fn new_fix(
     change: String,
     classes: Vec<ClassBytes>,
@@ -103,10 +124,29 @@ pub(super) fn new_fix(
         line,
         instruction,
         hadolint,
+        finding: None,
+        packages: Vec::new(),
     }
 }
 
 impl Fix {
+    /// The same fix for `finding`, keeping `packages` out of the image.
+    pub(super) fn dropping(mut self, finding: &'static str, packages: Vec<PackageBytes>) -> Fix {
+        self.saving += packages.iter().map(|p| p.bytes).sum::<u64>();
+        self.finding = Some(finding);
+        self.packages = packages;
+        self
+    }
+
+    /// What it fixes, as the diff's label names it: its finding, or its waste classes.
+    pub(super) fn label(&self) -> String {
+        if let Some(finding) = self.finding {
+            return finding.to_owned();
+        }
+        let classes: Vec<&str> = self.classes.iter().map(|c| c.class.name()).collect();
+        classes.join("+")
+    }
+
     /// The same fix, folding away layer `layer`'s instruction at `line`.
     pub(super) fn folding(mut self, layer: usize, line: usize) -> Fix {
         self.folds_layer = Some(layer);

@@ -1,8 +1,8 @@
 //! Which edits `fix` is sure of, layer by layer, and what is left to list: the state the
 //! rules share, the order they run in, and the edits every rule writes (append to a `RUN`,
-//! remove an instruction). The rules themselves are `fold` and `caches`.
+//! remove an instruction). The rules themselves are `fold`, `caches` and `recommends`.
 //!
-//! Two kinds of edit, each only where the ledger proves its bytes and the Dockerfile's text
+//! Three kinds of edit, each only where the ledger proves its bytes and the Dockerfile's text
 //! proves the change keeps the image's behaviour:
 //! - **fold**: a `RUN` that only deletes, `chmod`s or `chown`s literal absolute paths, right
 //!   after the step that wrote them (nothing but metadata between), goes into that step: its
@@ -13,6 +13,9 @@
 //!   at its end (`apt-get clean`, `rm -rf /var/lib/apt/lists/*`,
 //!   `yarn cache clean`, `rm -rf` of the cache directory). Saves the cache contents of that
 //!   layer that no path outside the cache shows (a hard link elsewhere keeps its bytes).
+//! - **recommends**: `--no-install-recommends` for an `apt-get install` whose layer's dpkg
+//!   and apt records show packages only a `Recommends` pulled in. Saves those packages'
+//!   bytes.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +33,7 @@ pub(super) struct Found {
     pub(super) edits: Vec<(usize, Edit)>,
     pub(super) listed: Vec<Listed>,
     pub(super) classes: Vec<ClassSplit>,
+    pub(super) notes: Vec<String>,
 }
 
 /// The plan's state while the rules run.
@@ -63,6 +67,10 @@ pub(super) struct Rules<'a> {
     pub(super) cache_dirs: usize,
     /// Where symlinks that may reach a cache lead (`None`: too many to tell).
     pub(super) links: Option<Vec<String>>,
+    /// The image runs without a GPU (`--cpu-only`).
+    pub(super) cpu_only: bool,
+    /// What a rule outside the waste classes did not patch, and why.
+    pub(super) notes: Vec<String>,
 }
 
 /// Runs every rule on the layers of `analysis` mapped to `origins`.
@@ -70,9 +78,9 @@ pub(super) fn find(
     analysis: &Analysis,
     dockerfile: &Dockerfile,
     origins: &[LayerOrigin],
-    stage: Option<&str>,
+    options: &super::FixOptions,
 ) -> Result<Found, DockerfileError> {
-    let chain = chain(dockerfile, stage)?;
+    let chain = chain(dockerfile, options.stage.as_deref())?;
     // `&&` and the commands `fix` writes mean what they say in a POSIX shell only (`SHELL
     // ["powershell", …]` or `["cmd", "/S", "/C"]` would read them otherwise).
     let posix = chain
@@ -110,6 +118,8 @@ pub(super) fn find(
         cache_dirs: 0,
         // Found by `cache_edits`, before any cache rule asks.
         links: None,
+        cpu_only: options.cpu_only,
+        notes: Vec::new(),
     };
     for h in &analysis.hidden {
         *rules
@@ -123,6 +133,8 @@ pub(super) fn find(
         rules.fold(layer);
     }
     rules.cache_edits();
+    rules.recommends();
+    rules.cpu_index();
     let mut order: Vec<usize> = (0..rules.fixes.len()).collect();
     order.sort_by_key(|&f| (rules.fixes[f].line, f));
     let renumber: HashMap<usize, usize> = order
@@ -143,6 +155,7 @@ pub(super) fn find(
         edits,
         listed,
         classes,
+        notes: rules.notes,
     })
 }
 

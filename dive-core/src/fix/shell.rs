@@ -345,6 +345,71 @@ pub(super) fn pip_runs(command: &str) -> usize {
         .count()
 }
 
+/// The tools that install Debian packages with apt's resolver.
+const APT_TOOLS: [&str; 2] = ["apt-get", "apt"];
+
+/// Byte offsets in `raw` (a `RUN`'s arguments as written) just after each `install` of
+/// `apt-get`/`apt` (options before it skipped, `-o`'s value too) on a line that is not a
+/// comment: where ` --no-install-recommends` goes. A tool whose verb is on another line is
+/// not found, so [`apt_install_runs`] counts more and the caller refuses.
+pub(super) fn apt_installs(raw: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut line_start = 0;
+    for (n, line) in raw.split('\n').enumerate() {
+        let here = line_start;
+        line_start += line.len() + 1;
+        if n > 0 && line.trim_start().starts_with('#') {
+            continue;
+        }
+        let tokens: Vec<(usize, &str)> = line
+            .split([' ', '\t'])
+            .scan(0usize, |at, t| {
+                let start = *at;
+                *at += t.len() + 1;
+                Some((start, t))
+            })
+            .filter(|(_, t)| !t.is_empty())
+            .collect();
+        for (i, (_, t)) in tokens.iter().enumerate() {
+            if !APT_TOOLS.contains(&t.rsplit('/').next().unwrap_or(t)) {
+                continue;
+            }
+            if let Some((at, verb)) =
+                apt_verb(tokens[i + 1..].iter().copied()).filter(|(_, v)| *v == "install")
+            {
+                found.push(here + at + verb.len());
+            }
+        }
+    }
+    found
+}
+
+/// The first word of `rest` that is not an option (nor `-o`'s, `-c`'s or `-t`'s value).
+fn apt_verb<T: AsRef<str>>(mut rest: impl Iterator<Item = (usize, T)>) -> Option<(usize, T)> {
+    while let Some((at, word)) = rest.next() {
+        if matches!(word.as_ref(), "-o" | "-c" | "-t") {
+            rest.next();
+        } else if !word.as_ref().starts_with('-') {
+            return Some((at, word));
+        }
+    }
+    None
+}
+
+/// How many times `command` runs `apt-get install` or `apt install`: what [`apt_installs`]
+/// must have found one flag place for, each.
+pub(super) fn apt_install_runs(command: &str) -> usize {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    (0..words.len())
+        .filter(|&i| {
+            let w = words[i];
+            APT_TOOLS.contains(&w.rsplit('/').next().unwrap_or(w))
+                && apt_verb(words[i + 1..].iter().copied().enumerate())
+                    .is_some_and(|(_, v)| v == "install")
+        })
+        .count()
+}
+
 /// Whether `command` runs `tool` with one of `verbs` as its first word that is not an
 /// option (`apt-get -y install`; an option's value after `-o`, `-c` or `-t` skipped too).
 pub(super) fn runs(command: &str, tools: &[&str], verbs: &[&str]) -> bool {
@@ -460,6 +525,19 @@ mod tests {
             &["install"]
         ));
         assert!(!runs("apt-get update", &["apt-get"], &["install"]));
+    }
+
+    #[test]
+    fn apt_installs_are_found_after_their_options() {
+        let raw = "apt-get update && apt-get -y -o Dpkg::Options::=--force-confold install a \\\n  # apt-get install b\n  && DEBIAN_FRONTEND=noninteractive /usr/bin/apt install c \\\n  && apt-get remove d && aptitude install e";
+        let at = apt_installs(raw);
+        let after: Vec<&str> = at.iter().map(|&i| &raw[i - 7..i]).collect();
+        assert_eq!(after, ["install"; 2]);
+        assert_eq!(apt_install_runs(&raw.replace("# apt-get install b", "")), 2);
+        // The verb on the next line: counted, not found, so the caller refuses.
+        let split = "apt-get -y \\\n  install curl";
+        assert!(apt_installs(split).is_empty());
+        assert_eq!(apt_install_runs(&split.replace("\\\n", "")), 1);
     }
 
     #[test]

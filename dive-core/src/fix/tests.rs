@@ -34,7 +34,13 @@ fn many_caches_cost_a_bounded_number_of_scans() {
         .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
         .unwrap();
     LATER_SCANS.with(|c| c.set(0));
-    let plan = super::plan(&analysis, "Dockerfile", dockerfile.as_bytes(), None).unwrap();
+    let plan = super::plan(
+        &analysis,
+        "Dockerfile",
+        dockerfile.as_bytes(),
+        &Default::default(),
+    )
+    .unwrap();
     let scans = LATER_SCANS.with(std::cell::Cell::get);
     assert!(scans <= MAX_CACHE_DIRS as u64, "{scans} scans");
     assert_eq!(plan.fixes.len(), MAX_CACHE_DIRS);
@@ -93,7 +99,13 @@ fn too_many_links_into_caches_write_no_removal() {
         .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
         .unwrap();
     let dockerfile = "FROM debian:12-slim\nRUN uv pip install --system x\n";
-    let plan = super::plan(&analysis, "Dockerfile", dockerfile.as_bytes(), None).unwrap();
+    let plan = super::plan(
+        &analysis,
+        "Dockerfile",
+        dockerfile.as_bytes(),
+        &Default::default(),
+    )
+    .unwrap();
     assert!(plan.fixes.is_empty(), "{:#?}", plan.fixes);
     let listed = plan
         .listed
@@ -101,4 +113,56 @@ fn too_many_links_into_caches_write_no_removal() {
         .find(|l| l.class == WasteClass::UvCache)
         .unwrap();
     assert!(listed.why.contains("too many to tell"), "{}", listed.why);
+}
+
+/// A status file of 20,000 packages that each provide, depend on and recommend one virtual
+/// name, all auto-installed but one, under a `RUN apt-get install`: the recommends rule
+/// resolves that name once per closure, so its steps stay linear in the packages (resolved
+/// per package it would take 400 million).
+#[test]
+fn a_virtual_name_everyone_provides_costs_its_providers_once() {
+    use super::apt_state::CLOSURE_STEPS;
+    const PACKAGES: u64 = 20_000;
+    let mut status = String::new();
+    let mut extended = String::new();
+    for i in 0..PACKAGES {
+        status.push_str(&format!(
+            "Package: p{i}\nStatus: install ok installed\nProvides: v\nDepends: v\nRecommends: v\n\n"
+        ));
+        if i > 0 {
+            extended.push_str(&format!("Package: p{i}\nAuto-Installed: 1\n\n"));
+        }
+    }
+    let layers = vec![
+        LayerSpec::new(
+            "/bin/sh -c #(nop) ADD file:0 in / ",
+            vec![Op::file("bin/sh", 1_000, 1)],
+        ),
+        LayerSpec::new(
+            "RUN /bin/sh -c apt-get install -y p0 # buildkit",
+            vec![
+                Op::text("var/lib/dpkg/status", status),
+                Op::text("var/lib/apt/extended_states", extended),
+            ],
+        ),
+    ];
+    let image = build(&ImageSpec::new("crafted/apt:1", layers)).unwrap();
+    let bytes = docker25(&[&image], Compression::None, false).unwrap();
+    let analysis = AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap();
+    CLOSURE_STEPS.with(|c| c.set(0));
+    let dockerfile = "FROM debian:12-slim\nRUN apt-get install -y p0\n";
+    let plan = super::plan(
+        &analysis,
+        "Dockerfile",
+        dockerfile.as_bytes(),
+        &Default::default(),
+    )
+    .unwrap();
+    let steps = CLOSURE_STEPS.with(std::cell::Cell::get);
+    // Five closures at most (the layer's two, the final one), each a few steps a package.
+    assert!(steps <= 5 * 4 * PACKAGES, "{steps} steps");
+    assert!(plan.fixes.is_empty(), "{:?}", plan.fixes);
 }

@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use dive_core::fix::{DockerfileError, FixPlan, plan};
+use dive_core::fix::{DockerfileError, FixOptions, FixPlan, plan};
 use dive_core::{Analysis, WasteClass};
 use dive_testdata::dockerfiles::{BUILDKIT_PARSER_PYTHON, Parsed, buildkit_parse};
 use dive_testdata::fix_cases::{FixCase, fix_cases};
 use dive_testdata::tools::{Tool, available};
-use dive_testdata::{Compression, build, docker25};
+use dive_testdata::{Compression, LayerSpec, Op, build, docker25};
 
 use crate::common::analyze_stream;
 
@@ -42,6 +42,7 @@ fn demo_case() -> FixCase {
                 45_103_220 + 21_470_113 + 12_006_331 + 212,
             ),
         ],
+        cpu_only: false,
         clears: &["DL3009"],
         listed: vec![
             ("toolchain", 5),
@@ -61,6 +62,7 @@ fn torch_case() -> FixCase {
         dockerfile: TORCH_CUDA_DOCKERFILE.to_owned(),
         image: shrunk(&torch_cuda_image(), 1000),
         fixes: vec![(2, &["hidden-deleted"], 2_200 * 2_000)],
+        cpu_only: false,
         clears: &[],
         listed: vec![("hidden-metadata-only", 2), ("hidden-overwritten", 2)],
     }
@@ -88,8 +90,14 @@ fn analysed(case: &FixCase) -> Analysis {
 
 fn planned(case: &FixCase) -> (Analysis, FixPlan) {
     let analysis = analysed(case);
-    let plan = plan(&analysis, "Dockerfile", case.dockerfile.as_bytes(), None)
-        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let options = FixOptions::default().cpu_only(case.cpu_only);
+    let plan = plan(
+        &analysis,
+        "Dockerfile",
+        case.dockerfile.as_bytes(),
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     (analysis, plan)
 }
 
@@ -102,7 +110,8 @@ fn the_edits_are_the_ledgers() {
             .fixes
             .iter()
             .map(|f| {
-                let classes = f.classes.iter().map(|c| c.class.name()).collect();
+                let mut classes: Vec<&str> = f.classes.iter().map(|c| c.class.name()).collect();
+                classes.extend(f.finding);
                 (f.line, classes, f.saving)
             })
             .collect();
@@ -165,7 +174,13 @@ fn classes_split_into_base_patched_and_listed() {
             assert_eq!(split.bytes, report, "{}: {:?}", case.name, split.class);
         }
         let patched: u64 = plan.classes.iter().map(|c| c.patched).sum();
-        assert_eq!(patched, plan.saving, "{}", case.name);
+        let packages: u64 = plan
+            .fixes
+            .iter()
+            .flat_map(|f| &f.packages)
+            .map(|p| p.bytes)
+            .sum();
+        assert_eq!(patched + packages, plan.saving, "{}", case.name);
         let listed: u64 = plan.listed.iter().map(|l| l.bytes).sum();
         assert_eq!(
             listed,
@@ -354,7 +369,13 @@ fn hadolint_clears_the_rules_cited_and_flags_nothing_new() {
 fn a_stale_dockerfile_is_refused() {
     let analysis = analysis_of(&dive_testdata::demo_image());
     let stale = DEMO_DOCKERFILE.replace("pip install torch==2.3.0", "pip install torch==2.4.0");
-    let err = plan(&analysis, "Dockerfile", stale.as_bytes(), None).unwrap_err();
+    let err = plan(
+        &analysis,
+        "Dockerfile",
+        stale.as_bytes(),
+        &FixOptions::default(),
+    )
+    .unwrap_err();
     let DockerfileError::Mismatch {
         layers,
         instructions,
@@ -465,5 +486,135 @@ fn the_torch_cuda_shape_folds_its_cache_delete() {
         "FROM python:3.11-slim\nRUN pip install torch torchvision && rm -rf /root/.cache/pip\n\
          WORKDIR /usr/local/lib/python3.11/site-packages\n\
          RUN chmod +x torch/lib/libshm*.so && strip torch/lib/libtorch_cuda.so\n"
+    );
+}
+
+/// `--cpu-only` where a CPU build would break the image or save nothing it can prove: no
+/// index is written, and a note says why. The torch+CUDA shape has no dist-info for torch;
+/// a later `RUN` that strips torch's CUDA library would fail on a CPU build; a library of
+/// custom kernels outside torch needs the GPU; without `--cpu-only` the rule stays silent.
+#[test]
+fn the_cpu_index_is_refused_where_the_gpu_is_still_needed() {
+    use dive_testdata::fix_cases::cpu_index;
+    let cpu = FixOptions::default().cpu_only(true);
+    let refused = |case: &FixCase, analysis: &Analysis, why: &str| {
+        let plan = plan(analysis, "Dockerfile", case.dockerfile.as_bytes(), &cpu).unwrap();
+        assert!(plan.fixes.iter().all(|f| f.finding.is_none()), "{why}");
+        assert!(
+            plan.notes.iter().any(|n| n.contains(why)),
+            "{why}: {:?}",
+            plan.notes
+        );
+    };
+    let torch = torch_case();
+    refused(&torch, &analysed(&torch), "the image holds no torch");
+
+    let mut stripped = cpu_index();
+    let lib = "usr/local/lib/python3.11/site-packages/torch/lib/libtorch_cuda.so";
+    stripped.image.layers.push(LayerSpec::new(
+        &format!("RUN /bin/sh -c strip /{lib} # buildkit"),
+        vec![Op::file(lib, 800_000, 77)],
+    ));
+    stripped.dockerfile.push_str(&format!("RUN strip /{lib}\n"));
+    refused(&stripped, &analysis_of(&stripped.image), "layers [1, 4]");
+
+    let mut kernels = with_device_code(cpu_index(), "opt/kernels/libkernels.so", None);
+    kernels
+        .dockerfile
+        .push_str("COPY libkernels.so /opt/kernels/\n");
+    let analysis = analysis_of(&kernels.image);
+    refused(
+        &kernels,
+        &analysis,
+        "opt/kernels/libkernels.so holds GPU device code",
+    );
+    let quiet = plan(
+        &analysis,
+        "Dockerfile",
+        kernels.dockerfile.as_bytes(),
+        &FixOptions::default(),
+    )
+    .unwrap();
+    assert!(quiet.notes.is_empty(), "{:?}", quiet.notes);
+}
+
+/// `case` with one more layer, a `COPY` of a library with device code at `path`, owned by
+/// the wheel `dist` when given (its RECORD lists it).
+fn with_device_code(mut case: FixCase, path: &str, dist: Option<&str>) -> FixCase {
+    use dive_testdata::{arch_sweep, cuda_library};
+    let bytes = cuda_library(3, 4_000, &[arch_sweep(&[80, 90], 20_000)], &[], 7).bytes;
+    let mut ops = vec![Op::Text {
+        path: path.as_bytes().to_vec(),
+        content: bytes,
+    }];
+    if let Some(dist) = dist {
+        let site = "usr/local/lib/python3.11/site-packages";
+        let info = format!("{site}/{dist}-12.1.dist-info");
+        let file = path.strip_prefix(&format!("{site}/")).unwrap();
+        ops.push(Op::text(
+            &format!("{info}/METADATA"),
+            format!("Metadata-Version: 2.1\nName: {dist}\nVersion: 12.1\n"),
+        ));
+        ops.push(Op::text(
+            &format!("{info}/RECORD"),
+            format!("{file},,\n{dist}-12.1.dist-info/METADATA,,\n"),
+        ));
+    }
+    case.image.layers.push(LayerSpec::new(
+        "COPY libkernels.so /opt/kernels/ # buildkit",
+        ops,
+    ));
+    case
+}
+
+/// `--cpu-only` on the case it fits: the index after the `pip install`, numpy untouched; the
+/// nvidia wheels other steps install stay (one with device code too), and a note says so.
+#[test]
+fn the_cpu_index_goes_where_torch_was_installed() {
+    let case = dive_testdata::fix_cases::cpu_index();
+    let (_, plan) = planned(&case);
+    assert_eq!(
+        plan.patched().lines().nth(1),
+        Some(
+            "RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+             --no-cache-dir torch==2.3.0 numpy"
+        )
+    );
+    let names: Vec<&str> = plan.fixes[0]
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["nvidia_cublas_cu12", "triton", "torch (its CUDA libraries)"]
+    );
+    // The nccl wheel the next RUN names stays, and the note says so with its bytes.
+    assert!(
+        plan.notes.iter().any(|n| n.contains("nvidia_nccl_cu12 (")),
+        "{:?}",
+        plan.notes
+    );
+
+    let site = "usr/local/lib/python3.11/site-packages";
+    let mut nvrtc = with_device_code(
+        case,
+        &format!("{site}/nvidia/cuda_nvrtc/lib/libnvrtc.so.12"),
+        Some("nvidia_cuda_nvrtc_cu12"),
+    );
+    nvrtc
+        .dockerfile
+        .push_str("COPY libkernels.so /opt/kernels/\n");
+    let analysis = analysis_of(&nvrtc.image);
+    let cpu = FixOptions::default().cpu_only(true);
+    let kept =
+        dive_core::fix::plan(&analysis, "Dockerfile", nvrtc.dockerfile.as_bytes(), &cpu).unwrap();
+    assert_eq!(kept.fixes.len(), 1);
+    assert!(
+        kept.notes
+            .iter()
+            .any(|n| n.contains("nvidia_cuda_nvrtc_cu12 (")),
+        "{:?}",
+        kept.notes
     );
 }

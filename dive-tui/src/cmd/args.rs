@@ -163,8 +163,10 @@ buildah/podman and kaniko histories); a Dockerfile the image was not built from 
 that RUN (pip install --no-cache-dir, apt-get clean, rm -rf /var/lib/apt/lists/*, yarn cache
 clean, rm -rf of the cache directory), a RUN that only deletes, chmods or chowns what the step
 before it wrote folded into that step, COPY --chmod/--chown instead of a later chmod/chown of
-the copied file. Each saving is the ledger's bytes, as `report` counts them. Everything else
-is listed on stderr with its layer, line and why. Apply the diff with `git apply` or
+the copied file, apt-get install --no-install-recommends where apt's records show what only
+a Recommends pulled in, and with --cpu-only PyTorch's CPU wheel index. Each saving is the
+ledger's bytes, as `report` counts them. Everything else is listed on stderr with its layer,
+line and why. Apply the diff with `git apply` or
 `patch -p1` from the working directory, or let --write edit the file.";
 
 /// Arguments of `dive-rs fix`.
@@ -181,6 +183,11 @@ pub struct FixArgs {
     /// The stage IMAGE was built from (`--target`); the last one when not given.
     #[arg(long, value_name = "NAME")]
     pub stage: Option<String>,
+
+    /// The image runs without a GPU: the RUN that installed a CUDA build of PyTorch gets
+    /// PyTorch's CPU wheel index, where no other file needs the GPU's device code.
+    #[arg(long)]
+    pub cpu_only: bool,
 
     /// diff (a unified diff on stdout) or json (the edits, their savings, what is listed
     /// and the diff).

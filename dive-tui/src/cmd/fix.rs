@@ -19,7 +19,14 @@ pub fn fix(args: &FixArgs) -> anyhow::Result<()> {
     let file = args.dockerfile.display().to_string();
     let text = read_dockerfile(&args.dockerfile)?;
     let analysis = analyze(&args.input)?;
-    let plan = fix::plan(&analysis, &file, &text, args.stage.as_deref())?;
+    let plan = fix::plan(
+        &analysis,
+        &file,
+        &text,
+        &fix::FixOptions::default()
+            .stage(args.stage.as_deref())
+            .cpu_only(args.cpu_only),
+    )?;
     let label = diff_path(&args.dockerfile);
     let mut out = io::stdout().lock();
     match args.format {
@@ -95,6 +102,31 @@ fn leftovers(plan: &FixPlan) -> String {
             if plan.fixes.len() == 1 { "" } else { "s" },
             size(plan.saving)
         ));
+    }
+    // Package names come from the image's dpkg database: escaped like every other name.
+    for fix in plan.fixes.iter().filter(|f| !f.packages.is_empty()) {
+        let dropped: Vec<String> = fix
+            .packages
+            .iter()
+            .map(|p| format!("{} {}", escape(&p.name), size(p.bytes)))
+            .collect();
+        let line = match fix.finding {
+            Some("cpu-index") => format!(
+                "  line {}: a CPU build of torch leaves out {}\n",
+                fix.line,
+                dropped.join(", ")
+            ),
+            _ => format!(
+                "  line {}: no longer installed: {}; name any the image uses in the install\n",
+                fix.line,
+                dropped.join(", ")
+            ),
+        };
+        out.push_str(&line);
+    }
+    // Notes name packages and paths of the image: escaped too.
+    for note in &plan.notes {
+        out.push_str(&format!("  note: {}\n", escape(note)));
     }
     let listed: u64 = plan.listed.iter().map(|l| l.bytes).sum();
     if listed > 0 {

@@ -31,8 +31,8 @@ pub use fixtures::{
 };
 pub use fixtures::{NOT_XML, hostile_image_holding};
 pub use forms::{
-    BuiltImage, Compression, Files, LayoutOptions, MediaTypes, build, compress, digest,
-    docker_legacy, docker25, oci_layout, save_docker_archive,
+    BuiltImage, Compression, Files, LayoutOptions, MediaTypes, attach_provenance, build, compress,
+    digest, docker_legacy, docker25, oci_layout, save_docker_archive,
 };
 pub use layer::{MTIME, layer_tar, pax_record, write_ops};
 pub use ledger::{FinalEntry, HiddenFact, Ledger, ledger};

@@ -156,6 +156,8 @@ pub struct Analysis {
     /// The Dockerfile matched to the layers ([`Analysis::match_dockerfile`]): its name and
     /// each layer's instruction line.
     pub(crate) dockerfile: Option<(String, Vec<Option<usize>>)>,
+    /// BuildKit's provenance attestation, when the input carried one.
+    pub(crate) provenance: Option<crate::source::Provenance>,
 }
 
 /// Work an analysis did beyond walking its layers, counted so that its budget can be held
@@ -394,6 +396,50 @@ impl Analysis {
         stage: Option<&str>,
     ) -> std::result::Result<(), crate::dockerfile::DockerfileError> {
         let dockerfile = crate::dockerfile::parse(file, text)?;
+        let (mapping, _) = self.map_dockerfile(&dockerfile, stage)?;
+        let lines = mapping
+            .layers
+            .iter()
+            .map(|origin| match *origin {
+                crate::dockerfile::LayerOrigin::Instruction { line, .. } => Some(line),
+                crate::dockerfile::LayerOrigin::BaseImage => None,
+            })
+            .collect();
+        self.dockerfile = Some((file.to_owned(), lines));
+        Ok(())
+    }
+
+    /// Pairs each layer with the instruction of `dockerfile` (stage `stage`) that wrote it:
+    /// by BuildKit's provenance when the image carries one made from exactly this file (then
+    /// `true`), else by matching the history (refusing a file the image was not built from).
+    pub(crate) fn map_dockerfile(
+        &self,
+        dockerfile: &crate::dockerfile::Dockerfile,
+        stage: Option<&str>,
+    ) -> std::result::Result<(crate::dockerfile::Mapping, bool), crate::dockerfile::DockerfileError>
+    {
+        if let Some(provenance) = &self.provenance {
+            let text = dockerfile.text.as_bytes();
+            let lines: Option<Vec<Option<usize>>> = self
+                .layers
+                .iter()
+                .map(|layer| {
+                    let Some(&(source, line)) =
+                        layer.digest.as_ref().and_then(|d| provenance.layers.get(d))
+                    else {
+                        return Some(None);
+                    };
+                    let (_, data) = provenance.sources.get(source)?;
+                    (data.as_slice() == text).then_some(Some(line))
+                })
+                .collect();
+            if let Some(mapping) = lines
+                .filter(|l| l.iter().any(Option::is_some))
+                .and_then(|l| crate::dockerfile::map_lines(dockerfile, stage, &l))
+            {
+                return Ok((mapping, true));
+            }
+        }
         let history: Vec<crate::dockerfile::HistoryEntry<'_>> = self
             .layers
             .iter()
@@ -402,17 +448,8 @@ impl Analysis {
                 empty_layer: false,
             })
             .collect();
-        let mapping = crate::dockerfile::map_history(&dockerfile, stage, &history)?;
-        let lines = mapping
-            .layers
-            .iter()
-            .map(|origin| match origin {
-                crate::dockerfile::LayerOrigin::Instruction { line, .. } => Some(*line),
-                crate::dockerfile::LayerOrigin::BaseImage => None,
-            })
-            .collect();
-        self.dockerfile = Some((file.to_owned(), lines));
-        Ok(())
+        let mapping = crate::dockerfile::map_history(dockerfile, stage, &history)?;
+        Ok((mapping, false))
     }
 
     /// The Dockerfile [`Analysis::match_dockerfile`] matched and the line of the

@@ -16,6 +16,7 @@ pub(crate) struct ImageRecord {
     pub config_digest: String,
     pub layers: Vec<LayerRecord>,
     pub base: BaseAnnotation,
+    pub provenance: Option<crate::source::Provenance>,
     pub warnings: Vec<Warning>,
 }
 

@@ -243,6 +243,51 @@ pub(crate) fn map_history(
     })
 }
 
+/// The origin of each layer from the first line of the step that wrote it, as BuildKit's
+/// provenance gives it (`None`: a layer of the base image). `None` when a line is not the
+/// first line of a step of the target's chain, or the lines do not ascend: the provenance
+/// describes another file, and the history is matched instead.
+pub(crate) fn map_lines(
+    dockerfile: &Dockerfile,
+    target: Option<&str>,
+    lines: &[Option<usize>],
+) -> Option<Mapping> {
+    let steps: HashMap<usize, usize> = chain(dockerfile, target)
+        .ok()?
+        .into_iter()
+        .map(|(index, _)| {
+            let start = dockerfile.instructions[index].span.start;
+            (dockerfile.line(start), index)
+        })
+        .collect();
+    let mut last = 0;
+    let mut layers = Vec::with_capacity(lines.len());
+    for line in lines {
+        let origin = match line {
+            None => LayerOrigin::BaseImage,
+            Some(line) => {
+                let index = *steps.get(line)?;
+                if index < last {
+                    return None;
+                }
+                last = index;
+                let instruction = &dockerfile.instructions[index];
+                LayerOrigin::Instruction {
+                    instruction: index,
+                    stage: instruction.stage.unwrap_or(0),
+                    line: *line,
+                    span: instruction.span.clone(),
+                }
+            }
+        };
+        layers.push(origin);
+    }
+    Some(Mapping {
+        history: layers.clone(),
+        layers,
+    })
+}
+
 /// The steps that write the target stage's history, oldest first: each instruction's index
 /// and the shell its `RUN`s use (the last `SHELL` before it, or `/bin/sh -c`).
 pub(crate) fn chain(

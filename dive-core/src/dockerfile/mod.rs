@@ -28,9 +28,8 @@ mod parse;
 mod tests;
 
 pub use error::{DockerfileError, UnmatchedInstruction, UnmatchedLayer};
-#[cfg(test)]
 pub(crate) use history::Mapping;
-pub(crate) use history::{HistoryEntry, LayerOrigin, chain, map_history};
+pub(crate) use history::{HistoryEntry, LayerOrigin, chain, map_history, map_lines};
 pub(crate) use model::{Form, Instruction, Keyword};
 #[cfg(test)]
 pub(crate) use model::{Heredoc, Span};

@@ -197,6 +197,7 @@ impl Analyzer {
             config_digest: plan.config_digest.clone(),
             layers,
             base: plan.base.clone(),
+            provenance: plan.provenance.clone(),
             warnings,
         };
         let hasher = BlobHasher {

@@ -282,6 +282,7 @@ pub(super) fn finish(
             ..crate::analysis::Work::default()
         },
         dockerfile: None,
+        provenance: record.provenance,
     };
     let attributing = Attributing {
         hasher,

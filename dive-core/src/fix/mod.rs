@@ -44,7 +44,7 @@ mod tests;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::dockerfile::{self, HistoryEntry};
+use crate::dockerfile;
 pub use crate::dockerfile::{
     DockerfileError, MAX_DOCKERFILE_BYTES, UnmatchedInstruction, UnmatchedLayer,
 };
@@ -93,6 +93,9 @@ pub struct FixPlan {
     pub stage: Option<String>,
     /// The image's config digest.
     pub image: String,
+    /// How layers were paired with instructions: `provenance` (BuildKit's attestation of
+    /// this very file, exact) or `history` (the config's `created_by`, matched).
+    pub matched_by: &'static str,
     /// Bytes the edits save together.
     pub saving: u64,
     /// The edits, in file order.
@@ -122,21 +125,18 @@ pub fn plan(
 ) -> Result<FixPlan, DockerfileError> {
     let stage = options.stage.as_deref();
     let dockerfile = dockerfile::parse(file, text)?;
-    let history: Vec<HistoryEntry<'_>> = analysis
-        .layers
-        .iter()
-        .map(|l| HistoryEntry {
-            created_by: l.created_by.as_deref(),
-            empty_layer: false,
-        })
-        .collect();
-    let mapping = dockerfile::map_history(&dockerfile, stage, &history)?;
+    let (mapping, by_provenance) = analysis.map_dockerfile(&dockerfile, stage)?;
     let found = rules::find(analysis, &dockerfile, &mapping.layers, options)?;
     let saving = found.fixes.iter().map(|f| f.saving).sum();
     Ok(FixPlan {
         schema_version: FIX_SCHEMA_VERSION,
         dockerfile: file.to_owned(),
         stage: stage.map(str::to_owned),
+        matched_by: if by_provenance {
+            "provenance"
+        } else {
+            "history"
+        },
         image: analysis.image.config_digest.clone(),
         saving,
         fixes: found.fixes,

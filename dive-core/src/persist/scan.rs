@@ -225,6 +225,8 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         layout: scan.layout,
         manifest_digest: scan.manifest_digest,
         base: scan.base,
+        // Not saved: a saved scan matches a Dockerfile by its history.
+        provenance: None,
         config_digest: scan.config_digest,
         layers: scan
             .layers

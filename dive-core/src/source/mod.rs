@@ -6,6 +6,7 @@ mod daemon;
 mod dir;
 mod names;
 mod plan;
+mod provenance;
 #[cfg(feature = "registry")]
 mod registry;
 #[cfg(feature = "registry")]
@@ -22,6 +23,7 @@ pub(crate) use blob::Blob;
 pub use daemon::Engine;
 pub use plan::{BaseAnnotation, Layout, Platform};
 pub(crate) use plan::{Plan, Selector};
+pub(crate) use provenance::Provenance;
 #[cfg(feature = "registry")]
 pub use registry_options::{Credentials, PlainHttp, RegistryOptions};
 pub(crate) use resolve::resolve;

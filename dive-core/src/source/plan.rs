@@ -106,6 +106,8 @@ pub(crate) struct Plan {
     pub history: Vec<HistoryEntry>,
     /// The base image the manifest names (`org.opencontainers.image.base.name`, `.digest`).
     pub base: BaseAnnotation,
+    /// BuildKit's provenance attestation of the image, when the input carries one.
+    pub provenance: Option<super::Provenance>,
     pub warnings: Vec<Warning>,
 }
 

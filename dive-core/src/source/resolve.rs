@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::names::{blob_path, digest_from_path, name_matches};
 use super::plan::{BaseAnnotation, HistoryEntry, Layout, Plan, PlannedLayer, Platform, Selector};
+use super::provenance::{PREDICATE_TYPE, Provenance, REFERENCE_DIGEST, SLSA_PROVENANCE};
 use super::store::Store;
 use crate::digest::sha256;
 use crate::error::{Error, Location, Result, Warning};
@@ -21,6 +22,8 @@ const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+/// Nested indexes read for a provenance attestation when no index was chosen.
+const MAX_PROVENANCE_INDEXES: usize = 4;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -169,6 +172,7 @@ impl Resolver<'_> {
         let mut warnings = Vec::new();
         let mut manifest_digest = None;
         let mut base = BaseAnnotation::default();
+        let mut provenance = None;
         // Docker 25+ also writes the OCI manifest: take media types from it when it matches.
         if let Ok(Some(index)) = self.store.read_meta("index.json")
             && let Ok(Some((digest, manifest))) =
@@ -181,6 +185,7 @@ impl Resolver<'_> {
                         .digest
                         .get_or_insert_with(|| desc.digest().to_string());
                 }
+                provenance = self.provenance(&index, None, &digest);
                 manifest_digest = Some(digest);
                 base = BaseAnnotation::from_annotations(manifest.annotations().as_ref());
             } else {
@@ -200,6 +205,7 @@ impl Resolver<'_> {
             diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
             history: config.history.unwrap_or_default(),
             base,
+            provenance,
             warnings,
         })
     }
@@ -272,6 +278,7 @@ impl Resolver<'_> {
             &blob_path(&manifest_digest).unwrap_or_default(),
             &manifest_bytes,
         )?;
+        let provenance = self.provenance(bytes, Some(&top), &manifest_digest);
         let config_digest = manifest.config().digest().to_string();
         let config_bytes = self.blob_by_digest(&config_digest, "image config")?;
         let config: ConfigFile = self.json(
@@ -302,8 +309,61 @@ impl Resolver<'_> {
             diff_ids: config.rootfs.map(|r| r.diff_ids).unwrap_or_default(),
             history: config.history.unwrap_or_default(),
             base: BaseAnnotation::from_annotations(manifest.annotations().as_ref()),
+            provenance,
             warnings: Vec::new(),
         })
+    }
+
+    /// BuildKit's provenance of image manifest `manifest`: the attestation manifest that
+    /// `index` (index.json) or the index `top` it chose lists for it, and that manifest's
+    /// provenance layer. `None` when there is none, or any part is missing or unreadable:
+    /// the history is matched instead. Reads at most [`MAX_PROVENANCE_INDEXES`] nested
+    /// indexes and two blobs, each within `--max-metadata`.
+    fn provenance(
+        &self,
+        index: &[u8],
+        top: Option<&Descriptor>,
+        manifest: &str,
+    ) -> Option<Provenance> {
+        let index: ImageIndex = serde_json::from_slice(index).ok()?;
+        let mut listed: Vec<Descriptor> = index.manifests().clone();
+        // The index chosen, or (from `manifest.json`, which names none) the first few that
+        // index.json lists: a Docker 25+ archive keeps BuildKit's index there.
+        let nested: Vec<Descriptor> = match top {
+            Some(top) => vec![top.clone()],
+            None => listed.iter().take(MAX_PROVENANCE_INDEXES).cloned().collect(),
+        };
+        for desc in nested
+            .iter()
+            .filter(|d| matches!(d.media_type(), MediaType::ImageIndex))
+        {
+            let Ok(bytes) = self.blob_by_digest(desc.digest().as_ref(), "image index") else {
+                continue;
+            };
+            if let Ok(nested) = serde_json::from_slice::<ImageIndex>(&bytes) {
+                listed.extend(nested.manifests().iter().cloned());
+            }
+        }
+        let attestation = listed.iter().find(|d| {
+            d.annotations().as_ref().is_some_and(|a| {
+                a.get(REFERENCE_TYPE).map(String::as_str) == Some("attestation-manifest")
+                    && a.get(REFERENCE_DIGEST).map(String::as_str) == Some(manifest)
+            })
+        })?;
+        let bytes = self
+            .blob_by_digest(attestation.digest().as_ref(), "attestation manifest")
+            .ok()?;
+        let attestation: ImageManifest = serde_json::from_slice(&bytes).ok()?;
+        let layer = attestation.layers().iter().find(|l| {
+            l.annotations()
+                .as_ref()
+                .and_then(|a| a.get(PREDICATE_TYPE))
+                .is_some_and(|t| t.starts_with(SLSA_PROVENANCE))
+        })?;
+        let statement = self
+            .blob_by_digest(layer.digest().as_ref(), "provenance attestation")
+            .ok()?;
+        Provenance::parse(&statement)
     }
 
     /// Expands index descriptors into image manifests with their platforms.

@@ -618,3 +618,69 @@ fn the_cpu_index_goes_where_torch_was_installed() {
         kept.notes
     );
 }
+
+/// BuildKit's provenance (`mode=max`) pairs layers with lines exactly. An image whose
+/// history names no command (as some exporters write) still gets the ledger's edits when it
+/// carries provenance of this very file; provenance of another version of the file is not
+/// used, and the history then refuses the file.
+#[test]
+fn provenance_pairs_layers_with_lines_and_wins() {
+    use dive_testdata::{LayoutOptions, attach_provenance, oci_layout};
+    let mut case = fix_cases()
+        .into_iter()
+        .find(|c| c.name == "crlf-continuations")
+        .unwrap();
+    for layer in case.image.layers.iter_mut().skip(1) {
+        layer.created_by = "exported by a builder that keeps no commands".to_owned();
+    }
+    // The base image, then the RUNs at lines 4 and 7 and the COPY at line 10.
+    let lines = [None, Some(4), Some(7), Some(10)];
+    let built = build(&case.image).unwrap();
+    let with_provenance = |text: &str| {
+        let (mut files, paths) = oci_layout(&[&built], LayoutOptions::default()).unwrap();
+        let digests: Vec<String> = paths[0]
+            .iter()
+            .map(|p| format!("sha256:{}", p.rsplit('/').next().unwrap()))
+            .collect();
+        attach_provenance(&mut files, &digests, text, &lines).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        files.write_dir(dir.path()).unwrap();
+        let analysis = dive_core::analyze(dive_core::Source::path(dir.path())).unwrap();
+        (dir, analysis)
+    };
+    let (_dir, analysis) = with_provenance(&case.dockerfile);
+    let exact = plan(
+        &analysis,
+        "Dockerfile",
+        case.dockerfile.as_bytes(),
+        &FixOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(exact.matched_by, "provenance");
+    let got: Vec<(usize, u64)> = exact.fixes.iter().map(|f| (f.line, f.saving)).collect();
+    let mut want: Vec<(usize, u64)> = case.fixes.iter().map(|(l, _, b)| (*l, *b)).collect();
+    want.sort_unstable();
+    let mut got_sorted = got.clone();
+    got_sorted.sort_unstable();
+    assert_eq!(got_sorted, want, "{:#?}", exact.fixes);
+    // `report --dockerfile` pairs them the same way.
+    let mut reported = analysis.clone();
+    reported
+        .match_dockerfile("Dockerfile", case.dockerfile.as_bytes(), None)
+        .unwrap();
+    let reported: Vec<Option<usize>> = (0..4)
+        .map(|l| reported.dockerfile_line(l).map(|(_, line)| line))
+        .collect();
+    assert_eq!(reported, lines);
+
+    // Provenance of another version of the file: the history is matched, and refuses.
+    let (_other, analysis) = with_provenance(&format!("{}# v2\r\n", case.dockerfile));
+    let err = plan(
+        &analysis,
+        "Dockerfile",
+        case.dockerfile.as_bytes(),
+        &FixOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DockerfileError::Mismatch { .. }), "{err}");
+}

@@ -103,6 +103,9 @@ fn leftovers(plan: &FixPlan) -> String {
             size(plan.saving)
         ));
     }
+    if plan.matched_by == "provenance" {
+        out.push_str("  layers paired with lines by the image's BuildKit provenance (exact)\n");
+    }
     // Package names come from the image's dpkg database: escaped like every other name.
     for fix in plan.fixes.iter().filter(|f| !f.packages.is_empty()) {
         let dropped: Vec<String> = fix

@@ -283,22 +283,7 @@ pub(super) fn safe_path(path: &str) -> bool {
 /// ` --no-cache-dir` goes. Empty when none is found.
 pub(super) fn pip_installs(raw: &str) -> Vec<usize> {
     let mut found = Vec::new();
-    let mut line_start = 0;
-    for (n, line) in raw.split('\n').enumerate() {
-        let here = line_start;
-        line_start += line.len() + 1;
-        if n > 0 && line.trim_start().starts_with('#') {
-            continue;
-        }
-        let tokens: Vec<(usize, &str)> = line
-            .split([' ', '\t'])
-            .scan(0usize, |at, t| {
-                let start = *at;
-                *at += t.len() + 1;
-                Some((start, t))
-            })
-            .filter(|(_, t)| !t.is_empty())
-            .collect();
+    for (here, tokens) in line_tokens(raw) {
         for (i, (_, t)) in tokens.iter().enumerate() {
             let after_m = i >= 1 && tokens[i - 1].1 == "-m";
             let is_pip = (is_pip_program(t) && !after_m) || (*t == "pip" && after_m);
@@ -313,6 +298,32 @@ pub(super) fn pip_installs(raw: &str) -> Vec<usize> {
         }
     }
     found
+}
+
+/// The lines of `raw` that are not comments (the first line always counts: it is the
+/// command's start), each with its offset in `raw` and its blank-separated tokens with their
+/// offsets in the line.
+fn line_tokens(raw: &str) -> impl Iterator<Item = (usize, Vec<(usize, &str)>)> {
+    raw.split('\n')
+        .scan(0usize, |start, line| {
+            let here = *start;
+            *start += line.len() + 1;
+            Some((here, line))
+        })
+        .enumerate()
+        .filter(|(n, (_, line))| *n == 0 || !line.trim_start().starts_with('#'))
+        .map(|(_, (here, line))| {
+            let tokens = line
+                .split([' ', '\t'])
+                .scan(0usize, |at, t| {
+                    let start = *at;
+                    *at += t.len() + 1;
+                    Some((start, t))
+                })
+                .filter(|(_, t)| !t.is_empty())
+                .collect();
+            (here, tokens)
+        })
 }
 
 /// `pip`, `pip3`, `pip3.11`, or one of them named by its path (`/opt/venv/bin/pip`).
@@ -354,22 +365,7 @@ const APT_TOOLS: [&str; 2] = ["apt-get", "apt"];
 /// not found, so [`apt_install_runs`] counts more and the caller refuses.
 pub(super) fn apt_installs(raw: &str) -> Vec<usize> {
     let mut found = Vec::new();
-    let mut line_start = 0;
-    for (n, line) in raw.split('\n').enumerate() {
-        let here = line_start;
-        line_start += line.len() + 1;
-        if n > 0 && line.trim_start().starts_with('#') {
-            continue;
-        }
-        let tokens: Vec<(usize, &str)> = line
-            .split([' ', '\t'])
-            .scan(0usize, |at, t| {
-                let start = *at;
-                *at += t.len() + 1;
-                Some((start, t))
-            })
-            .filter(|(_, t)| !t.is_empty())
-            .collect();
+    for (here, tokens) in line_tokens(raw) {
         for (i, (_, t)) in tokens.iter().enumerate() {
             if !APT_TOOLS.contains(&t.rsplit('/').next().unwrap_or(t)) {
                 continue;

@@ -4,7 +4,28 @@
 use dive_testdata::{Compression, ImageSpec, LayerSpec, Op, build, docker25};
 
 use super::caches::{LATER_SCANS, MAX_CACHE_DIRS};
-use crate::{AnalyzerBuilder, Source, WasteClass};
+use crate::{Analysis, AnalyzerBuilder, Source, WasteClass};
+
+/// `fix`'s plan of `dockerfile` for `analysis`, default options.
+fn planned(analysis: &Analysis, dockerfile: &str) -> super::FixPlan {
+    super::plan(
+        analysis,
+        "Dockerfile",
+        dockerfile.as_bytes(),
+        &Default::default(),
+    )
+    .unwrap()
+}
+
+/// The analysis of the image `layers` make, tagged `tag`, read as a stream.
+fn analysed(tag: &str, layers: Vec<LayerSpec>) -> Analysis {
+    let image = build(&ImageSpec::new(tag, layers)).unwrap();
+    let bytes = docker25(&[&image], Compression::None, false).unwrap();
+    AnalyzerBuilder::new()
+        .build()
+        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
+        .unwrap()
+}
 
 /// 400 `RUN`s, each leaving a uv cache under a home of its own, and a Dockerfile of them.
 #[test]
@@ -27,20 +48,9 @@ fn many_caches_cost_a_bounded_number_of_scans() {
             )],
         ));
     }
-    let image = build(&ImageSpec::new("crafted/uv:1", layers)).unwrap();
-    let bytes = docker25(&[&image], Compression::None, false).unwrap();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
-        .unwrap();
+    let analysis = analysed("crafted/uv:1", layers);
     LATER_SCANS.with(|c| c.set(0));
-    let plan = super::plan(
-        &analysis,
-        "Dockerfile",
-        dockerfile.as_bytes(),
-        &Default::default(),
-    )
-    .unwrap();
+    let plan = planned(&analysis, &dockerfile);
     let scans = LATER_SCANS.with(std::cell::Cell::get);
     assert!(scans <= MAX_CACHE_DIRS as u64, "{scans} scans");
     assert_eq!(plan.fixes.len(), MAX_CACHE_DIRS);
@@ -92,20 +102,9 @@ fn too_many_links_into_caches_write_no_removal() {
         ),
         LayerSpec::new("RUN /bin/sh -c uv pip install --system x # buildkit", ops),
     ];
-    let image = build(&ImageSpec::new("crafted/links:1", layers)).unwrap();
-    let bytes = docker25(&[&image], Compression::None, false).unwrap();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
-        .unwrap();
+    let analysis = analysed("crafted/links:1", layers);
     let dockerfile = "FROM debian:12-slim\nRUN uv pip install --system x\n";
-    let plan = super::plan(
-        &analysis,
-        "Dockerfile",
-        dockerfile.as_bytes(),
-        &Default::default(),
-    )
-    .unwrap();
+    let plan = planned(&analysis, dockerfile);
     assert!(plan.fixes.is_empty(), "{:#?}", plan.fixes);
     let listed = plan
         .listed
@@ -146,21 +145,10 @@ fn a_virtual_name_everyone_provides_costs_its_providers_once() {
             ],
         ),
     ];
-    let image = build(&ImageSpec::new("crafted/apt:1", layers)).unwrap();
-    let bytes = docker25(&[&image], Compression::None, false).unwrap();
-    let analysis = AnalyzerBuilder::new()
-        .build()
-        .analyze(Source::reader("-", std::io::Cursor::new(bytes)), &())
-        .unwrap();
+    let analysis = analysed("crafted/apt:1", layers);
     CLOSURE_STEPS.with(|c| c.set(0));
     let dockerfile = "FROM debian:12-slim\nRUN apt-get install -y p0\n";
-    let plan = super::plan(
-        &analysis,
-        "Dockerfile",
-        dockerfile.as_bytes(),
-        &Default::default(),
-    )
-    .unwrap();
+    let plan = planned(&analysis, dockerfile);
     let steps = CLOSURE_STEPS.with(std::cell::Cell::get);
     // Five closures at most (the layer's two, the final one), each a few steps a package.
     assert!(steps <= 5 * 4 * PACKAGES, "{steps} steps");

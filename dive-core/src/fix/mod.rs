@@ -49,37 +49,11 @@ pub use crate::dockerfile::{
     DockerfileError, MAX_DOCKERFILE_BYTES, UnmatchedInstruction, UnmatchedLayer,
 };
 
-pub use model::{ClassBytes, ClassSplit, Fix, Listed, PackageBytes};
+pub use model::{ClassBytes, ClassSplit, Fix, FixOptions, Listed, PackageBytes};
 use patch::Edit;
 
 /// The version of the JSON document [`FixPlan`] serialises to.
 const FIX_SCHEMA_VERSION: u32 = 1;
-
-/// What `fix` is asked for beyond the image and the Dockerfile.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct FixOptions {
-    /// The stage the image was built from (`--target`); the last when `None`.
-    pub stage: Option<String>,
-    /// The image runs without a GPU (`--cpu-only`): PyTorch may come from its CPU index.
-    pub cpu_only: bool,
-}
-
-impl FixOptions {
-    /// Options matching stage `stage` (the last when `None`).
-    #[must_use]
-    pub fn stage(mut self, stage: Option<&str>) -> Self {
-        self.stage = stage.map(str::to_owned);
-        self
-    }
-
-    /// Options for an image that runs without a GPU.
-    #[must_use]
-    pub fn cpu_only(mut self, cpu_only: bool) -> Self {
-        self.cpu_only = cpu_only;
-        self
-    }
-}
 
 /// The edits `fix` is sure of, what they save, and what it leaves to the user.
 #[derive(Debug, Clone, Serialize)]

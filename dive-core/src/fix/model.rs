@@ -1,5 +1,6 @@
-//! What a plan is made of: each edit (`Fix`) with the bytes it saves by class, what is left
-//! to the user (`Listed`), and each class split into base, patched and listed bytes.
+//! What a plan is made of: the options it was asked with, each edit (`Fix`) with the bytes
+//! it saves by class (or by package), what is left to the user (`Listed`), and each class
+//! split into base, patched and listed bytes.
 
 use serde::Serialize;
 
@@ -102,6 +103,32 @@ pub struct ClassSplit {
     pub patched: u64,
     /// Bytes listed for the user.
     pub listed: u64,
+}
+
+/// What `fix` is asked for beyond the image and the Dockerfile.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct FixOptions {
+    /// The stage the image was built from (`--target`); the last when `None`.
+    pub stage: Option<String>,
+    /// The image runs without a GPU (`--cpu-only`): PyTorch may come from its CPU index.
+    pub cpu_only: bool,
+}
+
+impl FixOptions {
+    /// Options matching stage `stage` (the last when `None`).
+    #[must_use]
+    pub fn stage(mut self, stage: Option<&str>) -> Self {
+        self.stage = stage.map(str::to_owned);
+        self
+    }
+
+    /// Options for an image that runs without a GPU.
+    #[must_use]
+    pub fn cpu_only(mut self, cpu_only: bool) -> Self {
+        self.cpu_only = cpu_only;
+        self
+    }
 }
 
 /// A fix; its saving is the sum of its classes' bytes (a fix that saves packages adds theirs,

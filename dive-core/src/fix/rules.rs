@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::model::{ClassSplit, Fix, Listed};
+use super::model::{ClassSplit, Fix, FixOptions, Listed};
 use super::patch::{Edit, Taken};
 use crate::analysis::Analysis;
 use crate::attribution::{WasteClass, hidden_class};
@@ -78,7 +78,7 @@ pub(super) fn find(
     analysis: &Analysis,
     dockerfile: &Dockerfile,
     origins: &[LayerOrigin],
-    options: &super::FixOptions,
+    options: &FixOptions,
 ) -> Result<Found, DockerfileError> {
     let chain = chain(dockerfile, options.stage.as_deref())?;
     // `&&` and the commands `fix` writes mean what they say in a POSIX shell only (`SHELL

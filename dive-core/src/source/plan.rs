@@ -107,7 +107,7 @@ pub(crate) struct Plan {
     /// The base image the manifest names (`org.opencontainers.image.base.name`, `.digest`).
     pub base: BaseAnnotation,
     /// BuildKit's provenance attestation of the image, when the input carries one.
-    pub provenance: Option<super::Provenance>,
+    pub provenance: Option<super::provenance::Provenance>,
     pub warnings: Vec<Warning>,
 }
 

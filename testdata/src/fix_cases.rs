@@ -575,15 +575,21 @@ fn mounts_and_syntax() -> FixCase {
 /// A Debian package as apt installs it: its status paragraph (with `extra` fields), its
 /// `extended_states` stanza when apt installed it only for another, its files and its
 /// `info/<name>.list`; and the bytes it owns (files and list).
-struct Deb {
-    name: &'static str,
-    extra: &'static str,
-    auto: bool,
-    files: &'static [(&'static str, u64)],
+#[derive(Debug, Clone)]
+pub struct Deb {
+    /// Its name.
+    pub name: &'static str,
+    /// More status fields (`Depends: …\n`).
+    pub extra: &'static str,
+    /// apt installed it for another package.
+    pub auto: bool,
+    /// Its files: (path, size).
+    pub files: &'static [(&'static str, u64)],
 }
 
 impl Deb {
-    fn paragraph(&self) -> String {
+    /// Its status paragraph.
+    pub fn paragraph(&self) -> String {
         format!(
             "Package: {}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n\
              Version: 1.0\n{}Description: {}\n  a package\n\n",
@@ -595,7 +601,8 @@ impl Deb {
         self.files.iter().map(|(f, _)| format!("/{f}\n")).collect()
     }
 
-    fn ops(&self, seed: u64) -> Vec<Op> {
+    /// Its files and list, contents from `seed`.
+    pub fn ops(&self, seed: u64) -> Vec<Op> {
         let mut ops: Vec<Op> = self
             .files
             .iter()
@@ -609,14 +616,15 @@ impl Deb {
         ops
     }
 
-    fn bytes(&self) -> u64 {
+    /// The bytes it owns: its files and its list.
+    pub fn bytes(&self) -> u64 {
         self.files.iter().map(|(_, s)| s).sum::<u64>() + self.list().len() as u64
     }
 }
 
 /// A layer that installs `new` over `before`: the files, dpkg's status listing every package
 /// and apt's `extended_states` listing every auto-installed one.
-fn apt_layer(created_by: &str, before: &[&Deb], new: &[&Deb], seed: u64) -> LayerSpec {
+pub fn apt_layer(created_by: &str, before: &[&Deb], new: &[&Deb], seed: u64) -> LayerSpec {
     let mut ops = Vec::new();
     for (i, deb) in new.iter().enumerate() {
         ops.extend(deb.ops(seed + 10 * i as u64));
@@ -828,4 +836,44 @@ pub fn cpu_index() -> FixCase {
         cpu_only: true,
         clears: &[],
     }
+}
+
+/// [`cpu_index`] with a second torch and cublas in a venv, installed by the same `RUN`: one
+/// edit for the `RUN`, each wheel's bytes claimed once.
+pub fn cpu_index_two_sites() -> FixCase {
+    use crate::fixtures::wheel;
+    let mut case = cpu_index();
+    let venv = "opt/venv/lib/python3.11/site-packages";
+    let command = "pip install --no-cache-dir torch==2.3.0 numpy && /opt/venv/bin/pip install --no-cache-dir torch==2.3.0";
+    case.name = "cpu-index-two-sites";
+    case.dockerfile = case.dockerfile.replace(
+        "RUN pip install --no-cache-dir torch==2.3.0 numpy\n",
+        &format!("RUN {command}\n"),
+    );
+    let layer = &mut case.image.layers[1];
+    layer.created_by = format!("RUN /bin/sh -c {command} # buildkit");
+    let torch = wheel(
+        venv,
+        "torch",
+        "2.3.0",
+        &[
+            ("torch/__init__.py", 12_000),
+            ("torch/lib/libtorch_cuda.so", 700_000),
+        ],
+        1600,
+    );
+    let cublas = wheel(
+        venv,
+        "nvidia_cublas_cu12",
+        "12.1.3.1",
+        &[("nvidia/cublas/lib/libcublas.so.12", 300_000)],
+        1610,
+    );
+    let extra = ops_bytes(&cublas) + 700_000;
+    layer.ops.extend(torch);
+    layer.ops.extend(cublas);
+    if let Some(fix) = case.fixes.first_mut() {
+        fix.2 += extra;
+    }
+    case
 }

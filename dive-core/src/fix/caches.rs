@@ -99,12 +99,13 @@ impl Rules<'_> {
                     let edit = Edit {
                         span: at..at,
                         text: "--mount=type=cache,target=/root/.cache/pip ".into(),
+                        after: false,
                     };
                     self.take(fix, vec![edit], None);
                 }
                 Cache::Pip => {
                     let raw = self.dockerfile.slice(&run.arguments);
-                    let installs = shell::pip_installs(raw);
+                    let installs = shell::pip_installs(raw, self.dockerfile.escape);
                     if !installs.is_empty()
                         && installs.len() == shell::pip_runs(&command)
                         && pip_only_installer(&command)
@@ -122,6 +123,7 @@ impl Rules<'_> {
                             .map(|&at| Edit {
                                 span: run.arguments.start + at..run.arguments.start + at,
                                 text: " --no-cache-dir".into(),
+                                after: false,
                             })
                             .collect();
                         self.take(fix, edits, None);

@@ -124,6 +124,7 @@ impl Rules<'_> {
                     let insert = Edit {
                         span: at..at,
                         text: flags,
+                        after: false,
                     };
                     let folded = Folded {
                         earlier,

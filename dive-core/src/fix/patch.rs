@@ -17,13 +17,17 @@ pub(super) struct Edit {
     pub(super) span: Range<usize>,
     /// What goes there.
     pub(super) text: String,
+    /// A command appended at the end of a `RUN`: after any other insertion at that point (a
+    /// flag after the `install` that ends the `RUN` must stay with it).
+    pub(super) after: bool,
 }
 
-/// The text with `edits` applied. Edits are sorted by position (stable: insertions at one
-/// offset keep their order); the caller guarantees that they do not overlap.
+/// The text with `edits` applied. Edits are sorted by position, appended commands after other
+/// insertions at the same point (stable otherwise: insertions at one offset keep their
+/// order); the caller guarantees that they do not overlap.
 pub(super) fn apply(text: &str, edits: &[(usize, Edit)]) -> String {
     let mut sorted: Vec<&(usize, Edit)> = edits.iter().collect();
-    sorted.sort_by_key(|(_, e)| (e.span.start, e.span.end));
+    sorted.sort_by_key(|(_, e)| (e.span.start, e.span.end, e.after));
     let mut out = String::with_capacity(text.len() + 256);
     let mut at = 0;
     for (_, edit) in sorted {
@@ -108,7 +112,7 @@ pub(super) fn unified_diff(
     let line_end = |line: usize| starts.get(line + 1).copied().unwrap_or(text.len());
 
     let mut sorted: Vec<&(usize, Edit)> = edits.iter().collect();
-    sorted.sort_by_key(|(_, e)| (e.span.start, e.span.end));
+    sorted.sort_by_key(|(_, e)| (e.span.start, e.span.end, e.after));
     let mut regions: Vec<Region> = Vec::new();
     for (at, (fix, edit)) in sorted.iter().copied().enumerate() {
         let first = line_of(edit.span.start);
@@ -267,6 +271,7 @@ mod tests {
         Edit {
             span: at..at,
             text: text.to_owned(),
+            after: false,
         }
     }
 
@@ -275,6 +280,27 @@ mod tests {
         let text = "FROM a\r\nRUN x\r\n";
         let edits = vec![(0, insert(13, " && y")), (1, insert(13, " && z"))];
         assert_eq!(apply(text, &edits), "FROM a\r\nRUN x && y && z\r\n");
+    }
+
+    /// A flag after the `install` that ends a `RUN` and a command appended to that `RUN`
+    /// meet at one point: the flag stays with the install, whichever edit came first.
+    #[test]
+    fn appended_commands_come_after_flags_at_their_point() {
+        let text = "RUN xargs apt-get -y install\n";
+        let append = Edit {
+            after: true,
+            ..insert(28, " && rm -rf /var/lib/apt/lists/*")
+        };
+        let edits = vec![(0, append), (1, insert(28, " --no-install-recommends"))];
+        assert_eq!(
+            apply(text, &edits),
+            "RUN xargs apt-get -y install --no-install-recommends && rm -rf /var/lib/apt/lists/*\n"
+        );
+        let diff = unified_diff(text, &edits, "Dockerfile", |_| String::new());
+        assert!(
+            diff.contains("install --no-install-recommends && rm"),
+            "{diff}"
+        );
     }
 
     #[test]
@@ -287,6 +313,7 @@ mod tests {
                 Edit {
                     span: 15..text.len(),
                     text: String::new(),
+                    after: false,
                 },
             ),
         ];

@@ -1,34 +1,51 @@
 //! The recommends rule: an `apt-get install` without `--no-install-recommends` (hadolint
 //! DL3015) gets the flag where the image proves what it pulled in. dpkg's status file and
 //! apt's `extended_states`, as the `RUN`'s own layer wrote them, say which packages that
-//! layer installed only because a `Recommends` asked for them; the saving is the bytes those
-//! packages own (files and dpkg records, visible and hidden), from attribution's ledger.
+//! layer installed only because a `Recommends` of the packages its installs name asked for
+//! them; the saving is the bytes those packages own (files and dpkg records), from
+//! attribution's ledger.
 //!
-//! The edit keeps `ca-certificates` by name when it would otherwise go: without it every
-//! TLS client in the image fails, the classic breakage of this flag.
+//! Only where that is the whole effect: every install of the `RUN` is read (its package
+//! words plain), nothing runs after the last install but cleanups (a compiler run right after
+//! `apt-get install gcc` needs the headers gcc recommends), no package dropped is one a
+//! later step installs or recommends again (its bytes would only move) or one whose files a
+//! later step deletes (those bytes are the fold's to claim). `ca-certificates` is named in
+//! each install when it would otherwise go: without it every TLS client in the image fails.
+//! Everything refused is a note, with why.
 //!
-//! Budget: each captured status and `extended_states` file is parsed at most once, layer by
-//! layer, as attribution parsed it already; a state per candidate layer is held only while
-//! that layer is looked at.
+//! Budget: at most [`MAX_RUNS`] `RUN`s are looked at; for each, its layer's status file (at
+//! most [`MAX_STATUS_BYTES`]) is parsed once and the one before it scanned for names;
+//! `extended_states` is parsed once each time a layer writes it; the final state once. Each
+//! closure is linear in its status file (see `apt_state`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
-use super::apt_state::AptState;
+use super::apt_state::{AptState, MAX_STATUS_BYTES, auto_installed, installed_names};
 use super::model::{PackageBytes, new_fix};
 use super::patch::Edit;
 use super::rules::Rules;
 use super::shell;
-use crate::attribution::{APT_EXTENDED_STATES, DPKG_STATUS, Ecosystem};
+use crate::attribution::{APT_EXTENDED_STATES, DPKG_STATUS, Ecosystem, Package};
+use crate::layer::Captured;
 
 /// Packages the flag must not drop: named in the install instead.
 const KEEP_BY_NAME: &[&str] = &["ca-certificates"];
 
-/// What one candidate layer's install pulled in only by `Recommends`.
-struct Candidate {
+/// Most `RUN`s the rule looks at.
+pub(super) const MAX_RUNS: usize = 64;
+
+/// One candidate: a layer's `RUN` that installs without the flag, and the status files
+/// around it.
+struct Candidate<'a> {
     layer: usize,
     index: usize,
-    packages: Vec<String>,
-    keep: Vec<&'static str>,
+    requested: Option<Vec<String>>,
+    /// The status file its layer wrote, and the one before it (read only when looked at).
+    status: &'a Captured,
+    before: Option<&'a Captured>,
+    /// What apt marked auto-installed as of this layer.
+    auto: Rc<HashSet<String>>,
 }
 
 impl Rules<'_> {
@@ -37,125 +54,203 @@ impl Rules<'_> {
     pub(super) fn recommends(&mut self) {
         let analysis = self.analysis;
         let mut candidates = Vec::new();
-        let (mut status, mut extended): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
-        let mut before: HashSet<String> = HashSet::new();
+        let mut status: Option<&Captured> = None;
+        let mut auto: Rc<HashSet<String>> = Rc::default();
+        let mut first_layer: HashMap<String, usize> = HashMap::new();
         for layer in 0..analysis.layers.len() {
-            let (mut new_status, mut new_extended) = (None, None);
+            let (mut written, mut extended) = (None, None);
             for (entry, kept) in analysis
                 .layer_index(layer)
                 .map_or(&[][..], |l| &l.captured[..])
             {
                 let path = analysis.entry(layer, *entry as usize).map(|e| &*e.path);
                 if path == Some(DPKG_STATUS) {
-                    new_status = kept.content();
+                    written = Some(kept);
                 } else if path == Some(APT_EXTENDED_STATES) {
-                    new_extended = kept.content();
+                    extended = Some(kept);
                 }
             }
-            if new_extended.is_some() {
-                extended = new_extended;
+            if let Some(extended) = extended.and_then(Captured::content) {
+                auto = Rc::new(auto_installed(&extended));
             }
-            let Some(written) = new_status else {
+            let Some(written) = written else {
                 continue;
             };
-            status = Some(written);
-            let state = AptState::parse(status.as_deref().unwrap_or_default(), extended.as_deref());
-            if let Some(candidate) = self.candidate(layer, &state, &before) {
-                candidates.push(candidate);
+            if let Some((index, requested)) = self.request(layer) {
+                if candidates.len() >= MAX_RUNS {
+                    let line = self.line(&self.dockerfile.instructions[index]);
+                    self.notes.push(format!(
+                        "--no-install-recommends: more than {MAX_RUNS} RUNs install with apt; \
+                         the one at line {line} and later ones are not looked at"
+                    ));
+                } else {
+                    candidates.push(Candidate {
+                        layer,
+                        index,
+                        requested,
+                        status: written,
+                        before: status,
+                        auto: Rc::clone(&auto),
+                    });
+                }
             }
-            before = state.installed();
+            status = Some(written);
         }
         if candidates.is_empty() {
             return;
         }
-        // A package the final image needs otherwise (asked for by a later install, or a
-        // dependency of one) would only move to a later layer.
-        let last = AptState::parse(status.as_deref().unwrap_or_default(), extended.as_deref());
-        let needed = last.kept(&[]);
+        // Where each package's files first came: what a later layer installs is later's.
+        for package in &analysis.attribution.packages {
+            if package.ecosystem == Ecosystem::Dpkg
+                && let Some(&first) = package.layers.first()
+            {
+                let at = first_layer.entry(package.name.clone()).or_insert(first);
+                *at = (*at).min(first);
+            }
+        }
+        let last = status.and_then(Captured::content).unwrap_or_default();
+        let last = String::from_utf8_lossy(&last);
+        let last = if last.len() > MAX_STATUS_BYTES {
+            AptState::default()
+        } else {
+            AptState::parse(&last)
+        };
+        let needed_at_end: HashSet<String> = last
+            .names_of(last.kept(&auto, &[]).into_iter())
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let mut owned: HashMap<&str, Vec<&Package>> = HashMap::new();
+        for package in &analysis.attribution.packages {
+            if package.ecosystem == Ecosystem::Dpkg {
+                owned
+                    .entry(package.name.as_str())
+                    .or_default()
+                    .push(package);
+            }
+        }
         for candidate in candidates {
-            self.take_recommends(candidate, &needed);
+            let line = self.line(&self.dockerfile.instructions[candidate.index]);
+            // Packages a later layer installs, and all they depend on or recommend: a later
+            // install without the flag brings them back.
+            let later = last.reached(
+                first_layer
+                    .iter()
+                    .filter(|&(_, &first)| first > candidate.layer)
+                    .map(|(name, _)| name.as_str()),
+            );
+            let mut needed = needed_at_end.clone();
+            needed.extend(
+                last.names_of(later.into_iter())
+                    .into_iter()
+                    .map(str::to_owned),
+            );
+            if let Err(why) = self.recommends_edit(&candidate, &needed, &owned) {
+                self.notes
+                    .push(format!("--no-install-recommends at line {line}: {why}"));
+            }
         }
     }
 
-    /// Layer `layer`'s `RUN`, when it runs apt installs without the flag and its status says
-    /// some packages it added came only by `Recommends`.
-    fn candidate(
-        &self,
-        layer: usize,
-        state: &AptState,
-        before: &HashSet<String>,
-    ) -> Option<Candidate> {
+    /// Layer `layer`'s `RUN` and the packages its apt installs name, when it is one the
+    /// rule looks at: a shell-form `RUN` that installs with apt without choosing whether
+    /// Recommends are installed.
+    fn request(&self, layer: usize) -> Option<(usize, Option<Vec<String>>)> {
         let (index, _) = self.instruction(layer)?;
         let command = self.shell_run(index)?;
-        if shell::apt_install_runs(&command) == 0
-            || command.contains("--no-install-recommends")
-            || command.contains("Install-Recommends")
-        {
+        if shell::apt_install_runs(&command) == 0 {
             return None;
         }
-        let new = |name: &str| !before.contains(name);
-        let mut keep = Vec::new();
-        let mut packages = state.recommends_only(&state.kept(&[]), new);
-        if KEEP_BY_NAME.iter().any(|k| packages.iter().any(|p| p == k)) {
-            keep = KEEP_BY_NAME
-                .iter()
-                .copied()
-                .filter(|k| packages.iter().any(|p| p == k))
-                .collect();
-            packages = state.recommends_only(&state.kept(&keep), new);
+        let lower = command.to_ascii_lowercase();
+        if lower.contains("install-recommends") || lower.contains("apt_config") {
+            return None;
         }
-        (!packages.is_empty()).then_some(Candidate {
-            layer,
-            index,
-            packages,
-            keep,
-        })
+        Some((index, shell::apt_requested(&command)))
     }
 
-    /// The flag for `candidate`'s `RUN`, when every package it drops is measured: added by
-    /// that layer alone and (if a fold already saves that layer's hidden bytes) with nothing
-    /// hidden. A package the final image needs otherwise is no saving: it would only move.
-    fn take_recommends(&mut self, candidate: Candidate, needed: &HashSet<&str>) {
-        let line = self.line(&self.dockerfile.instructions[candidate.index]);
-        if let Err(why) = self.recommends_edit(candidate, needed) {
-            self.notes
-                .push(format!("--no-install-recommends at line {line}: {why}"));
-        }
-    }
-
-    /// The edit of [`Rules::take_recommends`], or why there is none.
+    /// The edit for `candidate`, or why there is none.
     fn recommends_edit(
         &mut self,
-        candidate: Candidate,
-        needed: &HashSet<&str>,
+        candidate: &Candidate<'_>,
+        needed: &HashSet<String>,
+        owned: &HashMap<&str, Vec<&Package>>,
     ) -> Result<(), String> {
         let Candidate {
             layer,
             index,
-            packages,
-            keep,
+            requested,
+            status,
+            before,
+            auto,
         } = candidate;
+        let (layer, index) = (*layer, *index);
+        let status = status.content().unwrap_or_default();
+        let before = before.and_then(Captured::content).unwrap_or_default();
+        if status.len() > MAX_STATUS_BYTES || before.len() > MAX_STATUS_BYTES {
+            return Err(format!(
+                "dpkg's status file is over {MAX_STATUS_BYTES} bytes: not read"
+            ));
+        }
+        let status = String::from_utf8_lossy(&status);
+        let state = AptState::parse(&status);
+        let before = String::from_utf8_lossy(&before);
+        let before = installed_names(&before);
+        // Nothing apt installed for another package here: nothing to say.
+        if !state
+            .installed()
+            .any(|name| auto.contains(name) && !before.contains(name))
+        {
+            return Ok(());
+        }
+        let Some(requested) = requested.as_ref().filter(|r| !r.is_empty()) else {
+            return Err(
+                "its installs do not name their packages plainly: what they asked for is not \
+                 known"
+                    .into(),
+            );
+        };
         if self.folded.contains(&index) {
             return Err("the RUN is folded into the step before it".into());
         }
-        let folded_into = self
-            .fixes
+        let command = self.shell_run(index).unwrap_or_default();
+        if let Some(used) = shell::used_after_install(&command) {
+            return Err(format!(
+                "the RUN runs `{}` after installing, which may use what Recommends brought",
+                crate::escape::escape(&used)
+            ));
+        }
+        let only = |extra: &[&str]| -> Vec<&str> {
+            let kept = state.kept(auto, extra);
+            let reached = state.reached(requested.iter().map(String::as_str));
+            state
+                .names_of(reached.into_iter().filter(|id| !kept.contains(id)))
+                .into_iter()
+                .filter(|name| auto.contains(*name) && !before.contains(name))
+                .collect()
+        };
+        let mut packages = only(&[]);
+        if packages.is_empty() {
+            return Ok(());
+        }
+        let keep: Vec<&str> = KEEP_BY_NAME
             .iter()
-            .any(|f| f.layer == layer && f.folds_layer.is_some());
+            .copied()
+            .filter(|k| packages.contains(k))
+            .collect();
+        if !keep.is_empty() {
+            packages = only(&keep);
+        }
         let mut dropped = Vec::with_capacity(packages.len());
-        for name in &packages {
+        for name in packages {
             // It would only move to the later layer that needs it.
-            if needed.contains(name.as_str()) {
+            if needed.contains(name) {
                 continue;
             }
             let shown = crate::escape::escape(name);
-            let mut owned = self
-                .analysis
-                .attribution
-                .packages
-                .iter()
-                .filter(|p| p.ecosystem == Ecosystem::Dpkg && p.name == *name);
-            let (Some(package), None) = (owned.next(), owned.next()) else {
+            let (Some(package), None) = owned
+                .get(name)
+                .map_or((None, None), |p| (p.first(), p.get(1)))
+            else {
                 return Err(format!(
                     "{shown} is not one dpkg package whose bytes are known"
                 ));
@@ -166,43 +261,40 @@ impl Rules<'_> {
                     package.layers
                 ));
             }
-            if folded_into && package.hidden_bytes > 0 {
+            if package.hidden_bytes > 0 {
                 return Err(format!(
-                    "{shown}'s hidden files are saved by the fold into this RUN already"
+                    "a later step deletes or rewrites files of {shown}: those bytes are listed \
+                     with that step"
                 ));
             }
             dropped.push(PackageBytes {
-                name: name.clone(),
-                bytes: package.bytes + package.hidden_bytes,
+                name: name.to_owned(),
+                bytes: package.bytes,
             });
         }
         if dropped.is_empty() {
-            return Err("what only Recommends pulled in, a later step installs anyway".into());
+            return Err(
+                "what only Recommends pulled in, a later step installs or recommends again".into(),
+            );
         }
         let run = &self.dockerfile.instructions[index];
         let raw = self.dockerfile.slice(&run.arguments);
-        let installs = shell::apt_installs(raw);
-        let command = self.shell_run(index).unwrap_or_default();
-        if installs.is_empty() || installs.len() != shell::apt_install_runs(&command) {
-            return Err(
-                "an apt install whose `install` is not on the line of its `apt-get`: edit it \
-                 by hand"
-                    .into(),
-            );
+        let installs = shell::apt_installs(raw, self.dockerfile.escape);
+        if installs.len() != shell::apt_install_runs(&command) {
+            return Err("an apt install fix cannot place the flag in: edit it by hand".into());
         }
         let line = self.line(run);
         let named: String = keep.iter().map(|k| format!(" {k}")).collect();
+        // Each install names the kept packages: any of them may be the one that runs.
         let edits = installs
             .iter()
-            .enumerate()
-            .map(|(i, &at)| {
+            .map(|&at| {
                 let at = run.arguments.start + at;
-                let text = if i == 0 {
-                    format!(" --no-install-recommends{named}")
-                } else {
-                    " --no-install-recommends".to_owned()
-                };
-                Edit { span: at..at, text }
+                Edit {
+                    span: at..at,
+                    text: format!(" --no-install-recommends{named}"),
+                    after: false,
+                }
             })
             .collect();
         let kept = if keep.is_empty() {

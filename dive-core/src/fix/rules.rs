@@ -243,7 +243,11 @@ impl<'a> Rules<'a> {
                 }
             }
         };
-        Some(Edit { span: at..at, text })
+        Some(Edit {
+            span: at..at,
+            text,
+            after: true,
+        })
     }
 
     /// An edit that removes an instruction's lines, their line end included.
@@ -267,6 +271,7 @@ impl<'a> Rules<'a> {
         Edit {
             span: start..end,
             text: String::new(),
+            after: false,
         }
     }
 

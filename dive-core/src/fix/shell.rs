@@ -279,51 +279,68 @@ pub(super) fn safe_path(path: &str) -> bool {
 
 /// Byte offsets in `raw` (a `RUN`'s arguments as written, continuation lines and all) just
 /// after each `pip install`, `pip download` or `pip wheel` (`pip`, `pip3`, `pip3.11`, a pip
-/// named by its path, `python… -m pip`) on a line that is not a comment: where
-/// ` --no-cache-dir` goes. Empty when none is found.
-pub(super) fn pip_installs(raw: &str) -> Vec<usize> {
+/// named by its path, `python… -m pip`) of the command BuildKit runs (continuation lines
+/// joined with `escape`, comment lines dropped): where ` --no-cache-dir` goes. Empty when
+/// none is found.
+pub(super) fn pip_installs(raw: &str, escape: char) -> Vec<usize> {
+    let words = joined_words(raw, escape);
     let mut found = Vec::new();
-    for (here, tokens) in line_tokens(raw) {
-        for (i, (_, t)) in tokens.iter().enumerate() {
-            let after_m = i >= 1 && tokens[i - 1].1 == "-m";
-            let is_pip = (is_pip_program(t) && !after_m) || (*t == "pip" && after_m);
-            if !is_pip {
-                continue;
-            }
-            if let Some(&(at, verb)) = tokens.get(i + 1)
-                && matches!(verb, "install" | "download" | "wheel")
-            {
-                found.push(here + at + verb.len());
-            }
+    for (i, (_, t)) in words.iter().enumerate() {
+        let after_m = i >= 1 && words[i - 1].1 == "-m";
+        let is_pip = (is_pip_program(t) && !after_m) || (t == "pip" && after_m);
+        if !is_pip {
+            continue;
+        }
+        if let Some((at, verb)) = words.get(i + 1)
+            && matches!(verb.as_str(), "install" | "download" | "wheel")
+        {
+            found.push(*at);
         }
     }
     found
 }
 
-/// The lines of `raw` that are not comments (the first line always counts: it is the
-/// command's start), each with its offset in `raw` and its blank-separated tokens with their
-/// offsets in the line.
-fn line_tokens(raw: &str) -> impl Iterator<Item = (usize, Vec<(usize, &str)>)> {
-    raw.split('\n')
-        .scan(0usize, |start, line| {
-            let here = *start;
-            *start += line.len() + 1;
-            Some((here, line))
-        })
-        .enumerate()
-        .filter(|(n, (_, line))| *n == 0 || !line.trim_start().starts_with('#'))
-        .map(|(_, (here, line))| {
-            let tokens = line
-                .split([' ', '\t'])
-                .scan(0usize, |at, t| {
-                    let start = *at;
-                    *at += t.len() + 1;
-                    Some((start, t))
-                })
-                .filter(|(_, t)| !t.is_empty())
-                .collect();
-            (here, tokens)
-        })
+/// The words of `raw` (a `RUN`'s arguments as written) once its continuation lines are
+/// joined as BuildKit joins them (escape and line end removed, comment lines dropped), each
+/// with the offset in `raw` just past its last byte: where a flag after it goes. Words are
+/// split at blanks only, so an offset is always at a character boundary of `raw`.
+fn joined_words(raw: &str, escape: char) -> Vec<(usize, String)> {
+    // The joined text, and for each of its bytes the offset of that byte in `raw`.
+    let mut joined = String::with_capacity(raw.len());
+    let mut at: Vec<usize> = Vec::with_capacity(raw.len());
+    let mut start = 0;
+    for (i, line) in raw.split('\n').enumerate() {
+        let here = start;
+        start += line.len() + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if i > 0 {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with('#') || trimmed.is_empty() {
+                continue;
+            }
+        }
+        let without_blanks = line.trim_end_matches([' ', '\t']);
+        let kept = match without_blanks.strip_suffix(escape) {
+            Some(rest) if !rest.ends_with(escape) => rest,
+            _ => line,
+        };
+        joined.push_str(kept);
+        at.extend(here..here + kept.len());
+    }
+    let mut words = Vec::new();
+    let mut word_start: Option<usize> = None;
+    for (i, c) in joined.char_indices().chain([(joined.len(), ' ')]) {
+        let blank = matches!(c, ' ' | '\t' | '\n' | '\r');
+        match (blank, word_start) {
+            (true, Some(s)) => {
+                words.push((at[i - 1] + 1, joined[s..i].to_owned()));
+                word_start = None;
+            }
+            (false, None) => word_start = Some(i),
+            _ => {}
+        }
+    }
+    words
 }
 
 /// `pip`, `pip3`, `pip3.11`, or one of them named by its path (`/opt/venv/bin/pip`).
@@ -360,24 +377,120 @@ pub(super) fn pip_runs(command: &str) -> usize {
 const APT_TOOLS: [&str; 2] = ["apt-get", "apt"];
 
 /// Byte offsets in `raw` (a `RUN`'s arguments as written) just after each `install` of
-/// `apt-get`/`apt` (options before it skipped, `-o`'s value too) on a line that is not a
-/// comment: where ` --no-install-recommends` goes. A tool whose verb is on another line is
-/// not found, so [`apt_install_runs`] counts more and the caller refuses.
-pub(super) fn apt_installs(raw: &str) -> Vec<usize> {
+/// `apt-get`/`apt` (options before it skipped, `-o`'s value too) in the command BuildKit
+/// runs (continuation lines joined with `escape`): where ` --no-install-recommends` goes.
+pub(super) fn apt_installs(raw: &str, escape: char) -> Vec<usize> {
+    let words = joined_words(raw, escape);
     let mut found = Vec::new();
-    for (here, tokens) in line_tokens(raw) {
-        for (i, (_, t)) in tokens.iter().enumerate() {
-            if !APT_TOOLS.contains(&t.rsplit('/').next().unwrap_or(t)) {
-                continue;
-            }
-            if let Some((at, verb)) =
-                apt_verb(tokens[i + 1..].iter().copied()).filter(|(_, v)| *v == "install")
-            {
-                found.push(here + at + verb.len());
-            }
+    for (i, (_, t)) in words.iter().enumerate() {
+        if !APT_TOOLS.contains(&t.rsplit('/').next().unwrap_or(t)) {
+            continue;
+        }
+        let rest = words[i + 1..].iter().map(|(at, w)| (*at, w.as_str()));
+        if let Some((at, _)) = apt_verb(rest).filter(|(_, v)| *v == "install") {
+            found.push(at);
         }
     }
     found
+}
+
+/// The packages `command`'s apt installs name, as apt reads each word (`pkg=1.2`,
+/// `pkg/bookworm`, `pkg:amd64` give `pkg`); `None` when a word is quoted, expanded, a glob or
+/// otherwise not a plain package name: then what was asked for is not known.
+pub(super) fn apt_requested(command: &str) -> Option<Vec<String>> {
+    let words = words(command)?;
+    let texts: Vec<&str> = words.iter().map(|w| w.text).collect();
+    let mut out = Vec::new();
+    for (i, word) in words.iter().enumerate() {
+        let tool = word.text.rsplit('/').next().unwrap_or(word.text);
+        if word.quoted || !APT_TOOLS.contains(&tool) {
+            continue;
+        }
+        let rest = texts[i + 1..].iter().copied().enumerate();
+        let Some((verb, _)) = apt_verb(rest).filter(|(_, v)| *v == "install") else {
+            continue;
+        };
+        let mut j = i + 2 + verb;
+        while let Some(package) = words.get(j) {
+            let text = package.text.strip_suffix(';').unwrap_or(package.text);
+            if is_operator(package.text) {
+                break;
+            }
+            if matches!(text, "-o" | "-c" | "-t") {
+                j += 2;
+                continue;
+            }
+            if !text.starts_with('-') {
+                let plain = text.bytes().all(|b| {
+                    b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || matches!(b, b'.' | b'+' | b'-' | b'=' | b'/' | b':' | b'~')
+                });
+                if package.quoted || !plain || text.is_empty() {
+                    return None;
+                }
+                let name = text.split(['=', '/', ':']).next().unwrap_or(text);
+                out.push(name.to_owned());
+            }
+            if package.text.ends_with(';') {
+                break;
+            }
+            j += 1;
+        }
+    }
+    Some(out)
+}
+
+/// Whether `word` ends a simple command: `&&`, `||`, `;`, `|`.
+fn is_operator(word: &str) -> bool {
+    matches!(word, "&&" | "||" | ";" | "|" | "&")
+}
+
+/// Commands that may follow the last apt install of a `RUN` without using what it
+/// installed: cleanups and bookkeeping.
+const AFTER_INSTALL: &[&str] = &[
+    "rm", "true", ":", "echo", "mkdir", "ln", "useradd", "groupadd", "adduser", "addgroup",
+    "apt-mark",
+];
+
+/// The first command of `command` after its last apt install that may use what the install
+/// brought (anything but a cleanup, bookkeeping or another apt command that does not
+/// install), if any.
+pub(super) fn used_after_install(command: &str) -> Option<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    // Simple commands: their words, split at operators.
+    let mut commands: Vec<Vec<&str>> = vec![Vec::new()];
+    for word in &words {
+        if is_operator(word) {
+            commands.push(Vec::new());
+            continue;
+        }
+        let text = word.strip_suffix(';').unwrap_or(word);
+        if let Some(last) = commands.last_mut() {
+            last.push(text);
+        }
+        if word.ends_with(';') {
+            commands.push(Vec::new());
+        }
+    }
+    let program = |c: &[&str]| -> Option<usize> { c.iter().position(|w| !w.contains('=')) };
+    let installs = |c: &Vec<&str>| {
+        program(c).is_some_and(|p| {
+            let tool = c[p].rsplit('/').next().unwrap_or(c[p]);
+            APT_TOOLS.contains(&tool)
+                && apt_verb(c[p + 1..].iter().copied().enumerate())
+                    .is_some_and(|(_, v)| v == "install")
+        })
+    };
+    let last = commands.iter().rposition(installs)?;
+    commands[last + 1..]
+        .iter()
+        .filter_map(|c| program(c).map(|p| (c, p)))
+        .find(|&(c, p)| {
+            let tool = c[p].rsplit('/').next().unwrap_or(c[p]);
+            !(AFTER_INSTALL.contains(&tool) || APT_TOOLS.contains(&tool))
+        })
+        .map(|(c, p)| c[p..].join(" "))
 }
 
 /// The first word of `rest` that is not an option (nor `-o`'s, `-c`'s or `-t`'s value).
@@ -509,7 +622,7 @@ mod tests {
     #[test]
     fn pip_installs_are_found_on_their_lines() {
         let raw = "pip install a && \\\n  # pip install b\n  python3 -m pip install c \\\n  && pip3.11 install d && pipx install e && /opt/venv/bin/pip install f";
-        let at = pip_installs(raw);
+        let at = pip_installs(raw, '\\');
         let after: Vec<&str> = at.iter().map(|&i| &raw[i - 7..i]).collect();
         assert_eq!(after, ["install"; 4]);
         assert_eq!(pip_runs(&raw.replace("# pip install b", "")), 4);
@@ -524,16 +637,62 @@ mod tests {
     }
 
     #[test]
+    fn apt_requests_are_the_plain_package_words() {
+        assert_eq!(
+            apt_requested(
+                "apt-get update && apt-get install -y -t bookworm-backports curl=7.88 jq/bookworm \
+                 libc6:amd64 && rm -rf /var/lib/apt/lists/*; apt install -y git;"
+            ),
+            Some(vec![
+                "curl".to_owned(),
+                "jq".to_owned(),
+                "libc6".to_owned(),
+                "git".to_owned()
+            ])
+        );
+        assert_eq!(apt_requested("apt-get install -y $PKGS"), None);
+        assert_eq!(apt_requested("apt-get install -y 'curl'"), None);
+        assert_eq!(apt_requested("apt-get install -y lib*"), None);
+        assert_eq!(apt_requested("xargs apt-get install -y < /tmp/p"), None);
+        assert_eq!(
+            apt_requested("xargs -a /tmp/p apt-get -y install"),
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn what_runs_after_the_last_install_is_told() {
+        let clean = "apt-get update && apt-get install -y curl && apt-get clean && rm -rf /x";
+        assert_eq!(used_after_install(clean), None);
+        assert_eq!(
+            used_after_install("apt-get install -y gcc && gcc -o /x /x.c"),
+            Some("gcc -o /x /x.c".to_owned())
+        );
+        assert_eq!(
+            used_after_install("apt-get install -y p; X=1 pip3 install psycopg2"),
+            Some("pip3 install psycopg2".to_owned())
+        );
+        assert_eq!(used_after_install("echo no install"), None);
+    }
+
+    #[test]
     fn apt_installs_are_found_after_their_options() {
         let raw = "apt-get update && apt-get -y -o Dpkg::Options::=--force-confold install a \\\n  # apt-get install b\n  && DEBIAN_FRONTEND=noninteractive /usr/bin/apt install c \\\n  && apt-get remove d && aptitude install e";
-        let at = apt_installs(raw);
+        let at = apt_installs(raw, '\\');
         let after: Vec<&str> = at.iter().map(|&i| &raw[i - 7..i]).collect();
         assert_eq!(after, ["install"; 2]);
         assert_eq!(apt_install_runs(&raw.replace("# apt-get install b", "")), 2);
-        // The verb on the next line: counted, not found, so the caller refuses.
-        let split = "apt-get -y \\\n  install curl";
-        assert!(apt_installs(split).is_empty());
-        assert_eq!(apt_install_runs(&split.replace("\\\n", "")), 1);
+        // The verb on the next line is found where it stands; a line joined to a command
+        // by its continuation is part of that command, not a new one.
+        let split = "apt-get -y \\\n  install curl && echo foo\\\napt-get install wget";
+        let at = apt_installs(split, '\\');
+        assert_eq!(at, [split.find(" curl").unwrap()]);
+        // Another escape character (`# escape=`` ` ``) joins the same way.
+        let backtick = "apt-get -y `\r\n  install curl";
+        assert_eq!(
+            apt_installs(backtick, '`'),
+            [backtick.len() - " curl".len()]
+        );
     }
 
     #[test]

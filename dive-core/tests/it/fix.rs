@@ -684,3 +684,46 @@ fn provenance_pairs_layers_with_lines_and_wins() {
     .unwrap_err();
     assert!(matches!(err, DockerfileError::Mismatch { .. }), "{err}");
 }
+
+/// Two torches in one `RUN` (the system's and a venv's): one edit at each `pip install`,
+/// each CUDA wheel and each torch's CUDA libraries claimed once. A `RUN` that reads a
+/// requirements file, or a Dockerfile that sets pip's configuration, is refused: pip may
+/// read a CUDA pin or another index there.
+#[test]
+fn the_cpu_index_claims_each_wheel_once_and_refuses_what_pip_may_read_elsewhere() {
+    use dive_testdata::fix_cases::{cpu_index, cpu_index_two_sites};
+    let cpu = FixOptions::default().cpu_only(true);
+    let case = cpu_index_two_sites();
+    let analysis = analysis_of(&case.image);
+    let two = plan(&analysis, "Dockerfile", case.dockerfile.as_bytes(), &cpu).unwrap();
+    assert_eq!(two.fixes.len(), 1, "{:#?}", two.fixes);
+    assert_eq!(two.fixes[0].saving, case.fixes[0].2);
+    assert_eq!(two.patched().matches("--extra-index-url").count(), 2);
+
+    for (from, to, why) in [
+        (
+            "torch==2.3.0 numpy",
+            "-r requirements.txt",
+            "gives pip `-r`",
+        ),
+        (
+            "FROM python:3.11-slim\n",
+            "FROM python:3.11-slim\nENV PIP_INDEX_URL=https://mirror.example/simple\n",
+            "line 2 sets pip's configuration",
+        ),
+    ] {
+        let mut other = cpu_index();
+        other.dockerfile = other.dockerfile.replace(from, to);
+        for layer in &mut other.image.layers {
+            layer.created_by = layer.created_by.replace(from, to);
+        }
+        let analysis = analysis_of(&other.image);
+        let refused = plan(&analysis, "Dockerfile", other.dockerfile.as_bytes(), &cpu).unwrap();
+        assert!(refused.fixes.iter().all(|f| f.finding.is_none()), "{why}");
+        assert!(
+            refused.notes.iter().any(|n| n.contains(why)),
+            "{why}: {:?}",
+            refused.notes
+        );
+    }
+}

@@ -137,6 +137,13 @@ pub fn fix_agrees(dockerfile: &[u8]) -> Result<usize, String> {
         .build()
         .analyze(crate::Source::reader("-", std::io::Cursor::new(image)), &())
         .map_err(|e| format!("the built image: {e}"))?;
+    // With --cpu-only too: the rule must refuse an image without torch, saying so.
+    let cpu = crate::fix::FixOptions::default().cpu_only(true);
+    if let Ok(plan) = crate::fix::plan(&analysis, "Dockerfile", dockerfile, &cpu)
+        && plan.notes.is_empty()
+    {
+        return Err("--cpu-only on an image without torch gave no note".into());
+    }
     let Ok(plan) = crate::fix::plan(
         &analysis,
         "Dockerfile",
@@ -172,6 +179,31 @@ fn fix_image(history: &[String]) -> std::io::Result<Vec<u8>> {
         file(format!("var/lib/apt/lists/list{i}"), 500 + i)?;
         file("var/cache/apt/archives/x.deb".to_owned(), 300 + i)?;
         file(format!("tmp/drop{i}"), 200 + i)?;
+        // apt installs: `a<i>` asked for, `r<i>` pulled in by its Recommends; each layer's
+        // status lists all so far, as dpkg writes it, and apt marks the `r`s auto-installed.
+        file(format!("usr/share/a{i}/data"), 400 + i)?;
+        file(format!("usr/share/r{i}/data"), 600 + i)?;
+        let mut text = |path: String, body: String| {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, path, body.as_bytes())
+        };
+        text(format!("var/lib/dpkg/info/a{i}.list"), format!("/usr/share/a{i}/data\n"))?;
+        text(format!("var/lib/dpkg/info/r{i}.list"), format!("/usr/share/r{i}/data\n"))?;
+        let status: String = (0..=i)
+            .map(|j| {
+                format!(
+                    "Package: a{j}\nStatus: install ok installed\nRecommends: r{j}\n\n\
+                     Package: r{j}\nStatus: install ok installed\n\n"
+                )
+            })
+            .collect();
+        text("var/lib/dpkg/status".to_owned(), status)?;
+        let auto: String = (0..=i)
+            .map(|j| format!("Package: r{j}\nAuto-Installed: 1\n\n"))
+            .collect();
+        text("var/lib/apt/extended_states".to_owned(), auto)?;
         if i > 0 {
             let mut header = tar::Header::new_gnu();
             header.set_size(0);
@@ -228,6 +260,12 @@ mod tests {
         // The pip flag, apt's lists (no apt-get ran: its archives stay listed), the fold of
         // the delete; the folded RUN's own caches go with it.
         assert_eq!(edits, Ok(3));
+        // The second RUN (layer 2) installs `a2`, which brought `r2` by its Recommends: the flag
+        // too, unless the user chose already.
+        let edits = super::fix_agrees(b"FROM a\nRUN pip install x\nRUN apt-get install -y a2\n");
+        assert_eq!(edits, Ok(5));
+        let chosen = b"FROM a\nRUN pip install x\nRUN apt-get install -y --no-install-recommends a2\n";
+        assert_eq!(super::fix_agrees(chosen), Ok(4));
     }
 
     #[test]

@@ -96,6 +96,7 @@ mod limits;
 mod path;
 mod persist;
 pub mod report;
+pub mod secrets;
 unstable_mod!(source);
 mod stage;
 unstable_mod!(tree);

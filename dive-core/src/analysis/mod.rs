@@ -158,6 +158,8 @@ pub struct Analysis {
     pub(crate) dockerfile: Option<(String, Vec<Option<usize>>)>,
     /// BuildKit's provenance attestation, when the input carried one.
     pub(crate) provenance: Option<crate::source::Provenance>,
+    /// Secrets the image ships, redacted.
+    pub secrets: Vec<crate::secrets::Secret>,
 }
 
 /// Work an analysis did beyond walking its layers, counted so that its budget can be held

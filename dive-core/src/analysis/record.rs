@@ -17,6 +17,8 @@ pub(crate) struct ImageRecord {
     pub layers: Vec<LayerRecord>,
     pub base: BaseAnnotation,
     pub provenance: Option<crate::source::Provenance>,
+    /// Secrets the metadata records, redacted.
+    pub secrets: Vec<crate::secrets::Secret>,
     pub warnings: Vec<Warning>,
 }
 

@@ -175,7 +175,7 @@ impl Analyzer {
 
         let mut warnings: Vec<Warning> = store.warnings().to_vec();
         warnings.extend(plan.warnings.iter().cloned());
-        let commands = layer_commands(&plan, &input, &mut warnings);
+        let (commands, secrets) = layer_commands(&plan, &input, &mut warnings);
         let layers = plan
             .layers
             .iter()
@@ -198,6 +198,7 @@ impl Analyzer {
             layers,
             base: plan.base.clone(),
             provenance: plan.provenance.clone(),
+            secrets,
             warnings,
         };
         let hasher = BlobHasher {

@@ -283,6 +283,7 @@ pub(super) fn finish(
         },
         dockerfile: None,
         provenance: record.provenance,
+        secrets: record.secrets,
     };
     let attributing = Attributing {
         hasher,
@@ -350,18 +351,28 @@ pub(super) fn verify_digests(input: &str, plan: &Plan, indexes: &[Arc<LayerIndex
     Ok(())
 }
 
-/// The Dockerfile step of each layer: history entries that are not `empty_layer`, in order.
+/// The Dockerfile step of each layer (history entries that are not `empty_layer`, in order),
+/// every secret value redacted, and the secrets the history records (empty-layer entries
+/// included: `ENV` and `ARG` steps keep values too).
 pub(super) fn layer_commands(
     plan: &Plan,
     input: &str,
     warnings: &mut Vec<Warning>,
-) -> Vec<Option<String>> {
-    let commands: Vec<Option<String>> = plan
-        .history
-        .iter()
-        .filter(|h| !h.empty_layer.unwrap_or(false))
-        .map(|h| h.created_by.clone())
-        .collect();
+) -> (Vec<Option<String>>, Vec<crate::secrets::Secret>) {
+    let mut secrets = Vec::new();
+    let mut commands: Vec<Option<String>> = Vec::new();
+    for (entry, h) in plan.history.iter().enumerate() {
+        let writes_layer = !h.empty_layer.unwrap_or(false);
+        let layer = writes_layer.then_some(commands.len());
+        let shown = h.created_by.as_deref().map(|created_by| {
+            let (shown, found) = crate::secrets::redact_history(created_by, entry, layer);
+            secrets.extend(found);
+            shown
+        });
+        if writes_layer {
+            commands.push(shown);
+        }
+    }
     if !plan.history.is_empty() && commands.len() != plan.layers.len() {
         warnings.push(Warning::new(
             Location::input(input),
@@ -372,7 +383,7 @@ pub(super) fn layer_commands(
             ),
         ));
     }
-    commands
+    (commands, secrets)
 }
 
 /// A layer's blob digest; an uncompressed legacy layer's blob is its `diff_id`.

@@ -227,6 +227,8 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         base: scan.base,
         // Not saved: a saved scan matches a Dockerfile by its history.
         provenance: None,
+        // Not saved: the scan's history is redacted already.
+        secrets: Vec::new(),
         config_digest: scan.config_digest,
         layers: scan
             .layers

@@ -32,6 +32,7 @@ struct Document<'a> {
     duplicates: &'a [DuplicateGroup],
     reinstalls: &'a [Reinstall],
     cuda: Cuda<'a>,
+    secrets: &'a [crate::secrets::Secret],
     warnings: &'a [Warning],
 }
 
@@ -319,6 +320,7 @@ pub fn to_json(analysis: &Analysis) -> serde_json::Value {
         duplicates: &analysis.attribution.duplicates,
         reinstalls: &analysis.attribution.reinstalls,
         cuda: cuda(analysis),
+        secrets: &analysis.secrets,
         warnings: &analysis.warnings,
     };
     serde_json::to_value(document).unwrap_or(serde_json::Value::Null)

@@ -1,0 +1,230 @@
+//! What a secret looks like: tokens by their documented prefixes and lengths, credentials in
+//! URLs, and build-argument or variable names that hold one. Each rule has an ID, a short
+//! reason and a confidence.
+//!
+//! Budget: the token patterns are one `regex` set, matched in time linear in the text (the
+//! crate never backtracks); a name is compared with a fixed list of words.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// How sure a rule is that what it matched is a live credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// A shape that is also common in other text (a JWT, an `sk-` key).
+    Medium,
+    /// A documented prefix and length that little else has.
+    High,
+}
+
+/// A rule for a value found in text.
+#[derive(Debug)]
+pub(crate) struct TokenRule {
+    /// Its ID, as the JSON and the gate name it.
+    pub id: &'static str,
+    /// What it finds.
+    pub reason: &'static str,
+    /// The part of a match that may be shown: its documented public prefix.
+    pub prefix_len: usize,
+    pub confidence: Confidence,
+    pattern: &'static str,
+}
+
+/// The token rules, in the order they are tried (the more specific first).
+static TOKEN_RULES: [TokenRule; 10] = [
+    TokenRule {
+        id: "github-token",
+        reason: "a GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
+        prefix_len: 4,
+        confidence: Confidence::High,
+        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
+    },
+    TokenRule {
+        id: "gitlab-token",
+        reason: "a GitLab personal access token (glpat-)",
+        prefix_len: 6,
+        confidence: Confidence::High,
+        pattern: r"\bglpat-[A-Za-z0-9_-]{20,}",
+    },
+    TokenRule {
+        id: "huggingface-token",
+        reason: "a Hugging Face token (hf_)",
+        prefix_len: 3,
+        confidence: Confidence::High,
+        pattern: r"\bhf_[A-Za-z0-9]{34,}\b",
+    },
+    TokenRule {
+        id: "pypi-token",
+        reason: "a PyPI API token (pypi-)",
+        prefix_len: 5,
+        confidence: Confidence::High,
+        pattern: r"\bpypi-[A-Za-z0-9_-]{50,}",
+    },
+    TokenRule {
+        id: "npm-token",
+        reason: "an npm access token (npm_)",
+        prefix_len: 4,
+        confidence: Confidence::High,
+        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
+    },
+    TokenRule {
+        id: "aws-access-key-id",
+        reason: "an AWS access key ID (AKIA, ASIA)",
+        prefix_len: 4,
+        confidence: Confidence::High,
+        pattern: r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+    },
+    TokenRule {
+        id: "slack-token",
+        reason: "a Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-)",
+        prefix_len: 5,
+        confidence: Confidence::High,
+        pattern: r"\bxox[bpars]-[A-Za-z0-9-]{10,}",
+    },
+    TokenRule {
+        id: "openai-style-key",
+        reason: "an API key in the sk- style (OpenAI, Anthropic and others)",
+        prefix_len: 3,
+        confidence: Confidence::Medium,
+        pattern: r"\bsk-[A-Za-z0-9_-]{20,}",
+    },
+    TokenRule {
+        id: "jwt",
+        reason: "a JSON Web Token",
+        prefix_len: 3,
+        confidence: Confidence::Medium,
+        pattern: r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    },
+    TokenRule {
+        id: "url-credentials",
+        reason: "a password inside a URL (scheme://user:password@host)",
+        prefix_len: 0,
+        confidence: Confidence::High,
+        // Only the password is the secret: group 1.
+        pattern: r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+:([^\s/@]{1,256})@",
+    },
+];
+
+/// The compiled patterns, in the order of [`TOKEN_RULES`].
+static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    TOKEN_RULES
+        .iter()
+        .filter_map(|r| Regex::new(r.pattern).ok())
+        .collect()
+});
+
+/// A value a token rule matched: the rule and the byte range of the secret in the text.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenMatch {
+    pub rule: &'static TokenRule,
+    pub range: std::ops::Range<usize>,
+}
+
+/// Every token in `text`, in text order, none overlapping (the first rule wins).
+pub(crate) fn tokens(text: &str) -> Vec<TokenMatch> {
+    let mut found: Vec<TokenMatch> = Vec::new();
+    for (rule, pattern) in TOKEN_RULES.iter().zip(PATTERNS.iter()) {
+        for captures in pattern.captures_iter(text) {
+            let Some(m) = captures.get(1).or_else(|| captures.get(0)) else {
+                continue;
+            };
+            let range = m.range();
+            if found
+                .iter()
+                .all(|f| f.range.end <= range.start || range.end <= f.range.start)
+            {
+                found.push(TokenMatch { rule, range });
+            }
+        }
+    }
+    found.sort_by_key(|f| f.range.start);
+    found
+}
+
+/// The rule for a value held by a build argument or variable whose name says it is a
+/// secret (`HF_TOKEN`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`).
+pub(crate) static SECRET_NAME: TokenRule = TokenRule {
+    id: "secret-named-value",
+    reason: "a value whose name says it is a secret (token, secret, password, key, credentials)",
+    prefix_len: 0,
+    confidence: Confidence::Medium,
+    pattern: "",
+};
+
+/// Words that make a name a secret's: `HF_TOKEN`, `API_KEY`, `PASSWORD`.
+const SECRET_WORDS: [&str; 9] = [
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "APIKEY",
+    "API_KEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+];
+
+/// Names that contain such a word but hold no secret by convention.
+const NOT_SECRET_NAMES: [&str; 3] = ["TOKENIZERS_PARALLELISM", "GPG_KEY", "KEY_ID"];
+
+/// Whether a build argument or variable named `name` holds a secret when it holds a value.
+pub(crate) fn secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_WORDS.iter().any(|w| upper.contains(w))
+        && !NOT_SECRET_NAMES.iter().any(|n| upper.ends_with(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(PATTERNS.len(), TOKEN_RULES.len());
+    }
+
+    #[test]
+    fn tokens_are_found_by_their_documented_shapes() {
+        let hf = format!("hf_{}", "a1B2".repeat(9));
+        let aws = "AKIAIOSFODNN7EXAMPLE";
+        let text = format!(
+            "huggingface-cli login --token {hf} && export K={aws} && \
+             pip install -i https://me:s3cr3t@pypi.example/simple x ghp_short"
+        );
+        let found: Vec<(&str, &str)> = tokens(&text)
+            .iter()
+            .map(|t| (t.rule.id, &text[t.range.clone()]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("huggingface-token", hf.as_str()),
+                ("aws-access-key-id", aws),
+                ("url-credentials", "s3cr3t")
+            ]
+        );
+    }
+
+    #[test]
+    fn names_say_which_values_are_secrets() {
+        for name in [
+            "HF_TOKEN",
+            "aws_secret_access_key",
+            "DB_PASSWORD",
+            "OPENAI_API_KEY",
+        ] {
+            assert!(secret_name(name), "{name}");
+        }
+        for name in [
+            "PYTHON_VERSION",
+            "TOKENIZERS_PARALLELISM",
+            "GPG_KEY",
+            "PATH",
+        ] {
+            assert!(!secret_name(name), "{name}");
+        }
+    }
+}

@@ -167,3 +167,37 @@ fn json_lists_each_secret_redacted_with_its_rule_name_and_layer() {
     );
     assert!(status.success(), "{text}");
 }
+
+/// A secret written into the Dockerfile itself (`export GITHUB_TOKEN=…` in a `RUN`): the
+/// history shows it redacted, and `fix` still finds the line, comparing both redacted.
+#[test]
+fn a_secret_in_the_dockerfile_itself_still_matches_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!("export GITHUB_TOKEN=ghp_{} && make", "a1B2c3".repeat(6));
+    let spec = ImageSpec::new(
+        "secrets/inline:1",
+        vec![
+            LayerSpec::new(
+                "/bin/sh -c #(nop) ADD file:0 in / ",
+                vec![Op::file("bin/sh", 1_000, 1)],
+            ),
+            LayerSpec::new(
+                &format!("RUN /bin/sh -c {command} # buildkit"),
+                vec![Op::file("app/out", 1_000, 2)],
+            ),
+        ],
+    );
+    let bytes = docker25(&[&build(&spec).unwrap()], Compression::Gzip, false).unwrap();
+    std::fs::write(dir.path().join("image.tar"), bytes).unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM debian:12-slim\nRUN {command}\n"),
+    )
+    .unwrap();
+    let (text, status) = run(
+        dir.path(),
+        &["report", "image.tar", "--dockerfile", "Dockerfile"],
+    );
+    assert!(status.success(), "{text}");
+    assert!(!text.contains("a1B2c3a1B2c3"), "{text}");
+}

@@ -401,6 +401,12 @@ impl<'d> Step<'d> {
             }
             commands.push((buildah_command(dockerfile, instruction), true));
         }
+        // The history the image gives is redacted as it is read (`secrets`): so are the
+        // commands it is compared with, the same way.
+        let commands = commands
+            .into_iter()
+            .map(|(command, shell)| (crate::secrets::redact_history(&command, 0, None).0, shell))
+            .collect();
         Step {
             index,
             instruction,

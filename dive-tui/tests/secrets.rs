@@ -168,8 +168,9 @@ fn json_lists_each_secret_redacted_with_its_rule_name_and_layer() {
     assert!(status.success(), "{text}");
 }
 
-/// A secret written into the Dockerfile itself (`export GITHUB_TOKEN=…` in a `RUN`): the
-/// history shows it redacted, and `fix` still finds the line, comparing both redacted.
+/// Secrets written into the Dockerfile itself (`export GITHUB_TOKEN=…` in a `RUN`, a URL's
+/// password in an `ADD`): the history shows them redacted, and the Dockerfile still finds
+/// its lines, compared redacted the same way.
 #[test]
 fn a_secret_in_the_dockerfile_itself_still_matches_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -185,13 +186,17 @@ fn a_secret_in_the_dockerfile_itself_still_matches_its_line() {
                 &format!("RUN /bin/sh -c {command} # buildkit"),
                 vec![Op::file("app/out", 1_000, 2)],
             ),
+            LayerSpec::new(
+                &format!("ADD {ADDED} /opt/ # buildkit"),
+                vec![Op::file("opt/app.tgz", 1_000, 3)],
+            ),
         ],
     );
     let bytes = docker25(&[&build(&spec).unwrap()], Compression::Gzip, false).unwrap();
     std::fs::write(dir.path().join("image.tar"), bytes).unwrap();
     std::fs::write(
         dir.path().join("Dockerfile"),
-        format!("FROM debian:12-slim\nRUN {command}\n"),
+        format!("FROM debian:12-slim\nRUN {command}\nADD {ADDED} /opt/\n"),
     )
     .unwrap();
     let (text, status) = run(
@@ -200,4 +205,8 @@ fn a_secret_in_the_dockerfile_itself_still_matches_its_line() {
     );
     assert!(status.success(), "{text}");
     assert!(!text.contains("a1B2c3a1B2c3"), "{text}");
+    assert!(!text.contains("hunter2-deploy-pass"), "{text}");
 }
+
+/// An `ADD` from a URL holding a password (compared redacted too).
+const ADDED: &str = "https://deploy:hunter2-deploy-pass@files.example/app.tgz";

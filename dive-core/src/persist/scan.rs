@@ -218,6 +218,28 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         .iter()
         .map(|l| Arc::clone(&saved[l.index as usize]))
         .collect();
+    // A scan saved before redaction existed still holds the values: redacted here too (a
+    // value redacted already is left as it is), and what is found is listed again.
+    let mut secrets = Vec::new();
+    let layers = scan
+        .layers
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let created_by = l.created_by.map(|c| {
+                let (shown, found) = crate::secrets::redact_history(&c, i, Some(i));
+                secrets.extend(found);
+                shown
+            });
+            LayerRecord {
+                digest: l.digest,
+                diff_id: l.diff_id,
+                media_type: l.media_type,
+                created_by,
+                blob: l.blob,
+            }
+        })
+        .collect();
     let record = ImageRecord {
         input: scan.input,
         reference: scan.reference,
@@ -227,20 +249,9 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         base: scan.base,
         // Not saved: a saved scan matches a Dockerfile by its history.
         provenance: None,
-        // Not saved: the scan's history is redacted already.
-        secrets: Vec::new(),
+        secrets,
         config_digest: scan.config_digest,
-        layers: scan
-            .layers
-            .into_iter()
-            .map(|l| LayerRecord {
-                digest: l.digest,
-                diff_id: l.diff_id,
-                media_type: l.media_type,
-                created_by: l.created_by,
-                blob: l.blob,
-            })
-            .collect(),
+        layers,
         warnings: Vec::new(),
     };
     // A layer is saved as its index; the saved layers name it again.

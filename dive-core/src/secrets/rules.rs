@@ -40,63 +40,63 @@ static TOKEN_RULES: [TokenRule; 10] = [
         reason: "a GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
         prefix_len: 4,
         confidence: Confidence::High,
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})\b",
+        pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?-u:\b)",
     },
     TokenRule {
         id: "gitlab-token",
         reason: "a GitLab personal access token (glpat-)",
         prefix_len: 6,
         confidence: Confidence::High,
-        pattern: r"\bglpat-[A-Za-z0-9_-]{20,}",
+        pattern: r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}",
     },
     TokenRule {
         id: "huggingface-token",
         reason: "a Hugging Face token (hf_)",
         prefix_len: 3,
         confidence: Confidence::High,
-        pattern: r"\bhf_[A-Za-z0-9]{34,}\b",
+        pattern: r"(?-u:\b)hf_[A-Za-z0-9]{34,}(?-u:\b)",
     },
     TokenRule {
         id: "pypi-token",
         reason: "a PyPI API token (pypi-)",
         prefix_len: 5,
         confidence: Confidence::High,
-        pattern: r"\bpypi-[A-Za-z0-9_-]{50,}",
+        pattern: r"(?-u:\b)pypi-[A-Za-z0-9_-]{50,}",
     },
     TokenRule {
         id: "npm-token",
         reason: "an npm access token (npm_)",
         prefix_len: 4,
         confidence: Confidence::High,
-        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
+        pattern: r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
     },
     TokenRule {
         id: "aws-access-key-id",
         reason: "an AWS access key ID (AKIA, ASIA)",
         prefix_len: 4,
         confidence: Confidence::High,
-        pattern: r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
+        pattern: r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)",
     },
     TokenRule {
         id: "slack-token",
         reason: "a Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-)",
         prefix_len: 5,
         confidence: Confidence::High,
-        pattern: r"\bxox[bpars]-[A-Za-z0-9-]{10,}",
+        pattern: r"(?-u:\b)xox[bpars]-[A-Za-z0-9-]{10,}",
     },
     TokenRule {
         id: "openai-style-key",
         reason: "an API key in the sk- style (OpenAI, Anthropic and others)",
         prefix_len: 3,
         confidence: Confidence::Medium,
-        pattern: r"\bsk-[A-Za-z0-9_-]{20,}",
+        pattern: r"(?-u:\b)sk-[A-Za-z0-9_-]{20,}",
     },
     TokenRule {
         id: "jwt",
         reason: "a JSON Web Token",
         prefix_len: 3,
         confidence: Confidence::Medium,
-        pattern: r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     },
     TokenRule {
         id: "url-credentials",
@@ -104,7 +104,7 @@ static TOKEN_RULES: [TokenRule; 10] = [
         prefix_len: 0,
         confidence: Confidence::High,
         // Only the password is the secret: group 1.
-        pattern: r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+:([^\s/@]{1,256})@",
+        pattern: r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/]+)@",
     },
 ];
 
@@ -123,25 +123,35 @@ pub(crate) struct TokenMatch {
     pub range: std::ops::Range<usize>,
 }
 
-/// Every token in `text`, in text order, none overlapping (the first rule wins).
+/// Every token in `text`, in text order, none overlapping (at one start, the first rule
+/// wins; a match inside an earlier one is dropped). All matches are gathered, then sorted
+/// once: O(m log m) in the matches, whatever the text repeats.
 pub(crate) fn tokens(text: &str) -> Vec<TokenMatch> {
-    let mut found: Vec<TokenMatch> = Vec::new();
-    for (rule, pattern) in TOKEN_RULES.iter().zip(PATTERNS.iter()) {
+    let mut all: Vec<(usize, usize, TokenMatch)> = Vec::new();
+    for (order, (rule, pattern)) in TOKEN_RULES.iter().zip(PATTERNS.iter()).enumerate() {
         for captures in pattern.captures_iter(text) {
-            let Some(m) = captures.get(1).or_else(|| captures.get(0)) else {
-                continue;
-            };
-            let range = m.range();
-            if found
-                .iter()
-                .all(|f| f.range.end <= range.start || range.end <= f.range.start)
-            {
-                found.push(TokenMatch { rule, range });
+            if let Some(m) = captures.get(1).or_else(|| captures.get(0)) {
+                let range = m.range();
+                all.push((range.start, order, TokenMatch { rule, range }));
             }
         }
     }
-    found.sort_by_key(|f| f.range.start);
+    all.sort_by_key(|(start, order, _)| (*start, *order));
+    let mut found: Vec<TokenMatch> = Vec::with_capacity(all.len());
+    let mut end = 0;
+    for (start, _, m) in all {
+        if start >= end || found.is_empty() {
+            end = m.range.end;
+            found.push(m);
+        }
+    }
     found
+}
+
+/// Whether every pattern compiled (a test holds it; if one did not, a line is redacted
+/// whole rather than read with fewer rules).
+pub(crate) fn complete() -> bool {
+    PATTERNS.len() == TOKEN_RULES.len()
 }
 
 /// The rule for a value held by a build argument or variable whose name says it is a
@@ -154,27 +164,42 @@ pub(crate) static SECRET_NAME: TokenRule = TokenRule {
     pattern: "",
 };
 
-/// Words that make a name a secret's: `HF_TOKEN`, `API_KEY`, `PASSWORD`.
-const SECRET_WORDS: [&str; 9] = [
+/// Words that make a name a secret's: `HF_TOKEN`, `API_KEY`, `PASSWORD`, `MYSQL_PWD`.
+const SECRET_WORDS: [&str; 11] = [
     "TOKEN",
     "SECRET",
     "PASSWORD",
     "PASSWD",
+    "PWD",
     "APIKEY",
     "API_KEY",
     "ACCESS_KEY",
     "PRIVATE_KEY",
     "CREDENTIAL",
+    "AUTH",
 ];
 
-/// Names that contain such a word but hold no secret by convention.
-const NOT_SECRET_NAMES: [&str; 3] = ["TOKENIZERS_PARALLELISM", "GPG_KEY", "KEY_ID"];
+/// Endings that make a name a secret's: `DB_PASS`, `STRIPE_KEY`.
+const SECRET_ENDINGS: [&str; 2] = ["_PASS", "_KEY"];
+
+/// Names that look like a secret's but hold none by convention.
+const NOT_SECRET_NAMES: [&str; 6] = [
+    "TOKENIZERS_PARALLELISM",
+    "GPG_KEY",
+    "KEY_ID",
+    "PWD",
+    "OLDPWD",
+    "AUTHOR",
+];
 
 /// Whether a build argument or variable named `name` holds a secret when it holds a value.
 pub(crate) fn secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    SECRET_WORDS.iter().any(|w| upper.contains(w))
-        && !NOT_SECRET_NAMES.iter().any(|n| upper.ends_with(n))
+    (SECRET_WORDS.iter().any(|w| upper.contains(w))
+        || SECRET_ENDINGS.iter().any(|e| upper.ends_with(e)))
+        && !NOT_SECRET_NAMES
+            .iter()
+            .any(|n| upper == *n || (n.len() >= 6 && upper.ends_with(n)))
 }
 
 #[cfg(test)]

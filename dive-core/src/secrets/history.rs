@@ -16,8 +16,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use sha2::{Digest as _, Sha256};
 
+use super::finding::{BUILD_SECRET_FIX, Secret, SecretSource};
 use super::rules::{SECRET_NAME, TokenRule, complete, secret_name, tokens};
-use super::{BUILD_SECRET_FIX, Secret, SecretSource};
 
 /// Secrets listed per history line; more are redacted all the same.
 const MAX_LISTED: usize = 64;

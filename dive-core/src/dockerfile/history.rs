@@ -384,6 +384,9 @@ struct Step<'d> {
     shell: String,
     /// Commands a `RUN`'s history line may end with, and whether a shell comes before it.
     commands: Vec<(String, bool)>,
+    /// A `COPY`'s or `ADD`'s words as BuildKit records them, and that line redacted as the
+    /// history is (built once: the matching compares each step many times).
+    copied: (Vec<String>, String),
 }
 
 impl<'d> Step<'d> {
@@ -407,11 +410,20 @@ impl<'d> Step<'d> {
             .into_iter()
             .map(|(command, shell)| (crate::secrets::redact_history(&command, 0, None).0, shell))
             .collect();
+        let copied = if matches!(instruction.keyword, Keyword::Copy | Keyword::Add) {
+            let words = copied_words(instruction);
+            // The history is redacted as it is read: a URL's password in an `ADD` too.
+            let line = crate::secrets::redact_history(&words.join(" "), 0, None).0;
+            (words, line)
+        } else {
+            (Vec::new(), String::new())
+        };
         Step {
             index,
             instruction,
             shell: shell.join(" ") + " ",
             commands,
+            copied,
         }
     }
 
@@ -480,33 +492,8 @@ impl<'d> Step<'d> {
                 words.last().is_some_and(|d| dest_matches(d, dest))
             }
             Keyword::Copy | Keyword::Add => {
-                // `dispatchCopy` writes these three flags, in this order, and no other.
-                let mut expected: Vec<String> = Vec::new();
-                for wanted in ["parents", "chown", "chmod"] {
-                    for (name, value) in &self.instruction.flags {
-                        if name == wanted {
-                            expected.push(match value {
-                                Some(v) => format!("--{name}={v}"),
-                                None => format!("--{name}"),
-                            });
-                        }
-                    }
-                }
-                // Paths first, then heredocs as `<<NAME`, whatever their order in the file
-                // (`SourcePaths`, then `SourceContents`), then the destination.
-                if let Some((dest, sources)) = words.split_last() {
-                    let is_heredoc = |w: &&String| {
-                        self.instruction
-                            .heredocs
-                            .iter()
-                            .any(|h| w.strip_prefix("<<") == Some(h.name.as_str()))
-                    };
-                    expected.extend(sources.iter().filter(|w| !is_heredoc(w)).cloned());
-                    expected.extend(sources.iter().filter(is_heredoc).cloned());
-                    expected.push(dest.clone());
-                }
-                // The history is redacted as it is read: a URL's password in an `ADD` too.
-                if crate::secrets::redact_history(&expected.join(" "), 0, None).0 == args {
+                let (expected, line) = &self.copied;
+                if line == args {
                     return true;
                 }
                 // Words with `$` were expanded by the build: each stands for one word.
@@ -514,13 +501,42 @@ impl<'d> Step<'d> {
                 recorded.len() == expected.len()
                     && recorded
                         .iter()
-                        .zip(&expected)
+                        .zip(expected)
                         .all(|(r, e)| word_matches(e, r))
             }
             Keyword::Workdir => words.first().is_some_and(|w| dest_matches(w, args.trim())),
             _ => true,
         }
     }
+}
+
+/// A `COPY`'s or `ADD`'s words as BuildKit's history writes them: `dispatchCopy`'s three
+/// flags in its order (and no other), the paths, heredocs as `<<NAME` (`SourcePaths`, then
+/// `SourceContents`, whatever their order in the file), then the destination.
+fn copied_words(instruction: &Instruction) -> Vec<String> {
+    let mut expected: Vec<String> = Vec::new();
+    for wanted in ["parents", "chown", "chmod"] {
+        for (name, value) in &instruction.flags {
+            if name == wanted {
+                expected.push(match value {
+                    Some(v) => format!("--{name}={v}"),
+                    None => format!("--{name}"),
+                });
+            }
+        }
+    }
+    if let Some((dest, sources)) = instruction.words.split_last() {
+        let is_heredoc = |w: &&String| {
+            instruction
+                .heredocs
+                .iter()
+                .any(|h| w.strip_prefix("<<") == Some(h.name.as_str()))
+        };
+        expected.extend(sources.iter().filter(|w| !is_heredoc(w)).cloned());
+        expected.extend(sources.iter().filter(is_heredoc).cloned());
+        expected.push(dest.clone());
+    }
+    expected
 }
 
 /// The command buildah writes for a `RUN` (`getCreatedBy`): the instruction's text after

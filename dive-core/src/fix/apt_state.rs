@@ -20,24 +20,12 @@ pub(super) fn auto_installed(extended_states: &[u8]) -> HashSet<String> {
     AUTO_PARSES.with(|c| c.set(c.get() + 1));
     let text = String::from_utf8_lossy(extended_states);
     let mut auto = HashSet::new();
-    let mut package: Option<&str> = None;
-    let mut is_auto = false;
+    let mut fields = Paragraph::default();
     for line in text.split('\n').chain([""]) {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
-            if let (Some(name), true) = (package.take(), is_auto) {
-                auto.insert(package_name(name).to_owned());
-            }
-            is_auto = false;
-            continue;
-        }
-        if let Some((key, value)) = line.split_once(':') {
-            let key = key.trim();
-            if key.eq_ignore_ascii_case("package") && package.is_none() {
-                package = Some(value.trim());
-            } else if key.eq_ignore_ascii_case("auto-installed") {
-                is_auto = value.trim() == "1";
-            }
+        if let Some(done) = fields.read(line)
+            && let (Some(name), true) = (done.package, done.auto)
+        {
+            auto.insert(package_name(name).to_owned());
         }
     }
     auto
@@ -124,7 +112,7 @@ impl<'a> AptState<'a> {
     }
 
     /// The id of installed package `name`.
-    fn installed_id(&self, name: &str) -> Option<u32> {
+    pub(super) fn installed_id(&self, name: &str) -> Option<u32> {
         self.ids
             .get(name)
             .copied()
@@ -220,6 +208,8 @@ struct Paragraph<'a> {
     package: Option<&'a str>,
     status: Option<&'a str>,
     required: bool,
+    /// apt's `Auto-Installed: 1` (in `extended_states`).
+    auto: bool,
     depends: Vec<&'a str>,
     recommends: Vec<&'a str>,
     provides: Vec<&'a str>,
@@ -259,6 +249,8 @@ impl<'a> Paragraph<'a> {
             self.required |= value.trim().eq_ignore_ascii_case("yes");
         } else if is("priority") {
             self.required |= value.trim().eq_ignore_ascii_case("required");
+        } else if is("auto-installed") {
+            self.auto = value.trim() == "1";
         } else if is("depends") || is("pre-depends") {
             self.depends.push(value);
             self.current = Some(0);

@@ -118,14 +118,7 @@ impl Rules<'_> {
                             "RUN",
                             Some("DL3042"),
                         );
-                        let edits = installs
-                            .iter()
-                            .map(|&at| Edit {
-                                span: run.arguments.start + at..run.arguments.start + at,
-                                text: " --no-cache-dir".into(),
-                                after: false,
-                            })
-                            .collect();
+                        let edits = self.flags_at(run, &installs, " --no-cache-dir");
                         self.take(fix, edits, None);
                         continue;
                     }

@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::model::{PackageBytes, new_fix};
-use super::patch::Edit;
 use super::rules::Rules;
 use super::shell;
 use crate::attribution::{Ecosystem, is_torch_cuda_library};
@@ -252,17 +251,7 @@ impl Rules<'_> {
             name: "torch (its CUDA libraries)".into(),
             bytes: libraries.iter().map(|(_, b)| b).sum(),
         });
-        let edits = installs
-            .iter()
-            .map(|&at| {
-                let at = run.arguments.start + at;
-                Edit {
-                    span: at..at,
-                    text: format!(" --extra-index-url {CPU_INDEX}"),
-                    after: false,
-                }
-            })
-            .collect();
+        let edits = self.flags_at(run, &installs, &format!(" --extra-index-url {CPU_INDEX}"));
         let fix = new_fix(
             format!(
                 "PyTorch's CPU wheels (--extra-index-url {CPU_INDEX}) at line {line}: the \

@@ -23,7 +23,6 @@ use std::rc::Rc;
 
 use super::apt_state::{AptState, MAX_STATUS_BYTES, auto_installed, installed_names};
 use super::model::{PackageBytes, new_fix};
-use super::patch::Edit;
 use super::rules::Rules;
 use super::shell;
 use crate::attribution::{APT_EXTENDED_STATES, DPKG_STATUS, Ecosystem, Package};
@@ -108,18 +107,13 @@ impl Rules<'_> {
                 *at = (*at).min(first);
             }
         }
-        let last = status.and_then(Captured::content).unwrap_or_default();
+        let last = status
+            .filter(|c| c.len() <= MAX_STATUS_BYTES as u64)
+            .and_then(Captured::content)
+            .unwrap_or_default();
         let last = String::from_utf8_lossy(&last);
-        let last = if last.len() > MAX_STATUS_BYTES {
-            AptState::default()
-        } else {
-            AptState::parse(&last)
-        };
-        let needed_at_end: HashSet<String> = last
-            .names_of(last.kept(&auto, &[]).into_iter())
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let last = AptState::parse(&last);
+        let needed_at_end = last.kept(&auto, &[]);
         let mut owned: HashMap<&str, Vec<&Package>> = HashMap::new();
         for package in &analysis.attribution.packages {
             if package.ecosystem == Ecosystem::Dpkg {
@@ -139,12 +133,10 @@ impl Rules<'_> {
                     .filter(|&(_, &first)| first > candidate.layer)
                     .map(|(name, _)| name.as_str()),
             );
-            let mut needed = needed_at_end.clone();
-            needed.extend(
-                last.names_of(later.into_iter())
-                    .into_iter()
-                    .map(str::to_owned),
-            );
+            let needed = |name: &str| {
+                last.installed_id(name)
+                    .is_some_and(|id| needed_at_end.contains(&id) || later.contains(&id))
+            };
             if let Err(why) = self.recommends_edit(&candidate, &needed, &owned) {
                 self.notes
                     .push(format!("--no-install-recommends at line {line}: {why}"));
@@ -172,7 +164,7 @@ impl Rules<'_> {
     fn recommends_edit(
         &mut self,
         candidate: &Candidate<'_>,
-        needed: &HashSet<String>,
+        needed: &dyn Fn(&str) -> bool,
         owned: &HashMap<&str, Vec<&Package>>,
     ) -> Result<(), String> {
         let Candidate {
@@ -184,13 +176,15 @@ impl Rules<'_> {
             auto,
         } = candidate;
         let (layer, index) = (*layer, *index);
-        let status = status.content().unwrap_or_default();
-        let before = before.and_then(Captured::content).unwrap_or_default();
-        if status.len() > MAX_STATUS_BYTES || before.len() > MAX_STATUS_BYTES {
+        // Measured before it is decompressed: a file over the cap is never inflated.
+        let over = |file: &Captured| file.len() > MAX_STATUS_BYTES as u64;
+        if over(status) || before.is_some_and(over) {
             return Err(format!(
                 "dpkg's status file is over {MAX_STATUS_BYTES} bytes: not read"
             ));
         }
+        let status = status.content().unwrap_or_default();
+        let before = before.and_then(Captured::content).unwrap_or_default();
         let status = String::from_utf8_lossy(&status);
         let state = AptState::parse(&status);
         let before = String::from_utf8_lossy(&before);
@@ -243,7 +237,7 @@ impl Rules<'_> {
         let mut dropped = Vec::with_capacity(packages.len());
         for name in packages {
             // It would only move to the later layer that needs it.
-            if needed.contains(name) {
+            if needed(name) {
                 continue;
             }
             let shown = crate::escape::escape(name);
@@ -286,17 +280,7 @@ impl Rules<'_> {
         let line = self.line(run);
         let named: String = keep.iter().map(|k| format!(" {k}")).collect();
         // Each install names the kept packages: any of them may be the one that runs.
-        let edits = installs
-            .iter()
-            .map(|&at| {
-                let at = run.arguments.start + at;
-                Edit {
-                    span: at..at,
-                    text: format!(" --no-install-recommends{named}"),
-                    after: false,
-                }
-            })
-            .collect();
+        let edits = self.flags_at(run, &installs, &format!(" --no-install-recommends{named}"));
         let kept = if keep.is_empty() {
             String::new()
         } else {

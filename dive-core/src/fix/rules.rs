@@ -250,6 +250,22 @@ impl<'a> Rules<'a> {
         })
     }
 
+    /// Edits that insert `text` (a flag) at each of `offsets` of `run`'s arguments: after the
+    /// `install` words `shell` found.
+    pub(super) fn flags_at(&self, run: &Instruction, offsets: &[usize], text: &str) -> Vec<Edit> {
+        offsets
+            .iter()
+            .map(|&at| {
+                let at = run.arguments.start + at;
+                Edit {
+                    span: at..at,
+                    text: text.to_owned(),
+                    after: false,
+                }
+            })
+            .collect()
+    }
+
     /// An edit that removes an instruction's lines, their line end included.
     pub(super) fn removal(&self, instruction: &Instruction) -> Edit {
         let text = &self.dockerfile.text;

@@ -176,6 +176,31 @@ mod tests {
         assert_eq!(provenance.layers["sha256:a"], (0, 7));
     }
 
+    /// A crafted statement of 5,000 steps, each naming a chain of 100 layers (a real one
+    /// names every layer below each step): what is kept is one entry per last layer, not
+    /// per descriptor.
+    #[test]
+    fn long_chains_keep_one_entry_per_layer() {
+        let mut locations = serde_json::Map::new();
+        let mut layers = serde_json::Map::new();
+        for step in 0..5_000 {
+            let chain: Vec<serde_json::Value> = (0..100)
+                .map(|i| serde_json::json!({"digest": format!("sha256:{step}-{i}")}))
+                .collect();
+            layers.insert(format!("step{step}:0"), serde_json::json!([chain]));
+            locations.insert(
+                format!("step{step}"),
+                serde_json::json!({"locations": [{"ranges": [{"start": {"line": step + 1}}]}]}),
+            );
+        }
+        let statement = serde_json::json!({"predicate": {"runDetails": {"metadata": {
+            "buildkit_metadata": {"source": {"infos": [{"filename": "Dockerfile"}],
+            "locations": locations}, "layers": layers}}}}});
+        let provenance = Provenance::parse(statement.to_string().as_bytes()).unwrap();
+        assert_eq!(provenance.layers.len(), 5_000);
+        assert_eq!(provenance.layers["sha256:4999-99"], (0, 5_000));
+    }
+
     #[test]
     fn min_mode_and_other_statements_hold_none() {
         let min = serde_json::json!({"predicate": {"runDetails": {"metadata": {

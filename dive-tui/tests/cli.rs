@@ -39,7 +39,11 @@ fn the_demo_summary_tells_the_size_story() {
     for expected in [
         "demo/ml-service:1.0",
         "Layers",
-        "RUN pip install torch",
+        "RUN |1 HF_TOKEN=hf_[REDACTED:39:",
+        "Secrets    6 secrets (1 deleted in a later layer and still shipped)",
+        "/root/.cache/huggingface/token line 1: huggingface-token-file (high)",
+        "deleted or replaced by layer 3: every pull still ships it",
+        "/app/.env line 3: openai-style-key (medium), sk-[REDACTED:",
         "Largest files",
         "/usr/local/lib/python3.11/dist-packages/nvidia/cublas/lib/libcublasLt.so.12",
         "Largest hidden items",
@@ -283,18 +287,25 @@ fn ci_exits_0_on_pass_1_on_a_failed_rule_and_2_on_bad_rules_or_images() {
     let rules = rules.to_str().unwrap();
     std::fs::write(
         rules,
-        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.5\n",
+        "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.5\n\
+         dive-rs:\n  secrets: disabled\n",
     )
     .unwrap();
     let pass = dive_rs(&["ci", DEMO, "--rules", rules]);
     assert_eq!(pass.status.code(), Some(0), "{}", stdout(&pass));
     assert!(stdout(&pass).contains("Result:PASS"), "{}", stdout(&pass));
 
-    // dive's defaults fail the demo (efficiency 0.79 < 0.9); the failing rule says why.
+    // dive's defaults fail the demo (efficiency 0.79 < 0.9), and so do its secrets (the
+    // rule is on by default); the failing rules say why.
     let fail = dive_rs(&["ci", DEMO]);
     assert_eq!(fail.status.code(), Some(1), "{}", stdout(&fail));
     let text = stdout(&fail);
     assert!(text.contains("FAIL  lowestEfficiency"), "{text}");
+    assert!(text.contains("FAIL  secrets"), "{text}");
+    assert!(
+        text.contains("/root/.cache/huggingface/token line 1: huggingface-token-file"),
+        "{text}"
+    );
     assert!(text.contains("Result:FAIL"), "{text}");
 
     std::fs::write(rules, "dive-rs:\n  max-size: 1GB\n").unwrap();
@@ -319,9 +330,13 @@ fn ci_writes_the_gate_and_the_json_analysis_from_one_run() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("analysis.json");
     let scan = dir.path().join("demo.dive");
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, "dive-rs:\n  secrets: disabled\n").unwrap();
     let output = dive_rs(&[
         "ci",
         DEMO,
+        "--rules",
+        rules.to_str().unwrap(),
         "--format",
         "json",
         "--json",
@@ -346,6 +361,8 @@ fn ci_writes_the_gate_and_the_json_analysis_from_one_run() {
     let again = dive_rs(&[
         "ci",
         scan.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
         "--format",
         "json",
         "--highestUserWastedPercent",

@@ -351,6 +351,28 @@ fn many_layers_of_one_file() {
 }
 
 #[test]
+fn secrets_candidates_past_the_layers_allowance_and_a_huge_env() {
+    let run = run("secrets");
+    // Each layer reads heads up to 64 MiB and counts the candidates past it; of the many
+    // values found, 1,024 a layer are listed.
+    assert!(run.warned("candidate files not read"));
+    assert!(run.warned("more values found and not listed"));
+    let secrets = run.json["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2 * 1024, "a layer lists 1,024");
+    // The .env of 2 KiB per candidate: its head only, at most 8 values a file.
+    let env = secrets.iter().filter(|s| s["path"] == "app/.env").count();
+    assert_eq!(env, 8);
+    assert!(secrets.iter().all(|s| {
+        s["rule"] == "github-token"
+            && s["redacted"]
+                .as_str()
+                .unwrap()
+                .starts_with("ghp_[REDACTED:40:")
+    }));
+    assert!(!run.json.to_string().contains("0123456789abcdefghij"));
+}
+
+#[test]
 fn an_entry_warning_for_every_entry() {
     let run = run("warnings");
     let warnings = run.json["warnings"].as_array().unwrap();

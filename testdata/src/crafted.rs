@@ -162,6 +162,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "image",
     },
     Crafted {
+        name: "secrets",
+        attacks: "secrets: candidate files of 2 KiB each holding a token, half in a gzip layer after a .env of 2 KiB per candidate (2 GiB at full scale), half in a plain layer (heads read by seeking): only heads are read, within 64 MiB a layer",
+        full: 1_000_000,
+        unit: "candidate files",
+    },
+    Crafted {
         name: "warnings",
         attacks: "warnings: entries whose paths climb above / and hard links to nothing, one warning each, in a gzip layer",
         full: 1_000_000,
@@ -420,6 +426,29 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                         1024,
                         &bytes[..],
                     )
+                })?;
+            }
+        }
+        "secrets" => {
+            // A GitHub token by its documented shape (ghp_ and 36 characters).
+            const LINE: &[u8] = b"GITHUB_TOKEN=ghp_0123456789abcdefghijABCDEFGHIJ012345\n";
+            let mut body = vec![b'#'; 2048];
+            body[..LINE.len()].copy_from_slice(LINE);
+            body[2047] = b'\n';
+            for gzip in [true, false] {
+                image.layer(gzip, |l| {
+                    if gzip {
+                        let lines = count * 2048 / LINE.len() as u64;
+                        let data = Units::new(Vec::new(), LINE.len(), lines, |_, unit| {
+                            unit.copy_from_slice(LINE);
+                        });
+                        l.file(b"app/.env", 0o644, lines * LINE.len() as u64, data)?;
+                    }
+                    for i in 0..count / 2 {
+                        let path = format!("srv/{}/c{i}.env", i % 1000);
+                        l.file(path.as_bytes(), 0o644, 2048, &body[..])?;
+                    }
+                    Ok(())
                 })?;
             }
         }

@@ -180,7 +180,17 @@ fn dpkg_package(name: &str, version: &str, installed_kb: u64, files: &[&str]) ->
     )
 }
 
-/// The bundled demo: a miniature ML service, the shape of a real torch+CUDA image.
+/// The Hugging Face token the demo was built with (a build argument; `huggingface-cli
+/// login` wrote it to a file the next step deletes). Not a real token.
+pub const DEMO_HF_TOKEN: &str = "hf_DemoOnlyNotARealTokenDiveRsSecrets01";
+/// The database password in the demo's `app/.env` (in a URL).
+pub const DEMO_DB_PASSWORD: &str = "Tr0ub4dor-and-3-demo";
+/// The API key in the demo's `app/.env`.
+pub const DEMO_OPENAI_KEY: &str = "sk-proj-DemoOnlyNotARealKeyDiveRs0123";
+
+/// The bundled demo: a miniature ML service, the shape of a real torch+CUDA image, with the
+/// secrets such images ship: a token in a build argument, the login file it left in a layer
+/// the next step hides, and a `.env`.
 pub fn demo_image() -> ImageSpec {
     let site = "usr/local/lib/python3.11/dist-packages";
     let mut base_ops = vec![
@@ -381,9 +391,17 @@ pub fn demo_image() -> ImageSpec {
         204,
     );
 
+    // `huggingface-cli login` keeps the token where the next step deletes it: hidden, and
+    // shipped by this layer all the same.
+    pip_ops.push(Op::text(
+        "root/.cache/huggingface/token",
+        format!("{DEMO_HF_TOKEN}\n"),
+    ));
+
     let libtorch = format!("{site}/torch/lib/libtorch_cpu.so");
     let cleanup = vec![
         Op::whiteout("root/.cache/pip"),
+        Op::whiteout("root/.cache/huggingface"),
         Op::File {
             path: libtorch.into_bytes(),
             size: 45_103_220,
@@ -399,6 +417,13 @@ pub fn demo_image() -> ImageSpec {
         ),
         Op::file("app/model.onnx", 12_400_000, 130),
         Op::text("app/config.yaml", "log_level: debug\n"),
+        // `COPY app/ /app` copies the developer's .env too.
+        Op::text(
+            "app/.env",
+            format!(
+                "LOG_LEVEL=info\nDATABASE_URL=postgresql://ml:{DEMO_DB_PASSWORD}@db.internal:5432/features\nOPENAI_API_KEY={DEMO_OPENAI_KEY}\n"
+            ),
+        ),
     ];
     let model = vec![Op::file("app/model.onnx", 12_650_000, 131)];
 
@@ -406,16 +431,23 @@ pub fn demo_image() -> ImageSpec {
         "demo/ml-service:1.0",
         vec![
             LayerSpec::new("/bin/sh -c #(nop) ADD file:4f3b2a1c0d9e in / ", base_ops),
+            // BuildKit records the build argument before every RUN after `ARG HF_TOKEN`.
             LayerSpec::new(
-                "RUN apt-get update && apt-get install -y gcc g++ python3 python3-pip",
+                &format!(
+                    "RUN |1 HF_TOKEN={DEMO_HF_TOKEN} /bin/sh -c apt-get update && apt-get install -y gcc g++ python3 python3-pip # buildkit"
+                ),
                 toolchain_ops,
             ),
             LayerSpec::new(
-                "RUN pip install torch==2.3.0 triton numpy nvidia-cublas-cu12 nvidia-cudnn-cu12",
+                &format!(
+                    "RUN |1 HF_TOKEN={DEMO_HF_TOKEN} /bin/sh -c pip install torch==2.3.0 triton numpy nvidia-cublas-cu12 nvidia-cudnn-cu12 && huggingface-cli login --token $HF_TOKEN # buildkit"
+                ),
                 pip_ops,
             ),
             LayerSpec::new(
-                "RUN rm -rf /root/.cache/pip && chmod +x /usr/local/lib/python3.11/dist-packages/torch/lib/libtorch_cpu.so",
+                &format!(
+                    "RUN |1 HF_TOKEN={DEMO_HF_TOKEN} /bin/sh -c rm -rf /root/.cache/pip /root/.cache/huggingface && chmod +x /usr/local/lib/python3.11/dist-packages/torch/lib/libtorch_cpu.so # buildkit"
+                ),
                 cleanup,
             ),
             LayerSpec::new("COPY app/ /app", app),

@@ -72,15 +72,24 @@ pub fn build(spec: &ImageSpec) -> io::Result<BuiltImage> {
         }
         history.push(json!({"created": "2024-01-01T00:00:00Z", "created_by": layer.created_by}));
     }
+    let mut env =
+        vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned()];
+    env.extend(spec.env.iter().cloned());
     let mut config = json!({
         "architecture": spec.arch,
         "os": spec.os,
-        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+        "config": {"Env": env},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": history,
     });
     if let Some(variant) = &spec.variant {
         config["variant"] = json!(variant);
+    }
+    if !spec.labels.is_empty() {
+        let labels: serde_json::Map<String, serde_json::Value> = (spec.labels.iter())
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        config["config"]["Labels"] = serde_json::Value::Object(labels);
     }
     Ok(BuiltImage {
         spec: spec.clone(),
@@ -305,12 +314,14 @@ pub fn oci_layout(
 /// a flat OCI layout as `oci_layout` writes it: an attestation manifest beside the image
 /// manifest in index.json, whose one layer is the in-toto statement. Layer `i` was written
 /// by the step at line `lines[i]` of `dockerfile` (`None`: the base image's, which BuildKit
-/// locates nowhere); `layer_digests` are the manifest's layer digests.
+/// locates nowhere); `layer_digests` are the manifest's layer digests; `build_args` are
+/// recorded as BuildKit records them (`request.args`, `build-arg:NAME`).
 pub fn attach_provenance(
     files: &mut Files,
     layer_digests: &[String],
     dockerfile: &str,
     lines: &[Option<usize>],
+    build_args: &[(&str, &str)],
 ) -> io::Result<()> {
     use base64::Engine as _;
     let index_at = files
@@ -341,12 +352,18 @@ pub fn attach_provenance(
         locations.insert(step, location);
     }
     let data = base64::engine::general_purpose::STANDARD.encode(dockerfile);
+    let args: serde_json::Map<String, serde_json::Value> = (build_args.iter())
+        .map(|(k, v)| (format!("build-arg:{k}"), json!(v)))
+        .collect();
     let statement = json!({
         "_type": "https://in-toto.io/Statement/v1",
         "predicateType": "https://slsa.dev/provenance/v1",
         "subject": [{"name": "pkg:docker/fix@latest", "digest": {"sha256": manifest.trim_start_matches("sha256:")}}],
         "predicate": {
-            "buildDefinition": {"buildType": "https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md"},
+            "buildDefinition": {
+                "buildType": "https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md",
+                "externalParameters": {"request": {"frontend": "dockerfile.v0", "args": args}},
+            },
             "runDetails": {"metadata": {"buildkit_metadata": {
                 "source": {"locations": locations, "infos": [{"filename": "Dockerfile", "language": "Dockerfile", "data": data}]},
                 "layers": layers,

@@ -19,15 +19,16 @@ pub mod podman;
 pub mod raw;
 pub mod reinstall;
 pub mod rss;
+pub mod secrets;
 mod spec;
 pub mod tools;
 
 pub use content::{BINARY, Content, elf_with_debug};
 pub use cuda::{CudaFile, ElfSection, FatEntry, arch_sweep, cuda_library, elf_of, fatbin};
 pub use fixtures::{
-    HOSTILE, cuda_files, cuda_image, damaged_fatbins, demo_base_image, demo_image, demo_image_v2,
-    hostile_image, hostile_notes, markup_image, owned_image, rich_image, twice_image,
-    two_platforms, wide_image,
+    DEMO_DB_PASSWORD, DEMO_HF_TOKEN, DEMO_OPENAI_KEY, HOSTILE, cuda_files, cuda_image,
+    damaged_fatbins, demo_base_image, demo_image, demo_image_v2, hostile_image, hostile_notes,
+    markup_image, owned_image, rich_image, twice_image, two_platforms, wide_image,
 };
 pub use fixtures::{NOT_XML, hostile_image_holding};
 pub use forms::{

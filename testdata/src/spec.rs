@@ -215,6 +215,10 @@ pub struct ImageSpec {
     /// Annotations of the image manifest (OCI forms), e.g. BuildKit's
     /// `org.opencontainers.image.base.name`; none by default.
     pub annotations: Vec<(String, String)>,
+    /// `Env` entries (`NAME=value`) of the config after `PATH`; none by default.
+    pub env: Vec<String>,
+    /// Labels of the config; none by default.
+    pub labels: Vec<(String, String)>,
 }
 
 impl ImageSpec {
@@ -228,6 +232,8 @@ impl ImageSpec {
             layers,
             empty_steps: Vec::new(),
             annotations: Vec::new(),
+            env: Vec::new(),
+            labels: Vec::new(),
         }
     }
 }

@@ -182,6 +182,9 @@ pub struct Work {
     /// Path bytes the merge hashed into keys (dive's figures, the allowance of directories,
     /// whiteouts): a few passes over each entry's path, however deep it goes.
     pub path_bytes_hashed: u64,
+    /// Bytes of candidate files read for secrets, by the walk (heads only): capped per
+    /// layer, however many candidates a layer holds or however large they are.
+    pub secret_bytes: u64,
 }
 
 /// Which content of the merged tree each layer entry brought (a regular file's entry brings

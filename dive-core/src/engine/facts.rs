@@ -2,6 +2,7 @@
 //! labels that warnings carry, and the checks `--verify` makes against the manifest.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::builder::AnalyzerBuilder;
@@ -13,7 +14,7 @@ use crate::error::{Error, LayerRef, Location, Result, Warning};
 use crate::layer::{Compression, LayerIndex};
 use crate::source::Plan;
 use crate::stage::{Checkpoint, Stage};
-use crate::tree::{HiddenItem, HiddenReason, InodeId, merge, prove};
+use crate::tree::{HiddenItem, HiddenReason, InodeId, Merged, merge, prove};
 
 /// The second step of [`Analyzer::analyze_in_steps`](crate::Analyzer::analyze_in_steps): the owner package, waste class,
 /// duplicates and device code of every byte of an analysis whose merge is done.
@@ -127,6 +128,7 @@ impl Analysis {
             duplicate_steps: attributed.attribution.duplicate_steps,
             database_bytes: attributed.attribution.database_bytes,
             path_bytes_hashed: self.work.path_bytes_hashed,
+            secret_bytes: self.work.secret_bytes,
             ..attributed.reads
         };
         self.attribution = attributed.attribution;
@@ -265,6 +267,9 @@ pub(super) fn finish(
         base_bytes: 0,
         own_bytes: total_file_bytes,
     };
+    let mut secrets = record.secrets;
+    secrets.extend(file_secrets(&indexes, &merged));
+    let secret_bytes = (indexes.iter()).fold(0u64, |sum, i| sum.saturating_add(i.secret_bytes));
     let analysis = Analysis {
         input: record.input,
         image,
@@ -279,11 +284,12 @@ pub(super) fn finish(
         unproven: merged.unproven,
         work: crate::analysis::Work {
             path_bytes_hashed: merged.path_bytes_hashed,
+            secret_bytes,
             ..crate::analysis::Work::default()
         },
         dockerfile: None,
         provenance: record.provenance,
-        secrets: record.secrets,
+        secrets,
     };
     let attributing = Attributing {
         hasher,
@@ -293,6 +299,39 @@ pub(super) fn finish(
             .unwrap_or(crate::attribution::MIN_DUPLICATE_SIZE),
     };
     Ok((analysis, attributing))
+}
+
+/// The secrets the layers' files hold, each visible or hidden by the layer that deleted or
+/// replaced it: the hidden contents are looked up only for the entries that hold one.
+fn file_secrets(indexes: &[Arc<LayerIndex>], merged: &Merged) -> Vec<crate::secrets::Secret> {
+    let holding: HashSet<(u32, u32)> = (indexes.iter().enumerate())
+        .flat_map(|(l, index)| {
+            let l = u32::try_from(l).unwrap_or(u32::MAX);
+            index.secrets.iter().map(move |(e, _)| (l, *e))
+        })
+        .collect();
+    if holding.is_empty() {
+        return Vec::new();
+    }
+    let hidden: HashMap<(u32, u32), usize> = (merged.hidden.iter())
+        .filter_map(|item| {
+            let inode = merged.tree.inodes().get(item.inode.0 as usize)?;
+            let at = (inode.layer, inode.entry);
+            holding.contains(&at).then_some((at, item.hidden_by_layer))
+        })
+        .collect();
+    let key = |layer: usize, entry: u32| (u32::try_from(layer).unwrap_or(u32::MAX), entry);
+    crate::secrets::file_findings(
+        indexes
+            .iter()
+            .enumerate()
+            .map(|(l, index)| (l, index.secrets.as_slice())),
+        |layer, entry| {
+            let entry = indexes.get(layer)?.entries.get(entry as usize)?;
+            Some(String::from_utf8_lossy(&entry.path).into_owned())
+        },
+        |layer, entry| hidden.get(&key(layer, entry)).copied(),
+    )
 }
 
 /// A warning for a layer that inflates more than `ratio` times, as decompression bombs do.
@@ -359,7 +398,7 @@ pub(super) fn layer_commands(
     input: &str,
     warnings: &mut Vec<Warning>,
 ) -> (Vec<Option<String>>, Vec<crate::secrets::Secret>) {
-    let mut secrets = Vec::new();
+    let mut secrets = plan.secrets.clone();
     let mut commands: Vec<Option<String>> = Vec::new();
     for (entry, h) in plan.history.iter().enumerate() {
         let writes_layer = !h.empty_layer.unwrap_or(false);

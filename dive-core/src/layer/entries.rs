@@ -22,6 +22,7 @@ use super::tar_reader::{BLOCK, Data, Member, TarError, TarReader};
 use crate::aligned::AlignedBuf;
 use crate::error::{EntryWarnings, Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
+use crate::secrets::{FileSecret, PREFIX_BYTES, file_wanted, scan_file};
 
 /// The largest real size a GNU sparse file is counted at: 16 TiB, ext4's largest file.
 /// A sparse file's real size is the one size in a tar no bytes back (`/var/log/lastlog`
@@ -30,6 +31,11 @@ pub(crate) const SPARSE_REAL_SIZE_MAX: u64 = 1 << 44;
 
 /// Package database bytes a layer may hold per entry before it, beyond `--max-metadata`.
 const CAPTURED_PER_ENTRY: u64 = 1024;
+/// Bytes of candidate files read for secrets per layer (heads of at most
+/// [`PREFIX_BYTES`] each): a layer of many candidates is read this far, the rest counted.
+pub(crate) const SECRET_BYTES_PER_LAYER: u64 = 64 << 20;
+/// Secrets kept per layer; more are counted in a warning.
+const SECRETS_KEPT_PER_LAYER: usize = 1024;
 /// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
 /// layer of CUDA wheels holds a few thousand.
 const DEVICE_ROWS_KEPT: usize = 1 << 16;
@@ -46,6 +52,14 @@ pub(super) struct Walk {
     hashes: Vec<Option<ContentHash>>,
     /// ELF debug bytes of the files that have some, by entry index.
     debug: Vec<(u32, u64)>,
+    /// Secrets of the files that hold some, by entry index.
+    secrets: Vec<(u32, FileSecret)>,
+    /// Bytes of candidate files read for secrets, against [`SECRET_BYTES_PER_LAYER`].
+    secret_bytes: u64,
+    /// Candidate files not read: the layer's candidates passed the cap.
+    secret_unread: u64,
+    /// Secrets found and not kept: the layer held more than [`SECRETS_KEPT_PER_LAYER`].
+    secret_unkept: u64,
     /// Some entry is a hard link: [`Walk::resolve_links`] has work to do at the end.
     hardlinks: bool,
     path_seed: u64,
@@ -78,6 +92,10 @@ impl Walk {
             device: Vec::new(),
             hashes: Vec::new(),
             debug: Vec::new(),
+            secrets: Vec::new(),
+            secret_bytes: 0,
+            secret_unread: 0,
+            secret_unkept: 0,
             hardlinks: false,
             path_seed: RandomState::new().hash_one(0u8),
             warnings: Vec::new(),
@@ -297,8 +315,17 @@ impl Walk {
                 Err(err) => self.unreadable_data(here(), &err),
             }
         } else if readable && self.hash_contents {
-            match hash_and_sample(tar.data(), size) {
+            let head_len = if file_wanted(&record.path, size) {
+                self.secret_head(size)
+            } else {
+                None
+            };
+            let mut head = head_len.map(Vec::with_capacity);
+            match hash_and_sample(tar.data(), size, head.as_mut()) {
                 Ok((hash, sample)) => {
+                    if let Some(head) = head {
+                        self.keep_secrets(index, &record.path, &head);
+                    }
                     content_hash = Some(hash);
                     if let Some((sample, scanner)) = sample {
                         let sections =
@@ -337,6 +364,55 @@ impl Walk {
     fn keep_debug_bytes(&mut self, index: u32, bytes: u64) {
         if bytes > 0 {
             self.debug.push((index, bytes));
+        }
+    }
+
+    /// How many bytes of a secrets candidate of `size` bytes to read, within the layer's
+    /// allowance ([`SECRET_BYTES_PER_LAYER`]); `None` counts it as not read.
+    fn secret_head(&mut self, size: u64) -> Option<usize> {
+        let len = size.min(PREFIX_BYTES as u64);
+        if self.secret_bytes.saturating_add(len) > SECRET_BYTES_PER_LAYER {
+            self.secret_unread += 1;
+            return None;
+        }
+        self.secret_bytes += len;
+        usize::try_from(len).ok()
+    }
+
+    /// Keeps what a candidate's head holds (entries come in tar order).
+    fn keep_secrets(&mut self, index: u32, path: &[u8], head: &[u8]) {
+        for secret in scan_file(path, head) {
+            if self.secrets.len() >= SECRETS_KEPT_PER_LAYER {
+                self.secret_unkept += 1;
+            } else {
+                self.secrets.push((index, secret));
+            }
+        }
+    }
+
+    /// Reads the heads of a seekable layer's secrets candidates ([`file_wanted`]): one
+    /// positioned read each, within the layer's allowance.
+    pub(super) fn resolve_secrets<R: Read + Seek>(&mut self, reader: &mut R) {
+        let mut head = Vec::new();
+        for index in 0..self.entries.len() {
+            let entry = &self.entries[index];
+            if entry.kind != EntryKind::File || entry.sparse || !file_wanted(&entry.path, entry.size)
+            {
+                continue;
+            }
+            let (base, size) = (entry.data_offset(), entry.size);
+            let Some(len) = self.secret_head(size) else {
+                continue;
+            };
+            head.clear();
+            let read = reader
+                .seek(io::SeekFrom::Start(base))
+                .and_then(|_| reader.by_ref().take(len as u64).read_to_end(&mut head));
+            if read.is_err() {
+                continue;
+            }
+            let path = self.entries[index].path.clone();
+            self.keep_secrets(u32::try_from(index).unwrap_or(u32::MAX), &path, &head);
         }
     }
 
@@ -391,6 +467,11 @@ impl Walk {
             location,
             format!("file data is truncated or unreadable: {err}"),
         );
+    }
+
+    /// Whether the walk stopped early (damaged or truncated data, too many entries).
+    pub(super) fn failed(&self) -> bool {
+        self.failed
     }
 
     pub(super) fn tail_start(&self) -> u64 {
@@ -450,6 +531,22 @@ impl Walk {
     }
 
     pub(super) fn finish(mut self, size_uncompressed: u64) -> LayerIndex {
+        if self.secret_unread > 0 {
+            let message = format!(
+                "secrets: {} candidate files not read: this layer's candidates pass \
+                 {SECRET_BYTES_PER_LAYER} bytes",
+                self.secret_unread
+            );
+            self.warn_layer(Location::default(), message);
+        }
+        if self.secret_unkept > 0 {
+            let message = format!(
+                "secrets: {} more values found and not listed: the layer holds more than \
+                 {SECRETS_KEPT_PER_LAYER}",
+                self.secret_unkept
+            );
+            self.warn_layer(Location::default(), message);
+        }
         if self.unkept_device > 0 {
             let message = format!(
                 "CUDA device code of {} files not kept: the layer's files hold more than \
@@ -480,15 +577,19 @@ impl Walk {
             device: self.device,
             hashes: self.hashes,
             debug: self.debug,
+            secrets: self.secrets,
+            secret_bytes: self.secret_bytes,
         }
     }
 }
 
 /// Hashes a streamed file (BLAKE3, as the merge hashes files of mapped layers) and, when
-/// it is an ELF file, keeps its header and tail and follows its fat binaries.
+/// it is an ELF file, keeps its header and tail and follows its fat binaries; fills `head`
+/// with its first bytes, up to its capacity, when given.
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
+    mut head: Option<&mut Vec<u8>>,
 ) -> io::Result<(ContentHash, Option<(elf_sections::Sample, Scanner)>)> {
     let mut hasher = blake3::Hasher::new();
     let mut sample = elf_sections::Sample::new(size);
@@ -496,6 +597,10 @@ fn hash_and_sample<I: Input>(
     let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
         hasher.update(chunk);
+        if let Some(head) = head.as_deref_mut() {
+            let room = head.capacity() - head.len();
+            head.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
         if sample.is_elf() != Some(false) {
             scanner.feed(chunk);
             sample.take(pos, chunk);

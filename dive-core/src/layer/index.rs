@@ -234,6 +234,10 @@ pub struct LayerIndex {
     /// Debug bytes of the ELF files that have some, by entry index, in tar order
     /// ([`LayerIndex::debug_bytes`]).
     pub debug: Vec<(u32, u64)>,
+    /// Secrets the heads of candidate files hold, by entry index, in tar order.
+    pub secrets: Vec<(u32, crate::secrets::FileSecret)>,
+    /// Bytes of candidate files read for secrets (the heads only).
+    pub secret_bytes: u64,
 }
 
 impl LayerIndex {

@@ -37,6 +37,7 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
     walk.run(&mut tar);
     let mut reader = tar.into_inner().into_inner();
     walk.resolve_elf(&mut reader);
+    walk.resolve_secrets(&mut reader);
     let tail_start = walk.tail_start().min(len);
     let mut zeros = NonZeroCounter::default();
     let tail = reader
@@ -147,7 +148,11 @@ pub(super) fn walk_tar_stream<D: BufRead>(
     // Read to the end: the uncompressed size includes the end blocks and any padding.
     let mut rest = tar.into_inner().0;
     let mut zeros = NonZeroCounter::default();
-    if let Err(err) = io::copy(&mut rest, &mut zeros) {
+    // A walk that stopped at damage said so already: the decoder may fail again here, or
+    // not, depending on how much it was asked for before.
+    if let Err(err) = io::copy(&mut rest, &mut zeros)
+        && !walk.failed()
+    {
         walk.warn_layer(
             Location::default().offset(rest.count),
             format!(

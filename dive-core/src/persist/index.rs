@@ -14,6 +14,8 @@ pub(crate) struct SavedIndex {
     file_bytes: u64,
     captured: Vec<(u32, crate::layer::Captured)>,
     device: Vec<(u32, DeviceCode)>,
+    /// Secrets the walk found in files (values redacted as the walk read them).
+    secrets: Vec<(u32, crate::secrets::FileSecret)>,
 }
 
 impl SavedIndex {
@@ -29,6 +31,7 @@ impl SavedIndex {
             file_bytes: index.file_bytes,
             captured: index.captured.clone(),
             device: index.device.clone(),
+            secrets: index.secrets.clone(),
         }
     }
 
@@ -67,6 +70,8 @@ impl SavedIndex {
             captured: self.captured,
             digests: None,
             device: self.device,
+            secrets: self.secrets,
+            secret_bytes: 0,
         }
     }
 
@@ -106,6 +111,11 @@ impl SavedIndex {
         }
         if !self.device.is_sorted_by_key(|(e, _)| *e) {
             return Err("device code is not in entry order".to_owned());
+        }
+        if let Some((e, _)) = self.secrets.iter().find(|(e, _)| *e as usize >= len) {
+            return Err(format!(
+                "secret of entry {e} is past the layer's {len} entries"
+            ));
         }
         Ok(())
     }

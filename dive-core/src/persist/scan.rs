@@ -53,6 +53,9 @@ struct SavedScan {
     indexes: Vec<SavedIndex>,
     /// The original run's warnings, final (relabelled, merge warnings included).
     warnings: Vec<SavedWarning>,
+    /// The secrets of the config, the history and the attestation (file secrets travel in
+    /// `indexes`), redacted.
+    secrets: Vec<crate::secrets::SavedSecret>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -168,6 +171,10 @@ fn saved(analysis: &Analysis) -> SavedScan {
                 message: w.message.clone(),
             })
             .collect(),
+        secrets: (analysis.secrets.iter())
+            .filter(|s| s.source != crate::secrets::SecretSource::File)
+            .map(crate::secrets::Secret::saved)
+            .collect(),
     }
 }
 
@@ -218,9 +225,13 @@ pub(crate) fn load(path: &Path) -> Result<LoadedScan> {
         .iter()
         .map(|l| Arc::clone(&saved[l.index as usize]))
         .collect();
-    // A scan saved before redaction existed still holds the values: redacted here too (a
-    // value redacted already is left as it is), and what is found is listed again.
-    let mut secrets = Vec::new();
+    // The secrets saved with the scan; a history line that still holds a value (a scan
+    // written by hand) is redacted here too (a value redacted already is left as it is),
+    // and what is found is listed.
+    let layer_count = scan.layers.len();
+    let mut secrets: Vec<crate::secrets::Secret> = (scan.secrets.into_iter())
+        .filter_map(|s| s.restore(layer_count))
+        .collect();
     let layers = scan
         .layers
         .into_iter()

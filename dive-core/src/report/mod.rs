@@ -8,6 +8,7 @@ mod gpu_code;
 unstable_mod!(html);
 mod json;
 mod optimisation;
+mod secrets;
 mod summary;
 mod text;
 

@@ -143,6 +143,8 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         }
     }
 
+    write_secrets(&mut out, analysis, md);
+
     let all = findings(analysis);
     let total = total_saving(&all);
     let heading = format!(
@@ -163,6 +165,32 @@ pub fn optimisation_report(analysis: &Analysis, format: ReportFormat, exact_byte
         }
     }
     out
+}
+
+/// The secrets the image ships, before any saving: a credential costs more than bytes.
+fn write_secrets(out: &mut String, analysis: &Analysis, md: bool) {
+    let Some(headline) = super::secrets::headline(analysis) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\n{}Secrets: {}\n",
+        if md { "## " } else { "" },
+        shown(&headline, md)
+    );
+    let bullet = if md { "- " } else { "  " };
+    let listed = super::secrets::ordered(analysis);
+    for secret in listed.iter().take(super::secrets::LISTED) {
+        let line = shown(&super::secrets::describe(secret), md);
+        let _ = writeln!(out, "{bullet}{line}");
+    }
+    if listed.len() > super::secrets::LISTED {
+        let more = listed.len() - super::secrets::LISTED;
+        let _ = writeln!(out, "{bullet}… {more} more in --json");
+    }
+    for fix in super::secrets::fixes(analysis) {
+        let _ = writeln!(out, "{bullet}Fix: {fix}.");
+    }
 }
 
 /// The findings as the report tells them: those that hold however the image is used, then

@@ -126,6 +126,18 @@ pub fn summary(analysis: &Analysis, options: SummaryOptions) -> String {
         facts.dive.user_wasted_fraction * 100.0
     );
 
+    if let Some(headline) = super::secrets::headline(analysis) {
+        let _ = writeln!(out, "\nSecrets    {headline}");
+        let listed = super::secrets::ordered(analysis);
+        for secret in listed.iter().take(super::secrets::LISTED) {
+            let _ = writeln!(out, "  {}", escape(&super::secrets::describe(secret)));
+        }
+        if listed.len() > super::secrets::LISTED {
+            let more = listed.len() - super::secrets::LISTED;
+            let _ = writeln!(out, "  … {more} more in --json");
+        }
+    }
+
     let _ = writeln!(out, "\nLayers");
     let _ = writeln!(
         out,

@@ -125,10 +125,14 @@ pub(crate) fn redact_history(
                 reason: f.rule.reason,
                 source: SecretSource::History,
                 name: f.name,
-                history_entry: entry,
+                path: None,
+                line: None,
+                history_entry: Some(entry),
                 layer,
                 visible: true,
+                hidden_by_layer: None,
                 confidence: f.rule.confidence,
+                example: false,
                 redacted: shown,
                 fix: BUILD_SECRET_FIX,
             });
@@ -160,7 +164,8 @@ fn candidates(line: &str) -> Vec<Found> {
         })
         .collect();
     for captures in flags.captures_iter(line) {
-        if let Some(value) = captures.get(1) {
+        // `--token $HF_TOKEN` names a variable: the value is wherever that was set.
+        if let Some(value) = captures.get(1).filter(|v| !reference.is_match(v.as_str())) {
             found.push(Found {
                 range: unquoted(line, value.range()),
                 rule: &SECRET_NAME,
@@ -339,7 +344,7 @@ mod tests {
         assert!(
             secrets
                 .iter()
-                .all(|s| s.layer == Some(2) && s.history_entry == 4)
+                .all(|s| s.layer == Some(2) && s.history_entry == Some(4))
         );
         // The same value always shows the same way: reports can be matched.
         assert_eq!(secrets[0].redacted, redacted(&hf, 3));
@@ -401,6 +406,15 @@ mod tests {
             r#"RUN |2 GREETING="hi DB_PASSWORD=hunter2 /bin/sh -c echo "x" # buildkit"#,
             &["hunter2"],
         );
+    }
+
+    /// A flag given a variable (`--token $HF_TOKEN`) holds no value: nothing to list.
+    #[test]
+    fn flags_given_a_variable_are_no_secret() {
+        let line = "RUN /bin/sh -c huggingface-cli login --token $HF_TOKEN # buildkit";
+        let (shown, secrets) = redact_history(line, 0, None);
+        assert_eq!(shown, line);
+        assert!(secrets.is_empty());
     }
 
     /// Short values show neither length nor fingerprint: a PIN is not guessable from them.

@@ -13,10 +13,19 @@
 //! regex (the `regex` crate never backtracks), its matches sorted once and merged in one
 //! pass; at most 64 secrets are listed per line, every value redacted.
 
+mod config;
+mod files;
 mod finding;
 mod history;
 mod rules;
 
+pub use files::FileSecret;
+pub(crate) use files::{
+    PREFIX_BYTES, findings as file_findings, scan as scan_file, wanted as file_wanted,
+};
+
+pub(crate) use config::{env_pairs, named_values};
+pub(crate) use finding::SavedSecret;
 pub use finding::{Secret, SecretSource};
 pub(crate) use history::redact_history;
 pub use rules::Confidence;

@@ -14,10 +14,24 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
+    /// Test data, documentation or an example: a vendor's documented example value, a
+    /// placeholder, or a file under `tests/`, `docs/`, `examples/`.
+    Low,
     /// A shape that is also common in other text (a JWT, an `sk-` key).
     Medium,
     /// A documented prefix and length that little else has.
     High,
+}
+
+impl Confidence {
+    /// The confidence in words, as the JSON names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
 }
 
 /// A rule for a value found in text.
@@ -146,6 +160,14 @@ pub(crate) fn tokens(text: &str) -> Vec<TokenMatch> {
         }
     }
     found
+}
+
+/// The token rule with ID `id`.
+pub(crate) fn token_rule(id: &str) -> Option<&'static TokenRule> {
+    TOKEN_RULES
+        .iter()
+        .chain([&SECRET_NAME])
+        .find(|r| r.id == id)
 }
 
 /// Whether every pattern compiled (a test holds it; if one did not, a line is redacted

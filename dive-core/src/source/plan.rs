@@ -108,6 +108,9 @@ pub(crate) struct Plan {
     pub base: BaseAnnotation,
     /// BuildKit's provenance attestation of the image, when the input carries one.
     pub provenance: Option<super::provenance::Provenance>,
+    /// Secrets of the config's `Env` and labels, the annotations and the provenance's
+    /// build arguments, redacted (the values are not kept).
+    pub secrets: Vec<crate::secrets::Secret>,
     pub warnings: Vec<Warning>,
 }
 

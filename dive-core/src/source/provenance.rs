@@ -40,9 +40,35 @@ pub(crate) struct Provenance {
 impl Provenance {
     /// The provenance an in-toto statement holds, if it is BuildKit's with layers and
     /// source locations (`mode=max`).
+    #[cfg(test)]
     pub(crate) fn parse(statement: &[u8]) -> Option<Provenance> {
-        let statement: Value = serde_json::from_slice(statement).ok()?;
-        let predicate = statement.get("predicate")?;
+        Self::parse_with_secrets(statement).0
+    }
+
+    /// The provenance an in-toto statement holds, and the secrets among the build
+    /// arguments it records (`mode=max` keeps their values), redacted.
+    pub(crate) fn parse_with_secrets(
+        statement: &[u8],
+    ) -> (Option<Provenance>, Vec<crate::secrets::Secret>) {
+        let Ok(statement) = serde_json::from_slice::<Value>(statement) else {
+            return (None, Vec::new());
+        };
+        let Some(predicate) = statement.get("predicate") else {
+            return (None, Vec::new());
+        };
+        let args = predicate
+            .pointer("/buildDefinition/externalParameters/request/args")
+            .or_else(|| predicate.pointer("/invocation/parameters/args"))
+            .and_then(Value::as_object);
+        let pairs = args.into_iter().flatten().filter_map(|(key, value)| {
+            Some((key.strip_prefix("build-arg:")?, value.as_str()?))
+        });
+        let secrets =
+            crate::secrets::named_values(crate::secrets::SecretSource::Provenance, pairs);
+        (Self::layers_of(predicate), secrets)
+    }
+
+    fn layers_of(predicate: &Value) -> Option<Provenance> {
         let metadata = predicate
             .pointer("/runDetails/metadata/buildkit_metadata")
             .or_else(|| {

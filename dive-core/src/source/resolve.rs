@@ -5,7 +5,7 @@
 //! one, and `manifest.json` lists exactly what is there. Its OCI manifest, when found, adds
 //! media types. Without `manifest.json`, `index.json` is walked (nested indexes included).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use super::store::Store;
 use crate::digest::sha256;
 use crate::error::{Error, Location, Result, Warning};
 use crate::limits::Limits;
+use crate::secrets::{Secret, SecretSource, env_pairs, named_values};
 
 const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -46,6 +47,38 @@ struct ConfigFile {
     rootfs: Option<RootFs>,
     #[serde(default)]
     history: Option<Vec<HistoryEntry>>,
+    /// The run settings: `Env` and `Labels` are read for secrets only (leniently: a
+    /// field of another shape holds none).
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+}
+
+impl ConfigFile {
+    /// The secrets of the config's `Env` and labels and of `annotations` (the manifest's,
+    /// the index entry's), each redacted.
+    fn secrets(&self, annotations: &[Option<&HashMap<String, String>>]) -> Vec<Secret> {
+        let run = self.config.as_ref();
+        let env: Vec<String> = run
+            .and_then(|c| c.get("Env"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(str::to_owned))
+            .collect();
+        let labels = run
+            .and_then(|c| c.get("Labels"))
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+        let mut found = named_values(SecretSource::Env, env_pairs(&env));
+        found.extend(named_values(SecretSource::Label, labels));
+        for map in annotations.iter().flatten() {
+            let pairs = map.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            found.extend(named_values(SecretSource::Annotation, pairs));
+        }
+        found
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +206,7 @@ impl Resolver<'_> {
         let mut manifest_digest = None;
         let mut base = BaseAnnotation::default();
         let mut provenance = None;
+        let mut secrets = Vec::new();
         // Docker 25+ also writes the OCI manifest: take media types from it when it matches.
         if let Ok(Some(index)) = self.store.read_meta("index.json")
             && let Ok(Some((digest, manifest))) =
@@ -185,7 +219,10 @@ impl Resolver<'_> {
                         .digest
                         .get_or_insert_with(|| desc.digest().to_string());
                 }
-                provenance = self.provenance(&index, None, &digest);
+                let (found, build_args) = self.provenance(&index, None, &digest);
+                provenance = found;
+                secrets = build_args;
+                secrets.extend(config.secrets(&[manifest.annotations().as_ref()]));
                 manifest_digest = Some(digest);
                 base = BaseAnnotation::from_annotations(manifest.annotations().as_ref());
             } else {
@@ -194,6 +231,9 @@ impl Resolver<'_> {
                     "index.json's manifest lists a different number of layers than manifest.json; used manifest.json",
                 ));
             }
+        }
+        if manifest_digest.is_none() {
+            secrets = config.secrets(&[]);
         }
         Ok(Plan {
             layout: Layout::DockerArchive,
@@ -206,6 +246,7 @@ impl Resolver<'_> {
             history: config.history.unwrap_or_default(),
             base,
             provenance,
+            secrets,
             warnings,
         })
     }
@@ -278,13 +319,17 @@ impl Resolver<'_> {
             &blob_path(&manifest_digest).unwrap_or_default(),
             &manifest_bytes,
         )?;
-        let provenance = self.provenance(bytes, Some(&top), &manifest_digest);
+        let (provenance, mut secrets) = self.provenance(bytes, Some(&top), &manifest_digest);
         let config_digest = manifest.config().digest().to_string();
         let config_bytes = self.blob_by_digest(&config_digest, "image config")?;
         let config: ConfigFile = self.json(
             &blob_path(&config_digest).unwrap_or_default(),
             &config_bytes,
         )?;
+        secrets.extend(config.secrets(&[
+            manifest.annotations().as_ref(),
+            top.annotations().as_ref(),
+        ]));
         let platform = config_platform(&config).or(offered);
         check_platform(self.input, selector, platform.as_ref())?;
         let layers = manifest
@@ -310,6 +355,7 @@ impl Resolver<'_> {
             history: config.history.unwrap_or_default(),
             base: BaseAnnotation::from_annotations(manifest.annotations().as_ref()),
             provenance,
+            secrets,
             warnings: Vec::new(),
         })
     }
@@ -324,7 +370,18 @@ impl Resolver<'_> {
         index: &[u8],
         top: Option<&Descriptor>,
         manifest: &str,
-    ) -> Option<Provenance> {
+    ) -> (Option<Provenance>, Vec<Secret>) {
+        self.provenance_statement(index, top, manifest)
+            .map_or_else(Default::default, |s| Provenance::parse_with_secrets(&s))
+    }
+
+    /// The bytes of the in-toto statement [`Resolver::provenance`] reads.
+    fn provenance_statement(
+        &self,
+        index: &[u8],
+        top: Option<&Descriptor>,
+        manifest: &str,
+    ) -> Option<Vec<u8>> {
         let index: ImageIndex = serde_json::from_slice(index).ok()?;
         let mut listed: Vec<Descriptor> = index.manifests().clone();
         // The index chosen, or (from `manifest.json`, which names none) the first few that
@@ -360,10 +417,8 @@ impl Resolver<'_> {
                 .and_then(|a| a.get(PREDICATE_TYPE))
                 .is_some_and(|t| t.starts_with(SLSA_PROVENANCE))
         })?;
-        let statement = self
-            .blob_by_digest(layer.digest().as_ref(), "provenance attestation")
-            .ok()?;
-        Provenance::parse(&statement)
+        self.blob_by_digest(layer.digest().as_ref(), "provenance attestation")
+            .ok()
     }
 
     /// Expands index descriptors into image manifests with their platforms.

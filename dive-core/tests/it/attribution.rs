@@ -261,11 +261,12 @@ fn the_demos_waste_is_what_its_dockerfile_did() {
         "root/.cache/pip/http-v2/a/1/b/c/d/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
         "root/.cache/pip/http-v2/e/2/f/0/a/0a1b2c3d4e5f60718293a4b5c6d7e8f9",
         "root/.cache/pip/selfcheck/5a0b2c.json",
+        "root/.cache/huggingface/token",
     ];
     assert_eq!(
         class(WasteClass::HiddenDeleted),
         sizes(&spec, &cache),
-        "the pip cache rm'd in a later layer"
+        "the pip cache and the login rm'd in a later layer"
     );
     assert_eq!(
         class(WasteClass::HiddenMetadataOnly),

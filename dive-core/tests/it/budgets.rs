@@ -182,3 +182,23 @@ fn implied_directories_are_bounded_by_the_entries() {
         .count();
     assert_eq!(skipped, 100, "the first hundred skipped entries are named");
 }
+
+#[test]
+fn secrets_read_heads_only_within_a_layers_allowance() {
+    // 50,000 candidates of 2 KiB in a gzip layer after a .env of 200 MB, and 50,000 in a
+    // plain layer read by seeking: 64 MiB of heads a layer at most, the .env's first 64 KiB.
+    let (written, analysis) = crafted("secrets", 0.1);
+    assert_eq!(written.count, 100_000);
+    let read = analysis.work().secret_bytes;
+    let allowance = 2 * (64 << 20);
+    assert!(read <= allowance, "{read}");
+    assert!(
+        read >= allowance - 2 * 2048 - 65_536,
+        "the allowance was used: {read}"
+    );
+    let env: Vec<_> = (analysis.secrets.iter())
+        .filter(|s| s.path.as_deref() == Some("app/.env"))
+        .collect();
+    assert_eq!(env.len(), 8, "the head's values, at most 8 a file");
+    assert!(env.iter().all(|s| s.line.unwrap() <= 8));
+}

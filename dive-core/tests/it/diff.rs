@@ -211,11 +211,11 @@ fn text_markdown_and_json_carry_the_same_diff() {
     let d = diff::diff(&old, &new, 5);
     let json: serde_json::Value =
         serde_json::from_str(&diff::render(&d, DiffFormat::Json, false)).unwrap();
-    common::assert_valid(&json, "diff.v2.schema.json");
+    common::assert_valid(&json, "diff.v3.schema.json");
     let mut broken = json.clone();
     broken["diff"]["paths"][0]["path"] = "no-slash".into();
-    assert!(!common::schema_errors(&broken, "diff.v2.schema.json").is_empty());
-    assert_eq!(json["schema_version"], 2);
+    assert!(!common::schema_errors(&broken, "diff.v3.schema.json").is_empty());
+    assert_eq!(json["schema_version"], 3);
     assert_eq!(json["diff"]["paths"].as_array().unwrap().len(), 5);
     assert_eq!(json["diff"]["packages"][0]["status"], "removed");
     assert_eq!(json["diff"]["new"]["reference"], "demo/ml-service:1.1");

@@ -35,11 +35,12 @@ fn demo_case() -> FixCase {
             // The two .deb files and the one list the generator wrote (testdata's fixtures).
             (5, &["apt-archives"], 20_012_544 + 9_801_232),
             (5, &["apt-lists"], 9_140_215),
-            // libtorch_cpu.so rewritten by chmod, and the pip cache deleted.
+            // libtorch_cpu.so rewritten by chmod, the pip cache and the Hugging Face login
+            // (the token and its newline) deleted.
             (
                 7,
                 &["hidden-metadata-only", "hidden-deleted"],
-                45_103_220 + 21_470_113 + 12_006_331 + 212,
+                45_103_220 + 21_470_113 + 12_006_331 + 212 + 40,
             ),
         ],
         cpu_only: false,
@@ -642,7 +643,7 @@ fn provenance_pairs_layers_with_lines_and_wins() {
             .iter()
             .map(|p| format!("sha256:{}", p.rsplit('/').next().unwrap()))
             .collect();
-        attach_provenance(&mut files, &digests, text, &lines).unwrap();
+        attach_provenance(&mut files, &digests, text, &lines, &[]).unwrap();
         let dir = tempfile::tempdir().unwrap();
         files.write_dir(dir.path()).unwrap();
         let analysis = dive_core::analyze(dive_core::Source::path(dir.path())).unwrap();

@@ -20,11 +20,13 @@ fn demo() -> (Analysis, Ledger) {
     )
 }
 
-/// The one result of a file holding a single rule of ours (after dive's three).
+/// The one result of a file holding a single rule of ours (after dive's three, before the
+/// secrets rule that is on by default).
 fn own(analysis: &Analysis, yaml: &str) -> gate::RuleResult {
     let rules = Rules::from_yaml("test.yml", yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"));
     let gate = gate::evaluate(analysis, &rules);
-    assert_eq!(gate.results.len(), 4, "{yaml}");
+    assert_eq!(gate.results.len(), 5, "{yaml}");
+    assert_eq!(gate.results[4].rule, "secrets", "{yaml}");
     gate.results[3].clone()
 }
 
@@ -127,7 +129,8 @@ rules:
         [
             "lowestEfficiency",
             "highestWastedBytes",
-            "highestUserWastedPercent"
+            "highestUserWastedPercent",
+            "secrets"
         ]
     );
     assert_eq!(gate.results[0].measured, Measured::Ratio(efficiency));
@@ -163,7 +166,10 @@ rules:
     for off in ["disabled", "off", "false", "DISABLED", "\"\""] {
         let rules = Rules::from_yaml(
             "t",
-            &format!("rules:\n  lowestEfficiency: {off}\n  highestUserWastedPercent: {off}\n"),
+            &format!(
+                "rules:\n  lowestEfficiency: {off}\n  highestUserWastedPercent: {off}\n\
+                 dive-rs:\n  secrets: {off}\n"
+            ),
         )
         .unwrap_or_else(|e| panic!("{off}: {e}"));
         let gate = gate::evaluate(&analysis, &rules);
@@ -283,6 +289,8 @@ fn unknown_rules_and_bad_values_are_errors_that_name_the_file() {
     }
     // Comments only, or nothing: dive's defaults.
     let rules = Rules::from_yaml("empty", "# nothing here\n").unwrap();
+    assert_eq!(rules.len(), 4, "dive's three and secrets");
+    let rules = Rules::from_yaml("off", "dive-rs:\n  secrets: disabled\n").unwrap();
     assert_eq!(rules.len(), 3);
 }
 
@@ -296,7 +304,7 @@ fn json_markdown_and_junit_carry_every_rule() {
         gate.count(Status::Fail),
         gate.count(Status::Skip),
     );
-    assert_eq!((total, skipped), (6, 1));
+    assert_eq!((total, skipped), (7, 1));
     assert!(failed >= 1);
 
     let json: serde_json::Value =

@@ -28,6 +28,7 @@ mod random_stacks;
 mod real_wheels;
 mod reinstall;
 mod scan;
+mod secrets;
 mod selection;
 mod tar_details;
 mod truncated;

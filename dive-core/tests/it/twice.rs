@@ -125,7 +125,7 @@ fn a_package_that_changed_environment_is_moved_in_the_diff() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&diff::render(&d, DiffFormat::Json, false)).unwrap();
-    common::assert_valid(&json, "diff.v2.schema.json");
+    common::assert_valid(&json, "diff.v3.schema.json");
 }
 
 /// (size, copies, cause, paths) of every duplicate group the twice image holds, from how

@@ -9,7 +9,7 @@ use crate::analysis::Analysis;
 use crate::attribution::Ecosystem;
 
 /// Version of the diff's JSON document.
-pub const DIFF_SCHEMA_VERSION: u32 = 2;
+pub const DIFF_SCHEMA_VERSION: u32 = 3;
 
 /// One image of the two.
 #[derive(Debug, Clone, Serialize)]
@@ -190,6 +190,12 @@ pub struct ImageDiff {
     /// Path-level changes in all (`paths` keeps the largest).
     #[doc(hidden)]
     pub path_changes: usize,
+    /// Secrets the new image ships that the old one does not, redacted.
+    #[doc(hidden)]
+    pub new_secrets: Vec<crate::secrets::Secret>,
+    /// Secrets of the old image the new one no longer ships.
+    #[doc(hidden)]
+    pub secrets_gone: usize,
 }
 
 fn side(analysis: &Analysis) -> Side {
@@ -238,7 +244,29 @@ pub fn diff(old: &Analysis, new: &Analysis, top: usize) -> ImageDiff {
         ),
         paths,
         path_changes: path_count,
+        new_secrets: new_secrets(old, new),
+        secrets_gone: new_secrets(new, old).len(),
     }
+}
+
+/// The secrets of `new` that `old` does not ship: the same rule, source, place and
+/// redacted value (fingerprints match a value without showing it), whatever its layer.
+fn new_secrets(old: &Analysis, new: &Analysis) -> Vec<crate::secrets::Secret> {
+    fn key(s: &crate::secrets::Secret) -> (&str, &str, Option<&str>, Option<&str>, &str) {
+        (
+            s.rule,
+            s.source.name(),
+            s.path.as_deref(),
+            s.name.as_deref(),
+            &s.redacted,
+        )
+    }
+    let before: std::collections::HashSet<_> = old.secrets.iter().map(key).collect();
+    new.secrets
+        .iter()
+        .filter(|s| !before.contains(&key(s)))
+        .cloned()
+        .collect()
 }
 
 fn layer_key(analysis: &Analysis, index: usize) -> Option<String> {

@@ -345,6 +345,18 @@ fn tables(diff: &ImageDiff, style: Style, exact: bool) -> String {
         );
     }
 
+    if !diff.new_secrets.is_empty() || diff.secrets_gone > 0 {
+        w.heading(&format!(
+            "Secrets: {} new in the new image, {} gone",
+            diff.new_secrets.len(),
+            diff.secrets_gone
+        ));
+        let rows: Vec<Vec<String>> = (diff.new_secrets.iter())
+            .map(|s| vec!["new".to_owned(), crate::report::secrets::describe(s)])
+            .collect();
+        w.table(&["change", "secret"], &[false, false], &rows);
+    }
+
     // A class that grew gets its fix.
     w.deltas("Waste", "class", &diff.waste, exact, |d| {
         WasteClass::ALL

@@ -112,6 +112,28 @@ pub(super) fn own_result(analysis: &Analysis, rules: &Rules, rule: &OwnRule) -> 
                 detail,
             )
         }
+        OwnKind::Secrets => {
+            let listed = crate::report::secrets::ordered(analysis);
+            let detail = if listed.is_empty() {
+                "no secret in files, history, Env, labels or provenance".to_owned()
+            } else {
+                let mut shown: Vec<String> = (listed.iter())
+                    .filter(|s| !s.example)
+                    .take(3)
+                    .map(|s| crate::report::secrets::describe(s))
+                    .collect();
+                let examples = listed.iter().filter(|s| s.example).count();
+                if examples > 0 {
+                    shown.push(format!("{examples} test data or examples, not counted"));
+                }
+                shown.join("; ")
+            };
+            (
+                Measured::Count(crate::report::secrets::counted(analysis) as u64),
+                limit_text(rule.limit, false),
+                detail,
+            )
+        }
         OwnKind::Reinstalled => {
             let reinstalls = &analysis.attribution.reinstalls;
             let detail = if reinstalls.is_empty() {

@@ -17,6 +17,7 @@
 //!   paths: { "/root/.cache/**": == 0 }
 //!   cuda-archs: [sm_80, sm_90]    # the GPUs the image runs on
 //!   cuda-other-archs: <= 1GB      # device code none of them can run
+//!   secrets: == 0                 # on unless "disabled": secrets that are not test data
 //! ```
 
 use std::fmt;
@@ -65,6 +66,7 @@ pub(crate) enum OwnKind {
     DuplicatePackages,
     Reinstalled,
     CudaOtherArchs,
+    Secrets,
     Package(NameGlob),
     Forbidden(Vec<NameGlob>),
     Waste(WasteClass),
@@ -145,6 +147,7 @@ struct OurSection {
     reinstalled: Option<Scalar>,
     cuda_archs: Option<Vec<String>>,
     cuda_other_archs: Option<Scalar>,
+    secrets: Option<Scalar>,
     #[serde(default)]
     packages: Ordered,
     #[serde(default)]
@@ -499,6 +502,18 @@ fn own_rules(section: OurSection) -> std::result::Result<Vec<OwnRule>, String> {
             scalar,
             false,
         )?;
+    }
+    // On by default, after the file's own: a shipped credential fails the gate unless the
+    // file says `secrets: disabled`.
+    match &section.secrets {
+        Some(scalar) if disabled(&scalar.text()) => {}
+        Some(scalar) => add("secrets", OwnKind::Secrets, scalar, true)?,
+        None => add(
+            "secrets",
+            OwnKind::Secrets,
+            &Scalar::Text("== 0".to_owned()),
+            true,
+        )?,
     }
     Ok(rules)
 }

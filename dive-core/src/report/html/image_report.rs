@@ -12,6 +12,7 @@ use crate::escape::escape_path;
 use crate::report::finding::{Finding, total_saving};
 use crate::report::findings::findings;
 use crate::report::optimisation::{capitalised, grouped};
+use crate::report::secrets;
 use crate::report::text::{clean_command, cut, human_bytes};
 
 /// One item as the script reads it (short keys: a page holds thousands).
@@ -149,6 +150,7 @@ pub fn report_html(analysis: &Analysis, exact: bool) -> String {
     body.push_str("</header>\n");
 
     let map = treemap_build::build(analysis);
+    secrets_section(&mut body, analysis);
     treemap_section(&mut body, &map, exact);
     families_section(&mut body, analysis, exact);
     layers_section(&mut body, analysis, exact);
@@ -420,6 +422,39 @@ fn write_findings(
         );
     }
     body.push_str("</ol>\n");
+}
+
+/// The secrets the image ships, first: a credential costs more than any byte.
+fn secrets_section(body: &mut String, analysis: &Analysis) {
+    let Some(headline) = secrets::headline(analysis) else {
+        return;
+    };
+    let _ = writeln!(
+        body,
+        "<section id=\"secrets\">\n<h2>Secrets: {}</h2>\n<ul>",
+        text(&headline)
+    );
+    let listed = secrets::ordered(analysis);
+    for secret in listed.iter().take(secrets::LISTED) {
+        let class = if secret.hidden_by_layer.is_some() {
+            "hidden"
+        } else {
+            "warn"
+        };
+        let _ = writeln!(
+            body,
+            "<li class=\"{class}\">{}</li>",
+            text(&secrets::describe(secret))
+        );
+    }
+    if listed.len() > secrets::LISTED {
+        let more = listed.len() - secrets::LISTED;
+        let _ = writeln!(body, "<li>… {more} more in --json</li>");
+    }
+    for fix in secrets::fixes(analysis) {
+        let _ = writeln!(body, "<li>Fix: {}</li>", text(fix));
+    }
+    body.push_str("</ul>\n</section>\n");
 }
 
 fn hidden_section(body: &mut String, analysis: &Analysis, exact: bool) {

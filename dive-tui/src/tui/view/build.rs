@@ -369,9 +369,41 @@ fn split_first(path: &[u8]) -> &[u8] {
     }
 }
 
-/// Waste classes → their largest paths.
+/// The secrets the image ships (hidden files first), then waste classes → their largest
+/// paths.
 pub fn waste(analysis: &Analysis) -> Outline {
     let mut pairs: Vec<(Option<u32>, Item)> = Vec::new();
+    if !analysis.secrets.is_empty() {
+        pairs.push((
+            None,
+            Item::parent(
+                format!("secrets ({})", analysis.secrets.len()),
+                0,
+                Target::Secrets,
+            ),
+        ));
+        let mut order: Vec<usize> = (0..analysis.secrets.len()).collect();
+        order.sort_by_key(|&i| {
+            let s = &analysis.secrets[i];
+            (
+                s.hidden_by_layer.is_none(),
+                std::cmp::Reverse(s.confidence),
+                i,
+            )
+        });
+        for i in order {
+            let secret = &analysis.secrets[i];
+            let place = secret
+                .path
+                .as_deref()
+                .map(|p| format!("/{p}"))
+                .or_else(|| secret.name.clone())
+                .unwrap_or_else(|| secret.source.name().to_owned());
+            let mut item = Item::leaf(format!("{place}  {}", secret.rule), 0, Target::Secret(i));
+            item.hidden = secret.hidden_by_layer.is_some();
+            pairs.push((Some(0), item));
+        }
+    }
     for (c, class) in analysis.attribution.waste.iter().enumerate() {
         let group = pairs.len() as u32;
         pairs.push((

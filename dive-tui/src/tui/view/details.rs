@@ -204,6 +204,62 @@ pub fn target(views: &Views, target: Target) -> Vec<DetailLine> {
                 line("why", "no package database lists these files"),
             ]
         }
+        Target::Secrets => {
+            let hidden = (analysis.secrets.iter())
+                .filter(|s| s.hidden_by_layer.is_some())
+                .count();
+            vec![
+                line("secrets", analysis.secrets.len().to_string()),
+                line(
+                    "hidden",
+                    format!("{hidden} deleted in a later layer, still shipped"),
+                ),
+                line(
+                    "values",
+                    "redacted: rule prefix, length, SHA-256 fingerprint",
+                ),
+                line("fix", "rotate each one: every copy of the image holds it"),
+            ]
+        }
+        Target::Secret(i) => {
+            let Some(secret) = analysis.secrets.get(i) else {
+                return Vec::new();
+            };
+            let mut out = vec![
+                line("secret", secret.rule),
+                line("why", secret.reason),
+                line("source", secret.source.name()),
+            ];
+            if let Some(path) = &secret.path {
+                let at = secret.line.map_or(String::new(), |l| format!(" line {l}"));
+                out.push(line("path", format!("/{path}{at}")));
+            }
+            if let Some(name) = &secret.name {
+                out.push(line("name", name.clone()));
+            }
+            if let Some(entry) = secret.history_entry {
+                out.push(line("history", format!("entry {entry}")));
+            }
+            if let Some(layer) = secret.layer {
+                out.push(line("shipped by", layer_name(analysis, layer)));
+            }
+            out.push(match secret.hidden_by_layer {
+                Some(by) => line(
+                    "hidden by",
+                    format!("{}: every pull still ships it", layer_name(analysis, by)),
+                ),
+                None => line("visible", "yes"),
+            });
+            let confidence = if secret.example {
+                "low: test data, documentation or an example"
+            } else {
+                secret.confidence.name()
+            };
+            out.push(line("confidence", confidence));
+            out.push(line("value", secret.redacted.clone()));
+            out.push(line("fix", secret.fix));
+            out
+        }
         Target::WasteClass(c) => {
             let Some(class) = attribution.waste.get(c) else {
                 return Vec::new();

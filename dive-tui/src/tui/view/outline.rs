@@ -28,6 +28,10 @@ pub enum Target {
     Unowned(usize),
     /// A waste class of [`dive_core::Attribution::waste`].
     WasteClass(usize),
+    /// The secrets the image ships ([`dive_core::Analysis::secrets`]).
+    Secrets,
+    /// One of them.
+    Secret(usize),
     /// One of a waste class's top paths.
     WastePath {
         /// The class.

@@ -95,6 +95,20 @@ if problems:
     sys.exit("compare.sh: the input is not what the table claims: " + "; ".join(problems))
 EOF
 
+# Secrets (#40): the crafted image of 1,000,000 candidate files and a 2 GiB .env (scale
+# $SECRETS_SCALE), whose gzip layer any reader inflates whole; the heads of candidates are
+# read in that pass, and by one positioned read each in its plain layer, 64 MiB a layer.
+SECRETS_TAR=$DIR/crafted-secrets.tar
+if [ ! -f "$SECRETS_TAR" ]; then
+  "$BIN/gen-testdata" crafted secrets "$SECRETS_TAR" "${SECRETS_SCALE:-1}" >&2
+fi
+mkdir -p "$DIR/secrets-layers"
+if [ -z "$(ls -A "$DIR/secrets-layers")" ]; then
+  tar -xf "$SECRETS_TAR" -C "$DIR/secrets-layers"
+fi
+SECRETS_GZ=$(for l in $(find "$DIR/secrets-layers" -name layer.tar); do
+  [ "$(head -c 2 "$l" | od -An -tx1 | tr -d ' ')" = 1f8b ] && echo "$l"; done | head -1)
+
 OUT=$(mktemp -d)
 # name::command; dive exits 1 when its default rules fail, hence -i.
 COMMANDS=(
@@ -114,6 +128,8 @@ COMMANDS=(
   "floor: pigz -dc all gzip layers::sh -c 'pigz -dc $(echo $GZ_BLOBS)'"
   "floor: zstd -dc largest zstd layer::zstd -dcq $BIG_ZST"
   "floor: openssl sha256 of the layers, 2 at a time::sh -c 'echo $(echo $LAYERS) | xargs -n 1 -P 2 openssl dgst -sha256'"
+  "dive-rs, crafted secrets image::$DIVE_RS $SECRETS_TAR --json"
+  "floor: zlib-rs inflate, the secrets image's gzip layer, 1 thread::$BIN/inflate-baseline $SECRETS_GZ"
 )
 i=0
 for entry in "${COMMANDS[@]}"; do
@@ -208,6 +224,8 @@ ratio(f"dive-rs peak RSS, {small} ÷ (64 MiB + 200 B × {wide_entries} = {limit:
 v = t[f"dive 0.13.1, {small}"] / t[f"dive-rs, {small}"]; ratio(f"dive ÷ dive-rs, {small} (× faster)", v, ">= 10", v >= 10)
 v = t[f"dive-rs, {small}"] / t[f"floor: tar -tf, {small}"]; ratio(f"dive-rs ÷ tar -tf, {small} (no target)", v, "-", True)
 v = rss[f"dive-rs, {small}"] / rss[f"dive 0.13.1, {small}"]; ratio(f"dive-rs ÷ dive peak RSS, {small} (no target)", v, "-", True)
+v = t["dive-rs, crafted secrets image"] / t["floor: zlib-rs inflate, the secrets image's gzip layer, 1 thread"]
+ratio("dive-rs ÷ inflate of its gzip layer, crafted secrets image (no target)", v, "-", True)
 screen = screens["dive-rs first screen, Docker 25 tar (tmux 200x50)"]
 xray = screens.get("xray 1.4.1 first screen, Docker 25 tar (tmux 200x50)")
 if xray:

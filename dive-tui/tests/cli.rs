@@ -39,7 +39,7 @@ fn the_demo_summary_tells_the_size_story() {
     for expected in [
         "demo/ml-service:1.0",
         "Layers",
-        "RUN |1 HF_TOKEN=hf_[REDACTED:39:",
+        "RUN pip install torch",
         "Secrets    6 secrets (1 deleted in a later layer and still shipped)",
         "/root/.cache/huggingface/token line 1: huggingface-token-file (high)",
         "deleted or replaced by layer 3: every pull still ships it",

@@ -210,3 +210,190 @@ fn a_secret_in_the_dockerfile_itself_still_matches_its_line() {
 
 /// An `ADD` from a URL holding a password (compared redacted too).
 const ADDED: &str = "https://deploy:hunter2-deploy-pass@files.example/app.tgz";
+
+/// The bundled demo, which ships the three classic leaks.
+fn demo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo/ml-service.tar")
+}
+
+/// The demo's three leaks in every output, each with its layer and redacted: the token the
+/// build argument records (layers 1 to 3), the login file it left in layer 2 that layer 3
+/// deletes, and the `.env` of layer 4; the gate fails on them; no output holds a value.
+#[test]
+fn the_demos_three_leaks_are_in_every_output_with_their_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = demo();
+    let demo = demo.to_str().unwrap();
+    let values = [
+        dive_testdata::DEMO_HF_TOKEN,
+        dive_testdata::DEMO_DB_PASSWORD,
+        dive_testdata::DEMO_OPENAI_KEY,
+    ];
+    let (summary, _) = run(dir.path(), &[demo, "--summary"]);
+    for line in [
+        "/root/.cache/huggingface/token line 1: huggingface-token-file (high), [REDACTED:39:",
+        "added by layer 2, deleted or replaced by layer 3: every pull still ships it",
+        "history entry 3: HF_TOKEN: huggingface-token (high), hf_[REDACTED:39:",
+        "/app/.env line 2: url-credentials (high), [REDACTED:20:",
+        "/app/.env line 3: openai-style-key (medium), sk-[REDACTED:",
+    ] {
+        assert!(summary.contains(line), "{line:?} missing in\n{summary}");
+    }
+    let (text, _) = run(dir.path(), &[demo, "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let listed: Vec<(String, u64, bool)> = json["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let place = s["path"].as_str().or(s["name"].as_str()).unwrap();
+            (
+                place.to_owned(),
+                s["layer"].as_u64().unwrap(),
+                s["visible"] == true,
+            )
+        })
+        .collect();
+    for want in [
+        ("root/.cache/huggingface/token".to_owned(), 2, false),
+        ("HF_TOKEN".to_owned(), 1, true),
+        ("HF_TOKEN".to_owned(), 2, true),
+        ("HF_TOKEN".to_owned(), 3, true),
+        ("app/.env".to_owned(), 4, true),
+    ] {
+        assert!(listed.contains(&want), "{want:?} not in {listed:?}");
+    }
+    for (format, needle) in [
+        ("text", "Secrets: 6 secrets"),
+        ("markdown", "## Secrets: 6 secrets"),
+        ("html", "<section id=\"secrets\">"),
+    ] {
+        let (report, status) = run(dir.path(), &["report", demo, "--format", format]);
+        assert!(status.success(), "{report}");
+        assert!(report.contains(needle), "{format}: {report}");
+        for place in ["huggingface/token", "HF_TOKEN", "/app/.env"] {
+            assert!(report.contains(place), "{format}: {place} missing");
+        }
+        for value in values {
+            assert!(!report.contains(value), "{format} printed {value}");
+        }
+    }
+    for format in ["text", "json", "junit", "markdown"] {
+        let (gate, status) = run(dir.path(), &["ci", demo, "--format", format]);
+        assert_eq!(status.code(), Some(1), "{format}: {gate}");
+        assert!(gate.contains("secrets"), "{format}: {gate}");
+        assert!(gate.contains("huggingface-token-file"), "{format}: {gate}");
+        for value in values {
+            assert!(!gate.contains(value), "ci {format} printed {value}");
+        }
+    }
+    for out in [&summary, &text] {
+        for value in values {
+            assert!(!out.contains(value), "printed {value}");
+        }
+    }
+}
+
+/// Every rule's positive case of `dive_testdata::secrets`, visible and hidden, in every
+/// command and format, and through a saved scan: never a value; the diff against an image
+/// without them names each as new.
+#[test]
+fn file_secrets_never_reach_an_output() {
+    use dive_testdata::secrets::{VALUES, secrets_image};
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = docker25(
+        &[&build(&secrets_image()).unwrap()],
+        Compression::Gzip,
+        false,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("secrets.tar"), bytes).unwrap();
+    let clean = ImageSpec::new(
+        "secrets/clean:1",
+        vec![LayerSpec::new(
+            "ADD file:0 in / ",
+            vec![Op::file("bin/sh", 4_000, 1)],
+        )],
+    );
+    let bytes = docker25(&[&build(&clean).unwrap()], Compression::Gzip, false).unwrap();
+    std::fs::write(dir.path().join("clean.tar"), bytes).unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["secrets.tar", "--summary"],
+        vec!["secrets.tar", "--json"],
+        vec!["secrets.tar", "--summary", "--save", "scan.dive"],
+        vec!["scan.dive", "--json"],
+        vec!["report", "secrets.tar"],
+        vec!["report", "secrets.tar", "--format", "markdown"],
+        vec!["report", "secrets.tar", "--format", "html"],
+        vec!["ci", "secrets.tar"],
+        vec!["ci", "secrets.tar", "--format", "junit"],
+        vec!["diff", "clean.tar", "secrets.tar"],
+        vec!["diff", "clean.tar", "secrets.tar", "--format", "html"],
+    ];
+    for args in &runs {
+        let (text, _) = run(dir.path(), args);
+        for value in VALUES {
+            assert!(!text.contains(value), "{args:?} printed {value}:\n{text}");
+        }
+    }
+    let scan = std::fs::read(dir.path().join("scan.dive")).unwrap();
+    for value in VALUES {
+        assert!(
+            !scan.windows(value.len()).any(|w| w == value.as_bytes()),
+            "{value}"
+        );
+    }
+    let (text, _) = run(dir.path(), &["diff", "clean.tar", "secrets.tar", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let new = json["diff"]["new_secrets"].as_array().unwrap();
+    assert_eq!(
+        new.len(),
+        dive_testdata::secrets::expected().len(),
+        "{new:#?}"
+    );
+    assert_eq!(json["diff"]["secrets_gone"], 0);
+    let (text, _) = run(dir.path(), &["diff", "clean.tar", "secrets.tar"]);
+    assert!(
+        text.contains("Secrets: 11 new in the new image, 0 gone"),
+        "{text}"
+    );
+}
+
+/// The interactive view's Waste pane opens with the secrets, hidden ones first, and the
+/// details of one say where it is, which layer ships it and which hid it.
+#[test]
+fn the_waste_pane_lists_secrets_first_with_their_details() {
+    use dive_tui::tui::view::build::waste;
+    use dive_tui::tui::view::outline::Target;
+    let analysis = dive_core::analyze(dive_core::Source::path(demo())).unwrap();
+    let outline = waste(&analysis);
+    let first = outline.item(outline.rows()[0].item);
+    assert_eq!(first.label, "secrets (6)");
+    let children: Vec<&str> = first
+        .children
+        .iter()
+        .map(|&c| outline.item(c).label.as_str())
+        .collect();
+    assert_eq!(
+        children[0], "/root/.cache/huggingface/token  huggingface-token-file",
+        "{children:?}"
+    );
+    assert!(outline.item(first.children[0]).hidden);
+    let Target::Secret(i) = outline.item(first.children[0]).target else {
+        panic!("not a secret");
+    };
+    let views = dive_tui::tui::view::panes::Views::new(analysis.clone());
+    let lines = dive_tui::tui::view::details::target(&views, Target::Secret(i));
+    let text: Vec<String> = lines.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let text = text.join("\n");
+    for want in [
+        "secret: huggingface-token-file",
+        "path: /root/.cache/huggingface/token line 1",
+        "hidden by: ",
+        "every pull still ships it",
+        "value: [REDACTED:39:",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+    assert!(!text.contains(dive_testdata::DEMO_HF_TOKEN));
+}

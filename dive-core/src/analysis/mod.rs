@@ -102,12 +102,51 @@ impl LayerFacts {
     }
 }
 
-/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, spaces folded.
+/// A Dockerfile step as people wrote it: `/bin/sh -c #(nop) ` noise removed, and of
+/// BuildKit's `RUN |1 HF_TOKEN=… /bin/sh -c CMD # buildkit` the build arguments (the
+/// secrets section and `created_by` keep them, redacted), the shell and the marker; spaces
+/// folded.
 pub(crate) fn clean_command(command: &str) -> String {
     let command = command.trim();
-    let command = command.strip_prefix("/bin/sh -c ").unwrap_or(command);
-    let command = command.strip_prefix("#(nop) ").unwrap_or(command);
-    command.split_whitespace().collect::<Vec<_>>().join(" ")
+    let (run, body) = match command.strip_prefix("RUN ") {
+        Some(body) => ("RUN ", body.trim_start()),
+        None => ("", command),
+    };
+    // Build arguments run from `|N` to the shell; a JSON-form RUN has no shell to find.
+    let body = match body.strip_prefix('|') {
+        Some(rest) => rest.find(" /bin/sh -c ").map_or(body, |at| &rest[at + 1..]),
+        None => body,
+    };
+    let body = body.strip_prefix("/bin/sh -c ").unwrap_or(body);
+    let body = body.strip_prefix("#(nop) ").unwrap_or(body);
+    let body = body.strip_suffix(" # buildkit").unwrap_or(body);
+    let words: Vec<&str> = body.split_whitespace().collect();
+    format!("{run}{}", words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_command;
+
+    #[test]
+    fn commands_read_as_the_dockerfile_wrote_them() {
+        for (history, shown) in [
+            ("/bin/sh -c #(nop)  ENV A=1", "ENV A=1"),
+            ("/bin/sh -c apt-get   update", "apt-get update"),
+            (
+                "RUN |1 HF_TOKEN=hf_[REDACTED:39:d36a3980] /bin/sh -c pip install x # buildkit",
+                "RUN pip install x",
+            ),
+            ("RUN /bin/sh -c make # buildkit", "RUN make"),
+            (
+                "RUN |1 A=b python -c 1 # buildkit",
+                "RUN |1 A=b python -c 1",
+            ),
+            ("COPY app/ /app # buildkit", "COPY app/ /app"),
+        ] {
+            assert_eq!(clean_command(history), shown, "{history}");
+        }
+    }
 }
 
 /// A visible file, for the largest-files list.

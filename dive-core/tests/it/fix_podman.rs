@@ -43,7 +43,7 @@ fn databases(analysis: &Analysis) -> u64 {
 }
 
 /// Images this test tagged, removed when it ends (the disk of a CI machine is not ours).
-struct Tags(Vec<String>);
+pub(crate) struct Tags(pub(crate) Vec<String>);
 
 impl Drop for Tags {
     fn drop(&mut self) {
@@ -57,7 +57,7 @@ impl Drop for Tags {
     }
 }
 
-fn podman(args: &[&str], dir: &Path) -> String {
+pub(crate) fn podman(args: &[&str], dir: &Path) -> String {
     let out = Command::new("podman")
         .args(args)
         .current_dir(dir)

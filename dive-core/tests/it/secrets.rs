@@ -104,3 +104,100 @@ fn a_saved_scan_and_the_layer_cache_keep_the_secrets() {
         assert_eq!(found(&analysis), expected(), "cache {round}");
     }
 }
+
+/// A real build: `podman build --isolation=chroot --build-arg HF_TOKEN=…` of a Dockerfile
+/// that copies a key, deletes it in the next step (which uses the token), and copies a
+/// `.env`. buildah records the build argument in the history as BuildKit does.
+#[test]
+fn a_real_podman_build_ships_its_build_argument_and_the_deleted_key() {
+    use dive_testdata::podman::{BASE_TAG, base_rootfs};
+    use dive_testdata::secrets::{DB_PASSWORD, HF_TOKEN, SSH_KEY};
+    use dive_testdata::tools::{Tool, available};
+
+    use crate::fix_podman::{Tags, podman};
+    if !available(&[Tool::Program("podman"), Tool::Program("busybox")]) {
+        return;
+    }
+    let busybox = std::process::Command::new("sh")
+        .args(["-c", "command -v busybox"])
+        .output()
+        .unwrap()
+        .stdout;
+    let busybox = std::fs::read(String::from_utf8(busybox).unwrap().trim()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tag = "localhost/dive-rs-secrets:podman";
+    let _tags = Tags(vec![BASE_TAG.to_owned(), tag.to_owned()]);
+    std::fs::write(
+        dir.path().join("rootfs.tar"),
+        base_rootfs(&busybox).unwrap(),
+    )
+    .unwrap();
+    podman(&["import", "--quiet", "rootfs.tar", BASE_TAG], dir.path());
+    std::fs::write(dir.path().join("id_ed25519"), SSH_KEY).unwrap();
+    std::fs::write(
+        dir.path().join("app.env"),
+        format!("DB_PASSWORD={DB_PASSWORD}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {BASE_TAG}\nARG HF_TOKEN\nCOPY id_ed25519 /root/.ssh/id_ed25519\n\
+             RUN rm /root/.ssh/id_ed25519 && test -n \"$HF_TOKEN\"\nCOPY app.env /app/.env\n"
+        ),
+    )
+    .unwrap();
+    let build_arg = format!("HF_TOKEN={HF_TOKEN}");
+    podman(
+        &[
+            "build",
+            "--isolation=chroot",
+            "--quiet",
+            "--build-arg",
+            &build_arg,
+            "--tag",
+            tag,
+            ".",
+        ],
+        dir.path(),
+    );
+    podman(
+        &[
+            "save",
+            "--format",
+            "docker-archive",
+            "--output",
+            "image.tar",
+            tag,
+        ],
+        dir.path(),
+    );
+    let analysis = common::analyze_path(&dir.path().join("image.tar"));
+    let found: Vec<(&str, &str, bool)> = (analysis.secrets.iter())
+        .filter(|s| s.source.name() != "env")
+        .map(|s| (s.source.name(), s.rule, s.visible))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("history", "huggingface-token", true),
+            ("file", "ssh-private-key", false),
+            ("file", "dotenv-secret", true),
+        ],
+        "{:#?}",
+        analysis.secrets
+    );
+    let key = &analysis.secrets[1];
+    let (added, hidden_by) = (key.layer.unwrap(), key.hidden_by_layer.unwrap());
+    assert_eq!(hidden_by, added + 1, "deleted by the next step");
+    assert_eq!(
+        analysis.secrets[0].layer,
+        Some(hidden_by),
+        "the RUN that used the token"
+    );
+    let json = serde_json::to_string(&dive_core::report::to_json(&analysis)).unwrap();
+    let summary = dive_core::report::summary(&analysis, Default::default());
+    for value in [HF_TOKEN, DB_PASSWORD, "QyNTUxOQAAACDdiverssecretkeybody"] {
+        assert!(!json.contains(value) && !summary.contains(value), "{value}");
+    }
+}

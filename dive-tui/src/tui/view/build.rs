@@ -446,7 +446,13 @@ pub fn waste(analysis: &Analysis) -> Outline {
             pairs.push((Some(group), item));
         }
     }
-    Outline::from_pairs(pairs)
+    let mut outline = Outline::from_pairs(pairs);
+    if !analysis.secrets.is_empty() {
+        // Secrets hold no bytes worth sorting by: they stay on top, the classes (already
+        // largest first) below.
+        outline.pin_roots();
+    }
+    outline
 }
 
 /// Every visible file, largest first, as one flat list.

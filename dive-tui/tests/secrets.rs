@@ -92,7 +92,7 @@ fn no_output_ever_holds_a_secret() {
         vec!["ci", "image.tar", "--format", "junit"],
         vec!["ci", "image.tar", "--format", "json"],
         vec!["diff", "image.tar", "image.tar"],
-        vec!["diff", "image.tar", "image.tar", "--json"],
+        vec!["diff", "image.tar", "image.tar", "--format", "json"],
         vec![
             "fix",
             "image.tar",
@@ -343,7 +343,10 @@ fn file_secrets_never_reach_an_output() {
             "{value}"
         );
     }
-    let (text, _) = run(dir.path(), &["diff", "clean.tar", "secrets.tar", "--json"]);
+    let (text, _) = run(
+        dir.path(),
+        &["diff", "clean.tar", "secrets.tar", "--format", "json"],
+    );
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let new = json["diff"]["new_secrets"].as_array().unwrap();
     assert_eq!(

@@ -199,6 +199,9 @@ pub struct Analysis {
     pub(crate) provenance: Option<crate::source::Provenance>,
     /// Secrets the image ships, redacted.
     pub secrets: Vec<crate::secrets::Secret>,
+    /// Secrets found in files past the caps and not listed (test data aside): the gate
+    /// counts them.
+    pub(crate) secrets_unlisted: u64,
 }
 
 /// Work an analysis did beyond walking its layers, counted so that its budget can be held

@@ -268,7 +268,20 @@ pub(super) fn finish(
         own_bytes: total_file_bytes,
     };
     let mut secrets = record.secrets;
-    secrets.extend(file_secrets(&indexes, &merged));
+    let (in_files, unlisted) = file_secrets(&indexes, &merged);
+    secrets.extend(in_files);
+    if unlisted > 0 {
+        warnings.push(Warning::new(
+            Location::input(&record.input),
+            format!(
+                "secrets: {unlisted} more found in files and not listed: the image holds more \
+                 than {} (the gate counts them)",
+                crate::secrets::FILE_SECRETS_LISTED
+            ),
+        ));
+    }
+    let secrets_unlisted =
+        (indexes.iter()).fold(unlisted, |sum, i| sum.saturating_add(i.secret_unkept));
     let secret_bytes = (indexes.iter()).fold(0u64, |sum, i| sum.saturating_add(i.secret_bytes));
     let analysis = Analysis {
         input: record.input,
@@ -290,6 +303,7 @@ pub(super) fn finish(
         dockerfile: None,
         provenance: record.provenance,
         secrets,
+        secrets_unlisted,
     };
     let attributing = Attributing {
         hasher,
@@ -303,7 +317,10 @@ pub(super) fn finish(
 
 /// The secrets the layers' files hold, each visible or hidden by the layer that deleted or
 /// replaced it: the hidden contents are looked up only for the entries that hold one.
-fn file_secrets(indexes: &[Arc<LayerIndex>], merged: &Merged) -> Vec<crate::secrets::Secret> {
+fn file_secrets(
+    indexes: &[Arc<LayerIndex>],
+    merged: &Merged,
+) -> (Vec<crate::secrets::Secret>, u64) {
     let holding: HashSet<(u32, u32)> = (indexes.iter().enumerate())
         .flat_map(|(l, index)| {
             let l = u32::try_from(l).unwrap_or(u32::MAX);
@@ -311,7 +328,7 @@ fn file_secrets(indexes: &[Arc<LayerIndex>], merged: &Merged) -> Vec<crate::secr
         })
         .collect();
     if holding.is_empty() {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let hidden: HashMap<(u32, u32), usize> = (merged.hidden.iter())
         .filter_map(|item| {

@@ -22,7 +22,7 @@ use super::tar_reader::{BLOCK, Data, Member, TarError, TarReader};
 use crate::aligned::AlignedBuf;
 use crate::error::{EntryWarnings, Location, Warning};
 use crate::path::{EntryPath, classify, normalize};
-use crate::secrets::{FileSecret, PREFIX_BYTES, file_wanted, scan_file};
+use crate::secrets::{Candidate, FileSecret, PREFIX_BYTES, file_wanted, scan_file};
 
 /// The largest real size a GNU sparse file is counted at: 16 TiB, ext4's largest file.
 /// A sparse file's real size is the one size in a tar no bytes back (`/var/log/lastlog`
@@ -31,11 +31,18 @@ pub(crate) const SPARSE_REAL_SIZE_MAX: u64 = 1 << 44;
 
 /// Package database bytes a layer may hold per entry before it, beyond `--max-metadata`.
 const CAPTURED_PER_ENTRY: u64 = 1024;
-/// Bytes of candidate files read for secrets per layer (heads of at most
-/// [`PREFIX_BYTES`] each): a layer of many candidates is read this far, the rest counted.
+/// Bytes of candidate files read for secrets per layer and kind of candidate (heads of at
+/// most [`PREFIX_BYTES`] each, a small one charged [`SECRET_CHARGE_MIN`]): named credential
+/// files have their own allowance, so that text files cannot crowd out a key.
 pub(crate) const SECRET_BYTES_PER_LAYER: u64 = 64 << 20;
-/// Secrets kept per layer; more are counted in a warning.
+/// What one candidate costs at least against the allowance: its regexes run however small
+/// it is.
+const SECRET_CHARGE_MIN: u64 = 1024;
+/// Secrets kept per layer; more are counted in a warning (and by the gate).
 const SECRETS_KEPT_PER_LAYER: usize = 1024;
+/// Findings in test data, documentation and examples kept per layer, apart from the
+/// others, so that examples never crowd out a real secret.
+const EXAMPLES_KEPT_PER_LAYER: usize = 256;
 /// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
 /// layer of CUDA wheels holds a few thousand.
 const DEVICE_ROWS_KEPT: usize = 1 << 16;
@@ -54,8 +61,15 @@ pub(super) struct Walk {
     debug: Vec<(u32, u64)>,
     /// Secrets of the files that hold some, by entry index.
     secrets: Vec<(u32, FileSecret)>,
-    /// Bytes of candidate files read for secrets, against [`SECRET_BYTES_PER_LAYER`].
+    /// Bytes of candidate files read for secrets, against [`SECRET_BYTES_PER_LAYER`]: named
+    /// credential files, then other text files.
     secret_bytes: u64,
+    /// What the candidates were charged, by kind (named, text).
+    secret_charged: [u64; 2],
+    /// Example findings kept, against [`EXAMPLES_KEPT_PER_LAYER`].
+    examples_kept: usize,
+    /// The walk stopped at damaged or truncated data (not at a cap).
+    damaged: bool,
     /// Candidate files not read: the layer's candidates passed the cap.
     secret_unread: u64,
     /// Secrets found and not kept: the layer held more than [`SECRETS_KEPT_PER_LAYER`].
@@ -94,6 +108,9 @@ impl Walk {
             debug: Vec::new(),
             secrets: Vec::new(),
             secret_bytes: 0,
+            secret_charged: [0; 2],
+            examples_kept: 0,
+            damaged: false,
             secret_unread: 0,
             secret_unkept: 0,
             hardlinks: false,
@@ -140,6 +157,7 @@ impl Walk {
 
     fn fail(&mut self, err: TarError) {
         self.failed = true;
+        self.damaged = true;
         let mut location = Location::default().offset(err.offset);
         let message = if err.in_data {
             // The input ended inside the data of the last entry read.
@@ -315,11 +333,7 @@ impl Walk {
                 Err(err) => self.unreadable_data(here(), &err),
             }
         } else if readable && self.hash_contents {
-            let head_len = if file_wanted(&record.path, size) {
-                self.secret_head(size)
-            } else {
-                None
-            };
+            let head_len = file_wanted(&record.path, size).and_then(|c| self.secret_head(c, size));
             let mut head = head_len.map(Vec::with_capacity);
             match hash_and_sample(tar.data(), size, head.as_mut()) {
                 Ok((hash, sample)) => {
@@ -368,21 +382,30 @@ impl Walk {
     }
 
     /// How many bytes of a secrets candidate of `size` bytes to read, within the layer's
-    /// allowance ([`SECRET_BYTES_PER_LAYER`]); `None` counts it as not read.
-    fn secret_head(&mut self, size: u64) -> Option<usize> {
+    /// allowance for its kind ([`SECRET_BYTES_PER_LAYER`]); `None` counts it as not read.
+    fn secret_head(&mut self, candidate: Candidate, size: u64) -> Option<usize> {
         let len = size.min(PREFIX_BYTES as u64);
-        if self.secret_bytes.saturating_add(len) > SECRET_BYTES_PER_LAYER {
+        let charged = &mut self.secret_charged[usize::from(candidate == Candidate::Text)];
+        let charge = len.max(SECRET_CHARGE_MIN);
+        if charged.saturating_add(charge) > SECRET_BYTES_PER_LAYER {
             self.secret_unread += 1;
             return None;
         }
+        *charged += charge;
         self.secret_bytes += len;
         usize::try_from(len).ok()
     }
 
-    /// Keeps what a candidate's head holds (entries come in tar order).
+    /// Keeps what a candidate's head holds (entries come in tar order): examples and the
+    /// others each up to their own count.
     fn keep_secrets(&mut self, index: u32, path: &[u8], head: &[u8]) {
         for secret in scan_file(path, head) {
-            if self.secrets.len() >= SECRETS_KEPT_PER_LAYER {
+            if secret.example {
+                if self.examples_kept < EXAMPLES_KEPT_PER_LAYER {
+                    self.examples_kept += 1;
+                    self.secrets.push((index, secret));
+                }
+            } else if self.secrets.len() - self.examples_kept >= SECRETS_KEPT_PER_LAYER {
                 self.secret_unkept += 1;
             } else {
                 self.secrets.push((index, secret));
@@ -396,12 +419,14 @@ impl Walk {
         let mut head = Vec::new();
         for index in 0..self.entries.len() {
             let entry = &self.entries[index];
-            if entry.kind != EntryKind::File || entry.sparse || !file_wanted(&entry.path, entry.size)
-            {
+            if entry.kind != EntryKind::File || entry.sparse {
                 continue;
             }
+            let Some(candidate) = file_wanted(&entry.path, entry.size) else {
+                continue;
+            };
             let (base, size) = (entry.data_offset(), entry.size);
-            let Some(len) = self.secret_head(size) else {
+            let Some(len) = self.secret_head(candidate, size) else {
                 continue;
             };
             head.clear();
@@ -463,15 +488,16 @@ impl Walk {
     /// The walk cannot go past a file whose data ends early.
     fn unreadable_data(&mut self, location: Location, err: &io::Error) {
         self.failed = true;
+        self.damaged = true;
         self.warn_layer(
             location,
             format!("file data is truncated or unreadable: {err}"),
         );
     }
 
-    /// Whether the walk stopped early (damaged or truncated data, too many entries).
-    pub(super) fn failed(&self) -> bool {
-        self.failed
+    /// Whether the walk stopped at damaged or truncated data (and said so).
+    pub(super) fn damaged(&self) -> bool {
+        self.damaged
     }
 
     pub(super) fn tail_start(&self) -> u64 {
@@ -534,7 +560,8 @@ impl Walk {
         if self.secret_unread > 0 {
             let message = format!(
                 "secrets: {} candidate files not read: this layer's candidates pass \
-                 {SECRET_BYTES_PER_LAYER} bytes",
+                 {SECRET_BYTES_PER_LAYER} bytes (named credential files and other text files \
+                 each)",
                 self.secret_unread
             );
             self.warn_layer(Location::default(), message);
@@ -542,7 +569,7 @@ impl Walk {
         if self.secret_unkept > 0 {
             let message = format!(
                 "secrets: {} more values found and not listed: the layer holds more than \
-                 {SECRETS_KEPT_PER_LAYER}",
+                 {SECRETS_KEPT_PER_LAYER} (the gate counts them)",
                 self.secret_unkept
             );
             self.warn_layer(Location::default(), message);
@@ -579,6 +606,7 @@ impl Walk {
             debug: self.debug,
             secrets: self.secrets,
             secret_bytes: self.secret_bytes,
+            secret_unkept: self.secret_unkept,
         }
     }
 }

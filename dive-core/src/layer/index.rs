@@ -238,6 +238,8 @@ pub struct LayerIndex {
     pub secrets: Vec<(u32, crate::secrets::FileSecret)>,
     /// Bytes of candidate files read for secrets (the heads only).
     pub secret_bytes: u64,
+    /// Secrets found past the layer's count and not kept (test data aside).
+    pub secret_unkept: u64,
 }
 
 impl LayerIndex {

@@ -151,7 +151,7 @@ pub(super) fn walk_tar_stream<D: BufRead>(
     // A walk that stopped at damage said so already: the decoder may fail again here, or
     // not, depending on how much it was asked for before.
     if let Err(err) = io::copy(&mut rest, &mut zeros)
-        && !walk.failed()
+        && !walk.damaged()
     {
         walk.warn_layer(
             Location::default().offset(rest.count),

@@ -16,6 +16,8 @@ pub(crate) struct SavedIndex {
     device: Vec<(u32, DeviceCode)>,
     /// Secrets the walk found in files (values redacted as the walk read them).
     secrets: Vec<(u32, crate::secrets::FileSecret)>,
+    /// Secrets found past the layer's count.
+    secret_unkept: u64,
 }
 
 impl SavedIndex {
@@ -32,6 +34,7 @@ impl SavedIndex {
             captured: index.captured.clone(),
             device: index.device.clone(),
             secrets: index.secrets.clone(),
+            secret_unkept: index.secret_unkept,
         }
     }
 
@@ -72,6 +75,7 @@ impl SavedIndex {
             device: self.device,
             secrets: self.secrets,
             secret_bytes: 0,
+            secret_unkept: self.secret_unkept,
         }
     }
 

@@ -10,8 +10,12 @@ use super::finding::{BUILD_SECRET_FIX, CONFIG_SECRET_FIX, Secret, SecretSource};
 use super::history::redacted;
 use super::rules::{Confidence, SECRET_NAME, TokenRule, secret_name, tokens};
 
-/// Secrets listed per source (`Env`, labels …); an image of more lists this many.
+/// Secrets listed per source (`Env`, labels …); an image of more lists this many, and
+/// stops reading there.
 const MAX_LISTED: usize = 256;
+
+/// Characters of a variable's, label's or annotation's name kept.
+const MAX_NAME: usize = 256;
 
 /// The secrets of `pairs` (name, value) found in `source`: a value whose name is a
 /// secret's whole, else each token in it.
@@ -21,15 +25,23 @@ pub(crate) fn named_values<'a>(
 ) -> Vec<Secret> {
     let mut out = Vec::new();
     for (name, value) in pairs {
+        if out.len() == MAX_LISTED {
+            break;
+        }
         let found = tokens(value);
         let whole = secret_name(name) && !value.trim().is_empty() && !value.starts_with('$');
+        // A name is the image's to choose: a long one is cut (it says where, not what).
+        let shown_name: String = name.chars().take(MAX_NAME).collect();
         let mut push = |text: &str, rule: &'static TokenRule, prefix_len: usize| {
+            if out.len() == MAX_LISTED {
+                return;
+            }
             let example = placeholder(text);
             out.push(Secret {
                 rule: rule.id,
                 reason: rule.reason,
                 source,
-                name: Some(name.to_owned()),
+                name: Some(shown_name.clone()),
                 path: None,
                 line: None,
                 history_entry: None,
@@ -61,7 +73,6 @@ pub(crate) fn named_values<'a>(
             }
         }
     }
-    out.truncate(MAX_LISTED);
     out
 }
 
@@ -113,5 +124,20 @@ mod tests {
         for s in &found {
             assert!(!s.redacted.contains(&hf[3..]) && !s.redacted.contains("horse"));
         }
+    }
+
+    /// Millions of tokens in one label, under a long name: 256 listed, each with the name
+    /// cut, and the reading stops there.
+    #[test]
+    fn a_label_of_many_tokens_lists_a_few() {
+        let name = "A".repeat(100_000);
+        let value = "a://:b@ ".repeat(200_000);
+        let found = named_values(SecretSource::Label, [(name.as_str(), value.as_str())]);
+        assert_eq!(found.len(), MAX_LISTED);
+        assert!(
+            found
+                .iter()
+                .all(|s| s.name.as_ref().unwrap().len() == MAX_NAME)
+        );
     }
 }

@@ -206,10 +206,11 @@ static GCP_SERVICE_ACCOUNT: FileRule = FileRule {
     assignments: false,
 };
 
-/// The rule for a secret-named assignment in a script or a dotfile.
+/// The rule for a secret-named assignment in a script or a dotfile (its reason is the
+/// history's, [`super::rules::SECRET_NAME`]).
 static ASSIGNED: FileRule = FileRule {
     id: "secret-named-value",
-    reason: "a value whose name says it is a secret, assigned in a script or dotfile",
+    reason: "",
     matches: |_, _| false,
     value: "",
     assignments: true,
@@ -222,62 +223,71 @@ pub(crate) fn rule(id: &str) -> Option<(&'static str, &'static str, Confidence)>
         .chain([&PRIVATE_KEY, &GCP_SERVICE_ACCOUNT])
         .find(|r| r.id == id)
     {
-        let confidence = if r.id == "dotenv-secret" {
+        let confidence = if r.id == DOTENV {
             Confidence::Medium
         } else {
             Confidence::High
         };
         return Some((r.id, r.reason, confidence));
     }
-    if id == ASSIGNED.id {
-        return Some((ASSIGNED.id, ASSIGNED.reason, Confidence::Medium));
-    }
+    // `secret-named-value` is the token rules' (one reason, wherever it was found).
     super::rules::token_rule(id).map(|t| (t.id, t.reason, t.confidence))
 }
 
-/// The secrets the layers' files hold, as outputs list them: `layers` gives each layer's
-/// index and the secrets its walk found by entry, `path` names an entry, `hidden_by` says
-/// which later layer hid an entry's content (`None`: the final file system shows it).
-/// A rule this build does not know (a saved scan's) is left out; at most
-/// [`LISTED_PER_IMAGE`].
+/// The secrets the layers' files hold, as outputs list them, and how many were left out:
+/// `layers` gives each layer's index and the secrets its walk found by entry, `path` names
+/// an entry, `hidden_by` says which later layer hid an entry's content (`None`: the final
+/// file system shows it). Findings that are not examples are listed first (at most
+/// [`LISTED_PER_IMAGE`] in all); a hidden copy of a value the same path still shows (a
+/// rewrite of the same bytes: `chown -R`) is no hidden secret; a rule this build does not
+/// know (a saved scan's) is left out.
 pub(crate) fn findings<'a>(
-    layers: impl Iterator<Item = (usize, &'a [(u32, FileSecret)])>,
+    layers: impl Iterator<Item = (usize, &'a [(u32, FileSecret)])> + Clone,
     path: impl Fn(usize, u32) -> Option<String>,
     hidden_by: impl Fn(usize, u32) -> Option<usize>,
-) -> Vec<Secret> {
+) -> (Vec<Secret>, u64) {
     let mut out = Vec::new();
-    for (layer, secrets) in layers {
-        for (entry, found) in secrets {
-            let Some((id, reason, confidence)) = rule(&found.rule) else {
-                continue;
-            };
-            if out.len() == LISTED_PER_IMAGE {
-                return out;
+    let mut unlisted = 0u64;
+    for examples in [false, true] {
+        for (layer, secrets) in layers.clone() {
+            for (entry, found) in secrets.iter().filter(|(_, s)| s.example == examples) {
+                let Some((id, reason, confidence)) = rule(&found.rule) else {
+                    continue;
+                };
+                if out.len() == LISTED_PER_IMAGE {
+                    unlisted += u64::from(!examples);
+                    continue;
+                }
+                let hidden = hidden_by(layer, *entry);
+                out.push(Secret {
+                    rule: id,
+                    reason,
+                    source: SecretSource::File,
+                    name: None,
+                    path: path(layer, *entry),
+                    line: Some(found.line),
+                    history_entry: None,
+                    layer: Some(layer),
+                    visible: hidden.is_none(),
+                    hidden_by_layer: hidden,
+                    confidence: if found.example {
+                        Confidence::Low
+                    } else {
+                        confidence
+                    },
+                    example: found.example,
+                    redacted: found.redacted.to_string(),
+                    fix: FILE_SECRET_FIX,
+                });
             }
-            let hidden = hidden_by(layer, *entry);
-            out.push(Secret {
-                rule: id,
-                reason,
-                source: SecretSource::File,
-                name: None,
-                path: path(layer, *entry),
-                line: Some(found.line),
-                history_entry: None,
-                layer: Some(layer),
-                visible: hidden.is_none(),
-                hidden_by_layer: hidden,
-                confidence: if found.example {
-                    Confidence::Low
-                } else {
-                    confidence
-                },
-                example: found.example,
-                redacted: found.redacted.to_string(),
-                fix: FILE_SECRET_FIX,
-            });
         }
     }
-    out
+    let shown: std::collections::HashSet<(Option<String>, &str, String)> = (out.iter())
+        .filter(|s| s.visible)
+        .map(|s| (s.path.clone(), s.rule, s.redacted.clone()))
+        .collect();
+    out.retain(|s| s.visible || !shown.contains(&(s.path.clone(), s.rule, s.redacted.clone())));
+    (out, unlisted)
 }
 
 /// The named rule for a file at `path`, if its name says it holds credentials.
@@ -291,13 +301,12 @@ fn named(path: &[u8]) -> Option<(usize, &'static FileRule)> {
 
 /// Roots whose files a package manager or the base system wrote: read only for the named
 /// credential files (tokens there are test data and documentation of packages).
-const PACKAGE_ROOTS: [&[u8]; 11] = [
+const PACKAGE_ROOTS: [&[u8]; 10] = [
     b"usr/share/",
     b"usr/include/",
     b"usr/lib/",
     b"usr/lib64/",
-    b"usr/src/",
-    b"etc/ssl/",
+    b"etc/ssl/certs/",
     b"var/lib/",
     b"var/cache/",
     b"opt/conda/pkgs/",
@@ -344,19 +353,44 @@ const TEXT_ENDINGS: [&[u8]; 26] = [
     b".tf",
 ];
 
-/// Whether the walk reads the head of the regular file at `path` of `size` bytes.
-pub(crate) fn wanted(path: &[u8], size: u64) -> bool {
-    if size == 0 {
-        return false;
+/// Which allowance a candidate's head is read within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Candidate {
+    /// A file whose very name is a credential file's (`.ssh/id_*`, `.aws/credentials` …):
+    /// few in any image, read before text files can use their allowance up.
+    Named,
+    /// A `.env`, or another text file read for keys and tokens.
+    Text,
+}
+
+/// Whether the walk reads the head of the regular file at `path` of `size` bytes, and
+/// within which allowance.
+pub(crate) fn wanted(path: &[u8], size: u64) -> Option<Candidate> {
+    if size == 0 || ignored(path) {
+        return None;
     }
-    if named(path).is_some() {
-        return true;
+    if let Some((_, rule)) = named(path) {
+        return Some(if rule.id == DOTENV {
+            Candidate::Text
+        } else {
+            Candidate::Named
+        });
     }
     if size > TEXT_MAX || packaged(path) {
-        return false;
+        return None;
     }
     let (dir, name) = crate::path::split_last(path);
-    TEXT_ENDINGS.iter().any(|e| name.ends_with(e)) || dotfile_at_home(dir, name)
+    (TEXT_ENDINGS.iter().any(|e| name.ends_with(e)) || dotfile_at_home(dir, name))
+        .then_some(Candidate::Text)
+}
+
+/// The rule of `.env` files: matched by a pattern, so an image may hold any number.
+const DOTENV: &str = "dotenv-secret";
+
+/// Files every Debian-based image generates and no one authenticates with: `ssl-cert`'s
+/// self-signed "snakeoil" key.
+fn ignored(path: &[u8]) -> bool {
+    crate::path::split_last(path).1 == b"ssl-cert-snakeoil.key"
 }
 
 /// Whether `path` is in a tree a package manager or the base system wrote.
@@ -502,7 +536,7 @@ fn finish(path: &[u8], text: &str, mut hits: Vec<Hit>) -> Vec<FileSecret> {
         let full = kept.len() == PER_FILE;
         match kept.last_mut() {
             Some(last) if hit.range.start < last.range.end => {
-                let assigned = last.rule == ASSIGNED.id || last.rule == "dotenv-secret";
+                let assigned = last.rule == ASSIGNED.id || last.rule == DOTENV;
                 if assigned && hit.range == last.range && hit.prefix_len > 0 {
                     last.rule = hit.rule;
                     last.prefix_len = hit.prefix_len;
@@ -512,7 +546,12 @@ fn finish(path: &[u8], text: &str, mut hits: Vec<Hit>) -> Vec<FileSecret> {
             _ => kept.push(hit),
         }
     }
-    let example_file = example_path(path);
+    // A key file is what its name says wherever it lies (`/home/test/.ssh/id_rsa`): only its
+    // value can mark it an example; other files are test data by their directories too.
+    let example_file = match named(path) {
+        Some((_, rule)) if rule.id != DOTENV => false,
+        _ => example_path(path),
+    };
     let (mut line, mut counted) = (1u32, 0usize);
     kept.into_iter()
         .map(|hit| {
@@ -585,7 +624,10 @@ mod tests {
     use super::*;
 
     fn rules(path: &str, text: &str) -> Vec<(String, u32, bool)> {
-        assert!(wanted(path.as_bytes(), text.len() as u64), "{path}");
+        assert!(
+            wanted(path.as_bytes(), text.len() as u64).is_some(),
+            "{path}"
+        );
         scan(path.as_bytes(), text.as_bytes())
             .into_iter()
             .map(|s| {
@@ -738,15 +780,27 @@ mod tests {
         ] {
             assert!(scan(path.as_bytes(), text.as_bytes()).is_empty(), "{path}");
         }
-        assert!(!wanted(b"usr/lib/python3/dist-packages/x/tests/k.pem", 100));
-        assert!(!wanted(b"app/node_modules/x/config.json", 100));
-        assert!(!wanted(b"app/model.bin", 100));
-        assert!(!wanted(b"app/big.json", TEXT_MAX + 1));
-        assert!(
+        assert_eq!(
+            wanted(b"usr/lib/python3/dist-packages/x/tests/k.pem", 100),
+            None
+        );
+        assert_eq!(wanted(b"app/node_modules/x/config.json", 100), None);
+        assert_eq!(wanted(b"app/model.bin", 100), None);
+        assert_eq!(wanted(b"app/big.json", TEXT_MAX + 1), None);
+        assert_eq!(wanted(b"etc/ssl/private/ssl-cert-snakeoil.key", 1700), None);
+        let text = Some(Candidate::Text);
+        assert_eq!(
             wanted(b"app/.env", 2 << 30),
+            text,
             "a named file is read at any size"
         );
-        assert!(wanted(b"root/.bash_history", 100));
+        assert_eq!(wanted(b"root/.bash_history", 100), text);
+        assert_eq!(wanted(b"usr/src/app/config/production.json", 100), text);
+        assert_eq!(wanted(b"etc/ssl/private/server.key", 1700), text);
+        assert_eq!(
+            wanted(b"home/test/.ssh/id_rsa", 100),
+            Some(Candidate::Named)
+        );
     }
 
     #[test]
@@ -763,6 +817,11 @@ mod tests {
         assert_eq!(
             rules("app/.env.example", "API_TOKEN=<your token>\n"),
             [("dotenv-secret".to_owned(), 1, true)]
+        );
+        // A key is a key in any directory.
+        assert_eq!(
+            rules("home/test/.ssh/id_ed25519", KEY),
+            [("ssh-private-key".to_owned(), 1, false)]
         );
     }
 

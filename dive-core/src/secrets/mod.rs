@@ -21,7 +21,8 @@ mod rules;
 
 pub use files::FileSecret;
 pub(crate) use files::{
-    PREFIX_BYTES, findings as file_findings, scan as scan_file, wanted as file_wanted,
+    Candidate, LISTED_PER_IMAGE as FILE_SECRETS_LISTED, PREFIX_BYTES, findings as file_findings,
+    scan as scan_file, wanted as file_wanted,
 };
 
 pub(crate) use config::{env_pairs, named_values};

@@ -13,6 +13,7 @@ mod registry;
 mod registry_options;
 mod resolve;
 mod restream;
+mod run_config;
 mod spec;
 mod store;
 mod stream;

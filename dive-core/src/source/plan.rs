@@ -128,7 +128,12 @@ impl BaseAnnotation {
     pub(crate) fn from_annotations(
         annotations: Option<&std::collections::HashMap<String, String>>,
     ) -> Self {
-        let get = |key: &str| annotations.and_then(|a| a.get(key)).cloned();
+        // Shown as the image's base: a credential in it (a registry URL's password) is
+        // shown redacted, as the annotation's finding is.
+        let get = |key: &str| {
+            let value = annotations.and_then(|a| a.get(key))?;
+            Some(crate::secrets::redact_history(value, 0, None).0)
+        };
         Self {
             name: get("org.opencontainers.image.base.name"),
             digest: get("org.opencontainers.image.base.digest"),

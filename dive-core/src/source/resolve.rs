@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::names::{blob_path, digest_from_path, name_matches};
 use super::plan::{BaseAnnotation, HistoryEntry, Layout, Plan, PlannedLayer, Platform, Selector};
 use super::provenance::{PREDICATE_TYPE, Provenance, REFERENCE_DIGEST, SLSA_PROVENANCE};
+use super::run_config::RunConfig;
 use super::store::Store;
 use crate::digest::sha256;
 use crate::error::{Error, Location, Result, Warning};
@@ -47,10 +48,10 @@ struct ConfigFile {
     rootfs: Option<RootFs>,
     #[serde(default)]
     history: Option<Vec<HistoryEntry>>,
-    /// The run settings: `Env` and `Labels` are read for secrets only (leniently: a
-    /// field of another shape holds none).
+    /// The run settings: `Env` and `Labels` are read for secrets only (leniently, and
+    /// without building a tree of the config: `run_config.rs`).
     #[serde(default)]
-    config: Option<serde_json::Value>,
+    config: Option<RunConfig>,
 }
 
 impl ConfigFile {
@@ -58,20 +59,10 @@ impl ConfigFile {
     /// the index entry's), each redacted.
     fn secrets(&self, annotations: &[Option<&HashMap<String, String>>]) -> Vec<Secret> {
         let run = self.config.as_ref();
-        let env: Vec<String> = run
-            .and_then(|c| c.get("Env"))
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.as_str().map(str::to_owned))
-            .collect();
-        let labels = run
-            .and_then(|c| c.get("Labels"))
-            .and_then(serde_json::Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
-        let mut found = named_values(SecretSource::Env, env_pairs(&env));
+        let env = run.map_or(&[][..], |r| r.env.as_slice());
+        let labels = (run.map_or(&[][..], |r| r.labels.as_slice()).iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut found = named_values(SecretSource::Env, env_pairs(env));
         found.extend(named_values(SecretSource::Label, labels));
         for map in annotations.iter().flatten() {
             let pairs = map.iter().map(|(k, v)| (k.as_str(), v.as_str()));

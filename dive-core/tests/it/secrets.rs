@@ -201,3 +201,87 @@ fn a_real_podman_build_ships_its_build_argument_and_the_deleted_key() {
         assert!(!json.contains(value) && !summary.contains(value), "{value}");
     }
 }
+
+fn analysed(layers: Vec<dive_testdata::LayerSpec>) -> Analysis {
+    let spec = dive_testdata::ImageSpec::new("secrets/case:1", layers);
+    let built = dive_testdata::build(&spec).unwrap();
+    let bytes = dive_testdata::docker_legacy(&[&built], false).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    common::analyze_path(file.path())
+}
+
+/// `COPY .env` then `RUN chown -R app /app`: the same bytes rewritten, still visible; one
+/// finding, visible, in the layer that shows it, never "deleted".
+#[test]
+fn a_rewrite_of_the_same_bytes_is_no_hidden_secret() {
+    use dive_testdata::{LayerSpec, Op, Stamp};
+    let env = "DB_PASSWORD=c0rrect-h0rse-battery-staple\n";
+    let chowned = Stamp {
+        uid: 1000,
+        gid: 1000,
+        ..Stamp::default()
+    };
+    let analysis = analysed(vec![
+        LayerSpec::new("COPY .env /app/.env", vec![Op::text("app/.env", env)]),
+        LayerSpec::new(
+            "RUN chown -R app /app",
+            vec![Op::text("app/.env", env).stamped(chowned)],
+        ),
+    ]);
+    let found: Vec<(Option<usize>, bool)> = (analysis.secrets.iter())
+        .map(|s| (s.layer, s.visible))
+        .collect();
+    assert_eq!(found, [(Some(1), true)], "{:#?}", analysis.secrets);
+}
+
+/// Text files past the layer's allowance never keep a key from being read: named
+/// credential files have their own.
+#[test]
+fn text_files_cannot_crowd_out_a_key() {
+    use dive_testdata::secrets::SSH_KEY;
+    use dive_testdata::{LayerSpec, Op};
+    let filler = "{\"k\": 1}\n".repeat(64 << 10 >> 4 << 1);
+    let mut ops: Vec<Op> = (0..1_100)
+        .map(|i| Op::text(&format!("app/dist/chunk{i}.json"), filler.clone()))
+        .collect();
+    ops.push(Op::text("root/.ssh/id_rsa", SSH_KEY));
+    let analysis = analysed(vec![LayerSpec::new("COPY . /", ops)]);
+    let rules: Vec<&str> = analysis.secrets.iter().map(|s| s.rule).collect();
+    assert_eq!(rules, ["ssh-private-key"]);
+    assert!(
+        (analysis.warnings.iter()).any(|w| w.message.contains("candidate files not read")),
+        "{:?}",
+        analysis.warnings
+    );
+}
+
+/// Test fixtures full of keys never crowd out a real secret; the gate counts each distinct
+/// value once, examples not at all.
+#[test]
+fn examples_never_crowd_out_a_real_secret_and_values_count_once() {
+    use dive_core::report::gate::{self, Measured, Rules};
+    use dive_testdata::secrets::SSH_KEY;
+    use dive_testdata::{LayerSpec, Op};
+    let mut ops: Vec<Op> = (0..300)
+        .map(|i| Op::text(&format!("app/tests/fixtures/key{i}.pem"), SSH_KEY.repeat(8)))
+        .collect();
+    let env = "DB_PASSWORD=c0rrect-h0rse-battery-staple\n";
+    ops.push(Op::text("app/.env", env));
+    ops.push(Op::text("srv/.env", env));
+    let analysis = analysed(vec![LayerSpec::new("COPY . /", ops)]);
+    let real: Vec<&str> = (analysis.secrets.iter())
+        .filter(|s| !s.example)
+        .map(|s| s.path.as_deref().unwrap())
+        .collect();
+    assert_eq!(real, ["app/.env", "srv/.env"]);
+    let examples = analysis.secrets.iter().filter(|s| s.example).count();
+    assert_eq!(examples, 256, "examples kept apart, up to their count");
+    let gate = gate::evaluate(&analysis, &Rules::dive_defaults());
+    let secrets = gate.results.iter().find(|r| r.rule == "secrets").unwrap();
+    assert_eq!(
+        secrets.measured,
+        Measured::Count(1),
+        "one value in two files"
+    );
+}

@@ -126,10 +126,14 @@ pub(super) fn own_result(analysis: &Analysis, rules: &Rules, rule: &OwnRule) -> 
                 if examples > 0 {
                     shown.push(format!("{examples} test data or examples, not counted"));
                 }
+                shown.push(format!(
+                    "{} findings; each distinct value counts once",
+                    listed.len()
+                ));
                 shown.join("; ")
             };
             (
-                Measured::Count(crate::report::secrets::counted(analysis) as u64),
+                Measured::Count(crate::report::secrets::counted(analysis)),
                 limit_text(rule.limit, false),
                 detail,
             )

@@ -255,6 +255,69 @@ mod tests {
         );
     }
 
+    /// Each token rule's positive case by its documented shape, and a near miss.
+    #[test]
+    fn every_token_rule_has_its_shape_and_a_near_miss() {
+        let cases: [(&str, String, String); 10] = [
+            (
+                "github-token",
+                format!("ghp_{}", "a".repeat(36)),
+                format!("ghp_{}", "a".repeat(30)),
+            ),
+            (
+                "gitlab-token",
+                format!("glpat-{}", "x".repeat(20)),
+                format!("glpat-{}", "x".repeat(10)),
+            ),
+            (
+                "huggingface-token",
+                format!("hf_{}", "B".repeat(34)),
+                format!("hf_{}", "B".repeat(20)),
+            ),
+            (
+                "pypi-token",
+                format!("pypi-{}", "C".repeat(50)),
+                format!("pypi-{}", "C".repeat(20)),
+            ),
+            (
+                "npm-token",
+                format!("npm_{}", "d".repeat(36)),
+                format!("npm_{}", "d".repeat(35)),
+            ),
+            (
+                "aws-access-key-id",
+                format!("AKIA{}", "Q".repeat(16)),
+                format!("AKIA{}", "q".repeat(16)),
+            ),
+            (
+                "slack-token",
+                format!("xoxb-{}", "1".repeat(10)),
+                "xoxz-1111111111".to_owned(),
+            ),
+            (
+                "openai-style-key",
+                format!("sk-{}", "e".repeat(20)),
+                format!("sk-{}", "e".repeat(10)),
+            ),
+            (
+                "jwt",
+                "eyJhbGciOiJI.eyJzdWIiOiIx.c2lnbmF0dXJl".to_owned(),
+                "eyJhbGciOiJI.c2lnbmF0dXJl".to_owned(),
+            ),
+            (
+                "url-credentials",
+                "https://me:pw@host/x".to_owned(),
+                "https://host/x:pw@".to_owned(),
+            ),
+        ];
+        for (id, positive, miss) in cases {
+            let found = tokens(&format!("a {positive} b"));
+            assert_eq!(found.len(), 1, "{id}: {positive}");
+            assert_eq!(found[0].rule.id, id, "{positive}");
+            assert!(tokens(&format!("a {miss} b")).is_empty(), "{id}: {miss}");
+        }
+    }
+
     #[test]
     fn names_say_which_values_are_secrets() {
         for name in [

@@ -285,3 +285,43 @@ fn examples_never_crowd_out_a_real_secret_and_values_count_once() {
         "one value in two files"
     );
 }
+
+/// BuildKit's provenance (`mode=max`) records build arguments' values, and manifests carry
+/// annotations: both are read, redacted, with the argument's or annotation's name.
+#[test]
+fn provenance_build_arguments_and_annotations_are_read() {
+    use dive_testdata::secrets::{GITHUB_TOKEN, HF_TOKEN};
+    use dive_testdata::{LayoutOptions, attach_provenance, oci_layout};
+    let mut spec = secrets_image();
+    spec.annotations = vec![(
+        "org.example.deploy-token".to_owned(),
+        GITHUB_TOKEN.to_owned(),
+    )];
+    let built = dive_testdata::build(&spec).unwrap();
+    let (mut files, paths) = oci_layout(&[&built], LayoutOptions::default()).unwrap();
+    let digests: Vec<String> = paths[0]
+        .iter()
+        .map(|p| format!("sha256:{}", p.rsplit('/').next().unwrap()))
+        .collect();
+    let lines = vec![None; digests.len()];
+    let args = [("HF_TOKEN", HF_TOKEN), ("PYTHON_VERSION", "3.11")];
+    attach_provenance(&mut files, &digests, "FROM scratch\n", &lines, &args).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    files.write_dir(dir.path()).unwrap();
+    let analysis = common::analyze_path(dir.path());
+    let of = |source: &str| -> Vec<(&str, &str)> {
+        (analysis.secrets.iter())
+            .filter(|s| s.source.name() == source)
+            .map(|s| (s.name.as_deref().unwrap(), s.rule))
+            .collect()
+    };
+    assert_eq!(of("provenance"), [("HF_TOKEN", "huggingface-token")]);
+    assert_eq!(
+        of("annotation"),
+        [("org.example.deploy-token", "github-token")]
+    );
+    let json = serde_json::to_string(&dive_core::report::to_json(&analysis)).unwrap();
+    for value in VALUES {
+        assert!(!json.contains(value), "{value}");
+    }
+}

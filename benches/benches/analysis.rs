@@ -228,9 +228,41 @@ fn merge(c: &mut Criterion) {
     group.finish();
 }
 
+/// What reading secrets costs the walk: one layer of 20,000 text files of 2 KiB, each a
+/// candidate (`.js` in an app directory), against the same bytes under names that are none
+/// (`.bin`), by seeking and streamed from gzip. The ratio of each pair is the pass's cost.
+fn secrets_pass(c: &mut Criterion) {
+    let text: String = "const config = { retries: 3, endpoint: '/v1/items' };\n"
+        .repeat(40)
+        .chars()
+        .take(2048)
+        .collect();
+    let layer = |ext: &str| {
+        let ops = (0..20_000)
+            .map(|i| Op::text(&format!("app/src/m{}/file{i}.{ext}", i % 100), text.clone()))
+            .collect();
+        let spec = ImageSpec::new("bench/secrets:1", vec![LayerSpec::new("COPY . /app", ops)]);
+        build(&spec).expect("builds").layers[0].clone()
+    };
+    let mut group = c.benchmark_group("secrets pass, 20,000 text files of 2 KiB");
+    for (name, ext) in [("candidates", "js"), ("no candidates", "bin")] {
+        let plain = layer(ext);
+        let gzip = compress(&plain, Compression::Gzip).expect("gzip");
+        group.throughput(Throughput::Bytes(plain.len() as u64));
+        group.bench_function(format!("plain, seeking, {name}"), |b| {
+            b.iter(|| black_box(dive_core::layer::walk_bytes(&plain, &Default::default())));
+        });
+        group.bench_function(format!("gzip, {name}"), |b| {
+            b.iter(|| black_box(dive_core::layer::walk_bytes(&gzip, &Default::default())));
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     merge,
+    secrets_pass,
     layer_walks,
     building_blocks,
     two_layers,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::finding::{FILE_SECRET_FIX, Secret, SecretSource};
 use super::history::redacted;
-use super::rules::{Confidence, TokenRule, secret_name, tokens};
+use super::rules::{Confidence, TokenRule, may_hold_token, secret_name, tokens};
 
 /// Bytes of a candidate file read: its head, where keys and tokens of real credential
 /// files sit.
@@ -446,7 +446,9 @@ pub(crate) fn scan(path: &[u8], head: &[u8]) -> Vec<FileSecret> {
     let text = String::from_utf8_lossy(head);
     let text = text.as_ref();
     let mut hits: Vec<Hit> = Vec::new();
-    if let Some(pem) = PEM_KEY.as_ref() {
+    // One pass tells whether any key block or token can be here at all.
+    let anchored = may_hold_token(text);
+    if let Some(pem) = PEM_KEY.as_ref().filter(|_| anchored) {
         let service_account =
             text.contains("\"service_account\"") && text.contains("\"private_key\"");
         let rule = if service_account {

@@ -130,6 +130,21 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         .collect()
 });
 
+/// What every token rule's match and a PEM key block begin with, as one alternation of
+/// literals: the `regex` crate finds any of them in one vectorised pass, so a text holding
+/// none (most files read) skips the rules' own passes.
+static ANCHORS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"gh[pousr]_|github_pat_|glpat-|hf_|pypi-|npm_|AKIA|ASIA|xox[bpars]-|sk-|eyJ|://|-----BEGIN ")
+        .ok()
+});
+
+/// Whether `text` may hold a token or a PEM block (`false`: no rule can match it).
+pub(crate) fn may_hold_token(text: &str) -> bool {
+    ANCHORS
+        .as_ref()
+        .is_none_or(|anchors| anchors.is_match(text))
+}
+
 /// A value a token rule matched: the rule and the byte range of the secret in the text.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenMatch {
@@ -141,6 +156,9 @@ pub(crate) struct TokenMatch {
 /// wins; a match inside an earlier one is dropped). All matches are gathered, then sorted
 /// once: O(m log m) in the matches, whatever the text repeats.
 pub(crate) fn tokens(text: &str) -> Vec<TokenMatch> {
+    if !may_hold_token(text) {
+        return Vec::new();
+    }
     let mut all: Vec<(usize, usize, TokenMatch)> = Vec::new();
     for (order, (rule, pattern)) in TOKEN_RULES.iter().zip(PATTERNS.iter()).enumerate() {
         for captures in pattern.captures_iter(text) {
@@ -231,6 +249,7 @@ mod tests {
     #[test]
     fn every_pattern_compiles() {
         assert_eq!(PATTERNS.len(), TOKEN_RULES.len());
+        assert!(ANCHORS.is_some());
     }
 
     #[test]

@@ -14,7 +14,6 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::finding::{FILE_SECRET_FIX, Secret, SecretSource};
 use super::history::redacted;
 use super::rules::{Confidence, TokenRule, may_hold_token, secret_name, tokens};
 
@@ -27,9 +26,6 @@ pub(crate) const TEXT_MAX: u64 = 1 << 20;
 
 /// Values kept per file; a file of many is a list of examples or a key store.
 pub(crate) const PER_FILE: usize = 8;
-
-/// File secrets listed per image; more are counted in a warning by the caller.
-pub(crate) const LISTED_PER_IMAGE: usize = 4096;
 
 /// A secret a file holds, as the walk found it: its value already redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,33 +184,29 @@ static ASSIGNMENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r#"(?m)^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]{0,255})[ \t]*=[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#]*))"#).ok()
 });
 
+/// A rule that files of any name are read for: their contents say what they are.
+const fn by_content(id: &'static str, reason: &'static str) -> FileRule {
+    FileRule {
+        id,
+        reason,
+        matches: |_, _| false,
+        value: "",
+        assignments: false,
+    }
+}
+
 /// The rule for a PEM private key block in any file.
-static PRIVATE_KEY: FileRule = FileRule {
-    id: "private-key",
-    reason: "a PEM private key block",
-    matches: |_, _| false,
-    value: "",
-    assignments: false,
-};
+static PRIVATE_KEY: FileRule = by_content("private-key", "a PEM private key block");
 
 /// The rule for a service-account key file of Google Cloud (JSON with a private key).
-static GCP_SERVICE_ACCOUNT: FileRule = FileRule {
-    id: "gcp-service-account",
-    reason: "a Google Cloud service-account key (JSON with private_key)",
-    matches: |_, _| false,
-    value: "",
-    assignments: false,
-};
+static GCP_SERVICE_ACCOUNT: FileRule = by_content(
+    "gcp-service-account",
+    "a Google Cloud service-account key (JSON with private_key)",
+);
 
-/// The rule for a secret-named assignment in a script or a dotfile (its reason is the
-/// history's, [`super::rules::SECRET_NAME`]).
-static ASSIGNED: FileRule = FileRule {
-    id: "secret-named-value",
-    reason: "",
-    matches: |_, _| false,
-    value: "",
-    assignments: true,
-};
+/// The rule of a secret-named assignment in a script or a dotfile: the history's
+/// (`super::rules::SECRET_NAME`), wherever it is found.
+const ASSIGNED: &str = "secret-named-value";
 
 /// The rule with ID `id`, with its reason and confidence (file rules and token rules).
 pub(crate) fn rule(id: &str) -> Option<(&'static str, &'static str, Confidence)> {
@@ -232,62 +224,6 @@ pub(crate) fn rule(id: &str) -> Option<(&'static str, &'static str, Confidence)>
     }
     // `secret-named-value` is the token rules' (one reason, wherever it was found).
     super::rules::token_rule(id).map(|t| (t.id, t.reason, t.confidence))
-}
-
-/// The secrets the layers' files hold, as outputs list them, and how many were left out:
-/// `layers` gives each layer's index and the secrets its walk found by entry, `path` names
-/// an entry, `hidden_by` says which later layer hid an entry's content (`None`: the final
-/// file system shows it). Findings that are not examples are listed first (at most
-/// [`LISTED_PER_IMAGE`] in all); a hidden copy of a value the same path still shows (a
-/// rewrite of the same bytes: `chown -R`) is no hidden secret; a rule this build does not
-/// know (a saved scan's) is left out.
-pub(crate) fn findings<'a>(
-    layers: impl Iterator<Item = (usize, &'a [(u32, FileSecret)])> + Clone,
-    path: impl Fn(usize, u32) -> Option<String>,
-    hidden_by: impl Fn(usize, u32) -> Option<usize>,
-) -> (Vec<Secret>, u64) {
-    let mut out = Vec::new();
-    let mut unlisted = 0u64;
-    for examples in [false, true] {
-        for (layer, secrets) in layers.clone() {
-            for (entry, found) in secrets.iter().filter(|(_, s)| s.example == examples) {
-                let Some((id, reason, confidence)) = rule(&found.rule) else {
-                    continue;
-                };
-                if out.len() == LISTED_PER_IMAGE {
-                    unlisted += u64::from(!examples);
-                    continue;
-                }
-                let hidden = hidden_by(layer, *entry);
-                out.push(Secret {
-                    rule: id,
-                    reason,
-                    source: SecretSource::File,
-                    name: None,
-                    path: path(layer, *entry),
-                    line: Some(found.line),
-                    history_entry: None,
-                    layer: Some(layer),
-                    visible: hidden.is_none(),
-                    hidden_by_layer: hidden,
-                    confidence: if found.example {
-                        Confidence::Low
-                    } else {
-                        confidence
-                    },
-                    example: found.example,
-                    redacted: found.redacted.to_string(),
-                    fix: FILE_SECRET_FIX,
-                });
-            }
-        }
-    }
-    let shown: std::collections::HashSet<(Option<String>, &str, String)> = (out.iter())
-        .filter(|s| s.visible)
-        .map(|s| (s.path.clone(), s.rule, s.redacted.clone()))
-        .collect();
-    out.retain(|s| s.visible || !shown.contains(&(s.path.clone(), s.rule, s.redacted.clone())));
-    (out, unlisted)
 }
 
 /// The named rule for a file at `path`, if its name says it holds credentials.
@@ -491,7 +427,7 @@ pub(crate) fn scan(path: &[u8], head: &[u8]) -> Vec<FileSecret> {
             assignments(text, rule.id, &mut hits);
         }
     } else if shell_like(crate::path::split_last(path).1) {
-        assignments(text, ASSIGNED.id, &mut hits);
+        assignments(text, ASSIGNED, &mut hits);
     }
     let shaped: &mut dyn Iterator<Item = (Range<usize>, &'static TokenRule)> =
         &mut tokens(text).into_iter().map(|t| (t.range, t.rule));
@@ -538,7 +474,7 @@ fn finish(path: &[u8], text: &str, mut hits: Vec<Hit>) -> Vec<FileSecret> {
         let full = kept.len() == PER_FILE;
         match kept.last_mut() {
             Some(last) if hit.range.start < last.range.end => {
-                let assigned = last.rule == ASSIGNED.id || last.rule == DOTENV;
+                let assigned = last.rule == ASSIGNED || last.rule == DOTENV;
                 if assigned && hit.range == last.range && hit.prefix_len > 0 {
                     last.rule = hit.rule;
                     last.prefix_len = hit.prefix_len;

@@ -277,58 +277,32 @@ mod tests {
     /// Each token rule's positive case by its documented shape, and a near miss.
     #[test]
     fn every_token_rule_has_its_shape_and_a_near_miss() {
-        let cases: [(&str, String, String); 10] = [
-            (
-                "github-token",
-                format!("ghp_{}", "a".repeat(36)),
-                format!("ghp_{}", "a".repeat(30)),
-            ),
-            (
-                "gitlab-token",
-                format!("glpat-{}", "x".repeat(20)),
-                format!("glpat-{}", "x".repeat(10)),
-            ),
-            (
-                "huggingface-token",
-                format!("hf_{}", "B".repeat(34)),
-                format!("hf_{}", "B".repeat(20)),
-            ),
-            (
-                "pypi-token",
-                format!("pypi-{}", "C".repeat(50)),
-                format!("pypi-{}", "C".repeat(20)),
-            ),
-            (
-                "npm-token",
-                format!("npm_{}", "d".repeat(36)),
-                format!("npm_{}", "d".repeat(35)),
-            ),
-            (
-                "aws-access-key-id",
-                format!("AKIA{}", "Q".repeat(16)),
-                format!("AKIA{}", "q".repeat(16)),
-            ),
-            (
-                "slack-token",
-                format!("xoxb-{}", "1".repeat(10)),
-                "xoxz-1111111111".to_owned(),
-            ),
-            (
-                "openai-style-key",
-                format!("sk-{}", "e".repeat(20)),
-                format!("sk-{}", "e".repeat(10)),
-            ),
-            (
-                "jwt",
-                "eyJhbGciOiJI.eyJzdWIiOiIx.c2lnbmF0dXJl".to_owned(),
-                "eyJhbGciOiJI.c2lnbmF0dXJl".to_owned(),
-            ),
-            (
-                "url-credentials",
-                "https://me:pw@host/x".to_owned(),
-                "https://host/x:pw@".to_owned(),
-            ),
+        // A prefix, then a run of one character long enough, and one too short.
+        let shaped = [
+            ("github-token", "ghp_", 'a', 36, 30),
+            ("gitlab-token", "glpat-", 'x', 20, 10),
+            ("huggingface-token", "hf_", 'B', 34, 20),
+            ("pypi-token", "pypi-", 'C', 50, 20),
+            ("npm-token", "npm_", 'd', 36, 35),
+            ("aws-access-key-id", "AKIA", 'Q', 16, 15),
+            ("slack-token", "xoxb-", '1', 10, 5),
+            ("openai-style-key", "sk-", 'e', 20, 10),
         ];
+        let run = |prefix: &str, c: char, n: usize| format!("{prefix}{}", c.to_string().repeat(n));
+        let mut cases: Vec<(&str, String, String)> = shaped
+            .iter()
+            .map(|&(id, prefix, c, good, short)| (id, run(prefix, c, good), run(prefix, c, short)))
+            .collect();
+        cases.push((
+            "jwt",
+            "eyJhbGciOiJI.eyJzdWIiOiIx.c2lnbmF0dXJl".to_owned(),
+            "eyJhbGciOiJI.c2lnbmF0dXJl".to_owned(),
+        ));
+        cases.push((
+            "url-credentials",
+            "https://me:pw@host/x".to_owned(),
+            "https://host/x:pw@".to_owned(),
+        ));
         for (id, positive, miss) in cases {
             let found = tokens(&format!("a {positive} b"));
             assert_eq!(found.len(), 1, "{id}: {positive}");

@@ -163,7 +163,7 @@ pub const CRAFTED: &[Crafted] = &[
     },
     Crafted {
         name: "secrets",
-        attacks: "secrets: candidate files of 2 KiB each holding a token, half in a gzip layer after a .env of 2 KiB per candidate (2 GiB at full scale), half in a plain layer (heads read by seeking): only heads are read, within 64 MiB a layer",
+        attacks: "secrets: candidate files of 2 KiB each holding a token (each file its own bytes), half in a gzip layer after a .env of 2 KiB per candidate (2 GiB at full scale), half in a plain layer (heads read by seeking): only heads are read, within 64 MiB a layer",
         full: 1_000_000,
         unit: "candidate files",
     },
@@ -444,8 +444,14 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
                         });
                         l.file(b"app/.env", 0o644, lines * LINE.len() as u64, data)?;
                     }
+                    // Each file its own bytes (a number after the token): no duplicate
+                    // group of every candidate, whose cost is the duplicates' budget.
+                    let mut body = body.clone();
                     for i in 0..count / 2 {
-                        let path = format!("srv/{}/c{i}.env", i % 1000);
+                        let layer = if gzip { "g" } else { "p" };
+                        let path = format!("srv/{layer}/{}/c{i}.env", i % 1000);
+                        body[LINE.len()..LINE.len() + 12]
+                            .copy_from_slice(format!("#{i:011}").as_bytes());
                         l.file(path.as_bytes(), 0o644, 2048, &body[..])?;
                     }
                     Ok(())

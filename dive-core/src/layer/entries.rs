@@ -334,10 +334,10 @@ impl Walk {
             }
         } else if readable && self.hash_contents {
             let head_len = file_wanted(&record.path, size).and_then(|c| self.secret_head(c, size));
-            let mut head = head_len.map(Vec::with_capacity);
+            let mut head = head_len.map(|len| (Vec::with_capacity(len), len));
             match hash_and_sample(tar.data(), size, head.as_mut()) {
                 Ok((hash, sample)) => {
-                    if let Some(head) = head {
+                    if let Some((head, _)) = head {
                         self.keep_secrets(index, &record.path, &head);
                     }
                     content_hash = Some(hash);
@@ -613,11 +613,11 @@ impl Walk {
 
 /// Hashes a streamed file (BLAKE3, as the merge hashes files of mapped layers) and, when
 /// it is an ELF file, keeps its header and tail and follows its fat binaries; fills `head`
-/// with its first bytes, up to its capacity, when given.
+/// with its first bytes, up to the length given with it.
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
-    mut head: Option<&mut Vec<u8>>,
+    mut head: Option<&mut (Vec<u8>, usize)>,
 ) -> io::Result<(ContentHash, Option<(elf_sections::Sample, Scanner)>)> {
     let mut hasher = blake3::Hasher::new();
     let mut sample = elf_sections::Sample::new(size);
@@ -625,8 +625,8 @@ fn hash_and_sample<I: Input>(
     let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
         hasher.update(chunk);
-        if let Some(head) = head.as_deref_mut() {
-            let room = head.capacity() - head.len();
+        if let Some((head, len)) = head.as_deref_mut() {
+            let room = len.saturating_sub(head.len());
             head.extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
         if sample.is_elf() != Some(false) {

@@ -8,7 +8,7 @@ use crate::layer::{
 };
 
 /// Package paths the database parsers recognise, one per parser and database kind.
-pub const DATABASE_PATHS: [&str; 7] = [
+pub const DATABASE_PATHS: [&str; 8] = [
     "usr/lib/python3/site-packages/pkg-1.0.dist-info/RECORD",
     "usr/lib/python3/site-packages/pkg-1.0.egg-info/installed-files.txt",
     "var/lib/dpkg/status",
@@ -16,13 +16,32 @@ pub const DATABASE_PATHS: [&str; 7] = [
     "lib/apk/db/installed",
     "opt/conda/conda-meta/pkg-1.0-0.json",
     "app/node_modules/pkg/package.json",
+    "var/lib/rpm/Packages",
 ];
+
+/// Reads `data` as rpm's sqlite database followed by its write-ahead log, whose length the
+/// last two bytes give (big-endian); any of rpm's three forms is read by its magic. Returns
+/// how many packages it named.
+pub fn rpm_database(data: &[u8]) -> usize {
+    let (wal_len, data) = match data.split_last_chunk::<2>() {
+        Some((data, len)) => (usize::from(u16::from_be_bytes(*len)), data),
+        None => (0, data),
+    };
+    let (db, wal) = data.split_at(data.len().saturating_sub(wal_len));
+    let path = "var/lib/rpm/rpmdb.sqlite";
+    let mut room = crate::attribution::Room::new(1, path.len(), path.len());
+    crate::attribution::parse_database(path.as_bytes(), db, Some(wal), &mut room)
+        .packages
+        .len()
+}
 
 /// Parses `content` as the package database at `path`, with the room of an image of one
 /// entry; returns how many packages it named.
 pub fn parse_database(path: &str, content: &[u8]) -> usize {
     let mut room = crate::attribution::Room::new(1, path.len(), path.len());
-    crate::attribution::parse_database(path.as_bytes(), content, &mut room).len()
+    crate::attribution::parse_database(path.as_bytes(), content, None, &mut room)
+        .packages
+        .len()
 }
 
 /// Reads the debug and symbol section bytes of an ELF file held in `bytes`.

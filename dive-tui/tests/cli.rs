@@ -232,7 +232,7 @@ fn a_families_file_names_new_families_and_a_bad_one_exits_2() {
             .any(|f| f["name"] == "numerics")
     );
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[families]\nx = [\"rpm:foo\"]\n").unwrap();
+    std::fs::write(&bad, "[families]\nx = [\"yum:foo\"]\n").unwrap();
     let output = dive_rs(&[DEMO, "--summary", "--families", bad.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(

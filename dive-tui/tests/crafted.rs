@@ -510,3 +510,16 @@ fn every_crafted_image_is_measured() {
         );
     }
 }
+
+#[test]
+fn rpm_databases_of_hostile_headers_and_looping_pages() {
+    let run = run("rpm-headers");
+    // The header listing every file is read as far as the room goes; the file the image
+    // holds is its own.
+    assert!(run.warned("list more paths than the image holds entries"));
+    let huge = package(&run, "rpm", "huge").expect("the header listing every file");
+    assert_eq!(huge["files"], 1, "{huge}");
+    assert!(run.warned("2000 package headers were damaged"));
+    // The Berkeley DB file's chains name themselves: read once, said.
+    assert!(run.warned("damaged at byte"));
+}

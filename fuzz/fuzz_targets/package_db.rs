@@ -1,5 +1,6 @@
 //! Package databases from any bytes: the first byte picks the parser (pip RECORD and
-//! installed-files.txt, dpkg status and .list, apk installed, conda-meta JSON, npm package.json).
+//! installed-files.txt, dpkg status and .list, apk installed, conda-meta JSON, npm package.json,
+//! rpm's Packages in any of its forms).
 #![no_main]
 
 use dive_core::fuzzing::{DATABASE_PATHS, parse_database};

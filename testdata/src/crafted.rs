@@ -150,6 +150,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "empty conda files",
     },
     Crafted {
+        name: "rpm-headers",
+        attacks: "rpm databases: an ndb Packages.db whose one header lists a million files in an image of a few entries, beside 2,000 headers whose counts run past their data or whose offsets leave it; a Berkeley DB hash Packages whose page headers, item offsets and overflow chains loop, in a gzip layer each",
+        full: 1_000_000,
+        unit: "files one header lists",
+    },
+    Crafted {
         name: "apt-docs",
         attacks: "findings: an apt-get install layer over a dpkg base that deletes /usr/share/doc/* (it rewrites the status file listing every package, which is no reinstall)",
         full: 1,
@@ -530,6 +536,7 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
             })?;
         }
         "databases-wide" => write_databases_wide(&mut image, count)?,
+        "rpm-headers" => write_rpm_headers(&mut image, count)?,
         "databases-prefix" => write_databases_prefix(&mut image, count)?,
         "apt-docs" => {
             return write_spec(&crate::reinstall::apt_install_deleting_docs(), out, count);
@@ -580,6 +587,81 @@ fn database_of(
     let size = prefix.len() as u64 + units * unit as u64;
     let make = move |i, unit: &mut [u8]| unit.copy_from_slice(text(i).as_bytes());
     layer.database(path, size, Units::new(prefix.to_vec(), unit, units, make))
+}
+
+/// `rpm-headers`: one header listing `files` files under one directory, hostile headers
+/// beside it, in an ndb database; a Berkeley DB hash file whose pages point at themselves.
+fn write_rpm_headers(image: &mut Image, files: u64) -> io::Result<()> {
+    use crate::rpm::{Value, header_blob, ndb_file, package_header};
+    let names: Vec<Vec<u8>> = (0..files)
+        .map(|i| format!("f{i:07}").into_bytes())
+        .collect();
+    let huge = header_blob(&[
+        (1000, Value::Str("huge")),
+        (1001, Value::Str("1")),
+        (1116, Value::I32(vec![0; names.len()])),
+        (1117, Value::Strs(names)),
+        (1118, Value::Strs(vec![b"/srv/rpm/".to_vec()])),
+    ]);
+    let mut blobs = vec![huge];
+    for i in 0..2_000u32 {
+        let mut blob = package_header("bad", "1", &[("/srv/rpm/x".to_owned(), 1)]);
+        if i % 2 == 0 {
+            // Entry 1's count: past the data.
+            blob[8 + 16 + 12..8 + 16 + 16].copy_from_slice(&0x0fff_ffffu32.to_be_bytes());
+        } else {
+            // Entry 2's offset: out of the data.
+            blob[8 + 32 + 8..8 + 32 + 12].copy_from_slice(&(0x7000_0000 + i).to_be_bytes());
+        }
+        blobs.push(blob);
+    }
+    let ndb = ndb_file(&blobs);
+    image.layer(true, |l| {
+        l.file(b"srv/rpm/f0000000", 0o644, 1, &b"x"[..])?;
+        l.database(
+            b"usr/lib/sysimage/rpm/Packages.db",
+            ndb.len() as u64,
+            &ndb[..],
+        )
+    })?;
+    // A hash database of 4 KiB pages, 16 MiB: each odd page a hash page whose one value is
+    // off-page, 16 MiB long, its chain the next page, an overflow page that names itself
+    // as the next.
+    let pages = (16 << 20) / 4096u32;
+    let mut bdb = vec![0u8; pages as usize * 4096];
+    let le16 =
+        |page: &mut [u8], at: usize, n: u16| page[at..at + 2].copy_from_slice(&n.to_le_bytes());
+    let le32 =
+        |page: &mut [u8], at: usize, n: u32| page[at..at + 4].copy_from_slice(&n.to_le_bytes());
+    le32(&mut bdb, 12, 0x0006_1561);
+    le32(&mut bdb, 16, 9);
+    le32(&mut bdb, 20, 4096);
+    bdb[25] = 8;
+    le32(&mut bdb, 32, pages - 1);
+    for p in 1..pages {
+        let page = &mut bdb[p as usize * 4096..(p as usize + 1) * 4096];
+        le32(page, 8, p);
+        if p % 2 == 1 {
+            le16(page, 20, 2);
+            page[25] = 13;
+            // Key: 5 bytes at the end (type 1, a 4-byte number); value: 12 bytes before it.
+            le16(page, 26, 4091);
+            le16(page, 28, 4079);
+            page[4091] = 1;
+            le32(page, 4092, p);
+            page[4079] = 3;
+            le32(page, 4083, p + 1);
+            le32(page, 4087, 16 << 20);
+        } else {
+            le32(page, 16, p);
+            le16(page, 20, 1);
+            le16(page, 22, 4070);
+            page[25] = 7;
+        }
+    }
+    image.layer(true, |l| {
+        l.database(b"var/lib/rpm/Packages", bdb.len() as u64, &bdb[..])
+    })
 }
 
 /// `databases-wide`: each layer a database whose lines name long or many paths. Layers

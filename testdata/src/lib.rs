@@ -18,6 +18,7 @@ pub mod links;
 pub mod podman;
 pub mod raw;
 pub mod reinstall;
+pub mod rpm;
 pub mod rss;
 pub mod secrets;
 mod spec;

@@ -3,7 +3,7 @@
 
 use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
-use super::{apk, conda, dpkg, npm, python};
+use super::{apk, conda, dpkg, npm, python, rpm};
 
 /// Whether the walk should keep this file's content for attribution.
 pub(crate) fn is_database(path: &[u8]) -> bool {
@@ -12,27 +12,64 @@ pub(crate) fn is_database(path: &[u8]) -> bool {
         || apk::is_database(path)
         || conda::is_database(path)
         || npm::is_database(path)
+        || rpm::is_database(path)
 }
 
 /// Whether a database file lists every package of its manager (dpkg's `status`, apk's
-/// `installed`): a layer that installs anything rewrites it, so it says nothing of which
-/// packages that layer installed.
+/// `installed`, rpm's database): a layer that installs anything rewrites it, so it says
+/// nothing of which packages that layer installed.
 pub(super) fn lists_every_package(path: &[u8]) -> bool {
-    path == dpkg::STATUS || apk::is_database(path)
+    path == dpkg::STATUS || apk::is_database(path) || rpm::is_database(path)
 }
 
-/// The packages a database file lists, each with its location, as far as `room` allows.
-pub(crate) fn parse_database(path: &[u8], content: &[u8], room: &mut Room) -> Vec<DbPackage> {
-    let mut packages = parse_by_kind(path, content, room);
-    for package in &mut packages {
+/// The rpm databases to read, layer by layer, and how many were left unread
+/// ([`rpm::reads`]); the walk keeps their files like any database's, and attribution
+/// reads them from here, not file by file.
+pub(crate) fn rpm_reads(layers: &[&crate::layer::LayerIndex]) -> (Vec<rpm::DbRead>, u64) {
+    rpm::reads(layers)
+}
+
+/// Whether a database file is read through [`rpm_reads`].
+pub(crate) fn is_rpm(path: &[u8]) -> bool {
+    rpm::is_database(path)
+}
+
+/// What a database file says: the packages it lists, each with its location, as far as
+/// `room` allows, and what was wrong with it.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// Its packages.
+    pub packages: Vec<DbPackage>,
+    /// Damage met, one sentence each, for a warning.
+    pub problems: Vec<String>,
+}
+
+/// The packages a database file lists, each with its location, as far as `room` allows;
+/// `companion` is the content of the file read beside it (rpm's sqlite write-ahead log).
+pub(crate) fn parse_database(
+    path: &[u8],
+    content: &[u8],
+    companion: Option<&[u8]>,
+    room: &mut Room,
+) -> Parsed {
+    let mut parsed = if rpm::is_database(path) {
+        let (packages, problems) = rpm::parse(path, content, companion, room);
+        Parsed { packages, problems }
+    } else {
+        Parsed {
+            packages: parse_by_kind(path, content, room),
+            problems: Vec::new(),
+        }
+    };
+    for package in &mut parsed.packages {
         package.location = location_of(package, path);
     }
-    packages
+    parsed
 }
 
 /// Where a package is installed: a Python dist's site directory, a conda environment's
 /// prefix, the `node_modules` directory holding an npm package, the database file of a
-/// dpkg or apk package.
+/// dpkg or apk package, the database directory of an rpm one.
 fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
     use crate::path::split_last;
     match package.ecosystem {
@@ -45,6 +82,8 @@ fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
         }
         Ecosystem::Dpkg => dpkg::STATUS.to_vec(),
         Ecosystem::Apk => database.to_vec(),
+        // Its directory: one database whichever form rpm wrote it in.
+        Ecosystem::Rpm => split_last(database).0.to_vec(),
         Ecosystem::Npm => {
             let dir = package.dirs.first().map_or(&[][..], |d| d.as_slice());
             let (parent, parent_name) = split_last(split_last(dir).0);

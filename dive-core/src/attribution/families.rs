@@ -39,7 +39,7 @@ impl FamilyRules {
         for (family, globs) in file.families {
             for pattern in globs {
                 let (ecosystem, glob) = match pattern.split_once(':') {
-                    Some((eco, glob)) => (Some(ecosystem_named(eco).ok_or_else(|| error(format!("{pattern:?}: unknown ecosystem {eco:?} (pip, conda, dpkg, apk, npm)")))?), glob),
+                    Some((eco, glob)) => (Some(ecosystem_named(eco).ok_or_else(|| error(format!("{pattern:?}: unknown ecosystem {eco:?} (pip, conda, dpkg, apk, npm, rpm)")))?), glob),
                     None => (None, pattern.as_str()),
                 };
                 let matcher = Glob::new(&normalise(glob))
@@ -75,6 +75,7 @@ pub(crate) fn ecosystem_named(name: &str) -> Option<Ecosystem> {
         Ecosystem::Dpkg,
         Ecosystem::Apk,
         Ecosystem::Npm,
+        Ecosystem::Rpm,
     ]
     .into_iter()
     .find(|e| e.name() == name)
@@ -136,6 +137,22 @@ pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
                 None
             }
         }
+        Ecosystem::Rpm => {
+            if starts(&CUDA) {
+                Some("cuda")
+            } else if matches!(
+                n,
+                "make" | "gcc" | "gcc-c++" | "gcc-gfortran" | "cpp" | "binutils" | "kernel-headers"
+            ) || starts(&["gcc-toolset-", "binutils-", "devtoolset-"])
+                || n.ends_with("-devel")
+            {
+                Some("toolchain")
+            } else if starts(&["python3", "python-"]) || n == "python" {
+                Some("python")
+            } else {
+                None
+            }
+        }
         Ecosystem::Npm => None,
     }
 }
@@ -165,5 +182,12 @@ mod tests {
             Some("python")
         );
         assert_eq!(family_of(Ecosystem::Pip, "numpy"), None);
+        assert_eq!(family_of(Ecosystem::Rpm, "libcublas-12-4"), Some("cuda"));
+        assert_eq!(family_of(Ecosystem::Rpm, "libnccl"), Some("cuda"));
+        assert_eq!(family_of(Ecosystem::Rpm, "gcc-c++"), Some("toolchain"));
+        assert_eq!(family_of(Ecosystem::Rpm, "glibc-devel"), Some("toolchain"));
+        assert_eq!(family_of(Ecosystem::Rpm, "kernel-headers"), Some("toolchain"));
+        assert_eq!(family_of(Ecosystem::Rpm, "glibc"), None);
+        assert_eq!(family_of(Ecosystem::Rpm, "python3-libs"), Some("python"));
     }
 }

@@ -20,6 +20,7 @@ mod package;
 mod python;
 mod reinstalls;
 mod room;
+mod rpm;
 mod waste;
 
 pub(crate) use databases::{is_database, parse_database};

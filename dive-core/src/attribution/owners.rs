@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::claims::{Claims, Which};
-use super::databases::{lists_every_package, parse_database};
+use super::databases::{is_rpm, lists_every_package, parse_database, rpm_reads};
 use super::device_code::Cuda;
 use super::duplicates::DuplicateGroup;
 use super::families::FamilyRules;
@@ -171,18 +171,40 @@ pub(crate) fn attribute(
     let (mut cut, mut unreadable) = (0, 0u64);
     // A record `chown -R` wrote again as it was says nothing of an install.
     let as_they_were = reinstalls::rewritten_as_they_were(layers);
+    let mut problems = Vec::new();
+    let (mut rpm_reads, rpm_skipped) = rpm_reads(layers);
     for (l, layer) in layers.iter().enumerate().rev() {
-        for (entry, kept) in &layer.captured {
-            let path = &layer.entries[*entry as usize].path;
-            let visible = visible(l, *entry, path);
-            let Some(content) = kept.content() else {
+        // rpm's databases as this layer leaves them (a database with its log), then every
+        // other database it holds.
+        let split = rpm_reads.partition_point(|r| r.layer < l);
+        let at_layer = rpm_reads.split_off(split);
+        let rpm = at_layer.into_iter().map(|read| {
+            let (dl, de) = read.db;
+            let wal = read.wal.and_then(|(wl, we)| captured(layers[wl], we));
+            (&layers[dl].entries[de as usize].path[..], captured(layers[dl], de), wal, read.visible, dl, de)
+        });
+        let others = layer.captured.iter().filter_map(|(entry, kept)| {
+            let path = &layer.entries[*entry as usize].path[..];
+            (!is_rpm(path)).then(|| (path, kept.content(), None, visible(l, *entry, path), l, *entry))
+        });
+        for (path, content, companion, visible, at, entry) in rpm.chain(others) {
+            let Some(content) = content else {
                 unreadable += 1;
                 continue;
             };
-            let dbs = parse_database(path, &content, &mut room);
+            let parsed = parse_database(path, &content, companion.as_deref(), &mut room);
+            for problem in parsed.problems {
+                problems.push(crate::error::Warning::new(
+                    crate::error::Location::default()
+                        .layer(crate::error::LayerRef::index(at))
+                        .entry(path),
+                    format!("package database {problem}"),
+                ));
+            }
+            let dbs = parsed.packages;
             let own_record = dbs.len() == 1
                 && !lists_every_package(path)
-                && !as_they_were.contains(&(l, *entry));
+                && !as_they_were.contains(&(at, entry));
             for mut db in dbs {
                 if db.ecosystem == Ecosystem::Dpkg {
                     dpkg::apply_diversions(&mut db, &diversions);
@@ -192,6 +214,16 @@ pub(crate) fn attribute(
             }
             cut += u64::from(room.take_cut());
         }
+    }
+    if rpm_skipped > 0 {
+        problems.push(crate::error::Warning::new(
+            crate::error::Location::default(),
+            format!(
+                "{rpm_skipped} rpm databases not read: each would read a lower layer's \
+                 database again (a write-ahead log alone in its layer), past the bytes the \
+                 image's databases hold"
+            ),
+        ));
     }
 
     let mut owner_of = vec![None; tree.inodes().len()];
@@ -241,6 +273,7 @@ pub(crate) fn attribute(
     let mut attribution = registry.finish(owner_of, unowned.into_values().collect(), rules);
     attribution.reinstalls = reinstalls;
     attribution.warnings = room.warnings(cut);
+    attribution.warnings.extend(problems);
     attribution
         .warnings
         .extend(diverted.warnings(diversions_cut));
@@ -282,6 +315,13 @@ pub(crate) fn attribute(
         checkpoint,
     );
     attribution
+}
+
+/// The content of entry `entry` of `layer`, if the walk kept it and it reads back.
+fn captured(layer: &LayerIndex, entry: u32) -> Option<Vec<u8>> {
+    let kept = &layer.captured;
+    let i = kept.binary_search_by_key(&entry, |(e, _)| *e).ok()?;
+    kept[i].1.content()
 }
 
 /// Packages by (ecosystem, normalised name, location): a dist spread over layers is one

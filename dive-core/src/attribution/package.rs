@@ -19,6 +19,8 @@ pub enum Ecosystem {
     Apk,
     /// npm packages.
     Npm,
+    /// rpm packages (Red Hat family, SUSE).
+    Rpm,
 }
 
 impl Ecosystem {
@@ -30,6 +32,7 @@ impl Ecosystem {
             Self::Dpkg => "dpkg",
             Self::Apk => "apk",
             Self::Npm => "npm",
+            Self::Rpm => "rpm",
         }
     }
 }
@@ -79,8 +82,8 @@ pub struct Package {
     pub version: Option<String>,
     /// Where it is installed (absolute): a Python dist's site directory (a venv's
     /// `site-packages`, `~/.local/…`, system `dist-packages`), a conda environment's prefix,
-    /// the `node_modules` directory holding an npm package, the database file of a dpkg or
-    /// apk package. The same name in two locations is two packages.
+    /// the `node_modules` directory holding an npm package, the database file of a dpkg,
+    /// apk or rpm package. The same name in two locations is two packages.
     pub location: String,
     /// Family from the built-in table.
     pub family: Option<String>,
@@ -93,7 +96,7 @@ pub struct Package {
     pub unrecorded_bytes: u64,
     /// Hidden bytes it owned.
     pub hidden_bytes: u64,
-    /// Size its database declares (dpkg `Installed-Size`, apk `I:`), to compare.
+    /// Size its database declares (dpkg `Installed-Size`, apk `I:`, rpm `SIZE`), to compare.
     pub declared_bytes: Option<u64>,
     /// Layers that added its files (visible or hidden).
     pub layers: Vec<usize>,

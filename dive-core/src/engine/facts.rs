@@ -136,7 +136,11 @@ impl Analysis {
             std::mem::take(&mut self.attribution.warnings)
                 .into_iter()
                 .map(|w| {
-                    let location = Location::input(&self.input);
+                    // The layer and entry a database was read from stay.
+                    let location = Location {
+                        input: self.input.clone(),
+                        ..w.location
+                    };
                     Warning::new(location, w.message)
                 }),
         );

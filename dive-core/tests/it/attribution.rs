@@ -448,7 +448,7 @@ fn a_families_file_extends_the_built_in_table() {
         "the table still applies"
     );
     for (text, expected) in [
-        ("[families]\nx = [\"rpm:foo\"]", "unknown ecosystem"),
+        ("[families]\nx = [\"yum:foo\"]", "unknown ecosystem"),
         ("[families]\nx = [\"a[\"]", "a["),
         ("[familes]\nx = []", "unknown field"),
     ] {

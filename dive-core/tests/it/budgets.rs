@@ -202,3 +202,30 @@ fn secrets_read_heads_only_within_a_layers_allowance() {
     assert_eq!(env.len(), 8, "the head's values, at most 8 a file");
     assert!(env.iter().all(|s| s.line.unwrap() <= 8));
 }
+
+#[test]
+fn rpm_databases_are_read_within_their_room_and_once() {
+    // One header listing 100,000 files in an image of three entries: the paths kept stay
+    // within the room (65,536 and twice the entries), the 2,000 hostile headers are each
+    // refused, and the Berkeley DB file whose chains loop is read once, page by page.
+    let (written, analysis) = crafted("rpm-headers", 0.1);
+    assert_eq!(written.count, 100_000);
+    let work = analysis.work();
+    let room = (20 << 20) + 3 * written.path_bytes;
+    assert!(work.database_bytes <= 4 * room, "{work:?}");
+    let huge = analysis
+        .attribution
+        .packages
+        .iter()
+        .find(|p| p.name == "huge")
+        .expect("the header listing every file");
+    assert_eq!((huge.files, huge.bytes), (1, 1));
+    let warnings: Vec<String> = analysis.warnings.iter().map(ToString::to_string).collect();
+    let said = |what: &str| warnings.iter().any(|w| w.contains(what));
+    assert!(said("2000 package headers were damaged"), "{warnings:#?}");
+    assert!(said("var/lib/rpm/Packages"), "{warnings:#?}");
+    assert!(
+        said("list more paths than the image holds entries"),
+        "{warnings:#?}"
+    );
+}

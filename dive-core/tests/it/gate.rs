@@ -272,7 +272,7 @@ fn unknown_rules_and_bad_values_are_errors_that_name_the_file() {
         ("dive-rs:\n  final-size: lots\n", "not a size"),
         ("dive-rs:\n  final-size: \">= 1GB\"\n", "maxima"),
         ("dive-rs:\n  layers: 1.5\n", "not a count"),
-        ("dive-rs:\n  packages: { \"rpm:x\": 0 }\n", "unknown prefix"),
+        ("dive-rs:\n  packages: { \"yum:x\": 0 }\n", "unknown prefix"),
         ("dive-rs:\n  packages: { a: 0, a: 1 }\n", "duplicate"),
         ("rules:\n  lowestEfficiency: 1.5\n", "between 0 and 1"),
         ("rules:\n  highestWastedBytes: much\n", "size"),

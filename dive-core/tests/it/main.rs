@@ -27,6 +27,7 @@ mod progress;
 mod random_stacks;
 mod real_wheels;
 mod reinstall;
+mod rpm;
 mod scan;
 mod secrets;
 mod selection;

@@ -301,8 +301,65 @@ fn fuzz_seeds(dir: &Path) -> io::Result<()> {
         );
         put("elf", format!("cuda-{name}"), &elf)?;
     }
+    let work = dir.join(".rpm-work");
+    std::fs::create_dir_all(&work)?;
+    for (name, seed) in rpm_seeds(&work)? {
+        put("rpm_db", name, &seed)?;
+    }
+    std::fs::remove_dir_all(&work)?;
     println!("wrote {count} seeds under {}", dir.display());
     Ok(())
+}
+
+/// Seeds for `rpm_db` (a database, then its write-ahead log, then the log's length as two
+/// big-endian bytes): an ndb file; a sqlite one with a live log and a Berkeley DB one when
+/// python3 and `db5.3_load` are here (CI has them).
+fn rpm_seeds(work: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
+    use dive_testdata::rpm::{bdb_file, ndb_file, package_header};
+    let seed = |db: &[u8], wal: &[u8]| {
+        let mut bytes = [db, wal].concat();
+        bytes.extend_from_slice(&u16::try_from(wal.len()).unwrap_or(u16::MAX).to_be_bytes());
+        bytes
+    };
+    let blobs: Vec<Vec<u8>> = (0..3)
+        .map(|i| package_header("p", "1", &[(format!("/usr/lib/f{i}"), 10 * i)]))
+        .collect();
+    let mut seeds = vec![("ndb".to_owned(), seed(&ndb_file(&blobs), b""))];
+    if let Ok(db) = bdb_file(work, &blobs, 512, false) {
+        seeds.push(("bdb".to_owned(), seed(&db, b"")));
+    }
+    std::fs::write(work.join("blob"), &blobs[0])?;
+    let script = [
+        "import os, sqlite3, sys",
+        "d = sys.argv[1]",
+        "c = sqlite3.connect(os.path.join(d, 'db'))",
+        "c.execute('PRAGMA page_size=512')",
+        "c.execute('PRAGMA journal_mode=WAL')",
+        "c.execute('PRAGMA wal_autocheckpoint=0')",
+        "c.execute(\"CREATE TABLE 'Packages' (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)\")",
+        "b = open(os.path.join(d, 'blob'), 'rb').read()",
+        "c.execute('INSERT INTO Packages (blob) VALUES (?)', (b,))",
+        "c.commit()",
+        "c.execute('PRAGMA wal_checkpoint(TRUNCATE)')",
+        "c.execute('INSERT INTO Packages (blob) VALUES (?)', (b * 3,))",
+        "c.commit()",
+        "os.system('cp %s/db %s/db-copy; cp %s/db-wal %s/wal-copy' % (d, d, d, d))",
+        "os._exit(0)",
+    ]
+    .join("\n");
+    let wrote = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .arg(work)
+        .status()
+        .is_ok_and(|s| s.success());
+    if wrote {
+        let db = std::fs::read(work.join("db-copy"))?;
+        let wal = std::fs::read(work.join("wal-copy"))?;
+        if u16::try_from(wal.len()).is_ok() {
+            seeds.push(("sqlite-wal".to_owned(), seed(&db, &wal)));
+        }
+    }
+    Ok(seeds)
 }
 
 /// The index in `dive_core::fuzzing::DATABASE_PATHS` of the parser for this path.
@@ -317,6 +374,7 @@ fn database_kind(path: &[u8]) -> Option<u8> {
         "installed" => 4,
         _ if text.contains("conda-meta/") && name.ends_with(".json") => 5,
         "package.json" => 6,
+        "Packages" => 7,
         _ => return None,
     })
 }

@@ -360,7 +360,7 @@ fn name_glob(text: &str) -> std::result::Result<NameGlob, String> {
             "package" => package_only = true,
             other => {
                 ecosystem = Some(crate::attribution::families::ecosystem_named(other).ok_or_else(
-                    || format!("{text:?}: unknown prefix {other:?} (family, package, pip, conda, dpkg, apk, npm)"),
+                    || format!("{text:?}: unknown prefix {other:?} (family, package, pip, conda, dpkg, apk, npm, rpm)"),
                 )?);
                 package_only = true;
             }

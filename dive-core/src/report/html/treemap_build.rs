@@ -120,12 +120,13 @@ impl Threshold {
     }
 }
 
-const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 5] = [
+const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 6] = [
     (Ecosystem::Pip, "pip packages"),
     (Ecosystem::Conda, "conda packages"),
     (Ecosystem::Npm, "npm packages"),
     (Ecosystem::Dpkg, "dpkg packages"),
     (Ecosystem::Apk, "apk packages"),
+    (Ecosystem::Rpm, "rpm packages"),
 ];
 
 /// The group label of a package: its family, else its ecosystem's packages.
@@ -322,7 +323,8 @@ pub fn build(analysis: &Analysis) -> Treemap {
         .iter()
         .map(|p| {
             let location = p.location.trim_start_matches('/');
-            (p.ecosystem != Ecosystem::Dpkg && p.ecosystem != Ecosystem::Apk)
+            let system = matches!(p.ecosystem, Ecosystem::Dpkg | Ecosystem::Apk | Ecosystem::Rpm);
+            (!system)
                 .then(|| tree.lookup(location.as_bytes()))
                 .flatten()
         })

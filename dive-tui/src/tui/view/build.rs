@@ -282,6 +282,7 @@ pub fn packages(analysis: &Analysis) -> Outline {
         (Ecosystem::Npm, "npm packages"),
         (Ecosystem::Dpkg, "dpkg packages"),
         (Ecosystem::Apk, "apk packages"),
+        (Ecosystem::Rpm, "rpm packages"),
     ];
     for (ecosystem, title) in ecosystems {
         let members: Vec<usize> = attribution

@@ -279,7 +279,12 @@ pub fn rpm_image_of(
         files.insert(package.name, build_package(work, &built, package)?);
     }
     let root = work.join("root");
-    std::fs::create_dir_all(&root)?;
+    std::fs::create_dir_all(root.join("etc"))?;
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"9.4\"\nID=\"rhel\"\n\
+         PRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n",
+    )?;
     rpm(&root, &["--initdb"])?;
     let mut layers = Vec::new();
     let mut headers = Vec::new();

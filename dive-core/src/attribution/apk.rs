@@ -49,6 +49,12 @@ pub(super) fn parse(content: &[u8], room: &mut Room) -> Vec<DbPackage> {
             b"V" if !room.too_long(value.len()) => {
                 package.version = Some(String::from_utf8_lossy(value).into_owned());
             }
+            b"A" if value.len() <= 64 => {
+                package.arch = Some(String::from_utf8_lossy(value).into_owned());
+            }
+            b"L" if value.len() <= 1024 => {
+                package.license = Some(String::from_utf8_lossy(value).into_owned());
+            }
             b"I" => {
                 package.declared_bytes =
                     std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());

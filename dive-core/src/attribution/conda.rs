@@ -45,6 +45,8 @@ pub(super) fn parse(path: &[u8], content: &[u8], room: &mut Room) -> Option<DbPa
         dirs: Vec::new(),
         site: None,
         location: Vec::new(),
+        arch: None,
+        license: None,
     })
 }
 

@@ -5,9 +5,14 @@ use super::package::{DbPackage, Ecosystem};
 use super::room::Room;
 use super::{apk, conda, dpkg, npm, python, rpm};
 
+/// The files that say which operating system an image is (kept with the databases, for an
+/// SBOM's package URLs).
+pub(crate) const OS_RELEASE: [&[u8]; 2] = [b"etc/os-release", b"usr/lib/os-release"];
+
 /// Whether the walk should keep this file's content for attribution.
 pub(crate) fn is_database(path: &[u8]) -> bool {
-    python::is_database(path)
+    OS_RELEASE.contains(&path)
+        || python::is_database(path)
         || dpkg::is_database(path)
         || apk::is_database(path)
         || conda::is_database(path)

@@ -23,7 +23,7 @@ mod room;
 mod rpm;
 mod waste;
 
-pub(crate) use databases::{is_database, parse_database};
+pub(crate) use databases::{OS_RELEASE, is_database, parse_database};
 pub(crate) use dpkg::{EXTENDED_STATES as APT_EXTENDED_STATES, STATUS as DPKG_STATUS};
 pub use device_code::{Cuda, CudaFile, parse_gpu_arch, without_gpu};
 pub(crate) use device_code::is_torch_cuda_library;

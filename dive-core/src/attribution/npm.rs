@@ -54,6 +54,8 @@ pub(super) fn parse(path: &[u8], content: &[u8], room: &mut Room) -> Option<DbPa
         dirs: vec![dir.to_vec()],
         site: None,
         location: Vec::new(),
+        arch: None,
+        license: None,
     })
 }
 

@@ -358,6 +358,8 @@ impl Registry {
                 layers: BTreeSet::new(),
                 versions: BTreeMap::new(),
                 records: BTreeSet::new(),
+                arch: None,
+                license: None,
             });
         }
         let package = &mut self.packages[p];
@@ -379,6 +381,12 @@ impl Registry {
         }
         if db.declared_bytes.is_some() && (visible || package.declared_bytes.is_none()) {
             package.declared_bytes = db.declared_bytes;
+        }
+        if db.arch.is_some() && (visible || package.arch.is_none()) {
+            package.arch.clone_from(&db.arch);
+        }
+        if db.license.is_some() && (visible || package.license.is_none()) {
+            package.license.clone_from(&db.license);
         }
         p
     }
@@ -428,6 +436,8 @@ impl Registry {
                 hidden_bytes: b.hidden_bytes,
                 declared_bytes: b.declared_bytes,
                 layers: b.layers.into_iter().collect(),
+                arch: b.arch,
+                license: b.license,
             })
             .collect();
         let mut families: BTreeMap<String, FamilyTotal> = BTreeMap::new();

@@ -53,6 +53,9 @@ pub(crate) struct DbPackage {
     pub site: Option<Vec<u8>>,
     /// Where it is installed ([`Package::location`]), set by [`parse_database`](super::parse_database).
     pub location: Vec<u8>,
+    /// Architecture and license, where the database records them (rpm, apk).
+    pub arch: Option<String>,
+    pub license: Option<String>,
 }
 
 impl DbPackage {
@@ -67,6 +70,8 @@ impl DbPackage {
             dirs: Vec::new(),
             site: None,
             location: Vec::new(),
+            arch: None,
+            license: None,
         }
     }
 }
@@ -100,6 +105,12 @@ pub struct Package {
     pub declared_bytes: Option<u64>,
     /// Layers that added its files (visible or hidden).
     pub layers: Vec<usize>,
+    /// Architecture, where its database records one (rpm `ARCH`, apk `A:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// License as its database records it (rpm `LICENSE`, apk `L:`), not checked against SPDX.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 /// A package as its databases are read, before its bytes are final.
@@ -121,4 +132,6 @@ pub(super) struct Building {
     pub(super) versions: BTreeMap<usize, Option<String>>,
     /// Layers holding the package's own database record written anew (see `reinstalls.rs`).
     pub(super) records: BTreeSet<usize>,
+    pub(super) arch: Option<String>,
+    pub(super) license: Option<String>,
 }

@@ -66,6 +66,8 @@ pub(super) fn parse(path: &[u8], content: &[u8], room: &mut Room) -> Option<DbPa
         dirs: vec![info_dir.to_vec()],
         site: Some(site.to_vec()),
         location: Vec::new(),
+        arch: None,
+        license: None,
     })
 }
 

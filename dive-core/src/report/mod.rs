@@ -5,6 +5,7 @@ mod finding;
 mod findings;
 pub mod gate;
 mod gpu_code;
+mod sbom;
 unstable_mod!(html);
 mod json;
 mod optimisation;

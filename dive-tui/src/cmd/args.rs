@@ -95,10 +95,48 @@ pub enum Command {
     /// Copy files and directories out of the image into a directory they cannot leave.
     #[command(after_help = EXTRACT_HELP)]
     Extract(ExtractArgs),
+    /// A software bill of materials on stdout (CycloneDX 1.6 or SPDX 2.3 JSON): one component
+    /// per package, with the bytes it ships, shows and hides, its layers and waste.
+    #[command(after_help = SBOM_HELP)]
+    Sbom(SbomArgs),
     /// Print the completion script of a shell: `source <(dive-rs completions bash)`.
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `dive-rs man | man -l -`.
     Man,
+}
+
+const SBOM_HELP: &str = "\
+Each package of every ecosystem dive-rs reads (pip, conda, dpkg, apk, rpm, npm) is a component
+with its package URL, version and, where its database records one, its license. Properties
+in the dive-rs: namespace carry its bytes: shipped (visible + hidden), visible, hidden by a
+later layer, unrecorded, declared by its database, its layers, family, waste classes and GPU
+device code. The image is the document's subject, named with its config digest. CycloneDX
+lists each package's files as evidence with --files; SPDX 2.3 cannot (a file there needs a
+SHA-1 of its content).";
+
+/// Arguments of `dive-rs sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The image and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON).
+    #[arg(long, value_enum, default_value_t = SbomFormat::Cyclonedx)]
+    pub format: SbomFormat,
+
+    /// List each package's visible files (CycloneDX evidence.occurrences).
+    #[arg(long)]
+    pub files: bool,
+}
+
+/// SBOM formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
 }
 
 /// Arguments of `dive-rs completions`.

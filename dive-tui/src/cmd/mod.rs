@@ -62,6 +62,7 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Ci(args)) => ci::ci(args),
         Some(Command::Diff(args)) => report::diff(args).map(|()| 0),
         Some(Command::Fix(args)) => fix::fix(args).map(|()| 0),
+        Some(Command::Sbom(args)) => report::sbom(args).map(|()| 0),
         Some(Command::Cat(args)) => files::cat_command(args).map(|()| 0),
         Some(Command::Extract(args)) => files::extract_command(args).map(|()| 0),
         Some(Command::Completions(args)) => {

@@ -75,3 +75,23 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<()> {
     out.flush()?;
     Ok(())
 }
+
+/// `dive-rs sbom`: the image's bill of materials as JSON on stdout.
+pub fn sbom(args: &crate::cmd::args::SbomArgs) -> anyhow::Result<()> {
+    use crate::cmd::args::SbomFormat;
+    if args.files && args.format == SbomFormat::Spdx {
+        anyhow::bail!(
+            "--files lists files as CycloneDX evidence; an SPDX 2.3 file needs a SHA-1 of its \
+             content, which dive-rs does not compute: use --format cyclonedx --files"
+        );
+    }
+    let analysis = analyze(&args.input)?;
+    let document = match args.format {
+        SbomFormat::Cyclonedx => analysis.cyclonedx(args.files),
+        SbomFormat::Spdx => analysis.spdx(),
+    };
+    let mut out = io::stdout().lock();
+    write_json(&mut out, &document)?;
+    out.flush()?;
+    Ok(())
+}

@@ -14,6 +14,8 @@ pub(super) mod tag {
     pub const RELEASE: u32 = 1002;
     pub const EPOCH: u32 = 1003;
     pub const SIZE: u32 = 1009;
+    pub const LICENSE: u32 = 1014;
+    pub const ARCH: u32 = 1022;
     pub const OLDFILENAMES: u32 = 1027;
     pub const FILESTATES: u32 = 1029;
     pub const FILEFLAGS: u32 = 1037;

@@ -30,6 +30,10 @@ const BDB: &[u8] = b"Packages";
 const FORMS: [&[u8]; 3] = [SQLITE, NDB, BDB];
 const SQLITE_WAL: &[u8] = b"rpmdb.sqlite-wal";
 
+/// The longest architecture or license kept (Fedora's longest licenses are a few hundred
+/// bytes).
+const MAX_DETAIL: usize = 1024;
+
 /// Where and why a database could not be read further.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Damage {
@@ -114,6 +118,8 @@ fn package(header: &Header<'_>, database: &[u8], room: &mut Room) -> Option<DbPa
     package.declared_bytes = header
         .int(tag::LONGSIZE)
         .or_else(|| header.int(tag::SIZE));
+    package.arch = short(header.string(tag::ARCH));
+    package.license = short(header.string(tag::LICENSE));
     for (dir, base) in header.files() {
         let listed = room.list(&mut package.files, dir.len() + base.len(), || {
             crate::path::normalize(&[dir, base].concat())
@@ -123,6 +129,12 @@ fn package(header: &Header<'_>, database: &[u8], room: &mut Room) -> Option<DbPa
         }
     }
     Some(package)
+}
+
+/// A text kept per package only when short: a header's strings may be as long as its data.
+fn short(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.is_empty() && t.len() <= MAX_DETAIL)
+        .map(str::to_owned)
 }
 
 /// `[epoch:]version-release`, as rpm prints it.

@@ -83,6 +83,13 @@ fn validate(python: &Path, image: &Path) {
     );
 }
 
+/// `spec` as a Docker 25 `docker save` tar at `path`.
+fn save(spec: &ImageSpec, path: &Path) -> PathBuf {
+    let built = build(spec).unwrap();
+    std::fs::write(path, docker25(&[&built], Compression::Gzip, false).unwrap()).unwrap();
+    path.to_path_buf()
+}
+
 /// Our properties of a CycloneDX component, by name.
 fn properties(component: &Value) -> std::collections::BTreeMap<String, String> {
     component["properties"]
@@ -177,13 +184,7 @@ fn the_demos_sbom_holds_the_bytes_of_json_and_validates() {
 #[test]
 fn the_cuda_images_sbom_carries_device_code_and_validates() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("cuda.tar");
-    let built = build(&dive_testdata::cuda_image()).unwrap();
-    std::fs::write(
-        &path,
-        docker25(&[&built], Compression::Gzip, false).unwrap(),
-    )
-    .unwrap();
+    let path = save(&dive_testdata::cuda_image(), &dir.path().join("cuda.tar"));
     assert_bytes_match_json(&path);
     let bom = json_of(&["sbom", path.to_str().unwrap()]);
     let device: u64 = bom["components"]
@@ -220,13 +221,7 @@ fn the_rpm_images_sbom_names_each_rpm_with_its_purl_and_license() {
         dive_testdata::rpm::rpm_image(work.path(), dive_testdata::rpm::DbForm::Sqlite)
             .unwrap()
             .spec;
-    let path = work.path().join("ubi.tar");
-    let built = build(&image).unwrap();
-    std::fs::write(
-        &path,
-        docker25(&[&built], Compression::Gzip, false).unwrap(),
-    )
-    .unwrap();
+    let path = save(&image, &work.path().join("ubi.tar"));
     assert_bytes_match_json(&path);
     let bom = json_of(&["sbom", path.to_str().unwrap()]);
     let glibc = bom["components"]

@@ -33,6 +33,13 @@ pub enum WasteClass {
     AptArchives,
     /// apt's package lists (`/var/lib/apt/lists`).
     AptLists,
+    /// apk's cache (`/var/cache/apk`).
+    ApkCache,
+    /// dnf's and yum's caches: metadata and packages (`/var/cache/dnf`, `/var/cache/yum`,
+    /// `/var/cache/libdnf5`).
+    DnfCache,
+    /// zypper's cache (`/var/cache/zypp`).
+    ZypperCache,
     /// Model weights and hub caches (`~/.cache/huggingface`, `*.safetensors`, `*.gguf`).
     ModelWeights,
     /// Compiled Python (`__pycache__`, `*.pyc`).
@@ -59,7 +66,7 @@ pub enum WasteClass {
 
 impl WasteClass {
     /// Every class, in the order of the enum.
-    pub const ALL: [WasteClass; 18] = [
+    pub const ALL: [WasteClass; 21] = [
         Self::PipCache,
         Self::UvCache,
         Self::PoetryCache,
@@ -67,6 +74,9 @@ impl WasteClass {
         Self::NpmCache,
         Self::AptArchives,
         Self::AptLists,
+        Self::ApkCache,
+        Self::DnfCache,
+        Self::ZypperCache,
         Self::ModelWeights,
         Self::Pycache,
         Self::Tests,
@@ -96,6 +106,9 @@ impl WasteClass {
             Self::NpmCache => "npm-cache",
             Self::AptArchives => "apt-archives",
             Self::AptLists => "apt-lists",
+            Self::ApkCache => "apk-cache",
+            Self::DnfCache => "dnf-cache",
+            Self::ZypperCache => "zypper-cache",
             Self::ModelWeights => "model-weights",
             Self::Pycache => "pycache",
             Self::Tests => "tests",
@@ -128,6 +141,12 @@ impl WasteClass {
             }
             Self::AptArchives => "apt-get clean in the same RUN as apt-get install",
             Self::AptLists => "rm -rf /var/lib/apt/lists/* in the same RUN as apt-get update",
+            Self::ApkCache => "apk add --no-cache (or rm -rf /var/cache/apk/* in the same RUN)",
+            Self::DnfCache => {
+                "dnf clean all (yum clean all) in the same RUN as the install, or \
+                 RUN --mount=type=cache,target=/var/cache/dnf"
+            }
+            Self::ZypperCache => "zypper clean --all in the same RUN as zypper install",
             Self::ModelWeights => {
                 "mount models as a volume or download them at start-up, not into the image"
             }
@@ -233,6 +252,18 @@ pub fn classify(path: &[u8], family: Option<&str>) -> Option<WasteClass> {
     }
     if p.starts_with("var/lib/apt/lists/") && file != "lock" {
         return Some(WasteClass::AptLists);
+    }
+    if p.starts_with("var/cache/apk/") {
+        return Some(WasteClass::ApkCache);
+    }
+    if ["var/cache/dnf/", "var/cache/yum/", "var/cache/libdnf5/"]
+        .iter()
+        .any(|d| p.starts_with(d))
+    {
+        return Some(WasteClass::DnfCache);
+    }
+    if p.starts_with("var/cache/zypp/") {
+        return Some(WasteClass::ZypperCache);
     }
     if has(".cache/huggingface/")
         || has(".cache/torch/hub/")
@@ -429,6 +460,27 @@ mod tests {
                 Some(WasteClass::AptLists),
             ),
             ("var/lib/apt/lists/lock", None, None),
+            ("var/cache/apk/APKINDEX.1.tar.gz", None, Some(WasteClass::ApkCache)),
+            (
+                "var/cache/dnf/baseos-1234/repodata/primary.xml.zst",
+                None,
+                Some(WasteClass::DnfCache),
+            ),
+            (
+                "var/cache/yum/x86_64/7/base/packages/gcc.rpm",
+                None,
+                Some(WasteClass::DnfCache),
+            ),
+            (
+                "var/cache/libdnf5/appstream-1/repodata/x.xml",
+                None,
+                Some(WasteClass::DnfCache),
+            ),
+            (
+                "var/cache/zypp/packages/repo-oss/x86_64/gcc.rpm",
+                None,
+                Some(WasteClass::ZypperCache),
+            ),
             (
                 "root/.cache/pypoetry/artifacts/x.whl",
                 None,

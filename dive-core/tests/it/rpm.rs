@@ -202,12 +202,13 @@ fn the_berkeley_db_form_is_what_rpm_reads() {
     }
 }
 
-#[test]
-fn a_write_ahead_log_left_alone_in_a_layer_counts() {
-    // The last layer holds a package's files and rpm's `-wal` with its transaction, not the
-    // database: without the log, the package is not in the database and its bytes unowned.
+/// The sqlite image with one more layer: `late-tool` (one file of `size` bytes) installed,
+/// rpm's transaction left in the write-ahead log ([`add_live_wal_layer`]); the scratch
+/// directory and the database with its log as that layer leaves them. `None` (the check
+/// skipped) without rpm or python3.
+fn with_live_wal(size: u64) -> Option<(tempfile::TempDir, RpmImage, std::path::PathBuf)> {
     if !available(&TOOLS) || !available(&[dive_testdata::tools::Tool::Program("python3")]) {
-        return;
+        return None;
     }
     let work = tempfile::tempdir().unwrap();
     let mut image = rpm_image(work.path(), DbForm::Sqlite).unwrap();
@@ -217,9 +218,19 @@ fn a_write_ahead_log_left_alone_in_a_layer_counts() {
         version: "1.0",
         release: "1",
         license: "MIT",
-        files: vec![RpmFile::File("/usr/bin/late-tool", 700_000, 99)],
+        files: vec![RpmFile::File("/usr/bin/late-tool", size, 99)],
     };
     let live = add_live_wal_layer(work.path(), &mut image, &extra).unwrap();
+    Some((work, image, live))
+}
+
+#[test]
+fn a_write_ahead_log_left_alone_in_a_layer_counts() {
+    // The last layer holds a package's files and rpm's `-wal` with its transaction, not the
+    // database: without the log, the package is not in the database and its bytes unowned.
+    let Some((work, image, live)) = with_live_wal(700_000) else {
+        return;
+    };
     // rpm itself finds it only with the log.
     let root = work.path().join("wal-root");
     std::fs::create_dir_all(root.join("var/lib/rpm")).unwrap();
@@ -405,20 +416,9 @@ fn logs_alone_in_many_layers_read_the_database_below_within_a_budget() {
     // 40 layers each holding only a write-ahead log with a transaction: each would read the
     // database below it again. Past the bytes the image's databases hold, they are not read
     // (a warning says so); the last one, the final database, always is.
-    if !available(&TOOLS) || !available(&[dive_testdata::tools::Tool::Program("python3")]) {
+    let Some((_work, mut image, _)) = with_live_wal(7_000) else {
         return;
-    }
-    let work = tempfile::tempdir().unwrap();
-    let mut image = rpm_image(work.path(), DbForm::Sqlite).unwrap();
-    let extra = RpmSpec {
-        name: "late-tool",
-        epoch: None,
-        version: "1.0",
-        release: "1",
-        license: "MIT",
-        files: vec![RpmFile::File("/usr/bin/late-tool", 7_000, 99)],
     };
-    add_live_wal_layer(work.path(), &mut image, &extra).unwrap();
     let wal = image
         .spec
         .layers

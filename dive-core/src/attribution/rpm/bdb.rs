@@ -618,12 +618,7 @@ mod tests {
 
     /// Every blob `blobs` delivers, and its result.
     fn read_all(db: &[u8]) -> (Vec<Vec<u8>>, Result<(), Damage>) {
-        let mut got = Vec::new();
-        let result = blobs(db, &mut |blob| {
-            got.push(blob.to_vec());
-            true
-        });
-        (got, result)
+        crate::attribution::rpm::every_blob(|each| blobs(db, each))
     }
 
     fn sorted(mut blobs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {

@@ -43,6 +43,19 @@ pub(crate) struct Damage {
     pub message: String,
 }
 
+/// Every blob a reader delivers, copied, and its result (for the readers' tests).
+#[cfg(test)]
+pub(crate) fn every_blob(
+    read: impl FnOnce(&mut dyn FnMut(&[u8]) -> bool) -> Result<(), Damage>,
+) -> (Vec<Vec<u8>>, Result<(), Damage>) {
+    let mut got = Vec::new();
+    let result = read(&mut |blob| {
+        got.push(blob.to_vec());
+        true
+    });
+    (got, result)
+}
+
 /// Whether the walk should keep this file: a database of rpm or its write-ahead log.
 pub(super) fn is_database(path: &[u8]) -> bool {
     let (dir, name) = split_last(path);

@@ -429,12 +429,7 @@ mod tests {
     use super::*;
 
     fn read_all(db: &[u8]) -> (Vec<Vec<u8>>, Result<(), Damage>) {
-        let mut got = Vec::new();
-        let result = blobs(db, &mut |blob| {
-            got.push(blob.to_vec());
-            true
-        });
-        (got, result)
+        crate::attribution::rpm::every_blob(|each| blobs(db, each))
     }
 
     fn xorshift(state: &mut u64) -> u64 {

@@ -8,18 +8,7 @@ use crate::Analysis;
 use crate::attribution::{Package, WasteClass};
 use crate::layer::EntryKind;
 
-use super::purl;
-
-/// The operating system an image says it is (`/etc/os-release`).
-#[derive(Debug, Clone, Default)]
-pub(super) struct Distro {
-    /// `ID`, e.g. `rhel`, `debian`, `alpine`.
-    pub id: Option<String>,
-    /// `VERSION_ID`.
-    pub version: Option<String>,
-    /// `PRETTY_NAME`.
-    pub pretty: Option<String>,
-}
+use super::purl::{self, Distro};
 
 /// One package as the SBOM describes it.
 #[derive(Debug)]

@@ -3,7 +3,16 @@
 
 use crate::attribution::{Ecosystem, Package};
 
-use super::model::Distro;
+/// The operating system an image says it is (`/etc/os-release`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Distro {
+    /// `ID`, e.g. `rhel`, `debian`, `alpine`.
+    pub id: Option<String>,
+    /// `VERSION_ID`.
+    pub version: Option<String>,
+    /// `PRETTY_NAME`.
+    pub pretty: Option<String>,
+}
 
 /// The purl of `package` in an image of `distro`.
 pub(super) fn of(package: &Package, distro: &Distro) -> String {

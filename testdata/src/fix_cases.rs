@@ -110,7 +110,82 @@ pub fn fix_cases() -> Vec<FixCase> {
         mounts_and_syntax(),
         install_recommends(),
         cpu_index(),
+        os_package_caches(),
     ]
+}
+
+/// dnf's, yum's and apk's caches, each left by the `RUN` whose package manager wrote it:
+/// each removed at the end of that `RUN` with the manager's own clean and the directory
+/// (`rm -rf /var/cache/apk/*` for apk, whose `--no-cache` would write none). A `RUN` that
+/// only lists files leaves its zypper cache listed: no zypper ran there.
+fn os_package_caches() -> FixCase {
+    let dockerfile = "FROM registry.access.redhat.com/ubi9/ubi:9.4\n\
+        RUN dnf install -y --setopt=tsflags=nodocs gcc\n\
+        RUN yum install -y make\n\
+        RUN apk add curl\n\
+        RUN ls /var/cache\n"
+        .to_owned();
+    let files = |paths: &[(&str, u64)], seed: u64| -> (Vec<Op>, u64) {
+        let ops = paths
+            .iter()
+            .enumerate()
+            .map(|(i, (p, size))| Op::file(p, *size, seed + i as u64))
+            .collect();
+        (ops, paths.iter().map(|(_, s)| s).sum())
+    };
+    let (mut dnf, dnf_bytes) = files(
+        &[
+            (
+                "var/cache/dnf/baseos-044cae74d71fe9ea/repodata/primary.xml.zst",
+                2_400_000,
+            ),
+            (
+                "var/cache/dnf/appstream-25485261a76941d3/packages/gcc-11.4.1.rpm",
+                3_300_000,
+            ),
+            ("var/cache/dnf/expired_repos.json", 2),
+        ],
+        400,
+    );
+    dnf.push(Op::file("usr/bin/gcc", 1_100_000, 410));
+    let (mut yum, yum_bytes) = files(
+        &[(
+            "var/cache/yum/x86_64/9/baseos/packages/make-4.3.rpm",
+            560_000,
+        )],
+        420,
+    );
+    yum.push(Op::file("usr/bin/make", 260_000, 421));
+    let (mut apk, apk_bytes) = files(
+        &[("var/cache/apk/APKINDEX.7d1b3a2f.tar.gz", 1_300_000)],
+        430,
+    );
+    apk.push(Op::file("usr/bin/curl", 250_000, 431));
+    let (zypp, _) = files(&[("var/cache/zypp/raw/repo-oss/repomd.xml", 90_000)], 440);
+    FixCase {
+        name: "os-package-caches",
+        dockerfile,
+        image: image(
+            "fix/os-caches:1",
+            vec![
+                LayerSpec::new(
+                    "RUN /bin/sh -c dnf install -y --setopt=tsflags=nodocs gcc # buildkit",
+                    dnf,
+                ),
+                LayerSpec::new("RUN /bin/sh -c yum install -y make # buildkit", yum),
+                LayerSpec::new("RUN /bin/sh -c apk add curl # buildkit", apk),
+                LayerSpec::new("RUN /bin/sh -c ls /var/cache # buildkit", zypp),
+            ],
+        ),
+        fixes: vec![
+            (2, &["dnf-cache"], dnf_bytes),
+            (3, &["dnf-cache"], yum_bytes),
+            (4, &["apk-cache"], apk_bytes),
+        ],
+        cpu_only: false,
+        clears: &["DL3040", "DL3032"],
+        listed: vec![("zypper-cache", 5)],
+    }
 }
 
 /// CRLF line ends, `ARG` before `FROM`, a named stage, a comment inside a continuation, the

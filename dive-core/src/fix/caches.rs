@@ -1,7 +1,7 @@
 //! The cache rule: a cache a `RUN` left in its own layer is not written (`pip install
 //! --no-cache-dir`, or a cache mount in a BuildKit file) or removed at the end of that `RUN`
-//! (`apt-get clean`, the apt lists, `yarn cache clean`, `rm -rf` of the cache directory),
-//! where nothing later reads it. Saves the cache contents of that layer that no path outside
+//! (`apt-get clean`, the apt lists, `yarn cache clean`, `dnf clean all`, `rm -rf` of the
+//! cache directory), where nothing later reads it. Saves the cache contents of that layer that no path outside
 //! the cache shows (a hard link elsewhere keeps its bytes).
 
 use std::collections::BTreeMap;
@@ -154,6 +154,26 @@ impl Rules<'_> {
                         );
                     }
                 }
+                Cache::Dnf | Cache::Apk | Cache::Zypper => {
+                    let path = format!("/{root}");
+                    let later = later.get_or_insert_with(|| self.later_runs(index));
+                    match os_clean(*cache, &command, &path) {
+                        None => refuse(
+                            self,
+                            class,
+                            format!(
+                                "the RUN at line {line} runs no package manager that writes it"
+                            ),
+                        ),
+                        Some(_) if self.linked(&path) => refuse(self, class, linked_into(&path)),
+                        Some(_) if later.iter().any(|c| reads_os_cache(c, &path)) => refuse(
+                            self,
+                            class,
+                            format!("a later RUN may read {}", crate::escape::escape(&path)),
+                        ),
+                        Some((text, hadolint)) => appended.push((text, parts, hadolint)),
+                    }
+                }
                 Cache::Yarn if shell::runs(&command, &["yarn"], &["install", "add"]) => {
                     appended.push(("yarn cache clean".into(), parts, Some("DL3060")));
                 }
@@ -299,6 +319,38 @@ impl Rules<'_> {
     }
 }
 
+/// What removes an operating system's package cache at the end of a `RUN` that wrote it
+/// with its manager, and the hadolint rule it clears: the manager's own clean, then the
+/// directory, since a clean keeps some files (dnf's `expired_repos.json`, zypper's `solv`).
+/// `None` when the `RUN` runs no manager that writes this cache.
+fn os_clean(cache: Cache, command: &str, path: &str) -> Option<(String, Option<&'static str>)> {
+    const INSTALLS: [&str; 6] = [
+        "install",
+        "upgrade",
+        "update",
+        "reinstall",
+        "makecache",
+        "add",
+    ];
+    let runs = |tool: &str| shell::runs(command, &[tool], &INSTALLS);
+    let (clean, rule) = match cache {
+        Cache::Dnf if runs("dnf") => ("dnf clean all", Some("DL3040")),
+        Cache::Dnf if runs("yum") => ("yum clean all", Some("DL3032")),
+        Cache::Dnf if runs("microdnf") => ("microdnf clean all", None),
+        Cache::Zypper if runs("zypper") => ("zypper clean --all", Some("DL3036")),
+        // `apk add --no-cache` writes none; removing it after is the same saving.
+        Cache::Apk if runs("apk") => return Some((format!("rm -rf {path}/*"), None)),
+        _ => return None,
+    };
+    Some((format!("{clean} && rm -rf {path}"), rule))
+}
+
+/// Whether a later command may read an operating system's package cache: it names the
+/// directory, or installs from the cache alone.
+fn reads_os_cache(command: &str, path: &str) -> bool {
+    command.contains(path) || command.contains("cacheonly") || command.contains("--offline")
+}
+
 /// A cache a `RUN` can leave out of its layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Cache {
@@ -309,6 +361,10 @@ enum Cache {
     Yarn,
     AptLists,
     AptArchives,
+    /// dnf's, yum's or libdnf5's (microdnf's) cache: metadata and packages.
+    Dnf,
+    Apk,
+    Zypper,
 }
 
 impl Cache {
@@ -320,6 +376,9 @@ impl Cache {
             Cache::Npm | Cache::Yarn => WasteClass::NpmCache,
             Cache::AptLists => WasteClass::AptLists,
             Cache::AptArchives => WasteClass::AptArchives,
+            Cache::Dnf => WasteClass::DnfCache,
+            Cache::Apk => WasteClass::ApkCache,
+            Cache::Zypper => WasteClass::ZypperCache,
         }
     }
 
@@ -347,6 +406,20 @@ impl Cache {
                 return Some((Cache::AptArchives, "var/cache/apt"));
             }
             return None;
+        }
+        for (root, cache) in [
+            ("var/cache/dnf", Cache::Dnf),
+            ("var/cache/yum", Cache::Dnf),
+            ("var/cache/libdnf5", Cache::Dnf),
+            ("var/cache/apk", Cache::Apk),
+            ("var/cache/zypp", Cache::Zypper),
+        ] {
+            if path
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('/'))
+            {
+                return Some((cache, root));
+            }
         }
         for (marker, cache) in [
             (".cache/pip/", Cache::Pip),

@@ -199,7 +199,8 @@ The image's history is matched to the Dockerfile's instructions (BuildKit, the l
 buildah/podman and kaniko histories); a Dockerfile the image was not built from is refused
 (exit 2) with the layers that found no line. Edits it is sure of: a RUN's cache dropped in
 that RUN (pip install --no-cache-dir, apt-get clean, rm -rf /var/lib/apt/lists/*, yarn cache
-clean, rm -rf of the cache directory), a RUN that only deletes, chmods or chowns what the step
+clean, dnf/yum/microdnf clean all or zypper clean --all with the cache directory removed,
+rm -rf of the cache directory), a RUN that only deletes, chmods or chowns what the step
 before it wrote folded into that step, COPY --chmod/--chown instead of a later chmod/chown of
 the copied file, apt-get install --no-install-recommends where apt's records show what only
 a Recommends pulled in, and with --cpu-only PyTorch's CPU wheel index. Each saving is the

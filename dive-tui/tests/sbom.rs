@@ -212,6 +212,23 @@ fn the_cuda_images_sbom_carries_device_code_and_validates() {
 }
 
 #[test]
+fn the_torch_cuda_shapes_sbom_validates() {
+    // The 13 GB torch+CUDA shape (benches/), its sizes shrunk a thousandfold: 33k paths,
+    // 4 layers. It is a shape of bytes and paths, with no package database: the subject
+    // and every (unowned) figure, no component.
+    use dive_testdata::large::{shrunk, torch_cuda_image};
+    let dir = tempfile::tempdir().unwrap();
+    let path = save(
+        &shrunk(&torch_cuda_image(), 1000),
+        &dir.path().join("torch.tar"),
+    );
+    assert_bytes_match_json(&path);
+    if let Some(python) = validators() {
+        validate(&python, &path);
+    }
+}
+
+#[test]
 fn the_rpm_images_sbom_names_each_rpm_with_its_purl_and_license() {
     if !available(&dive_testdata::rpm::TOOLS) {
         return;

@@ -181,7 +181,11 @@ pub(crate) fn attribute(
         let rpm = at_layer.into_iter().map(|read| {
             let (dl, de) = read.db;
             let wal = read.wal.and_then(|(wl, we)| captured(layers[wl], we));
-            (&layers[dl].entries[de as usize].path[..], captured(layers[dl], de), wal, read.visible, dl, de)
+            let path = &layers[dl].entries[de as usize].path[..];
+            // Final only if the tree still shows it (not under a directory a later layer
+            // replaced with a link or a file).
+            let shown = read.visible && visible(dl, de, path);
+            (path, captured(layers[dl], de), wal, shown, dl, de)
         });
         let others = layer.captured.iter().filter_map(|(entry, kept)| {
             let path = &layer.entries[*entry as usize].path[..];
@@ -360,6 +364,7 @@ impl Registry {
                 records: BTreeSet::new(),
                 arch: None,
                 license: None,
+                installed: false,
             });
         }
         let package = &mut self.packages[p];
@@ -371,6 +376,7 @@ impl Registry {
         if own_record {
             package.records.insert(layer);
         }
+        package.installed |= visible;
         // Databases arrive newest layer first: keep the first version seen, unless a visible
         // (final) database says otherwise.
         if db.version.is_some()
@@ -438,6 +444,7 @@ impl Registry {
                 layers: b.layers.into_iter().collect(),
                 arch: b.arch,
                 license: b.license,
+                installed: b.installed,
             })
             .collect();
         let mut families: BTreeMap<String, FamilyTotal> = BTreeMap::new();

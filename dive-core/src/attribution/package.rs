@@ -111,6 +111,9 @@ pub struct Package {
     /// License as its database records it (rpm `LICENSE`, apk `L:`), not checked against SPDX.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// Whether a database the final image holds lists it: false for a package a later
+    /// layer removed, which owns only hidden bytes.
+    pub installed: bool,
 }
 
 /// A package as its databases are read, before its bytes are final.
@@ -134,4 +137,6 @@ pub(super) struct Building {
     pub(super) records: BTreeSet<usize>,
     pub(super) arch: Option<String>,
     pub(super) license: Option<String>,
+    /// Whether a visible (final) database lists it.
+    pub(super) installed: bool,
 }

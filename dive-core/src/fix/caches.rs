@@ -157,7 +157,7 @@ impl Rules<'_> {
                 Cache::Dnf | Cache::Apk | Cache::Zypper => {
                     let path = format!("/{root}");
                     let later = later.get_or_insert_with(|| self.later_runs(index));
-                    match os_clean(*cache, &command, &path) {
+                    match os_clean(*cache, &command, root) {
                         None => refuse(
                             self,
                             class,
@@ -166,11 +166,13 @@ impl Rules<'_> {
                             ),
                         ),
                         Some(_) if self.linked(&path) => refuse(self, class, linked_into(&path)),
-                        Some(_) if later.iter().any(|c| reads_os_cache(c, &path)) => refuse(
-                            self,
-                            class,
-                            format!("a later RUN may read {}", crate::escape::escape(&path)),
-                        ),
+                        Some(_) if later.iter().any(|c| reads_os_cache(*cache, c, &path)) => {
+                            refuse(
+                                self,
+                                class,
+                                format!("a later RUN may read {}", crate::escape::escape(&path)),
+                            );
+                        }
                         Some((text, hadolint)) => appended.push((text, parts, hadolint)),
                     }
                 }
@@ -319,11 +321,12 @@ impl Rules<'_> {
     }
 }
 
-/// What removes an operating system's package cache at the end of a `RUN` that wrote it
-/// with its manager, and the hadolint rule it clears: the manager's own clean, then the
-/// directory, since a clean keeps some files (dnf's `expired_repos.json`, zypper's `solv`).
-/// `None` when the `RUN` runs no manager that writes this cache.
-fn os_clean(cache: Cache, command: &str, path: &str) -> Option<(String, Option<&'static str>)> {
+/// What removes an operating system's package cache at the end of a `RUN` that wrote it,
+/// and the hadolint rule it clears: the manager that writes that directory cleans it, then
+/// the directory goes (a clean keeps a few files: dnf's `expired_repos.json`, zypper's
+/// `solv`); where the `RUN` runs no manager that writes this directory, the directory alone
+/// (the same saving; no binary that may be missing). `None` when it runs no manager at all.
+fn os_clean(cache: Cache, command: &str, root: &str) -> Option<(String, Option<&'static str>)> {
     const INSTALLS: [&str; 6] = [
         "install",
         "upgrade",
@@ -333,22 +336,66 @@ fn os_clean(cache: Cache, command: &str, path: &str) -> Option<(String, Option<&
         "add",
     ];
     let runs = |tool: &str| shell::runs(command, &[tool], &INSTALLS);
-    let (clean, rule) = match cache {
-        Cache::Dnf if runs("dnf") => ("dnf clean all", Some("DL3040")),
-        Cache::Dnf if runs("yum") => ("yum clean all", Some("DL3032")),
-        Cache::Dnf if runs("microdnf") => ("microdnf clean all", None),
-        Cache::Zypper if runs("zypper") => ("zypper clean --all", Some("DL3036")),
-        // `apk add --no-cache` writes none; removing it after is the same saving.
-        Cache::Apk if runs("apk") => return Some((format!("rm -rf {path}/*"), None)),
+    let path = format!("/{root}");
+    let (clean, rule) = match (cache, root) {
+        // apk's `--no-cache` writes none; removing it after is the same saving (dot names
+        // directly in it are left to the glob, and not counted: `Cache::of`).
+        (Cache::Apk, _) if runs("apk") => return Some((format!("rm -rf {path}/*"), None)),
+        (Cache::Dnf, "var/cache/dnf" | "var/cache/libdnf5") if runs("dnf") || runs("dnf5") => {
+            (Some("dnf clean all"), Some("DL3040"))
+        }
+        // yum's, and microdnf's (UBI minimal's) on RHEL 8 and 9.
+        (Cache::Dnf, "var/cache/yum") if runs("yum") => (Some("yum clean all"), Some("DL3032")),
+        (Cache::Dnf, "var/cache/yum") if runs("microdnf") => {
+            (Some("microdnf clean all"), Some("DL3040"))
+        }
+        (Cache::Dnf, _) if ["dnf", "dnf5", "yum", "microdnf"].iter().any(|t| runs(t)) => {
+            (None, None)
+        }
+        (Cache::Zypper, _) if runs("zypper") => (Some("zypper clean --all"), Some("DL3036")),
         _ => return None,
     };
-    Some((format!("{clean} && rm -rf {path}"), rule))
+    Some(match clean {
+        Some(clean) => (format!("{clean} && rm -rf {path}"), rule),
+        None => (format!("rm -rf {path}"), None),
+    })
 }
 
-/// Whether a later command may read an operating system's package cache: it names the
-/// directory, or installs from the cache alone.
-fn reads_os_cache(command: &str, path: &str) -> bool {
-    command.contains(path) || command.contains("cacheonly") || command.contains("--offline")
+/// Whether a later command may read an operating system's package cache at `path`: it names
+/// the directory, installs from the cache alone (`--cacheonly`, `-C`, `--offline`), or runs
+/// apk or zypper, which need the index the cache holds, without refreshing it.
+fn reads_os_cache(cache: Cache, command: &str, path: &str) -> bool {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let cache_only = words
+        .iter()
+        .any(|w| *w == "-C" || w.contains("cacheonly") || *w == "--offline");
+    let refreshes = match cache {
+        Cache::Apk => {
+            shell::runs(command, &["apk"], &["update"])
+                || words
+                    .iter()
+                    .any(|w| matches!(*w, "-U" | "--update-cache" | "--no-cache" | "--update"))
+        }
+        Cache::Zypper => {
+            shell::runs(command, &["zypper"], &["refresh", "ref"])
+                || words.iter().any(|w| matches!(*w, "--refresh" | "-f"))
+        }
+        _ => true,
+    };
+    let uses = match cache {
+        Cache::Apk => shell::runs(
+            command,
+            &["apk"],
+            &["add", "upgrade", "fix", "search", "info"],
+        ),
+        Cache::Zypper => shell::runs(
+            command,
+            &["zypper"],
+            &["install", "in", "update", "up", "dup"],
+        ),
+        _ => false,
+    };
+    command.contains(path) || cache_only || uses && !refreshes
 }
 
 /// A cache a `RUN` can leave out of its layer.
@@ -361,7 +408,8 @@ enum Cache {
     Yarn,
     AptLists,
     AptArchives,
-    /// dnf's, yum's or libdnf5's (microdnf's) cache: metadata and packages.
+    /// dnf's (`/var/cache/dnf`, dnf5's `/var/cache/libdnf5`), yum's or microdnf's
+    /// (`/var/cache/yum`) cache: metadata and packages.
     Dnf,
     Apk,
     Zypper,
@@ -414,12 +462,16 @@ impl Cache {
             ("var/cache/apk", Cache::Apk),
             ("var/cache/zypp", Cache::Zypper),
         ] {
-            if path
-                .strip_prefix(root)
-                .is_some_and(|rest| rest.starts_with('/'))
-            {
-                return Some((cache, root));
+            let Some(rest) = path.strip_prefix(root).and_then(|r| r.strip_prefix('/')) else {
+                continue;
+            };
+            // What its class holds (not a `.npm` below it), and for apk what `rm -rf
+            // /var/cache/apk/*` removes: not a dot name right in it.
+            let dot = cache == Cache::Apk && rest.starts_with('.');
+            if dot || WasteClass::of(path.as_bytes(), None) != Some(cache.class()) {
+                return None;
             }
+            return Some((cache, root));
         }
         for (marker, cache) in [
             (".cache/pip/", Cache::Pip),
@@ -601,4 +653,54 @@ fn needs_apt_lists(command: &str) -> bool {
             "full-upgrade",
         ],
     ) && !shell::runs(command, &["apt-get", "apt", "aptitude"], &["update"])
+}
+
+#[cfg(test)]
+mod os_tests {
+    use super::*;
+
+    #[test]
+    fn each_cache_is_cleaned_by_the_manager_that_writes_it() {
+        let clean = |cache, command, root| os_clean(cache, command, root).map(|(text, _)| text);
+        assert_eq!(
+            clean(Cache::Dnf, "dnf install -y gcc", "var/cache/dnf").as_deref(),
+            Some("dnf clean all && rm -rf /var/cache/dnf")
+        );
+        assert_eq!(
+            clean(Cache::Dnf, "microdnf install -y tar", "var/cache/yum").as_deref(),
+            Some("microdnf clean all && rm -rf /var/cache/yum")
+        );
+        // RHEL 8's yum is dnf: it writes dnf's directory, and no yum-only clean runs there.
+        assert_eq!(
+            clean(Cache::Dnf, "yum install -y make", "var/cache/dnf").as_deref(),
+            Some("rm -rf /var/cache/dnf")
+        );
+        assert_eq!(clean(Cache::Dnf, "ls /var/cache", "var/cache/dnf"), None);
+        assert_eq!(
+            clean(Cache::Apk, "apk add curl", "var/cache/apk").as_deref(),
+            Some("rm -rf /var/cache/apk/*")
+        );
+    }
+
+    #[test]
+    fn a_later_run_that_needs_the_cache_keeps_it() {
+        let apk = "/var/cache/apk";
+        assert!(reads_os_cache(Cache::Apk, "apk add jq", apk));
+        assert!(!reads_os_cache(Cache::Apk, "apk add --no-cache jq", apk));
+        assert!(!reads_os_cache(Cache::Apk, "apk update && apk add jq", apk));
+        let dnf = "/var/cache/dnf";
+        assert!(reads_os_cache(Cache::Dnf, "dnf -C install -y x", dnf));
+        assert!(reads_os_cache(Cache::Dnf, "dnf install --cacheonly x", dnf));
+        assert!(!reads_os_cache(Cache::Dnf, "dnf install -y x", dnf));
+        assert!(reads_os_cache(
+            Cache::Zypper,
+            "zypper in -y x",
+            "/var/cache/zypp"
+        ));
+        assert!(!reads_os_cache(
+            Cache::Zypper,
+            "zypper ref && zypper in -y x",
+            "/var/cache/zypp"
+        ));
+    }
 }

@@ -134,6 +134,8 @@ fn check_form(form: DbForm) {
             (0, 2_100_000),
             "{form:?}"
         );
+        assert!(!erased.installed);
+        assert!(expected.keys().all(|name| rpms[name.as_str()].installed));
         assert_eq!(rpms.len(), expected.len() + 1, "{form:?}: {rpms:?}");
         let family = |name: &str| rpms[name].family.as_deref();
         assert_eq!(family("libcublas-12-4"), Some("cuda"));

@@ -54,9 +54,12 @@ pub(crate) fn reads(layers: &[&LayerIndex]) -> (Vec<DbRead>, u64) {
     let mut held: u64 = 0;
     for (l, layer) in layers.iter().enumerate() {
         let mut touched = false;
-        // Deletions first: a whiteout or an opaque directory hides what lower layers put.
+        // Deletions first: a whiteout or an opaque directory hides what lower layers put,
+        // and so does anything but a directory at a directory above them (`rm -rf
+        // /var/lib/rpm && ln -s ../../usr/lib/sysimage/rpm /var/lib/rpm`).
         for entry in &layer.entries {
-            let deletes = matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque);
+            let deletes = matches!(entry.kind, EntryKind::Whiteout | EntryKind::Opaque)
+                || entry.kind != EntryKind::Dir && !paths.iter().any(|p| **p == *entry.path);
             if deletes {
                 for i in below(&paths, &entry.path, entry.kind) {
                     state[i] = State::Absent;
@@ -155,8 +158,8 @@ pub(crate) fn reads(layers: &[&LayerIndex]) -> (Vec<DbRead>, u64) {
     (kept, skipped)
 }
 
-/// The tracked paths a whiteout (of `path`) or an opaque marker (in directory `path`)
-/// deletes.
+/// The tracked paths an entry at `path` deletes: a whiteout of it (or of a directory above
+/// them), an opaque marker in a directory above them, anything else at a directory above.
 fn below<'a>(
     paths: &'a [Vec<u8>],
     path: &'a [u8],

@@ -11,13 +11,25 @@ use super::{TOOL, VERSION, image_name, now, sha256_hex, uuid};
 /// as evidence (`evidence.occurrences`).
 pub(super) fn cyclonedx(analysis: &Analysis, files: bool) -> Value {
     let bom = gather(analysis, files);
-    let components: Vec<Value> = bom
+    let mut components: Vec<Value> = bom
         .components
         .iter()
         .enumerate()
         .map(|(i, c)| component(i, c))
         .collect();
-    let refs: Vec<String> = (0..bom.components.len()).map(reference).collect();
+    let mut refs: Vec<String> = (0..bom.components.len()).map(reference).collect();
+    // Scanners find the operating system's packages' advisories through it.
+    if let Some(id) = &bom.distro.id {
+        let mut os = json!({ "type": "operating-system", "bom-ref": "os", "name": id });
+        if let Some(version) = &bom.distro.version {
+            os["version"] = json!(version);
+        }
+        if let Some(pretty) = &bom.distro.pretty {
+            os["description"] = json!(pretty);
+        }
+        components.insert(0, os);
+        refs.insert(0, "os".to_owned());
+    }
     json!({
         "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
         "bomFormat": "CycloneDX",
@@ -45,6 +57,7 @@ fn image(bom: &Bom<'_>) -> Value {
         property("dive-rs:final_bytes", facts.final_bytes),
         property("dive-rs:hidden_bytes", facts.hidden_bytes),
         property("dive-rs:layers", facts.layer_count),
+        property("dive-rs:removed_package_bytes", bom.removed_bytes()),
     ];
     if let Some(digest) = &facts.manifest_digest {
         properties.push(property("dive-rs:manifest_digest", digest));

@@ -50,12 +50,18 @@ fn sha256_hex(digest: &str) -> Option<&str> {
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// A UUID (RFC 9562's layout, version 5's bits) derived from the image and `salt`: the same
-/// image gives the same document identity.
+/// A UUID (RFC 9562's layout, version 5's bits) from the image, `salt` and the moment: each
+/// document its own identity, as both formats ask (a re-scan is a new document).
 fn uuid(analysis: &Analysis, salt: &str) -> String {
+    let moment = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let hash = Sha256::new()
         .chain_update(analysis.image.config_digest.as_bytes())
         .chain_update(salt.as_bytes())
+        .chain_update(VERSION.as_bytes())
+        .chain_update(moment.to_le_bytes())
+        .chain_update(std::process::id().to_le_bytes())
         .finalize();
     let mut b: [u8; 16] = hash[..16].try_into().unwrap_or_default();
     b[6] = (b[6] & 0x0f) | 0x50;

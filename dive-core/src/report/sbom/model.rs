@@ -31,7 +31,8 @@ pub(super) struct Bom<'a> {
     pub components: Vec<Component<'a>>,
 }
 
-/// Gathers the SBOM of `analysis`; `files` lists each package's visible files.
+/// Gathers the SBOM of `analysis`: its installed packages; `files` lists each package's
+/// visible files.
 pub(super) fn gather(analysis: &Analysis, files: bool) -> Bom<'_> {
     let distro = distro(analysis);
     let packages = &analysis.attribution.packages;
@@ -62,9 +63,12 @@ pub(super) fn gather(analysis: &Analysis, files: bool) -> Bom<'_> {
         }
     }
     let device: BTreeMap<u32, u64> = analysis.attribution.cuda.by_package().into_iter().collect();
+    // A package no final database lists was removed: it ships hidden bytes only, and a
+    // scanner reading the SBOM would report what the image no longer runs.
     let components = packages
         .iter()
         .enumerate()
+        .filter(|(_, package)| package.installed)
         .map(|(p, package)| {
             let mut classes: Vec<(WasteClass, u64)> =
                 std::mem::take(&mut waste[p]).into_iter().collect();
@@ -124,8 +128,22 @@ fn distro(analysis: &Analysis) -> Distro {
     distro
 }
 
+impl Bom<'_> {
+    /// Hidden bytes of the packages later layers removed (no component of their own).
+    pub(super) fn removed_bytes(&self) -> u64 {
+        self.analysis
+            .attribution
+            .packages
+            .iter()
+            .filter(|p| !p.installed)
+            .map(|p| p.hidden_bytes)
+            .sum()
+    }
+}
+
 impl Component<'_> {
-    /// Our own properties, as (name, value) pairs: bytes shipped, visible and hidden, the
+    /// Our own properties, as (name, value) pairs (values as the image wrote them: a
+    /// format that joins them escapes them): bytes shipped, visible and hidden, the
     /// layers, where it is installed, its family, waste classes and device code.
     pub(super) fn properties(&self) -> Vec<(String, String)> {
         let p = self.package;

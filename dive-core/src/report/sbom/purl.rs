@@ -31,6 +31,7 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
         }
         Ecosystem::Conda => build("conda", None, name, version, vec![]),
         Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+            // npm names are lowercase; the purl spec asks for it.
             Some((scope, bare)) => build("npm", Some(&format!("@{scope}")), bare, version, vec![]),
             None => build("npm", None, name, version, vec![]),
         },
@@ -130,6 +131,7 @@ mod tests {
             layers: Vec::new(),
             arch: arch.map(str::to_owned),
             license: None,
+            installed: true,
         }
     }
 

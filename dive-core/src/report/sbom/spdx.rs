@@ -34,8 +34,12 @@ pub(super) fn spdx(analysis: &Analysis) -> Value {
         "filesAnalyzed": false,
         "primaryPackagePurpose": "CONTAINER",
         "comment": format!(
-            "dive-rs: {} bytes in the final image, {} hidden by later layers, {} layers",
-            facts.final_bytes, facts.hidden_bytes, facts.layer_count
+            "dive-rs: {} bytes in the final image, {} hidden by later layers ({} of them of \
+             packages later layers removed), {} layers",
+            facts.final_bytes,
+            facts.hidden_bytes,
+            bom.removed_bytes(),
+            facts.layer_count
         ),
     });
     if let Some(hex) = sha256_hex(&facts.config_digest) {
@@ -47,6 +51,24 @@ pub(super) fn spdx(analysis: &Analysis) -> Value {
         "relationshipType": "DESCRIBES",
         "relatedSpdxElement": "SPDXRef-Image",
     })];
+    if let Some(id) = &bom.distro.id {
+        let mut os = json!({
+            "SPDXID": "SPDXRef-OperatingSystem",
+            "name": id,
+            "downloadLocation": "NOASSERTION",
+            "filesAnalyzed": false,
+            "primaryPackagePurpose": "OPERATING-SYSTEM",
+        });
+        if let Some(version) = &bom.distro.version {
+            os["versionInfo"] = json!(version);
+        }
+        packages.push(os);
+        relationships.push(json!({
+            "spdxElementId": "SPDXRef-Image",
+            "relationshipType": "CONTAINS",
+            "relatedSpdxElement": "SPDXRef-OperatingSystem",
+        }));
+    }
     for (i, c) in bom.components.iter().enumerate() {
         let id = format!("SPDXRef-Package-{i}");
         packages.push(package(&id, c, &licenses, &tool, &created));
@@ -92,10 +114,11 @@ fn package(
         .as_deref()
         .and_then(|l| licenses.get(l))
         .map_or("NOASSERTION", String::as_str);
+    // One `name=value` line each: a value from the image (a location) cannot start a line.
     let figures: Vec<String> = c
         .properties()
         .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
+        .map(|(name, value)| format!("{name}={}", one_line(&value)))
         .collect();
     let mut package = json!({
         "SPDXID": id,
@@ -121,4 +144,11 @@ fn package(
         package["versionInfo"] = json!(version);
     }
     package
+}
+
+/// `text` on one line: backslashes, line feeds and carriage returns escaped.
+fn one_line(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }

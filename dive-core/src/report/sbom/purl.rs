@@ -30,11 +30,16 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
             build("pypi", None, &name, version, vec![])
         }
         Ecosystem::Conda => build("conda", None, name, version, vec![]),
-        Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-            // npm names are lowercase; the purl spec asks for it.
-            Some((scope, bare)) => build("npm", Some(&format!("@{scope}")), bare, version, vec![]),
-            None => build("npm", None, name, version, vec![]),
-        },
+        Ecosystem::Npm => {
+            // The purl spec lowercases npm names (the registry refuses new uppercase ones).
+            let name = name.to_ascii_lowercase();
+            match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+                Some((scope, bare)) => {
+                    build("npm", Some(&format!("@{scope}")), bare, version, vec![])
+                }
+                None => build("npm", None, &name, version, vec![]),
+            }
+        }
         Ecosystem::Dpkg => {
             let vendor = distro.id.clone().unwrap_or_else(|| "debian".to_owned());
             let qualifiers = vec![("arch", arch), ("distro", distro_qualifier)];
@@ -152,7 +157,7 @@ mod tests {
                 "pkg:pypi/nvidia-cublas-cu12@12.4.5.8",
             ),
             (
-                package(Ecosystem::Npm, "@types/node", "20.1.0", None),
+                package(Ecosystem::Npm, "@Types/Node", "20.1.0", None),
                 "pkg:npm/%40types/node@20.1.0",
             ),
             (

@@ -43,9 +43,8 @@
 
 use std::collections::HashSet;
 
-use std::fmt::Write as _;
 
-use super::Damage;
+use super::{Damage, Problems, damage, wide};
 
 /// The meta page's fields end before 512 bytes, the smallest page.
 const MIN_PAGE_SIZE: usize = 512;
@@ -111,15 +110,6 @@ fn byte_order(content: &[u8]) -> Option<ByteOrder> {
         [0x00, 0x06, 0x15, 0x61] => Some(ByteOrder::Big),
         _ => None,
     }
-}
-
-fn damage(offset: u64, message: String) -> Damage {
-    Damage { offset, message }
-}
-
-/// `usize` to `u64`, for file offsets; lossless on every target Rust supports.
-fn wide(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// The validated meta page: where the pages are and how to read their numbers.
@@ -367,35 +357,6 @@ impl PageSet {
     }
 }
 
-/// The first damage seen, and how many more followed it.
-#[derive(Default)]
-struct Problems {
-    first: Option<Damage>,
-    more: u64,
-}
-
-impl Problems {
-    fn note(&mut self, damage: Damage) {
-        if self.first.is_none() {
-            self.first = Some(damage);
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn finish(self) -> Result<(), Damage> {
-        match self.first {
-            None => Ok(()),
-            Some(mut first) => {
-                if self.more > 0 {
-                    let _ = write!(first.message, "; {} more problems after it", self.more);
-                }
-                Err(first)
-            }
-        }
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flow {
     Continue,
@@ -611,6 +572,7 @@ mod tests {
     use std::process::Command;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{Duration, Instant};
+
 
     use super::*;
 

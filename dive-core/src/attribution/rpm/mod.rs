@@ -43,6 +43,51 @@ pub(crate) struct Damage {
     pub message: String,
 }
 
+/// A damage at `offset` of the file.
+pub(crate) fn damage(offset: u64, message: impl std::fmt::Display) -> Damage {
+    Damage {
+        offset,
+        message: message.to_string(),
+    }
+}
+
+/// `usize` to `u64`, for file offsets; lossless on every target Rust supports.
+pub(crate) fn wide(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The first damage a reader met, and how many more followed it: a reader that skips a bad
+/// record reads on, and says so once.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    first: Option<Damage>,
+    more: u64,
+}
+
+impl Problems {
+    /// Keeps the first; counts the rest.
+    pub(crate) fn note(&mut self, damage: Damage) {
+        if self.first.is_none() {
+            self.first = Some(damage);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The first damage, with how many followed, if any.
+    pub(crate) fn finish(self) -> Result<(), Damage> {
+        match self.first {
+            None => Ok(()),
+            Some(mut first) => {
+                if self.more > 0 {
+                    first.message = format!("{}; {} more problems after it", first.message, self.more);
+                }
+                Err(first)
+            }
+        }
+    }
+}
+
 /// Every blob a reader delivers, copied, and its result (for the readers' tests).
 #[cfg(test)]
 pub(crate) fn every_blob(

@@ -31,9 +31,8 @@
 
 // This scratch crate has no caller of the pub(crate) items; dive-core's rpm/mod.rs is one.
 
-use std::fmt::Write as _;
 
-use super::Damage;
+use super::{Damage, Problems, damage, wide};
 
 const MAGIC: &[u8; 4] = b"RpmP";
 const VERSION: u32 = 0;
@@ -200,15 +199,6 @@ pub(crate) fn write(blobs: &[&[u8]]) -> Vec<u8> {
 #[cfg(test)]
 fn blob_blocks(len: usize) -> usize {
     (BLOB_HEAD_SIZE + len + BLOB_TAIL_SIZE).div_ceil(BLOCK_SIZE)
-}
-
-fn damage(offset: u64, message: String) -> Damage {
-    Damage { offset, message }
-}
-
-/// `usize` to `u64`, for file offsets; lossless on every target Rust supports.
-fn wide(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 fn le32(bytes: &[u8], at: usize) -> Option<u32> {
@@ -384,35 +374,6 @@ fn adler32(bytes: &[u8]) -> u32 {
         s2 %= MOD;
     }
     (s2 << 16) | s1
-}
-
-/// The first damage seen, and how many more followed it.
-#[derive(Default)]
-struct Problems {
-    first: Option<Damage>,
-    more: u64,
-}
-
-impl Problems {
-    fn note(&mut self, damage: Damage) {
-        if self.first.is_none() {
-            self.first = Some(damage);
-        } else {
-            self.more += 1;
-        }
-    }
-
-    fn finish(self) -> Result<(), Damage> {
-        match self.first {
-            None => Ok(()),
-            Some(mut first) => {
-                if self.more > 0 {
-                    let _ = write!(first.message, "; {} more problems after it", self.more);
-                }
-                Err(first)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Display;
 
-use super::Damage;
+use super::{Damage, damage};
 
 /// The first 16 bytes of every `SQLite` database file.
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -90,15 +90,15 @@ pub(crate) fn blobs(
 /// (sqlite, too, ignores the WAL of an empty main file: pager.c `pagerOpenWalIfPresent`).
 fn page_size(db: &[u8]) -> Result<usize, Damage> {
     if !is_sqlite(db) {
-        return Err(damage_at(0, "not an SQLite database (no magic)"));
+        return Err(damage(0, "not an SQLite database (no magic)"));
     }
-    let raw = be16(db, 16).ok_or_else(|| damage_at(16, "the header is cut short"))?;
+    let raw = be16(db, 16).ok_or_else(|| damage(16, "the header is cut short"))?;
     // 65536 does not fit the 16-bit field, so the format stores it as 1.
     let size = if raw == 1 { 65_536 } else { usize::from(raw) };
     if size.is_power_of_two() && (512..=65_536).contains(&size) {
         Ok(size)
     } else {
-        Err(damage_at(
+        Err(damage(
             16,
             format!("page size {raw} is not a power of two from 512 to 65536"),
         ))
@@ -106,13 +106,6 @@ fn page_size(db: &[u8]) -> Result<usize, Damage> {
 }
 
 /// A `Damage` at a file offset outside any particular page.
-fn damage_at(offset: u64, what: impl Display) -> Damage {
-    Damage {
-        offset,
-        message: what.to_string(),
-    }
-}
-
 /// Where a page image was read from; also its index in the walk's visited bitset.
 #[derive(Clone, Copy, Debug)]
 enum Slot {
@@ -293,7 +286,7 @@ impl<'a> Pages<'a> {
         };
         let first = pages
             .get(1)
-            .ok_or_else(|| damage_at(0, "the file is shorter than one page"))?;
+            .ok_or_else(|| damage(0, "the file is shorter than one page"))?;
         pages.usable = pages.check_header(&first)?;
         // The header's own page count is trusted only when it is marked current (@92 = @24),
         // as in sqlite's `lockBtree`; it may shorten the database but never lengthen it.
@@ -468,7 +461,7 @@ impl<'p, 'a> Walk<'p, 'a> {
         let pages = self.pages;
         let first = self
             .enter(root)
-            .map_err(|why| damage_at(0, format!("the table's root {why}")))?;
+            .map_err(|why| damage(0, format!("the table's root {why}")))?;
         let mut stack = vec![(first, 0usize)];
         while let Some(&(page, next)) = stack.last() {
             let node = Node::read(pages, &page)?;
@@ -837,7 +830,7 @@ fn packages_root(pages: &Pages<'_>) -> Result<u32, Damage> {
             None => Flow::Continue,
         })
     })?;
-    root.ok_or_else(|| damage_at(0, "the schema has no table named Packages"))
+    root.ok_or_else(|| damage(0, "the schema has no table named Packages"))
 }
 
 /// The root page in a schema row `(type, name, tbl_name, rootpage, sql)` if the row is table

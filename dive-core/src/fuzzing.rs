@@ -44,6 +44,14 @@ pub fn parse_database(path: &str, content: &[u8]) -> usize {
         .len()
 }
 
+/// Reads `data` as a program or archive that records its build (a Java archive, an ELF
+/// file's Go build info or cargo auditable section, in place and streamed in pieces of the
+/// length its first byte gives); returns how many dependencies it named.
+pub fn recorded(data: &[u8]) -> usize {
+    let (chunk, data) = data.split_first().map_or((1, data), |(c, d)| (*c, d));
+    crate::layer::recorded_of(data, usize::from(chunk).max(1) * 64)
+}
+
 /// Reads the debug and symbol section bytes of an ELF file held in `bytes`.
 pub fn elf_debug_bytes(bytes: &[u8]) -> Option<u64> {
     crate::layer::elf_debug_bytes_of(bytes)

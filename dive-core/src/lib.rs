@@ -121,7 +121,7 @@ pub use attribution::{
     Attribution, Cuda, CudaFile, DuplicateCause, DuplicateGroup, Ecosystem, FamilyRules,
     FamilyTotal, LayerBytes, Package, Reinstall, UnownedDir, Waste, WasteClass, WastePath,
 };
-pub use layer::{Arch, Compression, DeviceCode, EntryKind, LayerEntry, Strategy};
+pub use layer::{Arch, Compression, Dependency, DeviceCode, EntryKind, LayerEntry, Strategy};
 pub use tree::{
     DiveFigures, EntryChange, FileTree, HiddenItem, HiddenReason, Inode, InodeId, Node, NodeId,
 };

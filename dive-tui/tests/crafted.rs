@@ -37,6 +37,9 @@ const PER_ENTRY_BYTES: u64 = 600;
 /// A package database is held compressed (at most its size as read) and, one at a time,
 /// read back whole to be parsed.
 const DATABASE_TIMES: u64 = 2;
+/// A dependency a program or archive records, kept (16,384 a layer at most): in the layer's
+/// record, the package and the JSON document.
+const PER_DEPENDENCY_BYTES: u64 = 1024;
 
 fn scale() -> f64 {
     std::env::var("CRAFTED_SCALE")
@@ -53,8 +56,14 @@ fn budget_kib(written: &Written) -> u64 {
     let databases = written
         .database_bytes
         .min((64 << 20) + 1024 * written.entries);
+    let dependencies = written
+        .recorded_dependencies
+        .min(16_384 * written.layers as u64);
     FIXED_KIB
-        + (PER_ENTRY_BYTES * written.entries + 2 * written.path_bytes + DATABASE_TIMES * databases)
+        + (PER_ENTRY_BYTES * written.entries
+            + 2 * written.path_bytes
+            + DATABASE_TIMES * databases
+            + PER_DEPENDENCY_BYTES * dependencies)
             / 1024
 }
 
@@ -522,4 +531,22 @@ fn rpm_databases_of_hostile_headers_and_looping_pages() {
     assert!(run.warned("2000 package headers were damaged"));
     // The Berkeley DB file's chains name themselves: read once, said.
     assert!(run.warned("damaged at byte"));
+}
+
+#[test]
+fn programs_and_archives_that_lie_about_what_they_record() {
+    let run = run("recorded");
+    assert!(run.warned("inflates past 8388608 bytes"));
+    assert!(run.warned("record more than 16384"));
+    assert!(run.warned("Go build info's version is cut short"));
+    let packages = run.json["packages"].as_array().unwrap();
+    let listing = packages
+        .iter()
+        .filter(|p| p["name"] == "example.com/wide" && p["dependencies"].as_array().is_some())
+        .count();
+    assert!(
+        (6..=8).contains(&listing),
+        "{listing} of {}",
+        run.written.count
+    );
 }

@@ -297,6 +297,64 @@ fn the_rpm_images_sbom_names_each_rpm_with_its_purl_and_license() {
 }
 
 #[test]
+fn programs_are_components_with_the_modules_and_crates_they_record() {
+    use dive_testdata::binaries::{
+        CARGO_TOOLS, GO_TOOLS, go_programs, programs_image, rust_program,
+    };
+    if !available(&GO_TOOLS) || !available(&CARGO_TOOLS) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let [go, _] = go_programs(work.path()).unwrap();
+    let rust = rust_program(work.path()).unwrap();
+    let image = programs_image(&[&go, &rust]).unwrap();
+    let path = save(&image, &work.path().join("programs.tar"));
+    assert_bytes_match_json(&path);
+    let bom = json_of(&["sbom", path.to_str().unwrap()]);
+    let components = bom["components"].as_array().unwrap();
+    let named = |name: &str| components.iter().find(|c| c["name"] == name).unwrap();
+    let tool = named("example.com/divetool");
+    assert_eq!(tool["purl"], "pkg:golang/example.com/divetool");
+    let toolchain = go.expected.toolchain.as_deref().unwrap();
+    assert_eq!(properties(tool)["dive-rs:toolchain"], toolchain);
+    // Its modules and Go's standard library, nested, each with its purl; the graph says
+    // the program depends on them.
+    let parts: Vec<(&str, &str)> = (tool["components"].as_array().unwrap().iter())
+        .map(|c| (c["name"].as_str().unwrap(), c["purl"].as_str().unwrap()))
+        .collect();
+    let stdlib = format!("pkg:golang/stdlib@{}", toolchain.trim_start_matches("go"));
+    assert_eq!(
+        parts,
+        [
+            ("stdlib", stdlib.as_str()),
+            ("example.com/greet", "pkg:golang/example.com/greet"),
+            ("example.com/quote", "pkg:golang/example.com/quote@v1.5.2"),
+        ]
+    );
+    let graph = bom["dependencies"].as_array().unwrap();
+    let edges = graph.iter().find(|d| d["ref"] == tool["bom-ref"]).unwrap();
+    assert_eq!(edges["dependsOn"].as_array().unwrap().len(), 3);
+    let crate_parts: Vec<&str> = (named("divetool-rs")["components"]
+        .as_array()
+        .unwrap()
+        .iter())
+    .map(|c| c["purl"].as_str().unwrap())
+    .collect();
+    assert_eq!(
+        crate_parts,
+        ["pkg:cargo/helper@0.3.1", "pkg:cargo/inner@1.0.0"]
+    );
+    let spdx = json_of(&["sbom", path.to_str().unwrap(), "--format", "spdx"]);
+    let links = (spdx["relationships"].as_array().unwrap().iter())
+        .filter(|r| r["relationshipType"] == "STATIC_LINK")
+        .count();
+    assert_eq!(links, 3 + 2);
+    if let Some(python) = validators() {
+        validate(&python, &path);
+    }
+}
+
+#[test]
 fn spdx_with_files_is_refused_with_the_reason() {
     let (code, stdout, stderr) = run(&[
         "sbom",

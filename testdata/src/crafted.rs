@@ -174,6 +174,12 @@ pub const CRAFTED: &[Crafted] = &[
         unit: "candidate files",
     },
     Crafted {
+        name: "recorded",
+        attacks: "what programs and archives record, in a gzip layer and a plain one: ELF files whose cargo auditable section inflates past 8 MiB from 8 KiB, whose Go build info claims a string of 2^60 bytes, and whose build info lists 5,000 modules; jars whose end record claims a million entries, and jars holding a nested archive that inflates to 100 MiB from 100 KiB",
+        full: 1_000,
+        unit: "files of each kind in each layer",
+    },
+    Crafted {
         name: "warnings",
         attacks: "warnings: entries whose paths climb above / and hard links to nothing, one warning each, in a gzip layer",
         full: 1_000_000,
@@ -196,6 +202,8 @@ pub struct Written {
     pub tar_bytes: u64,
     /// Bytes of the package databases it holds, which dive-rs reads whole (up to its caps).
     pub database_bytes: u64,
+    /// Dependencies its programs and archives record (`recorded`).
+    pub recorded_dependencies: u64,
 }
 
 /// Writes the crafted image `name` at `scale` to `out` (a legacy `docker save` tar).
@@ -537,6 +545,13 @@ pub fn write_crafted(name: &str, out: &Path, scale: f64) -> io::Result<Written> 
         }
         "databases-wide" => write_databases_wide(&mut image, count)?,
         "rpm-headers" => write_rpm_headers(&mut image, count)?,
+        "recorded" => {
+            write_recorded(&mut image, count)?;
+            let mut written = image.finish()?;
+            // The wide build infos' 5,000 modules, and the one nested archive of each jar.
+            written.recorded_dependencies = 2 * count * (5_000 + 1);
+            return Ok(written);
+        }
         "databases-prefix" => write_databases_prefix(&mut image, count)?,
         "apt-docs" => {
             return write_spec(&crate::reinstall::apt_install_deleting_docs(), out, count);
@@ -563,6 +578,7 @@ fn write_spec(spec: &crate::ImageSpec, out: &Path, count: u64) -> io::Result<Wri
         layers: spec.layers.len(),
         tar_bytes: built.layers.iter().map(|l| l.len() as u64).sum(),
         database_bytes: 0,
+        recorded_dependencies: 0,
     })
 }
 
@@ -587,6 +603,57 @@ fn database_of(
     let size = prefix.len() as u64 + units * unit as u64;
     let make = move |i, unit: &mut [u8]| unit.copy_from_slice(text(i).as_bytes());
     layer.database(path, size, Units::new(prefix.to_vec(), unit, units, make))
+}
+
+/// `recorded`: `count` files of each hostile kind, in a gzip layer and a plain one.
+fn write_recorded(image: &mut Image, count: u64) -> io::Result<()> {
+    use crate::binaries::{go_buildinfo, zip_of, zlib};
+    let bomb = zlib(&vec![b' '; 9 << 20]);
+    let bomb_elf = elf_over(&bomb, &[(".dep-v0", 0, bomb.len() as u64)]);
+    let mut endless = go_buildinfo("go1.22.1", "")[..32].to_vec();
+    endless.extend([0xff; 8]);
+    endless.push(0x10);
+    let endless_elf = elf_over(&endless, &[(".go.buildinfo", 0, endless.len() as u64)]);
+    let modules: String = (0..5_000)
+        .map(|i| format!("dep\texample.com/module{i:05}\tv1.0.{i}\th1:x=\n"))
+        .collect();
+    let info = go_buildinfo(
+        "go1.22.1",
+        &format!("mod\texample.com/wide\tv1.0.0\n{modules}"),
+    );
+    let wide_elf = elf_over(&info, &[(".go.buildinfo", 0, info.len() as u64)]);
+    // An end record alone, claiming a million entries in a directory of 1 MiB before it.
+    let mut claims = b"PK\x05\x06\0\0\0\0".to_vec();
+    claims.extend(0xFFFF_u16.to_le_bytes());
+    claims.extend(0xFFFF_u16.to_le_bytes());
+    claims.extend((1u32 << 20).to_le_bytes());
+    claims.extend(0u32.to_le_bytes());
+    claims.extend(0u16.to_le_bytes());
+    let mut lying_jar = b"PK\x03\x04".to_vec();
+    lying_jar.extend(vec![0; 100]);
+    lying_jar.extend(claims);
+    let nested = zip_of(&[("zeros.bin", &vec![0u8; 100 << 20], true)])?;
+    let nesting = zip_of(&[("BOOT-INF/lib/zeros-1.0.jar", &nested, true)])?;
+    for gzip in [true, false] {
+        image.layer(gzip, |l| {
+            for i in 0..count {
+                for (kind, bytes) in [
+                    ("bomb", &bomb_elf),
+                    ("endless", &endless_elf),
+                    ("wide", &wide_elf),
+                ] {
+                    let name = format!("usr/bin/{kind}-{}-{i}", u8::from(gzip));
+                    l.file(name.as_bytes(), 0o755, bytes.len() as u64, &bytes[..])?;
+                }
+                for (kind, bytes) in [("lying", &lying_jar), ("nesting", &nesting)] {
+                    let name = format!("app/{}/{kind}-{i}.jar", u8::from(gzip));
+                    l.file(name.as_bytes(), 0o644, bytes.len() as u64, &bytes[..])?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// `rpm-headers`: one header listing `files` files under one directory, hostile headers

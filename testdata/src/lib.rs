@@ -4,6 +4,7 @@
 //! crates that write users' images (`tar`, `flate2`, `zstd`), in every layout dive-rs reads,
 //! and accompanied by a [`Ledger`] computed by an independent, naive model.
 
+pub mod binaries;
 mod content;
 pub mod crafted;
 mod cuda;

@@ -86,7 +86,10 @@ fn location_of(package: &DbPackage, database: &[u8]) -> Vec<u8> {
             dpkg::STATUS_D[..dpkg::STATUS_D.len() - 1].to_vec()
         }
         Ecosystem::Dpkg => dpkg::STATUS.to_vec(),
-        Ecosystem::Apk => database.to_vec(),
+        // An apk package's database; a binary or archive itself.
+        Ecosystem::Apk | Ecosystem::Go | Ecosystem::Cargo | Ecosystem::Maven => {
+            database.to_vec()
+        }
         // Its directory: one database whichever form rpm wrote it in.
         Ecosystem::Rpm => split_last(database).0.to_vec(),
         Ecosystem::Npm => {

@@ -76,6 +76,9 @@ pub(crate) fn ecosystem_named(name: &str) -> Option<Ecosystem> {
         Ecosystem::Apk,
         Ecosystem::Npm,
         Ecosystem::Rpm,
+        Ecosystem::Go,
+        Ecosystem::Cargo,
+        Ecosystem::Maven,
     ]
     .into_iter()
     .find(|e| e.name() == name)
@@ -153,7 +156,7 @@ pub fn family_of(ecosystem: Ecosystem, name: &str) -> Option<&'static str> {
                 None
             }
         }
-        Ecosystem::Npm => None,
+        Ecosystem::Npm | Ecosystem::Go | Ecosystem::Cargo | Ecosystem::Maven => None,
     }
 }
 

@@ -17,7 +17,7 @@ use super::reinstalls::Reinstall;
 use super::room::Room;
 use super::waste::Waste;
 use super::{device_code, dpkg, duplicates, families, reinstalls, waste};
-use crate::layer::LayerIndex;
+use crate::layer::{LayerIndex, Recorded};
 use crate::path::ancestors;
 use crate::stage::{Checkpoint, Stage};
 use crate::tree::{ContentHasher, FileTree, HiddenItem, InodeId};
@@ -219,6 +219,20 @@ pub(crate) fn attribute(
             cut += u64::from(room.take_cut());
         }
     }
+    // Binaries and archives that record their builds, each a package of its own where no
+    // database claims it: a package that ships one keeps it.
+    for (l, layer) in layers.iter().enumerate().rev() {
+        for (entry, recorded) in &layer.recorded {
+            let path = &layer.entries[*entry as usize].path[..];
+            if claims.owner(path, Which::Any).is_some() {
+                continue;
+            }
+            let db = recorded_package(path, recorded);
+            let shown = visible(l, *entry, path);
+            let p = registry.add(&db, shown, l, true);
+            claims.add(p, &db, shown, &mut room);
+        }
+    }
     if rpm_skipped > 0 {
         problems.push(crate::error::Warning::new(
             crate::error::Location::default(),
@@ -321,6 +335,17 @@ pub(crate) fn attribute(
     attribution
 }
 
+/// A binary or archive at `path` as a package: it owns itself.
+fn recorded_package(path: &[u8], recorded: &Recorded) -> DbPackage {
+    let mut db = DbPackage::named(recorded.kind.into(), recorded.name.clone());
+    db.version.clone_from(&recorded.version);
+    db.files = vec![path.to_vec()];
+    db.location = path.to_vec();
+    db.dependencies.clone_from(&recorded.dependencies);
+    db.toolchain.clone_from(&recorded.toolchain);
+    db
+}
+
 /// The content of entry `entry` of `layer`, if the walk kept it and it reads back.
 fn captured(layer: &LayerIndex, entry: u32) -> Option<Vec<u8>> {
     let kept = &layer.captured;
@@ -365,6 +390,8 @@ impl Registry {
                 arch: None,
                 license: None,
                 installed: false,
+                dependencies: Vec::new(),
+                toolchain: None,
             });
         }
         let package = &mut self.packages[p];
@@ -393,6 +420,12 @@ impl Registry {
         }
         if db.license.is_some() && (visible || package.license.is_none()) {
             package.license.clone_from(&db.license);
+        }
+        if !db.dependencies.is_empty() && (visible || package.dependencies.is_empty()) {
+            package.dependencies.clone_from(&db.dependencies);
+        }
+        if db.toolchain.is_some() && (visible || package.toolchain.is_none()) {
+            package.toolchain.clone_from(&db.toolchain);
         }
         p
     }
@@ -445,6 +478,8 @@ impl Registry {
                 arch: b.arch,
                 license: b.license,
                 installed: b.installed,
+                dependencies: b.dependencies,
+                toolchain: b.toolchain,
             })
             .collect();
         let mut families: BTreeMap<String, FamilyTotal> = BTreeMap::new();

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::layer::{BuildKind, Dependency};
+
 /// A package manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +23,22 @@ pub enum Ecosystem {
     Npm,
     /// rpm packages (Red Hat family, SUSE).
     Rpm,
+    /// Go programs, by the build info they carry.
+    Go,
+    /// Rust programs built with `cargo auditable`.
+    Cargo,
+    /// Java archives, by their Maven coordinates or file name.
+    Maven,
+}
+
+impl From<BuildKind> for Ecosystem {
+    fn from(kind: BuildKind) -> Self {
+        match kind {
+            BuildKind::Go => Self::Go,
+            BuildKind::Cargo => Self::Cargo,
+            BuildKind::Maven => Self::Maven,
+        }
+    }
 }
 
 impl Ecosystem {
@@ -33,6 +51,9 @@ impl Ecosystem {
             Self::Apk => "apk",
             Self::Npm => "npm",
             Self::Rpm => "rpm",
+            Self::Go => "go",
+            Self::Cargo => "cargo",
+            Self::Maven => "maven",
         }
     }
 }
@@ -56,6 +77,9 @@ pub(crate) struct DbPackage {
     /// Architecture and license, where the database records them (rpm, apk).
     pub arch: Option<String>,
     pub license: Option<String>,
+    /// What a binary or archive records it was built from, and with.
+    pub dependencies: Vec<Dependency>,
+    pub toolchain: Option<String>,
 }
 
 impl DbPackage {
@@ -72,6 +96,8 @@ impl DbPackage {
             location: Vec::new(),
             arch: None,
             license: None,
+            dependencies: Vec::new(),
+            toolchain: None,
         }
     }
 }
@@ -114,6 +140,12 @@ pub struct Package {
     /// Whether a database the final image holds lists it: false for a package a later
     /// layer removed, which owns only hidden bytes.
     pub installed: bool,
+    /// The modules, crates or archives a binary or Java archive records it was built from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+    /// What built a binary or archive, as it records (`go1.22.1`, a JDK version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
 }
 
 /// A package as its databases are read, before its bytes are final.
@@ -139,4 +171,6 @@ pub(super) struct Building {
     pub(super) license: Option<String>,
     /// Whether a visible (final) database lists it.
     pub(super) installed: bool,
+    pub(super) dependencies: Vec<Dependency>,
+    pub(super) toolchain: Option<String>,
 }

@@ -68,6 +68,8 @@ pub(super) fn parse(path: &[u8], content: &[u8], room: &mut Room) -> Option<DbPa
         location: Vec::new(),
         arch: None,
         license: None,
+        dependencies: Vec::new(),
+        toolchain: None,
     })
 }
 

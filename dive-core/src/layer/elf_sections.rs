@@ -185,17 +185,29 @@ struct Window {
 }
 
 /// What a streamed file keeps to read its section table at the end: its header, the section
-/// table (where the header says it is) with the bytes before it, and its tail.
+/// table (where the header says it is) with the bytes before it, and its tail; and when the
+/// table comes early (Go's linker writes it after the program headers), the section names
+/// and the `wanted` sections that lie ahead, as soon as the table tells where they are.
 #[derive(Debug)]
 pub(crate) struct Sample {
     head: Vec<u8>,
     windows: Vec<Window>,
     size: u64,
+    /// Sections to keep by name, with the bytes to keep from each one's start.
+    wanted: &'static [(&'static [u8], u64)],
+    /// The window of the section table, once the header told where it is.
+    table: Option<usize>,
+    /// Where the section names lie, once the table told.
+    names: Option<(u64, u64)>,
+    /// Whether the wanted sections were looked for (or cannot be).
+    wanted_sought: bool,
 }
 
 impl Sample {
-    /// A sample of a file of `size` bytes, fed from its first byte.
-    pub(crate) fn new(size: u64) -> Self {
+    /// A sample of a file of `size` bytes, fed from its first byte, that keeps the
+    /// `wanted` sections (name, bytes from its start) it can still see when it learns where
+    /// they are.
+    pub(crate) fn new(size: u64, wanted: &'static [(&'static [u8], u64)]) -> Self {
         Self {
             head: Vec::with_capacity(HEADER),
             windows: vec![Window {
@@ -204,7 +216,94 @@ impl Sample {
                 bytes: Vec::new(),
             }],
             size,
+            wanted,
+            table: None,
+            names: None,
+            wanted_sought: false,
         }
+    }
+
+    /// Whether every byte of `[start, end)` is at hand.
+    fn holds(&self, start: u64, end: u64) -> bool {
+        end <= self.head.len() as u64
+            || self
+                .windows
+                .iter()
+                .any(|w| start >= w.start && end <= w.start + w.bytes.len() as u64)
+    }
+
+    /// Adds a window for `[start, start + len)` when its bytes have not passed yet (from
+    /// `pos`, the current chunk's start, on) and are not held already.
+    fn keep_ahead(&mut self, start: u64, len: u64, pos: u64) {
+        let end = start.saturating_add(len).min(self.size);
+        if start >= pos && end > start && !self.holds(start, end) {
+            self.windows.push(Window {
+                start,
+                end,
+                bytes: Vec::new(),
+            });
+        }
+    }
+
+    /// Once the table is at hand, keeps the section names that have not passed (`pos` is the
+    /// current chunk's start); once they are at hand, the wanted sections. Whether it took a
+    /// step (then the current chunk is offered to the new windows, and it is asked again).
+    fn look_ahead(&mut self, pos: u64) -> bool {
+        let Some(table) = self.table else {
+            return false;
+        };
+        let w = &self.windows[table];
+        if (w.start + w.bytes.len() as u64) < w.end {
+            return false;
+        }
+        if self.names.is_none() {
+            // Asked once: a table that names no readable section gives up here.
+            let Some(names) = self.names_at() else {
+                self.wanted_sought = true;
+                return false;
+            };
+            self.names = Some(names);
+            self.keep_ahead(names.0, names.1, pos);
+            return true;
+        }
+        let Some((offset, len)) = self.names else {
+            return false;
+        };
+        if !self.holds(offset, offset.saturating_add(len)) {
+            // Still to come, or passed unseen (then the wanted sections are not found here).
+            let kept = self.windows.iter().any(|w| w.start == offset);
+            self.wanted_sought = !kept;
+            return false;
+        }
+        self.wanted_sought = true;
+        if self.wanted.is_empty() {
+            return false;
+        }
+        let size = self.size;
+        let Some(found) = sections(size, &mut |o, l| self.read_at(o, l)) else {
+            return false;
+        };
+        for section in found {
+            if let Some((_, len)) = self.wanted.iter().find(|(n, _)| *n == section.name) {
+                self.keep_ahead(section.offset, *len, pos);
+            }
+        }
+        true
+    }
+
+    /// Where the section names lie, as the header and the table (both at hand) say.
+    fn names_at(&self) -> Option<(u64, u64)> {
+        let header = Header::parse(&self.head)?;
+        let entry = header.shoff.checked_add(header.shstrndx.checked_mul(header.shentsize)?)?;
+        let len = if header.wide { 64 } else { 40 };
+        let bytes = self.read_at(entry, len)?;
+        let num = |at: usize, n: usize| number(&bytes, at, n, header.big);
+        let (offset, size) = if header.wide {
+            (num(24, 8)?, num(32, 8)?)
+        } else {
+            (num(16, 4)?, num(20, 4)?)
+        };
+        (size <= TABLE_CAP).then_some((offset, size))
     }
 
     /// Whether the file is ELF, once its first bytes are known.
@@ -221,8 +320,21 @@ impl Sample {
                 self.find_table(pos);
             }
         }
+        self.fill(0, pos, chunk);
+        // Windows added now may begin inside this chunk: they take their part of it too.
+        while self.table.is_some() && !self.wanted_sought {
+            let before = self.windows.len();
+            if !self.look_ahead(pos) {
+                break;
+            }
+            self.fill(before, pos, chunk);
+        }
+    }
+
+    /// Copies the parts of `chunk` (at `pos`) that windows from the `first` on want.
+    fn fill(&mut self, first: usize, pos: u64, chunk: &[u8]) {
         let end = pos + chunk.len() as u64;
-        for window in &mut self.windows {
+        for window in self.windows.iter_mut().skip(first) {
             let from = window.start + window.bytes.len() as u64;
             if from >= pos && from < end && from < window.end {
                 let i = usize::try_from(from - pos).unwrap_or(usize::MAX);
@@ -252,6 +364,7 @@ impl Sample {
             .and_then(|(s, p)| self.head.get(s..p.max(s)))
             .unwrap_or_default()
             .to_vec();
+        self.table = Some(self.windows.len());
         self.windows.push(Window {
             start,
             end,

@@ -16,7 +16,8 @@ use super::fatbin::DeviceCode;
 use super::fatbin_scan::Scanner;
 use super::index::{Captured, ContentHash, EntryKind, LayerEntry, LayerIndex};
 use super::options::WalkOptions;
-use super::positioned_elf::device_code_at;
+use super::positioned_elf::{device_code_at, positioned};
+use super::recorded::{self, InflateBudget, Kept, Recorded, go, jar};
 use super::tar_input::Input;
 use super::tar_reader::{BLOCK, Data, Member, TarError, TarReader};
 use crate::aligned::AlignedBuf;
@@ -46,6 +47,13 @@ const EXAMPLES_KEPT_PER_LAYER: usize = 256;
 /// Architecture records of CUDA device code kept per layer (24 bytes each, 1.5 MiB): a
 /// layer of CUDA wheels holds a few thousand.
 const DEVICE_ROWS_KEPT: usize = 1 << 16;
+/// Dependencies of binaries and Java archives kept per layer: each costs about 1 KiB across
+/// the analysis and its JSON (16 MiB); a layer of a large Java application or of a hundred Go
+/// tools records a few thousand.
+const RECORDED_DEPENDENCIES_KEPT: usize = 1 << 14;
+/// Bytes a layer's programs and Java archives may inflate together (cargo auditable data,
+/// `pom.properties`, manifests and compressed nested archives), one file at a time.
+const INFLATE_PER_LAYER: u64 = 256 << 20;
 
 /// Walk state shared by the seeking and streaming modes.
 pub(super) struct Walk {
@@ -61,6 +69,14 @@ pub(super) struct Walk {
     debug: Vec<(u32, u64)>,
     /// Secrets of the files that hold some, by entry index.
     secrets: Vec<(u32, FileSecret)>,
+    /// What binaries and Java archives record of their builds, by entry index.
+    recorded: Vec<(u32, Recorded)>,
+    /// Dependencies those records hold, against [`RECORDED_DEPENDENCIES_KEPT`].
+    recorded_dependencies: usize,
+    /// Records kept without their dependencies: the layer's files record too many.
+    unkept_recorded: u64,
+    /// What the layer's programs and Java archives may still inflate.
+    inflate: InflateBudget,
     /// Bytes of candidate files read for secrets, against [`SECRET_BYTES_PER_LAYER`]: named
     /// credential files, then other text files.
     secret_bytes: u64,
@@ -107,6 +123,10 @@ impl Walk {
             hashes: Vec::new(),
             debug: Vec::new(),
             secrets: Vec::new(),
+            recorded: Vec::new(),
+            recorded_dependencies: 0,
+            unkept_recorded: 0,
+            inflate: InflateBudget::new(INFLATE_PER_LAYER),
             secret_bytes: 0,
             secret_charged: [0; 2],
             examples_kept: 0,
@@ -335,19 +355,43 @@ impl Walk {
         } else if readable && self.hash_contents {
             let head_len = file_wanted(&record.path, size).and_then(|c| self.secret_head(c, size));
             let mut head = head_len.map(|len| (Vec::with_capacity(len), len));
-            match hash_and_sample(tar.data(), size, head.as_mut()) {
+            let mut archive = jar::is_candidate(&record.path, size).then(|| Kept::new(size));
+            match hash_and_sample(tar.data(), size, head.as_mut(), archive.as_mut()) {
                 Ok((hash, sample)) => {
                     if let Some((head, _)) = head {
                         self.keep_secrets(index, &record.path, &head);
                     }
                     content_hash = Some(hash);
-                    if let Some((sample, scanner)) = sample {
+                    if let Some(Elf {
+                        sample,
+                        scanner,
+                        go,
+                    }) = sample
+                    {
                         let sections =
                             elf_sections::sections(size, &mut |o, l| sample.read_at(o, l))
                                 .unwrap_or_default();
                         self.keep_debug_bytes(index, elf_sections::debug_bytes(&sections, size));
                         let (code, warnings) = scanner.finish(&sections);
                         self.keep_device_code(index, code, warnings, &here);
+                        let found = recorded::of_elf(
+                            &sections,
+                            size,
+                            &mut |o, l| sample.read_at(o, l),
+                            go.finish(),
+                            &mut self.inflate,
+                        );
+                        self.keep_recorded(index, found, &here);
+                    }
+                    if let Some(kept) = archive.filter(|k| jar::is_zip(k.head())) {
+                        let name = crate::path::split_last(&record.path).1;
+                        let found = jar::read_jar(
+                            name,
+                            size,
+                            &mut |o, l| kept.read_at(o, l),
+                            &mut self.inflate,
+                        );
+                        self.keep_archive(index, found, &here);
                     }
                 }
                 Err(err) => self.unreadable_data(here(), &err),
@@ -482,6 +526,80 @@ impl Walk {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             self.keep_debug_bytes(index, elf_sections::debug_bytes(&sections, size));
             self.keep_device_code(index, code, warnings, &here);
+            let found = recorded::of_elf(
+                &sections,
+                size,
+                &mut positioned(reader, base, size),
+                None,
+                &mut self.inflate,
+            );
+            self.keep_recorded(index, found, &here);
+        }
+    }
+
+    /// Keeps what a binary records of its build, within the layer's count of dependencies,
+    /// or says why it cannot be read.
+    fn keep_recorded(
+        &mut self,
+        index: u32,
+        found: Option<Result<Recorded, String>>,
+        here: &dyn Fn() -> Location,
+    ) {
+        match found {
+            None => {}
+            Some(Err(problem)) => self.warn(here(), problem),
+            Some(Ok(mut recorded)) => {
+                let dependencies = recorded.dependencies.len();
+                if self.recorded_dependencies + dependencies > RECORDED_DEPENDENCIES_KEPT {
+                    // The program stays a package; what it lists is counted, not kept.
+                    self.unkept_recorded += 1;
+                    recorded.unlisted += dependencies as u64;
+                    recorded.dependencies = Vec::new();
+                }
+                self.recorded_dependencies += recorded.dependencies.len();
+                self.recorded.push((index, recorded));
+            }
+        }
+    }
+
+    /// Keeps what a Java archive records, with what was wrong with it.
+    fn keep_archive(
+        &mut self,
+        index: u32,
+        found: Option<(Recorded, Vec<String>)>,
+        here: &dyn Fn() -> Location,
+    ) {
+        let Some((recorded, warnings)) = found else {
+            return;
+        };
+        for warning in warnings {
+            self.warn(here(), format!("Java archive: {warning}"));
+        }
+        self.keep_recorded(index, Some(Ok(recorded)), here);
+    }
+
+    /// Reads what the Java archives of a seekable layer record: their central directories
+    /// and the entries they name, by positioned reads.
+    pub(super) fn resolve_archives<R: Read + Seek>(&mut self, reader: &mut R) {
+        for index in 0..self.entries.len() {
+            let entry = &self.entries[index];
+            if entry.kind != EntryKind::File
+                || entry.sparse
+                || !jar::is_candidate(&entry.path, entry.size)
+            {
+                continue;
+            }
+            let (base, size, header_offset) =
+                (entry.data_offset(), entry.size, entry.header_offset);
+            let mut read_at = positioned(reader, base, size);
+            if !read_at(0, 4).is_some_and(|head| jar::is_zip(&head)) {
+                continue;
+            }
+            let path = self.entries[index].path.clone();
+            let name = crate::path::split_last(&path).1;
+            let found = jar::read_jar(name, size, &mut read_at, &mut self.inflate);
+            let here = || Location::default().offset(header_offset).entry(&path);
+            self.keep_archive(u32::try_from(index).unwrap_or(u32::MAX), found, &here);
         }
     }
 
@@ -582,6 +700,26 @@ impl Walk {
             );
             self.warn_layer(Location::default(), message);
         }
+        if self.unkept_recorded > 0 {
+            let message = format!(
+                "the dependencies {} programs and Java archives record are not listed: the \
+                 layer's files record more than {RECORDED_DEPENDENCIES_KEPT}",
+                self.unkept_recorded
+            );
+            self.warn_layer(Location::default(), message);
+        }
+        if self.inflate.exhausted() {
+            let message = format!(
+                "programs and Java archives: this layer's inflate past {INFLATE_PER_LAYER} \
+                 bytes; later ones are read without what they compress (archives named from \
+                 their file names)"
+            );
+            self.warn_layer(Location::default(), message);
+        }
+        // A seekable layer finds ELF files and archives in two passes: one list in entry
+        // order, a file counted once.
+        self.recorded.sort_by_key(|(e, _)| *e);
+        self.recorded.dedup_by_key(|(e, _)| *e);
         let mut warnings = std::mem::take(&mut self.entry_warnings).finish(Location::default());
         warnings.append(&mut self.warnings);
         self.warnings = warnings;
@@ -605,33 +743,53 @@ impl Walk {
             hashes: self.hashes,
             debug: self.debug,
             secrets: self.secrets,
+            recorded: self.recorded,
             secret_bytes: self.secret_bytes,
             secret_unkept: self.secret_unkept,
         }
     }
 }
 
+/// What a streamed ELF file keeps to be read at its end.
+struct Elf {
+    /// Its header, section table and tail.
+    sample: elf_sections::Sample,
+    /// Its fat binaries, followed.
+    scanner: Scanner,
+    /// Its Go build info, searched for.
+    go: go::Scan,
+}
+
 /// Hashes a streamed file (BLAKE3, as the merge hashes files of mapped layers) and, when
-/// it is an ELF file, keeps its header and tail and follows its fat binaries; fills `head`
-/// with its first bytes, up to the length given with it.
+/// it is an ELF file, keeps its header and tail, follows its fat binaries and looks for Go's
+/// build info; fills `head` with its first bytes, up to the length given with it, and
+/// `archive` with what a Java archive's reading needs.
 fn hash_and_sample<I: Input>(
     mut content: Data<'_, I>,
     size: u64,
     mut head: Option<&mut (Vec<u8>, usize)>,
-) -> io::Result<(ContentHash, Option<(elf_sections::Sample, Scanner)>)> {
+    mut archive: Option<&mut Kept>,
+) -> io::Result<(ContentHash, Option<Elf>)> {
     let mut hasher = blake3::Hasher::new();
-    let mut sample = elf_sections::Sample::new(size);
+    let mut elf = Elf {
+        sample: elf_sections::Sample::new(size, recorded::SECTIONS),
+        scanner: Scanner::new(size),
+        go: go::Scan::default(),
+    };
     let mut pos = 0u64;
-    let mut scanner = Scanner::new(size);
     let mut take = |chunk: &[u8]| {
         hasher.update(chunk);
         if let Some((head, len)) = head.as_deref_mut() {
             let room = len.saturating_sub(head.len());
             head.extend_from_slice(&chunk[..chunk.len().min(room)]);
         }
-        if sample.is_elf() != Some(false) {
-            scanner.feed(chunk);
-            sample.take(pos, chunk);
+        if let Some(kept) = archive.as_deref_mut() {
+            kept.take(pos, chunk);
+        }
+        if elf.sample.is_elf() != Some(false) {
+            elf.scanner.feed(chunk);
+            elf.sample.take(pos, chunk);
+            elf.go.feed(pos, chunk);
         }
         pos += chunk.len() as u64;
     };
@@ -645,7 +803,7 @@ fn hash_and_sample<I: Input>(
     }
     Ok((
         ContentHash::finish(&hasher),
-        (sample.is_elf() == Some(true)).then_some((sample, scanner)),
+        (elf.sample.is_elf() == Some(true)).then_some(elf),
     ))
 }
 

@@ -240,6 +240,8 @@ pub struct LayerIndex {
     pub secret_bytes: u64,
     /// Secrets found past the layer's count and not kept (test data aside).
     pub secret_unkept: u64,
+    /// What binaries and Java archives record of their builds, by entry index, in tar order.
+    pub recorded: Vec<(u32, super::Recorded)>,
 }
 
 impl LayerIndex {

@@ -16,6 +16,7 @@ mod one_thread;
 mod options;
 mod pipeline;
 mod positioned_elf;
+mod recorded;
 mod strategy;
 pub(crate) mod tar_input;
 pub(crate) mod tar_reader;
@@ -29,6 +30,7 @@ pub use index::{Captured, ContentHash, EntryKind, LayerDigests, LayerEntry, Laye
 pub use one_thread::walk_reader;
 unstable_use!(one_thread::walk_seekable);
 pub use options::WalkOptions;
+pub use recorded::{BuildKind, Dependency, Recorded};
 pub use strategy::{Strategy, WalkInput, walk, walk_bytes, walk_reader_threaded};
 unstable_use!(strategy::ReadSeek);
 
@@ -62,6 +64,41 @@ pub fn read_device_code<R: std::io::Read + std::io::Seek>(
     deep: bool,
 ) -> Option<(Option<DeviceCode>, Vec<String>)> {
     positioned_elf::device_code_at(file, 0, size, deep).map(|(_, code)| code)
+}
+
+/// What a file held whole in `bytes` records of its build, read every way the walk reads
+/// one: as a Java archive, as an ELF file by positioned reads and as it streams past in
+/// `chunk`-byte pieces, and as Go build info and cargo auditable data themselves. The
+/// dependencies found, all readings together.
+pub(crate) fn recorded_of(bytes: &[u8], chunk: usize) -> usize {
+    let size = bytes.len() as u64;
+    let mut budget = recorded::InflateBudget::new(64 << 20);
+    let mut found = Vec::new();
+    found.extend(
+        recorded::jar::read_jar(b"fuzz.jar", size, &mut slice_reader(bytes), &mut budget)
+            .map(|(r, _)| r),
+    );
+    if let Some(sections) = elf_sections::sections(size, &mut slice_reader(bytes)) {
+        let read = recorded::of_elf(&sections, size, &mut slice_reader(bytes), None, &mut budget);
+        found.extend(read.and_then(Result::ok));
+    }
+    let mut sample = elf_sections::Sample::new(size, recorded::SECTIONS);
+    let mut scan = recorded::go::Scan::default();
+    let mut pos = 0;
+    for piece in bytes.chunks(chunk.max(1)) {
+        sample.take(pos, piece);
+        scan.feed(pos, piece);
+        pos += piece.len() as u64;
+    }
+    let streamed = elf_sections::sections(size, &mut |o, l| sample.read_at(o, l));
+    if let Some(sections) = streamed {
+        let mut read_at = |o, l| sample.read_at(o, l);
+        let read = recorded::of_elf(&sections, size, &mut read_at, scan.finish(), &mut budget);
+        found.extend(read.and_then(Result::ok));
+    }
+    found.extend(recorded::go::parse(bytes).ok());
+    found.extend(recorded::cargo::parse(bytes, &mut budget).ok());
+    found.iter().map(|r| r.dependencies.len()).sum()
 }
 
 /// `read_at` over bytes in memory.

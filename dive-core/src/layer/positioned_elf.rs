@@ -9,7 +9,7 @@ use super::fatbin_scan::{Scanner, scan_sections};
 use crate::aligned::AlignedBuf;
 
 /// `read_at` for the file of `size` bytes at `base` in `reader`.
-fn positioned<R: Read + Seek>(
+pub(super) fn positioned<R: Read + Seek>(
     reader: &mut R,
     base: u64,
     size: u64,

@@ -18,6 +18,8 @@ pub(crate) struct SavedIndex {
     secrets: Vec<(u32, crate::secrets::FileSecret)>,
     /// Secrets found past the layer's count.
     secret_unkept: u64,
+    /// What binaries and Java archives record of their builds.
+    recorded: Vec<(u32, crate::layer::Recorded)>,
 }
 
 impl SavedIndex {
@@ -35,6 +37,7 @@ impl SavedIndex {
             device: index.device.clone(),
             secrets: index.secrets.clone(),
             secret_unkept: index.secret_unkept,
+            recorded: index.recorded.clone(),
         }
     }
 
@@ -76,6 +79,7 @@ impl SavedIndex {
             secrets: self.secrets,
             secret_bytes: 0,
             secret_unkept: self.secret_unkept,
+            recorded: self.recorded,
         }
     }
 
@@ -120,6 +124,14 @@ impl SavedIndex {
             return Err(format!(
                 "secret of entry {e} is past the layer's {len} entries"
             ));
+        }
+        if let Some((e, _)) = self.recorded.iter().find(|(e, _)| *e as usize >= len) {
+            return Err(format!(
+                "build record of entry {e} is past the layer's {len} entries"
+            ));
+        }
+        if !self.recorded.is_sorted_by_key(|(e, _)| *e) {
+            return Err("build records are not in entry order".to_owned());
         }
         Ok(())
     }

@@ -229,3 +229,33 @@ fn rpm_databases_are_read_within_their_room_and_once() {
         "{warnings:#?}"
     );
 }
+
+#[test]
+fn what_programs_and_archives_record_is_read_within_its_caps() {
+    // 50 files of each kind in each layer: bombs inflate within the layer's 256 MiB, each
+    // file keeps 4,096 modules, a layer 16,384; lying lengths and directories are refused.
+    let (written, analysis) = crafted("recorded", 0.05);
+    assert_eq!(written.count, 50);
+    let warnings: Vec<String> = analysis.warnings.iter().map(ToString::to_string).collect();
+    let said = |what: &str| warnings.iter().any(|w| w.contains(what));
+    assert!(said("inflates past 8388608 bytes"), "{warnings:#?}");
+    assert!(said("this layer's inflate past"), "{warnings:#?}");
+    assert!(
+        said("Go build info's version is cut short"),
+        "{warnings:#?}"
+    );
+    assert!(said("record more than 16384"), "{warnings:#?}");
+    let packages = &analysis.attribution.packages;
+    let named = |name: &str| packages.iter().filter(|p| p.name == name).count();
+    // Every program and archive is a package; about four files' lists fit a layer's count
+    // (the archives' take a few), in both layers; the rest are said.
+    assert_eq!(named("example.com/wide"), 2 * 50);
+    let listing = (packages.iter())
+        .filter(|p| p.name == "example.com/wide" && p.dependencies.len() == 4096)
+        .count();
+    assert!((6..=8).contains(&listing), "{listing}");
+    let kept: usize = packages.iter().map(|p| p.dependencies.len()).sum();
+    assert!(kept <= 2 * 16_384, "{kept}");
+    // The archives are named by their file names; nothing holds the inflated bytes.
+    assert_eq!(named("nesting"), 2 * 50);
+}

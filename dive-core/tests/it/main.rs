@@ -7,6 +7,7 @@ mod common;
 
 mod attribution;
 mod base;
+mod binaries;
 mod budgets;
 mod build_guard;
 mod contents;

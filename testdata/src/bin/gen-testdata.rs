@@ -301,6 +301,34 @@ fn fuzz_seeds(dir: &Path) -> io::Result<()> {
         );
         put("elf", format!("cuda-{name}"), &elf)?;
     }
+    // What programs and archives record: the first byte sets the streamed pieces' length.
+    {
+        use dive_testdata::binaries::{go_buildinfo, spring_boot_jar, war, zlib};
+        let modinfo = "path\texample.com/cmd\nmod\texample.com/cmd\tv1.0.0\th1:a=\n\
+                       dep\texample.com/dep\tv0.1.0\th1:b=\n=>\t../dep\t\n";
+        let go = dive_testdata::elf_of(
+            2,
+            16,
+            &[dive_testdata::ElfSection::new(
+                ".go.buildinfo",
+                go_buildinfo("go1.22.1", modinfo),
+            )],
+        );
+        let json = br#"{"packages":[{"name":"tool","version":"0.2.0","source":"local","dependencies":[1],"root":true},{"name":"serde","version":"1.0.210","source":"crates.io"}],"format":1}"#;
+        let cargo = dive_testdata::elf_of(
+            3,
+            8,
+            &[dive_testdata::ElfSection::new(".dep-v0", zlib(json))],
+        );
+        for (name, bytes) in [
+            ("go", go),
+            ("cargo", cargo),
+            ("jar", spring_boot_jar()?.0),
+            ("war", war()?.0),
+        ] {
+            put("recorded", name.to_owned(), &[&[1u8][..], &bytes].concat())?;
+        }
+    }
     let work = dir.join(".rpm-work");
     std::fs::create_dir_all(&work)?;
     for (name, seed) in rpm_seeds(&work)? {

@@ -120,13 +120,16 @@ impl Threshold {
     }
 }
 
-const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 6] = [
+const ECOSYSTEM_GROUPS: [(Ecosystem, &str); 9] = [
     (Ecosystem::Pip, "pip packages"),
     (Ecosystem::Conda, "conda packages"),
     (Ecosystem::Npm, "npm packages"),
     (Ecosystem::Dpkg, "dpkg packages"),
     (Ecosystem::Apk, "apk packages"),
     (Ecosystem::Rpm, "rpm packages"),
+    (Ecosystem::Go, "Go programs"),
+    (Ecosystem::Cargo, "Rust programs"),
+    (Ecosystem::Maven, "Java archives"),
 ];
 
 /// The group label of a package: its family, else its ecosystem's packages.

@@ -18,6 +18,14 @@ pub(super) fn cyclonedx(analysis: &Analysis, files: bool) -> Value {
         .map(|(i, c)| component(i, c))
         .collect();
     let mut refs: Vec<String> = (0..bom.components.len()).map(reference).collect();
+    // What each binary or archive is built from: its nested components.
+    let mut graph = vec![json!({ "ref": "image", "dependsOn": [] })];
+    for (i, c) in bom.components.iter().enumerate() {
+        let built_from: Vec<String> = (0..c.dependencies.len()).map(|j| part(i, j)).collect();
+        if !built_from.is_empty() {
+            graph.push(json!({ "ref": reference(i), "dependsOn": built_from }));
+        }
+    }
     // Scanners find the operating system's packages' advisories through it.
     if let Some(id) = &bom.distro.id {
         let mut os = json!({ "type": "operating-system", "bom-ref": "os", "name": id });
@@ -42,8 +50,19 @@ pub(super) fn cyclonedx(analysis: &Analysis, files: bool) -> Value {
             "component": image(&bom),
         },
         "components": components,
-        "dependencies": [{ "ref": "image", "dependsOn": refs }],
+        "dependencies": with_image(graph, refs),
     })
+}
+
+/// The dependency graph with the image depending on every top-level component.
+fn with_image(mut graph: Vec<Value>, refs: Vec<String>) -> Vec<Value> {
+    graph[0]["dependsOn"] = json!(refs);
+    graph
+}
+
+/// The reference of dependency `j` of component `i`.
+fn part(i: usize, j: usize) -> String {
+    format!("package-{i}-{j}")
 }
 
 fn reference(i: usize) -> String {
@@ -93,6 +112,23 @@ fn component(i: usize, c: &Component<'_>) -> Value {
     if let Some(license) = &p.license {
         // A name, not an SPDX id: databases write what their packagers wrote.
         component["licenses"] = json!([{ "license": { "name": license } }]);
+    }
+    if !c.dependencies.is_empty() {
+        let parts: Vec<Value> = (c.dependencies.iter().enumerate())
+            .map(|(j, d)| {
+                let mut part = json!({
+                    "type": "library",
+                    "bom-ref": part(i, j),
+                    "name": d.name,
+                    "purl": d.purl,
+                });
+                if let Some(version) = &d.version {
+                    part["version"] = json!(version);
+                }
+                part
+            })
+            .collect();
+        component["components"] = json!(parts);
     }
     if !c.files.is_empty() {
         let occurrences: Vec<Value> = c.files.iter().map(|f| json!({ "location": f })).collect();

@@ -21,6 +21,17 @@ pub(super) struct Component<'a> {
     pub device_bytes: u64,
     /// Its visible files, when asked for (paths, absolute).
     pub files: Vec<String>,
+    /// What a binary or archive records it was built from (with Go's standard library).
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A module, crate or archive a component records it was built from: it has no bytes of
+/// its own, they are its component's.
+#[derive(Debug)]
+pub(super) struct Dependency {
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: String,
 }
 
 /// The image and its packages.
@@ -85,6 +96,7 @@ pub(super) fn gather(analysis: &Analysis, files: bool) -> Bom<'_> {
                     .copied()
                     .unwrap_or(0),
                 files,
+                dependencies: dependencies(package),
             }
         })
         .collect();
@@ -93,6 +105,25 @@ pub(super) fn gather(analysis: &Analysis, files: bool) -> Bom<'_> {
         distro,
         components,
     }
+}
+
+/// What `package` records it was built from; a Go program's standard library too (its
+/// version is Go's), which is how scanners find Go's own advisories.
+fn dependencies(package: &Package) -> Vec<Dependency> {
+    let stdlib = (package.ecosystem == crate::attribution::Ecosystem::Go)
+        .then(|| package.toolchain.as_deref()?.strip_prefix("go"))
+        .flatten()
+        .map(|version| ("stdlib", Some(version)));
+    let recorded = (package.dependencies.iter()).map(|d| (d.name.as_str(), d.version.as_deref()));
+    stdlib
+        .into_iter()
+        .chain(recorded)
+        .map(|(name, version)| Dependency {
+            name: name.to_owned(),
+            version: version.map(str::to_owned),
+            purl: purl::recorded(package.ecosystem, name, version),
+        })
+        .collect()
 }
 
 /// The image's `os-release`, as the walk kept it (`/etc/os-release`, else
@@ -178,6 +209,9 @@ impl Component<'_> {
         }
         for (class, bytes) in &self.waste {
             out.push((format!("dive-rs:waste:{}", class.name()), bytes.to_string()));
+        }
+        if let Some(toolchain) = &p.toolchain {
+            out.push(("dive-rs:toolchain".to_owned(), toolchain.clone()));
         }
         if self.device_bytes > 0 {
             out.push((

@@ -41,12 +41,12 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
             }
         }
         Ecosystem::Dpkg => {
-            let vendor = distro.id.clone().unwrap_or_else(|| "debian".to_owned());
+            let vendor = (distro.id.as_deref().unwrap_or("debian")).to_ascii_lowercase();
             let qualifiers = vec![("arch", arch), ("distro", distro_qualifier)];
             build("deb", Some(&vendor), name, version, qualifiers)
         }
         Ecosystem::Apk => {
-            let vendor = distro.id.clone().unwrap_or_else(|| "alpine".to_owned());
+            let vendor = (distro.id.as_deref().unwrap_or("alpine")).to_ascii_lowercase();
             let qualifiers = vec![("arch", arch), ("distro", distro_qualifier)];
             build("apk", Some(&vendor), name, version, qualifiers)
         }
@@ -55,7 +55,7 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
             let vendor = match distro.id.as_deref() {
                 Some("rhel") | None => "redhat".to_owned(),
                 Some(id) if id.starts_with("opensuse") => "opensuse".to_owned(),
-                Some(id) => id.to_owned(),
+                Some(id) => id.to_ascii_lowercase(),
             };
             let (epoch, version) = match version.and_then(|v| v.split_once(':')) {
                 Some((epoch, rest)) if epoch.bytes().all(|b| b.is_ascii_digit()) => {
@@ -70,6 +70,26 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
             ];
             build("rpm", Some(&vendor), name, version, qualifiers)
         }
+        Ecosystem::Go | Ecosystem::Cargo | Ecosystem::Maven => {
+            recorded(package.ecosystem, name, version)
+        }
+    }
+}
+
+/// The purl of a module, crate or archive a binary or Java archive records: Go's module
+/// path splits into namespace and name at its last `/`, Maven's `group:artifact` at `:`.
+pub(super) fn recorded(ecosystem: Ecosystem, name: &str, version: Option<&str>) -> String {
+    match ecosystem {
+        // The purl spec lowercases Go's; Maven's group and artifact keep their case.
+        Ecosystem::Go => match name.to_ascii_lowercase().rsplit_once('/') {
+            Some((namespace, bare)) => build("golang", Some(namespace), bare, version, vec![]),
+            None => build("golang", None, name, version, vec![]),
+        },
+        Ecosystem::Maven => match name.split_once(':') {
+            Some((group, artifact)) => build("maven", Some(group), artifact, version, vec![]),
+            None => build("maven", None, name, version, vec![]),
+        },
+        _ => build("cargo", None, name, version, vec![]),
     }
 }
 
@@ -81,9 +101,12 @@ fn build(
     qualifiers: Vec<(&str, Option<String>)>,
 ) -> String {
     let mut purl = format!("pkg:{kind}/");
+    // Each segment of a namespace is encoded apart: `/` separates them.
     if let Some(namespace) = namespace {
-        purl.push_str(&encode(&namespace.to_ascii_lowercase()));
-        purl.push('/');
+        for segment in namespace.split('/').filter(|s| !s.is_empty()) {
+            purl.push_str(&encode(segment));
+            purl.push('/');
+        }
     }
     purl.push_str(&encode(name));
     if let Some(version) = version {
@@ -137,6 +160,8 @@ mod tests {
             arch: arch.map(str::to_owned),
             license: None,
             installed: true,
+            dependencies: Vec::new(),
+            toolchain: None,
         }
     }
 

@@ -77,6 +77,34 @@ pub(super) fn spdx(analysis: &Analysis) -> Value {
             "relationshipType": "CONTAINS",
             "relatedSpdxElement": id,
         }));
+        // A program links the modules it is built from; an archive holds its own.
+        let how = match c.package.ecosystem {
+            crate::attribution::Ecosystem::Maven => "CONTAINS",
+            _ => "STATIC_LINK",
+        };
+        for (j, d) in c.dependencies.iter().enumerate() {
+            let part = format!("{id}-{j}");
+            let mut dependency = json!({
+                "SPDXID": part,
+                "name": d.name,
+                "downloadLocation": "NOASSERTION",
+                "filesAnalyzed": false,
+                "externalRefs": [{
+                    "referenceCategory": "PACKAGE-MANAGER",
+                    "referenceType": "purl",
+                    "referenceLocator": d.purl,
+                }],
+            });
+            if let Some(version) = &d.version {
+                dependency["versionInfo"] = json!(version);
+            }
+            packages.push(dependency);
+            relationships.push(json!({
+                "spdxElementId": id,
+                "relationshipType": how,
+                "relatedSpdxElement": part,
+            }));
+        }
     }
     let extracted: Vec<Value> = licenses
         .iter()

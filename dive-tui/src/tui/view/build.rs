@@ -283,6 +283,9 @@ pub fn packages(analysis: &Analysis) -> Outline {
         (Ecosystem::Dpkg, "dpkg packages"),
         (Ecosystem::Apk, "apk packages"),
         (Ecosystem::Rpm, "rpm packages"),
+        (Ecosystem::Go, "Go programs"),
+        (Ecosystem::Cargo, "Rust programs (cargo auditable)"),
+        (Ecosystem::Maven, "Java archives"),
     ];
     for (ecosystem, title) in ecosystems {
         let members: Vec<usize> = attribution

@@ -355,6 +355,44 @@ fn programs_are_components_with_the_modules_and_crates_they_record() {
 }
 
 #[test]
+fn a_fat_jar_is_a_component_with_the_archives_nested_in_it() {
+    use dive_testdata::binaries::{copy_layer, spring_boot_jar};
+    let (jar, _) = spring_boot_jar().unwrap();
+    let image = ImageSpec::new(
+        "java/shop:2.3.1",
+        vec![copy_layer("app/shop-2.3.1.jar", jar)],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let path = save(&image, &work.path().join("shop.tar"));
+    assert_bytes_match_json(&path);
+    let bom = json_of(&["sbom", path.to_str().unwrap()]);
+    let shop = &bom["components"][0];
+    assert_eq!(shop["purl"], "pkg:maven/com.example/shop@2.3.1");
+    assert_eq!(properties(shop)["dive-rs:toolchain"], "17");
+    let parts: Vec<&str> = (shop["components"].as_array().unwrap().iter())
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "pkg:maven/com.google.guava/guava@32.1.2-jre",
+            "pkg:maven/org.shaded/tiny@0.9",
+            "pkg:maven/org.slf4j/slf4j-api@2.0.9",
+            "pkg:maven/plain-lib@1.4",
+        ]
+    );
+    let spdx = json_of(&["sbom", path.to_str().unwrap(), "--format", "spdx"]);
+    let contains = (spdx["relationships"].as_array().unwrap().iter())
+        .filter(|r| r["relationshipType"] == "CONTAINS")
+        .count();
+    // The image holds the jar, the jar its four archives.
+    assert_eq!(contains, 1 + 4);
+    if let Some(python) = validators() {
+        validate(&python, &path);
+    }
+}
+
+#[test]
 fn spdx_with_files_is_refused_with_the_reason() {
     let (code, stdout, stderr) = run(&[
         "sbom",

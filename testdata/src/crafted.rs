@@ -175,7 +175,7 @@ pub const CRAFTED: &[Crafted] = &[
     },
     Crafted {
         name: "recorded",
-        attacks: "what programs and archives record, in a gzip layer and a plain one: ELF files whose cargo auditable section inflates past 8 MiB from 8 KiB, whose Go build info claims a string of 2^60 bytes, and whose build info lists 5,000 modules; jars whose end record claims a million entries, and jars holding a nested archive that inflates to 100 MiB from 100 KiB",
+        attacks: "what programs and archives record, in a gzip layer and a plain one: ELF files whose cargo auditable section inflates past 8 MiB from 8 KiB, whose Go build info claims a string of 2^60 bytes, and whose build info lists 5,000 modules; jars whose end record claims a million entries, and jars holding a nested archive that inflates to 100 MiB from 100 KiB; once each, an ELF file whose early section table names 65,535 `.dep-v0` sections at one offset (a window each asked 256 GiB), and a 20 MiB jar whose stored nested archive holds five pom.properties near its end",
         full: 1_000,
         unit: "files of each kind in each layer",
     },
@@ -634,8 +634,19 @@ fn write_recorded(image: &mut Image, count: u64) -> io::Result<()> {
     lying_jar.extend(claims);
     let nested = zip_of(&[("zeros.bin", &vec![0u8; 100 << 20], true)])?;
     let nesting = zip_of(&[("BOOT-INF/lib/zeros-1.0.jar", &nested, true)])?;
+    let (many_sections, shaded) = (many_sections(), shaded_in_the_middle()?);
     for gzip in [true, false] {
         image.layer(gzip, |l| {
+            let g = u8::from(gzip);
+            let name = format!("usr/bin/sections-{g}");
+            l.file(
+                name.as_bytes(),
+                0o755,
+                many_sections.len() as u64,
+                &many_sections[..],
+            )?;
+            let name = format!("app/{g}/shaded-1.0.jar");
+            l.file(name.as_bytes(), 0o644, shaded.len() as u64, &shaded[..])?;
             for i in 0..count {
                 for (kind, bytes) in [
                     ("bomb", &bomb_elf),
@@ -654,6 +665,68 @@ fn write_recorded(image: &mut Image, count: u64) -> io::Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// A 64-bit ELF file whose section table comes first and names 65,534 sections `.dep-v0`, all
+/// at one offset, over 4 MiB of zeros.
+fn many_sections() -> Vec<u8> {
+    const ENTRY: usize = 64;
+    let sections = 65_535usize;
+    let names_at = 64 + sections * ENTRY;
+    let names = b"\0.dep-v0\0\0\0\0\0\0\0";
+    let data_at = (names_at + names.len()) as u64;
+    let mut out = vec![0u8; 64];
+    out[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    out[16..18].copy_from_slice(&2u16.to_le_bytes());
+    out[18..20].copy_from_slice(&62u16.to_le_bytes());
+    out[0x28..0x30].copy_from_slice(&64u64.to_le_bytes());
+    out[0x3A..0x3C].copy_from_slice(&(ENTRY as u16).to_le_bytes());
+    out[0x3C..0x3E].copy_from_slice(&(sections as u16).to_le_bytes());
+    let entry = |name: u32, kind: u32, offset: u64, size: u64| {
+        let mut e = vec![0u8; ENTRY];
+        e[..4].copy_from_slice(&name.to_le_bytes());
+        e[4..8].copy_from_slice(&kind.to_le_bytes());
+        e[24..32].copy_from_slice(&offset.to_le_bytes());
+        e[32..40].copy_from_slice(&size.to_le_bytes());
+        e
+    };
+    out.extend(entry(0, 3, names_at as u64, names.len() as u64));
+    for _ in 1..sections {
+        out.extend(entry(1, 1, data_at, 100));
+    }
+    out.extend_from_slice(names);
+    out.resize(out.len() + (4 << 20), 0);
+    out
+}
+
+/// A 20 MiB jar, all stored: its own pom, 2 MiB of classes, a nested archive holding five
+/// `pom.properties` near its end (their windows fall inside the nested archive's tail), then
+/// 17 MiB more: a streamed walk keeps neither whole.
+fn shaded_in_the_middle() -> io::Result<Vec<u8>> {
+    use crate::binaries::zip_of;
+    let poms: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|i| {
+            (
+                format!("META-INF/maven/org.dep{i}/dep{i}/pom.properties"),
+                format!("groupId=org.dep{i}\nartifactId=dep{i}\nversion={i}.0\n").into_bytes(),
+            )
+        })
+        .collect();
+    let mut entries: Vec<(&str, &[u8], bool)> = vec![("a.class", b"x", false)];
+    entries.extend(poms.iter().map(|(n, b)| (n.as_str(), b.as_slice(), false)));
+    let inner = zip_of(&entries)?;
+    let own = b"groupId=com.example\nartifactId=shaded\nversion=1.0\n";
+    let (pre, post) = (vec![0u8; 2 << 20], vec![0u8; 17 << 20]);
+    zip_of(&[
+        (
+            "META-INF/maven/com.example/shaded/pom.properties",
+            own,
+            false,
+        ),
+        ("pre.bin", &pre, false),
+        ("BOOT-INF/lib/inner-1.0.jar", &inner, false),
+        ("big.bin", &post, false),
+    ])
 }
 
 /// `rpm-headers`: one header listing `files` files under one directory, hostile headers

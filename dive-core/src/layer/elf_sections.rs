@@ -236,7 +236,8 @@ impl Sample {
     /// `pos`, the current chunk's start, on) and are not held already.
     fn keep_ahead(&mut self, start: u64, len: u64, pos: u64) {
         let end = start.saturating_add(len).min(self.size);
-        if start >= pos && end > start && !self.holds(start, end) {
+        let known = self.windows.iter().any(|w| w.start == start);
+        if start >= pos && end > start && !known && !self.holds(start, end) {
             self.windows.push(Window {
                 start,
                 end,
@@ -283,9 +284,11 @@ impl Sample {
         let Some(found) = sections(size, &mut |o, l| self.read_at(o, l)) else {
             return false;
         };
-        for section in found {
-            if let Some((_, len)) = self.wanted.iter().find(|(n, _)| *n == section.name) {
-                self.keep_ahead(section.offset, *len, pos);
+        // The first section of each name, as the readers take it: one window each, however
+        // many sections a table names alike.
+        for &(name, len) in self.wanted {
+            if let Some(section) = found.iter().find(|s| s.name == name) {
+                self.keep_ahead(section.offset, len, pos);
             }
         }
         true

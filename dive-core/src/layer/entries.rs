@@ -505,14 +505,23 @@ impl Walk {
         self.device.push((index, code));
     }
 
-    /// Reads the debug bytes and the device code of possible ELF files of a seekable layer:
-    /// a few KiB each, unless `cuda_deep` asks for every ELF file whole.
+    /// Reads the debug bytes, the device code and the recorded build of possible ELF files of
+    /// a seekable layer (a few KiB each, unless `cuda_deep` asks for every ELF file whole), and
+    /// what its Java archives record.
     pub(super) fn resolve_elf<R: Read + Seek>(&mut self, reader: &mut R) {
         let deep = self.options.cuda_deep;
         for index in 0..self.entries.len() {
             let entry = &self.entries[index];
-            if entry.kind != EntryKind::File || entry.sparse || !may_be_elf(&entry.path, entry.size)
-            {
+            if entry.kind != EntryKind::File || entry.sparse {
+                continue;
+            }
+            // In entry order with the ELF files, as a streamed walk meets them: the layer's
+            // count of dependencies is spent the same way.
+            if jar::is_candidate(&entry.path, entry.size) {
+                self.resolve_archive(reader, index);
+                continue;
+            }
+            if !may_be_elf(&entry.path, entry.size) {
                 continue;
             }
             let (base, size, header_offset) =
@@ -578,29 +587,20 @@ impl Walk {
         self.keep_recorded(index, Some(Ok(recorded)), here);
     }
 
-    /// Reads what the Java archives of a seekable layer record: their central directories
-    /// and the entries they name, by positioned reads.
-    pub(super) fn resolve_archives<R: Read + Seek>(&mut self, reader: &mut R) {
-        for index in 0..self.entries.len() {
-            let entry = &self.entries[index];
-            if entry.kind != EntryKind::File
-                || entry.sparse
-                || !jar::is_candidate(&entry.path, entry.size)
-            {
-                continue;
-            }
-            let (base, size, header_offset) =
-                (entry.data_offset(), entry.size, entry.header_offset);
-            let mut read_at = positioned(reader, base, size);
-            if !read_at(0, 4).is_some_and(|head| jar::is_zip(&head)) {
-                continue;
-            }
-            let path = self.entries[index].path.clone();
-            let name = crate::path::split_last(&path).1;
-            let found = jar::read_jar(name, size, &mut read_at, &mut self.inflate);
-            let here = || Location::default().offset(header_offset).entry(&path);
-            self.keep_archive(u32::try_from(index).unwrap_or(u32::MAX), found, &here);
+    /// Reads what the Java archive at entry `index` of a seekable layer records: its central
+    /// directory and the entries it names, by positioned reads.
+    fn resolve_archive<R: Read + Seek>(&mut self, reader: &mut R, index: usize) {
+        let entry = &self.entries[index];
+        let (base, size, header_offset) = (entry.data_offset(), entry.size, entry.header_offset);
+        let mut read_at = positioned(reader, base, size);
+        if !read_at(0, 4).is_some_and(|head| jar::is_zip(&head)) {
+            return;
         }
+        let path = self.entries[index].path.clone();
+        let name = crate::path::split_last(&path).1;
+        let found = jar::read_jar(name, size, &mut read_at, &mut self.inflate);
+        let here = || Location::default().offset(header_offset).entry(&path);
+        self.keep_archive(u32::try_from(index).unwrap_or(u32::MAX), found, &here);
     }
 
     /// The walk cannot go past a file whose data ends early.
@@ -716,10 +716,6 @@ impl Walk {
             );
             self.warn_layer(Location::default(), message);
         }
-        // A seekable layer finds ELF files and archives in two passes: one list in entry
-        // order, a file counted once.
-        self.recorded.sort_by_key(|(e, _)| *e);
-        self.recorded.dedup_by_key(|(e, _)| *e);
         let mut warnings = std::mem::take(&mut self.entry_warnings).finish(Location::default());
         warnings.append(&mut self.warnings);
         self.warnings = warnings;

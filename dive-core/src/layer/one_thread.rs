@@ -37,7 +37,6 @@ pub fn walk_seekable<R: Read + Seek>(reader: R, len: u64, options: &WalkOptions)
     walk.run(&mut tar);
     let mut reader = tar.into_inner().into_inner();
     walk.resolve_elf(&mut reader);
-    walk.resolve_archives(&mut reader);
     walk.resolve_secrets(&mut reader);
     let tail_start = walk.tail_start().min(len);
     let mut zeros = NonZeroCounter::default();

@@ -133,7 +133,26 @@ fn java_archives_are_packages_with_the_artifacts_nested_and_shaded_in_them() {
             copy_layer("app/big/shop-2.3.1.jar", big),
         ],
     );
+    let built = dive_testdata::build(&spec).unwrap();
+    let dir = common::oci_dir(&built, Compression::Gzip);
+    let cache = tempfile::tempdir().unwrap();
     for analysis in analyses(&spec) {
+        let document = dive_core::report::to_json(&analysis);
+        common::assert_valid(&document, "analysis.v4.schema.json");
+        // A saved scan and the layer cache keep what the archives record.
+        let scan = cache.path().join("scan.dive");
+        dive_core::scan::save(&analysis, &scan).unwrap();
+        let loaded = dive_core::report::to_json(&common::analyze_path(&scan));
+        assert_eq!(loaded["packages"], document["packages"]);
+        for round in ["stored", "loaded"] {
+            let cached = dive_core::AnalyzerBuilder::new()
+                .cache(cache.path().join("layers"))
+                .build()
+                .analyze(dive_core::Source::path(dir.path()), &())
+                .unwrap();
+            let cached = dive_core::report::to_json(&cached);
+            assert_eq!(cached["packages"], document["packages"], "cache {round}");
+        }
         let package = at(&analysis, "/app/shop-2.3.1.jar");
         assert_records(package, Ecosystem::Maven, &jar_expected, jar_size);
         let package = at(&analysis, "/srv/webapps/site-1.0.war");

@@ -258,4 +258,12 @@ fn what_programs_and_archives_record_is_read_within_its_caps() {
     assert!(kept <= 2 * 16_384, "{kept}");
     // The archives are named by their file names; nothing holds the inflated bytes.
     assert_eq!(named("nesting"), 2 * 50);
+    // The jar whose nested archive's poms lie in its tail reads the same streamed or not.
+    let shaded: Vec<Vec<String>> = (packages.iter())
+        .filter(|p| p.name == "com.example:shaded")
+        .map(|p| p.dependencies.iter().map(|d| d.name.clone()).collect())
+        .collect();
+    assert_eq!(shaded.len(), 2);
+    assert_eq!(shaded[0], shaded[1]);
+    assert_eq!(shaded[0].len(), 6, "{shaded:?}");
 }

@@ -53,15 +53,9 @@ pub(crate) fn parse(section: &[u8], budget: &mut InflateBudget) -> Result<Record
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use dive_testdata::binaries::zlib;
 
     use super::*;
-
-    fn zlib(bytes: &[u8]) -> Vec<u8> {
-        let mut out = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-        out.write_all(bytes).unwrap();
-        out.finish().unwrap()
-    }
 
     #[test]
     fn the_root_crate_with_its_runtime_crates() {

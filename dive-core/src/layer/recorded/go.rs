@@ -204,10 +204,16 @@ impl Scan {
         };
     }
 
-    /// The last magic in `bytes` (which start at file offset `pos`) at an aligned offset.
+    /// The last magic in `bytes` (which start at file offset `pos`) at an aligned offset that
+    /// may start build info: a pointer size of 4 or 8 and the inline flag, where `bytes`
+    /// holds them (a magic the data holds after the section must not replace it).
     fn last_aligned(bytes: &[u8], pos: u64) -> Option<usize> {
         memchr::memmem::find_iter(bytes, MAGIC)
             .filter(|&at| (pos + at as u64).is_multiple_of(ALIGN))
+            .filter(|&at| match bytes.get(at + 14..at + 16) {
+                Some(&[size, flags]) => matches!(size, 4 | 8) && flags & INLINE != 0,
+                _ => true,
+            })
             .last()
     }
 
@@ -222,29 +228,7 @@ impl Scan {
 mod tests {
     use super::*;
 
-    /// A varint of `n`.
-    fn varint(mut n: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-        out
-    }
-
-    /// Build info as Go 1.18+ writes it: header, version, module info within its markers.
-    fn buildinfo(version: &str, modinfo: &str) -> Vec<u8> {
-        let mut out = MAGIC.to_vec();
-        out.extend([8, INLINE]);
-        out.resize(HEADER, 0);
-        out.extend(varint(version.len() as u64));
-        out.extend(version.as_bytes());
-        let wrapped = format!("{}{modinfo}{}", "0".repeat(16), "1".repeat(16));
-        out.extend(varint(wrapped.len() as u64));
-        out.extend(wrapped.as_bytes());
-        out
-    }
+    use dive_testdata::binaries::go_buildinfo as buildinfo;
 
     const MODINFO: &str = "path\texample.com/cmd/tool\n\
         mod\texample.com/tool\tv1.4.0\th1:abc=\n\

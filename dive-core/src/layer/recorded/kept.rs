@@ -20,6 +20,8 @@ const WINDOWS_MAX: usize = 16_384;
 const SMALL_KEPT: u64 = 64 << 10;
 /// Bytes kept of a nested archive's end: its end record and central directory.
 const NESTED_TAIL: u64 = 256 << 10;
+/// The longest window: a nested archive's header (its name and extra field) or tail.
+const WINDOW_MAX: u64 = NESTED_TAIL + (LOCAL + NAME_MAX + 65_535) as u64;
 /// A local header's fixed part.
 const LOCAL: usize = 30;
 /// Longest entry name looked at (longer ones are none of the entries wanted).
@@ -160,7 +162,8 @@ impl Kept {
         seen: (u64, &[u8]),
     ) {
         let mut windows = Vec::new();
-        if is_pom(name) || name.ends_with(b"META-INF/MANIFEST.MF") {
+        let manifest = name.len() >= 20 && name[name.len() - 20..].eq_ignore_ascii_case(b"META-INF/MANIFEST.MF");
+        if is_pom(name) || manifest {
             windows.push((at, data + size.unwrap_or(SMALL_KEPT).min(SMALL_KEPT)));
         } else if nested_file(name).is_some() && stored {
             let Some(size) = size else { return };
@@ -178,7 +181,7 @@ impl Kept {
             let from = usize::try_from(start.saturating_sub(base)).unwrap_or(usize::MAX);
             let to = usize::try_from(end.saturating_sub(base)).unwrap_or(usize::MAX);
             let have = bytes.get(from.min(bytes.len())..to.min(bytes.len()));
-            if start < base || self.windows.contains_key(&start) {
+            if start < base || self.windows.contains_key(&start) || self.covered(start, end) {
                 continue;
             }
             let seeded = have.unwrap_or_default().to_vec();
@@ -187,6 +190,14 @@ impl Kept {
             }
             self.windows.insert(start, (end, seeded));
         }
+    }
+
+    /// The window that covers `[start, end)`, if one does (filled or still filling): any
+    /// window holding a byte starts at most [`WINDOW_MAX`] before it.
+    fn covered(&self, start: u64, end: u64) -> bool {
+        self.windows
+            .range(start.saturating_sub(WINDOW_MAX)..=start)
+            .any(|(_, (stop, _))| *stop >= end)
     }
 
     /// The first bytes kept (to tell a zip).
@@ -207,12 +218,11 @@ impl Kept {
         if offset >= self.tail_start {
             return slice(&self.tail, self.tail_start);
         }
-        // The window starting last at or before `offset` that holds it (windows seldom
-        // overlap: a manifest inside a nested archive's tail).
+        // A window covered by another is never kept, so few start in the span that may hold
+        // `offset`.
         self.windows
-            .range(..=offset)
+            .range(offset.saturating_sub(WINDOW_MAX)..=offset)
             .rev()
-            .take(4)
             .find(|(start, (_, bytes))| end <= **start + bytes.len() as u64)
             .and_then(|(start, (_, bytes))| slice(bytes, *start))
     }

@@ -81,10 +81,13 @@ pub(super) fn of(package: &Package, distro: &Distro) -> String {
 pub(super) fn recorded(ecosystem: Ecosystem, name: &str, version: Option<&str>) -> String {
     match ecosystem {
         // The purl spec lowercases Go's; Maven's group and artifact keep their case.
-        Ecosystem::Go => match name.to_ascii_lowercase().rsplit_once('/') {
-            Some((namespace, bare)) => build("golang", Some(namespace), bare, version, vec![]),
-            None => build("golang", None, name, version, vec![]),
-        },
+        Ecosystem::Go => {
+            let name = name.to_ascii_lowercase();
+            match name.rsplit_once('/') {
+                Some((namespace, bare)) => build("golang", Some(namespace), bare, version, vec![]),
+                None => build("golang", None, &name, version, vec![]),
+            }
+        }
         Ecosystem::Maven => match name.split_once(':') {
             Some((group, artifact)) => build("maven", Some(group), artifact, version, vec![]),
             None => build("maven", None, name, version, vec![]),
@@ -104,7 +107,12 @@ fn build(
     // Each segment of a namespace is encoded apart: `/` separates them.
     if let Some(namespace) = namespace {
         for segment in namespace.split('/').filter(|s| !s.is_empty()) {
-            purl.push_str(&encode(segment));
+            // `.` and `..` would read as paths: the spec forbids them as segments.
+            if segment.bytes().all(|b| b == b'.') {
+                purl.push_str(&"%2E".repeat(segment.len()));
+            } else {
+                purl.push_str(&encode(segment));
+            }
             purl.push('/');
         }
     }

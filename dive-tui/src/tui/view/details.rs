@@ -18,6 +18,23 @@ fn line(label: &str, value: impl Into<String>) -> DetailLine {
     (label.to_owned(), safe(value))
 }
 
+/// What a program or archive records it was built from: how many, and the first few.
+fn built_from(dependencies: &[dive_core::Dependency]) -> String {
+    const SHOWN: usize = 4;
+    let named: Vec<String> = (dependencies.iter().take(SHOWN))
+        .map(|d| match &d.version {
+            Some(version) => format!("{} {version}", d.name),
+            None => d.name.clone(),
+        })
+        .collect();
+    let more = if dependencies.len() > SHOWN {
+        ", …"
+    } else {
+        ""
+    };
+    format!("{}: {}{more}", dependencies.len(), named.join(", "))
+}
+
 /// A file's CUDA device code: the total, then each architecture with its kind.
 fn device_code(file: &dive_core::CudaFile) -> Vec<DetailLine> {
     let code = &file.code;
@@ -169,6 +186,12 @@ pub fn target(views: &Views, target: Target) -> Vec<DetailLine> {
             }
             if let Some(declared) = package.declared_bytes {
                 out.push(line("declared", bytes(declared)));
+            }
+            if let Some(toolchain) = &package.toolchain {
+                out.push(line("built with", toolchain.clone()));
+            }
+            if !package.dependencies.is_empty() {
+                out.push(line("built from", built_from(&package.dependencies)));
             }
             let files: Vec<_> = attribution
                 .cuda

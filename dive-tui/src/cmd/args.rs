@@ -13,6 +13,8 @@ Commands:
   dive-rs fix IMAGE --dockerfile PATH [--write]          a patch of the Dockerfile, hunk by byte
   dive-rs cat IMAGE PATH [--layer N] [--follow]          a file's bytes on stdout
   dive-rs extract IMAGE PATH... -o DIR [--layer N] [--force]   files and directories into DIR
+  dive-rs sbom IMAGE [--format cyclonedx|spdx] [--files]  a bill of materials with the bytes
+  dive-rs mcp [--root DIR] [--allow-read]                 a read-only MCP server for agents (stdio)
   dive-rs completions bash|zsh|fish|powershell|elvish      a shell's completion script
   dive-rs man                         the manual page (roff): dive-rs man | man -l -
 
@@ -99,15 +101,54 @@ pub enum Command {
     /// per package, with the bytes it ships, shows and hides, its layers and waste.
     #[command(after_help = SBOM_HELP)]
     Sbom(SbomArgs),
+    /// Serve agents over MCP on stdin/stdout: read-only tools that open an image and page
+    /// through its layers, files, packages and findings.
+    #[command(after_help = MCP_HELP)]
+    Mcp(McpArgs),
     /// Print the completion script of a shell: `source <(dive-rs completions bash)`.
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `dive-rs man | man -l -`.
     Man,
 }
 
+const MCP_HELP: &str = "\
+Stdout carries only JSON-RPC; logs go to stderr. Every tool is read-only. Images are opened
+only below --root (the working directory by default; symlinks resolved first); stdin is the
+protocol, so `-` is refused; registries need --allow-network, docker:/podman: --allow-engine.
+Replies stay under --max-reply bytes (structured content and its text together): a listing
+says truncated and gives next_cursor. Cursors are bound to their image and query.
+
+Register it with a client (Claude Desktop, Cursor, VS Code …):
+  {\"mcpServers\": {\"dive-rs\": {\"command\": \"dive-rs\",
+     \"args\": [\"mcp\", \"--root\", \"/path/to/images\"]}}}";
+
+/// Arguments of `dive-rs mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Images may be opened only below this directory (default: the working directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<std::path::PathBuf>,
+    /// Let the file-reading tool return contents (files a secrets rule matched stay refused).
+    #[arg(long)]
+    pub allow_read: bool,
+    /// Let images be opened from registries (registry:REF).
+    #[arg(long)]
+    pub allow_network: bool,
+    /// Let images be opened from docker:REF and podman:REF.
+    #[arg(long)]
+    pub allow_engine: bool,
+    /// Most bytes a reply may hold, its structured content and its text together.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
+    pub max_reply: usize,
+    /// Keep layer analyses in this directory, by digest.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<std::path::PathBuf>,
+}
+
 const SBOM_HELP: &str = "\
-Each package of every ecosystem dive-rs reads (pip, conda, dpkg, apk, rpm, npm) is a component
-with its package URL, version and, where its database records one, its license. Properties
+Each package of every ecosystem dive-rs reads (pip, conda, dpkg, apk, rpm, npm; Go and Rust
+programs and Java archives, with the modules, crates and archives they record nested in them)
+is a component with its package URL, version and, where its database records one, its license. Properties
 in the dive-rs: namespace carry its bytes: shipped (visible + hidden), visible, hidden by a
 later layer, unrecorded, declared by its database, its layers, family, waste classes and GPU
 device code. The image is the document's subject, named with its config digest. CycloneDX

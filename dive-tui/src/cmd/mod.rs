@@ -15,6 +15,7 @@ mod fix;
 mod input;
 mod inspect;
 mod json;
+mod mcp;
 pub mod progress;
 mod report;
 
@@ -63,6 +64,7 @@ fn command(cli: &Cli) -> anyhow::Result<u8> {
         Some(Command::Diff(args)) => report::diff(args).map(|()| 0),
         Some(Command::Fix(args)) => fix::fix(args).map(|()| 0),
         Some(Command::Sbom(args)) => report::sbom(args).map(|()| 0),
+        Some(Command::Mcp(args)) => mcp::mcp(args).map(|()| 0),
         Some(Command::Cat(args)) => files::cat_command(args).map(|()| 0),
         Some(Command::Extract(args)) => files::extract_command(args).map(|()| 0),
         Some(Command::Completions(args)) => {

@@ -67,7 +67,7 @@ pub struct Recorded {
     pub toolchain: Option<String>,
     /// The dependencies it records, sorted, each once.
     pub dependencies: Vec<Dependency>,
-    /// Dependencies past [`DEPENDENCIES_MAX`], counted.
+    /// Dependencies past the 4,096 a file keeps, counted.
     pub unlisted: u64,
 }
 

@@ -86,6 +86,25 @@ def test_the_wheel_serves_typed_tools_and_pages_every_file(console_script: str, 
     run(console_script, DEMO.parent, (), body)
 
 
+def test_opening_tells_its_progress(cli: Path, forms: Path) -> None:
+    """The layers' bytes as they are read, against their total, when the client asks."""
+    image = forms / "oci-gzip"
+    told: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        told.append((done, total))
+
+    async def body(session: ClientSession) -> None:
+        result = await session.call_tool(
+            "open_image", {"source": image.name}, progress_callback=progress
+        )
+        assert not result.is_error
+
+    run(str(cli), image.parent, (), body)
+    assert told, "no progress was told"
+    assert all(total and 0 < done <= total for done, total in told), told
+
+
 def test_reading_needs_allow_read_and_stays_below_the_root(cli: Path) -> None:
     async def closed(session: ClientSession) -> None:
         opened = await call(session, "open_image", source=DEMO.name)

@@ -275,20 +275,54 @@ fn files_are_read_only_when_allowed_and_never_outside_the_root() {
     assert_eq!(read["offset"], 0);
     assert_eq!(read["text"].as_str().unwrap().len(), 20);
     assert_eq!(read["more"], true);
-    // A file a secrets rule matched stays refused.
+    // A file a secrets rule matched stays refused, however the path is spelled (by where
+    // its bytes come from), and so does a version a later layer deleted.
     let analysis = json_of(&dir.path().join("image.tar"));
-    let secret = analysis["secrets"]
-        .as_array()
-        .unwrap()
+    let secrets = analysis["secrets"].as_array().unwrap();
+    let shown = secrets
         .iter()
-        .find_map(|s| s["path"].as_str())
+        .find(|s| s["path"].is_string() && s["hidden_by_layer"].is_null())
         .expect("the demo ships a secret in a file");
+    let secret = format!("/{}", shown["path"].as_str().unwrap());
+    let (dir_part, file) = secret.rsplit_once('/').unwrap();
+    for spelled in [
+        secret.clone(),
+        format!("{dir_part}/./{file}"),
+        format!("{dir_part}//{file}"),
+        format!("/.{secret}"),
+    ] {
+        let error = open
+            .call("read_file", json!({"image_id": id, "path": spelled}))
+            .unwrap_err();
+        assert!(
+            error["message"].as_str().unwrap().contains("secrets"),
+            "{spelled}: {error}"
+        );
+    }
+    let deleted = secrets
+        .iter()
+        .find(|s| s["path"].is_string() && s["hidden_by_layer"].is_u64())
+        .expect("the demo deletes a secret in a later layer");
     let error = open
-        .call("read_file", json!({"image_id": id, "path": secret}))
+        .call(
+            "read_file",
+            json!({"image_id": id, "path": deleted["path"], "layer": deleted["layer"]}),
+        )
         .unwrap_err();
     assert!(
         error["message"].as_str().unwrap().contains("secrets"),
         "{error}"
+    );
+    // An error names what the agent gave, escaped and cut.
+    let long = format!("{}\u{1b}.tar", "x".repeat(100_000));
+    let error = open
+        .call("open_image", json!({"source": long}))
+        .unwrap_err();
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.len() < 1200 && !message.contains('\u{1b}'),
+        "{}",
+        message.len()
     );
 }
 
@@ -356,4 +390,149 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
         _ => {}
     }
+}
+
+#[test]
+fn the_reports_are_the_commands_documents() {
+    // The demo as it ships, its Dockerfile beside it, and the demo after a change.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "../testdata/demo/ml-service.tar",
+        dir.path().join("demo.tar"),
+    )
+    .unwrap();
+    std::fs::copy("../testdata/demo/Dockerfile", dir.path().join("Dockerfile")).unwrap();
+    let built = build(&dive_testdata::demo_image_v2()).unwrap();
+    std::fs::write(
+        dir.path().join("v2.tar"),
+        docker25(&[&built], Compression::Gzip, false).unwrap(),
+    )
+    .unwrap();
+    let mut session = Session::start(dir.path(), &[]);
+    let tools = session.request("tools/list", json!({}));
+    let names: BTreeSet<&str> = (tools["result"]["tools"].as_array().unwrap().iter())
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for name in ["cuda_report", "duplicates", "gate", "diff_images", "fix"] {
+        assert!(names.contains(name), "{name} missing: {names:?}");
+    }
+    let demo = session
+        .call("open_image", json!({"source": "demo.tar"}))
+        .unwrap()["image_id"]
+        .clone();
+    let v2 = session
+        .call("open_image", json!({"source": "v2.tar"}))
+        .unwrap()["image_id"]
+        .clone();
+    let analysis = json_of(&dir.path().join("demo.tar"));
+
+    let cuda = session
+        .call("cuda_report", json!({"image_id": demo}))
+        .unwrap();
+    assert_eq!(
+        cuda["report"]["device_bytes"],
+        analysis["cuda"]["device_bytes"]
+    );
+    let (groups, _) = session.all("duplicates", json!({"image_id": demo}));
+    assert_eq!(
+        groups.len(),
+        analysis["duplicates"].as_array().unwrap().len()
+    );
+
+    let gate = session.call("gate", json!({"image_id": demo})).unwrap();
+    let cli = Command::new(BIN)
+        .args(["ci", "--format", "json"])
+        .arg(dir.path().join("demo.tar"))
+        .current_dir(dir.path())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let expected: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(gate["report"], expected);
+    let bad = session
+        .call("gate", json!({"image_id": demo, "rules": "rules: [[["}))
+        .unwrap_err();
+    assert_eq!(bad["code"], -32602);
+
+    let diff = session
+        .call("diff_images", json!({"old": demo, "new": v2}))
+        .unwrap();
+    assert!(diff["report"]["diff"].is_object(), "{diff}");
+
+    let fix = session
+        .call("fix", json!({"image_id": demo, "dockerfile": "Dockerfile"}))
+        .unwrap();
+    assert!(fix["diff"].as_str().unwrap().contains("@@"), "{fix}");
+    assert!(fix["saving"].as_u64().unwrap() > 0);
+    // Nothing was written.
+    assert_eq!(
+        std::fs::read(dir.path().join("Dockerfile")).unwrap(),
+        std::fs::read("../testdata/demo/Dockerfile").unwrap()
+    );
+    std::fs::write(dir.path().join(".env"), "AWS_SECRET_ACCESS_KEY=x\n").unwrap();
+    for (file, why) in [
+        ("/etc/Dockerfile", "outside the root"),
+        (".env", "not a Dockerfile"),
+    ] {
+        let refused = session
+            .call("fix", json!({"image_id": demo, "dockerfile": file}))
+            .unwrap_err();
+        assert_eq!(refused["code"], -32602, "{why}");
+        assert!(
+            !refused["message"].as_str().unwrap().contains("AWS"),
+            "{why}"
+        );
+    }
+}
+
+#[test]
+fn listings_filter_by_glob_package_and_hidden_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "../testdata/demo/ml-service.tar",
+        dir.path().join("demo.tar"),
+    )
+    .unwrap();
+    let analysis = json_of(&dir.path().join("demo.tar"));
+    let mut session = Session::start(dir.path(), &[]);
+    let id = session
+        .call("open_image", json!({"source": "demo.tar"}))
+        .unwrap()["image_id"]
+        .clone();
+    let (so, _) = session.all("list_files", json!({"image_id": id, "glob": "**/*.so*"}));
+    assert!(!so.is_empty());
+    assert!(
+        so.iter()
+            .all(|f| f["path"].as_str().unwrap().contains(".so"))
+    );
+    let bad = session
+        .call("list_files", json!({"image_id": id, "glob": "a[" }))
+        .unwrap_err();
+    assert_eq!(bad["code"], -32602);
+    // The hidden bytes, each with the layer that hid them: --json's total.
+    let (hidden, _) = session.all("list_files", json!({"image_id": id, "hidden": true}));
+    let bytes: u64 = hidden.iter().map(|f| f["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(bytes, analysis["image"]["hidden_bytes"].as_u64().unwrap());
+    assert!(hidden.iter().all(|f| f["hidden_by_layer"].is_u64()));
+    // A package's files: as many as --json counts, its bytes.
+    let torch = analysis["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "torch")
+        .unwrap();
+    let (files, _) = session.all(
+        "package_files",
+        json!({"image_id": id, "package": "torch", "limit": 3}),
+    );
+    assert_eq!(files.len() as u64, torch["files"].as_u64().unwrap());
+    let bytes: u64 = files.iter().map(|f| f["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(bytes, torch["bytes"].as_u64().unwrap());
+    let none = session
+        .call(
+            "package_files",
+            json!({"image_id": id, "package": "no-such"}),
+        )
+        .unwrap_err();
+    assert_eq!(none["code"], -32602);
 }

@@ -282,6 +282,25 @@ impl Analysis {
         self.layer_index(layer)?.entries.get(entry)
     }
 
+    /// Whether the file at `entry` of `layer` holds, or may hold, a value a secrets rule
+    /// matches: a file the walk found one in, a credential file by its name (`.env`,
+    /// `.ssh/id_*`, …), or one whose bytes `window` (read from it) match a rule. For tools
+    /// that hand a file's bytes on, which must refuse it by where its bytes come from.
+    pub fn secret_in(&self, layer: usize, entry: usize, window: &[u8]) -> bool {
+        let Some(index) = self.layer_index(layer) else {
+            return true;
+        };
+        let Some(record) = index.entries.get(entry) else {
+            return true;
+        };
+        let found = u32::try_from(entry).is_ok_and(|e| index.secrets.iter().any(|(i, _)| *i == e));
+        found
+            || crate::secrets::file_wanted(&record.path, record.size)
+                == Some(crate::secrets::Candidate::Named)
+            || record.path.ends_with(b".env")
+            || !crate::secrets::scan_file(&record.path, window).is_empty()
+    }
+
     /// What each entry of layer `layer` did to the image below it, in tar order.
     pub fn layer_changes(&self, layer: usize) -> &[EntryChange] {
         self.changes.get(layer).map_or(&[], Vec::as_slice)

@@ -101,8 +101,8 @@ pub enum Command {
     /// per package, with the bytes it ships, shows and hides, its layers and waste.
     #[command(after_help = SBOM_HELP)]
     Sbom(SbomArgs),
-    /// Serve agents over MCP on stdin/stdout: read-only tools that open an image and page
-    /// through its layers, files, packages and findings.
+    /// Serve agents over MCP on stdin/stdout: read-only tools that open an image, page
+    /// through its layers, files, packages and findings, and give its reports and patch.
     #[command(after_help = MCP_HELP)]
     Mcp(McpArgs),
     /// Print the completion script of a shell: `source <(dive-rs completions bash)`.

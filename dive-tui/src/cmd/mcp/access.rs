@@ -26,7 +26,15 @@ impl Access {
         // Relative paths are the root's.
         let source = Source::parse(spec).map_err(|err| err.to_string())?;
         match &source {
-            Source::Path { path, .. } => self.below_root(path)?,
+            // The path as resolved is the one read: a link changed after the check leads
+            // nowhere new.
+            Source::Path { path, reference } => {
+                let real = self.below_root(path)?;
+                return Ok(Source::Path {
+                    path: real,
+                    reference: reference.clone(),
+                });
+            }
             Source::Engine { .. } if !self.engine => {
                 return Err("reading a container engine's store needs --allow-engine".into());
             }
@@ -39,13 +47,13 @@ impl Access {
         Ok(source)
     }
 
-    /// Refuses a path outside the root, links resolved.
-    fn below_root(&self, path: &Path) -> Result<(), String> {
+    /// The path with its links resolved, when it lies below the root.
+    pub(super) fn below_root(&self, path: &Path) -> Result<PathBuf, String> {
         let real = path
             .canonicalize()
             .map_err(|err| format!("cannot resolve the path: {err}"))?;
         if real.starts_with(&self.root) {
-            Ok(())
+            Ok(real)
         } else {
             Err(format!(
                 "the image lies outside the server's root {} (--root)",

@@ -2,10 +2,12 @@
 //! Stdout carries only JSON-RPC; anything else goes to stderr.
 //!
 //! `access` says which images may be opened, `paging` makes cursors and keeps replies under
-//! the cap, `tools` holds the tools and the analyses opened.
+//! the cap, `tools` holds the server, the analyses opened and the tools that list them,
+//! `reports` the tools over whole reports (CUDA, duplicates, gate, diff, fix).
 
 mod access;
 mod paging;
+mod reports;
 mod tools;
 
 use anyhow::Context as _;

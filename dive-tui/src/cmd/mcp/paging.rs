@@ -85,7 +85,11 @@ pub(super) fn page<T: Clone>(
     let size = |n: usize| {
         let next = (start + n < items.len()).then_some(start + n);
         let (value, text) = reply(&items[start..start + n], next);
-        (value.to_string().len() + text.len(), value, text)
+        (
+            value.to_string().len() + super::tools::json_len(&text),
+            value,
+            text,
+        )
     };
     let (bytes, value, text) = size(end - start);
     if bytes <= cap {

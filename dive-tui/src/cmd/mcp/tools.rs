@@ -3,34 +3,102 @@
 //! inside JSON strings, escaped as everywhere else; summaries quote them.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dive_core::contents::{Contents, Version};
 use dive_core::escape::{escape, escape_owned, escape_path};
-use dive_core::{Analysis, EntryKind};
+use dive_core::{Analysis, Control, EntryKind, Event, Observer};
 use rmcp::handler::server::common::schema_for_output;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
-use rmcp::{ErrorData as McpError, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolResult, ContentBlock, ProgressNotificationParam, RequestMetaObject, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::{
+    ErrorData as McpError, Peer, RoleServer, ServerHandler, tool, tool_handler, tool_router,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::access::Access;
 use super::paging::{Cursors, LIMIT_MAX, page};
 
 /// Analyses kept in memory, the least recently used dropped first.
 const KEPT: usize = 4;
+/// Bytes of a layer's step shown at most.
+const STEP_MAX: usize = 4096;
+/// Steps `path_history` lists at most (a crafted layer may write one path many times).
+const STEPS_MAX: usize = 1000;
+/// Bytes read around a window to look for a secret cut by its edges.
+const MARGIN: u64 = 512;
 /// Bytes `read_file` returns at most.
 const READ_MAX: u64 = 64 << 10;
 
+/// Hears an analysis: the bytes read so far for the client's progress, and whether the client
+/// cancelled the request.
+struct Watch {
+    tx: tokio::sync::mpsc::UnboundedSender<(u64, u64)>,
+    total: AtomicU64,
+    cancel: CancellationToken,
+}
+
+impl Observer for Watch {
+    fn event(&self, event: &Event<'_>) -> Control {
+        match event {
+            Event::Resolved { stored_bytes, .. } => {
+                self.total.store(*stored_bytes, Ordering::Relaxed);
+            }
+            Event::Read { stored_bytes } => {
+                let _ = self
+                    .tx
+                    .send((*stored_bytes, self.total.load(Ordering::Relaxed)));
+            }
+            _ => {}
+        }
+        if self.cancel.is_cancelled() {
+            Control::Stop
+        } else {
+            Control::Continue
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}
+
 /// An opened image: its analysis and its input kept open to read files.
-struct Opened {
+pub(super) struct Opened {
     id: String,
-    name: String,
-    analysis: Analysis,
+    /// The image as it was named.
+    pub(super) name: String,
+    /// Its analysis.
+    pub(super) analysis: Analysis,
     contents: Contents,
+    /// The last file listing asked for, by query: paging through it sorts it once.
+    listing: Mutex<Option<(String, Arc<Vec<File>>)>>,
+}
+
+impl Opened {
+    /// The files `filter` (keyed `key`) lists, built once for all its pages.
+    fn files(&self, key: &str, filter: &Filter) -> Arc<Vec<File>> {
+        let mut last = self
+            .listing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((kept, files)) = last.as_ref()
+            && kept == key
+        {
+            return Arc::clone(files);
+        }
+        let files = Arc::new(files(&self.analysis, filter));
+        *last = Some((key.to_owned(), Arc::clone(&files)));
+        files
+    }
 }
 
 /// The server: what it was allowed, the analyses it holds.
@@ -63,12 +131,12 @@ impl Server {
             cursors: Arc::new(Cursors::new()),
             opened: Arc::new(Mutex::new(VecDeque::new())),
             analysing: Arc::new(tokio::sync::Mutex::new(())),
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::report_router(),
         }
     }
 
     /// The analysis opened as `id`, made the most recently used.
-    fn get(&self, id: &str) -> Result<Arc<Opened>, McpError> {
+    pub(super) fn get(&self, id: &str) -> Result<Arc<Opened>, McpError> {
         let mut opened = self.opened.lock().map_err(|_| internal("state poisoned"))?;
         let at = opened.iter().position(|o| o.id == id).ok_or_else(|| {
             McpError::invalid_params("no image is open by that id; call open_image", None)
@@ -78,6 +146,26 @@ impl Server {
             .ok_or_else(|| internal("lost an analysis"))?;
         opened.push_back(Arc::clone(&found));
         Ok(found)
+    }
+
+    /// The id of an analysis: its config digest, unless another image opened under that
+    /// digest (an image may copy any public config; its layers decide its files): then the
+    /// digest and a count, so that no image takes over another's id.
+    fn id_for(&self, analysis: &Analysis, name: &str) -> Result<String, McpError> {
+        let digest = &analysis.image.config_digest;
+        let layers = |a: &Analysis| a.layers.iter().map(|l| l.blob.clone()).collect::<Vec<_>>();
+        let opened = self.opened.lock().map_err(|_| internal("state poisoned"))?;
+        let same = |o: &Opened| o.name == name && layers(&o.analysis) == layers(analysis);
+        let mut id = digest.clone();
+        let mut n = 1;
+        while let Some(other) = opened.iter().find(|o| o.id == id) {
+            if same(other) {
+                break;
+            }
+            n += 1;
+            id = format!("{digest}+{n}");
+        }
+        Ok(id)
     }
 
     fn keep(&self, opened: Arc<Opened>) -> Result<(), McpError> {
@@ -91,8 +179,8 @@ impl Server {
     }
 
     /// A reply within the cap: `value` (an object) and `text`, or an error saying so.
-    fn reply(&self, value: Value, text: String) -> Result<CallToolResult, McpError> {
-        if value.to_string().len() + text.len() > self.max_reply {
+    pub(super) fn reply(&self, value: Value, text: String) -> Result<CallToolResult, McpError> {
+        if value.to_string().len() + json_len(&text) > self.max_reply {
             return Err(McpError::invalid_params(
                 "the reply passes the cap (--max-reply); ask for less",
                 None,
@@ -103,8 +191,21 @@ impl Server {
         Ok(result)
     }
 
+    /// Refuses a local file outside the root.
+    pub(super) fn below_root(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<std::path::PathBuf, McpError> {
+        self.access.below_root(path).map_err(|why| refused(&why))
+    }
+
     /// `query` of `image` from the cursor's offset (0 without one).
-    fn offset(&self, cursor: Option<&str>, image: &str, query: &str) -> Result<usize, McpError> {
+    pub(super) fn offset(
+        &self,
+        cursor: Option<&str>,
+        image: &str,
+        query: &str,
+    ) -> Result<usize, McpError> {
         cursor.map_or(Ok(0), |c| self.cursors.offset(c, image, query))
     }
 }
@@ -113,17 +214,42 @@ fn internal(message: &'static str) -> McpError {
     McpError::internal_error(message, None)
 }
 
+/// Longest message an error carries: one an image names can be megabytes.
+const MESSAGE_MAX: usize = 1024;
+
+/// Error -32602 with `message` escaped and cut to [`MESSAGE_MAX`] bytes.
+pub(super) fn refused(message: &str) -> McpError {
+    McpError::invalid_params(cut(&escape(message), MESSAGE_MAX), None)
+}
+
+/// `text` cut to `max` bytes at a character boundary, with a mark when cut.
+pub(super) fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes more)", &text[..end], text.len() - end)
+}
+
 /// A text file's lines, each escaped as every name is (line breaks kept): a file's bytes
 /// reach a model's context, and a terminal's controls or bidi overrides must not.
-fn escape_lines(text: &str) -> String {
+pub(super) fn escape_lines(text: &str) -> String {
     text.split('\n')
         .map(|line| escape(line))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
+/// Bytes `text` takes as a JSON string.
+pub(super) fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(text.len(), |t| t.len())
+}
+
 /// `"name"`, escaped and quoted: how a summary names what the image names.
-fn quoted(text: &str) -> String {
+pub(super) fn quoted(text: &str) -> String {
     format!("\"{}\"", escape(text))
 }
 
@@ -208,6 +334,11 @@ pub(super) struct ListFiles {
     layer: Option<usize>,
     /// Only paths starting with this (`/usr/lib/`).
     prefix: Option<String>,
+    /// Only paths this glob matches (`**/*.so`, `/root/.cache/**`).
+    glob: Option<String>,
+    /// The bytes shipped but hidden by later layers instead (deleted, overwritten), each with
+    /// the layer that hid it and why.
+    hidden: Option<bool>,
     /// Only files at least this large.
     min_bytes: Option<u64>,
     /// `path` (default) or `size` (largest first).
@@ -218,6 +349,18 @@ pub(super) struct ListFiles {
     limit: Option<usize>,
 }
 
+/// Parameters of `package_files`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(super) struct PackageFiles {
+    /// The package's name, as `list_packages` gives it.
+    package: String,
+    /// Its location, when the name is installed in several places.
+    location: Option<String>,
+    /// The listing's filters and page.
+    #[serde(flatten)]
+    files: ListFiles,
+}
+
 /// One file of the final image.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(super) struct File {
@@ -226,6 +369,11 @@ pub(super) struct File {
     bytes: u64,
     /// A hard link to another path's bytes.
     hardlink: bool,
+    /// For a hidden file: the layer that hid it, and how.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden_by_layer: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     /// The layer its bytes come from.
     layer: u32,
     /// The package that owns it, `ecosystem:name`.
@@ -315,7 +463,10 @@ pub(super) struct Step {
 pub(super) struct History {
     image_id: String,
     path: String,
+    /// The first 1,000 steps.
     steps: Vec<Step>,
+    /// Steps in all.
+    steps_total: usize,
     /// Whether the final image shows it.
     in_final_image: bool,
 }
@@ -360,11 +511,11 @@ impl Server {
     async fn open_image(
         &self,
         Parameters(OpenImage { source, platform }): Parameters<OpenImage>,
+        meta: RequestMetaObject,
+        client: Peer<RoleServer>,
+        cancel: CancellationToken,
     ) -> Result<CallToolResult, McpError> {
-        let parsed = self
-            .access
-            .source(&source)
-            .map_err(|why| McpError::invalid_params(why, None))?;
+        let parsed = self.access.source(&source).map_err(|why| refused(&why))?;
         let mut builder = dive_core::AnalyzerBuilder::new();
         if let Some(platform) = &platform {
             builder = builder.platform(platform);
@@ -374,21 +525,44 @@ impl Server {
         }
         let _one = self.analysing.lock().await;
         let name = source.clone();
+        // Progress as the layers are read, told to the client when it asked for it.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let watch = Watch {
+            tx,
+            total: AtomicU64::new(0),
+            cancel: cancel.clone(),
+        };
+        let told = meta.get_progress_token().map(|token| {
+            tokio::spawn(async move {
+                while let Some((done, total)) = rx.recv().await {
+                    let note = ProgressNotificationParam::new(token.clone(), done as f64)
+                        .with_total(total as f64)
+                        .with_message("reading layers");
+                    let _ = client.notify_progress(note).await;
+                }
+            })
+        });
         let opened = tokio::task::spawn_blocking(move || {
             builder
                 .build()
-                .analyze_with_contents(parsed, &())
+                .analyze_with_contents(parsed, &watch)
                 .map_err(|err| err.to_string())
         })
         .await
-        .map_err(|_| internal("the analysis stopped"))?
-        .map_err(|why| McpError::invalid_params(escape(&why).into_owned(), None))?;
+        .map_err(|_| internal("the analysis stopped"))?;
+        if let Some(told) = told {
+            let _ = told.await;
+        }
+        if cancel.is_cancelled() {
+            return Err(McpError::invalid_params("cancelled", None));
+        }
+        let opened = opened.map_err(|why| refused(&why))?;
         let (analysis, contents) = opened;
-        let id = analysis.image.config_digest.clone();
+        let id = self.id_for(&analysis, &name)?;
         let attribution = &analysis.attribution;
         let opening = Opening {
             image_id: id.clone(),
-            name: name.clone(),
+            name: escape_owned(name.clone()),
             final_bytes: analysis.image.final_bytes,
             hidden_bytes: analysis.image.hidden_bytes,
             final_files: analysis.image.final_files,
@@ -406,9 +580,10 @@ impl Server {
             warnings: analysis.warnings.len(),
         };
         let text = format!(
-            "Opened {} as {id}: {} bytes in {} files, {} hidden, {} layers, {} packages, {} \
+            "Opened {} as {}: {} bytes in {} files, {} hidden, {} layers, {} packages, {} \
              findings.",
             quoted(&name),
+            quoted(&id),
             opening.final_bytes,
             opening.final_files,
             opening.hidden_bytes,
@@ -422,6 +597,7 @@ impl Server {
             name,
             analysis,
             contents,
+            listing: Mutex::new(None),
         }))?;
         self.reply(value, text)
     }
@@ -439,7 +615,7 @@ impl Server {
         let layers: Vec<Layer> = (opened.analysis.layers.iter())
             .map(|l| Layer {
                 index: l.index,
-                created_by: l.created_by.clone().map(escape_owned),
+                created_by: l.created_by.as_deref().map(|c| cut(&escape(c), STEP_MAX)),
                 bytes: l.file_bytes,
                 entries: l.entries,
                 hidden_bytes: l.hidden_bytes,
@@ -461,11 +637,12 @@ impl Server {
     ) -> Result<CallToolResult, McpError> {
         let opened = self.get(&query.image_id)?;
         let key = format!(
-            "files {:?} {:?} {:?} {:?}",
-            query.layer, query.prefix, query.min_bytes, query.sort
+            "files {:?} {:?} {:?} {:?} {:?} {:?}",
+            query.layer, query.prefix, query.glob, query.hidden, query.min_bytes, query.sort
         );
         let offset = self.offset(query.cursor.as_deref(), &query.image_id, &key)?;
-        let files = files(&opened.analysis, &query);
+        let filter = Filter::of(&query, None)?;
+        let files = opened.files(&key, &filter);
         self.paged(&query.image_id, &key, &files, offset, query.limit, "files")
     }
 
@@ -517,6 +694,37 @@ impl Server {
         )
     }
 
+    /// The files a package owns in the final image (or, with `hidden`, those later layers
+    /// hid), a page at a time.
+    #[tool(
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = schema_for_output::<Page<File>>()
+    )]
+    async fn package_files(
+        &self,
+        Parameters(query): Parameters<PackageFiles>,
+    ) -> Result<CallToolResult, McpError> {
+        let opened = self.get(&query.files.image_id)?;
+        let packages = &opened.analysis.attribution.packages;
+        // Named as list_packages names it: escaped.
+        let found = packages.iter().position(|p| {
+            escape(&p.name) == query.package
+                && (query.location.as_deref()).is_none_or(|l| escape(&p.location) == l)
+        });
+        let owner = found.and_then(|p| u32::try_from(p).ok()).ok_or_else(|| {
+            McpError::invalid_params("no such package (list_packages names them)", None)
+        })?;
+        let files = &query.files;
+        let key = format!(
+            "package {owner} {:?} {:?} {:?} {:?} {:?} {:?}",
+            files.layer, files.prefix, files.glob, files.hidden, files.min_bytes, files.sort
+        );
+        let offset = self.offset(files.cursor.as_deref(), &files.image_id, &key)?;
+        let filter = Filter::of(files, Some(owner))?;
+        let listed = opened.files(&key, &filter);
+        self.paged(&files.image_id, &key, &listed, offset, files.limit, "files")
+    }
+
     /// What to change to make the image smaller: each finding with its saving, evidence
     /// and fix, a page at a time.
     #[tool(
@@ -562,10 +770,14 @@ impl Server {
         let opened = self.get(&image_id)?;
         let analysis = &opened.analysis;
         let wanted = path.trim_start_matches('/').as_bytes();
-        let mut steps = Vec::new();
+        let (mut steps, mut steps_total) = (Vec::new(), 0usize);
         for (layer, facts) in analysis.layers.iter().enumerate() {
             let entries = (0..facts.entries).filter_map(|e| analysis.entry(layer, e));
             for entry in entries.filter(|e| &*e.path == wanted) {
+                steps_total += 1;
+                if steps.len() >= STEPS_MAX {
+                    continue;
+                }
                 let action = match entry.kind {
                     EntryKind::Whiteout | EntryKind::Opaque => "deleted".to_owned(),
                     kind => kind.name().to_owned(),
@@ -593,6 +805,7 @@ impl Server {
             image_id,
             path: escape_path(wanted),
             steps,
+            steps_total,
             in_final_image,
         });
         self.reply(value, text)
@@ -617,31 +830,26 @@ impl Server {
         let opened = self.get(&query.image_id)?;
         let analysis = &opened.analysis;
         let wanted = format!("/{}", query.path.trim_start_matches('/'));
-        if analysis.secrets.iter().any(|s| {
-            s.path
-                .as_deref()
-                .is_some_and(|p| format!("/{}", p.trim_start_matches('/')) == wanted)
-        }) {
-            return Err(McpError::invalid_params(
-                "this file holds a value a secrets rule matched; it is not read",
-                None,
-            ));
-        }
         let version = match query.layer {
             Some(n) if n >= analysis.layers.len() => {
-                return Err(McpError::invalid_params("no such layer", None));
+                return Err(refused("no such layer"));
             }
             Some(n) => Version::Layer(n),
             None => Version::Final,
         };
-        let found = analysis
-            .follow(wanted.as_bytes(), version)
-            .map_err(|err| McpError::invalid_params(escape(&err.to_string()).into_owned(), None))?;
+        // The entry itself (as `cat --layer N` finds it), else the path with its links
+        // followed.
+        let found = match analysis.find(wanted.as_bytes(), version) {
+            Some(found) if found.kind == EntryKind::File => found,
+            _ => analysis
+                .follow(wanted.as_bytes(), version)
+                .map_err(|err| refused(&err.to_string()))?,
+        };
         if found.kind != EntryKind::File {
-            return Err(McpError::invalid_params(
-                format!("the path is a {}, not a file", found.kind.name()),
-                None,
-            ));
+            return Err(refused(&format!(
+                "the path is a {}, not a file",
+                found.kind.name()
+            )));
         }
         let offset = query.offset.unwrap_or(0).min(found.size);
         let len = query
@@ -649,7 +857,21 @@ impl Server {
             .unwrap_or(READ_MAX)
             .min(READ_MAX)
             .min(found.size - offset);
-        let bytes = read_window(&opened, found.layer, found.entry, offset, len)?;
+        // The window with a margin each side, so that a value cut by its edges is seen; the
+        // file is refused by where its bytes come from, whatever path led there.
+        let from = offset.saturating_sub(MARGIN);
+        let around = (offset - from) + len + MARGIN;
+        let seen = read_window(&opened, found.layer, found.entry, from, around)?;
+        if analysis.secret_in(found.layer, found.entry, &seen) {
+            return Err(refused(
+                "this file holds, or may hold, a value a secrets rule matches; it is not read",
+            ));
+        }
+        let start = usize::try_from(offset - from).unwrap_or(0).min(seen.len());
+        let end = start
+            .saturating_add(usize::try_from(len).unwrap_or(0))
+            .min(seen.len());
+        let bytes = seen[start..end].to_vec();
         let (text, hex) = match std::str::from_utf8(&bytes) {
             Ok(text) if !text.contains('\0') => (Some(escape_lines(text)), None),
             _ => (
@@ -682,7 +904,7 @@ impl Server {
 
 impl Server {
     /// A page of `items` under the cap, with its text.
-    fn paged<T: Clone + Serialize>(
+    pub(super) fn paged<T: Clone + Serialize>(
         &self,
         image: &str,
         key: &str,
@@ -719,44 +941,110 @@ impl Server {
     }
 }
 
-/// The final image's files a query asks for, in its order.
-fn files(analysis: &Analysis, query: &ListFiles) -> Vec<File> {
+/// What a file listing keeps: a query's filters, and the package whose files it lists.
+pub(super) struct Filter {
+    layer: Option<usize>,
+    prefix: Option<String>,
+    glob: Option<globset::GlobMatcher>,
+    min_bytes: Option<u64>,
+    hidden: bool,
+    by_size: bool,
+    owner: Option<u32>,
+}
+
+impl Filter {
+    /// The filters of `query`, for the files of package `owner` when given; a glob that does
+    /// not parse is invalid params.
+    fn of(query: &ListFiles, owner: Option<u32>) -> Result<Self, McpError> {
+        let glob = query
+            .glob
+            .as_deref()
+            .map(|g| globset::Glob::new(g).map(|g| g.compile_matcher()))
+            .transpose()
+            .map_err(|err| refused(&format!("glob: {err}")))?;
+        Ok(Self {
+            layer: query.layer,
+            prefix: query
+                .prefix
+                .as_deref()
+                .map(|p| p.trim_start_matches('/').to_owned()),
+            glob,
+            min_bytes: query.min_bytes,
+            hidden: query.hidden.unwrap_or(false),
+            by_size: query.sort.as_deref() == Some("size"),
+            owner,
+        })
+    }
+
+    /// Whether a file at `path` (without its `/`), of `bytes` from `layer`, is listed.
+    fn keeps(&self, path: &[u8], bytes: u64, layer: usize) -> bool {
+        self.prefix
+            .as_deref()
+            .is_none_or(|p| path.starts_with(p.as_bytes()))
+            && self.layer.is_none_or(|l| l == layer)
+            && self.min_bytes.is_none_or(|m| bytes >= m)
+            && self
+                .glob
+                .as_ref()
+                .is_none_or(|g| g.is_match(format!("/{}", String::from_utf8_lossy(path))))
+    }
+}
+
+/// The files a filter lists, in its order: the final image's, or the hidden ones.
+fn files(analysis: &Analysis, filter: &Filter) -> Vec<File> {
     let tree = &analysis.tree;
     let attribution = &analysis.attribution;
-    let prefix = query.prefix.as_deref().map(|p| p.trim_start_matches('/'));
-    let mut files: Vec<File> = tree
-        .walk()
-        .filter_map(|id| {
-            let node = tree.node(id);
-            let inode = node.inode?;
-            if !matches!(node.kind, EntryKind::File | EntryKind::Hardlink) {
-                return None;
-            }
-            let path = tree.path(id);
-            if prefix.is_some_and(|p| !path.starts_with(p.as_bytes())) {
-                return None;
-            }
-            let content = tree.inode(inode);
-            if query.layer.is_some_and(|l| content.layer as usize != l)
-                || query.min_bytes.is_some_and(|m| content.size < m)
-            {
-                return None;
-            }
-            let owner = attribution.owner_of(inode).and_then(|p| {
-                let p = attribution.packages.get(p as usize)?;
-                Some(format!("{}:{}", p.ecosystem.name(), escape(&p.name)))
-            });
-            let hardlink = node.kind == EntryKind::Hardlink;
-            Some(File {
-                path: escape_path(&path),
-                bytes: if hardlink { 0 } else { content.size },
-                hardlink,
-                layer: content.layer,
-                owner,
-            })
+    let owner_of = |inode| {
+        attribution.owner_of(inode).and_then(|p| {
+            let p = attribution.packages.get(p as usize)?;
+            Some(format!("{}:{}", p.ecosystem.name(), escape(&p.name)))
         })
-        .collect();
-    if query.sort.as_deref() == Some("size") {
+    };
+    let owned = |inode| {
+        filter
+            .owner
+            .is_none_or(|o| attribution.owner_of(inode) == Some(o))
+    };
+    let mut files: Vec<File> = if filter.hidden {
+        (analysis.hidden.iter())
+            .filter(|h| owned(h.inode) && filter.keeps(&h.path, h.bytes, h.added_in_layer))
+            .map(|h| File {
+                path: escape_path(&h.path),
+                bytes: h.bytes,
+                hardlink: false,
+                layer: u32::try_from(h.added_in_layer).unwrap_or(u32::MAX),
+                owner: owner_of(h.inode),
+                hidden_by_layer: Some(h.hidden_by_layer),
+                reason: Some(format!("{:?}", h.reason).to_lowercase()),
+            })
+            .collect()
+    } else {
+        tree.walk()
+            .filter_map(|id| {
+                let node = tree.node(id);
+                let inode = node.inode?;
+                if !matches!(node.kind, EntryKind::File | EntryKind::Hardlink) || !owned(inode) {
+                    return None;
+                }
+                let path = tree.path(id);
+                let content = tree.inode(inode);
+                if !filter.keeps(&path, content.size, content.layer as usize) {
+                    return None;
+                }
+                let hardlink = node.kind == EntryKind::Hardlink;
+                Some(File {
+                    path: escape_path(&path),
+                    bytes: if hardlink { 0 } else { content.size },
+                    hardlink,
+                    layer: content.layer,
+                    owner: owner_of(inode),
+                    hidden_by_layer: None,
+                    reason: None,
+                })
+            })
+            .collect()
+    };
+    if filter.by_size {
         files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     } else {
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -776,7 +1064,7 @@ fn read_window(
     let mut reader = opened
         .contents
         .open(&opened.analysis, layer, entry)
-        .map_err(|err| McpError::invalid_params(escape(&err.to_string()).into_owned(), None))?;
+        .map_err(|err| refused(&err.to_string()))?;
     std::io::copy(&mut reader.by_ref().take(offset), &mut std::io::sink())
         .map_err(|_| internal("cannot read the file"))?;
     let mut bytes = Vec::new();

@@ -241,7 +241,7 @@ pub struct LayerIndex {
     /// Secrets found past the layer's count and not kept (test data aside).
     pub secret_unkept: u64,
     /// What binaries and Java archives record of their builds, by entry index, in tar order.
-    pub recorded: Vec<(u32, super::Recorded)>,
+    pub recorded: Vec<(u32, super::recorded::Recorded)>,
 }
 
 impl LayerIndex {

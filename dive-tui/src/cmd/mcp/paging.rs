@@ -65,6 +65,11 @@ impl Cursors {
     }
 }
 
+/// Bytes `text` takes as a JSON string.
+pub(super) fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(text.len(), |t| t.len())
+}
+
 /// Makes a page's reply (structured value and text) of its items and the next offset.
 pub(super) type Reply<'a, T> = dyn Fn(&[T], Option<usize>) -> (Value, String) + 'a;
 
@@ -85,11 +90,7 @@ pub(super) fn page<T: Clone>(
     let size = |n: usize| {
         let next = (start + n < items.len()).then_some(start + n);
         let (value, text) = reply(&items[start..start + n], next);
-        (
-            value.to_string().len() + super::tools::json_len(&text),
-            value,
-            text,
-        )
+        (value.to_string().len() + json_len(&text), value, text)
     };
     let (bytes, value, text) = size(end - start);
     if bytes <= cap {

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::access::Access;
-use super::paging::{Cursors, LIMIT_MAX, page};
+use super::paging::{Cursors, LIMIT_MAX, json_len, page};
 
 /// Analyses kept in memory, the least recently used dropped first.
 const KEPT: usize = 4;
@@ -241,11 +241,6 @@ pub(super) fn escape_lines(text: &str) -> String {
         .map(|line| escape(line))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Bytes `text` takes as a JSON string.
-pub(super) fn json_len(text: &str) -> usize {
-    serde_json::to_string(text).map_or(text.len(), |t| t.len())
 }
 
 /// `"name"`, escaped and quoted: how a summary names what the image names.

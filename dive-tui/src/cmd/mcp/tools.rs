@@ -631,10 +631,7 @@ impl Server {
         Parameters(query): Parameters<ListFiles>,
     ) -> Result<CallToolResult, McpError> {
         let opened = self.get(&query.image_id)?;
-        let key = format!(
-            "files {:?} {:?} {:?} {:?} {:?} {:?}",
-            query.layer, query.prefix, query.glob, query.hidden, query.min_bytes, query.sort
-        );
+        let key = format!("files {}", query.key());
         let offset = self.offset(query.cursor.as_deref(), &query.image_id, &key)?;
         let filter = Filter::of(&query, None)?;
         let files = opened.files(&key, &filter);
@@ -710,10 +707,7 @@ impl Server {
             McpError::invalid_params("no such package (list_packages names them)", None)
         })?;
         let files = &query.files;
-        let key = format!(
-            "package {owner} {:?} {:?} {:?} {:?} {:?} {:?}",
-            files.layer, files.prefix, files.glob, files.hidden, files.min_bytes, files.sort
-        );
+        let key = format!("package {owner} {}", files.key());
         let offset = self.offset(files.cursor.as_deref(), &files.image_id, &key)?;
         let filter = Filter::of(files, Some(owner))?;
         let listed = opened.files(&key, &filter);
@@ -766,9 +760,9 @@ impl Server {
         let analysis = &opened.analysis;
         let wanted = path.trim_start_matches('/').as_bytes();
         let (mut steps, mut steps_total) = (Vec::new(), 0usize);
-        for (layer, facts) in analysis.layers.iter().enumerate() {
-            let entries = (0..facts.entries).filter_map(|e| analysis.entry(layer, e));
-            for entry in entries.filter(|e| &*e.path == wanted) {
+        for layer in 0..analysis.layers.len() {
+            let entries = analysis.layer_entries(layer).unwrap_or_default();
+            for entry in entries.iter().filter(|e| &*e.path == wanted) {
                 steps_total += 1;
                 if steps.len() >= STEPS_MAX {
                     continue;
@@ -933,6 +927,16 @@ impl Server {
         };
         let (value, text) = page(items, offset, limit, self.max_reply, &reply)?;
         self.reply(value, text)
+    }
+}
+
+impl ListFiles {
+    /// What a cursor of this listing is bound to: every filter and the order.
+    fn key(&self) -> String {
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            self.layer, self.prefix, self.glob, self.hidden, self.min_bytes, self.sort
+        )
     }
 }
 
